@@ -1,0 +1,151 @@
+/**
+ * Picks the tfjs backend once per process: webgpu > tensorflow > wasm > cpu.
+ * AUDIENCE_BACKEND=<name> forces one; a forced backend that cannot start is an error,
+ * never a silent fallback. Every other module imports tf from here.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError, errorMessage } from '../util/errors.js';
+
+export { tf };
+
+export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendAttempt {
+  backend: BackendName;
+  ok: boolean;
+  /** Why it was skipped or failed (absent when chosen). */
+  reason?: string;
+}
+
+export interface BackendInfo {
+  backend: BackendName;
+  /** Adapter vendor/device on webgpu, the CPU model otherwise. */
+  device: string;
+  forced: boolean;
+  attempts: BackendAttempt[];
+  versions: Record<string, string>;
+}
+
+const require = createRequire(import.meta.url);
+let current: Promise<BackendInfo> | undefined;
+
+/** Selects (once) and returns the backend. Safe to call from anywhere; later calls reuse the first. */
+export function initBackend(requested: string | undefined = process.env.AUDIENCE_BACKEND): Promise<BackendInfo> {
+  current ??= select(requested?.trim() || undefined);
+  return current;
+}
+
+/** The backend chosen by initBackend, which must have been awaited. */
+export function backendName(): BackendName {
+  return tf.getBackend() as BackendName;
+}
+
+async function select(requested: string | undefined): Promise<BackendInfo> {
+  if (requested !== undefined && !(BACKENDS as readonly string[]).includes(requested)) {
+    throw new UserError(`AUDIENCE_BACKEND=${requested} is not a backend; choose one of ${BACKENDS.join(', ')}`);
+  }
+  const order: BackendName[] = requested ? [requested as BackendName] : [...BACKENDS];
+  const attempts: BackendAttempt[] = [];
+  for (const name of order) {
+    let device: string | undefined;
+    try {
+      device = await STARTERS[name]();
+    } catch (err) {
+      attempts.push({ backend: name, ok: false, reason: errorMessage(err).split('\n')[0] });
+      continue;
+    }
+    attempts.push({ backend: name, ok: true });
+    return { backend: name, device, forced: Boolean(requested), attempts, versions: versions() };
+  }
+  if (requested) {
+    throw new UserError(`AUDIENCE_BACKEND=${requested} cannot start: ${attempts[0]?.reason}`);
+  }
+  throw new Error(`no tfjs backend could start: ${attempts.map((a) => `${a.backend}: ${a.reason}`).join('; ')}`);
+}
+
+async function activate(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  await tf.ready();
+  // Smoke test: a backend that registers but cannot compute must not be chosen.
+  const probe = tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).sum());
+  const [v] = await probe.data();
+  probe.dispose();
+  if (v !== 12) throw new Error(`${name} computed a wrong smoke-test result (${v})`);
+}
+
+function cpuModel(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model?.trim() ?? 'unknown CPU'} (${cpus.length} cores)`;
+}
+
+const STARTERS: Record<BackendName, () => Promise<string>> = {
+  async webgpu() {
+    let gpuModule: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    try {
+      gpuModule = require('webgpu');
+    } catch (err) {
+      throw new Error(`the 'webgpu' package (Dawn) is not installed or does not load: ${errorMessage(err)}`);
+    }
+    // The webgpu backend reads navigator.gpu when its module loads: set it first.
+    Object.assign(globalThis, gpuModule.globals);
+    const gpu = gpuModule.create([]);
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      throw new Error('no WebGPU adapter found (needs libvulkan.so.1 and a Vulkan driver: NVIDIA ICD or Mesa lavapipe)');
+    }
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+    await activate('webgpu');
+    const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+    const label = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '';
+    return label || 'WebGPU adapter';
+  },
+  async tensorflow() {
+    const failures: string[] = [];
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        require.resolve(pkg);
+      } catch {
+        failures.push(`${pkg} not installed`);
+        continue;
+      }
+      try {
+        await import(pkg);
+        await activate('tensorflow');
+        return pkg.endsWith('-gpu') ? 'libtensorflow (CUDA)' : `libtensorflow on ${cpuModel()}`;
+      } catch (err) {
+        failures.push(`${pkg} does not load (${errorMessage(err).split('\n')[0]})`);
+      }
+    }
+    throw new Error(failures.join('; '));
+  },
+  async wasm() {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // In Node the .wasm binaries are read from the package's dist folder.
+    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(dist + path.sep);
+    await activate('wasm');
+    const simd = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : false;
+    return `${cpuModel()}, ${simd ? 'SIMD' : 'no SIMD'}, 1 thread`;
+  },
+  async cpu() {
+    await activate('cpu');
+    return `${cpuModel()}, plain JavaScript`;
+  },
+};
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.versions.node, tfjs: tf.version.tfjs };
+  for (const pkg of ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'webgpu', '@duckdb/node-api']) {
+    try {
+      out[pkg] = require(`${pkg}/package.json`).version;
+    } catch {
+      /* not installed */
+    }
+  }
+  return out;
+}

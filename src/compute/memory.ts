@@ -1,0 +1,20 @@
+/** Tensor hygiene helpers: long runs must keep tf.memory().numTensors flat. */
+import { tf } from './backend.js';
+
+export function tensorCount(): number {
+  return tf.memory().numTensors;
+}
+
+/** Disposes every tensor in a list and empties it. */
+export function disposeAll(list: Array<{ dispose(): void }>): void {
+  for (const t of list) t.dispose();
+  list.length = 0;
+}
+
+/** Default bytes of feature data kept resident on the backend across iterations. */
+export function residentBudgetBytes(): number {
+  const fromEnv = Number(process.env.AUDIENCE_RESIDENT_MB);
+  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv * 2 ** 20;
+  // wasm memory is 32-bit addressed (4 GiB at most), shared with the batch intermediates.
+  return (tf.getBackend() === 'wasm' ? 1536 : 4096) * 2 ** 20;
+}

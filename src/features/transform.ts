@@ -1,0 +1,202 @@
+/**
+ * The fitted feature transform and its application: a column batch becomes a FeatureBlock
+ * (row-major Float32Array) with exactly the statistics learned at training time.
+ */
+import type { ColumnBatch, ColumnInfo, ColumnRequest, TextColumn } from '../io/columns.js';
+import { isIntegerType, numberColumn, textColumn } from '../io/columns.js';
+import { UserError } from '../util/errors.js';
+
+export interface FittedNumeric {
+  kind: 'numeric';
+  name: string;
+  log: boolean;
+  /** Imputed value, in the column's own units. */
+  fill: number;
+  /** Mean and standard deviation of the (log-transformed, imputed) values: the scaling. */
+  mean: number;
+  std: number;
+  /** Statistics of the raw valid values, for profiles and reports. */
+  rawMean: number;
+  rawStd: number;
+  min: number;
+  max: number;
+  invalid: number;
+}
+
+export interface FittedCategorical {
+  kind: 'categorical';
+  name: string;
+  /** Kept values, most frequent first; each is one one-hot output. */
+  levels: string[];
+  /** Share of rows at each level, then of "(other)" if present. */
+  shares: number[];
+  /** Whether an "(other)" output exists (values beyond the kept ones were seen). */
+  other: boolean;
+}
+
+export interface FittedBoolean {
+  kind: 'boolean';
+  name: string;
+  /** Imputed value (the majority value). */
+  fill: number;
+  /** Share of true among valid values. */
+  rate: number;
+  invalid: number;
+}
+
+export type FittedFeature = FittedNumeric | FittedCategorical | FittedBoolean;
+
+export interface FittedTransform {
+  /** Id column, its reading, or row numbers when the data has none. */
+  id: { column: string; as: 'bigint' | 'text' } | { column: null; as: 'row' };
+  features: FittedFeature[];
+  /** How each feature column is read from files (boolean columns may be text or numbers). */
+  reads: Record<string, ColumnRequest['as']>;
+  /** Output column names, in FeatureBlock column order. */
+  outputs: string[];
+  onInvalid: 'impute' | 'error';
+  rows: number;
+  /** sha256 of the fitted statistics: identifies the data the model saw. */
+  fingerprint: string;
+}
+
+export type Ids = BigInt64Array | (string | null)[];
+
+export interface FeatureBlock {
+  ids: Ids;
+  rows: number;
+  cols: number;
+  /** Row-major rows x cols. */
+  data: Float32Array;
+  names: string[];
+  /** Values imputed in this block (null, NaN, Inf, negative under log, unknown boolean). */
+  imputed: number;
+}
+
+export const OTHER = '(other)';
+export const MISSING = '(missing)';
+
+export function outputNames(features: FittedFeature[]): string[] {
+  const out: string[] = [];
+  for (const f of features) {
+    if (f.kind === 'categorical') {
+      for (const level of f.levels) out.push(`${f.name}=${level}`);
+      if (f.other) out.push(`${f.name}=${OTHER}`);
+    } else out.push(f.name);
+  }
+  return out;
+}
+
+/** The columns to read for this transform, with the id first if there is one. */
+export function columnRequest(t: FittedTransform, extra: ColumnRequest[] = []): ColumnRequest[] {
+  const req: ColumnRequest[] = [];
+  if (t.id.column !== null) req.push({ name: t.id.column, as: t.id.as as 'bigint' | 'text' });
+  for (const f of t.features) req.push({ name: f.name, as: t.reads[f.name] });
+  for (const e of extra) if (!req.some((r) => r.name === e.name)) req.push(e);
+  return req;
+}
+
+export function idReading(column: ColumnInfo | undefined): 'bigint' | 'text' {
+  return column && isIntegerType(column.type) ? 'bigint' : 'text';
+}
+
+const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
+const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+
+/** 1, 0, or NaN when the text is not a recognizable boolean. */
+export function parseBool(v: string | null): number {
+  if (v === null) return NaN;
+  const s = v.trim().toLowerCase();
+  return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : NaN;
+}
+
+/** Numeric value as modelled: NaN when invalid (null, NaN, Inf, negative under log). */
+export function modelValue(v: number, log: boolean): number {
+  if (!Number.isFinite(v)) return NaN;
+  if (log) return v < 0 ? NaN : Math.log1p(v);
+  return v;
+}
+
+export function booleanValues(batch: ColumnBatch, name: string): Float64Array {
+  const col = batch.columns.get(name);
+  if (col instanceof Float64Array) {
+    const out = new Float64Array(col.length);
+    for (let i = 0; i < col.length; i++) out[i] = col[i] === 0 || col[i] === 1 ? col[i] : NaN;
+    return out;
+  }
+  const text = textColumn(batch, name);
+  const out = new Float64Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = parseBool(text[i]);
+  return out;
+}
+
+export function categoryOf(v: string | null): string {
+  return v === null ? MISSING : v;
+}
+
+function invalidError(batch: ColumnBatch, column: string, row: number, value: unknown, expected: string): UserError {
+  return new UserError(
+    `${batch.source}: column "${column}" row ${batch.offset + row} holds ${String(value)}, expected ${expected} (onInvalid is "error"; set it to "impute" to fill such values)`,
+  );
+}
+
+export function transform(t: FittedTransform, batch: ColumnBatch): FeatureBlock {
+  const rows = batch.rows;
+  const cols = t.outputs.length;
+  const data = new Float32Array(rows * cols);
+  const strict = t.onInvalid === 'error';
+  let imputed = 0;
+  let c = 0;
+  for (const f of t.features) {
+    if (f.kind === 'numeric') {
+      const raw = numberColumn(batch, f.name);
+      const scale = f.std > 0 ? 1 / f.std : 1;
+      const fillZ = (modelValue(f.fill, f.log) - f.mean) * scale;
+      for (let i = 0; i < rows; i++) {
+        const x = modelValue(raw[i], f.log);
+        if (Number.isNaN(x)) {
+          if (strict) throw invalidError(batch, f.name, i, raw[i], f.log ? 'a finite number >= 0 (log feature)' : 'a finite number');
+          imputed++;
+          data[i * cols + c] = fillZ;
+        } else data[i * cols + c] = (x - f.mean) * scale;
+      }
+      c += 1;
+    } else if (f.kind === 'boolean') {
+      const vals = booleanValues(batch, f.name);
+      for (let i = 0; i < rows; i++) {
+        let v = vals[i];
+        if (Number.isNaN(v)) {
+          if (strict) throw invalidError(batch, f.name, i, batch.columns.get(f.name)![i], 'true/false, yes/no or 1/0');
+          imputed++;
+          v = f.fill;
+        }
+        data[i * cols + c] = v;
+      }
+      c += 1;
+    } else {
+      const text: TextColumn = textColumn(batch, f.name);
+      const index = new Map(f.levels.map((l, j) => [l, j]));
+      const width = f.levels.length + (f.other ? 1 : 0);
+      for (let i = 0; i < rows; i++) {
+        const j = index.get(categoryOf(text[i]));
+        // Unseen values go to "(other)" if the fit had one; otherwise the row is all zeros.
+        const k = j ?? (f.other ? f.levels.length : -1);
+        if (k >= 0) data[i * cols + c + k] = 1;
+      }
+      c += width;
+    }
+  }
+  return { ids: idsOf(t, batch), rows, cols, data, names: t.outputs, imputed };
+}
+
+function idsOf(t: FittedTransform, batch: ColumnBatch): Ids {
+  if (t.id.column === null) {
+    const ids = new BigInt64Array(batch.rows);
+    for (let i = 0; i < batch.rows; i++) ids[i] = BigInt(batch.first + i);
+    return ids;
+  }
+  const col = batch.columns.get(t.id.column);
+  if (col instanceof BigInt64Array) return col;
+  if (Array.isArray(col)) return col;
+  throw new Error(`id column ${t.id.column} was not read`);
+}

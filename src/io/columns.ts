@@ -1,0 +1,60 @@
+/** Column batches: what readers produce and features/ consumes. */
+
+/** How a reader hands a column over: numbers (NaN = null), text (null = null), or 64-bit integers (ids; no nulls). */
+export type ReadAs = 'number' | 'text' | 'bigint';
+
+export interface ColumnRequest {
+  name: string;
+  as: ReadAs;
+}
+
+/** Broad kind of a source column, from its storage type. */
+export type ColumnKind = 'numeric' | 'boolean' | 'text' | 'other';
+
+export interface ColumnInfo {
+  name: string;
+  /** Storage type as DuckDB or Arrow names it (BIGINT, DOUBLE, VARCHAR, Utf8...). */
+  type: string;
+  kind: ColumnKind;
+}
+
+export type NumberColumn = Float64Array;
+export type TextColumn = (string | null)[];
+export type ColumnData = NumberColumn | TextColumn | BigInt64Array;
+
+export interface ColumnBatch {
+  /** The file the rows came from. */
+  source: string;
+  /** Index of the batch's first row within that file. */
+  offset: number;
+  /** Index of the batch's first row within the whole dataset (several files). */
+  first: number;
+  rows: number;
+  columns: Map<string, ColumnData>;
+}
+
+export function numberColumn(batch: ColumnBatch, name: string): NumberColumn {
+  const col = batch.columns.get(name);
+  if (!(col instanceof Float64Array)) throw new Error(`column ${name} was not read as numbers`);
+  return col;
+}
+
+export function textColumn(batch: ColumnBatch, name: string): TextColumn {
+  const col = batch.columns.get(name);
+  if (!Array.isArray(col)) throw new Error(`column ${name} was not read as text`);
+  return col;
+}
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|Int\d+|Uint\d+|Float\d*|Decimal.*)$/i;
+const INTEGER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|Int\d+|Uint\d+)$/i;
+
+export function kindOfType(type: string): ColumnKind {
+  if (NUMERIC.test(type)) return 'numeric';
+  if (/^(BOOLEAN|Bool)$/i.test(type)) return 'boolean';
+  if (/^(VARCHAR|Utf8|LargeUtf8|Dictionary<.*Utf8>)$/i.test(type)) return 'text';
+  return 'other';
+}
+
+export function isIntegerType(type: string): boolean {
+  return INTEGER.test(type);
+}

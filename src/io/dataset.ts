@@ -1,0 +1,62 @@
+/** Several input files (paths or glob patterns) read as one stream of column batches. */
+import type { ColumnBatch, ColumnInfo, ColumnRequest } from './columns.js';
+import { connect, duckMessage } from './duckdb.js';
+import { openTable, type ReadOptions, type Table } from './table.js';
+import { UserError } from '../util/errors.js';
+
+export interface Dataset {
+  tables: Table[];
+  /** Columns of the first file (the others must hold the requested ones too). */
+  columns: ColumnInfo[];
+  /** Total rows, when every file knows its length. */
+  rowCount: number | undefined;
+  read(request: ColumnRequest[], options?: ReadOptions): AsyncGenerator<ColumnBatch>;
+}
+
+/** Expands glob patterns (DuckDB's glob(), so no shell is involved) and opens every file. */
+export async function openDataset(inputs: string[]): Promise<Dataset> {
+  if (inputs.length === 0) throw new UserError('no input files given (--input <file|glob> ...)');
+  const files: string[] = [];
+  for (const input of inputs) {
+    if (!/[*?[]/.test(input)) {
+      files.push(input);
+      continue;
+    }
+    const con = await connect();
+    try {
+      const matched = (await con.runAndReadAll('SELECT file FROM glob($1) ORDER BY file', [input])).getRows().map((r) => String(r[0]));
+      if (matched.length === 0) throw new UserError(`${input}: no files match this pattern`);
+      files.push(...matched);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(`${input}: cannot expand pattern: ${duckMessage(err)}`);
+    } finally {
+      con.closeSync();
+    }
+  }
+  const tables: Table[] = [];
+  for (const file of files) tables.push(await openTable(file));
+  return datasetOf(tables);
+}
+
+export function datasetOf(tables: Table[]): Dataset {
+  const counts = tables.map((t) => t.rowCount);
+  return {
+    tables,
+    columns: tables[0].columns,
+    rowCount: counts.every((c) => c !== undefined) ? counts.reduce<number>((a, b) => a + (b as number), 0) : undefined,
+    async *read(request, options = {}) {
+      let first = 0;
+      for (const table of tables) {
+        const limit = options.limit === undefined ? undefined : options.limit - first;
+        if (limit !== undefined && limit <= 0) return;
+        let rows = 0;
+        for await (const batch of table.read(request, { ...options, limit })) {
+          yield { ...batch, first: first + batch.offset };
+          rows = batch.offset + batch.rows;
+        }
+        first += rows;
+      }
+    },
+  };
+}

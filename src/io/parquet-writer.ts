@@ -1,0 +1,133 @@
+/**
+ * Writes rows to Parquet part files through DuckDB: batches are appended to a temporary
+ * table (data chunks, not row by row), which is COPY'd to `<name>.tmp` and renamed when
+ * whole, so a reader never sees a half-written file. Memory is bounded by rowsPerFile.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { BIGINT, DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, FLOAT, INTEGER, VARCHAR, type DuckDBType } from '@duckdb/node-api';
+import { connect, ident } from './duckdb.js';
+
+export type OutputType = 'DOUBLE' | 'FLOAT' | 'INTEGER' | 'BIGINT' | 'VARCHAR';
+export type OutputData = Float64Array | Float32Array | Int32Array | BigInt64Array | (string | null)[];
+
+export interface OutputColumn {
+  name: string;
+  type: OutputType;
+}
+
+const DUCK_TYPES: Record<OutputType, DuckDBType> = { DOUBLE, FLOAT, INTEGER, BIGINT, VARCHAR };
+const CHUNK = 2048;
+
+export interface WrittenFile {
+  path: string;
+  rows: number;
+}
+
+export class ParquetPartWriter {
+  private con: DuckDBConnection | undefined;
+  private appender: DuckDBAppender | undefined;
+  private rowsInPart = 0;
+  private part = 0;
+  private readonly chunk: DuckDBDataChunk;
+  readonly written: WrittenFile[] = [];
+
+  /** Files are `<dir>/<prefix>-00000.parquet`, `-00001`... */
+  constructor(
+    private readonly dir: string,
+    private readonly prefix: string,
+    private readonly schema: OutputColumn[],
+    private readonly rowsPerFile = 4_000_000,
+  ) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.chunk = DuckDBDataChunk.create(schema.map((c) => DUCK_TYPES[c.type]));
+  }
+
+  async write(rows: number, columns: Record<string, OutputData>): Promise<void> {
+    for (let start = 0; start < rows; ) {
+      const appender = await this.openPart();
+      const n = Math.min(CHUNK, rows - start, this.rowsPerFile - this.rowsInPart);
+      this.chunk.reset();
+      this.chunk.rowCount = n;
+      this.schema.forEach((col, c) => {
+        const data = columns[col.name];
+        if (!data) throw new Error(`output column ${col.name} missing`);
+        fillVector(this.chunk, c, data, start, n);
+      });
+      appender.appendDataChunk(this.chunk);
+      this.rowsInPart += n;
+      start += n;
+      if (this.rowsInPart >= this.rowsPerFile) await this.closePart();
+    }
+  }
+
+  /** Flushes the last part; returns every file written. */
+  async close(): Promise<WrittenFile[]> {
+    await this.closePart();
+    return this.written;
+  }
+
+  /** Drops buffered rows and any temporary file; written parts stay. */
+  abort(): void {
+    this.appender?.closeSync();
+    this.appender = undefined;
+    this.con?.closeSync();
+    this.con = undefined;
+    fs.rmSync(this.tmpPath(), { force: true });
+  }
+
+  private partPath(): string {
+    return path.join(this.dir, `${this.prefix}-${String(this.part).padStart(5, '0')}.parquet`);
+  }
+
+  private tmpPath(): string {
+    return `${this.partPath()}.tmp`;
+  }
+
+  private async openPart(): Promise<DuckDBAppender> {
+    if (this.appender) return this.appender;
+    this.con ??= await connect();
+    const cols = this.schema.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
+    await this.con.run(`CREATE OR REPLACE TEMP TABLE part_rows (${cols})`);
+    this.appender = await this.con.createAppender('part_rows', null, 'temp');
+    this.rowsInPart = 0;
+    return this.appender;
+  }
+
+  private async closePart(): Promise<void> {
+    if (!this.appender || !this.con) return;
+    this.appender.flushSync();
+    this.appender.closeSync();
+    this.appender = undefined;
+    const tmp = this.tmpPath();
+    await this.con.run('COPY part_rows TO $1 (FORMAT parquet, COMPRESSION zstd)', [tmp]);
+    await this.con.run('DROP TABLE part_rows');
+    fs.renameSync(tmp, this.partPath());
+    this.written.push({ path: this.partPath(), rows: this.rowsInPart });
+    this.part += 1;
+    this.rowsInPart = 0;
+  }
+}
+
+interface WritableVector {
+  items: { [i: number]: number | bigint; set(a: ArrayLike<number | bigint>, at?: number): void };
+  setItem(i: number, v: unknown): void;
+  flush(): void;
+}
+
+function fillVector(chunk: DuckDBDataChunk, c: number, data: OutputData, start: number, n: number): void {
+  const vector = chunk.getColumnVector(c) as unknown as WritableVector;
+  if (Array.isArray(data)) {
+    for (let i = 0; i < n; i++) vector.setItem(i, data[start + i]);
+  } else if (data instanceof Float64Array || data instanceof Float32Array || data instanceof Int32Array) {
+    // NaN is written as NULL: a missing score must not read back as a number.
+    for (let i = 0; i < n; i++) {
+      const v = data[start + i];
+      if (Number.isNaN(v)) vector.setItem(i, null);
+      else vector.setItem(i, v);
+    }
+  } else {
+    vector.items.set(data.subarray(start, start + n));
+  }
+  vector.flush();
+}

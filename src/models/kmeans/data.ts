@@ -1,0 +1,146 @@
+/**
+ * K-Means training data on the backend. Each batch is held as Xa = [X | 1] (rows x (D+1)):
+ * the ones column lets one matMul add ||c||^2 to the distances, and lets one scatterND
+ * produce per-cluster sums and counts together.
+ *
+ * Resident when it fits the memory budget (uploaded once, reused by every iteration);
+ * otherwise streamed from the source on each pass, so N is bounded by disk, not memory.
+ */
+import { tf } from '../../compute/backend.js';
+import { disposeAll, residentBudgetBytes } from '../../compute/memory.js';
+import type { BlockSource } from '../../features/blocks.js';
+import type { FeatureBlock } from '../../features/transform.js';
+import { Rng } from '../../util/rng.js';
+import { silentProgress, type Progress } from '../../util/progress.js';
+
+export interface KMeansData {
+  rows: number;
+  cols: number;
+  resident: boolean;
+  /** Sum over rows of ||x||^2, for inertia from cluster sums. */
+  sqNormSum: number;
+  /** Mean per-feature variance (scales the convergence tolerance, as scikit-learn does). */
+  meanVariance: number;
+  /** Uniform random sample of rows in random order (row-major), for seeding, repair and silhouette. */
+  sample: Float32Array;
+  sampleRows: number;
+  /** Calls fn for each batch of Xa; tensors are owned by the data (do not dispose them). */
+  forEachBatch(fn: (xa: tf.Tensor2D, rows: number) => Promise<void> | void): Promise<void>;
+  dispose(): void;
+}
+
+/** Rows per tensor batch: bounds the rows x K distance matrix to ~8M floats. */
+export function batchRowsFor(k: number): number {
+  return Math.max(4096, Math.min(1 << 20, Math.floor(8_000_000 / Math.max(1, k))));
+}
+
+export function augment(block: FeatureBlock, start = 0, rows = block.rows): tf.Tensor2D {
+  const d = block.cols;
+  const out = new Float32Array(rows * (d + 1));
+  for (let i = 0; i < rows; i++) {
+    out.set(block.data.subarray((start + i) * d, (start + i + 1) * d), i * (d + 1));
+    out[i * (d + 1) + d] = 1;
+  }
+  return tf.tensor2d(out, [rows, d + 1]);
+}
+
+export interface LoadOptions {
+  k: number;
+  sampleSize: number;
+  seed: number;
+  /** Rows per tensor batch (default from k: see batchRowsFor). */
+  batchRows?: number;
+  /** Bytes of Xa allowed on the backend; beyond, stream. */
+  budgetBytes?: number;
+  progress?: Progress;
+}
+
+/** One pass over the source: statistics, a reservoir sample, and resident batches if they fit. */
+export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Promise<KMeansData> {
+  const budget = opts.budgetBytes ?? residentBudgetBytes();
+  const batchRows = opts.batchRows ?? batchRowsFor(opts.k);
+  const progress = opts.progress ?? silentProgress;
+  const d = source.cols;
+  const rng = new Rng(opts.seed ^ 0x5eed);
+  const sample = new Float32Array(opts.sampleSize * d);
+  let resident: tf.Tensor2D[] | null = source.rows !== undefined && source.rows * (d + 1) * 4 > budget ? null : [];
+  const residentRows: number[] = [];
+  let rows = 0;
+  let sqNormSum = 0;
+  const sum = new Float64Array(d);
+  const sumSq = new Float64Array(d);
+
+  for await (const block of source.blocks()) {
+    for (let i = 0; i < block.rows; i++) {
+      const row = block.data.subarray(i * d, (i + 1) * d);
+      for (let j = 0; j < d; j++) {
+        const v = row[j];
+        sum[j] += v;
+        sumSq[j] += v * v;
+        sqNormSum += v * v;
+      }
+      // Reservoir sampling (algorithm R): every row equally likely to be kept.
+      const seen = rows + i;
+      const slot = seen < opts.sampleSize ? seen : rng.int(seen + 1);
+      if (slot < opts.sampleSize) sample.set(row, slot * d);
+    }
+    if (resident) {
+      for (let start = 0; start < block.rows; start += batchRows) {
+        const n = Math.min(batchRows, block.rows - start);
+        resident.push(augment(block, start, n));
+        residentRows.push(n);
+      }
+      if ((rows + block.rows) * (d + 1) * 4 > budget) {
+        disposeAll(resident);
+        resident = null;
+      }
+    }
+    rows += block.rows;
+    progress.update(rows, source.rows);
+  }
+  const sampleRows = Math.min(rows, opts.sampleSize);
+  shuffleRows(sample, sampleRows, d, rng);
+  let meanVariance = 0;
+  for (let j = 0; j < d; j++) meanVariance += Math.max(0, sumSq[j] / rows - (sum[j] / rows) ** 2) / d;
+
+  const batches = resident;
+  return {
+    rows,
+    cols: d,
+    resident: batches !== null,
+    sqNormSum,
+    meanVariance,
+    sample: sample.subarray(0, sampleRows * d),
+    sampleRows,
+    async forEachBatch(fn) {
+      if (batches) {
+        for (let b = 0; b < batches.length; b++) await fn(batches[b], residentRows[b]);
+        return;
+      }
+      for await (const block of source.blocks()) {
+        for (let start = 0; start < block.rows; start += batchRows) {
+          const n = Math.min(batchRows, block.rows - start);
+          const xa = augment(block, start, n);
+          try {
+            await fn(xa, n);
+          } finally {
+            xa.dispose();
+          }
+        }
+      }
+    },
+    dispose() {
+      if (batches) disposeAll(batches);
+    },
+  };
+}
+
+function shuffleRows(x: Float32Array, n: number, d: number, rng: Rng): void {
+  const tmp = new Float32Array(d);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    tmp.set(x.subarray(i * d, (i + 1) * d));
+    x.copyWithin(i * d, j * d, (j + 1) * d);
+    x.set(tmp, j * d);
+  }
+}
