@@ -4,6 +4,7 @@
  * never a silent fallback. Every other module imports tf from here.
  */
 import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,6 +85,8 @@ function cpuModel(): string {
 
 const STARTERS: Record<BackendName, () => Promise<string>> = {
   async webgpu() {
+    const vulkan = findVulkanLoader();
+    if (!vulkan) throw new Error('libvulkan.so.1 not found (install the Vulkan loader: apt-get install libvulkan1)');
     let gpuModule: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     try {
       gpuModule = require('webgpu');
@@ -137,6 +140,22 @@ const STARTERS: Record<BackendName, () => Promise<string>> = {
     return `${cpuModel()}, plain JavaScript`;
   },
 };
+
+/** Dawn needs the Vulkan loader on Linux; looking first keeps its native warning out of the logs. */
+function findVulkanLoader(): string | undefined {
+  if (process.platform !== 'linux') return 'system';
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+    '/usr/local/nvidia/lib64',
+  ];
+  return dirs.map((d) => path.join(d, 'libvulkan.so.1')).find((f) => fs.existsSync(f));
+}
 
 function versions(): Record<string, string> {
   const out: Record<string, string> = { node: process.versions.node, tfjs: tf.version.tfjs };

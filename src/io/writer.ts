@@ -1,7 +1,7 @@
 /**
- * Writes rows to Parquet part files through DuckDB: batches are appended to a temporary
- * table (data chunks, not row by row), which is COPY'd to `<name>.tmp` and renamed when
- * whole, so a reader never sees a half-written file. Memory is bounded by rowsPerFile.
+ * Writes rows to Parquet (or CSV) part files through DuckDB: batches are appended to a
+ * temporary table (data chunks, not row by row), which is COPY'd to `<name>.tmp` and renamed
+ * when whole, so a reader never sees a half-written file. Memory is bounded by rowsPerFile.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +24,9 @@ export interface WrittenFile {
   rows: number;
 }
 
-export class ParquetPartWriter {
+export type OutputFormat = 'parquet' | 'csv';
+
+export class PartWriter {
   private con: DuckDBConnection | undefined;
   private appender: DuckDBAppender | undefined;
   private rowsInPart = 0;
@@ -38,6 +40,7 @@ export class ParquetPartWriter {
     private readonly prefix: string,
     private readonly schema: OutputColumn[],
     private readonly rowsPerFile = 4_000_000,
+    private readonly format: OutputFormat = 'parquet',
   ) {
     fs.mkdirSync(dir, { recursive: true });
     this.chunk = DuckDBDataChunk.create(schema.map((c) => DUCK_TYPES[c.type]));
@@ -61,8 +64,9 @@ export class ParquetPartWriter {
     }
   }
 
-  /** Flushes the last part; returns every file written. */
+  /** Flushes the last part; returns every file written (one empty file, with the schema, for no rows). */
   async close(): Promise<WrittenFile[]> {
+    if (this.written.length === 0) await this.openPart();
     await this.closePart();
     return this.written;
   }
@@ -77,7 +81,7 @@ export class ParquetPartWriter {
   }
 
   private partPath(): string {
-    return path.join(this.dir, `${this.prefix}-${String(this.part).padStart(5, '0')}.parquet`);
+    return path.join(this.dir, `${this.prefix}-${String(this.part).padStart(5, '0')}.${this.format}`);
   }
 
   private tmpPath(): string {
@@ -100,7 +104,8 @@ export class ParquetPartWriter {
     this.appender.closeSync();
     this.appender = undefined;
     const tmp = this.tmpPath();
-    await this.con.run('COPY part_rows TO $1 (FORMAT parquet, COMPRESSION zstd)', [tmp]);
+    const options = this.format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+    await this.con.run(`COPY part_rows TO $1 (${options})`, [tmp]);
     await this.con.run('DROP TABLE part_rows');
     fs.renameSync(tmp, this.partPath());
     this.written.push({ path: this.partPath(), rows: this.rowsInPart });
@@ -130,4 +135,25 @@ function fillVector(chunk: DuckDBDataChunk, c: number, data: OutputData, start: 
     vector.items.set(data.subarray(start, start + n));
   }
   vector.flush();
+}
+
+/** Writes one whole file (Parquet or CSV by extension) from a stream of row batches. */
+export async function writeFile(
+  file: string,
+  schema: OutputColumn[],
+  batches: AsyncIterable<{ rows: number; columns: Record<string, OutputData> }>,
+): Promise<WrittenFile> {
+  const format: OutputFormat = /\.csv$/i.test(file) ? 'csv' : 'parquet';
+  const dir = path.dirname(path.resolve(file));
+  const writer = new PartWriter(dir, `.${path.basename(file)}.part`, schema, Infinity, format);
+  try {
+    for await (const b of batches) await writer.write(b.rows, b.columns);
+    const [part] = await writer.close();
+    const rows = part?.rows ?? 0;
+    if (part) fs.renameSync(part.path, file);
+    return { path: path.resolve(file), rows };
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
 }

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import { inferSpec } from '../../features/infer.js';
+import { list, type Command } from '../args.js';
+import { datasetFrom } from './common.js';
+
+export const features: Command = {
+  name: 'features',
+  summary: 'infer a feature spec from a file, to save and edit',
+  usage: `audience features --input visitors.parquet [--id visitor_id] [--exclude converted,true_segment] [--out features.json]
+
+Reads the schema and the first 50,000 rows and decides, per column: id, numeric (log
+scale for non-negative long-tailed columns), categorical (top 20 values + "(other)"),
+boolean, or skipped, saying why. Prints the spec (JSON) on stdout, or writes it to --out.
+
+Spec format: {"id": "visitor_id",
+              "numeric": ["sessions", {"name": "avg_session_seconds", "log": true, "impute": "mean"}],
+              "categorical": [{"name": "device", "top": 10}],
+              "boolean": ["has_account"],
+              "onInvalid": "impute"}
+impute: "mean" (default), "zero" or a number. onInvalid: "impute" (default) fills null,
+NaN, Inf and negative-under-log values; "error" stops at the first with file, column, row.`,
+  options: { input: { type: 'string', short: 'i', multiple: true }, id: { type: 'string' }, exclude: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } },
+  async run(values) {
+    const data = await datasetFrom(values, 'features');
+    const { spec, notes } = await inferSpec(data, { id: values.id as string | undefined, exclude: list(values.exclude) });
+    for (const n of notes) process.stderr.write(`  ${n}\n`);
+    const json = `${JSON.stringify(spec, null, 2)}\n`;
+    if (typeof values.out === 'string') {
+      fs.writeFileSync(values.out, json);
+      process.stderr.write(`wrote ${values.out}\n`);
+    } else process.stdout.write(json);
+  },
+};

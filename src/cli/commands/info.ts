@@ -1,0 +1,24 @@
+import { initBackend } from '../../compute/backend.js';
+import type { Command } from '../args.js';
+
+export const info: Command = {
+  name: 'info',
+  summary: 'show the compute backend, device, versions, and why faster backends were skipped',
+  usage: `audience info [--json]
+
+Picks the backend as every command does: webgpu (a WebGPU adapter via Dawn), then
+tensorflow (@tensorflow/tfjs-node-gpu or -node, if installed with libtensorflow),
+then wasm (SIMD, the CPU default), then cpu. AUDIENCE_BACKEND=<name> forces one.`,
+  options: { json: { type: 'boolean' } },
+  async run(values) {
+    const b = await initBackend();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(b, null, 2)}\n`);
+      return;
+    }
+    const lines = [`backend   ${b.backend}${b.forced ? ' (forced by AUDIENCE_BACKEND)' : ''}`, `device    ${b.device}`];
+    for (const a of b.attempts) if (!a.ok) lines.push(`skipped   ${a.backend}: ${a.reason}`);
+    for (const [k, v] of Object.entries(b.versions)) lines.push(`version   ${k} ${v}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  },
+};

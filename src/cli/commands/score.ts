@@ -1,0 +1,40 @@
+import { scoreDataset } from '../../jobs/score.js';
+import { loadScoringModel } from '../../models/load.js';
+import type { ScoringModel } from '../../models/model.js';
+import { createProgress, fmtCount } from '../../util/progress.js';
+import { list, str, type Command } from '../args.js';
+import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
+
+export const score: Command = {
+  name: 'score',
+  summary: 'score visitors with stored models, writing Parquet',
+  usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR [--overwrite]
+
+Reads each input once, applies each model's own fitted feature transform, and writes
+DIR/scores-00000.parquet... with the id column (or row_id) and per model:
+  kmeans: <name>_segment (INTEGER), <name>_distance (FLOAT, standardized units)
+DIR/manifest.json is written last, so its presence means the output is whole.
+A bare model name uses its promoted version, else the latest.`,
+  options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, model: { type: 'string', short: 'm', multiple: true }, output: { type: 'string', short: 'o' }, overwrite: { type: 'boolean' } },
+  async run(values) {
+    const refs = list(values.model);
+    const output = str(values.output, '--output', 'score');
+    const data = await datasetFrom(values, 'score');
+    const store = storeFrom(values);
+    if (refs.length === 0) str(undefined, '--model', 'score');
+    const models: ScoringModel[] = refs.map((r) => loadScoringModel(store, r));
+    const progress = createProgress('score     ', { quiet: Boolean(values.quiet) });
+    try {
+      const m = await scoreDataset(data, models, { output, overwrite: Boolean(values.overwrite), progress });
+      progress.done();
+      const summary = [
+        `Scored ${fmtCount(m.rows)} visitors with ${m.models.map((x) => `${x.name}@${x.version}`).join(', ')} on ${m.backend.name} (${fmtCount(m.rowsPerSecond)} rows/s)`,
+        `  ${m.files.length} file(s) in ${output}; columns: ${m.columns.map((c) => c.name).join(', ')}`,
+      ];
+      if (m.imputed > 0) summary.push(`  ${m.imputed} missing or invalid values were imputed`);
+      process.stdout.write(`${summary.join('\n')}\n`);
+    } finally {
+      for (const model of models) model.dispose();
+    }
+  },
+};

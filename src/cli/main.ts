@@ -1,0 +1,60 @@
+/** The `audience` command. Exit codes: 0 done, 2 bad input or usage, 1 internal error. */
+import { UserError } from '../util/errors.js';
+import { parse, type Command } from './args.js';
+import { features } from './commands/features.js';
+import { generate } from './commands/generate.js';
+import { info } from './commands/info.js';
+import { models } from './commands/models.js';
+import { score } from './commands/score.js';
+import { train } from './commands/train.js';
+
+const COMMANDS: Command[] = [info, generate, features, train, score, models];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `audience: train and score marketing audience models on visitor files (Parquet, CSV, Arrow)
+
+Usage: audience <command> [options]    (audience <command> --help for its options)
+
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Quick start:
+  audience generate --visitors 100000 --out visitors.parquet
+  audience train kmeans --input visitors.parquet --k 4..8 --name behavior --exclude converted,true_segment,email
+  audience score --input visitors.parquet --model behavior --output out/
+  audience models show behavior
+
+Environment: AUDIENCE_BACKEND=webgpu|tensorflow|wasm|cpu forces a backend;
+AUDIENCE_MODEL_STORE sets the model store (default ./models);
+AUDIENCE_RESIDENT_MB caps feature data kept in backend memory.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help()}\n`);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!cmd) throw new UserError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const { values, positionals } = parse(cmd, rest);
+    if (values.help) {
+      process.stdout.write(`${cmd.usage}\n`);
+      return 0;
+    }
+    await cmd.run(values, positionals);
+    return 0;
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

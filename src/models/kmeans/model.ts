@@ -1,0 +1,93 @@
+/** A trained K-Means segmentation: assigns each visitor to a segment, with the distance to it. */
+import { tf } from '../../compute/backend.js';
+import type { FeatureBlock, FittedTransform } from '../../features/transform.js';
+import type { OutputData } from '../../io/writer.js';
+import type { ScoringModel } from '../model.js';
+import { outputName } from '../model.js';
+import type { Manifest, ModelStore, NewManifest } from '../registry.js';
+import { augment } from './data.js';
+import { centroidOperand, nearestCentroid } from './kernels.js';
+
+/** Nearest-centroid assignment on the backend; holds the centroid operand between calls. */
+export class Segmenter {
+  readonly k: number;
+  private op: tf.Tensor2D | undefined;
+
+  constructor(
+    readonly centroids: Float32Array,
+    readonly d: number,
+  ) {
+    this.k = centroids.length / d;
+  }
+
+  /** Segment index and Euclidean distance (in standardized feature units) for each row. */
+  async predict(block: FeatureBlock): Promise<{ segment: Int32Array; distance: Float32Array }> {
+    this.op ??= centroidOperand(this.centroids, this.k, this.d);
+    const xa = augment(block);
+    const { segment, distance } = nearestCentroid(xa, this.op);
+    xa.dispose();
+    try {
+      return { segment: (await segment.data()) as Int32Array, distance: (await distance.data()) as Float32Array };
+    } finally {
+      segment.dispose();
+      distance.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.op?.dispose();
+    this.op = undefined;
+  }
+}
+
+export class KMeansModel implements ScoringModel {
+  private readonly segmenter: Segmenter;
+
+  constructor(
+    readonly manifest: Manifest,
+    readonly centroids: Float32Array,
+  ) {
+    this.segmenter = new Segmenter(centroids, manifest.features.outputs.length);
+  }
+
+  get k(): number {
+    return this.segmenter.k;
+  }
+
+  get transform(): FittedTransform {
+    return this.manifest.features;
+  }
+
+  get outputs() {
+    return [
+      { name: outputName(this.manifest.name, 'segment'), type: 'INTEGER' as const },
+      { name: outputName(this.manifest.name, 'distance'), type: 'FLOAT' as const },
+    ];
+  }
+
+  predict(block: FeatureBlock): Promise<{ segment: Int32Array; distance: Float32Array }> {
+    return this.segmenter.predict(block);
+  }
+
+  async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
+    const { segment, distance } = await this.predict(block);
+    const [seg, dist] = this.outputs;
+    return { [seg.name]: segment, [dist.name]: distance };
+  }
+
+  dispose(): void {
+    this.segmenter.dispose();
+  }
+
+  static save(store: ModelStore, manifest: NewManifest, centroids: Float32Array): KMeansModel {
+    const d = manifest.features.outputs.length;
+    const saved = store.save(manifest, [{ name: 'centroids', shape: [centroids.length / d, d], data: centroids }]);
+    return new KMeansModel(saved, centroids);
+  }
+
+  static fromStore(manifest: Manifest, weights: Map<string, { data: Float32Array }>): KMeansModel {
+    const c = weights.get('centroids');
+    if (!c) throw new Error(`model ${manifest.name}@${manifest.version} has no centroids weight`);
+    return new KMeansModel(manifest, c.data);
+  }
+}

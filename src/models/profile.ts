@@ -1,0 +1,154 @@
+/**
+ * Profiles of groups of visitors (segments, audiences): each feature's mean, rate or share
+ * in the group vs the population, in original units, most distinguishing features first.
+ * Distinctiveness is a standardized difference, so counts, rates and categories compare.
+ */
+import type { ColumnBatch } from '../io/columns.js';
+import { numberColumn, textColumn } from '../io/columns.js';
+import { booleanValues, categoryOf, modelValue, OTHER, type FittedTransform } from '../features/transform.js';
+
+export interface ProfileEntry {
+  /** Feature name, or `feature=level` for a category level. */
+  feature: string;
+  kind: 'numeric' | 'boolean' | 'category';
+  /** Group mean (numeric, original units) or share (boolean true rate, category level share). */
+  value: number;
+  population: number;
+  /** (group - population) / population spread: the ranking key. */
+  score: number;
+}
+
+export interface GroupProfile {
+  group: number;
+  size: number;
+  share: number;
+  /** Sorted by |score|, largest first. */
+  entries: ProfileEntry[];
+}
+
+interface NumericAcc {
+  name: string;
+  log: boolean;
+  sum: Float64Array;
+  count: Float64Array;
+  modelSum: Float64Array;
+  modelSq: Float64Array;
+}
+
+export class GroupProfiler {
+  private readonly sizes: Float64Array;
+  private rows = 0;
+  private readonly numeric: NumericAcc[] = [];
+  private readonly boolean: Array<{ name: string; ones: Float64Array; valid: Float64Array }> = [];
+  private readonly categorical: Array<{ name: string; levels: Map<string, number>; counts: Float64Array[] }> = [];
+
+  constructor(
+    t: FittedTransform,
+    private readonly groups: number,
+  ) {
+    this.sizes = new Float64Array(groups);
+    const z = () => new Float64Array(groups + 1); // last slot: the population
+    for (const f of t.features) {
+      if (f.kind === 'numeric') this.numeric.push({ name: f.name, log: f.log, sum: z(), count: z(), modelSum: z(), modelSq: z() });
+      else if (f.kind === 'boolean') this.boolean.push({ name: f.name, ones: z(), valid: z() });
+      else {
+        const levels = new Map(f.levels.map((l, i) => [l, i]));
+        const width = f.levels.length + 1; // + (other)
+        this.categorical.push({ name: f.name, levels, counts: Array.from({ length: width }, z) });
+      }
+    }
+  }
+
+  /** Adds a batch of raw rows with their group labels (-1: in no group, still in the population). */
+  add(batch: ColumnBatch, labels: ArrayLike<number>): void {
+    const pop = this.groups;
+    this.rows += batch.rows;
+    for (let i = 0; i < batch.rows; i++) if (labels[i] >= 0) this.sizes[labels[i]]++;
+    for (const acc of this.numeric) {
+      const col = numberColumn(batch, acc.name);
+      for (let i = 0; i < batch.rows; i++) {
+        const m = modelValue(col[i], acc.log);
+        if (Number.isNaN(m)) continue;
+        for (const g of [labels[i], pop]) {
+          if (g < 0) continue;
+          acc.sum[g] += col[i];
+          acc.count[g]++;
+          acc.modelSum[g] += m;
+          acc.modelSq[g] += m * m;
+        }
+      }
+    }
+    for (const acc of this.boolean) {
+      const vals = booleanValues(batch, acc.name);
+      for (let i = 0; i < batch.rows; i++) {
+        if (Number.isNaN(vals[i])) continue;
+        for (const g of [labels[i], pop]) {
+          if (g < 0) continue;
+          acc.ones[g] += vals[i];
+          acc.valid[g]++;
+        }
+      }
+    }
+    for (const acc of this.categorical) {
+      const col = textColumn(batch, acc.name);
+      const other = acc.counts.length - 1;
+      for (let i = 0; i < batch.rows; i++) {
+        const level = acc.levels.get(categoryOf(col[i])) ?? other;
+        if (labels[i] >= 0) acc.counts[level][labels[i]]++;
+        acc.counts[level][pop]++;
+      }
+    }
+  }
+
+  result(): GroupProfile[] {
+    const pop = this.groups;
+    const popRows = this.rows;
+    const out: GroupProfile[] = [];
+    for (let g = 0; g < this.groups; g++) {
+      const entries: ProfileEntry[] = [];
+      for (const acc of this.numeric) {
+        if (acc.count[g] === 0 || acc.count[pop] === 0) continue;
+        const popModelMean = acc.modelSum[pop] / acc.count[pop];
+        const popModelStd = Math.sqrt(Math.max(0, acc.modelSq[pop] / acc.count[pop] - popModelMean ** 2));
+        const groupModelMean = acc.modelSum[g] / acc.count[g];
+        entries.push({
+          feature: acc.name,
+          kind: 'numeric',
+          value: acc.sum[g] / acc.count[g],
+          population: acc.sum[pop] / acc.count[pop],
+          score: popModelStd > 0 ? (groupModelMean - popModelMean) / popModelStd : 0,
+        });
+      }
+      for (const acc of this.boolean) {
+        if (acc.valid[g] === 0 || acc.valid[pop] === 0) continue;
+        entries.push(shareEntry(acc.name, 'boolean', acc.ones[g] / acc.valid[g], acc.ones[pop] / acc.valid[pop]));
+      }
+      for (const acc of this.categorical) {
+        const names = [...acc.levels.keys(), OTHER];
+        acc.counts.forEach((counts, level) => {
+          if (counts[pop] === 0 || this.sizes[g] === 0) return;
+          entries.push(shareEntry(`${acc.name}=${names[level]}`, 'category', counts[g] / this.sizes[g], counts[pop] / popRows));
+        });
+      }
+      entries.sort((a, b) => Math.abs(b.score) - Math.abs(a.score));
+      out.push({ group: g, size: this.sizes[g], share: popRows > 0 ? this.sizes[g] / popRows : 0, entries });
+    }
+    return out;
+  }
+}
+
+function shareEntry(feature: string, kind: 'boolean' | 'category', value: number, population: number): ProfileEntry {
+  const spread = Math.sqrt(population * (1 - population));
+  return { feature, kind, value, population, score: spread > 0 ? (value - population) / spread : 0 };
+}
+
+/** One line per entry, in words: "ProductRelated: 48.2 (2.1x the average 23.0)". */
+export function describeEntry(e: ProfileEntry): string {
+  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toFixed(3));
+  if (e.kind === 'numeric') {
+    const ratio = e.population !== 0 ? e.value / e.population : NaN;
+    const rel = Number.isFinite(ratio) && ratio >= 0 ? `${ratio.toFixed(1)}x the average ${fmt(e.population)}` : `average ${fmt(e.population)}`;
+    return `${e.feature}: ${fmt(e.value)} (${rel})`;
+  }
+  return `${e.feature}: ${(e.value * 100).toFixed(0)}% (average ${(e.population * 100).toFixed(0)}%)`;
+}

@@ -1,0 +1,156 @@
+/**
+ * The model store: `<root>/<name>/<version>/` holding `model.json` + `weights.bin` (the tfjs
+ * weights-manifest format, loadable with tf.io.decodeWeights) and `manifest.json`. Versions
+ * are immutable: written to a temporary folder and renamed into place. `<root>/<name>/promoted`
+ * names the version a bare `name` resolves to (else the latest).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FittedTransform } from '../features/transform.js';
+import { UserError } from '../util/errors.js';
+
+export interface Weight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface Manifest {
+  kind: string;
+  name: string;
+  version: number;
+  createdAt: string;
+  backend: { name: string; device: string };
+  /** The fitted feature transform: scoring applies exactly these statistics. */
+  features: FittedTransform;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  data: { inputs: string[]; rows: number; fingerprint: string };
+}
+
+export type NewManifest = Omit<Manifest, 'version' | 'createdAt'>;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function defaultStore(): string {
+  return path.resolve(process.env.AUDIENCE_MODEL_STORE ?? 'models');
+}
+
+export function checkName(name: string): string {
+  if (!NAME.test(name)) throw new UserError(`model name "${name}" must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`);
+  return name;
+}
+
+export class ModelStore {
+  constructor(readonly root: string = defaultStore()) {}
+
+  versions(name: string): number[] {
+    const dir = path.join(this.root, checkName(name));
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir)
+      .filter((f) => /^\d+$/.test(f) && fs.existsSync(path.join(dir, f, 'manifest.json')))
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  names(): string[] {
+    if (!fs.existsSync(this.root)) return [];
+    return fs
+      .readdirSync(this.root)
+      .filter((n) => NAME.test(n) && this.versions(n).length > 0)
+      .sort();
+  }
+
+  promoted(name: string): number | undefined {
+    const file = path.join(this.root, checkName(name), 'promoted');
+    if (!fs.existsSync(file)) return undefined;
+    const v = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(v) ? v : undefined;
+  }
+
+  /** `name`, `name@3` or `name@latest` to a concrete version. */
+  resolve(ref: string): { name: string; version: number } {
+    const [name, tag, ...rest] = ref.split('@');
+    if (rest.length > 0 || !name) throw new UserError(`model reference "${ref}" must be name or name@version`);
+    const versions = this.versions(name);
+    if (versions.length === 0) {
+      const known = this.names();
+      throw new UserError(`no model named "${name}" in ${this.root}${known.length ? ` (models: ${known.join(', ')})` : ' (the store is empty)'}`);
+    }
+    if (tag === undefined) return { name, version: this.promoted(name) ?? versions[versions.length - 1] };
+    if (tag === 'latest') return { name, version: versions[versions.length - 1] };
+    const version = Number(tag);
+    if (!versions.includes(version)) throw new UserError(`model "${name}" has no version ${tag} (versions: ${versions.join(', ')})`);
+    return { name, version };
+  }
+
+  dir(name: string, version: number): string {
+    return path.join(this.root, name, String(version));
+  }
+
+  manifest(ref: string): Manifest {
+    const { name, version } = this.resolve(ref);
+    return JSON.parse(fs.readFileSync(path.join(this.dir(name, version), 'manifest.json'), 'utf8')) as Manifest;
+  }
+
+  /** Writes a new immutable version; returns its manifest. */
+  save(manifest: NewManifest, weights: Weight[]): Manifest {
+    const name = checkName(manifest.name);
+    const parent = path.join(this.root, name);
+    fs.mkdirSync(parent, { recursive: true });
+    const tmp = fs.mkdtempSync(path.join(parent, '.tmp-'));
+    try {
+      const specs = weights.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' }));
+      const bin = Buffer.concat(weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
+      fs.writeFileSync(path.join(tmp, 'weights.bin'), bin);
+      const modelJson = { format: `audience-engine/${manifest.kind}`, generatedBy: 'audience-engine', weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
+      fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(modelJson, null, 1));
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const versions = this.versions(name);
+        const version = (versions[versions.length - 1] ?? 0) + 1;
+        const full: Manifest = { ...manifest, name, version, createdAt: new Date().toISOString() };
+        fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(full, null, 1));
+        try {
+          // rename() onto an existing version fails: a concurrent writer took it; take the next.
+          fs.renameSync(tmp, this.dir(name, version));
+          return full;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
+      throw new Error(`could not allocate a version for ${name}`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  load(ref: string): { manifest: Manifest; weights: Map<string, Weight> } {
+    const { name, version } = this.resolve(ref);
+    const dir = this.dir(name, version);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const modelJson = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
+    const weights = new Map<string, Weight>();
+    let offset = 0;
+    for (const group of modelJson.weightsManifest) {
+      for (const spec of group.weights as Array<{ name: string; shape: number[] }>) {
+        const size = spec.shape.reduce((a, b) => a * b, 1);
+        const data = new Float32Array(size);
+        Buffer.from(data.buffer).set(bin.subarray(offset, offset + size * 4));
+        weights.set(spec.name, { name: spec.name, shape: spec.shape, data });
+        offset += size * 4;
+      }
+    }
+    if (offset !== bin.length) throw new Error(`${dir}/weights.bin holds ${bin.length} bytes; model.json describes ${offset}`);
+    return { manifest, weights };
+  }
+
+  promote(ref: string): { name: string; version: number } {
+    const resolved = this.resolve(ref);
+    const file = path.join(this.root, resolved.name, 'promoted');
+    fs.writeFileSync(`${file}.tmp`, `${resolved.version}\n`);
+    fs.renameSync(`${file}.tmp`, file);
+    return resolved;
+  }
+}
