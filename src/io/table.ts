@@ -140,7 +140,7 @@ async function firstNonNumeric(file: string, column: string): Promise<string> {
       [file],
     );
     const row = r.getRows()[0];
-    return row ? `; data row ${row[0]} holds ${JSON.stringify(row[1])}` : '';
+    return row ? `; data row ${row[0]} holds ${JSON.stringify(row[1])}` : '; it holds no number at all (an empty column?)';
   } catch {
     return '';
   } finally {

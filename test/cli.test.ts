@@ -1,0 +1,86 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { numberColumn } from '../src/io/columns.js';
+import { openDataset } from '../src/io/dataset.js';
+import { adjustedRandIndex } from '../src/metrics/clustering.js';
+
+const BIN = path.resolve('bin/audience.js');
+let dir: string;
+
+function audience(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, AUDIENCE_MODEL_STORE: path.join(dir, 'models') } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-cli-'));
+});
+
+describe('audience CLI: generate, train, score, models', () => {
+  it('runs the whole path and recovers the planted segments', async () => {
+    expect(audience('generate', '--visitors', '30000', '--out', 'v.parquet', '--seed', '4').code).toBe(0);
+    const train = audience('train', 'kmeans', '--input', 'v.parquet', '--k', '6', '--name', 'behavior', '--exclude', 'converted,true_segment,email', '--seed', '1', '--quiet');
+    expect(train.stderr).toBe('');
+    expect(train.code).toBe(0);
+    expect(train.stdout).toMatch(/Saved behavior@1 \(wasm\): k=6, 30\.0k rows/);
+    expect(train.stdout).toMatch(/Segment 5: /);
+
+    const score = audience('score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out', '--quiet');
+    expect(score.code).toBe(0);
+    expect(score.stdout).toMatch(/Scored 30\.0k visitors with behavior@1/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'out/manifest.json'), 'utf8'));
+    expect(manifest.rows).toBe(30_000);
+
+    const scores = await openDataset([path.join(dir, 'out/scores-*.parquet')]);
+    const truth = await openDataset([path.join(dir, 'v.parquet')]);
+    const seg: number[] = [];
+    const ids: number[] = [];
+    for await (const b of scores.read([{ name: 'visitor_id', as: 'number' }, { name: 'behavior_segment', as: 'number' }, { name: 'behavior_distance', as: 'number' }])) {
+      seg.push(...numberColumn(b, 'behavior_segment'));
+      ids.push(...numberColumn(b, 'visitor_id'));
+      expect(numberColumn(b, 'behavior_distance').every((d) => d >= 0)).toBe(true);
+    }
+    const planted: number[] = [];
+    for await (const b of truth.read([{ name: 'true_segment', as: 'number' }])) planted.push(...numberColumn(b, 'true_segment'));
+    expect(ids).toEqual(Array.from({ length: 30_000 }, (_, i) => i + 1));
+    expect(adjustedRandIndex(planted, seg)).toBeGreaterThan(0.7);
+
+    const show = audience('models', 'show', 'behavior');
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/behavior@1 {2}kind kmeans/);
+    expect(show.stdout).toMatch(/Segment 0: /);
+    expect(audience('models').stdout).toMatch(/behavior\s+kmeans\s+1/);
+  });
+});
+
+describe('audience CLI: usage and input errors exit 2 with a clear message', () => {
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['train', 'kmeans', '--name', 'x'], /--input <file\|glob> is required/],
+    [['train', 'kmeans', '--input', 'missing.parquet', '--name', 'x'], /missing\.parquet: file not found/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--k', '1'], /--k 1: expected an integer >= 2/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--k', '9..3'], /a range must be lo\.\.hi/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', '../x'], /model name "\.\.\/x"/],
+    [['train', 'svm', '--input', 'v.parquet', '--name', 'x'], /unknown model kind "svm"/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--colour'], /Unknown option '--colour'/],
+    [['score', '--input', 'v.parquet', '--model', 'nobody', '--output', 'o2'], /no model named "nobody"/],
+    [['score', '--input', 'v.parquet', '--model', 'behavior'], /--output is required/],
+    [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out'], /already holds scores/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', 'nofile.json'], /nofile\.json: cannot read feature spec/],
+  ])('audience %j', (args, message) => {
+    const r = audience(...args);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+  });
+
+  it('answers --help for every command', () => {
+    for (const cmd of ['info', 'generate', 'features', 'train', 'score', 'models']) {
+      const r = audience(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`audience ${cmd}`));
+    }
+  });
+});

@@ -1,0 +1,152 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { numberColumn, textColumn, type ColumnBatch } from '../src/io/columns.js';
+import { openDataset } from '../src/io/dataset.js';
+import { openTable } from '../src/io/table.js';
+import { PartWriter, writeFile } from '../src/io/writer.js';
+
+let dir: string;
+
+async function collect(gen: AsyncIterable<ColumnBatch>): Promise<ColumnBatch[]> {
+  const out: ColumnBatch[] = [];
+  for await (const b of gen) out.push(b);
+  return out;
+}
+
+async function* one<T>(x: T) {
+  yield x;
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-io-'));
+  const n = 12_345;
+  const id = new BigInt64Array(n);
+  const x = new Float64Array(n);
+  const s: (string | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    id[i] = BigInt(i + 1);
+    x[i] = i % 100 === 0 ? NaN : i * 0.5;
+    s.push(i % 7 === 0 ? null : `v${i % 3}`);
+  }
+  await writeFile(path.join(dir, 'a.parquet'), [
+    { name: 'id', type: 'BIGINT' },
+    { name: 'x', type: 'DOUBLE' },
+    { name: 's', type: 'VARCHAR' },
+  ], one({ rows: n, columns: { id, x, s } }));
+});
+
+describe('Parquet reading and writing', () => {
+  it('round-trips numbers, nulls, text and ids in fixed-size batches', async () => {
+    const t = await openTable(path.join(dir, 'a.parquet'));
+    expect(t.format).toBe('parquet');
+    expect(t.rowCount).toBe(12_345);
+    expect(t.rowGroups?.reduce((a, b) => a + b, 0)).toBe(12_345);
+    expect(t.columns.map((c) => [c.name, c.kind])).toEqual([['id', 'numeric'], ['x', 'numeric'], ['s', 'text']]);
+    const batches = await collect(t.read([{ name: 'id', as: 'bigint' }, { name: 'x', as: 'number' }, { name: 's', as: 'text' }], { batchRows: 5000 }));
+    expect(batches.map((b) => b.rows)).toEqual([5000, 5000, 2345]);
+    expect(batches.map((b) => b.offset)).toEqual([0, 5000, 10000]);
+    const b = batches[1];
+    const i = 2100; // row 7100 of the file; 7100 % 100 === 0, so x is null there
+    expect((b.columns.get('id') as BigInt64Array)[i]).toBe(7101n);
+    expect(numberColumn(b, 'x')[i]).toBeNaN();
+    expect(numberColumn(b, 'x')[i + 1]).toBe(7101 * 0.5);
+    expect(textColumn(b, 's')[7007 - 5000]).toBeNull(); // 7007 % 7 === 0
+    expect(textColumn(b, 's')[7008 - 5000]).toBe(`v${7008 % 3}`);
+  });
+
+  it('writes part files of bounded size, each renamed into place whole', async () => {
+    const out = path.join(dir, 'parts');
+    const w = new PartWriter(out, 'p', [{ name: 'v', type: 'INTEGER' }], 1000);
+    await w.write(2500, { v: Int32Array.from({ length: 2500 }, (_, i) => i) });
+    const files = await w.close();
+    expect(files.map((f) => [path.basename(f.path), f.rows])).toEqual([
+      ['p-00000.parquet', 1000],
+      ['p-00001.parquet', 1000],
+      ['p-00002.parquet', 500],
+    ]);
+    expect(fs.readdirSync(out).some((f) => f.endsWith('.tmp'))).toBe(false);
+    const data = await openDataset([path.join(out, 'p-*.parquet')]);
+    expect(data.rowCount).toBe(2500);
+    const batches = await collect(data.read([{ name: 'v', as: 'number' }]));
+    expect(batches.map((b) => b.first)).toEqual([0, 1000, 2000]);
+    expect(numberColumn(batches[2], 'v')[499]).toBe(2499);
+  });
+});
+
+describe('CSV and Arrow IPC', () => {
+  it('reads CSV with types detected by DuckDB', async () => {
+    const file = path.join(dir, 'c.csv');
+    fs.writeFileSync(file, 'a,b,c\n1,x,true\n2,,false\n,z,true\n');
+    const t = await openTable(file);
+    const [b] = await collect(t.read([{ name: 'a', as: 'number' }, { name: 'b', as: 'text' }, { name: 'c', as: 'number' }]));
+    expect(Array.from(numberColumn(b, 'a'))).toEqual([1, 2, NaN]);
+    expect(textColumn(b, 'b')).toEqual(['x', null, 'z']);
+    expect(Array.from(numberColumn(b, 'c'))).toEqual([1, 0, 1]);
+  });
+
+  it('reads Arrow IPC files with apache-arrow', async () => {
+    const file = path.join(dir, 'd.arrow');
+    const table = tableFromArrays({ n: Float64Array.from([1.5, 2.5, 3.5]), s: ['a', 'b', 'c'] });
+    fs.writeFileSync(file, tableToIPC(table, 'file'));
+    const t = await openTable(file);
+    expect(t.format).toBe('arrow');
+    expect(t.columns.map((c) => c.kind)).toEqual(['numeric', 'text']);
+    const [b] = await collect(t.read([{ name: 'n', as: 'number' }, { name: 's', as: 'text' }]));
+    expect(Array.from(numberColumn(b, 'n'))).toEqual([1.5, 2.5, 3.5]);
+    expect(textColumn(b, 's')).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('bad input gets a clear error naming the file and column', () => {
+  it('missing file', async () => {
+    await expect(openTable(path.join(dir, 'nope.parquet'))).rejects.toThrow(/nope\.parquet: file not found/);
+  });
+
+  it('corrupt Parquet file', async () => {
+    const file = path.join(dir, 'corrupt.parquet');
+    fs.writeFileSync(file, 'this is not parquet');
+    await expect(openTable(file)).rejects.toThrow(/corrupt\.parquet: cannot read as parquet/);
+  });
+
+  it('corrupt Arrow file', async () => {
+    const file = path.join(dir, 'corrupt.arrow');
+    fs.writeFileSync(file, 'not arrow either');
+    await expect(openTable(file)).rejects.toThrow(/corrupt\.arrow: cannot read as Arrow IPC/);
+  });
+
+  it('unknown file type', async () => {
+    const file = path.join(dir, 'x.xlsx');
+    fs.writeFileSync(file, '');
+    await expect(openTable(file)).rejects.toThrow(/unknown file type/);
+  });
+
+  it('missing column, listing the columns there are', async () => {
+    const t = await openTable(path.join(dir, 'a.parquet'));
+    await expect(collect(t.read([{ name: 'spend', as: 'number' }]))).rejects.toThrow(/a\.parquet: no column "spend" \(columns: id, x, s\)/);
+  });
+
+  it('non-numeric column asked for as numbers, with the first offending row', async () => {
+    const file = path.join(dir, 'bad.csv');
+    fs.writeFileSync(file, 'visits\n1\n2\nmany\n4\n');
+    const t = await openTable(file);
+    await expect(collect(t.read([{ name: 'visits', as: 'number' }]))).rejects.toThrow(/bad\.csv: column "visits" holds VARCHAR, expected numbers; data row 3 holds "many"/);
+  });
+
+  it('unmatched glob', async () => {
+    await expect(openDataset([path.join(dir, 'none-*.parquet')])).rejects.toThrow(/no files match/);
+  });
+});
+
+describe('paths and names never become SQL', () => {
+  it('reads a file whose name and columns look like SQL injection', async () => {
+    const file = path.join(dir, "x'); DROP TABLE t; --.parquet");
+    await writeFile(file, [{ name: 'a"; DROP TABLE t; --', type: 'DOUBLE' }], one({ rows: 2, columns: { 'a"; DROP TABLE t; --': Float64Array.from([1, 2]) } }));
+    const t = await openTable(file);
+    expect(t.columns[0].name).toBe('a"; DROP TABLE t; --');
+    const [b] = await collect(t.read([{ name: 'a"; DROP TABLE t; --', as: 'number' }]));
+    expect(Array.from(numberColumn(b, 'a"; DROP TABLE t; --'))).toEqual([1, 2]);
+  });
+});

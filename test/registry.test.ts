@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/compute/backend.js';
+import { fitTransform } from '../src/features/fit.js';
+import { parseSpec } from '../src/features/spec.js';
+import { transformedBatches } from '../src/features/blocks.js';
+import { openDataset } from '../src/io/dataset.js';
+import { writeFile } from '../src/io/writer.js';
+import { KMeansModel } from '../src/models/kmeans/model.js';
+import { trainKMeans } from '../src/models/kmeans/train.js';
+import { loadScoringModel } from '../src/models/load.js';
+import { ModelStore, type NewManifest } from '../src/models/registry.js';
+import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-reg-'));
+});
+
+function manifest(name: string): NewManifest {
+  return {
+    kind: 'kmeans',
+    name,
+    backend: { name: 'wasm', device: 'test' },
+    features: { id: { column: null, as: 'row' }, features: [], reads: {}, outputs: ['a', 'b'], onInvalid: 'impute', rows: 1, fingerprint: 'f' },
+    params: {},
+    metrics: {},
+    data: { inputs: [], rows: 1, fingerprint: 'f' },
+  };
+}
+
+describe('model store', () => {
+  it('versions, resolves, promotes and refuses unknown references', async () => {
+    const store = new ModelStore(path.join(dir, 'store'));
+    const w = [{ name: 'centroids', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) }];
+    expect(store.save(manifest('seg'), w).version).toBe(1);
+    expect(store.save(manifest('seg'), w).version).toBe(2);
+    expect(store.resolve('seg')).toEqual({ name: 'seg', version: 2 });
+    store.promote('seg@1');
+    expect(store.resolve('seg')).toEqual({ name: 'seg', version: 1 });
+    expect(store.resolve('seg@latest')).toEqual({ name: 'seg', version: 2 });
+    expect(() => store.resolve('seg@7')).toThrow(/has no version 7 \(versions: 1, 2\)/);
+    expect(() => store.resolve('other')).toThrow(/no model named "other".*\(models: seg\)/);
+    expect(() => store.save(manifest('../escape'), w)).toThrow(/model name/);
+    const { weights } = store.load('seg@2');
+    expect(Array.from(weights.get('centroids')!.data)).toEqual([1, 2, 3, 4]);
+    // The weights are in the tfjs weights-manifest format.
+    const modelJson = JSON.parse(fs.readFileSync(path.join(store.dir('seg', 2), 'model.json'), 'utf8'));
+    const bin = fs.readFileSync(path.join(store.dir('seg', 2), 'weights.bin'));
+    const decoded = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), modelJson.weightsManifest[0].weights);
+    expect(Array.from(await decoded.centroids.data())).toEqual([1, 2, 3, 4]);
+    decoded.centroids.dispose();
+  });
+});
+
+describe('K-Means save and load', () => {
+  it('a loaded model gives identical assignments, and training leaves no tensors', async () => {
+    const file = path.join(dir, 'v.parquet');
+    await writeFile(file, VISITOR_COLUMNS, generateVisitors({ visitors: 20_000, seed: 5 }));
+    const data = await openDataset([file]);
+    const t = await fitTransform(data, parseSpec({ id: 'visitor_id', numeric: ['sessions', 'page_views', { name: 'avg_session_seconds', log: true }, 'bounce_rate'], categorical: ['device'], boolean: ['has_account'] }));
+    const store = new ModelStore(path.join(dir, 'models'));
+    const before = tf.memory().numTensors;
+    const { model, profiles } = await trainKMeans(data, t, store, { k: 4, name: 'behavior', nInit: 2 });
+    expect(profiles).toHaveLength(4);
+    expect(profiles.reduce((a, p) => a + p.size, 0)).toBe(20_000);
+    const loaded = loadScoringModel(store, 'behavior') as KMeansModel;
+    expect(loaded.manifest.version).toBe(1);
+    expect(loaded.manifest.data.fingerprint).toBe(t.fingerprint);
+    for await (const { block } of transformedBatches(data, loaded.transform)) {
+      const a = await model.predict(block);
+      const b = await loaded.predict(block);
+      expect(b.segment).toEqual(a.segment);
+      expect(b.distance).toEqual(a.distance);
+    }
+    model.dispose();
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
