@@ -147,7 +147,8 @@ export function describeEntry(e: ProfileEntry): string {
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toFixed(3));
   if (e.kind === 'numeric') {
     const ratio = e.population !== 0 ? e.value / e.population : NaN;
-    const rel = Number.isFinite(ratio) && ratio >= 0 ? `${ratio.toFixed(1)}x the average ${fmt(e.population)}` : `average ${fmt(e.population)}`;
+    const times = ratio >= 0.995 || ratio === 0 ? ratio.toFixed(1) : ratio.toPrecision(1);
+    const rel = Number.isFinite(ratio) && ratio >= 0 ? `${times}x the average ${fmt(e.population)}` : `average ${fmt(e.population)}`;
     return `${e.feature}: ${fmt(e.value)} (${rel})`;
   }
   return `${e.feature}: ${(e.value * 100).toFixed(0)}% (average ${(e.population * 100).toFixed(0)}%)`;
