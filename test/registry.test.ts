@@ -67,7 +67,7 @@ describe('K-Means save and load', () => {
     const { model, profiles } = await trainKMeans(data, t, store, { k: 4, name: 'behavior', nInit: 2 });
     expect(profiles).toHaveLength(4);
     expect(profiles.reduce((a, p) => a + p.size, 0)).toBe(20_000);
-    const loaded = loadScoringModel(store, 'behavior') as KMeansModel;
+    const loaded = (await loadScoringModel(store, 'behavior')) as KMeansModel;
     expect(loaded.manifest.version).toBe(1);
     expect(loaded.manifest.data.fingerprint).toBe(t.fingerprint);
     for await (const { block } of transformedBatches(data, loaded.transform)) {

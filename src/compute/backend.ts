@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError, errorMessage } from '../util/errors.js';
+import { patchWasmMatMul } from './kernels.js';
 
 export { tf };
 
@@ -46,6 +47,8 @@ export function backendName(): BackendName {
 }
 
 async function select(requested: string | undefined): Promise<BackendInfo> {
+  // Production mode: no per-op NaN checks, and no console banners from the cpu backend.
+  tf.enableProdMode();
   if (requested !== undefined && !(BACKENDS as readonly string[]).includes(requested)) {
     throw new UserError(`AUDIENCE_BACKEND=${requested} is not a backend; choose one of ${BACKENDS.join(', ')}`);
   }
@@ -132,6 +135,7 @@ const STARTERS: Record<BackendName, () => Promise<string>> = {
     const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(dist + path.sep);
     await activate('wasm');
+    patchWasmMatMul();
     const simd = tf.env().getAsync ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : false;
     return `${cpuModel()}, ${simd ? 'SIMD' : 'no SIMD'}, 1 thread`;
   },

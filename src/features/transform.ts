@@ -200,3 +200,22 @@ function idsOf(t: FittedTransform, batch: ColumnBatch): Ids {
   if (Array.isArray(col)) return col;
   throw new Error(`id column ${t.id.column} was not read`);
 }
+
+export interface FeatureGroup {
+  name: string;
+  kind: FittedFeature['kind'];
+  /** First block column of the feature and how many it spans (one-hot levels for categoricals). */
+  start: number;
+  width: number;
+}
+
+/** The block columns of each original feature, in block order. */
+export function featureGroups(t: FittedTransform): FeatureGroup[] {
+  let start = 0;
+  return t.features.map((f) => {
+    const width = f.kind === 'categorical' ? f.levels.length + (f.other ? 1 : 0) : 1;
+    const g = { name: f.name, kind: f.kind, start, width };
+    start += width;
+    return g;
+  });
+}

@@ -11,6 +11,7 @@ import type { Dataset } from '../io/dataset.js';
 import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
 import type { ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
+import { addPercentiles, rankedColumns, ValueLog } from './rank.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 
 export interface ScoreOptions {
@@ -69,8 +70,10 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   const request: ColumnRequest[] = id.request ? [id.request] : [];
   for (const m of models) for (const r of columnRequest(m.transform)) if (!request.some((q) => q.name === r.name)) request.push(r);
   const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs)];
+  const ranked = models.flatMap((m) => m.ranked ?? []);
+  const logs = new Map(ranked.map((r) => [r.source, new ValueLog()]));
   const names = new Set<string>();
-  for (const c of columns) {
+  for (const c of [...columns, ...rankedColumns(ranked)]) {
     if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
     names.add(c.name);
   }
@@ -91,16 +94,20 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
         }
         Object.assign(out, await m.score(block));
       }
+      for (const [source, log] of logs) log.push(out[source] as Float32Array);
       await writer.write(batch.rows, out);
       rows += batch.rows;
       progress.update(rows, data.rowCount);
     }
     const files = await writer.close();
+    const written = ranked.length
+      ? await addPercentiles(dir, files, columns, ranked, new Map([...logs].map(([k, v]) => [k, v.sorted()])))
+      : columns;
     const seconds = (performance.now() - started) / 1000;
     const manifest: ScoreManifest = {
       files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),
       rows,
-      columns,
+      columns: written,
       models: models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind })),
       inputs: data.tables.map((t) => t.path),
       backend: { name: backendName(), device: backend.device },

@@ -1,6 +1,8 @@
 /** Loads any stored model for scoring; each kind registers its loader here. */
+import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
 import { KMeansModel } from './kmeans/model.js';
+import { PropensityModel } from './propensity/model.js';
 import type { ScoringModel } from './model.js';
 import type { Manifest, ModelStore, Weight } from './registry.js';
 
@@ -8,9 +10,12 @@ type Loader = (manifest: Manifest, weights: Map<string, Weight>) => ScoringModel
 
 const LOADERS: Record<string, Loader> = {
   kmeans: (m, w) => KMeansModel.fromStore(m, w),
+  propensity: (m, w) => PropensityModel.fromStore(m, w),
 };
 
-export function loadScoringModel(store: ModelStore, ref: string): ScoringModel {
+/** Loads a model for scoring; selects the backend first, so weights are created on it. */
+export async function loadScoringModel(store: ModelStore, ref: string): Promise<ScoringModel> {
+  await initBackend();
   const { manifest, weights } = store.load(ref);
   const loader = LOADERS[manifest.kind];
   if (!loader) throw new UserError(`model ${manifest.name}@${manifest.version} is of kind "${manifest.kind}", which this version cannot score`);

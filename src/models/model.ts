@@ -3,12 +3,24 @@ import type { FeatureBlock, FittedTransform } from '../features/transform.js';
 import type { OutputColumn, OutputData } from '../io/writer.js';
 import type { Manifest } from './registry.js';
 
+/** An output ranked within the whole scored population once every row is scored. */
+export interface RankedOutput {
+  /** The score column ranked (higher = better). */
+  source: string;
+  /** Column receiving the percentile, 0-100 (mid-rank: ties share one). */
+  percentile: string;
+  /** Column receiving low / medium / high (below the 50th, 50th-80th, top 20%). */
+  bucket?: string;
+}
+
 export interface ScoringModel {
   manifest: Manifest;
   /** The fitted transform this model's blocks must be made with. */
   transform: FittedTransform;
   /** Output columns added per visitor, already prefixed with the model's name. */
   outputs: OutputColumn[];
+  /** Outputs to rank over the whole population after the pass. */
+  ranked?: RankedOutput[];
   score(block: FeatureBlock): Promise<Record<string, OutputData>>;
   dispose(): void;
 }

@@ -24,6 +24,8 @@ export interface Manifest {
   /** The fitted feature transform: scoring applies exactly these statistics. */
   features: FittedTransform;
   params: Record<string, unknown>;
+  /** Learned state that is not a tensor (a calibration curve, a decision threshold). */
+  state?: Record<string, unknown>;
   metrics: Record<string, unknown>;
   data: { inputs: string[]; rows: number; fingerprint: string };
 }

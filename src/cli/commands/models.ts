@@ -1,7 +1,7 @@
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
-import { formatProfiles, table } from '../format.js';
+import { formatPropensityReport, formatProfiles, table } from '../format.js';
 import type { GroupProfile } from '../../models/profile.js';
 import { STORE_OPTIONS, storeFrom } from './common.js';
 
@@ -38,14 +38,21 @@ audience models promote NAME@VERSION  make a bare NAME resolve to this version
       process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
       return;
     }
-    const { profiles, inits, sizes, sweep, ...metrics } = m.metrics as Record<string, unknown>;
-    void inits;
-    const lines = [
+    const head = [
       `${m.name}@${m.version}  kind ${m.kind}  created ${m.createdAt}  backend ${m.backend.name} (${m.backend.device})`,
       `data      ${fmtCount(m.data.rows)} rows from ${m.data.inputs.join(', ')}`,
       `          fingerprint ${m.data.fingerprint.slice(0, 16)}`,
       `features  ${m.features.features.length} columns -> ${m.features.outputs.length} inputs: ${m.features.features.map((f) => f.name).join(', ')}`,
       `params    ${JSON.stringify(m.params)}`,
+    ];
+    if (m.kind === 'propensity') {
+      process.stdout.write(`${[...head, '', formatPropensityReport(m.metrics as never)].join('\n')}\n`);
+      return;
+    }
+    const { profiles, inits, sizes, sweep, ...metrics } = m.metrics as Record<string, unknown>;
+    void inits;
+    const lines = [
+      ...head,
       `metrics   ${Object.entries(metrics).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toPrecision(5) : JSON.stringify(v)}`).join('  ')}`,
     ];
     if (Array.isArray(sizes)) lines.push(`sizes     ${sizes.join(', ')}`);

@@ -22,7 +22,8 @@ A bare model name uses its promoted version, else the latest.`,
     const data = await datasetFrom(values, 'score');
     const store = storeFrom(values);
     if (refs.length === 0) str(undefined, '--model', 'score');
-    const models: ScoringModel[] = refs.map((r) => loadScoringModel(store, r));
+    const models: ScoringModel[] = [];
+    for (const r of refs) models.push(await loadScoringModel(store, r));
     const progress = createProgress('score     ', { quiet: Boolean(values.quiet) });
     try {
       const m = await scoreDataset(data, models, { output, overwrite: Boolean(values.overwrite), progress });

@@ -5,7 +5,9 @@ import type { KMeansMode } from '../../models/kmeans/fit.js';
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
-import { formatProfiles, table } from '../format.js';
+import { formatPropensityReport, formatProfiles, table } from '../format.js';
+import { trainPropensity } from '../../models/propensity/train.js';
+import type { CalibrationMethod } from '../../models/propensity/calibration.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 
 async function trainKMeansCommand(values: Values): Promise<void> {
@@ -46,14 +48,68 @@ async function trainKMeansCommand(values: Values): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+function hiddenLayers(v: unknown): number[] | undefined {
+  if (v === undefined) return undefined;
+  const text = String(v).trim();
+  if (text === '' || text === 'none') return [];
+  const sizes = text.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new UserError(`--hidden ${text}: expected layer sizes such as 128,64 (or none)`);
+  return sizes;
+}
+
+async function trainPropensityCommand(values: Values): Promise<void> {
+  const name = checkName(str(values.name, '--name', 'train propensity'));
+  const label = str(values.label, '--label', 'train propensity');
+  const calibration = (values.calibration ?? 'platt') as CalibrationMethod;
+  if (!['platt', 'isotonic', 'none'].includes(calibration)) throw new UserError(`--calibration ${calibration}: expected platt, isotonic or none`);
+  const classWeight = (values['class-weight'] ?? 'balanced') as 'balanced' | 'none';
+  if (!['balanced', 'none'].includes(classWeight)) throw new UserError(`--class-weight ${classWeight}: expected balanced or none`);
+  const thresholdText = String(values.threshold ?? 'f1');
+  const threshold = thresholdText === 'f1' ? 'f1' : num(thresholdText, '--threshold', { min: 0 });
+  if (typeof threshold === 'number' && !(threshold > 0 && threshold < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
+  const data = await datasetFrom(values, 'train propensity');
+  const spec = await specFrom(values, data, [label]);
+  const progress = progressFor(values);
+  const fitting = progress('features');
+  const transform = await fitTransform(data, spec, fitting);
+  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  const { model, report } = await trainPropensity(data, transform, storeFrom(values), {
+    name,
+    label,
+    hidden: hiddenLayers(values.hidden),
+    dropout: num(values.dropout, '--dropout', { min: 0 }),
+    l2: num(values.l2, '--l2', { min: 0 }),
+    learningRate: num(values['learning-rate'], '--learning-rate', { min: 0 }),
+    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 1 }),
+    maxEpochs: num(values['max-epochs'], '--max-epochs', { int: true, min: 1 }),
+    patience: num(values.patience, '--patience', { int: true, min: 1 }),
+    classWeight,
+    calibration,
+    threshold: threshold as 'f1' | number,
+    minClass: num(values['min-class'], '--min-class', { int: true, min: 1 }),
+    allowSmall: Boolean(values['allow-small']),
+    allowLeakage: Boolean(values['allow-leakage']),
+    seed: num(values.seed, '--seed', { int: true }),
+    progress,
+  });
+  process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatPropensityReport(report)}\n`);
+  model.dispose();
+}
+
 export const train: Command = {
   name: 'train',
-  summary: 'train a model: kmeans (behavioral segments)',
+  summary: 'train a model: kmeans (behavioral segments), propensity (likelihood to convert)',
   usage: `audience train kmeans --input <files|globs> --name behavior [--k 8 | --k 4..12] [options]
+audience train propensity --input <files|globs> --label converted --name purchase [options]
 
+Common:
   --features FILE|auto   feature spec (see 'audience features --help'); default auto
   --id COL               visitor id column (default: inferred, else row numbers)
-  --exclude COLS         columns to leave out of auto features (labels, ground truth)
+  --exclude COLS         columns to leave out of auto features (the label always is)
+  --seed N               seeds sampling, initialization and splits (default 0)
+  --store DIR            model store (default ./models or AUDIENCE_MODEL_STORE)
+
+kmeans:
   --k N | LO..HI         clusters, or a range to sweep: inertia and silhouette per k,
                          the chosen k is the ${K_RULE}
   --n-init N             k-means++ restarts, lowest inertia kept (default 3)
@@ -62,11 +118,24 @@ export const train: Command = {
                          auto: Lloyd while the data fits in backend memory
                          (AUDIENCE_RESIDENT_MB, default 1536 on wasm), else mini-batch
   --batch-size N, --epochs N   mini-batch size (4096) and passes (3)
-  --seed N               seeds sampling and k-means++ (default 0)
-  --store DIR            model store (default ./models or AUDIENCE_MODEL_STORE)
+
+propensity (an MLP on any 0/1 label: numbers, booleans, yes/no text):
+  --label COL            the outcome; rows with a null or unreadable label are left out
+  --hidden 128,64        hidden layer sizes ('none': logistic regression)
+  --dropout R, --l2 L    regularization (defaults 0 and 1e-4), --learning-rate (1e-3, Adam)
+  --batch-size N         default min(4096, max(256, train rows / 50))
+  --max-epochs N, --patience N   early stopping on validation loss (200, 10); best epoch restored
+  --class-weight balanced|none   weight classes by n / (2 n_class) (default balanced)
+  --calibration platt|isotonic|none   fitted on the validation split (default platt)
+  --threshold f1|SHARE   decision threshold: best validation F1, or flag a share (e.g. 0.1)
+  --min-class N          refuse with fewer positives or negatives (default 1000); --allow-small
+  --allow-leakage        train even if one feature alone reaches AUC >= 0.99
+The split is stratified and seeded: 65% train, 15% validation (early stopping, calibration,
+threshold), 20% test (every reported metric). A logistic-regression baseline is trained
+on the same split and reported beside the MLP.
 
 Saves models/<name>/<version>/ (model.json + weights.bin + manifest.json with the fitted
-feature transform, metrics, segment profiles, data fingerprint and backend).`,
+feature transform, metrics, profiles or evaluation report, data fingerprint and backend).`,
   options: {
     ...INPUT_OPTIONS,
     ...FEATURE_OPTIONS,
@@ -80,10 +149,24 @@ feature transform, metrics, segment profiles, data fingerprint and backend).`,
     'batch-size': { type: 'string' },
     epochs: { type: 'string' },
     seed: { type: 'string' },
+    label: { type: 'string' },
+    hidden: { type: 'string' },
+    dropout: { type: 'string' },
+    l2: { type: 'string' },
+    'learning-rate': { type: 'string' },
+    'max-epochs': { type: 'string' },
+    patience: { type: 'string' },
+    'class-weight': { type: 'string' },
+    calibration: { type: 'string' },
+    threshold: { type: 'string' },
+    'min-class': { type: 'string' },
+    'allow-small': { type: 'boolean' },
+    'allow-leakage': { type: 'boolean' },
   },
   async run(values, positionals) {
     const kind = positionals[0];
     if (kind === 'kmeans') return trainKMeansCommand(values);
-    throw new UserError(`audience train: unknown model kind "${kind ?? ''}"; available: kmeans`);
+    if (kind === 'propensity') return trainPropensityCommand(values);
+    throw new UserError(`audience train: unknown model kind "${kind ?? ''}"; available: kmeans, propensity`);
   },
 };

@@ -1,0 +1,106 @@
+/**
+ * Percentiles within the scored population: values are collected during the scoring pass
+ * (4 bytes a row), sorted once, and each written part is rewritten with the percentile and
+ * bucket columns added, under a temporary name renamed over the original.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ColumnRequest } from '../io/columns.js';
+import { openTable } from '../io/table.js';
+import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
+import type { RankedOutput } from '../models/model.js';
+
+/** Growable float buffer for one ranked column's values, in row order. */
+export class ValueLog {
+  private data = new Float32Array(1 << 16);
+  length = 0;
+
+  push(values: ArrayLike<number>): void {
+    if (this.length + values.length > this.data.length) {
+      const next = new Float32Array(Math.max(this.data.length * 2, this.length + values.length));
+      next.set(this.data.subarray(0, this.length));
+      this.data = next;
+    }
+    this.data.set(values as Float32Array, this.length);
+    this.length += values.length;
+  }
+
+  sorted(): Float32Array {
+    return this.data.slice(0, this.length).sort();
+  }
+}
+
+function lowerBound(a: Float32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(a: Float32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Mid-rank percentile (0-100) of v among the sorted values: ties share one percentile. */
+export function percentileOf(sorted: Float32Array, v: number): number {
+  const below = lowerBound(sorted, v);
+  const equal = upperBound(sorted, v) - below;
+  return (100 * (below + equal / 2)) / sorted.length;
+}
+
+export function bucketOf(percentile: number): string {
+  return percentile >= 80 ? 'high' : percentile >= 50 ? 'medium' : 'low';
+}
+
+export function rankedColumns(ranked: RankedOutput[]): OutputColumn[] {
+  return ranked.flatMap((r) => [{ name: r.percentile, type: 'FLOAT' as const }, ...(r.bucket ? [{ name: r.bucket, type: 'VARCHAR' as const }] : [])]);
+}
+
+function readAs(type: OutputColumn['type']): ColumnRequest['as'] {
+  return type === 'VARCHAR' ? 'text' : type === 'BIGINT' ? 'bigint' : 'number';
+}
+
+/** Rewrites each part with the percentile (and bucket) columns appended. */
+export async function addPercentiles(
+  dir: string,
+  files: WrittenFile[],
+  columns: OutputColumn[],
+  ranked: RankedOutput[],
+  sorted: Map<string, Float32Array>,
+): Promise<OutputColumn[]> {
+  const all = [...columns, ...rankedColumns(ranked)];
+  const staging = path.join(dir, '.ranking');
+  fs.rmSync(staging, { recursive: true, force: true });
+  for (const file of files) {
+    const name = path.basename(file.path);
+    const writer = new PartWriter(staging, name, all, Infinity, name.endsWith('.csv') ? 'csv' : 'parquet');
+    const table = await openTable(file.path);
+    for await (const batch of table.read(columns.map((c) => ({ name: c.name, as: readAs(c.type) })))) {
+      const out: Record<string, OutputData> = {};
+      for (const c of columns) out[c.name] = batch.columns.get(c.name) as OutputData;
+      for (const r of ranked) {
+        const values = batch.columns.get(r.source) as Float64Array;
+        const s = sorted.get(r.source)!;
+        const pct = Float32Array.from(values, (v) => percentileOf(s, v));
+        out[r.percentile] = pct;
+        if (r.bucket) out[r.bucket] = Array.from(pct, bucketOf);
+      }
+      await writer.write(batch.rows, out);
+    }
+    const [part] = await writer.close();
+    fs.renameSync(part.path, file.path);
+  }
+  fs.rmSync(staging, { recursive: true, force: true });
+  return all;
+}

@@ -1,0 +1,87 @@
+/**
+ * Probability calibration fitted on the validation split, so that a score of 0.3 means
+ * about 30%: Platt scaling (a logistic curve on the logit) or isotonic regression (a
+ * monotone step function, pool-adjacent-violators, interpolated linearly between steps).
+ */
+export type Calibration =
+  | { method: 'none' }
+  | { method: 'platt'; a: number; b: number }
+  | { method: 'isotonic'; x: number[]; y: number[] };
+
+export type CalibrationMethod = Calibration['method'];
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+/** Fits p = sigmoid(a * logit + b) by Newton's method on the log loss. */
+export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): Calibration {
+  let a = 1;
+  let b = 0;
+  for (let it = 0; it < 100; it++) {
+    let ga = 0;
+    let gb = 0;
+    let haa = 1e-9;
+    let hab = 0;
+    let hbb = 1e-9;
+    for (let i = 0; i < logits.length; i++) {
+      const z = logits[i];
+      const p = sigmoid(a * z + b);
+      const r = p - labels[i];
+      const s = p * (1 - p);
+      ga += r * z;
+      gb += r;
+      haa += s * z * z;
+      hab += s * z;
+      hbb += s;
+    }
+    const det = haa * hbb - hab * hab;
+    if (!(Math.abs(det) > 1e-12)) break;
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    a -= da;
+    b -= db;
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+  }
+  return { method: 'platt', a, b };
+}
+
+/** Pool adjacent violators on (probability, label) pairs sorted by probability. */
+export function fitIsotonic(probs: ArrayLike<number>, labels: ArrayLike<number>): Calibration {
+  const idx = Array.from({ length: probs.length }, (_, i) => i).sort((i, j) => probs[i] - probs[j]);
+  const blocks: Array<{ sum: number; n: number; xs: number; }> = [];
+  for (const i of idx) {
+    blocks.push({ sum: labels[i], n: 1, xs: probs[i] });
+    while (blocks.length > 1 && blocks[blocks.length - 2].sum / blocks[blocks.length - 2].n >= blocks[blocks.length - 1].sum / blocks[blocks.length - 1].n) {
+      const top = blocks.pop()!;
+      const prev = blocks[blocks.length - 1];
+      prev.sum += top.sum;
+      prev.n += top.n;
+      prev.xs += top.xs;
+    }
+  }
+  return { method: 'isotonic', x: blocks.map((b) => b.xs / b.n), y: blocks.map((b) => b.sum / b.n) };
+}
+
+/** Calibrated probability from a raw logit. */
+export function calibrate(c: Calibration, logit: number): number {
+  if (c.method === 'none') return sigmoid(logit);
+  if (c.method === 'platt') return sigmoid(c.a * logit + c.b);
+  const p = sigmoid(logit);
+  const { x, y } = c;
+  if (p <= x[0]) return y[0];
+  if (p >= x[x.length - 1]) return y[y.length - 1];
+  let lo = 0;
+  let hi = x.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (x[mid] <= p) lo = mid;
+    else hi = mid;
+  }
+  const t = x[hi] > x[lo] ? (p - x[lo]) / (x[hi] - x[lo]) : 0;
+  return y[lo] + t * (y[hi] - y[lo]);
+}
+
+export function fitCalibration(method: CalibrationMethod, logits: Float32Array, labels: Uint8Array): Calibration {
+  if (method === 'platt') return fitPlatt(logits, labels);
+  if (method === 'isotonic') return fitIsotonic(Float32Array.from(logits, sigmoid), labels);
+  return { method: 'none' };
+}

@@ -1,0 +1,116 @@
+/**
+ * Checks before training a propensity model, each stopping with a stated reason: too few
+ * positives or negatives (GA4 asks for 1,000 of each), a constant label, and a feature that
+ * alone separates the label (AUC >= 0.99: it probably leaks the outcome).
+ */
+import type { FeatureGroup } from '../../features/transform.js';
+import { rocAuc } from '../../metrics/classification.js';
+import { UserError } from '../../util/errors.js';
+import { Rng } from '../../util/rng.js';
+
+export const DEFAULT_MIN_CLASS = 1000;
+export const LEAKAGE_AUC = 0.99;
+const LEAKAGE_SAMPLE = 200_000;
+
+export interface DataChecks {
+  rows: number;
+  positives: number;
+  negatives: number;
+  /** Rows left out because their label was null or not 0/1, true/false, yes/no. */
+  unlabeled: number;
+  /** The most predictive single features: AUC of the feature alone, max(AUC, 1 - AUC). */
+  singleFeatureAuc: Array<{ feature: string; auc: number }>;
+}
+
+export interface CheckOptions {
+  minClass?: number;
+  allowSmall?: boolean;
+  allowLeakage?: boolean;
+}
+
+/** One value per row for a feature: the column, or for a one-hot group the level's positive rate. */
+function featureScore(x: Float32Array, d: number, rows: number[], y: Uint8Array, g: FeatureGroup): Float64Array {
+  const out = new Float64Array(rows.length);
+  if (g.width === 1) {
+    rows.forEach((r, i) => (out[i] = x[r * d + g.start]));
+    return out;
+  }
+  const level = (r: number) => {
+    for (let j = 0; j < g.width; j++) if (x[r * d + g.start + j] === 1) return j;
+    return g.width;
+  };
+  const pos = new Float64Array(g.width + 1);
+  const n = new Float64Array(g.width + 1);
+  for (const r of rows) {
+    const l = level(r);
+    n[l]++;
+    pos[l] += y[r];
+  }
+  rows.forEach((r, i) => {
+    const l = level(r);
+    out[i] = pos[l] / n[l];
+  });
+  return out;
+}
+
+export function checkTrainingData(
+  x: Float32Array,
+  y: Uint8Array,
+  d: number,
+  groups: FeatureGroup[],
+  label: string,
+  unlabeled: number,
+  opts: CheckOptions = {},
+): DataChecks {
+  const rows = y.length;
+  let positives = 0;
+  for (let i = 0; i < rows; i++) positives += y[i];
+  const negatives = rows - positives;
+  if (positives === 0 || negatives === 0) {
+    throw new UserError(`label "${label}" is constant (${positives === 0 ? 'no positive' : 'no negative'} among ${rows} labeled rows): there is nothing to predict`);
+  }
+  const minClass = opts.minClass ?? DEFAULT_MIN_CLASS;
+  if (!opts.allowSmall && (positives < minClass || negatives < minClass)) {
+    throw new UserError(
+      `label "${label}" has ${positives} positive and ${negatives} negative rows; at least ${minClass} of each are needed for a model worth trusting ` +
+        `(as GA4 and Segment require). Add data, or pass --min-class N or --allow-small to train anyway.`,
+    );
+  }
+  const step = Math.max(1, Math.floor(rows / LEAKAGE_SAMPLE));
+  const sample: number[] = [];
+  for (let r = 0; r < rows; r += step) sample.push(r);
+  const ys = Uint8Array.from(sample, (r) => y[r]);
+  const singleFeatureAuc = groups
+    .map((g) => {
+      const auc = rocAuc(featureScore(x, d, sample, y, g), ys);
+      return { feature: g.name, auc: Number.isNaN(auc) ? 0.5 : Math.max(auc, 1 - auc) };
+    })
+    .sort((a, b) => b.auc - a.auc);
+  const leak = singleFeatureAuc[0];
+  if (!opts.allowLeakage && leak && leak.auc >= LEAKAGE_AUC) {
+    throw new UserError(
+      `feature "${leak.feature}" alone predicts "${label}" with AUC ${leak.auc.toFixed(4)}: it probably leaks the outcome ` +
+        `(recorded after the conversion, or derived from it). Remove it from the features, or pass --allow-leakage if it is legitimate.`,
+    );
+  }
+  return { rows, positives, negatives, unlabeled, singleFeatureAuc: singleFeatureAuc.slice(0, 10) };
+}
+
+/** Stratified split into train / validation / test row indices, reproducible from the seed. */
+export function stratifiedSplit(y: Uint8Array, validFraction: number, testFraction: number, seed: number): { train: Int32Array; valid: Int32Array; test: Int32Array } {
+  const rng = new Rng(seed);
+  const parts = { train: [] as number[], valid: [] as number[], test: [] as number[] };
+  for (const cls of [0, 1]) {
+    const rows: number[] = [];
+    for (let i = 0; i < y.length; i++) if (y[i] === cls) rows.push(i);
+    rng.shuffle(rows);
+    const nTest = Math.round(rows.length * testFraction);
+    const nValid = Math.round(rows.length * validFraction);
+    parts.test.push(...rows.slice(0, nTest));
+    parts.valid.push(...rows.slice(nTest, nTest + nValid));
+    parts.train.push(...rows.slice(nTest + nValid));
+  }
+  // Sorted: gathers then read rows in memory order; training shuffles its own order.
+  const sorted = (a: number[]) => Int32Array.from(a).sort();
+  return { train: sorted(parts.train), valid: sorted(parts.valid), test: sorted(parts.test) };
+}

@@ -1,0 +1,134 @@
+/**
+ * Training loop for the MLP: shuffled mini-batches gathered from rows held in (JS) memory,
+ * tensors only for the batch in flight, class weights for rare positives, early stopping on
+ * the validation loss with the best epoch's weights restored.
+ */
+import { tf } from '../../compute/backend.js';
+import { silentProgress, type Progress } from '../../util/progress.js';
+import { Rng } from '../../util/rng.js';
+import { Mlp, type MlpConfig } from './mlp.js';
+
+export interface Labeled {
+  /** Row-major rows x d. */
+  x: Float32Array;
+  y: Uint8Array;
+  d: number;
+}
+
+export interface FitOptions {
+  batchSize: number;
+  maxEpochs: number;
+  /** Epochs without a better validation loss before stopping. */
+  patience: number;
+  /** 'balanced': weight each class by n / (2 n_class); 'none': all 1. */
+  classWeight: 'balanced' | 'none';
+  progress?: Progress;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  validLoss: number;
+}
+
+export interface FitResult {
+  mlp: Mlp;
+  history: EpochRecord[];
+  bestEpoch: number;
+  classWeights: [number, number];
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export function classWeightsFor(y: Uint8Array, rows: Int32Array, mode: 'balanced' | 'none'): [number, number] {
+  if (mode === 'none') return [1, 1];
+  let pos = 0;
+  for (const r of rows) pos += y[r];
+  const neg = rows.length - pos;
+  return [rows.length / (2 * Math.max(1, neg)), rows.length / (2 * Math.max(1, pos))];
+}
+
+/** Copies rows into a batch: x [b, d], y [b, 1], sample weights [b, 1]. */
+function gather(data: Labeled, rows: ArrayLike<number>, weights: [number, number]) {
+  const { d } = data;
+  const b = rows.length;
+  const x = new Float32Array(b * d);
+  const y = new Float32Array(b);
+  const w = new Float32Array(b);
+  for (let i = 0; i < b; i++) {
+    const r = rows[i];
+    x.set(data.x.subarray(r * d, (r + 1) * d), i * d);
+    y[i] = data.y[r];
+    w[i] = weights[data.y[r]];
+  }
+  return { x: tf.tensor2d(x, [b, d]), y: tf.tensor2d(y, [b, 1]), w: tf.tensor2d(w, [b, 1]) };
+}
+
+/** Raw logits for the given rows, in large batches. */
+export async function predictLogits(mlp: Mlp, data: Labeled, rows: Int32Array, batch = 65_536): Promise<Float32Array> {
+  const out = new Float32Array(rows.length);
+  for (let s = 0; s < rows.length; s += batch) {
+    const idx = rows.subarray(s, Math.min(rows.length, s + batch));
+    const g = gather(data, idx, [1, 1]);
+    const z = mlp.logits(g.x);
+    out.set((await z.data()) as Float32Array, s);
+    z.dispose();
+    g.x.dispose();
+    g.y.dispose();
+    g.w.dispose();
+  }
+  return out;
+}
+
+/** Weighted mean binary cross-entropy of logits (the training objective, without L2). */
+export function weightedLoss(logits: Float32Array, data: Labeled, rows: Int32Array, weights: [number, number]): number {
+  let s = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const z = logits[i];
+    const y = data.y[rows[i]];
+    const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+    s += weights[y] * (softplus - y * z);
+  }
+  return s / Math.max(1, rows.length);
+}
+
+export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: FitOptions): Promise<FitResult> {
+  const mlp = Mlp.init(config);
+  const rng = new Rng(config.seed ^ 0xba7c4);
+  const weights = classWeightsFor(data.y, train, opts.classWeight);
+  const progress = opts.progress ?? silentProgress;
+  const history: EpochRecord[] = [];
+  let best = { loss: Infinity, epoch: 0, values: await mlp.snapshot() };
+  let step = 0;
+  let trained = 0;
+  const started = performance.now();
+  const order = Int32Array.from(train);
+  for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
+    rng.shuffle(order);
+    let lossSum: tf.Scalar = tf.scalar(0);
+    let batches = 0;
+    for (let s = 0; s < order.length; s += opts.batchSize) {
+      const g = gather(data, order.subarray(s, Math.min(order.length, s + opts.batchSize)), weights);
+      const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, step++);
+      const next = tf.add(lossSum, loss) as tf.Scalar;
+      lossSum.dispose();
+      loss.dispose();
+      g.x.dispose();
+      g.y.dispose();
+      g.w.dispose();
+      lossSum = next;
+      batches++;
+      trained += g.x.shape[0];
+      progress.update(trained);
+    }
+    const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
+    lossSum.dispose();
+    const validLoss = weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights);
+    history.push({ epoch, trainLoss, validLoss });
+    if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
+    else if (epoch - best.epoch >= opts.patience) break;
+  }
+  mlp.restore(best.values);
+  const seconds = (performance.now() - started) / 1000;
+  return { mlp, history, bestEpoch: best.epoch, classWeights: weights, seconds, samplesPerSecond: trained / seconds };
+}

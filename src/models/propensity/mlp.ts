@@ -1,0 +1,163 @@
+/**
+ * A multi-layer perceptron for binary outcomes: ReLU hidden layers, dropout, L2, one logit.
+ * The backward pass is written out (weighted binary cross-entropy), so each step runs the
+ * few plain matMuls it needs: bias gradients are a ones-row matMul, not a column Sum, and
+ * dropout masks are reused, not recomputed. With no hidden layer it is logistic regression.
+ */
+import { tf } from '../../compute/backend.js';
+import type { Weight } from '../registry.js';
+import { Rng } from '../../util/rng.js';
+
+export interface MlpConfig {
+  inputs: number;
+  hidden: number[];
+  dropout: number;
+  l2: number;
+  learningRate: number;
+  seed: number;
+}
+
+let instances = 0;
+
+export class Mlp {
+  /** [W1, b1, W2, b2, ..., Wout, bout]. */
+  readonly params: tf.Variable[];
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly names: string[];
+
+  private constructor(
+    readonly config: MlpConfig,
+    values: Float32Array[],
+  ) {
+    const id = ++instances;
+    const sizes = [config.inputs, ...config.hidden, 1];
+    this.names = [];
+    this.params = [];
+    for (let l = 0; l < sizes.length - 1; l++) {
+      this.names.push(`mlp${id}/W${l}`, `mlp${id}/b${l}`);
+      this.params.push(
+        tf.variable(tf.tensor2d(values[2 * l], [sizes[l], sizes[l + 1]]), true, `mlp${id}/W${l}`),
+        tf.variable(tf.tensor1d(values[2 * l + 1]), true, `mlp${id}/b${l}`),
+      );
+    }
+    this.optimizer = tf.train.adam(config.learningRate);
+  }
+
+  /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
+  static init(config: MlpConfig): Mlp {
+    const rng = new Rng(config.seed);
+    const sizes = [config.inputs, ...config.hidden, 1];
+    const values: Float32Array[] = [];
+    for (let l = 0; l < sizes.length - 1; l++) {
+      const limit = Math.sqrt(6 / (sizes[l] + sizes[l + 1]));
+      values.push(Float32Array.from({ length: sizes[l] * sizes[l + 1] }, () => (rng.next() * 2 - 1) * limit), new Float32Array(sizes[l + 1]));
+    }
+    return new Mlp(config, values);
+  }
+
+  static fromWeights(config: MlpConfig, weights: Map<string, Weight>): Mlp {
+    const values: Float32Array[] = [];
+    for (let l = 0; l <= config.hidden.length; l++) {
+      for (const kind of ['W', 'b']) {
+        const w = weights.get(`${kind}${l}`);
+        if (!w) throw new Error(`weight ${kind}${l} missing`);
+        values.push(w.data);
+      }
+    }
+    return new Mlp(config, values);
+  }
+
+  get layers(): number {
+    return this.config.hidden.length + 1;
+  }
+
+  /** Logits for a batch, without dropout. The caller disposes the result. */
+  logits(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      let a: tf.Tensor2D = x;
+      for (let l = 0; l < this.layers; l++) {
+        const z = tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]) as tf.Tensor2D;
+        a = l < this.layers - 1 ? tf.relu(z) : z;
+      }
+      return a;
+    });
+  }
+
+  /**
+   * One Adam step on a batch: x [B, d], y and w (sample weights) [B, 1].
+   * Returns the batch's weighted loss (a scalar the caller disposes).
+   */
+  trainStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D, step: number): tf.Scalar {
+    const { dropout, l2 } = this.config;
+    const L = this.layers;
+    const { grads, loss } = tf.tidy(() => {
+      const B = x.shape[0];
+      const ones = tf.ones([1, B]);
+      const acts: tf.Tensor2D[] = [x];
+      const pre: tf.Tensor2D[] = [];
+      const masks: tf.Tensor2D[] = [];
+      let a: tf.Tensor2D = x;
+      for (let l = 0; l < L - 1; l++) {
+        const z = tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]) as tf.Tensor2D;
+        let h = tf.relu(z);
+        if (dropout > 0) {
+          const keep = tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(h.shape, 0, 1, 'float32', this.config.seed + step * 131 + l), dropout), 'float32'), 1 - dropout) as tf.Tensor2D;
+          masks.push(keep);
+          h = tf.mul(h, keep);
+        }
+        pre.push(z);
+        acts.push(h);
+        a = h;
+      }
+      const z = tf.add(tf.matMul(a, this.params[2 * (L - 1)] as tf.Tensor2D), this.params[2 * (L - 1) + 1]) as tf.Tensor2D;
+      // Weighted BCE on logits: w * (softplus(z) - y z); its gradient is w * (sigmoid(z) - y).
+      let loss = tf.div(tf.sum(tf.mul(w, tf.sub(tf.softplus(z), tf.mul(y, z)))), B) as tf.Scalar;
+      let dz = tf.div(tf.mul(w, tf.sub(tf.sigmoid(z), y)), B) as tf.Tensor2D;
+      const grads: Record<string, tf.Tensor> = {};
+      for (let l = L - 1; l >= 0; l--) {
+        const W = this.params[2 * l] as tf.Tensor2D;
+        let gW = tf.matMul(acts[l], dz, true, false);
+        if (l2 > 0) {
+          gW = tf.add(gW, tf.mul(W, l2));
+          loss = tf.add(loss, tf.mul(tf.sum(tf.square(W)), l2 / 2)) as tf.Scalar;
+        }
+        grads[this.names[2 * l]] = gW;
+        grads[this.names[2 * l + 1]] = tf.reshape(tf.matMul(ones, dz), [dz.shape[1]]);
+        if (l > 0) {
+          let da = tf.matMul(dz, W, false, true);
+          da = tf.mul(da, tf.step(pre[l - 1]));
+          if (dropout > 0) da = tf.mul(da, masks[l - 1]);
+          dz = da as tf.Tensor2D;
+        }
+      }
+      return { grads, loss };
+    });
+    this.optimizer.applyGradients(grads as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0]);
+    for (const g of Object.values(grads)) g.dispose();
+    return loss;
+  }
+
+  /** A copy of the current weights (for best-epoch restore and saving). */
+  async snapshot(): Promise<Float32Array[]> {
+    // Copies: a backend may hand back its own storage.
+    return Promise.all(this.params.map(async (p) => Float32Array.from((await p.data()) as Float32Array)));
+  }
+
+  restore(values: Float32Array[]): void {
+    this.params.forEach((p, i) => {
+      const t = tf.tensor(values[i], p.shape);
+      p.assign(t);
+      t.dispose();
+    });
+  }
+
+  async toWeights(): Promise<Weight[]> {
+    const values = await this.snapshot();
+    return this.params.map((p, i) => ({ name: `${i % 2 === 0 ? 'W' : 'b'}${i >> 1}`, shape: p.shape, data: values[i] }));
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.dispose();
+    this.optimizer.dispose();
+  }
+}
