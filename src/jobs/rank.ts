@@ -53,7 +53,8 @@ function upperBound(a: Float32Array, v: number): number {
 }
 
 /** Mid-rank percentile (0-100) of v among the sorted values: ties share one percentile. */
-export function percentileOf(sorted: Float32Array, v: number): number {
+export function percentileOf(sorted: Float32Array, value: number): number {
+  const v = Math.fround(value); // compare at the stored (float32) precision
   const below = lowerBound(sorted, v);
   const equal = upperBound(sorted, v) - below;
   return (100 * (below + equal / 2)) / sorted.length;

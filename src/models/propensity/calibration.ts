@@ -12,10 +12,21 @@ export type CalibrationMethod = Calibration['method'];
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-/** Fits p = sigmoid(a * logit + b) by Newton's method on the log loss. */
+function plattLoss(logits: ArrayLike<number>, labels: ArrayLike<number>, a: number, b: number): number {
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const t = a * logits[i] + b;
+    // log(1 + e^t) - y t, computed without overflow
+    s += (t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t))) - labels[i] * t;
+  }
+  return s;
+}
+
+/** Fits p = sigmoid(a * logit + b) by Newton's method on the log loss, halving steps that do not lower it. */
 export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): Calibration {
   let a = 1;
   let b = 0;
+  let loss = plattLoss(logits, labels, a, b);
   for (let it = 0; it < 100; it++) {
     let ga = 0;
     let gb = 0;
@@ -35,11 +46,20 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): 
     }
     const det = haa * hbb - hab * hab;
     if (!(Math.abs(det) > 1e-12)) break;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
+    let da = (hbb * ga - hab * gb) / det;
+    let db = (haa * gb - hab * ga) / det;
+    let next = plattLoss(logits, labels, a - da, b - db);
+    for (let halve = 0; halve < 30 && !(next <= loss); halve++) {
+      da /= 2;
+      db /= 2;
+      next = plattLoss(logits, labels, a - da, b - db);
+    }
+    if (!(next <= loss)) break;
     a -= da;
     b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+    const improved = loss - next;
+    loss = next;
+    if (Math.abs(da) + Math.abs(db) < 1e-10 || improved < 1e-12 * Math.max(1, loss)) break;
   }
   return { method: 'platt', a, b };
 }

@@ -35,9 +35,10 @@ export class Mlp {
     this.params = [];
     for (let l = 0; l < sizes.length - 1; l++) {
       this.names.push(`mlp${id}/W${l}`, `mlp${id}/b${l}`);
+      // tf.variable(init) keeps init alive; inside tidy the init is freed and the variable kept.
       this.params.push(
-        tf.variable(tf.tensor2d(values[2 * l], [sizes[l], sizes[l + 1]]), true, `mlp${id}/W${l}`),
-        tf.variable(tf.tensor1d(values[2 * l + 1]), true, `mlp${id}/b${l}`),
+        tf.tidy(() => tf.variable(tf.tensor2d(values[2 * l], [sizes[l], sizes[l + 1]]), true, `mlp${id}/W${l}`)),
+        tf.tidy(() => tf.variable(tf.tensor1d(values[2 * l + 1]), true, `mlp${id}/b${l}`)),
       );
     }
     this.optimizer = tf.train.adam(config.learningRate);

@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/compute/backend.js';
+import { fitTransform } from '../src/features/fit.js';
+import { transformedBatches } from '../src/features/blocks.js';
+import { parseSpec } from '../src/features/spec.js';
+import { openDataset } from '../src/io/dataset.js';
+import { writeFile, type OutputData } from '../src/io/writer.js';
+import { bucketOf, percentileOf } from '../src/jobs/rank.js';
+import { brier } from '../src/metrics/classification.js';
+import { loadScoringModel } from '../src/models/load.js';
+import { calibrate, fitIsotonic, fitPlatt } from '../src/models/propensity/calibration.js';
+import { fitMlp, predictLogits, weightedLoss } from '../src/models/propensity/fit.js';
+import { Mlp } from '../src/models/propensity/mlp.js';
+import type { PropensityModel } from '../src/models/propensity/model.js';
+import { trainPropensity } from '../src/models/propensity/train.js';
+import { ModelStore } from '../src/models/registry.js';
+import { Rng } from '../src/util/rng.js';
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-prop-'));
+});
+
+/** n rows of features a, b, c (standard normal) and a label from `label(a, b, c, rng)`. */
+async function dataset(name: string, n: number, label: (a: number, b: number, c: number, rng: Rng) => number, seed = 1) {
+  const rng = new Rng(seed);
+  const cols = { a: new Float64Array(n), b: new Float64Array(n), c: new Float64Array(n), y: new Int32Array(n) };
+  for (let i = 0; i < n; i++) {
+    cols.a[i] = rng.normal();
+    cols.b[i] = rng.normal();
+    cols.c[i] = rng.normal();
+    cols.y[i] = label(cols.a[i], cols.b[i], cols.c[i], rng);
+  }
+  const file = path.join(dir, `${name}.parquet`);
+  await writeFile(file, [{ name: 'a', type: 'DOUBLE' }, { name: 'b', type: 'DOUBLE' }, { name: 'c', type: 'DOUBLE' }, { name: 'y', type: 'INTEGER' }], (async function* () {
+    yield { rows: n, columns: cols as unknown as Record<string, OutputData> };
+  })());
+  const data = await openDataset([file]);
+  const transform = await fitTransform(data, parseSpec({ numeric: ['a', 'b', 'c'] }));
+  return { data, transform };
+}
+
+const quick = { hidden: [16, 8], maxEpochs: 40, patience: 5, batchSize: 256, learningRate: 5e-3 };
+
+describe('wasm matMul kernel fix', () => {
+  it('transposed operands give the same product as explicit transposes', async () => {
+    const a = tf.randomNormal([37, 19], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([37, 23], 0, 1, 'float32', 2);
+    const viaFlag = tf.matMul(a, b, true, false);
+    const explicit = tf.matMul(tf.transpose(a), b);
+    const c = tf.randomNormal([23, 19], 0, 1, 'float32', 3);
+    const viaFlagB = tf.matMul(a, c, false, true);
+    const explicitB = tf.matMul(a, tf.transpose(c));
+    const [x, y, z, w] = await Promise.all([viaFlag.data(), explicit.data(), viaFlagB.data(), explicitB.data()]);
+    for (let i = 0; i < x.length; i++) expect(x[i]).toBeCloseTo(y[i], 4);
+    for (let i = 0; i < z.length; i++) expect(z[i]).toBeCloseTo(w[i], 4);
+    tf.dispose([a, b, c, viaFlag, explicit, viaFlagB, explicitB]);
+  });
+});
+
+describe('propensity training', () => {
+  it('reaches AUC > 0.99 on separable data, beside its baseline, and saves/loads to identical scores', async () => {
+    // Separable by a + b > 0; neither feature alone is (single-feature AUC about 0.85: no leakage alarm).
+    const { data, transform } = await dataset('sep', 6000, (a, b) => (a + b > 0 ? 1 : 0));
+    const store = new ModelStore(path.join(dir, 'store'));
+    const before = tf.memory().numTensors;
+    const { model, report } = await trainPropensity(data, transform, store, { name: 'sep', label: 'y', ...quick, seed: 3 });
+    expect(report.test.mlp.rocAuc).toBeGreaterThan(0.99);
+    expect(report.test.baseline.rocAuc).toBeGreaterThan(0.95); // linear boundary, but only 40 short epochs
+    expect(report.checks.singleFeatureAuc[0].auc).toBeLessThan(0.9);
+    expect(report.importance.map((i) => i.feature).slice(0, 2).sort()).toEqual(['a', 'b']);
+    expect(report.importance[2]).toMatchObject({ feature: 'c' });
+    expect(Math.abs(report.importance[2].aucDrop)).toBeLessThan(0.01);
+
+    const loaded = (await loadScoringModel(store, 'sep')) as PropensityModel;
+    for await (const { block } of transformedBatches(data, loaded.transform)) {
+      const x = await model.predict(block);
+      const y = await loaded.predict(block);
+      expect(y.probability).toEqual(x.probability);
+      expect(y.attribution).toEqual(x.attribution);
+      const out = await loaded.score(block);
+      // Visitors with a + b well above 0 are pushed up by a and b, never by c alone.
+      const top = out.sep_top_features as (string | null)[];
+      expect(top.filter((t) => t?.startsWith('c')).length).toBeLessThan(block.rows * 0.2);
+    }
+    model.dispose();
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('finds nothing in noise, and does not call noise leakage', async () => {
+    const { data, transform } = await dataset('noise', 5000, (_a, _b, _c, rng) => (rng.next() < 0.3 ? 1 : 0));
+    const { model, report } = await trainPropensity(data, transform, new ModelStore(path.join(dir, 'store2')), { name: 'noise', label: 'y', ...quick });
+    expect(Math.abs(report.test.mlp.rocAuc - 0.5)).toBeLessThan(0.06);
+    expect(report.checks.singleFeatureAuc[0].auc).toBeLessThan(0.6);
+    model.dispose();
+  });
+
+  it('refuses a constant label, too few positives, and a leaking feature, each with its reason', async () => {
+    const store = new ModelStore(path.join(dir, 'store3'));
+    const constant = await dataset('const', 3000, () => 0);
+    await expect(trainPropensity(constant.data, constant.transform, store, { name: 'x', label: 'y' })).rejects.toThrow(/label "y" is constant \(no positive among 3000/);
+    const rare = await dataset('rare', 3000, (a) => (a > 2.5 ? 1 : 0));
+    await expect(trainPropensity(rare.data, rare.transform, store, { name: 'x', label: 'y' })).rejects.toThrow(/has \d+ positive and \d+ negative rows; at least 1000 of each/);
+    const leak = await dataset('leak', 3000, (a) => (a > 0 ? 1 : 0));
+    await expect(trainPropensity(leak.data, leak.transform, store, { name: 'x', label: 'y' })).rejects.toThrow(/feature "a" alone predicts "y" with AUC 1\.0000/);
+    const missing = await dataset('miss', 100, () => 0);
+    await expect(trainPropensity(missing.data, missing.transform, store, { name: 'x', label: 'converted' })).rejects.toThrow(/no label column "converted"/);
+  });
+
+  it('is deterministic given a seed on the CPU backends', async () => {
+    const { data, transform } = await dataset('det', 3000, (a, b, _c, rng) => (a - b + rng.normal() > 0 ? 1 : 0));
+    const store = new ModelStore(path.join(dir, 'store4'));
+    const opts = { name: 'det', label: 'y', ...quick, maxEpochs: 5, seed: 11 };
+    const one = await trainPropensity(data, transform, store, opts);
+    const two = await trainPropensity(data, transform, store, opts);
+    expect(two.report.test.mlp.rocAuc).toBe(one.report.test.mlp.rocAuc);
+    expect(await two.model.mlp.snapshot()).toEqual(await one.model.mlp.snapshot());
+    one.model.dispose();
+    two.model.dispose();
+  });
+});
+
+describe('early stopping', () => {
+  it('restores the weights of the best validation epoch', async () => {
+    // Tiny, noisy training set and a large network: validation loss turns up early.
+    const rng = new Rng(5);
+    const n = 1200;
+    const d = 10;
+    const x = Float32Array.from({ length: n * d }, () => rng.normal());
+    const y = Uint8Array.from({ length: n }, (_, i) => (x[i * d] + 2 * rng.normal() > 0 ? 1 : 0));
+    const data = { x, y, d };
+    const train = Int32Array.from({ length: 200 }, (_, i) => i);
+    const valid = Int32Array.from({ length: 1000 }, (_, i) => 200 + i);
+    const fit = await fitMlp(data, train, valid, { inputs: d, hidden: [64, 64], dropout: 0, l2: 0, learningRate: 1e-2, seed: 1 }, { batchSize: 32, maxEpochs: 60, patience: 5, classWeight: 'none' });
+    expect(fit.history.length).toBeLessThan(60);
+    expect(fit.history.length - fit.bestEpoch).toBe(5);
+    const best = fit.history[fit.bestEpoch - 1].validLoss;
+    expect(Math.min(...fit.history.map((h) => h.validLoss))).toBeCloseTo(best, 10);
+    expect(weightedLoss(await predictLogits(fit.mlp, data, valid), data, valid, [1, 1])).toBeCloseTo(best, 5);
+    fit.mlp.dispose();
+  });
+
+  it('an MLP with no hidden layer is logistic regression (one weight per input)', () => {
+    const m = Mlp.init({ inputs: 4, hidden: [], dropout: 0, l2: 0, learningRate: 1e-3, seed: 1 });
+    expect(m.params.map((p) => p.shape)).toEqual([[4, 1], [1]]);
+    m.dispose();
+  });
+});
+
+describe('calibration', () => {
+  it('Platt and isotonic both lower the Brier score of miscalibrated probabilities', () => {
+    const rng = new Rng(9);
+    const n = 20_000;
+    const logits = new Float32Array(n);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const z = rng.normal() * 2;
+      labels[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+      logits[i] = 3 * z + 1; // overconfident and shifted
+    }
+    const raw = Float32Array.from(logits, (z) => 1 / (1 + Math.exp(-z)));
+    const platt = fitPlatt(logits, labels);
+    expect(platt).toMatchObject({ method: 'platt' });
+    const p = platt as { a: number; b: number };
+    expect(p.a).toBeCloseTo(1 / 3, 1);
+    expect(p.b).toBeCloseTo(-1 / 3, 1);
+    const iso = fitIsotonic(raw, labels);
+    const b0 = brier(raw, labels);
+    expect(brier(Float32Array.from(logits, (z) => calibrate(platt, z)), labels)).toBeLessThan(b0 * 0.9);
+    expect(brier(Float32Array.from(logits, (z) => calibrate(iso, z)), labels)).toBeLessThan(b0 * 0.9);
+    // Isotonic output is monotone in the input.
+    const probe = [-5, -1, 0, 0.5, 3].map((z) => calibrate(iso, z));
+    for (let i = 1; i < probe.length; i++) expect(probe[i]).toBeGreaterThanOrEqual(probe[i - 1]);
+  });
+});
+
+describe('percentiles within the scored population', () => {
+  it('uses mid-ranks for ties and buckets the top 20% high', () => {
+    const sorted = Float32Array.from([0.1, 0.2, 0.2, 0.4]);
+    expect(percentileOf(sorted, 0.1)).toBe(12.5);
+    expect(percentileOf(sorted, 0.2)).toBe(50);
+    expect(percentileOf(sorted, 0.4)).toBe(87.5);
+    expect([10, 50, 79.9, 80].map(bucketOf)).toEqual(['low', 'medium', 'medium', 'high']);
+  });
+});
