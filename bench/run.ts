@@ -1,11 +1,12 @@
 /** `npm run bench -- <suite> [options]`: runs a benchmark suite, prints a table, writes bench/results/<suite>.json. */
 const SUITES: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   kmeans: () => import('./kmeans.js'),
+  propensity: () => import('./propensity.js'),
 };
 
 const [suite, ...args] = process.argv.slice(2);
 if (!suite || !SUITES[suite]) {
-  process.stderr.write(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(SUITES).join(', ')}\n  kmeans [--sizes=1000000,10000000]\n`);
+  process.stderr.write(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(SUITES).join(', ')}\n  kmeans [--sizes=1000000,10000000]\n  propensity [--rows=1000000]\n`);
   process.exit(2);
 }
 await (await SUITES[suite]()).run(args);

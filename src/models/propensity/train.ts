@@ -79,7 +79,7 @@ export interface PropensityReport {
 }
 
 /** Reads features and label into memory; rows whose label is not 0/1, true/false or yes/no are left out. */
-async function loadLabeled(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Labeled & { unlabeled: number }> {
+export async function loadLabeled(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Labeled & { unlabeled: number }> {
   const column = data.columns.find((c) => c.name === label);
   if (!column) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${data.columns.map((c) => c.name).join(', ')})`);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
