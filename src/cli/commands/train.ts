@@ -8,6 +8,7 @@ import { num, str, type Command } from '../args.js';
 import { formatPropensityReport, formatProfiles, table } from '../format.js';
 import { trainPropensity } from '../../models/propensity/train.js';
 import type { CalibrationMethod } from '../../models/propensity/calibration.js';
+import type { ClassWeight } from '../../models/propensity/fit.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 
 async function trainKMeansCommand(values: Values): Promise<void> {
@@ -62,8 +63,8 @@ async function trainPropensityCommand(values: Values): Promise<void> {
   const label = str(values.label, '--label', 'train propensity');
   const calibration = (values.calibration ?? 'platt') as CalibrationMethod;
   if (!['platt', 'isotonic', 'none'].includes(calibration)) throw new UserError(`--calibration ${calibration}: expected platt, isotonic or none`);
-  const classWeight = (values['class-weight'] ?? 'balanced') as 'balanced' | 'none';
-  if (!['balanced', 'none'].includes(classWeight)) throw new UserError(`--class-weight ${classWeight}: expected balanced or none`);
+  const classWeight = (values['class-weight'] ?? 'auto') as ClassWeight;
+  if (!['auto', 'balanced', 'none'].includes(classWeight)) throw new UserError(`--class-weight ${classWeight}: expected auto, balanced or none`);
   const thresholdText = String(values.threshold ?? 'f1');
   const threshold = thresholdText === 'f1' ? 'f1' : num(thresholdText, '--threshold', { min: 0 });
   if (typeof threshold === 'number' && !(threshold > 0 && threshold < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
@@ -122,10 +123,11 @@ kmeans:
 propensity (an MLP on any 0/1 label: numbers, booleans, yes/no text):
   --label COL            the outcome; rows with a null or unreadable label are left out
   --hidden 128,64        hidden layer sizes ('none': logistic regression)
-  --dropout R, --l2 L    regularization (defaults 0 and 1e-4), --learning-rate (1e-3, Adam)
+  --dropout R, --l2 L    regularization (defaults 0.2 and 1e-3), --learning-rate (1e-3, Adam)
   --batch-size N         default min(4096, max(256, train rows / 50))
   --max-epochs N, --patience N   early stopping on validation loss (200, 10); best epoch restored
-  --class-weight balanced|none   weight classes by n / (2 n_class) (default balanced)
+  --class-weight auto|balanced|none   balanced weighs classes by n / (2 n_class);
+                         auto (default) does so when positives are under 5% of rows
   --calibration platt|isotonic|none   fitted on the validation split (default platt)
   --threshold f1|SHARE   decision threshold: best validation F1, or flag a share (e.g. 0.1)
   --min-class N          refuse with fewer positives or negatives (default 1000); --allow-small

@@ -20,8 +20,8 @@ export interface FitOptions {
   maxEpochs: number;
   /** Epochs without a better validation loss before stopping. */
   patience: number;
-  /** 'balanced': weight each class by n / (2 n_class); 'none': all 1. */
-  classWeight: 'balanced' | 'none';
+  /** 'balanced': weight each class by n / (2 n_class); 'none': all 1; 'auto': balanced below 5% positives. */
+  classWeight: ClassWeight;
   progress?: Progress;
 }
 
@@ -40,11 +40,16 @@ export interface FitResult {
   samplesPerSecond: number;
 }
 
-export function classWeightsFor(y: Uint8Array, rows: Int32Array, mode: 'balanced' | 'none'): [number, number] {
-  if (mode === 'none') return [1, 1];
+export type ClassWeight = 'balanced' | 'none' | 'auto';
+
+/** Below this share of positives, 'auto' weights the classes (measured on UCI: at 15.5% weighting cost AUC). */
+export const AUTO_BALANCE_BELOW = 0.05;
+
+export function classWeightsFor(y: Uint8Array, rows: Int32Array, mode: ClassWeight): [number, number] {
   let pos = 0;
   for (const r of rows) pos += y[r];
   const neg = rows.length - pos;
+  if (mode === 'none' || (mode === 'auto' && pos / Math.max(1, rows.length) >= AUTO_BALANCE_BELOW)) return [1, 1];
   return [rows.length / (2 * Math.max(1, neg)), rows.length / (2 * Math.max(1, pos))];
 }
 

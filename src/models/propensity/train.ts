@@ -29,7 +29,7 @@ import { Rng } from '../../util/rng.js';
 import type { ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type CalibrationMethod } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
-import { fitMlp, predictLogits, type EpochRecord, type Labeled } from './fit.js';
+import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled } from './fit.js';
 import type { Mlp, MlpConfig } from './mlp.js';
 import { PropensityModel } from './model.js';
 
@@ -44,7 +44,7 @@ export interface TrainPropensityOptions extends CheckOptions {
   batchSize?: number;
   maxEpochs?: number;
   patience?: number;
-  classWeight?: 'balanced' | 'none';
+  classWeight?: ClassWeight;
   calibration?: CalibrationMethod;
   /** 'f1' (default): the threshold with the best validation F1; or a share of rows to flag, e.g. 0.1. */
   threshold?: 'f1' | number;
@@ -177,11 +177,12 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, opts);
   const split = stratifiedSplit(labeled.y, opts.validFraction ?? 0.15, opts.testFraction ?? 0.2, seed);
   const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
-  const base: Omit<MlpConfig, 'hidden' | 'dropout'> = { inputs: labeled.d, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed };
-  const fitOptions = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, classWeight: opts.classWeight ?? 'balanced' };
+  // Defaults measured on the UCI data over 5 splits (bench/quality): dropout 0.2 and L2 1e-3 beat 0 / 1e-4.
+  const base: Omit<MlpConfig, 'hidden' | 'dropout'> = { inputs: labeled.d, l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 1e-3, seed };
+  const fitOptions = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, classWeight: opts.classWeight ?? ('auto' as ClassWeight) };
 
   const training = progress('mlp');
-  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0 }, { ...fitOptions, progress: training });
+  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2 }, { ...fitOptions, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const baselineProgress = progress('baseline');
   const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, progress: baselineProgress });
