@@ -56,6 +56,40 @@ describe('audience CLI: generate, train, score, models', () => {
   });
 });
 
+describe('audience CLI: propensity', () => {
+  it('trains on a label, reports test metrics beside the baseline, and scores with two models in one pass', async () => {
+    const train = audience('train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--name', 'purchase', '--exclude', 'true_segment,email', '--seed', '2', '--quiet');
+    expect(train.stderr).toBe('');
+    expect(train.code).toBe(0);
+    const auc = /ROC-AUC\s+([\d.]+)\s+([\d.]+)/.exec(train.stdout);
+    expect(auc).not.toBeNull();
+    expect(Number(auc![1])).toBeGreaterThan(0.7); // the synthetic label depends on behavior
+    expect(train.stdout).toMatch(/all metrics below are on the test split/);
+    expect(audience('models', 'show', 'purchase').stdout).toMatch(/kind propensity[\s\S]*ROC-AUC/);
+
+    const score = audience('score', '--input', 'v.parquet', '--model', 'behavior', '--model', 'purchase', '--output', 'both', '--quiet');
+    expect(score.code).toBe(0);
+    const out = await openDataset([path.join(dir, 'both/scores-*.parquet')]);
+    const buckets = new Map<string, number>();
+    let rows = 0;
+    for await (const b of out.read([{ name: 'purchase_probability', as: 'number' }, { name: 'purchase_percentile', as: 'number' }, { name: 'purchase_bucket', as: 'text' }, { name: 'behavior_segment', as: 'number' }])) {
+      rows += b.rows;
+      for (const v of b.columns.get('purchase_bucket') as string[]) buckets.set(v, (buckets.get(v) ?? 0) + 1);
+      expect(numberColumn(b, 'purchase_probability').every((p) => p >= 0 && p <= 1)).toBe(true);
+    }
+    expect(rows).toBe(30_000);
+    // Buckets by percentile within the scored population: top 20% high, next 30% medium (ties may shift a few rows).
+    expect(Math.abs(buckets.get('high')! - 6000)).toBeLessThan(300);
+    expect(Math.abs(buckets.get('medium')! - 9000)).toBeLessThan(300);
+  });
+
+  it('refuses a label with too few positives, with the reason', () => {
+    const r = audience('train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--name', 'p2', '--min-class', '100000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/at least 100000 of each are needed/);
+  });
+});
+
 describe('audience CLI: usage and input errors exit 2 with a clear message', () => {
   it.each([
     [['frobnicate'], /unknown command "frobnicate"/],
@@ -65,6 +99,9 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--k', '9..3'], /a range must be lo\.\.hi/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', '../x'], /model name "\.\.\/x"/],
     [['train', 'svm', '--input', 'v.parquet', '--name', 'x'], /unknown model kind "svm"/],
+    [['train', 'propensity', '--input', 'v.parquet', '--name', 'x'], /--label is required/],
+    [['train', 'propensity', '--input', 'v.parquet', '--name', 'x', '--label', 'nope'], /no label column "nope"/],
+    [['train', 'propensity', '--input', 'v.parquet', '--name', 'x', '--label', 'converted', '--hidden', 'big'], /--hidden big: expected layer sizes/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--colour'], /Unknown option '--colour'/],
     [['score', '--input', 'v.parquet', '--model', 'nobody', '--output', 'o2'], /no model named "nobody"/],
     [['score', '--input', 'v.parquet', '--model', 'behavior'], /--output is required/],

@@ -6,7 +6,7 @@ import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
 import { formatPropensityReport, formatProfiles, table } from '../format.js';
-import { trainPropensity } from '../../models/propensity/train.js';
+import { requireLabel, trainPropensity } from '../../models/propensity/train.js';
 import type { CalibrationMethod } from '../../models/propensity/calibration.js';
 import type { ClassWeight } from '../../models/propensity/fit.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
@@ -69,6 +69,7 @@ async function trainPropensityCommand(values: Values): Promise<void> {
   const threshold = thresholdText === 'f1' ? 'f1' : num(thresholdText, '--threshold', { min: 0 });
   if (typeof threshold === 'number' && !(threshold > 0 && threshold < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
   const data = await datasetFrom(values, 'train propensity');
+  requireLabel(data, label);
   const spec = await specFrom(values, data, [label]);
   const progress = progressFor(values);
   const fitting = progress('features');

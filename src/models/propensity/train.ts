@@ -7,7 +7,7 @@
 import { backendName, initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { booleanValues, featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
-import type { ColumnRequest } from '../../io/columns.js';
+import type { ColumnInfo, ColumnRequest } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import {
   brier,
@@ -78,10 +78,16 @@ export interface PropensityReport {
   training: { seconds: number; samplesPerSecond: number; classWeights: [number, number] };
 }
 
-/** Reads features and label into memory; rows whose label is not 0/1, true/false or yes/no are left out. */
-export async function loadLabeled(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Labeled & { unlabeled: number }> {
+/** The label column, or a clear error naming the file and the columns there are. */
+export function requireLabel(data: Dataset, label: string): ColumnInfo {
   const column = data.columns.find((c) => c.name === label);
   if (!column) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${data.columns.map((c) => c.name).join(', ')})`);
+  return column;
+}
+
+/** Reads features and label into memory; rows whose label is not 0/1, true/false or yes/no are left out. */
+export async function loadLabeled(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Labeled & { unlabeled: number }> {
+  const column = requireLabel(data, label);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
   const request: ColumnRequest = { name: label, as: column.kind === 'text' ? 'text' : 'number' };
   const xs: Float32Array[] = [];
