@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
-import { fitMlp, predictLogits } from '../src/models/propensity/fit.js';
+import { fitMlp, predictLogits } from '../src/models/nn/fit.js';
 import { Rng } from '../src/util/rng.js';
 import { findPython, median, report, runPeer, timeIt } from './common.js';
 

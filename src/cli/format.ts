@@ -75,3 +75,39 @@ export function formatPropensityReport(r: PropensityReportLike): string {
   ];
   return out.join('\n');
 }
+
+interface LookalikeReportLike {
+  seeds: { given: number; found: number; missing: number; missingExamples: string[]; train: number; heldOut: number };
+  population: number;
+  evaluation: Array<{ method: string; auc: number; recall: number[] }>;
+  recallAt: number[];
+}
+
+export function formatLookalikeReport(r: LookalikeReportLike): string {
+  const out = [
+    `Seeds: ${r.seeds.found} of ${r.seeds.given} found among ${fmtCount(r.population)} visitors` +
+      (r.seeds.missing ? `; ${r.seeds.missing} not in the population (e.g. ${r.seeds.missingExamples.slice(0, 5).join(', ')})` : ''),
+    `Evaluation: ${r.seeds.heldOut} seeds held out, expansion from the other ${r.seeds.train}; recall = share of held-out seeds in the top X% of non-seed visitors.`,
+    '',
+    table(
+      r.evaluation.map((e) => ({
+        method: e.method,
+        AUC: e.auc.toFixed(4),
+        ...Object.fromEntries(r.recallAt.map((p, i) => [`recall@${Math.round(p * 100)}%`, e.recall[i].toFixed(3)])),
+      })),
+    ),
+  ];
+  const [ours, ...baselines] = r.evaluation;
+  const metrics = [{ name: 'AUC', of: (e: typeof ours) => e.auc }, ...r.recallAt.map((p, i) => ({ name: `recall@${Math.round(p * 100)}%`, of: (e: typeof ours) => e.recall[i] }))];
+  const wins = metrics.filter((m) => baselines.every((b) => m.of(ours) >= m.of(b))).map((m) => m.name);
+  const losses = metrics.filter((m) => !wins.includes(m.name)).map((m) => m.name);
+  out.push(
+    '',
+    losses.length === 0
+      ? 'The embedding beats both baselines on every measure.'
+      : wins.length === 0
+        ? 'The embedding does NOT beat the baselines on any measure here.'
+        : `The embedding beats both baselines on ${wins.join(', ')}; it does NOT on ${losses.join(', ')}.`,
+  );
+  return out.join('\n');
+}

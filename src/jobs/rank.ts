@@ -25,9 +25,28 @@ export class ValueLog {
     this.length += values.length;
   }
 
-  sorted(): Float32Array {
-    return this.data.slice(0, this.length).sort();
+  values(): Float32Array {
+    return this.data.subarray(0, this.length);
   }
+}
+
+/** What the post-pass needs per ranked output: sorted eligible values, and ranks by row. */
+export interface Ranking {
+  sorted: Float32Array;
+  /** 1 = highest value, ties broken by row order; 0 = excluded. Only when a rank column is asked for. */
+  rankOf?: Int32Array;
+  excluded?: Uint8Array;
+}
+
+export function buildRanking(values: Float32Array, excluded: Uint8Array | undefined, withRank: boolean): Ranking {
+  const eligible: number[] = [];
+  for (let i = 0; i < values.length; i++) if (!excluded?.[i]) eligible.push(i);
+  const sorted = Float32Array.from(eligible, (i) => values[i]).sort();
+  if (!withRank) return { sorted, excluded };
+  const order = Int32Array.from(eligible).sort((a, b) => values[b] - values[a] || a - b);
+  const rankOf = new Int32Array(values.length);
+  order.forEach((row, i) => (rankOf[row] = i + 1));
+  return { sorted, rankOf, excluded };
 }
 
 function lowerBound(a: Float32Array, v: number): number {
@@ -65,24 +84,29 @@ export function bucketOf(percentile: number): string {
 }
 
 export function rankedColumns(ranked: RankedOutput[]): OutputColumn[] {
-  return ranked.flatMap((r) => [{ name: r.percentile, type: 'FLOAT' as const }, ...(r.bucket ? [{ name: r.bucket, type: 'VARCHAR' as const }] : [])]);
+  return ranked.flatMap((r) => [
+    { name: r.percentile, type: 'FLOAT' as const },
+    ...(r.bucket ? [{ name: r.bucket, type: 'VARCHAR' as const }] : []),
+    ...(r.rank ? [{ name: r.rank, type: 'INTEGER' as const }] : []),
+  ]);
 }
 
 function readAs(type: OutputColumn['type']): ColumnRequest['as'] {
   return type === 'VARCHAR' ? 'text' : type === 'BIGINT' ? 'bigint' : 'number';
 }
 
-/** Rewrites each part with the percentile (and bucket) columns appended. */
+/** Rewrites each part with the percentile (and bucket, rank) columns appended. */
 export async function addPercentiles(
   dir: string,
   files: WrittenFile[],
   columns: OutputColumn[],
   ranked: RankedOutput[],
-  sorted: Map<string, Float32Array>,
+  rankings: Map<string, Ranking>,
 ): Promise<OutputColumn[]> {
   const all = [...columns, ...rankedColumns(ranked)];
   const staging = path.join(dir, '.ranking');
   fs.rmSync(staging, { recursive: true, force: true });
+  let row = 0;
   for (const file of files) {
     const name = path.basename(file.path);
     const writer = new PartWriter(staging, name, all, Infinity, name.endsWith('.csv') ? 'csv' : 'parquet');
@@ -92,12 +116,14 @@ export async function addPercentiles(
       for (const c of columns) out[c.name] = batch.columns.get(c.name) as OutputData;
       for (const r of ranked) {
         const values = batch.columns.get(r.source) as Float64Array;
-        const s = sorted.get(r.source)!;
-        const pct = Float32Array.from(values, (v) => percentileOf(s, v));
+        const { sorted, rankOf, excluded } = rankings.get(r.source)!;
+        const pct = Float32Array.from(values, (v, i) => (excluded?.[row + i] ? NaN : percentileOf(sorted, v)));
         out[r.percentile] = pct;
-        if (r.bucket) out[r.bucket] = Array.from(pct, bucketOf);
+        if (r.bucket) out[r.bucket] = Array.from(pct, (p) => (Number.isNaN(p) ? null : bucketOf(p)));
+        if (r.rank) out[r.rank] = Float64Array.from({ length: batch.rows }, (_, i) => rankOf![row + i] || NaN);
       }
       await writer.write(batch.rows, out);
+      row += batch.rows;
     }
     const [part] = await writer.close();
     fs.renameSync(part.path, file.path);

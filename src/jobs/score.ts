@@ -11,7 +11,7 @@ import type { Dataset } from '../io/dataset.js';
 import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
 import type { ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
-import { addPercentiles, rankedColumns, ValueLog } from './rank.js';
+import { addPercentiles, buildRanking, rankedColumns, ValueLog } from './rank.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 
 export interface ScoreOptions {
@@ -71,7 +71,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   for (const m of models) for (const r of columnRequest(m.transform)) if (!request.some((q) => q.name === r.name)) request.push(r);
   const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs)];
   const ranked = models.flatMap((m) => m.ranked ?? []);
-  const logs = new Map(ranked.map((r) => [r.source, new ValueLog()]));
+  const logs = new Map(ranked.map((r) => [r.source, { values: new ValueLog(), excluded: r.excludeIf ? new ValueLog() : undefined }]));
   const names = new Set<string>();
   for (const c of [...columns, ...rankedColumns(ranked)]) {
     if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
@@ -94,14 +94,28 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
         }
         Object.assign(out, await m.score(block));
       }
-      for (const [source, log] of logs) log.push(out[source] as Float32Array);
+      for (const r of ranked) {
+        const log = logs.get(r.source)!;
+        log.values.push(out[r.source] as Float32Array);
+        if (r.excludeIf) log.excluded!.push(out[r.excludeIf] as Int32Array);
+      }
       await writer.write(batch.rows, out);
       rows += batch.rows;
       progress.update(rows, data.rowCount);
     }
     const files = await writer.close();
     const written = ranked.length
-      ? await addPercentiles(dir, files, columns, ranked, new Map([...logs].map(([k, v]) => [k, v.sorted()])))
+      ? await addPercentiles(
+          dir,
+          files,
+          columns,
+          ranked,
+          new Map(ranked.map((r) => {
+            const log = logs.get(r.source)!;
+            const excluded = log.excluded ? Uint8Array.from(log.excluded.values()) : undefined;
+            return [r.source, buildRanking(log.values.values(), excluded, Boolean(r.rank))];
+          })),
+        )
       : columns;
     const seconds = (performance.now() - started) / 1000;
     const manifest: ScoreManifest = {

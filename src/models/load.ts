@@ -2,6 +2,7 @@
 import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
 import { KMeansModel } from './kmeans/model.js';
+import { LookalikeModel } from './lookalike/model.js';
 import { PropensityModel } from './propensity/model.js';
 import type { ScoringModel } from './model.js';
 import type { Manifest, ModelStore, Weight } from './registry.js';
@@ -11,6 +12,7 @@ type Loader = (manifest: Manifest, weights: Map<string, Weight>) => ScoringModel
 const LOADERS: Record<string, Loader> = {
   kmeans: (m, w) => KMeansModel.fromStore(m, w),
   propensity: (m, w) => PropensityModel.fromStore(m, w),
+  lookalike: (m, w) => LookalikeModel.fromStore(m, w),
 };
 
 /** Loads a model for scoring; selects the backend first, so weights are created on it. */

@@ -11,6 +11,10 @@ export interface RankedOutput {
   percentile: string;
   /** Column receiving low / medium / high (below the 50th, 50th-80th, top 20%). */
   bucket?: string;
+  /** Column receiving the rank, 1 = highest; ties broken by row order, so the top n is exactly n rows. */
+  rank?: string;
+  /** Rows whose value in this (0/1) column is 1 are left out of the ranking (their rank and percentile are null). */
+  excludeIf?: string;
 }
 
 export interface ScoringModel {

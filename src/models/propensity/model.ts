@@ -10,7 +10,7 @@ import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { outputName, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { calibrate, type Calibration } from './calibration.js';
-import { Mlp, type MlpConfig } from './mlp.js';
+import { Mlp, type MlpConfig } from '../nn/mlp.js';
 
 export interface PropensityState {
   calibration: Calibration;

@@ -29,8 +29,8 @@ import { Rng } from '../../util/rng.js';
 import type { ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type CalibrationMethod } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
-import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled } from './fit.js';
-import type { Mlp, MlpConfig } from './mlp.js';
+import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled } from '../nn/fit.js';
+import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { PropensityModel } from './model.js';
 
 export interface TrainPropensityOptions extends CheckOptions {

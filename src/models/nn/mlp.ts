@@ -84,6 +84,16 @@ export class Mlp {
     });
   }
 
+  /** The last hidden layer's activations (the learned embedding); needs a hidden layer. */
+  embed(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.layers < 2) throw new Error('a network without hidden layers has no embedding');
+    return tf.tidy(() => {
+      let a: tf.Tensor2D = x;
+      for (let l = 0; l < this.layers - 1; l++) a = tf.relu(tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1])) as tf.Tensor2D;
+      return a;
+    });
+  }
+
   /**
    * One Adam step on a batch: x [B, d], y and w (sample weights) [B, 1].
    * Returns the batch's weighted loss (a scalar the caller disposes).

@@ -1,0 +1,89 @@
+/**
+ * A trained lookalike: embeds each visitor with the seed-vs-population classifier's last
+ * hidden layer and scores similarity to the seeds (k nearest or centroid). Outputs the
+ * similarity, whether the visitor is a seed, and (after the pass) the rank and percentile
+ * among non-seeds, which is what expansion by size selects on.
+ */
+import { tf } from '../../compute/backend.js';
+import type { FeatureBlock, FittedTransform } from '../../features/transform.js';
+import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { outputName, type RankedOutput, type ScoringModel } from '../model.js';
+import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
+import { SeedIndex, type SimilarityMode } from './similarity.js';
+
+export interface LookalikeState {
+  mode: SimilarityMode;
+  k: number;
+  mlp: MlpConfig;
+  /** Seed visitor ids (as text): seeds are flagged, and excluded from the expansion. */
+  seedIds: string[];
+}
+
+export class LookalikeModel implements ScoringModel {
+  private readonly index: SeedIndex;
+  private readonly seeds: Set<string>;
+
+  constructor(
+    readonly manifest: Manifest,
+    readonly mlp: Mlp,
+    seedEmbeddings: Float32Array,
+    readonly state: LookalikeState,
+  ) {
+    const e = state.mlp.hidden[state.mlp.hidden.length - 1];
+    this.index = new SeedIndex(seedEmbeddings, e, state.k);
+    this.seeds = new Set(state.seedIds);
+  }
+
+  get transform(): FittedTransform {
+    return this.manifest.features;
+  }
+
+  private col(output: string): string {
+    return outputName(this.manifest.name, output);
+  }
+
+  get outputs(): OutputColumn[] {
+    return [
+      { name: this.col('similarity'), type: 'FLOAT' },
+      { name: this.col('is_seed'), type: 'INTEGER' },
+    ];
+  }
+
+  get ranked(): RankedOutput[] {
+    return [{ source: this.col('similarity'), percentile: this.col('percentile'), rank: this.col('rank'), excludeIf: this.col('is_seed') }];
+  }
+
+  async similarity(block: FeatureBlock): Promise<Float32Array> {
+    const emb = tf.tidy(() => this.mlp.embed(tf.tensor2d(block.data, [block.rows, block.cols])));
+    const e = (await emb.data()) as Float32Array;
+    emb.dispose();
+    return this.index.similarity(e, this.state.mode);
+  }
+
+  async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
+    const similarity = await this.similarity(block);
+    const isSeed = new Int32Array(block.rows);
+    for (let i = 0; i < block.rows; i++) isSeed[i] = this.seeds.has(String(block.ids[i])) ? 1 : 0;
+    return { [this.col('similarity')]: similarity, [this.col('is_seed')]: isSeed };
+  }
+
+  dispose(): void {
+    this.index.dispose();
+    this.mlp.dispose();
+  }
+
+  static async save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, mlp: Mlp, seedEmbeddings: Float32Array, state: LookalikeState): Promise<LookalikeModel> {
+    const e = state.mlp.hidden[state.mlp.hidden.length - 1];
+    const weights = [...(await mlp.toWeights()), { name: 'seeds', shape: [seedEmbeddings.length / e, e], data: seedEmbeddings }];
+    const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, weights);
+    return new LookalikeModel(saved, mlp, seedEmbeddings, state);
+  }
+
+  static fromStore(manifest: Manifest, weights: Map<string, Weight>): LookalikeModel {
+    const state = manifest.state as unknown as LookalikeState;
+    const seeds = weights.get('seeds');
+    if (!seeds) throw new Error(`model ${manifest.name}@${manifest.version} has no seed embeddings`);
+    return new LookalikeModel(manifest, Mlp.fromWeights(state.mlp, weights), seeds.data, state);
+  }
+}
