@@ -111,3 +111,36 @@ export function formatLookalikeReport(r: LookalikeReportLike): string {
   );
   return out.join('\n');
 }
+
+interface AudiencesLike {
+  summaries: Array<{
+    name: string;
+    rule: string;
+    members: number;
+    holdout: number;
+    share: number;
+    removed: { suppressedIds: number; suppressedRule: number; suppressedAudiences: number; capped: number };
+    means: Record<string, number>;
+    segmentMix: Record<string, Record<string, number>>;
+    activation: { rows: number; emails: number; phones: number };
+  }>;
+  overlap: Array<{ a: string; b: string; both: number }>;
+}
+
+export function formatAudiences(r: AudiencesLike): string {
+  const out: string[] = [];
+  for (const a of r.summaries) {
+    out.push(`Audience ${a.name}: ${fmtCount(a.members)} members${a.holdout ? ` + ${fmtCount(a.holdout)} holdout` : ''} (${(100 * a.share).toFixed(1)}% of visitors)  rule: ${a.rule}`);
+    const removed = Object.entries(a.removed).filter(([, n]) => n > 0);
+    if (removed.length) out.push(`  removed: ${removed.map(([k, n]) => `${n} ${k.replace(/([A-Z])/g, ' $1').toLowerCase()}`).join(', ')}`);
+    for (const [col, mean] of Object.entries(a.means)) out.push(`  mean ${col}: ${mean.toFixed(3)}`);
+    for (const [col, mix] of Object.entries(a.segmentMix)) {
+      out.push(`  ${col} mix: ${Object.entries(mix).slice(0, 6).map(([seg, share]) => `${seg}: ${(100 * share).toFixed(0)}%`).join(', ')}`);
+    }
+    if (a.activation.rows) out.push(`  activation export: ${a.activation.rows} rows (${a.activation.emails} hashed emails, ${a.activation.phones} hashed phones)`);
+  }
+  if (r.overlap.length) {
+    out.push('', 'Overlap (visitors in both):', table(r.overlap.map((o) => ({ audience: o.a, with: o.b, both: o.both }))));
+  }
+  return out.join('\n');
+}

@@ -137,21 +137,43 @@ function fillVector(chunk: DuckDBDataChunk, c: number, data: OutputData, start: 
   vector.flush();
 }
 
+/** One whole file (Parquet or CSV by extension), written in batches, renamed into place on close. */
+export class FileWriter {
+  private readonly writer: PartWriter;
+
+  constructor(
+    readonly file: string,
+    schema: OutputColumn[],
+  ) {
+    const format: OutputFormat = /\.csv$/i.test(file) ? 'csv' : 'parquet';
+    this.writer = new PartWriter(path.dirname(path.resolve(file)), `.${path.basename(file)}.part`, schema, Infinity, format);
+  }
+
+  write(rows: number, columns: Record<string, OutputData>): Promise<void> {
+    return this.writer.write(rows, columns);
+  }
+
+  async close(): Promise<WrittenFile> {
+    const [part] = await this.writer.close();
+    fs.renameSync(part.path, this.file);
+    return { path: path.resolve(this.file), rows: part.rows };
+  }
+
+  abort(): void {
+    this.writer.abort();
+  }
+}
+
 /** Writes one whole file (Parquet or CSV by extension) from a stream of row batches. */
 export async function writeFile(
   file: string,
   schema: OutputColumn[],
   batches: AsyncIterable<{ rows: number; columns: Record<string, OutputData> }>,
 ): Promise<WrittenFile> {
-  const format: OutputFormat = /\.csv$/i.test(file) ? 'csv' : 'parquet';
-  const dir = path.dirname(path.resolve(file));
-  const writer = new PartWriter(dir, `.${path.basename(file)}.part`, schema, Infinity, format);
+  const writer = new FileWriter(file, schema);
   try {
     for await (const b of batches) await writer.write(b.rows, b.columns);
-    const [part] = await writer.close();
-    const rows = part?.rows ?? 0;
-    if (part) fs.renameSync(part.path, file);
-    return { path: path.resolve(file), rows };
+    return await writer.close();
   } catch (err) {
     writer.abort();
     throw err;

@@ -3,11 +3,8 @@
  * (4 bytes a row), sorted once, and each written part is rewritten with the percentile and
  * bucket columns added, under a temporary name renamed over the original.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { ColumnRequest } from '../io/columns.js';
-import { openTable } from '../io/table.js';
-import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
+import { addColumns } from '../io/rewrite.js';
+import type { OutputColumn, OutputData, WrittenFile } from '../io/writer.js';
 import type { RankedOutput } from '../models/model.js';
 
 /** Growable float buffer for one ranked column's values, in row order. */
@@ -91,10 +88,6 @@ export function rankedColumns(ranked: RankedOutput[]): OutputColumn[] {
   ]);
 }
 
-function readAs(type: OutputColumn['type']): ColumnRequest['as'] {
-  return type === 'VARCHAR' ? 'text' : type === 'BIGINT' ? 'bigint' : 'number';
-}
-
 /** Rewrites each part with the percentile (and bucket, rank) columns appended. */
 export async function addPercentiles(
   dir: string,
@@ -103,31 +96,16 @@ export async function addPercentiles(
   ranked: RankedOutput[],
   rankings: Map<string, Ranking>,
 ): Promise<OutputColumn[]> {
-  const all = [...columns, ...rankedColumns(ranked)];
-  const staging = path.join(dir, '.ranking');
-  fs.rmSync(staging, { recursive: true, force: true });
-  let row = 0;
-  for (const file of files) {
-    const name = path.basename(file.path);
-    const writer = new PartWriter(staging, name, all, Infinity, name.endsWith('.csv') ? 'csv' : 'parquet');
-    const table = await openTable(file.path);
-    for await (const batch of table.read(columns.map((c) => ({ name: c.name, as: readAs(c.type) })))) {
-      const out: Record<string, OutputData> = {};
-      for (const c of columns) out[c.name] = batch.columns.get(c.name) as OutputData;
-      for (const r of ranked) {
-        const values = batch.columns.get(r.source) as Float64Array;
-        const { sorted, rankOf, excluded } = rankings.get(r.source)!;
-        const pct = Float32Array.from(values, (v, i) => (excluded?.[row + i] ? NaN : percentileOf(sorted, v)));
-        out[r.percentile] = pct;
-        if (r.bucket) out[r.bucket] = Array.from(pct, (p) => (Number.isNaN(p) ? null : bucketOf(p)));
-        if (r.rank) out[r.rank] = Float64Array.from({ length: batch.rows }, (_, i) => rankOf![row + i] || NaN);
-      }
-      await writer.write(batch.rows, out);
-      row += batch.rows;
+  return addColumns(dir, files, columns, rankedColumns(ranked), (batch, row) => {
+    const out: Record<string, OutputData> = {};
+    for (const r of ranked) {
+      const values = batch.columns.get(r.source) as Float64Array;
+      const { sorted, rankOf, excluded } = rankings.get(r.source)!;
+      const pct = Float32Array.from(values, (v, i) => (excluded?.[row + i] ? NaN : percentileOf(sorted, v)));
+      out[r.percentile] = pct;
+      if (r.bucket) out[r.bucket] = Array.from(pct, (p) => (Number.isNaN(p) ? null : bucketOf(p)));
+      if (r.rank) out[r.rank] = Float64Array.from({ length: batch.rows }, (_, i) => rankOf![row + i] || NaN);
     }
-    const [part] = await writer.close();
-    fs.renameSync(part.path, file.path);
-  }
-  fs.rmSync(staging, { recursive: true, force: true });
-  return all;
+    return out;
+  });
 }

@@ -12,10 +12,14 @@ import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from
 import type { ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { addPercentiles, buildRanking, rankedColumns, ValueLog } from './rank.js';
+import { audienceInputs, buildAudiences, type AudienceSummary } from '../audiences/build.js';
+import type { AudienceSet } from '../audiences/definition.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 
 export interface ScoreOptions {
   output: string;
+  /** Audiences to build from the scores (adds membership columns and per-audience files). */
+  audiences?: AudienceSet;
   /** Replace an existing output in the folder. */
   overwrite?: boolean;
   rowsPerFile?: number;
@@ -30,6 +34,7 @@ export interface ScoreManifest {
   inputs: string[];
   backend: { name: string; device: string };
   imputed: number;
+  audiences?: { summaries: AudienceSummary[]; overlap: Array<{ a: string; b: string; both: number }> };
   seconds: number;
   rowsPerSecond: number;
   createdAt: string;
@@ -56,10 +61,10 @@ function idColumn(models: ScoringModel[]): { request: ColumnRequest | undefined;
 
 function prepareOutput(dir: string, overwrite: boolean): void {
   fs.mkdirSync(dir, { recursive: true });
-  const existing = fs.readdirSync(dir).filter((f) => f === MANIFEST || f.startsWith(`${SCORE_PREFIX}-`));
+  const existing = fs.readdirSync(dir).filter((f) => f === MANIFEST || f === 'audiences' || f.startsWith(`${SCORE_PREFIX}-`));
   if (existing.length === 0) return;
   if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}...); choose another folder or pass --overwrite`);
-  for (const f of existing) fs.rmSync(path.join(dir, f));
+  for (const f of existing) fs.rmSync(path.join(dir, f), { recursive: true });
 }
 
 export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
@@ -69,7 +74,17 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
   for (const m of models) for (const r of columnRequest(m.transform)) if (!request.some((q) => q.name === r.name)) request.push(r);
-  const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs)];
+  // Input columns the audiences read (attributes, identifiers) are carried into the scores.
+  const carried: OutputColumn[] = [];
+  for (const name of opts.audiences ? audienceInputs(opts.audiences, models) : []) {
+    const col = data.columns.find((c) => c.name === name);
+    if (!col) throw new UserError(`audiences use column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
+    if (name === id.output.name) continue;
+    const numeric = col.kind === 'numeric' || col.kind === 'boolean';
+    carried.push({ name, type: numeric ? 'DOUBLE' : 'VARCHAR' });
+    if (!request.some((q) => q.name === name)) request.push({ name, as: numeric ? 'number' : 'text' });
+  }
+  const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs), ...carried];
   const ranked = models.flatMap((m) => m.ranked ?? []);
   const logs = new Map(ranked.map((r) => [r.source, { values: new ValueLog(), excluded: r.excludeIf ? new ValueLog() : undefined }]));
   const names = new Set<string>();
@@ -94,6 +109,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
         }
         Object.assign(out, await m.score(block));
       }
+      for (const c of carried) out[c.name] = batch.columns.get(c.name) as OutputData;
       for (const r of ranked) {
         const log = logs.get(r.source)!;
         log.values.push(out[r.source] as Float32Array);
@@ -117,11 +133,15 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
           })),
         )
       : columns;
+    const built = opts.audiences
+      ? await buildAudiences({ dir, files, columns: written, models, set: opts.audiences, idColumn: id.output.name, rows })
+      : undefined;
     const seconds = (performance.now() - started) / 1000;
     const manifest: ScoreManifest = {
       files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),
       rows,
-      columns: written,
+      columns: built?.columns ?? written,
+      ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
       models: models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind })),
       inputs: data.tables.map((t) => t.path),
       backend: { name: backendName(), device: backend.device },

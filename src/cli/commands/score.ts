@@ -3,22 +3,40 @@ import { loadScoringModel } from '../../models/load.js';
 import type { ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
 import { list, str, type Command } from '../args.js';
+import { loadAudiences } from '../../audiences/definition.js';
+import { formatAudiences } from '../format.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',
-  usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR [--overwrite]
+  usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR
+                [--audiences audiences.json] [--overwrite]
 
 Reads each input once, applies each model's own fitted feature transform, and writes
 DIR/scores-00000.parquet... with the id column (or row_id) and per model:
   kmeans: <name>_segment (INTEGER), <name>_distance (FLOAT, standardized units)
+  propensity: <name>_probability, _score (0-100), _top_features, _percentile, _bucket
+  lookalike: <name>_similarity, _is_seed, _rank (1 = most similar non-seed), _percentile
+--audiences FILE builds audiences from the scores: a membership column aud_<name>
+(member / holdout / null) and, per audience, DIR/audiences/<name>/members.parquet,
+members.csv, holdout.csv and activation.csv (SHA-256 of normalized emails and phones),
+with DIR/audiences/summary.json. Input columns the rules and exports use are carried into
+the score files. Definition format: see the README ("Audiences").
 DIR/manifest.json is written last, so its presence means the output is whole.
 A bare model name uses its promoted version, else the latest.`,
-  options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, model: { type: 'string', short: 'm', multiple: true }, output: { type: 'string', short: 'o' }, overwrite: { type: 'boolean' } },
+  options: {
+    ...INPUT_OPTIONS,
+    ...STORE_OPTIONS,
+    model: { type: 'string', short: 'm', multiple: true },
+    output: { type: 'string', short: 'o' },
+    overwrite: { type: 'boolean' },
+    audiences: { type: 'string' },
+  },
   async run(values) {
     const refs = list(values.model);
     const output = str(values.output, '--output', 'score');
+    const audiences = typeof values.audiences === 'string' ? loadAudiences(values.audiences) : undefined;
     const data = await datasetFrom(values, 'score');
     const store = storeFrom(values);
     if (refs.length === 0) str(undefined, '--model', 'score');
@@ -26,13 +44,14 @@ A bare model name uses its promoted version, else the latest.`,
     for (const r of refs) models.push(await loadScoringModel(store, r));
     const progress = createProgress('score     ', { quiet: Boolean(values.quiet) });
     try {
-      const m = await scoreDataset(data, models, { output, overwrite: Boolean(values.overwrite), progress });
+      const m = await scoreDataset(data, models, { output, overwrite: Boolean(values.overwrite), progress, audiences });
       progress.done();
       const summary = [
         `Scored ${fmtCount(m.rows)} visitors with ${m.models.map((x) => `${x.name}@${x.version}`).join(', ')} on ${m.backend.name} (${fmtCount(m.rowsPerSecond)} rows/s)`,
         `  ${m.files.length} file(s) in ${output}; columns: ${m.columns.map((c) => c.name).join(', ')}`,
       ];
       if (m.imputed > 0) summary.push(`  ${m.imputed} missing or invalid values were imputed`);
+      if (m.audiences) summary.push('', formatAudiences(m.audiences));
       process.stdout.write(`${summary.join('\n')}\n`);
     } finally {
       for (const model of models) model.dispose();

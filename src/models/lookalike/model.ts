@@ -28,10 +28,11 @@ export class LookalikeModel implements ScoringModel {
     readonly manifest: Manifest,
     readonly mlp: Mlp,
     seedEmbeddings: Float32Array,
+    center: Float32Array,
     readonly state: LookalikeState,
   ) {
     const e = state.mlp.hidden[state.mlp.hidden.length - 1];
-    this.index = new SeedIndex(seedEmbeddings, e, state.k);
+    this.index = new SeedIndex(seedEmbeddings, e, state.k, center);
     this.seeds = new Set(state.seedIds);
   }
 
@@ -73,17 +74,29 @@ export class LookalikeModel implements ScoringModel {
     this.mlp.dispose();
   }
 
-  static async save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, mlp: Mlp, seedEmbeddings: Float32Array, state: LookalikeState): Promise<LookalikeModel> {
+  static async save(
+    store: ModelStore,
+    manifest: Omit<NewManifest, 'state'>,
+    mlp: Mlp,
+    seedEmbeddings: Float32Array,
+    center: Float32Array,
+    state: LookalikeState,
+  ): Promise<LookalikeModel> {
     const e = state.mlp.hidden[state.mlp.hidden.length - 1];
-    const weights = [...(await mlp.toWeights()), { name: 'seeds', shape: [seedEmbeddings.length / e, e], data: seedEmbeddings }];
+    const weights = [
+      ...(await mlp.toWeights()),
+      { name: 'seeds', shape: [seedEmbeddings.length / e, e], data: seedEmbeddings },
+      { name: 'center', shape: [e], data: center },
+    ];
     const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, weights);
-    return new LookalikeModel(saved, mlp, seedEmbeddings, state);
+    return new LookalikeModel(saved, mlp, seedEmbeddings, center, state);
   }
 
   static fromStore(manifest: Manifest, weights: Map<string, Weight>): LookalikeModel {
     const state = manifest.state as unknown as LookalikeState;
     const seeds = weights.get('seeds');
-    if (!seeds) throw new Error(`model ${manifest.name}@${manifest.version} has no seed embeddings`);
-    return new LookalikeModel(manifest, Mlp.fromWeights(state.mlp, weights), seeds.data, state);
+    const center = weights.get('center');
+    if (!seeds || !center) throw new Error(`model ${manifest.name}@${manifest.version} has no seed embeddings or center`);
+    return new LookalikeModel(manifest, Mlp.fromWeights(state.mlp, weights), seeds.data, center.data, state);
   }
 }

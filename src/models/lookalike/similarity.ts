@@ -19,6 +19,14 @@ export function normalizeRows(x: Float32Array, d: number): Float32Array {
   return out;
 }
 
+/** Rows minus a center vector (the population mean): cosine then measures direction from the center. */
+export function centerRows(x: Float32Array, d: number, center: Float32Array | undefined): Float32Array {
+  if (!center) return x;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] - center[i % d];
+  return out;
+}
+
 export class SeedIndex {
   /** d x S (normalized seeds, transposed once: the matMul then needs no transposed operand). */
   private readonly seedsT: tf.Tensor2D;
@@ -26,13 +34,18 @@ export class SeedIndex {
   private readonly centroid: tf.Tensor2D;
   readonly size: number;
 
+  /**
+   * `center`, when given, is subtracted from seeds and visitors before the cosine: ReLU
+   * embeddings are all non-negative, and without centering every pair looks alike.
+   */
   constructor(
     seeds: Float32Array,
     readonly d: number,
     readonly k: number,
+    private readonly center?: Float32Array,
   ) {
     this.size = seeds.length / d;
-    const norm = normalizeRows(seeds, d);
+    const norm = normalizeRows(centerRows(seeds, d, center), d);
     const c = new Float32Array(d);
     for (let i = 0; i < this.size; i++) for (let j = 0; j < d; j++) c[j] += norm[i * d + j] / this.size;
     const cn = normalizeRows(c, d);
@@ -53,7 +66,7 @@ export class SeedIndex {
     const k = Math.min(this.k, this.size);
     for (let s = 0; s < rows; s += step) {
       const n = Math.min(step, rows - s);
-      const batch = normalizeRows(x.subarray(s * this.d, (s + n) * this.d), this.d);
+      const batch = normalizeRows(centerRows(x.subarray(s * this.d, (s + n) * this.d), this.d, this.center), this.d);
       const sim = tf.tidy(() => {
         const b = tf.tensor2d(batch, [n, this.d]);
         if (mode === 'centroid') return tf.reshape(tf.matMul(b, this.centroid), [n]);

@@ -58,6 +58,13 @@ export interface LookalikeReport {
   embedding: { dims: number; epochs: number };
 }
 
+function columnMeans(x: Float32Array, d: number): Float32Array {
+  const m = new Float32Array(d);
+  const n = x.length / d;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m[j] += x[i * d + j] / n;
+  return m;
+}
+
 function idString(ids: BigInt64Array | (string | null)[], i: number): string {
   return String(ids[i]);
 }
@@ -211,8 +218,10 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const evaluating = progress('evaluate');
   const evaluation: MethodEvaluation[] = [];
   const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
-  const embIndex = new SeedIndex(await embedRows(net.mlp, pop.x, pop.d, trainSeeds, pop.rows), hidden[hidden.length - 1], k);
-  const ours = await embIndex.similarity(await embedRows(net.mlp, pop.x, pop.d, null, pop.rows), mode);
+  const e = hidden[hidden.length - 1];
+  const allEmb = await embedRows(net.mlp, pop.x, pop.d, null, pop.rows);
+  const embIndex = new SeedIndex(gatherRows(allEmb, e, trainSeeds), e, k, columnMeans(allEmb, e));
+  const ours = await embIndex.similarity(allEmb, mode);
   embIndex.dispose();
   net.mlp.dispose();
   evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'} (this model)`, ...expansionQuality(ours, candidates, heldFlag, RECALL_AT) });
@@ -234,7 +243,9 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const training = progress('train');
   const allSeeds = Int32Array.from(seedRows).sort();
   const final = await fitClassifier(pop, allSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
-  const seedEmbeddings = await embedRows(final.mlp, pop.x, pop.d, allSeeds, pop.rows);
+  const finalEmb = await embedRows(final.mlp, pop.x, pop.d, null, pop.rows);
+  const seedEmbeddings = gatherRows(finalEmb, e, allSeeds);
+  const center = columnMeans(finalEmb, e);
   training.done(`${final.history.length} epochs`);
 
   const report: LookalikeReport = {
@@ -257,6 +268,7 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
     },
     final.mlp,
     seedEmbeddings,
+    center,
     { mode, k, mlp: final.mlp.config, seedIds: pop.seedIds },
   );
   return { model, report };
