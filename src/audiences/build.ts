@@ -164,9 +164,10 @@ export async function buildAudiences(opts: {
   for await (const { batch, first } of readParts(files, readCols)) {
     const get = (ref: string, i: number) => valueAt(batch, refColumn.get(ref)!, i);
     const base = (ref: string) => rankBase.get(refColumn.get(ref)!) ?? 0;
+    const float32 = (ref: string) => typeOf(refColumn.get(ref)!) === 'FLOAT';
     plans.forEach(({ a, by }, k) => {
-      const select = compile(a.rule, get, base);
-      const suppress = a.suppress.rule ? compile(a.suppress.rule, get, base) : undefined;
+      const select = compile(a.rule, get, base, float32);
+      const suppress = a.suppress.rule ? compile(a.suppress.rule, get, base, float32) : undefined;
       const c = candidates[k];
       for (let i = 0; i < batch.rows; i++) {
         if (!select(i)) continue;

@@ -191,22 +191,24 @@ function same(v: number | string | null, w: Value): boolean {
 
 /**
  * Compiles a rule to a row predicate. `rankBase(ref)` is the number of ranked visitors,
- * which turns `rank <= 5%` into `rank <= round(0.05 * that)`.
+ * which turns `rank <= 5%` into `rank <= round(0.05 * that)`. For references stored as
+ * float32 (`isFloat32`), literals are rounded to float32 too: a stored 0.9 is 0.89999998,
+ * and `>= 0.9` must still include it.
  */
-export function compile(rule: Rule, get: Lookup, rankBase: (ref: string) => number): (row: number) => boolean {
+export function compile(rule: Rule, get: Lookup, rankBase: (ref: string) => number, isFloat32: (ref: string) => boolean = () => false): (row: number) => boolean {
   switch (rule.op) {
     case 'and': {
-      const l = compile(rule.left, get, rankBase);
-      const r = compile(rule.right, get, rankBase);
+      const l = compile(rule.left, get, rankBase, isFloat32);
+      const r = compile(rule.right, get, rankBase, isFloat32);
       return (row) => l(row) && r(row);
     }
     case 'or': {
-      const l = compile(rule.left, get, rankBase);
-      const r = compile(rule.right, get, rankBase);
+      const l = compile(rule.left, get, rankBase, isFloat32);
+      const r = compile(rule.right, get, rankBase, isFloat32);
       return (row) => l(row) || r(row);
     }
     case 'not': {
-      const inner = compile(rule.rule, get, rankBase);
+      const inner = compile(rule.rule, get, rankBase, isFloat32);
       return (row) => !inner(row);
     }
     case 'null':
@@ -215,14 +217,17 @@ export function compile(rule: Rule, get: Lookup, rankBase: (ref: string) => numb
         const missing = v === null || (typeof v === 'number' && Number.isNaN(v));
         return rule.negate ? !missing : missing;
       };
-    case 'in':
+    case 'in': {
+      const values = rule.values.map((w) => (typeof w === 'number' && isFloat32(rule.ref) ? Math.fround(w) : w));
       return (row) => {
         const v = get(rule.ref, row);
-        return rule.values.some((w) => same(v, w));
+        return values.some((w) => same(v, w));
       };
+    }
     case 'cmp': {
       const { ref, cmp } = rule;
-      const target = rule.percent ? Math.round((rule.value as number) * rankBase(ref)) : rule.value;
+      const literal = typeof rule.value === 'number' && isFloat32(ref) ? Math.fround(rule.value) : rule.value;
+      const target = rule.percent ? Math.round((rule.value as number) * rankBase(ref)) : literal;
       if (cmp === '=') return (row) => same(get(ref, row), target);
       if (cmp === '!=') return (row) => {
         const v = get(ref, row);
