@@ -14,6 +14,7 @@ import { main } from './main.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DATA = path.join(root, 'examples/data/online_shoppers_intention.csv');
 const SPEC = path.join(root, 'examples/online_shoppers.features.json');
+const AUDIENCES = path.join(root, 'examples/online_shoppers.audiences.json');
 const OUT = path.join(root, 'out/demo');
 
 async function step(title: string, argv: string[]): Promise<void> {
@@ -27,7 +28,9 @@ async function conversionBy(column: string, as: 'number' | 'text', label: string
   const scores = await openDataset([path.join(OUT, 'scores/scores-*.parquet')]);
   const sessions = await openDataset([DATA]);
   const groups: Array<string | number> = [];
-  for await (const b of scores.read([{ name: column, as }])) groups.push(...Array.from(b.columns.get(column) as ArrayLike<string | number>));
+  for await (const b of scores.read([{ name: column, as }])) {
+    groups.push(...Array.from(b.columns.get(column) as ArrayLike<string | number | null>, (g) => g ?? '(not in it)'));
+  }
   const bought: number[] = [];
   for await (const b of sessions.read([{ name: 'Revenue', as: 'number' }])) bought.push(...numberColumn(b, 'Revenue'));
   const stats = new Map<string | number, { n: number; pos: number }>();
@@ -38,7 +41,8 @@ async function conversionBy(column: string, as: 'number' | 'text', label: string
     stats.set(g, s);
   });
   const overall = bought.reduce((a, b) => a + b, 0) / bought.length;
-  const keys = [...stats.keys()].sort((a, b) => (typeof a === 'number' ? a - (b as number) : ['high', 'medium', 'low'].indexOf(a) - ['high', 'medium', 'low'].indexOf(b as string)));
+  const order = ['high', 'medium', 'low', 'member', 'holdout', '(not in it)'];
+  const keys = [...stats.keys()].sort((a, b) => (typeof a === 'number' ? a - (b as number) : order.indexOf(String(a)) - order.indexOf(String(b))));
   return table(
     keys.map((k) => {
       const s = stats.get(k)!;
@@ -53,10 +57,18 @@ await step('Train behavioral segments on 12,330 sessions (k from 3 to 8, chosen 
 await step('Train a purchase-propensity model (label Revenue; MLP beside a logistic baseline)', [
   'train', 'propensity', '--input', DATA, '--features', SPEC, '--label', 'Revenue', '--name', 'demo-purchase', '--seed', '7',
 ]);
-await step('Score every session with both models in one pass', [
-  'score', '--input', DATA, '--model', 'demo-segments', '--model', 'demo-purchase', '--output', path.join(OUT, 'scores'), '--overwrite',
+await step('Train a lookalike of the buyers (seeds: Revenue = true), evaluated on held-out buyers', [
+  'train', 'lookalike', '--input', DATA, '--features', SPEC, '--seed-filter', 'Revenue = true', '--name', 'demo-lookalike', '--seed', '7',
+]);
+await step('Score every session with the three models in one pass, and build the audiences', [
+  'score', '--input', DATA, '--model', 'demo-segments', '--model', 'demo-purchase', '--model', 'demo-lookalike',
+  '--audiences', AUDIENCES, '--output', path.join(OUT, 'scores'), '--overwrite',
 ]);
 process.stdout.write(`\n== Purchases by segment (Revenue was not a segmentation input)\n${await conversionBy('demo-segments_segment', 'number', 'segment')}\n`);
 process.stdout.write(`\n== Purchases by propensity bucket (high = top 20% of scores; in-sample: these sessions trained the model)\n${await conversionBy('demo-purchase_bucket', 'text', 'bucket')}\n`);
-process.stdout.write(`\nScores: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/  Models: audience models show demo-segments | demo-purchase\n`);
+process.stdout.write(`\n== Purchases by audience membership\n${await conversionBy('aud_high_intent', 'text', 'high_intent')}\n`);
+process.stdout.write(
+  `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (audiences/<name>/members.parquet, members.csv, holdout.csv, activation.csv)\n` +
+    'Models: audience models show demo-segments | demo-purchase | demo-lookalike\n',
+);
 process.exit(0);

@@ -14,7 +14,8 @@ export function createProgress(label: string, opts: { quiet?: boolean; stream?: 
   const stream = opts.stream ?? process.stderr;
   const tty = Boolean(stream.isTTY);
   const start = performance.now();
-  let last = 0;
+  // A terminal redraws at once; a log gets its first line after 5 s (short work prints only its summary).
+  let last = tty ? 0 : start;
   let lastDone = 0;
   let lastTotal: number | undefined;
 
