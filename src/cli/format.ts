@@ -144,3 +144,28 @@ export function formatAudiences(r: AudiencesLike): string {
   }
   return out.join('\n');
 }
+
+interface AnomalyReportLike {
+  k: number;
+  threshold: number;
+  outliers: number;
+  outlierShare: number;
+  candidates: Array<{ niche: number; source: string; size: number; spread: number; nearestSegment: number; distanceInSpreads: number; kept: boolean }>;
+  profiles: GroupProfile[];
+}
+
+export function formatAnomalyReport(r: AnomalyReportLike): string {
+  const out = [
+    `Outliers (score > ${r.threshold}: farther than ${r.threshold}x their cluster's typical distance): ${r.outliers} visitors (${(100 * r.outlierShare).toFixed(2)}%)`,
+  ];
+  if (r.candidates.length === 0) out.push('No small segment, and too few outliers, to look for niche segments.');
+  else {
+    out.push(
+      '',
+      'Niche candidates (kept: denser than the median segment and over 2 spreads from every other segment):',
+      table(r.candidates.map((c) => ({ niche: c.kept ? c.niche : '-', from: c.source, size: c.size, spread: c.spread.toFixed(2), 'nearest segment': c.nearestSegment, 'distance (spreads)': c.distanceInSpreads.toFixed(1), kept: c.kept ? 'yes' : 'no' }))),
+    );
+  }
+  if (r.profiles.length) out.push('', formatProfiles(r.profiles, 'Niche'));
+  return out.join('\n');
+}

@@ -1,6 +1,7 @@
 /** Loads any stored model for scoring; each kind registers its loader here. */
 import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
+import { AnomalyModel } from './anomaly/model.js';
 import { KMeansModel } from './kmeans/model.js';
 import { LookalikeModel } from './lookalike/model.js';
 import { PropensityModel } from './propensity/model.js';
@@ -13,6 +14,7 @@ const LOADERS: Record<string, Loader> = {
   kmeans: (m, w) => KMeansModel.fromStore(m, w),
   propensity: (m, w) => PropensityModel.fromStore(m, w),
   lookalike: (m, w) => LookalikeModel.fromStore(m, w),
+  anomaly: (m, w) => AnomalyModel.fromStore(m, w),
 };
 
 /** Loads a model for scoring; selects the backend first, so weights are created on it. */

@@ -5,7 +5,8 @@ import type { KMeansMode } from '../../models/kmeans/fit.js';
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
-import { formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
+import { formatAnomalyReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
+import { trainAnomaly } from '../../models/anomaly/train.js';
 import { trainLookalike } from '../../models/lookalike/train.js';
 import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from '../../models/lookalike/seeds.js';
 import { requireLabel, trainPropensity } from '../../models/propensity/train.js';
@@ -137,12 +138,35 @@ async function trainLookalikeCommand(values: Values): Promise<void> {
   model.dispose();
 }
 
+async function trainAnomalyCommand(values: Values): Promise<void> {
+  const name = checkName(str(values.name, '--name', 'train anomaly'));
+  const data = await datasetFrom(values, 'train anomaly');
+  const spec = await specFrom(values, data);
+  const progress = progressFor(values);
+  const fitting = progress('features');
+  const transform = await fitTransform(data, spec, fitting);
+  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  const k = parseK(str(values.k ?? '8', '--k', 'train anomaly'));
+  if (Array.isArray(k)) throw new UserError('audience train anomaly: --k takes one number');
+  const { model, report } = await trainAnomaly(data, transform, storeFrom(values), {
+    name,
+    k,
+    threshold: num(values.threshold, '--threshold', { min: 0 }),
+    niches: num(values.niches, '--niches', { int: true, min: 2 }),
+    seed: num(values.seed, '--seed', { int: true }),
+    progress,
+  });
+  process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatAnomalyReport(report)}\n`);
+  model.dispose();
+}
+
 export const train: Command = {
   name: 'train',
-  summary: 'train a model: kmeans (segments), propensity (likelihood to convert), lookalike (similar to a seed)',
+  summary: 'train a model: kmeans (segments), propensity (to convert), lookalike (like a seed), anomaly (outliers)',
   usage: `audience train kmeans --input <files|globs> --name behavior [--k 8 | --k 4..12] [options]
 audience train propensity --input <files|globs> --label converted --name purchase [options]
 audience train lookalike --input <files|globs> --seed-ids best_customers.csv --name lookalike [options]
+audience train anomaly --input <files|globs> --name outliers [--k 8] [--threshold 3] [--niches 5]
 
 Common:
   --features FILE|auto   feature spec (see 'audience features --help'); default auto
@@ -190,6 +214,13 @@ standardized features and a logistic seed-vs-population model. The saved model t
 learns from all seeds. Scoring adds <name>_similarity, <name>_is_seed, <name>_rank (1 =
 most similar non-seed) and <name>_percentile.
 
+anomaly (outlier scores and niche segments):
+  score = distance to the nearest of --k K-Means centroids / that cluster's spread (RMS
+  distance of its members); outliers have score > --threshold (3). Outliers are clustered
+  again into at most --niches groups; a group denser than the median segment and over 2
+  spreads from every segment is a niche, profiled like a segment. Scoring adds
+  <name>_score, <name>_cluster, <name>_niche (null unless an outlier near a niche), _percentile.
+
 Saves models/<name>/<version>/ (model.json + weights.bin + manifest.json with the fitted
 feature transform, metrics, profiles or evaluation report, data fingerprint and backend).`,
   options: {
@@ -222,12 +253,14 @@ feature transform, metrics, profiles or evaluation report, data fingerprint and 
     'seed-filter': { type: 'string' },
     'min-seeds': { type: 'string' },
     'negatives-per-seed': { type: 'string' },
+    niches: { type: 'string' },
   },
   async run(values, positionals) {
     const kind = positionals[0];
     if (kind === 'kmeans') return trainKMeansCommand(values);
     if (kind === 'propensity') return trainPropensityCommand(values);
     if (kind === 'lookalike') return trainLookalikeCommand(values);
-    throw new UserError(`audience train: unknown model kind "${kind ?? ''}"; available: kmeans, propensity, lookalike`);
+    if (kind === 'anomaly') return trainAnomalyCommand(values);
+    throw new UserError(`audience train: unknown model kind "${kind ?? ''}"; available: kmeans, propensity, lookalike, anomaly`);
   },
 };

@@ -1,0 +1,192 @@
+/**
+ * Training outlier scores and finding niche segments: K-Means on everyone, each cluster's
+ * spread, then two kinds of candidate niche: small main clusters (under 5% of visitors;
+ * K-Means gives a far, dense group its own centroid), and groups found by clustering the
+ * outliers (score above the threshold) again. A candidate is kept when it is dense (tighter
+ * than the median cluster) and far (its centre over two spreads from the nearest main segment,
+ * one with at least 5% of visitors). Kept niches are profiled like segments.
+ */
+import { backendName, initBackend } from '../../compute/backend.js';
+import { blockSource, memorySource, transformedBatches } from '../../features/blocks.js';
+import type { FittedTransform } from '../../features/transform.js';
+import type { Dataset } from '../../io/dataset.js';
+import { nearest, sqDist } from '../../metrics/clustering.js';
+import { silentProgress, type Progress } from '../../util/progress.js';
+import { Rng } from '../../util/rng.js';
+import { loadKMeansData } from '../kmeans/data.js';
+import { fitKMeans } from '../kmeans/fit.js';
+import { Segmenter } from '../kmeans/model.js';
+import { GroupProfiler, type GroupProfile } from '../profile.js';
+import type { ModelStore } from '../registry.js';
+import { AnomalyModel } from './model.js';
+
+export interface TrainAnomalyOptions {
+  name: string;
+  k?: number;
+  threshold?: number;
+  /** At most this many niche candidates are looked for among the outliers (default 5). */
+  niches?: number;
+  seed?: number;
+  progress?: (stage: string) => Progress;
+}
+
+export interface NicheReport {
+  niche: number;
+  source: 'small segment' | 'outliers';
+  size: number;
+  /** Median distance of its members to its centre. */
+  spread: number;
+  nearestSegment: number;
+  /** Distance from the niche's centre to the nearest main centroid, in that cluster's spreads. */
+  distanceInSpreads: number;
+  kept: boolean;
+}
+
+export interface AnomalyReport {
+  k: number;
+  threshold: number;
+  outliers: number;
+  outlierShare: number;
+  spreads: number[];
+  candidates: NicheReport[];
+  profiles: GroupProfile[];
+}
+
+const OUTLIER_SAMPLE = 50_000;
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = Float64Array.from(xs).sort();
+  return s[s.length >> 1];
+}
+const SMALL_SEGMENT = 0.05;
+
+export async function trainAnomaly(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainAnomalyOptions) {
+  const backend = await initBackend();
+  const progress = opts.progress ?? (() => silentProgress);
+  const k = opts.k ?? 8;
+  const threshold = opts.threshold ?? 3;
+  const seed = opts.seed ?? 0;
+  const d = transform.outputs.length;
+  const source = blockSource(data, transform);
+
+  const fitting = progress('kmeans');
+  const kd = await loadKMeansData(source, { k, sampleSize: 100_000, seed });
+  const fit = await fitKMeans(kd, { k, seed, progress: fitting });
+  kd.dispose();
+  fitting.done(`k=${k}, inertia ${fit.inertia.toPrecision(5)}`);
+
+  // Spreads: the median distance of each cluster's members (robust: a few far points do not inflate it).
+  const main = new Segmenter(fit.centroids, d);
+  const dists: number[][] = Array.from({ length: k }, () => []);
+  for await (const block of source.blocks()) {
+    const { segment, distance } = await main.predict(block);
+    for (let i = 0; i < block.rows; i++) dists[segment[i]].push(distance[i]);
+  }
+  const n = dists.map((x) => x.length);
+  const spreads = Float32Array.from(dists, (x) => median(x) || 1);
+  dists.length = 0;
+
+  // Outliers, sampled (reservoir) for the niche search.
+  const rng = new Rng(seed ^ 0x0d1d);
+  const sample = new Float32Array(OUTLIER_SAMPLE * d);
+  let outliers = 0;
+  let rows = 0;
+  for await (const block of source.blocks()) {
+    const { segment, distance } = await main.predict(block);
+    for (let i = 0; i < block.rows; i++) {
+      if (distance[i] / spreads[segment[i]] <= threshold) continue;
+      const slot = outliers < OUTLIER_SAMPLE ? outliers : rng.int(outliers + 1);
+      if (slot < OUTLIER_SAMPLE) sample.set(block.data.subarray(i * d, (i + 1) * d), slot * d);
+      outliers++;
+    }
+    rows += block.rows;
+  }
+  main.dispose();
+
+  const candidates: NicheReport[] = [];
+  const medianSpread = [...spreads].sort((a, b) => a - b)[Math.floor(k / 2)];
+  // Distance to the nearest main segment (at least 5% of visitors), in that segment's spreads.
+  const isMain = (c: number) => n[c] / Math.max(1, rows) >= SMALL_SEGMENT;
+  const nearestOther = (centre: Float32Array, at: number, skip: number): [number, number] => {
+    let best = -1;
+    let bestD = Infinity;
+    for (let c = 0; c < k; c++) {
+      if (c === skip || !isMain(c)) continue;
+      const dist = Math.sqrt(sqDist(centre, at, fit.centroids, c, d));
+      if (dist < bestD) [best, bestD] = [c, dist];
+    }
+    return [best, bestD / spreads[best]];
+  };
+  const nicheOfCluster = new Array<number>(k).fill(-1);
+  const nicheRows: Float32Array[] = [];
+  const nicheSpreadList: number[] = [];
+  for (let c = 0; c < k; c++) {
+    if (isMain(c)) continue;
+    const [seg, far] = nearestOther(fit.centroids, c, c);
+    const keep = spreads[c] < medianSpread && far > 2;
+    candidates.push({ niche: -1, source: 'small segment', size: n[c], spread: spreads[c], nearestSegment: seg, distanceInSpreads: far, kept: keep });
+    if (keep) {
+      candidates[candidates.length - 1].niche = nicheOfCluster[c] = nicheRows.length;
+      nicheRows.push(fit.centroids.slice(c * d, (c + 1) * d));
+      nicheSpreadList.push(spreads[c]);
+    }
+  }
+  const m = Math.min(opts.niches ?? 5, Math.floor(Math.min(outliers, OUTLIER_SAMPLE) / 20));
+  if (m >= 2) {
+    const count = Math.min(outliers, OUTLIER_SAMPLE);
+    const x = sample.subarray(0, count * d);
+    const okd = await loadKMeansData(memorySource([{ ids: new BigInt64Array(0), rows: count, cols: d, data: x, names: [], imputed: 0 }]), { k: m, sampleSize: count, seed });
+    const nfit = await fitKMeans(okd, { k: m, seed, nInit: 3 });
+    okd.dispose();
+    const members: number[][] = Array.from({ length: m }, () => []);
+    for (let i = 0; i < count; i++) {
+      const [c, dist2] = nearest(x, i, nfit.centroids, m, d);
+      members[c].push(Math.sqrt(dist2));
+    }
+    const nn = members.map((x) => x.length);
+    for (let c = 0; c < m; c++) {
+      const spread = median(members[c]);
+      const [seg, far] = nearestOther(nfit.centroids, c, -1);
+      const keep = nn[c] >= 10 && spread < medianSpread && far > 2;
+      candidates.push({ niche: -1, source: 'outliers', size: Math.round((nn[c] * outliers) / count), spread, nearestSegment: seg, distanceInSpreads: far, kept: keep });
+      if (keep) {
+        candidates[candidates.length - 1].niche = nicheRows.length;
+        nicheRows.push(nfit.centroids.slice(c * d, (c + 1) * d));
+        nicheSpreadList.push(spread);
+      }
+    }
+  }
+  const nicheCentroids = new Float32Array(nicheRows.length * d);
+  nicheRows.forEach((r, j) => nicheCentroids.set(r, j * d));
+  const kept = nicheRows;
+
+  const weights = { centroids: fit.centroids, spreads, niches: nicheCentroids, nicheSpreads: Float32Array.from(nicheSpreadList) };
+  const state = { threshold, nicheOfCluster };
+  const manifestBase = {
+    kind: 'anomaly',
+    name: opts.name,
+    backend: { name: backendName(), device: backend.device },
+    features: transform,
+    params: { k, threshold, niches: opts.niches ?? 5, seed },
+    data: { inputs: data.tables.map((t) => t.path), rows, fingerprint: transform.fingerprint },
+  };
+
+  // Profiles of the kept niches, from a model holding them (not saved yet: versions are immutable).
+  let profiles: GroupProfile[] = [];
+  if (kept.length) {
+    const draft = new AnomalyModel({ ...manifestBase, version: 0, createdAt: '', metrics: {} }, weights, state);
+    const profiler = new GroupProfiler(transform, kept.length);
+    const profiling = progress('profile');
+    for await (const { batch, block } of transformedBatches(data, transform)) {
+      profiler.add(batch, (await draft.predict(block)).niche);
+      profiling.update(batch.first + batch.rows, data.rowCount);
+    }
+    profiling.done();
+    draft.dispose();
+    profiles = profiler.result().map((p) => ({ ...p, entries: p.entries.slice(0, 12) }));
+  }
+  const report: AnomalyReport = { k, threshold, outliers, outlierShare: outliers / Math.max(1, rows), spreads: Array.from(spreads), candidates, profiles };
+  const model = AnomalyModel.save(store, { ...manifestBase, metrics: report as unknown as Record<string, unknown> }, weights, state);
+  return { model, report };
+}
