@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Each file gets its own process: tfjs and DuckDB keep process-wide state.
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -12,6 +12,7 @@ import { addColumns, readParts } from '../io/rewrite.js';
 import { openTable } from '../io/table.js';
 import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
 import type { ScoringModel } from '../models/model.js';
+import type { ProfileEntry } from '../models/profile.js';
 import { UserError } from '../util/errors.js';
 import type { AudienceSet } from './definition.js';
 import { normalizeEmail, normalizePhone, sha256Hex } from './identifiers.js';
@@ -31,10 +32,14 @@ export interface AudienceSummary {
   segmentMix: Record<string, Record<string, number>>;
   activation: { rows: number; emails: number; phones: number };
   files: Record<string, string>;
+  /** Most distinguishing features of the audience vs all visitors (filled in by the caller). */
+  profile?: ProfileEntry[];
 }
 
 export interface AudiencesResult {
   summaries: AudienceSummary[];
+  /** Per audience, per scored row: 0 out, 1 member, 2 holdout. */
+  membership: Uint8Array[];
   /** Visitors in both audiences (members or holdout), by pair. */
   overlap: Array<{ a: string; b: string; both: number }>;
   columns: OutputColumn[];
@@ -313,5 +318,5 @@ export async function buildAudiences(opts: {
     }
   }
   fs.writeFileSync(path.join(audDir, 'summary.json'), JSON.stringify({ summaries, overlap }, null, 1));
-  return { summaries, overlap, columns: allColumns };
+  return { summaries, overlap, membership: status, columns: allColumns };
 }

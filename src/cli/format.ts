@@ -1,5 +1,5 @@
 /** Human-readable output for the CLI: tables and segment profiles. */
-import { describeEntry, type GroupProfile } from '../models/profile.js';
+import { describeEntry, type GroupProfile, type ProfileEntry } from '../models/profile.js';
 import { fmtCount } from '../util/progress.js';
 
 export function table(rows: Array<Record<string, string | number>>): string {
@@ -123,6 +123,7 @@ interface AudiencesLike {
     means: Record<string, number>;
     segmentMix: Record<string, Record<string, number>>;
     activation: { rows: number; emails: number; phones: number };
+    profile?: ProfileEntry[];
   }>;
   overlap: Array<{ a: string; b: string; both: number }>;
 }
@@ -138,6 +139,8 @@ export function formatAudiences(r: AudiencesLike): string {
       out.push(`  ${col} mix: ${Object.entries(mix).slice(0, 6).map(([seg, share]) => `${seg}: ${(100 * share).toFixed(0)}%`).join(', ')}`);
     }
     if (a.activation.rows) out.push(`  activation export: ${a.activation.rows} rows (${a.activation.emails} hashed emails, ${a.activation.phones} hashed phones)`);
+    const distinct = (a.profile ?? []).filter((e) => Math.abs(e.score) >= 0.1).slice(0, 4);
+    if (distinct.length) out.push(`  profile: ${distinct.map(describeEntry).join('; ')}`);
   }
   if (r.overlap.length) {
     out.push('', 'Overlap (visitors in both):', table(r.overlap.map((o) => ({ audience: o.a, with: o.b, both: o.both }))));

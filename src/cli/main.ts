@@ -6,9 +6,10 @@ import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { models } from './commands/models.js';
 import { score } from './commands/score.js';
+import { segments } from './commands/segments.js';
 import { train } from './commands/train.js';
 
-const COMMANDS: Command[] = [info, generate, features, train, score, models];
+const COMMANDS: Command[] = [info, generate, features, train, score, segments, models];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.js';
 import { addPercentiles, buildRanking, rankedColumns, ValueLog } from './rank.js';
 import { audienceInputs, buildAudiences, type AudienceSummary } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
+import { profileAudiences } from '../audiences/profile.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 
 export interface ScoreOptions {
@@ -136,6 +137,12 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const built = opts.audiences
       ? await buildAudiences({ dir, files, columns: written, models, set: opts.audiences, idColumn: id.output.name, rows })
       : undefined;
+    if (built) {
+      // In words: what sets each audience apart, on the first model's features.
+      const profiles = await profileAudiences(data, models[0].transform, built.membership);
+      built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
+      fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
+    }
     const seconds = (performance.now() - started) / 1000;
     const manifest: ScoreManifest = {
       files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),

@@ -1,0 +1,25 @@
+import { UserError } from '../../util/errors.js';
+import type { GroupProfile } from '../../models/profile.js';
+import type { Command } from '../args.js';
+import { formatProfiles } from '../format.js';
+import { STORE_OPTIONS, storeFrom } from './common.js';
+
+export const segments: Command = {
+  name: 'segments',
+  summary: "print a model's segment (kmeans) or niche (anomaly) profiles, in words",
+  usage: `audience segments --model NAME[@VERSION] [--top 5] [--store DIR]
+
+Each segment's size and its most distinguishing features, in the data's own units:
+"+ cart_adds: 5.0 (3.7x the average 1.3)", "+ device=desktop: 79% (average 34%)".
+Ranked by standardized difference from the population, so counts, rates and categories
+compare. (Audience profiles are printed by 'audience score --audiences'.)`,
+  options: { ...STORE_OPTIONS, model: { type: 'string', short: 'm' }, top: { type: 'string' } },
+  async run(values) {
+    if (typeof values.model !== 'string') throw new UserError('audience segments: --model is required');
+    const m = storeFrom(values).manifest(values.model);
+    const profiles = (m.metrics as { profiles?: GroupProfile[] }).profiles;
+    if (!profiles?.length) throw new UserError(`model ${m.name}@${m.version} (${m.kind}) has no segment profiles: kmeans and anomaly models do`);
+    const top = values.top === undefined ? 5 : Number(values.top);
+    process.stdout.write(`${formatProfiles(profiles, m.kind === 'anomaly' ? 'Niche' : 'Segment', top)}\n`);
+  },
+};
