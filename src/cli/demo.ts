@@ -29,10 +29,10 @@ async function conversionBy(column: string, as: 'number' | 'text', label: string
   const sessions = await openDataset([DATA]);
   const groups: Array<string | number> = [];
   for await (const b of scores.read([{ name: column, as }])) {
-    groups.push(...Array.from(b.columns.get(column) as ArrayLike<string | number | null>, (g) => g ?? '(not in it)'));
+    for (const g of Array.from(b.columns.get(column) as ArrayLike<string | number | null>)) groups.push(g ?? '(not in it)');
   }
   const bought: number[] = [];
-  for await (const b of sessions.read([{ name: 'Revenue', as: 'number' }])) bought.push(...numberColumn(b, 'Revenue'));
+  for await (const b of sessions.read([{ name: 'Revenue', as: 'number' }])) for (const v of numberColumn(b, 'Revenue')) bought.push(v);
   const stats = new Map<string | number, { n: number; pos: number }>();
   groups.forEach((g, i) => {
     const s = stats.get(g) ?? { n: 0, pos: 0 };

@@ -77,7 +77,7 @@ export function formatPropensityReport(r: PropensityReportLike): string {
 }
 
 interface LookalikeReportLike {
-  seeds: { given: number; found: number; missing: number; missingExamples: string[]; train: number; heldOut: number };
+  seeds: { given: number; found: number; missing: number; missingExamples: string[]; train: number; heldOut: number; indexed?: number };
   population: number;
   evaluation: Array<{ method: string; auc: number; recall: number[] }>;
   recallAt: number[];
@@ -88,6 +88,9 @@ export function formatLookalikeReport(r: LookalikeReportLike): string {
     `Seeds: ${r.seeds.found} of ${r.seeds.given} found among ${fmtCount(r.population)} visitors` +
       (r.seeds.missing ? `; ${r.seeds.missing} not in the population (e.g. ${r.seeds.missingExamples.slice(0, 5).join(', ')})` : ''),
     `Evaluation: ${r.seeds.heldOut} seeds held out, expansion from the other ${r.seeds.train}; recall = share of held-out seeds in the top X% of non-seed visitors.`,
+    ...(r.seeds.indexed !== undefined && r.seeds.indexed < r.seeds.found
+      ? [`The k-nearest index holds a uniform sample of ${r.seeds.indexed} seeds (of ${r.seeds.found}); every seed trains the embedding and is flagged.`]
+      : []),
     '',
     table(
       r.evaluation.map((e) => ({

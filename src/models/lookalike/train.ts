@@ -26,6 +26,14 @@ import type { SeedSource } from './seeds.js';
 import { SeedIndex, type SimilarityMode } from './similarity.js';
 
 export const DEFAULT_MIN_SEEDS = 100;
+/** Seeds kept in a k-nearest index: beyond this, a uniform sample (the matMul per visitor grows with it). */
+export const MAX_INDEX_SEEDS = 10_000;
+
+/** At most MAX_INDEX_SEEDS of the rows, sampled uniformly (sorted, for memory order). */
+function indexSample(rows: Int32Array, rng: Rng): Int32Array {
+  if (rows.length <= MAX_INDEX_SEEDS) return rows;
+  return rng.shuffle(Int32Array.from(rows)).subarray(0, MAX_INDEX_SEEDS).sort();
+}
 export const RECALL_AT = [0.01, 0.05, 0.1, 0.2];
 
 export interface TrainLookalikeOptions {
@@ -51,7 +59,7 @@ export interface MethodEvaluation {
 }
 
 export interface LookalikeReport {
-  seeds: { given: number; found: number; missing: number; missingExamples: string[]; train: number; heldOut: number };
+  seeds: { given: number; found: number; missing: number; missingExamples: string[]; train: number; heldOut: number; indexed: number };
   population: number;
   evaluation: MethodEvaluation[];
   recallAt: number[];
@@ -220,14 +228,15 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
   const e = hidden[hidden.length - 1];
   const allEmb = await embedRows(net.mlp, pop.x, pop.d, null, pop.rows);
-  const embIndex = new SeedIndex(gatherRows(allEmb, e, trainSeeds), e, k, columnMeans(allEmb, e));
+  const indexRows = indexSample(trainSeeds, rng);
+  const embIndex = new SeedIndex(gatherRows(allEmb, e, indexRows), e, k, columnMeans(allEmb, e));
   const ours = await embIndex.similarity(allEmb, mode);
   embIndex.dispose();
   net.mlp.dispose();
   evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'} (this model)`, ...expansionQuality(ours, candidates, heldFlag, RECALL_AT) });
   evaluating.update(1, 3);
 
-  const rawIndex = new SeedIndex(gatherRows(pop.x, pop.d, trainSeeds), pop.d, k);
+  const rawIndex = new SeedIndex(gatherRows(pop.x, pop.d, indexRows), pop.d, k);
   const raw = await rawIndex.similarity(pop.x, 'knn');
   rawIndex.dispose();
   evaluation.push({ method: `baseline: k=${k} nearest seeds, cosine on standardized features`, ...expansionQuality(raw, candidates, heldFlag, RECALL_AT) });
@@ -244,12 +253,21 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const allSeeds = Int32Array.from(seedRows).sort();
   const final = await fitClassifier(pop, allSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
   const finalEmb = await embedRows(final.mlp, pop.x, pop.d, null, pop.rows);
-  const seedEmbeddings = gatherRows(finalEmb, e, allSeeds);
+  const finalIndexRows = indexSample(allSeeds, rng);
+  const seedEmbeddings = gatherRows(finalEmb, e, finalIndexRows);
   const center = columnMeans(finalEmb, e);
   training.done(`${final.history.length} epochs`);
 
   const report: LookalikeReport = {
-    seeds: { given: pop.given, found, missing: pop.missing.length, missingExamples: pop.missing.slice(0, 10), train: trainSeeds.length, heldOut: held.length },
+    seeds: {
+      given: pop.given,
+      found,
+      missing: pop.missing.length,
+      missingExamples: pop.missing.slice(0, 10),
+      train: trainSeeds.length,
+      heldOut: held.length,
+      indexed: finalIndexRows.length,
+    },
     population: pop.rows,
     evaluation,
     recallAt: RECALL_AT,

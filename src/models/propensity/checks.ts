@@ -106,9 +106,8 @@ export function stratifiedSplit(y: Uint8Array, validFraction: number, testFracti
     rng.shuffle(rows);
     const nTest = Math.round(rows.length * testFraction);
     const nValid = Math.round(rows.length * validFraction);
-    parts.test.push(...rows.slice(0, nTest));
-    parts.valid.push(...rows.slice(nTest, nTest + nValid));
-    parts.train.push(...rows.slice(nTest + nValid));
+    // Loops, not push(...rows): spreading a million arguments overflows the stack.
+    rows.forEach((r, i) => (i < nTest ? parts.test : i < nTest + nValid ? parts.valid : parts.train).push(r));
   }
   // Sorted: gathers then read rows in memory order; training shuffles its own order.
   const sorted = (a: number[]) => Int32Array.from(a).sort();
