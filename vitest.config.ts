@@ -1,12 +1,30 @@
+import fs from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects: everything on the default backend (wasm on a CPU machine), then the model
+ * tests again on webgpu, when a Vulkan driver is present (Mesa lavapipe on CI, a GPU's
+ * driver elsewhere). AUDIENCE_TEST_WEBGPU=1 requires that second run (CI sets it, so a broken
+ * GPU path fails the build); =0 skips it.
+ */
+const ICDS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
+const hasVulkan = ICDS.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => /lvp|nvidia/.test(f)));
+const flag = process.env.AUDIENCE_TEST_WEBGPU;
+const webgpu = flag === '1' || (flag !== '0' && hasVulkan);
+if (!webgpu && flag !== '0') process.stderr.write('note: no Vulkan driver found; the model tests run on the CPU backend only (see README, "Testing")\n');
+
+const MODEL_TESTS = ['kmeans', 'registry', 'propensity', 'lookalike', 'anomaly'].map((t) => `test/${t}.test.ts`);
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     // Each file gets its own process: tfjs and DuckDB keep process-wide state.
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      { extends: true, test: { name: 'cpu', include: ['test/**/*.test.ts'] } },
+      ...(webgpu ? [{ extends: true, test: { name: 'webgpu', include: MODEL_TESTS, env: { AUDIENCE_BACKEND: 'webgpu' } } }] : []),
+    ],
   },
 });

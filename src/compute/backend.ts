@@ -57,7 +57,7 @@ async function select(requested: string | undefined): Promise<BackendInfo> {
   for (const name of order) {
     let device: string | undefined;
     try {
-      device = await STARTERS[name]();
+      device = await STARTERS[name](Boolean(requested));
     } catch (err) {
       attempts.push({ backend: name, ok: false, reason: errorMessage(err).split('\n')[0] });
       continue;
@@ -86,10 +86,18 @@ function cpuModel(): string {
   return `${cpus[0]?.model?.trim() ?? 'unknown CPU'} (${cpus.length} cores)`;
 }
 
-const STARTERS: Record<BackendName, () => Promise<string>> = {
-  async webgpu() {
+/** Software rasterizers expose WebGPU adapters too; on them wasm is much faster. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
+
+const STARTERS: Record<BackendName, (forced: boolean) => Promise<string>> = {
+  async webgpu(forced) {
     const vulkan = findVulkanLoader();
     if (!vulkan) throw new Error('libvulkan.so.1 not found (install the Vulkan loader: apt-get install libvulkan1)');
+    if (!forced && process.platform === 'linux' && gpuDevices().length === 0) {
+      // Decided before loading Dawn, which prints warnings as soon as it opens a device:
+      // without a GPU device node only a software driver (lavapipe) could answer, slower than wasm.
+      throw new Error('no GPU device (/dev/nvidia*, /dev/dri/renderD*); a software Vulkan driver would be slower than wasm (AUDIENCE_BACKEND=webgpu uses it anyway)');
+    }
     let gpuModule: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     try {
       gpuModule = require('webgpu');
@@ -103,12 +111,15 @@ const STARTERS: Record<BackendName, () => Promise<string>> = {
     if (!adapter) {
       throw new Error('no WebGPU adapter found (needs libvulkan.so.1 and a Vulkan driver: NVIDIA ICD or Mesa lavapipe)');
     }
+    const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+    const label = (info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '') || 'WebGPU adapter';
+    if (!forced && SOFTWARE_ADAPTER.test(label)) {
+      throw new Error(`only a software adapter (${label.slice(0, 60)}): slower than wasm; AUDIENCE_BACKEND=webgpu uses it anyway`);
+    }
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     await import('@tensorflow/tfjs-backend-webgpu');
     await activate('webgpu');
-    const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-    const label = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '';
-    return label || 'WebGPU adapter';
+    return label;
   },
   async tensorflow() {
     const failures: string[] = [];
@@ -159,6 +170,12 @@ function findVulkanLoader(): string | undefined {
     '/usr/local/nvidia/lib64',
   ];
   return dirs.map((d) => path.join(d, 'libvulkan.so.1')).find((f) => fs.existsSync(f));
+}
+
+/** GPU device nodes: NVIDIA's, or DRM render nodes (Intel, AMD through Mesa). */
+function gpuDevices(): string[] {
+  const list = (dir: string, re: RegExp) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => re.test(f)).map((f) => path.join(dir, f)) : []);
+  return [...list('/dev', /^nvidia\d+$/), ...list('/dev/dri', /^renderD\d+$/)];
 }
 
 function versions(): Record<string, string> {
