@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/compute/backend.js';
+import { elementBudget } from '../src/compute/memory.js';
 import { fitTransform } from '../src/features/fit.js';
 import { inferSpec } from '../src/features/infer.js';
 import { numberColumn } from '../src/io/columns.js';
@@ -53,7 +54,7 @@ describe('seed similarity kernels', () => {
 
   it('bounds the rows x seeds matrix per batch (never N x S at once)', () => {
     const index = new SeedIndex(new Float32Array(10_000 * 4), 4, 10);
-    expect(index.batchRows() * 10_000).toBeLessThanOrEqual(8_000_000);
+    expect(index.batchRows() * 10_000).toBeLessThanOrEqual(elementBudget());
     index.dispose();
   });
 

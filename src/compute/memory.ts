@@ -18,3 +18,18 @@ export function residentBudgetBytes(): number {
   // wasm memory is 32-bit addressed (4 GiB at most), shared with the batch intermediates.
   return (tf.getBackend() === 'wasm' ? 1536 : 4096) * 2 ** 20;
 }
+
+/** Floats an intermediate (rows x K distances, rows x seeds similarities) may hold per batch. */
+export function elementBudget(): number {
+  const b = tf.getBackend();
+  return b === 'webgpu' ? 32_000_000 : b === 'tensorflow' ? 16_000_000 : b === 'cpu' ? 4_000_000 : 8_000_000;
+}
+
+/** The largest tensor to create in one piece: WebGPU binds each one as a storage buffer. */
+export function maxTensorBytes(): number {
+  if (tf.getBackend() === 'webgpu') {
+    const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
+    return Math.floor(0.75 * (device?.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20));
+  }
+  return 512 * 2 ** 20;
+}

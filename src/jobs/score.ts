@@ -15,6 +15,7 @@ import { addPercentiles, buildRanking, rankedColumns, ValueLog } from './rank.js
 import { audienceInputs, buildAudiences, type AudienceSummary } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences } from '../audiences/profile.js';
+import { prefetch } from '../util/prefetch.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 
 export interface ScoreOptions {
@@ -100,10 +101,16 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   let rows = 0;
   let imputed = 0;
   try {
-    for await (const batch of data.read(request)) {
+    // Batch i+1 is read and transformed while the backend scores batch i.
+    const transformed = prefetch(
+      (async function* () {
+        for await (const batch of data.read(request)) yield { batch, blocks: models.map((m) => transform(m.transform, batch)) };
+      })(),
+    );
+    for await (const { batch, blocks } of transformed) {
       const out: Record<string, OutputData> = {};
       for (const [i, m] of models.entries()) {
-        const block = transform(m.transform, batch);
+        const block = blocks[i];
         if (i === 0) {
           out[id.output.name] = block.ids;
           imputed += block.imputed;

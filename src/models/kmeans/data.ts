@@ -7,7 +7,8 @@
  * otherwise streamed from the source on each pass, so N is bounded by disk, not memory.
  */
 import { tf } from '../../compute/backend.js';
-import { disposeAll, residentBudgetBytes } from '../../compute/memory.js';
+import { disposeAll, elementBudget, maxTensorBytes, residentBudgetBytes } from '../../compute/memory.js';
+import { prefetch } from '../../util/prefetch.js';
 import type { BlockSource } from '../../features/blocks.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import { Rng } from '../../util/rng.js';
@@ -29,9 +30,11 @@ export interface KMeansData {
   dispose(): void;
 }
 
-/** Rows per tensor batch: bounds the rows x K distance matrix to ~8M floats. */
-export function batchRowsFor(k: number): number {
-  return Math.max(4096, Math.min(1 << 20, Math.floor(8_000_000 / Math.max(1, k))));
+/** Rows per tensor batch, for the device: the rows x K distances within the element budget, [X | 1] within one buffer. */
+export function batchRowsFor(k: number, d = 32): number {
+  const byDistances = Math.floor(elementBudget() / Math.max(1, k));
+  const byBuffer = Math.floor(maxTensorBytes() / ((d + 1) * 4));
+  return Math.max(4096, Math.min(1 << 22, byDistances, byBuffer));
 }
 
 export function augment(block: FeatureBlock, start = 0, rows = block.rows): tf.Tensor2D {
@@ -58,7 +61,7 @@ export interface LoadOptions {
 /** One pass over the source: statistics, a reservoir sample, and resident batches if they fit. */
 export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Promise<KMeansData> {
   const budget = opts.budgetBytes ?? residentBudgetBytes();
-  const batchRows = opts.batchRows ?? batchRowsFor(opts.k);
+  const batchRows = opts.batchRows ?? batchRowsFor(opts.k, source.cols);
   const progress = opts.progress ?? silentProgress;
   const d = source.cols;
   const rng = new Rng(opts.seed ^ 0x5eed);
@@ -117,7 +120,7 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
         for (let b = 0; b < batches.length; b++) await fn(batches[b], residentRows[b]);
         return;
       }
-      for await (const block of source.blocks()) {
+      for await (const block of prefetch(source.blocks())) {
         for (let start = 0; start < block.rows; start += batchRows) {
           const n = Math.min(batchRows, block.rows - start);
           const xa = augment(block, start, n);

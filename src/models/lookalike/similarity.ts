@@ -1,9 +1,11 @@
 /**
  * Similarity of visitors to a seed audience on the tensor backend: cosine to the seeds'
  * centroid, or the mean cosine to the k nearest seeds. Rows are processed in batches sized
- * so the batch x seeds similarity matrix stays near 8M floats: N x S is never built whole.
+ * so the batch x seeds similarity matrix stays within the device's element budget (8M floats
+ * on wasm): N x S is never built whole.
  */
 import { tf } from '../../compute/backend.js';
+import { elementBudget } from '../../compute/memory.js';
 
 export type SimilarityMode = 'knn' | 'centroid';
 
@@ -53,9 +55,9 @@ export class SeedIndex {
     this.centroid = tf.tensor2d(cn, [d, 1]);
   }
 
-  /** Rows per batch so that rows x seeds stays near 8M floats. */
+  /** Rows per batch so that rows x seeds stays within the device's element budget. */
   batchRows(): number {
-    return Math.max(256, Math.min(65_536, Math.floor(8_000_000 / Math.max(1, this.size))));
+    return Math.max(256, Math.min(65_536, Math.floor(elementBudget() / Math.max(1, this.size))));
   }
 
   /** Similarity of each row of x (rows x d, not necessarily normalized) to the seeds. */
