@@ -1,5 +1,9 @@
 /** Human-readable output for the CLI: tables and segment profiles. */
-import { describeEntry, type GroupProfile, type ProfileEntry } from '../models/profile.js';
+import type { AudiencesResult } from '../audiences/build.js';
+import type { AnomalyReport } from '../models/anomaly/train.js';
+import type { LookalikeReport } from '../models/lookalike/train.js';
+import { describeEntry, type GroupProfile } from '../models/profile.js';
+import type { PropensityReport } from '../models/propensity/train.js';
 import { fmtCount } from '../util/progress.js';
 
 export function table(rows: Array<Record<string, string | number>>): string {
@@ -22,30 +26,8 @@ export function formatProfiles(profiles: GroupProfile[], label = 'Segment', top 
   return out.join('\n');
 }
 
-interface EvalLike {
-  rocAuc: number;
-  prAuc: number;
-  logLoss: number;
-  brier: number;
-  brierUncalibrated: number;
-  atThreshold: { threshold: number; precision: number; recall: number; f1: number; tp: number; fp: number; tn: number; fn: number; rate: number };
-  lift: Array<{ decile: number; lift: number; cumulativeGain: number }>;
-  calibration: Array<{ from: number; to: number; rows: number; meanPredicted: number; observedRate: number }>;
-}
-
-interface PropensityReportLike {
-  checks: { rows: number; positives: number; negatives: number; unlabeled: number; singleFeatureAuc: Array<{ feature: string; auc: number }> };
-  split: { train: number; valid: number; test: number; positives: { train: number; valid: number; test: number } };
-  threshold: { rule: string; value: number };
-  test: { mlp: EvalLike; baseline: EvalLike };
-  history: unknown[];
-  bestEpoch: number;
-  importance: Array<{ feature: string; aucDrop: number }>;
-  training: { seconds: number; samplesPerSecond: number };
-}
-
 /** The propensity evaluation report, as `train propensity` and `models show` print it. */
-export function formatPropensityReport(r: PropensityReportLike): string {
+export function formatPropensityReport(r: PropensityReport): string {
   const m = r.test.mlp;
   const b = r.test.baseline;
   const f = (v: number, d = 4) => v.toFixed(d);
@@ -76,14 +58,7 @@ export function formatPropensityReport(r: PropensityReportLike): string {
   return out.join('\n');
 }
 
-interface LookalikeReportLike {
-  seeds: { given: number; found: number; missing: number; missingExamples: string[]; train: number; heldOut: number; indexed?: number };
-  population: number;
-  evaluation: Array<{ method: string; auc: number; recall: number[] }>;
-  recallAt: number[];
-}
-
-export function formatLookalikeReport(r: LookalikeReportLike): string {
+export function formatLookalikeReport(r: LookalikeReport): string {
   const out = [
     `Seeds: ${r.seeds.found} of ${r.seeds.given} found among ${fmtCount(r.population)} visitors` +
       (r.seeds.missing ? `; ${r.seeds.missing} not in the population (e.g. ${r.seeds.missingExamples.slice(0, 5).join(', ')})` : ''),
@@ -115,23 +90,7 @@ export function formatLookalikeReport(r: LookalikeReportLike): string {
   return out.join('\n');
 }
 
-interface AudiencesLike {
-  summaries: Array<{
-    name: string;
-    rule: string;
-    members: number;
-    holdout: number;
-    share: number;
-    removed: { suppressedIds: number; suppressedRule: number; suppressedAudiences: number; capped: number };
-    means: Record<string, number>;
-    segmentMix: Record<string, Record<string, number>>;
-    activation: { rows: number; emails: number; phones: number };
-    profile?: ProfileEntry[];
-  }>;
-  overlap: Array<{ a: string; b: string; both: number }>;
-}
-
-export function formatAudiences(r: AudiencesLike): string {
+export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'>): string {
   const out: string[] = [];
   for (const a of r.summaries) {
     out.push(`Audience ${a.name}: ${fmtCount(a.members)} members${a.holdout ? ` + ${fmtCount(a.holdout)} holdout` : ''} (${(100 * a.share).toFixed(1)}% of visitors)  rule: ${a.rule}`);
@@ -151,16 +110,7 @@ export function formatAudiences(r: AudiencesLike): string {
   return out.join('\n');
 }
 
-interface AnomalyReportLike {
-  k: number;
-  threshold: number;
-  outliers: number;
-  outlierShare: number;
-  candidates: Array<{ niche: number; source: string; size: number; spread: number; nearestSegment: number; distanceInSpreads: number; kept: boolean }>;
-  profiles: GroupProfile[];
-}
-
-export function formatAnomalyReport(r: AnomalyReportLike): string {
+export function formatAnomalyReport(r: AnomalyReport): string {
   const out = [
     `Outliers (score > ${r.threshold}: farther than ${r.threshold}x their cluster's typical distance): ${r.outliers} visitors (${(100 * r.outlierShare).toFixed(2)}%)`,
   ];

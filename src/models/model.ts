@@ -33,3 +33,16 @@ export interface ScoringModel {
 export function outputName(modelName: string, output: string): string {
   return `${modelName}_${output}`;
 }
+
+/** The plumbing every stored model shares: its manifest, its transform, its output names. */
+export abstract class StoredModel {
+  constructor(readonly manifest: Manifest) {}
+
+  get transform(): FittedTransform {
+    return this.manifest.features;
+  }
+
+  protected col(output: string): string {
+    return outputName(this.manifest.name, output);
+  }
+}

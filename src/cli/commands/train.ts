@@ -1,4 +1,6 @@
 import { fitTransform } from '../../features/fit.js';
+import type { FeatureSpec } from '../../features/spec.js';
+import type { Dataset } from '../../io/dataset.js';
 import { checkName } from '../../models/registry.js';
 import { K_RULE, parseK, trainKMeans } from '../../models/kmeans/train.js';
 import type { KMeansMode } from '../../models/kmeans/fit.js';
@@ -14,6 +16,15 @@ import type { CalibrationMethod } from '../../models/propensity/calibration.js';
 import type { ClassWeight } from '../../models/nn/fit.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 
+/** The feature transform every training starts from, with its progress line. */
+async function fitFeatures(values: Values, data: Dataset, spec: FeatureSpec) {
+  const progress = progressFor(values);
+  const fitting = progress('features');
+  const transform = await fitTransform(data, spec, fitting);
+  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  return { progress, transform };
+}
+
 async function trainKMeansCommand(values: Values): Promise<void> {
   const name = checkName(str(values.name, '--name', 'train kmeans'));
   const k = parseK(str(values.k ?? '8', '--k', 'train kmeans'));
@@ -21,10 +32,7 @@ async function trainKMeansCommand(values: Values): Promise<void> {
   if (!['auto', 'lloyd', 'minibatch'].includes(mode)) throw new UserError(`--mode ${mode}: expected auto, lloyd or minibatch`);
   const data = await datasetFrom(values, 'train kmeans');
   const spec = await specFrom(values, data);
-  const progress = progressFor(values);
-  const fitting = progress('features');
-  const transform = await fitTransform(data, spec, fitting);
-  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  const { progress, transform } = await fitFeatures(values, data, spec);
   const result = await trainKMeans(data, transform, storeFrom(values), {
     k,
     name,
@@ -74,10 +82,7 @@ async function trainPropensityCommand(values: Values): Promise<void> {
   const data = await datasetFrom(values, 'train propensity');
   requireLabel(data, label);
   const spec = await specFrom(values, data, [label]);
-  const progress = progressFor(values);
-  const fitting = progress('features');
-  const transform = await fitTransform(data, spec, fitting);
-  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  const { progress, transform } = await fitFeatures(values, data, spec);
   const { model, report } = await trainPropensity(data, transform, storeFrom(values), {
     name,
     label,
@@ -119,10 +124,7 @@ async function trainLookalikeCommand(values: Values): Promise<void> {
   }
   const spec = await specFrom(values, data, exclude);
   if (typeof values['seed-ids'] === 'string') seeds = await readSeedIds(values['seed-ids'], spec.id ?? null);
-  const progress = progressFor(values);
-  const fitting = progress('features');
-  const transform = await fitTransform(data, spec, fitting);
-  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  const { progress, transform } = await fitFeatures(values, data, spec);
   const { model, report } = await trainLookalike(data, transform, storeFrom(values), {
     name,
     seeds: seeds!,
@@ -142,10 +144,7 @@ async function trainAnomalyCommand(values: Values): Promise<void> {
   const name = checkName(str(values.name, '--name', 'train anomaly'));
   const data = await datasetFrom(values, 'train anomaly');
   const spec = await specFrom(values, data);
-  const progress = progressFor(values);
-  const fitting = progress('features');
-  const transform = await fitTransform(data, spec, fitting);
-  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  const { progress, transform } = await fitFeatures(values, data, spec);
   const k = parseK(str(values.k ?? '8', '--k', 'train anomaly'));
   if (Array.isArray(k)) throw new UserError('audience train anomaly: --k takes one number');
   const { model, report } = await trainAnomaly(data, transform, storeFrom(values), {

@@ -4,10 +4,10 @@
  * typical member". Outliers close to a niche centroid (a small dense group found among
  * the outliers at training time) are labelled with that niche.
  */
-import type { FeatureBlock, FittedTransform } from '../../features/transform.js';
+import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { Segmenter } from '../kmeans/model.js';
-import { outputName, type RankedOutput, type ScoringModel } from '../model.js';
+import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 
 export interface AnomalyState {
@@ -27,26 +27,19 @@ export interface AnomalyWeights {
   nicheSpreads: Float32Array;
 }
 
-export class AnomalyModel implements ScoringModel {
+export class AnomalyModel extends StoredModel implements ScoringModel {
   private readonly main: Segmenter;
   private readonly niche: Segmenter | undefined;
 
   constructor(
-    readonly manifest: Manifest,
+    manifest: Manifest,
     readonly weights: AnomalyWeights,
     readonly state: AnomalyState,
   ) {
+    super(manifest);
     const d = manifest.features.outputs.length;
     this.main = new Segmenter(weights.centroids, d);
     this.niche = weights.niches.length ? new Segmenter(weights.niches, d) : undefined;
-  }
-
-  get transform(): FittedTransform {
-    return this.manifest.features;
-  }
-
-  private col(output: string): string {
-    return outputName(this.manifest.name, output);
   }
 
   get outputs(): OutputColumn[] {

@@ -1,9 +1,8 @@
 /** A trained K-Means segmentation: assigns each visitor to a segment, with the distance to it. */
 import { tf } from '../../compute/backend.js';
-import type { FeatureBlock, FittedTransform } from '../../features/transform.js';
+import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputData } from '../../io/writer.js';
-import type { ScoringModel } from '../model.js';
-import { outputName } from '../model.js';
+import { StoredModel, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
 import { augment } from './data.js';
 import { centroidOperand, nearestCentroid } from './kernels.js';
@@ -40,13 +39,14 @@ export class Segmenter {
   }
 }
 
-export class KMeansModel implements ScoringModel {
+export class KMeansModel extends StoredModel implements ScoringModel {
   private readonly segmenter: Segmenter;
 
   constructor(
-    readonly manifest: Manifest,
+    manifest: Manifest,
     readonly centroids: Float32Array,
   ) {
+    super(manifest);
     this.segmenter = new Segmenter(centroids, manifest.features.outputs.length);
   }
 
@@ -54,14 +54,10 @@ export class KMeansModel implements ScoringModel {
     return this.segmenter.k;
   }
 
-  get transform(): FittedTransform {
-    return this.manifest.features;
-  }
-
   get outputs() {
     return [
-      { name: outputName(this.manifest.name, 'segment'), type: 'INTEGER' as const },
-      { name: outputName(this.manifest.name, 'distance'), type: 'FLOAT' as const },
+      { name: this.col('segment'), type: 'INTEGER' as const },
+      { name: this.col('distance'), type: 'FLOAT' as const },
     ];
   }
 

@@ -5,9 +5,9 @@
  * among non-seeds, which is what expansion by size selects on.
  */
 import { tf } from '../../compute/backend.js';
-import type { FeatureBlock, FittedTransform } from '../../features/transform.js';
+import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
-import { outputName, type RankedOutput, type ScoringModel } from '../model.js';
+import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { SeedIndex, type SimilarityMode } from './similarity.js';
@@ -20,28 +20,21 @@ export interface LookalikeState {
   seedIds: string[];
 }
 
-export class LookalikeModel implements ScoringModel {
+export class LookalikeModel extends StoredModel implements ScoringModel {
   private readonly index: SeedIndex;
   private readonly seeds: Set<string>;
 
   constructor(
-    readonly manifest: Manifest,
+    manifest: Manifest,
     readonly mlp: Mlp,
     seedEmbeddings: Float32Array,
     center: Float32Array,
     readonly state: LookalikeState,
   ) {
+    super(manifest);
     const e = state.mlp.hidden[state.mlp.hidden.length - 1];
     this.index = new SeedIndex(seedEmbeddings, e, state.k, center);
     this.seeds = new Set(state.seedIds);
-  }
-
-  get transform(): FittedTransform {
-    return this.manifest.features;
-  }
-
-  private col(output: string): string {
-    return outputName(this.manifest.name, output);
   }
 
   get outputs(): OutputColumn[] {

@@ -5,9 +5,9 @@
  * (gradient x input, summed over each feature's one-hot columns).
  */
 import { tf } from '../../compute/backend.js';
-import { featureGroups, type FeatureBlock, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
+import { featureGroups, type FeatureBlock, type FeatureGroup } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
-import { outputName, type RankedOutput, type ScoringModel } from '../model.js';
+import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { calibrate, type Calibration } from './calibration.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
@@ -22,23 +22,16 @@ export interface PropensityState {
 /** Attributions computed per visitor: the strongest positive contributors, by name. */
 export const TOP_FEATURES = 3;
 
-export class PropensityModel implements ScoringModel {
+export class PropensityModel extends StoredModel implements ScoringModel {
   private readonly groups: FeatureGroup[];
 
   constructor(
-    readonly manifest: Manifest,
+    manifest: Manifest,
     readonly mlp: Mlp,
     readonly state: PropensityState,
   ) {
+    super(manifest);
     this.groups = featureGroups(manifest.features);
-  }
-
-  get transform(): FittedTransform {
-    return this.manifest.features;
-  }
-
-  private col(output: string): string {
-    return outputName(this.manifest.name, output);
   }
 
   get outputs(): OutputColumn[] {
