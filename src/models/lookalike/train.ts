@@ -16,7 +16,7 @@ import type { Dataset } from '../../io/dataset.js';
 import { rocAuc } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
-import { gatherRows } from '../../util/matrix.js';
+import { concatRows, gatherRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { fitMlp, type Labeled } from '../nn/fit.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
@@ -115,14 +115,7 @@ async function loadPopulation(data: Dataset, transform: FittedTransform, seeds: 
     rows += block.rows;
     progress.update(rows, data.rowCount);
   }
-  const x = new Float32Array(rows * d);
-  const isSeed = new Uint8Array(rows);
-  let at = 0;
-  parts.forEach((p, i) => {
-    x.set(p, at * d);
-    isSeed.set(flags[i], at);
-    at += flags[i].length;
-  });
+  const { x, y: isSeed } = concatRows(parts, flags, d);
   const missing = wanted ? [...wanted].filter((id) => !found.has(id)) : [];
   return { x, isSeed, d, rows, seedIds, missing, given: wanted ? wanted.size : found.size };
 }

@@ -25,6 +25,7 @@ import {
 } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
+import { concatRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import type { ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type CalibrationMethod } from './calibration.js';
@@ -113,15 +114,7 @@ export async function loadLabeled(data: Dataset, transform: FittedTransform, lab
     rows += keep;
     progress.update(rows + unlabeled, data.rowCount);
   }
-  const x = new Float32Array(rows * d);
-  const y = new Uint8Array(rows);
-  let at = 0;
-  xs.forEach((part, i) => {
-    x.set(part, at * d);
-    y.set(ys[i], at);
-    at += ys[i].length;
-  });
-  return { x, y, d, unlabeled };
+  return { ...concatRows(xs, ys, d), d, unlabeled };
 }
 
 function evaluate(logits: Float32Array, y: Uint8Array, calibrated: Float32Array, threshold: number): Evaluation {
