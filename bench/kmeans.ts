@@ -59,8 +59,10 @@ export async function run(args: string[]): Promise<void> {
     const reps = n >= 5_000_000 ? 3 : 7;
     const ours = median(await timeIt(() => assignAndSum(kd, init, K), reps));
     const step = await assignAndSum(kd, init, K);
+    const workersUsed = kd.partitions?.length ?? 0;
     kd.dispose();
-    const row: Record<string, string | number> = { N: n, D, K, backend: tf.getBackend(), 'ms/iter': ours.toFixed(1), 'rows/s': Math.round(n / (ours / 1000)) };
+    const workers = workersUsed;
+    const row: Record<string, string | number> = { N: n, D, K, backend: tf.getBackend(), workers, 'ms/iter': ours.toFixed(1), 'rows/s': Math.round(n / (ours / 1000)) };
     if (py) {
       fs.writeFileSync(path.join(tmp, 'x.f32'), x);
       fs.writeFileSync(path.join(tmp, 'c.f32'), init);
@@ -81,6 +83,7 @@ export async function run(args: string[]): Promise<void> {
   }
   if (!py) notes.push('scikit-learn not importable: apt-get install python3-sklearn for the peer column');
   notes.push('ms/iter: median; one Lloyd iteration = assign every row to its nearest centroid + per-cluster sums and counts.');
+  notes.push('workers: threads each holding a partition of the rows on its own wasm backend (one per core; 0 = the main thread alone).');
   notes.push('sklearn (Debian python3-sklearn, all cores): slope of fit time over iterations run, max_iter 2..21, tol=0, same data and initial centroids; f32 = same precision as ours, f64 = numpy default.');
   fs.rmSync(tmp, { recursive: true, force: true });
   await report('kmeans', rows, notes);

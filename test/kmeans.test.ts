@@ -81,6 +81,27 @@ describe('batched K-Means', () => {
     }
   });
 
+  it('gives the same result with the rows partitioned over worker threads (one backend each)', async () => {
+    const d = 6;
+    const { data } = blobs(12_000, 5, d, 3, 1.5, 3);
+    const init = kmeansPlusPlus(data, 12_000, d, 5, new Rng(9));
+    const run = async (workers: number) => {
+      const before = tf.memory().numTensors;
+      const kd = await loadKMeansData(memorySource(toBlocks(data, d, 1000)), { k: 5, sampleSize: 5000, seed: 1, batchRows: 700, workers });
+      const fit = await fitKMeans(kd, { k: 5, init, mode: 'lloyd', maxIter: 50 });
+      const partitioned = Boolean(kd.partitions);
+      kd.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      return { fit, partitioned };
+    };
+    const local = await run(0);
+    const parts = await run(2);
+    expect(local.partitioned).toBe(false);
+    expect(parts.partitioned).toBe(true);
+    expect(parts.fit.sizes).toEqual(local.fit.sizes);
+    expect(Math.abs(parts.fit.inertia - local.fit.inertia) / local.fit.inertia).toBeLessThan(1e-4);
+  });
+
   it('mini-batch mode recovers planted clusters', async () => {
     const d = 8;
     const { data, labels } = blobs(30_000, 5, d, 11, 1.0, 4);

@@ -9,6 +9,7 @@
 import { tf } from '../../compute/backend.js';
 import { disposeAll, elementBudget, maxTensorBytes, residentBudgetBytes } from '../../compute/memory.js';
 import { prefetch } from '../../util/prefetch.js';
+import { computeWorkers, startWorker, type WorkerHandle } from '../../compute/workers.js';
 import type { BlockSource } from '../../features/blocks.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import { Rng } from '../../util/rng.js';
@@ -25,6 +26,8 @@ export interface KMeansData {
   /** Uniform random sample of rows in random order (row-major), for seeding, repair and silhouette. */
   sample: Float32Array;
   sampleRows: number;
+  /** Worker threads holding the rows (each its own backend), when the data is partitioned. */
+  partitions?: WorkerHandle[];
   /** Calls fn for each batch of Xa; tensors are owned by the data (do not dispose them). */
   forEachBatch(fn: (xa: tf.Tensor2D, rows: number) => Promise<void> | void): Promise<void>;
   dispose(): void;
@@ -55,6 +58,8 @@ export interface LoadOptions {
   batchRows?: number;
   /** Bytes of Xa allowed on the backend; beyond, stream. */
   budgetBytes?: number;
+  /** Compute workers holding partitions of resident rows (default: computeWorkers(rows)). */
+  workers?: number;
   progress?: Progress;
 }
 
@@ -68,6 +73,12 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
   const sample = new Float32Array(opts.sampleSize * d);
   let resident: tf.Tensor2D[] | null = source.rows !== undefined && source.rows * (d + 1) * 4 > budget ? null : [];
   const residentRows: number[] = [];
+  // Partitioned: resident rows live in worker threads, batches dealt round-robin.
+  const nWorkers = resident ? (opts.workers ?? computeWorkers(source.rows)) : 0;
+  let partitions: WorkerHandle[] | undefined =
+    nWorkers > 1 ? Array.from({ length: nWorkers }, () => startWorker(new URL('./partition-worker.ts', import.meta.url), tf.getBackend())) : undefined;
+  const loads: Array<Promise<unknown>> = [];
+  let dealt = 0;
   let rows = 0;
   let sqNormSum = 0;
   const sum = new Float64Array(d);
@@ -90,27 +101,37 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
     if (resident) {
       for (let start = 0; start < block.rows; start += batchRows) {
         const n = Math.min(batchRows, block.rows - start);
-        resident.push(augment(block, start, n));
-        residentRows.push(n);
+        if (partitions) {
+          const data = block.data.slice(start * d, (start + n) * d);
+          loads.push(partitions[dealt++ % partitions.length].call('load', { data, rows: n, cols: d }, [data.buffer]));
+        } else {
+          resident.push(augment(block, start, n));
+          residentRows.push(n);
+        }
       }
       if ((rows + block.rows) * (d + 1) * 4 > budget) {
         disposeAll(resident);
         resident = null;
+        if (partitions) await Promise.all(partitions.map((p) => p.terminate()));
+        partitions = undefined;
       }
     }
     rows += block.rows;
     progress.update(rows, source.rows);
   }
+  await Promise.all(loads);
   const sampleRows = Math.min(rows, opts.sampleSize);
   shuffleRows(sample, sampleRows, d, rng);
   let meanVariance = 0;
   for (let j = 0; j < d; j++) meanVariance += Math.max(0, sumSq[j] / rows - (sum[j] / rows) ** 2) / d;
 
-  const batches = resident;
+  const batches = partitions ? null : resident;
+  const parts = partitions;
   return {
     rows,
     cols: d,
-    resident: batches !== null,
+    resident: resident !== null,
+    partitions: parts,
     sqNormSum,
     meanVariance,
     sample: sample.subarray(0, sampleRows * d),
@@ -134,6 +155,8 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
     },
     dispose() {
       if (batches) disposeAll(batches);
+      // Terminating a worker frees its backend's memory with it.
+      for (const p of parts ?? []) void p.terminate();
     },
   };
 }

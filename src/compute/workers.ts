@@ -1,0 +1,78 @@
+/**
+ * Compute workers: each is a thread with its own tfjs backend (on the CPU, wasm is single-
+ * threaded in Node, so one backend per core is how more cores help). Requests and replies
+ * are matched by id; typed arrays in a request can be transferred, not copied.
+ */
+import os from 'node:os';
+import { parentPort, Worker } from 'node:worker_threads';
+import { tf } from './backend.js';
+
+export interface WorkerHandle {
+  call<T>(type: string, payload: unknown, transfer?: ArrayBuffer[]): Promise<T>;
+  terminate(): Promise<void>;
+}
+
+const BOOT = new URL('./worker-boot.mjs', import.meta.url);
+
+export function startWorker(entry: URL, backend?: string): WorkerHandle {
+  const worker = new Worker(BOOT, { workerData: { entry: entry.href }, env: { ...process.env, ...(backend && { AUDIENCE_BACKEND: backend }) } });
+  worker.unref(); // never keeps the process alive by itself
+  let next = 0;
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  const failAll = (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (m.ok) w?.resolve(m.result);
+    else w?.reject(new Error(m.error));
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`compute worker exited (${code})`)));
+  return {
+    call<T>(type: string, payload: unknown, transfer: ArrayBuffer[] = []) {
+      const id = next++;
+      return new Promise<T>((resolve, reject) => {
+        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        worker.ref(); // busy: keep the process alive until the reply
+        worker.postMessage({ id, type, payload }, transfer);
+      }).finally(() => {
+        if (waiting.size === 0) worker.unref();
+      });
+    },
+    async terminate() {
+      await worker.terminate();
+    },
+  };
+}
+
+/** In a worker: answers requests with the handler registered for their type. */
+export function serveRequests(handlers: Record<string, (payload: never) => Promise<{ result: unknown; transfer?: ArrayBuffer[] }>>): void {
+  if (!parentPort) throw new Error('serveRequests must run in a worker thread');
+  const port = parentPort;
+  port.on('message', async (m: { id: number; type: string; payload: unknown }) => {
+    try {
+      const handler = handlers[m.type];
+      if (!handler) throw new Error(`unknown request ${m.type}`);
+      const { result, transfer } = await handler(m.payload as never);
+      port.postMessage({ id: m.id, ok: true, result }, transfer ?? []);
+    } catch (err) {
+      port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+}
+
+/**
+ * How many compute workers a job of `rows` rows should use: one per core on the CPU backends
+ * (wasm runs one thread per backend), none on a GPU or for small jobs, where starting them
+ * (~0.5 s each) costs more than it saves. AUDIENCE_WORKERS overrides.
+ */
+export function computeWorkers(rows: number | undefined): number {
+  const forced = Number(process.env.AUDIENCE_WORKERS);
+  if (Number.isInteger(forced) && forced >= 0) return forced;
+  const backend = tf.getBackend();
+  if ((backend !== 'wasm' && backend !== 'cpu') || rows === undefined || rows < 200_000) return 0;
+  return Math.min(8, os.cpus().length);
+}
