@@ -90,6 +90,44 @@ describe('audience CLI: propensity', () => {
   });
 });
 
+describe('audience CLI: audiences and segments', () => {
+  it('builds audiences from scores and input attributes, with hashed exports', async () => {
+    fs.writeFileSync(
+      path.join(dir, 'aud.json'),
+      JSON.stringify({
+        identifiers: { email: 'email' },
+        audiences: [
+          { name: 'likely_mobile', rule: 'purchase.bucket = "high" and device = "mobile"', holdout: 0.1 },
+          { name: 'segment0', rule: 'behavior.segment = 0', suppress: { audiences: ['likely_mobile'] }, cap: { size: 100, by: 'purchase.probability' } },
+        ],
+      }),
+    );
+    const r = audience('score', '--input', 'v.parquet', '--model', 'behavior', '--model', 'purchase', '--audiences', 'aud.json', '--output', 'aud-out', '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Audience likely_mobile: [\d.k]+ members \+ [\d.k]+ holdout/);
+    expect(r.stdout).toMatch(/Audience segment0: 100 members/);
+    expect(r.stdout).toMatch(/likely_mobile[\s\S]*profile: \w+/);
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'aud-out/audiences/summary.json'), 'utf8'));
+    const likely = summary.summaries[0];
+    // Every member is on mobile: the audience profile says so.
+    expect(likely.profile.find((e: { feature: string }) => e.feature === 'device=mobile').value).toBe(1);
+    const members = await openDataset([path.join(dir, 'aud-out/audiences/likely_mobile/members.parquet')]);
+    expect(members.rowCount).toBe(likely.members);
+    const lines = fs.readFileSync(path.join(dir, 'aud-out/audiences/likely_mobile/activation.csv'), 'utf8').trim().split('\n');
+    expect(lines.length - 1).toBe(likely.activation.rows);
+    expect(likely.activation.rows).toBeGreaterThan(0.5 * likely.members); // 60% of visitors have an email
+    expect(lines[1]).toMatch(/^[0-9a-f]{64},$/);
+  });
+
+  it('prints segment profiles in words', () => {
+    const r = audience('segments', '--model', 'behavior', '--top', '3');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Segment 0: [\d.k]+ visitors \([\d.]+%\)\n  [+-] \w+/);
+    expect(audience('segments', '--model', 'purchase').stderr).toMatch(/has no segment profiles/);
+  });
+});
+
 describe('audience CLI: usage and input errors exit 2 with a clear message', () => {
   it.each([
     [['frobnicate'], /unknown command "frobnicate"/],
@@ -107,6 +145,9 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['score', '--input', 'v.parquet', '--model', 'behavior'], /--output is required/],
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out'], /already holds scores/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', 'nofile.json'], /nofile\.json: cannot read feature spec/],
+    [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o3', '--audiences', 'nofile.json'], /nofile\.json: cannot read audience definitions/],
+    [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x'], /give the seed audience as --seed-ids FILE or --seed-filter/],
+    [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x', '--seed-filter', 'nope = 1'], /no column "nope" for the seed filter/],
   ])('audience %j', (args, message) => {
     const r = audience(...args);
     expect(r.stderr).toMatch(message);
