@@ -32,6 +32,24 @@ export interface Manifest {
 
 export type NewManifest = Omit<Manifest, 'version' | 'createdAt'>;
 
+/** The fields every trainer fills the same way: what ran where, on which data and transform. */
+export function trainedOn(
+  kind: string,
+  name: string,
+  backend: { backend: string; device: string },
+  transform: FittedTransform,
+  inputs: Array<{ path: string }>,
+  rows: number,
+): Pick<Manifest, 'kind' | 'name' | 'backend' | 'features' | 'data'> {
+  return {
+    kind,
+    name,
+    backend: { name: backend.backend, device: backend.device },
+    features: transform,
+    data: { inputs: inputs.map((t) => t.path), rows, fingerprint: transform.fingerprint },
+  };
+}
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function defaultStore(): string {

@@ -6,7 +6,7 @@
  * than the median cluster) and far (its centre over two spreads from the nearest main segment,
  * one with at least 5% of visitors). Kept niches are profiled like segments.
  */
-import { backendName, initBackend } from '../../compute/backend.js';
+import { initBackend } from '../../compute/backend.js';
 import { blockSource, memorySource, transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
@@ -17,7 +17,7 @@ import { loadKMeansData } from '../kmeans/data.js';
 import { fitKMeans } from '../kmeans/fit.js';
 import { Segmenter } from '../kmeans/model.js';
 import { GroupProfiler, type GroupProfile } from '../profile.js';
-import type { ModelStore } from '../registry.js';
+import { trainedOn, type ModelStore } from '../registry.js';
 import { AnomalyModel } from './model.js';
 
 export interface TrainAnomalyOptions {
@@ -164,12 +164,8 @@ export async function trainAnomaly(data: Dataset, transform: FittedTransform, st
   const weights = { centroids: fit.centroids, spreads, niches: nicheCentroids, nicheSpreads: Float32Array.from(nicheSpreadList) };
   const state = { threshold, nicheOfCluster };
   const manifestBase = {
-    kind: 'anomaly',
-    name: opts.name,
-    backend: { name: backendName(), device: backend.device },
-    features: transform,
+    ...trainedOn('anomaly', opts.name, backend, transform, data.tables, rows),
     params: { k, threshold, niches: opts.niches ?? 5, seed },
-    data: { inputs: data.tables.map((t) => t.path), rows, fingerprint: transform.fingerprint },
   };
 
   // Profiles of the kept niches, from a model holding them (not saved yet: versions are immutable).

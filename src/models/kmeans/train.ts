@@ -2,14 +2,14 @@
  * Training a segmentation end to end: load the data once, fit one k or sweep a range
  * (choosing by silhouette), profile the segments on a final pass, save the version.
  */
-import { backendName, initBackend } from '../../compute/backend.js';
+import { initBackend } from '../../compute/backend.js';
 import { blockSource, transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { GroupProfiler, type GroupProfile } from '../profile.js';
-import type { ModelStore } from '../registry.js';
+import { trainedOn, type ModelStore } from '../registry.js';
 import { loadKMeansData } from './data.js';
 import { fitKMeans, type KMeansFit, type KMeansOptions } from './fit.js';
 import { KMeansModel, Segmenter } from './model.js';
@@ -94,10 +94,7 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
   const model = KMeansModel.save(
     store,
     {
-      kind: 'kmeans',
-      name: opts.name,
-      backend: { name: backendName(), device: backend.device },
-      features: transform,
+      ...trainedOn('kmeans', opts.name, backend, transform, data.tables, chosen.rows),
       params: {
         k: chosen.k,
         kCandidates: ks,
@@ -118,7 +115,6 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
         sweep,
         profiles: profiles.map((p) => ({ ...p, entries: p.entries.slice(0, 12) })),
       },
-      data: { inputs: data.tables.map((t) => t.path), rows: chosen.rows, fingerprint: transform.fingerprint },
     },
     chosen.centroids,
   );

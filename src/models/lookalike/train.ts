@@ -7,7 +7,7 @@
  * cosine on the standardized features, and a logistic seed-vs-population model.
  * The saved model is then trained on all seeds.
  */
-import { backendName, initBackend, tf } from '../../compute/backend.js';
+import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
 import { parseBool } from '../../features/transform.js';
@@ -20,7 +20,7 @@ import { concatRows, gatherRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { fitMlp, type Labeled } from '../nn/fit.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
-import type { ModelStore } from '../registry.js';
+import { trainedOn, type ModelStore } from '../registry.js';
 import { LookalikeModel } from './model.js';
 import type { SeedSource } from './seeds.js';
 import { SeedIndex, type SimilarityMode } from './similarity.js';
@@ -269,13 +269,9 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const model = await LookalikeModel.save(
     store,
     {
-      kind: 'lookalike',
-      name: opts.name,
-      backend: { name: backendName(), device: backend.device },
-      features: transform,
+      ...trainedOn('lookalike', opts.name, backend, transform, data.tables, pop.rows),
       params: { seeds: source, mode, k, hidden, negativesPerSeed: opts.negativesPerSeed ?? 10, holdout: opts.holdout ?? 0.2, seed },
       metrics: report as unknown as Record<string, unknown>,
-      data: { inputs: data.tables.map((t) => t.path), rows: pop.rows, fingerprint: transform.fingerprint },
     },
     final.mlp,
     seedEmbeddings,

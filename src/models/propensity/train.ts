@@ -4,7 +4,7 @@
  * the same split, calibration and the decision threshold fitted on validation, and every
  * reported metric measured on the untouched test split.
  */
-import { backendName, initBackend, tf } from '../../compute/backend.js';
+import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { booleanValues, featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
 import type { ColumnInfo, ColumnRequest } from '../../io/columns.js';
@@ -27,7 +27,7 @@ import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { concatRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
-import type { ModelStore } from '../registry.js';
+import { trainedOn, type ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type CalibrationMethod } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled } from '../nn/fit.js';
@@ -226,10 +226,7 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const model = await PropensityModel.save(
     store,
     {
-      kind: 'propensity',
-      name: opts.name,
-      backend: { name: backendName(), device: backend.device },
-      features: transform,
+      ...trainedOn('propensity', opts.name, backend, transform, data.tables, labeled.y.length),
       params: {
         label: opts.label,
         hidden: net.mlp.config.hidden,
@@ -246,7 +243,6 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
         seed,
       },
       metrics: report as unknown as Record<string, unknown>,
-      data: { inputs: data.tables.map((t) => t.path), rows: labeled.y.length, fingerprint: transform.fingerprint },
     },
     net.mlp,
     { calibration: mlpFit.calibration, threshold: mlpFit.threshold, mlp: net.mlp.config },
