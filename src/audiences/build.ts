@@ -317,6 +317,5 @@ export async function buildAudiences(opts: {
       overlap.push({ a: set.audiences[x].name, b: set.audiences[y].name, both });
     }
   }
-  fs.writeFileSync(path.join(audDir, 'summary.json'), JSON.stringify({ summaries, overlap }, null, 1));
   return { summaries, overlap, membership: status, columns: allColumns };
 }

@@ -13,5 +13,8 @@ export async function profileAudiences(data: Dataset, transform: FittedTransform
       profilers[a].add(batch, labels);
     });
   }
-  return profilers.map((p, a) => ({ ...p.result()[0], group: a, entries: p.result()[0].entries.slice(0, 12) }));
+  return profilers.map((p, a) => {
+    const [profile] = p.result();
+    return { ...profile, group: a, entries: profile.entries.slice(0, 12) };
+  });
 }

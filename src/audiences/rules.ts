@@ -197,15 +197,11 @@ function same(v: number | string | null, w: Value): boolean {
  */
 export function compile(rule: Rule, get: Lookup, rankBase: (ref: string) => number, isFloat32: (ref: string) => boolean = () => false): (row: number) => boolean {
   switch (rule.op) {
-    case 'and': {
-      const l = compile(rule.left, get, rankBase, isFloat32);
-      const r = compile(rule.right, get, rankBase, isFloat32);
-      return (row) => l(row) && r(row);
-    }
+    case 'and':
     case 'or': {
       const l = compile(rule.left, get, rankBase, isFloat32);
       const r = compile(rule.right, get, rankBase, isFloat32);
-      return (row) => l(row) || r(row);
+      return rule.op === 'and' ? (row) => l(row) && r(row) : (row) => l(row) || r(row);
     }
     case 'not': {
       const inner = compile(rule.rule, get, rankBase, isFloat32);

@@ -1,10 +1,6 @@
 /** Tensor hygiene helpers: long runs must keep tf.memory().numTensors flat. */
 import { tf } from './backend.js';
 
-export function tensorCount(): number {
-  return tf.memory().numTensors;
-}
-
 /** Disposes every tensor in a list and empties it. */
 export function disposeAll(list: Array<{ dispose(): void }>): void {
   for (const t of list) t.dispose();

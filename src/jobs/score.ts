@@ -145,7 +145,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
       ? await buildAudiences({ dir, files, columns: written, models, set: opts.audiences, idColumn: id.output.name, rows })
       : undefined;
     if (built) {
-      // In words: what sets each audience apart, on the first model's features.
+      // In words: what sets each audience apart, on the first model's features; then the summary file.
       const profiles = await profileAudiences(data, models[0].transform, built.membership);
       built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
       fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));

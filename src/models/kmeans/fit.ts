@@ -60,7 +60,7 @@ export async function fitKMeans(data: KMeansData, opts: KMeansOptions): Promise<
   const mode = opts.mode === 'lloyd' || opts.mode === 'minibatch' ? opts.mode : data.resident ? 'lloyd' : 'minibatch';
   const progress = opts.progress ?? silentProgress;
 
-  let best: (KMeansFit & { step: Awaited<ReturnType<typeof assignAndSum>> }) | undefined;
+  let best: KMeansFit | undefined;
   const inits: KMeansFit['inits'] = [];
   for (let init = 0; init < nInit; init++) {
     const rng = new Rng(seed + 7919 * init);
@@ -83,11 +83,10 @@ export async function fitKMeans(data: KMeansData, opts: KMeansOptions): Promise<
         mode,
         inits,
         rows: data.rows,
-        step,
       };
     }
   }
-  const { step: _step, ...fit } = best!;
+  const fit = best!;
   fit.silhouette = sampledSilhouette(data, fit.centroids, k, opts.silhouetteSample ?? 2000);
   return fit;
 }
