@@ -150,3 +150,39 @@ describe('paths and names never become SQL', () => {
     expect(Array.from(numberColumn(b, 'a"; DROP TABLE t; --'))).toEqual([1, 2]);
   });
 });
+
+describe('row ranges (shards) and rejected values', () => {
+  const ids = (batches: ColumnBatch[]) => batches.flatMap((b) => Array.from(b.columns.get('id') as BigInt64Array, Number));
+
+  it('reads exactly rows [start, end) of Parquet, CSV and Arrow files, with file row offsets', async () => {
+    const n = 3000;
+    const id = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    const csv = path.join(dir, 'r.csv');
+    const pq = path.join(dir, 'r.parquet');
+    await writeFile(csv, [{ name: 'id', type: 'BIGINT' }], one({ rows: n, columns: { id } }));
+    await writeFile(pq, [{ name: 'id', type: 'BIGINT' }], one({ rows: n, columns: { id } }));
+    const arrow = path.join(dir, 'r.arrow');
+    // Several record batches, so a range starts inside one and ends inside another.
+    const parts = [0, 1000, 2000].map((s) => tableFromArrays({ id: id.slice(s, s + 1000) }));
+    fs.writeFileSync(arrow, tableToIPC(parts[0].concat(parts[1], parts[2]), 'stream'));
+    for (const file of [csv, pq, arrow]) {
+      const t = await openTable(file);
+      const batches = await collect(t.read([{ name: 'id', as: 'bigint' }], { range: { start: 950, end: 2100 }, batchRows: 500 }));
+      expect(ids(batches), file).toEqual(Array.from({ length: 1150 }, (_, i) => 950 + i));
+      expect(batches[0].offset, file).toBe(950);
+      expect(batches[1].offset, file).toBe(batches[0].offset + batches[0].rows);
+    }
+  });
+
+  it('with badNumbers "report", lists text in a number column as rejects and reads it as missing', async () => {
+    const file = path.join(dir, 'rejects.csv');
+    fs.writeFileSync(file, 'id,visits\n1,3\n2,many\n3,\n4,5.5\n5,n/a\n');
+    const t = await openTable(file);
+    const [b] = await collect(t.read([{ name: 'id', as: 'bigint' }, { name: 'visits', as: 'number' }], { badNumbers: 'report' }));
+    expect(Array.from(numberColumn(b, 'visits'))).toEqual([3, NaN, NaN, 5.5, NaN]);
+    expect(b.rejects).toEqual([
+      { row: 1, column: 'visits', value: 'many' },
+      { row: 4, column: 'visits', value: 'n/a' },
+    ]);
+  });
+});

@@ -108,6 +108,8 @@ export async function buildAudiences(opts: {
   set: AudienceSet;
   idColumn: string;
   rows: number;
+  /** Ranked visitors per rank column, when the caller knows them (saves a pass over the parts). */
+  rankCounts?: Map<string, number>;
 }): Promise<AudiencesResult> {
   const { set, files, columns, rows, idColumn } = opts;
   const resolve = referenceResolver(opts.models);
@@ -149,7 +151,9 @@ export async function buildAudiences(opts: {
       if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, 0);
     }
   }
-  if (rankBase.size) {
+  for (const c of rankBase.keys()) if (opts.rankCounts?.has(c)) rankBase.set(c, opts.rankCounts.get(c)!);
+  if ([...rankBase.keys()].some((c) => !opts.rankCounts?.has(c))) {
+    for (const c of rankBase.keys()) rankBase.set(c, 0);
     for await (const { batch } of readParts(files, readCols)) {
       for (const c of rankBase.keys()) {
         const v = batch.columns.get(c) as Float64Array;

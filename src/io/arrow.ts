@@ -29,16 +29,21 @@ export async function readArrowSchema(file: string): Promise<ColumnInfo[]> {
 export async function* readArrowBatches(
   file: string,
   request: ColumnRequest[],
-  options: { batchRows?: number; limit?: number } = {},
+  options: { batchRows?: number; limit?: number; range?: { start: number; end: number } } = {},
 ): AsyncGenerator<ColumnBatch> {
   const reader = await open(file);
-  const limit = options.limit ?? Infinity;
+  const from = options.range?.start ?? 0;
+  // `limit` counts rows from the first one read; `end` is a file row number.
+  const end = Math.min(options.range?.end ?? Infinity, from + (options.limit ?? Infinity));
   const maxRows = options.batchRows ?? 65_536;
+  let base = 0; // file row number of the record batch's first row
   let offset = 0;
   try {
     for await (const recordBatch of reader) {
-      for (let start = 0; start < recordBatch.numRows && offset < limit; ) {
-        const rows = Math.min(maxRows, recordBatch.numRows - start, limit - offset);
+      const stop = Math.min(recordBatch.numRows, end - base);
+      for (let start = Math.max(0, from - base); start < stop; ) {
+        const rows = Math.min(maxRows, stop - start);
+        offset = base + start;
         const columns = new Map<string, ColumnData>();
         for (const req of request) {
           const vector = recordBatch.getChild(req.name);
@@ -46,10 +51,10 @@ export async function* readArrowBatches(
           columns.set(req.name, convert(vector, start, rows, req, file, offset));
         }
         yield { source: file, offset, first: offset, rows, columns };
-        offset += rows;
         start += rows;
       }
-      if (offset >= limit) break;
+      base += recordBatch.numRows;
+      if (base >= end) break;
     }
   } catch (err) {
     if (err instanceof UserError) throw err;

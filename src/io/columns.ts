@@ -31,6 +31,8 @@ export interface ColumnBatch {
   first: number;
   rows: number;
   columns: Map<string, ColumnData>;
+  /** Rows (index within the batch) whose text value could not be read as a number; they hold NaN. */
+  rejects?: Array<{ row: number; column: string; value: string }>;
 }
 
 export function numberColumn(batch: ColumnBatch, name: string): NumberColumn {

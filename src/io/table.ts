@@ -18,6 +18,13 @@ export interface ReadOptions {
   batchRows?: number;
   /** Stop after this many rows. */
   limit?: number;
+  /** Only rows [start, end) of the file (a shard); batch offsets stay file row numbers. */
+  range?: { start: number; end: number };
+  /**
+   * A text value in a column asked for as numbers: 'fail' (default) refuses the column;
+   * 'report' reads the row's value as missing and lists it in the batch's `rejects`.
+   */
+  badNumbers?: 'fail' | 'report';
 }
 
 export interface Table {
@@ -62,7 +69,7 @@ export async function openTable(file: string): Promise<Table> {
       format,
       columns,
       rowCount: undefined,
-      read: (request, options) => checkedRead(abs, columns, request, () => readArrowBatches(abs, request, options)),
+      read: (request, options) => checkedRead(abs, columns, request, options, () => readArrowBatches(abs, request, options)),
     };
   }
 
@@ -94,7 +101,7 @@ export async function openTable(file: string): Promise<Table> {
       columns,
       rowCount,
       rowGroups,
-      read: (request, options) => checkedRead(abs, columns, request, () => readDuck(table, scan, request, options)),
+      read: (request, options) => checkedRead(abs, columns, request, options, () => readDuck(table, format, request, options)),
     };
     return table;
   } catch (err) {
@@ -110,14 +117,16 @@ async function* checkedRead(
   file: string,
   columns: ColumnInfo[],
   request: ColumnRequest[],
+  options: ReadOptions | undefined,
   read: () => AsyncGenerator<ColumnBatch>,
 ): AsyncGenerator<ColumnBatch> {
+  const lenient = options?.badNumbers === 'report' && formatOf(file) !== 'arrow';
   for (const req of request) {
     const col = columns.find((c) => c.name === req.name);
     if (!col) {
       throw new UserError(`${file}: no column "${req.name}" (columns: ${columns.map((c) => c.name).join(', ')})`);
     }
-    if (req.as === 'number' && col.kind !== 'numeric' && col.kind !== 'boolean') {
+    if (req.as === 'number' && col.kind !== 'numeric' && col.kind !== 'boolean' && !(lenient && col.kind === 'text')) {
       throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected numbers${await firstNonNumeric(file, req.name)}`);
     }
     if (req.as === 'bigint' && !isIntegerType(col.type)) {
@@ -148,25 +157,50 @@ async function firstNonNumeric(file: string, column: string): Promise<string> {
   }
 }
 
-async function* readDuck(table: Table, scan: string, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
+/** Marks the internal columns that carry a rejected text value next to a lenient number column. */
+const REJECT = '\u0000reject:';
+
+async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-  const select = request
-    .map((r, i) => {
-      const cast = r.as === 'number' ? 'DOUBLE' : r.as === 'bigint' ? 'BIGINT' : 'VARCHAR';
-      return `CAST(${ident(r.name)} AS ${cast}) AS c${i}`;
-    })
-    .join(', ');
+  const textKind = new Set(table.columns.filter((c) => c.kind === 'text').map((c) => c.name));
+  const lenient = request.filter((r) => options.badNumbers === 'report' && r.as === 'number' && textKind.has(r.name));
+  const select = request.map((r, i) => {
+    const c = ident(r.name);
+    if (lenient.includes(r)) return `TRY_CAST(${c} AS DOUBLE) AS c${i}`;
+    const cast = r.as === 'number' ? 'DOUBLE' : r.as === 'bigint' ? 'BIGINT' : 'VARCHAR';
+    return `CAST(${c} AS ${cast}) AS c${i}`;
+  });
+  // The raw value where a lenient cast failed (null elsewhere): it becomes a reject.
+  lenient.forEach((r, i) => select.push(`CASE WHEN TRY_CAST(${ident(r.name)} AS DOUBLE) IS NULL THEN ${ident(r.name)} END AS r${i}`));
+  const read: ColumnRequest[] = [...request, ...lenient.map((r) => ({ name: REJECT + r.name, as: 'text' as const }))];
   const params: Array<string | number> = [table.path];
-  let sql = `SELECT ${select || '1'} FROM ${scan}`;
-  if (options.limit !== undefined) {
-    sql += ' LIMIT $2';
-    params.push(options.limit);
+  const range = options.range;
+  let sql: string;
+  if (format === 'parquet') {
+    // file_row_number filters prune whole row groups, so a shard reads only its own.
+    sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, file_row_number = true)`;
+    if (range) {
+      sql += ' WHERE file_row_number >= $2 AND file_row_number < $3';
+      params.push(range.start, range.end);
+    }
+  } else {
+    sql = `SELECT ${select.join(', ') || '1'} FROM read_csv($1)`;
+    if (range) {
+      sql += ' OFFSET $2';
+      params.push(range.start);
+    }
+  }
+  const rangeRows = range ? range.end - range.start : Infinity;
+  const limit = Math.min(rangeRows, options.limit ?? Infinity);
+  if (limit !== Infinity) {
+    sql += ` LIMIT $${params.length + 1}`;
+    params.push(limit);
   }
   const con: DuckDBConnection = await connect();
-  let offset = 0;
+  let offset = range?.start ?? 0;
   try {
     const result = await con.stream(sql, params);
-    let builder = new BatchBuilder(table.path, request, batchRows, offset);
+    let builder = new BatchBuilder(table.path, read, batchRows, offset);
     for (;;) {
       let chunk: DuckDBDataChunk | null;
       try {
@@ -179,16 +213,30 @@ async function* readDuck(table: Table, scan: string, request: ColumnRequest[], o
       while (start < chunk.rowCount) {
         start += builder.append(chunk, start);
         if (builder.full) {
-          yield builder.finish();
+          yield withRejects(builder.finish());
           offset += builder.rows;
-          builder = new BatchBuilder(table.path, request, batchRows, offset);
+          builder = new BatchBuilder(table.path, read, batchRows, offset);
         }
       }
     }
-    if (builder.rows > 0) yield builder.finish();
+    if (builder.rows > 0) yield withRejects(builder.finish());
   } finally {
     con.closeSync();
   }
+}
+
+/** Moves the internal reject columns of a batch into its `rejects` list. */
+function withRejects(batch: ColumnBatch): ColumnBatch {
+  for (const [name, col] of [...batch.columns]) {
+    if (!name.startsWith(REJECT)) continue;
+    batch.columns.delete(name);
+    const column = name.slice(REJECT.length);
+    (col as (string | null)[]).forEach((value, row) => {
+      if (value !== null) (batch.rejects ??= []).push({ row, column, value });
+    });
+  }
+  batch.rejects?.sort((a, b) => a.row - b.row);
+  return batch;
 }
 
 function readError(table: Table, row: number, err: unknown): UserError {

@@ -1,31 +1,11 @@
 /**
- * Percentiles within the scored population: values are collected during the scoring pass
- * (4 bytes a row), sorted once, and each written part is rewritten with the percentile and
- * bucket columns added, under a temporary name renamed over the original.
+ * Percentiles within the scored population: the scored values (4 bytes a row) are sorted
+ * once, and each written part is rewritten with the percentile and bucket columns added,
+ * under a temporary name renamed over the original.
  */
 import { addColumns } from '../io/rewrite.js';
 import type { OutputColumn, OutputData, WrittenFile } from '../io/writer.js';
 import type { RankedOutput } from '../models/model.js';
-
-/** Growable float buffer for one ranked column's values, in row order. */
-export class ValueLog {
-  private data = new Float32Array(1 << 16);
-  length = 0;
-
-  push(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.data.length) {
-      const next = new Float32Array(Math.max(this.data.length * 2, this.length + values.length));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-    this.data.set(values as Float32Array, this.length);
-    this.length += values.length;
-  }
-
-  values(): Float32Array {
-    return this.data.subarray(0, this.length);
-  }
-}
 
 /** What the post-pass needs per ranked output: sorted eligible values, and ranks by row. */
 export interface Ranking {

@@ -1,22 +1,29 @@
 /**
- * Scores a dataset with one or more models in one pass over the data and writes Parquet
- * parts plus a manifest, written last: its presence means the output is whole.
+ * Scores a dataset with one or more models: one pass over the data, shard by shard, then a
+ * finalize step over all shards (percentiles and ranks within the scored population,
+ * audiences), then the manifest, written last: its presence means the output is whole.
+ *
+ * Shard outputs are staged in `<output>/.shards/` (each file written under a temporary name
+ * and renamed when whole). Finalize starts from the staged files every time it runs, so a job
+ * interrupted anywhere can run it again and get the same output.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { backendName, initBackend } from '../compute/backend.js';
 import { columnRequest, transform } from '../features/transform.js';
-import type { ColumnRequest } from '../io/columns.js';
+import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
-import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
-import type { ScoringModel } from '../models/model.js';
+import { readParts } from '../io/rewrite.js';
+import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
+import type { RankedOutput, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
-import { addPercentiles, buildRanking, rankedColumns, ValueLog } from './rank.js';
+import { addPercentiles, buildRanking, rankedColumns, type Ranking } from './rank.js';
 import { audienceInputs, buildAudiences, type AudienceSummary } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences } from '../audiences/profile.js';
 import { prefetch } from '../util/prefetch.js';
 import { silentProgress, type Progress } from '../util/progress.js';
+import { DEFAULT_SHARD_ROWS, planShards, type Shard } from './shards.js';
 
 export interface ScoreOptions {
   output: string;
@@ -24,7 +31,10 @@ export interface ScoreOptions {
   audiences?: AudienceSet;
   /** Replace an existing output in the folder. */
   overwrite?: boolean;
-  rowsPerFile?: number;
+  /** Target rows per shard, hence per output file. */
+  shardRows?: number;
+  /** Rows whose values cannot be read (text in a number column) tolerated before the job fails. */
+  maxRejects?: number;
   progress?: Progress;
 }
 
@@ -36,6 +46,9 @@ export interface ScoreManifest {
   inputs: string[];
   backend: { name: string; device: string };
   imputed: number;
+  /** Rows left out because a value could not be read; listed in `errors.jsonl`. */
+  rejected: number;
+  shards: number;
   audiences?: { summaries: AudienceSummary[]; overlap: Array<{ a: string; b: string; both: number }> };
   seconds: number;
   rowsPerSecond: number;
@@ -44,6 +57,31 @@ export interface ScoreManifest {
 
 export const SCORE_PREFIX = 'scores';
 export const MANIFEST = 'manifest.json';
+export const STAGING = '.shards';
+export const ERRORS = 'errors.jsonl';
+
+/** What every shard of one scoring run reads, computes and writes. */
+export interface ScorePlan {
+  data: Dataset;
+  models: ScoringModel[];
+  audiences?: AudienceSet;
+  id: OutputColumn;
+  request: ColumnRequest[];
+  /** Columns of a shard file: id, model outputs, carried input columns. */
+  columns: OutputColumn[];
+  carried: OutputColumn[];
+  ranked: RankedOutput[];
+  maxRejects: number;
+}
+
+/** What one finished shard left in the staging folder. */
+export interface ShardResult {
+  index: number;
+  rows: number;
+  imputed: number;
+  rejected: number;
+  seconds: number;
+}
 
 /** The id column every model must agree on: the same column, or row numbers for all. */
 function idColumn(models: ScoringModel[]): { request: ColumnRequest | undefined; output: OutputColumn } {
@@ -61,24 +99,15 @@ function idColumn(models: ScoringModel[]): { request: ColumnRequest | undefined;
   return { request: { name: first.column, as }, output: { name: first.column, type: as === 'bigint' ? 'BIGINT' : 'VARCHAR' } };
 }
 
-function prepareOutput(dir: string, overwrite: boolean): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const existing = fs.readdirSync(dir).filter((f) => f === MANIFEST || f === 'audiences' || f.startsWith(`${SCORE_PREFIX}-`));
-  if (existing.length === 0) return;
-  if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}...); choose another folder or pass --overwrite`);
-  for (const f of existing) fs.rmSync(path.join(dir, f), { recursive: true });
-}
-
-export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
+/** Checks models, inputs and audiences against each other before any row is read. */
+export function planScore(data: Dataset, models: ScoringModel[], audiences?: AudienceSet, maxRejects = 0): ScorePlan {
   if (models.length === 0) throw new UserError('no model to score with (--model name[@version])');
-  const backend = await initBackend();
-  const started = performance.now();
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
   for (const m of models) for (const r of columnRequest(m.transform)) if (!request.some((q) => q.name === r.name)) request.push(r);
   // Input columns the audiences read (attributes, identifiers) are carried into the scores.
   const carried: OutputColumn[] = [];
-  for (const name of opts.audiences ? audienceInputs(opts.audiences, models) : []) {
+  for (const name of audiences ? audienceInputs(audiences, models) : []) {
     const col = data.columns.find((c) => c.name === name);
     if (!col) throw new UserError(`audiences use column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
     if (name === id.output.name) continue;
@@ -88,87 +117,219 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   }
   const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs), ...carried];
   const ranked = models.flatMap((m) => m.ranked ?? []);
-  const logs = new Map(ranked.map((r) => [r.source, { values: new ValueLog(), excluded: r.excludeIf ? new ValueLog() : undefined }]));
   const names = new Set<string>();
   for (const c of [...columns, ...rankedColumns(ranked)]) {
     if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
     names.add(c.name);
   }
-  const dir = path.resolve(opts.output);
-  prepareOutput(dir, opts.overwrite ?? false);
-  const writer = new PartWriter(dir, SCORE_PREFIX, columns, opts.rowsPerFile);
-  const progress = opts.progress ?? silentProgress;
+  if (!(maxRejects >= 0)) throw new UserError(`the limit of rejected rows must be 0 or more, got ${maxRejects}`);
+  return { data, models, audiences, id: id.output, request, columns, carried, ranked, maxRejects };
+}
+
+/** Makes the output folder ready for a new run: refuses (or with overwrite, removes) earlier output. */
+export function prepareOutput(dir: string, overwrite: boolean): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const ours = (f: string) => f === MANIFEST || f === 'audiences' || f === STAGING || f === ERRORS || f.startsWith(`${SCORE_PREFIX}-`);
+  const existing = fs.readdirSync(dir).filter(ours);
+  if (existing.length === 0) return;
+  if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}...); choose another folder or pass --overwrite`);
+  for (const f of existing) fs.rmSync(path.join(dir, f), { recursive: true });
+}
+
+const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
+const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
+
+/** A batch without the rows listed in its rejects. */
+function dropRows(batch: ColumnBatch, drop: Set<number>): ColumnBatch {
+  const keep: number[] = [];
+  for (let i = 0; i < batch.rows; i++) if (!drop.has(i)) keep.push(i);
+  const columns = new Map<string, ColumnData>();
+  for (const [name, col] of batch.columns) {
+    if (col instanceof Float64Array) columns.set(name, Float64Array.from(keep, (i) => col[i]));
+    else if (col instanceof BigInt64Array) columns.set(name, BigInt64Array.from(keep, (i) => col[i]));
+    else columns.set(name, keep.map((i) => col[i]));
+  }
+  return { ...batch, rows: keep.length, columns, rejects: undefined };
+}
+
+function idOf(plan: ScorePlan, batch: ColumnBatch, row: number): string | number {
+  const col = batch.columns.get(plan.id.name);
+  if (!col) return batch.first + row; // row numbers
+  const v = col[row];
+  return typeof v === 'bigint' ? Number(v) : String(v);
+}
+
+/**
+ * Scores one shard into `<staging>/scores-NNNNN.parquet` (and its rejected rows into
+ * `rejects-NNNNN.jsonl`). `rejectBudget` is how many more rejected rows the job tolerates.
+ */
+export async function scoreShard(
+  plan: ScorePlan,
+  shard: Shard,
+  staging: string,
+  opts: { rejectBudget?: number; onRows?: (rows: number) => void; signal?: AbortSignal } = {},
+): Promise<ShardResult> {
+  const started = performance.now();
+  const { data, models } = plan;
+  const table = data.tables[shard.table];
+  const budget = opts.rejectBudget ?? plan.maxRejects;
+  fs.mkdirSync(staging, { recursive: true });
+  const writer = new FileWriter(path.join(staging, shardName(shard.index)), plan.columns);
+  const rejects: string[] = [];
   let rows = 0;
   let imputed = 0;
   try {
     // Batch i+1 is read and transformed while the backend scores batch i.
     const transformed = prefetch(
       (async function* () {
-        for await (const batch of data.read(request)) yield { batch, blocks: models.map((m) => transform(m.transform, batch)) };
+        const batches = table.read(plan.request, { range: { start: shard.start, end: shard.end }, badNumbers: plan.maxRejects > 0 ? 'report' : 'fail' });
+        for await (const raw of batches) {
+          // Row numbers count across all inputs.
+          let batch: ColumnBatch = { ...raw, first: shard.first + (raw.offset - shard.start) };
+          if (batch.rejects?.length) {
+            for (const r of batch.rejects) {
+              rejects.push(JSON.stringify({ id: idOf(plan, batch, r.row), file: table.path, row: raw.offset + r.row, column: r.column, value: r.value, reason: 'not a number' }));
+            }
+            if (rejects.length > budget) {
+              throw new UserError(
+                `more rows could not be read than the job allows (${plan.maxRejects}): e.g. ${table.path} row ${raw.offset + batch.rejects[0].row}, column "${batch.rejects[0].column}" holds ${JSON.stringify(batch.rejects[0].value)}, expected a number`,
+              );
+            }
+            batch = dropRows(batch, new Set(batch.rejects.map((r) => r.row)));
+          }
+          yield { batch, blocks: models.map((m) => transform(m.transform, batch)) };
+        }
       })(),
     );
     for await (const { batch, blocks } of transformed) {
+      opts.signal?.throwIfAborted();
       const out: Record<string, OutputData> = {};
       for (const [i, m] of models.entries()) {
         const block = blocks[i];
         if (i === 0) {
-          out[id.output.name] = block.ids;
+          out[plan.id.name] = block.ids;
           imputed += block.imputed;
         }
         Object.assign(out, await m.score(block));
       }
-      for (const c of carried) out[c.name] = batch.columns.get(c.name) as OutputData;
-      for (const r of ranked) {
-        const log = logs.get(r.source)!;
-        log.values.push(out[r.source] as Float32Array);
-        if (r.excludeIf) log.excluded!.push(out[r.excludeIf] as Int32Array);
-      }
+      for (const c of plan.carried) out[c.name] = batch.columns.get(c.name) as OutputData;
       await writer.write(batch.rows, out);
       rows += batch.rows;
-      progress.update(rows, data.rowCount);
+      opts.onRows?.(batch.rows);
     }
-    const files = await writer.close();
-    const written = ranked.length
-      ? await addPercentiles(
-          dir,
-          files,
-          columns,
-          ranked,
-          new Map(ranked.map((r) => {
-            const log = logs.get(r.source)!;
-            const excluded = log.excluded ? Uint8Array.from(log.excluded.values()) : undefined;
-            return [r.source, buildRanking(log.values.values(), excluded, Boolean(r.rank))];
-          })),
-        )
-      : columns;
-    const built = opts.audiences
-      ? await buildAudiences({ dir, files, columns: written, models, set: opts.audiences, idColumn: id.output.name, rows })
-      : undefined;
-    if (built) {
-      // In words: what sets each audience apart, on the first model's features; then the summary file.
-      const profiles = await profileAudiences(data, models[0].transform, built.membership);
-      built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
-      fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const manifest: ScoreManifest = {
-      files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),
-      rows,
-      columns: built?.columns ?? written,
-      ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
-      models: models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind })),
-      inputs: data.tables.map((t) => t.path),
-      backend: { name: backendName(), device: backend.device },
-      imputed,
-      seconds,
-      rowsPerSecond: rows / Math.max(seconds, 1e-9),
-      createdAt: new Date().toISOString(),
-    };
-    fs.writeFileSync(path.join(dir, `${MANIFEST}.tmp`), JSON.stringify(manifest, null, 1));
-    fs.renameSync(path.join(dir, `${MANIFEST}.tmp`), path.join(dir, MANIFEST));
-    return manifest;
+    // The rejects file first: a shard's parquet file in place means the shard is whole.
+    const rejectsPath = path.join(staging, rejectsName(shard.index));
+    if (rejects.length) {
+      fs.writeFileSync(`${rejectsPath}.tmp`, `${rejects.join('\n')}\n`);
+      fs.renameSync(`${rejectsPath}.tmp`, rejectsPath);
+    } else fs.rmSync(rejectsPath, { force: true });
+    await writer.close();
+    return { index: shard.index, rows, imputed, rejected: rejects.length, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
     writer.abort();
     throw err;
   }
+}
+
+/** Ranked values of every row, in row order, read back from the staged shard files. */
+async function rankings(plan: ScorePlan, files: WrittenFile[], rows: number): Promise<Map<string, Ranking>> {
+  const sources = plan.ranked.flatMap((r) => [r.source, ...(r.excludeIf ? [r.excludeIf] : [])]);
+  const cols = plan.columns.filter((c) => sources.includes(c.name));
+  const values = new Map(plan.ranked.map((r) => [r.source, new Float32Array(rows)]));
+  const excluded = new Map(plan.ranked.filter((r) => r.excludeIf).map((r) => [r.excludeIf!, new Uint8Array(rows)]));
+  for await (const { batch, first } of readParts(files, cols)) {
+    for (const [name, out] of [...values, ...excluded]) out.set(batch.columns.get(name) as Float64Array, first);
+  }
+  return new Map(plan.ranked.map((r) => [r.source, buildRanking(values.get(r.source)!, r.excludeIf ? excluded.get(r.excludeIf) : undefined, Boolean(r.rank))]));
+}
+
+/**
+ * Builds the whole output from the staged shards: score files (with percentile and rank
+ * columns), audiences, the errors file, then the manifest. Idempotent.
+ */
+export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardResult[], seconds: () => number): Promise<ScoreManifest> {
+  const backend = await initBackend();
+  const staging = path.join(dir, STAGING);
+  const ordered = [...shards].sort((a, b) => a.index - b.index);
+  const rows = ordered.reduce((s, r) => s + r.rows, 0);
+  fs.rmSync(path.join(dir, MANIFEST), { force: true });
+  // Hard links: the rewrites below rename new files over these names, leaving the staged ones intact.
+  const files: WrittenFile[] = ordered.map((r) => {
+    const target = path.join(dir, shardName(r.index));
+    fs.rmSync(target, { force: true });
+    try {
+      fs.linkSync(path.join(staging, shardName(r.index)), target);
+    } catch {
+      fs.copyFileSync(path.join(staging, shardName(r.index)), target); // a file system without hard links
+    }
+    return { path: target, rows: r.rows };
+  });
+  let columns = plan.columns;
+  let rankCounts: Map<string, number> | undefined;
+  if (plan.ranked.length) {
+    const ranks = await rankings(plan, files, rows);
+    columns = await addPercentiles(dir, files, columns, plan.ranked, ranks);
+    rankCounts = new Map(plan.ranked.filter((r) => r.rank).map((r) => [r.rank!, ranks.get(r.source)!.sorted.length]));
+  }
+  const built = plan.audiences
+    ? await buildAudiences({ dir, files, columns, models: plan.models, set: plan.audiences, idColumn: plan.id.name, rows, rankCounts })
+    : undefined;
+  if (built) {
+    // In words: what sets each audience apart, on the first model's features; then the summary file.
+    const profiles = await profileAudiences(plan.data, plan.models[0].transform, built.membership);
+    built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
+    fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
+  }
+  const rejected = ordered.reduce((s, r) => s + r.rejected, 0);
+  const errorsPath = path.join(dir, ERRORS);
+  if (rejected > 0) {
+    const lines = ordered.filter((r) => r.rejected > 0).map((r) => fs.readFileSync(path.join(staging, rejectsName(r.index)), 'utf8'));
+    fs.writeFileSync(`${errorsPath}.tmp`, lines.join(''));
+    fs.renameSync(`${errorsPath}.tmp`, errorsPath);
+  } else fs.rmSync(errorsPath, { force: true });
+  const secs = seconds();
+  const manifest: ScoreManifest = {
+    files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),
+    rows,
+    columns: built?.columns ?? columns,
+    ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
+    models: plan.models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind })),
+    inputs: plan.data.tables.map((t) => t.path),
+    backend: { name: backendName(), device: backend.device },
+    imputed: ordered.reduce((s, r) => s + r.imputed, 0),
+    rejected,
+    shards: ordered.length,
+    seconds: secs,
+    rowsPerSecond: rows / Math.max(secs, 1e-9),
+    createdAt: new Date().toISOString(),
+  };
+  fs.writeFileSync(path.join(dir, `${MANIFEST}.tmp`), JSON.stringify(manifest, null, 1));
+  fs.renameSync(path.join(dir, `${MANIFEST}.tmp`), path.join(dir, MANIFEST));
+  fs.rmSync(staging, { recursive: true, force: true });
+  return manifest;
+}
+
+/** The whole run in this process: plan, every shard in order, finalize. */
+export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
+  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0);
+  await initBackend();
+  const started = performance.now();
+  const dir = path.resolve(opts.output);
+  prepareOutput(dir, opts.overwrite ?? false);
+  const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
+  const total = shards.reduce((s, x) => s + x.end - x.start, 0);
+  const progress = opts.progress ?? silentProgress;
+  const results: ShardResult[] = [];
+  let done = 0;
+  let rejected = 0;
+  for (const shard of shards) {
+    const r = await scoreShard(plan, shard, path.join(dir, STAGING), {
+      rejectBudget: plan.maxRejects - rejected,
+      onRows: (n) => progress.update((done += n), total),
+    });
+    rejected += r.rejected;
+    done += r.rejected;
+    results.push(r);
+  }
+  return finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
 }

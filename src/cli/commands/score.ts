@@ -2,7 +2,7 @@ import { scoreDataset } from '../../jobs/score.js';
 import { loadScoringModel } from '../../models/load.js';
 import type { ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
-import { list, str, type Command } from '../args.js';
+import { list, num, str, type Command } from '../args.js';
 import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../format.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
@@ -11,7 +11,7 @@ export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',
   usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR
-                [--audiences audiences.json] [--overwrite]
+                [--audiences audiences.json] [--overwrite] [--shard-rows N] [--max-rejects N]
 
 Reads each input once, applies each model's own fitted feature transform, and writes
 DIR/scores-00000.parquet... with the id column (or row_id) and per model:
@@ -23,6 +23,10 @@ DIR/scores-00000.parquet... with the id column (or row_id) and per model:
 members.csv, holdout.csv and activation.csv (SHA-256 of normalized emails and phones),
 with DIR/audiences/summary.json. Input columns the rules and exports use are carried into
 the score files. Definition format: see the README ("Audiences").
+The input is scored in shards of about --shard-rows rows (default 1,000,000; whole Parquet
+row groups), one output file per shard. --max-rejects N tolerates up to N rows whose value
+in a number column is text that is not a number: they are left out of the scores and listed
+in DIR/errors.jsonl (id, file, row, column, value); one more fails the run (default 0).
 DIR/manifest.json is written last, so its presence means the output is whole.
 A bare model name uses its promoted version, else the latest.`,
   options: {
@@ -32,6 +36,8 @@ A bare model name uses its promoted version, else the latest.`,
     output: { type: 'string', short: 'o' },
     overwrite: { type: 'boolean' },
     audiences: { type: 'string' },
+    'shard-rows': { type: 'string' },
+    'max-rejects': { type: 'string' },
   },
   async run(values) {
     const refs = list(values.model);
@@ -44,13 +50,21 @@ A bare model name uses its promoted version, else the latest.`,
     for (const r of refs) models.push(await loadScoringModel(store, r));
     const progress = createProgress('score     ', { quiet: Boolean(values.quiet) });
     try {
-      const m = await scoreDataset(data, models, { output, overwrite: Boolean(values.overwrite), progress, audiences });
+      const m = await scoreDataset(data, models, {
+        output,
+        overwrite: Boolean(values.overwrite),
+        progress,
+        audiences,
+        shardRows: num(values['shard-rows'], '--shard-rows', { int: true, min: 1 }),
+        maxRejects: num(values['max-rejects'], '--max-rejects', { int: true, min: 0 }),
+      });
       progress.done();
       const summary = [
         `Scored ${fmtCount(m.rows)} visitors with ${m.models.map((x) => `${x.name}@${x.version}`).join(', ')} on ${m.backend.name} (${fmtCount(m.rowsPerSecond)} rows/s)`,
         `  ${m.files.length} file(s) in ${output}; columns: ${m.columns.map((c) => c.name).join(', ')}`,
       ];
       if (m.imputed > 0) summary.push(`  ${m.imputed} missing or invalid values were imputed`);
+      if (m.rejected > 0) summary.push(`  ${m.rejected} rows could not be read and were left out: see ${output}/errors.jsonl`);
       if (m.audiences) summary.push('', formatAudiences(m.audiences));
       process.stdout.write(`${summary.join('\n')}\n`);
     } finally {
