@@ -80,6 +80,22 @@ export function audienceInputs(set: AudienceSet, models: ScoringModel[]): string
   return [...cols];
 }
 
+/** Every model reference of the rules names an output the run will write (`columns`); fails with the audience's name. */
+export function checkModelReferences(set: AudienceSet, models: ScoringModel[], columns: string[]): void {
+  const resolve = referenceResolver(models);
+  for (const a of set.audiences) {
+    for (const rule of [a.rule, a.suppress.rule].filter(Boolean) as Rule[]) {
+      for (const ref of references(rule)) {
+        const r = resolve(ref);
+        if (!r.fromModel || columns.includes(r.column)) continue;
+        const prefix = r.column.slice(0, r.column.length - ref.length + ref.indexOf('.') + 1);
+        const outputs = columns.filter((c) => c.startsWith(prefix)).map((c) => c.slice(prefix.length));
+        throw new UserError(`audience "${a.name}": "${ref}" is not a score of this run (that model has: ${outputs.join(', ')})`);
+      }
+    }
+  }
+}
+
 /** A stable pseudo-random number in [0, 1) from the id: the holdout draw. */
 function holdoutDraw(seed: number, audience: string, id: string): number {
   return parseInt(sha256Hex(`${seed}:${audience}:${id}`).slice(0, 8), 16) / 2 ** 32;

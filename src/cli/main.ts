@@ -8,8 +8,10 @@ import { models } from './commands/models.js';
 import { score } from './commands/score.js';
 import { segments } from './commands/segments.js';
 import { train } from './commands/train.js';
+import { runJob } from './commands/run-job.js';
+import { serve } from './commands/serve.js';
 
-const COMMANDS: Command[] = [info, generate, features, train, score, segments, models];
+const COMMANDS: Command[] = [info, generate, features, train, score, segments, models, serve, runJob];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,7 +18,7 @@ import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from
 import type { RankedOutput, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { addPercentiles, buildRanking, rankedColumns, type Ranking } from './rank.js';
-import { audienceInputs, buildAudiences, type AudienceSummary } from '../audiences/build.js';
+import { audienceInputs, buildAudiences, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences } from '../audiences/profile.js';
 import { prefetch } from '../util/prefetch.js';
@@ -122,21 +122,32 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
     if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
     names.add(c.name);
   }
+  if (audiences) checkModelReferences(audiences, models, [...names]);
   if (!(maxRejects >= 0)) throw new UserError(`the limit of rejected rows must be 0 or more, got ${maxRejects}`);
   return { data, models, audiences, id: id.output, request, columns, carried, ranked, maxRejects };
+}
+
+/** Whether a name in an output folder is (part of) a scoring run's output, whole or not. */
+export function isScoreOutput(name: string): boolean {
+  return [MANIFEST, 'audiences', STAGING, ERRORS, '.rewrite'].includes(name) || name.startsWith(`${SCORE_PREFIX}-`) || name.endsWith('.tmp');
+}
+
+/** Removes a scoring run's output, whole or partial, from a folder; other files stay. */
+export function removeScoreOutput(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  for (const f of fs.readdirSync(dir).filter(isScoreOutput)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
 }
 
 /** Makes the output folder ready for a new run: refuses (or with overwrite, removes) earlier output. */
 export function prepareOutput(dir: string, overwrite: boolean): void {
   fs.mkdirSync(dir, { recursive: true });
-  const ours = (f: string) => f === MANIFEST || f === 'audiences' || f === STAGING || f === ERRORS || f.startsWith(`${SCORE_PREFIX}-`);
-  const existing = fs.readdirSync(dir).filter(ours);
+  const existing = fs.readdirSync(dir).filter(isScoreOutput);
   if (existing.length === 0) return;
   if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}...); choose another folder or pass --overwrite`);
-  for (const f of existing) fs.rmSync(path.join(dir, f), { recursive: true });
+  removeScoreOutput(dir);
 }
 
-const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
+export const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
 const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
 
 /** A batch without the rows listed in its rejects. */

@@ -25,7 +25,7 @@ async function fitFeatures(values: Values, data: Dataset, spec: FeatureSpec) {
   return { progress, transform };
 }
 
-async function trainKMeansCommand(values: Values): Promise<void> {
+async function trainKMeansCommand(values: Values): Promise<SavedModel> {
   const name = checkName(str(values.name, '--name', 'train kmeans'));
   const k = parseK(str(values.k ?? '8', '--k', 'train kmeans'));
   const mode = (values.mode ?? 'auto') as KMeansMode;
@@ -58,6 +58,7 @@ async function trainKMeansCommand(values: Values): Promise<void> {
     formatProfiles(profiles),
   );
   process.stdout.write(`${out.join('\n')}\n`);
+  return { name: model.manifest.name, version: model.manifest.version };
 }
 
 function hiddenLayers(v: unknown): number[] | undefined {
@@ -69,7 +70,7 @@ function hiddenLayers(v: unknown): number[] | undefined {
   return sizes;
 }
 
-async function trainPropensityCommand(values: Values): Promise<void> {
+async function trainPropensityCommand(values: Values): Promise<SavedModel> {
   const name = checkName(str(values.name, '--name', 'train propensity'));
   const label = str(values.label, '--label', 'train propensity');
   const calibration = (values.calibration ?? 'platt') as CalibrationMethod;
@@ -104,9 +105,10 @@ async function trainPropensityCommand(values: Values): Promise<void> {
   });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatPropensityReport(report)}\n`);
   model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version };
 }
 
-async function trainLookalikeCommand(values: Values): Promise<void> {
+async function trainLookalikeCommand(values: Values): Promise<SavedModel> {
   const name = checkName(str(values.name, '--name', 'train lookalike'));
   const mode = (values.mode ?? 'knn') as 'knn' | 'centroid';
   if (!['knn', 'centroid'].includes(mode)) throw new UserError(`--mode ${mode}: expected knn or centroid`);
@@ -138,9 +140,10 @@ async function trainLookalikeCommand(values: Values): Promise<void> {
   });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatLookalikeReport(report)}\n`);
   model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version };
 }
 
-async function trainAnomalyCommand(values: Values): Promise<void> {
+async function trainAnomalyCommand(values: Values): Promise<SavedModel> {
   const name = checkName(str(values.name, '--name', 'train anomaly'));
   const data = await datasetFrom(values, 'train anomaly');
   const spec = await specFrom(values, data);
@@ -157,6 +160,7 @@ async function trainAnomalyCommand(values: Values): Promise<void> {
   });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatAnomalyReport(report)}\n`);
   model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version };
 }
 
 export const train: Command = {
@@ -255,11 +259,27 @@ feature transform, metrics, profiles or evaluation report, data fingerprint and 
     niches: { type: 'string' },
   },
   async run(values, positionals) {
-    const kind = positionals[0];
-    if (kind === 'kmeans') return trainKMeansCommand(values);
-    if (kind === 'propensity') return trainPropensityCommand(values);
-    if (kind === 'lookalike') return trainLookalikeCommand(values);
-    if (kind === 'anomaly') return trainAnomalyCommand(values);
-    throw new UserError(`audience train: unknown model kind "${kind ?? ''}"; available: kmeans, propensity, lookalike, anomaly`);
+    await trainModel(positionals[0], values);
   },
 };
+
+export interface SavedModel {
+  name: string;
+  version: number;
+}
+
+const TRAINERS: Record<string, (values: Values) => Promise<SavedModel>> = {
+  kmeans: trainKMeansCommand,
+  propensity: trainPropensityCommand,
+  lookalike: trainLookalikeCommand,
+  anomaly: trainAnomalyCommand,
+};
+
+export const MODEL_KINDS = Object.keys(TRAINERS);
+
+/** Trains a model of the given kind from option values (the flags without dashes); prints its report. */
+export function trainModel(kind: string | undefined, values: Values): Promise<SavedModel> {
+  const trainer = kind === undefined ? undefined : TRAINERS[kind];
+  if (!trainer) throw new UserError(`audience train: unknown model kind "${kind ?? ''}"; available: ${MODEL_KINDS.join(', ')}`);
+  return trainer(values);
+}

@@ -1,0 +1,65 @@
+/**
+ * `audience run-job`: runs one stored job in this process. The service starts it as a child
+ * process per running job, so the compute never blocks the HTTP event loop and a cancel is a
+ * kill. It exits when its parent goes away (the IPC channel closes), so a killed server leaves
+ * no runner behind to race the one its restart starts.
+ */
+import { runScoreJob } from '../../jobs/runner.js';
+import { JobStore } from '../../jobs/store.js';
+import { ModelStore } from '../../models/registry.js';
+import { errorMessage, UserError } from '../../util/errors.js';
+import { str, type Command } from '../args.js';
+import type { Values } from './common.js';
+import { trainModel } from './train.js';
+
+/** A train job as stored: the model kind, its name, inputs and the train command's options. */
+export interface TrainJobSpec {
+  model: string;
+  name: string;
+  input: string[];
+  params?: Record<string, string | number | boolean>;
+}
+
+export const runJob: Command = {
+  name: 'run-job',
+  summary: 'run one job of the service\'s job store (started by `audience serve`)',
+  usage: `audience run-job --db DATA_DIR/jobs.sqlite --job ID [--store DIR]
+
+Internal: \`audience serve\` starts one per running job. Runs a queued-or-running job to its
+end, resuming a score job from its finished shards, and records the outcome in the store.`,
+  options: {
+    db: { type: 'string' },
+    job: { type: 'string' },
+    store: { type: 'string' },
+  },
+  async run(values) {
+    if (process.send) process.on('disconnect', () => process.exit(137));
+    const jobs = new JobStore(str(values.db, '--db', 'run-job'));
+    const id = str(values.job, '--job', 'run-job');
+    const models = new ModelStore(typeof values.store === 'string' ? values.store : undefined);
+    const job = jobs.get(id);
+    if (!job) throw new UserError(`job ${id} not found in ${jobs.file}`);
+    if (job.status !== 'running') return;
+    try {
+      let result: Record<string, unknown>;
+      if (job.type === 'score') {
+        result = await runScoreJob(jobs, id, models);
+      } else {
+        const spec = job.spec as unknown as TrainJobSpec;
+        jobs.update(id, { stage: 'training' });
+        const params: Values = Object.fromEntries(Object.entries(spec.params ?? {}).map(([k, v]) => [k, typeof v === 'boolean' ? v : String(v)]));
+        const saved = await trainModel(spec.model, { ...params, input: spec.input, name: spec.name, store: models.root, quiet: true });
+        const manifest = models.manifest(`${saved.name}@${saved.version}`);
+        jobs.update(id, { backend: manifest.backend.name, device: manifest.backend.device });
+        result = { model: saved, metrics: manifest.metrics, data: manifest.data };
+      }
+      jobs.finish(id, 'succeeded', { result });
+    } catch (err) {
+      const message = err instanceof UserError ? err.message : `internal error: ${errorMessage(err)}`;
+      jobs.finish(id, 'failed', { error: message });
+      if (!(err instanceof UserError)) throw err;
+    } finally {
+      jobs.close();
+    }
+  },
+};

@@ -1,0 +1,90 @@
+/** `audience serve`: the batch job service (Fastify) with its job store and runners. */
+import path from 'node:path';
+import { initBackend } from '../../compute/backend.js';
+import { JobStore } from '../../jobs/store.js';
+import { ModelStore } from '../../models/registry.js';
+import { buildApp } from '../../server/app.js';
+import { DataRoots } from '../../server/paths.js';
+import { Scheduler } from '../../server/scheduler.js';
+import { list, num, type Command } from '../args.js';
+
+const env = process.env;
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'run the batch job service: train and score jobs over HTTP (OpenAPI at /docs)',
+  usage: `audience serve [--port 8080] [--host 127.0.0.1] [--data-root DIR ...] [--data-dir DIR]
+               [--store DIR] [--concurrency 1] [--max-queued 100] [--body-limit 1048576]
+
+  --port N          listen port (AUDIENCE_PORT; 0 picks a free one; default 8080)
+  --host H          listen address (AUDIENCE_HOST; default 127.0.0.1, 0.0.0.0 for all)
+  --data-root DIR   a folder jobs may read from and write to; repeat for several
+                    (AUDIENCE_DATA_ROOTS, separated by ':'; default the current folder).
+                    Every input, output and file named in a job must resolve (after
+                    symlinks) inside one; relative paths start at the first.
+  --data-dir DIR    where the job store lives: DIR/jobs.sqlite (AUDIENCE_DATA_DIR; default ./data)
+  --store DIR       model store (AUDIENCE_MODEL_STORE; default ./models)
+  --concurrency N   jobs run at once, each in its own process (AUDIENCE_CONCURRENCY; default 1)
+  --max-queued N    queued jobs beyond which submissions get 429 (AUDIENCE_MAX_QUEUED; default 100)
+  --body-limit N    request body limit in bytes (default 1 MiB; larger gets 413)
+API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
+"Authorization: Bearer <key>". (An environment variable, not a flag: flags show in ps.)
+
+Routes: POST /v1/jobs, GET /v1/jobs[?status=&limit=&after=], GET /v1/jobs/:id,
+POST /v1/jobs/:id/cancel, GET /v1/models, GET /v1/models/:name, GET /healthz, GET /readyz,
+GET /metrics (Prometheus), GET /docs (OpenAPI). Jobs survive restarts: a job that was
+running when the server stopped (or was killed) resumes from its finished shards.`,
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-root': { type: 'string', multiple: true },
+    'data-dir': { type: 'string' },
+    store: { type: 'string' },
+    concurrency: { type: 'string' },
+    'max-queued': { type: 'string' },
+    'body-limit': { type: 'string' },
+  },
+  async run(values) {
+    const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0 })!;
+    const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
+    const rootList = list(values['data-root']);
+    const roots = new DataRoots(rootList.length ? rootList : (env.AUDIENCE_DATA_ROOTS?.split(':').filter(Boolean) ?? [process.cwd()]));
+    const dataDir = path.resolve(String(values['data-dir'] ?? env.AUDIENCE_DATA_DIR ?? 'data'));
+    const models = new ModelStore(typeof values.store === 'string' ? path.resolve(values.store) : undefined);
+    const concurrency = num(values.concurrency ?? env.AUDIENCE_CONCURRENCY ?? '1', '--concurrency', { int: true, min: 1 })!;
+    const maxQueued = num(values['max-queued'] ?? env.AUDIENCE_MAX_QUEUED ?? '100', '--max-queued', { int: true, min: 0 })!;
+    const bodyLimit = num(values['body-limit'] ?? String(1 << 20), '--body-limit', { int: true, min: 1024 })!;
+
+    const backend = await initBackend();
+    const jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
+    const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root });
+    const app = await buildApp({
+      jobs,
+      scheduler,
+      models,
+      roots,
+      backend: { name: backend.backend, device: backend.device },
+      apiKey: env.AUDIENCE_API_KEY || undefined,
+      maxQueued,
+      bodyLimit,
+    });
+    const address = await app.listen({ port, host });
+    const resumed = scheduler.start();
+    process.stdout.write(
+      `audience-engine listening on ${address} (backend ${backend.backend}, ${concurrency} job(s) at a time, data roots ${roots.roots.join(', ')}, jobs in ${jobs.file}` +
+        `${env.AUDIENCE_API_KEY ? ', API key required' : ''})\n`,
+    );
+    if (resumed.length) process.stdout.write(`resuming ${resumed.length} job(s) left running: ${resumed.join(', ')}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = async () => {
+        process.stdout.write('stopping: running jobs will resume on the next start\n');
+        await app.close();
+        await scheduler.stop();
+        jobs.close();
+        resolve();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  },
+};

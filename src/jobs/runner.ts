@@ -1,0 +1,75 @@
+/**
+ * Runs a stored score job to completion in this process, resuming from its finished shards:
+ * a shard is redone unless the store says it is done and its staged file is in place.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '../compute/backend.js';
+import { parseAudiences } from '../audiences/definition.js';
+import { openDataset } from '../io/dataset.js';
+import { loadScoringModel } from '../models/load.js';
+import type { ScoringModel } from '../models/model.js';
+import type { ModelStore } from '../models/registry.js';
+import { finalizeScore, planScore, prepareOutput, scoreShard, shardName, STAGING, type ShardResult } from './score.js';
+import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
+import type { JobStore } from './store.js';
+
+/** A score job as stored: paths already resolved and checked by the server. */
+export interface ScoreJobSpec {
+  input: string[];
+  models: string[];
+  output: string;
+  /** The audience definitions (the JSON of an audiences file), with `base` for relative id files. */
+  audiences?: { definition: unknown; base: string };
+  shardRows?: number;
+  maxRejects?: number;
+  overwrite?: boolean;
+}
+
+export const DEFAULT_MAX_REJECTS = 1000;
+
+export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore): Promise<Record<string, unknown>> {
+  const job = jobs.get(id);
+  if (!job) throw new Error(`job ${id} not found`);
+  const spec = job.spec as unknown as ScoreJobSpec;
+  const backend = await initBackend();
+  jobs.update(id, { backend: backend.backend, device: backend.device, stage: 'planning' });
+  const data = await openDataset(spec.input);
+  const loaded: ScoringModel[] = [];
+  try {
+    for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref));
+    const audiences = spec.audiences ? parseAudiences(spec.audiences.definition, path.join(spec.audiences.base, 'audiences')) : undefined;
+    const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS);
+    const dir = path.resolve(spec.output);
+    const staging = path.join(dir, STAGING);
+    let shards = jobs.shards(id);
+    if (shards.length === 0) {
+      prepareOutput(dir, spec.overwrite ?? false);
+      jobs.setShards(id, await planShards(data, spec.shardRows ?? DEFAULT_SHARD_ROWS));
+      shards = jobs.shards(id);
+    } else {
+      jobs.resetPartialRows(id);
+      // Leftovers of an interrupted shard: temporary files are never part of the output.
+      if (fs.existsSync(staging)) for (const f of fs.readdirSync(staging)) if (f.endsWith('.tmp')) fs.rmSync(path.join(staging, f), { force: true });
+    }
+    jobs.update(id, { stage: 'scoring' });
+    const results: ShardResult[] = [];
+    const started = performance.now();
+    for (const shard of shards) {
+      const staged = path.join(staging, shardName(shard.index));
+      if (shard.status === 'done' && fs.existsSync(staged)) {
+        results.push(shard);
+        continue;
+      }
+      const rejected = results.reduce((n, r) => n + r.rejected, 0);
+      const r = await scoreShard(plan, shard, staging, { rejectBudget: plan.maxRejects - rejected, onRows: (n) => jobs.addRows(id, n) });
+      jobs.shardDone(id, r);
+      results.push(r);
+    }
+    jobs.update(id, { stage: 'finalizing' });
+    const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
+    return { output: dir, manifest: path.join(dir, 'manifest.json'), ...manifest };
+  } finally {
+    for (const m of loaded) m.dispose();
+  }
+}

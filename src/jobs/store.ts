@@ -1,0 +1,294 @@
+/**
+ * Jobs and their shards in SQLite (better-sqlite3, WAL): the server process and the job's
+ * runner process both open the file; a shard is marked done only after its output file is in
+ * place, so the store never claims work that a crash could have lost.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Shard, } from './shards.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const FINISHED: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface JobRecord {
+  id: string;
+  type: 'train' | 'score';
+  spec: Record<string, unknown>;
+  status: JobStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Set when the job's runs so far have been timed. */
+  rowsTotal: number | null;
+  rowsDone: number;
+  shardsTotal: number | null;
+  shardsDone: number;
+  /** Rows done by the current run, and when it started: the rate excludes shards done before a restart. */
+  runRows: number;
+  runStartedAt: string | null;
+  stage: string | null;
+  backend: string | null;
+  device: string | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  log: string | null;
+  runnerPid: number | null;
+  attempts: number;
+}
+
+export interface ShardRecord extends Shard {
+  status: 'pending' | 'done';
+  rows: number;
+  imputed: number;
+  rejected: number;
+  seconds: number;
+}
+
+interface JobRow {
+  id: string;
+  type: 'train' | 'score';
+  spec: string;
+  status: JobStatus;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  rows_total: number | null;
+  rows_done: number;
+  shards_total: number | null;
+  shards_done: number;
+  run_rows: number;
+  run_started_at: string | null;
+  stage: string | null;
+  backend: string | null;
+  device: string | null;
+  result: string | null;
+  error: string | null;
+  log: string | null;
+  runner_pid: number | null;
+  attempts: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT,
+  rows_total INTEGER,
+  rows_done INTEGER NOT NULL DEFAULT 0,
+  shards_total INTEGER,
+  shards_done INTEGER NOT NULL DEFAULT 0,
+  run_rows INTEGER NOT NULL DEFAULT 0,
+  run_started_at TEXT,
+  stage TEXT,
+  backend TEXT,
+  device TEXT,
+  result TEXT,
+  error TEXT,
+  log TEXT,
+  runner_pid INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE TABLE IF NOT EXISTS shards (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  tbl INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  "end" INTEGER NOT NULL,
+  first INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  rows INTEGER NOT NULL DEFAULT 0,
+  imputed INTEGER NOT NULL DEFAULT 0,
+  rejected INTEGER NOT NULL DEFAULT 0,
+  seconds REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_id, idx)
+);
+`;
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    type: r.type,
+    spec: JSON.parse(r.spec),
+    status: r.status,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    rowsTotal: r.rows_total,
+    rowsDone: r.rows_done,
+    shardsTotal: r.shards_total,
+    shardsDone: r.shards_done,
+    runRows: r.run_rows,
+    runStartedAt: r.run_started_at,
+    stage: r.stage,
+    backend: r.backend,
+    device: r.device,
+    result: r.result === null ? null : JSON.parse(r.result),
+    error: r.error,
+    log: r.log,
+    runnerPid: r.runner_pid,
+    attempts: r.attempts,
+  };
+}
+
+const now = () => new Date().toISOString();
+
+export class JobStore {
+  readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000'); // server and runner write the same file
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  create(type: JobRecord['type'], spec: Record<string, unknown>): JobRecord {
+    const id = `job_${crypto.randomBytes(9).toString('base64url')}`;
+    this.db.prepare('INSERT INTO jobs (id, type, spec, status, created_at) VALUES (?, ?, ?, ?, ?)').run(id, type, JSON.stringify(spec), 'queued', now());
+    return this.get(id)!;
+  }
+
+  get(id: string): JobRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** Newest first; `after` is the id of the last job of the previous page. */
+  list(opts: { status?: JobStatus; limit: number; after?: string }): JobRecord[] {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (opts.status) {
+      where.push('status = ?');
+      params.push(opts.status);
+    }
+    if (opts.after) {
+      where.push('seq < (SELECT seq FROM jobs WHERE id = ?)');
+      params.push(opts.after);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, opts.limit) as JobRow[]).map(toRecord);
+  }
+
+  counts(): Record<JobStatus, number> {
+    const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const r of this.db.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as Array<{ status: JobStatus; n: number }>) out[r.status] = r.n;
+    return out;
+  }
+
+  /** The oldest queued job, marked running (atomically: one scheduler wins it). */
+  claimNext(): JobRecord | undefined {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
+      if (!row) return undefined;
+      this.db
+        .prepare("UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?), run_started_at = ?, run_rows = 0, attempts = attempts + 1, error = NULL WHERE id = ?")
+        .run(now(), now(), row.id);
+      return this.get(row.id);
+    })();
+  }
+
+  setRunner(id: string, pid: number | null): void {
+    this.db.prepare('UPDATE jobs SET runner_pid = ? WHERE id = ?').run(pid, id);
+  }
+
+  /** Jobs a crashed server left running: queued again, keeping their finished shards. */
+  requeueRunning(): JobRecord[] {
+    const rows = (this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[]).map(toRecord);
+    this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, stage = 'resuming' WHERE status = 'running'").run();
+    return rows;
+  }
+
+  update(id: string, fields: Partial<Pick<JobRecord, 'stage' | 'backend' | 'device' | 'rowsTotal' | 'shardsTotal' | 'log'>>): void {
+    const cols: Record<string, string> = { stage: 'stage', backend: 'backend', device: 'device', rowsTotal: 'rows_total', shardsTotal: 'shards_total', log: 'log' };
+    const keys = Object.keys(fields).filter((k) => k in cols);
+    if (!keys.length) return;
+    this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${cols[k]} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => (fields as Record<string, unknown>)[k] as string | number | null), id);
+  }
+
+  addRows(id: string, rows: number): void {
+    this.db.prepare('UPDATE jobs SET rows_done = rows_done + ?, run_rows = run_rows + ? WHERE id = ?').run(rows, rows, id);
+  }
+
+  /** Ends a running job; false when it was no longer running (e.g. cancelled meanwhile). */
+  finish(id: string, status: 'succeeded' | 'failed', outcome: { result?: unknown; error?: string }): boolean {
+    const r = this.db
+      .prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, runner_pid = NULL, stage = NULL WHERE id = ? AND status = 'running'")
+      .run(status, now(), outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, id);
+    return r.changes === 1;
+  }
+
+  /** Cancels a queued or running job; false when it had already finished. */
+  cancel(id: string): boolean {
+    const r = this.db
+      .prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, stage = NULL WHERE id = ? AND status IN ('queued', 'running')")
+      .run(now(), id);
+    return r.changes === 1;
+  }
+
+  // Shards
+
+  setShards(id: string, shards: Shard[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM shards WHERE job_id = ?').run(id);
+      const ins = this.db.prepare('INSERT INTO shards (job_id, idx, tbl, start, "end", first) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const s of shards) ins.run(id, s.index, s.table, s.start, s.end, s.first);
+      this.db.prepare('UPDATE jobs SET shards_total = ?, shards_done = 0, rows_total = ?, rows_done = 0 WHERE id = ?').run(
+        shards.length,
+        shards.reduce((n, s) => n + s.end - s.start, 0),
+        id,
+      );
+    })();
+  }
+
+  shards(id: string): ShardRecord[] {
+    const rows = this.db.prepare('SELECT * FROM shards WHERE job_id = ? ORDER BY idx').all(id) as Array<Record<string, number | string>>;
+    return rows.map((r) => ({
+      index: r.idx as number,
+      table: r.tbl as number,
+      start: r.start as number,
+      end: r.end as number,
+      first: r.first as number,
+      status: r.status as ShardRecord['status'],
+      rows: r.rows as number,
+      imputed: r.imputed as number,
+      rejected: r.rejected as number,
+      seconds: r.seconds as number,
+    }));
+  }
+
+  /** Marks a shard done and sets the job's row count to what finished shards hold (a redone shard is not counted twice). */
+  shardDone(id: string, r: { index: number; rows: number; imputed: number; rejected: number; seconds: number }): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE shards SET status = 'done', rows = ?, imputed = ?, rejected = ?, seconds = ? WHERE job_id = ? AND idx = ?")
+        .run(r.rows, r.imputed, r.rejected, r.seconds, id, r.index);
+      this.db
+        .prepare(
+          `UPDATE jobs SET shards_done = (SELECT count(*) FROM shards WHERE job_id = ? AND status = 'done'),
+           rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`,
+        )
+        .run(id, id, id);
+    })();
+  }
+
+  /** Rows of unfinished shards are not kept across a restart: progress restarts from the finished shards. */
+  resetPartialRows(id: string): void {
+    this.db.prepare(`UPDATE jobs SET rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`).run(id, id);
+  }
+}

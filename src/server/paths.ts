@@ -1,0 +1,56 @@
+/**
+ * Data roots: every path a request names must resolve, after following symlinks, to a place
+ * inside one of the configured roots. Relative paths are taken from the first root.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+
+export class DataRoots {
+  readonly roots: string[];
+
+  constructor(roots: string[]) {
+    if (roots.length === 0) throw new UserError('at least one data root is needed (--data-root DIR)');
+    this.roots = roots.map((r) => {
+      const abs = path.resolve(r);
+      if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new UserError(`data root ${r} is not a directory`);
+      return fs.realpathSync(abs);
+    });
+  }
+
+  private inside(real: string): boolean {
+    return this.roots.some((root) => {
+      const rel = path.relative(root, real);
+      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+    });
+  }
+
+  /**
+   * Resolves a request path (a file, a folder to create, or a glob pattern) and checks that it
+   * stays inside the roots; `field` names the request field in the error.
+   */
+  resolve(p: string, field: string): string {
+    if (typeof p !== 'string' || p === '') throw new UserError(`${field}: a path is required`);
+    if (/[\0-\x1f]/.test(p)) throw new UserError(`${field}: the path contains control characters`);
+    if (p.split(/[\\/]/).includes('..')) throw new UserError(`${field}: "${p}" contains "..": paths must stay inside the data roots`);
+    const abs = path.resolve(this.roots[0], p);
+    // Follow symlinks through the longest existing prefix; glob patterns are checked up to their first wildcard.
+    const wildcard = abs.search(/[*?[{]/);
+    let existing = wildcard < 0 ? abs : path.dirname(abs.slice(0, wildcard + 1));
+    const rest: string[] = [];
+    while (!fs.existsSync(existing)) {
+      rest.unshift(path.basename(existing));
+      const parent = path.dirname(existing);
+      if (parent === existing) break;
+      existing = parent;
+    }
+    const real = path.join(fs.realpathSync(existing), ...rest);
+    if (!this.inside(real)) throw new UserError(`${field}: "${p}" is outside the data roots (${this.roots.join(', ')})`);
+    return wildcard < 0 ? real : abs;
+  }
+
+  /** After a glob is expanded: each matched file must be inside the roots too (a symlink can point out). */
+  check(file: string, field: string): void {
+    if (!this.inside(fs.realpathSync(file))) throw new UserError(`${field}: ${file} leads outside the data roots`);
+  }
+}

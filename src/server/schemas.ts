@@ -1,0 +1,73 @@
+/**
+ * Request and response schemas (TypeBox): the single source of validation, types and the
+ * OpenAPI document served at /docs.
+ */
+import { Type, type Static } from 'typebox';
+import { JOB_STATUSES } from '../jobs/store.js';
+
+const Path = Type.String({ minLength: 1, maxLength: 4096, description: 'a path inside the data roots (relative paths start at the first root)' });
+const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'model name' });
+const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9]+|latest))?$', description: 'name, name@version or name@latest' });
+
+export const TrainJob = Type.Object(
+  {
+    type: Type.Literal('train'),
+    model: Type.Union([Type.Literal('kmeans'), Type.Literal('propensity'), Type.Literal('lookalike'), Type.Literal('anomaly')]),
+    name: ModelName,
+    input: Type.Array(Path, { minItems: 1, maxItems: 1000, description: 'Parquet, CSV or Arrow files, or glob patterns' }),
+    params: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]), {
+        description: "the train command's options without the dashes: k, label, hidden, max-epochs, features, seed-ids... (see `audience train --help`)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ScoreJob = Type.Object(
+  {
+    type: Type.Literal('score'),
+    input: Type.Array(Path, { minItems: 1, maxItems: 1000, description: 'Parquet, CSV or Arrow files, or glob patterns' }),
+    models: Type.Array(ModelRef, { minItems: 1, maxItems: 16 }),
+    output: Path,
+    audiences: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'audience definitions: the JSON of an audiences file (README, "Audiences")' })),
+    options: Type.Optional(
+      Type.Object(
+        {
+          shardRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100_000_000, description: 'target rows per shard (default 1,000,000)' })),
+          maxRejects: Type.Optional(Type.Integer({ minimum: 0, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
+          overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** One of the two job kinds, told apart by `type` (Ajv's discriminator gives errors for that kind only). */
+export const JobRequest = { type: 'object', oneOf: [TrainJob, ScoreJob], discriminator: { propertyName: 'type' } } as unknown as ReturnType<typeof Type.Union<[typeof TrainJob, typeof ScoreJob]>>;
+
+export type TrainJobBody = Static<typeof TrainJob>;
+export type ScoreJobBody = Static<typeof ScoreJob>;
+
+export const JobId = Type.Object({ id: Type.String({ pattern: '^job_[A-Za-z0-9_-]{1,64}$' }) });
+
+export const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)))),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    after: Type.Optional(Type.String({ pattern: '^job_[A-Za-z0-9_-]{1,64}$', description: 'the last id of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ModelNameParams = Type.Object({ name: ModelName });
+
+export const ErrorReply = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
+
+export const Accepted = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  links: Type.Object({ self: Type.String(), cancel: Type.String() }),
+});

@@ -1,0 +1,95 @@
+/**
+ * Checks a submitted job against the data roots, the inputs and the model store before it is
+ * queued, so a job that cannot run is a 400 naming what and where, not a failed job later.
+ * Returns the spec as stored: every path resolved.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseAudiences } from '../audiences/definition.js';
+import { train } from '../cli/commands/train.js';
+import type { TrainJobSpec } from '../cli/commands/run-job.js';
+import { openDataset, type Dataset } from '../io/dataset.js';
+import { DEFAULT_MAX_REJECTS, type ScoreJobSpec } from '../jobs/runner.js';
+import { isScoreOutput, planScore } from '../jobs/score.js';
+import { loadScoringModel } from '../models/load.js';
+import type { ScoringModel } from '../models/model.js';
+import type { ModelStore } from '../models/registry.js';
+import { requireLabel } from '../models/propensity/train.js';
+import { UserError } from '../util/errors.js';
+import type { DataRoots } from './paths.js';
+import type { ScoreJobBody, TrainJobBody } from './schemas.js';
+
+/** Train options a job may set: the train command's, less those the job sets itself. */
+const TRAIN_PARAMS = Object.keys(train.options).filter((k) => !['input', 'name', 'store', 'quiet', 'help'].includes(k));
+/** Train options that name files. */
+const PATH_PARAMS = ['features', 'seed-ids'];
+
+async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: string[]; data: Dataset }> {
+  const paths = input.map((p, i) => roots.resolve(p, `input[${i}]`));
+  const data = await openDataset(paths);
+  for (const t of data.tables) roots.check(t.path, 'input');
+  return { paths, data };
+}
+
+export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<TrainJobSpec> {
+  const params: Record<string, string | number | boolean> = { ...(body.params ?? {}) };
+  for (const k of Object.keys(params)) {
+    if (!TRAIN_PARAMS.includes(k)) throw new UserError(`params.${k}: not an option of "audience train" (options: ${TRAIN_PARAMS.join(', ')})`);
+  }
+  for (const k of PATH_PARAMS) {
+    const v = params[k];
+    if (v === undefined || (k === 'features' && v === 'auto')) continue;
+    const file = roots.resolve(String(v), `params.${k}`);
+    if (!fs.existsSync(file)) throw new UserError(`params.${k}: ${v}: file not found`);
+    params[k] = file;
+  }
+  const { paths, data } = await inputs(roots, body.input);
+  if (body.model === 'propensity') {
+    if (params.label === undefined) throw new UserError('params.label: a propensity model needs the label column');
+    requireLabel(data, String(params.label));
+  }
+  if (body.model === 'lookalike' && (params['seed-ids'] === undefined) === (params['seed-filter'] === undefined)) {
+    throw new UserError('params: a lookalike needs its seed audience as "seed-ids" (a file) or "seed-filter" ("column = value"), one of them');
+  }
+  return { model: body.model, name: body.name, input: paths, params };
+}
+
+export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: ModelStore): Promise<ScoreJobSpec> {
+  const { paths, data } = await inputs(roots, body.input);
+  const output = roots.resolve(body.output, 'output');
+  if (fs.existsSync(output) && !fs.statSync(output).isDirectory()) throw new UserError(`output: ${body.output} is a file, expected a folder`);
+  const overwrite = body.options?.overwrite ?? false;
+  if (!overwrite && fs.existsSync(output) && fs.readdirSync(output).some(isScoreOutput)) {
+    throw new UserError(`output: ${body.output} already holds scores; choose another folder or set options.overwrite`);
+  }
+  const base = roots.roots[0];
+  const audiences = body.audiences === undefined ? undefined : parseAudiences(body.audiences, path.join(base, 'audiences'));
+  for (const [i, a] of (audiences?.audiences ?? []).entries()) {
+    if (!a.suppress.ids) continue;
+    const file = roots.resolve(path.relative(base, a.suppress.ids), `audiences.audiences[${i}].suppress.ids`);
+    if (!fs.existsSync(file)) throw new UserError(`audiences.audiences[${i}].suppress.ids: ${a.suppress.ids}: file not found`);
+  }
+  // The models are loaded, so outputs, columns and audience rules are checked as the run will check them.
+  const models: ScoringModel[] = [];
+  try {
+    for (const [i, ref] of body.models.entries()) {
+      try {
+        models.push(await loadScoringModel(store, ref));
+      } catch (err) {
+        throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
+      }
+    }
+    planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS);
+  } finally {
+    for (const m of models) m.dispose();
+  }
+  return {
+    input: paths,
+    models: body.models,
+    output,
+    ...(body.audiences !== undefined && { audiences: { definition: body.audiences, base } }),
+    shardRows: body.options?.shardRows,
+    maxRejects: body.options?.maxRejects,
+    overwrite,
+  };
+}
