@@ -43,7 +43,8 @@ export function loadAudiences(file: string): AudienceSet {
   return parseAudiences(raw, file);
 }
 
-export function parseAudiences(raw: unknown, where = 'audiences'): AudienceSet {
+/** `where` names the definitions in errors; relative id files are found from `base` (default: where's folder). */
+export function parseAudiences(raw: unknown, where = 'audiences', base = path.dirname(path.resolve(where))): AudienceSet {
   const fail = (msg: string): never => {
     throw new UserError(`${where}: ${msg}`);
   };
@@ -57,7 +58,6 @@ export function parseAudiences(raw: unknown, where = 'audiences'): AudienceSet {
     if (!['email', 'phone', 'defaultCountryCode'].includes(k)) fail(`"identifiers": unknown key "${k}" (email, phone, defaultCountryCode)`);
     if (typeof idents[k] !== 'string' || !idents[k]) fail(`"identifiers.${k}" must be a non-empty string`);
   }
-  const base = path.dirname(path.resolve(where));
   const names = new Set<string>();
   const audiences = (obj.audiences as unknown[]).map((a, i): AudienceDef => {
     if (!a || typeof a !== 'object') return fail(`audiences[${i}] must be an object`);

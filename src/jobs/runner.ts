@@ -38,7 +38,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const loaded: ScoringModel[] = [];
   try {
     for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref));
-    const audiences = spec.audiences ? parseAudiences(spec.audiences.definition, path.join(spec.audiences.base, 'audiences')) : undefined;
+    const audiences = spec.audiences ? parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base) : undefined;
     const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS);
     const dir = path.resolve(spec.output);
     const staging = path.join(dir, STAGING);

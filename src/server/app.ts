@@ -39,6 +39,23 @@ function authorized(header: string | undefined, key: string): boolean {
   return crypto.timingSafeEqual(a, b) && token.length > 0;
 }
 
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Ajv's first issue in words, with the field, and what was allowed where Ajv leaves it out. */
+function validationMessage(context: string, issues: ValidationIssue[]): string {
+  const e = issues[0];
+  const field = `${context}${e.instancePath.replaceAll('/', '.')}`;
+  if (e.keyword === 'enum') return `${field} must be one of: ${(e.params.allowedValues as string[]).join(', ')}`;
+  if (e.keyword === 'additionalProperties') return `${field} has an unknown field "${String(e.params.additionalProperty)}"`;
+  if (e.keyword === 'discriminator') return `${field}.type must be "train" or "score"`;
+  return `${field} ${e.message ?? 'is invalid'}`;
+}
+
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
 export function jobView(job: JobRecord): Record<string, unknown> {
   const ms = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : null);
@@ -85,7 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit,
-    ajv: { customOptions: { discriminator: true, allErrors: false } },
+    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false } }, // an unknown field is an error, not dropped
   }).withTypeProvider<TypeBoxTypeProvider>();
   let ready = false;
 
@@ -106,8 +123,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; validationContext?: string }, _req, reply) => {
-    if (err.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: validationMessage(err.validationContext ?? 'body', err.validation) });
     if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) app.log.error(err);

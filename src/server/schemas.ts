@@ -5,6 +5,11 @@
 import { Type, type Static } from 'typebox';
 import { JOB_STATUSES } from '../jobs/store.js';
 
+/** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
+function OneOf<T extends string>(values: readonly T[], description?: string) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description && { description }) });
+}
+
 const Path = Type.String({ minLength: 1, maxLength: 4096, description: 'a path inside the data roots (relative paths start at the first root)' });
 const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'model name' });
 const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9]+|latest))?$', description: 'name, name@version or name@latest' });
@@ -12,7 +17,7 @@ const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9
 export const TrainJob = Type.Object(
   {
     type: Type.Literal('train'),
-    model: Type.Union([Type.Literal('kmeans'), Type.Literal('propensity'), Type.Literal('lookalike'), Type.Literal('anomaly')]),
+    model: OneOf(['kmeans', 'propensity', 'lookalike', 'anomaly'] as const, 'the kind of model to train'),
     name: ModelName,
     input: Type.Array(Path, { minItems: 1, maxItems: 1000, description: 'Parquet, CSV or Arrow files, or glob patterns' }),
     params: Type.Optional(
@@ -55,7 +60,7 @@ export const JobId = Type.Object({ id: Type.String({ pattern: '^job_[A-Za-z0-9_-
 
 export const ListQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)))),
+    status: Type.Optional(OneOf(JOB_STATUSES)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     after: Type.Optional(Type.String({ pattern: '^job_[A-Za-z0-9_-]{1,64}$', description: 'the last id of the previous page' })),
   },

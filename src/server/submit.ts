@@ -63,7 +63,7 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     throw new UserError(`output: ${body.output} already holds scores; choose another folder or set options.overwrite`);
   }
   const base = roots.roots[0];
-  const audiences = body.audiences === undefined ? undefined : parseAudiences(body.audiences, path.join(base, 'audiences'));
+  const audiences = body.audiences === undefined ? undefined : parseAudiences(body.audiences, 'audiences', base);
   for (const [i, a] of (audiences?.audiences ?? []).entries()) {
     if (!a.suppress.ids) continue;
     const file = roots.resolve(path.relative(base, a.suppress.ids), `audiences.audiences[${i}].suppress.ids`);
