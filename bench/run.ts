@@ -4,11 +4,12 @@ const SUITES: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   propensity: () => import('./propensity.js'),
   quality: () => import('./quality.js'),
   lookalike: () => import('./lookalike.js'),
+  service: () => import('./service.js'),
 };
 
 const [suite, ...args] = process.argv.slice(2);
 if (!suite || !SUITES[suite]) {
-  process.stderr.write(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(SUITES).join(', ')}\n  kmeans [--sizes=1000000,10000000]\n  propensity [--rows=1000000]\n  quality [--seeds=5]\n  lookalike [--rows=1000000] [--seeds=10000]\n`);
+  process.stderr.write(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(SUITES).join(', ')}\n  kmeans [--sizes=1000000,10000000]\n  propensity [--rows=1000000]\n  quality [--seeds=5]\n  lookalike [--rows=1000000] [--seeds=10000]\n  service [--sizes=1000000,10000000]\n`);
   process.exit(2);
 }
 await (await SUITES[suite]()).run(args);

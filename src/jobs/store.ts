@@ -9,6 +9,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Shard, } from './shards.js';
 
+/** The tail of a runner's output kept with its job. */
+export const LOG_CHARS = 20_000;
+
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 export const FINISHED: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -226,10 +229,10 @@ export class JobStore {
   }
 
   /** Ends a running job; false when it was no longer running (e.g. cancelled meanwhile). */
-  finish(id: string, status: 'succeeded' | 'failed', outcome: { result?: unknown; error?: string }): boolean {
+  finish(id: string, status: 'succeeded' | 'failed', outcome: { result?: unknown; error?: string; log?: string }): boolean {
     const r = this.db
-      .prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, runner_pid = NULL, stage = NULL WHERE id = ? AND status = 'running'")
-      .run(status, now(), outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, id);
+      .prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, log = coalesce(?, log), runner_pid = NULL, stage = NULL WHERE id = ? AND status = 'running'")
+      .run(status, now(), outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, outcome.log || null, id);
     return r.changes === 1;
   }
 

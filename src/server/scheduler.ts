@@ -7,10 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { removeScoreOutput } from '../jobs/score.js';
-import type { JobStore } from '../jobs/store.js';
+import { LOG_CHARS, type JobStore } from '../jobs/store.js';
 
 const BIN = fileURLToPath(new URL('../../bin/audience.js', import.meta.url));
-const LOG_CHARS = 20_000;
 
 export interface SchedulerOptions {
   concurrency: number;
@@ -82,10 +81,9 @@ export class Scheduler {
       child.on('exit', (code, signal) => {
         this.running.delete(id);
         if (!this.stopped) {
-          this.jobs.update(id, { log: run.log || null });
           // A runner records its own outcome; one that died without doing so failed.
           const detail = run.log.trim().split('\n').slice(-3).join(' | ');
-          this.jobs.finish(id, 'failed', { error: `the job's runner exited (${signal ?? `code ${code}`}) without finishing${detail ? `: ${detail}` : ''}` });
+          this.jobs.finish(id, 'failed', { error: `the job's runner exited (${signal ?? `code ${code}`}) without finishing${detail ? `: ${detail}` : ''}`, log: run.log });
           this.poke();
         }
         resolve();

@@ -5,7 +5,7 @@
  * no runner behind to race the one its restart starts.
  */
 import { runScoreJob } from '../../jobs/runner.js';
-import { JobStore } from '../../jobs/store.js';
+import { JobStore, LOG_CHARS } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import { str, type Command } from '../args.js';
@@ -40,6 +40,13 @@ end, resuming a score job from its finished shards, and records the outcome in t
     const job = jobs.get(id);
     if (!job) throw new UserError(`job ${id} not found in ${jobs.file}`);
     if (job.status !== 'running') return;
+    // What the job prints (a train job's report) is stored with its outcome, in the same write.
+    let log = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      log = (log + chunk.toString()).slice(-LOG_CHARS);
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
     try {
       let result: Record<string, unknown>;
       if (job.type === 'score') {
@@ -53,12 +60,13 @@ end, resuming a score job from its finished shards, and records the outcome in t
         jobs.update(id, { backend: manifest.backend.name, device: manifest.backend.device });
         result = { model: saved, metrics: manifest.metrics, data: manifest.data };
       }
-      jobs.finish(id, 'succeeded', { result });
+      jobs.finish(id, 'succeeded', { result, log });
     } catch (err) {
       const message = err instanceof UserError ? err.message : `internal error: ${errorMessage(err)}`;
-      jobs.finish(id, 'failed', { error: message });
+      jobs.finish(id, 'failed', { error: message, log });
       if (!(err instanceof UserError)) throw err;
     } finally {
+      process.stdout.write = write;
       jobs.close();
     }
   },

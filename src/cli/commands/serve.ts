@@ -70,11 +70,12 @@ running when the server stopped (or was killed) resumes from its finished shards
     });
     const address = await app.listen({ port, host });
     const resumed = scheduler.start();
+    // One write, so a reader that sees the address sees the resumed jobs too.
     process.stdout.write(
       `audience-engine listening on ${address} (backend ${backend.backend}, ${concurrency} job(s) at a time, data roots ${roots.roots.join(', ')}, jobs in ${jobs.file}` +
-        `${env.AUDIENCE_API_KEY ? ', API key required' : ''})\n`,
+        `${env.AUDIENCE_API_KEY ? ', API key required' : ''})\n` +
+        (resumed.length ? `resuming ${resumed.length} job(s) left running: ${resumed.join(', ')}\n` : ''),
     );
-    if (resumed.length) process.stdout.write(`resuming ${resumed.length} job(s) left running: ${resumed.join(', ')}\n`);
     await new Promise<void>((resolve) => {
       const stop = async () => {
         process.stdout.write('stopping: running jobs will resume on the next start\n');

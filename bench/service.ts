@@ -1,0 +1,103 @@
+/**
+ * Service benchmark: score jobs (K-Means + propensity) of 1M and 10M synthetic visitors
+ * submitted to a real `audience serve` through the API, end to end (submit to succeeded),
+ * against the I/O floor measured in the same run: DuckDB alone reading the same Parquet
+ * columns and writing them to Parquet. While each job runs, GET /v1/jobs/:id is polled
+ * back to back to measure status latency.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from '../src/io/duckdb.js';
+import { writeFile } from '../src/io/writer.js';
+import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
+import { startServer, visitorRoot, waitJob, type Server } from '../test/service-helpers.js';
+import { median, report } from './common.js';
+
+const FILE_ROWS = 1_000_000;
+const EXCLUDE = 'converted,true_segment,email';
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+async function submit(server: Server, body: unknown): Promise<any> {
+  const r = await server.request('POST', '/v1/jobs', body);
+  if (r.status !== 202) throw new Error(`submission refused: ${r.text}`);
+  const job = await waitJob(server, r.body.id, undefined, 3_600_000);
+  if (job.status !== 'succeeded') throw new Error(`job ${job.id} ${job.status}: ${job.error}`);
+  return job;
+}
+
+/** The floor: DuckDB reads the columns the job reads and writes them to one Parquet file. */
+async function ioFloor(pattern: string, columns: string[], out: string): Promise<number> {
+  const con = await connect();
+  try {
+    const select = columns.map((c) => `"${c}"`).join(', '); // fixed synthetic column names
+    const t = performance.now();
+    await con.run(`COPY (SELECT ${select} FROM read_parquet($1)) TO $2 (FORMAT parquet, COMPRESSION zstd)`, [pattern, out]);
+    return (performance.now() - t) / 1000;
+  } finally {
+    con.closeSync();
+    fs.rmSync(out, { force: true });
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '1000000,10000000').split(',').map(Number);
+  const files = Math.ceil(Math.max(...sizes) / FILE_ROWS);
+  process.stderr.write(`generating ${files} x ${FILE_ROWS} visitors...\n`);
+  const { dir, root } = await visitorRoot(files, FILE_ROWS);
+  await writeFile(path.join(root, 'train.parquet'), VISITOR_COLUMNS, generateVisitors({ visitors: 100_000, seed: 11 }));
+  const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models')]);
+  const rows: Array<Record<string, string | number>> = [];
+  try {
+    await submit(server, { type: 'train', model: 'kmeans', name: 'behavior', input: ['train.parquet'], params: { k: 8, exclude: EXCLUDE } });
+    await submit(server, { type: 'train', model: 'propensity', name: 'purchase', input: ['train.parquet'], params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 10, 'allow-small': true } });
+    const readColumns = VISITOR_COLUMNS.map((c) => c.name).filter((c) => !EXCLUDE.split(',').includes(c));
+
+    for (const size of sizes) {
+      const inputs = Array.from({ length: size / FILE_ROWS }, (_, i) => `v-${String(i).padStart(2, '0')}.parquet`);
+      const r = await server.request('POST', '/v1/jobs', { type: 'score', input: inputs, models: ['behavior', 'purchase'], output: `scores-${size}` });
+      if (r.status !== 202) throw new Error(`submission refused: ${r.text}`);
+      const latencies: number[] = [];
+      let job: any;
+      for (;;) {
+        const t = performance.now();
+        job = (await server.request('GET', `/v1/jobs/${r.body.id}`)).body;
+        latencies.push(performance.now() - t);
+        if (!['queued', 'running'].includes(job.status)) break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      if (job.status !== 'succeeded') throw new Error(`job ${job.id} ${job.status}: ${job.error}`);
+      const jobSeconds = (Date.parse(job.timings.finishedAt) - Date.parse(job.timings.createdAt)) / 1000;
+      const floors: number[] = [];
+      for (let i = 0; i < 3; i++) floors.push(await ioFloor(path.join(root, size === FILE_ROWS ? 'v-00.parquet' : 'v-*.parquet'), readColumns, path.join(dir, 'floor.parquet')));
+      const floor = median(floors);
+      rows.push({
+        rows: size,
+        shards: job.progress.shardsTotal,
+        'job s': jobSeconds.toFixed(1),
+        'job rows/s': Math.round(size / jobSeconds),
+        'scoring-pass rows/s': Math.round(job.result.rowsPerSecond),
+        'I/O floor s': floor.toFixed(2),
+        'job / floor': (jobSeconds / floor).toFixed(1),
+        'status p50 ms': quantile(latencies, 0.5).toFixed(1),
+        'status p99 ms': quantile(latencies, 0.99).toFixed(1),
+        'status max ms': Math.max(...latencies).toFixed(1),
+        polls: latencies.length,
+      });
+      fs.rmSync(path.join(root, `scores-${size}`), { recursive: true, force: true });
+    }
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await report('service', rows, [
+    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 1M-row shards.`,
+    'job s: submission to succeeded (runner start, model load, every shard, finalize with percentiles, manifest); scoring-pass rows/s: the runner\'s own rate.',
+    `I/O floor: DuckDB alone, COPY of the ${VISITOR_COLUMNS.length - 3} input columns the job reads from the same files to one zstd Parquet file, median of 3, same process as the client.`,
+    'status latency: GET /v1/jobs/:id back to back (20 ms apart) for the whole job, client-measured over loopback.',
+  ]);
+}
