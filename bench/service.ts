@@ -95,7 +95,7 @@ export async function run(args: string[]): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   await report('service', rows, [
-    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 1M-row shards.`,
+    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups), shards scored in parallel by one worker thread per core.`,
     'job s: submission to succeeded (runner start, model load, every shard, finalize with percentiles, manifest); scoring-pass rows/s: the runner\'s own rate.',
     `I/O floor: DuckDB alone, COPY of the ${VISITOR_COLUMNS.length - 3} input columns the job reads from the same files to one zstd Parquet file, median of 3, same process as the client.`,
     'status latency: GET /v1/jobs/:id back to back (20 ms apart) for the whole job, client-measured over loopback.',

@@ -309,7 +309,7 @@ export async function buildAudiences(opts: {
       }
     }
     return out;
-  });
+  }, columns.filter((c) => [idColumn, email, phone, ...probColumns, ...segColumns].includes(c.name)));
   for (const w of writers) for (const f of Object.values(w)) await f.close();
 
   const summaries: AudienceSummary[] = set.audiences.map((a, k) => {

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { tf } from './backend.js';
+import { UserError } from '../util/errors.js';
 
 export interface WorkerHandle {
   call<T>(type: string, payload: unknown, transfer?: ArrayBuffer[]): Promise<T>;
@@ -23,11 +24,11 @@ export function startWorker(entry: URL, backend?: string): WorkerHandle {
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
   };
-  worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+  worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string; userError?: boolean }) => {
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (m.ok) w?.resolve(m.result);
-    else w?.reject(new Error(m.error));
+    else w?.reject(m.userError ? new UserError(m.error!) : new Error(m.error));
   });
   worker.on('error', failAll);
   worker.on('exit', (code) => failAll(new Error(`compute worker exited (${code})`)));
@@ -59,7 +60,8 @@ export function serveRequests(handlers: Record<string, (payload: never) => Promi
       const { result, transfer } = await handler(m.payload as never);
       port.postMessage({ id: m.id, ok: true, result }, transfer ?? []);
     } catch (err) {
-      port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+      // A UserError stays one across the thread boundary: the caller reports it as bad input.
+      port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err), userError: err instanceof UserError });
     }
   });
 }

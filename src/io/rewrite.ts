@@ -1,11 +1,9 @@
-/**
- * Adds columns to part files already written: each part is read back batch by batch and
- * written anew with the extra columns, under a temporary name renamed over the original.
- */
+/** Adds computed columns to part files already written (percentiles, audience memberships). */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ColumnBatch, ColumnRequest } from './columns.js';
 import { openTable } from './table.js';
+import { connect } from './duckdb.js';
 import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from './writer.js';
 
 export function readAs(type: OutputColumn['type']): ColumnRequest['as'] {
@@ -24,30 +22,43 @@ export async function* readParts(files: WrittenFile[], columns: OutputColumn[]):
   }
 }
 
+/**
+ * Appends computed columns to each part: the compute reads only the `read` columns, its
+ * output goes to a small temporary Parquet file, and DuckDB joins the two by position into
+ * the new part (no round trip of the other columns through JavaScript), written under a
+ * temporary name and renamed over the original.
+ */
 export async function addColumns(
   dir: string,
   files: WrittenFile[],
   columns: OutputColumn[],
   added: OutputColumn[],
   compute: (batch: ColumnBatch, first: number) => Record<string, OutputData> | Promise<Record<string, OutputData>>,
+  read: OutputColumn[] = columns,
 ): Promise<OutputColumn[]> {
-  const all = [...columns, ...added];
   const staging = path.join(dir, '.rewrite');
   fs.rmSync(staging, { recursive: true, force: true });
   let first = 0;
-  for (const file of files) {
-    const name = path.basename(file.path);
-    const writer = new PartWriter(staging, name, all, Infinity, name.endsWith('.csv') ? 'csv' : 'parquet');
-    for await (const { batch } of readParts([file], columns)) {
-      const out: Record<string, OutputData> = {};
-      for (const c of columns) out[c.name] = batch.columns.get(c.name) as OutputData;
-      Object.assign(out, await compute(batch, first));
-      await writer.write(batch.rows, out);
-      first += batch.rows;
+  const con = await connect();
+  try {
+    for (const file of files) {
+      const name = path.basename(file.path);
+      const extra = new PartWriter(staging, `${name}.added`, added, Infinity, 'parquet');
+      for await (const { batch } of readParts([file], read)) {
+        await extra.write(batch.rows, await compute(batch, first));
+        first += batch.rows;
+      }
+      const [part] = await extra.close();
+      const tmp = path.join(staging, name);
+      const format = name.endsWith('.csv') ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd';
+      const scan = name.endsWith('.csv') ? 'read_csv($1)' : 'read_parquet($1)';
+      await con.run(`COPY (SELECT * FROM ${scan} POSITIONAL JOIN read_parquet($2)) TO $3 (${format})`, [file.path, part.path, tmp]);
+      fs.renameSync(tmp, file.path);
+      fs.rmSync(part.path, { force: true });
     }
-    const [part] = await writer.close();
-    fs.renameSync(part.path, file.path);
+  } finally {
+    con.closeSync();
   }
   fs.rmSync(staging, { recursive: true, force: true });
-  return all;
+  return [...columns, ...added];
 }

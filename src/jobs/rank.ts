@@ -87,5 +87,5 @@ export async function addPercentiles(
       if (r.rank) out[r.rank] = Float64Array.from({ length: batch.rows }, (_, i) => rankOf![row + i] || NaN);
     }
     return out;
-  });
+  }, columns.filter((c) => ranked.some((r) => r.source === c.name)));
 }

@@ -39,7 +39,7 @@ export const ScoreJob = Type.Object(
     options: Type.Optional(
       Type.Object(
         {
-          shardRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100_000_000, description: 'target rows per shard (default 1,000,000)' })),
+          shardRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100_000_000, description: 'target rows per shard (default 500,000)' })),
           maxRejects: Type.Optional(Type.Integer({ minimum: 0, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
           overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
         },

@@ -23,7 +23,7 @@ DIR/scores-00000.parquet... with the id column (or row_id) and per model:
 members.csv, holdout.csv and activation.csv (SHA-256 of normalized emails and phones),
 with DIR/audiences/summary.json. Input columns the rules and exports use are carried into
 the score files. Definition format: see the README ("Audiences").
-The input is scored in shards of about --shard-rows rows (default 1,000,000; whole Parquet
+The input is scored in shards of about --shard-rows rows (default 500,000; whole Parquet
 row groups), one output file per shard. --max-rejects N tolerates up to N rows whose value
 in a number column is text that is not a number: they are left out of the scores and listed
 in DIR/errors.jsonl (id, file, row, column, value); one more fails the run (default 0).
