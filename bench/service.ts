@@ -81,6 +81,8 @@ export async function run(args: string[]): Promise<void> {
         'job s': jobSeconds.toFixed(1),
         'job rows/s': Math.round(size / jobSeconds),
         'scoring-pass rows/s': Math.round(job.result.rowsPerSecond),
+        'setup / score / finalize s': [job.result.stageSeconds.setup, job.result.stageSeconds.scoring, job.result.stageSeconds.finalizing].map((x: number) => x.toFixed(1)).join(' / '),
+        workers: job.result.stageSeconds.workers,
         'I/O floor s': floor.toFixed(2),
         'job / floor': (jobSeconds / floor).toFixed(1),
         'status p50 ms': quantile(latencies, 0.5).toFixed(1),

@@ -36,6 +36,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const job = jobs.get(id);
   if (!job) throw new Error(`job ${id} not found`);
   const spec = job.spec as unknown as ScoreJobSpec;
+  const setupStart = performance.now();
   const backend = await initBackend();
   jobs.update(id, { backend: backend.backend, device: backend.device, stage: 'planning' });
   const data = await openDataset(spec.input);
@@ -92,8 +93,10 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
       }
     }
     jobs.update(id, { stage: 'finalizing' });
+    const scored = performance.now();
     const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
-    return { output: dir, manifest: path.join(dir, 'manifest.json'), ...manifest };
+    const stageSeconds = { setup: (started - setupStart) / 1000, scoring: (scored - started) / 1000, finalizing: (performance.now() - scored) / 1000, workers };
+    return { output: dir, manifest: path.join(dir, 'manifest.json'), ...manifest, stageSeconds };
   } finally {
     for (const m of loaded) m.dispose();
   }
