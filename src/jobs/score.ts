@@ -150,17 +150,23 @@ export function prepareOutput(dir: string, overwrite: boolean): void {
 export const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
 const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
 
-/** A batch without the rows listed in its rejects. */
-function dropRows(batch: ColumnBatch, drop: Set<number>): ColumnBatch {
-  const keep: number[] = [];
-  for (let i = 0; i < batch.rows; i++) if (!drop.has(i)) keep.push(i);
+/** Rows [start, end) of a batch, as a batch of their own (row numbers kept). */
+function sliceRows(batch: ColumnBatch, start: number, end: number): ColumnBatch {
   const columns = new Map<string, ColumnData>();
-  for (const [name, col] of batch.columns) {
-    if (col instanceof Float64Array) columns.set(name, Float64Array.from(keep, (i) => col[i]));
-    else if (col instanceof BigInt64Array) columns.set(name, BigInt64Array.from(keep, (i) => col[i]));
-    else columns.set(name, keep.map((i) => col[i]));
+  for (const [name, col] of batch.columns) columns.set(name, col.slice(start, end));
+  return { ...batch, offset: batch.offset + start, first: batch.first + start, rows: end - start, columns, rejects: undefined };
+}
+
+/** The runs of rows between rejected ones: each keeps its own row numbers (row_id when there is no id column). */
+function withoutRejects(batch: ColumnBatch): ColumnBatch[] {
+  if (!batch.rejects?.length) return [batch];
+  const runs: ColumnBatch[] = [];
+  let start = 0;
+  for (const row of [...new Set(batch.rejects.map((r) => r.row)), batch.rows]) {
+    if (row > start) runs.push(sliceRows(batch, start, row));
+    start = row + 1;
   }
-  return { ...batch, rows: keep.length, columns, rejects: undefined };
+  return runs;
 }
 
 function idOf(plan: ScorePlan, batch: ColumnBatch, row: number): string | number {
@@ -178,7 +184,7 @@ export async function scoreShard(
   plan: ScorePlan,
   shard: Shard,
   staging: string,
-  opts: { rejectBudget?: number; onRows?: (rows: number) => void; signal?: AbortSignal } = {},
+  opts: { rejectBudget?: number; onRows?: (rows: number) => void } = {},
 ): Promise<ShardResult> {
   const started = performance.now();
   const { data, models } = plan;
@@ -196,7 +202,7 @@ export async function scoreShard(
         const batches = table.read(plan.request, { range: { start: shard.start, end: shard.end }, badNumbers: plan.maxRejects > 0 ? 'report' : 'fail' });
         for await (const raw of batches) {
           // Row numbers count across all inputs.
-          let batch: ColumnBatch = { ...raw, first: shard.first + (raw.offset - shard.start) };
+          const batch: ColumnBatch = { ...raw, first: shard.first + (raw.offset - shard.start) };
           if (batch.rejects?.length) {
             for (const r of batch.rejects) {
               rejects.push(JSON.stringify({ id: idOf(plan, batch, r.row), file: table.path, row: raw.offset + r.row, column: r.column, value: r.value, reason: 'not a number' }));
@@ -206,14 +212,12 @@ export async function scoreShard(
                 `more rows could not be read than the job allows (${plan.maxRejects}): e.g. ${table.path} row ${raw.offset + batch.rejects[0].row}, column "${batch.rejects[0].column}" holds ${JSON.stringify(batch.rejects[0].value)}, expected a number`,
               );
             }
-            batch = dropRows(batch, new Set(batch.rejects.map((r) => r.row)));
           }
-          yield { batch, blocks: models.map((m) => transform(m.transform, batch)) };
+          for (const run of withoutRejects(batch)) yield { batch: run, blocks: models.map((m) => transform(m.transform, run)) };
         }
       })(),
     );
     for await (const { batch, blocks } of transformed) {
-      opts.signal?.throwIfAborted();
       const out: Record<string, OutputData> = {};
       for (const [i, m] of models.entries()) {
         const block = blocks[i];
