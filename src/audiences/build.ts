@@ -167,11 +167,11 @@ export async function buildAudiences(opts: {
       if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, 0);
     }
   }
+  const uncounted = [...rankBase.keys()].filter((c) => !opts.rankCounts?.has(c));
   for (const c of rankBase.keys()) if (opts.rankCounts?.has(c)) rankBase.set(c, opts.rankCounts.get(c)!);
-  if ([...rankBase.keys()].some((c) => !opts.rankCounts?.has(c))) {
-    for (const c of rankBase.keys()) rankBase.set(c, 0);
+  if (uncounted.length) {
     for await (const { batch } of readParts(files, readCols)) {
-      for (const c of rankBase.keys()) {
+      for (const c of uncounted) {
         const v = batch.columns.get(c) as Float64Array;
         let n = 0;
         for (let i = 0; i < batch.rows; i++) if (!Number.isNaN(v[i])) n++;

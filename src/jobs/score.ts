@@ -129,7 +129,7 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
 
 /** Whether a name in an output folder is (part of) a scoring run's output, whole or not. */
 export function isScoreOutput(name: string): boolean {
-  return [MANIFEST, 'audiences', STAGING, ERRORS, '.rewrite'].includes(name) || name.startsWith(`${SCORE_PREFIX}-`) || name.endsWith('.tmp');
+  return [MANIFEST, 'audiences', STAGING, ERRORS, '.rewrite', `${MANIFEST}.tmp`, `${ERRORS}.tmp`].includes(name) || name.startsWith(`${SCORE_PREFIX}-`);
 }
 
 /** Removes a scoring run's output, whole or partial, from a folder; other files stay. */

@@ -7,14 +7,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Shard, } from './shards.js';
+import type { Shard } from './shards.js';
 
 /** The tail of a runner's output kept with its job. */
 export const LOG_CHARS = 20_000;
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-export const FINISHED: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export interface JobRecord {
   id: string;
@@ -24,7 +23,7 @@ export interface JobRecord {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
-  /** Set when the job's runs so far have been timed. */
+  /** Rows and shards of a score job, known once its shards are planned (null before, and for train jobs). */
   rowsTotal: number | null;
   rowsDone: number;
   shardsTotal: number | null;
@@ -217,11 +216,10 @@ export class JobStore {
     return rows;
   }
 
-  update(id: string, fields: Partial<Pick<JobRecord, 'stage' | 'backend' | 'device' | 'rowsTotal' | 'shardsTotal' | 'log'>>): void {
-    const cols: Record<string, string> = { stage: 'stage', backend: 'backend', device: 'device', rowsTotal: 'rows_total', shardsTotal: 'shards_total', log: 'log' };
-    const keys = Object.keys(fields).filter((k) => k in cols);
+  update(id: string, fields: Partial<Pick<JobRecord, 'stage' | 'backend' | 'device'>>): void {
+    const keys = (['stage', 'backend', 'device'] as const).filter((k) => k in fields);
     if (!keys.length) return;
-    this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${cols[k]} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => (fields as Record<string, unknown>)[k] as string | number | null), id);
+    this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k] ?? null), id);
   }
 
   addRows(id: string, rows: number): void {

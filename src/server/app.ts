@@ -57,7 +57,7 @@ function validationMessage(context: string, issues: ValidationIssue[]): string {
 }
 
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
-export function jobView(job: JobRecord): Record<string, unknown> {
+function jobView(job: JobRecord): Record<string, unknown> {
   const ms = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : null);
   const now = new Date().toISOString();
   // The rate of this run (shards finished before a restart are not in it); after the end, its average.

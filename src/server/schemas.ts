@@ -3,6 +3,7 @@
  * OpenAPI document served at /docs.
  */
 import { Type, type Static } from 'typebox';
+import { MODEL_KINDS } from '../cli/commands/train.js';
 import { JOB_STATUSES } from '../jobs/store.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
@@ -17,7 +18,7 @@ const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9
 export const TrainJob = Type.Object(
   {
     type: Type.Literal('train'),
-    model: OneOf(['kmeans', 'propensity', 'lookalike', 'anomaly'] as const, 'the kind of model to train'),
+    model: OneOf(MODEL_KINDS, 'the kind of model to train'),
     name: ModelName,
     input: Type.Array(Path, { minItems: 1, maxItems: 1000, description: 'Parquet, CSV or Arrow files, or glob patterns' }),
     params: Type.Optional(
