@@ -7,37 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { memorySource } from '../src/features/blocks.js';
-import type { FeatureBlock } from '../src/features/transform.js';
 import { loadKMeansData } from '../src/models/kmeans/data.js';
 import { kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { assignAndSum } from '../src/models/kmeans/kernels.js';
 import { Rng } from '../src/util/rng.js';
 import { findPython, median, report, runPeer, timeIt } from './common.js';
+import { blobs, blocksOf } from './data.js';
 
 const D = 32;
 const K = 16;
-
-function blobs(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  // Overlapping clusters: Lloyd keeps moving for many iterations, as on real behavior data.
-  const centers = Array.from({ length: K }, () => Array.from({ length: D }, () => rng.normal() * 0.5));
-  const x = new Float32Array(n * D);
-  for (let i = 0; i < n; i++) {
-    const c = centers[rng.int(K)];
-    for (let j = 0; j < D; j++) x[i * D + j] = c[j] + rng.normal();
-  }
-  return x;
-}
-
-function blocksOf(x: Float32Array, rows: number): FeatureBlock[] {
-  const n = x.length / D;
-  const out: FeatureBlock[] = [];
-  for (let s = 0; s < n; s += rows) {
-    const m = Math.min(rows, n - s);
-    out.push({ ids: new BigInt64Array(0), rows: m, cols: D, data: x.subarray(s * D, (s + m) * D), names: [], imputed: 0 });
-  }
-  return out;
-}
 
 export async function run(args: string[]): Promise<void> {
   await initBackend();
@@ -47,11 +25,11 @@ export async function run(args: string[]): Promise<void> {
   const notes: string[] = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bench-'));
   for (const n of sizes) {
-    const x = blobs(n, 1);
+    const x = blobs(n, D, K, 1);
     const init = kmeansPlusPlus(x.subarray(0, 20_000 * D), 20_000, D, K, new Rng(2));
     let kd;
     try {
-      kd = await loadKMeansData(memorySource(blocksOf(x, 1 << 20)), { k: K, sampleSize: 1000, seed: 1, budgetBytes: 8 * 2 ** 30 });
+      kd = await loadKMeansData(memorySource(blocksOf(x, D, 1 << 20)), { k: K, sampleSize: 1000, seed: 1, budgetBytes: 8 * 2 ** 30 });
     } catch (err) {
       notes.push(`N=${n}: could not load on ${tf.getBackend()}: ${(err as Error).message.split('\n')[0]}`);
       continue;

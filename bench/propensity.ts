@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { fitMlp, predictLogits } from '../src/models/nn/fit.js';
-import { Rng } from '../src/util/rng.js';
 import { findPython, median, report, runPeer, timeIt } from './common.js';
+import { labeledRows } from './data.js';
 
 const D = 32;
 
@@ -17,20 +17,8 @@ export async function run(args: string[]): Promise<void> {
   await initBackend();
   const n = Number(args.find((a) => a.startsWith('--rows='))?.slice(7) ?? 1_000_000);
   const epochs = 2;
-  const rng = new Rng(1);
-  const w = Array.from({ length: D }, () => rng.normal());
-  const x = new Float32Array(n * D);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let z = 0;
-    for (let j = 0; j < D; j++) {
-      const v = rng.normal();
-      x[i * D + j] = v;
-      z += w[j] * v * (j % 3 === 0 ? v : 1) * 0.3; // some curvature: an MLP has something to learn
-    }
-    y[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
-  }
-  const data = { x, y, d: D };
+  const data = labeledRows(n, D, 1);
+  const { x, y } = data;
   const all = Int32Array.from({ length: n }, (_, i) => i);
   const valid = all.subarray(0, 10_000);
   const fit = await fitMlp(data, all, valid, { inputs: D, hidden: [128, 64], dropout: 0, l2: 1e-4, learningRate: 1e-3, seed: 1 }, { batchSize: 4096, maxEpochs: epochs, patience: 99, classWeight: 'none' });

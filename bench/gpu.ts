@@ -1,0 +1,153 @@
+/**
+ * GPU suite: the issue's three measurements on whatever backend this process selects
+ * (webgpu on a GPU host), each beside PyTorch doing the same work on the same data in the
+ * same run (CUDA when PyTorch sees the GPU):
+ *   1. one K-Means Lloyd step at N x 32, K = 16, data resident on the device, also against
+ *      the memory-bandwidth bound (the feature matrix read once at --hbm-tbps);
+ *   2. MLP (32-128-64-1) training samples/s through the product's training loop;
+ *   3. scoring rows/s (host rows in, logits back to the host).
+ * On a GPU host without internet: bench/gpu-host.sh (see bench/README.md).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend, tf } from '../src/compute/backend.js';
+import { memorySource } from '../src/features/blocks.js';
+import { loadKMeansData } from '../src/models/kmeans/data.js';
+import { kmeansPlusPlus } from '../src/models/kmeans/fit.js';
+import { assignAndSum } from '../src/models/kmeans/kernels.js';
+import { fitMlp, predictLogits, type Labeled } from '../src/models/nn/fit.js';
+import { Rng } from '../src/util/rng.js';
+import { findPython, median, report, runPeer, timeIt } from './common.js';
+import { blobs, blocksOf, labeledRows } from './data.js';
+
+const D = 32;
+const K = 16;
+const HIDDEN = [128, 64];
+const L2 = 1e-4;
+const SCORE_BATCH = 65_536;
+
+/** Peak memory bandwidth (TB/s) of the GPUs we know by name, for the K-Means bound. */
+const KNOWN_TBPS: Array<[RegExp, number]> = [
+  [/H200/i, 4.8],
+  [/H100.*(PCIe|NVL)|H100 PCIe/i, 2.0],
+  [/H100/i, 3.35],
+  [/A100.*80/i, 2.0],
+  [/A100/i, 1.55],
+];
+
+function option(args: string[], name: string): string | undefined {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+type Row = Record<string, string | number>;
+
+function ratioRow(work: string, unit: string, ours: number, peer: number | undefined, goal: string, met?: (ratio: number) => boolean): Row {
+  const fmt = (v: number) => (unit === 'ms' ? v.toFixed(2) : Math.round(v).toLocaleString('en-US'));
+  const ratio = peer === undefined ? undefined : ours / peer;
+  return {
+    work,
+    unit,
+    ours: fmt(ours),
+    peer: peer === undefined ? 'n/a' : fmt(peer),
+    'ours / peer': ratio === undefined ? 'n/a' : ratio.toFixed(2),
+    goal,
+    met: ratio === undefined || !met ? '' : met(ratio) ? 'yes' : 'no',
+  };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const info = await initBackend();
+  const n = Number(option(args, 'rows') ?? 10_000_000);
+  const mlpRows = Number(option(args, 'mlp-rows') ?? 1_000_000);
+  const batches = (option(args, 'batches') ?? '4096,32768').split(',').map(Number);
+  const epochs = Number(option(args, 'epochs') ?? 2);
+  const reps = Number(option(args, 'reps') ?? 10);
+  const py = findPython(['torch', 'numpy']);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-gpu-bench-'));
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  try {
+    // --- 1. K-Means step -------------------------------------------------------------
+    process.stdout.write(`K-Means: generating ${n.toLocaleString('en-US')} x ${D} rows...\n`);
+    const x = blobs(n, D, K, 1);
+    const init = kmeansPlusPlus(x.subarray(0, 20_000 * D), 20_000, D, K, new Rng(2));
+    const kd = await loadKMeansData(memorySource(blocksOf(x, D, 1 << 20)), { k: K, sampleSize: 1000, seed: 1 });
+    if (!kd.resident) notes.push(`K-Means data was not resident on ${tf.getBackend()} (over AUDIENCE_RESIDENT_MB): the step streams from host memory`);
+    const ourTimes = await timeIt(() => assignAndSum(kd, init, K), reps, 2);
+    const ourMs = median(ourTimes);
+    const ourStep = await assignAndSum(kd, init, K);
+    kd.dispose();
+
+    let peerKm: { ms_per_iter: number; counts: number[] } | undefined;
+    let peerInfo: { device: string; torch: string; threads: number } | undefined;
+    if (py) {
+      fs.writeFileSync(path.join(tmp, 'x.f32'), x);
+      fs.writeFileSync(path.join(tmp, 'c.f32'), init);
+      const r = runPeer(py, 'gpu_torch.py', { kmeans: { data: path.join(tmp, 'x.f32'), init: path.join(tmp, 'c.f32'), d: D, k: K, reps } });
+      fs.rmSync(path.join(tmp, 'x.f32'));
+      peerKm = r.kmeans as typeof peerKm;
+      peerInfo = r as unknown as typeof peerInfo;
+    }
+
+    // --- 2./3. MLP training and scoring ---------------------------------------------
+    const data: Labeled = labeledRows(mlpRows, D, 1);
+    if (py) {
+      fs.writeFileSync(path.join(tmp, 'mx.f32'), data.x);
+      fs.writeFileSync(path.join(tmp, 'my.u8'), data.y);
+    }
+    const all = Int32Array.from({ length: mlpRows }, (_, i) => i);
+    const valid = all.subarray(0, Math.min(10_000, mlpRows));
+    const config = { inputs: D, hidden: HIDDEN, dropout: 0, l2: L2, learningRate: 1e-3, seed: 1 };
+    const mlpResults: Array<{ batch: number; ours: number; peer?: number }> = [];
+    let scoreOurs = 0;
+    let scorePeer: number | undefined;
+    for (const batch of batches) {
+      // A short fit first: shader compilation and buffer pools are not what we measure (PyTorch warms up too).
+      (await fitMlp(data, all.subarray(0, Math.min(mlpRows, batch * 8)), valid, config, { batchSize: batch, maxEpochs: 1, patience: 99, classWeight: 'none' })).mlp.dispose();
+      const fit = await fitMlp(data, all, valid, config, { batchSize: batch, maxEpochs: epochs, patience: 99, classWeight: 'none' });
+      const first = batch === batches[0];
+      if (first) scoreOurs = mlpRows / (median(await timeIt(() => predictLogits(fit.mlp, data, all, SCORE_BATCH), 3)) / 1000);
+      fit.mlp.dispose();
+      let peer: number | undefined;
+      if (py) {
+        const r = runPeer(py, 'gpu_torch.py', {
+          mlp: { x: path.join(tmp, 'mx.f32'), y: path.join(tmp, 'my.u8'), d: D, hidden: HIDDEN, l2: L2, batch, epochs, score: first, score_batch: SCORE_BATCH },
+        });
+        peer = r.train_samples_per_s as number;
+        if (first) scorePeer = r.score_rows_per_s as number;
+      }
+      mlpResults.push({ batch, ours: fit.samplesPerSecond, peer });
+    }
+
+    const peerDevice = peerInfo?.device;
+    const device = `${info.device} ${peerDevice ?? ''}`;
+    const tbps = Number(option(args, 'hbm-tbps') ?? KNOWN_TBPS.find(([re]) => re.test(device))?.[1] ?? NaN);
+
+    rows.push(ratioRow(`K-Means step ${n.toLocaleString('en-US')} x ${D}, K=${K}`, 'ms', ourMs, peerKm?.ms_per_iter, 'ours <= PyTorch', (r) => r <= 1));
+    if (Number.isFinite(tbps)) {
+      const boundMs = (n * D * 4) / (tbps * 1e9);
+      rows.push({ ...ratioRow(`K-Means step vs bandwidth bound (${tbps} TB/s)`, 'ms', ourMs, boundMs, 'within 5x', (r) => r <= 5), peer: `${boundMs.toFixed(3)} (bound)` });
+    } else notes.push('bandwidth bound: unknown GPU; pass --hbm-tbps=<TB/s> for that row');
+    for (const m of mlpResults) {
+      rows.push(ratioRow(`MLP 32-128-64-1 training, batch ${m.batch}`, 'samples/s', m.ours, m.peer, 'ours >= 0.5x PyTorch', (r) => r >= 0.5));
+    }
+    rows.push(ratioRow(`scoring ${mlpRows.toLocaleString('en-US')} rows (batches of ${SCORE_BATCH})`, 'rows/s', scoreOurs, scorePeer, ''));
+
+    // The two K-Means steps start from the same centroids: their cluster sizes should agree
+    // (a few rows on a distance tie may go either way in float32).
+    if (peerKm) {
+      const moved = ourStep.counts.reduce((s, c, i) => s + Math.abs(c - peerKm.counts[i]), 0) / 2;
+      notes.push(`K-Means check: ${moved} of ${n} rows assigned differently from PyTorch's step (distance ties in float32)`);
+      if (moved > n * 1e-4) throw new Error(`K-Means step disagrees with PyTorch on ${moved} rows: a bug, not rounding`);
+    }
+    notes.push(`ours: backend ${info.backend} on ${info.device}; PyTorch ${peerInfo?.torch ?? 'not importable (pip/apt: torch) — peer columns n/a'} on ${peerDevice ?? '-'}${peerDevice === 'cpu' ? ` (${peerInfo?.threads} threads)` : ''}.`);
+    notes.push(`K-Means: median of ${reps} steps after 2 warm-ups, each ending with the sums read back to the host; ours reads [X | 1] (N x ${D + 1} floats); PyTorch: addmm + argmin + index_add_ + bincount, data resident, synchronized.`);
+    notes.push('bandwidth bound: N x 32 x 4 bytes read once at the GPU\'s peak memory bandwidth.');
+    notes.push(`MLP: ${epochs} epochs of ${mlpRows.toLocaleString('en-US')} rows after a warm-up; ours through the product's loop (batches gathered on the host, per-epoch validation); PyTorch: Adam, BCEWithLogits, data resident on the device, after one warm-up epoch.`);
+    notes.push('scoring: both copy host rows to the device in batches and read the logits back; median of 3.');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  await report('gpu', rows, notes);
+}
