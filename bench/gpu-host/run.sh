@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# On a GPU host, even one without internet: unpacks the bundle made by pack.sh (when this
+# checkout has no node_modules), shows the GPU and the backend, runs the demo on the GPU
+# backend (every model trained and scored), then the GPU suite (npm run bench -- gpu).
+# Usage: bench/gpu-host/run.sh [--bundle=FILE] [--out=DIR] [--no-demo] [gpu suite options...]
+#   --bundle  the tarball from pack.sh (default .carry/gpu-bench.tar.xz)
+#   --out     a folder for the logs and bench/results/gpu.json (default: none)
+# AUDIENCE_BACKEND defaults to webgpu here: a GPU host that cannot start it fails loudly.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+bundle=.carry/gpu-bench.tar.xz
+out=""
+demo=1
+suite=()
+for a in "$@"; do
+  case "$a" in
+    --bundle=*) bundle=${a#--bundle=} ;;
+    --out=*) out=${a#--out=} ;;
+    --no-demo) demo=0 ;;
+    *) suite+=("$a") ;;
+  esac
+done
+
+if [ ! -d node_modules ]; then
+  echo "unpacking $bundle"
+  tar -xJf "$bundle"
+fi
+[ -x .gpu-runtime/bin/node ] && export PATH="$root/.gpu-runtime/bin:$PATH"
+# The Vulkan loader from the bundle, only where the host has none.
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '; then
+  export LD_LIBRARY_PATH="$root/.gpu-runtime/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+# NVIDIA's Vulkan driver manifest: the container toolkit may mount it outside the loader's search path.
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
+  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/icd.d/nvidia_icd.json; do
+    if [ -f "$f" ]; then export VK_DRIVER_FILES=$f; break; fi
+  done
+fi
+export AUDIENCE_BACKEND=${AUDIENCE_BACKEND:-webgpu}
+[ -n "$out" ] && mkdir -p "$out"
+log() { if [ -n "$out" ]; then tee -a "$out/$1"; else cat; fi; }
+
+{
+  date -u +%FT%TZ
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  echo "node $(node --version) ($(command -v node))"
+  node bin/audience.js info
+} 2>&1 | log info.txt
+
+if [ "$demo" = 1 ]; then
+  node --import tsx src/cli/demo.ts 2>&1 | log demo.txt
+fi
+node --import tsx bench/run.ts gpu "${suite[@]}" 2>&1 | log gpu.txt
+[ -n "$out" ] && cp bench/results/gpu.json "$out/"
+exit 0
