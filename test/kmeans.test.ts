@@ -4,6 +4,8 @@ import { memorySource } from '../src/features/blocks.js';
 import { adjustedRandIndex, nearest } from '../src/metrics/clustering.js';
 import { loadKMeansData } from '../src/models/kmeans/data.js';
 import { fitKMeans, kmeansPlusPlus } from '../src/models/kmeans/fit.js';
+import { centroidOperand } from '../src/models/kmeans/kernels.js';
+import { assignLabels, clusterSums, fusedStepAvailable } from '../src/models/kmeans/webgpu.js';
 import { Rng } from '../src/util/rng.js';
 import { blobs, toBlocks } from './helpers.js';
 
@@ -143,5 +145,31 @@ describe('batched K-Means', () => {
     const kd = await loadKMeansData(memorySource(toBlocks(new Float32Array([1, 2, 3, 4]), 2, 2)), { k: 3, sampleSize: 10, seed: 1 });
     await expect(fitKMeans(kd, { k: 3 })).rejects.toThrow(/at least 3 rows/);
     kd.dispose();
+  });
+
+  // The fused WGSL kernels run only on webgpu (the second test project, on lavapipe in CI).
+  it.runIf(process.env.AUDIENCE_BACKEND === 'webgpu')('fused webgpu step: the same labels and sums as the generic ops', async () => {
+    for (const [n, d, k] of [[50_003, 32, 16], [7_777, 7, 3], [300, 60, 50]]) {
+      expect(fusedStepAvailable(d, k)).toBe(true);
+      const { data } = blobs(n, k, d, 17);
+      const xa = new Float32Array(n * (d + 1));
+      for (let i = 0; i < n; i++) {
+        xa.set(data.subarray(i * d, (i + 1) * d), i * (d + 1));
+        xa[i * (d + 1) + d] = 1;
+      }
+      const before = tf.memory().numTensors;
+      const x = tf.tensor2d(xa, [n, d + 1]);
+      const op = centroidOperand(kmeansPlusPlus(data, n, d, k, new Rng(3)), k, d);
+      const [labels, sums, refLabels, refSums] = tf.tidy(() => {
+        const ref = tf.argMin(tf.matMul(x, op), 1);
+        const l = assignLabels(x, op);
+        return [l, clusterSums(x, l, k), ref, tf.scatterND(ref.reshape([n, 1]), x, [k, d + 1])];
+      });
+      expect(Array.from(await labels.data())).toEqual(Array.from(await refLabels.data()));
+      const [got, want] = [await sums.data(), await refSums.data()];
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want[i])));
+      tf.dispose([x, op, labels, sums, refLabels, refSums]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
   });
 });

@@ -2,10 +2,11 @@
  * The K-Means tensor kernels. Distances use ||x||^2 - 2 x.c + ||c||^2 as one plain matMul
  * of Xa = [X | 1] by [-2 C^T ; ||c||^2] (no transposed operand: wasm runs those ~10x slower).
  * Cluster sums and counts come from one scatterND of Xa by the assignments: O(N*D), where
- * a one-hot matMul would cost O(N*D*K).
+ * a one-hot matMul would cost O(N*D*K). On webgpu, fused WGSL kernels do the step (webgpu.ts).
  */
 import { tf } from '../../compute/backend.js';
 import type { KMeansData } from './data.js';
+import { assignLabels, clusterSums, fusedStepAvailable } from './webgpu.js';
 
 /** The (D+1) x K right operand [-2 C^T ; ||c||^2] for centroids C (K x D, row-major). */
 export function centroidOperand(centroids: Float32Array, k: number, d: number): tf.Tensor2D {
@@ -45,12 +46,14 @@ export async function assignAndSum(data: KMeansData, centroids: Float32Array, k:
     return { sums, counts, inertia: inertiaFromSums(data.sqNormSum, centroids, sums, counts, d) };
   }
   const op = centroidOperand(centroids, k, d);
+  const fused = fusedStepAvailable(d, k);
   let acc: tf.Tensor2D | null = null;
   try {
     await data.forEachBatch((xa, rows) => {
       const next = tf.tidy(() => {
-        const nearest = tf.argMin(tf.matMul(xa, op), 1).reshape([rows, 1]);
-        const s = tf.scatterND(nearest, xa, [k, d + 1]) as tf.Tensor2D;
+        let s: tf.Tensor2D;
+        if (fused) s = clusterSums(xa, assignLabels(xa, op), k);
+        else s = tf.scatterND(tf.argMin(tf.matMul(xa, op), 1).reshape([rows, 1]), xa, [k, d + 1]) as tf.Tensor2D;
         return acc ? (tf.add(acc, s) as tf.Tensor2D) : s;
       });
       acc?.dispose();
