@@ -14,6 +14,7 @@ import { loadScoringModel } from '../src/models/load.js';
 import { calibrate, fitIsotonic, fitPlatt } from '../src/models/propensity/calibration.js';
 import { fitMlp, predictLogits, weightedLoss } from '../src/models/nn/fit.js';
 import { Mlp } from '../src/models/nn/mlp.js';
+import { WebGPUAdam } from '../src/models/nn/adam-webgpu.js';
 import type { PropensityModel } from '../src/models/propensity/model.js';
 import { trainPropensity } from '../src/models/propensity/train.js';
 import { ModelStore } from '../src/models/registry.js';
@@ -186,5 +187,36 @@ describe('percentiles within the scored population', () => {
     expect(percentileOf(sorted, 0.2)).toBe(50);
     expect(percentileOf(sorted, 0.4)).toBe(87.5);
     expect([10, 50, 79.9, 80].map(bucketOf)).toEqual(['low', 'medium', 'medium', 'high']);
+  });
+});
+
+// The fused optimizer runs only on webgpu (the second test project, on lavapipe in CI).
+describe.runIf(process.env.AUDIENCE_BACKEND === 'webgpu')('webgpu Adam', () => {
+  it('takes the same steps as tf.train.adam', async () => {
+    const rng = new Rng(9);
+    const shapes = [[33, 17], [17], [1000, 3]];
+    const init = shapes.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+    const ours = shapes.map((s, i) => tf.variable(tf.tensor(init[i], s)));
+    const theirs = shapes.map((s, i) => tf.variable(tf.tensor(init[i], s)));
+    const before = tf.memory().numTensors;
+    const fused = new WebGPUAdam(0.01);
+    const reference = tf.train.adam(0.01);
+    for (let step = 0; step < 5; step++) {
+      const grads = shapes.map((s) => tf.tensor(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal() * (step + 1)), s));
+      fused.apply(ours, grads);
+      reference.applyGradients(Object.fromEntries(theirs.map((v, i) => [v.name, grads[i]])));
+      tf.dispose(grads);
+    }
+    for (let i = 0; i < shapes.length; i++) {
+      const [a, b] = [await ours[i].data(), await theirs[i].data()];
+      for (let j = 0; j < a.length; j++) expect(Math.abs(a[j] - b[j])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[j])));
+      // They moved: five steps of lr 0.01 each change every weight by up to 0.05.
+      expect(Math.abs(a[0] - init[i][0])).toBeGreaterThan(1e-3);
+    }
+    fused.dispose();
+    // Only tf.train.adam's own state (two moments per variable, two beta powers) is left.
+    expect(tf.memory().numTensors - before).toBe(2 * shapes.length + 2);
+    reference.dispose();
+    tf.dispose([...ours, ...theirs]);
   });
 });

@@ -5,7 +5,8 @@
 # Usage: bench/gpu-host/run.sh [--bundle=FILE] [--out=DIR] [--no-demo] [gpu suite options...]
 #   --bundle  the tarball from pack.sh (default .carry/gpu-bench.tar.xz)
 #   --out     a folder for the logs and bench/results/gpu.json (default: none)
-# AUDIENCE_BACKEND defaults to webgpu here: a GPU host that cannot start it fails loudly.
+# `audience info` shows the automatic choice; the demo and the suite then run with
+# AUDIENCE_BACKEND=webgpu (unless set), so a GPU host that cannot start it fails loudly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -37,16 +38,17 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && ! ls /usr/share/vulkan/
     if [ -f "$f" ]; then export VK_DRIVER_FILES=$f; break; fi
   done
 fi
-export AUDIENCE_BACKEND=${AUDIENCE_BACKEND:-webgpu}
 [ -n "$out" ] && mkdir -p "$out"
 log() { if [ -n "$out" ]; then tee -a "$out/$1"; else cat; fi; }
 
 {
   date -u +%FT%TZ
-  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; fi
   echo "node $(node --version) ($(command -v node))"
+  # The automatic choice first (what every command picks on this host), then the rest forced.
   node bin/audience.js info
 } 2>&1 | log info.txt
+export AUDIENCE_BACKEND=${AUDIENCE_BACKEND:-webgpu}
 
 if [ "$demo" = 1 ]; then
   node --import tsx src/cli/demo.ts 2>&1 | log demo.txt

@@ -18,11 +18,19 @@ export interface WgslProgram {
   dispatch: [number, number, number];
   /** Adds `uniforms.size` (the output's element count). */
   size?: boolean;
+  /** Extra uniform fields, e.g. 'lr : f32, n : i32,', filled from runProgram's `values` in order. */
+  uniforms?: string;
   getUserCode(): string;
 }
 
+/** One uniform field's value: f32 or i32, a scalar each. */
+export interface UniformValue {
+  type: 'float32' | 'int32';
+  data: [number];
+}
+
 interface WebGPUBackendLike {
-  runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
+  runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: UniformValue[]): tf.TensorInfo;
   device: { limits: { maxComputeWorkgroupStorageSize: number; maxComputeWorkgroupsPerDimension: number } };
 }
 
@@ -41,7 +49,7 @@ export function workgroupStorageBytes(): number {
 }
 
 /** Runs a program; the result is a tensor tracked like any other (tidy or dispose it). */
-export function runProgram(program: WgslProgram, inputs: tf.Tensor[], dtype: tf.DataType): tf.Tensor {
-  const info = webgpuBackend().runWebGPUProgram(program, inputs, dtype);
+export function runProgram(program: WgslProgram, inputs: tf.Tensor[], dtype: tf.DataType, values?: UniformValue[]): tf.Tensor {
+  const info = webgpuBackend().runWebGPUProgram(program, inputs, dtype, values);
   return tf.engine().makeTensorFromTensorInfo(info);
 }
