@@ -25,7 +25,11 @@ done
 
 if [ ! -d node_modules ]; then
   echo "unpacking $bundle"
-  tar -xJf "$bundle"
+  if command -v xz >/dev/null; then
+    tar -xJf "$bundle"
+  else # no xz on the host: Python's lzma
+    python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$bundle" | tar -xf -
+  fi
 fi
 [ -x .gpu-runtime/bin/node ] && export PATH="$root/.gpu-runtime/bin:$PATH"
 # The Vulkan loader from the bundle, only where the host has none.
