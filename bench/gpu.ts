@@ -67,6 +67,7 @@ export async function run(args: string[]): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-gpu-bench-'));
   const rows: Row[] = [];
   const notes: string[] = [];
+  let mismatch: string | undefined;
   try {
     // --- 1. K-Means step -------------------------------------------------------------
     process.stdout.write(`K-Means: generating ${n.toLocaleString('en-US')} x ${D} rows...\n`);
@@ -138,8 +139,8 @@ export async function run(args: string[]): Promise<void> {
     // (a few rows on a distance tie may go either way in float32).
     if (peerKm) {
       const moved = ourStep.counts.reduce((s, c, i) => s + Math.abs(c - peerKm.counts[i]), 0) / 2;
-      notes.push(`K-Means check: ${moved} of ${n} rows assigned differently from PyTorch's step (distance ties in float32)`);
-      if (moved > n * 1e-4) throw new Error(`K-Means step disagrees with PyTorch on ${moved} rows: a bug, not rounding`);
+      notes.push(`K-Means check: the cluster sizes after one step differ from PyTorch's by ${moved} of ${n} rows (float32 distance ties)`);
+      if (moved > n * 1e-4) mismatch = `K-Means step: cluster sizes differ from PyTorch's by ${moved} rows, more than rounding explains`;
     }
     notes.push(`ours: backend ${info.backend} on ${info.device}; PyTorch ${peerInfo?.torch ?? 'not importable (pip/apt: torch) — peer columns n/a'} on ${peerDevice ?? '-'}${peerDevice === 'cpu' ? ` (${peerInfo?.threads} threads)` : ''}.`);
     notes.push(`K-Means: median of ${reps} steps after 2 warm-ups, each ending with the sums read back to the host; ours reads [X | 1] (N x ${D + 1} floats); PyTorch: addmm + argmin + index_add_ + bincount, data resident, synchronized.`);
@@ -150,4 +151,6 @@ export async function run(args: string[]): Promise<void> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   await report('gpu', rows, notes);
+  // After the report: the measurements are kept, and the run still fails.
+  if (mismatch) throw new Error(mismatch);
 }

@@ -204,7 +204,7 @@ describe.runIf(process.env.AUDIENCE_BACKEND === 'webgpu')('webgpu Adam', () => {
     for (let step = 0; step < 5; step++) {
       const grads = shapes.map((s) => tf.tensor(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal() * (step + 1)), s));
       fused.apply(ours, grads);
-      reference.applyGradients(Object.fromEntries(theirs.map((v, i) => [v.name, grads[i]])));
+      reference.applyGradients(theirs.map((v, i) => ({ name: v.name, tensor: grads[i] })));
       tf.dispose(grads);
     }
     for (let i = 0; i < shapes.length; i++) {
