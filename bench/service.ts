@@ -46,6 +46,7 @@ async function ioFloor(pattern: string, columns: string[], out: string): Promise
 
 export async function run(args: string[]): Promise<void> {
   const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '1000000,10000000').split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n / FILE_ROWS) || n <= 0)) throw new Error(`--sizes: each size must be a multiple of ${FILE_ROWS.toLocaleString('en-US')} (the rows per input file)`);
   const files = Math.ceil(Math.max(...sizes) / FILE_ROWS);
   process.stderr.write(`generating ${files} x ${FILE_ROWS} visitors...\n`);
   const { dir, root } = await visitorRoot(files, FILE_ROWS);
@@ -97,7 +98,7 @@ export async function run(args: string[]): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   await report('service', rows, [
-    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups), shards scored in parallel by one worker thread per core.`,
+    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups); on the CPU backends shards are scored in parallel by one worker thread per core (column "workers"; none on a GPU, which one thread feeds).`,
     'job s: submission to succeeded (runner start, model load, every shard, finalize with percentiles, manifest); scoring-pass rows/s: the runner\'s own rate.',
     `I/O floor: DuckDB alone, COPY of the ${VISITOR_COLUMNS.length - 3} input columns the job reads from the same files to one zstd Parquet file, median of 3, same process as the client.`,
     'status latency: GET /v1/jobs/:id back to back (20 ms apart) for the whole job, client-measured over loopback.',

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # On a GPU host, even one without internet: unpacks the bundle made by pack.sh (when this
 # checkout has no node_modules), shows the GPU and the backend, runs the demo on the GPU
-# backend (every model trained and scored), then the GPU suite (npm run bench -- gpu).
-# Usage: bench/gpu-host/run.sh [--bundle=FILE] [--out=DIR] [--no-demo] [gpu suite options...]
+# backend (every model trained and scored), the GPU suite (npm run bench -- gpu), then a
+# 1M-row score job through the service (npm run bench -- service: the whole pipeline,
+# read -> transform -> score -> write, against DuckDB's I/O floor).
+# Usage: bench/gpu-host/run.sh [--bundle=FILE] [--out=DIR] [--no-demo] [--no-service] [gpu suite options...]
 #   --bundle  the tarball from pack.sh (default .carry/gpu-bench.tar.xz)
 #   --out     a folder for the logs and bench/results/gpu.json (default: none)
 # `audience info` shows the automatic choice; the demo and the suite then run with
@@ -13,12 +15,14 @@ cd "$root"
 bundle=.carry/gpu-bench.tar.xz
 out=""
 demo=1
+service=1
 suite=()
 for a in "$@"; do
   case "$a" in
     --bundle=*) bundle=${a#--bundle=} ;;
     --out=*) out=${a#--out=} ;;
     --no-demo) demo=0 ;;
+    --no-service) service=0 ;;
     *) suite+=("$a") ;;
   esac
 done
@@ -59,4 +63,8 @@ if [ "$demo" = 1 ]; then
 fi
 node --import tsx bench/run.ts gpu "${suite[@]}" 2>&1 | log gpu.txt
 [ -n "$out" ] && cp bench/results/gpu.json "$out/"
+if [ "$service" = 1 ]; then
+  node --import tsx bench/run.ts service --sizes=1000000 2>&1 | log service.txt
+  [ -n "$out" ] && cp bench/results/service.json "$out/"
+fi
 exit 0
