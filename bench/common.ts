@@ -8,6 +8,11 @@ import { table } from '../src/cli/format.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
+/** The value of a `--name=value` command-line option, if given. */
+export function option(args: string[], name: string): string | undefined {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -12,13 +12,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
+import { fusedKernels } from '../src/compute/webgpu.js';
 import { memorySource } from '../src/features/blocks.js';
 import { loadKMeansData } from '../src/models/kmeans/data.js';
 import { kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { assignAndSum } from '../src/models/kmeans/kernels.js';
 import { fitMlp, predictLogits, type Labeled } from '../src/models/nn/fit.js';
 import { Rng } from '../src/util/rng.js';
-import { findPython, median, report, runPeer, timeIt } from './common.js';
+import { findPython, median, option, report, runPeer, timeIt } from './common.js';
 import { blobs, blocksOf, labeledRows } from './data.js';
 
 const D = 32;
@@ -30,15 +31,12 @@ const SCORE_BATCH = 65_536;
 /** Peak memory bandwidth (TB/s) of the GPUs we know by name, for the K-Means bound. */
 const KNOWN_TBPS: Array<[RegExp, number]> = [
   [/H200/i, 4.8],
-  [/H100.*(PCIe|NVL)|H100 PCIe/i, 2.0],
+  [/H100.*NVL/i, 3.9],
+  [/H100.*PCIe/i, 2.0],
   [/H100/i, 3.35],
   [/A100.*80/i, 2.0],
   [/A100/i, 1.55],
 ];
-
-function option(args: string[], name: string): string | undefined {
-  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 type Row = Record<string, string | number>;
 
@@ -56,8 +54,21 @@ function ratioRow(work: string, unit: string, ours: number, peer: number | undef
   };
 }
 
+/** Runs fn with tfjs's generic ops in place of our WGSL kernels (AUDIENCE_WEBGPU_FUSED=0). */
+async function withoutFusedKernels<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.AUDIENCE_WEBGPU_FUSED;
+  process.env.AUDIENCE_WEBGPU_FUSED = '0';
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.AUDIENCE_WEBGPU_FUSED;
+    else process.env.AUDIENCE_WEBGPU_FUSED = saved;
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const info = await initBackend();
+  const fused = fusedKernels();
   const n = Number(option(args, 'rows') ?? 10_000_000);
   const mlpRows = Number(option(args, 'mlp-rows') ?? 1_000_000);
   const batches = (option(args, 'batches') ?? '4096,32768').split(',').map(Number);
@@ -75,9 +86,10 @@ export async function run(args: string[]): Promise<void> {
     const init = kmeansPlusPlus(x.subarray(0, 20_000 * D), 20_000, D, K, new Rng(2));
     const kd = await loadKMeansData(memorySource(blocksOf(x, D, 1 << 20)), { k: K, sampleSize: 1000, seed: 1 });
     if (!kd.resident) notes.push(`K-Means data was not resident on ${tf.getBackend()} (over AUDIENCE_RESIDENT_MB): the step streams from host memory`);
-    const ourTimes = await timeIt(() => assignAndSum(kd, init, K), reps, 2);
-    const ourMs = median(ourTimes);
+    const ourMs = median(await timeIt(() => assignAndSum(kd, init, K), reps, 2));
     const ourStep = await assignAndSum(kd, init, K);
+    // Our WGSL kernels against the tfjs ops they replace, on the same resident data.
+    const genericMs = fused ? median(await withoutFusedKernels(() => timeIt(() => assignAndSum(kd, init, K), reps, 2))) : undefined;
     kd.dispose();
 
     let peerKm: { ms_per_iter: number; counts: number[] } | undefined;
@@ -100,7 +112,7 @@ export async function run(args: string[]): Promise<void> {
     const all = Int32Array.from({ length: mlpRows }, (_, i) => i);
     const valid = all.subarray(0, Math.min(10_000, mlpRows));
     const config = { inputs: D, hidden: HIDDEN, dropout: 0, l2: L2, learningRate: 1e-3, seed: 1 };
-    const mlpResults: Array<{ batch: number; ours: number; peer?: number }> = [];
+    const mlpResults: Array<{ batch: number; ours: number; peer?: number; generic?: number }> = [];
     let scoreOurs = 0;
     let scorePeer: number | undefined;
     for (const batch of batches) {
@@ -110,6 +122,12 @@ export async function run(args: string[]): Promise<void> {
       const first = batch === batches[0];
       if (first) scoreOurs = mlpRows / (median(await timeIt(() => predictLogits(fit.mlp, data, all, SCORE_BATCH), 3)) / 1000);
       fit.mlp.dispose();
+      let generic: number | undefined;
+      if (fused && first) {
+        const base = await withoutFusedKernels(() => fitMlp(data, all, valid, config, { batchSize: batch, maxEpochs: epochs, patience: 99, classWeight: 'none' }));
+        generic = base.samplesPerSecond;
+        base.mlp.dispose();
+      }
       let peer: number | undefined;
       if (py) {
         const r = runPeer(py, 'gpu_torch.py', {
@@ -118,7 +136,7 @@ export async function run(args: string[]): Promise<void> {
         peer = r.train_samples_per_s as number;
         if (first) scorePeer = r.score_rows_per_s as number;
       }
-      mlpResults.push({ batch, ours: fit.samplesPerSecond, peer });
+      mlpResults.push({ batch, ours: fit.samplesPerSecond, peer, generic });
     }
 
     const peerDevice = peerInfo?.device;
@@ -133,6 +151,9 @@ export async function run(args: string[]): Promise<void> {
     for (const m of mlpResults) {
       rows.push(ratioRow(`MLP 32-128-64-1 training, batch ${m.batch}`, 'samples/s', m.ours, m.peer, 'ours >= 0.5x PyTorch', (r) => r >= 0.5));
     }
+    if (genericMs !== undefined) rows.push(ratioRow('K-Means step: fused WGSL vs tfjs generic ops (peer column)', 'ms', ourMs, genericMs, ''));
+    const withGeneric = mlpResults.find((m) => m.generic !== undefined);
+    if (withGeneric) rows.push(ratioRow(`MLP training, batch ${withGeneric.batch}: fused Adam vs tf.train.adam (peer column)`, 'samples/s', withGeneric.ours, withGeneric.generic, ''));
     rows.push(ratioRow(`scoring ${mlpRows.toLocaleString('en-US')} rows (batches of ${SCORE_BATCH})`, 'rows/s', scoreOurs, scorePeer, ''));
 
     // The two K-Means steps start from the same centroids: their cluster sizes should agree

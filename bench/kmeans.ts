@@ -11,7 +11,7 @@ import { loadKMeansData } from '../src/models/kmeans/data.js';
 import { kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { assignAndSum } from '../src/models/kmeans/kernels.js';
 import { Rng } from '../src/util/rng.js';
-import { findPython, median, report, runPeer, timeIt } from './common.js';
+import { findPython, median, option, report, runPeer, timeIt } from './common.js';
 import { blobs, blocksOf } from './data.js';
 
 const D = 32;
@@ -19,7 +19,7 @@ const K = 16;
 
 export async function run(args: string[]): Promise<void> {
   await initBackend();
-  const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '1000000,10000000').split(',').map(Number);
+  const sizes = (option(args, 'sizes') ?? '1000000,10000000').split(',').map(Number);
   const py = findPython(['sklearn', 'numpy', 'threadpoolctl']);
   const rows: Array<Record<string, string | number>> = [];
   const notes: string[] = [];

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { SeedIndex } from '../src/models/lookalike/similarity.js';
 import { Rng } from '../src/util/rng.js';
-import { findPython, report, runPeer } from './common.js';
+import { findPython, option, report, runPeer } from './common.js';
 
 export async function run(args: string[]): Promise<void> {
   await initBackend();
-  const n = Number(args.find((a) => a.startsWith('--rows='))?.slice(7) ?? 1_000_000);
-  const s = Number(args.find((a) => a.startsWith('--seeds='))?.slice(8) ?? 10_000);
+  const n = Number(option(args, 'rows') ?? 1_000_000);
+  const s = Number(option(args, 'seeds') ?? 10_000);
   const d = 32;
   const k = 50;
   const rng = new Rng(1);

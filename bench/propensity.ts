@@ -8,14 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { fitMlp, predictLogits } from '../src/models/nn/fit.js';
-import { findPython, median, report, runPeer, timeIt } from './common.js';
+import { findPython, median, option, report, runPeer, timeIt } from './common.js';
 import { labeledRows } from './data.js';
 
 const D = 32;
 
 export async function run(args: string[]): Promise<void> {
   await initBackend();
-  const n = Number(args.find((a) => a.startsWith('--rows='))?.slice(7) ?? 1_000_000);
+  const n = Number(option(args, 'rows') ?? 1_000_000);
   const epochs = 2;
   const data = labeledRows(n, D, 1);
   const { x, y } = data;

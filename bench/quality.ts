@@ -15,13 +15,13 @@ import { stratifiedSplit } from '../src/models/propensity/checks.js';
 import { loadLabeled, trainPropensity } from '../src/models/propensity/train.js';
 import { ModelStore } from '../src/models/registry.js';
 import { silentProgress } from '../src/util/progress.js';
-import { BENCH_DIR, findPython, report, runPeer } from './common.js';
+import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 
 export async function run(args: string[]): Promise<void> {
   await initBackend();
-  const seeds = Number(args.find((a) => a.startsWith('--seeds='))?.slice(8) ?? 5);
+  const seeds = Number(option(args, 'seeds') ?? 5);
   const data = await openDataset([path.join(ROOT, 'examples/data/online_shoppers_intention.csv')]);
   const transform = await fitTransform(data, loadSpec(path.join(ROOT, 'examples/online_shoppers.features.json')));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-quality-'));

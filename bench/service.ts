@@ -12,7 +12,7 @@ import { connect } from '../src/io/duckdb.js';
 import { writeFile } from '../src/io/writer.js';
 import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { startServer, visitorRoot, waitJob, type Server } from '../test/service-helpers.js';
-import { median, report } from './common.js';
+import { median, option, report } from './common.js';
 
 const FILE_ROWS = 1_000_000;
 const EXCLUDE = 'converted,true_segment,email';
@@ -45,7 +45,7 @@ async function ioFloor(pattern: string, columns: string[], out: string): Promise
 }
 
 export async function run(args: string[]): Promise<void> {
-  const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '1000000,10000000').split(',').map(Number);
+  const sizes = (option(args, 'sizes') ?? '1000000,10000000').split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n / FILE_ROWS) || n <= 0)) throw new Error(`--sizes: each size must be a multiple of ${FILE_ROWS.toLocaleString('en-US')} (the rows per input file)`);
   const files = Math.ceil(Math.max(...sizes) / FILE_ROWS);
   process.stderr.write(`generating ${files} x ${FILE_ROWS} visitors...\n`);

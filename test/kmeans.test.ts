@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { memorySource } from '../src/features/blocks.js';
 import { adjustedRandIndex, nearest } from '../src/metrics/clustering.js';
-import { loadKMeansData } from '../src/models/kmeans/data.js';
+import { augment, loadKMeansData } from '../src/models/kmeans/data.js';
 import { fitKMeans, kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { centroidOperand } from '../src/models/kmeans/kernels.js';
 import { assignLabels, clusterSums, fusedStepAvailable } from '../src/models/kmeans/webgpu.js';
@@ -152,13 +152,8 @@ describe('batched K-Means', () => {
     for (const [n, d, k] of [[50_003, 32, 16], [7_777, 7, 3], [300, 60, 50]]) {
       expect(fusedStepAvailable(d, k)).toBe(true);
       const { data } = blobs(n, k, d, 17);
-      const xa = new Float32Array(n * (d + 1));
-      for (let i = 0; i < n; i++) {
-        xa.set(data.subarray(i * d, (i + 1) * d), i * (d + 1));
-        xa[i * (d + 1) + d] = 1;
-      }
       const before = tf.memory().numTensors;
-      const x = tf.tensor2d(xa, [n, d + 1]);
+      const [x] = toBlocks(data, d, n).map((block) => augment(block));
       const op = centroidOperand(kmeansPlusPlus(data, n, d, k, new Rng(3)), k, d);
       const [labels, sums, refLabels, refSums] = tf.tidy(() => {
         const ref = tf.argMin(tf.matMul(x, op), 1);
@@ -170,6 +165,13 @@ describe('batched K-Means', () => {
       for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want[i])));
       tf.dispose([x, op, labels, sums, refLabels, refSums]);
       expect(tf.memory().numTensors).toBe(before);
+    }
+    // AUDIENCE_WEBGPU_FUSED=0 hands the step back to tfjs's generic ops.
+    process.env.AUDIENCE_WEBGPU_FUSED = '0';
+    try {
+      expect(fusedStepAvailable(32, 16)).toBe(false);
+    } finally {
+      delete process.env.AUDIENCE_WEBGPU_FUSED;
     }
   });
 });

@@ -48,7 +48,7 @@ if km:
         return sums, counts
 
     ms, times = timed(step, km["reps"])
-    sums, counts = step()
+    _, counts = step()
     out["kmeans"] = {"ms_per_iter": ms, "times": times, "counts": counts.cpu().tolist()}
     del x
 
@@ -63,8 +63,11 @@ if mlp:
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
     net = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], 1)).to(dev)
-    # The same optimizer and L2 as the engine's MLP (Adam, lr 1e-3, L2 on weights as weight decay).
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=mlp["l2"])
+    # The same optimizer and L2 as the engine's MLP: Adam, lr 1e-3, L2 on the weights only
+    # (Adam's weight_decay adds l2 * w to the gradient, as the engine does; biases get none).
+    weights = [p for p in net.parameters() if p.dim() > 1]
+    biases = [p for p in net.parameters() if p.dim() == 1]
+    opt = torch.optim.Adam([{"params": weights, "weight_decay": mlp["l2"]}, {"params": biases, "weight_decay": 0.0}], lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     # Data resident on the device, shuffled batches gathered there: PyTorch at its best.
     x, y = xh.to(dev), yh.to(dev)

@@ -29,7 +29,8 @@ Quick start:
 
 Environment: AUDIENCE_BACKEND=webgpu|tensorflow|wasm|cpu forces a backend;
 AUDIENCE_MODEL_STORE sets the model store (default ./models);
-AUDIENCE_RESIDENT_MB caps feature data kept in backend memory.`;
+AUDIENCE_RESIDENT_MB caps feature data kept in backend memory;
+AUDIENCE_WEBGPU_FUSED=0 uses tfjs's generic ops instead of our WGSL kernels on webgpu.`;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 /** Tensor hygiene helpers: long runs must keep tf.memory().numTensors flat. */
 import { tf } from './backend.js';
+import { deviceLimits, onWebGPU } from './webgpu.js';
 
 /** Disposes every tensor in a list and empties it. */
 export function disposeAll(list: Array<{ dispose(): void }>): void {
@@ -23,9 +24,6 @@ export function elementBudget(): number {
 
 /** The largest tensor to create in one piece: WebGPU binds each one as a storage buffer. */
 export function maxTensorBytes(): number {
-  if (tf.getBackend() === 'webgpu') {
-    const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
-    return Math.floor(0.75 * (device?.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20));
-  }
+  if (onWebGPU()) return Math.floor(0.75 * deviceLimits().maxStorageBufferBindingSize);
   return 512 * 2 ** 20;
 }

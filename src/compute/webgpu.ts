@@ -31,11 +31,20 @@ export interface UniformValue {
 
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: UniformValue[]): tf.TensorInfo;
-  device: { limits: { maxComputeWorkgroupStorageSize: number; maxComputeWorkgroupsPerDimension: number } };
+  device: { limits: GPUSupportedLimits };
 }
 
 export function onWebGPU(): boolean {
   return tf.getBackend() === 'webgpu';
+}
+
+/**
+ * Whether our WGSL kernels replace tfjs's generic ops: on webgpu, unless
+ * AUDIENCE_WEBGPU_FUSED=0 (a fallback for a driver that mis-compiles them, and the
+ * GPU suite's baseline). Read at each use, so a process can compare both.
+ */
+export function fusedKernels(): boolean {
+  return onWebGPU() && process.env.AUDIENCE_WEBGPU_FUSED !== '0';
 }
 
 function webgpuBackend(): WebGPUBackendLike {
@@ -43,9 +52,9 @@ function webgpuBackend(): WebGPUBackendLike {
   return tf.backend() as unknown as WebGPUBackendLike;
 }
 
-/** Workgroup memory one program may use on this device (WebGPU guarantees 16 KiB). */
-export function workgroupStorageBytes(): number {
-  return webgpuBackend().device.limits.maxComputeWorkgroupStorageSize ?? 16_384;
+/** The limits of the device tfjs opened (buffer sizes, workgroup memory...). */
+export function deviceLimits(): GPUSupportedLimits {
+  return webgpuBackend().device.limits;
 }
 
 /** Runs a program; the result is a tensor tracked like any other (tidy or dispose it). */

@@ -11,7 +11,7 @@
  * distance matrix three times and contends on atomics.
  */
 import { tf } from '../../compute/backend.js';
-import { onWebGPU, runProgram, workgroupStorageBytes, type WgslProgram } from '../../compute/webgpu.js';
+import { deviceLimits, fusedKernels, runProgram, type WgslProgram } from '../../compute/webgpu.js';
 
 const ASSIGN_THREADS = 128;
 const SUM_THREADS = 256;
@@ -20,7 +20,7 @@ const MAX_K = 64;
 
 /** Whether the fused kernels serve this shape on the current backend. */
 export function fusedStepAvailable(d: number, k: number): boolean {
-  return onWebGPU() && k <= MAX_K && d + 1 <= SUM_THREADS && (d + 1) * k * 4 <= workgroupStorageBytes();
+  return fusedKernels() && k <= MAX_K && d + 1 <= SUM_THREADS && (d + 1) * k * 4 <= deviceLimits().maxComputeWorkgroupStorageSize;
 }
 
 /** Labels (int32 [rows]) of the nearest centroid for each row of Xa [rows, D+1], given op [D+1, K]. */

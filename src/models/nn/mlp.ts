@@ -5,7 +5,7 @@
  * dropout masks are reused, not recomputed. With no hidden layer it is logistic regression.
  */
 import { tf } from '../../compute/backend.js';
-import { onWebGPU } from '../../compute/webgpu.js';
+import { fusedKernels } from '../../compute/webgpu.js';
 import { WebGPUAdam } from './adam-webgpu.js';
 import type { Weight } from '../registry.js';
 import { Rng } from '../../util/rng.js';
@@ -44,7 +44,7 @@ export class Mlp {
       );
     }
     // On webgpu a fused Adam: tfjs's costs ~90 of a step's ~140 dispatches.
-    this.optimizer = onWebGPU() ? new WebGPUAdam(config.learningRate) : tf.train.adam(config.learningRate);
+    this.optimizer = fusedKernels() ? new WebGPUAdam(config.learningRate) : tf.train.adam(config.learningRate);
   }
 
   /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
