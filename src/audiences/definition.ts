@@ -2,6 +2,7 @@
  * Audience definitions (JSON), validated with messages that name the audience and field:
  *
  * { "identifiers": { "email": "email", "phone": "phone", "defaultCountryCode": "1" },
+ *   "platforms": ["google", "meta"],
  *   "audiences": [
  *     { "name": "high_intent", "rule": "purchase.score >= 70",
  *       "suppress": { "ids": "customers.csv", "rule": "has_account = 1", "audiences": ["vip"] },
@@ -12,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError, errorMessage } from '../util/errors.js';
+import { PLATFORMS, isDefaultCountry, type Platform } from './identifiers.js';
 import { parseRule, type Rule } from './rules.js';
 
 export interface AudienceDef {
@@ -27,6 +29,8 @@ export interface AudienceDef {
 export interface AudienceSet {
   audiences: AudienceDef[];
   identifiers: { email?: string; phone?: string; defaultCountryCode?: string };
+  /** Ad platforms that get an activation file per audience (default: all of PLATFORMS). */
+  platforms: Platform[];
   /** Seeds the holdout draw: the same id lands in the same group every run. */
   seed: number;
 }
@@ -50,13 +54,20 @@ export function parseAudiences(raw: unknown, where = 'audiences', base = path.di
   };
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('expected a JSON object with an "audiences" list');
   const obj = raw as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!['audiences', 'identifiers', 'seed', '$comment'].includes(k)) fail(`unknown key "${k}"`);
+  for (const k of Object.keys(obj)) if (!['audiences', 'identifiers', 'platforms', 'seed', '$comment'].includes(k)) fail(`unknown key "${k}"`);
   if (!Array.isArray(obj.audiences) || obj.audiences.length === 0) fail('"audiences" must be a non-empty list');
   const idents = (obj.identifiers ?? {}) as Record<string, unknown>;
   if (typeof idents !== 'object' || Array.isArray(idents)) fail('"identifiers" must be an object');
   for (const k of Object.keys(idents)) {
     if (!['email', 'phone', 'defaultCountryCode'].includes(k)) fail(`"identifiers": unknown key "${k}" (email, phone, defaultCountryCode)`);
     if (typeof idents[k] !== 'string' || !idents[k]) fail(`"identifiers.${k}" must be a non-empty string`);
+  }
+  if (idents.defaultCountryCode !== undefined && !isDefaultCountry(idents.defaultCountryCode as string)) {
+    fail(`"identifiers.defaultCountryCode" must be a calling code such as "1" or "44", or a region such as "US"`);
+  }
+  const platforms = obj.platforms ?? [...PLATFORMS];
+  if (!Array.isArray(platforms) || platforms.length === 0 || platforms.some((p) => !PLATFORMS.includes(p as Platform))) {
+    fail(`"platforms" must be a non-empty list of ${PLATFORMS.map((p) => `"${p}"`).join(', ')}`);
   }
   const names = new Set<string>();
   const audiences = (obj.audiences as unknown[]).map((a, i): AudienceDef => {
@@ -103,5 +114,5 @@ export function parseAudiences(raw: unknown, where = 'audiences', base = path.di
   });
   const seed = obj.seed ?? 0;
   if (!Number.isInteger(seed)) fail('"seed" must be an integer');
-  return { audiences, identifiers: idents as AudienceSet['identifiers'], seed: seed as number };
+  return { audiences, identifiers: idents as AudienceSet['identifiers'], platforms: [...new Set(platforms as Platform[])], seed: seed as number };
 }

@@ -4,6 +4,7 @@
  */
 import type { ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
+import { parseNumberText } from '../io/number-text.js';
 import { UserError } from '../util/errors.js';
 import type { FeatureSpec } from './spec.js';
 import { parseBool } from './transform.js';
@@ -15,7 +16,16 @@ export interface InferredSpec {
 
 const SAMPLE_ROWS = 50_000;
 const ID_NAME = /^(id|.*[_ ]id|.*Id|.*ID|uuid|visitor|user|customer)$/;
+/** The index pandas writes as a column (to_parquet, to_csv): row labels, never a feature. */
+const PANDAS_INDEX = /^(__index_level_\d+__|Unnamed: 0|column0)$/;
 
+/**
+ * Guesses a feature spec from the schema and the first 50,000 rows: the id (named like one and
+ * unique, compared as exact text so ids above 2^53 stay distinct), booleans, categoricals,
+ * numbers (including text columns whose every value is a number as exports write them:
+ * "2,485", "66.82%", "$1,362.50", blanks and NA as missing), each decision with a note.
+ * @throws UserError when a named column is missing or no usable feature is found.
+ */
 export async function inferSpec(data: Dataset, opts: { id?: string; exclude?: string[] } = {}): Promise<InferredSpec> {
   const exclude = new Set(opts.exclude ?? []);
   for (const name of [...exclude, ...(opts.id ? [opts.id] : [])]) {
@@ -24,9 +34,11 @@ export async function inferSpec(data: Dataset, opts: { id?: string; exclude?: st
     }
   }
   const candidates = data.columns.filter((c) => !exclude.has(c.name));
+  // Text, and every column that may be the id, is sampled as exact text.
+  const asText = (c: { name: string; kind: string }) => c.kind === 'text' || (ID_NAME.test(c.name) && !opts.id) || c.name === opts.id;
   const request: ColumnRequest[] = candidates
     .filter((c) => c.kind !== 'other')
-    .map((c) => ({ name: c.name, as: c.kind === 'text' ? 'text' : 'number' }));
+    .map((c) => ({ name: c.name, as: asText(c) ? 'text' : 'number' }));
   const sample = new Map<string, Array<number | string | null>>();
   for (const r of request) sample.set(r.name, []);
   let rows = 0;
@@ -44,24 +56,47 @@ export async function inferSpec(data: Dataset, opts: { id?: string; exclude?: st
   let id = opts.id;
   for (const col of candidates) {
     if (col.kind === 'other') {
-      notes.push(`${col.name}: skipped (type ${col.type} is not numeric, boolean or text)`);
+      notes.push(`${col.name}: skipped (type ${col.type} is not numeric, boolean or text; cast it to one of those to use it)`);
       continue;
     }
-    const values = sample.get(col.name)!;
-    const distinct = new Set(values.filter((v) => v !== null && !(typeof v === 'number' && Number.isNaN(v))));
+    if (PANDAS_INDEX.test(col.name) && col.name !== opts.id) {
+      notes.push(`${col.name}: skipped (a row index written by pandas or a spreadsheet, not a feature)`);
+      continue;
+    }
+    let values = sample.get(col.name)!;
+    let distinct = new Set(values.filter((v) => v !== null && !(typeof v === 'number' && Number.isNaN(v))));
+    if (col.name === id) continue;
+    if (distinct.size === 0) {
+      notes.push(`${col.name}: skipped (empty: every value in the first ${rows} rows is null)`);
+      continue;
+    }
     if (id === undefined && ID_NAME.test(col.name) && distinct.size === rows) {
       id = col.name;
       notes.push(`${col.name}: id (unique in the first ${rows} rows, named like an id)`);
       continue;
     }
-    if (col.name === id) continue;
-    if (col.kind === 'boolean' || (col.kind === 'numeric' && [...distinct].every((v) => v === 0 || v === 1))) {
+    let numbersAsText = false;
+    if (col.kind !== 'text' && asText(col)) {
+      // An id-like name that was not unique: analyse the column as what it is.
+      values = values.map((v) => (v === null ? NaN : Number(v)));
+      distinct = new Set(values.filter((v) => !Number.isNaN(v)));
+    } else if (col.kind === 'text') {
+      const parsed = values.map((v) => parseNumberText(v as string | null));
+      const numbers = parsed.filter((v) => v !== undefined && !Number.isNaN(v));
+      if (numbers.length > 0 && parsed.every((v) => v !== undefined) && ![...distinct].every((v) => !Number.isNaN(parseBool(v as string)))) {
+        numbersAsText = true;
+        values = parsed as number[];
+        distinct = new Set(numbers as number[]);
+      }
+    }
+    const numeric = col.kind === 'numeric' || numbersAsText;
+    if (col.kind === 'boolean' || (numeric && [...distinct].every((v) => v === 0 || v === 1))) {
       spec.boolean.push({ name: col.name });
       notes.push(`${col.name}: boolean (${col.type}, values 0/1)`);
-    } else if (col.kind === 'text' && distinct.size > 0 && [...distinct].every((v) => !Number.isNaN(parseBool(v as string)))) {
+    } else if (col.kind === 'text' && !numbersAsText && distinct.size > 0 && [...distinct].every((v) => !Number.isNaN(parseBool(v as string)))) {
       spec.boolean.push({ name: col.name });
       notes.push(`${col.name}: boolean (text values ${[...distinct].slice(0, 4).join('/')})`);
-    } else if (col.kind === 'text') {
+    } else if (col.kind === 'text' && !numbersAsText) {
       if (distinct.size > 1000 || distinct.size > rows * 0.5) {
         notes.push(`${col.name}: skipped (text with ${distinct.size} distinct values in ${rows} rows: an identifier or free text?)`);
         continue;
@@ -89,7 +124,9 @@ export async function inferSpec(data: Dataset, opts: { id?: string; exclude?: st
       // Long right tails (counts, durations, money) cluster better on a log scale.
       const log = min >= 0 && mean > 0 && std / mean > 1.5;
       spec.numeric.push(log ? { name: col.name, log: true } : { name: col.name });
-      notes.push(`${col.name}: numeric${log ? ', log scale (non-negative, long tail)' : ''}`);
+      const missing = values.length - nums.length;
+      const how = numbersAsText ? ` (numbers written as text${missing ? `; ${missing} blank or missing in the first ${rows} rows, imputed` : ''})` : '';
+      notes.push(`${col.name}: numeric${log ? ', log scale (non-negative, long tail)' : ''}${how}`);
     }
   }
   if (id !== undefined) spec.id = id;

@@ -3,7 +3,7 @@
  * (row-major Float32Array) with exactly the statistics learned at training time.
  */
 import type { ColumnBatch, ColumnInfo, ColumnRequest, TextColumn } from '../io/columns.js';
-import { isIntegerType, numberColumn, textColumn } from '../io/columns.js';
+import { fitsInt64, numberColumn, textColumn } from '../io/columns.js';
 import { UserError } from '../util/errors.js';
 
 export interface FittedNumeric {
@@ -96,8 +96,9 @@ export function columnRequest(t: FittedTransform, extra: ColumnRequest[] = []): 
   return req;
 }
 
+/** How an id column is carried: as BigInt64 when its type always fits, else as exact text (UBIGINT, HUGEINT, UUID, floats, strings). */
 export function idReading(column: ColumnInfo | undefined): 'bigint' | 'text' {
-  return column && isIntegerType(column.type) ? 'bigint' : 'text';
+  return column && fitsInt64(column.type) ? 'bigint' : 'text';
 }
 
 const TRUE = new Set(['true', 't', 'yes', 'y', '1']);

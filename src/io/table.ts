@@ -8,8 +8,10 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBVector } from '@duckdb/no
 import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
-import { isIntegerType, kindOfType } from './columns.js';
+import { fitsInt64, kindOfType } from './columns.js';
+import { checkCsvLayout } from './csv-layout.js';
 import { connect, duckMessage, ident } from './duckdb.js';
+import { parseNumberText } from './number-text.js';
 
 export type Format = 'parquet' | 'csv' | 'arrow';
 
@@ -52,10 +54,17 @@ export function formatOf(file: string): Format {
 }
 
 const SCANNERS: Record<Exclude<Format, 'arrow'>, string> = {
-  parquet: 'read_parquet($1)',
+  // BYTE_ARRAY without the UTF8 annotation (Impala, older Spark) holds strings: read it as text.
+  parquet: 'read_parquet($1, binary_as_string = true)',
   csv: 'read_csv($1)',
 };
 
+/**
+ * Opens a Parquet, CSV or Arrow IPC file: its columns, row count and (Parquet) row groups.
+ * CSV files are checked for what DuckDB's sniffer decided (see csv-layout.ts): a lost header or
+ * lost rows are refused, a trailing totals row is left out.
+ * @throws UserError naming the file when it is missing, of an unknown type, unreadable or empty.
+ */
 export async function openTable(file: string): Promise<Table> {
   const abs = path.resolve(file);
   const stat = fs.statSync(abs, { throwIfNoEntry: false });
@@ -69,31 +78,25 @@ export async function openTable(file: string): Promise<Table> {
       format,
       columns,
       rowCount: undefined,
-      read: (request, options) => checkedRead(abs, columns, request, options, () => readArrowBatches(abs, request, options)),
+      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readArrowBatches(abs, req, options)),
     };
   }
 
-  const con = await connect();
   const scan = SCANNERS[format];
   try {
-    const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [abs]);
-    const columns: ColumnInfo[] = described.getRows().map((r) => ({
-      name: String(r[0]),
-      type: String(r[1]),
-      kind: kindOfType(String(r[1])),
-    }));
+    const csv = format === 'csv' ? await checkCsvLayout(abs) : undefined;
+    const columns = await withConnection(async (con) => {
+      const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [abs]);
+      return described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]), kind: kindOfType(String(r[1])) }));
+    });
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
-      const meta = await con.runAndReadAll(
-        'SELECT row_group_id, max(row_group_num_rows) FROM parquet_metadata($1) GROUP BY row_group_id ORDER BY row_group_id',
-        [abs],
-      );
-      rowGroups = meta.getRows().map((r) => Number(r[1]));
-      rowCount = rowGroups.reduce((a, b) => a + b, 0);
+      rowGroups = await parquetRowGroups(abs);
+      rowCount = rowGroups ? rowGroups.reduce((a, b) => a + b, 0) : await countRows(abs, scan);
     } else {
-      const counted = await con.runAndReadAll(`SELECT count(*) FROM ${scan}`, [abs]);
-      rowCount = Number(counted.getRows()[0][0]);
+      rowCount = (await countRows(abs, scan)) - (csv!.trailer ? 1 : 0);
+      if (rowCount <= 0) throw new UserError(`${file}: no data rows (a header line only, or an empty file)`);
     }
     const table: Table = {
       path: abs,
@@ -101,84 +104,111 @@ export async function openTable(file: string): Promise<Table> {
       columns,
       rowCount,
       rowGroups,
-      read: (request, options) => checkedRead(abs, columns, request, options, () => readDuck(table, format, request, options)),
+      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, format, req, options)),
     };
     return table;
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`${file}: cannot read as ${format}: ${duckMessage(err)}`, { cause: err });
+  }
+}
+
+async function withConnection<T>(work: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+  const con = await connect();
+  try {
+    return await work(con);
   } finally {
     con.closeSync();
   }
 }
 
-/** Validates the request against the schema before the first row is read. */
+async function countRows(abs: string, scan: string): Promise<number> {
+  return withConnection(async (con) => Number((await con.runAndReadAll(`SELECT count(*) FROM ${scan}`, [abs])).getRows()[0][0]));
+}
+
+/**
+ * Rows per row group from the Parquet footer, or undefined when DuckDB cannot list them
+ * (its row-group statistics fail on some writers' types, e.g. arrow-rs's Null columns; the
+ * rows still read, and the file is then sharded by row ranges).
+ */
+async function parquetRowGroups(abs: string): Promise<number[] | undefined> {
+  try {
+    return await withConnection(async (con) => {
+      const meta = await con.runAndReadAll(
+        'SELECT row_group_id, max(row_group_num_rows) FROM parquet_metadata($1) GROUP BY row_group_id ORDER BY row_group_id',
+        [abs],
+      );
+      return meta.getRows().map((r) => Number(r[1]));
+    });
+  } catch (err) {
+    duckMessage(err); // drops the shared instance when the error invalidated it
+    return undefined;
+  }
+}
+
+/**
+ * Validates the request against the schema, then reads. Text columns asked for as numbers
+ * are read as text and parsed here (io/number-text.ts) the same way for every format; a text
+ * that is not a number fails the read (`badNumbers: 'fail'`, naming the data row) or becomes
+ * a reject record (`'report'`).
+ */
 async function* checkedRead(
   file: string,
   columns: ColumnInfo[],
   request: ColumnRequest[],
   options: ReadOptions | undefined,
-  read: () => AsyncGenerator<ColumnBatch>,
+  read: (request: ColumnRequest[]) => AsyncGenerator<ColumnBatch>,
 ): AsyncGenerator<ColumnBatch> {
-  const lenient = options?.badNumbers === 'report' && formatOf(file) !== 'arrow';
+  const textNumbers = new Set<string>();
   for (const req of request) {
     const col = columns.find((c) => c.name === req.name);
     if (!col) {
       throw new UserError(`${file}: no column "${req.name}" (columns: ${columns.map((c) => c.name).join(', ')})`);
     }
-    if (req.as === 'number' && col.kind !== 'numeric' && col.kind !== 'boolean' && !(lenient && col.kind === 'text')) {
-      throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected numbers${await firstNonNumeric(file, req.name)}`);
+    if (req.as === 'number' && col.kind === 'text') textNumbers.add(req.name);
+    else if (req.as === 'number' && col.kind !== 'numeric' && col.kind !== 'boolean') {
+      throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected numbers`);
     }
-    if (req.as === 'bigint' && !isIntegerType(col.type)) {
-      throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected integers`);
+    if (req.as === 'bigint' && !fitsInt64(col.type)) {
+      throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected integers that fit 64 bits`);
     }
   }
-  yield* read();
-}
-
-/** For a text column asked for as numbers, the first value that is not one (CSV/Parquet only). */
-async function firstNonNumeric(file: string, column: string): Promise<string> {
-  const format = formatOf(file);
-  if (format === 'arrow') return '';
-  const con = await connect();
-  try {
-    const c = ident(column);
-    const r = await con.runAndReadAll(
-      `SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST(${c} AS VARCHAR) AS v FROM ${SCANNERS[format]})
-       WHERE v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL LIMIT 1`,
-      [file],
-    );
-    const row = r.getRows()[0];
-    return row ? `; data row ${row[0]} holds ${JSON.stringify(row[1])}` : '; it holds no number at all (an empty column?)';
-  } catch {
-    return '';
-  } finally {
-    con.closeSync();
+  const asRead = request.map((r) => (textNumbers.has(r.name) ? { name: r.name, as: 'text' as const } : r));
+  for await (const batch of read(asRead)) {
+    for (const name of textNumbers) {
+      const text = batch.columns.get(name) as (string | null)[];
+      const out = new Float64Array(batch.rows);
+      for (let i = 0; i < batch.rows; i++) {
+        const v = parseNumberText(text[i]);
+        if (v !== undefined) {
+          out[i] = v;
+          continue;
+        }
+        out[i] = NaN;
+        if (options?.badNumbers !== 'report') {
+          throw new UserError(`${file}: column "${name}", data row ${batch.offset + i + 1}: ${JSON.stringify(text[i])} is not a number (blanks, NA and NaN count as missing)`);
+        }
+        (batch.rejects ??= []).push({ row: i, column: name, value: text[i]! });
+      }
+      batch.columns.set(name, out);
+    }
+    batch.rejects?.sort((a, b) => a.row - b.row);
+    yield batch;
   }
 }
-
-/** Marks the internal columns that carry a rejected text value next to a lenient number column. */
-const REJECT = '\u0000reject:';
 
 async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-  const textKind = new Set(table.columns.filter((c) => c.kind === 'text').map((c) => c.name));
-  const lenient = request.filter((r) => options.badNumbers === 'report' && r.as === 'number' && textKind.has(r.name));
   const select = request.map((r, i) => {
-    const c = ident(r.name);
-    if (lenient.includes(r)) return `TRY_CAST(${c} AS DOUBLE) AS c${i}`;
     const cast = r.as === 'number' ? 'DOUBLE' : r.as === 'bigint' ? 'BIGINT' : 'VARCHAR';
-    return `CAST(${c} AS ${cast}) AS c${i}`;
+    return `CAST(${ident(r.name)} AS ${cast}) AS c${i}`;
   });
-  // The raw value where a lenient cast failed (null elsewhere): it becomes a reject.
-  lenient.forEach((r, i) => select.push(`CASE WHEN TRY_CAST(${ident(r.name)} AS DOUBLE) IS NULL THEN ${ident(r.name)} END AS r${i}`));
-  const read: ColumnRequest[] = [...request, ...lenient.map((r) => ({ name: REJECT + r.name, as: 'text' as const }))];
   const params: Array<string | number> = [table.path];
   const range = options.range;
   let sql: string;
   if (format === 'parquet') {
     // file_row_number filters prune whole row groups, so a shard reads only its own.
-    sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, file_row_number = true)`;
+    sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, binary_as_string = true, file_row_number = true)`;
     if (range) {
       sql += ' WHERE file_row_number >= $2 AND file_row_number < $3';
       params.push(range.start, range.end);
@@ -190,17 +220,23 @@ async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request
       params.push(range.start);
     }
   }
-  const rangeRows = range ? range.end - range.start : Infinity;
+  // A CSV's row count leaves out a totals row: never read past it.
+  const rangeRows = Math.min(range ? range.end - range.start : Infinity, (table.rowCount ?? Infinity) - (range?.start ?? 0));
   const limit = Math.min(rangeRows, options.limit ?? Infinity);
   if (limit !== Infinity) {
     sql += ` LIMIT $${params.length + 1}`;
-    params.push(limit);
+    params.push(Math.max(0, limit));
   }
   const con: DuckDBConnection = await connect();
   let offset = range?.start ?? 0;
   try {
-    const result = await con.stream(sql, params);
-    let builder = new BatchBuilder(table.path, read, batchRows, offset);
+    let result;
+    try {
+      result = await con.stream(sql, params);
+    } catch (err) {
+      throw readError(table, offset, err);
+    }
+    let builder = new BatchBuilder(table.path, request, batchRows, offset);
     for (;;) {
       let chunk: DuckDBDataChunk | null;
       try {
@@ -213,34 +249,20 @@ async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request
       while (start < chunk.rowCount) {
         start += builder.append(chunk, start);
         if (builder.full) {
-          yield withRejects(builder.finish());
+          yield builder.finish();
           offset += builder.rows;
-          builder = new BatchBuilder(table.path, read, batchRows, offset);
+          builder = new BatchBuilder(table.path, request, batchRows, offset);
         }
       }
     }
-    if (builder.rows > 0) yield withRejects(builder.finish());
+    if (builder.rows > 0) yield builder.finish();
   } finally {
     con.closeSync();
   }
 }
 
-/** Moves the internal reject columns of a batch into its `rejects` list. */
-function withRejects(batch: ColumnBatch): ColumnBatch {
-  for (const [name, col] of [...batch.columns]) {
-    if (!name.startsWith(REJECT)) continue;
-    batch.columns.delete(name);
-    const column = name.slice(REJECT.length);
-    (col as (string | null)[]).forEach((value, row) => {
-      if (value !== null) (batch.rejects ??= []).push({ row, column, value });
-    });
-  }
-  batch.rejects?.sort((a, b) => a.row - b.row);
-  return batch;
-}
-
 function readError(table: Table, row: number, err: unknown): UserError {
-  let where = `near row ${row}`;
+  let where = `near data row ${row + 1}`;
   if (table.rowGroups) {
     let first = 0;
     for (let g = 0; g < table.rowGroups.length; g++) {
@@ -280,7 +302,7 @@ class BatchBuilder {
     for (let c = 0; c < this.cols.length; c++) {
       const nullAt = copyVector(chunk.getColumnVector(c), start, n, this.cols[c], this.rows);
       if (nullAt >= 0) {
-        throw new UserError(`${this.source}: id column "${this.request[c].name}" is null at row ${this.offset + this.rows + nullAt}`);
+        throw new UserError(`${this.source}: id column "${this.request[c].name}" is null at data row ${this.offset + this.rows + nullAt + 1}`);
       }
     }
     this.rows += n;

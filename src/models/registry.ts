@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FittedTransform } from '../features/transform.js';
-import { UserError } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { warn } from '../util/warn.js';
 
 export interface Weight {
   name: string;
@@ -64,21 +65,26 @@ export function checkName(name: string): string {
 export class ModelStore {
   constructor(readonly root: string = defaultStore()) {}
 
+  /**
+   * The readable versions of a model, ascending. A stray file where a model folder belongs,
+   * or a version whose manifest is missing or not valid JSON, is skipped with a warning.
+   */
   versions(name: string): number[] {
     const dir = path.join(this.root, checkName(name));
-    if (!fs.existsSync(dir)) return [];
+    if (!isDir(dir)) return [];
     return fs
       .readdirSync(dir)
-      .filter((f) => /^\d+$/.test(f) && fs.existsSync(path.join(dir, f, 'manifest.json')))
+      .filter((f) => /^\d+$/.test(f) && isDir(path.join(dir, f)) && readManifestFile(path.join(dir, f)) !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
   }
 
+  /** Names of the models with at least one readable version; other entries of the store are ignored. */
   names(): string[] {
-    if (!fs.existsSync(this.root)) return [];
+    if (!isDir(this.root)) return [];
     return fs
       .readdirSync(this.root)
-      .filter((n) => NAME.test(n) && this.versions(n).length > 0)
+      .filter((n) => NAME.test(n) && isDir(path.join(this.root, n)) && this.versions(n).length > 0)
       .sort();
   }
 
@@ -111,7 +117,7 @@ export class ModelStore {
 
   manifest(ref: string): Manifest {
     const { name, version } = this.resolve(ref);
-    return JSON.parse(fs.readFileSync(path.join(this.dir(name, version), 'manifest.json'), 'utf8')) as Manifest;
+    return readManifestFile(this.dir(name, version))!;
   }
 
   /** Writes a new immutable version; returns its manifest. */
@@ -148,9 +154,16 @@ export class ModelStore {
   load(ref: string): { manifest: Manifest; weights: Map<string, Weight> } {
     const { name, version } = this.resolve(ref);
     const dir = this.dir(name, version);
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    const modelJson = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-    const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
+    const manifest = readManifestFile(dir);
+    if (!manifest) throw new UserError(`${dir}: the manifest of ${name}@${version} cannot be read`);
+    let modelJson: { weightsManifest: Array<{ weights: unknown }> };
+    let bin: Buffer;
+    try {
+      modelJson = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+      bin = fs.readFileSync(path.join(dir, 'weights.bin'));
+    } catch (err) {
+      throw new UserError(`${dir}: ${name}@${version} is damaged (${errorMessage(err)}); train it again or remove the folder`);
+    }
     const weights = new Map<string, Weight>();
     let offset = 0;
     for (const group of modelJson.weightsManifest) {
@@ -162,7 +175,7 @@ export class ModelStore {
         offset += size * 4;
       }
     }
-    if (offset !== bin.length) throw new Error(`${dir}/weights.bin holds ${bin.length} bytes; model.json describes ${offset}`);
+    if (offset !== bin.length) throw new UserError(`${dir}/weights.bin holds ${bin.length} bytes; model.json describes ${offset}`);
     return { manifest, weights };
   }
 
@@ -173,4 +186,27 @@ export class ModelStore {
     fs.renameSync(`${file}.tmp`, file);
     return resolved;
   }
+}
+
+function isDir(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** A version folder's manifest, or undefined (with a warning naming the folder) when it is missing or damaged. */
+function readManifestFile(dir: string): Manifest | undefined {
+  const file = path.join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // a version still being written, or not a version at all
+  }
+  try {
+    const m = JSON.parse(text) as Manifest;
+    if (m && typeof m === 'object' && typeof m.kind === 'string' && m.features) return m;
+    warn(`${file}: not a model manifest; this version is skipped`);
+  } catch (err) {
+    warn(`${file}: damaged (${errorMessage(err)}); this version is skipped`);
+  }
+  return undefined;
 }

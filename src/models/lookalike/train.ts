@@ -13,6 +13,7 @@ import type { FittedTransform } from '../../features/transform.js';
 import { parseBool } from '../../features/transform.js';
 import type { ColumnRequest } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
+import { canonicalId, ID_MATCH_MIN_SHARE } from '../../io/ids.js';
 import { rocAuc } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
@@ -74,11 +75,13 @@ function columnMeans(x: Float32Array, d: number): Float32Array {
 }
 
 function idString(ids: BigInt64Array | (string | null)[], i: number): string {
-  return String(ids[i]);
+  return canonicalId(ids[i]) ?? '';
 }
 
-function matches(v: string | null, value: string): boolean {
-  if (v === null) return false;
+/** Whether a filter column's cell (text, or a number when the column is also a feature) equals the filter value. */
+function matches(cell: string | number | null, value: string): boolean {
+  if (cell === null || (typeof cell === 'number' && Number.isNaN(cell))) return false;
+  const v = String(cell);
   const a = Number(v);
   const b = Number(value);
   if (v.trim() !== '' && value.trim() !== '' && Number.isFinite(a) && Number.isFinite(b)) return a === b;
@@ -100,7 +103,7 @@ async function loadPopulation(data: Dataset, transform: FittedTransform, seeds: 
   let rows = 0;
   for await (const { batch, block } of transformedBatches(data, transform, extra)) {
     const flag = new Uint8Array(block.rows);
-    const filter = 'column' in seeds ? (batch.columns.get(seeds.column) as (string | null)[]) : undefined;
+    const filter = 'column' in seeds ? (batch.columns.get(seeds.column) as ArrayLike<string | number | null>) : undefined;
     for (let i = 0; i < block.rows; i++) {
       const id = idString(block.ids, i);
       const isSeed = wanted ? wanted.has(id) : matches(filter![i], (seeds as { value: string }).value);
@@ -187,9 +190,15 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const loading = progress('load');
   const pop = await loadPopulation(data, transform, opts.seeds, loading);
   const found = pop.seedIds.length;
-  loading.done(`${found} seeds among ${pop.rows} visitors`);
+  loading.done(`${found} of ${pop.given} seeds found among ${pop.rows} visitors`);
   const minSeeds = opts.minSeeds ?? DEFAULT_MIN_SEEDS;
   const source = 'file' in opts.seeds ? `${opts.seeds.file}` : `${opts.seeds.column} = ${opts.seeds.value}`;
+  if ('ids' in opts.seeds && found < ID_MATCH_MIN_SHARE * pop.given) {
+    throw new UserError(
+      `seed audience (${source}): only ${found} of ${pop.given} seeds are in the population (under ${ID_MATCH_MIN_SHARE * 100}%), e.g. ${pop.missing.slice(0, 5).join(', ')} are missing. ` +
+        `Check that the seed file's ids are the same ids as the population's id column${transform.id.column ? ` ("${transform.id.column}")` : ''}.`,
+    );
+  }
   if (found < minSeeds) {
     throw new UserError(
       `seed audience (${source}): ${found} of ${pop.given} seeds are in the population; at least ${minSeeds} are needed for a lookalike worth trusting` +

@@ -1,0 +1,126 @@
+/**
+ * What DuckDB's CSV sniffer decided about a file, checked against the file's own first and
+ * last lines, so that no header or row is lost without a word:
+ * - lines the sniffer would skip must be comments ("#...") or blank lines; a header or rows
+ *   written with another delimiter than the rest are refused;
+ * - a file without a header line, an empty file and duplicate column names are refused;
+ * - a last line that is a totals row ("Total", "Grand total", as analytics exports end) is
+ *   left out of the data, with a warning.
+ */
+import fs from 'node:fs';
+import { UserError } from '../util/errors.js';
+import { warn } from '../util/warn.js';
+import { connect } from './duckdb.js';
+
+export interface CsvLayout {
+  delimiter: string;
+  /** Lines before the header (comments and blank lines). */
+  skipped: number;
+  /** Whether the last line is a totals row, not data. */
+  trailer: boolean;
+}
+
+const HEAD_BYTES = 1 << 20;
+const TAIL_BYTES = 1 << 16;
+const TOTALS = /^(grand\s+)?totals?:?$/i;
+
+/**
+ * Sniffs a CSV file and refuses layouts that would lose its header or rows.
+ * @param abs absolute path of a plain (not compressed) or compressed CSV; compressed files get
+ *   the sniffer's checks only, since their lines cannot be read here without decompressing.
+ * @throws UserError naming the file, the line and what to change.
+ */
+export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
+  if (fs.statSync(abs).size === 0) throw new UserError(`${abs}: the file is empty`);
+  const con = await connect();
+  let sniffed: unknown[];
+  try {
+    sniffed = (await con.runAndReadAll('SELECT Delimiter, Quote, SkipRows, HasHeader FROM sniff_csv($1)', [abs])).getRows()[0];
+  } finally {
+    con.closeSync();
+  }
+  const [delimiter, quoteRaw, skipRows, hasHeader] = [String(sniffed[0]), String(sniffed[1]), Number(sniffed[2]), Boolean(sniffed[3])];
+  const quote = quoteRaw === '(empty)' ? '' : quoteRaw;
+  const plain = !/\.(gz|zst)$/i.test(abs);
+  const lines = plain ? headLines(abs, skipRows + 2) : [];
+  if (plain) {
+    const lead = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#'));
+    if (lead === -1) throw new UserError(`${abs}: no header line and no data (only comments or blank lines)`);
+    if (skipRows > lead) {
+      throw new UserError(
+        `${abs}: the first ${skipRows} lines do not parse like the rest of the file (delimiter ${JSON.stringify(delimiter)}), ` +
+          `so reading it would drop them, header included: line ${lead + 1} is ${JSON.stringify(lines[lead].slice(0, 80))}. ` +
+          `Write every line with the same delimiter (or put comments behind "#").`,
+      );
+    }
+  }
+  if (!hasHeader) {
+    throw new UserError(
+      `${abs}: no header line found (the first line${lines[skipRows] !== undefined ? `, ${JSON.stringify(lines[skipRows].slice(0, 80))},` : ''} looks like data). ` +
+        'Add a first line naming the columns.',
+    );
+  }
+  if (plain && lines[skipRows] !== undefined) {
+    const names = splitLine(lines[skipRows], delimiter, quote).map((n) => n.trim());
+    const dup = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
+    if (dup !== undefined) throw new UserError(`${abs}: column "${dup}" appears twice in the header (line ${skipRows + 1}); give each column its own name`);
+  }
+  let trailer = false;
+  if (plain) {
+    const last = tailLine(abs);
+    const first = last === undefined ? '' : (splitLine(last, delimiter, quote)[0] ?? '').trim();
+    if (TOTALS.test(first)) {
+      trailer = true;
+      warn(`${abs}: the last line is a totals row (${JSON.stringify(last!.slice(0, 60))}); it is left out of the data`);
+    }
+  }
+  return { delimiter, skipped: skipRows, trailer };
+}
+
+/** The first `n` lines of a file (a BOM removed), read from at most its first megabyte. */
+function headLines(abs: string, n: number): string[] {
+  const fd = fs.openSync(abs, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const got = fs.readSync(fd, buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, got).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/).slice(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The last non-blank line of a file. */
+function tailLine(abs: string): string | undefined {
+  const size = fs.statSync(abs).size;
+  const fd = fs.openSync(abs, 'r');
+  try {
+    const len = Math.min(size, TAIL_BYTES);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '').pop();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Splits one CSV line on the delimiter, honouring quotes ("" inside quotes is one quote). */
+export function splitLine(line: string, delimiter: string, quote: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote && ch === quote) {
+      if (inQuote && line[i + 1] === quote) {
+        cur += quote;
+        i++;
+      } else inQuote = !inQuote;
+    } else if (!inQuote && line.startsWith(delimiter, i)) {
+      out.push(cur);
+      cur = '';
+      i += delimiter.length - 1;
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}

@@ -1,0 +1,37 @@
+/**
+ * Visitor ids compared by value, whatever the writer made of them: 12346, "12346",
+ * "12346.0" (pandas writes an integer column that had nulls as floats), " 12346 " and a
+ * UBIGINT 12346 are one id. Ids that are not numbers (UUIDs, hashes, e-mails) compare as
+ * trimmed text, case-sensitive.
+ */
+
+const INTEGRAL_TEXT = /^\+?(-?\d+)(?:\.0*)?$/;
+
+/**
+ * The canonical text of an id value: the key to compare ids by; null for a missing id.
+ * Integral numbers (number, bigint, or text such as "12346.0") become their plain decimal
+ * digits; a float that is not integral keeps JavaScript's shortest round-trip text.
+ */
+export function canonicalId(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return null;
+    return Number.isInteger(v) ? BigInt(v).toString() : String(v);
+  }
+  const s = String(v).trim();
+  if (s === '') return null;
+  const m = INTEGRAL_TEXT.exec(s);
+  if (!m) return s;
+  const digits = m[1].replace(/^(-?)0+(?=\d)/, '$1');
+  return digits === '-0' ? '0' : digits;
+}
+
+/** The share of an id list that must match the scored or training rows before it is trusted. */
+export const ID_MATCH_MIN_SHARE = 0.5;
+
+/** "812 of 1,000 ids (81.2%)": how much of an id list matched. */
+export function matchText(matched: number, total: number): string {
+  const pct = total ? ((100 * matched) / total).toFixed(1) : '0';
+  return `${matched.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ids (${pct}%)`;
+}
