@@ -15,7 +15,9 @@ import type { ScoringModel } from '../models/model.js';
 import type { ProfileEntry } from '../models/profile.js';
 import { UserError } from '../util/errors.js';
 import type { AudienceSet } from './definition.js';
-import { normalizeEmail, normalizePhone, sha256Hex } from './identifiers.js';
+import { canonicalId, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
+import { warn } from '../util/warn.js';
+import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from './identifiers.js';
 import { compile, references, type Rule } from './rules.js';
 
 export interface AudienceSummary {
@@ -25,12 +27,18 @@ export interface AudienceSummary {
   holdout: number;
   /** Members and holdout, as a share of all scored visitors. */
   share: number;
-  removed: { suppressedIds: number; suppressedRule: number; suppressedAudiences: number; capped: number };
+  removed: { suppressedIds: number; suppressedRule: number; suppressedAudiences: number; capped: number; duplicateIds: number };
+  /** The suppression id list: its distinct ids, and how many of them are scored visitors. */
+  suppressList?: { file: string; ids: number; matched: number };
   /** Mean of each propensity probability among members. */
   means: Record<string, number>;
   /** Share of members per segment, for each segment output. */
   segmentMix: Record<string, Record<string, number>>;
-  activation: { rows: number; emails: number; phones: number };
+  /**
+   * Activation export: members with at least one valid identifier (rows), the hashed emails
+   * and phones, and the members whose identifier was present but invalid (dropped, never hashed).
+   */
+  activation: { rows: number; emails: number; phones: number; invalidEmails: number; invalidPhones: number };
   files: Record<string, string>;
   /** Most distinguishing features of the audience vs all visitors (filled in by the caller). */
   profile?: ProfileEntry[];
@@ -101,11 +109,17 @@ function holdoutDraw(seed: number, audience: string, id: string): number {
   return parseInt(sha256Hex(`${seed}:${audience}:${id}`).slice(0, 8), 16) / 2 ** 32;
 }
 
+/** The canonical ids of an id list's first column (see io/ids.ts). */
 async function readIdList(file: string): Promise<Set<string>> {
   const table = await openTable(file);
   const column = table.columns[0];
   const ids = new Set<string>();
-  for await (const b of table.read([{ name: column.name, as: 'text' }])) for (const v of b.columns.get(column.name) as (string | null)[]) if (v) ids.add(v.trim());
+  for await (const b of table.read([{ name: column.name, as: 'text' }])) {
+    for (const v of b.columns.get(column.name) as (string | null)[]) {
+      const id = canonicalId(v);
+      if (id !== null) ids.add(id);
+    }
+  }
   return ids;
 }
 
@@ -185,8 +199,15 @@ export async function buildAudiences(opts: {
 
   // Pass A: candidates per audience.
   const suppressIds = await Promise.all(set.audiences.map((a) => (a.suppress.ids ? readIdList(a.suppress.ids) : Promise.resolve(undefined))));
-  const candidates = set.audiences.map(() => ({ rows: [] as number[], by: [] as number[], suppressedIds: 0, suppressedRule: 0 }));
+  const candidates = set.audiences.map(() => ({ rows: [] as number[], by: [] as number[], suppressedIds: 0, suppressedRule: 0, duplicateIds: 0, seen: new Set<string>() }));
+  const listMatched = suppressIds.map((l) => (l ? new Set<string>() : undefined));
   for await (const { batch, first } of readParts(files, readCols)) {
+    const ids = batch.columns.get(idColumn) as BigInt64Array | (string | null)[];
+    const idAt = (i: number) => canonicalId(ids[i]) ?? '';
+    suppressIds.forEach((list, k) => {
+      if (!list) return;
+      for (let i = 0; i < batch.rows; i++) if (list.has(idAt(i))) listMatched[k]!.add(idAt(i));
+    });
     const get = (ref: string, i: number) => valueAt(batch, refColumn.get(ref)!, i);
     const base = (ref: string) => rankBase.get(refColumn.get(ref)!) ?? 0;
     const float32 = (ref: string) => typeOf(refColumn.get(ref)!) === 'FLOAT';
@@ -196,7 +217,8 @@ export async function buildAudiences(opts: {
       const c = candidates[k];
       for (let i = 0; i < batch.rows; i++) {
         if (!select(i)) continue;
-        if (suppressIds[k]?.has(String(valueAt(batch, idColumn, i)))) {
+        const id = idAt(i);
+        if (suppressIds[k]?.has(id)) {
           c.suppressedIds++;
           continue;
         }
@@ -204,10 +226,29 @@ export async function buildAudiences(opts: {
           c.suppressedRule++;
           continue;
         }
+        // An audience lists each visitor once: a repeated id keeps its first row.
+        if (c.seen.has(id)) {
+          c.duplicateIds++;
+          continue;
+        }
+        c.seen.add(id);
         c.rows.push(first + i);
         if (by) c.by.push(Number(valueAt(batch, by, i)));
       }
     });
+  }
+
+  const suppressLists = set.audiences.map((a, k) => {
+    if (!a.suppress.ids) return undefined;
+    const list = { file: a.suppress.ids, ids: suppressIds[k]!.size, matched: listMatched[k]!.size };
+    if (list.matched < ID_MATCH_MIN_SHARE * list.ids) {
+      warn(`audience "${a.name}": suppress.ids ${list.file}: only ${matchText(list.matched, list.ids)} are scored visitors; check that the list holds the same ids as the "${idColumn}" column`);
+    }
+    return list;
+  });
+  for (const [k, a] of set.audiences.entries()) {
+    if (candidates[k].duplicateIds) warn(`audience "${a.name}": ${candidates[k].duplicateIds} rows repeat an id already in the audience; each id is listed once`);
+    candidates[k].seen.clear();
   }
 
   // Audience suppressions, caps, holdout flags (drawn in pass B from the id), in definition order.
@@ -234,6 +275,8 @@ export async function buildAudiences(opts: {
   });
 
   // Pass B: holdout draw, membership columns, per-audience files and statistics.
+  const { email, phone, defaultCountryCode } = set.identifiers;
+  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
   const idType = columns.find((c) => c.name === idColumn)!.type;
   const audDir = path.join(opts.dir, 'audiences');
   fs.rmSync(audDir, { recursive: true, force: true });
@@ -245,17 +288,28 @@ export async function buildAudiences(opts: {
       members: new FileWriter(path.join(d, 'members.parquet'), idCol),
       membersCsv: new FileWriter(path.join(d, 'members.csv'), idCol),
       holdout: new FileWriter(path.join(d, 'holdout.csv'), idCol),
-      activation: new FileWriter(path.join(d, 'activation.csv'), [
-        { name: 'email_sha256', type: 'VARCHAR' },
-        { name: 'phone_sha256', type: 'VARCHAR' },
-      ]),
-    };
+      ...(email || phone
+        ? Object.fromEntries(
+            set.platforms.map((p) => [
+              `activation-${p}`,
+              new FileWriter(path.join(d, `activation-${p}.csv`), [
+                { name: 'email_sha256', type: 'VARCHAR' },
+                { name: 'phone_sha256', type: 'VARCHAR' },
+              ]),
+            ]),
+          )
+        : {}),
+    } as Record<string, FileWriter>;
   });
   const probColumns = columns.filter((c) => c.name.endsWith('_probability')).map((c) => c.name);
   const segColumns = columns.filter((c) => c.name.endsWith('_segment')).map((c) => c.name);
-  const stats = set.audiences.map(() => ({ members: 0, holdout: 0, sums: new Map<string, number>(), mix: new Map<string, Map<string, number>>(), activation: { rows: 0, emails: 0, phones: 0 } }));
-  const { email, phone, defaultCountryCode } = set.identifiers;
-  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
+  const stats = set.audiences.map(() => ({
+    members: 0,
+    holdout: 0,
+    sums: new Map<string, number>(),
+    mix: new Map<string, Map<string, number>>(),
+    activation: { rows: 0, emails: 0, phones: 0, invalidEmails: 0, invalidPhones: 0 },
+  }));
   const added = set.audiences.map((a) => ({ name: `aud_${a.name}`, type: 'VARCHAR' as const }));
 
   const allColumns = await addColumns(opts.dir, files, columns, added, async (batch, first) => {
@@ -293,19 +347,18 @@ export async function buildAudiences(opts: {
         st.mix.set(sc, m);
       }
       if (email || phone) {
-        const emails: (string | null)[] = [];
-        const phones: (string | null)[] = [];
-        for (const i of memberIdx) {
-          const e = email ? normalizeEmail(valueAt(batch, email, i) as string | null) : null;
-          const p = phone ? normalizePhone(valueAt(batch, phone, i) === null ? null : String(valueAt(batch, phone, i)), defaultCountryCode) : null;
-          if (e === null && p === null) continue;
-          emails.push(e && sha256Hex(e));
-          phones.push(p && sha256Hex(p));
-          st.activation.emails += e ? 1 : 0;
-          st.activation.phones += p ? 1 : 0;
+        const act = activationRows(batch, memberIdx, email, phone, defaultCountryCode);
+        st.activation.rows += act.emails.length;
+        st.activation.emails += act.emails.filter((e) => e !== null).length;
+        st.activation.phones += act.phones.filter((p) => p !== null).length;
+        st.activation.invalidEmails += act.invalidEmails;
+        st.activation.invalidPhones += act.invalidPhones;
+        for (const p of set.platforms) {
+          await w[`activation-${p}`].write(act.emails.length, {
+            email_sha256: act.emails.map((e) => e && sha256Hex(e)),
+            phone_sha256: act.phones.map((ph) => ph && sha256Hex(phoneForPlatform(ph, p))),
+          });
         }
-        st.activation.rows += emails.length;
-        await w.activation.write(emails.length, { email_sha256: emails, phone_sha256: phones });
       }
     }
     return out;
@@ -322,7 +375,8 @@ export async function buildAudiences(opts: {
       members: st.members,
       holdout: st.holdout,
       share: (st.members + st.holdout) / Math.max(1, rows),
-      removed: { suppressedIds: candidates[k].suppressedIds, suppressedRule: candidates[k].suppressedRule, ...removed[k] },
+      removed: { suppressedIds: candidates[k].suppressedIds, suppressedRule: candidates[k].suppressedRule, duplicateIds: candidates[k].duplicateIds, ...removed[k] },
+      ...(suppressLists[k] && { suppressList: suppressLists[k] }),
       means: Object.fromEntries([...st.sums].map(([p, s]) => [p, s / Math.max(1, st.members)])),
       segmentMix: mix,
       activation: st.activation,
@@ -338,4 +392,29 @@ export async function buildAudiences(opts: {
     }
   }
   return { summaries, overlap, membership: status, columns: allColumns };
+}
+
+/**
+ * Normalized identifiers of the given rows (indexes into the batch): an email and an E.164
+ * phone per row with at least one valid identifier (null where that one is missing or
+ * invalid). Cells of any type are read as text first (a phone stored as a number, an all-null
+ * column of another type). Present but invalid values are counted, never hashed.
+ */
+function activationRows(batch: ColumnBatch, rows: number[], email: string | undefined, phone: string | undefined, defaultCountry: string | undefined) {
+  const emails: (string | null)[] = [];
+  const phones: (string | null)[] = [];
+  let invalidEmails = 0;
+  let invalidPhones = 0;
+  for (const i of rows) {
+    const rawEmail = email ? identifierText(batch.columns.get(email)?.[i]) : null;
+    const rawPhone = phone ? identifierText(batch.columns.get(phone)?.[i]) : null;
+    const e = normalizeEmail(rawEmail);
+    const p = normalizePhone(rawPhone, defaultCountry);
+    if (rawEmail !== null && e === null) invalidEmails++;
+    if (rawPhone !== null && p === null) invalidPhones++;
+    if (e === null && p === null) continue;
+    emails.push(e);
+    phones.push(p);
+  }
+  return { emails, phones, invalidEmails, invalidPhones };
 }

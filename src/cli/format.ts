@@ -1,4 +1,5 @@
 /** Human-readable output for the CLI: tables and segment profiles. */
+import { matchText } from '../io/ids.js';
 import type { AudiencesResult } from '../audiences/build.js';
 import type { AnomalyReport } from '../models/anomaly/train.js';
 import type { LookalikeReport } from '../models/lookalike/train.js';
@@ -100,7 +101,13 @@ export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'
     for (const [col, mix] of Object.entries(a.segmentMix)) {
       out.push(`  ${col} mix: ${Object.entries(mix).slice(0, 6).map(([seg, share]) => `${seg}: ${(100 * share).toFixed(0)}%`).join(', ')}`);
     }
-    if (a.activation.rows) out.push(`  activation export: ${a.activation.rows} rows (${a.activation.emails} hashed emails, ${a.activation.phones} hashed phones)`);
+    if (a.suppressList) out.push(`  suppression list ${a.suppressList.file}: ${matchText(a.suppressList.matched, a.suppressList.ids)} are scored visitors`);
+    const act = a.activation;
+    const dropped = [act.invalidEmails && `${act.invalidEmails} invalid emails`, act.invalidPhones && `${act.invalidPhones} invalid phones`].filter(Boolean);
+    if (act.rows || dropped.length) {
+      const files = Object.keys(a.files).filter((f) => f.startsWith('activation-')).map((f) => f.slice('activation-'.length));
+      out.push(`  activation export (${files.join(', ') || 'none'}): ${act.rows} rows (${act.emails} hashed emails, ${act.phones} hashed phones)${dropped.length ? `; dropped ${dropped.join(', ')}` : ''}`);
+    }
     const distinct = (a.profile ?? []).filter((e) => Math.abs(e.score) >= 0.1).slice(0, 4);
     if (distinct.length) out.push(`  profile: ${distinct.map(describeEntry).join('; ')}`);
   }

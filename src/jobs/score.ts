@@ -324,27 +324,38 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   return manifest;
 }
 
-/** The whole run in this process: plan, every shard in order, finalize. */
+/**
+ * The whole run in this process: plan, every shard in order, finalize. A run that fails
+ * removes what it wrote (staging, parts, audiences), and the folder itself when it made it.
+ * @throws UserError for bad input; the output folder then holds nothing of this run.
+ */
 export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
   const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0);
   await initBackend();
   const started = performance.now();
   const dir = path.resolve(opts.output);
+  const created = !fs.existsSync(dir);
   prepareOutput(dir, opts.overwrite ?? false);
-  const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
-  const total = shards.reduce((s, x) => s + x.end - x.start, 0);
-  const progress = opts.progress ?? silentProgress;
-  const results: ShardResult[] = [];
-  let done = 0;
-  let rejected = 0;
-  for (const shard of shards) {
-    const r = await scoreShard(plan, shard, path.join(dir, STAGING), {
-      rejectBudget: plan.maxRejects - rejected,
-      onRows: (n) => progress.update((done += n), total),
-    });
-    rejected += r.rejected;
-    done += r.rejected;
-    results.push(r);
+  try {
+    const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
+    const total = shards.reduce((s, x) => s + x.end - x.start, 0);
+    const progress = opts.progress ?? silentProgress;
+    const results: ShardResult[] = [];
+    let done = 0;
+    let rejected = 0;
+    for (const shard of shards) {
+      const r = await scoreShard(plan, shard, path.join(dir, STAGING), {
+        rejectBudget: plan.maxRejects - rejected,
+        onRows: (n) => progress.update((done += n), total),
+      });
+      rejected += r.rejected;
+      done += r.rejected;
+      results.push(r);
+    }
+    return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
+  } catch (err) {
+    removeScoreOutput(dir);
+    if (created) fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
-  return finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
 }
