@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAudiences } from '../src/audiences/build.js';
 import { parseAudiences } from '../src/audiences/definition.js';
-import { normalizeEmail, normalizePhone, sha256Hex } from '../src/audiences/identifiers.js';
+import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from '../src/audiences/identifiers.js';
 import { compile, parseRule } from '../src/audiences/rules.js';
 import { numberColumn, textColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
@@ -56,12 +56,30 @@ describe('identifiers for customer match', () => {
     expect(normalizeEmail('not an email')).toBeNull();
   });
 
-  it('normalizes phones to E.164 before hashing', () => {
-    expect(normalizePhone('+1 (555) 123-4567')).toBe('+15551234567');
-    expect(normalizePhone('(555) 123-4567', '1')).toBe('+15551234567');
-    expect(normalizePhone('0044 20 7946 0958')).toBe('+442079460958');
-    expect(normalizePhone('555 1234')).toBeNull(); // no country code known
-    expect(sha256Hex(normalizePhone('555-123-4567', '1')!)).toBe('8a59780bb8cd2ba022bfa5ba2ea3b6e07af17a7d8b30c1f9b3390e36f69019e4');
+  it('normalizes phones to E.164 by libphonenumber rules before hashing', () => {
+    expect(normalizePhone('+1 (415) 555-0100')).toBe('+14155550100');
+    expect(normalizePhone('(415) 555-0100', '1')).toBe('+14155550100');
+    expect(normalizePhone('(415) 555-0100', 'US')).toBe('+14155550100');
+    // The national prefix "1" is not a second country code.
+    expect(normalizePhone('14155550100', '1')).toBe('+14155550100');
+    // The trunk prefix "(0)" is dropped; an extension is not part of the number.
+    expect(normalizePhone('+44 (0)20 7946 0103')).toBe('+442079460103');
+    expect(normalizePhone('+1-415-555-0111 ext. 22')).toBe('+14155550111');
+    expect(normalizePhone('0044 20 7946 0958', 'GB')).toBe('+442079460958');
+    // Too short, too long for the country, or no country known: refused.
+    expect(normalizePhone('555-0110', '1')).toBeNull();
+    expect(normalizePhone('447700900107', '1')).toBeNull();
+    expect(normalizePhone('415 555 0100')).toBeNull();
+    expect(normalizePhone('   ')).toBeNull();
+    // A number stored as DOUBLE reads as its digits, once.
+    expect(normalizePhone(identifierText(14155550100), '1')).toBe('+14155550100');
+    expect(identifierText(null)).toBeNull();
+  });
+
+  it('hashes each platform\'s form: Google E.164 with "+", Meta digits only', () => {
+    // sha256 of the UTF-8 text "+14155550100" and "14155550100" (sha256sum).
+    expect(sha256Hex(phoneForPlatform('+14155550100', 'google'))).toBe('40d3f4e02db27d66cf4cfdda506c2c945f115a7955cc8491dda98ce5beabcda0');
+    expect(sha256Hex(phoneForPlatform('+14155550100', 'meta'))).toBe('5e7ec4c79ccac6e420876e65ad0e6b4b2ccf73ec3dccb50297bf2890a1ec73b9');
   });
 });
 
@@ -149,7 +167,7 @@ describe('building audiences from scores', () => {
     expect(byStatus.get('holdout')).toBe(likely.holdout);
     const members = await openDataset([path.join(dir, 'scores/audiences/likely/members.parquet')]);
     expect(members.rowCount).toBe(likely.members);
-    const activation = fs.readFileSync(path.join(dir, 'scores/audiences/likely/activation.csv'), 'utf8').trim().split('\n');
+    const activation = fs.readFileSync(path.join(dir, 'scores/audiences/likely/activation-google.csv'), 'utf8').trim().split('\n');
     expect(activation[0]).toBe('email_sha256,phone_sha256');
     expect(activation.length - 1).toBe(likely.activation.rows);
     expect(activation.every((l, i) => i === 0 || /^[0-9a-f]{64},$/.test(l))).toBe(true);

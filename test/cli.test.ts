@@ -114,7 +114,7 @@ describe('audience CLI: audiences and segments', () => {
     expect(likely.profile.find((e: { feature: string }) => e.feature === 'device=mobile').value).toBe(1);
     const members = await openDataset([path.join(dir, 'aud-out/audiences/likely_mobile/members.parquet')]);
     expect(members.rowCount).toBe(likely.members);
-    const lines = fs.readFileSync(path.join(dir, 'aud-out/audiences/likely_mobile/activation.csv'), 'utf8').trim().split('\n');
+    const lines = fs.readFileSync(path.join(dir, 'aud-out/audiences/likely_mobile/activation-meta.csv'), 'utf8').trim().split('\n');
     expect(lines.length - 1).toBe(likely.activation.rows);
     expect(likely.activation.rows).toBeGreaterThan(0.5 * likely.members); // 60% of visitors have an email
     expect(lines[1]).toMatch(/^[0-9a-f]{64},$/);

@@ -132,7 +132,7 @@ describe('bad input gets a clear error naming the file and column', () => {
     const file = path.join(dir, 'bad.csv');
     fs.writeFileSync(file, 'visits\n1\n2\nmany\n4\n');
     const t = await openTable(file);
-    await expect(collect(t.read([{ name: 'visits', as: 'number' }]))).rejects.toThrow(/bad\.csv: column "visits" holds VARCHAR, expected numbers; data row 3 holds "many"/);
+    await expect(collect(t.read([{ name: 'visits', as: 'number' }]))).rejects.toThrow(/bad\.csv: column "visits", data row 3: "many" is not a number/);
   });
 
   it('unmatched glob', async () => {
@@ -176,13 +176,14 @@ describe('row ranges (shards) and rejected values', () => {
 
   it('with badNumbers "report", lists text in a number column as rejects and reads it as missing', async () => {
     const file = path.join(dir, 'rejects.csv');
-    fs.writeFileSync(file, 'id,visits\n1,3\n2,many\n3,\n4,5.5\n5,n/a\n');
+    fs.writeFileSync(file, 'id,visits\n1,3\n2,many\n3,\n4,5.5\n5,n/a\n6,1..2\n');
     const t = await openTable(file);
     const [b] = await collect(t.read([{ name: 'id', as: 'bigint' }, { name: 'visits', as: 'number' }], { badNumbers: 'report' }));
-    expect(Array.from(numberColumn(b, 'visits'))).toEqual([3, NaN, NaN, 5.5, NaN]);
+    expect(Array.from(numberColumn(b, 'visits'))).toEqual([3, NaN, NaN, 5.5, NaN, NaN]);
+    // Blank and "n/a" are missing values (imputed later); text that is no number is a reject.
     expect(b.rejects).toEqual([
       { row: 1, column: 'visits', value: 'many' },
-      { row: 4, column: 'visits', value: 'n/a' },
+      { row: 5, column: 'visits', value: '1..2' },
     ]);
   });
 });

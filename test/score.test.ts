@@ -17,7 +17,7 @@ it('leaves rejected rows out, lists them, and keeps every other row its own row_
   await initBackend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-score-'));
   const rows = Array.from({ length: 40 }, (_, i) => [i % 2 ? 10 + (i % 5) : i % 5, i % 3]);
-  const csv = (bad: Set<number>) => `x,y\n${rows.map(([x, y], i) => `${bad.has(i) ? 'n/a' : x},${y}`).join('\n')}\n`;
+  const csv = (bad: Set<number>) => `x,y\n${rows.map(([x, y], i) => `${bad.has(i) ? 'oops' : x},${y}`).join('\n')}\n`;
   fs.writeFileSync(path.join(dir, 'train.csv'), csv(new Set()));
   fs.writeFileSync(path.join(dir, 'bad.csv'), csv(new Set([3, 4, 17, 39])));
   const train = await openDataset([path.join(dir, 'train.csv')]);
@@ -39,10 +39,11 @@ it('leaves rejected rows out, lists them, and keeps every other row its own row_
   expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => ![3, 4, 17, 39].includes(i)));
   const errors = fs.readFileSync(path.join(out, 'errors.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   expect(errors.map((e) => [e.id, e.row, e.column, e.value])).toEqual([
-    [3, 3, 'x', 'n/a'],
-    [4, 4, 'x', 'n/a'],
-    [17, 17, 'x', 'n/a'],
-    [39, 39, 'x', 'n/a'],
+    // row: the 1-based data row of the file; id: row_id, the 0-based position across the input files.
+    [3, 4, 'x', 'oops'],
+    [4, 5, 'x', 'oops'],
+    [17, 18, 'x', 'oops'],
+    [39, 40, 'x', 'oops'],
   ]);
   expect(fs.readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
 

@@ -115,7 +115,7 @@ describe('train and score jobs through the API', () => {
     const strict = await server.request('POST', '/v1/jobs', { type: 'score', input: ['bad.csv'], models: ['behavior'], output: 'scores/strict', options: { maxRejects: 2 } });
     const failed = await waitJob(server, strict.body.id);
     expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(/more rows could not be read than the job allows \(2\).*bad\.csv row 7, column "sessions" holds "oops"/);
+    expect(failed.error).toMatch(/more rows could not be read than the job allows \(2\).*bad\.csv data row 8, column "sessions" holds "oops"/);
 
     const lenient = await server.request('POST', '/v1/jobs', { type: 'score', input: ['bad.csv'], models: ['behavior'], output: 'scores/lenient', options: { maxRejects: 100 } });
     const done = await waitJob(server, lenient.body.id);
@@ -123,7 +123,7 @@ describe('train and score jobs through the API', () => {
     expect(done.result.rows).toBe(rows - 5);
     expect(done.result.rejected).toBe(5);
     const lines = fs.readFileSync(path.join(root, 'scores/lenient/errors.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.row)).toEqual([7, 1007, 2007, 3007, 4007]);
+    expect(lines.map((l) => l.row)).toEqual([8, 1008, 2008, 3008, 4008]);
     expect(lines[0]).toMatchObject({ column: 'sessions', value: 'oops', reason: 'not a number' });
     expect(typeof lines[0].id).toBe('number'); // the visitor_id of that row
   });

@@ -68,7 +68,7 @@ process.stdout.write(`\n== Purchases by segment (Revenue was not a segmentation 
 process.stdout.write(`\n== Purchases by propensity bucket (high = top 20% of scores; in-sample: these sessions trained the model)\n${await conversionBy('demo-purchase_bucket', 'text', 'bucket')}\n`);
 process.stdout.write(`\n== Purchases by audience membership\n${await conversionBy('aud_high_intent', 'text', 'high_intent')}\n`);
 process.stdout.write(
-  `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (audiences/<name>/members.parquet, members.csv, holdout.csv, activation.csv)\n` +
+  `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (audiences/<name>/members.parquet, members.csv, holdout.csv, activation-google.csv, activation-meta.csv)\n` +
     'Models: audience models show demo-segments | demo-purchase | demo-lookalike\n',
 );
 process.exit(0);

@@ -111,9 +111,29 @@ export function parseBool(v: string | null): number {
   return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : NaN;
 }
 
-/** Numeric value as modelled: NaN when invalid (null, NaN, Inf, negative under log). */
+/**
+ * Largest magnitude a numeric feature value may have: beyond it (1e30 or 1e308 written as a
+ * sentinel or by a broken export) a value is invalid, imputed and counted, in training and
+ * scoring alike. No count, duration or amount of a visitor comes near it.
+ */
+export const MAX_MAGNITUDE = 1e15;
+
+/**
+ * How far past the training range a scored value may lie, in widths of that range: a value
+ * below min - RANGE_BOUND * (max - min) or above max + RANGE_BOUND * (max - min) is invalid
+ * (imputed and counted, or refused with onInvalid "error"), never scored as a normal value.
+ */
+export const RANGE_BOUND = 100;
+
+/** The interval of valid scored values of a fitted numeric feature (see RANGE_BOUND). */
+export function validRange(f: Pick<FittedNumeric, 'min' | 'max'>): [number, number] {
+  const span = f.max - f.min || Math.max(Math.abs(f.max), 1);
+  return [f.min - RANGE_BOUND * span, f.max + RANGE_BOUND * span];
+}
+
+/** Numeric value as modelled: NaN when invalid (null, NaN, Inf, beyond MAX_MAGNITUDE, negative under log). */
 export function modelValue(v: number, log: boolean): number {
-  if (!Number.isFinite(v)) return NaN;
+  if (!Number.isFinite(v) || Math.abs(v) > MAX_MAGNITUDE) return NaN;
   if (log) return v < 0 ? NaN : Math.log1p(v);
   return v;
 }
@@ -137,7 +157,7 @@ export function categoryOf(v: string | null): string {
 
 function invalidError(batch: ColumnBatch, column: string, row: number, value: unknown, expected: string): UserError {
   return new UserError(
-    `${batch.source}: column "${column}" row ${batch.offset + row} holds ${String(value)}, expected ${expected} (onInvalid is "error"; set it to "impute" to fill such values)`,
+    `${batch.source}: column "${column}", data row ${batch.offset + row + 1} holds ${String(value)}, expected ${expected} (onInvalid is "error"; set it to "impute" to fill such values)`,
   );
 }
 
@@ -153,10 +173,15 @@ export function transform(t: FittedTransform, batch: ColumnBatch): FeatureBlock 
       const raw = numberColumn(batch, f.name);
       const scale = f.std > 0 ? 1 / f.std : 1;
       const fillZ = (modelValue(f.fill, f.log) - f.mean) * scale;
+      const [lo, hi] = validRange(f);
       for (let i = 0; i < rows; i++) {
-        const x = modelValue(raw[i], f.log);
+        const x = raw[i] < lo || raw[i] > hi ? NaN : modelValue(raw[i], f.log);
         if (Number.isNaN(x)) {
-          if (strict) throw invalidError(batch, f.name, i, raw[i], f.log ? 'a finite number >= 0 (log feature)' : 'a finite number');
+          if (strict) {
+            const far = Number.isFinite(raw[i]) && Math.abs(raw[i]) <= MAX_MAGNITUDE && (raw[i] < lo || raw[i] > hi);
+            const expected = far ? `a number from ${lo} to ${hi} (the training range widened ${RANGE_BOUND} times its width)` : f.log ? 'a finite number >= 0 (log feature)' : 'a finite number';
+            throw invalidError(batch, f.name, i, raw[i], expected);
+          }
           imputed++;
           data[i * cols + c] = fillZ;
         } else data[i * cols + c] = (x - f.mean) * scale;

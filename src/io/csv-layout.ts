@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
 import { connect } from './duckdb.js';
+import { parseNumberText } from './number-text.js';
 
 export interface CsvLayout {
   delimiter: string;
@@ -18,6 +19,8 @@ export interface CsvLayout {
   skipped: number;
   /** Whether the last line is a totals row, not data. */
   trailer: boolean;
+  /** Options to add to read_csv (literals made here, never from user text), e.g. ", header = true". */
+  options: string;
 }
 
 const HEAD_BYTES = 1 << 20;
@@ -54,7 +57,11 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
       );
     }
   }
-  if (!hasHeader) {
+  let options = '';
+  if (!hasHeader && plain && looksLikeHeader(lines[skipRows] ?? '', delimiter, quote)) {
+    // Every column is text, so the sniffer cannot tell a header from data; names it is.
+    options = `, header = true, skip = ${Math.trunc(skipRows)}`;
+  } else if (!hasHeader) {
     throw new UserError(
       `${abs}: no header line found (the first line${lines[skipRows] !== undefined ? `, ${JSON.stringify(lines[skipRows].slice(0, 80))},` : ''} looks like data). ` +
         'Add a first line naming the columns.',
@@ -74,7 +81,13 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
       warn(`${abs}: the last line is a totals row (${JSON.stringify(last!.slice(0, 60))}); it is left out of the data`);
     }
   }
-  return { delimiter, skipped: skipRows, trailer };
+  return { delimiter, skipped: skipRows, trailer, options };
+}
+
+/** A line of distinct, non-empty names, none of them a number: a header. */
+function looksLikeHeader(line: string, delimiter: string, quote: string): boolean {
+  const names = splitLine(line, delimiter, quote).map((n) => n.trim());
+  return names.length > 1 && new Set(names).size === names.length && names.every((n) => n !== '' && parseNumberText(n) === undefined);
 }
 
 /** The first `n` lines of a file (a BOM removed), read from at most its first megabyte. */

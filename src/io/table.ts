@@ -82,9 +82,9 @@ export async function openTable(file: string): Promise<Table> {
     };
   }
 
-  const scan = SCANNERS[format];
   try {
     const csv = format === 'csv' ? await checkCsvLayout(abs) : undefined;
+    const scan = csv ? `read_csv($1${csv.options})` : SCANNERS[format];
     const columns = await withConnection(async (con) => {
       const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [abs]);
       return described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]), kind: kindOfType(String(r[1])) }));
@@ -104,7 +104,7 @@ export async function openTable(file: string): Promise<Table> {
       columns,
       rowCount,
       rowGroups,
-      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, format, req, options)),
+      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, scan, req, options)),
     };
     return table;
   } catch (err) {
@@ -197,7 +197,8 @@ async function* checkedRead(
   }
 }
 
-async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
+/** Reads through DuckDB; `scan` is the table function with the file as $1 (read_parquet, or read_csv with its options). */
+async function* readDuck(table: Table, scan: string, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   const select = request.map((r, i) => {
     const cast = r.as === 'number' ? 'DOUBLE' : r.as === 'bigint' ? 'BIGINT' : 'VARCHAR';
@@ -206,7 +207,7 @@ async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request
   const params: Array<string | number> = [table.path];
   const range = options.range;
   let sql: string;
-  if (format === 'parquet') {
+  if (table.format === 'parquet') {
     // file_row_number filters prune whole row groups, so a shard reads only its own.
     sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, binary_as_string = true, file_row_number = true)`;
     if (range) {
@@ -214,7 +215,7 @@ async function* readDuck(table: Table, format: Exclude<Format, 'arrow'>, request
       params.push(range.start, range.end);
     }
   } else {
-    sql = `SELECT ${select.join(', ') || '1'} FROM read_csv($1)`;
+    sql = `SELECT ${select.join(', ') || '1'} FROM ${scan}`;
     if (range) {
       sql += ' OFFSET $2';
       params.push(range.start);

@@ -205,11 +205,11 @@ export async function scoreShard(
           const batch: ColumnBatch = { ...raw, first: shard.first + (raw.offset - shard.start) };
           if (batch.rejects?.length) {
             for (const r of batch.rejects) {
-              rejects.push(JSON.stringify({ id: idOf(plan, batch, r.row), file: table.path, row: raw.offset + r.row, column: r.column, value: r.value, reason: 'not a number' }));
+              rejects.push(JSON.stringify({ id: idOf(plan, batch, r.row), file: table.path, row: raw.offset + r.row + 1, column: r.column, value: r.value, reason: 'not a number' }));
             }
             if (rejects.length > budget) {
               throw new UserError(
-                `more rows could not be read than the job allows (${plan.maxRejects}): e.g. ${table.path} row ${raw.offset + batch.rejects[0].row}, column "${batch.rejects[0].column}" holds ${JSON.stringify(batch.rejects[0].value)}, expected a number`,
+                `more rows could not be read than the job allows (${plan.maxRejects}): e.g. ${table.path} data row ${raw.offset + batch.rejects[0].row + 1}, column "${batch.rejects[0].column}" holds ${JSON.stringify(batch.rejects[0].value)}, expected a number`,
               );
             }
           }

@@ -20,13 +20,16 @@ DIR/scores-00000.parquet... with the id column (or row_id) and per model:
   lookalike: <name>_similarity, _is_seed, _rank (1 = most similar non-seed), _percentile
 --audiences FILE builds audiences from the scores: a membership column aud_<name>
 (member / holdout / null) and, per audience, DIR/audiences/<name>/members.parquet,
-members.csv, holdout.csv and activation.csv (SHA-256 of normalized emails and phones),
-with DIR/audiences/summary.json. Input columns the rules and exports use are carried into
+members.csv, holdout.csv and activation-google.csv / activation-meta.csv (SHA-256 of
+emails and phones normalized by each platform's rules; "platforms" in the definitions
+chooses them), with DIR/audiences/summary.json. Input columns the rules and exports use are carried into
 the score files. Definition format: see the README ("Audiences").
 The input is scored in shards of about --shard-rows rows (default 500,000; whole Parquet
 row groups), one output file per shard. --max-rejects N tolerates up to N rows whose value
 in a number column is text that is not a number: they are left out of the scores and listed
-in DIR/errors.jsonl (id, file, row, column, value); one more fails the run (default 0).
+in DIR/errors.jsonl (id, file, row, column, value; rows are 1-based data rows); one more
+fails the run (default 0). Blanks, NA, N/A and NaN are missing values, not rejects. A run
+that fails removes what it wrote.
 DIR/manifest.json is written last, so its presence means the output is whole.
 A bare model name uses its promoted version, else the latest.`,
   options: {

@@ -1,0 +1,233 @@
+/**
+ * Files as real writers make them: Arrow types and codecs, Parquet without string annotations,
+ * CSV exports with numbers as text and odd layouts, ids of every type. Inputs are made here
+ * with DuckDB and apache-arrow; expected values are written out by hand.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  Binary,
+  CompressionType,
+  Decimal,
+  Int64,
+  LargeUtf8,
+  RecordBatchWriter,
+  Table,
+  Utf8View,
+  compressionRegistry,
+  makeData,
+  makeVector,
+  tableToIPC,
+  vectorFromArray,
+} from 'apache-arrow';
+import lz4 from 'lz4js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inferSpec } from '../src/features/infer.js';
+import { numberColumn, textColumn, type ColumnBatch, type ColumnRequest } from '../src/io/columns.js';
+import { openDataset } from '../src/io/dataset.js';
+import { connect } from '../src/io/duckdb.js';
+import { canonicalId } from '../src/io/ids.js';
+import { parseNumberText } from '../src/io/number-text.js';
+import { openTable } from '../src/io/table.js';
+
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-real-'));
+});
+
+async function readAll(file: string, request: ColumnRequest[]): Promise<ColumnBatch> {
+  const t = await openTable(file);
+  const batches: ColumnBatch[] = [];
+  for await (const b of t.read(request)) batches.push(b);
+  expect(batches.length).toBe(1);
+  return batches[0];
+}
+
+async function duck(sql: string): Promise<void> {
+  const con = await connect();
+  try {
+    await con.run(sql);
+  } finally {
+    con.closeSync();
+  }
+}
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** A zstd frame of one raw (stored) block: valid Zstandard (RFC 8878), enough to test decoding. */
+function zstdStored(data: Uint8Array): Uint8Array {
+  const header = [0x28, 0xb5, 0x2f, 0xfd, 0xa0]; // magic; single segment, 4-byte content size
+  const size = data.length;
+  const fcs = [size & 255, (size >> 8) & 255, (size >> 16) & 255, (size >>> 24) & 255];
+  const block = (size << 3) | 1; // last block, raw
+  const out = new Uint8Array(header.length + 4 + 3 + size);
+  out.set([...header, ...fcs, block & 255, (block >> 8) & 255, (block >> 16) & 255]);
+  out.set(data, header.length + 7);
+  return out;
+}
+
+describe('Arrow IPC as writers make it', () => {
+  it('reads decimals with their scale: decimal(10,2) 1034 stored is 10.34', async () => {
+    const n = 3;
+    const words = new Uint32Array(n * 4);
+    [1034, 5934, 99].forEach((v, i) => (words[i * 4] = v));
+    const dec = makeVector(makeData({ type: new Decimal(2, 10, 128), length: n, data: words }));
+    const table = new Table({ spend: dec });
+    const file = path.join(dir, 'dec.arrow');
+    fs.writeFileSync(file, tableToIPC(table, 'file'));
+    const b = await readAll(file, [{ name: 'spend', as: 'number' }]);
+    expect(Array.from(numberColumn(b, 'spend'))).toEqual([10.34, 59.34, 0.99]);
+    expect((await openTable(file)).columns[0].kind).toBe('numeric');
+  });
+
+  it('reads Utf8View, LargeUtf8 and Binary strings as text', async () => {
+    const dev = ['mobile', 'desktop', 'tablet', 'mobile'];
+    const enc = new TextEncoder();
+    const table = new Table({
+      a: vectorFromArray(dev, new Utf8View()),
+      b: vectorFromArray(dev, new LargeUtf8()),
+      c: vectorFromArray(dev.map((d) => enc.encode(d)), new Binary()),
+    });
+    const file = path.join(dir, 'strings.arrow');
+    fs.writeFileSync(file, tableToIPC(table, 'file'));
+    const t = await openTable(file);
+    expect(t.columns.map((c) => c.kind)).toEqual(['text', 'text', 'text']);
+    const b = await readAll(file, ['a', 'b', 'c'].map((name) => ({ name, as: 'text' as const })));
+    for (const name of ['a', 'b', 'c']) expect(textColumn(b, name)).toEqual(dev);
+  });
+
+  it.each([
+    ['LZ4 frame', CompressionType.LZ4_FRAME, { encode: (d: Uint8Array) => Uint8Array.from(lz4.compress(d)) }],
+    ['ZSTD', CompressionType.ZSTD, { encode: zstdStored }],
+  ])('decodes %s-compressed record batch bodies', async (_name, type, encoder) => {
+    const decoder = compressionRegistry.get(type)!;
+    expect(decoder?.decode).toBeTypeOf('function'); // registered by the reader module
+    compressionRegistry.set(type, { ...decoder, ...encoder });
+    const ids = Array.from({ length: 5000 }, (_, i) => BigInt(i) + 9_007_199_254_740_993n);
+    const table = new Table({ id: vectorFromArray(ids, new Int64()), x: vectorFromArray(ids.map((_, i) => i % 17)) });
+    const writer = new RecordBatchWriter({ compressionType: type } as never);
+    writer.writeAll(table);
+    const file = path.join(dir, `c${type}.arrow`);
+    fs.writeFileSync(file, await writer.toUint8Array());
+    compressionRegistry.set(type, decoder);
+    const b = await readAll(file, [{ name: 'id', as: 'bigint' }, { name: 'x', as: 'number' }]);
+    expect(Array.from(b.columns.get('id') as BigInt64Array)).toEqual(ids);
+    expect(numberColumn(b, 'x')[16]).toBe(16);
+  });
+});
+
+describe('Parquet as other writers make it', () => {
+  it('reads BYTE_ARRAY strings without the UTF8 annotation as text', async () => {
+    const file = path.join(dir, 'blob.parquet');
+    await duck(`COPY (SELECT i AS visitor_id, CAST(['mobile','desktop','tablet'][i % 3 + 1] AS BLOB) AS device FROM range(30) t(i)) TO '${file}' (FORMAT parquet)`);
+    const t = await openTable(file);
+    expect(t.columns.find((c) => c.name === 'device')!.kind).toBe('text');
+    const { spec } = await inferSpec(await openDataset([file]));
+    expect(spec.categorical.map((c) => c.name)).toEqual(['device']);
+  });
+
+  it('opens an arrow-rs file with a Null column, skips that column with its reason, and DuckDB keeps working', async () => {
+    const file = path.resolve('test/fixtures/arrow-rs-null-column.parquet');
+    const t = await openTable(file);
+    expect(t.rowCount).toBe(300);
+    const { spec, notes } = await inferSpec(await openDataset([file]));
+    expect(spec.id).toBe('visitor_id');
+    expect(spec.categorical.map((c) => c.name)).toEqual(['device']);
+    expect(notes.find((n) => n.startsWith('email:'))).toMatch(/skipped \(empty/);
+    // The shared DuckDB instance was recovered after the failed metadata query.
+    const other = path.join(dir, 'after.parquet');
+    await duck(`COPY (SELECT 1 AS x) TO '${other}' (FORMAT parquet)`);
+    expect((await openTable(other)).rowCount).toBe(1);
+  });
+
+  it('skips the pandas index column', async () => {
+    const file = path.join(dir, 'pandas.parquet');
+    await duck(`COPY (SELECT i AS __index_level_0__, i % 7 AS sessions, i % 3 AS views FROM range(50) t(i)) TO '${file}' (FORMAT parquet)`);
+    const { spec, notes } = await inferSpec(await openDataset([file]));
+    expect(spec.numeric.map((f) => f.name)).toEqual(['sessions', 'views']);
+    expect(notes[0]).toMatch(/__index_level_0__: skipped \(a row index/);
+  });
+});
+
+describe('ids of every type', () => {
+  it('compares ids by value', () => {
+    expect(canonicalId('12346.0')).toBe('12346');
+    expect(canonicalId(' 12346 ')).toBe('12346');
+    expect(canonicalId(12346)).toBe('12346');
+    expect(canonicalId(12346n)).toBe('12346');
+    expect(canonicalId('+007')).toBe('7');
+    expect(canonicalId('18446744073709551615')).toBe('18446744073709551615');
+    expect(canonicalId('a1b2-UUID')).toBe('a1b2-UUID');
+    expect(canonicalId('12.5')).toBe('12.5');
+    expect(canonicalId('')).toBeNull();
+    expect(canonicalId(null)).toBeNull();
+  });
+
+  it('carries UBIGINT ids above 2^63 exactly, as text', async () => {
+    const file = path.join(dir, 'ubig.parquet');
+    await duck(`COPY (SELECT (18446744073709551615 - i)::UBIGINT AS visitor_id, i % 5 AS x FROM range(10) t(i)) TO '${file}' (FORMAT parquet)`);
+    const data = await openDataset([file]);
+    const { spec } = await inferSpec(data);
+    expect(spec.id).toBe('visitor_id');
+    const b = await readAll(file, [{ name: 'visitor_id', as: 'text' }]);
+    expect(textColumn(b, 'visitor_id')[0]).toBe('18446744073709551615');
+    await expect(readAll(file, [{ name: 'visitor_id', as: 'bigint' }])).rejects.toThrow(/UBIGINT, expected integers that fit 64 bits/);
+  });
+
+  it('finds consecutive int64 ids above 2^53 unique (not a numeric feature)', async () => {
+    const file = path.join(dir, 'big53.parquet');
+    await duck(`COPY (SELECT 9007199254740993 + i AS customer_id, i % 5 AS x FROM range(1000) t(i)) TO '${file}' (FORMAT parquet)`);
+    const { spec } = await inferSpec(await openDataset([file]));
+    expect(spec.id).toBe('customer_id');
+    expect(spec.numeric.map((f) => f.name)).toEqual(['x']);
+  });
+});
+
+describe('numbers written as text, and CSV layout', () => {
+  it('parses numbers as exports write them', () => {
+    expect(parseNumberText('2,485')).toBe(2485);
+    expect(parseNumberText('66.82%')).toBe(66.82);
+    expect(parseNumberText('$1,362.50')).toBe(1362.5);
+    expect(parseNumberText('-€12.00')).toBe(-12);
+    expect(parseNumberText('1e-3')).toBe(0.001);
+    expect(parseNumberText(' ')).toBeNaN();
+    expect(parseNumberText('N/A')).toBeNaN();
+    expect(parseNumberText('Inf')).toBe(Infinity);
+    expect(parseNumberText('1,5')).toBeUndefined(); // a decimal comma is not read as 15
+    expect(parseNumberText('12,34,567')).toBeUndefined();
+    expect(parseNumberText('many')).toBeUndefined();
+  });
+
+  it('a column of numbers with blanks, separators, % and currency is numeric with missing values', async () => {
+    const file = write(
+      'export.csv',
+      '# Analytics export\n# Range: 2024-01-01 - 2024-01-31\n\nvisitor_id,sessions,revenue,rate,score\n' +
+        '1,"2,485","$1,362.50",66.82%,Inf\n2,12,$5.00,1.5%,0.5\n3, ,,0%,NaN\n4,7,$0.00,2%,1\nTotal,"2,504","$1,367.50",,\n',
+    );
+    const t = await openTable(file);
+    expect(t.rowCount).toBe(4); // the totals row is left out
+    const { spec, notes } = await inferSpec(await openDataset([file]));
+    expect(spec.numeric.map((f) => f.name)).toEqual(['sessions', 'revenue', 'rate', 'score']);
+    expect(notes.find((n) => n.startsWith('sessions'))).toMatch(/numbers written as text; 1 blank or missing/);
+    const b = await readAll(file, ['sessions', 'revenue', 'rate'].map((name) => ({ name, as: 'number' as const })));
+    expect(Array.from(numberColumn(b, 'sessions'))).toEqual([2485, 12, NaN, 7]);
+    expect(Array.from(numberColumn(b, 'revenue'))).toEqual([1362.5, 5, NaN, 0]);
+    expect(Array.from(numberColumn(b, 'rate'))).toEqual([66.82, 1.5, 0, 2]);
+  });
+
+  it.each([
+    ['a header and rows in another delimiter', 'id;x;y\n1;2;3\n2;3;4\n3;4;5\n4,5,6\n5,6,7\n6,7,8\n7,8,9\n8,9,10\n9,1,2\n10,2,3\n', /first 4 lines do not parse like the rest.*line 1 is "id;x;y"/],
+    ['no header line', '1,2,3\n4,5,6\n7,8,9\n', /no header line found/],
+    ['an empty file', '', /the file is empty/],
+    ['a header only', 'a,b,c\n', /no data rows/],
+    ['duplicate column names', 'a,b,a\n1,2,3\n4,5,6\n', /column "a" appears twice/],
+  ])('refuses a CSV with %s', async (_what, text, message) => {
+    await expect(openTable(write(`bad-${Math.random().toString(36).slice(2)}.csv`, text))).rejects.toThrow(message);
+  });
+});
