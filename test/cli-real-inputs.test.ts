@@ -71,6 +71,7 @@ describe('ids as writers store them', () => {
     expect(new Set(members).size).toBe(30);
     expect(summary('dup')[0].removed.duplicateIds).toBe(30);
     expect(r.stderr).toMatch(/30 rows repeat an id already in the audience/);
+    expect(r.stdout).toMatch(/30 rows repeat the id of an earlier row/);
   });
 
   it('refuses a seed list that mostly does not match the population', () => {

@@ -30,6 +30,7 @@ import { connect } from '../src/io/duckdb.js';
 import { canonicalId } from '../src/io/ids.js';
 import { parseNumberText } from '../src/io/number-text.js';
 import { openTable } from '../src/io/table.js';
+import { UserError } from '../src/util/errors.js';
 
 let dir: string;
 
@@ -144,6 +145,20 @@ describe('Parquet as other writers make it', () => {
     const other = path.join(dir, 'after.parquet');
     await duck(`COPY (SELECT 1 AS x) TO '${other}' (FORMAT parquet)`);
     expect((await openTable(other)).rowCount).toBe(1);
+  });
+
+  it('a file DuckDB cannot decode is a UserError naming the file, not an internal error', async () => {
+    const file = path.join(dir, 'corrupt.parquet');
+    await duck(`COPY (SELECT i AS id, hash(i) AS h FROM range(200000) t(i)) TO '${file}' (FORMAT parquet, COMPRESSION zstd)`);
+    const bytes = fs.readFileSync(file);
+    for (let i = 1000; i < bytes.length / 2; i += 7) bytes[i] ^= 0x5a; // data pages damaged, footer intact
+    fs.writeFileSync(file, bytes);
+    const t = await openTable(file);
+    const reading = (async () => {
+      for await (const _ of t.read([{ name: 'h', as: 'number' }])) void _;
+    })();
+    await expect(reading).rejects.toBeInstanceOf(UserError);
+    await expect(reading).rejects.toThrow(/corrupt\.parquet: read failed near data row/);
   });
 
   it('skips the pandas index column', async () => {

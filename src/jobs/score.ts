@@ -13,7 +13,10 @@ import { backendName, initBackend } from '../compute/backend.js';
 import { columnRequest, transform } from '../features/transform.js';
 import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
+import { listValue } from '@duckdb/node-api';
+import { connect, ident } from '../io/duckdb.js';
 import { readParts } from '../io/rewrite.js';
+import { warn } from '../util/warn.js';
 import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
 import type { RankedOutput, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
@@ -48,6 +51,8 @@ export interface ScoreManifest {
   imputed: number;
   /** Rows left out because a value could not be read; listed in `errors.jsonl`. */
   rejected: number;
+  /** Scored rows whose id repeats an earlier row's (0 without an id column). */
+  duplicateIds: number;
   shards: number;
   audiences?: { summaries: AudienceSummary[]; overlap: Array<{ a: string; b: string; both: number }> };
   seconds: number;
@@ -246,6 +251,17 @@ export async function scoreShard(
   }
 }
 
+/** Rows of the score files whose id is not the first of its value (DuckDB, one pass over the id column). */
+async function countDuplicateIds(files: WrittenFile[], id: string): Promise<number> {
+  const con = await connect();
+  try {
+    const r = await con.runAndReadAll(`SELECT count(*) - count(DISTINCT ${ident(id)}) FROM read_parquet($1)`, [listValue(files.map((f) => f.path))]);
+    return Number(r.getRows()[0][0]);
+  } finally {
+    con.closeSync();
+  }
+}
+
 /** Ranked values of every row, in row order, read back from the staged shard files. */
 async function rankings(plan: ScorePlan, files: WrittenFile[], rows: number): Promise<Map<string, Ranking>> {
   const sources = plan.ranked.flatMap((r) => [r.source, ...(r.excludeIf ? [r.excludeIf] : [])]);
@@ -295,6 +311,8 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
     fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
   }
+  const duplicateIds = plan.id.name === 'row_id' || files.length === 0 ? 0 : await countDuplicateIds(files, plan.id.name);
+  if (duplicateIds > 0) warn(`${duplicateIds} scored rows repeat an id of an earlier row (column "${plan.id.name}"); audiences list each id once`);
   const rejected = ordered.reduce((s, r) => s + r.rejected, 0);
   const errorsPath = path.join(dir, ERRORS);
   if (rejected > 0) {
@@ -313,6 +331,7 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     backend: { name: backendName(), device: backend.device },
     imputed: ordered.reduce((s, r) => s + r.imputed, 0),
     rejected,
+    duplicateIds,
     shards: ordered.length,
     seconds: secs,
     rowsPerSecond: rows / Math.max(secs, 1e-9),

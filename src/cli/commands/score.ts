@@ -67,6 +67,7 @@ A bare model name uses its promoted version, else the latest.`,
         `  ${m.files.length} file(s) in ${output}; columns: ${m.columns.map((c) => c.name).join(', ')}`,
       ];
       if (m.imputed > 0) summary.push(`  ${m.imputed} missing or invalid values were imputed`);
+      if (m.duplicateIds > 0) summary.push(`  ${m.duplicateIds} rows repeat the id of an earlier row`);
       if (m.rejected > 0) summary.push(`  ${m.rejected} rows could not be read and were left out: see ${output}/errors.jsonl`);
       if (m.audiences) summary.push('', formatAudiences(m.audiences));
       process.stdout.write(`${summary.join('\n')}\n`);
