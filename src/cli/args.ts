@@ -25,11 +25,27 @@ export function str(v: unknown, flag: string, cmd: string): string {
   return v;
 }
 
-export function num(v: unknown, flag: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+/**
+ * A numeric option: undefined when absent, else a finite number in range.
+ * `above` is an exclusive lower bound (a learning rate > 0); `min` and `max` are inclusive.
+ * @throws UserError naming the flag, the value and the range.
+ */
+export function num(v: unknown, flag: string, opts: { int?: boolean; min?: number; max?: number; above?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
-    throw new UserError(`${flag} ${String(v)}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}`);
+  const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
+  const bad =
+    !Number.isFinite(n) ||
+    (opts.int && !Number.isInteger(n)) ||
+    (opts.min !== undefined && n < opts.min) ||
+    (opts.max !== undefined && n > opts.max) ||
+    (opts.above !== undefined && !(n > opts.above));
+  if (bad) {
+    const range = [
+      opts.above !== undefined && `> ${opts.above}`,
+      opts.min !== undefined && `>= ${opts.min}`,
+      opts.max !== undefined && `<= ${opts.max}`,
+    ].filter(Boolean);
+    throw new UserError(`${flag} ${String(v)}: expected ${opts.int ? 'an integer' : 'a number'}${range.length ? ` ${range.join(' and ')}` : ''}`);
   }
   return n;
 }

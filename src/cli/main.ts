@@ -1,5 +1,5 @@
 /** The `audience` command. Exit codes: 0 done, 2 bad input or usage, 1 internal error. */
-import { UserError } from '../util/errors.js';
+import { systemErrorMessage, UserError } from '../util/errors.js';
 import { parse, type Command } from './args.js';
 import { features } from './commands/features.js';
 import { generate } from './commands/generate.js';
@@ -52,6 +52,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UserError) {
       process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    const system = systemErrorMessage(err);
+    if (system) {
+      process.stderr.write(`error: ${system}\n`);
       return 2;
     }
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -3,6 +3,8 @@ import type { ColumnBatch, ColumnInfo, ColumnRequest } from './columns.js';
 import { connect, duckMessage } from './duckdb.js';
 import { openTable, type ReadOptions, type Table } from './table.js';
 import { UserError } from '../util/errors.js';
+import { warn } from '../util/warn.js';
+import path from 'node:path';
 
 export interface Dataset {
   tables: Table[];
@@ -13,11 +15,19 @@ export interface Dataset {
   read(request: ColumnRequest[], options?: ReadOptions): AsyncGenerator<ColumnBatch>;
 }
 
-/** Expands glob patterns (DuckDB's glob(), so no shell is involved) and opens every file. */
+/** The most files a dataset may hold, after glob patterns are expanded. */
+export const MAX_INPUT_FILES = 10_000;
+
+/**
+ * Expands glob patterns (DuckDB's glob(), so no shell is involved) and opens every file. A
+ * file named twice (or matched by two patterns) is read once, with a warning.
+ * @throws UserError for no inputs, a pattern matching nothing, more than MAX_INPUT_FILES
+ *   files, or a file that cannot be opened.
+ */
 export async function openDataset(inputs: string[]): Promise<Dataset> {
   if (inputs.length === 0) throw new UserError('no input files given (--input <file|glob> ...)');
   const files: string[] = [];
-  for (const input of inputs) {
+  for (const input of new Set(inputs)) {
     if (!/[*?[]/.test(input)) {
       files.push(input);
       continue;
@@ -34,8 +44,11 @@ export async function openDataset(inputs: string[]): Promise<Dataset> {
       con.closeSync();
     }
   }
+  const unique = [...new Set(files.map((f) => path.resolve(f)))];
+  if (unique.length < files.length) warn(`${files.length - unique.length} input file(s) were named more than once; each is read once`);
+  if (unique.length > MAX_INPUT_FILES) throw new UserError(`the inputs match ${unique.length} files; at most ${MAX_INPUT_FILES} are read in one job (merge small files, or split the job)`);
   const tables: Table[] = [];
-  for (const file of files) tables.push(await openTable(file));
+  for (const file of unique) tables.push(await openTable(file));
   return datasetOf(tables);
 }
 

@@ -10,7 +10,10 @@ import { openDataset } from '../io/dataset.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
-import { finalizeScore, planScore, prepareOutput, scoreShard, shardName, STAGING, type ShardResult } from './score.js';
+import { fingerprintChange, fingerprintFile } from '../io/fingerprint.js';
+import { selfIdentity } from '../util/process.js';
+import { claimStaging, prepareOutput, shardName, STAGING } from './output.js';
+import { finalizeScore, planScore, scoreShard, type ShardResult } from './score.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 import type { JobStore } from './store.js';
 import { computeWorkers, startWorker } from '../compute/workers.js';
@@ -48,11 +51,17 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     const dir = path.resolve(spec.output);
     const staging = path.join(dir, STAGING);
     let shards = jobs.shards(id);
+    const files = data.tables.map((t) => t.path);
     if (shards.length === 0) {
-      prepareOutput(dir, spec.overwrite ?? false);
+      const active = jobs.activeIds();
+      prepareOutput(dir, spec.overwrite ?? false, 'options.overwrite', (other) => other !== id && active.has(other));
+      claimStaging(dir, { ...selfIdentity(), job: id });
+      jobs.setInputs(id, files.map(fingerprintFile));
       jobs.setShards(id, await planShards(data, spec.shardRows ?? DEFAULT_SHARD_ROWS));
       shards = jobs.shards(id);
     } else {
+      const changed = job.inputs ? fingerprintChange(job.inputs, files) : undefined;
+      if (changed) throw new UserError(`an input changed since the job started: ${changed}. Its finished shards came from the old file; resubmit the job to score the new one`);
       jobs.resetPartialRows(id);
       // Leftovers of an interrupted shard: temporary files are never part of the output.
       if (fs.existsSync(staging)) for (const f of fs.readdirSync(staging)) if (f.endsWith('.tmp')) fs.rmSync(path.join(staging, f), { force: true });

@@ -26,6 +26,8 @@ import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences } from '../audiences/profile.js';
 import { prefetch } from '../util/prefetch.js';
 import { silentProgress, type Progress } from '../util/progress.js';
+import { selfIdentity } from '../util/process.js';
+import { AUDIENCE_LIST, claimStaging, ERRORS, MANIFEST, prepareOutput, removeScoreOutput, shardName, STAGING } from './output.js';
 import { DEFAULT_SHARD_ROWS, planShards, type Shard } from './shards.js';
 
 export interface ScoreOptions {
@@ -60,10 +62,6 @@ export interface ScoreManifest {
   createdAt: string;
 }
 
-export const SCORE_PREFIX = 'scores';
-export const MANIFEST = 'manifest.json';
-export const STAGING = '.shards';
-export const ERRORS = 'errors.jsonl';
 
 /** What every shard of one scoring run reads, computes and writes. */
 export interface ScorePlan {
@@ -132,27 +130,6 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   return { data, models, audiences, id: id.output, request, columns, carried, ranked, maxRejects };
 }
 
-/** Whether a name in an output folder is (part of) a scoring run's output, whole or not. */
-export function isScoreOutput(name: string): boolean {
-  return [MANIFEST, 'audiences', STAGING, ERRORS, '.rewrite', `${MANIFEST}.tmp`, `${ERRORS}.tmp`].includes(name) || name.startsWith(`${SCORE_PREFIX}-`);
-}
-
-/** Removes a scoring run's output, whole or partial, from a folder; other files stay. */
-export function removeScoreOutput(dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  for (const f of fs.readdirSync(dir).filter(isScoreOutput)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
-}
-
-/** Makes the output folder ready for a new run: refuses (or with overwrite, removes) earlier output. */
-export function prepareOutput(dir: string, overwrite: boolean): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const existing = fs.readdirSync(dir).filter(isScoreOutput);
-  if (existing.length === 0) return;
-  if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}...); choose another folder or pass --overwrite`);
-  removeScoreOutput(dir);
-}
-
-export const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
 const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
 
 /** Rows [start, end) of a batch, as a batch of their own (row numbers kept). */
@@ -302,6 +279,8 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     columns = await addPercentiles(dir, files, columns, plan.ranked, ranks);
     rankCounts = new Map(plan.ranked.filter((r) => r.rank).map((r) => [r.rank!, ranks.get(r.source)!.sorted.length]));
   }
+  // Announced before any audience file is written, so a failed finalize's audiences are known as ours.
+  if (plan.audiences) fs.writeFileSync(path.join(staging, AUDIENCE_LIST), JSON.stringify(plan.audiences.audiences.map((a) => a.name)));
   const built = plan.audiences
     ? await buildAudiences({ dir, files, columns, models: plan.models, set: plan.audiences, idColumn: plan.id.name, rows, rankCounts })
     : undefined;
@@ -355,6 +334,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   const dir = path.resolve(opts.output);
   const created = !fs.existsSync(dir);
   prepareOutput(dir, opts.overwrite ?? false);
+  claimStaging(dir, selfIdentity());
   try {
     const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
     const total = shards.reduce((s, x) => s + x.end - x.start, 0);

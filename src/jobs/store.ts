@@ -7,6 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { FileFingerprint } from '../io/fingerprint.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import type { Shard } from './shards.js';
 
 /** The tail of a runner's output kept with its job. */
@@ -38,7 +40,11 @@ export interface JobRecord {
   error: string | null;
   log: string | null;
   runnerPid: number | null;
+  /** The runner's process start time (with runnerPid, its identity; "" where unknown). */
+  runnerStart: string | null;
   attempts: number;
+  /** The inputs' fingerprints, recorded when a score job planned its shards. */
+  inputs: FileFingerprint[] | null;
 }
 
 export interface ShardRecord extends Shard {
@@ -70,7 +76,9 @@ interface JobRow {
   error: string | null;
   log: string | null;
   runner_pid: number | null;
+  runner_start: string | null;
   attempts: number;
+  inputs: string | null;
 }
 
 const SCHEMA = `
@@ -96,7 +104,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   error TEXT,
   log TEXT,
   runner_pid INTEGER,
-  attempts INTEGER NOT NULL DEFAULT 0
+  runner_start TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  inputs TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 CREATE TABLE IF NOT EXISTS shards (
@@ -137,23 +147,71 @@ function toRecord(r: JobRow): JobRecord {
     error: r.error,
     log: r.log,
     runnerPid: r.runner_pid,
+    runnerStart: r.runner_start,
     attempts: r.attempts,
+    inputs: r.inputs ? (JSON.parse(r.inputs) as FileFingerprint[]) : null,
   };
 }
 
 const now = () => new Date().toISOString();
 
+/** Columns added since the first release of the store: added to older files on open. */
+const ADDED_COLUMNS: Array<[string, string]> = [
+  ['runner_start', 'TEXT'],
+  ['inputs', 'TEXT'],
+];
+
+function migrate(db: Database.Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name));
+  for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);
+}
+
 export class JobStore {
   readonly db: Database.Database;
 
+  /**
+   * Opens (or creates) the store and checks it: a damaged file is refused before anything else
+   * happens, with what to do.
+   * @throws UserError naming the file when it is not a readable job store.
+   */
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000'); // server and runner write the same file
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    try {
+      this.db = new Database(file);
+      this.db.pragma('busy_timeout = 5000'); // server and runner write the same file
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      const check = this.db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
+      this.db.exec(SCHEMA);
+      migrate(this.db);
+    } catch (err) {
+      throw new UserError(
+        `${file}: the job store is damaged or not a job store (${errorMessage(err)}). Move it aside (its jobs are lost; their output folders stay) ` +
+          'and start again, or restore it from a backup.',
+      );
+    }
+  }
+
+  /** Queued or running jobs. */
+  activeIds(): Set<string> {
+    return new Set((this.db.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all() as Array<{ id: string }>).map((r) => r.id));
+  }
+
+  /** Records the fingerprints of a score job's inputs (see io/fingerprint.ts). */
+  setInputs(id: string, inputs: FileFingerprint[]): void {
+    this.db.prepare('UPDATE jobs SET inputs = ? WHERE id = ?').run(JSON.stringify(inputs), id);
+  }
+
+  /** A running job whose runner died: it waits (stage says why) and is queued again by requeue(). */
+  markRetry(id: string, stage: string, log: string): void {
+    this.db.prepare("UPDATE jobs SET runner_pid = NULL, runner_start = NULL, stage = ?, log = coalesce(?, log) WHERE id = ? AND status = 'running'").run(stage, log || null, id);
+  }
+
+  /** Queues a running job again (after a runner crash and its backoff); false when it is no longer running. */
+  requeue(id: string): boolean {
+    return this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL WHERE id = ? AND status = 'running'").run(id).changes === 1;
   }
 
   close(): void {
@@ -164,6 +222,12 @@ export class JobStore {
     const id = `job_${crypto.randomBytes(9).toString('base64url')}`;
     this.db.prepare('INSERT INTO jobs (id, type, spec, status, created_at) VALUES (?, ?, ?, ?, ?)').run(id, type, JSON.stringify(spec), 'queued', now());
     return this.get(id)!;
+  }
+
+  /** A queued or running score job writing to this (resolved) output folder, if any. */
+  activeWithOutput(output: string): string | undefined {
+    const rows = this.db.prepare("SELECT id, spec FROM jobs WHERE type = 'score' AND status IN ('queued', 'running')").all() as Array<{ id: string; spec: string }>;
+    return rows.find((r) => (JSON.parse(r.spec) as { output?: string }).output === output)?.id;
   }
 
   get(id: string): JobRecord | undefined {
@@ -205,14 +269,15 @@ export class JobStore {
     })();
   }
 
-  setRunner(id: string, pid: number | null): void {
-    this.db.prepare('UPDATE jobs SET runner_pid = ? WHERE id = ?').run(pid, id);
+  /** Records the runner process of a running job (pid and start time: its identity). */
+  setRunner(id: string, pid: number | null, start: string | null = null): void {
+    this.db.prepare('UPDATE jobs SET runner_pid = ?, runner_start = ? WHERE id = ?').run(pid, start, id);
   }
 
   /** Jobs a crashed server left running: queued again, keeping their finished shards. */
   requeueRunning(): JobRecord[] {
     const rows = (this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[]).map(toRecord);
-    this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, stage = 'resuming' WHERE status = 'running'").run();
+    this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL, stage = 'resuming' WHERE status = 'running'").run();
     return rows;
   }
 

@@ -102,8 +102,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit,
-    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false } }, // an unknown field is an error, not dropped
+    // Strict: an unknown field is an error (not dropped), and no type is coerced ("5" is not 5).
+    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Bodies are JSON: any other content type is a 415, not a schema error about its parsed form.
+  app.removeContentTypeParser('text/plain');
   let ready = false;
 
   await app.register(swagger, {
@@ -124,6 +127,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, _req, reply) => {
+    if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ statusCode: 415, error: 'Unsupported Media Type', message: 'send the body as JSON (Content-Type: application/json)' });
+    }
     if (err.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: validationMessage(err.validationContext ?? 'body', err.validation) });
     if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -137,13 +143,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.post(
     '/v1/jobs',
-    { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 429: ErrorReply } } },
+    { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply } } },
     async (req, reply) => {
       const body = req.body as TrainJobBody | ScoreJobBody;
       if (jobs.counts().queued >= opts.maxQueued) {
         return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${opts.maxQueued} jobs waiting); retry when jobs have started` });
       }
-      const spec = body.type === 'train' ? await checkTrain(body, roots) : await checkScore(body, roots, models);
+      const spec = body.type === 'train' ? await checkTrain(body, roots) : await checkScore(body, roots, models, () => jobs.activeIds());
+      if (body.type === 'score') {
+        const holder = jobs.activeWithOutput((spec as { output: string }).output);
+        if (holder) {
+          return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `output ${body.output} is in use by job ${holder} (queued or running); wait for it, cancel it, or choose another folder` });
+        }
+      }
       const job = jobs.create(body.type, spec as unknown as Record<string, unknown>);
       scheduler.poke();
       reply.header('location', `/v1/jobs/${job.id}`);
@@ -152,7 +164,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   app.get('/v1/jobs', { schema: { summary: 'List jobs, newest first', querystring: ListQuery } }, async (req) => {
-    const { status, limit = 50, after } = req.query;
+    const { status, after } = req.query;
+    const limit = Number(req.query.limit ?? 50);
     const page = jobs.list({ status, limit, after });
     return { jobs: page.map(jobView), next: page.length === limit ? page[page.length - 1].id : null };
   });

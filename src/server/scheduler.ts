@@ -1,19 +1,27 @@
 /**
  * Runs queued jobs, up to `concurrency` at a time, each in its own `audience run-job` child
  * process: the compute never blocks the HTTP event loop, a crash in it cannot take the server
- * down, and cancel is a kill. On start, jobs a crashed server left running are queued again
- * (keeping their finished shards) after any runner it left behind is killed.
+ * down, and cancel is a kill. A runner that dies without recording an outcome (killed, out of
+ * memory) is retried from the job's finished shards, up to `maxAttempts` runs in all, after a
+ * backoff that doubles each time. On start, jobs a crashed server left running are queued
+ * again (keeping their finished shards) after any runner it left behind is killed; a runner is
+ * known by its pid and start time, so a reused pid is never killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { removeScoreOutput } from '../jobs/score.js';
+import { removeScoreOutput } from '../jobs/output.js';
 import { LOG_CHARS, type JobStore } from '../jobs/store.js';
+import { isAlive, processStartTime } from '../util/process.js';
 
 const BIN = fileURLToPath(new URL('../../bin/audience.js', import.meta.url));
 
 export interface SchedulerOptions {
   concurrency: number;
   modelStore: string;
+  /** Runs of a job whose runner keeps dying before it fails (default 3). */
+  maxAttempts?: number;
+  /** Wait before the first retry, seconds; doubled for each later one (default 2). */
+  backoffSeconds?: number;
   /** Extra environment for runners (e.g. AUDIENCE_WORKERS). */
   env?: NodeJS.ProcessEnv;
 }
@@ -24,17 +32,10 @@ interface Running {
   exited: Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class Scheduler {
   private readonly running = new Map<string, Running>();
+  private readonly retries = new Set<NodeJS.Timeout>();
   private stopped = false;
 
   constructor(
@@ -47,7 +48,7 @@ export class Scheduler {
     const resumed = this.jobs.requeueRunning();
     for (const job of resumed) {
       // A runner whose server was killed exits when its IPC channel closes; make sure.
-      if (job.runnerPid && alive(job.runnerPid)) process.kill(job.runnerPid, 'SIGKILL');
+      if (job.runnerPid && isAlive({ pid: job.runnerPid, start: job.runnerStart ?? '' }) && job.runnerStart) process.kill(job.runnerPid, 'SIGKILL');
     }
     this.poke();
     return resumed.map((j) => j.id);
@@ -81,9 +82,7 @@ export class Scheduler {
       child.on('exit', (code, signal) => {
         this.running.delete(id);
         if (!this.stopped) {
-          // A runner records its own outcome; one that died without doing so failed.
-          const detail = run.log.trim().split('\n').slice(-3).join(' | ');
-          this.jobs.finish(id, 'failed', { error: `the job's runner exited (${signal ?? `code ${code}`}) without finishing${detail ? `: ${detail}` : ''}`, log: run.log });
+          this.runnerDied(id, signal ?? `code ${code}`, run.log);
           this.poke();
         }
         resolve();
@@ -91,7 +90,27 @@ export class Scheduler {
     });
     child.on('error', (err) => keep(Buffer.from(String(err))));
     this.running.set(id, run);
-    if (child.pid) this.jobs.setRunner(id, child.pid);
+    if (child.pid) this.jobs.setRunner(id, child.pid, processStartTime(child.pid) ?? '');
+  }
+
+  /** A runner exited without recording an outcome: retry after a backoff, or fail after the last attempt. */
+  private runnerDied(id: string, how: string, log: string): void {
+    const job = this.jobs.get(id);
+    if (!job || job.status !== 'running') return; // it recorded its outcome, or was cancelled
+    const max = this.opts.maxAttempts ?? 3;
+    const detail = log.trim().split('\n').slice(-3).join(' | ');
+    const why = `the job's runner exited (${how}) without finishing${detail ? `: ${detail}` : ''}`;
+    if (job.attempts >= max) {
+      this.jobs.finish(id, 'failed', { error: `${why}; gave up after ${job.attempts} attempts`, log });
+      return;
+    }
+    const wait = (this.opts.backoffSeconds ?? 2) * 2 ** (job.attempts - 1);
+    this.jobs.markRetry(id, `retrying in ${wait}s (attempt ${job.attempts + 1} of ${max}): ${why}`, log);
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      if (!this.stopped && this.jobs.requeue(id)) this.poke();
+    }, wait * 1000);
+    this.retries.add(timer);
   }
 
   /** Cancels a queued or running job; a running one's runner is killed and its partial output removed. */
@@ -103,7 +122,8 @@ export class Scheduler {
       await run.exited;
     }
     const job = this.jobs.get(id)!;
-    const output = job.type === 'score' ? (job.spec.output as string | undefined) : undefined;
+    // A job that never started has written nothing: what is in its folder is another run's.
+    const output = job.type === 'score' && this.jobs.shards(id).length > 0 ? (job.spec.output as string | undefined) : undefined;
     if (output) removeScoreOutput(output);
     return true;
   }
@@ -111,6 +131,7 @@ export class Scheduler {
   /** Stops taking jobs and stops runners; their jobs stay `running` and resume on the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.retries) clearTimeout(t); // a job waiting to retry stays running: the next start resumes it
     const runs = [...this.running.values()];
     for (const r of runs) r.child.kill('SIGTERM');
     await Promise.all(runs.map((r) => r.exited));

@@ -20,7 +20,7 @@ export const TrainJob = Type.Object(
     type: Type.Literal('train'),
     model: OneOf(MODEL_KINDS, 'the kind of model to train'),
     name: ModelName,
-    input: Type.Array(Path, { minItems: 1, maxItems: 1000, description: 'Parquet, CSV or Arrow files, or glob patterns' }),
+    input: Type.Array(Path, { minItems: 1, maxItems: 100, description: 'Parquet, CSV or Arrow files, or glob patterns (at most 100 entries, matching at most 10,000 files)' }),
     params: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]), {
         description: "the train command's options without the dashes: k, label, hidden, max-epochs, features, seed-ids... (see `audience train --help`)",
@@ -33,7 +33,7 @@ export const TrainJob = Type.Object(
 export const ScoreJob = Type.Object(
   {
     type: Type.Literal('score'),
-    input: Type.Array(Path, { minItems: 1, maxItems: 1000, description: 'Parquet, CSV or Arrow files, or glob patterns' }),
+    input: Type.Array(Path, { minItems: 1, maxItems: 100, description: 'Parquet, CSV or Arrow files, or glob patterns (at most 100 entries, matching at most 10,000 files)' }),
     models: Type.Array(ModelRef, { minItems: 1, maxItems: 16 }),
     output: Path,
     audiences: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'audience definitions: the JSON of an audiences file (README, "Audiences")' })),
@@ -41,7 +41,7 @@ export const ScoreJob = Type.Object(
       Type.Object(
         {
           shardRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100_000_000, description: 'target rows per shard (default 500,000)' })),
-          maxRejects: Type.Optional(Type.Integer({ minimum: 0, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
+          maxRejects: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
           overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
         },
         { additionalProperties: false },
@@ -62,7 +62,8 @@ export const JobId = Type.Object({ id: Type.String({ pattern: '^job_[A-Za-z0-9_-
 export const ListQuery = Type.Object(
   {
     status: Type.Optional(OneOf(JOB_STATUSES)),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    // Query strings are text and nothing is coerced: the number is checked as digits here, range in the route.
+    limit: Type.Optional(Type.String({ pattern: '^(500|[1-4][0-9]{2}|[1-9][0-9]?)$', description: 'jobs per page, 1 to 500 (default 50)' })),
     after: Type.Optional(Type.String({ pattern: '^job_[A-Za-z0-9_-]{1,64}$', description: 'the last id of the previous page' })),
   },
   { additionalProperties: false },

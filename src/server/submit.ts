@@ -6,11 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAudiences } from '../audiences/definition.js';
-import { train } from '../cli/commands/train.js';
+import { checkTrainParams, train } from '../cli/commands/train.js';
 import type { TrainJobSpec } from '../cli/commands/run-job.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { DEFAULT_MAX_REJECTS, type ScoreJobSpec } from '../jobs/runner.js';
-import { isScoreOutput, planScore } from '../jobs/score.js';
+import { outputInTheWay } from '../jobs/output.js';
+import { planScore } from '../jobs/score.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
@@ -35,6 +36,15 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   const params: Record<string, string | number | boolean> = { ...(body.params ?? {}) };
   for (const k of Object.keys(params)) {
     if (!TRAIN_PARAMS.includes(k)) throw new UserError(`params.${k}: not an option of "audience train" (options: ${TRAIN_PARAMS.join(', ')})`);
+    if (typeof params[k] === 'boolean' && train.options[k].type !== 'boolean') throw new UserError(`params.${k}: expected a ${k === 'hidden' ? 'string such as "128,64"' : 'number or string'}, got a boolean`);
+    if (typeof params[k] !== 'boolean' && train.options[k].type === 'boolean') throw new UserError(`params.${k}: expected true or false`);
+  }
+  // Every parameter's range, as training will check it, before the job is queued.
+  try {
+    const asFlags = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'boolean' ? v : String(v)]));
+    checkTrainParams(body.model, { ...asFlags, name: body.name });
+  } catch (err) {
+    throw err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1')) : err;
   }
   for (const k of PATH_PARAMS) {
     const v = params[k];
@@ -54,12 +64,20 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   return { model: body.model, name: body.name, input: paths, params };
 }
 
-export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: ModelStore): Promise<ScoreJobSpec> {
+/**
+ * Checks a score job: inputs, output folder (free, or options.overwrite), audiences and
+ * models, as the run will. `activeJobs` gives the queued and running jobs' ids (staging of
+ * other jobs is theirs; staging of lost jobs does not block).
+ * @throws UserError naming the request field.
+ */
+export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: ModelStore, activeJobs: () => Set<string> = () => new Set()): Promise<ScoreJobSpec> {
   const { paths, data } = await inputs(roots, body.input);
   const output = roots.resolve(body.output, 'output');
+  if (roots.roots.includes(output)) throw new UserError(`output: "${body.output}" is a data root itself; name a folder inside it, e.g. "scores/run1"`);
   if (fs.existsSync(output) && !fs.statSync(output).isDirectory()) throw new UserError(`output: ${body.output} is a file, expected a folder`);
   const overwrite = body.options?.overwrite ?? false;
-  if (!overwrite && fs.existsSync(output) && fs.readdirSync(output).some(isScoreOutput)) {
+  const active = activeJobs();
+  if (!overwrite && outputInTheWay(output, (id) => active.has(id)).length > 0) {
     throw new UserError(`output: ${body.output} already holds scores; choose another folder or set options.overwrite`);
   }
   const base = roots.roots[0];

@@ -12,3 +12,35 @@ export class UserError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  EEXIST: 'it already exists',
+  ENOENT: 'no such file or folder',
+  EMFILE: 'too many open files',
+  EADDRINUSE: 'the address is already in use (another server on this port?)',
+  EADDRNOTAVAIL: 'the address is not available on this machine',
+};
+
+/**
+ * A failure of the file system or the network in words, "cannot write <path>: <reason>", or
+ * undefined when `err` is not one. DuckDB's I/O errors ("IO Error: ...") count too.
+ */
+export function systemErrorMessage(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e && typeof e.code === 'string' && REASONS[e.code]) {
+    const where = e.path ?? (e.address !== undefined ? `${e.address}:${e.port}` : undefined);
+    const verb = e.syscall === 'listen' ? 'cannot listen on' : e.syscall === 'open' || e.syscall === 'stat' || e.syscall === 'scandir' ? 'cannot open' : 'cannot write';
+    return `${verb} ${where ?? '(unknown path)'}: ${REASONS[e.code]}`;
+  }
+  const msg = err instanceof Error ? err.message : '';
+  const io = /^IO Error: (.*)$/m.exec(msg);
+  if (io) return `cannot read or write a file: ${io[1]}`;
+  return undefined;
+}

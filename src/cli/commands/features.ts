@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { inferSpec } from '../../features/infer.js';
+import { checkOutputFile } from '../../io/writer.js';
 import { list, type Command } from '../args.js';
 import { datasetFrom } from './common.js';
 
@@ -26,7 +27,9 @@ NaN, Inf and negative-under-log values; "error" stops at the first with file, co
     for (const n of notes) process.stderr.write(`  ${n}\n`);
     const json = `${JSON.stringify(spec, null, 2)}\n`;
     if (typeof values.out === 'string') {
-      fs.writeFileSync(values.out, json);
+      checkOutputFile(values.out);
+      fs.writeFileSync(`${values.out}.tmp`, json);
+      fs.renameSync(`${values.out}.tmp`, values.out);
       process.stderr.write(`wrote ${values.out}\n`);
     } else process.stdout.write(json);
   },

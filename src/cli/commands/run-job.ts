@@ -7,7 +7,8 @@
 import { runScoreJob } from '../../jobs/runner.js';
 import { JobStore, LOG_CHARS } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
-import { errorMessage, UserError } from '../../util/errors.js';
+import { removeScoreOutput } from '../../jobs/output.js';
+import { errorMessage, systemErrorMessage, UserError } from '../../util/errors.js';
 import { str, type Command } from '../args.js';
 import type { Values } from './common.js';
 import { trainModel } from './train.js';
@@ -62,9 +63,13 @@ end, resuming a score job from its finished shards, and records the outcome in t
       }
       jobs.finish(id, 'succeeded', { result, log });
     } catch (err) {
-      const message = err instanceof UserError ? err.message : `internal error: ${errorMessage(err)}`;
+      const system = systemErrorMessage(err);
+      const message = err instanceof UserError ? err.message : (system ?? `internal error: ${errorMessage(err)}`);
+      // A failed score job leaves nothing of its own behind (staging included): a resubmission starts
+      // clean. Only once it has planned its shards is the folder's product output its own.
+      if (job.type === 'score' && jobs.shards(id).length > 0) removeScoreOutput((job.spec as unknown as { output: string }).output);
       jobs.finish(id, 'failed', { error: message, log });
-      if (!(err instanceof UserError)) throw err;
+      if (!(err instanceof UserError) && !system) throw err;
     } finally {
       process.stdout.write = write;
       jobs.close();

@@ -1,6 +1,7 @@
 /** `audience serve`: the batch job service (Fastify) with its job store and runners. */
 import path from 'node:path';
 import { initBackend } from '../../compute/backend.js';
+import { lockDataDir } from '../../jobs/lock.js';
 import { JobStore } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
 import { buildApp } from '../../server/app.js';
@@ -14,7 +15,7 @@ export const serve: Command = {
   name: 'serve',
   summary: 'run the batch job service: train and score jobs over HTTP (OpenAPI at /docs)',
   usage: `audience serve [--port 8080] [--host 127.0.0.1] [--data-root DIR ...] [--data-dir DIR]
-               [--store DIR] [--concurrency 1] [--max-queued 100] [--body-limit 1048576]
+               [--store DIR] [--concurrency 1] [--max-queued 100] [--body-limit 1048576] [--max-attempts 3]
 
   --port N          listen port (AUDIENCE_PORT; 0 picks a free one; default 8080)
   --host H          listen address (AUDIENCE_HOST; default 127.0.0.1, 0.0.0.0 for all)
@@ -22,11 +23,16 @@ export const serve: Command = {
                     (AUDIENCE_DATA_ROOTS, separated by ':'; default the current folder).
                     Every input, output and file named in a job must resolve (after
                     symlinks) inside one; relative paths start at the first.
-  --data-dir DIR    where the job store lives: DIR/jobs.sqlite (AUDIENCE_DATA_DIR; default ./data)
+  --data-dir DIR    where the job store lives: DIR/jobs.sqlite (AUDIENCE_DATA_DIR; default ./data).
+                    One server per folder: DIR/server.lock names the holder; a second
+                    server on the same folder refuses to start.
   --store DIR       model store (AUDIENCE_MODEL_STORE; default ./models)
   --concurrency N   jobs run at once, each in its own process (AUDIENCE_CONCURRENCY; default 1)
   --max-queued N    queued jobs beyond which submissions get 429 (AUDIENCE_MAX_QUEUED; default 100)
   --body-limit N    request body limit in bytes (default 1 MiB; larger gets 413)
+  --max-attempts N  runs of a job whose runner process dies (killed, out of memory) before
+                    it fails; each retry resumes from the finished shards after a backoff
+                    of 2, 4, 8... seconds (AUDIENCE_MAX_ATTEMPTS; default 3)
 API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
 "Authorization: Bearer <key>". (An environment variable, not a flag: flags show in ps.)
 
@@ -43,6 +49,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     concurrency: { type: 'string' },
     'max-queued': { type: 'string' },
     'body-limit': { type: 'string' },
+    'max-attempts': { type: 'string' },
   },
   async run(values) {
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0 })!;
@@ -55,37 +62,62 @@ running when the server stopped (or was killed) resumes from its finished shards
     const maxQueued = num(values['max-queued'] ?? env.AUDIENCE_MAX_QUEUED ?? '100', '--max-queued', { int: true, min: 0 })!;
     const bodyLimit = num(values['body-limit'] ?? String(1 << 20), '--body-limit', { int: true, min: 1024 })!;
 
-    const backend = await initBackend();
-    const jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
-    const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root });
-    const app = await buildApp({
-      jobs,
-      scheduler,
-      models,
-      roots,
-      backend: { name: backend.backend, device: backend.device },
-      apiKey: env.AUDIENCE_API_KEY || undefined,
-      maxQueued,
-      bodyLimit,
-    });
-    const address = await app.listen({ port, host });
-    const resumed = scheduler.start();
-    // One write, so a reader that sees the address sees the resumed jobs too.
-    process.stdout.write(
-      `audience-engine listening on ${address} (backend ${backend.backend}, ${concurrency} job(s) at a time, data roots ${roots.roots.join(', ')}, jobs in ${jobs.file}` +
-        `${env.AUDIENCE_API_KEY ? ', API key required' : ''})\n` +
-        (resumed.length ? `resuming ${resumed.length} job(s) left running: ${resumed.join(', ')}\n` : ''),
-    );
-    await new Promise<void>((resolve) => {
-      const stop = async () => {
-        process.stdout.write('stopping: running jobs will resume on the next start\n');
-        await app.close();
-        await scheduler.stop();
-        jobs.close();
-        resolve();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    const maxAttempts = num(values['max-attempts'] ?? env.AUDIENCE_MAX_ATTEMPTS ?? '3', '--max-attempts', { int: true, min: 1 })!;
+    const unlock = lockDataDir(dataDir);
+    let jobs: JobStore | undefined;
+    try {
+      const backend = await initBackend();
+      jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
+      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host });
+    } finally {
+      jobs?.close();
+      unlock();
+    }
   },
 };
+
+interface ServeSetup {
+  jobs: JobStore;
+  backend: { backend: string; device: string };
+  roots: DataRoots;
+  models: ModelStore;
+  concurrency: number;
+  maxAttempts: number;
+  maxQueued: number;
+  bodyLimit: number;
+  port: number;
+  host: string;
+}
+
+/** Listens, resumes what was left running, and serves until SIGTERM or SIGINT. */
+async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host }: ServeSetup): Promise<void> {
+  const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts });
+  const app = await buildApp({
+    jobs,
+    scheduler,
+    models,
+    roots,
+    backend: { name: backend.backend, device: backend.device },
+    apiKey: env.AUDIENCE_API_KEY || undefined,
+    maxQueued,
+    bodyLimit,
+  });
+  const address = await app.listen({ port, host });
+  const resumed = scheduler.start();
+  // One write, so a reader that sees the address sees the resumed jobs too.
+  process.stdout.write(
+    `audience-engine listening on ${address} (backend ${backend.backend}, ${concurrency} job(s) at a time, data roots ${roots.roots.join(', ')}, jobs in ${jobs.file}` +
+      `${env.AUDIENCE_API_KEY ? ', API key required' : ''})\n` +
+      (resumed.length ? `resuming ${resumed.length} job(s) left running: ${resumed.join(', ')}\n` : ''),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = async () => {
+      process.stdout.write('stopping: running jobs will resume on the next start\n');
+      await app.close();
+      await scheduler.stop();
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

@@ -25,26 +25,31 @@ async function fitFeatures(values: Values, data: Dataset, spec: FeatureSpec) {
   return { progress, transform };
 }
 
-async function trainKMeansCommand(values: Values): Promise<SavedModel> {
+/** The kmeans options from flag values, checked before any data is read. */
+function kmeansParams(values: Values) {
   const name = checkName(str(values.name, '--name', 'train kmeans'));
   const k = parseK(str(values.k ?? '8', '--k', 'train kmeans'));
   const mode = (values.mode ?? 'auto') as KMeansMode;
   if (!['auto', 'lloyd', 'minibatch'].includes(mode)) throw new UserError(`--mode ${mode}: expected auto, lloyd or minibatch`);
+  return {
+    k,
+    name,
+    nInit: num(values['n-init'], '--n-init', { int: true, min: 1, max: 100 }),
+    maxIter: num(values['max-iter'], '--max-iter', { int: true, min: 1, max: 100_000 }),
+    tol: num(values.tol, '--tol', { min: 0, max: 1 }),
+    seed: num(values.seed, '--seed', { int: true }),
+    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 16, max: 10_000_000 }),
+    epochs: num(values.epochs, '--epochs', { int: true, min: 1, max: 10_000 }),
+    mode,
+  };
+}
+
+async function trainKMeansCommand(values: Values): Promise<SavedModel> {
+  const params = kmeansParams(values);
   const data = await datasetFrom(values, 'train kmeans');
   const spec = await specFrom(values, data);
   const { progress, transform } = await fitFeatures(values, data, spec);
-  const result = await trainKMeans(data, transform, storeFrom(values), {
-    k,
-    name,
-    nInit: num(values['n-init'], '--n-init', { int: true, min: 1 }),
-    maxIter: num(values['max-iter'], '--max-iter', { int: true, min: 1 }),
-    tol: num(values.tol, '--tol', { min: 0 }),
-    seed: num(values.seed, '--seed', { int: true }),
-    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 16 }),
-    epochs: num(values.epochs, '--epochs', { int: true, min: 1 }),
-    mode,
-    progress,
-  });
+  const result = await trainKMeans(data, transform, storeFrom(values), { ...params, progress });
   const { fit, model, sweep, profiles } = result;
   const out: string[] = [];
   if (sweep) {
@@ -70,7 +75,8 @@ function hiddenLayers(v: unknown): number[] | undefined {
   return sizes;
 }
 
-async function trainPropensityCommand(values: Values): Promise<SavedModel> {
+/** The propensity options from flag values, checked before any data is read. */
+function propensityParams(values: Values) {
   const name = checkName(str(values.name, '--name', 'train propensity'));
   const label = str(values.label, '--label', 'train propensity');
   const calibration = (values.calibration ?? 'platt') as CalibrationMethod;
@@ -80,20 +86,16 @@ async function trainPropensityCommand(values: Values): Promise<SavedModel> {
   const thresholdText = String(values.threshold ?? 'f1');
   const threshold = thresholdText === 'f1' ? 'f1' : num(thresholdText, '--threshold', { min: 0 });
   if (typeof threshold === 'number' && !(threshold > 0 && threshold < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
-  const data = await datasetFrom(values, 'train propensity');
-  requireLabel(data, label);
-  const spec = await specFrom(values, data, [label]);
-  const { progress, transform } = await fitFeatures(values, data, spec);
-  const { model, report } = await trainPropensity(data, transform, storeFrom(values), {
+  return {
     name,
     label,
     hidden: hiddenLayers(values.hidden),
-    dropout: num(values.dropout, '--dropout', { min: 0 }),
-    l2: num(values.l2, '--l2', { min: 0 }),
-    learningRate: num(values['learning-rate'], '--learning-rate', { min: 0 }),
-    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 1 }),
-    maxEpochs: num(values['max-epochs'], '--max-epochs', { int: true, min: 1 }),
-    patience: num(values.patience, '--patience', { int: true, min: 1 }),
+    dropout: num(values.dropout, '--dropout', { min: 0, max: 0.9 }),
+    l2: num(values.l2, '--l2', { min: 0, max: 1 }),
+    learningRate: num(values['learning-rate'], '--learning-rate', { above: 0, max: 1 }),
+    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 1, max: 1_000_000 }),
+    maxEpochs: num(values['max-epochs'], '--max-epochs', { int: true, min: 1, max: 100_000 }),
+    patience: num(values.patience, '--patience', { int: true, min: 1, max: 10_000 }),
     classWeight,
     calibration,
     threshold: threshold as 'f1' | number,
@@ -101,20 +103,43 @@ async function trainPropensityCommand(values: Values): Promise<SavedModel> {
     allowSmall: Boolean(values['allow-small']),
     allowLeakage: Boolean(values['allow-leakage']),
     seed: num(values.seed, '--seed', { int: true }),
-    progress,
-  });
+  };
+}
+
+async function trainPropensityCommand(values: Values): Promise<SavedModel> {
+  const params = propensityParams(values);
+  const data = await datasetFrom(values, 'train propensity');
+  requireLabel(data, params.label);
+  const spec = await specFrom(values, data, [params.label]);
+  const { progress, transform } = await fitFeatures(values, data, spec);
+  const { model, report } = await trainPropensity(data, transform, storeFrom(values), { ...params, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatPropensityReport(report)}\n`);
   model.dispose();
   return { name: model.manifest.name, version: model.manifest.version };
 }
 
-async function trainLookalikeCommand(values: Values): Promise<SavedModel> {
+/** The lookalike options from flag values (the seeds are read later), checked before any data is read. */
+function lookalikeParams(values: Values) {
   const name = checkName(str(values.name, '--name', 'train lookalike'));
   const mode = (values.mode ?? 'knn') as 'knn' | 'centroid';
   if (!['knn', 'centroid'].includes(mode)) throw new UserError(`--mode ${mode}: expected knn or centroid`);
   if (Boolean(values['seed-ids']) === Boolean(values['seed-filter'])) {
     throw new UserError('audience train lookalike: give the seed audience as --seed-ids FILE or --seed-filter "column = value" (one of them)');
   }
+  if (typeof values['seed-filter'] === 'string') parseSeedFilter(values['seed-filter']);
+  return {
+    name,
+    mode,
+    k: num(values.k, '--k', { int: true, min: 1, max: 10_000 }),
+    minSeeds: num(values['min-seeds'], '--min-seeds', { int: true, min: 1 }),
+    hidden: hiddenLayers(values.hidden),
+    negativesPerSeed: num(values['negatives-per-seed'], '--negatives-per-seed', { min: 1, max: 1000 }),
+    seed: num(values.seed, '--seed', { int: true }),
+  };
+}
+
+async function trainLookalikeCommand(values: Values): Promise<SavedModel> {
+  const params = lookalikeParams(values);
   const data = await datasetFrom(values, 'train lookalike');
   let exclude: string[] = [];
   let seeds: SeedSource;
@@ -127,37 +152,32 @@ async function trainLookalikeCommand(values: Values): Promise<SavedModel> {
   const spec = await specFrom(values, data, exclude);
   if (typeof values['seed-ids'] === 'string') seeds = await readSeedIds(values['seed-ids'], spec.id ?? null);
   const { progress, transform } = await fitFeatures(values, data, spec);
-  const { model, report } = await trainLookalike(data, transform, storeFrom(values), {
-    name,
-    seeds: seeds!,
-    mode,
-    k: num(values.k, '--k', { int: true, min: 1 }),
-    minSeeds: num(values['min-seeds'], '--min-seeds', { int: true, min: 1 }),
-    hidden: hiddenLayers(values.hidden),
-    negativesPerSeed: num(values['negatives-per-seed'], '--negatives-per-seed', { min: 1 }),
-    seed: num(values.seed, '--seed', { int: true }),
-    progress,
-  });
+  const { model, report } = await trainLookalike(data, transform, storeFrom(values), { ...params, seeds: seeds!, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatLookalikeReport(report)}\n`);
   model.dispose();
   return { name: model.manifest.name, version: model.manifest.version };
 }
 
-async function trainAnomalyCommand(values: Values): Promise<SavedModel> {
+/** The anomaly options from flag values, checked before any data is read. */
+function anomalyParams(values: Values) {
   const name = checkName(str(values.name, '--name', 'train anomaly'));
+  const k = parseK(str(values.k ?? '8', '--k', 'train anomaly'));
+  if (Array.isArray(k)) throw new UserError('audience train anomaly: --k takes one number');
+  return {
+    name,
+    k,
+    threshold: num(values.threshold, '--threshold', { above: 0, max: 1000 }),
+    niches: num(values.niches, '--niches', { int: true, min: 2, max: 1000 }),
+    seed: num(values.seed, '--seed', { int: true }),
+  };
+}
+
+async function trainAnomalyCommand(values: Values): Promise<SavedModel> {
+  const params = anomalyParams(values);
   const data = await datasetFrom(values, 'train anomaly');
   const spec = await specFrom(values, data);
   const { progress, transform } = await fitFeatures(values, data, spec);
-  const k = parseK(str(values.k ?? '8', '--k', 'train anomaly'));
-  if (Array.isArray(k)) throw new UserError('audience train anomaly: --k takes one number');
-  const { model, report } = await trainAnomaly(data, transform, storeFrom(values), {
-    name,
-    k,
-    threshold: num(values.threshold, '--threshold', { min: 0 }),
-    niches: num(values.niches, '--niches', { int: true, min: 2 }),
-    seed: num(values.seed, '--seed', { int: true }),
-    progress,
-  });
+  const { model, report } = await trainAnomaly(data, transform, storeFrom(values), { ...params, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatAnomalyReport(report)}\n`);
   model.dispose();
   return { name: model.manifest.name, version: model.manifest.version };
@@ -276,6 +296,24 @@ const TRAINERS: Record<string, (values: Values) => Promise<SavedModel>> = {
 };
 
 export const MODEL_KINDS = Object.keys(TRAINERS);
+
+const PARAMS: Record<string, (values: Values) => unknown> = {
+  kmeans: kmeansParams,
+  propensity: propensityParams,
+  lookalike: lookalikeParams,
+  anomaly: anomalyParams,
+};
+
+/**
+ * Checks a model kind's options (flag values without dashes) as training will, without
+ * reading any data: the service calls it when a train job is submitted.
+ * @throws UserError naming the option, its value and the allowed range.
+ */
+export function checkTrainParams(kind: string, values: Values): void {
+  const check = PARAMS[kind];
+  if (!check) throw new UserError(`unknown model kind "${kind}"; available: ${MODEL_KINDS.join(', ')}`);
+  check(values);
+}
 
 /** Trains a model of the given kind from option values (the flags without dashes); prints its report. */
 export function trainModel(kind: string | undefined, values: Values): Promise<SavedModel> {

@@ -46,7 +46,7 @@ export function parseK(text: string): number | number[] {
     return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
   }
   const k = Number(text);
-  if (!Number.isInteger(k) || k < 2) throw new UserError(`--k ${text}: expected an integer >= 2 or a range such as 4..12`);
+  if (!Number.isInteger(k) || k < 2 || k > 10_000) throw new UserError(`--k ${text}: expected an integer from 2 to 10000 or a range such as 4..12`);
   return k;
 }
 

@@ -1,0 +1,169 @@
+/**
+ * The output folder of a scoring run and what in it belongs to the product. A run writes
+ * `scores-NNNNN.parquet` parts, `audiences/`, `errors.jsonl` and `manifest.json` (last), and
+ * stages its shards in `.shards/`. Overwrite, cancel and a failed run remove only what the
+ * product's own manifest or staging lists: a user's file that merely has such a name stays,
+ * and the run refuses to write over it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+import { isAlive, type ProcessIdentity } from '../util/process.js';
+
+export const SCORE_PREFIX = 'scores';
+export const MANIFEST = 'manifest.json';
+export const STAGING = '.shards';
+export const ERRORS = 'errors.jsonl';
+const REWRITE = '.rewrite';
+/** Written into staging before finalize builds audiences: the audience folders it will write. */
+export const AUDIENCE_LIST = 'audiences.json';
+
+/** Who writes a folder's staging: a service job (by id) or a process (a CLI run). */
+export interface StagingOwner extends ProcessIdentity {
+  job?: string;
+}
+const OWNER = 'owner.json';
+
+/** Creates the staging folder and records who writes it. */
+export function claimStaging(dir: string, owner: StagingOwner): void {
+  fs.mkdirSync(path.join(dir, STAGING), { recursive: true });
+  fs.writeFileSync(path.join(dir, STAGING, OWNER), JSON.stringify(owner));
+}
+
+function stagingOwner(dir: string): StagingOwner | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, STAGING, OWNER), 'utf8')) as StagingOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `scores-00042.parquet`: the part (staged and visible) of shard 42. */
+export const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
+
+/** Whether a name in an output folder is one a scoring run writes (its or not). */
+export function isScoreOutput(name: string): boolean {
+  return [MANIFEST, 'audiences', STAGING, ERRORS, REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`].includes(name) || name.startsWith(`${SCORE_PREFIX}-`);
+}
+
+interface OwnManifest {
+  files: Array<{ path: string }>;
+  rejected?: number;
+  models: unknown[];
+  createdAt: string;
+  audiences?: { summaries: Array<{ name: string; files: Record<string, string> }> };
+}
+
+/** The folder's manifest when the product wrote it, else undefined (absent, damaged, or someone else's). */
+function ownManifest(dir: string): OwnManifest | undefined {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as OwnManifest;
+    return Array.isArray(m.files) && Array.isArray(m.models) && typeof m.createdAt === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Paths (relative to `dir`) that the product wrote there: everything its manifest lists, and
+ * for a run that did not finish, its staging, the parts staged there, its temporary files and
+ * the audience folders it announced.
+ */
+export function ownedOutput(dir: string): string[] {
+  return [...new Set([...manifestOwned(dir), ...stagingOwned(dir)])];
+}
+
+/** What the folder's own manifest lists (relative paths that exist). */
+function manifestOwned(dir: string): string[] {
+  const owned = new Set<string>();
+  const manifest = ownManifest(dir);
+  if (manifest) {
+    owned.add(MANIFEST);
+    for (const f of manifest.files) owned.add(f.path);
+    if (manifest.rejected) owned.add(ERRORS);
+    for (const a of manifest.audiences?.summaries ?? []) for (const f of Object.values(a.files)) owned.add(f);
+    if (manifest.audiences) owned.add(path.join('audiences', 'summary.json'));
+  }
+  return [...owned].filter((p) => fs.existsSync(path.join(dir, p)));
+}
+
+/** What an unfinished run staged or was writing (relative paths that exist). */
+function stagingOwned(dir: string): string[] {
+  const owned = new Set<string>();
+  const staging = path.join(dir, STAGING);
+  if (fs.existsSync(staging)) {
+    owned.add(STAGING);
+    for (const f of [REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`, ERRORS]) owned.add(f);
+    for (const f of fs.readdirSync(staging)) if (f.startsWith(`${SCORE_PREFIX}-`) && f.endsWith('.parquet')) owned.add(f);
+    try {
+      const names = JSON.parse(fs.readFileSync(path.join(staging, AUDIENCE_LIST), 'utf8')) as string[];
+      for (const n of names) owned.add(path.join('audiences', n));
+      owned.add(path.join('audiences', 'summary.json'));
+    } catch {
+      // no audiences announced
+    }
+  }
+  return [...owned].filter((p) => fs.existsSync(path.join(dir, p)));
+}
+
+/**
+ * Removes what the product wrote in `dir` (see ownedOutput; with `stagedOnly`, only what an
+ * unfinished run staged or was writing); other files stay. Empty folders it leaves are removed.
+ */
+export function removeScoreOutput(dir: string, stagedOnly = false): void {
+  if (!fs.existsSync(dir)) return;
+  for (const p of stagedOnly ? stagingOwned(dir) : ownedOutput(dir)) fs.rmSync(path.join(dir, p), { recursive: true, force: true });
+  // Audience folders emptied above (their own files removed) go too; a user's file keeps its folder.
+  const aud = path.join(dir, 'audiences');
+  if (fs.existsSync(aud) && fs.statSync(aud).isDirectory()) {
+    for (const d of fs.readdirSync(aud)) {
+      const sub = path.join(aud, d);
+      if (fs.statSync(sub).isDirectory() && fs.readdirSync(sub).length === 0) fs.rmdirSync(sub);
+    }
+    if (fs.readdirSync(aud).length === 0) fs.rmdirSync(aud);
+  }
+}
+
+/**
+ * Makes the output folder ready for a new run. Earlier output of the product is refused, or
+ * removed with overwrite (`flag` names that option in the message); a file or folder with a
+ * name the run writes that the product did not write is always refused.
+ * @throws UserError naming the folder and what is in the way.
+ */
+export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwrite', isActiveJob?: (id: string) => boolean): void {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir} is a file; the output must be a folder`);
+  fs.mkdirSync(dir, { recursive: true });
+  if (fs.existsSync(path.join(dir, STAGING))) {
+    const writer = liveWriter(dir, isActiveJob);
+    if (writer) throw new UserError(`${dir} is being written by ${writer}; wait for it, cancel it, or choose another folder`);
+    removeScoreOutput(dir, true); // staging of a run that is gone (crashed, or its job store was lost)
+  }
+  const existing = fs.readdirSync(dir).filter(isScoreOutput);
+  if (existing.length === 0) return;
+  if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose another folder or set ${flag}`);
+  removeScoreOutput(dir);
+  const foreign = fs.readdirSync(dir).filter(isScoreOutput);
+  if (foreign.length) {
+    throw new UserError(`${dir} holds ${foreign.slice(0, 3).join(', ')}, which audience-engine did not write (its manifest does not list them); move them away or choose another folder`);
+  }
+}
+
+/** Who is writing the folder's staging, in words, or undefined when its writer is gone (or there is none). */
+function liveWriter(dir: string, isActiveJob?: (id: string) => boolean): string | undefined {
+  if (!fs.existsSync(path.join(dir, STAGING))) return undefined;
+  const owner = stagingOwner(dir);
+  if (!owner) return undefined;
+  if (owner.job !== undefined) return (isActiveJob?.(owner.job) ?? true) ? `job ${owner.job}` : undefined;
+  return isAlive(owner) ? `another run (pid ${owner.pid})` : undefined;
+}
+
+/**
+ * The names in `dir` a new run would have to replace: earlier output, and staging whose
+ * writer is still at work; staging left by a run that is gone does not count (it is removed
+ * when the run starts).
+ */
+export function outputInTheWay(dir: string, isActiveJob?: (id: string) => boolean): string[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+  const stale = fs.existsSync(path.join(dir, STAGING)) && !liveWriter(dir, isActiveJob) ? new Set(stagingOwned(dir)) : new Set<string>();
+  return fs.readdirSync(dir).filter((n) => isScoreOutput(n) && !stale.has(n));
+}
