@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/io/duckdb.js';
 import { JobStore } from '../src/jobs/store.js';
-import { startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
+import { differingRows, startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 
 let server: Server;
 let dir: string;
@@ -27,18 +27,6 @@ function runnerOf(id: string): number {
   }
 }
 
-async function differingRows(a: string, b: string): Promise<number> {
-  const con = await connect();
-  try {
-    const r = await con.runAndReadAll(
-      'SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet($1) EXCEPT ALL SELECT * FROM read_parquet($2))) + (SELECT count(*) FROM (SELECT * FROM read_parquet($2) EXCEPT ALL SELECT * FROM read_parquet($1)))',
-      [a, b],
-    );
-    return Number(r.getRows()[0][0]);
-  } finally {
-    con.closeSync();
-  }
-}
 
 beforeAll(async () => {
   ({ dir, root } = await visitorRoot(10, 20_000));

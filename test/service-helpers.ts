@@ -6,6 +6,7 @@ import path from 'node:path';
 import { generateVisitors } from '../src/synthetic/visitors.js';
 import { VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { writeFile } from '../src/io/writer.js';
+import { connect } from '../src/io/duckdb.js';
 
 const BIN = path.resolve('bin/audience.js');
 
@@ -89,4 +90,18 @@ export async function visitorRoot(files: number, rowsPerFile: number): Promise<{
     })());
   }
   return { dir, root };
+}
+
+/** Rows in one Parquet file (or glob) and not the other, both ways: 0 when equal as multisets. */
+export async function differingRows(a: string, b: string): Promise<number> {
+  const con = await connect();
+  try {
+    const r = await con.runAndReadAll(
+      'SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet($1) EXCEPT ALL SELECT * FROM read_parquet($2))) + (SELECT count(*) FROM (SELECT * FROM read_parquet($2) EXCEPT ALL SELECT * FROM read_parquet($1)))',
+      [a, b],
+    );
+    return Number(r.getRows()[0][0]);
+  } finally {
+    con.closeSync();
+  }
 }

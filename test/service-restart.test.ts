@@ -2,9 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect } from '../src/io/duckdb.js';
 import { JobStore } from '../src/jobs/store.js';
-import { startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
+import { differingRows, startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 
 let server: Server;
 let dir: string;
@@ -21,18 +20,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function differingRows(a: string, b: string): Promise<number> {
-  const con = await connect();
-  try {
-    const r = await con.runAndReadAll(
-      'SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet($1) EXCEPT ALL SELECT * FROM read_parquet($2))) + (SELECT count(*) FROM (SELECT * FROM read_parquet($2) EXCEPT ALL SELECT * FROM read_parquet($1)))',
-      [a, b],
-    );
-    return Number(r.getRows()[0][0]);
-  } finally {
-    con.closeSync();
-  }
-}
 
 it('resumes a job after kill -9 from its finished shards, with output value-for-value equal to a clean run', async () => {
   const train = await server.request('POST', '/v1/jobs', { type: 'train', model: 'kmeans', name: 'behavior', input: ['v-00.parquet'], params: { k: 5, 'n-init': 1 } });
