@@ -133,7 +133,7 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['frobnicate'], /unknown command "frobnicate"/],
     [['train', 'kmeans', '--name', 'x'], /--input <file\|glob> is required/],
     [['train', 'kmeans', '--input', 'missing.parquet', '--name', 'x'], /missing\.parquet: file not found/],
-    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--k', '1'], /--k 1: expected an integer >= 2/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--k', '1'], /--k 1: expected an integer from 2 to 10000/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--k', '9..3'], /a range must be lo\.\.hi/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', '../x'], /model name "\.\.\/x"/],
     [['train', 'svm', '--input', 'v.parquet', '--name', 'x'], /unknown model kind "svm"/],

@@ -23,6 +23,7 @@ import {
 } from 'apache-arrow';
 import lz4 from 'lz4js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fitTransform } from '../src/features/fit.js';
 import { inferSpec } from '../src/features/infer.js';
 import { numberColumn, textColumn, type ColumnBatch, type ColumnRequest } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
@@ -234,6 +235,54 @@ describe('numbers written as text, and CSV layout', () => {
     expect(Array.from(numberColumn(b, 'sessions'))).toEqual([2485, 12, NaN, 7]);
     expect(Array.from(numberColumn(b, 'revenue'))).toEqual([1362.5, 5, NaN, 0]);
     expect(Array.from(numberColumn(b, 'rate'))).toEqual([66.82, 1.5, 0, 2]);
+  });
+
+  it('reads CSV values past the sniffer\'s sample exactly: late floats, late missing values, ids beyond 2^63', async () => {
+    const n = 25_000;
+    const rows = Array.from({ length: n }, (_, i) => `${BigInt(2) ** 64n - 1n - BigInt(i)},${i < n - 2 ? i % 10 : ['8.5', 'n/a'][n - 1 - i]}`);
+    const file = write('late.csv', `visitor_id,sessions\n${rows.join('\n')}\n`);
+    const t = await openTable(file);
+    const ids: string[] = [];
+    const sessions: number[] = [];
+    for await (const b of t.read([{ name: 'visitor_id', as: 'text' }, { name: 'sessions', as: 'number' }])) {
+      ids.push(...textColumn(b, 'visitor_id').map(String));
+      sessions.push(...numberColumn(b, 'sessions'));
+    }
+    expect(ids[0]).toBe('18446744073709551615');
+    expect(new Set(ids).size).toBe(n);
+    expect(sessions.slice(-2)).toEqual([NaN, 8.5]); // "n/a" then "8.5", past the 20,480 rows DuckDB samples
+    const { spec } = await inferSpec(await openDataset([file]));
+    expect(spec.id).toBe('visitor_id');
+  });
+
+  it('names the data row of a late value that is no number', async () => {
+    const rows = Array.from({ length: 22_000 }, (_, i) => `${i},${i === 21_500 ? 'oops' : i % 7}`);
+    const file = write('late-bad.csv', `id,x\n${rows.join('\n')}\n`);
+    const t = await openTable(file);
+    const reading = (async () => {
+      for await (const _ of t.read([{ name: 'x', as: 'number' }])) void _;
+    })();
+    await expect(reading).rejects.toThrow(/column "x", data row 21501: "oops" is not a number/);
+  });
+
+  it('reads decimal commas in ";" files, skips them with the reason in "," files, and reads a stray text as missing', async () => {
+    const eu = write('eu.csv', 'id;weight;device\n' + Array.from({ length: 40 }, (_, i) => `${i};"${1 + (i % 4)},125";${['a', 'b'][i % 2]}`).join('\n') + '\n');
+    const euSpec = await inferSpec(await openDataset([eu]));
+    expect(euSpec.spec.numeric.map((f) => f.name)).toEqual(['weight']);
+    const b = await readAll(eu, [{ name: 'weight', as: 'number' }]);
+    expect(Array.from(numberColumn(b, 'weight')).slice(0, 4)).toEqual([1.125, 2.125, 3.125, 4.125]);
+
+    const us = write('us-comma.csv', 'id,spend,device\n' + Array.from({ length: 40 }, (_, i) => `${i},"${i},25",${['a', 'b'][i % 2]}`).join('\n') + '\n');
+    const usSpec = await inferSpec(await openDataset([us]));
+    expect(usSpec.spec.numeric).toEqual([]);
+    expect(usSpec.notes.find((x) => x.startsWith('spend'))).toMatch(/skipped \(its values look like numbers with a decimal comma/);
+
+    const stray = write('stray.csv', 'id,spend,device\n' + Array.from({ length: 100 }, (_, i) => `${i},${i === 50 ? 'unknown' : i === 60 ? '(45.00)' : i * 2},${['a', 'b'][i % 2]}`).join('\n') + '\n');
+    const straySpec = await inferSpec(await openDataset([stray]));
+    expect(straySpec.spec.numeric).toEqual([{ name: 'spend', invalidText: 'missing' }]);
+    const fitted = await fitTransform(await openDataset([stray]), straySpec.spec);
+    const spend = fitted.features.find((f) => f.name === 'spend')!;
+    expect(spend.kind === 'numeric' && [spend.invalid, spend.min]).toEqual([1, -45]);
   });
 
   it.each([

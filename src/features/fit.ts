@@ -66,7 +66,8 @@ export function readsFor(spec: FeatureSpec, columns: ColumnInfo[], file: string)
 
 export async function fitTransform(data: Dataset, spec: FeatureSpec, progress: Progress = silentProgress): Promise<FittedTransform> {
   const reads = readsFor(spec, data.columns, data.tables[0].path);
-  const request: ColumnRequest[] = Object.entries(reads).map(([name, as]) => ({ name, as }));
+  const lenient = new Set(spec.numeric.filter((f) => f.invalidText === 'missing').map((f) => f.name));
+  const request: ColumnRequest[] = Object.entries(reads).map(([name, as]) => ({ name, as, ...(lenient.has(name) && { textNotNumber: 'missing' as const }) }));
 
   const numeric = spec.numeric.map((f) => ({
     f,
@@ -142,6 +143,7 @@ export async function fitTransform(data: Dataset, spec: FeatureSpec, progress: P
       min: s.min,
       max: s.max,
       invalid: s.invalid,
+      ...(s.f.invalidText === 'missing' && { invalidText: 'missing' as const }),
     });
   }
   for (const s of spec.categorical.map((f, i) => ({ f, st: categorical[i] }))) {

@@ -13,6 +13,11 @@ export interface NumericFeature {
   impute?: Impute;
   /** Model log1p(x) instead of x: for counts and durations with long tails. */
   log?: boolean;
+  /**
+   * Text in the column that is not a number ("unknown", "-"): "error" (default) stops at the
+   * first, naming the row; "missing" reads it as a missing value, imputed and counted.
+   */
+  invalidText?: 'error' | 'missing';
 }
 
 export interface CategoricalFeature {
@@ -80,7 +85,14 @@ export function parseSpec(raw: unknown, where = 'feature spec'): FeatureSpec {
       fail(`${at}: impute must be "mean", "zero" or a finite number`);
     }
     if (e.log !== undefined && typeof e.log !== 'boolean') fail(`${at}: log must be true or false`);
-    return { name: e.name as string, ...(impute !== undefined && { impute: impute as Impute }), ...(e.log !== undefined && { log: e.log as boolean }) };
+    if (e.invalidText !== undefined && e.invalidText !== 'error' && e.invalidText !== 'missing') fail(`${at}: invalidText must be "error" or "missing"`);
+    for (const k of Object.keys(e)) if (!['name', 'impute', 'log', 'invalidText'].includes(k)) fail(`${at}: unknown key "${k}" (name, impute, log, invalidText)`);
+    return {
+      name: e.name as string,
+      ...(impute !== undefined && { impute: impute as Impute }),
+      ...(e.log !== undefined && { log: e.log as boolean }),
+      ...(e.invalidText !== undefined && { invalidText: e.invalidText as 'error' | 'missing' }),
+    };
   });
   const categorical = list('categorical').map((e, i): CategoricalFeature => {
     if (e.top !== undefined && !(Number.isInteger(e.top) && (e.top as number) >= 1 && (e.top as number) <= 1000)) {

@@ -4,6 +4,7 @@
  */
 import type { ColumnBatch, ColumnInfo, ColumnRequest, TextColumn } from '../io/columns.js';
 import { fitsInt64, numberColumn, textColumn } from '../io/columns.js';
+import { parseBool } from '../io/number-text.js';
 import { UserError } from '../util/errors.js';
 
 export interface FittedNumeric {
@@ -21,6 +22,8 @@ export interface FittedNumeric {
   min: number;
   max: number;
   invalid: number;
+  /** Text that is not a number reads as missing (imputed and counted) instead of stopping the read. */
+  invalidText?: 'missing';
 }
 
 export interface FittedCategorical {
@@ -91,24 +94,17 @@ export function outputNames(features: FittedFeature[]): string[] {
 export function columnRequest(t: FittedTransform, extra: ColumnRequest[] = []): ColumnRequest[] {
   const req: ColumnRequest[] = [];
   if (t.id.column !== null) req.push({ name: t.id.column, as: t.id.as as 'bigint' | 'text' });
-  for (const f of t.features) req.push({ name: f.name, as: t.reads[f.name] });
+  for (const f of t.features) req.push({ name: f.name, as: t.reads[f.name], ...(f.kind === 'numeric' && f.invalidText === 'missing' && { textNotNumber: 'missing' as const }) });
   for (const e of extra) if (!req.some((r) => r.name === e.name)) req.push(e);
   return req;
 }
 
-/** How an id column is carried: as BigInt64 when its type always fits, else as exact text (UBIGINT, HUGEINT, UUID, floats, strings). */
+/**
+ * How an id column is carried: as BigInt64 when its stored type always fits, else as exact text
+ * (UBIGINT, HUGEINT, UUID, floats, strings, and every CSV column: its text is the id).
+ */
 export function idReading(column: ColumnInfo | undefined): 'bigint' | 'text' {
-  return column && fitsInt64(column.type) ? 'bigint' : 'text';
-}
-
-const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
-const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
-
-/** 1, 0, or NaN when the text is not a recognizable boolean. */
-export function parseBool(v: string | null): number {
-  if (v === null) return NaN;
-  const s = v.trim().toLowerCase();
-  return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : NaN;
+  return column && !column.inferred && fitsInt64(column.type) ? 'bigint' : 'text';
 }
 
 /**

@@ -6,6 +6,8 @@ export type ReadAs = 'number' | 'text' | 'bigint';
 export interface ColumnRequest {
   name: string;
   as: ReadAs;
+  /** For this column, text that is not a number is a missing value (overrides the read's badNumbers). */
+  textNotNumber?: 'missing';
 }
 
 /** Broad kind of a source column, from its storage type. */
@@ -16,6 +18,13 @@ export interface ColumnInfo {
   /** Storage type as DuckDB or Arrow names it (BIGINT, DOUBLE, VARCHAR, Utf8...). */
   type: string;
   kind: ColumnKind;
+  /**
+   * The type was guessed from a sample of text (CSV), not stored by the writer: values are read
+   * as the file's text and parsed row by row, ids are carried as text.
+   */
+  inferred?: boolean;
+  /** Numbers in this text column use a decimal comma ("1.075,50"): set for text columns of ";"-delimited files. */
+  decimalComma?: boolean;
 }
 
 export type NumberColumn = Float64Array;

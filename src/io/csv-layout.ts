@@ -21,6 +21,16 @@ export interface CsvLayout {
   trailer: boolean;
   /** Options to add to read_csv (literals made here, never from user text), e.g. ", header = true". */
   options: string;
+  /**
+   * Options that read every column as the file's own text with the layout fixed (delimiter,
+   * quote, header line), so no value is rounded or rejected by a type guessed from a sample.
+   */
+  textOptions: string;
+}
+
+/** A one-character CSV option as a SQL string literal. */
+function literal(c: string): string {
+  return `'${c.replaceAll("'", "''")}'`;
 }
 
 const HEAD_BYTES = 1 << 20;
@@ -81,7 +91,9 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
       warn(`${abs}: the last line is a totals row (${JSON.stringify(last!.slice(0, 60))}); it is left out of the data`);
     }
   }
-  return { delimiter, skipped: skipRows, trailer, options };
+  const textOptions =
+    `, all_varchar = true, header = true, skip = ${Math.trunc(skipRows)}, delim = ${literal(delimiter)}` + (quote ? `, quote = ${literal(quote)}` : `, quote = ''`);
+  return { delimiter, skipped: skipRows, trailer, options, textOptions };
 }
 
 /** A line of distinct, non-empty names, none of them a number: a header. */

@@ -11,7 +11,7 @@ import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './colum
 import { fitsInt64, kindOfType } from './columns.js';
 import { checkCsvLayout } from './csv-layout.js';
 import { connect, duckMessage, ident } from './duckdb.js';
-import { parseNumberText } from './number-text.js';
+import { parseBool, parseNumberText } from './number-text.js';
 
 export type Format = 'parquet' | 'csv' | 'arrow';
 
@@ -23,10 +23,11 @@ export interface ReadOptions {
   /** Only rows [start, end) of the file (a shard); batch offsets stay file row numbers. */
   range?: { start: number; end: number };
   /**
-   * A text value in a column asked for as numbers: 'fail' (default) refuses the column;
-   * 'report' reads the row's value as missing and lists it in the batch's `rejects`.
+   * A text value that is not a number, in a column asked for as numbers: 'fail' (default)
+   * stops the read naming the data row; 'report' reads it as missing and lists it in the
+   * batch's `rejects`; 'missing' reads it as missing (NaN) and says nothing.
    */
-  badNumbers?: 'fail' | 'report';
+  badNumbers?: 'fail' | 'report' | 'missing';
 }
 
 export interface Table {
@@ -85,10 +86,17 @@ export async function openTable(file: string): Promise<Table> {
   try {
     const csv = format === 'csv' ? await checkCsvLayout(abs) : undefined;
     const scan = csv ? `read_csv($1${csv.options})` : SCANNERS[format];
-    const columns = await withConnection(async (con) => {
+    const columns: ColumnInfo[] = await withConnection(async (con) => {
       const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [abs]);
-      return described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]), kind: kindOfType(String(r[1])) }));
+      return described.getRows().map((r) => {
+        const col: ColumnInfo = { name: String(r[0]), type: String(r[1]), kind: kindOfType(String(r[1])) };
+        // CSV types are the sniffer's guess from a sample: values are read as text and parsed row by row.
+        if (csv) Object.assign(col, { inferred: true }, col.kind === 'text' && csv.delimiter === ';' && { decimalComma: true });
+        return col;
+      });
     });
+    // The columns as the file's own text, in the layout checked above (CSV); the typed scan otherwise.
+    const readScan = csv ? `read_csv($1${csv.textOptions})` : scan;
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
@@ -104,7 +112,7 @@ export async function openTable(file: string): Promise<Table> {
       columns,
       rowCount,
       rowGroups,
-      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, scan, req, options)),
+      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, readScan, req, options)),
     };
     return table;
   } catch (err) {
@@ -159,32 +167,39 @@ async function* checkedRead(
   options: ReadOptions | undefined,
   read: (request: ColumnRequest[]) => AsyncGenerator<ColumnBatch>,
 ): AsyncGenerator<ColumnBatch> {
-  const textNumbers = new Set<string>();
+  const textNumbers = new Map<string, boolean>(); // column -> decimal comma
+  const lenient = new Set(request.filter((r) => r.textNotNumber === 'missing').map((r) => r.name));
+  const textIntegers = new Set<string>();
+  const textBooleans = new Set<string>();
   for (const req of request) {
     const col = columns.find((c) => c.name === req.name);
     if (!col) {
       throw new UserError(`${file}: no column "${req.name}" (columns: ${columns.map((c) => c.name).join(', ')})`);
     }
-    if (req.as === 'number' && col.kind === 'text') textNumbers.add(req.name);
+    if (req.as === 'number' && col.inferred && col.kind === 'boolean') textBooleans.add(req.name);
+    else if (req.as === 'number' && (col.kind === 'text' || col.inferred)) textNumbers.set(req.name, Boolean(col.decimalComma));
     else if (req.as === 'number' && col.kind !== 'numeric' && col.kind !== 'boolean') {
       throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected numbers`);
     }
-    if (req.as === 'bigint' && !fitsInt64(col.type)) {
+    if (req.as === 'bigint' && col.inferred) textIntegers.add(req.name);
+    else if (req.as === 'bigint' && !fitsInt64(col.type)) {
       throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected integers that fit 64 bits`);
     }
   }
-  const asRead = request.map((r) => (textNumbers.has(r.name) ? { name: r.name, as: 'text' as const } : r));
+  const asText = (name: string) => textNumbers.has(name) || textIntegers.has(name) || textBooleans.has(name);
+  const asRead = request.map((r) => (asText(r.name) ? { name: r.name, as: 'text' as const } : r));
   for await (const batch of read(asRead)) {
-    for (const name of textNumbers) {
+    for (const [name, decimalComma] of textNumbers) {
       const text = batch.columns.get(name) as (string | null)[];
       const out = new Float64Array(batch.rows);
       for (let i = 0; i < batch.rows; i++) {
-        const v = parseNumberText(text[i]);
+        const v = parseNumberText(text[i], decimalComma);
         if (v !== undefined) {
           out[i] = v;
           continue;
         }
         out[i] = NaN;
+        if (options?.badNumbers === 'missing' || lenient.has(name)) continue;
         if (options?.badNumbers !== 'report') {
           throw new UserError(`${file}: column "${name}", data row ${batch.offset + i + 1}: ${JSON.stringify(text[i])} is not a number (blanks, NA and NaN count as missing)`);
         }
@@ -192,9 +207,24 @@ async function* checkedRead(
       }
       batch.columns.set(name, out);
     }
+    for (const name of textBooleans) batch.columns.set(name, Float64Array.from(batch.columns.get(name) as (string | null)[], parseBool));
+    for (const name of textIntegers) batch.columns.set(name, integers(batch.columns.get(name) as (string | null)[], file, name, batch.offset));
     batch.rejects?.sort((a, b) => a.row - b.row);
     yield batch;
   }
+}
+
+/** Text cells as 64-bit integers (an id column asked for as such). */
+function integers(text: (string | null)[], file: string, column: string, offset: number): BigInt64Array {
+  const out = new BigInt64Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const t = text[i]?.trim() ?? '';
+    if (!/^[-+]?\d+$/.test(t) || BigInt(t) > 2n ** 63n - 1n || BigInt(t) < -(2n ** 63n)) {
+      throw new UserError(`${file}: column "${column}", data row ${offset + i + 1}: ${JSON.stringify(text[i])} is not an integer that fits 64 bits`);
+    }
+    out[i] = BigInt(t);
+  }
+  return out;
 }
 
 /** Reads through DuckDB; `scan` is the table function with the file as $1 (read_parquet, or read_csv with its options). */

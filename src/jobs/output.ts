@@ -132,7 +132,7 @@ export function removeScoreOutput(dir: string, stagedOnly = false): void {
  */
 export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwrite', isActiveJob?: (id: string) => boolean): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir} is a file; the output must be a folder`);
-  fs.mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   if (fs.existsSync(path.join(dir, STAGING))) {
     const writer = liveWriter(dir, isActiveJob);
     if (writer) throw new UserError(`${dir} is being written by ${writer}; wait for it, cancel it, or choose another folder`);
@@ -145,6 +145,18 @@ export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwri
   const foreign = fs.readdirSync(dir).filter(isScoreOutput);
   if (foreign.length) {
     throw new UserError(`${dir} holds ${foreign.slice(0, 3).join(', ')}, which audience-engine did not write (its manifest does not list them); move them away or choose another folder`);
+  }
+}
+
+/** mkdir -p that reports the real reason: Node says ENOENT for a parent on a read-only file system. */
+function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    let parent = path.dirname(dir);
+    while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
+    fs.accessSync(parent, fs.constants.W_OK); // throws EROFS or EACCES with the parent's path
+    throw err;
   }
 }
 

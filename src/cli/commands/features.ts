@@ -18,7 +18,11 @@ Spec format: {"id": "visitor_id",
               "categorical": [{"name": "device", "top": 10}],
               "boolean": ["has_account"],
               "onInvalid": "impute"}
-impute: "mean" (default), "zero" or a number. onInvalid: "impute" (default) fills null,
+impute: "mean" (default), "zero" or a number. "invalidText": "missing" on a numeric entry
+reads text that is no number ("unknown") as missing; by default such text stops the read
+at its row. Numbers written as text ("2,485", "66.82%", "$1,362.50", "(45.00)"; in ";"
+files "1.075,50") are numbers; blanks, NA, N/A and NaN are missing.
+onInvalid: "impute" (default) fills null,
 NaN, Inf and negative-under-log values; "error" stops at the first with file, column, row.`,
   options: { input: { type: 'string', short: 'i', multiple: true }, id: { type: 'string' }, exclude: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' } },
   async run(values) {

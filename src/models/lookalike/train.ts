@@ -10,7 +10,7 @@
 import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
-import { parseBool } from '../../features/transform.js';
+import { parseBool } from '../../io/number-text.js';
 import type { ColumnRequest } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import { canonicalId, ID_MATCH_MIN_SHARE } from '../../io/ids.js';
