@@ -66,6 +66,9 @@ describe('identifiers for customer match', () => {
     expect(normalizePhone('+44 (0)20 7946 0103')).toBe('+442079460103');
     expect(normalizePhone('+1-415-555-0111 ext. 22')).toBe('+14155550111');
     expect(normalizePhone('0044 20 7946 0958', 'GB')).toBe('+442079460958');
+    // A calling code stands for its main region, whose international prefix then parses too.
+    expect(normalizePhone('011 44 20 7946 0114', '1')).toBe('+442079460114');
+    expect(normalizePhone('020 7946 0958', '44')).toBe('+442079460958');
     // Too short, too long for the country, or no country known: refused.
     expect(normalizePhone('555-0110', '1')).toBeNull();
     expect(normalizePhone('447700900107', '1')).toBeNull();

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import metadata from 'libphonenumber-js/max/metadata';
 
 /** The ad platforms an activation file can be written for. */
 export const PLATFORMS = ['google', 'meta'] as const;
@@ -52,13 +53,22 @@ export function normalizeEmail(raw: string | null): string | null {
 export function normalizePhone(raw: string | null, defaultCountry?: string): string | null {
   if (raw === null || raw.trim() === '') return null;
   const d = defaultCountry?.trim();
-  const options = !d ? {} : /^[A-Za-z]{2}$/.test(d) ? { defaultCountry: d.toUpperCase() as CountryCode } : { defaultCallingCode: d.replace(/\D/g, '') };
+  const options = !d ? {} : /^[A-Za-z]{2}$/.test(d) ? { defaultCountry: d.toUpperCase() as CountryCode } : regionOf(d.replace(/\D/g, ''));
   try {
     const p = parsePhoneNumberFromString(raw, options);
     return p && p.isValid() ? p.number : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * A calling code's main region ("1" is US, "44" is GB), so that numbers dialled with that
+ * region's international prefix ("011 44 20 ...") parse too; the code alone where it has none.
+ */
+function regionOf(code: string): { defaultCountry: CountryCode } | { defaultCallingCode: string } {
+  const main = (metadata as { country_calling_codes: Record<string, string[]> }).country_calling_codes[code]?.[0];
+  return main && main !== '001' ? { defaultCountry: main as CountryCode } : { defaultCallingCode: code };
 }
 
 /** An E.164 phone as the platform matches it: Google keeps the "+", Meta wants digits only. */
