@@ -155,3 +155,20 @@ describe('requests the schema refuses', () => {
     expect(r.body.message).toMatch(/already holds scores; choose another folder or set options\.overwrite/);
   });
 });
+
+describe('the log', () => {
+  it('writes one JSON line per request and every job event with the job id', async () => {
+    const r = await server.request('POST', '/v1/jobs', score('logged'));
+    await waitJob(server, r.body.id);
+    // The outcome is logged when the runner process exits, just after it recorded the outcome.
+    const done = `"job":"${r.body.id}","status":"succeeded","msg":"job succeeded"`;
+    for (let i = 0; i < 100 && !server.output().includes(done); i++) await new Promise((res) => setTimeout(res, 50));
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(lines.some((l) => l.msg === 'request' && l.url === '/v1/jobs' && l.statusCode === 202 && typeof l.reqId === 'string')).toBe(true);
+    for (const event of ['job submitted', 'job started', 'job succeeded']) expect(lines.some((l) => l.msg === event && l.job === r.body.id)).toBe(true);
+  });
+});

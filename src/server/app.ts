@@ -26,7 +26,8 @@ export interface AppOptions {
   /** Queued jobs beyond which a submission is answered 429. */
   maxQueued: number;
   bodyLimit: number;
-  logger?: boolean;
+  /** Log level of the JSON request and job log (pino, on stdout): 'info' by default, 'silent' for none. */
+  logLevel?: string;
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
@@ -100,7 +101,8 @@ function jobView(job: JobRecord): Record<string, unknown> {
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { jobs, scheduler, models, roots } = opts;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: { level: opts.logLevel ?? 'info' },
+    disableRequestLogging: true, // one line per request, written when it completes (below)
     bodyLimit: opts.bodyLimit,
     // Strict: an unknown field is an error (not dropped), and no type is coerced ("5" is not 5).
     ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true } },
@@ -124,6 +126,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       reply.header('www-authenticate', 'Bearer');
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'a valid API key is required: Authorization: Bearer <key>' });
     }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, _req, reply) => {
@@ -157,6 +163,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         }
       }
       const job = jobs.create(body.type, spec as unknown as Record<string, unknown>);
+      req.log.info({ job: job.id, type: body.type }, 'job submitted');
       scheduler.poke();
       reply.header('location', `/v1/jobs/${job.id}`);
       return reply.code(202).send({ id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}`, cancel: `/v1/jobs/${job.id}/cancel` } });
@@ -178,6 +185,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.post('/v1/jobs/:id/cancel', { schema: { summary: 'Cancel a queued or running job', params: JobId } }, async (req, reply) => {
     const job = jobs.get(req.params.id);
     if (!job) return reply.code(404).send(notFound(req.params.id));
+    req.log.info({ job: job.id }, 'job cancel requested');
     if (!(await scheduler.cancel(job.id))) {
       return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}` });
     }

@@ -22,8 +22,17 @@ export interface SchedulerOptions {
   maxAttempts?: number;
   /** Wait before the first retry, seconds; doubled for each later one (default 2). */
   backoffSeconds?: number;
+  /** Job events (started, retrying, failed) as log lines; none when absent. */
+  log?: JobLog;
   /** Extra environment for runners (e.g. AUDIENCE_WORKERS). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** Where the scheduler reports job events (pino's logger fits). */
+export interface JobLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 interface Running {
@@ -54,6 +63,11 @@ export class Scheduler {
     return resumed.map((j) => j.id);
   }
 
+  /** Sets where job events are logged (the server's logger, once it exists). */
+  setLog(log: JobLog): void {
+    this.opts.log = log;
+  }
+
   get active(): number {
     return this.running.size;
   }
@@ -73,6 +87,7 @@ export class Scheduler {
       env: { ...process.env, ...this.opts.env },
     });
     const run: Running = { child, log: '', exited: Promise.resolve() };
+    this.opts.log?.info({ job: id, runnerPid: child.pid }, 'job started');
     const keep = (chunk: Buffer) => {
       run.log = (run.log + chunk.toString()).slice(-LOG_CHARS);
     };
@@ -83,6 +98,8 @@ export class Scheduler {
         this.running.delete(id);
         if (!this.stopped) {
           this.runnerDied(id, signal ?? `code ${code}`, run.log);
+          const job = this.jobs.get(id);
+          if (job && job.status !== 'running') this.opts.log?.[job.status === 'failed' ? 'warn' : 'info']({ job: id, status: job.status, error: job.error ?? undefined }, `job ${job.status}`);
           this.poke();
         }
         resolve();
@@ -102,10 +119,12 @@ export class Scheduler {
     const why = `the job's runner exited (${how}) without finishing${detail ? `: ${detail}` : ''}`;
     if (job.attempts >= max) {
       this.jobs.finish(id, 'failed', { error: `${why}; gave up after ${job.attempts} attempts`, log });
+      this.opts.log?.error({ job: id, attempts: job.attempts, how }, 'runner died; no attempts left');
       return;
     }
     const wait = (this.opts.backoffSeconds ?? 2) * 2 ** (job.attempts - 1);
     this.jobs.markRetry(id, `retrying in ${wait}s (attempt ${job.attempts + 1} of ${max}): ${why}`, log);
+    this.opts.log?.warn({ job: id, attempt: job.attempts, how, retryInSeconds: wait }, 'runner died; retrying');
     const timer = setTimeout(() => {
       this.retries.delete(timer);
       if (!this.stopped && this.jobs.requeue(id)) this.poke();

@@ -7,9 +7,12 @@ import { ModelStore } from '../../models/registry.js';
 import { buildApp } from '../../server/app.js';
 import { DataRoots } from '../../server/paths.js';
 import { Scheduler } from '../../server/scheduler.js';
+import { UserError } from '../../util/errors.js';
+import { setWarnSink } from '../../util/warn.js';
 import { list, num, type Command } from '../args.js';
 
 const env = process.env;
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export const serve: Command = {
   name: 'serve',
@@ -33,6 +36,9 @@ export const serve: Command = {
   --max-attempts N  runs of a job whose runner process dies (killed, out of memory) before
                     it fails; each retry resumes from the finished shards after a backoff
                     of 2, 4, 8... seconds (AUDIENCE_MAX_ATTEMPTS; default 3)
+  --log-level L     the JSON log on stdout (pino): one line per request with its id, job
+                    events with the job id, every 500 with its stack; trace, debug, info
+                    (default), warn, error, silent (AUDIENCE_LOG_LEVEL)
 API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
 "Authorization: Bearer <key>". (An environment variable, not a flag: flags show in ps.)
 
@@ -50,6 +56,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     'max-queued': { type: 'string' },
     'body-limit': { type: 'string' },
     'max-attempts': { type: 'string' },
+    'log-level': { type: 'string' },
   },
   async run(values) {
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0 })!;
@@ -63,12 +70,14 @@ running when the server stopped (or was killed) resumes from its finished shards
     const bodyLimit = num(values['body-limit'] ?? String(1 << 20), '--body-limit', { int: true, min: 1024 })!;
 
     const maxAttempts = num(values['max-attempts'] ?? env.AUDIENCE_MAX_ATTEMPTS ?? '3', '--max-attempts', { int: true, min: 1 })!;
+    const logLevel = String(values['log-level'] ?? env.AUDIENCE_LOG_LEVEL ?? 'info');
+    if (!LEVELS.includes(logLevel)) throw new UserError(`--log-level ${logLevel}: expected one of ${LEVELS.join(', ')}`);
     const unlock = lockDataDir(dataDir);
     let jobs: JobStore | undefined;
     try {
       const backend = await initBackend();
       jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
-      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host });
+      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel });
     } finally {
       jobs?.close();
       unlock();
@@ -87,12 +96,14 @@ interface ServeSetup {
   bodyLimit: number;
   port: number;
   host: string;
+  logLevel: string;
 }
 
 /** Listens, resumes what was left running, and serves until SIGTERM or SIGINT. */
-async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host }: ServeSetup): Promise<void> {
+async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel }: ServeSetup): Promise<void> {
   const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts });
   const app = await buildApp({
+    logLevel,
     jobs,
     scheduler,
     models,
@@ -102,6 +113,9 @@ async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempt
     maxQueued,
     bodyLimit,
   });
+  scheduler.setLog(app.log);
+  const restoreWarnings = setWarnSink((message) => app.log.warn(message));
+  app.addHook('onClose', async () => void setWarnSink(restoreWarnings));
   const address = await app.listen({ port, host });
   const resumed = scheduler.start();
   // One write, so a reader that sees the address sees the resumed jobs too.
