@@ -2,6 +2,11 @@
  * Compute workers: each is a thread with its own tfjs backend (on the CPU, wasm is single-
  * threaded in Node, so one backend per core is how more cores help). Requests and replies
  * are matched by id; typed arrays in a request can be transferred, not copied.
+ *
+ * This is an actor, not a task pool, on purpose: K-Means keeps each thread's partition of the
+ * resident rows in that thread's backend across every Lloyd iteration (models/kmeans), so
+ * each request must reach the same thread. Work without pinned state (score shards) runs as
+ * Piscina tasks (jobs/shard-pool.ts).
  */
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';

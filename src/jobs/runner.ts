@@ -13,13 +13,13 @@ import type { ModelStore } from '../models/registry.js';
 import { fingerprintChange, fingerprintFile } from '../io/fingerprint.js';
 import { selfIdentity } from '../util/process.js';
 import { claimStaging, prepareOutput, shardName, STAGING } from './output.js';
-import { finalizeScore, planScore, scoreShard, type ShardResult } from './score.js';
+import { finalizeScore, planScore, type ShardResult } from './score.js';
+import { runShards } from './shard-pool.js';
+import type { ShardJob } from './shard-task.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 import type { JobStore } from './store.js';
-import { computeWorkers, startWorker } from '../compute/workers.js';
 import { UserError } from '../util/errors.js';
 
-const SHARD_WORKER = new URL('./shard-worker.ts', import.meta.url);
 
 /** A score job as stored: paths already resolved and checked by the server. */
 export interface ScoreJobSpec {
@@ -68,39 +68,24 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     }
     jobs.update(id, { stage: 'scoring' });
     const started = performance.now();
-    const results: ShardResult[] = shards.filter((s) => s.status === 'done' && fs.existsSync(path.join(staging, shardName(s.index))));
-    const todo = shards.filter((s) => !results.includes(s));
-    const rejected = () => results.reduce((n, r) => n + r.rejected, 0);
-    const finished = (r: ShardResult) => {
-      jobs.shardDone(id, r);
-      results.push(r);
-      if (rejected() > plan.maxRejects) {
-        throw new UserError(`${rejected()} rows could not be read, more than the job allows (${plan.maxRejects}); see the rejects of shard ${r.index} in ${staging}`);
-      }
-    };
-    const workers = Math.min(todo.length, computeWorkers(todo.reduce((n, s) => n + s.end - s.start, 0)));
-    if (workers >= 2) {
-      // Shards in parallel, one backend per worker thread: on the CPU, one core each.
-      const pool = Array.from({ length: workers }, () => startWorker(SHARD_WORKER));
-      try {
-        await Promise.all(pool.map((w) => w.call('open', { db: jobs.file, job: id, store: models.root, spec, maxRejects: plan.maxRejects })));
-        const queue = [...todo];
-        await Promise.all(
-          pool.map(async (w) => {
-            for (let shard = queue.shift(); shard; shard = queue.shift()) {
-              finished(await w.call<ShardResult>('score', { shard, staging, rejectBudget: plan.maxRejects - rejected() }));
-            }
-          }),
-        );
-      } finally {
-        await Promise.allSettled(pool.map((w) => w.call('close', null)));
-        await Promise.all(pool.map((w) => w.terminate()));
-      }
-    } else {
-      for (const shard of todo) {
-        finished(await scoreShard(plan, shard, staging, { rejectBudget: plan.maxRejects - rejected(), onRows: (n) => jobs.addRows(id, n) }));
-      }
-    }
+    const done: ShardResult[] = shards.filter((s) => s.status === 'done' && fs.existsSync(path.join(staging, shardName(s.index))));
+    const todo = shards.filter((s) => !done.includes(s));
+    const before = done.reduce((n, r) => n + r.rejected, 0);
+    let rejected = before;
+    const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects };
+    const { results, workers } = await runShards(shardJob, plan, todo, {
+      staging,
+      maxRejects: plan.maxRejects - before,
+      onRows: (n) => jobs.addRows(id, n),
+      onShard: (r) => {
+        jobs.shardDone(id, r);
+        rejected += r.rejected;
+        if (rejected > plan.maxRejects) {
+          throw new UserError(`${rejected} rows could not be read, more than the job allows (${plan.maxRejects}); see the rejects of shard ${r.index} in ${staging}`);
+        }
+      },
+    });
+    results.push(...done);
     jobs.update(id, { stage: 'finalizing' });
     const scored = performance.now();
     const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);

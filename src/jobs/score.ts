@@ -25,10 +25,9 @@ import { audienceInputs, buildAudiences, checkModelReferences, type AudienceSumm
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences } from '../audiences/profile.js';
 import { prefetch } from '../util/prefetch.js';
-import { silentProgress, type Progress } from '../util/progress.js';
-import { selfIdentity } from '../util/process.js';
-import { AUDIENCE_LIST, claimStaging, ERRORS, MANIFEST, prepareOutput, removeScoreOutput, shardName, STAGING } from './output.js';
-import { DEFAULT_SHARD_ROWS, planShards, type Shard } from './shards.js';
+import type { Progress } from '../util/progress.js';
+import { AUDIENCE_LIST, ERRORS, MANIFEST, shardName, STAGING } from './output.js';
+import type { Shard } from './shards.js';
 
 export interface ScoreOptions {
   output: string;
@@ -41,6 +40,11 @@ export interface ScoreOptions {
   /** Rows whose values cannot be read (text in a number column) tolerated before the job fails. */
   maxRejects?: number;
   progress?: Progress;
+  /**
+   * The model store the models came from: with it, large runs score their shards on worker
+   * threads (each loads the models itself); without it, in this process.
+   */
+  store?: string;
 }
 
 export interface ScoreManifest {
@@ -322,39 +326,3 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   return manifest;
 }
 
-/**
- * The whole run in this process: plan, every shard in order, finalize. A run that fails
- * removes what it wrote (staging, parts, audiences), and the folder itself when it made it.
- * @throws UserError for bad input; the output folder then holds nothing of this run.
- */
-export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
-  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0);
-  await initBackend();
-  const started = performance.now();
-  const dir = path.resolve(opts.output);
-  const created = !fs.existsSync(dir);
-  prepareOutput(dir, opts.overwrite ?? false);
-  claimStaging(dir, selfIdentity());
-  try {
-    const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
-    const total = shards.reduce((s, x) => s + x.end - x.start, 0);
-    const progress = opts.progress ?? silentProgress;
-    const results: ShardResult[] = [];
-    let done = 0;
-    let rejected = 0;
-    for (const shard of shards) {
-      const r = await scoreShard(plan, shard, path.join(dir, STAGING), {
-        rejectBudget: plan.maxRejects - rejected,
-        onRows: (n) => progress.update((done += n), total),
-      });
-      rejected += r.rejected;
-      done += r.rejected;
-      results.push(r);
-    }
-    return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
-  } catch (err) {
-    removeScoreOutput(dir);
-    if (created) fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-}

@@ -1,4 +1,4 @@
-import { scoreDataset } from '../../jobs/score.js';
+import { scoreDataset } from '../../jobs/score-dataset.js';
 import { loadScoringModel } from '../../models/load.js';
 import type { ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
@@ -58,6 +58,7 @@ A bare model name uses its promoted version, else the latest.`,
         overwrite: Boolean(values.overwrite),
         progress,
         audiences,
+        store: store.root,
         shardRows: num(values['shard-rows'], '--shard-rows', { int: true, min: 1 }),
         maxRejects: num(values['max-rejects'], '--max-rejects', { int: true, min: 0 }),
       });

@@ -1,0 +1,47 @@
+/** A whole score run in this process (the CLI's `score`): plan, shards, finalize. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '../compute/backend.js';
+import type { Dataset } from '../io/dataset.js';
+import type { ScoringModel } from '../models/model.js';
+import { selfIdentity } from '../util/process.js';
+import { silentProgress } from '../util/progress.js';
+import { claimStaging, prepareOutput, removeScoreOutput, STAGING } from './output.js';
+import { finalizeScore, planScore, type ScoreManifest, type ScoreOptions } from './score.js';
+import { runShards } from './shard-pool.js';
+import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
+
+/**
+ * The whole run in this process: plan, every shard in order, finalize. A run that fails
+ * removes what it wrote (staging, parts, audiences), and the folder itself when it made it.
+ * @throws UserError for bad input; the output folder then holds nothing of this run.
+ */
+export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
+  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0);
+  await initBackend();
+  const started = performance.now();
+  const dir = path.resolve(opts.output);
+  const created = !fs.existsSync(dir);
+  prepareOutput(dir, opts.overwrite ?? false);
+  claimStaging(dir, selfIdentity());
+  try {
+    const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
+    const total = shards.reduce((s, x) => s + x.end - x.start, 0);
+    const progress = opts.progress ?? silentProgress;
+    let done = 0;
+    const job = opts.store
+      ? { input: data.tables.map((t) => t.path), models: models.map((m) => `${m.manifest.name}@${m.manifest.version}`), store: opts.store, audiences: opts.audiences, maxRejects: plan.maxRejects }
+      : undefined;
+    const { results } = await runShards(job, plan, shards, {
+      staging: path.join(dir, STAGING),
+      maxRejects: plan.maxRejects,
+      onRows: (n) => progress.update((done += n), total),
+      onShard: (r) => progress.update((done += r.rejected), total),
+    });
+    return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
+  } catch (err) {
+    removeScoreOutput(dir);
+    if (created) fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

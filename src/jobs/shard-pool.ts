@@ -1,0 +1,101 @@
+/**
+ * Runs a score job's shards: on a Piscina pool of worker threads, one tfjs backend each (on the
+ * CPU, wasm runs one thread per backend, so one worker per core is how more cores help), or
+ * in this process for small jobs and on a GPU, where one feeder thread is what the device
+ * wants. The pool is created once per process and reused by later jobs. The CLI's `score` and
+ * the service's runner both run their shards here: one shard loop.
+ */
+import os from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { tf } from '../compute/backend.js';
+import { computeWorkers } from '../compute/workers.js';
+import { UserError } from '../util/errors.js';
+import { scoreShard, type ScorePlan, type ShardResult } from './score.js';
+import { USER_ERROR, type ShardJob } from './shard-task.js';
+import type { Shard } from './shards.js';
+
+let pool: Piscina | undefined;
+
+/** The process's shard pool, created on first use with `threads` workers at most. */
+function shardPool(threads: number): Piscina {
+  if (!pool || pool.options.maxThreads < threads) {
+    void pool?.destroy();
+    pool = new Piscina({
+      filename: new URL('./shard-task-boot.mjs', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: threads,
+      idleTimeout: 30_000,
+      env: { ...process.env, AUDIENCE_BACKEND: tf.getBackend() },
+    });
+  }
+  return pool;
+}
+
+/**
+ * Worker threads for shards of `rows` rows: computeWorkers' rule, from 4 cores up. On 2 cores
+ * one process already keeps both busy (DuckDB's threads read and write while the wasm thread
+ * scores): 1.2M rows, K-Means + MLP, took 15.3 s in process and 15.9 s on 2 workers (5 shards:
+ * 15.8 s and 16.8 s). AUDIENCE_WORKERS overrides.
+ */
+export function shardWorkers(rows: number): number {
+  if (process.env.AUDIENCE_WORKERS === undefined && os.cpus().length < 4) return 0;
+  return computeWorkers(rows);
+}
+
+export interface RunShardsOptions {
+  staging: string;
+  /** Rejected rows the whole job tolerates. */
+  maxRejects: number;
+  /** Rows scored so far, as they are scored. */
+  onRows?: (rows: number) => void;
+  /** Each finished shard, in the order they finish; may throw to stop the job. */
+  onShard?: (result: ShardResult) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Scores `shards` of a job and returns their results (in the order they finished). Shards run
+ * on `shardWorkers(rows)` threads, or in process when that is under 2. The reject budget of each shard is what earlier shards left of `maxRejects`.
+ * @throws UserError when the input is bad (a shard's message), Error for a bug.
+ */
+export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shards: Shard[], opts: RunShardsOptions): Promise<{ results: ShardResult[]; workers: number }> {
+  const results: ShardResult[] = [];
+  const rejected = () => results.reduce((n, r) => n + r.rejected, 0);
+  const finished = (r: ShardResult) => {
+    results.push(r);
+    opts.onShard?.(r);
+  };
+  // Without a job description (models given as objects, not store references), in process.
+  const workers = job ? Math.min(shards.length, shardWorkers(shards.reduce((n, s) => n + s.end - s.start, 0))) : 0;
+  if (workers < 2 || !job) {
+    for (const shard of shards) {
+      opts.signal?.throwIfAborted();
+      finished(await scoreShard(plan, shard, opts.staging, { rejectBudget: opts.maxRejects - rejected(), onRows: opts.onRows }));
+    }
+    return { results, workers: 0 };
+  }
+  const piscina = shardPool(workers);
+  const queue = [...shards];
+  const lane = async () => {
+    for (let shard = queue.shift(); shard; shard = queue.shift()) {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', (n: number) => opts.onRows?.(n));
+      try {
+        const task = { job, shard, staging: opts.staging, rejectBudget: opts.maxRejects - rejected(), progress: port2 };
+        finished(await piscina.run(task, { transferList: [port2], signal: opts.signal }));
+      } catch (err) {
+        queue.length = 0; // the other lanes stop after their current shard
+        const message = err instanceof Error ? err.message : String(err);
+        throw message.startsWith(USER_ERROR) ? new UserError(message.slice(USER_ERROR.length)) : err;
+      } finally {
+        port1.close();
+      }
+    }
+  };
+  // Every lane ends before this returns or throws: no thread still writes into staging then.
+  const settled = await Promise.allSettled(Array.from({ length: workers }, lane));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return { results, workers };
+}

@@ -1,0 +1,82 @@
+/**
+ * The shard task: scores one shard of a score job, as a Piscina task on a worker thread (or
+ * in process for small jobs). Its input is plain and serialisable (paths, model references,
+ * row range, options), so the same task can run on another host. A worker keeps the plan of
+ * the job it last served (inputs opened, models loaded, backend initialised once per thread)
+ * and reuses it for that job's next shards.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { initBackend } from '../compute/backend.js';
+import type { AudienceSet } from '../audiences/definition.js';
+import { openDataset } from '../io/dataset.js';
+import { loadScoringModel } from '../models/load.js';
+import type { ScoringModel } from '../models/model.js';
+import { ModelStore } from '../models/registry.js';
+import { UserError } from '../util/errors.js';
+import { planScore, scoreShard, type ScorePlan, type ShardResult } from './score.js';
+import type { Shard } from './shards.js';
+
+/** What a shard task needs to build the job's plan: the same for every shard of a job. */
+export interface ShardJob {
+  input: string[];
+  models: string[];
+  /** Model store folder. */
+  store: string;
+  /** The audiences of the job (plain data: rule trees, names, paths), for the columns they carry. */
+  audiences?: AudienceSet;
+  maxRejects: number;
+}
+
+export interface ShardTask {
+  job: ShardJob;
+  shard: Shard;
+  /** The job's staging folder. */
+  staging: string;
+  /** Rejected rows the job still tolerates. */
+  rejectBudget: number;
+  /** Receives the number of rows scored, batch by batch (progress). */
+  progress?: MessagePort;
+}
+
+/** Prefix of the message of an Error that stands for a UserError thrown in a shard task. */
+export const USER_ERROR = '\u0000user-error:';
+
+let cached: { key: string; plan: ScorePlan; models: ScoringModel[] } | undefined;
+
+/** The job's plan, built once per thread and job. */
+async function planFor(job: ShardJob): Promise<ScorePlan> {
+  const key = JSON.stringify(job);
+  if (cached?.key === key) return cached.plan;
+  for (const m of cached?.models ?? []) m.dispose();
+  cached = undefined;
+  const store = new ModelStore(job.store);
+  const models: ScoringModel[] = [];
+  try {
+    for (const ref of job.models) models.push(await loadScoringModel(store, ref));
+    const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects);
+    cached = { key, plan, models };
+    return plan;
+  } catch (err) {
+    for (const m of models) m.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Scores one shard into `<staging>/scores-NNNNN.parquet`; returns its counts.
+ * @throws UserError for bad input (the message crosses threads as a UserError: see below).
+ */
+export default async function scoreShardTask(task: ShardTask): Promise<ShardResult> {
+  try {
+    await initBackend();
+    const plan = await planFor(task.job);
+    return await scoreShard(plan, task.shard, task.staging, { rejectBudget: task.rejectBudget, onRows: (n) => task.progress?.postMessage(n) });
+  } catch (err) {
+    // An error crosses threads as a plain Error (structured clone keeps only its message):
+    // mark bad input in the message so the caller can tell it from a bug.
+    if (err instanceof UserError) throw new Error(`${USER_ERROR}${err.message}`);
+    throw err;
+  } finally {
+    task.progress?.close();
+  }
+}
