@@ -92,11 +92,28 @@ describe('overwrite removes only what the product wrote', () => {
     expect(again.code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'out', 'notes.txt'), 'utf8')).toBe('my notes');
 
-    fs.writeFileSync(path.join(dir, 'out', 'scores-mine.csv'), 'a user file with a product-like name');
+    // A user's file with exactly a name a run writes: refused before anything is removed.
+    fs.writeFileSync(path.join(dir, 'out', 'scores-00007.parquet'), 'a user file with a product name');
     const blocked = audience('score', '--input', 'v.parquet', '--model', 'seg', '--output', 'out', '--overwrite', '--quiet');
     expect(blocked.code).toBe(2);
-    expect(blocked.stderr).toMatch(/holds scores-mine\.csv, which audience-engine did not write/);
-    expect(fs.readFileSync(path.join(dir, 'out', 'scores-mine.csv'), 'utf8')).toMatch(/user file/);
+    expect(blocked.stderr).toMatch(/holds scores-00007\.parquet, which audience-engine did not write/);
+    expect(fs.readFileSync(path.join(dir, 'out', 'scores-00007.parquet'), 'utf8')).toMatch(/user file/);
+    expect(fs.existsSync(path.join(dir, 'out', 'manifest.json'))).toBe(true); // the earlier output is whole
+    expect(fs.existsSync(path.join(dir, 'out', 'scores-00000.parquet'))).toBe(true);
+  });
+});
+
+describe('paths and flags the system refuses', () => {
+  it('an output under /proc is exit 2 at once, not a spin', () => {
+    const r = spawnSync(process.execPath, [BIN, 'generate', '--visitors', '10', '--out', '/proc/nope/v.parquet'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot write \/proc\/nope/);
+  });
+
+  it('a port out of range is exit 2', () => {
+    const r = audience('serve', '--port', '70000', '--data-root', dir, '--data-dir', path.join(dir, 'data-port'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--port 70000: expected an integer >= 0 and <= 65535/);
   });
 });
 

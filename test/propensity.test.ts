@@ -77,7 +77,7 @@ describe('propensity training', () => {
     expect(report.importance[2]).toMatchObject({ feature: 'c' });
     expect(Math.abs(report.importance[2].aucDrop)).toBeLessThan(0.01);
 
-    const loaded = (await loadScoringModel(store, 'sep')) as PropensityModel;
+    const loaded = (await loadScoringModel(store, 'sep', { topFeatures: true })) as PropensityModel;
     for await (const { block } of transformedBatches(data, loaded.transform)) {
       const x = await model.predict(block);
       const y = await loaded.predict(block);
@@ -88,6 +88,10 @@ describe('propensity training', () => {
       const top = out.sep_top_features as (string | null)[];
       expect(top.filter((t) => t?.startsWith('c')).length).toBeLessThan(block.rows * 0.2);
     }
+    // Without topFeatures the attribution (a backward pass) is neither computed nor written.
+    const plain = await loadScoringModel(store, 'sep');
+    expect(plain.outputs.map((o) => o.name)).toEqual(['sep_probability', 'sep_score']);
+    plain.dispose();
     model.dispose();
     loaded.dispose();
     expect(tf.memory().numTensors).toBe(before);

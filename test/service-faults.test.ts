@@ -87,11 +87,40 @@ describe('crashes and concurrency', () => {
     const done = await waitJob(server, job.body.id);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/an input changed since the job started: .*v-09\.parquet changed/);
-    // Nothing of the failed job stays behind to block a resubmission.
-    expect(fs.readdirSync(path.join(root, 'changed'))).toEqual([]);
+    // Nothing of the failed job stays behind to block a resubmission (its emptied folder neither).
+    expect(fs.existsSync(path.join(root, 'changed'))).toBe(false);
     const again = await server.request('POST', '/v1/jobs', score('changed'));
     expect(again.status).toBe(202);
     expect((await waitJob(server, again.body.id)).status).toBe('succeeded');
+  });
+});
+
+describe('giving up', () => {
+  it('a job whose runner dies on its last attempt fails and leaves nothing in its folder', async () => {
+    const once = await startServer(['--data-root', root, '--data-dir', path.join(dir, 'data-once'), '--store', path.join(dir, 'models'), '--max-attempts', '1']);
+    try {
+      const job = await once.request('POST', '/v1/jobs', score('gave-up', { options: { shardRows: 20_000 } }));
+      await waitJob(once, job.body.id, (j) => j.progress.shardsDone >= 1 || !['queued', 'running'].includes(j.status));
+      const store = new JobStore(path.join(dir, 'data-once', 'jobs.sqlite'));
+      const pid = store.get(job.body.id)!.runnerPid!;
+      store.close();
+      process.kill(pid, 'SIGKILL');
+      const done = await waitJob(once, job.body.id);
+      expect(done.status).toBe('failed');
+      expect(done.error).toMatch(/gave up after 1 attempts/);
+      expect(fs.existsSync(path.join(root, 'gave-up'))).toBe(false);
+    } finally {
+      await once.stop();
+    }
+  });
+
+  it('refuses at submission an overwrite over a user file with a name a run writes, and keeps the earlier output', async () => {
+    fs.writeFileSync(path.join(root, 'clean', 'scores-00042.parquet'), 'mine');
+    const r = await server.request('POST', '/v1/jobs', score('clean', { options: { overwrite: true } }));
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/holds scores-00042\.parquet, which audience-engine did not write/);
+    expect(fs.existsSync(path.join(root, 'clean', 'manifest.json'))).toBe(true);
+    fs.rmSync(path.join(root, 'clean', 'scores-00042.parquet'));
   });
 });
 
@@ -124,6 +153,8 @@ describe('requests the schema refuses', () => {
     ['a numeric option as a string', score('x', { options: { shardRows: '500000' } }), /shardRows must be integer/],
     ['an absurd reject limit', score('x', { options: { maxRejects: 1e300 } }), /maxRejects must be <= 1000000000/],
     ['the data root itself as output', score('.'), /output: "\." is a data root itself/],
+    ['an output name over 255 bytes', score('a'.repeat(300)), /output: "a{40}\.\.\." is longer than 255 bytes/],
+    ['a rule comparing a number with text', score('x', { audiences: { audiences: [{ name: 'n', rule: "behavior.segment >= 'abc'" }] } }), /">=" compares numbers; "abc" is not one/],
     ['more than 100 input entries', score('x', { input: Array.from({ length: 101 }, () => 'v-*.parquet') }), /input must NOT have more than 100 items/],
     ['k = 0', { type: 'train', model: 'kmeans', name: 'm', input: ['v-00.parquet'], params: { k: 0 } }, /params\.k 0: expected an integer from 2/],
     ['dropout = 2', { type: 'train', model: 'propensity', name: 'm', input: ['v-00.parquet'], params: { label: 'converted', dropout: 2 } }, /params\.dropout 2: expected a number >= 0 and <= 0\.9/],

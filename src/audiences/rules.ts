@@ -133,6 +133,9 @@ export function parseRule(src: string, where = 'rule'): Rule {
     const v = value();
     if (v.percent && !/(^|\.)rank$/.test(ref)) fail(tokens[at - 1].pos, `a percentage applies to a rank (e.g. lookalike.rank <= 5%), not to "${ref}"`);
     if (v.percent && next.text !== '<=' && next.text !== '<') fail(next.pos, 'a rank percentage takes <= or < (the top share)');
+    if (['>=', '>', '<=', '<'].includes(next.text) && typeof v.value !== 'number') {
+      fail(tokens[at - 1].pos, `"${next.text}" compares numbers; ${JSON.stringify(v.value)} is not one (use = or != for text)`);
+    }
     return { op: 'cmp', ref, cmp: next.text as '>=' | '>' | '<=' | '<' | '=' | '!=', value: v.value, percent: v.percent };
   };
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { BIGINT, DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, FLOAT, INTEGER, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import { connect, ident } from './duckdb.js';
 import { UserError } from '../util/errors.js';
+import { makeFolder } from '../util/files.js';
 
 export type OutputType = 'DOUBLE' | 'FLOAT' | 'INTEGER' | 'BIGINT' | 'VARCHAR';
 export type OutputData = Float64Array | Float32Array | Int32Array | BigInt64Array | (string | null)[];
@@ -43,7 +44,7 @@ export class PartWriter {
     private readonly rowsPerFile = 4_000_000,
     private readonly format: OutputFormat = 'parquet',
   ) {
-    fs.mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
     this.chunk = DuckDBDataChunk.create(schema.map((c) => DUCK_TYPES[c.type]));
   }
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { makeFolder } from '../util/files.js';
 import { isAlive, selfIdentity, type ProcessIdentity } from '../util/process.js';
 
 interface LockRecord extends ProcessIdentity {
@@ -19,7 +20,7 @@ interface LockRecord extends ProcessIdentity {
  * @throws UserError naming the holder when another live process on this host holds it.
  */
 export function lockDataDir(dir: string): () => void {
-  fs.mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const file = path.join(dir, 'server.lock');
   const mine: LockRecord = { ...selfIdentity(), host: os.hostname(), since: new Date().toISOString() };
   const text = JSON.stringify(mine);

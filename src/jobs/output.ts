@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { makeFolder } from '../util/files.js';
 import { isAlive, type ProcessIdentity } from '../util/process.js';
 
 export const SCORE_PREFIX = 'scores';
@@ -26,7 +27,7 @@ const OWNER = 'owner.json';
 
 /** Creates the staging folder and records who writes it. */
 export function claimStaging(dir: string, owner: StagingOwner): void {
-  fs.mkdirSync(path.join(dir, STAGING), { recursive: true });
+  makeFolder(path.join(dir, STAGING));
   fs.writeFileSync(path.join(dir, STAGING, OWNER), JSON.stringify(owner));
 }
 
@@ -43,7 +44,30 @@ export const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).pad
 
 /** Whether a name in an output folder is one a scoring run writes (its or not). */
 export function isScoreOutput(name: string): boolean {
-  return [MANIFEST, 'audiences', STAGING, ERRORS, REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`].includes(name) || name.startsWith(`${SCORE_PREFIX}-`);
+  return [MANIFEST, 'audiences', STAGING, ERRORS, REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`].includes(name) || PART.test(name);
+}
+
+/** The names of score parts, staged or visible: `scores-00042.parquet` (and its temporary name). */
+const PART = new RegExp(`^${SCORE_PREFIX}-\\d{5}\\.parquet(\\.tmp)?$`);
+
+/**
+ * Names in `dir` a run would write over that the product did not write: a user's file that
+ * merely has such a name, or an audiences folder holding something else.
+ */
+export function foreignOutput(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const owned = new Set(ownedOutput(dir));
+  const foreign: string[] = [];
+  for (const name of fs.readdirSync(dir).filter(isScoreOutput)) {
+    if (owned.has(name)) continue;
+    if (name === 'audiences' && fs.statSync(path.join(dir, name)).isDirectory()) {
+      const inside = fs.readdirSync(path.join(dir, name)).map((n) => path.join('audiences', n));
+      foreign.push(...inside.filter((n) => !owned.has(n)));
+      continue;
+    }
+    foreign.push(name);
+  }
+  return foreign;
 }
 
 interface OwnManifest {
@@ -106,6 +130,15 @@ function stagingOwned(dir: string): string[] {
   return [...owned].filter((p) => fs.existsSync(path.join(dir, p)));
 }
 
+/** Removes `dir` when it is an empty folder (what a failed or cancelled run leaves). */
+export function removeIfEmpty(dir: string): void {
+  try {
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to remove
+  }
+}
+
 /**
  * Removes what the product wrote in `dir` (see ownedOutput; with `stagedOnly`, only what an
  * unfinished run staged or was writing); other files stay. Empty folders it leaves are removed.
@@ -141,24 +174,17 @@ export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwri
   const existing = fs.readdirSync(dir).filter(isScoreOutput);
   if (existing.length === 0) return;
   if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose another folder or set ${flag}`);
+  // Checked before anything is removed: a refused overwrite leaves the earlier output whole.
+  const foreign = foreignOutput(dir);
+  if (foreign.length) throw new UserError(foreignMessage(dir, foreign));
   removeScoreOutput(dir);
-  const foreign = fs.readdirSync(dir).filter(isScoreOutput);
-  if (foreign.length) {
-    throw new UserError(`${dir} holds ${foreign.slice(0, 3).join(', ')}, which audience-engine did not write (its manifest does not list them); move them away or choose another folder`);
-  }
 }
 
-/** mkdir -p that reports the real reason: Node says ENOENT for a parent on a read-only file system. */
-function makeFolder(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    let parent = path.dirname(dir);
-    while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
-    fs.accessSync(parent, fs.constants.W_OK); // throws EROFS or EACCES with the parent's path
-    throw err;
-  }
+/** The refusal for names the product would write over but did not write. */
+export function foreignMessage(dir: string, foreign: string[]): string {
+  return `${dir} holds ${foreign.slice(0, 3).join(', ')}, which audience-engine did not write (its manifest does not list them); move them away or choose another folder`;
 }
+
 
 /** Who is writing the folder's staging, in words, or undefined when its writer is gone (or there is none). */
 function liveWriter(dir: string, isActiveJob?: (id: string) => boolean): string | undefined {

@@ -45,6 +45,8 @@ export interface ScoreOptions {
    * threads (each loads the models itself); without it, in this process.
    */
   store?: string;
+  /** The models were loaded with `topFeatures` (workers load theirs the same way). */
+  topFeatures?: boolean;
 }
 
 export interface ScoreManifest {

@@ -25,6 +25,8 @@ export interface ShardJob {
   /** The audiences of the job (plain data: rule trees, names, paths), for the columns they carry. */
   audiences?: AudienceSet;
   maxRejects: number;
+  /** Propensity models add `<name>_top_features`. */
+  topFeatures?: boolean;
 }
 
 export interface ShardTask {
@@ -52,7 +54,7 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
   const store = new ModelStore(job.store);
   const models: ScoringModel[] = [];
   try {
-    for (const ref of job.models) models.push(await loadScoringModel(store, ref));
+    for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures }));
     const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects);
     cached = { key, plan, models };
     return plan;

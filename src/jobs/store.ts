@@ -4,11 +4,11 @@
  * place, so the store never claims work that a crash could have lost.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FileFingerprint } from '../io/fingerprint.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import { makeFolder } from '../util/files.js';
 import type { Shard } from './shards.js';
 
 /** The tail of a runner's output kept with its job. */
@@ -175,7 +175,7 @@ export class JobStore {
    * @throws UserError naming the file when it is not a readable job store.
    */
   constructor(readonly file: string) {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    makeFolder(path.dirname(path.resolve(file)));
     try {
       this.db = new Database(file);
       this.db.pragma('busy_timeout = 5000'); // server and runner write the same file

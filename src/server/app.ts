@@ -3,7 +3,7 @@
  * processes, and read back from the store; no request waits on compute.
  */
 import crypto from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -102,7 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { jobs, scheduler, models, roots } = opts;
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info' },
-    disableRequestLogging: true, // one line per request, written when it completes (below)
+    logController: new LogController({ disableRequestLogging: true }), // one line per request, written when it completes (below)
     bodyLimit: opts.bodyLimit,
     // Strict: an unknown field is an error (not dropped), and no type is coerced ("5" is not 5).
     ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true } },

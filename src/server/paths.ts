@@ -32,6 +32,8 @@ export class DataRoots {
   resolve(p: string, field: string): string {
     if (typeof p !== 'string' || p === '') throw new UserError(`${field}: a path is required`);
     if (/[\0-\x1f]/.test(p)) throw new UserError(`${field}: the path contains control characters`);
+    const long = p.split(/[\\/]/).find((part) => Buffer.byteLength(part) > 255);
+    if (long !== undefined) throw new UserError(`${field}: "${long.slice(0, 40)}..." is longer than 255 bytes, more than a file or folder name may be`);
     if (p.split(/[\\/]/).includes('..')) throw new UserError(`${field}: "${p}" contains "..": paths must stay inside the data roots`);
     const abs = path.resolve(this.roots[0], p);
     // Follow symlinks through the longest existing prefix; glob patterns are checked up to their first wildcard.

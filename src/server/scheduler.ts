@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { removeScoreOutput } from '../jobs/output.js';
+import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
 import { LOG_CHARS, type JobStore } from '../jobs/store.js';
 import { isAlive, processStartTime } from '../util/process.js';
 
@@ -118,6 +118,7 @@ export class Scheduler {
     const detail = log.trim().split('\n').slice(-3).join(' | ');
     const why = `the job's runner exited (${how}) without finishing${detail ? `: ${detail}` : ''}`;
     if (job.attempts >= max) {
+      this.removeOutput(id);
       this.jobs.finish(id, 'failed', { error: `${why}; gave up after ${job.attempts} attempts`, log });
       this.opts.log?.error({ job: id, attempts: job.attempts, how }, 'runner died; no attempts left');
       return;
@@ -140,11 +141,18 @@ export class Scheduler {
       run.child.kill('SIGKILL');
       await run.exited;
     }
-    const job = this.jobs.get(id)!;
-    // A job that never started has written nothing: what is in its folder is another run's.
-    const output = job.type === 'score' && this.jobs.shards(id).length > 0 ? (job.spec.output as string | undefined) : undefined;
-    if (output) removeScoreOutput(output);
+    this.removeOutput(id);
     return true;
+  }
+
+  /** Removes what a score job wrote (staging, parts), and its folder when that is then empty. */
+  private removeOutput(id: string): void {
+    const job = this.jobs.get(id);
+    // A job that never planned its shards has written nothing: what is in its folder is another run's.
+    if (!job || job.type !== 'score' || this.jobs.shards(id).length === 0) return;
+    const output = job.spec.output as string;
+    removeScoreOutput(output);
+    removeIfEmpty(output);
   }
 
   /** Stops taking jobs and stops runners; their jobs stay `running` and resume on the next start. */

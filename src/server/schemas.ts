@@ -43,6 +43,7 @@ export const ScoreJob = Type.Object(
           shardRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100_000_000, description: 'target rows per shard (default 500,000)' })),
           maxRejects: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
           overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
+          topFeatures: Type.Optional(Type.Boolean({ description: 'propensity models add <name>_top_features (gradient x input: about 4x the scoring time)' })),
         },
         { additionalProperties: false },
       ),

@@ -4,13 +4,12 @@
  * Returns the spec as stored: every path resolved.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { parseAudiences } from '../audiences/definition.js';
 import { checkTrainParams, train } from '../cli/commands/train.js';
 import type { TrainJobSpec } from '../cli/commands/run-job.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { DEFAULT_MAX_REJECTS, type ScoreJobSpec } from '../jobs/runner.js';
-import { outputInTheWay } from '../jobs/output.js';
+import { foreignMessage, foreignOutput, outputInTheWay } from '../jobs/output.js';
 import { planScore } from '../jobs/score.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
@@ -77,6 +76,10 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
   if (fs.existsSync(output) && !fs.statSync(output).isDirectory()) throw new UserError(`output: ${body.output} is a file, expected a folder`);
   const overwrite = body.options?.overwrite ?? false;
   const active = activeJobs();
+  if (overwrite) {
+    const foreign = foreignOutput(output);
+    if (foreign.length) throw new UserError(`output: ${foreignMessage(body.output, foreign)}`);
+  }
   if (!overwrite && outputInTheWay(output, (id) => active.has(id)).length > 0) {
     throw new UserError(`output: ${body.output} already holds scores; choose another folder or set options.overwrite`);
   }
@@ -84,15 +87,17 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
   const audiences = body.audiences === undefined ? undefined : parseAudiences(body.audiences, 'audiences', base);
   for (const [i, a] of (audiences?.audiences ?? []).entries()) {
     if (!a.suppress.ids) continue;
-    const file = roots.resolve(path.relative(base, a.suppress.ids), `audiences.audiences[${i}].suppress.ids`);
-    if (!fs.existsSync(file)) throw new UserError(`audiences.audiences[${i}].suppress.ids: ${a.suppress.ids}: file not found`);
+    // The path as the request gave it (the parsed one is already resolved against the first root).
+    const given = String(((body.audiences as { audiences?: Array<{ suppress?: { ids?: unknown } }> }).audiences ?? [])[i]?.suppress?.ids ?? a.suppress.ids);
+    const file = roots.resolve(given, `audiences.audiences[${i}].suppress.ids`);
+    if (!fs.existsSync(file)) throw new UserError(`audiences.audiences[${i}].suppress.ids: ${given}: file not found`);
   }
   // The models are loaded, so outputs, columns and audience rules are checked as the run will check them.
   const models: ScoringModel[] = [];
   try {
     for (const [i, ref] of body.models.entries()) {
       try {
-        models.push(await loadScoringModel(store, ref));
+        models.push(await loadScoringModel(store, ref, { topFeatures: body.options?.topFeatures }));
       } catch (err) {
         throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
       }
@@ -109,5 +114,6 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     shardRows: body.options?.shardRows,
     maxRejects: body.options?.maxRejects,
     overwrite,
+    ...(body.options?.topFeatures && { topFeatures: true }),
   };
 }

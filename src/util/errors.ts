@@ -26,6 +26,8 @@ const REASONS: Record<string, string> = {
   EMFILE: 'too many open files',
   EADDRINUSE: 'the address is already in use (another server on this port?)',
   EADDRNOTAVAIL: 'the address is not available on this machine',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'the host name could not be resolved',
 };
 
 /**
@@ -35,8 +37,9 @@ const REASONS: Record<string, string> = {
 export function systemErrorMessage(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e && typeof e.code === 'string' && REASONS[e.code]) {
-    const where = e.path ?? (e.address !== undefined ? `${e.address}:${e.port}` : undefined);
-    const verb = e.syscall === 'listen' ? 'cannot listen on' : e.syscall === 'open' || e.syscall === 'stat' || e.syscall === 'scandir' ? 'cannot open' : 'cannot write';
+    const host = (e as { hostname?: string }).hostname;
+    const where = e.path ?? (e.address !== undefined ? `${e.address}:${e.port}` : host);
+    const verb = e.syscall === 'listen' || e.syscall === 'getaddrinfo' ? 'cannot listen on' : e.syscall === 'open' || e.syscall === 'stat' || e.syscall === 'scandir' ? 'cannot open' : 'cannot write';
     return `${verb} ${where ?? '(unknown path)'}: ${REASONS[e.code]}`;
   }
   const msg = err instanceof Error ? err.message : '';

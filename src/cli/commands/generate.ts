@@ -1,4 +1,5 @@
 import { writeFile } from '../../io/writer.js';
+import { UserError } from '../../util/errors.js';
 import { ARCHETYPES, generateVisitors, VISITOR_COLUMNS } from '../../synthetic/visitors.js';
 import { createProgress } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
@@ -20,7 +21,8 @@ Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).jo
     quiet: { type: 'boolean', short: 'q' },
   },
   async run(values) {
-    const visitors = num(str(values.visitors, '--visitors', 'generate'), '--visitors', { int: true, min: 1 })!;
+    const visitors = num(str(values.visitors, '--visitors', 'generate'), '--visitors', { int: true, min: 1, max: 1_000_000_000 })!;
+    if (!/\.(parquet|csv)$/i.test(str(values.out, '--out', 'generate'))) throw new UserError(`--out ${String(values.out)}: name a .parquet or .csv file`);
     const out = str(values.out, '--out', 'generate');
     const progress = createProgress('generate  ', { quiet: Boolean(values.quiet) });
     let done = 0;
@@ -28,7 +30,7 @@ Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).jo
       for await (const b of generateVisitors({
         visitors,
         seed: num(values.seed, '--seed', { int: true }),
-        nullRate: num(values['null-rate'], '--null-rate', { min: 0 }),
+        nullRate: num(values['null-rate'], '--null-rate', { min: 0, max: 1 }),
       })) {
         yield b;
         done += b.rows;

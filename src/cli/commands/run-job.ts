@@ -7,7 +7,7 @@
 import { runScoreJob } from '../../jobs/runner.js';
 import { JobStore, LOG_CHARS } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
-import { removeScoreOutput } from '../../jobs/output.js';
+import { removeIfEmpty, removeScoreOutput } from '../../jobs/output.js';
 import { errorMessage, systemErrorMessage, UserError } from '../../util/errors.js';
 import { str, type Command } from '../args.js';
 import type { Values } from './common.js';
@@ -67,7 +67,11 @@ end, resuming a score job from its finished shards, and records the outcome in t
       const message = err instanceof UserError ? err.message : (system ?? `internal error: ${errorMessage(err)}`);
       // A failed score job leaves nothing of its own behind (staging included): a resubmission starts
       // clean. Only once it has planned its shards is the folder's product output its own.
-      if (job.type === 'score' && jobs.shards(id).length > 0) removeScoreOutput((job.spec as unknown as { output: string }).output);
+      if (job.type === 'score' && jobs.shards(id).length > 0) {
+        const output = (job.spec as unknown as { output: string }).output;
+        removeScoreOutput(output);
+        removeIfEmpty(output);
+      }
       jobs.finish(id, 'failed', { error: message, log });
       if (!(err instanceof UserError) && !system) throw err;
     } finally {

@@ -59,7 +59,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     'log-level': { type: 'string' },
   },
   async run(values) {
-    const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0 })!;
+    const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;
     const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
     const rootList = list(values['data-root']);
     const roots = new DataRoots(rootList.length ? rootList : (env.AUDIENCE_DATA_ROOTS?.split(':').filter(Boolean) ?? [process.cwd()]));

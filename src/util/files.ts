@@ -1,0 +1,29 @@
+/** File-system helpers that report failures in the user's terms. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from './errors.js';
+
+/**
+ * mkdir -p that reports the real reason (Node says ENOENT for a parent on a read-only file
+ * system) and never spins (its recursive mkdir loops forever under /proc).
+ * @throws UserError when a part of the path is a file; the system's error otherwise.
+ */
+export function makeFolder(dir: string): void {
+  // Level by level: Node's recursive mkdir loops forever under /proc.
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  while (!fs.existsSync(at) && path.dirname(at) !== at) {
+    missing.unshift(at);
+    at = path.dirname(at);
+  }
+  if (!fs.statSync(at).isDirectory()) throw new UserError(`cannot write ${dir}: ${at} is a file, not a folder`);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      fs.accessSync(path.dirname(d), fs.constants.W_OK); // the parent's reason (EROFS, EACCES) when it has one
+      throw err;
+    }
+  }
+}
