@@ -130,6 +130,16 @@ function valueAt(batch: ColumnBatch, column: string, i: number): number | string
   return typeof v === 'bigint' ? Number(v) : (v as number | string | null);
 }
 
+/**
+ * Builds every audience of `set` from the scored parts (`files`, in row order, `rows` in all):
+ * rule candidates, then in order the id-list suppression (ids compared by value), the rule
+ * suppression, one row per id, earlier audiences, the cap (best by a score, ties by row
+ * order), and the holdout drawn from a hash of the id; adds `aud_<name>` to every part and
+ * writes each audience's member, holdout and per-platform activation files.
+ * @returns summaries (sizes, removals, means, segment mix, activation counts), membership per
+ *   row (0 out, 1 member, 2 holdout) and pairwise overlaps.
+ * @throws UserError naming the audience when a rule refers to something the run lacks.
+ */
 export async function buildAudiences(opts: {
   dir: string;
   files: WrittenFile[];

@@ -37,6 +37,10 @@ export interface AudienceSet {
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
+/**
+ * Reads and validates an audience definitions file (JSON; see the module comment).
+ * @throws UserError naming the file, the audience and the field that is wrong.
+ */
 export function loadAudiences(file: string): AudienceSet {
   let raw: unknown;
   try {

@@ -68,6 +68,11 @@ function tokenize(src: string, fail: (pos: number, msg: string) => never): Token
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false']);
 
+/**
+ * Parses a rule into its tree (recursive descent: or > and > not > comparison).
+ * @param where names the rule in errors.
+ * @throws UserError with the 1-based column where the rule went wrong and a caret under it.
+ */
 export function parseRule(src: string, where = 'rule'): Rule {
   const fail = (pos: number, msg: string): never => {
     throw new UserError(`${where}: at column ${pos + 1}: ${msg}\n  ${src}\n  ${' '.repeat(pos)}^`);

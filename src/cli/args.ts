@@ -12,6 +12,10 @@ export interface Command {
   run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<void>;
 }
 
+/**
+ * Parses a command's flags (node:util parseArgs, strict: unknown flags are errors).
+ * @throws UserError naming the command and pointing to its --help.
+ */
 export function parse(cmd: Command, argv: string[]) {
   try {
     return parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
@@ -20,6 +24,7 @@ export function parse(cmd: Command, argv: string[]) {
   }
 }
 
+/** A required string option. @throws UserError naming the flag and the command when it is missing or empty. */
 export function str(v: unknown, flag: string, cmd: string): string {
   if (typeof v !== 'string' || v === '') throw new UserError(`audience ${cmd}: ${flag} is required`);
   return v;

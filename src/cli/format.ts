@@ -7,6 +7,7 @@ import { describeEntry, type GroupProfile } from '../models/profile.js';
 import type { PropensityReport } from '../models/propensity/train.js';
 import { fmtCount } from '../util/progress.js';
 
+/** Rows as a plain-text table: a header, a rule, left-aligned text and right-aligned numbers. */
 export function table(rows: Array<Record<string, string | number>>): string {
   if (rows.length === 0) return '(none)';
   const keys = Object.keys(rows[0]);
@@ -16,6 +17,7 @@ export function table(rows: Array<Record<string, string | number>>): string {
   return [line(keys), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
+/** Segment profiles in words: each segment's size and the features that set it apart, in the data's own units. */
 export function formatProfiles(profiles: GroupProfile[], label = 'Segment', top = 5): string {
   const out: string[] = [];
   for (const p of profiles) {
@@ -59,6 +61,7 @@ export function formatPropensityReport(r: PropensityReport): string {
   return out.join('\n');
 }
 
+/** A lookalike model's report: seeds found, held-out recall at each share beside the baselines, and the verdict. */
 export function formatLookalikeReport(r: LookalikeReport): string {
   const out = [
     `Seeds: ${r.seeds.found} of ${r.seeds.given} found among ${fmtCount(r.population)} visitors` +
@@ -91,6 +94,7 @@ export function formatLookalikeReport(r: LookalikeReport): string {
   return out.join('\n');
 }
 
+/** Audience summaries in words: sizes, removals, suppression-list matches, means, segment mix, activation counts, overlaps. */
 export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'>): string {
   const out: string[] = [];
   for (const a of r.summaries) {
@@ -117,6 +121,7 @@ export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'
   return out.join('\n');
 }
 
+/** An anomaly model's report: outliers over the threshold, cluster spreads and the niche segments' profiles. */
 export function formatAnomalyReport(r: AnomalyReport): string {
   const out = [
     `Outliers (score > ${r.threshold}: farther than ${r.threshold}x their cluster's typical distance): ${r.outliers} visitors (${(100 * r.outlierShare).toFixed(2)}%)`,

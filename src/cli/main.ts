@@ -33,6 +33,11 @@ AUDIENCE_RESIDENT_MB caps feature data kept in backend memory;
 AUDIENCE_WEBGPU_FUSED=0 uses tfjs's generic ops instead of our WGSL kernels on webgpu.`;
 }
 
+/**
+ * Runs the `audience` command with its arguments (without node and the script).
+ * @returns the exit code: 0 done, 2 bad input or usage (also a file-system or network
+ *   failure, as "cannot write <path>: <reason>"), 1 a bug (printed with its stack).
+ */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

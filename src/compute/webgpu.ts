@@ -34,6 +34,7 @@ interface WebGPUBackendLike {
   device: { limits: GPUSupportedLimits };
 }
 
+/** Whether tfjs runs on the webgpu backend (where the fused WGSL kernels apply). */
 export function onWebGPU(): boolean {
   return tf.getBackend() === 'webgpu';
 }

@@ -20,6 +20,10 @@ export interface WorkerHandle {
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 
+/**
+ * Starts a compute worker thread running `entry` (a TypeScript module that calls
+ * serveRequests), on `backend` (default: the environment's choice).
+ */
 export function startWorker(entry: URL, backend?: string): WorkerHandle {
   const worker = new Worker(BOOT, { workerData: { entry: entry.href }, env: { ...process.env, ...(backend && { AUDIENCE_BACKEND: backend }) } });
   worker.unref(); // never keeps the process alive by itself

@@ -30,6 +30,7 @@ export async function* transformedBatches(
   }
 }
 
+/** The dataset as a re-readable source of FeatureBlocks (rows x outputs, row-major) made with the fitted transform. */
 export function blockSource(data: Dataset, t: FittedTransform, options: ReadOptions = {}): BlockSource {
   return {
     rows: data.rowCount,

@@ -64,6 +64,12 @@ export function readsFor(spec: FeatureSpec, columns: ColumnInfo[], file: string)
   return reads;
 }
 
+/**
+ * Learns the feature transform in one streaming pass over the data: per numeric column the
+ * imputation value, mean and standard deviation (Welford's algorithm) after the log option;
+ * per categorical the most frequent levels; per boolean the majority value.
+ * @throws UserError for a missing column, no rows, or a column without one valid value.
+ */
 export async function fitTransform(data: Dataset, spec: FeatureSpec, progress: Progress = silentProgress): Promise<FittedTransform> {
   const reads = readsFor(spec, data.columns, data.tables[0].path);
   const lenient = new Set(spec.numeric.filter((f) => f.invalidText === 'missing').map((f) => f.name));

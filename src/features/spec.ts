@@ -42,10 +42,12 @@ export interface FeatureSpec {
 
 export const DEFAULT_TOP = 20;
 
+/** Every feature column of a spec, numeric then categorical then boolean. */
 export function featureNames(spec: FeatureSpec): string[] {
   return [...spec.numeric, ...spec.categorical, ...spec.boolean].map((f) => f.name);
 }
 
+/** Reads and validates a feature spec file (JSON). @throws UserError naming the file and the entry that is wrong. */
 export function loadSpec(file: string): FeatureSpec {
   let raw: unknown;
   try {

@@ -79,6 +79,7 @@ export interface FeatureBlock {
 export const OTHER = '(other)';
 export const MISSING = '(missing)';
 
+/** The FeatureBlock column names of fitted features: one per numeric or boolean, one per kept level (and "(other)") of a categorical. */
 export function outputNames(features: FittedFeature[]): string[] {
   const out: string[] = [];
   for (const f of features) {
@@ -134,6 +135,7 @@ export function modelValue(v: number, log: boolean): number {
   return v;
 }
 
+/** A boolean feature's column as 1, 0 or NaN (unrecognized), whether stored as numbers or text. */
 export function booleanValues(batch: ColumnBatch, name: string): Float64Array {
   const col = batch.columns.get(name);
   if (col instanceof Float64Array) {
@@ -147,6 +149,7 @@ export function booleanValues(batch: ColumnBatch, name: string): Float64Array {
   return out;
 }
 
+/** The level a categorical cell counts under: its text, or "(missing)" for null. */
 export function categoryOf(v: string | null): string {
   return v === null ? MISSING : v;
 }
@@ -157,6 +160,13 @@ function invalidError(batch: ColumnBatch, column: string, row: number, value: un
   );
 }
 
+/**
+ * Applies the fitted transform to a column batch: standardized numerics (training mean and
+ * standard deviation), one-hot categoricals, 0/1 booleans; invalid values are imputed and
+ * counted, or refused with onInvalid "error".
+ * @returns a FeatureBlock of batch.rows x t.outputs.length values (row-major, float32).
+ * @throws UserError naming the file, column and data row of an invalid value under onInvalid "error".
+ */
 export function transform(t: FittedTransform, batch: ColumnBatch): FeatureBlock {
   const rows = batch.rows;
   const cols = t.outputs.length;

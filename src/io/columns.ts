@@ -44,12 +44,14 @@ export interface ColumnBatch {
   rejects?: Array<{ row: number; column: string; value: string }>;
 }
 
+/** A batch column read as numbers. @throws Error when it was read otherwise (a bug). */
 export function numberColumn(batch: ColumnBatch, name: string): NumberColumn {
   const col = batch.columns.get(name);
   if (!(col instanceof Float64Array)) throw new Error(`column ${name} was not read as numbers`);
   return col;
 }
 
+/** A batch column read as text. @throws Error when it was read otherwise (a bug). */
 export function textColumn(batch: ColumnBatch, name: string): TextColumn {
   const col = batch.columns.get(name);
   if (!Array.isArray(col)) throw new Error(`column ${name} was not read as text`);

@@ -52,6 +52,7 @@ export async function openDataset(inputs: string[]): Promise<Dataset> {
   return datasetOf(tables);
 }
 
+/** Open tables as one dataset: batches of each file in turn, `first` counting rows across files. */
 export function datasetOf(tables: Table[]): Dataset {
   const counts = tables.map((t) => t.rowCount);
   return {

@@ -6,6 +6,7 @@ import { openTable } from './table.js';
 import { connect } from './duckdb.js';
 import { PartWriter, type OutputColumn, type OutputData, type WrittenFile } from './writer.js';
 
+/** How a column of an output type is read back: VARCHAR as text, BIGINT as 64-bit integers, the rest as numbers. */
 export function readAs(type: OutputColumn['type']): ColumnRequest['as'] {
   return type === 'VARCHAR' ? 'text' : type === 'BIGINT' ? 'bigint' : 'number';
 }

@@ -49,6 +49,7 @@ const FORMATS: Array<[RegExp, Format]> = [
   [/\.(arrow|feather|ipc|arrows)$/i, 'arrow'],
 ];
 
+/** The file format from the name's extension. @throws UserError naming the file for an unknown one. */
 export function formatOf(file: string): Format {
   for (const [re, format] of FORMATS) if (re.test(file)) return format;
   throw new UserError(`${file}: unknown file type; expected .parquet, .csv (or .tsv, .csv.gz) or .arrow/.feather (Arrow IPC)`);

@@ -28,6 +28,10 @@ export interface WrittenFile {
 
 export type OutputFormat = 'parquet' | 'csv';
 
+/**
+ * Writes rows to numbered part files (`<prefix>-00000.parquet`, ...) of at most rowsPerFile
+ * rows each, through DuckDB appenders; each part is whole under its final name or absent.
+ */
 export class PartWriter {
   private con: DuckDBConnection | undefined;
   private appender: DuckDBAppender | undefined;

@@ -15,6 +15,10 @@ export interface Ranking {
   excluded?: Uint8Array;
 }
 
+/**
+ * The sorted eligible values (float32) of one ranked output and, with `withRank`, each row's
+ * rank: 1 for the highest value, ties broken by row order, 0 for excluded rows.
+ */
 export function buildRanking(values: Float32Array, excluded: Uint8Array | undefined, withRank: boolean): Ranking {
   const eligible: number[] = [];
   for (let i = 0; i < values.length; i++) if (!excluded?.[i]) eligible.push(i);
@@ -56,10 +60,12 @@ export function percentileOf(sorted: Float32Array, value: number): number {
   return (100 * (below + equal / 2)) / sorted.length;
 }
 
+/** The bucket of a percentile: high from 80, medium from 50, else low. */
 export function bucketOf(percentile: number): string {
   return percentile >= 80 ? 'high' : percentile >= 50 ? 'medium' : 'low';
 }
 
+/** The columns the finalize adds for ranked outputs: percentile (FLOAT), bucket (VARCHAR) and rank (INTEGER) where asked for. */
 export function rankedColumns(ranked: RankedOutput[]): OutputColumn[] {
   return ranked.flatMap((r) => [
     { name: r.percentile, type: 'FLOAT' as const },

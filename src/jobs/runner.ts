@@ -37,6 +37,13 @@ export interface ScoreJobSpec {
 
 export const DEFAULT_MAX_REJECTS = 1000;
 
+/**
+ * Runs a stored score job to its end in this process: plans its shards (recording the inputs'
+ * fingerprints) or resumes from the finished ones (checking them), scores the rest on the
+ * shard pool, then finalizes.
+ * @returns the job's result: output folder, manifest and stage times (seconds).
+ * @throws UserError for bad input or a changed input file.
+ */
 export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore): Promise<Record<string, unknown>> {
   const job = jobs.get(id);
   if (!job) throw new Error(`job ${id} not found`);

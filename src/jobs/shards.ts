@@ -35,6 +35,10 @@ async function rowCounts(data: Dataset): Promise<number[]> {
   return counts;
 }
 
+/**
+ * Splits the dataset into shards of about `targetRows` rows: whole Parquet row groups, row
+ * ranges of CSV files, whole Arrow files.
+ */
 export async function planShards(data: Dataset, targetRows = DEFAULT_SHARD_ROWS): Promise<Shard[]> {
   if (!(targetRows >= 1)) throw new Error(`shard size must be at least 1 row, got ${targetRows}`);
   const counts = await rowCounts(data);

@@ -166,6 +166,10 @@ function migrate(db: Database.Database): void {
   for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);
 }
 
+/**
+ * The job store: jobs, their shards and outcomes in one SQLite file (WAL), written by the
+ * server and by each job's runner process.
+ */
 export class JobStore {
   readonly db: Database.Database;
 

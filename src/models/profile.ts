@@ -35,6 +35,7 @@ interface NumericAcc {
   modelSq: Float64Array;
 }
 
+/** Accumulates per-group feature statistics over batches, to say what sets each group (segment, audience) apart from the population. */
 export class GroupProfiler {
   private readonly sizes: Float64Array;
   private rows = 0;

@@ -53,15 +53,18 @@ export function trainedOn(
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** The model store folder: AUDIENCE_MODEL_STORE, else ./models. */
 export function defaultStore(): string {
   return path.resolve(process.env.AUDIENCE_MODEL_STORE ?? 'models');
 }
 
+/** @throws UserError unless the model name is 1-64 letters, digits, '_', '-' or '.'. */
 export function checkName(name: string): string {
   if (!NAME.test(name)) throw new UserError(`model name "${name}" must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`);
   return name;
 }
 
+/** The model store (see the module comment): immutable versions, a promoted version per name. */
 export class ModelStore {
   constructor(readonly root: string = defaultStore()) {}
 

@@ -98,6 +98,7 @@ function jobView(job: JobRecord): Record<string, unknown> {
   };
 }
 
+/** The Fastify app with every route, strict validation, the log and the error mapping (UserError -> 400). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { jobs, scheduler, models, roots } = opts;
   const app = Fastify({

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 
+/** The configured data roots: request paths resolve (after symlinks) inside one of them or are refused. */
 export class DataRoots {
   readonly roots: string[];
 

@@ -42,6 +42,7 @@ interface Running {
 }
 
 
+/** Runs queued jobs in runner processes (see the module comment). */
 export class Scheduler {
   private readonly running = new Map<string, Running>();
   private readonly retries = new Set<NodeJS.Timeout>();

@@ -31,6 +31,11 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
   return { paths, data };
 }
 
+/**
+ * Checks a train job: its params are options of `audience train` and in range, file params
+ * inside the data roots, inputs readable, the label present.
+ * @throws UserError naming the request field.
+ */
 export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<TrainJobSpec> {
   const params: Record<string, string | number | boolean> = { ...(body.params ?? {}) };
   for (const k of Object.keys(params)) {

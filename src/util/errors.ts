@@ -9,6 +9,7 @@ export class UserError extends Error {
   }
 }
 
+/** The message of anything thrown. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -9,6 +9,7 @@ export interface Progress {
 
 export const silentProgress: Progress = { update() {}, done() {} };
 
+/** A progress reporter: a redrawn bar on a terminal, a line every few seconds in a log, nothing when quiet. */
 export function createProgress(label: string, opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Progress {
   if (opts.quiet) return silentProgress;
   const stream = opts.stream ?? process.stderr;
@@ -55,12 +56,14 @@ export function createProgress(label: string, opts: { quiet?: boolean; stream?: 
   };
 }
 
+/** A count in short form: 9500, 12.3k, 4.56M. */
 export function fmtCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
   return `${Math.round(n)}`;
 }
 
+/** Seconds in short form: 0.4s, 12.3s, 4m05s ("?" when unknown). */
 export function fmtSecs(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(1)}s`;

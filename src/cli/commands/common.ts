@@ -25,16 +25,19 @@ export const STORE_OPTIONS: Options = {
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** Opens the `--input` files and globs of a command as one dataset. @throws UserError when none is given or one cannot be read. */
 export async function datasetFrom(values: Values, cmd: string): Promise<Dataset> {
   const inputs = list(values.input);
   if (inputs.length === 0) throw new UserError(`audience ${cmd}: --input <file|glob> is required (Parquet, CSV or Arrow IPC)`);
   return openDataset(inputs);
 }
 
+/** The model store named by `--store`, else AUDIENCE_MODEL_STORE, else ./models. */
 export function storeFrom(values: Values): ModelStore {
   return new ModelStore(typeof values.store === 'string' ? values.store : undefined);
 }
 
+/** A factory of labelled progress lines for a command's stages (none with `--quiet`). */
 export function progressFor(values: Values): (stage: string) => Progress {
   return (stage) => createProgress(stage.padEnd(10), { quiet: Boolean(values.quiet) });
 }

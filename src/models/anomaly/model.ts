@@ -27,6 +27,7 @@ export interface AnomalyWeights {
   nicheSpreads: Float32Array;
 }
 
+/** A trained anomaly model: per visitor an outlier score (distance to the nearest centroid over that cluster's spread), its cluster, and its niche if any. */
 export class AnomalyModel extends StoredModel implements ScoringModel {
   private readonly main: Segmenter;
   private readonly niche: Segmenter | undefined;

@@ -61,6 +61,12 @@ function median(xs: number[]): number {
 }
 const SMALL_SEGMENT = 0.05;
 
+/**
+ * Trains an anomaly model: K-Means with `k` clusters (see fitKMeans), each cluster's spread
+ * (RMS member distance), outliers over `threshold` spreads, and niche segments found by
+ * clustering the outliers again; saves it to the store.
+ * @returns the saved model and its report.
+ */
 export async function trainAnomaly(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainAnomalyOptions) {
   const backend = await initBackend();
   const progress = opts.progress ?? (() => silentProgress);

@@ -40,6 +40,7 @@ export function batchRowsFor(k: number, d = 32): number {
   return Math.max(4096, Math.min(1 << 22, byDistances, byBuffer));
 }
 
+/** Rows [start, start + rows) of a block as [x | 1] (rows x (d + 1)), the operand of the one-matMul distance step. */
 export function augment(block: FeatureBlock, start = 0, rows = block.rows): tf.Tensor2D {
   const d = block.cols;
   const out = new Float32Array(rows * (d + 1));

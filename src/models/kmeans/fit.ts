@@ -49,6 +49,16 @@ export interface KMeansFit {
   rows: number;
 }
 
+/**
+ * K-Means on rows x d data: k-means++ seeding (Arthur and Vassilvitskii, "k-means++: The
+ * Advantages of Careful Seeding", SODA 2007), then Lloyd iterations (Lloyd 1982) accumulated
+ * batch by batch, or mini-batch updates (Sculley, "Web-Scale K-Means Clustering", WWW 2010)
+ * when the data streams; `nInit` restarts keep the lowest inertia; empty clusters are
+ * repaired with the sampled points farthest from their centroid. Distances are ||x||^2 - 2 x.c + ||c||^2 as one matMul.
+ * @returns centroids (k x d, row-major), inertia, a sampled silhouette (Rousseeuw 1987),
+ *   cluster sizes, iterations and whether it converged.
+ * @throws UserError when k < 2 or there are fewer rows than k.
+ */
 export async function fitKMeans(data: KMeansData, opts: KMeansOptions): Promise<KMeansFit> {
   const { k } = opts;
   const d = data.cols;

@@ -39,6 +39,7 @@ export class Segmenter {
   }
 }
 
+/** A trained K-Means model: per visitor the nearest segment and the distance to it (standardized units). */
 export class KMeansModel extends StoredModel implements ScoringModel {
   private readonly segmenter: Segmenter;
 

@@ -38,6 +38,7 @@ export interface TrainKMeansResult {
 /** The sweep's rule: highest sampled silhouette; ties go to the smaller k. */
 export const K_RULE = 'highest sampled silhouette (ties: smaller k)';
 
+/** `--k 8` or a sweep `--k 4..12` (at most 50 values). @throws UserError for anything else. */
 export function parseK(text: string): number | number[] {
   const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
   if (range) {
@@ -50,6 +51,10 @@ export function parseK(text: string): number | number[] {
   return k;
 }
 
+/**
+ * Trains and saves K-Means segments: one k, or a sweep where the chosen k follows K_RULE;
+ * profiles each segment against the population in the data's own units.
+ */
 export async function trainKMeans(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainKMeansOptions): Promise<TrainKMeansResult> {
   const backend = await initBackend();
   const progress = opts.progress ?? (() => silentProgress);

@@ -20,6 +20,7 @@ export interface LookalikeState {
   seedIds: string[];
 }
 
+/** A trained lookalike model: per visitor the similarity to the seeds in the learned embedding, the seed flag and the rank among non-seeds. */
 export class LookalikeModel extends StoredModel implements ScoringModel {
   private readonly index: SeedIndex;
   private readonly seeds: Set<string>;

@@ -32,6 +32,7 @@ export async function readSeedIds(file: string, idColumn: string | null): Promis
   return { ids: [...new Set(ids)], file };
 }
 
+/** @throws UserError when the seed filter's column is not in the data. */
 export function checkFilterColumn(data: Dataset, column: string): void {
   if (!data.columns.some((c) => c.name === column)) {
     throw new UserError(`${data.tables[0].path}: no column "${column}" for the seed filter (columns: ${data.columns.map((c) => c.name).join(', ')})`);

@@ -29,6 +29,10 @@ export function centerRows(x: Float32Array, d: number, center: Float32Array | un
   return out;
 }
 
+/**
+ * Cosine similarity of visitors to a seed audience in an embedding: the mean of the k most
+ * similar seeds, or the similarity to the seeds' centroid; batched matMuls.
+ */
 export class SeedIndex {
   /** d x S (normalized seeds, transposed once: the matMul then needs no transposed operand). */
   private readonly seedsT: tf.Tensor2D;

@@ -37,6 +37,7 @@ function program(kind: 'param' | 'moments', n: number): WgslProgram {
   };
 }
 
+/** Adam (Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015) as two fused WGSL kernels per parameter on webgpu. */
 export class WebGPUAdam {
   /** Per parameter (by variable name): [2, size] = first and second moments. */
   private readonly moments = new Map<string, tf.Tensor>();

@@ -45,6 +45,7 @@ export type ClassWeight = 'balanced' | 'none' | 'auto';
 /** Below this share of positives, 'auto' weights the classes (measured on UCI: at 15.5% weighting cost AUC). */
 export const AUTO_BALANCE_BELOW = 0.05;
 
+/** Class weights [negative, positive]: n / (2 n_class) when balanced (or auto below AUTO_BALANCE_BELOW positives), else [1, 1]. */
 export function classWeightsFor(y: Uint8Array, rows: Int32Array, mode: ClassWeight): [number, number] {
   let pos = 0;
   for (const r of rows) pos += y[r];
@@ -97,6 +98,11 @@ export function weightedLoss(logits: Float32Array, data: Labeled, rows: Int32Arr
   return s / Math.max(1, rows.length);
 }
 
+/**
+ * Trains an MLP classifier with Adam (Kingma and Ba 2015) on the `train` rows of `data`
+ * (rows x d, row-major), with class weights, L2 and dropout, early stopping on the `valid`
+ * rows' loss (patience epochs) and the best epoch's weights restored.
+ */
 export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: FitOptions): Promise<FitResult> {
   const mlp = Mlp.init(config);
   const rng = new Rng(config.seed ^ 0xba7c4);

@@ -21,6 +21,7 @@ export interface MlpConfig {
 
 let instances = 0;
 
+/** A multilayer perceptron (ReLU hidden layers, one logit out) on tfjs, with its weights as variables. */
 export class Mlp {
   /** [W1, b1, W2, b2, ..., Wout, bout]. */
   readonly params: tf.Variable[];

@@ -100,6 +100,11 @@ export function calibrate(c: Calibration, logit: number): number {
   return y[lo] + t * (y[hi] - y[lo]);
 }
 
+/**
+ * Fits the probability calibration on held-out logits: Platt scaling (Platt 1999, "Probabilistic
+ * Outputs for Support Vector Machines"), isotonic regression by pool-adjacent-violators
+ * (Zadrozny and Elkan 2002), or none.
+ */
 export function fitCalibration(method: CalibrationMethod, logits: Float32Array, labels: Uint8Array): Calibration {
   if (method === 'platt') return fitPlatt(logits, labels);
   if (method === 'isotonic') return fitIsotonic(Float32Array.from(logits, sigmoid), labels);

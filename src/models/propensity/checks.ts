@@ -53,6 +53,12 @@ function featureScore(x: Float32Array, d: number, rows: number[], y: Uint8Array,
   return out;
 }
 
+/**
+ * Checks training data (rows x d, row-major, with 0/1 labels) before fitting: enough
+ * positives and negatives, a label that varies, no single feature that predicts the label
+ * alone (AUC >= 0.99: a leak).
+ * @throws UserError with the reason and the flag that allows it.
+ */
 export function checkTrainingData(
   x: Float32Array,
   y: Uint8Array,

@@ -32,6 +32,7 @@ export interface PropensityScoring {
   topFeatures?: boolean;
 }
 
+/** A trained propensity model (see the module comment): calibrated probabilities, scores and, if asked, top features. */
 export class PropensityModel extends StoredModel implements ScoringModel {
   private readonly groups: FeatureGroup[];
   /** Whether scoring adds `<name>_top_features`. */

@@ -165,6 +165,12 @@ async function permutationImportance(mlp: Mlp, data: Labeled, rows: Int32Array, 
   return out.sort((a, b) => b.aucDrop - a.aucDrop);
 }
 
+/**
+ * Trains a propensity model: a stratified 65/15/20 split, the MLP (fitMlp), calibration and
+ * threshold on the validation rows, every metric on the test rows beside a logistic
+ * baseline, and permutation importance (Breiman, "Random Forests", 2001) per feature.
+ * @returns the saved model and its report.
+ */
 export async function trainPropensity(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainPropensityOptions) {
   const backend = await initBackend();
   const progress = opts.progress ?? (() => silentProgress);
