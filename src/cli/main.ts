@@ -1,6 +1,7 @@
 /** The `audience` command. Exit codes: 0 done, 2 bad input or usage, 1 internal error. */
 import { systemErrorMessage, UserError } from '../util/errors.js';
 import { parse, type Command } from './args.js';
+import { events } from './commands/events.js';
 import { features } from './commands/features.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
@@ -11,7 +12,7 @@ import { train } from './commands/train.js';
 import { runJob } from './commands/run-job.js';
 import { serve } from './commands/serve.js';
 
-const COMMANDS: Command[] = [info, generate, features, train, score, segments, models, serve, runJob];
+const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, serve, runJob];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

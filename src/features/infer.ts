@@ -53,6 +53,10 @@ export async function inferSpec(data: Dataset, opts: { id?: string; exclude?: st
       notes.push(`${col.name}: skipped (type ${col.type} is not numeric, boolean or text; cast it to one of those to use it)`);
       continue;
     }
+    if (col.label) {
+      notes.push(`${col.name}: skipped (a label of the following window, written by audience events: never a feature)`);
+      continue;
+    }
     if (PANDAS_INDEX.test(col.name)) {
       notes.push(`${col.name}: skipped (a row index written by pandas or a spreadsheet, not a feature)`);
       continue;

@@ -23,6 +23,8 @@ export interface ColumnInfo {
    * as the file's text and parsed row by row, ids are carried as text.
    */
   inferred?: boolean;
+  /** A label written by `audience events` (future_value...): never a feature unless named as the label. */
+  label?: boolean;
   /** Numbers in this text column use a decimal comma ("1.075,50"): set for text columns of ";"-delimited files. */
   decimalComma?: boolean;
 }

@@ -101,6 +101,10 @@ export async function openTable(file: string): Promise<Table> {
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
+      for (const name of await parquetLabels(abs)) {
+        const col = columns.find((c) => c.name === name);
+        if (col) col.label = true;
+      }
       rowGroups = await parquetRowGroups(abs);
       rowCount = rowGroups ? rowGroups.reduce((a, b) => a + b, 0) : await countRows(abs, scan);
     } else {
@@ -133,6 +137,19 @@ async function withConnection<T>(work: (con: DuckDBConnection) => Promise<T>): P
 
 async function countRows(abs: string, scan: string): Promise<number> {
   return withConnection(async (con) => Number((await con.runAndReadAll(`SELECT count(*) FROM ${scan}`, [abs])).getRows()[0][0]));
+}
+
+/** The columns a Parquet file's metadata marks as labels (`audience_labels`, written by `audience events`). */
+async function parquetLabels(abs: string): Promise<string[]> {
+  try {
+    return await withConnection(async (con) => {
+      const r = await con.runAndReadAll("SELECT value::VARCHAR FROM parquet_kv_metadata($1) WHERE key::VARCHAR = 'audience_labels'", [abs]);
+      return r.getRows().flatMap((row) => String(row[0]).split(',')).filter(Boolean);
+    });
+  } catch (err) {
+    duckMessage(err);
+    return [];
+  }
 }
 
 /**

@@ -1,0 +1,66 @@
+/** `audience events`: per-id behavior features (and labels) from an events table, as of a date. */
+import { buildEventFeatures, LABEL_COLUMNS, parseHorizon, WINDOWS } from '../../features/events.js';
+import { list, num, str, type Command } from '../args.js';
+import { INPUT_OPTIONS } from './common.js';
+
+export const events: Command = {
+  name: 'events',
+  summary: 'build per-visitor features (recency, frequency, monetary...) from raw events, as of a date',
+  usage: `audience events --input orders.csv --id customer_id --time date [--amount amount]
+                [--category category] [--session session_id] --as-of 2024-06-30
+                [--horizon 90d] [--top-categories 5] [--time-format "%d/%m/%Y"] --out features.parquet
+
+One row per id with at least one event on or before the as-of date (events after it are
+never used), computed by DuckDB:
+  recency_days        days from the last event to the as-of date
+  events, active_days events, and distinct days with an event
+  tenure_days         days from the first event to the as-of date
+  interpurchase_days_mean, _sd   gaps between consecutive active days (null with one day)
+  amount_total, amount_mean, amount_max                       (with --amount)
+  events_Nd, amount_Nd  over the last N = ${WINDOWS.join('/')} days up to the as-of date
+  distinct_categories, category_share_<value> for the --top-categories most frequent (with --category)
+  sessions, events_per_session                                   (with --session)
+With --horizon (days, e.g. 90d or 13w) the labels of the window after the as-of date:
+  ${LABEL_COLUMNS.join(', ')} (sum of amounts, events, events > 0)
+marked as labels in the file's metadata: 'audience features' and training never use them
+as features unless one is named with --label.
+Times: dates, timestamps (ISO 8601), epoch seconds or milliseconds, detected; other text
+formats with --time-format (strptime codes). Inputs: Parquet, CSV or Arrow, read with the
+same rules as every other command (numbers written as text, exact ids).`,
+  options: {
+    ...INPUT_OPTIONS,
+    id: { type: 'string' },
+    time: { type: 'string' },
+    amount: { type: 'string' },
+    category: { type: 'string' },
+    session: { type: 'string' },
+    'as-of': { type: 'string' },
+    horizon: { type: 'string' },
+    'top-categories': { type: 'string' },
+    'time-format': { type: 'string' },
+    out: { type: 'string', short: 'o' },
+  },
+  async run(values) {
+    const input = list(values.input);
+    if (input.length === 0) str(undefined, '--input', 'events');
+    const result = await buildEventFeatures({
+      input,
+      id: str(values.id, '--id', 'events'),
+      time: str(values.time, '--time', 'events'),
+      amount: values.amount as string | undefined,
+      category: values.category as string | undefined,
+      session: values.session as string | undefined,
+      asOf: str(values['as-of'], '--as-of', 'events'),
+      horizonDays: typeof values.horizon === 'string' ? parseHorizon(values.horizon) : undefined,
+      topCategories: num(values['top-categories'], '--top-categories', { int: true, min: 0, max: 100 }),
+      timeFormat: values['time-format'] as string | undefined,
+      out: str(values.out, '--out', 'events'),
+    });
+    process.stdout.write(
+      `Wrote ${result.rows} ids x ${result.columns.length - 1} columns to ${values.out} from ${result.events} events on or before ${values['as-of']}` +
+        (result.labels.length ? `; labels: ${result.labels.join(', ')}` : '') +
+        (result.later ? ` (${result.later} later events not used)` : '') +
+        '\n',
+    );
+  },
+};
