@@ -35,6 +35,14 @@ export interface ScoreJobSpec {
   topFeatures?: boolean;
 }
 
+/** A train job as stored: the model kind, its name, inputs and the train options (flags without dashes). */
+export interface TrainJobSpec {
+  model: string;
+  name: string;
+  input: string[];
+  params?: Record<string, string | number | boolean>;
+}
+
 export const DEFAULT_MAX_REJECTS = 1000;
 
 /**

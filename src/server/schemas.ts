@@ -3,7 +3,7 @@
  * OpenAPI document served at /docs.
  */
 import { Type, type Static } from 'typebox';
-import { MODEL_KINDS } from '../cli/commands/train.js';
+import { MODEL_KINDS } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */

@@ -5,10 +5,9 @@
  */
 import fs from 'node:fs';
 import { parseAudiences } from '../audiences/definition.js';
-import { checkTrainParams, train } from '../cli/commands/train.js';
-import type { TrainJobSpec } from '../cli/commands/run-job.js';
+import { checkTrainParams, JOB_PARAMS } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
-import { DEFAULT_MAX_REJECTS, type ScoreJobSpec } from '../jobs/runner.js';
+import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jobs/runner.js';
 import { foreignMessage, foreignOutput, outputInTheWay } from '../jobs/output.js';
 import { planScore } from '../jobs/score.js';
 import { loadScoringModel } from '../models/load.js';
@@ -20,7 +19,7 @@ import type { DataRoots } from './paths.js';
 import type { ScoreJobBody, TrainJobBody } from './schemas.js';
 
 /** Train options a job may set: the train command's, less those the job sets itself. */
-const TRAIN_PARAMS = Object.keys(train.options).filter((k) => !['input', 'name', 'store', 'quiet', 'help'].includes(k));
+const TRAIN_PARAMS = Object.keys(JOB_PARAMS);
 /** Train options that name files. */
 const PATH_PARAMS = ['features', 'seed-ids'];
 
@@ -40,8 +39,8 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   const params: Record<string, string | number | boolean> = { ...(body.params ?? {}) };
   for (const k of Object.keys(params)) {
     if (!TRAIN_PARAMS.includes(k)) throw new UserError(`params.${k}: not an option of "audience train" (options: ${TRAIN_PARAMS.join(', ')})`);
-    if (typeof params[k] === 'boolean' && train.options[k].type !== 'boolean') throw new UserError(`params.${k}: expected a ${k === 'hidden' ? 'string such as "128,64"' : 'number or string'}, got a boolean`);
-    if (typeof params[k] !== 'boolean' && train.options[k].type === 'boolean') throw new UserError(`params.${k}: expected true or false`);
+    if (typeof params[k] === 'boolean' && JOB_PARAMS[k] !== 'boolean') throw new UserError(`params.${k}: expected a ${k === 'hidden' ? 'string such as "128,64"' : 'number or string'}, got a boolean`);
+    if (typeof params[k] !== 'boolean' && JOB_PARAMS[k] === 'boolean') throw new UserError(`params.${k}: expected true or false`);
   }
   // Every parameter's range, as training will check it, before the job is queued.
   try {

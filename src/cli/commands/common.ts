@@ -2,6 +2,7 @@
 import { inferSpec } from '../../features/infer.js';
 import { loadSpec, type FeatureSpec } from '../../features/spec.js';
 import { openDataset, type Dataset } from '../../io/dataset.js';
+import { FEATURE_OPTIONS as PARAM_FEATURE_OPTIONS } from '../../models/params.js';
 import { ModelStore } from '../../models/registry.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
@@ -12,11 +13,7 @@ export const INPUT_OPTIONS: Options = {
   input: { type: 'string', short: 'i', multiple: true },
 };
 
-export const FEATURE_OPTIONS: Options = {
-  features: { type: 'string' },
-  id: { type: 'string' },
-  exclude: { type: 'string', multiple: true },
-};
+export const FEATURE_OPTIONS: Options = PARAM_FEATURE_OPTIONS;
 
 export const STORE_OPTIONS: Options = {
   store: { type: 'string' },

@@ -4,7 +4,7 @@
  * kill. It exits when its parent goes away (the IPC channel closes), so a killed server leaves
  * no runner behind to race the one its restart starts.
  */
-import { runScoreJob } from '../../jobs/runner.js';
+import { runScoreJob, type TrainJobSpec } from '../../jobs/runner.js';
 import { JobStore, LOG_CHARS } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
 import { removeIfEmpty, removeScoreOutput } from '../../jobs/output.js';
@@ -13,13 +13,6 @@ import { str, type Command } from '../args.js';
 import type { Values } from './common.js';
 import { trainModel } from './train.js';
 
-/** A train job as stored: the model kind, its name, inputs and the train command's options. */
-export interface TrainJobSpec {
-  model: string;
-  name: string;
-  input: string[];
-  params?: Record<string, string | number | boolean>;
-}
 
 export const runJob: Command = {
   name: 'run-job',

@@ -1,19 +1,16 @@
 import { fitTransform } from '../../features/fit.js';
 import type { FeatureSpec } from '../../features/spec.js';
 import type { Dataset } from '../../io/dataset.js';
-import { checkName } from '../../models/registry.js';
-import { K_RULE, parseK, trainKMeans } from '../../models/kmeans/train.js';
-import type { KMeansMode } from '../../models/kmeans/fit.js';
+import { K_RULE, trainKMeans } from '../../models/kmeans/train.js';
+import { anomalyParams, kmeansParams, lookalikeParams, MODEL_KINDS, propensityParams, TRAIN_OPTIONS } from '../../models/params.js';
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
-import { num, str, type Command } from '../args.js';
+import { type Command } from '../args.js';
 import { formatAnomalyReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
 import { trainAnomaly } from '../../models/anomaly/train.js';
 import { trainLookalike } from '../../models/lookalike/train.js';
 import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from '../../models/lookalike/seeds.js';
 import { requireLabel, trainPropensity } from '../../models/propensity/train.js';
-import type { CalibrationMethod } from '../../models/propensity/calibration.js';
-import type { ClassWeight } from '../../models/nn/fit.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 
 /** The feature transform every training starts from, with its progress line. */
@@ -23,25 +20,6 @@ async function fitFeatures(values: Values, data: Dataset, spec: FeatureSpec) {
   const transform = await fitTransform(data, spec, fitting);
   fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
   return { progress, transform };
-}
-
-/** The kmeans options from flag values, checked before any data is read. */
-function kmeansParams(values: Values) {
-  const name = checkName(str(values.name, '--name', 'train kmeans'));
-  const k = parseK(str(values.k ?? '8', '--k', 'train kmeans'));
-  const mode = (values.mode ?? 'auto') as KMeansMode;
-  if (!['auto', 'lloyd', 'minibatch'].includes(mode)) throw new UserError(`--mode ${mode}: expected auto, lloyd or minibatch`);
-  return {
-    k,
-    name,
-    nInit: num(values['n-init'], '--n-init', { int: true, min: 1, max: 100 }),
-    maxIter: num(values['max-iter'], '--max-iter', { int: true, min: 1, max: 100_000 }),
-    tol: num(values.tol, '--tol', { min: 0, max: 1 }),
-    seed: num(values.seed, '--seed', { int: true }),
-    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 16, max: 10_000_000 }),
-    epochs: num(values.epochs, '--epochs', { int: true, min: 1, max: 10_000 }),
-    mode,
-  };
 }
 
 async function trainKMeansCommand(values: Values): Promise<SavedModel> {
@@ -66,46 +44,6 @@ async function trainKMeansCommand(values: Values): Promise<SavedModel> {
   return { name: model.manifest.name, version: model.manifest.version };
 }
 
-function hiddenLayers(v: unknown): number[] | undefined {
-  if (v === undefined) return undefined;
-  const text = String(v).trim();
-  if (text === '' || text === 'none') return [];
-  const sizes = text.split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new UserError(`--hidden ${text}: expected layer sizes such as 128,64 (or none)`);
-  return sizes;
-}
-
-/** The propensity options from flag values, checked before any data is read. */
-function propensityParams(values: Values) {
-  const name = checkName(str(values.name, '--name', 'train propensity'));
-  const label = str(values.label, '--label', 'train propensity');
-  const calibration = (values.calibration ?? 'platt') as CalibrationMethod;
-  if (!['platt', 'isotonic', 'none'].includes(calibration)) throw new UserError(`--calibration ${calibration}: expected platt, isotonic or none`);
-  const classWeight = (values['class-weight'] ?? 'auto') as ClassWeight;
-  if (!['auto', 'balanced', 'none'].includes(classWeight)) throw new UserError(`--class-weight ${classWeight}: expected auto, balanced or none`);
-  const thresholdText = String(values.threshold ?? 'f1');
-  const threshold = thresholdText === 'f1' ? 'f1' : num(thresholdText, '--threshold', { min: 0 });
-  if (typeof threshold === 'number' && !(threshold > 0 && threshold < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
-  return {
-    name,
-    label,
-    hidden: hiddenLayers(values.hidden),
-    dropout: num(values.dropout, '--dropout', { min: 0, max: 0.9 }),
-    l2: num(values.l2, '--l2', { min: 0, max: 1 }),
-    learningRate: num(values['learning-rate'], '--learning-rate', { above: 0, max: 1 }),
-    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 1, max: 1_000_000 }),
-    maxEpochs: num(values['max-epochs'], '--max-epochs', { int: true, min: 1, max: 100_000 }),
-    patience: num(values.patience, '--patience', { int: true, min: 1, max: 10_000 }),
-    classWeight,
-    calibration,
-    threshold: threshold as 'f1' | number,
-    minClass: num(values['min-class'], '--min-class', { int: true, min: 1 }),
-    allowSmall: Boolean(values['allow-small']),
-    allowLeakage: Boolean(values['allow-leakage']),
-    seed: num(values.seed, '--seed', { int: true }),
-  };
-}
-
 async function trainPropensityCommand(values: Values): Promise<SavedModel> {
   const params = propensityParams(values);
   const data = await datasetFrom(values, 'train propensity');
@@ -116,26 +54,6 @@ async function trainPropensityCommand(values: Values): Promise<SavedModel> {
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatPropensityReport(report)}\n`);
   model.dispose();
   return { name: model.manifest.name, version: model.manifest.version };
-}
-
-/** The lookalike options from flag values (the seeds are read later), checked before any data is read. */
-function lookalikeParams(values: Values) {
-  const name = checkName(str(values.name, '--name', 'train lookalike'));
-  const mode = (values.mode ?? 'knn') as 'knn' | 'centroid';
-  if (!['knn', 'centroid'].includes(mode)) throw new UserError(`--mode ${mode}: expected knn or centroid`);
-  if (Boolean(values['seed-ids']) === Boolean(values['seed-filter'])) {
-    throw new UserError('audience train lookalike: give the seed audience as --seed-ids FILE or --seed-filter "column = value" (one of them)');
-  }
-  if (typeof values['seed-filter'] === 'string') parseSeedFilter(values['seed-filter']);
-  return {
-    name,
-    mode,
-    k: num(values.k, '--k', { int: true, min: 1, max: 10_000 }),
-    minSeeds: num(values['min-seeds'], '--min-seeds', { int: true, min: 1 }),
-    hidden: hiddenLayers(values.hidden),
-    negativesPerSeed: num(values['negatives-per-seed'], '--negatives-per-seed', { min: 1, max: 1000 }),
-    seed: num(values.seed, '--seed', { int: true }),
-  };
 }
 
 async function trainLookalikeCommand(values: Values): Promise<SavedModel> {
@@ -156,20 +74,6 @@ async function trainLookalikeCommand(values: Values): Promise<SavedModel> {
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatLookalikeReport(report)}\n`);
   model.dispose();
   return { name: model.manifest.name, version: model.manifest.version };
-}
-
-/** The anomaly options from flag values, checked before any data is read. */
-function anomalyParams(values: Values) {
-  const name = checkName(str(values.name, '--name', 'train anomaly'));
-  const k = parseK(str(values.k ?? '8', '--k', 'train anomaly'));
-  if (Array.isArray(k)) throw new UserError('audience train anomaly: --k takes one number');
-  return {
-    name,
-    k,
-    threshold: num(values.threshold, '--threshold', { above: 0, max: 1000 }),
-    niches: num(values.niches, '--niches', { int: true, min: 2, max: 1000 }),
-    seed: num(values.seed, '--seed', { int: true }),
-  };
 }
 
 async function trainAnomalyCommand(values: Values): Promise<SavedModel> {
@@ -250,33 +154,7 @@ feature transform, metrics, profiles or evaluation report, data fingerprint and 
     ...INPUT_OPTIONS,
     ...FEATURE_OPTIONS,
     ...STORE_OPTIONS,
-    name: { type: 'string' },
-    k: { type: 'string' },
-    'n-init': { type: 'string' },
-    'max-iter': { type: 'string' },
-    tol: { type: 'string' },
-    mode: { type: 'string' },
-    'batch-size': { type: 'string' },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
-    label: { type: 'string' },
-    hidden: { type: 'string' },
-    dropout: { type: 'string' },
-    l2: { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'max-epochs': { type: 'string' },
-    patience: { type: 'string' },
-    'class-weight': { type: 'string' },
-    calibration: { type: 'string' },
-    threshold: { type: 'string' },
-    'min-class': { type: 'string' },
-    'allow-small': { type: 'boolean' },
-    'allow-leakage': { type: 'boolean' },
-    'seed-ids': { type: 'string' },
-    'seed-filter': { type: 'string' },
-    'min-seeds': { type: 'string' },
-    'negatives-per-seed': { type: 'string' },
-    niches: { type: 'string' },
+    ...TRAIN_OPTIONS,
   },
   async run(values, positionals) {
     await trainModel(positionals[0], values);
@@ -295,25 +173,7 @@ const TRAINERS: Record<string, (values: Values) => Promise<SavedModel>> = {
   anomaly: trainAnomalyCommand,
 };
 
-export const MODEL_KINDS = Object.keys(TRAINERS);
 
-const PARAMS: Record<string, (values: Values) => unknown> = {
-  kmeans: kmeansParams,
-  propensity: propensityParams,
-  lookalike: lookalikeParams,
-  anomaly: anomalyParams,
-};
-
-/**
- * Checks a model kind's options (flag values without dashes) as training will, without
- * reading any data: the service calls it when a train job is submitted.
- * @throws UserError naming the option, its value and the allowed range.
- */
-export function checkTrainParams(kind: string, values: Values): void {
-  const check = PARAMS[kind];
-  if (!check) throw new UserError(`unknown model kind "${kind}"; available: ${MODEL_KINDS.join(', ')}`);
-  check(values);
-}
 
 /** Trains a model of the given kind from option values (the flags without dashes); prints its report. */
 export function trainModel(kind: string | undefined, values: Values): Promise<SavedModel> {
