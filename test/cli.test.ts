@@ -30,7 +30,7 @@ describe('audience CLI: generate, train, score, models', () => {
 
     const score = audience('score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out', '--quiet');
     expect(score.code).toBe(0);
-    expect(score.stdout).toMatch(/Scored 30\.0k visitors with behavior@1/);
+    expect(score.stdout).toMatch(/Scored 30,000 visitors with behavior@1/);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'out/manifest.json'), 'utf8'));
     expect(manifest.rows).toBe(30_000);
 

@@ -28,7 +28,8 @@ chooses them), with DIR/audiences/summary.json. Input columns the rules and expo
 the score files. Definition format: see the README ("Audiences").
 The input is scored in shards of about --shard-rows rows (default 500,000; whole Parquet
 row groups), one output file per shard. --max-rejects N tolerates up to N rows whose value
-in a number column is text that is not a number: they are left out of the scores and listed
+in a number column is text that is not a number (unless the model's feature spec reads such
+text as missing: "invalidText": "missing"): they are left out of the scores and listed
 in DIR/errors.jsonl (id, file, row, column, value; rows are 1-based data rows); one more
 fails the run (default 0). Blanks, NA, N/A and NaN are missing values, not rejects. A run
 that fails removes what it wrote.
@@ -69,7 +70,7 @@ A bare model name uses its promoted version, else the latest.`,
       });
       progress.done();
       const summary = [
-        `Scored ${fmtCount(m.rows)} visitors with ${m.models.map((x) => `${x.name}@${x.version}`).join(', ')} on ${m.backend.name} (${fmtCount(m.rowsPerSecond)} rows/s)`,
+        `Scored ${m.rows.toLocaleString('en-US')} visitors with ${m.models.map((x) => `${x.name}@${x.version}`).join(', ')} on ${m.backend.name} (${fmtCount(m.rowsPerSecond)} rows/s)`,
         `  ${m.files.length} file(s) in ${output}; columns: ${m.columns.map((c) => c.name).join(', ')}`,
       ];
       if (m.imputed > 0) summary.push(`  ${m.imputed} missing or invalid values were imputed`);
