@@ -79,3 +79,38 @@ export const Accepted = Type.Object({
   status: Type.String(),
   links: Type.Object({ self: Type.String(), cancel: Type.String() }),
 });
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** A job as GET /v1/jobs/:id answers it (the OpenAPI document shows every field). */
+export const JobView = Type.Object({
+  id: Type.String(),
+  type: Type.String({ description: 'train or score' }),
+  status: Type.String({ description: JOB_STATUSES.join(', ') }),
+  stage: Nullable(Type.String({ description: 'planning, scoring, finalizing, training, resuming, or "retrying in Ns ..." after a runner died' })),
+  request: Type.Object({}, { additionalProperties: true, description: 'what was asked: inputs, models and output, or model kind and name' }),
+  progress: Type.Object({
+    rowsDone: Type.Number(),
+    rowsTotal: Nullable(Type.Number()),
+    shardsDone: Type.Number(),
+    shardsTotal: Nullable(Type.Number()),
+    rowsPerSecond: Nullable(Type.Number()),
+    etaSeconds: Nullable(Type.Number()),
+  }),
+  timings: Type.Object({
+    createdAt: Type.String(),
+    startedAt: Nullable(Type.String()),
+    finishedAt: Nullable(Type.String()),
+    queuedSeconds: Type.Number(),
+    runSeconds: Nullable(Type.Number()),
+  }),
+  backend: Nullable(Type.Object({ name: Type.String(), device: Nullable(Type.String()) })),
+  attempts: Type.Integer({ description: 'runs started (a runner that died is retried)' }),
+  result: Type.Unknown({ description: "a score job's manifest (files, rows, audiences...), a train job's model and metrics; null until it succeeds" }),
+  error: Nullable(Type.String()),
+  log: Nullable(Type.String({ description: "the runner's last output lines (a train job's report)" })),
+  links: Type.Object({ self: Type.String(), cancel: Type.String() }),
+});
+
+/** A page of jobs, newest first; `next` is the `after` of the next page. */
+export const JobList = Type.Object({ jobs: Type.Array(JobView), next: Nullable(Type.String()) });

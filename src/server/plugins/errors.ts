@@ -1,0 +1,39 @@
+/**
+ * Errors as answers: schema failures and bad input (UserError) are 400 with the field and what
+ * was expected, a body that is not JSON is 415, an unknown route 404; anything else is a 500
+ * whose stack goes to the log.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { UserError } from '../../util/errors.js';
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Ajv's first issue in words, with the field, and what was allowed where Ajv leaves it out. */
+export function validationMessage(context: string, issues: ValidationIssue[]): string {
+  const e = issues[0];
+  const field = `${context}${e.instancePath.replaceAll('/', '.')}`;
+  if (e.keyword === 'enum') return `${field} must be one of: ${(e.params.allowedValues as string[]).join(', ')}`;
+  if (e.keyword === 'additionalProperties') return `${field} has an unknown field "${String(e.params.additionalProperty)}"`;
+  if (e.keyword === 'discriminator') return `${field}.type must be "train" or "score"`;
+  return `${field} ${e.message ?? 'is invalid'}`;
+}
+
+export const errors = fp(async (app) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, _req, reply) => {
+    if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ statusCode: 415, error: 'Unsupported Media Type', message: 'send the body as JSON (Content-Type: application/json)' });
+    }
+    if (err.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: validationMessage(err.validationContext ?? 'body', err.validation) });
+    if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) app.log.error(err);
+    return reply.code(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : err.name, message: status === 500 ? 'internal error; see the server log' : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+}) as FastifyPluginAsync;

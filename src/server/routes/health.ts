@@ -1,0 +1,31 @@
+/** Probes and metrics: /healthz (liveness, backend, job counts), /readyz, /metrics (Prometheus). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { createMetrics } from '../metrics.js';
+
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { jobs, scheduler, backend } = app.services;
+  let ready = false;
+  const registry = createMetrics(jobs, () => backend);
+
+  app.get('/healthz', { schema: { summary: 'Liveness, backend and job counts' } }, async () => ({
+    status: 'ok',
+    backend,
+    jobs: jobs.counts(),
+    running: scheduler.active,
+    uptimeSeconds: process.uptime(),
+  }));
+
+  app.get('/readyz', { schema: { summary: 'Ready to take jobs' } }, async (_req, reply) => (ready ? { ready: true } : reply.code(503).send({ ready: false })));
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+
+  app.addHook('onReady', async () => {
+    ready = true;
+  });
+  app.addHook('onClose', async () => {
+    ready = false;
+  });
+};

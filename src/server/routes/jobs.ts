@@ -1,0 +1,101 @@
+/** The job routes: submit, list, read, cancel. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
+import type { JobRecord } from '../../jobs/store.js';
+import { Accepted, ErrorReply, JobId, JobRequest, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
+import { checkScore, checkTrain } from '../submit.js';
+
+/** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
+export function jobView(job: JobRecord): Static<typeof JobView> {
+  const ms = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : null);
+  const now = new Date().toISOString();
+  // The rate of this run (shards finished before a restart are not in it); after the end, its average.
+  const runEnd = job.status === 'running' ? now : job.finishedAt;
+  const runSeconds = job.runStartedAt && runEnd ? (ms(job.runStartedAt, runEnd) ?? 0) / 1000 : null;
+  const rate = runSeconds && job.runRows > 0 ? job.runRows / runSeconds : null;
+  const left = job.rowsTotal !== null ? job.rowsTotal - job.rowsDone : null;
+  const spec = job.spec;
+  return {
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    stage: job.stage,
+    request: job.type === 'score' ? { input: spec.input, models: spec.models, output: spec.output } : { model: spec.model, name: spec.name, input: spec.input },
+    progress: {
+      rowsDone: job.rowsDone,
+      rowsTotal: job.rowsTotal,
+      shardsDone: job.shardsDone,
+      shardsTotal: job.shardsTotal,
+      rowsPerSecond: rate,
+      etaSeconds: job.status === 'running' && rate && left !== null ? left / rate : null,
+    },
+    timings: {
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      queuedSeconds: (ms(job.createdAt, job.startedAt ?? (job.status === 'queued' ? now : null)) ?? 0) / 1000,
+      runSeconds: job.startedAt ? (ms(job.startedAt, job.finishedAt ?? now) ?? 0) / 1000 : null,
+    },
+    backend: job.backend ? { name: job.backend, device: job.device } : null,
+    attempts: job.attempts,
+    result: job.result,
+    error: job.error,
+    /** The runner's last output lines (a train job's report). */
+    log: job.log,
+    links: { self: `/v1/jobs/${job.id}`, cancel: `/v1/jobs/${job.id}/cancel` },
+  };
+}
+
+export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { jobs, scheduler, models, roots } = app.services;
+  const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `no job ${id}` });
+
+  app.post(
+    '/v1/jobs',
+    { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply } } },
+    async (req, reply) => {
+      const body = req.body as TrainJobBody | ScoreJobBody;
+      if (jobs.counts().queued >= app.services.maxQueued) {
+        return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${app.services.maxQueued} jobs waiting); retry when jobs have started` });
+      }
+      const spec = body.type === 'train' ? await checkTrain(body, roots) : await checkScore(body, roots, models, () => jobs.activeIds());
+      if (body.type === 'score') {
+        const holder = jobs.activeWithOutput((spec as { output: string }).output);
+        if (holder) {
+          return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `output ${body.output} is in use by job ${holder} (queued or running); wait for it, cancel it, or choose another folder` });
+        }
+      }
+      const job = jobs.create(body.type, spec as unknown as Record<string, unknown>);
+      req.log.info({ job: job.id, type: body.type }, 'job submitted');
+      scheduler.poke();
+      reply.header('location', `/v1/jobs/${job.id}`);
+      return reply.code(202).send({ id: job.id, status: job.status, links: { self: `/v1/jobs/${job.id}`, cancel: `/v1/jobs/${job.id}/cancel` } });
+    },
+  );
+
+  app.get('/v1/jobs', { schema: { summary: 'List jobs, newest first', querystring: ListQuery, response: { 200: JobList } } }, async (req) => {
+    const { status, after } = req.query;
+    const limit = Number(req.query.limit ?? 50);
+    const page = jobs.list({ status, limit, after });
+    return { jobs: page.map(jobView), next: page.length === limit ? page[page.length - 1].id : null };
+  });
+
+  app.get('/v1/jobs/:id', { schema: { summary: 'A job: status, progress, timings, results', params: JobId, response: { 200: JobView, 404: ErrorReply } } }, async (req, reply) => {
+    const job = jobs.get(req.params.id);
+    return job ? jobView(job) : reply.code(404).send(notFound(req.params.id));
+  });
+
+  app.post(
+    '/v1/jobs/:id/cancel',
+    { schema: { summary: 'Cancel a queued or running job', params: JobId, response: { 200: JobView, 404: ErrorReply, 409: ErrorReply } } },
+    async (req, reply) => {
+      const job = jobs.get(req.params.id);
+      if (!job) return reply.code(404).send(notFound(req.params.id));
+      req.log.info({ job: job.id }, 'job cancel requested');
+      if (!(await scheduler.cancel(job.id))) {
+        return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}` });
+      }
+      return jobView(jobs.get(job.id)!);
+    },
+  );
+};

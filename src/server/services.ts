@@ -1,0 +1,21 @@
+/** What the routes share, decorated once on the app as `services` (Fastify's decorate). */
+import type { JobStore } from '../jobs/store.js';
+import type { ModelStore } from '../models/registry.js';
+import type { DataRoots } from './paths.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface Services {
+  jobs: JobStore;
+  scheduler: Scheduler;
+  models: ModelStore;
+  roots: DataRoots;
+  backend: { name: string; device: string };
+  /** Queued jobs beyond which a submission is answered 429. */
+  maxQueued: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
