@@ -12,6 +12,7 @@ import { buildEventFeatures, parseHorizon } from '../src/features/events.js';
 import { inferSpec } from '../src/features/infer.js';
 import { openDataset } from '../src/io/dataset.js';
 import { connect } from '../src/io/duckdb.js';
+import { DEFAULT_BTYD, gammaDraw, generateEvents } from '../src/synthetic/events.js';
 import { Rng } from '../src/util/rng.js';
 
 let dir: string;
@@ -112,5 +113,32 @@ describe('audience events', () => {
     await expect(buildEventFeatures({ ...base(), input: [path.join(dir, 'ev.csv')], asOf: '2023-01-01', out: path.join(dir, 'x.parquet') })).rejects.toThrow(/no event on or before 2023-01-01/);
     expect(parseHorizon('13w')).toBe(91);
     expect(() => parseHorizon('3 months')).toThrow(/expected days such as 90d/);
+  });
+});
+
+describe('synthetic buy-till-you-die events', () => {
+  it('draws Gamma variates with the right mean and variance', () => {
+    const rng = new Rng(3);
+    for (const [shape, rate] of [[2.5, 4], [0.3, 2]]) {
+      const xs = Array.from({ length: 100_000 }, () => gammaDraw(rng, shape, rate));
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
+      expect(Math.abs(mean / (shape / rate) - 1)).toBeLessThan(0.02);
+      expect(Math.abs(variance / (shape / rate ** 2) - 1)).toBeLessThan(0.06);
+    }
+  });
+
+  it('generates events inside the period whose mean spend follows the Gamma-Gamma parameters, and feeds audience events', async () => {
+    const ev = generateEvents({ customers: 4000, days: 540, seed: 5 });
+    expect(generateEvents({ customers: 50, days: 540, seed: 5 })).toEqual(generateEvents({ customers: 50, days: 540, seed: 5 }));
+    expect(ev.every((e) => e.date >= '2024-01-01' && e.date < '2025-06-24' && e.amount > 0)).toBe(true);
+    const expected = (DEFAULT_BTYD.spendShape * DEFAULT_BTYD.gamma) / (DEFAULT_BTYD.q - 1); // E[p / nu], nu ~ Gamma(q, gamma)
+    const mean = ev.reduce((a, e) => a + e.amount, 0) / ev.length;
+    expect(Math.abs(mean / expected - 1)).toBeLessThan(0.1);
+    expect(new Set(ev.map((e) => e.id)).size).toBe(4000); // every customer buys once at least
+    fs.writeFileSync(path.join(dir, 'syn.csv'), `customer_id,date,amount,category\n${ev.map((e) => `${e.id},${e.date},${e.amount},${e.category}`).join('\n')}\n`);
+    const r = await buildEventFeatures({ input: [path.join(dir, 'syn.csv')], id: 'customer_id', time: 'date', amount: 'amount', category: 'category', asOf: '2024-12-31', horizonDays: 90, out: path.join(dir, 'syn.parquet') });
+    expect(r.rows).toBe(4000); // all acquired in the first 90 days
+    expect(r.events + r.later).toBeLessThanOrEqual(ev.length);
   });
 });

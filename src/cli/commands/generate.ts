@@ -1,26 +1,40 @@
 import { writeFile } from '../../io/writer.js';
 import { UserError } from '../../util/errors.js';
+import { DEFAULT_BTYD, generateEvents } from '../../synthetic/events.js';
 import { ARCHETYPES, generateVisitors, VISITOR_COLUMNS } from '../../synthetic/visitors.js';
 import { createProgress } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
+import type { Values } from './common.js';
 
 export const generate: Command = {
   name: 'generate',
   summary: 'write synthetic visitors with planted segments (Parquet or CSV)',
   usage: `audience generate --visitors 1000000 --out visitors.parquet [--seed 1] [--null-rate 0.02]
+audience generate --events --customers 20000 [--days 540] [--start 2024-01-01] --out events.csv [--seed 1]
 
 Columns: ${VISITOR_COLUMNS.map((c) => c.name).join(', ')}.
 Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).join(', ')}.
 'converted' is a purchase label that depends on behavior; 'email' is a raw address
-(untrimmed, mixed case) for activation exports. The output type follows the extension.`,
+(untrimmed, mixed case) for activation exports. The output type follows the extension.
+
+--events writes purchase events (customer_id, date, amount, category) from a known
+buy-till-you-die process: purchase rates ~ Gamma(r=${DEFAULT_BTYD.r}, alpha=${DEFAULT_BTYD.alpha}) per day,
+dropout after each purchase ~ Beta(a=${DEFAULT_BTYD.a}, b=${DEFAULT_BTYD.b}) (BG/NBD, Fader, Hardie and Lee
+2005), spend ~ Gamma-Gamma (p=${DEFAULT_BTYD.spendShape}, q=${DEFAULT_BTYD.q}, gamma=${DEFAULT_BTYD.gamma}: about ${Math.round((DEFAULT_BTYD.spendShape * DEFAULT_BTYD.gamma) / (DEFAULT_BTYD.q - 1))} a purchase);
+first purchases fall in the first 90 days. Input for 'audience events'.`,
   options: {
     visitors: { type: 'string', short: 'n' },
     out: { type: 'string', short: 'o' },
     seed: { type: 'string' },
     'null-rate': { type: 'string' },
+    events: { type: 'boolean' },
+    customers: { type: 'string' },
+    days: { type: 'string' },
+    start: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run(values) {
+    if (values.events) return generateEventsCommand(values);
     const visitors = num(str(values.visitors, '--visitors', 'generate'), '--visitors', { int: true, min: 1, max: 1_000_000_000 })!;
     if (!/\.(parquet|csv)$/i.test(str(values.out, '--out', 'generate'))) throw new UserError(`--out ${String(values.out)}: name a .parquet or .csv file`);
     const out = str(values.out, '--out', 'generate');
@@ -41,3 +55,36 @@ Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).jo
     progress.done(`-> ${written.path}`);
   },
 };
+
+/** `generate --events`: synthetic purchase events (see synthetic/events.ts). */
+async function generateEventsCommand(values: Values): Promise<void> {
+  const out = str(values.out, '--out', 'generate');
+  if (!/\.(parquet|csv)$/i.test(out)) throw new UserError(`--out ${out}: name a .parquet or .csv file`);
+  const start = String(values.start ?? '2024-01-01');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start))) throw new UserError(`--start ${start}: expected a date as YYYY-MM-DD`);
+  const events = generateEvents({
+    customers: num(str(values.customers, '--customers', 'generate --events'), '--customers', { int: true, min: 1, max: 10_000_000 })!,
+    days: num(values.days ?? '540', '--days', { int: true, min: 1, max: 3650 })!,
+    start,
+    seed: num(values.seed, '--seed', { int: true }),
+  });
+  const columns = {
+    customer_id: events.map((e) => e.id),
+    date: events.map((e) => e.date),
+    amount: Float64Array.from(events, (e) => e.amount),
+    category: events.map((e) => e.category),
+  };
+  const written = await writeFile(
+    out,
+    [
+      { name: 'customer_id', type: 'VARCHAR' },
+      { name: 'date', type: 'VARCHAR' },
+      { name: 'amount', type: 'DOUBLE' },
+      { name: 'category', type: 'VARCHAR' },
+    ],
+    (async function* () {
+      yield { rows: events.length, columns };
+    })(),
+  );
+  if (!values.quiet) process.stderr.write(`wrote ${events.length} events -> ${written.path}\n`);
+}
