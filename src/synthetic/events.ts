@@ -3,9 +3,9 @@
  * features and, later, that BG/NBD recovers its parameters. Per customer (Fader, Hardie and
  * Lee, "Counting Your Customers the Easy Way: An Alternative to the Pareto/NBD Model",
  * Marketing Science 2005): a purchase rate lambda ~ Gamma(r, alpha) per day, a dropout
- * probability p ~ Beta(a, b) after each purchase; the first purchase falls uniformly in the
- * first `acquisitionDays`, later ones at exponential gaps until dropout or the end of the
- * period. Spend per purchase follows the Gamma-Gamma model (Fader, Hardie and Lee 2005,
+ * probability p ~ Beta(a, b) after each repeat purchase; the first purchase falls uniformly
+ * in the first `acquisitionDays`, later ones at exponential gaps until dropout or the end of
+ * the period. Spend per purchase follows the Gamma-Gamma model (Fader, Hardie and Lee 2005,
  * "RFM and CLV"): nu ~ Gamma(q, gamma) per customer, each amount ~ Gamma(shape, nu).
  */
 import { Rng } from '../util/rng.js';
@@ -70,13 +70,19 @@ export function generateEvents(opts: { customers: number; days: number; start?: 
     const dropout = x / (x + gammaDraw(rng, p.b, 1));
     const nu = gammaDraw(rng, p.q, p.gamma);
     const favourite = CATEGORIES[rng.int(CATEGORIES.length)];
-    let t = rng.next() * acquisition;
-    for (;;) {
+    const buy = (t: number) => {
       const category = rng.next() < 0.6 ? favourite : CATEGORIES[rng.int(CATEGORIES.length)];
       out.push({ id, date: day(t), amount: Math.round(gammaDraw(rng, p.spendShape, nu) * 100) / 100, category });
-      if (rng.next() < dropout) break;
+    };
+    // The first purchase, then repeat purchases at exponential gaps; after each repeat one the
+    // customer drops out with probability p (the BG/NBD timing: no dropout after the first).
+    let t = rng.next() * acquisition;
+    buy(t);
+    for (;;) {
       t += -Math.log(1 - rng.next()) / Math.max(lambda, 1e-9);
       if (t >= opts.days) break;
+      buy(t);
+      if (rng.next() < dropout) break;
     }
   }
   return out;

@@ -1,0 +1,53 @@
+/**
+ * BG/NBD (Fader, Hardie and Lee 2005): the likelihood equals values computed by hand, and the
+ * fit recovers the parameters of data simulated from the model.
+ */
+import { describe, expect, it } from 'vitest';
+import { bgNbdLogLikelihood, fitBgNbd, lnGamma, type RfmSummary } from '../src/models/btyd/bgnbd.js';
+import { DEFAULT_BTYD as P, gammaDraw } from '../src/synthetic/events.js';
+import { nelderMead } from '../src/util/optimize.js';
+import { Rng } from '../src/util/rng.js';
+
+describe('BG/NBD', () => {
+  it('ln Gamma and the likelihood equal hand-computed values', () => {
+    expect(lnGamma(5)).toBeCloseTo(Math.log(24), 12);
+    expect(lnGamma(0.5)).toBeCloseTo(Math.log(Math.sqrt(Math.PI)), 12);
+    // x = 0: L = (alpha / (alpha + T))^r.
+    expect(bgNbdLogLikelihood({ r: 1, alpha: 1, a: 1, b: 1 }, { x: 0, tx: 0, T: 1 })).toBeCloseTo(Math.log(1 / 2), 12);
+    // x = 1, r = alpha = a = b = 1, T = 2, t_x = 1: B(1,2)/B(1,1) / 3^2 + B(2,1)/B(1,1) / 2^2 = 1/18 + 1/8.
+    expect(bgNbdLogLikelihood({ r: 1, alpha: 1, a: 1, b: 1 }, { x: 1, tx: 1, T: 2 })).toBeCloseTo(Math.log(1 / 18 + 1 / 8), 12);
+  });
+
+  it('Nelder-Mead finds the minimum of a quadratic', () => {
+    const x = nelderMead((v) => (v[0] - 3) ** 2 + 10 * (v[1] + 1) ** 2, [0, 0], { tolerance: 1e-14, maxIterations: 5000 });
+    expect(x[0]).toBeCloseTo(3, 4);
+    expect(x[1]).toBeCloseTo(-1, 4);
+  });
+
+  it('recovers the parameters of 8,000 customers simulated from the model', () => {
+    const rng = new Rng(11);
+    const customers: RfmSummary[] = [];
+    for (let i = 0; i < 8000; i++) {
+      const lambda = gammaDraw(rng, P.r, P.alpha);
+      const u = gammaDraw(rng, P.a, 1);
+      const dropout = u / (u + gammaDraw(rng, P.b, 1));
+      let t = 0;
+      let x = 0;
+      let tx = 0;
+      for (;;) {
+        t += -Math.log(1 - rng.next()) / lambda;
+        if (t > 365) break;
+        x++;
+        tx = t;
+        if (rng.next() < dropout) break;
+      }
+      customers.push({ x, tx, T: 365 });
+    }
+    const fit = fitBgNbd(customers);
+    // Stated tolerance: r within 10%, alpha, a and b within 20% (sampling error at this size).
+    expect(Math.abs(fit.r / P.r - 1)).toBeLessThan(0.1);
+    expect(Math.abs(fit.alpha / P.alpha - 1)).toBeLessThan(0.2);
+    expect(Math.abs(fit.a / P.a - 1)).toBeLessThan(0.2);
+    expect(Math.abs(fit.b / P.b - 1)).toBeLessThan(0.2);
+  });
+});
