@@ -3,7 +3,8 @@
  * fit recovers the parameters of data simulated from the model.
  */
 import { describe, expect, it } from 'vitest';
-import { bgNbdLogLikelihood, fitBgNbd, lnGamma, type RfmSummary } from '../src/models/btyd/bgnbd.js';
+import { bgNbdLogLikelihood, expectedPurchases, fitBgNbd, hyp2f1, lnGamma, type RfmSummary } from '../src/models/btyd/bgnbd.js';
+import { expectedSpend, fitGammaGamma } from '../src/models/btyd/gamma-gamma.js';
 import { DEFAULT_BTYD as P, gammaDraw } from '../src/synthetic/events.js';
 import { nelderMead } from '../src/util/optimize.js';
 import { Rng } from '../src/util/rng.js';
@@ -22,6 +23,48 @@ describe('BG/NBD', () => {
     const x = nelderMead((v) => (v[0] - 3) ** 2 + 10 * (v[1] + 1) ** 2, [0, 0], { tolerance: 1e-14, maxIterations: 5000 });
     expect(x[0]).toBeCloseTo(3, 4);
     expect(x[1]).toBeCloseTo(-1, 4);
+  });
+
+  it('2F1 and the conditional expectation: purchases in the next 90 days match a simulation', () => {
+    expect(hyp2f1(1, 1, 2, 0.5)).toBeCloseTo(-Math.log(0.5) / 0.5, 12); // 2F1(1,1;2;z) = -ln(1-z)/z
+    const rng = new Rng(21);
+    let predicted = 0;
+    let actual = 0;
+    for (let i = 0; i < 8000; i++) {
+      const lambda = gammaDraw(rng, P.r, P.alpha);
+      const u = gammaDraw(rng, P.a, 1);
+      const dropout = u / (u + gammaDraw(rng, P.b, 1));
+      let t = 0;
+      let x = 0;
+      let tx = 0;
+      for (;;) {
+        t += -Math.log(1 - rng.next()) / lambda;
+        if (t > 365 + 90) break;
+        if (t <= 365) {
+          x++;
+          tx = t;
+        } else actual++;
+        if (rng.next() < dropout) break;
+      }
+      predicted += expectedPurchases(P, { x, tx, T: 365 }, 90);
+    }
+    expect(Math.abs(predicted / actual - 1)).toBeLessThan(0.08);
+  });
+
+  it('Gamma-Gamma: the expected spend by hand, and the parameters recovered from simulated spend', () => {
+    expect(expectedSpend({ p: 6, q: 4, gamma: 15 }, { x: 1, mean: 10 })).toBeCloseTo(150 / 9, 12);
+    const rng = new Rng(4);
+    const spend = Array.from({ length: 6000 }, () => {
+      const nu = gammaDraw(rng, P.q, P.gamma);
+      const x = 1 + rng.int(8);
+      let s = 0;
+      for (let k = 0; k < x; k++) s += gammaDraw(rng, P.spendShape, nu);
+      return { x, mean: s / x };
+    });
+    const fit = fitGammaGamma(spend);
+    expect(Math.abs(fit.p / P.spendShape - 1)).toBeLessThan(0.2);
+    expect(Math.abs(fit.q / P.q - 1)).toBeLessThan(0.2);
+    expect(Math.abs(fit.gamma / P.gamma - 1)).toBeLessThan(0.2);
   });
 
   it('recovers the parameters of 8,000 customers simulated from the model', () => {

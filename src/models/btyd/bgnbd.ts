@@ -64,3 +64,30 @@ export function fitBgNbd(customers: RfmSummary[]): BgNbdParams {
   const best = nelderMead(negLL, [0, Math.log(meanT), 0, 0], { maxIterations: 4000, tolerance: 1e-10 });
   return unpack(best);
 }
+
+/** Gauss's hypergeometric function 2F1(a, b; c; z) for |z| < 1, by its series (to relative 1e-15). */
+export function hyp2f1(a: number, b: number, c: number, z: number): number {
+  if (!(Math.abs(z) < 1)) throw new Error(`2F1 series needs |z| < 1, got ${z}`);
+  let term = 1;
+  let sum = 1;
+  for (let k = 0; k < 10_000; k++) {
+    term *= ((a + k) * (b + k) * z) / ((c + k) * (k + 1));
+    sum += term;
+    if (Math.abs(term) <= 1e-15 * Math.abs(sum)) break;
+  }
+  return sum;
+}
+
+/**
+ * Expected purchases in the next `t` time units of a customer with history (x, t_x, T)
+ * (Fader, Hardie and Lee 2005, equation 10).
+ */
+export function expectedPurchases(p: BgNbdParams, c: RfmSummary, t: number): number {
+  const { r, alpha, a, b } = p;
+  const { x, tx, T } = c;
+  const z = t / (alpha + T + t);
+  const head = (a + b + x - 1) / (a - 1);
+  const body = 1 - Math.pow((alpha + T) / (alpha + T + t), r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z);
+  const alive = 1 + (x > 0 ? (a / (b + x - 1)) * Math.pow((alpha + T) / (alpha + tx), r + x) : 0);
+  return (head * body) / alive;
+}
