@@ -9,6 +9,32 @@ import { DEFAULT_BTYD as P, gammaDraw } from '../src/synthetic/events.js';
 import { nelderMead } from '../src/util/optimize.js';
 import { Rng } from '../src/util/rng.js';
 
+
+/** Customers simulated from BG/NBD with the default parameters: their summaries at T and purchases in (T, T + horizon]. */
+function simulate(rng: Rng, n: number, T: number, horizon = 0): { customers: RfmSummary[]; future: number } {
+  const customers: RfmSummary[] = [];
+  let future = 0;
+  for (let i = 0; i < n; i++) {
+    const lambda = gammaDraw(rng, P.r, P.alpha);
+    const u = gammaDraw(rng, P.a, 1);
+    const dropout = u / (u + gammaDraw(rng, P.b, 1));
+    let t = 0;
+    let x = 0;
+    let tx = 0;
+    for (;;) {
+      t += -Math.log(1 - rng.next()) / lambda;
+      if (t > T + horizon) break;
+      if (t <= T) {
+        x++;
+        tx = t;
+      } else future++;
+      if (rng.next() < dropout) break;
+    }
+    customers.push({ x, tx, T });
+  }
+  return { customers, future };
+}
+
 describe('BG/NBD', () => {
   it('ln Gamma and the likelihood equal hand-computed values', () => {
     expect(lnGamma(5)).toBeCloseTo(Math.log(24), 12);
@@ -27,27 +53,9 @@ describe('BG/NBD', () => {
 
   it('2F1 and the conditional expectation: purchases in the next 90 days match a simulation', () => {
     expect(hyp2f1(1, 1, 2, 0.5)).toBeCloseTo(-Math.log(0.5) / 0.5, 12); // 2F1(1,1;2;z) = -ln(1-z)/z
-    const rng = new Rng(21);
-    let predicted = 0;
-    let actual = 0;
-    for (let i = 0; i < 8000; i++) {
-      const lambda = gammaDraw(rng, P.r, P.alpha);
-      const u = gammaDraw(rng, P.a, 1);
-      const dropout = u / (u + gammaDraw(rng, P.b, 1));
-      let t = 0;
-      let x = 0;
-      let tx = 0;
-      for (;;) {
-        t += -Math.log(1 - rng.next()) / lambda;
-        if (t > 365 + 90) break;
-        if (t <= 365) {
-          x++;
-          tx = t;
-        } else actual++;
-        if (rng.next() < dropout) break;
-      }
-      predicted += expectedPurchases(P, { x, tx, T: 365 }, 90);
-    }
+    const { customers, future } = simulate(new Rng(21), 8000, 365, 90);
+    const predicted = customers.reduce((sum, c) => sum + expectedPurchases(P, c, 90), 0);
+    const actual = future;
     expect(Math.abs(predicted / actual - 1)).toBeLessThan(0.08);
   });
 
@@ -68,24 +76,7 @@ describe('BG/NBD', () => {
   });
 
   it('recovers the parameters of 8,000 customers simulated from the model', () => {
-    const rng = new Rng(11);
-    const customers: RfmSummary[] = [];
-    for (let i = 0; i < 8000; i++) {
-      const lambda = gammaDraw(rng, P.r, P.alpha);
-      const u = gammaDraw(rng, P.a, 1);
-      const dropout = u / (u + gammaDraw(rng, P.b, 1));
-      let t = 0;
-      let x = 0;
-      let tx = 0;
-      for (;;) {
-        t += -Math.log(1 - rng.next()) / lambda;
-        if (t > 365) break;
-        x++;
-        tx = t;
-        if (rng.next() < dropout) break;
-      }
-      customers.push({ x, tx, T: 365 });
-    }
+    const { customers } = simulate(new Rng(11), 8000, 365);
     const fit = fitBgNbd(customers);
     // Stated tolerance: r within 10%, alpha, a and b within 20% (sampling error at this size).
     expect(Math.abs(fit.r / P.r - 1)).toBeLessThan(0.1);
