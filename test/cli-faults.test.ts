@@ -86,11 +86,21 @@ describe('file-system failures', () => {
 
 describe('overwrite removes only what the product wrote', () => {
   it('keeps a user\'s own files, and refuses to write over one that has a name a run writes', () => {
-    expect(audience('score', '--input', 'v.parquet', '--model', 'seg', '--output', 'out', '--quiet').code).toBe(0);
+    fs.writeFileSync(path.join(dir, 'aud.json'), JSON.stringify({ identifiers: { email: 'email' }, audiences: [{ name: 'near', rule: 'seg.distance <= 1', holdout: 0.1 }] }));
+    const first = audience('score', '--input', 'v.parquet', '--model', 'seg', '--audiences', 'aud.json', '--output', 'out', '--quiet');
+    expect(first.code).toBe(0);
     fs.writeFileSync(path.join(dir, 'out', 'notes.txt'), 'my notes');
-    const again = audience('score', '--input', 'v.parquet', '--model', 'seg', '--output', 'out', '--overwrite', '--quiet');
+    const again = audience('score', '--input', 'v.parquet', '--model', 'seg', '--audiences', 'aud.json', '--output', 'out', '--overwrite', '--quiet');
+    expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'out', 'notes.txt'), 'utf8')).toBe('my notes');
+    // A user's file inside an audience folder makes that folder not the product's: refused, kept.
+    fs.writeFileSync(path.join(dir, 'out', 'audiences', 'near', 'mine.txt'), 'mine');
+    const inside = audience('score', '--input', 'v.parquet', '--model', 'seg', '--audiences', 'aud.json', '--output', 'out', '--overwrite', '--quiet');
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toMatch(/holds audiences\/near, which audience-engine did not write/);
+    expect(fs.readFileSync(path.join(dir, 'out', 'audiences', 'near', 'mine.txt'), 'utf8')).toBe('mine');
+    fs.rmSync(path.join(dir, 'out', 'audiences', 'near', 'mine.txt'));
 
     // A user's file with exactly a name a run writes: refused before anything is removed.
     fs.writeFileSync(path.join(dir, 'out', 'scores-00007.parquet'), 'a user file with a product name');

@@ -61,8 +61,11 @@ export function foreignOutput(dir: string): string[] {
   for (const name of fs.readdirSync(dir).filter(isScoreOutput)) {
     if (owned.has(name)) continue;
     if (name === 'audiences' && fs.statSync(path.join(dir, name)).isDirectory()) {
+      // An audience folder is the product's when it is listed, or when every file in it is.
+      const ours = (n: string) =>
+        owned.has(n) || (fs.statSync(path.join(dir, n)).isDirectory() && fs.readdirSync(path.join(dir, n)).every((f) => owned.has(path.join(n, f))));
       const inside = fs.readdirSync(path.join(dir, name)).map((n) => path.join('audiences', n));
-      foreign.push(...inside.filter((n) => !owned.has(n)));
+      foreign.push(...inside.filter((n) => !ours(n)));
       continue;
     }
     foreign.push(name);
