@@ -285,6 +285,12 @@ describe('numbers written as text, and CSV layout', () => {
     expect(spend.kind === 'numeric' && [spend.invalid, spend.min]).toEqual([1, -45]);
   });
 
+  it('skips Excel\'s "sep=;" first line', async () => {
+    const file = write('excel.csv', 'sep=;\nid;x;y\n1;2;3\n4;5;6\n7;8;9\n');
+    const b = await readAll(file, [{ name: 'x', as: 'number' }]);
+    expect(Array.from(numberColumn(b, 'x'))).toEqual([2, 5, 8]);
+  });
+
   it.each([
     ['a header and rows in another delimiter', 'id;x;y\n1;2;3\n2;3;4\n3;4;5\n4,5,6\n5,6,7\n6,7,8\n7,8,9\n8,9,10\n9,1,2\n10,2,3\n', /first 4 lines do not parse like the rest.*line 1 is "id;x;y"/],
     ['no header line', '1,2,3\n4,5,6\n7,8,9\n', /no header line found/],

@@ -1,8 +1,8 @@
 /**
  * What DuckDB's CSV sniffer decided about a file, checked against the file's own first and
  * last lines, so that no header or row is lost without a word:
- * - lines the sniffer would skip must be comments ("#...") or blank lines; a header or rows
- *   written with another delimiter than the rest are refused;
+ * - lines the sniffer would skip must be comments ("#..."), blank lines or Excel's "sep=;"
+ *   hint; a header or rows written with another delimiter than the rest are refused;
  * - a file without a header line, an empty file and duplicate column names are refused;
  * - a last line that is a totals row ("Total", "Grand total", as analytics exports end) is
  *   left out of the data, with a warning.
@@ -57,7 +57,8 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
   const plain = !/\.(gz|zst)$/i.test(abs);
   const lines = plain ? headLines(abs, skipRows + 2) : [];
   if (plain) {
-    const lead = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#'));
+    // Lines a reader may skip: blank lines, "#" comments, and Excel's "sep=;" delimiter hint.
+    const lead = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#') && !/^sep=.$/i.test(l.trim()));
     if (lead === -1) throw new UserError(`${abs}: no header line and no data (only comments or blank lines)`);
     if (skipRows > lead) {
       throw new UserError(
