@@ -285,6 +285,13 @@ describe('numbers written as text, and CSV layout', () => {
     expect(spend.kind === 'numeric' && [spend.invalid, spend.min]).toEqual([1, -45]);
   });
 
+  it('never takes a contact column (email, phone) for a feature', async () => {
+    const file = write('contacts.csv', 'id,phone,visits\n' + Array.from({ length: 30 }, (_, i) => `${i},+1415555${String(i % 3).padStart(4, '0')},${i % 4}`).join('\n') + '\n');
+    const { spec, notes } = await inferSpec(await openDataset([file]));
+    expect(spec.categorical).toEqual([]);
+    expect(notes.find((n) => n.startsWith('phone'))).toMatch(/skipped \(a contact identifier/);
+  });
+
   it('skips Excel\'s "sep=;" first line', async () => {
     const file = write('excel.csv', 'sep=;\nid;x;y\n1;2;3\n4;5;6\n7;8;9\n');
     const b = await readAll(file, [{ name: 'x', as: 'number' }]);

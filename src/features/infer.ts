@@ -17,6 +17,8 @@ const SAMPLE_ROWS = 50_000;
 const ID_NAME = /^(id|.*[_ ]id|.*Id|.*ID|uuid|visitor|user|customer)$/;
 /** The index pandas writes as a column (to_parquet, to_csv): row labels, never a feature. */
 const PANDAS_INDEX = /^(__index_level_\d+__|Unnamed: 0|column0)$/;
+/** Contact identifiers: for activation exports, never model inputs. */
+const CONTACT = /^(e-?mail|email_?address|phone|phone_?number|mobile|tel|telephone)$/i;
 /** Up to this share of a column's values may be text that is no number for it still to be numeric (those read as missing). */
 export const MAX_NON_NUMBER_SHARE = 0.05;
 
@@ -66,6 +68,10 @@ export async function inferSpec(data: Dataset, opts: { id?: string; exclude?: st
     const distinct = new Set(present);
     if (distinct.size === 0) {
       notes.push(`${col.name}: skipped (empty: every value in the first ${rows} rows is null)`);
+      continue;
+    }
+    if (CONTACT.test(col.name)) {
+      notes.push(`${col.name}: skipped (a contact identifier: for activation exports, not a feature)`);
       continue;
     }
     if (id === undefined && ID_NAME.test(col.name) && distinct.size === rows) {
