@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { canonicalId } from '../io/ids.js';
 import metadata from 'libphonenumber-js/max/metadata';
 
 /** The ad platforms an activation file can be written for. */
@@ -27,12 +28,7 @@ export function sha256Hex(s: string): string {
  * exponent (a phone stored as DOUBLE 14155550100 is "14155550100"), null for empty values.
  */
 export function identifierText(raw: unknown): string | null {
-  if (raw === null || raw === undefined) return null;
-  if (typeof raw === 'bigint') return raw.toString();
-  if (typeof raw === 'number') {
-    if (!Number.isFinite(raw)) return null;
-    return Number.isInteger(raw) ? BigInt(raw).toString() : String(raw);
-  }
+  if (typeof raw === 'number' || typeof raw === 'bigint') return canonicalId(raw);
   if (typeof raw === 'string') return raw.trim() === '' ? null : raw;
   return null;
 }

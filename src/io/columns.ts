@@ -60,24 +60,21 @@ export function textColumn(batch: ColumnBatch, name: string): TextColumn {
   return col;
 }
 
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|Int\d+|Uint\d+|Float\d*|Decimal.*)$/i;
-const INTEGER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|Int\d+|Uint\d+)$/i;
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/i;
 
 /** The broad kind of a DuckDB storage type (Arrow types are classified by type id in io/arrow.ts). */
 export function kindOfType(type: string): ColumnKind {
   if (NUMERIC.test(type)) return 'numeric';
-  if (/^(BOOLEAN|Bool)$/i.test(type)) return 'boolean';
-  if (/^(VARCHAR|UUID|Utf8|LargeUtf8|Utf8View|Dictionary<.*Utf8.*>)$/i.test(type)) return 'text';
+  if (/^BOOLEAN$/i.test(type)) return 'boolean';
+  if (/^(VARCHAR|UUID)$/i.test(type)) return 'text';
   return 'other';
 }
 
-/** Whether a storage type (DuckDB's or Arrow's name) holds integers. */
-export function isIntegerType(type: string): boolean {
-  return INTEGER.test(type);
-}
-
-/** Integer types whose every value fits a signed 64-bit integer (UBIGINT, HUGEINT and UHUGEINT do not). */
-const INT64_SAFE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|Int(8|16|32|64)|Uint(8|16|32))$/i;
+/**
+ * Integer types whose every value fits a signed 64-bit integer (UBIGINT, HUGEINT and UHUGEINT
+ * do not), by DuckDB's names: io/arrow.ts names Arrow's integer columns the same way.
+ */
+const INT64_SAFE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER)$/i;
 
 /** Whether ids of this storage type can be carried as BigInt64 (else they are carried as exact text). */
 export function fitsInt64(type: string): boolean {

@@ -15,8 +15,6 @@ import { parseNumberText } from './number-text.js';
 
 export interface CsvLayout {
   delimiter: string;
-  /** Lines before the header (comments and blank lines). */
-  skipped: number;
   /** Whether the last line is a totals row, not data. */
   trailer: boolean;
   /** Options to add to read_csv (literals made here, never from user text), e.g. ", header = true". */
@@ -94,7 +92,7 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
   }
   const textOptions =
     `, all_varchar = true, header = true, skip = ${Math.trunc(skipRows)}, delim = ${literal(delimiter)}` + (quote ? `, quote = ${literal(quote)}` : `, quote = ''`);
-  return { delimiter, skipped: skipRows, trailer, options, textOptions };
+  return { delimiter, trailer, options, textOptions };
 }
 
 /** A line of distinct, non-empty names, none of them a number: a header. */

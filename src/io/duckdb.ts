@@ -18,13 +18,20 @@ export const ident = quotedIdentifier;
 const FATAL = /INTERNAL Error|FATAL Error|database has been invalidated/;
 
 /**
+ * Drops the shared instance when `err` invalidated it, so the next connect() starts a fresh
+ * one (a file DuckDB cannot handle does not break later work).
+ */
+export function recoverFrom(err: unknown): void {
+  if (FATAL.test(err instanceof Error ? err.message : String(err))) instance = undefined;
+}
+
+/**
  * DuckDB's message without the echoed SQL ("LINE 1: ...") or the C++ stack trace that may
- * follow it. An error that invalidated the shared instance also drops it, so the next
- * connect() starts a fresh one (a file DuckDB cannot handle does not break later work).
+ * follow it; recovers from an error that invalidated the instance (see recoverFrom).
  */
 export function duckMessage(err: unknown): string {
+  recoverFrom(err);
   const msg = err instanceof Error ? err.message : String(err);
-  if (FATAL.test(msg)) instance = undefined;
   return msg
     .split(/\n\s*\nLINE \d+:/)[0]
     .split(/\n\s*\n?Stack Trace:/)[0]

@@ -10,7 +10,7 @@ import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
 import { fitsInt64, kindOfType } from './columns.js';
 import { checkCsvLayout } from './csv-layout.js';
-import { connect, duckMessage, ident } from './duckdb.js';
+import { connect, duckMessage, ident, recoverFrom } from './duckdb.js';
 import { parseBool, parseNumberText } from './number-text.js';
 
 export type Format = 'parquet' | 'csv' | 'arrow';
@@ -55,11 +55,8 @@ export function formatOf(file: string): Format {
   throw new UserError(`${file}: unknown file type; expected .parquet, .csv (or .tsv, .csv.gz) or .arrow/.feather (Arrow IPC)`);
 }
 
-const SCANNERS: Record<Exclude<Format, 'arrow'>, string> = {
-  // BYTE_ARRAY without the UTF8 annotation (Impala, older Spark) holds strings: read it as text.
-  parquet: 'read_parquet($1, binary_as_string = true)',
-  csv: 'read_csv($1)',
-};
+/** BYTE_ARRAY without the UTF8 annotation (Impala, older Spark) holds strings: read it as text. */
+const PARQUET_SCAN = 'read_parquet($1, binary_as_string = true)';
 
 /**
  * Opens a Parquet, CSV or Arrow IPC file: its columns, row count and (Parquet) row groups.
@@ -86,7 +83,7 @@ export async function openTable(file: string): Promise<Table> {
 
   try {
     const csv = format === 'csv' ? await checkCsvLayout(abs) : undefined;
-    const scan = csv ? `read_csv($1${csv.options})` : SCANNERS[format];
+    const scan = csv ? `read_csv($1${csv.options})` : PARQUET_SCAN;
     const columns: ColumnInfo[] = await withConnection(async (con) => {
       const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [abs]);
       return described.getRows().map((r) => {
@@ -147,7 +144,7 @@ async function parquetLabels(abs: string): Promise<string[]> {
       return r.getRows().flatMap((row) => String(row[0]).split(',')).filter(Boolean);
     });
   } catch (err) {
-    duckMessage(err);
+    recoverFrom(err);
     return [];
   }
 }
@@ -167,7 +164,7 @@ async function parquetRowGroups(abs: string): Promise<number[] | undefined> {
       return meta.getRows().map((r) => Number(r[1]));
     });
   } catch (err) {
-    duckMessage(err); // drops the shared instance when the error invalidated it
+    recoverFrom(err);
     return undefined;
   }
 }

@@ -6,7 +6,7 @@ import type { Dataset } from '../io/dataset.js';
 import type { ScoringModel } from '../models/model.js';
 import { selfIdentity } from '../util/process.js';
 import { silentProgress } from '../util/progress.js';
-import { claimStaging, prepareOutput, removeScoreOutput, STAGING } from './output.js';
+import { claimStaging, prepareOutput, removeIfEmpty, removeScoreOutput, STAGING } from './output.js';
 import { finalizeScore, planScore, type ScoreManifest, type ScoreOptions } from './score.js';
 import { runShards } from './shard-pool.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
@@ -41,7 +41,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
   } catch (err) {
     removeScoreOutput(dir);
-    if (created) fs.rmSync(dir, { recursive: true, force: true });
+    if (created) removeIfEmpty(dir);
     throw err;
   }
 }

@@ -68,7 +68,6 @@ export interface ScoreManifest {
   createdAt: string;
 }
 
-
 /** What every shard of one scoring run reads, computes and writes. */
 export interface ScorePlan {
   data: Dataset;
@@ -296,7 +295,8 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
     fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
   }
-  const duplicateIds = plan.id.name === 'row_id' || files.length === 0 ? 0 : await countDuplicateIds(files, plan.id.name);
+  const hasIds = plan.models[0].transform.id.column !== null; // without one, ids are row numbers
+  const duplicateIds = !hasIds || files.length === 0 ? 0 : await countDuplicateIds(files, plan.id.name);
   if (duplicateIds > 0) warn(`${duplicateIds} scored rows repeat an id of an earlier row (column "${plan.id.name}"); audiences list each id once`);
   const rejected = ordered.reduce((s, r) => s + r.rejected, 0);
   const errorsPath = path.join(dir, ERRORS);

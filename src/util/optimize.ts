@@ -1,6 +1,21 @@
 /** Derivative-free minimization for small models (a handful of parameters). */
 
 /**
+ * Maximum-likelihood estimates of positive parameters: maximizes the summed `logLikelihood`
+ * over `items` by Nelder-Mead on the parameters' logarithms, from `start` (positive values).
+ * @returns the parameters (positive), in the order of `start`.
+ */
+export function maximumLikelihood<T>(items: T[], logLikelihood: (params: number[], item: T) => number, start: number[]): number[] {
+  const negLL = (logs: number[]) => {
+    const params = logs.map(Math.exp);
+    let ll = 0;
+    for (const item of items) ll += logLikelihood(params, item);
+    return Number.isFinite(ll) ? -ll : Infinity;
+  };
+  return nelderMead(negLL, start.map(Math.log), { maxIterations: 4000, tolerance: 1e-12 }).map(Math.exp);
+}
+
+/**
  * Nelder-Mead simplex minimization (Nelder and Mead, "A Simplex Method for Function
  * Minimization", The Computer Journal 1965), with the standard coefficients (reflection 1,
  * expansion 2, contraction 0.5, shrink 0.5) and an initial simplex of unit steps.

@@ -6,7 +6,7 @@
  * probability p ~ Beta(a, b). Fitted by maximum likelihood (equation 6 of the paper) with
  * Nelder-Mead on the logarithms of the four parameters.
  */
-import { nelderMead } from '../../util/optimize.js';
+import { maximumLikelihood } from '../../util/optimize.js';
 
 export interface BgNbdParams {
   r: number;
@@ -52,17 +52,10 @@ export function bgNbdLogLikelihood(p: BgNbdParams, c: RfmSummary): number {
  */
 export function fitBgNbd(customers: RfmSummary[]): BgNbdParams {
   if (customers.length === 0) throw new Error('BG/NBD needs at least one customer');
-  const unpack = (v: number[]): BgNbdParams => ({ r: Math.exp(v[0]), alpha: Math.exp(v[1]), a: Math.exp(v[2]), b: Math.exp(v[3]) });
+  const unpack = (v: number[]): BgNbdParams => ({ r: v[0], alpha: v[1], a: v[2], b: v[3] });
   const meanT = customers.reduce((s, c) => s + c.T, 0) / customers.length;
-  const negLL = (v: number[]) => {
-    const p = unpack(v);
-    let ll = 0;
-    for (const c of customers) ll += bgNbdLogLikelihood(p, c);
-    return Number.isFinite(ll) ? -ll : Infinity;
-  };
   // Start: a rate of one purchase per mean age, a mild dropout.
-  const best = nelderMead(negLL, [0, Math.log(meanT), 0, 0], { maxIterations: 4000, tolerance: 1e-10 });
-  return unpack(best);
+  return unpack(maximumLikelihood(customers, (v, c) => bgNbdLogLikelihood(unpack(v), c), [1, meanT, 1, 1]));
 }
 
 /** Gauss's hypergeometric function 2F1(a, b; c; z) for |z| < 1, by its series (to relative 1e-15). */

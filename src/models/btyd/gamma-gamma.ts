@@ -5,7 +5,7 @@
  * Model of Monetary Value" (2013). Each purchase is Gamma(p, nu) for the customer's nu ~
  * Gamma(q, gamma); fitted by maximum likelihood on customers with repeat purchases.
  */
-import { nelderMead } from '../../util/optimize.js';
+import { maximumLikelihood } from '../../util/optimize.js';
 import { lnGamma } from './bgnbd.js';
 
 export interface GammaGammaParams {
@@ -36,15 +36,9 @@ export function gammaGammaLogLikelihood(g: GammaGammaParams, c: SpendSummary): n
 export function fitGammaGamma(customers: SpendSummary[]): GammaGammaParams {
   const used = customers.filter((c) => c.x >= 1 && c.mean > 0);
   if (used.length === 0) throw new Error('Gamma-Gamma needs customers with repeat purchases');
-  const unpack = (v: number[]): GammaGammaParams => ({ p: Math.exp(v[0]), q: Math.exp(v[1]), gamma: Math.exp(v[2]) });
+  const unpack = (v: number[]): GammaGammaParams => ({ p: v[0], q: v[1], gamma: v[2] });
   const avg = used.reduce((s, c) => s + c.mean, 0) / used.length;
-  const negLL = (v: number[]) => {
-    const g = unpack(v);
-    let ll = 0;
-    for (const c of used) ll += gammaGammaLogLikelihood(g, c);
-    return Number.isFinite(ll) ? -ll : Infinity;
-  };
-  return unpack(nelderMead(negLL, [0, Math.log(2), Math.log(avg)], { maxIterations: 4000, tolerance: 1e-12 }));
+  return unpack(maximumLikelihood(used, (v, c) => gammaGammaLogLikelihood(unpack(v), c), [1, 2, avg]));
 }
 
 /** The expected spend per purchase of a customer (the posterior mean given x purchases averaging `mean`). */
