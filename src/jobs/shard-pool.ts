@@ -35,8 +35,8 @@ function shardPool(threads: number): Piscina {
 /**
  * Worker threads for shards of `rows` rows: computeWorkers' rule, from 4 cores up. On 2 cores
  * one process already keeps both busy (DuckDB's threads read and write while the wasm thread
- * scores): 1.2M rows, K-Means + MLP, took 15.3 s in process and 15.9 s on 2 workers (5 shards:
- * 15.8 s and 16.8 s). AUDIENCE_WORKERS overrides.
+ * scores): `npm run bench -- scoring` measured 1.12x the in-process time on 2 workers.
+ * AUDIENCE_WORKERS overrides.
  */
 export function shardWorkers(rows: number): number {
   if (process.env.AUDIENCE_WORKERS === undefined && os.cpus().length < 4) return 0;

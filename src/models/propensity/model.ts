@@ -4,9 +4,8 @@
  * pass, see jobs/rank.ts), and, when asked for (`topFeatures`), the features pushing that
  * visitor's score up the most (gradient x input, summed over each feature's one-hot columns;
  * Simonyan et al. 2014, "Deep Inside Convolutional Networks", and Shrikumar et al. 2017 for
- * gradient x input). The attribution needs a backward pass: measured 2026-11-29 on wasm
- * (262k rows, layers 128,64), scoring took 4.4x the forward pass with it (1.6 s vs 0.36 s),
- * so it is off unless asked for.
+ * gradient x input). The attribution needs a backward pass: 4.0x the forward pass's time
+ * in `npm run bench -- scoring` (wasm, 2 cores), so it is off unless asked for.
  */
 import { tf } from '../../compute/backend.js';
 import { featureGroups, type FeatureBlock, type FeatureGroup } from '../../features/transform.js';
@@ -25,6 +24,14 @@ export interface PropensityState {
 
 /** Attributions computed per visitor: the strongest positive contributors, by name. */
 export const TOP_FEATURES = 3;
+
+/**
+ * Gradient x input of the logit for each row (rows x inputs): rows are independent, so the
+ * gradient of the summed logits is each row's own gradient. The caller disposes the result.
+ */
+export function gradientTimesInput(mlp: Mlp, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(tf.grad((input: tf.Tensor) => tf.sum(mlp.logits(input as tf.Tensor2D)))(x), x) as tf.Tensor2D);
+}
 
 /** Scoring options of a loaded model. */
 export interface PropensityScoring {
@@ -68,8 +75,7 @@ export class PropensityModel extends StoredModel implements ScoringModel {
       logits.dispose();
       const probability = Float32Array.from(z, (v) => calibrate(this.state.calibration, v));
       if (!withAttribution) return { probability };
-      // Rows are independent, so the gradient of the summed logits is each row's own gradient.
-      const attr = tf.tidy(() => tf.mul(tf.grad((input: tf.Tensor) => tf.sum(this.mlp.logits(input as tf.Tensor2D)))(x), x));
+      const attr = gradientTimesInput(this.mlp, x);
       const attribution = (await attr.data()) as Float32Array;
       attr.dispose();
       return { probability, attribution };

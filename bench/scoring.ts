@@ -1,0 +1,78 @@
+/**
+ * Scoring benchmark, two questions measured in the same run:
+ * 1. What `--top-features` costs: a propensity MLP's forward pass (logits) against the forward
+ *    pass plus gradient x input (what `_top_features` needs), same model, same rows.
+ * 2. Whether shard worker threads help on this machine: `audience score` (K-Means +
+ *    propensity) on the same file in process (AUDIENCE_WORKERS=0) and on 2 worker threads.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend, tf } from '../src/compute/backend.js';
+import { fitMlp } from '../src/models/nn/fit.js';
+import { gradientTimesInput } from '../src/models/propensity/model.js';
+import { BENCH_DIR, median, option, report, timeIt } from './common.js';
+import { labeledRows } from './data.js';
+
+const BIN = path.join(BENCH_DIR, '..', 'bin', 'audience.js');
+
+/** Runs the CLI in `dir`; returns wall seconds. @throws Error when it fails. */
+function cli(dir: string, env: Record<string, string>, ...args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, AUDIENCE_MODEL_STORE: path.join(dir, 'models'), ...env } });
+  if (r.status !== 0) throw new Error(`audience ${args.join(' ')} failed: ${r.stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+async function topFeaturesCost(rows: number): Promise<Record<string, string | number>> {
+  await initBackend();
+  const d = 32;
+  const data = labeledRows(rows, d, 1);
+  const all = Int32Array.from({ length: rows }, (_, i) => i);
+  const fit = await fitMlp(data, all, all.subarray(0, 1000), { inputs: d, hidden: [128, 64], dropout: 0, l2: 1e-4, learningRate: 1e-3, seed: 1 }, { batchSize: 4096, maxEpochs: 1, patience: 9, classWeight: 'none' });
+  const batch = 65_536;
+  const pass = async (withGradient: boolean) => {
+    for (let s = 0; s < rows; s += batch) {
+      const m = Math.min(batch, rows - s);
+      const x = tf.tensor2d(data.x.subarray(s * d, (s + m) * d), [m, d]);
+      const z = fit.mlp.logits(x);
+      await z.data();
+      z.dispose();
+      if (withGradient) {
+        const a = gradientTimesInput(fit.mlp, x);
+        await a.data();
+        a.dispose();
+      }
+      x.dispose();
+    }
+  };
+  const forward = median(await timeIt(() => pass(false), 3));
+  const withGradient = median(await timeIt(() => pass(true), 3));
+  fit.mlp.dispose();
+  return { measure: `propensity ${rows} rows, 32-128-64-1`, 'without ms': Math.round(forward), 'with ms': Math.round(withGradient), 'with / without': (withGradient / forward).toFixed(2) };
+}
+
+function workersGain(rows: number): Record<string, string | number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bench-scoring-'));
+  try {
+    cli(dir, {}, 'generate', '--visitors', String(rows), '--out', 'v.parquet', '--quiet');
+    cli(dir, {}, 'train', 'kmeans', '--input', 'v.parquet', '--k', '4', '--n-init', '1', '--name', 'seg', '--exclude', 'email,converted,true_segment', '--quiet');
+    cli(dir, {}, 'train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--exclude', 'email,true_segment', '--name', 'p', '--max-epochs', '3', '--quiet');
+    const run = (workers: string) => cli(dir, { AUDIENCE_WORKERS: workers }, 'score', '--input', 'v.parquet', '--model', 'seg', '--model', 'p', '--output', `out${workers}`, '--overwrite', '--quiet');
+    const inProcess = median([run('0'), run('0')]);
+    const threads = median([run('2'), run('2')]);
+    return { measure: `audience score ${rows} rows, K-Means + MLP (wall s, process start included)`, 'without ms': Math.round(inProcess * 1000), 'with ms': Math.round(threads * 1000), 'with / without': (threads / inProcess).toFixed(2) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const rows = Number(option(args, 'rows') ?? 262_144);
+  const scoreRows = Number(option(args, 'score-rows') ?? 1_200_000);
+  await report('scoring', [await topFeaturesCost(rows), workersGain(scoreRows)], [
+    'row 1: without = logits only, with = logits + gradient x input (--top-features); median of 3.',
+    `row 2: without = in process (AUDIENCE_WORKERS=0), with = 2 shard worker threads (AUDIENCE_WORKERS=2), on ${os.cpus().length} cores; median of 2 runs each.`,
+  ]);
+}
