@@ -40,6 +40,12 @@ const KNOWN_TBPS: Array<[RegExp, number]> = [
 
 type Row = Record<string, string | number>;
 
+const suiteStart = performance.now();
+/** One line on stderr as each phase starts, with the seconds since the suite began (a run that is stopped shows where). */
+function phase(what: string): void {
+  process.stderr.write(`[${((performance.now() - suiteStart) / 1000).toFixed(1)} s] ${what}\n`);
+}
+
 function ratioRow(work: string, unit: string, ours: number, peer: number | undefined, goal: string, met?: (ratio: number) => boolean): Row {
   const fmt = (v: number) => (unit === 'ms' ? v.toFixed(2) : Math.round(v).toLocaleString('en-US'));
   const ratio = peer === undefined ? undefined : ours / peer;
@@ -83,13 +89,18 @@ export async function run(args: string[]): Promise<void> {
     // --- 1. K-Means step -------------------------------------------------------------
     process.stdout.write(`K-Means: generating ${n.toLocaleString('en-US')} x ${D} rows...\n`);
     const x = blobs(n, D, K, 1);
+    phase('K-Means: k-means++ seeds and the data loaded on the device');
     const init = kmeansPlusPlus(x.subarray(0, 20_000 * D), 20_000, D, K, new Rng(2));
     const kd = await loadKMeansData(memorySource(blocksOf(x, D, 1 << 20)), { k: K, sampleSize: 1000, seed: 1 });
     if (!kd.resident) notes.push(`K-Means data was not resident on ${tf.getBackend()} (over AUDIENCE_RESIDENT_MB): the step streams from host memory`);
+    phase(`K-Means: ${reps} timed steps`);
     const ourMs = median(await timeIt(() => assignAndSum(kd, init, K), reps, 2));
     const ourStep = await assignAndSum(kd, init, K);
     // Our WGSL kernels against the tfjs ops they replace, on the same resident data.
-    const genericMs = fused ? median(await withoutFusedKernels(() => timeIt(() => assignAndSum(kd, init, K), reps, 2))) : undefined;
+    // The generic ops take ~0.9 s per million rows on an H200 (13.7 s at 10M): 3 timed steps
+    // after 1 warm-up say what they need to, where --reps of them would eat the host's time.
+    phase('K-Means: the same step with tfjs generic ops');
+    const genericMs = fused ? median(await withoutFusedKernels(() => timeIt(() => assignAndSum(kd, init, K), Math.min(reps, 3), 1))) : undefined;
     kd.dispose();
 
     let peerKm: { ms_per_iter: number; counts: number[] } | undefined;
@@ -97,6 +108,7 @@ export async function run(args: string[]): Promise<void> {
     if (py) {
       fs.writeFileSync(path.join(tmp, 'x.f32'), x);
       fs.writeFileSync(path.join(tmp, 'c.f32'), init);
+      phase('K-Means: PyTorch');
       const r = runPeer(py, 'gpu_torch.py', { kmeans: { data: path.join(tmp, 'x.f32'), init: path.join(tmp, 'c.f32'), d: D, k: K, reps } });
       fs.rmSync(path.join(tmp, 'x.f32'));
       peerKm = r.kmeans as typeof peerKm;
@@ -116,6 +128,7 @@ export async function run(args: string[]): Promise<void> {
     let scoreOurs = 0;
     let scorePeer: number | undefined;
     for (const batch of batches) {
+      phase(`MLP: batch ${batch}`);
       // A short fit first: shader compilation and buffer pools are not what we measure (PyTorch warms up too).
       (await fitMlp(data, all.subarray(0, Math.min(mlpRows, batch * 8)), valid, config, { batchSize: batch, maxEpochs: 1, patience: 99, classWeight: 'none' })).mlp.dispose();
       const fit = await fitMlp(data, all, valid, config, { batchSize: batch, maxEpochs: epochs, patience: 99, classWeight: 'none' });
@@ -166,6 +179,7 @@ export async function run(args: string[]): Promise<void> {
     notes.push(`ours: backend ${info.backend} on ${info.device}; PyTorch ${peerInfo?.torch ?? 'not importable (pip/apt: torch) — peer columns n/a'} on ${peerDevice ?? '-'}${peerDevice === 'cpu' ? ` (${peerInfo?.threads} threads)` : ''}.`);
     notes.push(`K-Means: median of ${reps} steps after 2 warm-ups, each ending with the sums read back to the host; ours reads [X | 1] (N x ${D + 1} floats); PyTorch: addmm + argmin + index_add_ + bincount, data resident, synchronized.`);
     notes.push('bandwidth bound: N x 32 x 4 bytes read once at the GPU\'s peak memory bandwidth.');
+    if (genericMs !== undefined) notes.push(`K-Means generic ops (AUDIENCE_WEBGPU_FUSED=0): median of ${Math.min(reps, 3)} steps after 1 warm-up.`);
     notes.push(`MLP: ${epochs} epochs of ${mlpRows.toLocaleString('en-US')} rows after a warm-up; ours through the product's loop (batches gathered on the host, per-epoch validation); PyTorch: Adam, BCEWithLogits, data resident on the device, after one warm-up epoch.`);
     notes.push('scoring: both copy host rows to the device in batches and read the logits back; median of 3.');
   } finally {
