@@ -44,62 +44,102 @@ async function ioFloor(pattern: string, columns: string[], out: string): Promise
   }
 }
 
+/** The audiences of the "audiences" job: two rules, a suppression list, a cap, a holdout, activation files. */
+function audienceSet(suppressFile: string) {
+  return {
+    identifiers: { email: 'email' },
+    audiences: [
+      { name: 'high_intent', rule: 'purchase.score >= 70 and has_account = 0', suppress: { ids: suppressFile }, holdout: 0.1 },
+      { name: 'engaged', rule: 'behavior.segment in [1, 2, 4] or purchase.bucket = "high"', suppress: { audiences: ['high_intent'] }, cap: { size: 100_000, by: 'purchase.probability' } },
+    ],
+  };
+}
+
+/** One score job through the API, polled back to back for status latency; its row of the table. */
+async function timedJob(server: Server, body: object, size: number, floor: number, label: Record<string, string | number>): Promise<Record<string, string | number>> {
+  const r = await server.request('POST', '/v1/jobs', body);
+  if (r.status !== 202) throw new Error(`submission refused: ${r.text}`);
+  const latencies: number[] = [];
+  let job: any;
+  for (;;) {
+    const t = performance.now();
+    job = (await server.request('GET', `/v1/jobs/${r.body.id}`)).body;
+    latencies.push(performance.now() - t);
+    if (!['queued', 'running'].includes(job.status)) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  if (job.status !== 'succeeded') throw new Error(`job ${job.id} ${job.status}: ${job.error}`);
+  const jobSeconds = (Date.parse(job.timings.finishedAt) - Date.parse(job.timings.createdAt)) / 1000;
+  const st = job.result.stageSeconds;
+  return {
+    rows: size,
+    ...label,
+    shards: job.progress.shardsTotal,
+    'job s': jobSeconds.toFixed(1),
+    'job rows/s': Math.round(size / jobSeconds),
+    'scoring-pass rows/s': Math.round(job.result.rowsPerSecond),
+    'setup / score / finalize s': [st.setup, st.scoring, st.finalizing].map((x: number) => x.toFixed(1)).join(' / '),
+    'other s': (jobSeconds - st.setup - st.scoring - st.finalizing).toFixed(1),
+    'workers used': st.workers,
+    'I/O floor s': floor.toFixed(2),
+    'job / floor': (jobSeconds / floor).toFixed(1),
+    'finalize / floor': (st.finalizing / floor).toFixed(2),
+    'status p99 ms': quantile(latencies, 0.99).toFixed(1),
+  };
+}
+
 export async function run(args: string[]): Promise<void> {
   const sizes = (option(args, 'sizes') ?? '1000000,10000000').split(',').map(Number);
+  const workerCounts = (option(args, 'workers') ?? `0,${os.cpus().length}`).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n / FILE_ROWS) || n <= 0)) throw new Error(`--sizes: each size must be a multiple of ${FILE_ROWS.toLocaleString('en-US')} (the rows per input file)`);
   const files = Math.ceil(Math.max(...sizes) / FILE_ROWS);
   process.stderr.write(`generating ${files} x ${FILE_ROWS} visitors...\n`);
   const { dir, root } = await visitorRoot(files, FILE_ROWS);
   await writeFile(path.join(root, 'train.parquet'), VISITOR_COLUMNS, generateVisitors({ visitors: 100_000, seed: 11 }));
-  const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models')]);
+  // A suppression list: every 20th visitor id of the first file (existing customers).
+  const con = await connect();
+  await con.run('COPY (SELECT visitor_id AS id FROM read_parquet($1) WHERE visitor_id % 20 = 0) TO $2 (FORMAT csv, HEADER true)', [path.join(root, 'v-00.parquet'), path.join(root, 'customers.csv')]);
+  con.closeSync();
+  const readColumns = VISITOR_COLUMNS.map((c) => c.name).filter((c) => !EXCLUDE.split(',').includes(c));
+  const floors = new Map<number, number>();
+  for (const size of sizes) {
+    const f: number[] = [];
+    for (let i = 0; i < 3; i++) f.push(await ioFloor(path.join(root, size === FILE_ROWS ? 'v-00.parquet' : 'v-*.parquet'), readColumns, path.join(dir, 'floor.parquet')));
+    floors.set(size, median(f));
+  }
+  const store = path.join(dir, 'models');
   const rows: Array<Record<string, string | number>> = [];
   try {
-    await submit(server, { type: 'train', model: 'kmeans', name: 'behavior', input: ['train.parquet'], params: { k: 8, exclude: EXCLUDE } });
-    await submit(server, { type: 'train', model: 'propensity', name: 'purchase', input: ['train.parquet'], params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 10, 'allow-small': true } });
-    const readColumns = VISITOR_COLUMNS.map((c) => c.name).filter((c) => !EXCLUDE.split(',').includes(c));
-
-    for (const size of sizes) {
-      const inputs = Array.from({ length: size / FILE_ROWS }, (_, i) => `v-${String(i).padStart(2, '0')}.parquet`);
-      const r = await server.request('POST', '/v1/jobs', { type: 'score', input: inputs, models: ['behavior', 'purchase'], output: `scores-${size}` });
-      if (r.status !== 202) throw new Error(`submission refused: ${r.text}`);
-      const latencies: number[] = [];
-      let job: any;
-      for (;;) {
-        const t = performance.now();
-        job = (await server.request('GET', `/v1/jobs/${r.body.id}`)).body;
-        latencies.push(performance.now() - t);
-        if (!['queued', 'running'].includes(job.status)) break;
-        await new Promise((res) => setTimeout(res, 20));
+    for (const [w, workers] of workerCounts.entries()) {
+      const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, `data-${workers}`), '--store', store], { AUDIENCE_WORKERS: String(workers) });
+      try {
+        if (w === 0) {
+          await submit(server, { type: 'train', model: 'kmeans', name: 'behavior', input: ['train.parquet'], params: { k: 8, exclude: EXCLUDE } });
+          await submit(server, { type: 'train', model: 'propensity', name: 'purchase', input: ['train.parquet'], params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 10, 'allow-small': true } });
+        }
+        for (const size of sizes) {
+          const input = Array.from({ length: size / FILE_ROWS }, (_, i) => `v-${String(i).padStart(2, '0')}.parquet`);
+          const plain = { type: 'score', input, models: ['behavior', 'purchase'], output: `scores-${size}-${workers}` };
+          rows.push(await timedJob(server, plain, size, floors.get(size)!, { job: 'scores', 'AUDIENCE_WORKERS': workers }));
+          fs.rmSync(path.join(root, plain.output), { recursive: true, force: true });
+          // The audiences job once per size, with the default worker count (the last).
+          if (w === workerCounts.length - 1) {
+            const withAudiences = { ...plain, output: `audiences-${size}`, audiences: audienceSet('customers.csv') };
+            rows.push(await timedJob(server, withAudiences, size, floors.get(size)!, { job: 'scores + audiences', 'AUDIENCE_WORKERS': workers }));
+            fs.rmSync(path.join(root, withAudiences.output), { recursive: true, force: true });
+          }
+        }
+      } finally {
+        await server.stop();
       }
-      if (job.status !== 'succeeded') throw new Error(`job ${job.id} ${job.status}: ${job.error}`);
-      const jobSeconds = (Date.parse(job.timings.finishedAt) - Date.parse(job.timings.createdAt)) / 1000;
-      const floors: number[] = [];
-      for (let i = 0; i < 3; i++) floors.push(await ioFloor(path.join(root, size === FILE_ROWS ? 'v-00.parquet' : 'v-*.parquet'), readColumns, path.join(dir, 'floor.parquet')));
-      const floor = median(floors);
-      rows.push({
-        rows: size,
-        shards: job.progress.shardsTotal,
-        'job s': jobSeconds.toFixed(1),
-        'job rows/s': Math.round(size / jobSeconds),
-        'scoring-pass rows/s': Math.round(job.result.rowsPerSecond),
-        'setup / score / finalize s': [job.result.stageSeconds.setup, job.result.stageSeconds.scoring, job.result.stageSeconds.finalizing].map((x: number) => x.toFixed(1)).join(' / '),
-        workers: job.result.stageSeconds.workers,
-        'I/O floor s': floor.toFixed(2),
-        'job / floor': (jobSeconds / floor).toFixed(1),
-        'status p50 ms': quantile(latencies, 0.5).toFixed(1),
-        'status p99 ms': quantile(latencies, 0.99).toFixed(1),
-        'status max ms': Math.max(...latencies).toFixed(1),
-        polls: latencies.length,
-      });
-      fs.rmSync(path.join(root, `scores-${size}`), { recursive: true, force: true });
     }
   } finally {
-    await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   await report('service', rows, [
-    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups); on the CPU backends shards are scored in parallel by one worker thread per core (column "workers"; none on a GPU, which one thread feeds).`,
-    'job s: submission to succeeded (runner start, model load, every shard, finalize with percentiles, manifest); scoring-pass rows/s: the runner\'s own rate.',
+    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups). AUDIENCE_WORKERS: shard threads asked for (0: the runner scores every shard itself); "workers used" is what the runner used.`,
+    '"scores + audiences": the same job with two audiences (a rule on a score and an input column with an id-list suppression of 5% of the visitors and a 10% holdout; a rule with a bucket, suppressing the first audience, capped at 100,000 by probability) and e-mail activation files.',
+    'job s: submission to succeeded; setup / score / finalize: the runner\'s stages (finalize: percentiles, audiences, every output file, manifest); other: runner start-up and queueing. scoring-pass rows/s: the runner\'s own rate.',
     `I/O floor: DuckDB alone, COPY of the ${VISITOR_COLUMNS.length - 3} input columns the job reads from the same files to one zstd Parquet file, median of 3, same process as the client.`,
     'status latency: GET /v1/jobs/:id back to back (20 ms apart) for the whole job, client-measured over loopback.',
   ]);

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAudiences } from '../src/audiences/build.js';
 import { parseAudiences } from '../src/audiences/definition.js';
 import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from '../src/audiences/identifiers.js';
 import { compile, parseRule } from '../src/audiences/rules.js';
 import { numberColumn, textColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
 import { PartWriter, type OutputColumn } from '../src/io/writer.js';
+import { finalizeParts } from '../src/jobs/finalize.js';
+import type { AudienceSet } from '../src/audiences/definition.js';
 import type { ScoringModel } from '../src/models/model.js';
 
 describe('rule language', () => {
@@ -114,10 +115,11 @@ describe('building audiences from scores', () => {
     { manifest: { name: 'look', kind: 'lookalike' } },
   ] as unknown as ScoringModel[];
 
+  /** The scores staged in `scores/.shards/` (parts of 700 rows). */
   async function scores(): Promise<{ path: string; rows: number }[]> {
     const out = path.join(dir, 'scores');
     fs.rmSync(out, { recursive: true, force: true });
-    const w = new PartWriter(out, 'scores', columns, 700);
+    const w = new PartWriter(path.join(out, '.shards'), 'scores', columns, 700);
     const id = BigInt64Array.from({ length: N }, (_, i) => BigInt(i + 1));
     const prob = Float32Array.from({ length: N }, (_, i) => (i % 100) / 100);
     // Rows 0-99 are seeds (no rank); the others ranked 1..1900 in reverse row order.
@@ -125,6 +127,13 @@ describe('building audiences from scores', () => {
     const email = Array.from({ length: N }, (_, i) => (i % 2 ? null : ` Visitor${i + 1}@Example.com`));
     await w.write(N, { visitor_id: id, p_probability: prob, look_rank: rank, email });
     return w.close();
+  }
+
+  /** The finalize over the staged scores: membership columns and audience files in `scores/`. */
+  async function buildAudiences(files: { path: string; rows: number }[], set: AudienceSet) {
+    const parts = files.map((f, index) => ({ index, ...f }));
+    const done = await finalizeParts({ dir: path.join(dir, 'scores'), parts, columns, ranked: [], idColumn: 'visitor_id', hasIds: true, audiences: { set, models } });
+    return done.audiences!;
   }
 
   beforeAll(() => {
@@ -145,7 +154,7 @@ describe('building audiences from scores', () => {
       path.join(dir, 'aud.json'),
     );
     const files = await scores();
-    const result = await buildAudiences({ dir: path.join(dir, 'scores'), files, columns, models, set, idColumn: 'visitor_id', rows: N });
+    const result = await buildAudiences(files, set);
     const [top10, likely, capped] = result.summaries;
     expect(top10.members).toBe(190); // exactly 10% of the 1,900 ranked visitors
     expect(capped.members).toBe(7);
@@ -176,7 +185,7 @@ describe('building audiences from scores', () => {
     expect(activation.every((l, i) => i === 0 || /^[0-9a-f]{64},$/.test(l))).toBe(true);
 
     // The holdout draw depends only on the id: a second run puts the same visitors there.
-    const again = await buildAudiences({ dir: path.join(dir, 'scores'), files: await scores(), columns, models, set, idColumn: 'visitor_id', rows: N });
+    const again = await buildAudiences(await scores(), set);
     expect(again.summaries[1].holdout).toBe(likely.holdout);
     expect(result.overlap.find((o) => o.a === 'top10' && o.b === 'likely')!.both).toBe(0);
   });
@@ -187,7 +196,7 @@ describe('building audiences from scores', () => {
       path.join(dir, 'aud2.json'),
     );
     const files = await scores();
-    const [all] = (await buildAudiences({ dir: path.join(dir, 'scores'), files, columns, models, set, idColumn: 'visitor_id', rows: N })).summaries;
+    const [all] = (await buildAudiences(files, set)).summaries;
     expect(all.removed.suppressedIds).toBe(4); // 2, 4, 6, 8 (99999 is not a visitor)
     expect(all.members).toBe(N - 4);
     const ids: number[] = [];
@@ -198,7 +207,7 @@ describe('building audiences from scores', () => {
 
   it('names an unknown score with what the model has', async () => {
     const set = parseAudiences({ audiences: [{ name: 'x', rule: 'p.scroe >= 1' }] }, path.join(dir, 'aud3.json'));
-    await expect(buildAudiences({ dir: path.join(dir, 'scores'), files: await scores(), columns, models, set, idColumn: 'visitor_id', rows: N })).rejects.toThrow(
+    await expect(buildAudiences(await scores(), set)).rejects.toThrow(
       /audience "x": "p.scroe" is not a score or column of this run \(that model has: probability\)/,
     );
   });

@@ -8,7 +8,6 @@ import { transformedBatches } from '../src/features/blocks.js';
 import { parseSpec } from '../src/features/spec.js';
 import { openDataset } from '../src/io/dataset.js';
 import { writeFile, type OutputData } from '../src/io/writer.js';
-import { bucketOf, percentileOf } from '../src/jobs/rank.js';
 import { brier } from '../src/metrics/classification.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { calibrate, fitIsotonic, fitPlatt } from '../src/models/propensity/calibration.js';
@@ -181,16 +180,6 @@ describe('calibration', () => {
     // Isotonic output is monotone in the input.
     const probe = [-5, -1, 0, 0.5, 3].map((z) => calibrate(iso, z));
     for (let i = 1; i < probe.length; i++) expect(probe[i]).toBeGreaterThanOrEqual(probe[i - 1]);
-  });
-});
-
-describe('percentiles within the scored population', () => {
-  it('uses mid-ranks for ties and buckets the top 20% high', () => {
-    const sorted = Float32Array.from([0.1, 0.2, 0.2, 0.4]);
-    expect(percentileOf(sorted, 0.1)).toBe(12.5);
-    expect(percentileOf(sorted, 0.2)).toBe(50);
-    expect(percentileOf(sorted, 0.4)).toBe(87.5);
-    expect([10, 50, 79.9, 80].map(bucketOf)).toEqual(['low', 'medium', 'medium', 'high']);
   });
 });
 

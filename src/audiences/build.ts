@@ -1,24 +1,29 @@
 /**
- * Builds audiences from scored parts: rules select candidates, suppressions remove (an id
- * list, a rule, earlier audiences), a cap keeps the best by a score, and a random holdout
- * (a hash of the id, so stable across runs) is set aside for measurement. Then the parts get
- * a membership column per audience, and each audience gets its files: ids as Parquet and
- * CSV, the holdout's ids, and a hashed-identifier export for ad platforms.
+ * Builds audiences in DuckDB from the table of scored rows the finalize made (one row per
+ * scored visitor, `__row` giving the output order): each rule compiled to SQL (audiences/sql.ts,
+ * identifiers quoted, literals bound) selects candidates; suppressions remove them in order
+ * (an id list by anti-join on ids compared by value, a rule, repeated ids, earlier
+ * audiences); a cap keeps the best by a score (`QUALIFY row_number()`), and a holdout drawn
+ * from a hash of the id (stable across runs) is set aside for measurement. Each audience's
+ * files are written once (`COPY ... TO` a temporary name, renamed): member ids as Parquet
+ * and CSV, the holdout's ids, and the hashed identifiers per ad platform (normalized in
+ * JavaScript by libphonenumber-js, so that part streams the members through this process).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ColumnBatch } from '../io/columns.js';
-import { addColumns, readParts } from '../io/rewrite.js';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import { ident } from '../io/duckdb.js';
+import { canonicalId, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { openTable } from '../io/table.js';
-import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
+import { FileWriter, type OutputColumn } from '../io/writer.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ProfileEntry } from '../models/profile.js';
 import { UserError } from '../util/errors.js';
-import type { AudienceSet } from './definition.js';
-import { canonicalId, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { warn } from '../util/warn.js';
+import type { AudienceSet } from './definition.js';
 import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from './identifiers.js';
-import { compile, references, type Rule } from './rules.js';
+import { references, type Rule } from './rules.js';
+import { ruleSql, SqlParams, sqlColumn } from './sql.js';
 
 export interface AudienceSummary {
   name: string;
@@ -46,10 +51,11 @@ export interface AudienceSummary {
 
 export interface AudiencesResult {
   summaries: AudienceSummary[];
-  /** Per audience, per scored row: 0 out, 1 member, 2 holdout. */
-  membership: Uint8Array[];
   /** Visitors in both audiences (members or holdout), by pair. */
   overlap: Array<{ a: string; b: string; both: number }>;
+  /** Per audience: the temporary table (`__row`, `status`: 1 member, 2 holdout) of its visitors. */
+  tables: string[];
+  /** The membership columns (`aud_<name>`: member, holdout or null) the score files get. */
   columns: OutputColumn[];
 }
 
@@ -104,13 +110,8 @@ export function checkModelReferences(set: AudienceSet, models: ScoringModel[], c
   }
 }
 
-/** A stable pseudo-random number in [0, 1) from the id: the holdout draw. */
-function holdoutDraw(seed: number, audience: string, id: string): number {
-  return parseInt(sha256Hex(`${seed}:${audience}:${id}`).slice(0, 8), 16) / 2 ** 32;
-}
-
 /** The canonical ids of an id list's first column (see io/ids.ts). */
-async function readIdList(file: string): Promise<Set<string>> {
+async function readIdList(file: string): Promise<string[]> {
   const table = await openTable(file);
   const column = table.columns[0];
   const ids = new Set<string>();
@@ -120,39 +121,50 @@ async function readIdList(file: string): Promise<Set<string>> {
       if (id !== null) ids.add(id);
     }
   }
-  return ids;
+  return [...ids];
 }
 
-function valueAt(batch: ColumnBatch, column: string, i: number): number | string | null {
-  const c = batch.columns.get(column);
-  if (!c) return null;
-  const v = c[i];
-  return typeof v === 'bigint' ? Number(v) : (v as number | string | null);
+/** What `buildAudiences` reads: the scored table and how its ids compare. */
+export interface AudienceSource {
+  con: DuckDBConnection;
+  /** The temporary table of scored rows, with `__row` (output order) and `__key` (the id's canonical text). */
+  table: string;
+  /** Its columns (model outputs, percentiles and ranks, carried inputs); `__row` and `__key` are not listed. */
+  columns: OutputColumn[];
+  idColumn: string;
+  /** The output folder: audiences go to `audiences/<name>/`. */
+  dir: string;
+}
+
+async function count(con: DuckDBConnection, sql: string, values: unknown[] = []): Promise<number> {
+  const r = await con.runAndReadAll(sql, values as never);
+  return Number(r.getRows()[0][0]);
 }
 
 /**
- * Builds every audience of `set` from the scored parts (`files`, in row order, `rows` in all):
- * rule candidates, then in order the id-list suppression (ids compared by value), the rule
- * suppression, one row per id, earlier audiences, the cap (best by a score, ties by row
- * order), and the holdout drawn from a hash of the id; adds `aud_<name>` to every part and
- * writes each audience's member, holdout and per-platform activation files.
- * @returns summaries (sizes, removals, means, segment mix, activation counts), membership per
- *   row (0 out, 1 member, 2 holdout) and pairwise overlaps.
+ * Writes a query's rows to `file` (Parquet or CSV by extension) under a temporary name
+ * (default `.<name>.tmp` beside it), renamed when whole. `values` bind the query's `$n`.
+ */
+export async function copyTo(con: DuckDBConnection, query: string, values: unknown[], file: string, tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`)): Promise<void> {
+  const format = file.endsWith('.csv') ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd';
+  await con.run(`COPY (${query}) TO $${values.length + 1} (${format})`, [...values, tmp] as never);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Builds every audience of `set` in DuckDB over `src.table`: rule candidates, then in order
+ * the id-list suppression (ids compared by value), the rule suppression, one row per id (the
+ * first), earlier audiences, the cap (best by a score, missing last, ties by row order), and
+ * the holdout drawn from a hash of the id; writes each audience's member, holdout and
+ * per-platform activation files.
+ * @param rankBase ranked visitors per rank column (for `rank <= N%`).
+ * @returns summaries (sizes, removals, means, segment mix, activation counts), the status
+ *   table per audience, and pairwise overlaps.
  * @throws UserError naming the audience when a rule refers to something the run lacks.
  */
-export async function buildAudiences(opts: {
-  dir: string;
-  files: WrittenFile[];
-  columns: OutputColumn[];
-  models: ScoringModel[];
-  set: AudienceSet;
-  idColumn: string;
-  rows: number;
-  /** Ranked visitors per rank column, when the caller knows them (saves a pass over the parts). */
-  rankCounts?: Map<string, number>;
-}): Promise<AudiencesResult> {
-  const { set, files, columns, rows, idColumn } = opts;
-  const resolve = referenceResolver(opts.models);
+export async function buildAudiences(src: AudienceSource, models: ScoringModel[], set: AudienceSet, rankBase: Map<string, number>): Promise<AudiencesResult> {
+  const { con, table, columns, idColumn } = src;
+  const resolve = referenceResolver(models);
   const known = new Set(columns.map((c) => c.name));
   const column = (ref: string, where: string): string => {
     const { column: c, fromModel } = resolve(ref);
@@ -166,265 +178,193 @@ export async function buildAudiences(opts: {
     return c;
   };
   const typeOf = (c: string) => columns.find((x) => x.name === c)!.type;
-
-  // Columns read back, and ranked-population sizes for `rank <= N%`.
-  const needed = new Set<string>([idColumn]);
+  const { email, phone } = set.identifiers;
+  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
+  // Every reference checked before any work: a bad one fails the job with nothing written.
   const plans = set.audiences.map((a) => {
     const where = `audience "${a.name}"`;
-    const refs = [a.rule, a.suppress.rule].filter(Boolean).flatMap((r) => references(r!));
-    for (const r of refs) needed.add(column(r, where));
+    const sqlOf = (rule: Rule, params: SqlParams) => {
+      const col = (ref: string) => {
+        const c = column(ref, where);
+        return sqlColumn(c, typeOf(c));
+      };
+      return ruleSql(rule, col, (ref) => rankBase.get(column(ref, where)) ?? 0, params);
+    };
+    sqlOf(a.rule, new SqlParams());
+    if (a.suppress.rule) sqlOf(a.suppress.rule, new SqlParams());
     let by: string | undefined;
     if (a.cap) {
       const byRef = a.cap.by ?? references(a.rule).find((r) => resolve(r).fromModel);
       if (!byRef) throw new UserError(`${where}: "cap" needs "by" (a score to keep the best by), since the rule uses no score`);
       by = column(byRef, `${where}: cap.by`);
       if (typeOf(by) === 'VARCHAR') throw new UserError(`${where}: cap.by "${byRef}" is not numeric`);
-      needed.add(by);
     }
-    return { a, by };
+    return { a, by, sqlOf };
   });
-  const readCols = columns.filter((c) => needed.has(c.name));
-  const rankBase = new Map<string, number>();
+
+  // `rank <= N%` on a rank column the finalize did not rank itself: its ranked rows are those with a rank.
   for (const a of set.audiences) {
-    for (const r of references(a.rule)) {
-      const c = column(r, `audience "${a.name}"`);
-      if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, 0);
+    for (const ref of references(a.rule)) {
+      const c = column(ref, `audience "${a.name}"`);
+      if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, await count(con, `SELECT count(${ident(c)}) FROM ${table}`));
     }
   }
-  const uncounted = [...rankBase.keys()].filter((c) => !opts.rankCounts?.has(c));
-  for (const c of rankBase.keys()) if (opts.rankCounts?.has(c)) rankBase.set(c, opts.rankCounts.get(c)!);
-  if (uncounted.length) {
-    for await (const { batch } of readParts(files, readCols)) {
-      for (const c of uncounted) {
-        const v = batch.columns.get(c) as Float64Array;
-        let n = 0;
-        for (let i = 0; i < batch.rows; i++) if (!Number.isNaN(v[i])) n++;
-        rankBase.set(c, rankBase.get(c)! + n);
-      }
-    }
-  }
-
-  const refColumn = new Map<string, string>();
-  for (const a of set.audiences) for (const r of [a.rule, a.suppress.rule].filter(Boolean).flatMap((x) => references(x!))) refColumn.set(r, column(r, `audience "${a.name}"`));
-
-  // Pass A: candidates per audience.
-  const suppressIds = await Promise.all(set.audiences.map((a) => (a.suppress.ids ? readIdList(a.suppress.ids) : Promise.resolve(undefined))));
-  const candidates = set.audiences.map(() => ({ rows: [] as number[], by: [] as number[], suppressedIds: 0, suppressedRule: 0, duplicateIds: 0, seen: new Set<string>() }));
-  const listMatched = suppressIds.map((l) => (l ? new Set<string>() : undefined));
-  for await (const { batch, first } of readParts(files, readCols)) {
-    const ids = batch.columns.get(idColumn) as BigInt64Array | (string | null)[];
-    const idAt = (i: number) => canonicalId(ids[i]) ?? '';
-    suppressIds.forEach((list, k) => {
-      if (!list) return;
-      for (let i = 0; i < batch.rows; i++) if (list.has(idAt(i))) listMatched[k]!.add(idAt(i));
-    });
-    const get = (ref: string, i: number) => valueAt(batch, refColumn.get(ref)!, i);
-    const base = (ref: string) => rankBase.get(refColumn.get(ref)!) ?? 0;
-    const float32 = (ref: string) => typeOf(refColumn.get(ref)!) === 'FLOAT';
-    plans.forEach(({ a, by }, k) => {
-      const select = compile(a.rule, get, base, float32);
-      const suppress = a.suppress.rule ? compile(a.suppress.rule, get, base, float32) : undefined;
-      const c = candidates[k];
-      for (let i = 0; i < batch.rows; i++) {
-        if (!select(i)) continue;
-        const id = idAt(i);
-        if (suppressIds[k]?.has(id)) {
-          c.suppressedIds++;
-          continue;
-        }
-        if (suppress?.(i)) {
-          c.suppressedRule++;
-          continue;
-        }
-        // An audience lists each visitor once: a repeated id keeps its first row.
-        if (c.seen.has(id)) {
-          c.duplicateIds++;
-          continue;
-        }
-        c.seen.add(id);
-        c.rows.push(first + i);
-        if (by) c.by.push(Number(valueAt(batch, by, i)));
-      }
-    });
-  }
-
-  const suppressLists = set.audiences.map((a, k) => {
-    if (!a.suppress.ids) return undefined;
-    const list = { file: a.suppress.ids, ids: suppressIds[k]!.size, matched: listMatched[k]!.size };
-    if (list.matched < ID_MATCH_MIN_SHARE * list.ids) {
-      warn(`audience "${a.name}": suppress.ids ${list.file}: only ${matchText(list.matched, list.ids)} are scored visitors; check that the list holds the same ids as the "${idColumn}" column`);
-    }
-    return list;
-  });
-  for (const [k, a] of set.audiences.entries()) {
-    if (candidates[k].duplicateIds) warn(`audience "${a.name}": ${candidates[k].duplicateIds} rows repeat an id already in the audience; each id is listed once`);
-    candidates[k].seen.clear();
-  }
-
-  // Audience suppressions, caps, holdout flags (drawn in pass B from the id), in definition order.
-  const status: Uint8Array[] = []; // 0 out, 1 member, 2 holdout (assigned in pass B)
-  const removed = plans.map(() => ({ suppressedAudiences: 0, capped: 0 }));
-  plans.forEach(({ a, by }, k) => {
-    let rowsK = candidates[k].rows;
-    let byK = candidates[k].by;
-    if (a.suppress.audiences.length) {
-      const others = a.suppress.audiences.map((n) => status[set.audiences.findIndex((x) => x.name === n)]);
-      const keep = rowsK.map((r) => !others.some((o) => o[r] > 0));
-      removed[k].suppressedAudiences = keep.filter((x) => !x).length;
-      rowsK = rowsK.filter((_, i) => keep[i]);
-      byK = by ? byK.filter((_, i) => keep[i]) : byK;
-    }
-    if (a.cap && rowsK.length > a.cap.size) {
-      const order = rowsK.map((_, i) => i).sort((x, y) => (byK[y] || -Infinity) - (byK[x] || -Infinity) || rowsK[x] - rowsK[y]);
-      removed[k].capped = rowsK.length - a.cap.size;
-      rowsK = order.slice(0, a.cap.size).map((i) => rowsK[i]);
-    }
-    const s = new Uint8Array(rows);
-    for (const r of rowsK) s[r] = 1;
-    status.push(s);
-  });
-
-  // Pass B: holdout draw, membership columns, per-audience files and statistics.
-  const { email, phone, defaultCountryCode } = set.identifiers;
-  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
-  const idType = columns.find((c) => c.name === idColumn)!.type;
-  const audDir = path.join(opts.dir, 'audiences');
+  const audDir = path.join(src.dir, 'audiences');
   fs.rmSync(audDir, { recursive: true, force: true });
-  const writers = set.audiences.map((a) => {
-    const d = path.join(audDir, a.name);
-    fs.mkdirSync(d, { recursive: true });
-    const idCol = [{ name: idColumn, type: idType }];
-    return {
-      members: new FileWriter(path.join(d, 'members.parquet'), idCol),
-      membersCsv: new FileWriter(path.join(d, 'members.csv'), idCol),
-      holdout: new FileWriter(path.join(d, 'holdout.csv'), idCol),
-      ...(email || phone
-        ? Object.fromEntries(
-            set.platforms.map((p) => [
-              `activation-${p}`,
-              new FileWriter(path.join(d, `activation-${p}.csv`), [
-                { name: 'email_sha256', type: 'VARCHAR' },
-                { name: 'phone_sha256', type: 'VARCHAR' },
-              ]),
-            ]),
-          )
-        : {}),
-    } as Record<string, FileWriter>;
-  });
-  const probColumns = columns.filter((c) => c.name.endsWith('_probability')).map((c) => c.name);
-  const segColumns = columns.filter((c) => c.name.endsWith('_segment')).map((c) => c.name);
-  const stats = set.audiences.map(() => ({
-    members: 0,
-    holdout: 0,
-    sums: new Map<string, number>(),
-    mix: new Map<string, Map<string, number>>(),
-    activation: { rows: 0, emails: 0, phones: 0, invalidEmails: 0, invalidPhones: 0 },
-  }));
-  const added = set.audiences.map((a) => ({ name: `aud_${a.name}`, type: 'VARCHAR' as const }));
-
-  const allColumns = await addColumns(opts.dir, files, columns, added, async (batch, first) => {
-    const out: Record<string, OutputData> = {};
-    const ids = batch.columns.get(idColumn) as BigInt64Array | (string | null)[];
-    for (const [k, a] of set.audiences.entries()) {
-      const col = new Array<string | null>(batch.rows).fill(null);
-      const w = writers[k];
-      const st = stats[k];
-      const memberIdx: number[] = [];
-      const holdIdx: number[] = [];
-      for (let i = 0; i < batch.rows; i++) {
-        if (!status[k][first + i]) continue;
-        const inHoldout = a.holdout > 0 && holdoutDraw(set.seed, a.name, String(ids[i])) < a.holdout;
-        status[k][first + i] = inHoldout ? 2 : 1;
-        col[i] = inHoldout ? 'holdout' : 'member';
-        (inHoldout ? holdIdx : memberIdx).push(i);
-      }
-      out[`aud_${a.name}`] = col;
-      const pick = (idx: number[]) => (ids instanceof BigInt64Array ? BigInt64Array.from(idx, (i) => ids[i]) : idx.map((i) => ids[i]));
-      await w.members.write(memberIdx.length, { [idColumn]: pick(memberIdx) });
-      await w.membersCsv.write(memberIdx.length, { [idColumn]: pick(memberIdx) });
-      await w.holdout.write(holdIdx.length, { [idColumn]: pick(holdIdx) });
-      st.members += memberIdx.length;
-      st.holdout += holdIdx.length;
-      for (const p of probColumns) {
-        const v = batch.columns.get(p) as Float64Array | undefined;
-        if (v) st.sums.set(p, (st.sums.get(p) ?? 0) + memberIdx.reduce((s, i) => s + v[i], 0));
-      }
-      for (const sc of segColumns) {
-        const v = batch.columns.get(sc) as Float64Array | undefined;
-        if (!v) continue;
-        const m = st.mix.get(sc) ?? new Map<string, number>();
-        for (const i of memberIdx) m.set(String(v[i]), (m.get(String(v[i])) ?? 0) + 1);
-        st.mix.set(sc, m);
-      }
-      if (email || phone) {
-        const act = activationRows(batch, memberIdx, email, phone, defaultCountryCode);
-        st.activation.rows += act.emails.length;
-        st.activation.emails += act.emails.filter((e) => e !== null).length;
-        st.activation.phones += act.phones.filter((p) => p !== null).length;
-        st.activation.invalidEmails += act.invalidEmails;
-        st.activation.invalidPhones += act.invalidPhones;
-        for (const p of set.platforms) {
-          await w[`activation-${p}`].write(act.emails.length, {
-            email_sha256: act.emails.map((e) => e && sha256Hex(e)),
-            phone_sha256: act.phones.map((ph) => ph && sha256Hex(phoneForPlatform(ph, p))),
-          });
-        }
-      }
-    }
-    return out;
-  }, columns.filter((c) => [idColumn, email, phone, ...probColumns, ...segColumns].includes(c.name)));
-  for (const w of writers) for (const f of Object.values(w)) await f.close();
-
-  const summaries: AudienceSummary[] = set.audiences.map((a, k) => {
-    const st = stats[k];
-    const mix: AudienceSummary['segmentMix'] = {};
-    for (const [sc, m] of st.mix) mix[sc] = Object.fromEntries([...m].sort((x, y) => y[1] - x[1]).map(([seg, n]) => [seg, n / Math.max(1, st.members)]));
-    return {
-      name: a.name,
-      rule: a.ruleText,
-      members: st.members,
-      holdout: st.holdout,
-      share: (st.members + st.holdout) / Math.max(1, rows),
-      removed: { suppressedIds: candidates[k].suppressedIds, suppressedRule: candidates[k].suppressedRule, duplicateIds: candidates[k].duplicateIds, ...removed[k] },
-      ...(suppressLists[k] && { suppressList: suppressLists[k] }),
-      means: Object.fromEntries([...st.sums].map(([p, s]) => [p, s / Math.max(1, st.members)])),
-      segmentMix: mix,
-      activation: st.activation,
-      files: Object.fromEntries(Object.entries(writers[k]).map(([kind, w]) => [kind, path.relative(opts.dir, w.file)])),
+  const tables: string[] = [];
+  const summaries: AudienceSummary[] = [];
+  for (const [k, { a, by, sqlOf }] of plans.entries()) {
+    const cand = `aud_cand_${k}`;
+    const status = `aud_status_${k}`;
+    tables.push(status);
+    const where = new SqlParams();
+    const rule = sqlOf(a.rule, where);
+    const byExpr = by ? `CAST(${ident(by)} AS DOUBLE)` : 'NULL::DOUBLE';
+    await con.run(`CREATE OR REPLACE TEMP TABLE ${cand} AS SELECT __row, coalesce(__key, '') AS key, ${byExpr} AS cap_by FROM ${table} WHERE ${rule}`, where.values as never);
+    const sizes = [await count(con, `SELECT count(*) FROM ${cand}`)];
+    const removedBy = async (sql: string, values: unknown[] = []) => {
+      await con.run(sql, values as never);
+      sizes.push(await count(con, `SELECT count(*) FROM ${cand}`));
+      return sizes[sizes.length - 2] - sizes[sizes.length - 1];
     };
-  });
+    let suppressList: AudienceSummary['suppressList'];
+    let suppressedIds = 0;
+    if (a.suppress.ids) {
+      const ids = await readIdList(a.suppress.ids);
+      const list = `aud_list_${k}`;
+      await con.run(`CREATE OR REPLACE TEMP TABLE ${list} AS SELECT unnest($1::VARCHAR[]) AS key`, [listValue(ids)]);
+      suppressedIds = await removedBy(`DELETE FROM ${cand} WHERE key IN (SELECT key FROM ${list})`);
+      const matched = await count(con, `SELECT count(*) FROM ${list} WHERE key IN (SELECT __key FROM ${table})`);
+      suppressList = { file: a.suppress.ids, ids: ids.length, matched };
+      if (matched < ID_MATCH_MIN_SHARE * ids.length) {
+        warn(`audience "${a.name}": suppress.ids ${a.suppress.ids}: only ${matchText(matched, ids.length)} are scored visitors; check that the list holds the same ids as the "${idColumn}" column`);
+      }
+      await con.run(`DROP TABLE ${list}`);
+    }
+    let suppressedRule = 0;
+    if (a.suppress.rule) {
+      const p = new SqlParams();
+      suppressedRule = await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${table} WHERE ${sqlOf(a.suppress.rule, p)})`, p.values);
+    }
+    // An audience lists each visitor once: a repeated id keeps its first row.
+    const duplicateIds = await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (PARTITION BY key ORDER BY __row) > 1)`);
+    if (duplicateIds) warn(`audience "${a.name}": ${duplicateIds} rows repeat an id already in the audience; each id is listed once`);
+    let suppressedAudiences = 0;
+    for (const other of a.suppress.audiences) {
+      suppressedAudiences += await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${tables[set.audiences.findIndex((x) => x.name === other)]})`);
+    }
+    const capped = a.cap ? await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (ORDER BY cap_by DESC NULLS LAST, __row) > $1)`, [a.cap.size]) : 0;
+    // The holdout: sha256 of "seed:audience:id", its first 32 bits as a fraction of 2^32.
+    const idText = `coalesce(CAST(s.${ident(idColumn)} AS VARCHAR), 'null')`;
+    await con.run(
+      `CREATE OR REPLACE TEMP TABLE ${status} AS SELECT c.__row, CASE WHEN $1 > 0 AND CAST(('0x' || left(sha256($2 || ${idText}), 8)) AS UBIGINT) / 4294967296.0 < $1 THEN 2 ELSE 1 END AS status
+       FROM ${cand} c JOIN ${table} s USING (__row)`,
+      [a.holdout, `${set.seed}:${a.name}:`],
+    );
+    await con.run(`DROP TABLE ${cand}`);
+    summaries.push(await summarize(src, set, k, status, { suppressedIds, suppressedRule, duplicateIds, suppressedAudiences, capped }, suppressList));
+  }
   const overlap: AudiencesResult['overlap'] = [];
-  for (let x = 0; x < status.length; x++) {
-    for (let y = x + 1; y < status.length; y++) {
-      let both = 0;
-      for (let r = 0; r < rows; r++) if (status[x][r] && status[y][r]) both++;
-      overlap.push({ a: set.audiences[x].name, b: set.audiences[y].name, both });
+  for (let x = 0; x < tables.length; x++) {
+    for (let y = x + 1; y < tables.length; y++) {
+      overlap.push({ a: set.audiences[x].name, b: set.audiences[y].name, both: await count(con, `SELECT count(*) FROM ${tables[x]} JOIN ${tables[y]} USING (__row)`) });
     }
   }
-  return { summaries, overlap, membership: status, columns: allColumns };
+  return { summaries, overlap, tables, columns: set.audiences.map((a) => ({ name: `aud_${a.name}`, type: 'VARCHAR' as const })) };
+}
+
+/** One audience's files and summary: members and holdout ids, activation files, means and segment mix among members. */
+async function summarize(
+  src: AudienceSource,
+  set: AudienceSet,
+  k: number,
+  status: string,
+  removed: AudienceSummary['removed'],
+  suppressList: AudienceSummary['suppressList'],
+): Promise<AudienceSummary> {
+  const { con, table, columns, idColumn } = src;
+  const a = set.audiences[k];
+  const d = path.join(src.dir, 'audiences', a.name);
+  fs.mkdirSync(d, { recursive: true });
+  const ids = (s: number) => `SELECT t.${ident(idColumn)} FROM ${status} JOIN ${table} t USING (__row) WHERE status = ${s} ORDER BY __row`;
+  const files: Record<string, string> = {};
+  for (const [kind, name, s] of [['members', 'members.parquet', 1], ['membersCsv', 'members.csv', 1], ['holdout', 'holdout.csv', 2]] as const) {
+    await copyTo(con, ids(s), [], path.join(d, name));
+    files[kind] = path.join('audiences', a.name, name);
+  }
+  const [members, holdout] = (await con.runAndReadAll(`SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2) FROM ${status}`)).getRows()[0].map(Number);
+  const means: Record<string, number> = {};
+  for (const c of columns.filter((x) => x.name.endsWith('_probability'))) {
+    means[c.name] = (await count(con, `SELECT coalesce(sum(CAST(t.${ident(c.name)} AS DOUBLE)), 0) FROM ${status} JOIN ${table} t USING (__row) WHERE status = 1`)) / Math.max(1, members);
+  }
+  const segmentMix: AudienceSummary['segmentMix'] = {};
+  for (const c of columns.filter((x) => x.name.endsWith('_segment'))) {
+    const r = await con.runAndReadAll(`SELECT t.${ident(c.name)} AS v, count(*) AS n FROM ${status} JOIN ${table} t USING (__row) WHERE status = 1 GROUP BY v ORDER BY n DESC, min(__row)`);
+    segmentMix[c.name] = Object.fromEntries(r.getRows().map(([v, n]) => [v === null ? 'NaN' : String(Number(v)), Number(n) / Math.max(1, members)]));
+  }
+  const activation = { rows: 0, emails: 0, phones: 0, invalidEmails: 0, invalidPhones: 0 };
+  const { email, phone } = set.identifiers;
+  if (email || phone) {
+    Object.assign(activation, await writeActivation(src, set, status, d));
+    for (const p of set.platforms) files[`activation-${p}`] = path.join('audiences', a.name, `activation-${p}.csv`);
+  }
+  return {
+    name: a.name,
+    rule: a.ruleText,
+    members,
+    holdout,
+    share: (members + holdout) / Math.max(1, await count(con, `SELECT count(*) FROM ${table}`)),
+    removed,
+    ...(suppressList && { suppressList }),
+    means,
+    segmentMix,
+    activation,
+    files,
+  };
 }
 
 /**
- * Normalized identifiers of the given rows (indexes into the batch): an email and an E.164
- * phone per row with at least one valid identifier (null where that one is missing or
- * invalid). Cells of any type are read as text first (a phone stored as a number, an all-null
- * column of another type). Present but invalid values are counted, never hashed.
+ * Streams the members' identifiers (row order) through the normalizers and writes one
+ * activation file per platform: an email and an E.164 phone per member with at least one
+ * valid identifier, hashed (SHA-256). Present but invalid values are counted, never hashed.
  */
-function activationRows(batch: ColumnBatch, rows: number[], email: string | undefined, phone: string | undefined, defaultCountry: string | undefined) {
-  const emails: (string | null)[] = [];
-  const phones: (string | null)[] = [];
-  let invalidEmails = 0;
-  let invalidPhones = 0;
-  for (const i of rows) {
-    const rawEmail = email ? identifierText(batch.columns.get(email)?.[i]) : null;
-    const rawPhone = phone ? identifierText(batch.columns.get(phone)?.[i]) : null;
-    const e = normalizeEmail(rawEmail);
-    const p = normalizePhone(rawPhone, defaultCountry);
-    if (rawEmail !== null && e === null) invalidEmails++;
-    if (rawPhone !== null && p === null) invalidPhones++;
-    if (e === null && p === null) continue;
-    emails.push(e);
-    phones.push(p);
+async function writeActivation(src: AudienceSource, set: AudienceSet, status: string, dir: string): Promise<AudienceSummary['activation']> {
+  const { email, phone, defaultCountryCode } = set.identifiers;
+  const pick = (c: string | undefined) => (c ? `t.${ident(c)}` : 'NULL');
+  const result = await src.con.stream(`SELECT ${pick(email)}, ${pick(phone)} FROM ${status} JOIN ${src.table} t USING (__row) WHERE status = 1 ORDER BY __row`);
+  const writers = set.platforms.map((p) => ({
+    p,
+    w: new FileWriter(path.join(dir, `activation-${p}.csv`), [
+      { name: 'email_sha256', type: 'VARCHAR' },
+      { name: 'phone_sha256', type: 'VARCHAR' },
+    ]),
+  }));
+  const counts = { rows: 0, emails: 0, phones: 0, invalidEmails: 0, invalidPhones: 0 };
+  try {
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      const emails: (string | null)[] = [];
+      const phones: (string | null)[] = [];
+      for (const [rawE, rawP] of chunk.getRows()) {
+        const textE = email ? identifierText(rawE) : null;
+        const textP = phone ? identifierText(rawP) : null;
+        const e = normalizeEmail(textE);
+        const ph = normalizePhone(textP, defaultCountryCode);
+        if (textE !== null && e === null) counts.invalidEmails++;
+        if (textP !== null && ph === null) counts.invalidPhones++;
+        if (e === null && ph === null) continue;
+        emails.push(e);
+        phones.push(ph);
+      }
+      counts.rows += emails.length;
+      counts.emails += emails.filter((e) => e !== null).length;
+      counts.phones += phones.filter((p) => p !== null).length;
+      const hashedEmails = emails.map((e) => e && sha256Hex(e));
+      for (const { p, w } of writers) await w.write(emails.length, { email_sha256: hashedEmails, phone_sha256: phones.map((ph) => ph && sha256Hex(phoneForPlatform(ph, p))) });
+    }
+    for (const { w } of writers) await w.close();
+  } catch (err) {
+    for (const { w } of writers) w.abort();
+    throw err;
   }
-  return { emails, phones, invalidEmails, invalidPhones };
+  return counts;
 }

@@ -121,7 +121,9 @@ function stagingOwned(dir: string): string[] {
   if (fs.existsSync(staging)) {
     owned.add(STAGING);
     for (const f of [REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`, ERRORS]) owned.add(f);
-    for (const f of fs.readdirSync(staging)) if (f.startsWith(`${SCORE_PREFIX}-`) && f.endsWith('.parquet')) owned.add(f);
+    for (const f of fs.readdirSync(staging)) {
+      if (f.startsWith(`${SCORE_PREFIX}-`) && f.endsWith('.parquet')) for (const g of [f, `${f}.tmp`]) owned.add(g);
+    }
     try {
       const names = JSON.parse(fs.readFileSync(path.join(staging, AUDIENCE_LIST), 'utf8')) as string[];
       for (const n of names) owned.add(path.join('audiences', n));

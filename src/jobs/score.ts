@@ -13,15 +13,12 @@ import { backendName, initBackend } from '../compute/backend.js';
 import { columnRequest, transform } from '../features/transform.js';
 import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
-import { listValue } from '@duckdb/node-api';
-import { connect, ident } from '../io/duckdb.js';
-import { readParts } from '../io/rewrite.js';
 import { warn } from '../util/warn.js';
 import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
 import type { RankedOutput, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
-import { addPercentiles, buildRanking, rankedColumns, type Ranking } from './rank.js';
-import { audienceInputs, buildAudiences, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
+import { audienceInputs, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
+import { finalizeParts, rankedColumns, RESERVED_COLUMNS } from './finalize.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences } from '../audiences/profile.js';
 import { prefetch } from '../util/prefetch.js';
@@ -128,6 +125,7 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   const names = new Set<string>();
   for (const c of [...columns, ...rankedColumns(ranked)]) {
     if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
+    if (RESERVED_COLUMNS.includes(c.name)) throw new UserError(`the scores would have a column named "${c.name}", which the finalize uses for itself; rename that input column`);
     names.add(c.name);
   }
   if (audiences) checkModelReferences(audiences, models, [...names]);
@@ -233,32 +231,10 @@ export async function scoreShard(
   }
 }
 
-/** Rows of the score files whose id is not the first of its value (DuckDB, one pass over the id column). */
-async function countDuplicateIds(files: WrittenFile[], id: string): Promise<number> {
-  const con = await connect();
-  try {
-    const r = await con.runAndReadAll(`SELECT count(*) - count(DISTINCT ${ident(id)}) FROM read_parquet($1)`, [listValue(files.map((f) => f.path))]);
-    return Number(r.getRows()[0][0]);
-  } finally {
-    con.closeSync();
-  }
-}
-
-/** Ranked values of every row, in row order, read back from the staged shard files. */
-async function rankings(plan: ScorePlan, files: WrittenFile[], rows: number): Promise<Map<string, Ranking>> {
-  const sources = plan.ranked.flatMap((r) => [r.source, ...(r.excludeIf ? [r.excludeIf] : [])]);
-  const cols = plan.columns.filter((c) => sources.includes(c.name));
-  const values = new Map(plan.ranked.map((r) => [r.source, new Float32Array(rows)]));
-  const excluded = new Map(plan.ranked.filter((r) => r.excludeIf).map((r) => [r.excludeIf!, new Uint8Array(rows)]));
-  for await (const { batch, first } of readParts(files, cols)) {
-    for (const [name, out] of [...values, ...excluded]) out.set(batch.columns.get(name) as Float64Array, first);
-  }
-  return new Map(plan.ranked.map((r) => [r.source, buildRanking(values.get(r.source)!, r.excludeIf ? excluded.get(r.excludeIf) : undefined, Boolean(r.rank))]));
-}
-
 /**
- * Builds the whole output from the staged shards: score files (with percentile and rank
- * columns), audiences, the errors file, then the manifest. Idempotent.
+ * Builds the whole output from the staged shards (jobs/finalize.ts: score parts with
+ * percentile, rank and audience columns, audience files), then audience profiles, the errors
+ * file, and the manifest last. Idempotent: the staged parts stay until the manifest is written.
  */
 export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardResult[], seconds: () => number): Promise<ScoreManifest> {
   const backend = await initBackend();
@@ -266,37 +242,25 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   const ordered = [...shards].sort((a, b) => a.index - b.index);
   const rows = ordered.reduce((s, r) => s + r.rows, 0);
   fs.rmSync(path.join(dir, MANIFEST), { force: true });
-  // Hard links: the rewrites below rename new files over these names, leaving the staged ones intact.
-  const files: WrittenFile[] = ordered.map((r) => {
-    const target = path.join(dir, shardName(r.index));
-    fs.rmSync(target, { force: true });
-    try {
-      fs.linkSync(path.join(staging, shardName(r.index)), target);
-    } catch {
-      fs.copyFileSync(path.join(staging, shardName(r.index)), target); // a file system without hard links
-    }
-    return { path: target, rows: r.rows };
-  });
-  let columns = plan.columns;
-  let rankCounts: Map<string, number> | undefined;
-  if (plan.ranked.length) {
-    const ranks = await rankings(plan, files, rows);
-    columns = await addPercentiles(dir, files, columns, plan.ranked, ranks);
-    rankCounts = new Map(plan.ranked.filter((r) => r.rank).map((r) => [r.rank!, ranks.get(r.source)!.sorted.length]));
-  }
   // Announced before any audience file is written, so a failed finalize's audiences are known as ours.
   if (plan.audiences) fs.writeFileSync(path.join(staging, AUDIENCE_LIST), JSON.stringify(plan.audiences.audiences.map((a) => a.name)));
-  const built = plan.audiences
-    ? await buildAudiences({ dir, files, columns, models: plan.models, set: plan.audiences, idColumn: plan.id.name, rows, rankCounts })
-    : undefined;
+  const done = await finalizeParts({
+    dir,
+    parts: ordered.map((r) => ({ index: r.index, path: path.join(staging, shardName(r.index)), rows: r.rows })),
+    columns: plan.columns,
+    ranked: plan.ranked,
+    idColumn: plan.id.name,
+    hasIds: plan.models[0].transform.id.column !== null, // without one, ids are row numbers
+    ...(plan.audiences && { audiences: { set: plan.audiences, models: plan.models } }),
+  });
+  const { files, columns, duplicateIds } = done;
+  const built = done.audiences;
   if (built) {
     // In words: what sets each audience apart, on the first model's features; then the summary file.
     const profiles = await profileAudiences(plan.data, plan.models[0].transform, built.membership);
     built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
     fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
   }
-  const hasIds = plan.models[0].transform.id.column !== null; // without one, ids are row numbers
-  const duplicateIds = !hasIds || files.length === 0 ? 0 : await countDuplicateIds(files, plan.id.name);
   if (duplicateIds > 0) warn(`${duplicateIds} scored rows repeat an id of an earlier row (column "${plan.id.name}"); audiences list each id once`);
   const rejected = ordered.reduce((s, r) => s + r.rejected, 0);
   const errorsPath = path.join(dir, ERRORS);
@@ -309,7 +273,7 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   const manifest: ScoreManifest = {
     files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),
     rows,
-    columns: built?.columns ?? columns,
+    columns,
     ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
     models: plan.models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind })),
     inputs: plan.data.tables.map((t) => t.path),

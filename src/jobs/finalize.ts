@@ -1,0 +1,186 @@
+/**
+ * The finalize of a score job as one DuckDB plan over the staged parts: the parts are read
+ * once into a temporary table with their output order (`__row`: part index x 2^32 + row in
+ * the part), the ranked outputs' percentiles, buckets and ranks are added by window
+ * functions, audiences are built over that table (audiences/build.ts), and each visible score
+ * part is written once (`COPY ... TO` its temporary name, renamed) with every column. Nothing
+ * of the staged parts changes, so a finalize killed anywhere can run again from them.
+ *
+ * Percentile: the mid-rank percentile within the ranked rows, 100 x (below + equal / 2) / n,
+ * compared at float32 (ties share one); bucket: high from 80, medium from 50, else low;
+ * rank: 1 for the highest value, ties by row order. Rows excluded from a ranking (seeds) or
+ * without a value get none of the three.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import { buildAudiences, copyTo, type AudiencesResult } from '../audiences/build.js';
+import type { AudienceSet } from '../audiences/definition.js';
+import { connect, ident } from '../io/duckdb.js';
+import { canonicalIdSql } from '../io/ids.js';
+import type { OutputColumn, WrittenFile } from '../io/writer.js';
+import type { RankedOutput, ScoringModel } from '../models/model.js';
+import { UserError } from '../util/errors.js';
+import { shardName } from './output.js';
+
+/** Column names the finalize's table uses for itself; no output may take them. */
+export const RESERVED_COLUMNS = ['__row', '__key', 'file_row_number'];
+
+/** What the finalize reads: the staged parts in output order and what to compute over them. */
+export interface FinalizeInput {
+  /** The output folder: visible parts are written here, audiences under `audiences/`. */
+  dir: string;
+  /** Staged parts in output order, each with its shard index (the visible part's name). */
+  parts: Array<{ index: number; path: string; rows: number }>;
+  /** The columns of the staged parts. */
+  columns: OutputColumn[];
+  ranked: RankedOutput[];
+  idColumn: string;
+  /** Whether ids are the input's own (count repeats); false for row numbers. */
+  hasIds: boolean;
+  audiences?: { set: AudienceSet; models: ScoringModel[] };
+}
+
+export interface FinalizeResult {
+  files: WrittenFile[];
+  columns: OutputColumn[];
+  audiences?: Omit<AudiencesResult, 'tables' | 'columns'> & {
+    /** Per audience, per output row (in order): 0 out, 1 member, 2 holdout. */
+    membership: Uint8Array[];
+  };
+  /** Scored rows whose id repeats an earlier row's (0 without ids). */
+  duplicateIds: number;
+}
+
+const PART_SHIFT = 4_294_967_296; // 2^32 rows per part at most
+
+/** The ranked outputs' added columns: percentile (FLOAT), bucket (VARCHAR) and rank (INTEGER) where asked for. */
+export function rankedColumns(ranked: RankedOutput[]): OutputColumn[] {
+  return ranked.flatMap((r) => [
+    { name: r.percentile, type: 'FLOAT' as const },
+    ...(r.bucket ? [{ name: r.bucket, type: 'VARCHAR' as const }] : []),
+    ...(r.rank ? [{ name: r.rank, type: 'INTEGER' as const }] : []),
+  ]);
+}
+
+/** The SQL of an id's key, its value compared as `canonicalId` does: text ids canonicalized, integer ids as decimal text. */
+function idKey(input: FinalizeInput): string {
+  const id = input.columns.find((c) => c.name === input.idColumn)!;
+  return id.type === 'VARCHAR' ? canonicalIdSql(ident(id.name)) : `CAST(${ident(id.name)} AS VARCHAR)`;
+}
+
+/** CREATE TEMP TABLE scored: the staged parts with `__row`, `__key` and the ranked columns. */
+async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<void> {
+  const values: unknown[] = [];
+  const bind = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const union = input.parts
+    .map((p, i) => `SELECT * EXCLUDE (file_row_number), CAST(${bind(i)} AS BIGINT) * ${PART_SHIFT} + file_row_number AS __row FROM read_parquet(${bind(p.path)}, file_row_number = true)`)
+    .join(' UNION ALL ');
+  const key = idKey(input);
+  // Layer 1: per ranked output, whether the row is ranked (__g) and its float32 value (__v).
+  const flags = input.ranked.map((r, i) => {
+    const src = ident(r.source);
+    const eligible = r.excludeIf ? `coalesce(CAST(${ident(r.excludeIf)} AS DOUBLE), 0) = 0 AND ` : '';
+    return `(${eligible}${src} IS NOT NULL AND NOT isnan(CAST(${src} AS DOUBLE))) AS __g${i}, CAST(${src} AS FLOAT) AS __v${i}`;
+  });
+  // Layer 2: percentiles and ranks by window functions.
+  const windows = input.ranked.map((r, i) => {
+    const g = `__g${i}`;
+    const v = `__v${i}`;
+    const pct = `CASE WHEN ${g} THEN CAST((100.0::DOUBLE * (CAST(rank() OVER (PARTITION BY ${g} ORDER BY ${v}) - 1 AS DOUBLE) + CAST(count(*) OVER (PARTITION BY ${g}, ${v}) AS DOUBLE) / 2)) / CAST(count(*) OVER (PARTITION BY ${g}) AS DOUBLE) AS FLOAT) END AS ${ident(r.percentile)}`;
+    const rank = r.rank ? `, CASE WHEN ${g} THEN CAST(row_number() OVER (PARTITION BY ${g} ORDER BY ${v} DESC, __row) AS INTEGER) END AS ${ident(r.rank)}` : '';
+    return pct + rank;
+  });
+  const hidden = input.ranked.flatMap((_, i) => [`__g${i}`, `__v${i}`]);
+  // Layer 3: buckets from the stored (float32) percentiles.
+  const buckets = input.ranked
+    .filter((r) => r.bucket)
+    .map((r) => `CASE WHEN ${ident(r.percentile)} >= 80 THEN 'high' WHEN ${ident(r.percentile)} >= 50 THEN 'medium' WHEN ${ident(r.percentile)} IS NOT NULL THEN 'low' END AS ${ident(r.bucket!)}`);
+  const layer1 = `SELECT u.*, ${key} AS __key${flags.map((f) => `, ${f}`).join('')} FROM (${union}) u`;
+  const layer2 = `SELECT b.*${windows.map((w) => `, ${w}`).join('')} FROM (${layer1}) b`;
+  const layer3 = `SELECT c.*${hidden.length ? ` EXCLUDE (${hidden.join(', ')})` : ''}${buckets.map((b) => `, ${b}`).join('')} FROM (${layer2}) c`;
+  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS ${layer3}`, values as never);
+}
+
+/** Hard links (or copies) of the staged parts as the visible parts: nothing to add to them. */
+function linkParts(input: FinalizeInput): WrittenFile[] {
+  return input.parts.map((p) => {
+    const target = path.join(input.dir, shardName(p.index));
+    fs.rmSync(target, { force: true });
+    try {
+      fs.linkSync(p.path, target);
+    } catch {
+      fs.copyFileSync(p.path, target); // a file system without hard links
+    }
+    return { path: target, rows: p.rows };
+  });
+}
+
+/** Per audience, each output row's status (0 out, 1 member, 2 holdout), in output order. */
+async function memberships(con: DuckDBConnection, input: FinalizeInput, tables: string[]): Promise<Uint8Array[]> {
+  const offsets: number[] = [];
+  let rows = 0;
+  for (const p of input.parts) {
+    offsets.push(rows);
+    rows += p.rows;
+  }
+  const out: Uint8Array[] = [];
+  for (const t of tables) {
+    const m = new Uint8Array(rows);
+    const r = await con.runAndReadAll(`SELECT CAST(__row // ${PART_SHIFT} AS INTEGER), CAST(__row % ${PART_SHIFT} AS INTEGER), status FROM ${t}`);
+    for (const [part, pos, status] of r.getRows()) m[offsets[Number(part)] + Number(pos)] = Number(status);
+    out.push(m);
+  }
+  return out;
+}
+
+/**
+ * Builds the visible output from the staged parts: score parts with percentile, bucket, rank
+ * and audience columns, the audiences' files; counts repeated ids. Idempotent.
+ * @throws UserError when an audience refers to something the run lacks (nothing written).
+ */
+export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResult> {
+  const con = await connect();
+  try {
+    if (input.ranked.length === 0 && !input.audiences) {
+      const files = linkParts(input);
+      const duplicateIds = input.hasIds && files.length ? await countDuplicates(con, `(SELECT ${idKey(input)} AS __key FROM read_parquet($1))`, [listValue(files.map((f) => f.path))]) : 0;
+      return { files, columns: input.columns, duplicateIds };
+    }
+    for (const c of input.columns) if (RESERVED_COLUMNS.includes(c.name)) throw new UserError(`a scored column is named "${c.name}", which the finalize uses for itself; rename it`);
+    await loadScored(con, input);
+    const columns = [...input.columns, ...rankedColumns(input.ranked)];
+    const rankBase = new Map<string, number>();
+    for (const r of input.ranked) if (r.rank) rankBase.set(r.rank, Number((await con.runAndReadAll(`SELECT count(${ident(r.rank)}) FROM scored`)).getRows()[0][0]));
+    const built = input.audiences
+      ? await buildAudiences({ con, table: 'scored', columns, idColumn: input.idColumn, dir: input.dir }, input.audiences.models, input.audiences.set, rankBase)
+      : undefined;
+    const joins = (built?.tables ?? []).map((t, k) => ` LEFT JOIN ${t} a${k} USING (__row)`).join('');
+    const membership = (built?.columns ?? []).map((c, k) => `, CASE a${k}.status WHEN 1 THEN 'member' WHEN 2 THEN 'holdout' END AS ${ident(c.name)}`).join('');
+    const select = `SELECT ${columns.map((c) => `s.${ident(c.name)}`).join(', ')}${membership} FROM scored s${joins} WHERE s.__row >= $1 AND s.__row < $2 ORDER BY s.__row`;
+    const files: WrittenFile[] = [];
+    for (const [i, p] of input.parts.entries()) {
+      const target = path.join(input.dir, shardName(p.index));
+      await copyTo(con, select, [i * PART_SHIFT, (i + 1) * PART_SHIFT], target, `${target}.tmp`);
+      files.push({ path: target, rows: p.rows });
+    }
+    const duplicateIds = input.hasIds ? await countDuplicates(con, 'scored') : 0;
+    return {
+      files,
+      columns: [...columns, ...(built?.columns ?? [])],
+      duplicateIds,
+      ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap, membership: await memberships(con, input, built.tables) } }),
+    };
+  } finally {
+    con.closeSync();
+  }
+}
+
+/** Rows whose id repeats an earlier row's, compared by value (`__key` of `from`); missing ids are not counted. */
+async function countDuplicates(con: DuckDBConnection, from: string, values: unknown[] = []): Promise<number> {
+  const r = await con.runAndReadAll(`SELECT count(__key) - count(DISTINCT __key) FROM ${from}`, values as never);
+  return Number(r.getRows()[0][0]);
+}
