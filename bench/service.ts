@@ -80,6 +80,9 @@ async function timedJob(server: Server, body: object, size: number, floor: numbe
     'scoring-pass rows/s': Math.round(job.result.rowsPerSecond),
     'setup / score / finalize s': [st.setup, st.scoring, st.finalizing].map((x: number) => x.toFixed(1)).join(' / '),
     'other s': (jobSeconds - st.setup - st.scoring - st.finalizing).toFixed(1),
+    'finalize: load / audiences / parts / profiles s': job.result.finalizeStages
+      ? ['load', 'audiences', 'parts', 'profiles'].map((k) => job.result.finalizeStages[k].toFixed(1)).join(' / ')
+      : 'linked',
     'workers used': st.workers,
     'I/O floor s': floor.toFixed(2),
     'job / floor': (jobSeconds / floor).toFixed(1),

@@ -50,3 +50,83 @@ it('leaves rejected rows out, lists them, and keeps every other row its own row_
   const strict = scoreDataset(await openDataset([path.join(dir, 'bad.csv')]), [await loadScoringModel(store, 'seg')], { output: path.join(dir, 'strict'), shardRows: 10, maxRejects: 3 });
   await expect(strict).rejects.toThrow(/more rows could not be read than the job allows \(3\)/);
 });
+
+it('20 score jobs with audiences in one process, shards on the reused pool: tensors and open files do not grow', async () => {
+  const { tf } = await import('../src/compute/backend.js');
+  const { parseAudiences } = await import('../src/audiences/definition.js');
+  await initBackend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-score20-'));
+  const csv = `id,x,y,email\n${Array.from({ length: 300 }, (_, i) => `${i + 1},${i % 7},${i % 3},v${i}@example.com`).join('\n')}\n`;
+  fs.writeFileSync(path.join(dir, 'v.csv'), csv);
+  const data = await openDataset([path.join(dir, 'v.csv')]);
+  const transform = await fitTransform(data, parseSpec({ id: 'id', numeric: ['x', 'y'] }));
+  const store = new ModelStore(path.join(dir, 'models'));
+  (await trainKMeans(data, transform, store, { k: 3, name: 'seg', nInit: 1 })).model.dispose();
+  const audiences = parseAudiences({ identifiers: { email: 'email' }, audiences: [{ name: 'near', rule: 'seg.distance <= 1', holdout: 0.2 }] }, path.join(dir, 'aud.json'));
+  const openFiles = () => fs.readdirSync('/proc/self/fd').length;
+  const run = async (i: number) => {
+    const model = await loadScoringModel(store, 'seg');
+    // `store` set: the shards go to the process's pool when it has threads (AUDIENCE_WORKERS), else in process.
+    const m = await scoreDataset(data, [model], { output: path.join(dir, `out-${i}`), shardRows: 100, audiences, store: store.root });
+    model.dispose();
+    fs.rmSync(path.join(dir, `out-${i}`), { recursive: true });
+    return m;
+  };
+  const saved = process.env.AUDIENCE_WORKERS;
+  process.env.AUDIENCE_WORKERS = '2';
+  try {
+    await checkFlat();
+  } finally {
+    if (saved === undefined) delete process.env.AUDIENCE_WORKERS;
+    else process.env.AUDIENCE_WORKERS = saved;
+  }
+  async function checkFlat() {
+    const first = await run(0);
+    const tensors = tf.memory().numTensors;
+    const files = openFiles();
+    for (let i = 1; i < 20; i++) expect((await run(i)).audiences!.summaries[0].members).toBe(first.audiences!.summaries[0].members);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(openFiles()).toBeLessThanOrEqual(files + 2);
+  }
+});
+
+it('audience profiles from the staged columns in SQL equal GroupProfiler over the input rows', async () => {
+  const { GroupProfiler } = await import('../src/models/profile.js');
+  const { parseAudiences } = await import('../src/audiences/definition.js');
+  const { textColumn } = await import('../src/io/columns.js');
+  await initBackend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-profile-'));
+  const devices = ['mobile', 'desktop', 'tablet', '', 'tv'];
+  const lines = Array.from({ length: 500 }, (_, i) => `${i + 1},${i % 13 === 0 ? '' : (i * 7) % 50},${i % 9 === 0 ? -1 : (i * 31) % 400},${['yes', 'no', 'maybe', ' Y '][i % 4]},${devices[i % 5]}`);
+  fs.writeFileSync(path.join(dir, 'v.csv'), `id,x,dur,member,device\n${lines.join('\n')}\n`);
+  const data = await openDataset([path.join(dir, 'v.csv')]);
+  const spec = parseSpec({ id: 'id', numeric: ['x', { name: 'dur', log: true }], boolean: ['member'], categorical: ['device'] });
+  const transform = await fitTransform(data, spec);
+  const store = new ModelStore(path.join(dir, 'models'));
+  (await trainKMeans(data, transform, store, { k: 3, name: 'seg', nInit: 1 })).model.dispose();
+  const model = await loadScoringModel(store, 'seg');
+  const audiences = parseAudiences({ audiences: [{ name: 'a', rule: 'seg.segment = 0' }, { name: 'b', rule: 'seg.distance <= 1', holdout: 0.3 }] }, path.join(dir, 'aud.json'));
+  const m = await scoreDataset(data, [model], { output: path.join(dir, 'out'), shardRows: 150, audiences });
+  model.dispose();
+  // The reference: GroupProfiler over the input, with the memberships the output lists.
+  const status: string[][] = [[], []];
+  for (const f of m.files) {
+    for await (const b of (await openTable(path.join(dir, 'out', f.path))).read([{ name: 'aud_a', as: 'text' }, { name: 'aud_b', as: 'text' }])) {
+      status[0].push(...(textColumn(b, 'aud_a') as string[]));
+      status[1].push(...(textColumn(b, 'aud_b') as string[]));
+    }
+  }
+  for (const [a, summary] of m.audiences!.summaries.entries()) {
+    const profiler = new GroupProfiler(model.transform, 1);
+    for await (const b of data.read((await import('../src/features/transform.js')).columnRequest(model.transform))) {
+      profiler.add(b, Int8Array.from({ length: b.rows }, (_, i) => (status[a][b.first + i] ? 0 : -1)));
+    }
+    const [reference] = profiler.result();
+    const ours = summary.profile!;
+    expect(ours.map((e) => e.feature)).toEqual(reference.entries.slice(0, 12).map((e) => e.feature));
+    ours.forEach((e, i) => {
+      const r = reference.entries[i];
+      for (const k of ['value', 'population', 'score'] as const) expect(e[k]).toBeCloseTo(r[k], 9);
+    });
+  }
+});

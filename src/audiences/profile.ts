@@ -1,20 +1,83 @@
-/** Profiles of audiences: each audience's members vs all visitors, on one model's features. */
-import type { FittedTransform } from '../features/transform.js';
-import { columnRequest } from '../features/transform.js';
-import type { Dataset } from '../io/dataset.js';
-import { GroupProfiler, type GroupProfile } from '../models/profile.js';
+/**
+ * Profiles of audiences: each audience's members (and holdout) vs all scored visitors, on
+ * one model's features, as totals in SQL over the finalize's table of scored rows, which
+ * holds the model's input columns as the shards read them (staged as `__in_<name>`): the
+ * input is not read again and no row passes through JavaScript. The totals are those
+ * GroupProfiler accumulates row by row (models/profile.ts): values and model values
+ * (log1p where the feature is logged) of numeric features, true rates of booleans, level counts.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue } from '@duckdb/node-api';
+import { MAX_MAGNITUDE, MISSING, type FittedTransform } from '../features/transform.js';
+import type { ColumnRequest } from '../io/columns.js';
+import { ident } from '../io/duckdb.js';
+import { trimSql } from '../io/ids.js';
+import { FALSE, TRUE } from '../io/number-text.js';
+import type { OutputColumn } from '../io/writer.js';
+import { GroupProfiler, type GroupProfile, type ProfileTotals } from '../models/profile.js';
 
-/** `membership[a][row]` is non-zero when the row is in audience a (member or holdout). */
-export async function profileAudiences(data: Dataset, transform: FittedTransform, membership: Uint8Array[]): Promise<GroupProfile[]> {
-  const profilers = membership.map(() => new GroupProfiler(transform, 1));
-  for await (const batch of data.read(columnRequest(transform))) {
-    membership.forEach((m, a) => {
-      const labels = Int8Array.from({ length: batch.rows }, (_, i) => (m[batch.first + i] ? 0 : -1));
-      profilers[a].add(batch, labels);
-    });
+/** Where the profile reads: the finalize's table, and each input column's staged name there. */
+export interface ProfileSource {
+  con: DuckDBConnection;
+  table: string;
+  profiled: Array<{ column: OutputColumn; request: ColumnRequest }>;
+}
+
+/** Totals of the rows of `from` (the table, or the table joined with an audience's status table). */
+async function totals(src: ProfileSource, transform: FittedTransform, from: string): Promise<{ rows: number; totals: ProfileTotals }> {
+  const staged = new Map(src.profiled.map((p) => [p.request.name, p.column]));
+  const exprs: string[] = ['count(*)'];
+  const values: unknown[] = [];
+  const words = () => {
+    if (values.length === 0) values.push(listValue([...TRUE]), listValue([...FALSE]));
+  };
+  const numeric: string[] = [];
+  const boolean: string[] = [];
+  for (const f of transform.features) {
+    const c = staged.get(f.name);
+    if (!c) continue;
+    const x = `t.${ident(c.name)}`;
+    if (f.kind === 'numeric') {
+      const ok = `(isfinite(${x}) AND abs(${x}) <= ${MAX_MAGNITUDE}${f.log ? ` AND ${x} >= 0` : ''})`;
+      // greatest(): DuckDB evaluates the expression on every row, the filter only keeps the valid ones.
+      const m = f.log ? `ln(1 + greatest(${x}, 0))` : x;
+      exprs.push(`sum(${x}) FILTER (WHERE ${ok}), count(*) FILTER (WHERE ${ok}), sum(${m}) FILTER (WHERE ${ok}), sum(${m} * ${m}) FILTER (WHERE ${ok})`);
+      numeric.push(f.name);
+    } else if (f.kind === 'boolean') {
+      if (c.type === 'VARCHAR') words();
+      const b = c.type === 'VARCHAR' ? `(CASE WHEN lower(${trimSql(x)}) = ANY($1) THEN 1 WHEN lower(${trimSql(x)}) = ANY($2) THEN 0 END)` : `(CASE WHEN ${x} IN (0, 1) THEN ${x} END)`;
+      exprs.push(`sum(${b}), count(${b})`);
+      boolean.push(f.name);
+    }
   }
-  return profilers.map((p, a) => {
-    const [profile] = p.result();
-    return { ...profile, group: a, entries: profile.entries.slice(0, 12) };
-  });
+  const row = (await src.con.runAndReadAll(`SELECT ${exprs.join(', ')} FROM ${from}`, values as never)).getRows()[0].map((v) => Number(v ?? 0));
+  const out: ProfileTotals = { numeric: {}, boolean: {}, categorical: {} };
+  let at = 1;
+  for (const name of numeric) out.numeric[name] = [row[at++], row[at++], row[at++], row[at++]];
+  for (const name of boolean) out.boolean[name] = [row[at++], row[at++]];
+  for (const f of transform.features) {
+    const c = staged.get(f.name);
+    if (!c || f.kind !== 'categorical') continue;
+    const r = await src.con.runAndReadAll(`SELECT coalesce(CAST(t.${ident(c.name)} AS VARCHAR), $1) AS level, count(*) FROM ${from} GROUP BY level`, [MISSING]);
+    out.categorical[f.name] = Object.fromEntries(r.getRows().map(([level, n]) => [String(level), Number(n)]));
+  }
+  return { rows: row[0], totals: out };
+}
+
+/**
+ * Profiles each audience (its status table: members and holdout) against all scored visitors.
+ * @returns one profile per status table, its 12 most distinguishing entries.
+ */
+export async function profileAudiences(src: ProfileSource, transform: FittedTransform, statusTables: string[]): Promise<GroupProfile[]> {
+  const population = await totals(src, transform, `${src.table} t`);
+  const out: GroupProfile[] = [];
+  for (const [a, status] of statusTables.entries()) {
+    const profiler = new GroupProfiler(transform, 1);
+    profiler.setTotals(1, population.rows, population.totals);
+    const group = await totals(src, transform, `${status} JOIN ${src.table} t USING (__row)`);
+    profiler.setTotals(0, group.rows, group.totals);
+    const [profile] = profiler.result();
+    out.push({ ...profile, group: a, entries: profile.entries.slice(0, 12) });
+  }
+  return out;
 }

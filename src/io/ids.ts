@@ -39,13 +39,18 @@ export function matchText(matched: number, total: number): string {
 /** JavaScript's String.prototype.trim set (WhiteSpace and LineTerminator) in RE2 syntax. */
 const TRIM_SET = '[\\s\\v\\pZ\\x{FEFF}]';
 
+/** JavaScript's `text.trim()` as a DuckDB SQL expression over a VARCHAR expression. */
+export function trimSql(text: string): string {
+  return `regexp_replace(${text}, '^${TRIM_SET}+|${TRIM_SET}+$', '', 'g')`;
+}
+
 /**
  * `canonicalId` as a DuckDB SQL expression over a VARCHAR expression `text` (a quoted column):
  * the same key for the same text, so ids compare by value inside SQL (suppression lists,
  * one row per id). Integer-typed ids need no expression: their decimal text is canonical.
  */
 export function canonicalIdSql(text: string): string {
-  const t = `regexp_replace(${text}, '^${TRIM_SET}+|${TRIM_SET}+$', '', 'g')`;
+  const t = trimSql(text);
   const digits = `regexp_replace(regexp_extract(${t}, '^\\+?(-?\\d+)', 1), '^(-?)0+(\\d)', '\\1\\2')`;
   return `(CASE WHEN ${t} = '' THEN NULL WHEN regexp_matches(${t}, '^\\+?-?\\d+(\\.0*)?$') THEN (CASE WHEN ${digits} = '-0' THEN '0' ELSE ${digits} END) ELSE ${t} END)`;
 }

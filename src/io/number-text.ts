@@ -37,8 +37,9 @@ export function parseNumberText(text: string | null, decimalComma = false): numb
   return Number.isNaN(v) ? undefined : v;
 }
 
-const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
-const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+/** The texts `parseBool` reads as true and as false (trimmed, lowercase). */
+export const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
+export const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
 
 /** 1, 0, or NaN when the text is not a recognizable boolean (true/false, t/f, yes/no, y/n, 1/0; any case). */
 export function parseBool(v: string | null): number {

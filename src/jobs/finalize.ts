@@ -16,6 +16,8 @@ import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { buildAudiences, copyTo, type AudiencesResult } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
+import { profileAudiences, type ProfileSource } from '../audiences/profile.js';
+import type { FittedTransform } from '../features/transform.js';
 import { connect, ident } from '../io/duckdb.js';
 import { canonicalIdSql } from '../io/ids.js';
 import type { OutputColumn, WrittenFile } from '../io/writer.js';
@@ -26,6 +28,9 @@ import { shardName } from './output.js';
 /** Column names the finalize's table uses for itself; no output may take them. */
 export const RESERVED_COLUMNS = ['__row', '__key', 'file_row_number'];
 
+/** The prefix of staged-only input columns (for audience profiles); no output may start with it. */
+export const PROFILED_PREFIX = '__in_';
+
 /** What the finalize reads: the staged parts in output order and what to compute over them. */
 export interface FinalizeInput {
   /** The output folder: visible parts are written here, audiences under `audiences/`. */
@@ -34,22 +39,32 @@ export interface FinalizeInput {
   parts: Array<{ index: number; path: string; rows: number }>;
   /** The columns of the staged parts. */
   columns: OutputColumn[];
+  /** Staged columns left out of the visible parts (read by the caller from the staged parts). */
+  hidden?: string[];
   ranked: RankedOutput[];
   idColumn: string;
   /** Whether ids are the input's own (count repeats); false for row numbers. */
   hasIds: boolean;
-  audiences?: { set: AudienceSet; models: ScoringModel[] };
+  /** Audiences to build; with `profile`, each summary gets the audience's profile on that transform's features (staged columns). */
+  audiences?: { set: AudienceSet; models: ScoringModel[]; profile?: { transform: FittedTransform; profiled: ProfileSource['profiled'] } };
 }
 
 export interface FinalizeResult {
   files: WrittenFile[];
   columns: OutputColumn[];
-  audiences?: Omit<AudiencesResult, 'tables' | 'columns'> & {
-    /** Per audience, per output row (in order): 0 out, 1 member, 2 holdout. */
-    membership: Uint8Array[];
-  };
+  audiences?: Omit<AudiencesResult, 'tables' | 'columns'>;
   /** Scored rows whose id repeats an earlier row's (0 without ids). */
   duplicateIds: number;
+  /** Seconds per step: loading the staged parts with ranks, audiences, writing the parts, profiles (absent when the parts were only linked). */
+  stages?: FinalizeStages;
+}
+
+/** Seconds the finalize spent per step. */
+export interface FinalizeStages {
+  load: number;
+  audiences: number;
+  parts: number;
+  profiles: number;
 }
 
 const PART_SHIFT = 4_294_967_296; // 2^32 rows per part at most
@@ -69,24 +84,44 @@ function idKey(input: FinalizeInput): string {
   return id.type === 'VARCHAR' ? canonicalIdSql(ident(id.name)) : `CAST(${ident(id.name)} AS VARCHAR)`;
 }
 
-/** CREATE TEMP TABLE scored: the staged parts with `__row`, `__key` and the ranked columns. */
-async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<void> {
-  const values: unknown[] = [];
-  const bind = (v: unknown) => {
-    values.push(v);
-    return `$${values.length}`;
-  };
-  const union = input.parts
-    .map((p, i) => `SELECT * EXCLUDE (file_row_number), CAST(${bind(i)} AS BIGINT) * ${PART_SHIFT} + file_row_number AS __row FROM read_parquet(${bind(p.path)}, file_row_number = true)`)
+/** The staged parts as one relation with `__row`, reading `select` (a column list) from each; `bind` binds the paths. */
+function partsUnion(input: FinalizeInput, select: string, bind: (v: unknown) => string): string {
+  return input.parts
+    .map((p, i) => `SELECT ${select}, CAST(${bind(i)} AS BIGINT) * ${PART_SHIFT} + file_row_number AS __row FROM read_parquet(${bind(p.path)}, file_row_number = true)`)
     .join(' UNION ALL ');
+}
+
+/**
+ * CREATE TEMP TABLE scored: the staged parts with `__row`, `__key` and the ranked columns.
+ * The window functions run over a narrow relation (row, ranked value, eligibility) read on
+ * its own, joined back by `__row` as the wide table loads: sorting whole rows once per window
+ * is what made a wide load superlinear.
+ */
+async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<void> {
+  const binder = () => {
+    const values: unknown[] = [];
+    const bind = (v: unknown) => {
+      values.push(v);
+      return `$${values.length}`;
+    };
+    return { values, bind };
+  };
+  const wide = binder();
+  const wideUnion = partsUnion(input, '* EXCLUDE (file_row_number)', wide.bind);
   const key = idKey(input);
-  // Layer 1: per ranked output, whether the row is ranked (__g) and its float32 value (__v).
+  if (input.ranked.length === 0) {
+    await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*, ${key} AS __key FROM (${wideUnion}) u`, wide.values as never);
+    return;
+  }
+  const narrow = binder();
+  // Per ranked output: whether the row is ranked (__g) and its float32 value (__v).
   const flags = input.ranked.map((r, i) => {
     const src = ident(r.source);
     const eligible = r.excludeIf ? `coalesce(CAST(${ident(r.excludeIf)} AS DOUBLE), 0) = 0 AND ` : '';
     return `(${eligible}${src} IS NOT NULL AND NOT isnan(CAST(${src} AS DOUBLE))) AS __g${i}, CAST(${src} AS FLOAT) AS __v${i}`;
   });
-  // Layer 2: percentiles and ranks by window functions.
+  const narrowColumns = [...new Set(input.ranked.flatMap((r) => [r.source, ...(r.excludeIf ? [r.excludeIf] : [])]))].map(ident).join(', ');
+  // Percentiles and ranks by window functions.
   const windows = input.ranked.map((r, i) => {
     const g = `__g${i}`;
     const v = `__v${i}`;
@@ -94,15 +129,16 @@ async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<
     const rank = r.rank ? `, CASE WHEN ${g} THEN CAST(row_number() OVER (PARTITION BY ${g} ORDER BY ${v} DESC, __row) AS INTEGER) END AS ${ident(r.rank)}` : '';
     return pct + rank;
   });
-  const hidden = input.ranked.flatMap((_, i) => [`__g${i}`, `__v${i}`]);
-  // Layer 3: buckets from the stored (float32) percentiles.
+  // Buckets from the stored (float32) percentiles.
   const buckets = input.ranked
     .filter((r) => r.bucket)
     .map((r) => `CASE WHEN ${ident(r.percentile)} >= 80 THEN 'high' WHEN ${ident(r.percentile)} >= 50 THEN 'medium' WHEN ${ident(r.percentile)} IS NOT NULL THEN 'low' END AS ${ident(r.bucket!)}`);
-  const layer1 = `SELECT u.*, ${key} AS __key${flags.map((f) => `, ${f}`).join('')} FROM (${union}) u`;
-  const layer2 = `SELECT b.*${windows.map((w) => `, ${w}`).join('')} FROM (${layer1}) b`;
-  const layer3 = `SELECT c.*${hidden.length ? ` EXCLUDE (${hidden.join(', ')})` : ''}${buckets.map((b) => `, ${b}`).join('')} FROM (${layer2}) c`;
-  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS ${layer3}`, values as never);
+  const flagged = `SELECT __row, ${flags.join(', ')} FROM (${partsUnion(input, narrowColumns, narrow.bind)})`;
+  const ranked = `SELECT __row${windows.map((w) => `, ${w}`).join('')} FROM (${flagged})`;
+  const ranks = `SELECT * ${buckets.map((b) => `, ${b}`).join('')} FROM (${ranked})`;
+  await con.run(`CREATE OR REPLACE TEMP TABLE scored_ranks AS ${ranks}`, narrow.values as never);
+  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*, ${key} AS __key, r.* EXCLUDE (__row) FROM (${wideUnion}) u JOIN scored_ranks r USING (__row)`, wide.values as never);
+  await con.run('DROP TABLE scored_ranks');
 }
 
 /** Hard links (or copies) of the staged parts as the visible parts: nothing to add to them. */
@@ -119,24 +155,6 @@ function linkParts(input: FinalizeInput): WrittenFile[] {
   });
 }
 
-/** Per audience, each output row's status (0 out, 1 member, 2 holdout), in output order. */
-async function memberships(con: DuckDBConnection, input: FinalizeInput, tables: string[]): Promise<Uint8Array[]> {
-  const offsets: number[] = [];
-  let rows = 0;
-  for (const p of input.parts) {
-    offsets.push(rows);
-    rows += p.rows;
-  }
-  const out: Uint8Array[] = [];
-  for (const t of tables) {
-    const m = new Uint8Array(rows);
-    const r = await con.runAndReadAll(`SELECT CAST(__row // ${PART_SHIFT} AS INTEGER), CAST(__row % ${PART_SHIFT} AS INTEGER), status FROM ${t}`);
-    for (const [part, pos, status] of r.getRows()) m[offsets[Number(part)] + Number(pos)] = Number(status);
-    out.push(m);
-  }
-  return out;
-}
-
 /**
  * Builds the visible output from the staged parts: score parts with percentile, bucket, rank
  * and audience columns, the audiences' files; counts repeated ids. Idempotent.
@@ -145,19 +163,29 @@ async function memberships(con: DuckDBConnection, input: FinalizeInput, tables: 
 export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResult> {
   const con = await connect();
   try {
-    if (input.ranked.length === 0 && !input.audiences) {
+    if (input.ranked.length === 0 && !input.audiences && !input.hidden?.length) {
       const files = linkParts(input);
       const duplicateIds = input.hasIds && files.length ? await countDuplicates(con, `(SELECT ${idKey(input)} AS __key FROM read_parquet($1))`, [listValue(files.map((f) => f.path))]) : 0;
       return { files, columns: input.columns, duplicateIds };
     }
     for (const c of input.columns) if (RESERVED_COLUMNS.includes(c.name)) throw new UserError(`a scored column is named "${c.name}", which the finalize uses for itself; rename it`);
+    const t0 = performance.now();
+    const stages: FinalizeStages = { load: 0, audiences: 0, parts: 0, profiles: 0 };
+    let last = t0;
+    const tick = (stage: keyof FinalizeStages) => {
+      const now = performance.now();
+      stages[stage] = (now - last) / 1000;
+      last = now;
+    };
     await loadScored(con, input);
-    const columns = [...input.columns, ...rankedColumns(input.ranked)];
+    tick('load');
+    const columns = [...input.columns.filter((c) => !input.hidden?.includes(c.name)), ...rankedColumns(input.ranked)];
     const rankBase = new Map<string, number>();
     for (const r of input.ranked) if (r.rank) rankBase.set(r.rank, Number((await con.runAndReadAll(`SELECT count(${ident(r.rank)}) FROM scored`)).getRows()[0][0]));
     const built = input.audiences
       ? await buildAudiences({ con, table: 'scored', columns, idColumn: input.idColumn, dir: input.dir }, input.audiences.models, input.audiences.set, rankBase)
       : undefined;
+    tick('audiences');
     const joins = (built?.tables ?? []).map((t, k) => ` LEFT JOIN ${t} a${k} USING (__row)`).join('');
     const membership = (built?.columns ?? []).map((c, k) => `, CASE a${k}.status WHEN 1 THEN 'member' WHEN 2 THEN 'holdout' END AS ${ident(c.name)}`).join('');
     const select = `SELECT ${columns.map((c) => `s.${ident(c.name)}`).join(', ')}${membership} FROM scored s${joins} WHERE s.__row >= $1 AND s.__row < $2 ORDER BY s.__row`;
@@ -167,12 +195,21 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
       await copyTo(con, select, [i * PART_SHIFT, (i + 1) * PART_SHIFT], target, `${target}.tmp`);
       files.push({ path: target, rows: p.rows });
     }
+    tick('parts');
+    const profile = input.audiences?.profile;
+    if (built && profile) {
+      // In words: what sets each audience apart, on the model's features.
+      const profiles = await profileAudiences({ con, table: 'scored', profiled: profile.profiled }, profile.transform, built.tables);
+      built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
+    }
+    tick('profiles');
     const duplicateIds = input.hasIds ? await countDuplicates(con, 'scored') : 0;
     return {
       files,
       columns: [...columns, ...(built?.columns ?? [])],
       duplicateIds,
-      ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap, membership: await memberships(con, input, built.tables) } }),
+      ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
+      stages,
     };
   } finally {
     con.closeSync();

@@ -18,9 +18,8 @@ import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from
 import type { RankedOutput, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { audienceInputs, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
-import { finalizeParts, rankedColumns, RESERVED_COLUMNS } from './finalize.js';
+import { finalizeParts, type FinalizeStages, PROFILED_PREFIX, rankedColumns, RESERVED_COLUMNS } from './finalize.js';
 import type { AudienceSet } from '../audiences/definition.js';
-import { profileAudiences } from '../audiences/profile.js';
 import { prefetch } from '../util/prefetch.js';
 import type { Progress } from '../util/progress.js';
 import { AUDIENCE_LIST, ERRORS, MANIFEST, shardName, STAGING } from './output.js';
@@ -59,6 +58,8 @@ export interface ScoreManifest {
   /** Scored rows whose id repeats an earlier row's (0 without an id column). */
   duplicateIds: number;
   shards: number;
+  /** Seconds of the finalize's steps (see jobs/finalize.ts). */
+  finalizeStages?: FinalizeStages;
   audiences?: { summaries: AudienceSummary[]; overlap: Array<{ a: string; b: string; both: number }> };
   seconds: number;
   rowsPerSecond: number;
@@ -75,6 +76,11 @@ export interface ScorePlan {
   /** Columns of a shard file: id, model outputs, carried input columns. */
   columns: OutputColumn[];
   carried: OutputColumn[];
+  /**
+   * Staged only, never in the visible output: the first model's input columns as read
+   * (`__in_<name>`), from which the finalize profiles the audiences without reading the input again.
+   */
+  profiled: Array<{ column: OutputColumn; request: ColumnRequest }>;
   ranked: RankedOutput[];
   maxRejects: number;
 }
@@ -125,12 +131,15 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   const names = new Set<string>();
   for (const c of [...columns, ...rankedColumns(ranked)]) {
     if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
-    if (RESERVED_COLUMNS.includes(c.name)) throw new UserError(`the scores would have a column named "${c.name}", which the finalize uses for itself; rename that input column`);
+    if (RESERVED_COLUMNS.includes(c.name) || c.name.startsWith(PROFILED_PREFIX)) throw new UserError(`the scores would have a column named "${c.name}", which the finalize uses for itself; rename that input column`);
     names.add(c.name);
   }
   if (audiences) checkModelReferences(audiences, models, [...names]);
   if (!(maxRejects >= 0)) throw new UserError(`the limit of rejected rows must be 0 or more, got ${maxRejects}`);
-  return { data, models, audiences, id: id.output, request, columns, carried, ranked, maxRejects };
+  const profiled = audiences
+    ? columnRequest(models[0].transform).map((r) => ({ request: r, column: { name: `${PROFILED_PREFIX}${r.name}`, type: r.as === 'text' ? ('VARCHAR' as const) : r.as === 'bigint' ? ('BIGINT' as const) : ('DOUBLE' as const) } }))
+    : [];
+  return { data, models, audiences, id: id.output, request, columns, carried, profiled, ranked, maxRejects };
 }
 
 const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
@@ -176,7 +185,7 @@ export async function scoreShard(
   const table = data.tables[shard.table];
   const budget = opts.rejectBudget ?? plan.maxRejects;
   fs.mkdirSync(staging, { recursive: true });
-  const writer = new FileWriter(path.join(staging, shardName(shard.index)), plan.columns);
+  const writer = new FileWriter(path.join(staging, shardName(shard.index)), [...plan.columns, ...plan.profiled.map((p) => p.column)]);
   const rejects: string[] = [];
   let rows = 0;
   let imputed = 0;
@@ -213,6 +222,7 @@ export async function scoreShard(
         Object.assign(out, await m.score(block));
       }
       for (const c of plan.carried) out[c.name] = batch.columns.get(c.name) as OutputData;
+      for (const p of plan.profiled) out[p.column.name] = batch.columns.get(p.request.name) as OutputData;
       await writer.write(batch.rows, out);
       rows += batch.rows;
       opts.onRows?.(batch.rows);
@@ -247,18 +257,16 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   const done = await finalizeParts({
     dir,
     parts: ordered.map((r) => ({ index: r.index, path: path.join(staging, shardName(r.index)), rows: r.rows })),
-    columns: plan.columns,
+    columns: [...plan.columns, ...plan.profiled.map((p) => p.column)],
+    hidden: plan.profiled.map((p) => p.column.name),
     ranked: plan.ranked,
     idColumn: plan.id.name,
     hasIds: plan.models[0].transform.id.column !== null, // without one, ids are row numbers
-    ...(plan.audiences && { audiences: { set: plan.audiences, models: plan.models } }),
+    ...(plan.audiences && { audiences: { set: plan.audiences, models: plan.models, profile: { transform: plan.models[0].transform, profiled: plan.profiled } } }),
   });
-  const { files, columns, duplicateIds } = done;
+  const { files, columns, duplicateIds, stages } = done;
   const built = done.audiences;
   if (built) {
-    // In words: what sets each audience apart, on the first model's features; then the summary file.
-    const profiles = await profileAudiences(plan.data, plan.models[0].transform, built.membership);
-    built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
     fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
   }
   if (duplicateIds > 0) warn(`${duplicateIds} scored rows repeat an id of an earlier row (column "${plan.id.name}"); audiences list each id once`);
@@ -282,6 +290,7 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     rejected,
     duplicateIds,
     shards: ordered.length,
+    ...(stages && { finalizeStages: stages }),
     seconds: secs,
     rowsPerSecond: rows / Math.max(secs, 1e-9),
     createdAt: new Date().toISOString(),

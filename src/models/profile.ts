@@ -35,6 +35,13 @@ interface NumericAcc {
   modelSq: Float64Array;
 }
 
+/** Per-feature totals of one group (see GroupProfiler.setTotals). */
+export interface ProfileTotals {
+  numeric: Record<string, [number, number, number, number]>;
+  boolean: Record<string, [number, number]>;
+  categorical: Record<string, Record<string, number>>;
+}
+
 /** Accumulates per-group feature statistics over batches, to say what sets each group (segment, audience) apart from the population. */
 export class GroupProfiler {
   private readonly sizes: Float64Array;
@@ -98,6 +105,30 @@ export class GroupProfiler {
         if (labels[i] >= 0) acc.counts[level][labels[i]]++;
         acc.counts[level][pop]++;
       }
+    }
+  }
+
+  /**
+   * Sets one slot's totals computed elsewhere (in SQL over the scored rows): `slot` is a group,
+   * or `groups` for the population; `rows` its size. Numeric: [sum of values, count, sum and
+   * sum of squares of model values] over rows with a model value; boolean: [ones, valid];
+   * categorical: rows per level text ("(missing)" for nulls; unknown levels count as other).
+   */
+  setTotals(slot: number, rows: number, totals: ProfileTotals): void {
+    if (slot === this.groups) this.rows = rows;
+    else this.sizes[slot] = rows;
+    for (const acc of this.numeric) {
+      const t = totals.numeric[acc.name];
+      if (t) [acc.sum[slot], acc.count[slot], acc.modelSum[slot], acc.modelSq[slot]] = t;
+    }
+    for (const acc of this.boolean) {
+      const t = totals.boolean[acc.name];
+      if (t) [acc.ones[slot], acc.valid[slot]] = t;
+    }
+    for (const acc of this.categorical) {
+      const other = acc.counts.length - 1;
+      for (const c of acc.counts) c[slot] = 0;
+      for (const [level, n] of Object.entries(totals.categorical[acc.name] ?? {})) acc.counts[acc.levels.get(level) ?? other][slot] += n;
     }
   }
 
