@@ -1,4 +1,5 @@
 /** Human-readable output for the CLI: tables and segment profiles. */
+import type { CltvReport, ValueMetrics } from '../models/cltv/train.js';
 import { matchText } from '../io/ids.js';
 import type { AudiencesResult } from '../audiences/build.js';
 import type { AnomalyReport } from '../models/anomaly/train.js';
@@ -59,6 +60,31 @@ export function formatPropensityReport(r: PropensityReport): string {
     `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
   ];
   return out.join('\n');
+}
+
+/** The CLTV report, as `train cltv` and `models show` print it: test metrics beside the two baselines, and the decile chart. */
+export function formatCltvReport(r: CltvReport): string {
+  const methods: Array<[string, ValueMetrics | string]> = [
+    ['ZILN (this model)', r.test.model],
+    [`last window${r.horizonDays ? ` (${r.horizonDays} days)` : ''}`, r.test.lastWindow],
+    ['BG/NBD + Gamma-Gamma', r.test.bgNbd],
+  ];
+  const rows = methods.map(([method, m]) =>
+    typeof m === 'string'
+      ? { method, MAE: '-', RMSE: '-', 'normalized Gini': '-', Spearman: '-', note: m }
+      : { method, MAE: m.mae.toFixed(2), RMSE: m.rmse.toFixed(2), 'normalized Gini': m.normalizedGini.toFixed(4), Spearman: m.spearman.toFixed(4), note: '' },
+  );
+  const deciles = r.test.model.deciles.map((d) => ({ decile: d.decile, customers: d.rows, 'mean predicted': d.predicted.toFixed(2), 'mean actual': d.actual.toFixed(2) }));
+  return [
+    `Split (stratified on buying): train ${r.split.train}, validation ${r.split.valid}, test ${r.split.test}; buyers in test ${r.split.buyers.test}. Horizon: ${r.horizonDays ?? 'unknown'} days. Metrics on the test split.`,
+    '',
+    table(rows),
+    '',
+    'Deciles of predicted value (1 = highest), ZILN:',
+    table(deciles),
+    ...(r.bgNbd ? ['', `BG/NBD r=${r.bgNbd.params.r.toPrecision(3)} alpha=${r.bgNbd.params.alpha.toPrecision(3)} a=${r.bgNbd.params.a.toPrecision(3)} b=${r.bgNbd.params.b.toPrecision(3)}; Gamma-Gamma p=${r.bgNbd.spend.p.toPrecision(3)} q=${r.bgNbd.spend.q.toPrecision(3)} gamma=${r.bgNbd.spend.gamma.toPrecision(3)} (fitted on ${r.bgNbd.customers} training customers)`] : []),
+    `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
+  ].join('\n');
 }
 
 /** A lookalike model's report: seeds found, held-out recall at each share beside the baselines, and the verdict. */

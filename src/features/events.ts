@@ -196,7 +196,7 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
       : '';
     const select = `SELECT f.id AS ${ident(opts.id)}, f.* EXCLUDE (id), g.* EXCLUDE (id)${labelCols}
       FROM (${features}) f JOIN (${gaps}) g USING (id)${opts.horizonDays ? ` LEFT JOIN (${future}) h USING (id)` : ''} ORDER BY f.id`;
-    const kv = labels.length ? `, KV_METADATA {${LABELS_KEY}: '${labels.join(',')}'}` : '';
+    const kv = labels.length ? `, KV_METADATA {${LABELS_KEY}: '${labels.join(',')}', audience_horizon_days: '${Math.trunc(opts.horizonDays!)}'}` : '';
     params.push(`${path.resolve(opts.out)}.tmp`);
     await con.run(`COPY (${select}) TO $${params.length} (FORMAT parquet, COMPRESSION zstd${kv})`, params as never);
     fs.renameSync(`${path.resolve(opts.out)}.tmp`, opts.out);

@@ -25,6 +25,8 @@ export interface ColumnInfo {
   inferred?: boolean;
   /** A label written by `audience events` (future_value...): never a feature unless named as the label. */
   label?: boolean;
+  /** For a label column from `audience events --horizon`: the days of the window it covers. */
+  horizonDays?: number;
   /** Numbers in this text column use a decimal comma ("1.075,50"): set for text columns of ";"-delimited files. */
   decimalComma?: boolean;
 }

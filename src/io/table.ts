@@ -98,9 +98,10 @@ export async function openTable(file: string): Promise<Table> {
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
-      for (const name of await parquetLabels(abs)) {
+      const labels = await parquetLabels(abs);
+      for (const name of labels.names) {
         const col = columns.find((c) => c.name === name);
-        if (col) col.label = true;
+        if (col) Object.assign(col, { label: true }, labels.horizonDays && { horizonDays: labels.horizonDays });
       }
       rowGroups = await parquetRowGroups(abs);
       rowCount = rowGroups ? rowGroups.reduce((a, b) => a + b, 0) : await countRows(abs, scan);
@@ -136,16 +137,24 @@ async function countRows(abs: string, scan: string): Promise<number> {
   return withConnection(async (con) => Number((await con.runAndReadAll(`SELECT count(*) FROM ${scan}`, [abs])).getRows()[0][0]));
 }
 
-/** The columns a Parquet file's metadata marks as labels (`audience_labels`, written by `audience events`). */
-async function parquetLabels(abs: string): Promise<string[]> {
+/**
+ * The columns a Parquet file's metadata marks as labels (`audience_labels`, written by
+ * `audience events`) and the days of the window they cover (`audience_horizon_days`).
+ */
+async function parquetLabels(abs: string): Promise<{ names: string[]; horizonDays?: number }> {
   try {
     return await withConnection(async (con) => {
-      const r = await con.runAndReadAll("SELECT value::VARCHAR FROM parquet_kv_metadata($1) WHERE key::VARCHAR = 'audience_labels'", [abs]);
-      return r.getRows().flatMap((row) => String(row[0]).split(',')).filter(Boolean);
+      const r = await con.runAndReadAll(
+        "SELECT key::VARCHAR, value::VARCHAR FROM parquet_kv_metadata($1) WHERE key::VARCHAR IN ('audience_labels', 'audience_horizon_days')",
+        [abs],
+      );
+      const kv = new Map(r.getRows().map(([k, v]) => [String(k), String(v)]));
+      const days = Number(kv.get('audience_horizon_days'));
+      return { names: (kv.get('audience_labels') ?? '').split(',').filter(Boolean), ...(days > 0 && { horizonDays: days }) };
     });
   } catch (err) {
     recoverFrom(err);
-    return [];
+    return { names: [] };
   }
 }
 

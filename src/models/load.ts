@@ -2,6 +2,7 @@
 import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
 import { AnomalyModel } from './anomaly/model.js';
+import { CltvModel } from './cltv/model.js';
 import { KMeansModel } from './kmeans/model.js';
 import { LookalikeModel } from './lookalike/model.js';
 import { PropensityModel } from './propensity/model.js';
@@ -21,6 +22,7 @@ const LOADERS: Record<string, Loader> = {
   propensity: (m, w, o) => PropensityModel.fromStore(m, w, o),
   lookalike: (m, w) => LookalikeModel.fromStore(m, w),
   anomaly: (m, w) => AnomalyModel.fromStore(m, w),
+  cltv: (m, w) => CltvModel.fromStore(m, w),
 };
 
 /** Loads a model for scoring; selects the backend first, so weights are created on it. */

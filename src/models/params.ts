@@ -41,6 +41,7 @@ export const TRAIN_OPTIONS = {
   'min-seeds': { type: 'string' },
   'negatives-per-seed': { type: 'string' },
   niches: { type: 'string' },
+  'horizon-days': { type: 'string' },
 } as const;
 
 /** The kmeans options from flag values, checked before any data is read. */
@@ -72,6 +73,19 @@ export function hiddenLayers(v: unknown): number[] | undefined {
   return sizes;
 }
 
+/** The network options the MLP kinds share (propensity, cltv): layers, regularization, Adam, early stopping. */
+function networkParams(values: Values) {
+  return {
+    hidden: hiddenLayers(values.hidden),
+    dropout: num(values.dropout, '--dropout', { min: 0, max: 0.9 }),
+    l2: num(values.l2, '--l2', { min: 0, max: 1 }),
+    learningRate: num(values['learning-rate'], '--learning-rate', { above: 0, max: 1 }),
+    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 1, max: 1_000_000 }),
+    maxEpochs: num(values['max-epochs'], '--max-epochs', { int: true, min: 1, max: 100_000 }),
+    patience: num(values.patience, '--patience', { int: true, min: 1, max: 10_000 }),
+  };
+}
+
 /** The propensity options from flag values, checked before any data is read. */
 export function propensityParams(values: Values) {
   const name = checkName(str(values.name, '--name', 'train propensity'));
@@ -86,13 +100,7 @@ export function propensityParams(values: Values) {
   return {
     name,
     label,
-    hidden: hiddenLayers(values.hidden),
-    dropout: num(values.dropout, '--dropout', { min: 0, max: 0.9 }),
-    l2: num(values.l2, '--l2', { min: 0, max: 1 }),
-    learningRate: num(values['learning-rate'], '--learning-rate', { above: 0, max: 1 }),
-    batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 1, max: 1_000_000 }),
-    maxEpochs: num(values['max-epochs'], '--max-epochs', { int: true, min: 1, max: 100_000 }),
-    patience: num(values.patience, '--patience', { int: true, min: 1, max: 10_000 }),
+    ...networkParams(values),
     classWeight,
     calibration,
     threshold: threshold as 'f1' | number,
@@ -137,12 +145,24 @@ export function anomalyParams(values: Values) {
   };
 }
 
+/** The cltv options from flag values, checked before any data is read. */
+export function cltvParams(values: Values) {
+  return {
+    name: checkName(str(values.name, '--name', 'train cltv')),
+    label: str(values.label, '--label', 'train cltv'),
+    ...networkParams(values),
+    horizonDays: num(values['horizon-days'], '--horizon-days', { min: 1, max: 3650 }),
+    seed: num(values.seed, '--seed', { int: true }),
+  };
+}
+
 /** Each kind's parameter parser. */
 const PARAMS: Record<string, (values: Values) => unknown> = {
   kmeans: kmeansParams,
   propensity: propensityParams,
   lookalike: lookalikeParams,
   anomaly: anomalyParams,
+  cltv: cltvParams,
 };
 
 /**

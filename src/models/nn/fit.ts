@@ -15,6 +15,20 @@ export interface Labeled {
   d: number;
 }
 
+/** The network options of the MLP kinds (propensity, cltv), each with its kind's default. */
+export interface NetworkOptions {
+  name: string;
+  label: string;
+  hidden?: number[];
+  dropout?: number;
+  l2?: number;
+  learningRate?: number;
+  /** Rows per step; default min(4096, max(256, train rows / 50)). */
+  batchSize?: number;
+  maxEpochs?: number;
+  patience?: number;
+}
+
 export interface FitOptions {
   batchSize: number;
   maxEpochs: number;
@@ -70,20 +84,29 @@ function gather(data: Labeled, rows: ArrayLike<number>, weights: [number, number
   return { x: tf.tensor2d(x, [b, d]), y: tf.tensor2d(y, [b, 1]), w: tf.tensor2d(w, [b, 1]) };
 }
 
-/** Raw logits for the given rows, in large batches. */
-export async function predictLogits(mlp: Mlp, data: Labeled, rows: Int32Array, batch = 65_536): Promise<Float32Array> {
-  const out = new Float32Array(rows.length);
+/**
+ * The network's raw outputs for the given rows of `data.x` (rows x d), in large batches:
+ * rows x outputs, row-major (one logit a row for a classifier).
+ */
+export async function predictLogits(mlp: Mlp, data: Pick<Labeled, 'x' | 'd'>, rows: Int32Array, batch = 65_536): Promise<Float32Array> {
+  const k = mlp.config.outputs ?? 1;
+  const out = new Float32Array(rows.length * k);
   for (let s = 0; s < rows.length; s += batch) {
-    const idx = rows.subarray(s, Math.min(rows.length, s + batch));
-    const g = gather(data, idx, [1, 1]);
-    const z = mlp.logits(g.x);
-    out.set((await z.data()) as Float32Array, s);
+    const x = gatherRows(data, rows.subarray(s, Math.min(rows.length, s + batch)));
+    const z = mlp.logits(x);
+    out.set((await z.data()) as Float32Array, s * k);
     z.dispose();
-    g.x.dispose();
-    g.y.dispose();
-    g.w.dispose();
+    x.dispose();
   }
   return out;
+}
+
+/** The given rows of `data.x` (rows x d) as a tensor [rows.length, d]; the caller disposes it. */
+export function gatherRows(data: Pick<Labeled, 'x' | 'd'>, rows: ArrayLike<number>): tf.Tensor2D {
+  const { d } = data;
+  const x = new Float32Array(rows.length * d);
+  for (let i = 0; i < rows.length; i++) x.set(data.x.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
+  return tf.tensor2d(x, [rows.length, d]);
 }
 
 /** Weighted mean binary cross-entropy of logits (the training objective, without L2). */

@@ -1,8 +1,11 @@
 /**
- * A multi-layer perceptron for binary outcomes: ReLU hidden layers, dropout, L2, one logit.
- * The backward pass is written out (weighted binary cross-entropy), so each step runs the
- * few plain matMuls it needs: bias gradients are a ones-row matMul, not a column Sum, and
- * dropout masks are reused, not recomputed. With no hidden layer it is logistic regression.
+ * A multi-layer perceptron: ReLU hidden layers, dropout, L2, and one logit (binary outcomes)
+ * or several outputs (a distribution's parameters, e.g. the CLTV model's zero-inflated
+ * lognormal). For the binary case the backward pass is written out (weighted binary
+ * cross-entropy, `trainStep`), so each step runs the few plain matMuls it needs: bias
+ * gradients are a ones-row matMul, not a column Sum, and dropout masks are reused, not
+ * recomputed. Other losses go through `lossStep` (tfjs autodiff). With no hidden layer and
+ * one output it is logistic regression.
  */
 import { tf } from '../../compute/backend.js';
 import { fusedKernels } from '../../compute/webgpu.js';
@@ -17,6 +20,8 @@ export interface MlpConfig {
   l2: number;
   learningRate: number;
   seed: number;
+  /** Output units (default 1: one logit). */
+  outputs?: number;
 }
 
 let instances = 0;
@@ -33,7 +38,7 @@ export class Mlp {
     values: Float32Array[],
   ) {
     const id = ++instances;
-    const sizes = [config.inputs, ...config.hidden, 1];
+    const sizes = [config.inputs, ...config.hidden, config.outputs ?? 1];
     this.names = [];
     this.params = [];
     for (let l = 0; l < sizes.length - 1; l++) {
@@ -51,7 +56,7 @@ export class Mlp {
   /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
   static init(config: MlpConfig): Mlp {
     const rng = new Rng(config.seed);
-    const sizes = [config.inputs, ...config.hidden, 1];
+    const sizes = [config.inputs, ...config.hidden, config.outputs ?? 1];
     const values: Float32Array[] = [];
     for (let l = 0; l < sizes.length - 1; l++) {
       const limit = Math.sqrt(6 / (sizes[l] + sizes[l + 1]));
@@ -151,6 +156,38 @@ export class Mlp {
     else this.optimizer.applyGradients(grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
     for (const g of Object.values(grads)) g.dispose();
     return loss;
+  }
+
+  /**
+   * One Adam step on a batch x [B, d] for any loss of the outputs [B, outputs] (`lossOf`,
+   * a mean over the batch), with dropout on the hidden layers and L2 on the weights, by
+   * tfjs's autodiff. Returns the batch's loss (a scalar the caller disposes).
+   */
+  lossStep(x: tf.Tensor2D, lossOf: (out: tf.Tensor2D) => tf.Scalar, step: number): tf.Scalar {
+    const { dropout, l2 } = this.config;
+    const L = this.layers;
+    const { value, grads } = tf.variableGrads(() => {
+      let a: tf.Tensor2D = x;
+      for (let l = 0; l < L; l++) {
+        const z = tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]) as tf.Tensor2D;
+        if (l === L - 1) {
+          a = z;
+          break;
+        }
+        a = tf.relu(z);
+        if (dropout > 0) {
+          const keep = tf.greaterEqual(tf.randomUniform(a.shape, 0, 1, 'float32', this.config.seed + step * 131 + l), dropout);
+          a = tf.div(tf.mul(a, tf.cast(keep, 'float32')), 1 - dropout) as tf.Tensor2D;
+        }
+      }
+      let loss = lossOf(a);
+      if (l2 > 0) for (let l = 0; l < L; l++) loss = tf.add(loss, tf.mul(tf.sum(tf.square(this.params[2 * l])), l2 / 2)) as tf.Scalar;
+      return loss;
+    }, this.params);
+    if (this.optimizer instanceof WebGPUAdam) this.optimizer.apply(this.params, this.names.map((n) => grads[n]));
+    else this.optimizer.applyGradients(grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+    for (const g of Object.values(grads)) g.dispose();
+    return value;
   }
 
   /** A copy of the current weights (for best-epoch restore and saving). */

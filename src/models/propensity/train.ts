@@ -30,21 +30,11 @@ import { Rng } from '../../util/rng.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type CalibrationMethod } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
-import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled } from '../nn/fit.js';
+import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled, type NetworkOptions } from '../nn/fit.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { PropensityModel } from './model.js';
 
-export interface TrainPropensityOptions extends CheckOptions {
-  name: string;
-  label: string;
-  hidden?: number[];
-  dropout?: number;
-  l2?: number;
-  learningRate?: number;
-  /** Rows per step; default min(4096, max(256, train rows / 50)). */
-  batchSize?: number;
-  maxEpochs?: number;
-  patience?: number;
+export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
   classWeight?: ClassWeight;
   calibration?: CalibrationMethod;
   /** 'f1' (default): the threshold with the best validation F1; or a share of rows to flag, e.g. 0.1. */

@@ -1,0 +1,72 @@
+/**
+ * A trained customer-lifetime-value model (zero-inflated lognormal MLP, see ziln.ts): per
+ * customer the expected value over the horizon it was trained for, the probability of any
+ * purchase in it, and the value's percentile and bucket within the scored population.
+ */
+import { tf } from '../../compute/backend.js';
+import type { FeatureBlock } from '../../features/transform.js';
+import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
+import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import { zilnPredict } from './ziln.js';
+
+export interface CltvState {
+  mlp: MlpConfig;
+  /** The label's window in days (from `audience events --horizon`), when known. */
+  horizonDays: number | null;
+}
+
+/** A trained CLTV model (see the module comment). */
+export class CltvModel extends StoredModel implements ScoringModel {
+  constructor(
+    manifest: Manifest,
+    readonly mlp: Mlp,
+    readonly state: CltvState,
+  ) {
+    super(manifest);
+  }
+
+  get outputs(): OutputColumn[] {
+    return [
+      { name: this.col('value'), type: 'FLOAT' },
+      { name: this.col('p_active'), type: 'FLOAT' },
+    ];
+  }
+
+  get ranked(): RankedOutput[] {
+    return [{ source: this.col('value'), percentile: this.col('percentile'), bucket: this.col('bucket') }];
+  }
+
+  /** Expected value and probability of buying for each row of a block (rows x inputs). */
+  async predict(block: FeatureBlock): Promise<{ value: Float32Array; pActive: Float32Array }> {
+    const x = tf.tensor2d(block.data, [block.rows, block.cols]);
+    try {
+      const out = this.mlp.logits(x);
+      const raw = (await out.data()) as Float32Array;
+      out.dispose();
+      return zilnPredict(raw, block.rows);
+    } finally {
+      x.dispose();
+    }
+  }
+
+  async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
+    const { value, pActive } = await this.predict(block);
+    return { [this.col('value')]: value, [this.col('p_active')]: pActive };
+  }
+
+  dispose(): void {
+    this.mlp.dispose();
+  }
+
+  static async save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, mlp: Mlp, state: CltvState): Promise<CltvModel> {
+    const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, await mlp.toWeights());
+    return new CltvModel(saved, mlp, state);
+  }
+
+  static fromStore(manifest: Manifest, weights: Map<string, Weight>): CltvModel {
+    const state = manifest.state as unknown as CltvState;
+    return new CltvModel(manifest, Mlp.fromWeights(state.mlp, weights), state);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Training a CLTV model end to end: features and a money label (e.g. `future_value` from
+ * `audience events --horizon`) in memory, a seeded 65/15/20 split stratified on buying at all,
+ * the zero-inflated lognormal MLP (ziln.ts) with early stopping on the validation loss, and a
+ * test-split report beside two baselines trained on the same rows: the value in the last
+ * window of the horizon's length (scaled from the nearest trailing window `amount_<w>d`), and
+ * BG/NBD with Gamma-Gamma spend (Fader, Hardie and Lee 2005; models/btyd), fitted on the
+ * training customers' recency, frequency, tenure and mean spend (the columns `audience events`
+ * writes). Each needs those columns; without them it is reported as not available.
+ */
+import { initBackend, tf } from '../../compute/backend.js';
+import { transformedBatches } from '../../features/blocks.js';
+import { numberColumn } from '../../io/columns.js';
+import type { Dataset } from '../../io/dataset.js';
+import type { FittedTransform } from '../../features/transform.js';
+import { mae, normalizedGini, rmse, spearman, valueDeciles } from '../../metrics/regression.js';
+import { UserError } from '../../util/errors.js';
+import { concatRows } from '../../util/matrix.js';
+import { silentProgress, type Progress } from '../../util/progress.js';
+import { Rng } from '../../util/rng.js';
+import { expectedPurchases, fitBgNbd, type BgNbdParams } from '../btyd/bgnbd.js';
+import { expectedSpend, fitGammaGamma, type GammaGammaParams } from '../btyd/gamma-gamma.js';
+import { gatherRows, predictLogits, type EpochRecord, type NetworkOptions } from '../nn/fit.js';
+import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import { stratifiedSplit } from '../propensity/checks.js';
+import { requireLabel } from '../propensity/train.js';
+import { trainedOn, type ModelStore } from '../registry.js';
+import { CltvModel } from './model.js';
+import { zilnLoss, zilnPredict } from './ziln.js';
+
+export interface TrainCltvOptions extends NetworkOptions {
+  /** Days the label covers; default: the label's own (from `audience events`). */
+  horizonDays?: number;
+  seed?: number;
+  progress?: (stage: string) => Progress;
+}
+
+/** Columns `audience events` writes that the baselines read. */
+const RFM = ['active_days', 'tenure_days', 'recency_days', 'amount_mean'] as const;
+const WINDOWS = [7, 30, 90, 365];
+
+/** Features (rows x d), the label, and the baselines' raw columns, row by row. */
+interface Valued {
+  x: Float32Array;
+  y: Float32Array;
+  d: number;
+  extra: Map<string, Float64Array>;
+}
+
+export interface ValueMetrics {
+  mae: number;
+  rmse: number;
+  normalizedGini: number;
+  spearman: number;
+  deciles: ReturnType<typeof valueDeciles>;
+}
+
+export interface CltvReport {
+  split: { train: number; valid: number; test: number; buyers: { train: number; test: number } };
+  horizonDays: number | null;
+  test: { model: ValueMetrics; lastWindow: ValueMetrics | string; bgNbd: ValueMetrics | string };
+  bgNbd?: { params: BgNbdParams; spend: GammaGammaParams; customers: number };
+  history: EpochRecord[];
+  bestEpoch: number;
+  training: { seconds: number; samplesPerSecond: number };
+}
+
+/** Reads features, the label and the baselines' columns; rows without a label are left out, a negative one refused. */
+async function loadValued(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Valued & { unlabeled: number }> {
+  requireLabel(data, label);
+  if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
+  const names = data.columns.map((c) => c.name);
+  const extraNames = [...RFM, ...WINDOWS.map((w) => `amount_${w}d`)].filter((c) => names.includes(c));
+  const xs: Float32Array[] = [];
+  const ys: Float32Array[] = [];
+  const extras = new Map<string, number[]>(extraNames.map((n) => [n, []]));
+  const d = transform.outputs.length;
+  let rows = 0;
+  let unlabeled = 0;
+  const requests = [label, ...extraNames.filter((n) => n !== label)].map((name) => ({ name, as: 'number' as const }));
+  for await (const { batch, block } of transformedBatches(data, transform, requests)) {
+    const y = numberColumn(batch, label);
+    const x = new Float32Array(block.rows * d);
+    const yy = new Float32Array(block.rows);
+    let keep = 0;
+    for (let i = 0; i < block.rows; i++) {
+      if (Number.isNaN(y[i])) {
+        unlabeled++;
+        continue;
+      }
+      if (y[i] < 0) throw new UserError(`${batch.source}: column "${label}", data row ${batch.offset + i + 1} holds ${y[i]}, expected a value of 0 or more (money spent)`);
+      x.set(block.data.subarray(i * d, (i + 1) * d), keep * d);
+      yy[keep++] = y[i];
+      for (const n of extraNames) extras.get(n)!.push(numberColumn(batch, n)[i]);
+    }
+    xs.push(x.subarray(0, keep * d));
+    ys.push(yy.subarray(0, keep));
+    rows += keep;
+    progress.update(rows + unlabeled, data.rowCount);
+  }
+  const { x } = concatRows(xs, ys.map((part) => new Uint8Array(part.length)), d);
+  const y = new Float32Array(rows);
+  let at = 0;
+  for (const part of ys) {
+    y.set(part, at);
+    at += part.length;
+  }
+  return { x, y, d, extra: new Map([...extras].map(([n, v]) => [n, Float64Array.from(v)])), unlabeled };
+}
+
+/** Metrics of predicted against actual values. */
+export function valueMetrics(pred: ArrayLike<number>, actual: ArrayLike<number>): ValueMetrics {
+  return { mae: mae(pred, actual), rmse: rmse(pred, actual), normalizedGini: normalizedGini(pred, actual), spearman: spearman(pred, actual), deciles: valueDeciles(pred, actual) };
+}
+
+/** The mean ZILN loss of the given rows (forward pass only). */
+async function meanLoss(mlp: Mlp, data: Valued, rows: Int32Array): Promise<number> {
+  const out = await predictLogits(mlp, data, rows);
+  const loss = tf.tidy(() => zilnLoss(tf.tensor2d(out, [rows.length, 3]), tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1])));
+  const v = (await loss.data())[0];
+  loss.dispose();
+  return v;
+}
+
+/**
+ * Fits the ZILN network with Adam on shuffled batches of the `train` rows, early stopping on
+ * the `valid` rows' loss (patience epochs), best epoch restored. The output biases start at
+ * the training rows' buying log-odds and mean log spend, so the first epochs learn features,
+ * not the scale of money.
+ */
+async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: { batchSize: number; maxEpochs: number; patience: number; progress: Progress }) {
+  const mlp = Mlp.init({ ...config, outputs: 3 });
+  let buyers = 0;
+  let logSum = 0;
+  for (const r of train) {
+    if (data.y[r] > 0) {
+      buyers++;
+      logSum += Math.log(data.y[r]);
+    }
+  }
+  const share = Math.min(0.999, Math.max(0.001, buyers / Math.max(1, train.length)));
+  const init = await mlp.snapshot();
+  init[init.length - 1] = Float32Array.from([Math.log(share / (1 - share)), buyers ? logSum / buyers : 0, 0.5]);
+  mlp.restore(init);
+  const rng = new Rng(config.seed ^ 0xc17);
+  const order = Int32Array.from(train);
+  const history: EpochRecord[] = [];
+  let best = { loss: Infinity, epoch: 0, values: init };
+  let step = 0;
+  const started = performance.now();
+  for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
+    rng.shuffle(order);
+    let lossSum: tf.Scalar = tf.scalar(0);
+    let batches = 0;
+    for (let s = 0; s < order.length; s += opts.batchSize) {
+      const rows = order.subarray(s, Math.min(order.length, s + opts.batchSize));
+      const x = gatherRows(data, rows);
+      const y = tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1]);
+      const loss = mlp.lossStep(x, (out) => zilnLoss(out, y), step++);
+      const next = tf.add(lossSum, loss) as tf.Scalar;
+      tf.dispose([lossSum, loss, x, y]);
+      lossSum = next;
+      batches++;
+    }
+    const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
+    lossSum.dispose();
+    const validLoss = await meanLoss(mlp, data, valid);
+    history.push({ epoch, trainLoss, validLoss });
+    opts.progress.update(epoch * train.length);
+    if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
+    else if (epoch - best.epoch >= opts.patience) break;
+  }
+  mlp.restore(best.values);
+  const seconds = (performance.now() - started) / 1000;
+  return { mlp, history, bestEpoch: best.epoch, seconds, samplesPerSecond: (history.length * train.length) / Math.max(seconds, 1e-9) };
+}
+
+/** The last-window baseline: the spend of the trailing window nearest the horizon, scaled to its length. */
+function lastWindow(data: Valued, rows: Int32Array, horizonDays: number | null): Float64Array | string {
+  if (horizonDays === null) return 'not available: the horizon is unknown (--horizon-days)';
+  const windows = WINDOWS.filter((w) => data.extra.has(`amount_${w}d`));
+  if (!windows.length) return 'not available: no amount_<w>d column (audience events --amount)';
+  const w = windows.reduce((a, b) => (Math.abs(b - horizonDays) < Math.abs(a - horizonDays) ? b : a));
+  const col = data.extra.get(`amount_${w}d`)!;
+  return Float64Array.from(rows, (r) => (Number.isNaN(col[r]) ? 0 : col[r]) * (horizonDays / w));
+}
+
+/** BG/NBD + Gamma-Gamma fitted on (a sample of) the training customers; expected spend over the horizon for `rows`. */
+function bgNbdBaseline(data: Valued, train: Int32Array, rows: Int32Array, horizonDays: number | null, seed: number) {
+  if (horizonDays === null) return 'not available: the horizon is unknown (--horizon-days)';
+  const missing = RFM.filter((c) => !data.extra.has(c));
+  if (missing.length) return `not available: no ${missing.join(', ')} column (the columns audience events writes)`;
+  const [active, tenure, recency, amountMean] = RFM.map((c) => data.extra.get(c)!);
+  // Repeat purchases counted in active days, times in days since the first purchase (the lifetimes convention).
+  const summary = (r: number) => ({ x: Math.max(0, active[r] - 1), tx: Math.max(0, tenure[r] - recency[r]), T: Math.max(tenure[r], 1e-9), mean: amountMean[r] });
+  const valid = (r: number) => [active[r], tenure[r], recency[r]].every(Number.isFinite);
+  // Maximum likelihood on up to 20,000 customers: the parameters are population-level.
+  const sample = new Rng(seed ^ 0xb6).shuffle(Int32Array.from(train).filter(valid)).subarray(0, 20_000);
+  const customers = Array.from(sample, summary);
+  const params = fitBgNbd(customers);
+  const spend = fitGammaGamma(customers.filter((c) => c.x >= 1 && c.mean > 0));
+  const pred = Float64Array.from(rows, (r) => {
+    if (!valid(r)) return 0;
+    const c = summary(r);
+    return expectedPurchases(params, c, horizonDays) * expectedSpend(spend, { x: c.mean > 0 ? c.x : 0, mean: c.mean > 0 ? c.mean : 0 });
+  });
+  return { pred, params, spend, customers: customers.length };
+}
+
+/**
+ * Trains a CLTV model (see the module comment) on `data`'s label (money over a horizon).
+ * @returns the saved model and its report.
+ * @throws UserError for a missing or negative label, or too few buyers to fit.
+ */
+export async function trainCltv(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainCltvOptions) {
+  const backend = await initBackend();
+  const progress = opts.progress ?? (() => silentProgress);
+  const seed = opts.seed ?? 0;
+  const loading = progress('load');
+  const valued = await loadValued(data, transform, opts.label, loading);
+  loading.done(`${valued.y.length} labeled rows`);
+  const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
+  const buyers = bought.reduce((a, b) => a + b, 0);
+  if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
+  const horizonDays = opts.horizonDays ?? data.columns.find((c) => c.name === opts.label)?.horizonDays ?? null;
+  const split = stratifiedSplit(bought, 0.15, 0.2, seed);
+  const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
+  const config: MlpConfig = { inputs: valued.d, hidden: opts.hidden ?? [64, 32], dropout: opts.dropout ?? 0, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed, outputs: 3 };
+  const training = progress('ziln');
+  const fit = await fitZiln(valued, split.train, split.valid, config, { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, progress: training });
+  training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
+
+  const actual = Float64Array.from(split.test, (r) => valued.y[r]);
+  const { value } = zilnPredict(await predictLogits(fit.mlp, valued, split.test), split.test.length);
+  const window = lastWindow(valued, split.test, horizonDays);
+  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, seed);
+  const report: CltvReport = {
+    split: {
+      train: split.train.length,
+      valid: split.valid.length,
+      test: split.test.length,
+      buyers: { train: split.train.reduce((a, r) => a + bought[r], 0), test: split.test.reduce((a, r) => a + bought[r], 0) },
+    },
+    horizonDays,
+    test: {
+      model: valueMetrics(value, actual),
+      lastWindow: typeof window === 'string' ? window : valueMetrics(window, actual),
+      bgNbd: typeof btyd === 'string' ? btyd : valueMetrics(btyd.pred, actual),
+    },
+    ...(typeof btyd !== 'string' && { bgNbd: { params: btyd.params, spend: btyd.spend, customers: btyd.customers } }),
+    history: fit.history,
+    bestEpoch: fit.bestEpoch,
+    training: { seconds: fit.seconds, samplesPerSecond: fit.samplesPerSecond },
+  };
+  const model = await CltvModel.save(
+    store,
+    {
+      ...trainedOn('cltv', opts.name, backend, transform, data.tables, valued.y.length),
+      params: { label: opts.label, hidden: config.hidden, dropout: config.dropout, l2: config.l2, learningRate: config.learningRate, batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, horizonDays, seed },
+      metrics: report as unknown as Record<string, unknown>,
+    },
+    fit.mlp,
+    { mlp: config, horizonDays },
+  );
+  return { model, report };
+}
