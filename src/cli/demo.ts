@@ -2,7 +2,8 @@
  * `npm run demo`: the whole path on the bundled UCI Online Shoppers data, through the same
  * commands a user runs: train segments (sweeping k) and a purchase-propensity model, score
  * every session with both in one pass, and show how often each segment and each
- * propensity bucket bought.
+ * propensity bucket bought; then from synthetic purchase events, behavior features as of a
+ * date and a lifetime-value model scored 90 days later.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,8 +68,29 @@ await step('Score every session with the three models in one pass, and build the
 process.stdout.write(`\n== Purchases by segment (Revenue was not a segmentation input)\n${await conversionBy('demo-segments_segment', 'number', 'segment')}\n`);
 process.stdout.write(`\n== Purchases by propensity bucket (high = top 20% of scores; in-sample: these sessions trained the model)\n${await conversionBy('demo-purchase_bucket', 'text', 'bucket')}\n`);
 process.stdout.write(`\n== Purchases by audience membership\n${await conversionBy('aud_high_intent', 'text', 'high_intent')}\n`);
+
+// From raw events: purchases of a known buy-till-you-die process, features as of two dates,
+// a lifetime-value model trained on the first and scored on the second.
+const EVENTS = path.join(OUT, 'events');
+await step('Generate purchase events (synthetic, buy-till-you-die) for 20,000 customers', [
+  'generate', '--events', '--customers', '20000', '--seed', '7', '--out', path.join(EVENTS, 'events.csv'),
+]);
+for (const [asOf, file] of [['2025-01-01', 'train.parquet'], ['2025-04-01', 'now.parquet']]) {
+  await step(`Behavior features as of ${asOf}, with what each customer spent in the 90 days after it`, [
+    'events', '--input', path.join(EVENTS, 'events.csv'), '--id', 'customer_id', '--time', 'date', '--amount', 'amount', '--category', 'category',
+    '--as-of', asOf, '--horizon', '90d', '--out', path.join(EVENTS, file),
+  ]);
+}
+await step('Train a lifetime-value model (zero-inflated lognormal) beside the last window and BG/NBD', [
+  'train', 'cltv', '--input', path.join(EVENTS, 'train.parquet'), '--label', 'future_value', '--name', 'demo-value', '--seed', '7',
+]);
+await step('Score the customers 90 days later; an audience of high predicted value with a low chance of buying soon', [
+  'score', '--input', path.join(EVENTS, 'now.parquet'), '--model', 'demo-value', '--audiences', path.join(root, 'examples/value.audiences.json'),
+  '--output', path.join(EVENTS, 'scores'), '--overwrite',
+]);
 process.stdout.write(
   `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (audiences/<name>/members.parquet, members.csv, holdout.csv, activation-google.csv, activation-meta.csv)\n` +
-    'Models: audience models show demo-segments | demo-purchase | demo-lookalike\n',
+    `Lifetime value: ${path.relative(process.cwd(), path.join(EVENTS, 'scores'))}/ (demo-value_value, _p_active, _percentile, _bucket)\n` +
+    'Models: audience models show demo-segments | demo-purchase | demo-lookalike | demo-value\n',
 );
 process.exit(0);
