@@ -10,6 +10,8 @@ import { inferSpec } from '../src/features/infer.js';
 import { openDataset } from '../src/io/dataset.js';
 import { openTable } from '../src/io/table.js';
 import { scoreDataset } from '../src/jobs/score-dataset.js';
+import { btydValue, customerSummary } from '../src/models/btyd/customers.js';
+import { trainBgNbd } from '../src/models/btyd/train.js';
 import { trainCltv, type ValueMetrics } from '../src/models/cltv/train.js';
 import { zilnLoss, zilnPredict } from '../src/models/cltv/ziln.js';
 import { loadScoringModel } from '../src/models/load.js';
@@ -80,6 +82,32 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
       for (const v of b.columns.get('value_value') as Float64Array) expect(v >= 0).toBe(true);
     }
   }, 120_000);
+
+  it('BG/NBD as a model kind: recovers the generating parameters, and scores the value its formulas give from the raw columns', async () => {
+    const store = new ModelStore(path.join(dir, 'models'));
+    const { report } = await trainBgNbd(await openDataset([train]), store, { name: 'btyd', seed: 2 });
+    // Generated with r 0.25, alpha 40, a 0.8, b 2.5 (DEFAULT_BTYD); 8,000 customers.
+    expect(report.params.r).toBeGreaterThan(0.2);
+    expect(report.params.r).toBeLessThan(0.3);
+    expect(report.params.alpha).toBeGreaterThan(30);
+    expect(report.params.alpha).toBeLessThan(52);
+    expect(report.horizonDays).toBe(90);
+    expect(report.check!.metrics.normalizedGini).toBeGreaterThan(0.4);
+    const model = await loadScoringModel(store, 'btyd');
+    const m = await scoreDataset(await openDataset([later]), [model], { output: path.join(dir, 'btyd-scores') });
+    const scored: number[] = [];
+    for await (const b of (await openTable(path.join(dir, 'btyd-scores', m.files[0].path))).read([{ name: 'btyd_value', as: 'number' }])) scored.push(...(b.columns.get('btyd_value') as Float64Array));
+    let i = 0;
+    const cols = ['active_days', 'tenure_days', 'recency_days', 'amount_mean'];
+    for await (const b of (await openDataset([later])).read(cols.map((name) => ({ name, as: 'number' as const })))) {
+      const [a, t, r, mean] = cols.map((c) => b.columns.get(c) as Float64Array);
+      for (let k = 0; k < b.rows; k++, i++) {
+        const expected = btydValue(report, customerSummary(a[k], t[k], r[k], mean[k]), 90).value;
+        expect(Math.abs(scored[i] - expected)).toBeLessThanOrEqual(1e-3 * Math.max(1, expected));
+      }
+    }
+    expect(i).toBe(scored.length);
+  });
 
   it('a negative value is refused with the file, column and row', async () => {
     fs.writeFileSync(path.join(dir, 'neg.csv'), `id,x,future_value\n${Array.from({ length: 50 }, (_, i) => `${i},${i % 7},${i === 17 ? -5 : i % 3}`).join('\n')}\n`);

@@ -1,4 +1,5 @@
 /** Human-readable output for the CLI: tables and segment profiles. */
+import type { BgNbdReport } from '../models/btyd/train.js';
 import type { CltvReport, ValueMetrics } from '../models/cltv/train.js';
 import { matchText } from '../io/ids.js';
 import type { AudiencesResult } from '../audiences/build.js';
@@ -85,6 +86,23 @@ export function formatCltvReport(r: CltvReport): string {
     ...(r.bgNbd ? ['', `BG/NBD r=${r.bgNbd.params.r.toPrecision(3)} alpha=${r.bgNbd.params.alpha.toPrecision(3)} a=${r.bgNbd.params.a.toPrecision(3)} b=${r.bgNbd.params.b.toPrecision(3)}; Gamma-Gamma p=${r.bgNbd.spend.p.toPrecision(3)} q=${r.bgNbd.spend.q.toPrecision(3)} gamma=${r.bgNbd.spend.gamma.toPrecision(3)} (fitted on ${r.bgNbd.customers} training customers)`] : []),
     `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
   ].join('\n');
+}
+
+/** The BG/NBD model's report: its parameters and, with the label, how its value matched what customers spent. */
+export function formatBgNbdReport(r: BgNbdReport): string {
+  const p = r.params;
+  const g = r.spend;
+  const out = [
+    `BG/NBD r=${p.r.toPrecision(4)} alpha=${p.alpha.toPrecision(4)} a=${p.a.toPrecision(4)} b=${p.b.toPrecision(4)}; Gamma-Gamma p=${g.p.toPrecision(4)} q=${g.q.toPrecision(4)} gamma=${g.gamma.toPrecision(4)} (maximum likelihood on ${r.customers} customers); horizon ${r.horizonDays} days.`,
+  ];
+  if (r.check) {
+    const m = r.check.metrics;
+    out.push(
+      `Against ${r.check.label} (never read by the fit): MAE ${m.mae.toFixed(2)}, RMSE ${m.rmse.toFixed(2)}, normalized Gini ${m.normalizedGini.toFixed(4)}, Spearman ${m.spearman.toFixed(4)}`,
+      table(m.deciles.map((d) => ({ decile: d.decile, customers: d.rows, 'mean predicted': d.predicted.toFixed(2), 'mean actual': d.actual.toFixed(2) }))),
+    );
+  }
+  return out.join('\n');
 }
 
 /** A lookalike model's report: seeds found, held-out recall at each share beside the baselines, and the verdict. */

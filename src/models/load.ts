@@ -2,6 +2,7 @@
 import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
 import { AnomalyModel } from './anomaly/model.js';
+import { BgNbdModel } from './btyd/model.js';
 import { CltvModel } from './cltv/model.js';
 import { KMeansModel } from './kmeans/model.js';
 import { LookalikeModel } from './lookalike/model.js';
@@ -23,6 +24,7 @@ const LOADERS: Record<string, Loader> = {
   lookalike: (m, w) => LookalikeModel.fromStore(m, w),
   anomaly: (m, w) => AnomalyModel.fromStore(m, w),
   cltv: (m, w) => CltvModel.fromStore(m, w),
+  bgnbd: (m) => BgNbdModel.fromStore(m),
 };
 
 /** Loads a model for scoring; selects the backend first, so weights are created on it. */

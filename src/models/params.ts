@@ -156,6 +156,17 @@ export function cltvParams(values: Values) {
   };
 }
 
+/** The bgnbd options from flag values, checked before any data is read. */
+export function bgnbdParams(values: Values) {
+  return {
+    name: checkName(str(values.name, '--name', 'train bgnbd')),
+    label: values.label === undefined ? undefined : str(values.label, '--label', 'train bgnbd'),
+    id: values.id === undefined ? undefined : str(values.id, '--id', 'train bgnbd'),
+    horizonDays: num(values['horizon-days'], '--horizon-days', { min: 1, max: 3650 }),
+    seed: num(values.seed, '--seed', { int: true }),
+  };
+}
+
 /** Each kind's parameter parser. */
 const PARAMS: Record<string, (values: Values) => unknown> = {
   kmeans: kmeansParams,
@@ -163,6 +174,7 @@ const PARAMS: Record<string, (values: Values) => unknown> = {
   lookalike: lookalikeParams,
   anomaly: anomalyParams,
   cltv: cltvParams,
+  bgnbd: bgnbdParams,
 };
 
 /**

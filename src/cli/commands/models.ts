@@ -1,7 +1,7 @@
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
-import { formatAnomalyReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
+import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
 import type { GroupProfile } from '../../models/profile.js';
 import { STORE_OPTIONS, storeFrom } from './common.js';
 
@@ -45,8 +45,8 @@ audience models promote NAME@VERSION  make a bare NAME resolve to this version
       `features  ${m.features.features.length} columns -> ${m.features.outputs.length} inputs: ${m.features.features.map((f) => f.name).join(', ')}`,
       `params    ${JSON.stringify(m.params)}`,
     ];
-    if (m.kind === 'propensity' || m.kind === 'lookalike' || m.kind === 'anomaly' || m.kind === 'cltv') {
-      const format = { propensity: formatPropensityReport, lookalike: formatLookalikeReport, anomaly: formatAnomalyReport, cltv: formatCltvReport }[m.kind];
+    if (m.kind === 'propensity' || m.kind === 'lookalike' || m.kind === 'anomaly' || m.kind === 'cltv' || m.kind === 'bgnbd') {
+      const format = { propensity: formatPropensityReport, lookalike: formatLookalikeReport, anomaly: formatAnomalyReport, cltv: formatCltvReport, bgnbd: formatBgNbdReport }[m.kind];
       const report = format(m.metrics as never);
       process.stdout.write(`${[...head, '', report].join('\n')}\n`);
       return;

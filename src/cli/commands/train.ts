@@ -2,16 +2,17 @@ import { fitTransform } from '../../features/fit.js';
 import type { FeatureSpec } from '../../features/spec.js';
 import type { Dataset } from '../../io/dataset.js';
 import { K_RULE, trainKMeans } from '../../models/kmeans/train.js';
-import { anomalyParams, cltvParams, kmeansParams, lookalikeParams, MODEL_KINDS, propensityParams, TRAIN_OPTIONS } from '../../models/params.js';
+import { anomalyParams, bgnbdParams, cltvParams, kmeansParams, lookalikeParams, MODEL_KINDS, propensityParams, TRAIN_OPTIONS } from '../../models/params.js';
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import { type Command } from '../args.js';
-import { formatAnomalyReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
+import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
 import { trainAnomaly } from '../../models/anomaly/train.js';
 import { trainLookalike } from '../../models/lookalike/train.js';
 import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from '../../models/lookalike/seeds.js';
 import { requireLabel, trainPropensity } from '../../models/propensity/train.js';
 import { trainCltv } from '../../models/cltv/train.js';
+import { trainBgNbd } from '../../models/btyd/train.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 
 /** The feature transform every training starts from, with its progress line. */
@@ -100,14 +101,23 @@ async function trainCltvCommand(values: Values): Promise<SavedModel> {
   return { name: model.manifest.name, version: model.manifest.version };
 }
 
+async function trainBgNbdCommand(values: Values): Promise<SavedModel> {
+  const params = bgnbdParams(values);
+  const data = await datasetFrom(values, 'train bgnbd');
+  const { model, report } = await trainBgNbd(data, storeFrom(values), { ...params, progress: progressFor(values) });
+  process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version}\n${formatBgNbdReport(report)}\n`);
+  return { name: model.manifest.name, version: model.manifest.version };
+}
+
 export const train: Command = {
   name: 'train',
-  summary: 'train a model: kmeans (segments), propensity (to convert), lookalike (like a seed), anomaly (outliers), cltv (lifetime value)',
+  summary: 'train a model: kmeans (segments), propensity (to convert), lookalike (like a seed), anomaly (outliers), cltv (lifetime value), bgnbd (its classic baseline)',
   usage: `audience train kmeans --input <files|globs> --name behavior [--k 8 | --k 4..12] [options]
 audience train propensity --input <files|globs> --label converted --name purchase [options]
 audience train lookalike --input <files|globs> --seed-ids best_customers.csv --name lookalike [options]
 audience train anomaly --input <files|globs> --name outliers [--k 8] [--threshold 3] [--niches 5]
 audience train cltv --input features.parquet --label future_value --name value [options]
+audience train bgnbd --input features.parquet --name btyd [--horizon-days 90]
 
 Common:
   --features FILE|auto   feature spec (see 'audience features --help'); default auto
@@ -176,6 +186,14 @@ cltv (customer lifetime value: money over a horizon, e.g. future_value from
   Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
   <name>_percentile and <name>_bucket.
 
+bgnbd (BG/NBD purchases with Gamma-Gamma spend, Fader, Hardie and Lee 2005):
+  reads active_days, tenure_days, recency_days and amount_mean (audience events --amount);
+  fitted by maximum likelihood on up to 20,000 customers (--seed picks them).
+  --horizon-days N       days to predict over (default: the label's own, from audience events)
+  --label COL            checked against this value (default future_value when present)
+  Scoring adds <name>_purchases and <name>_value (expected over the horizon),
+  <name>_percentile and <name>_bucket.
+
 Saves models/<name>/<version>/ (model.json + weights.bin + manifest.json with the fitted
 feature transform, metrics, profiles or evaluation report, data fingerprint and backend).`,
   options: {
@@ -200,6 +218,7 @@ const TRAINERS: Record<string, (values: Values) => Promise<SavedModel>> = {
   lookalike: trainLookalikeCommand,
   anomaly: trainAnomalyCommand,
   cltv: trainCltvCommand,
+  bgnbd: trainBgNbdCommand,
 };
 
 

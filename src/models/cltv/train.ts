@@ -18,8 +18,9 @@ import { UserError } from '../../util/errors.js';
 import { concatRows } from '../../util/matrix.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
-import { expectedPurchases, fitBgNbd, type BgNbdParams } from '../btyd/bgnbd.js';
-import { expectedSpend, fitGammaGamma, type GammaGammaParams } from '../btyd/gamma-gamma.js';
+import type { BgNbdParams } from '../btyd/bgnbd.js';
+import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
+import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
 import { gatherRows, predictLogits, type EpochRecord, type NetworkOptions } from '../nn/fit.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { stratifiedSplit } from '../propensity/checks.js';
@@ -35,8 +36,6 @@ export interface TrainCltvOptions extends NetworkOptions {
   progress?: (stage: string) => Progress;
 }
 
-/** Columns `audience events` writes that the baselines read. */
-const RFM = ['active_days', 'tenure_days', 'recency_days', 'amount_mean'] as const;
 const WINDOWS = [7, 30, 90, 365];
 
 /** Features (rows x d), the label, and the baselines' raw columns, row by row. */
@@ -70,7 +69,7 @@ async function loadValued(data: Dataset, transform: FittedTransform, label: stri
   requireLabel(data, label);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
   const names = data.columns.map((c) => c.name);
-  const extraNames = [...RFM, ...WINDOWS.map((w) => `amount_${w}d`)].filter((c) => names.includes(c));
+  const extraNames = [...RFM_COLUMNS, ...WINDOWS.map((w) => `amount_${w}d`)].filter((c) => names.includes(c));
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
   const extras = new Map<string, number[]>(extraNames.map((n) => [n, []]));
@@ -188,23 +187,12 @@ function lastWindow(data: Valued, rows: Int32Array, horizonDays: number | null):
 /** BG/NBD + Gamma-Gamma fitted on (a sample of) the training customers; expected spend over the horizon for `rows`. */
 function bgNbdBaseline(data: Valued, train: Int32Array, rows: Int32Array, horizonDays: number | null, seed: number) {
   if (horizonDays === null) return 'not available: the horizon is unknown (--horizon-days)';
-  const missing = RFM.filter((c) => !data.extra.has(c));
+  const missing = RFM_COLUMNS.filter((c) => !data.extra.has(c));
   if (missing.length) return `not available: no ${missing.join(', ')} column (the columns audience events writes)`;
-  const [active, tenure, recency, amountMean] = RFM.map((c) => data.extra.get(c)!);
-  // Repeat purchases counted in active days, times in days since the first purchase (the lifetimes convention).
-  const summary = (r: number) => ({ x: Math.max(0, active[r] - 1), tx: Math.max(0, tenure[r] - recency[r]), T: Math.max(tenure[r], 1e-9), mean: amountMean[r] });
-  const valid = (r: number) => [active[r], tenure[r], recency[r]].every(Number.isFinite);
-  // Maximum likelihood on up to 20,000 customers: the parameters are population-level.
-  const sample = new Rng(seed ^ 0xb6).shuffle(Int32Array.from(train).filter(valid)).subarray(0, 20_000);
-  const customers = Array.from(sample, summary);
-  const params = fitBgNbd(customers);
-  const spend = fitGammaGamma(customers.filter((c) => c.x >= 1 && c.mean > 0));
-  const pred = Float64Array.from(rows, (r) => {
-    if (!valid(r)) return 0;
-    const c = summary(r);
-    return expectedPurchases(params, c, horizonDays) * expectedSpend(spend, { x: c.mean > 0 ? c.x : 0, mean: c.mean > 0 ? c.mean : 0 });
-  });
-  return { pred, params, spend, customers: customers.length };
+  const [active, tenure, recency, amountMean] = RFM_COLUMNS.map((c) => data.extra.get(c)!);
+  const summary = (r: number) => customerSummary(active[r], tenure[r], recency[r], amountMean[r]);
+  const fitted = fitBtyd(Array.from(train, summary), seed);
+  return { pred: Float64Array.from(rows, (r) => btydValue(fitted, summary(r), horizonDays).value), ...fitted };
 }
 
 /**

@@ -1,0 +1,69 @@
+/**
+ * BG/NBD with Gamma-Gamma spend as a stored model kind (`audience train bgnbd`): the
+ * standard lifetime-value model every CLTV user compares with (Fader, Hardie and Lee 2005).
+ * Its inputs are the four columns `audience events` writes (customers.ts), kept through the
+ * feature transform as plain numbers (no log) and read back from their standardized values.
+ * Scoring writes each customer's expected purchases and value over the horizon, and the
+ * value's percentile and bucket.
+ */
+import type { FeatureBlock, FittedNumeric } from '../../features/transform.js';
+import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import type { Manifest, ModelStore, NewManifest } from '../registry.js';
+import { btydValue, customerSummary, RFM_COLUMNS, type Btyd } from './customers.js';
+
+export interface BgNbdState extends Btyd {
+  horizonDays: number;
+}
+
+/** A fitted BG/NBD + Gamma-Gamma model (see the module comment). */
+export class BgNbdModel extends StoredModel implements ScoringModel {
+  private readonly columns: Array<{ at: number; mean: number; std: number }>;
+
+  constructor(
+    manifest: Manifest,
+    readonly state: BgNbdState,
+  ) {
+    super(manifest);
+    const t = manifest.features;
+    this.columns = RFM_COLUMNS.map((name) => {
+      const f = t.features.find((x) => x.name === name) as FittedNumeric | undefined;
+      if (!f || f.kind !== 'numeric' || f.log) throw new Error(`model ${manifest.name}: its transform lacks the plain numeric column ${name}`);
+      return { at: t.outputs.indexOf(name), mean: f.mean, std: f.std };
+    });
+  }
+
+  get outputs(): OutputColumn[] {
+    return [
+      { name: this.col('purchases'), type: 'FLOAT' },
+      { name: this.col('value'), type: 'FLOAT' },
+    ];
+  }
+
+  get ranked(): RankedOutput[] {
+    return [{ source: this.col('value'), percentile: this.col('percentile'), bucket: this.col('bucket') }];
+  }
+
+  async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
+    const purchases = new Float32Array(block.rows);
+    const value = new Float32Array(block.rows);
+    for (let i = 0; i < block.rows; i++) {
+      // The transform standardized each column: z = (x - mean) / std.
+      const [active, tenure, recency, mean] = this.columns.map((c) => block.data[i * block.cols + c.at] * (c.std || 1) + c.mean);
+      const v = btydValue(this.state, customerSummary(Math.round(active), tenure, recency, mean), this.state.horizonDays);
+      purchases[i] = v.purchases;
+      value[i] = v.value;
+    }
+    return { [this.col('purchases')]: purchases, [this.col('value')]: value };
+  }
+
+  dispose(): void {}
+
+  static save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, state: BgNbdState): BgNbdModel {
+    return new BgNbdModel(store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, []), state);
+  }
+
+  static fromStore(manifest: Manifest): BgNbdModel {
+    return new BgNbdModel(manifest, manifest.state as unknown as BgNbdState);
+  }
+}
