@@ -47,6 +47,22 @@ describe('batched K-Means', () => {
     expect(fit.converged).toBe(true);
   });
 
+  it("gives scikit-learn's KMeans doctest result: centers (10, 2) and (1, 2), inertia 16", async () => {
+    // sklearn.cluster.KMeans docstring: X = [[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]],
+    // KMeans(n_clusters=2, random_state=0).fit(X): cluster_centers_ [[10, 2], [1, 2]], inertia_ 16.0.
+    const x = Float32Array.from([1, 2, 1, 4, 1, 0, 10, 2, 10, 4, 10, 0]);
+    const kd = await loadKMeansData(memorySource(toBlocks(x, 2, 6)), { k: 2, sampleSize: 6, seed: 0 });
+    const fit = await fitKMeans(kd, { k: 2, seed: 0, nInit: 3 });
+    kd.dispose();
+    const centers = [Array.from(fit.centroids.subarray(0, 2)), Array.from(fit.centroids.subarray(2, 4))].sort((a, b) => b[0] - a[0]);
+    expect(centers).toEqual([
+      [10, 2],
+      [1, 2],
+    ]);
+    expect(fit.inertia).toBeCloseTo(16, 4);
+    expect(fit.sizes.sort()).toEqual([3, 3]);
+  });
+
   it('matches a reference Lloyd run from the same seeds within 1% inertia', async () => {
     const d = 5;
     const n = 3000;
