@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FittedTransform } from '../features/transform.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { warn } from '../util/warn.js';
+import { manifestProblem } from './manifest.js';
 
 export interface Weight {
   name: string;
@@ -205,9 +206,10 @@ function readManifestFile(dir: string): Manifest | undefined {
     return undefined; // a version still being written, or not a version at all
   }
   try {
-    const m = JSON.parse(text) as Manifest;
-    if (m && typeof m === 'object' && typeof m.kind === 'string' && m.features) return m;
-    warn(`${file}: not a model manifest; this version is skipped`);
+    const m: unknown = JSON.parse(text);
+    const problem = manifestProblem(m);
+    if (!problem) return m as Manifest;
+    warn(`${file}: not a model manifest (${problem}); this version is skipped`);
   } catch (err) {
     warn(`${file}: damaged (${errorMessage(err)}); this version is skipped`);
   }
