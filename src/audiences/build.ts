@@ -94,6 +94,17 @@ export function audienceInputs(set: AudienceSet, models: ScoringModel[]): string
   return [...cols];
 }
 
+/**
+ * The columns of the scores `buildAudiences` reads for a set: rule and cap references that
+ * exist among `columns`, identifiers, probabilities and segments (for the summaries).
+ */
+export function audienceColumns(set: AudienceSet, models: ScoringModel[], columns: OutputColumn[]): string[] {
+  const resolve = referenceResolver(models);
+  const refs = set.audiences.flatMap((a) => [...[a.rule, a.suppress.rule].filter(Boolean).flatMap((r) => references(r!)), ...(a.cap?.by ? [a.cap.by] : [])]);
+  const names = new Set([...refs.map((r) => resolve(r).column), set.identifiers.email, set.identifiers.phone]);
+  return columns.filter((c) => names.has(c.name) || c.name.endsWith('_probability') || c.name.endsWith('_segment')).map((c) => c.name);
+}
+
 /** Every model reference of the rules names an output the run will write (`columns`); fails with the audience's name. */
 export function checkModelReferences(set: AudienceSet, models: ScoringModel[], columns: string[]): void {
   const resolve = referenceResolver(models);

@@ -1,8 +1,8 @@
 /**
  * Profiles of audiences: each audience's members (and holdout) vs all scored visitors, on
- * one model's features, as totals in SQL over the finalize's table of scored rows, which
- * holds the model's input columns as the shards read them (staged as `__in_<name>`): the
- * input is not read again and no row passes through JavaScript. The totals are those
+ * one model's features, as totals in SQL over the staged score parts, which hold the model's
+ * input columns as the shards read them (`__in_<name>`): the input is not read again and no
+ * row passes through JavaScript. The totals are those
  * GroupProfiler accumulates row by row (models/profile.ts): values and model values
  * (log1p where the feature is logged) of numeric features, true rates of booleans, level counts.
  */
@@ -16,10 +16,11 @@ import { FALSE, TRUE } from '../io/number-text.js';
 import type { OutputColumn } from '../io/writer.js';
 import { GroupProfiler, type GroupProfile, type ProfileTotals } from '../models/profile.js';
 
-/** Where the profile reads: the finalize's table, and each input column's staged name there. */
+/** Where the profile reads: a relation of the scored rows (`__row` and the staged input columns; its `values` bind its `$n`), and each input column's staged name. */
 export interface ProfileSource {
   con: DuckDBConnection;
-  table: string;
+  relation: string;
+  values: unknown[];
   profiled: Array<{ column: OutputColumn; request: ColumnRequest }>;
 }
 
@@ -27,10 +28,12 @@ export interface ProfileSource {
 async function totals(src: ProfileSource, transform: FittedTransform, from: string): Promise<{ rows: number; totals: ProfileTotals }> {
   const staged = new Map(src.profiled.map((p) => [p.request.name, p.column]));
   const exprs: string[] = ['count(*)'];
-  const values: unknown[] = [];
+  const values: unknown[] = [...src.values];
   const words = () => {
-    if (values.length === 0) values.push(listValue([...TRUE]), listValue([...FALSE]));
+    if (values.length === src.values.length) values.push(listValue([...TRUE]), listValue([...FALSE]));
   };
+  const trueWords = `$${src.values.length + 1}`;
+  const falseWords = `$${src.values.length + 2}`;
   const numeric: string[] = [];
   const boolean: string[] = [];
   for (const f of transform.features) {
@@ -45,7 +48,7 @@ async function totals(src: ProfileSource, transform: FittedTransform, from: stri
       numeric.push(f.name);
     } else if (f.kind === 'boolean') {
       if (c.type === 'VARCHAR') words();
-      const b = c.type === 'VARCHAR' ? `(CASE WHEN lower(${trimSql(x)}) = ANY($1) THEN 1 WHEN lower(${trimSql(x)}) = ANY($2) THEN 0 END)` : `(CASE WHEN ${x} IN (0, 1) THEN ${x} END)`;
+      const b = c.type === 'VARCHAR' ? `(CASE WHEN lower(${trimSql(x)}) = ANY(${trueWords}) THEN 1 WHEN lower(${trimSql(x)}) = ANY(${falseWords}) THEN 0 END)` : `(CASE WHEN ${x} IN (0, 1) THEN ${x} END)`;
       exprs.push(`sum(${b}), count(${b})`);
       boolean.push(f.name);
     }
@@ -58,7 +61,7 @@ async function totals(src: ProfileSource, transform: FittedTransform, from: stri
   for (const f of transform.features) {
     const c = staged.get(f.name);
     if (!c || f.kind !== 'categorical') continue;
-    const r = await src.con.runAndReadAll(`SELECT coalesce(CAST(t.${ident(c.name)} AS VARCHAR), $1) AS level, count(*) FROM ${from} GROUP BY level`, [MISSING]);
+    const r = await src.con.runAndReadAll(`SELECT coalesce(CAST(t.${ident(c.name)} AS VARCHAR), $${src.values.length + 1}) AS level, count(*) FROM ${from} GROUP BY level`, [...src.values, MISSING] as never);
     out.categorical[f.name] = Object.fromEntries(r.getRows().map(([level, n]) => [String(level), Number(n)]));
   }
   return { rows: row[0], totals: out };
@@ -69,12 +72,12 @@ async function totals(src: ProfileSource, transform: FittedTransform, from: stri
  * @returns one profile per status table, its 12 most distinguishing entries.
  */
 export async function profileAudiences(src: ProfileSource, transform: FittedTransform, statusTables: string[]): Promise<GroupProfile[]> {
-  const population = await totals(src, transform, `${src.table} t`);
+  const population = await totals(src, transform, `${src.relation} t`);
   const out: GroupProfile[] = [];
   for (const [a, status] of statusTables.entries()) {
     const profiler = new GroupProfiler(transform, 1);
     profiler.setTotals(1, population.rows, population.totals);
-    const group = await totals(src, transform, `${status} JOIN ${src.table} t USING (__row)`);
+    const group = await totals(src, transform, `${status} JOIN ${src.relation} t USING (__row)`);
     profiler.setTotals(0, group.rows, group.totals);
     const [profile] = profiler.result();
     out.push({ ...profile, group: a, entries: profile.entries.slice(0, 12) });

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { buildAudiences, copyTo, type AudiencesResult } from '../audiences/build.js';
+import { audienceColumns, buildAudiences, copyTo, type AudiencesResult } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences, type ProfileSource } from '../audiences/profile.js';
 import type { FittedTransform } from '../features/transform.js';
@@ -91,28 +91,22 @@ function partsUnion(input: FinalizeInput, select: string, bind: (v: unknown) => 
     .join(' UNION ALL ');
 }
 
-/**
- * CREATE TEMP TABLE scored: the staged parts with `__row`, `__key` and the ranked columns.
- * The window functions run over a narrow relation (row, ranked value, eligibility) read on
- * its own, joined back by `__row` as the wide table loads: sorting whole rows once per window
- * is what made a wide load superlinear.
- */
-async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<void> {
-  const binder = () => {
-    const values: unknown[] = [];
-    const bind = (v: unknown) => {
-      values.push(v);
-      return `$${values.length}`;
-    };
-    return { values, bind };
+/** A statement's bound values: `bind` returns the `$n` that stands for a value. */
+function binder() {
+  const values: unknown[] = [];
+  const bind = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
   };
-  const wide = binder();
-  const wideUnion = partsUnion(input, '* EXCLUDE (file_row_number)', wide.bind);
-  const key = idKey(input);
-  if (input.ranked.length === 0) {
-    await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*, ${key} AS __key FROM (${wideUnion}) u`, wide.values as never);
-    return;
-  }
+  return { values, bind };
+}
+
+/**
+ * CREATE TEMP TABLE ranks (`__row`, percentiles, buckets, ranks), stored in `__row` order:
+ * window functions over a narrow relation (row, ranked value, eligibility) read from the
+ * staged parts on its own (DuckDB reads only those columns).
+ */
+async function loadRanks(con: DuckDBConnection, input: FinalizeInput): Promise<void> {
   const narrow = binder();
   // Per ranked output: whether the row is ranked (__g) and its float32 value (__v).
   const flags = input.ranked.map((r, i) => {
@@ -121,7 +115,6 @@ async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<
     return `(${eligible}${src} IS NOT NULL AND NOT isnan(CAST(${src} AS DOUBLE))) AS __g${i}, CAST(${src} AS FLOAT) AS __v${i}`;
   });
   const narrowColumns = [...new Set(input.ranked.flatMap((r) => [r.source, ...(r.excludeIf ? [r.excludeIf] : [])]))].map(ident).join(', ');
-  // Percentiles and ranks by window functions.
   const windows = input.ranked.map((r, i) => {
     const g = `__g${i}`;
     const v = `__v${i}`;
@@ -135,10 +128,42 @@ async function loadScored(con: DuckDBConnection, input: FinalizeInput): Promise<
     .map((r) => `CASE WHEN ${ident(r.percentile)} >= 80 THEN 'high' WHEN ${ident(r.percentile)} >= 50 THEN 'medium' WHEN ${ident(r.percentile)} IS NOT NULL THEN 'low' END AS ${ident(r.bucket!)}`);
   const flagged = `SELECT __row, ${flags.join(', ')} FROM (${partsUnion(input, narrowColumns, narrow.bind)})`;
   const ranked = `SELECT __row${windows.map((w) => `, ${w}`).join('')} FROM (${flagged})`;
-  const ranks = `SELECT * ${buckets.map((b) => `, ${b}`).join('')} FROM (${ranked})`;
-  await con.run(`CREATE OR REPLACE TEMP TABLE scored_ranks AS ${ranks}`, narrow.values as never);
-  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*, ${key} AS __key, r.* EXCLUDE (__row) FROM (${wideUnion}) u JOIN scored_ranks r USING (__row)`, wide.values as never);
-  await con.run('DROP TABLE scored_ranks');
+  await con.run(`CREATE OR REPLACE TEMP TABLE ranks AS SELECT * ${buckets.map((b) => `, ${b}`).join('')} FROM (${ranked}) ORDER BY __row`, narrow.values as never);
+}
+
+/**
+ * CREATE TEMP TABLE scored for the audiences: `__row`, `__key` (the id compared by value),
+ * the columns they read (`needed`) and the ranked columns; nothing else of the staged parts.
+ */
+async function loadScored(con: DuckDBConnection, input: FinalizeInput, needed: string[]): Promise<void> {
+  const b = binder();
+  const cols = [...new Set([input.idColumn, ...needed])].filter((c) => input.columns.some((x) => x.name === c));
+  const union = partsUnion(input, cols.map(ident).join(', '), b.bind);
+  const ranks = input.ranked.length ? ' JOIN ranks r USING (__row)' : '';
+  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*, ${idKey(input)} AS __key${ranks ? ', r.* EXCLUDE (__row)' : ''} FROM (${union}) u${ranks}`, b.values as never);
+}
+
+/**
+ * Writes each visible part once: the staged part's visible columns, its rows' ranks and
+ * audience memberships joined by `__row` (both read for that part's rows only), in row order.
+ */
+async function writeParts(con: DuckDBConnection, input: FinalizeInput, ranked: OutputColumn[], membership: OutputColumn[], statusTables: string[]): Promise<WrittenFile[]> {
+  const visible = input.columns.filter((c) => !input.hidden?.includes(c.name));
+  const range = 'WHERE __row >= $3 AND __row < $4';
+  const joins = [...(ranked.length ? [`LEFT JOIN (SELECT * FROM ranks ${range}) r USING (__row)`] : []), ...statusTables.map((t, k) => `LEFT JOIN (SELECT * FROM ${t} ${range}) a${k} USING (__row)`)];
+  const select = [
+    ...visible.map((c) => `p.${ident(c.name)}`),
+    ...ranked.map((c) => `r.${ident(c.name)}`),
+    ...membership.map((c, k) => `CASE a${k}.status WHEN 1 THEN 'member' WHEN 2 THEN 'holdout' END AS ${ident(c.name)}`),
+  ].join(', ');
+  const query = `SELECT ${select} FROM (SELECT *, CAST($1 AS BIGINT) * ${PART_SHIFT} + file_row_number AS __row FROM read_parquet($2, file_row_number = true)) p ${joins.join(' ')} ORDER BY __row`;
+  const files: WrittenFile[] = [];
+  for (const [i, p] of input.parts.entries()) {
+    const target = path.join(input.dir, shardName(p.index));
+    await copyTo(con, query, [i, p.path, i * PART_SHIFT, (i + 1) * PART_SHIFT], target, `${target}.tmp`);
+    files.push({ path: target, rows: p.rows });
+  }
+  return files;
 }
 
 /** Hard links (or copies) of the staged parts as the visible parts: nothing to add to them. */
@@ -177,33 +202,28 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
       stages[stage] = (now - last) / 1000;
       last = now;
     };
-    await loadScored(con, input);
-    tick('load');
+    if (input.ranked.length) await loadRanks(con, input);
     const columns = [...input.columns.filter((c) => !input.hidden?.includes(c.name)), ...rankedColumns(input.ranked)];
+    if (input.audiences) await loadScored(con, input, audienceColumns(input.audiences.set, input.audiences.models, columns));
+    tick('load');
     const rankBase = new Map<string, number>();
-    for (const r of input.ranked) if (r.rank) rankBase.set(r.rank, Number((await con.runAndReadAll(`SELECT count(${ident(r.rank)}) FROM scored`)).getRows()[0][0]));
+    for (const r of input.ranked) if (r.rank) rankBase.set(r.rank, Number((await con.runAndReadAll(`SELECT count(${ident(r.rank)}) FROM ranks`)).getRows()[0][0]));
     const built = input.audiences
       ? await buildAudiences({ con, table: 'scored', columns, idColumn: input.idColumn, dir: input.dir }, input.audiences.models, input.audiences.set, rankBase)
       : undefined;
     tick('audiences');
-    const joins = (built?.tables ?? []).map((t, k) => ` LEFT JOIN ${t} a${k} USING (__row)`).join('');
-    const membership = (built?.columns ?? []).map((c, k) => `, CASE a${k}.status WHEN 1 THEN 'member' WHEN 2 THEN 'holdout' END AS ${ident(c.name)}`).join('');
-    const select = `SELECT ${columns.map((c) => `s.${ident(c.name)}`).join(', ')}${membership} FROM scored s${joins} WHERE s.__row >= $1 AND s.__row < $2 ORDER BY s.__row`;
-    const files: WrittenFile[] = [];
-    for (const [i, p] of input.parts.entries()) {
-      const target = path.join(input.dir, shardName(p.index));
-      await copyTo(con, select, [i * PART_SHIFT, (i + 1) * PART_SHIFT], target, `${target}.tmp`);
-      files.push({ path: target, rows: p.rows });
-    }
+    const files = await writeParts(con, input, rankedColumns(input.ranked), built?.columns ?? [], built?.tables ?? []);
     tick('parts');
     const profile = input.audiences?.profile;
     if (built && profile) {
-      // In words: what sets each audience apart, on the model's features.
-      const profiles = await profileAudiences({ con, table: 'scored', profiled: profile.profiled }, profile.transform, built.tables);
+      // In words: what sets each audience apart, on the model's features (read from the staged parts).
+      const b = binder();
+      const relation = `(${partsUnion(input, profile.profiled.map((p) => ident(p.column.name)).join(', '), b.bind)})`;
+      const profiles = await profileAudiences({ con, relation, values: b.values, profiled: profile.profiled }, profile.transform, built.tables);
       built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
     }
     tick('profiles');
-    const duplicateIds = input.hasIds ? await countDuplicates(con, 'scored') : 0;
+    const duplicateIds = input.hasIds ? await countDuplicates(con, `(SELECT ${idKey(input)} AS __key FROM read_parquet($1))`, [listValue(input.parts.map((p) => p.path))]) : 0;
     return {
       files,
       columns: [...columns, ...(built?.columns ?? [])],
