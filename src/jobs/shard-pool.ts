@@ -32,14 +32,19 @@ function shardPool(threads: number): Piscina {
   return pool;
 }
 
+/** Below 4 cores, the rows from which shard threads pay off (between the two measurements below). */
+export const SMALL_HOST_THREAD_ROWS = 4_000_000;
+
 /**
- * Worker threads for shards of `rows` rows: computeWorkers' rule, from 4 cores up. On 2 cores
- * one process already keeps both busy (DuckDB's threads read and write while the wasm thread
- * scores): `npm run bench -- scoring` measured 1.12x the in-process time on 2 workers.
+ * Worker threads for shards of `rows` rows: computeWorkers' rule, from 4 cores up. Below 4
+ * cores, only from SMALL_HOST_THREAD_ROWS rows: on 2 cores one process already keeps both
+ * busy on small jobs (DuckDB's threads read and write while the wasm thread scores; `npm
+ * run bench -- scoring`: 2 workers took 1.12x the in-process time at 1.2M rows, the service
+ * bench 1.25x at 1M), while at 10M rows 2 workers took 0.82x (43.4 s against 53.1 s).
  * AUDIENCE_WORKERS overrides.
  */
 export function shardWorkers(rows: number): number {
-  if (process.env.AUDIENCE_WORKERS === undefined && os.cpus().length < 4) return 0;
+  if (process.env.AUDIENCE_WORKERS === undefined && os.cpus().length < 4 && rows < SMALL_HOST_THREAD_ROWS) return 0;
   return computeWorkers(rows);
 }
 
