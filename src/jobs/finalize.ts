@@ -21,7 +21,7 @@ import type { FittedTransform } from '../features/transform.js';
 import { connect, ident } from '../io/duckdb.js';
 import { canonicalIdSql } from '../io/ids.js';
 import type { OutputColumn, WrittenFile } from '../io/writer.js';
-import type { RankedOutput, ScoringModel } from '../models/model.js';
+import { BUCKET_FROM, type RankedOutput, type ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { shardName } from './output.js';
 
@@ -125,7 +125,7 @@ async function loadRanks(con: DuckDBConnection, input: FinalizeInput): Promise<v
   // Buckets from the stored (float32) percentiles.
   const buckets = input.ranked
     .filter((r) => r.bucket)
-    .map((r) => `CASE WHEN ${ident(r.percentile)} >= 80 THEN 'high' WHEN ${ident(r.percentile)} >= 50 THEN 'medium' WHEN ${ident(r.percentile)} IS NOT NULL THEN 'low' END AS ${ident(r.bucket!)}`);
+    .map((r) => `CASE WHEN ${ident(r.percentile)} >= ${BUCKET_FROM.high} THEN 'high' WHEN ${ident(r.percentile)} >= ${BUCKET_FROM.medium} THEN 'medium' WHEN ${ident(r.percentile)} IS NOT NULL THEN 'low' END AS ${ident(r.bucket!)}`);
   const flagged = `SELECT __row, ${flags.join(', ')} FROM (${partsUnion(input, narrowColumns, narrow.bind)})`;
   const ranked = `SELECT __row${windows.map((w) => `, ${w}`).join('')} FROM (${flagged})`;
   await con.run(`CREATE OR REPLACE TEMP TABLE ranks AS SELECT * ${buckets.map((b) => `, ${b}`).join('')} FROM (${ranked}) ORDER BY __row`, narrow.values as never);

@@ -4,6 +4,14 @@ import type { OutputColumn, OutputData } from '../io/writer.js';
 import type { Manifest } from './registry.js';
 
 /** An output ranked within the whole scored population once every row is scored. */
+/** The percentile (0-100) from which a ranked row is in the high and the medium bucket. */
+export const BUCKET_FROM = { high: 80, medium: 50 } as const;
+
+/** The bucket of a percentile (0-100): high from 80, medium from 50, else low. */
+export function bucketOf(percentile: number): 'high' | 'medium' | 'low' {
+  return percentile >= BUCKET_FROM.high ? 'high' : percentile >= BUCKET_FROM.medium ? 'medium' : 'low';
+}
+
 export interface RankedOutput {
   /** The score column ranked (higher = better). */
   source: string;

@@ -183,12 +183,56 @@ export class ModelStore {
     return { manifest, weights };
   }
 
+  /**
+   * Makes a bare `name` resolve to this version; the version promoted before (or "-" for
+   * none: the latest) is appended to `promoted.history`, so `rollback` can return to it.
+   */
   promote(ref: string): { name: string; version: number } {
     const resolved = this.resolve(ref);
-    const file = path.join(this.root, resolved.name, 'promoted');
-    fs.writeFileSync(`${file}.tmp`, `${resolved.version}\n`);
-    fs.renameSync(`${file}.tmp`, file);
+    const before = this.promoted(resolved.name);
+    if (before !== resolved.version) {
+      this.writeHistory(resolved.name, [...this.history(resolved.name), before === undefined ? '-' : String(before)]);
+      this.writePromoted(resolved.name, resolved.version);
+    }
     return resolved;
+  }
+
+  /**
+   * Promotes again the version promoted before the current one (or none: a bare name then
+   * resolves to the latest version).
+   * @returns the versions before and after (null: none promoted).
+   * @throws UserError when nothing was promoted before, or that version is gone.
+   */
+  rollback(name: string): { name: string; from: number | null; to: number | null } {
+    this.resolve(name);
+    const history = this.history(name);
+    const from = this.promoted(name) ?? null;
+    const last = history.pop();
+    if (last === undefined) throw new UserError(`model "${name}": no earlier promotion to roll back to (${from === null ? 'none is promoted' : `version ${from} is promoted`})`);
+    const to = last === '-' ? null : Number(last);
+    if (to !== null && !this.versions(name).includes(to)) throw new UserError(`model "${name}": version ${to}, promoted before, is no longer in the store`);
+    if (to === null) fs.rmSync(path.join(this.root, name, 'promoted'), { force: true });
+    else this.writePromoted(name, to);
+    this.writeHistory(name, history);
+    return { name, from, to };
+  }
+
+  private history(name: string): string[] {
+    const file = path.join(this.root, checkName(name), 'promoted.history');
+    if (!fs.existsSync(file)) return [];
+    return fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l === '-' || /^\d+$/.test(l));
+  }
+
+  private writeHistory(name: string, history: string[]): void {
+    const file = path.join(this.root, name, 'promoted.history');
+    fs.writeFileSync(`${file}.tmp`, history.map((h) => `${h}\n`).join(''));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
+  private writePromoted(name: string, version: number): void {
+    const file = path.join(this.root, name, 'promoted');
+    fs.writeFileSync(`${file}.tmp`, `${version}\n`);
+    fs.renameSync(`${file}.tmp`, file);
   }
 }
 

@@ -3,16 +3,62 @@ import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
 import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
 import type { GroupProfile } from '../../models/profile.js';
-import { STORE_OPTIONS, storeFrom } from './common.js';
+import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
+import { compareOnSample, diffManifests } from '../../models/diff.js';
+import { loadScoringModel } from '../../models/load.js';
+import type { ModelStore } from '../../models/registry.js';
+import { num } from '../../util/options.js';
+
+/** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
+async function diffCommand(values: Values, store: ModelStore, refA: string, refB: string | undefined): Promise<void> {
+  if (!refB) throw new UserError('audience models diff: give two versions, e.g. behavior@1 behavior@2');
+  const diff = diffManifests(store.manifest(refA), store.manifest(refB));
+  if (values.input !== undefined) {
+    const rows = num(values.sample, '--sample', { int: true, min: 1, max: 10_000_000 }) ?? 10_000;
+    const data = await datasetFrom(values, 'models diff');
+    const [a, b] = [await loadScoringModel(store, refA), await loadScoringModel(store, refB)];
+    try {
+      diff.sample = await compareOnSample(a, b, data, rows);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
+    return;
+  }
+  const fmt = (v: number | null) => (v === null ? '-' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
+  const { a, b } = diff;
+  const out = [
+    `${a.name}@${a.version} (${a.createdAt.slice(0, 19)}) vs ${b.name}@${b.version} (${b.createdAt.slice(0, 19)}), kind ${a.kind}`,
+    '',
+    table(diff.data.map((d) => ({ data: d.field, [`@${a.version}`]: String(d.a).slice(0, 40), [`@${b.version}`]: String(d.b).slice(0, 40), same: d.same ? 'yes' : 'no' }))),
+    '',
+    diff.params.length ? table(diff.params.map((p) => ({ 'parameter changed': p.param, [`@${a.version}`]: JSON.stringify(p.a), [`@${b.version}`]: JSON.stringify(p.b) }))) : 'parameters: the same',
+    '',
+    table(diff.metrics.map((m) => ({ metric: m.metric, [`@${a.version}`]: fmt(m.a), [`@${b.version}`]: fmt(m.b), delta: m.delta === null ? '-' : `${m.delta > 0 ? '+' : ''}${fmt(m.delta)}` }))),
+    ...(diff.sample
+      ? ['', `On the first ${fmtCount(diff.sample.rows)} visitors of the input: ${diff.sample.changed.map((c) => `${c.output} changed for ${(100 * c.share).toFixed(1)}%`).join('; ') || 'no segment or bucket output'}`]
+      : []),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
 
 export const models: Command = {
   name: 'models',
-  summary: 'list stored models; show one; promote a version',
+  summary: 'list stored models; show one; promote, roll back or compare versions',
   usage: `audience models                      list models, versions and the promoted one
 audience models show NAME[@VERSION]   kind, data, parameters, metrics, segment profiles
 audience models promote NAME@VERSION  make a bare NAME resolve to this version
+audience models rollback NAME         promote again the version promoted before (or none)
+audience models diff NAME@A NAME@B [--input FILES --sample N]
+                                      metrics side by side with deltas, parameters that
+                                      changed, data and feature fingerprints; with --input,
+                                      both versions score the first N rows (10,000) and the
+                                      share of visitors whose segment or bucket changed is shown
   --store DIR   model store (default ./models or AUDIENCE_MODEL_STORE)  --json`,
-  options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
+  options: { ...STORE_OPTIONS, ...INPUT_OPTIONS, json: { type: 'boolean' }, sample: { type: 'string' } },
   async run(values, positionals) {
     const store = storeFrom(values);
     const [action, ref] = positionals;
@@ -32,7 +78,16 @@ audience models promote NAME@VERSION  make a bare NAME resolve to this version
       process.stdout.write(`${r.name} now resolves to version ${r.version}\n`);
       return;
     }
-    if (action !== 'show') throw new UserError(`audience models: unknown action "${action}" (list, show, promote)`);
+    if (action === 'rollback') {
+      const r = store.rollback(ref);
+      process.stdout.write(`${r.name}: ${r.to === null ? 'no version promoted; the bare name resolves to the latest' : `now resolves to version ${r.to}`} (was ${r.from ?? 'the latest'})\n`);
+      return;
+    }
+    if (action === 'diff') {
+      await diffCommand(values, store, ref, positionals[2]);
+      return;
+    }
+    if (action !== 'show') throw new UserError(`audience models: unknown action "${action}" (list, show, promote, rollback, diff)`);
     const m = store.manifest(ref);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);

@@ -1,0 +1,78 @@
+/** Versions of a model: promote and roll back through the history, compare two versions (CLI functions and API). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/compute/backend.js';
+import { fitTransform } from '../src/features/fit.js';
+import { openDataset } from '../src/io/dataset.js';
+import { parseSpec } from '../src/features/spec.js';
+import { compareOnSample, diffManifests } from '../src/models/diff.js';
+import { trainKMeans } from '../src/models/kmeans/train.js';
+import { loadScoringModel } from '../src/models/load.js';
+import { ModelStore } from '../src/models/registry.js';
+import { startServer, type Server } from './service-helpers.js';
+
+let dir: string;
+let store: ModelStore;
+let server: Server;
+
+beforeAll(async () => {
+  await initBackend();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-versions-'));
+  const rows = Array.from({ length: 600 }, (_, i) => `${i},${(i % 3) * 10 + (i % 7) / 7},${(i % 5) * 4 + (i % 11) / 11}`);
+  fs.writeFileSync(path.join(dir, 'v.csv'), `id,x,y\n${rows.join('\n')}\n`);
+  const data = await openDataset([path.join(dir, 'v.csv')]);
+  const transform = await fitTransform(data, parseSpec({ id: 'id', numeric: ['x', 'y'] }));
+  store = new ModelStore(path.join(dir, 'models'));
+  for (const k of [3, 3, 5]) (await trainKMeans(data, transform, store, { k, name: 'seg', nInit: 1, seed: k })).model.dispose();
+  server = await startServer(['--data-root', dir, '--data-dir', path.join(dir, 'data'), '--store', store.root]);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('promote and roll back', () => {
+  it('walks back through the promotions, then to none, then refuses', () => {
+    expect(store.resolve('seg').version).toBe(3); // nothing promoted: the latest
+    store.promote('seg@2');
+    store.promote('seg@1');
+    store.promote('seg@1'); // promoting the promoted version again records nothing
+    expect(store.resolve('seg').version).toBe(1);
+    expect(store.rollback('seg')).toEqual({ name: 'seg', from: 1, to: 2 });
+    expect(store.resolve('seg').version).toBe(2);
+    expect(store.rollback('seg')).toEqual({ name: 'seg', from: 2, to: null });
+    expect(store.resolve('seg').version).toBe(3);
+    expect(() => store.rollback('seg')).toThrow(/model "seg": no earlier promotion to roll back to \(none is promoted\)/);
+  });
+});
+
+describe('diff', () => {
+  it('shows parameters changed, metric deltas, fingerprints, and segments changed on a sample', async () => {
+    const diff = diffManifests(store.manifest('seg@1'), store.manifest('seg@3'));
+    expect(diff.params.find((p) => p.param === 'k')).toEqual({ param: 'k', a: 3, b: 5 });
+    const inertia = diff.metrics.find((m) => m.metric === 'inertia')!;
+    expect(inertia.delta).toBeCloseTo(inertia.b! - inertia.a!, 9);
+    expect(diff.data.find((d) => d.field === 'data fingerprint')!.same).toBe(true);
+    const [a, b] = [await loadScoringModel(store, 'seg@1'), await loadScoringModel(store, 'seg@3')];
+    const sample = await compareOnSample(a, b, await openDataset([path.join(dir, 'v.csv')]), 250);
+    const self = await compareOnSample(a, a, await openDataset([path.join(dir, 'v.csv')]), 250);
+    a.dispose();
+    b.dispose();
+    expect(sample.rows).toBe(250);
+    expect(sample.changed.find((c) => c.output === 'seg_segment')!.share).toBeGreaterThan(0);
+    expect(self.changed.find((c) => c.output === 'seg_segment')!.share).toBe(0);
+  });
+
+  it('the API answers the same diff, rolls back, and refuses a version that is not a number', async () => {
+    const r = await server.request('GET', '/v1/models/seg/diff?a=1&b=3');
+    expect(r.status).toBe(200);
+    expect(r.body.params).toEqual(diffManifests(store.manifest('seg@1'), store.manifest('seg@3')).params);
+    expect((await server.request('GET', '/v1/models/seg/diff?a=1&b=x')).status).toBe(400);
+    expect((await server.request('GET', '/v1/models/seg/diff?a=1&b=9')).body.message).toMatch(/model "seg" has no version 9/);
+    store.promote('seg@2');
+    const rolled = await server.request('POST', '/v1/models/seg/rollback');
+    expect(rolled.body).toEqual({ name: 'seg', from: 2, to: null });
+  });
+});
