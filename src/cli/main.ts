@@ -11,8 +11,9 @@ import { segments } from './commands/segments.js';
 import { train } from './commands/train.js';
 import { runJob } from './commands/run-job.js';
 import { serve } from './commands/serve.js';
+import { worker } from './commands/worker.js';
 
-const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, serve, runJob];
+const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, serve, worker, runJob];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

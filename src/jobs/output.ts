@@ -23,7 +23,8 @@ export const AUDIENCE_LIST = 'audiences.json';
 export interface StagingOwner extends ProcessIdentity {
   job?: string;
 }
-const OWNER = 'owner.json';
+/** The file in a staging folder naming the process that owns it. */
+export const OWNER = 'owner.json';
 
 /** Creates the staging folder and records who writes it. */
 export function claimStaging(dir: string, owner: StagingOwner): void {

@@ -14,11 +14,12 @@ import { UserError } from '../util/errors.js';
 import { scoreShard, type ScorePlan, type ShardResult } from './score.js';
 import { USER_ERROR, type ShardJob } from './shard-task.js';
 import type { Shard } from './shards.js';
+import { redisUrl, runShardsOnQueue } from './queue.js';
 
 let pool: Piscina | undefined;
 
-/** The process's shard pool, created on first use with `threads` workers at most. */
-function shardPool(threads: number): Piscina {
+/** The process's shard pool, created on first use with `threads` workers at most (also what `audience worker` runs queued shards on). */
+export function shardPool(threads: number): Piscina {
   if (!pool || pool.options.maxThreads < threads) {
     void pool?.destroy();
     pool = new Piscina({
@@ -71,6 +72,9 @@ export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shar
     results.push(r);
     opts.onShard?.(r);
   };
+  // Several hosts: the shards go through the queue (REDIS_URL), run by `audience worker`s.
+  const url = redisUrl();
+  if (url && job) return { results: await runShardsOnQueue(url, job, shards, opts), workers: 0 };
   // Without a job description (models given as objects, not store references), in process.
   const workers = job ? Math.min(shards.length, shardWorkers(shards.reduce((n, s) => n + s.end - s.start, 0))) : 0;
   if (workers < 2 || !job) {

@@ -39,6 +39,8 @@ export const serve: Command = {
   --log-level L     the JSON log on stdout (pino): one line per request with its id, job
                     events with the job id, every 500 with its stack; trace, debug, info
                     (default), warn, error, silent (AUDIENCE_LOG_LEVEL)
+Several hosts: --redis URL (or REDIS_URL) sends score jobs' shards to 'audience worker'
+processes through BullMQ; the finalize still runs here. See 'audience worker --help'.
 API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
 "Authorization: Bearer <key>". (An environment variable, not a flag: flags show in ps.)
 
@@ -57,8 +59,14 @@ running when the server stopped (or was killed) resumes from its finished shards
     'body-limit': { type: 'string' },
     'max-attempts': { type: 'string' },
     'log-level': { type: 'string' },
+    redis: { type: 'string' },
   },
   async run(values) {
+    // Several hosts: the runners send their shards to the workers through Redis (jobs/queue.ts).
+    if (typeof values.redis === 'string') {
+      if (!/^rediss?:\/\//.test(values.redis)) throw new UserError(`--redis ${values.redis}: expected a URL such as redis://127.0.0.1:6379`);
+      process.env.REDIS_URL = values.redis;
+    }
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;
     const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
     const rootList = list(values['data-root']);

@@ -1,0 +1,55 @@
+import os from 'node:os';
+import { initBackend } from '../../compute/backend.js';
+import { redisUrl, startShardWorker } from '../../jobs/queue.js';
+import { shardPool } from '../../jobs/shard-pool.js';
+import { UserError } from '../../util/errors.js';
+import { num } from '../../util/options.js';
+import type { Command } from '../args.js';
+
+const env = process.env;
+
+export const worker: Command = {
+  name: 'worker',
+  summary: 'run score jobs\' shards taken from Redis (BullMQ), on this host, for a server or CLI on another',
+  usage: `audience worker --redis redis://HOST:6379 [--concurrency N] [--lock-seconds S]
+
+Takes shard tasks from the BullMQ queue "audience-shards" and scores them on this host's
+threads (one tfjs backend each), the same shard task a server runs locally. Start
+'audience serve' (or 'audience score') with the same REDIS_URL and its score jobs' shards
+go to the workers; the finalize runs once, in the process that planned the job.
+  --redis URL           Redis (default REDIS_URL)
+  --concurrency N       shards at a time on this host (default: its cores)
+  --lock-seconds S      a running shard's lock, renewed while it runs; a worker killed
+                        mid-shard is found stalled after about 2 x S and its shard retried
+                        elsewhere (default 30)
+Inputs, output folders and the model store are read and written by path: every worker must
+see them at the same paths as the server (a shared filesystem). A worker that cannot see a
+path fails the shard with that reason. Stops on SIGTERM or SIGINT after its running shards.`,
+  options: { redis: { type: 'string' }, concurrency: { type: 'string' }, 'lock-seconds': { type: 'string' } },
+  async run(values) {
+    const url = typeof values.redis === 'string' ? values.redis : redisUrl();
+    if (!url) throw new UserError('audience worker: give the queue as --redis redis://HOST:PORT (or REDIS_URL)');
+    if (!/^rediss?:\/\//.test(url)) throw new UserError(`--redis ${url}: expected a URL such as redis://127.0.0.1:6379`);
+    const concurrency = num(values.concurrency ?? env.AUDIENCE_WORKER_CONCURRENCY ?? String(os.cpus().length), '--concurrency', { int: true, min: 1, max: 256 })!;
+    const lockSeconds = num(values['lock-seconds'] ?? '30', '--lock-seconds', { min: 1, max: 3600 })!;
+    const backend = await initBackend();
+    const pool = shardPool(concurrency);
+    const w = startShardWorker(url, {
+      concurrency,
+      lockMs: lockSeconds * 1000,
+      runTask: (task, transfer) => pool.run(task, { transferList: transfer as never }),
+      log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
+    });
+    w.on('error', (err) => process.stderr.write(`worker: ${err.message}\n`));
+    w.on('failed', (job, err) => process.stderr.write(`shard ${job?.data.shard.index ?? '?'} failed: ${err.message.replace('\u0000user-error:', '')}\n`));
+    await w.waitUntilReady();
+    process.stdout.write(`worker ${os.hostname()} pid ${process.pid}: ${concurrency} shard(s) at a time on ${backend.backend}, queue on ${url.replace(/\/\/[^@]*@/, '//***@')}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    await w.close();
+    await pool.destroy();
+  },
+};

@@ -1,0 +1,182 @@
+/**
+ * Shards over several hosts: with `REDIS_URL`, a score job's shard tasks (shard-task.ts, the
+ * same plain input Piscina runs locally) become BullMQ jobs on the queue `audience-shards`,
+ * and `audience worker` processes on any host run them on their own thread pools. The
+ * process that planned the job (the service's runner, or `audience score`) waits for its
+ * shards and then runs the finalize itself, once.
+ *
+ * Failure handling is BullMQ's: a worker that dies mid-shard stops renewing its lock, the
+ * shard is found stalled and retried elsewhere (a staged part is written under a temporary
+ * name and renamed, so a shard run twice leaves one part); a shard that fails is retried with
+ * exponential backoff up to its attempts; bad input (a UserError) is not retried. Inputs,
+ * the staging folder and the model store must be on a filesystem every worker mounts at the
+ * same path: a worker that cannot see one fails the shard with that reason.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { MessageChannel } from 'node:worker_threads';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UserError, errorMessage } from '../util/errors.js';
+import { OWNER, STAGING } from './output.js';
+import type { ShardResult } from './score.js';
+import { USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
+import type { Shard } from './shards.js';
+
+/** The BullMQ queue shard tasks go through. */
+export const SHARD_QUEUE = 'audience-shards';
+
+/** The Redis URL that switches shards to the queue (`REDIS_URL`), if set. */
+export function redisUrl(): string | undefined {
+  return process.env.REDIS_URL?.trim() || undefined;
+}
+
+/** BullMQ connection options for a Redis URL (workers need maxRetriesPerRequest null). */
+function connection(url: string) {
+  return { url, maxRetriesPerRequest: null };
+}
+
+/** A shard job's data: the shard task without its progress port, and who owned the staging folder when it was queued. */
+type ShardJobData = Omit<ShardTask, 'progress'> & { owner: string };
+
+/** Options of the queued path: how often a shard is tried, and what the caller hears. */
+export interface QueueRunOptions {
+  staging: string;
+  maxRejects: number;
+  onRows?: (rows: number) => void;
+  onShard?: (result: ShardResult) => void;
+  signal?: AbortSignal;
+  /** Tries per shard (default 3), with exponential backoff from 2 s. */
+  attempts?: number;
+}
+
+/**
+ * Runs `shards` of `job` as BullMQ jobs and waits for all of them; returns their results.
+ * Each shard may reject up to the job's whole limit; the sum is checked when all are done.
+ * @throws UserError for bad input (the shard's message) or more rejected rows than allowed;
+ *   Error naming the shard when one fails after its attempts.
+ */
+export async function runShardsOnQueue(url: string, job: ShardJob, shards: Shard[], opts: QueueRunOptions): Promise<ShardResult[]> {
+  const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connection(url) });
+  const events = new QueueEvents(SHARD_QUEUE, { connection: connection(url) });
+  const run = randomUUID().slice(0, 8);
+  const done = new Map<string, number>();
+  const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
+    if (!jobId.startsWith(`${run}-`) || typeof data !== 'number') return;
+    opts.onRows?.(data - (done.get(jobId) ?? 0));
+    done.set(jobId, data);
+  };
+  let added: Array<Job<ShardJobData, ShardResult>> = [];
+  const owner = fs.readFileSync(path.join(opts.staging, OWNER), 'utf8');
+  try {
+    await events.waitUntilReady();
+    events.on('progress', onProgress);
+    added = await queue.addBulk(
+      shards.map((shard) => ({
+        name: 'shard',
+        data: { job, shard, staging: opts.staging, rejectBudget: opts.maxRejects, owner },
+        opts: { jobId: `${run}-${shard.index}`, attempts: opts.attempts ?? 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
+      })),
+    );
+    const aborted = new Promise<never>((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason), { once: true }));
+    const results = await Promise.race([
+      Promise.all(
+        added.map(async (j, i) => {
+          try {
+            const r = await j.waitUntilFinished(events);
+            opts.onShard?.(r);
+            return r;
+          } catch (err) {
+            const message = errorMessage(err);
+            if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
+            throw new Error(`shard ${shards[i].index} failed on the workers: ${message}`);
+          }
+        }),
+      ),
+      aborted,
+    ]);
+    const rejected = results.reduce((n, r) => n + r.rejected, 0);
+    if (rejected > opts.maxRejects) throw new UserError(`more rows could not be read than the job allows (${opts.maxRejects}): ${rejected} across the shards`);
+    return results;
+  } finally {
+    // Shards still waiting are this run's no more (a failure, a cancel): take them off the queue.
+    await Promise.allSettled(added.map(async (j) => ((await j.getState()) === 'active' ? undefined : j.remove())));
+    events.off('progress', onProgress);
+    await events.close();
+    await queue.close();
+  }
+}
+
+/** The paths a shard reads and writes, each checked before the shard runs on this host. */
+function checkVisible(data: ShardJobData): void {
+  const paths = [...data.job.input.filter((p) => !/[*?[]/.test(p)), data.job.store];
+  for (const p of paths) {
+    if (!fs.existsSync(p)) {
+      throw new UnrecoverableError(
+        `${USER_ERROR}worker ${os.hostname()} cannot see ${p}: inputs, the output folder and the model store must be on a filesystem every worker mounts at the same path`,
+      );
+    }
+  }
+}
+
+/** Whether the run that queued a shard still owns its staging folder (not cancelled, finished or replaced by another run). */
+function stagingOwned(data: ShardJobData): boolean {
+  try {
+    return path.basename(data.staging) === STAGING && fs.readFileSync(path.join(data.staging, OWNER), 'utf8') === data.owner;
+  } catch {
+    return false;
+  }
+}
+
+export interface ShardWorkerOptions {
+  /** Shards run at a time (threads of this host's pool). */
+  concurrency: number;
+  /** The lock a running shard holds and renews (ms): a dead worker's shard is retried after it lapses. */
+  lockMs?: number;
+  /** Runs one shard task (the pool's `run`): resolves to its result. */
+  runTask: (task: ShardTask, transfer: MessagePort[]) => Promise<ShardResult>;
+  log?: (message: string) => void;
+}
+
+/**
+ * Takes shard tasks from the queue and runs them with `opts.runTask` (the process's Piscina
+ * pool). A shard whose job's staging folder is gone (cancelled) is skipped; one that finishes
+ * after its job was cancelled has its part removed.
+ */
+export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker<ShardJobData, ShardResult> {
+  const lock = opts.lockMs ?? 30_000;
+  return new Worker<ShardJobData, ShardResult>(
+    SHARD_QUEUE,
+    async (job) => {
+      const data = job.data;
+      if (!stagingOwned(data)) throw new UnrecoverableError(`${USER_ERROR}the job's staging folder ${data.staging} is gone (the job was cancelled or removed)`);
+      checkVisible(data);
+      const { port1, port2 } = new MessageChannel();
+      let rows = 0;
+      let reported = 0;
+      port1.on('message', (n: number) => {
+        rows += n;
+        if (rows - reported >= 50_000) {
+          reported = rows;
+          void job.updateProgress(rows);
+        }
+      });
+      try {
+        opts.log?.(`shard ${data.shard.index} of ${data.staging}: rows ${data.shard.start}-${data.shard.end} of ${data.job.input.length} input(s)`);
+        const result = await opts.runTask({ ...data, progress: port2 as unknown as ShardTask['progress'] }, [port2 as unknown as MessagePort]);
+        await job.updateProgress(rows);
+        // Cancelled while it ran: the part it wrote is nobody's (another run's staging is left alone).
+        if (!stagingOwned(data) && !fs.existsSync(path.join(data.staging, OWNER))) fs.rmSync(data.staging, { recursive: true, force: true });
+        return result;
+      } catch (err) {
+        const message = errorMessage(err);
+        if (message.startsWith(USER_ERROR)) throw new UnrecoverableError(message);
+        throw err;
+      } finally {
+        port1.close();
+      }
+    },
+    { connection: connection(url), concurrency: opts.concurrency, lockDuration: lock, stalledInterval: lock, maxStalledCount: 2 },
+  );
+}
