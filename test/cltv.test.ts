@@ -109,6 +109,22 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     expect(i).toBe(scored.length);
   });
 
+  it('a contradicting --horizon-days, too few customers for BG/NBD, and a label beyond 1e15 are refused', async () => {
+    const data = await openDataset([train]);
+    const transform = await fitTransform(data, (await inferSpec(data)).spec);
+    await expect(trainCltv(data, transform, new ModelStore(path.join(dir, 'm3')), { name: 'v', label: 'future_value', horizonDays: 45 })).rejects.toThrow(
+      /--horizon-days 45: label "future_value" of .*f1\.parquet covers 90 days/,
+    );
+    fs.writeFileSync(path.join(dir, 'few.csv'), `customer_id,active_days,tenure_days,recency_days,amount_mean\n${Array.from({ length: 50 }, (_, i) => `${i},${1 + (i % 4)},${100 + i},${i},${20 + i}`).join('\n')}\n`);
+    await expect(trainBgNbd(await openDataset([path.join(dir, 'few.csv')]), new ModelStore(path.join(dir, 'm3')), { name: 'b', horizonDays: 90 })).rejects.toThrow(
+      /50 customers with active_days, tenure_days and recency_days; BG\/NBD needs at least 100/,
+    );
+    fs.writeFileSync(path.join(dir, 'huge.csv'), `id,x,future_value\n${Array.from({ length: 50 }, (_, i) => `${i},${i % 7},${i === 9 ? '1e300' : i % 3}`).join('\n')}\n`);
+    const huge = await openDataset([path.join(dir, 'huge.csv')]);
+    const t2 = await fitTransform(huge, (await inferSpec(huge, { exclude: ['future_value'] })).spec);
+    await expect(trainCltv(huge, t2, new ModelStore(path.join(dir, 'm3')), { name: 'v', label: 'future_value' })).rejects.toThrow(/huge\.csv: column "future_value", data row 10 holds 1e\+300/);
+  });
+
   it('a negative value is refused with the file, column and row', async () => {
     fs.writeFileSync(path.join(dir, 'neg.csv'), `id,x,future_value\n${Array.from({ length: 50 }, (_, i) => `${i},${i % 7},${i === 17 ? -5 : i % 3}`).join('\n')}\n`);
     const data = await openDataset([path.join(dir, 'neg.csv')]);

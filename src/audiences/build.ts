@@ -35,7 +35,7 @@ export interface AudienceSummary {
   removed: { suppressedIds: number; suppressedRule: number; suppressedAudiences: number; capped: number; duplicateIds: number };
   /** The suppression id list: its distinct ids, and how many of them are scored visitors. */
   suppressList?: { file: string; ids: number; matched: number };
-  /** Mean of each propensity probability among members. */
+  /** Mean of each probability and value output (propensity, CLTV, BG/NBD) among members. */
   means: Record<string, number>;
   /** Share of members per segment, for each segment output. */
   segmentMix: Record<string, Record<string, number>>;
@@ -94,6 +94,11 @@ export function audienceInputs(set: AudienceSet, models: ScoringModel[]): string
   return [...cols];
 }
 
+/** Outputs whose mean over an audience's members the summary gives: probabilities and values (CLTV, BG/NBD). */
+function isMeanColumn(name: string): boolean {
+  return name.endsWith('_probability') || name.endsWith('_value');
+}
+
 /**
  * The columns of the scores `buildAudiences` reads for a set: rule and cap references that
  * exist among `columns`, identifiers, probabilities and segments (for the summaries).
@@ -102,7 +107,7 @@ export function audienceColumns(set: AudienceSet, models: ScoringModel[], column
   const resolve = referenceResolver(models);
   const refs = set.audiences.flatMap((a) => [...[a.rule, a.suppress.rule].filter(Boolean).flatMap((r) => references(r!)), ...(a.cap?.by ? [a.cap.by] : [])]);
   const names = new Set([...refs.map((r) => resolve(r).column), set.identifiers.email, set.identifiers.phone]);
-  return columns.filter((c) => names.has(c.name) || c.name.endsWith('_probability') || c.name.endsWith('_segment')).map((c) => c.name);
+  return columns.filter((c) => names.has(c.name) || isMeanColumn(c.name) || c.name.endsWith('_segment')).map((c) => c.name);
 }
 
 /** Every model reference of the rules names an output the run will write (`columns`); fails with the audience's name. */
@@ -305,7 +310,7 @@ async function summarize(
   }
   const [members, holdout] = (await con.runAndReadAll(`SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2) FROM ${status}`)).getRows()[0].map(Number);
   const means: Record<string, number> = {};
-  for (const c of columns.filter((x) => x.name.endsWith('_probability'))) {
+  for (const c of columns.filter((x) => isMeanColumn(x.name))) {
     means[c.name] = (await count(con, `SELECT coalesce(sum(CAST(t.${ident(c.name)} AS DOUBLE)), 0) FROM ${status} JOIN ${table} t USING (__row) WHERE status = 1`)) / Math.max(1, members);
   }
   const segmentMix: AudienceSummary['segmentMix'] = {};

@@ -63,6 +63,11 @@ export function formatPropensityReport(r: PropensityReport): string {
   return out.join('\n');
 }
 
+/** A number to `digits` decimals, or "-" where there is none (a metric stored as null: NaN in JSON). */
+function fixed(v: number | null | undefined, digits: number): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-';
+}
+
 /** The CLTV report, as `train cltv` and `models show` print it: test metrics beside the two baselines, and the decile chart. */
 export function formatCltvReport(r: CltvReport): string {
   const methods: Array<[string, ValueMetrics | string]> = [
@@ -73,9 +78,9 @@ export function formatCltvReport(r: CltvReport): string {
   const rows = methods.map(([method, m]) =>
     typeof m === 'string'
       ? { method, MAE: '-', RMSE: '-', 'normalized Gini': '-', Spearman: '-', note: m }
-      : { method, MAE: m.mae.toFixed(2), RMSE: m.rmse.toFixed(2), 'normalized Gini': m.normalizedGini.toFixed(4), Spearman: m.spearman.toFixed(4), note: '' },
+      : { method, MAE: fixed(m.mae, 2), RMSE: fixed(m.rmse, 2), 'normalized Gini': fixed(m.normalizedGini, 4), Spearman: fixed(m.spearman, 4), note: '' },
   );
-  const deciles = r.test.model.deciles.map((d) => ({ decile: d.decile, customers: d.rows, 'mean predicted': d.predicted.toFixed(2), 'mean actual': d.actual.toFixed(2) }));
+  const deciles = r.test.model.deciles.map((d) => ({ decile: d.decile, customers: d.rows, 'mean predicted': fixed(d.predicted, 2), 'mean actual': fixed(d.actual, 2) }));
   return [
     `Split (stratified on buying): train ${r.split.train}, validation ${r.split.valid}, test ${r.split.test}; buyers in test ${r.split.buyers.test}. Horizon: ${r.horizonDays ?? 'unknown'} days. Metrics on the test split.`,
     '',
@@ -98,8 +103,8 @@ export function formatBgNbdReport(r: BgNbdReport): string {
   if (r.check) {
     const m = r.check.metrics;
     out.push(
-      `Against ${r.check.label} (never read by the fit): MAE ${m.mae.toFixed(2)}, RMSE ${m.rmse.toFixed(2)}, normalized Gini ${m.normalizedGini.toFixed(4)}, Spearman ${m.spearman.toFixed(4)}`,
-      table(m.deciles.map((d) => ({ decile: d.decile, customers: d.rows, 'mean predicted': d.predicted.toFixed(2), 'mean actual': d.actual.toFixed(2) }))),
+      `Against ${r.check.label} (never read by the fit): MAE ${fixed(m.mae, 2)}, RMSE ${fixed(m.rmse, 2)}, normalized Gini ${fixed(m.normalizedGini, 4)}, Spearman ${fixed(m.spearman, 4)}`,
+      table(m.deciles.map((d) => ({ decile: d.decile, customers: d.rows, 'mean predicted': fixed(d.predicted, 2), 'mean actual': fixed(d.actual, 2) }))),
     );
   }
   return out.join('\n');

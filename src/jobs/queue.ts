@@ -18,6 +18,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis as IORedis } from 'ioredis';
 import { UserError, errorMessage } from '../util/errors.js';
 import { OWNER, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
@@ -30,6 +31,21 @@ export const SHARD_QUEUE = 'audience-shards';
 /** The Redis URL that switches shards to the queue (`REDIS_URL`), if set. */
 export function redisUrl(): string | undefined {
   return process.env.REDIS_URL?.trim() || undefined;
+}
+
+/** 'ok', or why Redis at `url` did not answer a PING within 2 s. */
+export async function pingRedis(url: string): Promise<string> {
+  const redis = new IORedis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {}); // reported below
+  try {
+    await redis.connect();
+    const pong = await Promise.race([redis.ping(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('no answer in 2 s')), 2000))]);
+    return pong === 'PONG' ? 'ok' : `unexpected answer ${pong}`;
+  } catch (err) {
+    return `unreachable: ${errorMessage(err)}`;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** BullMQ connection options for a Redis URL (workers need maxRetriesPerRequest null). */

@@ -10,6 +10,7 @@ import type { ClassWeight } from './nn/fit.js';
 import type { CalibrationMethod } from './propensity/calibration.js';
 import { checkName } from './registry.js';
 import { UserError } from '../util/errors.js';
+import { parseHorizon } from '../features/events.js';
 import { num, str, type OptionValues as Values } from '../util/options.js';
 
 /** The options of every kind (parseArgs form); the common ones (input, features, id, exclude, store) are the CLI's. */
@@ -145,13 +146,22 @@ export function anomalyParams(values: Values) {
   };
 }
 
+/** `--horizon-days 90` (or 90d, 13w): whole days, 1 to 3650. */
+function horizonDays(v: unknown): number {
+  try {
+    return parseHorizon(String(v));
+  } catch {
+    throw new UserError(`--horizon-days ${String(v)}: expected whole days such as 90 (or 90d, 13w), from 1 to 3650`);
+  }
+}
+
 /** The cltv options from flag values, checked before any data is read. */
 export function cltvParams(values: Values) {
   return {
     name: checkName(str(values.name, '--name', 'train cltv')),
     label: str(values.label, '--label', 'train cltv'),
     ...networkParams(values),
-    horizonDays: num(values['horizon-days'], '--horizon-days', { min: 1, max: 3650 }),
+    horizonDays: values['horizon-days'] === undefined ? undefined : horizonDays(values['horizon-days']),
     seed: num(values.seed, '--seed', { int: true }),
   };
 }
@@ -162,7 +172,7 @@ export function bgnbdParams(values: Values) {
     name: checkName(str(values.name, '--name', 'train bgnbd')),
     label: values.label === undefined ? undefined : str(values.label, '--label', 'train bgnbd'),
     id: values.id === undefined ? undefined : str(values.id, '--id', 'train bgnbd'),
-    horizonDays: num(values['horizon-days'], '--horizon-days', { min: 1, max: 3650 }),
+    horizonDays: values['horizon-days'] === undefined ? undefined : horizonDays(values['horizon-days']),
     seed: num(values.seed, '--seed', { int: true }),
   };
 }

@@ -13,6 +13,7 @@ import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from
 import { requireLabel, trainPropensity } from '../../models/propensity/train.js';
 import { trainCltv } from '../../models/cltv/train.js';
 import { trainBgNbd } from '../../models/btyd/train.js';
+import { LABEL_COLUMNS } from '../../features/events.js';
 import { datasetFrom, FEATURE_OPTIONS, INPUT_OPTIONS, progressFor, specFrom, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 
 /** The feature transform every training starts from, with its progress line. */
@@ -46,11 +47,21 @@ async function trainKMeansCommand(values: Values): Promise<SavedModel> {
   return { name: model.manifest.name, version: model.manifest.version };
 }
 
+/**
+ * Columns training on `label` must never read: the label, and when it is one of the labels
+ * `audience events --horizon` writes, the others (a CSV copy of that file has no metadata
+ * marking them, and each gives the others away).
+ */
+function labelColumns(data: Dataset, label: string): string[] {
+  const names = data.columns.map((c) => c.name);
+  return LABEL_COLUMNS.includes(label) ? LABEL_COLUMNS.filter((c) => names.includes(c)) : [label];
+}
+
 async function trainPropensityCommand(values: Values): Promise<SavedModel> {
   const params = propensityParams(values);
   const data = await datasetFrom(values, 'train propensity');
   requireLabel(data, params.label);
-  const spec = await specFrom(values, data, [params.label]);
+  const spec = await specFrom(values, data, labelColumns(data, params.label));
   const { progress, transform } = await fitFeatures(values, data, spec);
   const { model, report } = await trainPropensity(data, transform, storeFrom(values), { ...params, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatPropensityReport(report)}\n`);
@@ -93,7 +104,7 @@ async function trainCltvCommand(values: Values): Promise<SavedModel> {
   const params = cltvParams(values);
   const data = await datasetFrom(values, 'train cltv');
   requireLabel(data, params.label);
-  const spec = await specFrom(values, data, [params.label]);
+  const spec = await specFrom(values, data, labelColumns(data, params.label));
   const { progress, transform } = await fitFeatures(values, data, spec);
   const { model, report } = await trainCltv(data, transform, storeFrom(values), { ...params, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatCltvReport(report)}\n`);

@@ -12,10 +12,13 @@ import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
-import { valueMetrics, type ValueMetrics } from '../cltv/train.js';
+import { horizonFor, valueMetrics, type ValueMetrics } from '../cltv/train.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS, type Btyd } from './customers.js';
 import { BgNbdModel } from './model.js';
+
+/** Customers below which the fit is refused: four parameters need more than a handful. */
+export const MIN_CUSTOMERS = 100;
 
 export interface TrainBgNbdOptions {
   name: string;
@@ -47,7 +50,7 @@ export async function trainBgNbd(data: Dataset, store: ModelStore, opts: TrainBg
   if (missing.length) throw new UserError(`${data.tables[0].path}: no ${missing.join(', ')} column; BG/NBD reads ${RFM_COLUMNS.join(', ')}, the columns 'audience events --amount' writes`);
   const label = opts.label ?? (names.includes('future_value') ? 'future_value' : undefined);
   if (label && !names.includes(label)) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${names.join(', ')})`);
-  const horizonDays = opts.horizonDays ?? data.columns.find((c) => c.name === label)?.horizonDays;
+  const horizonDays = horizonFor(data, label, opts.horizonDays);
   if (!horizonDays) throw new UserError('the horizon to predict over is unknown: give --horizon-days N (features from audience events --horizon carry it)');
   // The id column: the one given, else the one inference finds (customer_id from audience events).
   const id = opts.id ?? (await inferSpec(data)).spec.id;
@@ -65,6 +68,9 @@ export async function trainBgNbd(data: Dataset, store: ModelStore, opts: TrainBg
     loading.update(summaries.length, data.rowCount);
   }
   loading.done(`${summaries.length} customers`);
+  const usable = summaries.filter((c) => c !== null).length;
+  if (usable < MIN_CUSTOMERS) throw new UserError(`${data.tables[0].path}: ${usable} customers with active_days, tenure_days and recency_days; BG/NBD needs at least ${MIN_CUSTOMERS} to estimate its four parameters`);
+  if (!summaries.some((c) => c !== null && c.x >= 1 && c.mean > 0)) throw new UserError(`${data.tables[0].path}: no customer bought on two days with a positive amount_mean; Gamma-Gamma has no spend to fit`);
   const fitted = fitBtyd(summaries, opts.seed ?? 0);
   let check: BgNbdReport['check'];
   if (label) {

@@ -15,6 +15,8 @@ export interface CltvState {
   mlp: MlpConfig;
   /** The label's window in days (from `audience events --horizon`), when known. */
   horizonDays: number | null;
+  /** The largest label in training: predictions are capped there (see zilnPredict). */
+  maxValue: number;
 }
 
 /** A trained CLTV model (see the module comment). */
@@ -45,7 +47,7 @@ export class CltvModel extends StoredModel implements ScoringModel {
       const out = this.mlp.logits(x);
       const raw = (await out.data()) as Float32Array;
       out.dispose();
-      return zilnPredict(raw, block.rows);
+      return zilnPredict(raw, block.rows, this.state.maxValue ?? Infinity);
     } finally {
       x.dispose();
     }

@@ -12,7 +12,7 @@ import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
-import type { FittedTransform } from '../../features/transform.js';
+import { MAX_MAGNITUDE, type FittedTransform } from '../../features/transform.js';
 import { mae, normalizedGini, rmse, spearman, valueDeciles } from '../../metrics/regression.js';
 import { UserError } from '../../util/errors.js';
 import { concatRows } from '../../util/matrix.js';
@@ -87,7 +87,9 @@ async function loadValued(data: Dataset, transform: FittedTransform, label: stri
         unlabeled++;
         continue;
       }
-      if (y[i] < 0) throw new UserError(`${batch.source}: column "${label}", data row ${batch.offset + i + 1} holds ${y[i]}, expected a value of 0 or more (money spent)`);
+      if (!(y[i] >= 0 && y[i] <= MAX_MAGNITUDE)) {
+        throw new UserError(`${batch.source}: column "${label}", data row ${batch.offset + i + 1} holds ${y[i]}, expected a value of 0 or more (money spent), at most ${MAX_MAGNITUDE}`);
+      }
       x.set(block.data.subarray(i * d, (i + 1) * d), keep * d);
       yy[keep++] = y[i];
       for (const n of extraNames) extras.get(n)!.push(numberColumn(batch, n)[i]);
@@ -105,6 +107,19 @@ async function loadValued(data: Dataset, transform: FittedTransform, label: stri
     at += part.length;
   }
   return { x, y, d, extra: new Map([...extras].map(([n, v]) => [n, Float64Array.from(v)])), unlabeled };
+}
+
+/**
+ * The days a label covers: the label's own (written by `audience events --horizon`), or
+ * `given`; null when neither says.
+ * @throws UserError when `given` contradicts the label's own.
+ */
+export function horizonFor(data: Dataset, label: string | undefined, given: number | undefined): number | null {
+  const own = data.columns.find((c) => c.name === label)?.horizonDays;
+  if (own !== undefined && given !== undefined && own !== given) {
+    throw new UserError(`--horizon-days ${given}: label "${label}" of ${data.tables[0].path} covers ${own} days (audience events --horizon); leave --horizon-days out or give ${own}`);
+  }
+  return given ?? own ?? null;
 }
 
 /** Metrics of predicted against actual values. */
@@ -207,10 +222,11 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
   const loading = progress('load');
   const valued = await loadValued(data, transform, opts.label, loading);
   loading.done(`${valued.y.length} labeled rows`);
+  if (valued.y.length === 0) throw new UserError(`${data.tables[0].path}: column "${opts.label}" has no value in any of its ${valued.unlabeled} rows`);
   const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
   const buyers = bought.reduce((a, b) => a + b, 0);
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
-  const horizonDays = opts.horizonDays ?? data.columns.find((c) => c.name === opts.label)?.horizonDays ?? null;
+  const horizonDays = horizonFor(data, opts.label, opts.horizonDays);
   const split = stratifiedSplit(bought, 0.15, 0.2, seed);
   const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
   const config: MlpConfig = { inputs: valued.d, hidden: opts.hidden ?? [64, 32], dropout: opts.dropout ?? 0, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed, outputs: 3 };
@@ -219,7 +235,8 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
   training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
 
   const actual = Float64Array.from(split.test, (r) => valued.y[r]);
-  const { value } = zilnPredict(await predictLogits(fit.mlp, valued, split.test), split.test.length);
+  const maxValue = valued.y.reduce((m, v) => Math.max(m, v), 0);
+  const { value } = zilnPredict(await predictLogits(fit.mlp, valued, split.test), split.test.length, maxValue);
   const window = lastWindow(valued, split.test, horizonDays);
   const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, seed);
   const report: CltvReport = {
@@ -248,7 +265,7 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
       metrics: report as unknown as Record<string, unknown>,
     },
     fit.mlp,
-    { mlp: config, horizonDays },
+    { mlp: config, horizonDays, maxValue },
   );
   return { model, report };
 }

@@ -39,9 +39,12 @@ export function zilnLoss(out: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar {
 
 /**
  * Per row of `out` [B, 3] (host copy, row-major): the probability of buying and the expected
- * value, p x exp(loc + scale^2 / 2) (the lognormal mean).
+ * value, p x exp(loc + scale^2 / 2) (the lognormal mean), at most `cap`. The cap is the
+ * largest value the model saw in training: far outside the training rows the network's
+ * location and scale extrapolate, and the lognormal mean grows as exp(scale^2) (a linear head
+ * predicted 1e19 on synthetic data); a value above any the model ever saw is not a forecast.
  */
-export function zilnPredict(out: Float32Array, rows: number): { pActive: Float32Array; value: Float32Array } {
+export function zilnPredict(out: Float32Array, rows: number, cap = Infinity): { pActive: Float32Array; value: Float32Array } {
   const pActive = new Float32Array(rows);
   const value = new Float32Array(rows);
   for (let i = 0; i < rows; i++) {
@@ -50,7 +53,7 @@ export function zilnPredict(out: Float32Array, rows: number): { pActive: Float32
     const softplus = raw > 30 ? raw : Math.log1p(Math.exp(raw));
     const scale = Math.max(softplus, MIN_SCALE);
     pActive[i] = p;
-    value[i] = p * Math.exp(loc + (scale * scale) / 2);
+    value[i] = Math.min(cap, p * Math.exp(loc + (scale * scale) / 2));
   }
   return { pActive, value };
 }

@@ -1,6 +1,7 @@
 /** Probes and metrics: /healthz (liveness, backend, job counts), /readyz, /metrics (Prometheus). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createMetrics } from '../metrics.js';
+import { pingRedis, redisUrl } from '../../jobs/queue.js';
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { jobs, scheduler, backend } = app.services;
@@ -15,7 +16,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     uptimeSeconds: process.uptime(),
   }));
 
-  app.get('/readyz', { schema: { summary: 'Ready to take jobs' } }, async (_req, reply) => (ready ? { ready: true } : reply.code(503).send({ ready: false })));
+  app.get('/readyz', { schema: { summary: 'Ready to take jobs (and, with REDIS_URL, Redis answers)' } }, async (_req, reply) => {
+    if (!ready) return reply.code(503).send({ ready: false });
+    const url = redisUrl();
+    if (!url) return { ready: true };
+    const redis = await pingRedis(url);
+    return redis === 'ok' ? { ready: true, redis } : reply.code(503).send({ ready: false, redis });
+  });
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
