@@ -5,6 +5,7 @@
  * columns and writing them to Parquet. While each job runs, GET /v1/jobs/:id is polled
  * back to back to measure status latency.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +92,34 @@ async function timedJob(server: Server, body: object, size: number, floor: numbe
   };
 }
 
+/** The scores job through a server with --redis and two workers on this host; its table row. */
+async function redisRow(dir: string, root: string, store: string, size: number, floor: number): Promise<Record<string, string | number>> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const url = `redis://127.0.0.1:${port}`;
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const workers: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 2; i++) {
+      const w = spawn(process.execPath, [path.resolve('bin/audience.js'), 'worker', '--redis', url, '--concurrency', '1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      await new Promise<void>((resolve) => w.stdout!.on('data', (c) => String(c).includes('shard(s) at a time') && resolve()));
+      workers.push(w);
+    }
+    const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, 'data-redis'), '--store', store, '--redis', url]);
+    try {
+      const input = Array.from({ length: size / FILE_ROWS }, (_, i) => `v-${String(i).padStart(2, '0')}.parquet`);
+      const row = await timedJob(server, { type: 'score', input, models: ['behavior', 'purchase'], output: `scores-${size}-redis` }, size, floor, { job: 'scores', AUDIENCE_WORKERS: 'Redis, 2 workers' });
+      fs.rmSync(path.join(root, `scores-${size}-redis`), { recursive: true, force: true });
+      return row;
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    redis.kill('SIGKILL');
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const sizes = (option(args, 'sizes') ?? '1000000,10000000').split(',').map(Number);
   const workerCounts = (option(args, 'workers') ?? `0,${os.cpus().length}`).split(',').map(Number);
@@ -136,6 +165,12 @@ export async function run(args: string[]): Promise<void> {
         await server.stop();
       }
     }
+    // Through Redis: the same job with its shards on two local `audience worker` processes
+    // (on 2 cores this measures the queue's overhead, not a speed-up).
+    if (spawnSync('redis-server', ['--version']).status === 0 && option(args, 'redis') !== 'no') {
+      const size = Math.min(...sizes);
+      rows.push(await redisRow(dir, root, store, size, floors.get(size)!));
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -145,5 +180,6 @@ export async function run(args: string[]): Promise<void> {
     'job s: submission to succeeded; setup / score / finalize: the runner\'s stages (finalize: percentiles, audiences, every output file, manifest); other: runner start-up and queueing. scoring-pass rows/s: the runner\'s own rate.',
     `I/O floor: DuckDB alone, COPY of the ${VISITOR_COLUMNS.length - 3} input columns the job reads from the same files to one zstd Parquet file, median of 3, same process as the client.`,
     'status latency: GET /v1/jobs/:id back to back (20 ms apart) for the whole job, client-measured over loopback.',
+    '"Redis, 2 workers": the smallest job through a server started with --redis, its shards on two local `audience worker` processes (one shard at a time each), when redis-server is installed (--redis=no skips it); on one host this measures the queue\'s overhead, not a speed-up.',
   ]);
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShardsOnQueue } from '../src/jobs/queue.js';
 import { dumpOutput } from './finalize-fixture.js';
+import { startServer, waitJob } from './service-helpers.js';
 
 const BIN = path.resolve('bin/audience.js');
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -41,8 +42,15 @@ function cli(args: string[], env: Record<string, string> = {}) {
 async function startWorker(): Promise<ChildProcess> {
   const w = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--concurrency', '1', '--lock-seconds', '1'], { cwd: dir, env: { ...process.env, AUDIENCE_WORKERS: '1' } });
   let out = '';
-  w.stdout!.on('data', (c) => (out += c));
-  w.stderr!.on('data', (c) => (out += c));
+  const log = path.join(dir, `worker-${workers.length}.log`);
+  w.stdout!.on('data', (c) => {
+    out += c;
+    fs.appendFileSync(log, c);
+  });
+  w.stderr!.on('data', (c) => {
+    out += c;
+    fs.appendFileSync(log, c);
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${out}`)), 60_000);
     w.stdout!.on('data', () => {
@@ -98,6 +106,22 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
     workers[0].kill('SIGKILL');
     expect(await exited, err).toBe(0);
     expect(await dumpOutput(path.join(dir, 'killed'))).toEqual(await dumpOutput(path.join(dir, 'single')));
+  }, 120_000);
+
+  it('cancel through the service: shards still queued are skipped, running ones leave nothing behind', async () => {
+    const server = await startServer(['--data-root', dir, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models'), '--redis', url]);
+    try {
+      const submitted = await server.request('POST', '/v1/jobs', { type: 'score', input: ['v.csv'], models: ['seg'], output: 'cancelled', options: { shardRows: 3000 } });
+      expect(submitted.status, submitted.text).toBe(202);
+      const running = await waitJob(server, submitted.body.id, (j) => j.progress?.shardsDone >= 1 || !['queued', 'running'].includes(j.status), 60_000);
+      expect(running.status).toBe('running');
+      expect((await server.request('POST', `/v1/jobs/${submitted.body.id}/cancel`)).body.status).toBe('cancelled');
+      await new Promise((r) => setTimeout(r, 3000)); // shards in flight on the workers finish meanwhile
+      expect(fs.existsSync(path.join(dir, 'cancelled'))).toBe(false);
+      expect((await server.request('GET', '/readyz')).body).toEqual({ ready: true, redis: 'ok' });
+    } finally {
+      await server.stop();
+    }
   }, 120_000);
 
   it('a worker that cannot see a path fails the job with the path and the reason, not an ENOENT trace', async () => {

@@ -20,7 +20,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { UserError, errorMessage } from '../util/errors.js';
-import { OWNER, STAGING } from './output.js';
+import { OWNER, removeIfEmpty, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
 import { USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
 import type { Shard } from './shards.js';
@@ -95,23 +95,7 @@ export async function runShardsOnQueue(url: string, job: ShardJob, shards: Shard
         opts: { jobId: `${run}-${shard.index}`, attempts: opts.attempts ?? 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
       })),
     );
-    const aborted = new Promise<never>((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason), { once: true }));
-    const results = await Promise.race([
-      Promise.all(
-        added.map(async (j, i) => {
-          try {
-            const r = await j.waitUntilFinished(events);
-            opts.onShard?.(r);
-            return r;
-          } catch (err) {
-            const message = errorMessage(err);
-            if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
-            throw new Error(`shard ${shards[i].index} failed on the workers: ${message}`);
-          }
-        }),
-      ),
-      aborted,
-    ]);
+    const results = await waitForShards(queue, added, shards, opts);
     const rejected = results.reduce((n, r) => n + r.rejected, 0);
     if (rejected > opts.maxRejects) throw new UserError(`more rows could not be read than the job allows (${opts.maxRejects}): ${rejected} across the shards`);
     return results;
@@ -121,6 +105,40 @@ export async function runShardsOnQueue(url: string, job: ShardJob, shards: Shard
     events.off('progress', onProgress);
     await events.close();
     await queue.close();
+  }
+}
+
+/**
+ * Polls the shards' jobs until every one completed (their results, in shard order) or one
+ * failed after its attempts. Polling, not only queue events: a shard that finished before a
+ * listener subscribed is still seen.
+ */
+async function waitForShards(queue: Queue<ShardJobData, ShardResult>, jobs: Array<Job<ShardJobData, ShardResult>>, shards: Shard[], opts: QueueRunOptions): Promise<ShardResult[]> {
+  // Filled, not sparse: every() skips the holes of `new Array(n)`.
+  const results: Array<ShardResult | undefined> = Array.from({ length: jobs.length }, () => undefined);
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    for (const [i, added] of jobs.entries()) {
+      if (results[i]) continue;
+      // The state first, then the job: a job read before it completed has no return value yet.
+      const state = await queue.getJobState(added.id!);
+      if (state !== 'completed' && state !== 'failed') {
+        if (state === 'unknown') throw new Error(`shard ${shards[i].index} is no longer on the queue (removed from Redis?)`);
+        continue;
+      }
+      const job = (await queue.getJob(added.id!))!;
+      if (state === 'completed') {
+        if (!job.returnvalue) continue; // completed a moment ago: its result is stored right after
+        results[i] = job.returnvalue;
+        opts.onShard?.(job.returnvalue);
+      } else if (state === 'failed') {
+        const message = job.failedReason ?? 'no reason given';
+        if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
+        throw new Error(`shard ${shards[i].index} failed on the workers after ${job.attemptsMade} attempt(s): ${message}`);
+      }
+    }
+    if (results.every((r) => r !== undefined)) return results as ShardResult[];
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -183,7 +201,10 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker<
         const result = await opts.runTask({ ...data, progress: port2 as unknown as ShardTask['progress'] }, [port2 as unknown as MessagePort]);
         await job.updateProgress(rows);
         // Cancelled while it ran: the part it wrote is nobody's (another run's staging is left alone).
-        if (!stagingOwned(data) && !fs.existsSync(path.join(data.staging, OWNER))) fs.rmSync(data.staging, { recursive: true, force: true });
+        if (!stagingOwned(data) && !fs.existsSync(path.join(data.staging, OWNER))) {
+          fs.rmSync(data.staging, { recursive: true, force: true });
+          removeIfEmpty(path.dirname(data.staging)); // the output folder, if writing the part made it again
+        }
         return result;
       } catch (err) {
         const message = errorMessage(err);
