@@ -13,6 +13,9 @@ export function str(v: unknown, flag: string, cmd: string): string {
   return v;
 }
 
+/** Numbers as options accept them: decimal, optionally with an exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /**
  * A numeric option: undefined when absent, else a finite number in range.
  * `above` is an exclusive lower bound (a learning rate > 0); `min` and `max` are inclusive.
@@ -20,7 +23,8 @@ export function str(v: unknown, flag: string, cmd: string): string {
  */
 export function num(v: unknown, flag: string, opts: { int?: boolean; min?: number; max?: number; above?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
-  const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
+  // Decimal notation only: Number() would also take "0x10", "0b1" and "Infinity".
+  const n = typeof v === 'string' ? (DECIMAL.test(v.trim()) ? Number(v) : NaN) : Number(v);
   const bad =
     !Number.isFinite(n) ||
     (opts.int && !Number.isInteger(n)) ||
