@@ -130,3 +130,19 @@ it('audience profiles from the staged columns in SQL equal GroupProfiler over th
     });
   }
 });
+
+it('scoring a file without a column a model reads names the model, the column and the file', async () => {
+  await initBackend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-missing-'));
+  fs.writeFileSync(path.join(dir, 'train.csv'), `x,y\n${Array.from({ length: 40 }, (_, i) => `${i % 5},${i % 3}`).join('\n')}\n`);
+  fs.writeFileSync(path.join(dir, 'later.csv'), `x\n${Array.from({ length: 10 }, (_, i) => `${i}`).join('\n')}\n`);
+  const train = await openDataset([path.join(dir, 'train.csv')]);
+  const store = new ModelStore(path.join(dir, 'models'));
+  (await trainKMeans(train, await fitTransform(train, parseSpec({ numeric: ['x', 'y'] })), store, { k: 2, name: 'seg', nInit: 1 })).model.dispose();
+  const model = await loadScoringModel(store, 'seg');
+  await expect(scoreDataset(await openDataset([path.join(dir, 'later.csv')]), [model], { output: path.join(dir, 'out') })).rejects.toThrow(
+    /model seg@1 reads column "y", which .*later\.csv does not have \(columns: x\)/,
+  );
+  model.dispose();
+  expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+});

@@ -115,7 +115,16 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   if (models.length === 0) throw new UserError('no model to score with (--model name[@version])');
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
-  for (const m of models) for (const r of columnRequest(m.transform)) if (!request.some((q) => q.name === r.name)) request.push(r);
+  for (const m of models) {
+    for (const r of columnRequest(m.transform)) {
+      if (!data.columns.some((c) => c.name === r.name)) {
+        throw new UserError(
+          `model ${m.manifest.name}@${m.manifest.version} reads column "${r.name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`,
+        );
+      }
+      if (!request.some((q) => q.name === r.name)) request.push(r);
+    }
+  }
   // Input columns the audiences read (attributes, identifiers) are carried into the scores.
   const carried: OutputColumn[] = [];
   for (const name of audiences ? audienceInputs(audiences, models) : []) {
