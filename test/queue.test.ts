@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runShardsOnQueue } from '../src/jobs/queue.js';
+import { checkRedisUrl, requireRedis, runShardsOnQueue } from '../src/jobs/queue.js';
 import { dumpOutput } from './finalize-fixture.js';
 import { startServer, waitJob } from './service-helpers.js';
 
@@ -133,4 +133,15 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
       /worker \S+ cannot see \/mnt\/not-mounted-here\/v\.parquet: inputs, the output folder and the model store must be on a filesystem every worker mounts at the same path/,
     );
   }, 60_000);
+});
+
+describe('Redis URLs and reachability', () => {
+  it('a malformed URL is refused with what was expected; an unreachable Redis fails fast with the reason', async () => {
+    for (const bad of ['notaurl', 'http://127.0.0.1:6379', 'redis://127.0.0.1:99999', 'redis://', 'redis://h/db']) {
+      expect(() => checkRedisUrl(bad)).toThrow(/expected a URL such as redis:\/\/127\.0\.0\.1:6379/);
+    }
+    expect(checkRedisUrl('rediss://user:pw@cache.internal:6380/2')).toBe('rediss://user:pw@cache.internal:6380/2');
+    const port = await freePort(); // nothing listens there
+    await expect(requireRedis(`redis://127.0.0.1:${port}`)).rejects.toThrow(/does not answer \(unreachable: .*\): start it, or run without REDIS_URL/);
+  });
 });

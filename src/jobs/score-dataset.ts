@@ -30,7 +30,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const progress = opts.progress ?? silentProgress;
     let done = 0;
     const job = opts.store
-      ? { input: data.tables.map((t) => t.path), models: models.map((m) => `${m.manifest.name}@${m.manifest.version}`), store: opts.store, audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures }
+      ? { input: data.tables.map((t) => t.path), models: models.map((m) => `${m.manifest.name}@${m.manifest.version}`), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures }
       : undefined;
     const { results } = await runShards(job, plan, shards, {
       staging: path.join(dir, STAGING),

@@ -49,7 +49,7 @@ export function diffManifests(a: Manifest, b: Manifest): ModelDiff {
     field('rows', a.data.rows, b.data.rows),
     field('inputs', a.data.inputs.join(', '), b.data.inputs.join(', ')),
     field('data fingerprint', a.data.fingerprint, b.data.fingerprint),
-    field('feature transform', a.features.fingerprint, b.features.fingerprint),
+    field('features', a.features.features.map((f) => f.name).join(', '), b.features.features.map((f) => f.name).join(', ')),
     field('model inputs', a.features.outputs.length, b.features.outputs.length),
   ];
   const head = (m: Manifest) => ({ name: m.name, version: m.version, kind: m.kind, createdAt: m.createdAt });

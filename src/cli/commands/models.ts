@@ -28,7 +28,7 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
     process.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
     return;
   }
-  const fmt = (v: number | null) => (v === null ? '-' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
+  const fmt = (v: number | null) => (v === null ? '-' : Number.isInteger(v) || Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
   const { a, b } = diff;
   const out = [
     `${a.name}@${a.version} (${a.createdAt.slice(0, 19)}) vs ${b.name}@${b.version} (${b.createdAt.slice(0, 19)}), kind ${a.kind}`,
@@ -54,7 +54,7 @@ audience models promote NAME@VERSION  make a bare NAME resolve to this version
 audience models rollback NAME         promote again the version promoted before (or none)
 audience models diff NAME@A NAME@B [--input FILES --sample N]
                                       metrics side by side with deltas, parameters that
-                                      changed, data and feature fingerprints; with --input,
+                                      changed, the data fingerprint and features; with --input,
                                       both versions score the first N rows (10,000) and the
                                       share of visitors whose segment or bucket changed is shown
   --store DIR   model store (default ./models or AUDIENCE_MODEL_STORE)  --json`,
@@ -71,7 +71,11 @@ audience models diff NAME@A NAME@B [--input FILES --sample N]
       process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${store.root}\n${table(rows)}\n`);
       return;
     }
-    if (!ref) throw new UserError(`audience models ${action}: give a model, e.g. behavior@2`);
+    if (!ref) throw new UserError(`audience models ${action}: give a model, e.g. ${action === 'rollback' ? 'behavior' : 'behavior@2'}`);
+    const expected = action === 'diff' ? 3 : 2;
+    if (positionals.length > expected) throw new UserError(`audience models ${action}: unexpected argument "${positionals[expected]}"`);
+    if (values.sample !== undefined && (action !== 'diff' || values.input === undefined)) throw new UserError('--sample goes with models diff --input FILES');
+    if (action === 'rollback' && ref.includes('@')) throw new UserError(`audience models rollback: give the model's name alone (${ref.split('@')[0]}): it returns to the version promoted before`);
     if (action === 'promote') {
       if (!ref.includes('@')) throw new UserError('audience models promote: name the version, e.g. behavior@2');
       const r = store.promote(ref);

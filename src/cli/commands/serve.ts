@@ -1,4 +1,5 @@
 /** `audience serve`: the batch job service (Fastify) with its job store and runners. */
+import { checkRedisUrl } from '../../jobs/queue.js';
 import path from 'node:path';
 import { initBackend } from '../../compute/backend.js';
 import { lockDataDir } from '../../jobs/lock.js';
@@ -45,7 +46,8 @@ API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
 "Authorization: Bearer <key>". (An environment variable, not a flag: flags show in ps.)
 
 Routes: POST /v1/jobs, GET /v1/jobs[?status=&limit=&after=], GET /v1/jobs/:id,
-POST /v1/jobs/:id/cancel, GET /v1/models, GET /v1/models/:name, GET /healthz, GET /readyz,
+POST /v1/jobs/:id/cancel, GET /v1/models, GET /v1/models/:name, GET /v1/models/:name/diff?a=&b=,
+POST /v1/models/:name/rollback, GET /healthz, GET /readyz (503 while Redis does not answer),
 GET /metrics (Prometheus), GET /docs (OpenAPI). Jobs survive restarts: a job that was
 running when the server stopped (or was killed) resumes from its finished shards.`,
   options: {
@@ -63,10 +65,8 @@ running when the server stopped (or was killed) resumes from its finished shards
   },
   async run(values) {
     // Several hosts: the runners send their shards to the workers through Redis (jobs/queue.ts).
-    if (typeof values.redis === 'string') {
-      if (!/^rediss?:\/\//.test(values.redis)) throw new UserError(`--redis ${values.redis}: expected a URL such as redis://127.0.0.1:6379`);
-      process.env.REDIS_URL = values.redis;
-    }
+    if (typeof values.redis === 'string') process.env.REDIS_URL = checkRedisUrl(values.redis);
+    else if (process.env.REDIS_URL) checkRedisUrl(process.env.REDIS_URL, 'REDIS_URL');
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;
     const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
     const rootList = list(values['data-root']);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { initBackend } from '../../compute/backend.js';
-import { redisUrl, startShardWorker } from '../../jobs/queue.js';
+import { checkRedisUrl, redisUrl, requireRedis, startShardWorker } from '../../jobs/queue.js';
 import { shardPool } from '../../jobs/shard-pool.js';
 import { UserError } from '../../util/errors.js';
 import { num } from '../../util/options.js';
@@ -29,7 +29,8 @@ path fails the shard with that reason. Stops on SIGTERM or SIGINT after its runn
   async run(values) {
     const url = typeof values.redis === 'string' ? values.redis : redisUrl();
     if (!url) throw new UserError('audience worker: give the queue as --redis redis://HOST:PORT (or REDIS_URL)');
-    if (!/^rediss?:\/\//.test(url)) throw new UserError(`--redis ${url}: expected a URL such as redis://127.0.0.1:6379`);
+    checkRedisUrl(url);
+    await requireRedis(url); // a worker that can never reach its queue says so and exits, not retries forever
     const concurrency = num(values.concurrency ?? env.AUDIENCE_WORKER_CONCURRENCY ?? String(os.cpus().length), '--concurrency', { int: true, min: 1, max: 256 })!;
     const lockSeconds = num(values['lock-seconds'] ?? '30', '--lock-seconds', { min: 1, max: 3600 })!;
     const backend = await initBackend();
