@@ -225,6 +225,7 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
       if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, await count(con, `SELECT count(${ident(c)}) FROM ${table}`));
     }
   }
+  const rows = await count(con, `SELECT count(*) FROM ${table}`);
   const audDir = path.join(src.dir, 'audiences');
   fs.rmSync(audDir, { recursive: true, force: true });
   const tables: string[] = [];
@@ -237,12 +238,8 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
     const rule = sqlOf(a.rule, where);
     const byExpr = by ? `CAST(${ident(by)} AS DOUBLE)` : 'NULL::DOUBLE';
     await con.run(`CREATE OR REPLACE TEMP TABLE ${cand} AS SELECT __row, coalesce(__key, '') AS key, ${byExpr} AS cap_by FROM ${table} WHERE ${rule}`, where.values as never);
-    const sizes = [await count(con, `SELECT count(*) FROM ${cand}`)];
-    const removedBy = async (sql: string, values: unknown[] = []) => {
-      await con.run(sql, values as never);
-      sizes.push(await count(con, `SELECT count(*) FROM ${cand}`));
-      return sizes[sizes.length - 2] - sizes[sizes.length - 1];
-    };
+    // Each removal's count is the rows its DELETE changed.
+    const removedBy = async (sql: string, values: unknown[] = []) => (await con.run(sql, values as never)).rowsChanged;
     let suppressList: AudienceSummary['suppressList'];
     let suppressedIds = 0;
     if (a.suppress.ids) {
@@ -278,7 +275,7 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
       [a.holdout, `${set.seed}:${a.name}:`],
     );
     await con.run(`DROP TABLE ${cand}`);
-    summaries.push(await summarize(src, set, k, status, { suppressedIds, suppressedRule, duplicateIds, suppressedAudiences, capped }, suppressList));
+    summaries.push(await summarize(src, set, k, status, rows, { suppressedIds, suppressedRule, duplicateIds, suppressedAudiences, capped }, suppressList));
   }
   const overlap: AudiencesResult['overlap'] = [];
   for (let x = 0; x < tables.length; x++) {
@@ -295,6 +292,7 @@ async function summarize(
   set: AudienceSet,
   k: number,
   status: string,
+  rows: number,
   removed: AudienceSummary['removed'],
   suppressList: AudienceSummary['suppressList'],
 ): Promise<AudienceSummary> {
@@ -329,7 +327,7 @@ async function summarize(
     rule: a.ruleText,
     members,
     holdout,
-    share: (members + holdout) / Math.max(1, await count(con, `SELECT count(*) FROM ${table}`)),
+    share: (members + holdout) / Math.max(1, rows),
     removed,
     ...(suppressList && { suppressList }),
     means,

@@ -190,8 +190,7 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
   try {
     if (input.ranked.length === 0 && !input.audiences && !input.hidden?.length) {
       const files = linkParts(input);
-      const duplicateIds = input.hasIds && files.length ? await countDuplicates(con, `(SELECT ${idKey(input)} AS __key FROM read_parquet($1))`, [listValue(files.map((f) => f.path))]) : 0;
-      return { files, columns: input.columns, duplicateIds };
+      return { files, columns: input.columns, duplicateIds: await countDuplicateIds(con, input) };
     }
     for (const c of input.columns) if (RESERVED_COLUMNS.includes(c.name)) throw new UserError(`a scored column is named "${c.name}", which the finalize uses for itself; rename it`);
     const t0 = performance.now();
@@ -223,11 +222,10 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
       built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
     }
     tick('profiles');
-    const duplicateIds = input.hasIds ? await countDuplicates(con, `(SELECT ${idKey(input)} AS __key FROM read_parquet($1))`, [listValue(input.parts.map((p) => p.path))]) : 0;
     return {
       files,
       columns: [...columns, ...(built?.columns ?? [])],
-      duplicateIds,
+      duplicateIds: await countDuplicateIds(con, input),
       ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
       stages,
     };
@@ -236,8 +234,9 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
   }
 }
 
-/** Rows whose id repeats an earlier row's, compared by value (`__key` of `from`); missing ids are not counted. */
-async function countDuplicates(con: DuckDBConnection, from: string, values: unknown[] = []): Promise<number> {
-  const r = await con.runAndReadAll(`SELECT count(__key) - count(DISTINCT __key) FROM ${from}`, values as never);
+/** Scored rows whose id repeats an earlier row's, compared by value (0 when ids are row numbers); missing ids are not counted. */
+async function countDuplicateIds(con: DuckDBConnection, input: FinalizeInput): Promise<number> {
+  if (!input.hasIds || input.parts.length === 0) return 0;
+  const r = await con.runAndReadAll(`SELECT count(k) - count(DISTINCT k) FROM (SELECT ${idKey(input)} AS k FROM read_parquet($1))`, [listValue(input.parts.map((p) => p.path))]);
   return Number(r.getRows()[0][0]);
 }
