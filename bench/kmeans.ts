@@ -37,9 +37,8 @@ export async function run(args: string[]): Promise<void> {
     const reps = n >= 5_000_000 ? 3 : 7;
     const ours = median(await timeIt(() => assignAndSum(kd, init, K), reps));
     const step = await assignAndSum(kd, init, K);
-    const workersUsed = kd.partitions?.length ?? 0;
+    const workers = Number(/^(\d+) threads$/.exec(kd.where ?? '')?.[1] ?? 0);
     kd.dispose();
-    const workers = workersUsed;
     const row: Record<string, string | number> = { N: n, D, K, backend: tf.getBackend(), workers, 'ms/iter': ours.toFixed(1), 'rows/s': Math.round(n / (ours / 1000)) };
     if (py) {
       fs.writeFileSync(path.join(tmp, 'x.f32'), x);

@@ -107,7 +107,7 @@ describe('batched K-Means', () => {
       const before = tf.memory().numTensors;
       const kd = await loadKMeansData(memorySource(toBlocks(data, d, 1000)), { k: 5, sampleSize: 5000, seed: 1, batchRows: 700, workers });
       const fit = await fitKMeans(kd, { k: 5, init, mode: 'lloyd', maxIter: 50 });
-      const partitioned = Boolean(kd.partitions);
+      const partitioned = Boolean(kd.sumsOf);
       kd.dispose();
       expect(tf.memory().numTensors).toBe(before);
       return { fit, partitioned };

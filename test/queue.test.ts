@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRedisUrl, requireRedis, runShardsOnQueue } from '../src/jobs/queue.js';
 import { dumpOutput } from './finalize-fixture.js';
-import { startServer, waitJob } from './service-helpers.js';
+import { differingRows, startServer, waitJob } from './service-helpers.js';
 
 const BIN = path.resolve('bin/audience.js');
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -72,6 +72,7 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
     for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
     expect(cli(['generate', '--visitors', '60000', '--out', 'v.csv']).status).toBe(0);
+    expect(cli(['generate', '--visitors', '1000000', '--out', 'big.parquet', '--seed', '5']).status).toBe(0);
     expect(cli(['train', 'kmeans', '--input', 'v.csv', '--k', '4', '--name', 'seg', '--exclude', 'converted,true_segment,email', '--quiet']).status).toBe(0);
     fs.writeFileSync(path.join(dir, 'aud.json'), JSON.stringify({ identifiers: { email: 'email' }, audiences: [{ name: 'near', rule: 'seg.distance <= 2', holdout: 0.2 }] }));
     await startWorker();
@@ -85,7 +86,65 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
 
   const score = (output: string, env: Record<string, string> = {}) => cli(['score', '--input', 'v.csv', '--model', 'seg', '--audiences', 'aud.json', '--shard-rows', '6000', '--output', output], env);
 
-  it('gives the single-host output value for value', async () => {
+  /** Two output folders hold the same files with the same rows (Parquet as multisets, the rest byte for byte). */
+  async function expectSameOutput(a: string, b: string) {
+    const ma = JSON.parse(fs.readFileSync(path.join(a, 'manifest.json'), 'utf8'));
+    const mb = JSON.parse(fs.readFileSync(path.join(b, 'manifest.json'), 'utf8'));
+    expect(mb.files).toEqual(ma.files);
+    expect(mb.audiences?.summaries).toEqual(ma.audiences?.summaries);
+    for (const f of ma.files) expect(await differingRows(path.join(a, f.path), path.join(b, f.path)), f.path).toBe(0);
+    for (const s of ma.audiences?.summaries ?? []) {
+      for (const f of fs.readdirSync(path.join(a, 'audiences', s.name))) {
+        if (f.endsWith('.parquet')) expect(await differingRows(path.join(a, 'audiences', s.name, f), path.join(b, 'audiences', s.name, f))).toBe(0);
+        else expect(fs.readFileSync(path.join(b, 'audiences', s.name, f)).equals(fs.readFileSync(path.join(a, 'audiences', s.name, f))), f).toBe(true);
+      }
+    }
+  }
+
+  it('a 1M-row job over two workers gives the single-host output value for value', async () => {
+    const big = (output: string, env: Record<string, string> = {}) =>
+      cli(['score', '--input', 'big.parquet', '--model', 'seg', '--audiences', 'aud.json', '--shard-rows', '100000', '--output', output], env);
+    const single = big('big-single');
+    expect(single.status, single.stderr).toBe(0);
+    const queued = big('big-queued', { REDIS_URL: url });
+    expect(queued.status, queued.stderr).toBe(0);
+    await expectSameOutput(path.join(dir, 'big-single'), path.join(dir, 'big-queued'));
+    expect(fs.existsSync(path.join(dir, 'big-queued', '.shards'))).toBe(false);
+    // Both workers took shards.
+    for (const i of [0, 1]) expect(fs.readFileSync(path.join(dir, `worker-${i}.log`), 'utf8')).toMatch(/shard \d+ of .*big-queued/);
+  }, 180_000);
+
+  it('K-Means trained over the workers equals the single-process fit from the same seed', async () => {
+    const args = ['train', 'kmeans', '--input', 'v.csv', '--k', '4', '--seed', '3', '--exclude', 'converted,true_segment,email', '--quiet'];
+    const one = cli([...args, '--name', 'seg-one']);
+    expect(one.status, one.stderr).toBe(0);
+    const many = cli([...args, '--name', 'seg-many', '--shard-rows', '7000'], { REDIS_URL: url });
+    expect(many.status, many.stderr).toBe(0);
+    const read = (name: string) => {
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'models', name, '1', 'manifest.json'), 'utf8'));
+      const bin = fs.readFileSync(path.join(dir, 'models', name, '1', 'weights.bin'));
+      return { manifest, centroids: new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4) };
+    };
+    const a = read('seg-one');
+    const b = read('seg-many');
+    // The stated tolerance: the same sample, seeding, iterations and segment sizes; centroids
+    // (standardized units) to 1e-3, inertia to 1e-4 relative (float32 summation order).
+    expect(b.manifest.metrics.sizes).toEqual(a.manifest.metrics.sizes);
+    expect(b.manifest.metrics.iterations).toBe(a.manifest.metrics.iterations);
+    expect(b.manifest.metrics.silhouette).toBeCloseTo(a.manifest.metrics.silhouette, 6);
+    expect(Math.abs(b.manifest.metrics.inertia - a.manifest.metrics.inertia) / a.manifest.metrics.inertia).toBeLessThan(1e-4);
+    expect(b.centroids.length).toBe(a.centroids.length);
+    for (let i = 0; i < a.centroids.length; i++) expect(Math.abs(b.centroids[i] - a.centroids[i])).toBeLessThan(1e-3);
+    // The workers did the iterations; nothing is left staged in the store.
+    expect(fs.readFileSync(path.join(dir, 'worker-0.log'), 'utf8') + fs.readFileSync(path.join(dir, 'worker-1.log'), 'utf8')).not.toMatch(/failed/);
+    expect(fs.readdirSync(path.join(dir, 'models', '.staging'))).toEqual([]);
+    // Mini-batch mode streams through one backend: refused with the reason.
+    const mini = cli([...args, '--name', 'seg-mini', '--mode', 'minibatch'], { REDIS_URL: url });
+    expect(mini.status).toBe(2);
+    expect(mini.stderr).toMatch(/--mode minibatch runs on one host/);
+  }, 180_000);
+
+  it('gives the single-host output value for value (audiences, holdouts)', async () => {
     const single = score('single');
     expect(single.status, single.stderr).toBe(0);
     const queued = score('queued', { REDIS_URL: url });
@@ -93,6 +152,26 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
     expect(await dumpOutput(path.join(dir, 'queued'))).toEqual(await dumpOutput(path.join(dir, 'single')));
     expect(fs.existsSync(path.join(dir, 'queued', '.shards'))).toBe(false);
   }, 120_000);
+
+  it('the server killed mid-job and restarted: the job resumes and finishes with the same output', async () => {
+    const args = ['--data-root', dir, '--data-dir', path.join(dir, 'data-restart'), '--store', path.join(dir, 'models'), '--redis', url];
+    let server = await startServer(args);
+    try {
+      const submitted = await server.request('POST', '/v1/jobs', { type: 'score', input: ['big.parquet'], models: ['seg'], output: 'big-restarted', audiences: JSON.parse(fs.readFileSync(path.join(dir, 'aud.json'), 'utf8')), options: { shardRows: 50_000 } });
+      expect(submitted.status, submitted.text).toBe(202);
+      const mid = await waitJob(server, submitted.body.id, (j) => j.progress?.shardsDone >= 2 || !['queued', 'running'].includes(j.status), 120_000);
+      expect(mid.status).toBe('running');
+      await server.kill9();
+      server = await startServer(args);
+      expect(server.output()).toMatch(/resuming 1 job\(s\) left running/);
+      const done = await waitJob(server, submitted.body.id, undefined, 150_000);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      await expectSameOutput(path.join(dir, 'big-single'), path.join(dir, 'big-restarted'));
+    } finally {
+      await server.stop();
+    }
+  }, 300_000);
 
   it('a worker killed mid-job: its shard is retried on the other, every row once, the same output', async () => {
     const job = spawn(process.execPath, [BIN, 'score', '--input', 'v.csv', '--model', 'seg', '--audiences', 'aud.json', '--shard-rows', '6000', '--output', 'killed'], {
@@ -144,4 +223,23 @@ describe('Redis URLs and reachability', () => {
     const port = await freePort(); // nothing listens there
     await expect(requireRedis(`redis://127.0.0.1:${port}`)).rejects.toThrow(/does not answer \(unreachable: .*\): start it, or run without REDIS_URL/);
   });
+
+  it('the service with Redis away: not ready, and jobs that need the queue are refused with 503, not failed later', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-noredis-'));
+    const port = await freePort();
+    const server = await startServer(['--data-root', tmp, '--data-dir', path.join(tmp, 'data'), '--store', path.join(tmp, 'models'), '--redis', `redis://127.0.0.1:${port}`]);
+    try {
+      const ready = await server.request('GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.redis).toMatch(/unreachable/);
+      const res = await server.request('POST', '/v1/jobs', { type: 'score', input: ['v.csv'], models: ['seg'], output: 'out' });
+      expect(res.status, res.text).toBe(503);
+      expect(res.body.message).toMatch(/Redis \(REDIS_URL\) does not answer .*retry when \/readyz is ready/);
+      const train = await server.request('POST', '/v1/jobs', { type: 'train', model: 'kmeans', name: 'seg', input: ['v.csv'] });
+      expect(train.status).toBe(503);
+    } finally {
+      await server.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

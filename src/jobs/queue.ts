@@ -94,6 +94,118 @@ export interface QueueRunOptions {
   attempts?: number;
 }
 
+/** One job for the queue: its id (unique on the queue), name (what the worker runs), data and how errors name it. */
+export interface QueueItem<D> {
+  id: string;
+  name: string;
+  data: D;
+  /** How a failure names it ("shard 3", "K-Means shard 3"). */
+  label: string;
+}
+
+/** How a batch of queued jobs is run and what the caller hears. */
+export interface QueueBatchOptions<R> {
+  signal?: AbortSignal;
+  /** Tries per job (default 3), with exponential backoff from 2 s. */
+  attempts?: number;
+  /** Each job's result as it arrives (index into the batch). */
+  onResult?: (result: R, index: number) => void;
+  /** A job's progress report (what the worker passed to updateProgress). */
+  onProgress?: (index: number, data: unknown) => void;
+}
+
+/**
+ * A connection to the shard queue for one coordinator: batches of jobs added and waited for
+ * (K-Means adds one batch per Lloyd iteration over the same connection).
+ */
+export class QueueClient {
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+
+  private constructor(readonly url: string) {
+    this.queue = new Queue(SHARD_QUEUE, { connection: connection(url) });
+    this.events = new QueueEvents(SHARD_QUEUE, { connection: connection(url) });
+  }
+
+  /** Opens the queue. @throws UserError when Redis does not answer. */
+  static async open(url: string): Promise<QueueClient> {
+    await requireRedis(url);
+    const client = new QueueClient(url);
+    await client.events.waitUntilReady();
+    return client;
+  }
+
+  /**
+   * Adds `items` and waits until every one completed; their results in the items' order.
+   * Jobs still queued when it ends (a failure, a cancel) are taken off the queue.
+   * @throws UserError for a job that failed on bad input (its message); Error naming the
+   *   item when one fails after its attempts; the signal's reason when aborted.
+   */
+  async run<D, R>(items: Array<QueueItem<D>>, opts: QueueBatchOptions<R> = {}): Promise<R[]> {
+    const index = new Map(items.map((it, i) => [it.id, i]));
+    const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
+      const i = index.get(jobId);
+      if (i !== undefined) opts.onProgress?.(i, data);
+    };
+    let added: Job[] = [];
+    try {
+      if (opts.onProgress) this.events.on('progress', onProgress);
+      added = await this.queue.addBulk(
+        items.map((it) => ({
+          name: it.name,
+          data: it.data,
+          opts: { jobId: it.id, attempts: opts.attempts ?? 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
+        })),
+      );
+      return await this.waitFor(added, items, opts);
+    } finally {
+      await Promise.allSettled(added.map(async (j) => ((await j.getState()) === 'active' ? undefined : j.remove())));
+      this.events.off('progress', onProgress);
+    }
+  }
+
+  /**
+   * Polls the jobs until every one completed (their results, in order) or one failed after
+   * its attempts. Polling, not only queue events: a job that finished before a listener
+   * subscribed is still seen. The interval starts at 5 ms (a Lloyd step's jobs finish in
+   * milliseconds) and grows to 250 ms.
+   */
+  private async waitFor<D, R>(jobs: Job[], items: Array<QueueItem<D>>, opts: QueueBatchOptions<R>): Promise<R[]> {
+    // Filled, not sparse: every() skips the holes of `new Array(n)`.
+    const results: Array<R | undefined> = Array.from({ length: jobs.length }, () => undefined);
+    for (let wait = 5; ; wait = Math.min(250, wait * 2)) {
+      opts.signal?.throwIfAborted();
+      for (const [i, added] of jobs.entries()) {
+        if (results[i] !== undefined) continue;
+        // The state first, then the job: a job read before it completed has no return value yet.
+        const state = await this.queue.getJobState(added.id!);
+        if (state !== 'completed' && state !== 'failed') {
+          if (state === 'unknown') throw new Error(`${items[i].label} is no longer on the queue (removed from Redis?)`);
+          continue;
+        }
+        const job = (await this.queue.getJob(added.id!))!;
+        if (state === 'completed') {
+          if (job.returnvalue === undefined || job.returnvalue === null) continue; // stored right after
+          results[i] = job.returnvalue as R;
+          opts.onResult?.(results[i]!, i);
+        } else {
+          const message = job.failedReason ?? 'no reason given';
+          if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
+          throw new Error(`${items[i].label} failed on the workers after ${job.attemptsMade} attempt(s): ${message}`);
+        }
+      }
+      if (results.every((r) => r !== undefined)) return results as R[];
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** Closes the connections. */
+  async close(): Promise<void> {
+    await this.events.close();
+    await this.queue.close();
+  }
+}
+
 /**
  * Runs `shards` of `job` as BullMQ jobs and waits for all of them; returns their results.
  * Each shard may reject up to the job's whole limit; the sum is checked when all are done.
@@ -101,72 +213,34 @@ export interface QueueRunOptions {
  *   Error naming the shard when one fails after its attempts.
  */
 export async function runShardsOnQueue(url: string, job: ShardJob, shards: Shard[], opts: QueueRunOptions): Promise<ShardResult[]> {
-  const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connection(url) });
-  const events = new QueueEvents(SHARD_QUEUE, { connection: connection(url) });
+  const client = await QueueClient.open(url);
   const run = randomUUID().slice(0, 8);
-  const done = new Map<string, number>();
-  const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
-    if (!jobId.startsWith(`${run}-`) || typeof data !== 'number') return;
-    opts.onRows?.(data - (done.get(jobId) ?? 0));
-    done.set(jobId, data);
-  };
-  await requireRedis(url);
-  let added: Array<Job<ShardJobData, ShardResult>> = [];
+  const done = new Map<number, number>();
   const owner = fs.readFileSync(path.join(opts.staging, OWNER), 'utf8');
   try {
-    await events.waitUntilReady();
-    events.on('progress', onProgress);
-    added = await queue.addBulk(
+    const results = await client.run<ShardJobData, ShardResult>(
       shards.map((shard) => ({
+        id: `${run}-${shard.index}`,
         name: 'shard',
+        label: `shard ${shard.index}`,
         data: { job, shard, staging: opts.staging, rejectBudget: opts.maxRejects, owner },
-        opts: { jobId: `${run}-${shard.index}`, attempts: opts.attempts ?? 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
       })),
+      {
+        signal: opts.signal,
+        attempts: opts.attempts,
+        onResult: (r) => opts.onShard?.(r),
+        onProgress: (i, data) => {
+          if (typeof data !== 'number') return;
+          opts.onRows?.(data - (done.get(i) ?? 0));
+          done.set(i, data);
+        },
+      },
     );
-    const results = await waitForShards(queue, added, shards, opts);
     const rejected = results.reduce((n, r) => n + r.rejected, 0);
     if (rejected > opts.maxRejects) throw new UserError(`more rows could not be read than the job allows (${opts.maxRejects}): ${rejected} across the shards`);
     return results;
   } finally {
-    // Shards still waiting are this run's no more (a failure, a cancel): take them off the queue.
-    await Promise.allSettled(added.map(async (j) => ((await j.getState()) === 'active' ? undefined : j.remove())));
-    events.off('progress', onProgress);
-    await events.close();
-    await queue.close();
-  }
-}
-
-/**
- * Polls the shards' jobs until every one completed (their results, in shard order) or one
- * failed after its attempts. Polling, not only queue events: a shard that finished before a
- * listener subscribed is still seen.
- */
-async function waitForShards(queue: Queue<ShardJobData, ShardResult>, jobs: Array<Job<ShardJobData, ShardResult>>, shards: Shard[], opts: QueueRunOptions): Promise<ShardResult[]> {
-  // Filled, not sparse: every() skips the holes of `new Array(n)`.
-  const results: Array<ShardResult | undefined> = Array.from({ length: jobs.length }, () => undefined);
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    for (const [i, added] of jobs.entries()) {
-      if (results[i]) continue;
-      // The state first, then the job: a job read before it completed has no return value yet.
-      const state = await queue.getJobState(added.id!);
-      if (state !== 'completed' && state !== 'failed') {
-        if (state === 'unknown') throw new Error(`shard ${shards[i].index} is no longer on the queue (removed from Redis?)`);
-        continue;
-      }
-      const job = (await queue.getJob(added.id!))!;
-      if (state === 'completed') {
-        if (!job.returnvalue) continue; // completed a moment ago: its result is stored right after
-        results[i] = job.returnvalue;
-        opts.onShard?.(job.returnvalue);
-      } else if (state === 'failed') {
-        const message = job.failedReason ?? 'no reason given';
-        if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
-        throw new Error(`shard ${shards[i].index} failed on the workers after ${job.attemptsMade} attempt(s): ${message}`);
-      }
-    }
-    if (results.every((r) => r !== undefined)) return results as ShardResult[];
-    await new Promise((r) => setTimeout(r, 250));
+    await client.close();
   }
 }
 
@@ -198,6 +272,8 @@ export interface ShardWorkerOptions {
   lockMs?: number;
   /** Runs one shard task (the pool's `run`): resolves to its result. */
   runTask: (task: ShardTask, transfer: MessagePort[]) => Promise<ShardResult>;
+  /** Other kinds of job on the queue by name (K-Means training's steps): run in this process. */
+  handlers?: Record<string, (data: never) => Promise<unknown>>;
   log?: (message: string) => void;
 }
 
@@ -206,12 +282,13 @@ export interface ShardWorkerOptions {
  * pool). A shard whose job's staging folder is gone (cancelled) is skipped; one that finishes
  * after its job was cancelled has its part removed.
  */
-export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker<ShardJobData, ShardResult> {
+export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker {
   const lock = opts.lockMs ?? 30_000;
-  return new Worker<ShardJobData, ShardResult>(
+  return new Worker(
     SHARD_QUEUE,
-    async (job) => {
-      const data = job.data;
+    async (job: Job) => {
+      if (job.name !== 'shard') return runHandler(opts.handlers?.[job.name], job);
+      const data = job.data as ShardJobData;
       if (!stagingOwned(data)) throw new UnrecoverableError(`${USER_ERROR}the job's staging folder ${data.staging} is gone (the job was cancelled or removed)`);
       checkVisible(data);
       const { port1, port2 } = new MessageChannel();
@@ -244,4 +321,15 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker<
     },
     { connection: connection(url), concurrency: opts.concurrency, lockDuration: lock, stalledInterval: lock, maxStalledCount: 2 },
   );
+}
+
+/** Runs a job that is not a score shard with its handler; bad input is not retried. */
+async function runHandler(handler: ((data: never) => Promise<unknown>) | undefined, job: Job): Promise<unknown> {
+  if (!handler) throw new UnrecoverableError(`${USER_ERROR}this worker does not run '${job.name}' jobs (an older version of audience?)`);
+  try {
+    return await handler(job.data as never);
+  } catch (err) {
+    if (err instanceof UserError) throw new UnrecoverableError(`${USER_ERROR}${err.message}`);
+    throw err;
+  }
 }

@@ -43,6 +43,7 @@ export const TRAIN_OPTIONS = {
   'negatives-per-seed': { type: 'string' },
   niches: { type: 'string' },
   'horizon-days': { type: 'string' },
+  'shard-rows': { type: 'string' },
 } as const;
 
 /** The kmeans options from flag values, checked before any data is read. */
@@ -61,6 +62,7 @@ export function kmeansParams(values: Values) {
     batchSize: num(values['batch-size'], '--batch-size', { int: true, min: 16, max: 10_000_000 }),
     epochs: num(values.epochs, '--epochs', { int: true, min: 1, max: 10_000 }),
     mode,
+    shardRows: num(values['shard-rows'], '--shard-rows', { int: true, min: 1 }),
   };
 }
 

@@ -27,3 +27,16 @@ export function makeFolder(dir: string): void {
     }
   }
 }
+
+/**
+ * A file of raw float32 values (little-endian, as written from a Float32Array) as a fresh
+ * Float32Array of its own (the Buffer readFileSync returns may share a larger pool).
+ * @throws Error when the file's size is not a multiple of 4 bytes.
+ */
+export function readFloat32File(file: string): Float32Array {
+  const bytes = fs.readFileSync(file);
+  if (bytes.byteLength % 4 !== 0) throw new Error(`${file}: ${bytes.byteLength} bytes is not a whole number of float32 values`);
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}

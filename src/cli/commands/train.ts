@@ -1,7 +1,11 @@
 import { fitTransform } from '../../features/fit.js';
 import type { FeatureSpec } from '../../features/spec.js';
 import type { Dataset } from '../../io/dataset.js';
-import { K_RULE, trainKMeans } from '../../models/kmeans/train.js';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadKMeansOnQueue } from '../../jobs/kmeans-queue.js';
+import { checkRedisUrl, redisUrl } from '../../jobs/queue.js';
+import { K_RULE, trainKMeans, type TrainKMeansOptions } from '../../models/kmeans/train.js';
 import { anomalyParams, bgnbdParams, cltvParams, kmeansParams, lookalikeParams, MODEL_KINDS, propensityParams, TRAIN_OPTIONS } from '../../models/params.js';
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
@@ -30,7 +34,14 @@ async function trainKMeansCommand(values: Values): Promise<SavedModel> {
   const data = await datasetFrom(values, 'train kmeans');
   const spec = await specFrom(values, data);
   const { progress, transform } = await fitFeatures(values, data, spec);
-  const result = await trainKMeans(data, transform, storeFrom(values), { ...params, progress });
+  const store = storeFrom(values);
+  const url = redisUrl();
+  if (url && params.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
+  // Several hosts: the rows go to the workers, staged under the model store (which they all see).
+  const loadData: TrainKMeansOptions['loadData'] = url
+    ? (o) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...o, shardRows: params.shardRows, staging: path.join(path.resolve(store.root), '.staging', `kmeans-${randomUUID()}`) })
+    : undefined;
+  const result = await trainKMeans(data, transform, store, { ...params, progress, loadData });
   const { fit, model, sweep, profiles } = result;
   const out: string[] = [];
   if (sweep) {
@@ -146,6 +157,10 @@ kmeans:
                          auto: Lloyd while the data fits in backend memory
                          (AUDIENCE_RESIDENT_MB, default 1536 on wasm), else mini-batch
   --batch-size N, --epochs N   mini-batch size (4096) and passes (3)
+  With REDIS_URL set, the Lloyd iterations run on 'audience worker' hosts: the rows are
+  read in shards of --shard-rows (default 500,000) and kept on the workers; each
+  iteration adds their per-segment sums (the same model as on one host from the same seed,
+  to float32 rounding). The model store must be on a filesystem every worker sees.
 
 propensity (an MLP on any 0/1 label: numbers, booleans, yes/no text):
   --label COL            the outcome; rows with a null or unreadable label are left out

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { initBackend } from '../../compute/backend.js';
+import { KMEANS_HANDLERS } from '../../jobs/kmeans-queue.js';
 import { checkRedisUrl, redisUrl, requireRedis, startShardWorker } from '../../jobs/queue.js';
 import { shardPool } from '../../jobs/shard-pool.js';
 import { UserError } from '../../util/errors.js';
@@ -17,6 +18,9 @@ Takes shard tasks from the BullMQ queue "audience-shards" and scores them on thi
 threads (one tfjs backend each), the same shard task a server runs locally. Start
 'audience serve' (or 'audience score') with the same REDIS_URL and its score jobs' shards
 go to the workers; the finalize runs once, in the process that planned the job.
+'audience train kmeans' with REDIS_URL (and the service's K-Means train jobs) runs its
+Lloyd iterations here too: each worker keeps its shards' rows on its backend and returns
+per-segment sums each iteration.
   --redis URL           Redis (default REDIS_URL)
   --concurrency N       shards at a time on this host (default: its cores)
   --lock-seconds S      a running shard's lock, renewed while it runs; a worker killed
@@ -39,10 +43,11 @@ path fails the shard with that reason. Stops on SIGTERM or SIGINT after its runn
       concurrency,
       lockMs: lockSeconds * 1000,
       runTask: (task, transfer) => pool.run(task, { transferList: transfer as never }),
+      handlers: KMEANS_HANDLERS,
       log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
     });
     w.on('error', (err) => process.stderr.write(`worker: ${err.message}\n`));
-    w.on('failed', (job, err) => process.stderr.write(`shard ${job?.data.shard.index ?? '?'} failed: ${err.message.replace('\u0000user-error:', '')}\n`));
+    w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${err.message.replace('\u0000user-error:', '')}\n`));
     await w.waitUntilReady();
     process.stdout.write(`worker ${os.hostname()} pid ${process.pid}: ${concurrency} shard(s) at a time on ${backend.backend}, queue on ${url.replace(/\/\/[^@]*@/, '//***@')}\n`);
     await new Promise<void>((resolve) => {

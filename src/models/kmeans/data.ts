@@ -26,8 +26,13 @@ export interface KMeansData {
   /** Uniform random sample of rows in random order (row-major), for seeding, repair and silhouette. */
   sample: Float32Array;
   sampleRows: number;
-  /** Worker threads holding the rows (each its own backend), when the data is partitioned. */
-  partitions?: WorkerHandle[];
+  /**
+   * Per-cluster sums and counts (K x D and K) under `centroids`, when the rows are held
+   * elsewhere: worker threads here (each its own backend) or worker hosts (jobs/kmeans-queue.ts).
+   */
+  sumsOf?(centroids: Float32Array, k: number): Promise<{ sums: Float64Array; counts: Float64Array }>;
+  /** Where the rows are held, for the log: 'backend', 'N threads', 'N shards on the workers'. */
+  where?: string;
   /** Calls fn for each batch of Xa; tensors are owned by the data (do not dispose them). */
   forEachBatch(fn: (xa: tf.Tensor2D, rows: number) => Promise<void> | void): Promise<void>;
   dispose(): void;
@@ -70,7 +75,7 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
   const batchRows = opts.batchRows ?? batchRowsFor(opts.k, source.cols);
   const progress = opts.progress ?? silentProgress;
   const d = source.cols;
-  const rng = new Rng(opts.seed ^ 0x5eed);
+  const rng = sampleRng(opts.seed);
   const sample = new Float32Array(opts.sampleSize * d);
   let resident: tf.Tensor2D[] | null = source.rows !== undefined && source.rows * (d + 1) * 4 > budget ? null : [];
   const residentRows: number[] = [];
@@ -132,7 +137,8 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
     rows,
     cols: d,
     resident: resident !== null,
-    partitions: parts,
+    sumsOf: parts && (async (centroids, k) => addParts(await Promise.all(parts.map((p) => p.call<SumsAndCounts>('step', { centroids, k }))), k, d)),
+    where: parts ? `${parts.length} threads` : undefined,
     sqNormSum,
     meanVariance,
     sample: sample.subarray(0, sampleRows * d),
@@ -162,7 +168,45 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
   };
 }
 
-function shuffleRows(x: Float32Array, n: number, d: number, rng: Rng): void {
+/** Per-cluster sums (K x D) and counts (K) of some of the rows. */
+export interface SumsAndCounts {
+  sums: ArrayLike<number>;
+  counts: ArrayLike<number>;
+}
+
+/** The totals of parts' sums and counts, added in the parts' order (Float64). */
+export function addParts(parts: SumsAndCounts[], k: number, d: number): { sums: Float64Array; counts: Float64Array } {
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  for (const part of parts) {
+    for (let i = 0; i < sums.length; i++) sums[i] += part.sums[i];
+    for (let c = 0; c < k; c++) counts[c] += part.counts[c];
+  }
+  return { sums, counts };
+}
+
+/** The generator loadKMeansData samples with, for `seed`: the same draws wherever they are replayed. */
+export function sampleRng(seed: number): Rng {
+  return new Rng(seed ^ 0x5eed);
+}
+
+/**
+ * Algorithm R (Vitter 1985) replayed without the data: the row index each sample slot holds
+ * after `rows` rows, drawing from `rng` exactly as loadKMeansData does row by row (so a
+ * loader that sees its rows elsewhere, e.g. in shards on other hosts, keeps the same sample).
+ * @returns the row of each slot (min(rows, size) slots); `rng` is left where the loader's is.
+ */
+export function reservoirRows(rows: number, size: number, rng: Rng): Float64Array {
+  const owner = new Float64Array(Math.min(rows, size));
+  for (let seen = 0; seen < rows; seen++) {
+    const slot = seen < size ? seen : rng.int(seen + 1);
+    if (slot < size) owner[slot] = seen;
+  }
+  return owner;
+}
+
+/** In-place Fisher-Yates shuffle of the first n rows of x (n x d, row-major). */
+export function shuffleRows(x: Float32Array, n: number, d: number, rng: Rng): void {
   const tmp = new Float32Array(d);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(i + 1);

@@ -34,15 +34,9 @@ export interface StepResult {
 /** One pass: assign every row to its nearest centroid, accumulate sums and counts on the backend. */
 export async function assignAndSum(data: KMeansData, centroids: Float32Array, k: number): Promise<StepResult> {
   const d = data.cols;
-  if (data.partitions) {
-    // Each worker sums its own rows on its own backend; the totals are added here.
-    const parts = await Promise.all(data.partitions.map((p) => p.call<{ sums: Float64Array; counts: Float64Array }>('step', { centroids, k })));
-    const sums = new Float64Array(k * d);
-    const counts = new Float64Array(k);
-    for (const part of parts) {
-      for (let i = 0; i < sums.length; i++) sums[i] += part.sums[i];
-      for (let c = 0; c < k; c++) counts[c] += part.counts[c];
-    }
+  if (data.sumsOf) {
+    // Rows held by workers: each sums its own on its own backend; the totals are added there.
+    const { sums, counts } = await data.sumsOf(centroids, k);
     return { sums, counts, inertia: inertiaFromSums(data.sqNormSum, centroids, sums, counts, d) };
   }
   const op = centroidOperand(centroids, k, d);

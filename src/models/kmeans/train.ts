@@ -10,7 +10,7 @@ import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { GroupProfiler, type GroupProfile } from '../profile.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { loadKMeansData } from './data.js';
+import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
 import { fitKMeans, type KMeansFit, type KMeansOptions } from './fit.js';
 import { KMeansModel, Segmenter } from './model.js';
 
@@ -26,6 +26,13 @@ export interface TrainKMeansOptions extends Omit<KMeansOptions, 'k' | 'progress'
   name: string;
   sampleSize?: number;
   progress?: (stage: string) => Progress;
+  /**
+   * Where the rows are held for the iterations: by default resident on this host's backend
+   * or threads, or streamed (loadKMeansData); the CLI passes the workers' loader with REDIS_URL.
+   */
+  loadData?: (o: Pick<LoadOptions, 'k' | 'sampleSize' | 'seed' | 'progress'>) => Promise<KMeansData>;
+  /** Rows per shard when loadData spreads them over workers. */
+  shardRows?: number;
 }
 
 export interface TrainKMeansResult {
@@ -61,8 +68,9 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
   const ks = Array.isArray(opts.k) ? opts.k : [opts.k];
   const source = blockSource(data, transform);
   const loading = progress('load');
-  const kd = await loadKMeansData(source, { k: Math.max(...ks), sampleSize: opts.sampleSize ?? 100_000, seed: opts.seed ?? 0, progress: loading });
-  loading.done(kd.resident ? 'resident on the backend' : 'streaming from disk each pass');
+  const load = { k: Math.max(...ks), sampleSize: opts.sampleSize ?? 100_000, seed: opts.seed ?? 0, progress: loading };
+  const kd = opts.loadData ? await opts.loadData(load) : await loadKMeansData(source, load);
+  loading.done(kd.where ?? (kd.resident ? 'resident on the backend' : 'streaming from disk each pass'));
   let fit: KMeansFit | undefined;
   let sweep: SweepRow[] | undefined;
   try {

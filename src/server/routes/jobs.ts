@@ -4,6 +4,7 @@ import type { Static } from 'typebox';
 import type { JobRecord } from '../../jobs/store.js';
 import { Accepted, ErrorReply, JobId, JobRequest, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
 import { checkScore, checkTrain } from '../submit.js';
+import { pingRedis, redisUrl } from '../../jobs/queue.js';
 
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
 export function jobView(job: JobRecord): Static<typeof JobView> {
@@ -52,11 +53,22 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/v1/jobs',
-    { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply } } },
+    { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply } } },
     async (req, reply) => {
       const body = req.body as TrainJobBody | ScoreJobBody;
       if (jobs.counts().queued >= app.services.maxQueued) {
         return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${app.services.maxQueued} jobs waiting); retry when jobs have started` });
+      }
+      // Several hosts: a job whose work goes through the queue is refused while Redis is away, not failed later.
+      const url = redisUrl();
+      if (url && (body.type === 'score' || body.model === 'kmeans')) {
+        const answer = await pingRedis(url);
+        if (answer !== 'ok') {
+          return reply
+            .code(503)
+            .header('retry-after', '30')
+            .send({ statusCode: 503, error: 'Service Unavailable', message: `Redis (REDIS_URL) does not answer (${answer}): the job's work cannot be queued; retry when /readyz is ready` });
+        }
       }
       const spec = body.type === 'train' ? await checkTrain(body, roots) : await checkScore(body, roots, models, () => jobs.activeIds());
       if (body.type === 'score') {
