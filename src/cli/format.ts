@@ -1,4 +1,5 @@
 /** Human-readable output for the CLI: tables and segment profiles. */
+import type { FairnessReport } from '../metrics/fairness.js';
 import type { BgNbdReport } from '../models/btyd/train.js';
 import type { CltvReport, ValueMetrics } from '../models/cltv/train.js';
 import { matchText } from '../io/ids.js';
@@ -59,8 +60,29 @@ export function formatPropensityReport(r: PropensityReport): string {
     `Feature influence (test AUC lost when shuffled): ${r.importance.slice(0, 8).map((i) => `${i.feature} ${i.aucDrop.toFixed(3)}`).join(', ')}`,
     `Single-feature AUC (leakage check): ${r.checks.singleFeatureAuc.slice(0, 5).map((s) => `${s.feature} ${s.auc.toFixed(3)}`).join(', ')}`,
     `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
+    ...formatFairness(r.fairness, 'positives'),
   ];
   return out.join('\n');
+}
+
+/** Fairness tables by sensitive column (see metrics/fairness.ts); `positives` names what TPR counts. */
+export function formatFairness(reports: FairnessReport[] | undefined, positives: string): string[] {
+  return (reports ?? []).flatMap((f) => [
+    '',
+    `Fairness by ${f.attribute} (test rows, selected at score >= ${f.threshold.toPrecision(4)}; TPR/FPR of ${positives}): four-fifths rule ${f.fourFifthsRule} (lowest ratio ${fixed(f.disparateImpact, 3)})`,
+    table(
+      f.groups.map((g) => ({
+        group: g.group,
+        count: g.count,
+        'mean score': fixed(g.meanScore, 4),
+        'observed rate': fixed(g.positiveRate, 4),
+        selected: fixed(g.selectionRate, 4),
+        TPR: fixed(g.tpr, 3),
+        FPR: fixed(g.fpr, 3),
+        'disparate impact': `${fixed(g.disparateImpact, 3)}${g.flagged ? ' < 0.8' : ''}`,
+      })),
+    ),
+  ]);
 }
 
 /** A number to `digits` decimals, or "-" where there is none (a metric stored as null: NaN in JSON). */
@@ -90,6 +112,7 @@ export function formatCltvReport(r: CltvReport): string {
     table(deciles),
     ...(r.bgNbd ? ['', `BG/NBD r=${r.bgNbd.params.r.toPrecision(3)} alpha=${r.bgNbd.params.alpha.toPrecision(3)} a=${r.bgNbd.params.a.toPrecision(3)} b=${r.bgNbd.params.b.toPrecision(3)}; Gamma-Gamma p=${r.bgNbd.spend.p.toPrecision(3)} q=${r.bgNbd.spend.q.toPrecision(3)} gamma=${r.bgNbd.spend.gamma.toPrecision(3)} (fitted on ${r.bgNbd.customers} training customers)`] : []),
     `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
+    ...formatFairness(r.fairness, 'the top 10% by actual value'),
   ].join('\n');
 }
 

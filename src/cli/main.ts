@@ -6,6 +6,7 @@ import { features } from './commands/features.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { models } from './commands/models.js';
+import { report } from './commands/report.js';
 import { score } from './commands/score.js';
 import { segments } from './commands/segments.js';
 import { train } from './commands/train.js';
@@ -13,7 +14,7 @@ import { runJob } from './commands/run-job.js';
 import { serve } from './commands/serve.js';
 import { worker } from './commands/worker.js';
 
-const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, serve, worker, runJob];
+const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, report, serve, worker, runJob];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -217,3 +217,77 @@ export function calibrationTable(probs: Num, labels: Num, bins = 10): Calibratio
     observedRate: n[b] ? sy[b] / n[b] : NaN,
   })).filter((r) => r.rows > 0);
 }
+
+/** Points of a curve, for plots: x and y in [0, 1]. */
+export type CurvePoint = [number, number];
+
+/**
+ * The ROC curve (false positive rate, true positive rate) at every distinct score, thinned
+ * to at most `points` points by false positive rate (ties taken together, as
+ * scikit-learn's roc_curve). Empty when a class is absent.
+ */
+export function rocCurve(scores: Num, labels: Num, points = 101): CurvePoint[] {
+  return thin(sweep(scores, labels).map((s) => [s.fp / s.neg, s.tp / s.pos] as CurvePoint), points);
+}
+
+/** The precision-recall curve (recall, precision) at every distinct score, thinned to at most `points`. */
+export function prCurve(scores: Num, labels: Num, points = 101): CurvePoint[] {
+  return thin(
+    sweep(scores, labels)
+      .filter((s) => s.tp + s.fp > 0)
+      .map((s) => [s.tp / s.pos, s.tp / (s.tp + s.fp)] as CurvePoint),
+    points,
+  );
+}
+
+/** Cumulative true and false positives at each distinct score, from the top. */
+function sweep(scores: Num, labels: Num): Array<{ tp: number; fp: number; pos: number; neg: number }> {
+  check(scores, labels);
+  const idx = order(scores);
+  let pos = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] === 1) pos++;
+  const neg = labels.length - pos;
+  if (pos === 0 || neg === 0) return [];
+  const out = [{ tp: 0, fp: 0, pos, neg }];
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j < idx.length && scores[idx[j]] === scores[idx[i]]) labels[idx[j++]] === 1 ? tp++ : fp++;
+    out.push({ tp, fp, pos, neg });
+    i = j;
+  }
+  return out;
+}
+
+/** At most n points of a curve, evenly spaced along it, keeping both ends. */
+function thin(curve: CurvePoint[], n: number): CurvePoint[] {
+  if (curve.length <= n) return curve;
+  return Array.from({ length: n }, (_, i) => curve[Math.round((i * (curve.length - 1)) / (n - 1))]);
+}
+
+export interface HistogramBin {
+  from: number;
+  to: number;
+  positives: number;
+  negatives: number;
+}
+
+/** Counts of positives and negatives in `bins` equal-width bins over [min, max] of the scores. */
+export function classHistogram(scores: Num, labels: Num, bins = 20): HistogramBin[] {
+  check(scores, labels);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < scores.length; i++) {
+    lo = Math.min(lo, scores[i]);
+    hi = Math.max(hi, scores[i]);
+  }
+  if (!(hi >= lo)) return [];
+  const width = hi > lo ? (hi - lo) / bins : 1;
+  const out = Array.from({ length: bins }, (_, b) => ({ from: lo + b * width, to: lo + (b + 1) * width, positives: 0, negatives: 0 }));
+  for (let i = 0; i < scores.length; i++) {
+    const b = Math.min(bins - 1, Math.floor((scores[i] - lo) / width));
+    labels[i] === 1 ? out[b].positives++ : out[b].negatives++;
+  }
+  return out;
+}

@@ -44,7 +44,20 @@ export const TRAIN_OPTIONS = {
   niches: { type: 'string' },
   'horizon-days': { type: 'string' },
   'shard-rows': { type: 'string' },
+  sensitive: { type: 'string', multiple: true },
 } as const;
+
+/**
+ * `--sensitive sex --sensitive race` (or `sex,race`): columns whose groups the report
+ * compares (fairness), at most 8; undefined when not given.
+ * @throws UserError for an empty name or more than 8.
+ */
+export function sensitiveColumns(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  const names = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
+  if (names.some((n) => n === '') || names.length > 8) throw new UserError(`--sensitive ${names.join(',')}: expected up to 8 column names, e.g. --sensitive sex --sensitive race`);
+  return [...new Set(names)];
+}
 
 /** The kmeans options from flag values, checked before any data is read. */
 export function kmeansParams(values: Values) {
@@ -111,6 +124,7 @@ export function propensityParams(values: Values) {
     allowSmall: Boolean(values['allow-small']),
     allowLeakage: Boolean(values['allow-leakage']),
     seed: num(values.seed, '--seed', { int: true }),
+    sensitive: sensitiveColumns(values.sensitive),
   };
 }
 
@@ -165,6 +179,7 @@ export function cltvParams(values: Values) {
     ...networkParams(values),
     horizonDays: values['horizon-days'] === undefined ? undefined : horizonDays(values['horizon-days']),
     seed: num(values.seed, '--seed', { int: true }),
+    sensitive: sensitiveColumns(values.sensitive),
   };
 }
 

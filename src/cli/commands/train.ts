@@ -72,7 +72,7 @@ async function trainPropensityCommand(values: Values): Promise<SavedModel> {
   const params = propensityParams(values);
   const data = await datasetFrom(values, 'train propensity');
   requireLabel(data, params.label);
-  const spec = await specFrom(values, data, labelColumns(data, params.label));
+  const spec = await specFrom(values, data, [...labelColumns(data, params.label), ...(params.sensitive ?? [])]);
   const { progress, transform } = await fitFeatures(values, data, spec);
   const { model, report } = await trainPropensity(data, transform, storeFrom(values), { ...params, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatPropensityReport(report)}\n`);
@@ -115,7 +115,7 @@ async function trainCltvCommand(values: Values): Promise<SavedModel> {
   const params = cltvParams(values);
   const data = await datasetFrom(values, 'train cltv');
   requireLabel(data, params.label);
-  const spec = await specFrom(values, data, labelColumns(data, params.label));
+  const spec = await specFrom(values, data, [...labelColumns(data, params.label), ...(params.sensitive ?? [])]);
   const { progress, transform } = await fitFeatures(values, data, spec);
   const { model, report } = await trainCltv(data, transform, storeFrom(values), { ...params, progress });
   process.stdout.write(`Saved ${model.manifest.name}@${model.manifest.version} (${model.manifest.backend.name})\n${formatCltvReport(report)}\n`);
@@ -174,6 +174,10 @@ propensity (an MLP on any 0/1 label: numbers, booleans, yes/no text):
   --threshold f1|SHARE   decision threshold: best validation F1, or flag a share (e.g. 0.1)
   --min-class N          refuse with fewer positives or negatives (default 1000); --allow-small
   --allow-leakage        train even if one feature alone reaches AUC >= 0.99
+  --sensitive COL        (repeatable; propensity and cltv) fairness by the groups of COL on
+                         the test rows: count, mean score, selection rate at the threshold,
+                         TPR, FPR, calibration, disparate impact (four-fifths rule flagged).
+                         COL is left out of the model inputs unless a --features spec has it
 The split is stratified and seeded: 65% train, 15% validation (early stopping, calibration,
 threshold), 20% test (every reported metric). A logistic-regression baseline is trained
 on the same split and reported beside the MLP.

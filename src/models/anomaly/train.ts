@@ -50,6 +50,8 @@ export interface AnomalyReport {
   spreads: number[];
   candidates: NicheReport[];
   profiles: GroupProfile[];
+  /** Visitors by outlier score (distance in spreads): 30 bins up to twice the threshold, the last open-ended (to: null in JSON). */
+  histogram?: Array<{ from: number; to: number; count: number }>;
 }
 
 const OUTLIER_SAMPLE = 50_000;
@@ -98,10 +100,14 @@ export async function trainAnomaly(data: Dataset, transform: FittedTransform, st
   const sample = new Float32Array(OUTLIER_SAMPLE * d);
   let outliers = 0;
   let rows = 0;
+  // The score's distribution, for the report: 30 bins up to twice the threshold, the last open-ended.
+  const histogram = Array.from({ length: 30 }, (_, b) => ({ from: (b * 2 * threshold) / 30, to: b === 29 ? Infinity : ((b + 1) * 2 * threshold) / 30, count: 0 }));
   for await (const block of source.blocks()) {
     const { segment, distance } = await main.predict(block);
     for (let i = 0; i < block.rows; i++) {
-      if (distance[i] / spreads[segment[i]] <= threshold) continue;
+      const score = distance[i] / spreads[segment[i]];
+      histogram[Math.min(29, Math.floor((score * 30) / (2 * threshold)))].count++;
+      if (score <= threshold) continue;
       const slot = outliers < OUTLIER_SAMPLE ? outliers : rng.int(outliers + 1);
       if (slot < OUTLIER_SAMPLE) sample.set(block.data.subarray(i * d, (i + 1) * d), slot * d);
       outliers++;
@@ -188,7 +194,7 @@ export async function trainAnomaly(data: Dataset, transform: FittedTransform, st
     draft.dispose();
     profiles = profiler.result().map((p) => ({ ...p, entries: p.entries.slice(0, 12) }));
   }
-  const report: AnomalyReport = { k, threshold, outliers, outlierShare: outliers / Math.max(1, rows), spreads: Array.from(spreads), candidates, profiles };
+  const report: AnomalyReport = { k, threshold, outliers, outlierShare: outliers / Math.max(1, rows), spreads: Array.from(spreads), candidates, profiles, histogram };
   const model = AnomalyModel.save(store, { ...manifestBase, metrics: report as unknown as Record<string, unknown> }, weights, state);
   return { model, report };
 }

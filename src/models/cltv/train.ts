@@ -13,6 +13,9 @@ import { transformedBatches } from '../../features/blocks.js';
 import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import { MAX_MAGNITUDE, type FittedTransform } from '../../features/transform.js';
+import { rateThreshold } from '../../metrics/classification.js';
+import { fairnessByGroup, type FairnessReport } from '../../metrics/fairness.js';
+import { groupRequest, groupValues } from '../../features/groups.js';
 import { mae, normalizedGini, rmse, spearman, valueDeciles } from '../../metrics/regression.js';
 import { UserError } from '../../util/errors.js';
 import { concatRows } from '../../util/matrix.js';
@@ -33,6 +36,8 @@ export interface TrainCltvOptions extends NetworkOptions {
   /** Days the label covers; default: the label's own (from `audience events`). */
   horizonDays?: number;
   seed?: number;
+  /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
+  sensitive?: string[];
   progress?: (stage: string) => Progress;
 }
 
@@ -62,10 +67,21 @@ export interface CltvReport {
   history: EpochRecord[];
   bestEpoch: number;
   training: { seconds: number; samplesPerSecond: number };
+  /**
+   * Per sensitive column on the test rows: selection = the top 10% by predicted value;
+   * positives (for TPR, FPR) = the top 10% by actual value.
+   */
+  fairness?: FairnessReport[];
 }
 
 /** Reads features, the label and the baselines' columns; rows without a label are left out, a negative one refused. */
-async function loadValued(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Valued & { unlabeled: number }> {
+async function loadValued(
+  data: Dataset,
+  transform: FittedTransform,
+  label: string,
+  progress: Progress,
+  groupColumns: string[] = [],
+): Promise<Valued & { unlabeled: number; groups: Array<Array<string | null>> }> {
   requireLabel(data, label);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
   const names = data.columns.map((c) => c.name);
@@ -77,8 +93,11 @@ async function loadValued(data: Dataset, transform: FittedTransform, label: stri
   let rows = 0;
   let unlabeled = 0;
   const requests = [label, ...extraNames.filter((n) => n !== label)].map((name) => ({ name, as: 'number' as const }));
-  for await (const { batch, block } of transformedBatches(data, transform, requests)) {
+  const groups: Array<Array<string | null>> = groupColumns.map(() => []);
+  const groupReads = groupColumns.filter((c) => c !== label && !extraNames.includes(c)).flatMap((c) => groupRequest(data, transform, c));
+  for await (const { batch, block } of transformedBatches(data, transform, [...requests, ...groupReads])) {
     const y = numberColumn(batch, label);
+    const values = groupColumns.map((c) => groupValues(batch, c));
     const x = new Float32Array(block.rows * d);
     const yy = new Float32Array(block.rows);
     let keep = 0;
@@ -93,6 +112,7 @@ async function loadValued(data: Dataset, transform: FittedTransform, label: stri
       x.set(block.data.subarray(i * d, (i + 1) * d), keep * d);
       yy[keep++] = y[i];
       for (const n of extraNames) extras.get(n)!.push(numberColumn(batch, n)[i]);
+      values.forEach((v, c) => groups[c].push(v[i]));
     }
     xs.push(x.subarray(0, keep * d));
     ys.push(yy.subarray(0, keep));
@@ -106,7 +126,7 @@ async function loadValued(data: Dataset, transform: FittedTransform, label: stri
     y.set(part, at);
     at += part.length;
   }
-  return { x, y, d, extra: new Map([...extras].map(([n, v]) => [n, Float64Array.from(v)])), unlabeled };
+  return { x, y, d, extra: new Map([...extras].map(([n, v]) => [n, Float64Array.from(v)])), unlabeled, groups };
 }
 
 /**
@@ -220,7 +240,7 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
   const progress = opts.progress ?? (() => silentProgress);
   const seed = opts.seed ?? 0;
   const loading = progress('load');
-  const valued = await loadValued(data, transform, opts.label, loading);
+  const valued = await loadValued(data, transform, opts.label, loading, opts.sensitive ?? []);
   loading.done(`${valued.y.length} labeled rows`);
   if (valued.y.length === 0) throw new UserError(`${data.tables[0].path}: column "${opts.label}" has no value in any of its ${valued.unlabeled} rows`);
   const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
@@ -257,11 +277,16 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
     bestEpoch: fit.bestEpoch,
     training: { seconds: fit.seconds, samplesPerSecond: fit.samplesPerSecond },
   };
+  if (opts.sensitive?.length) {
+    const top = (v: ArrayLike<number>) => rateThreshold(v, 0.1);
+    const highValue = Float64Array.from(actual, (a) => (a >= top(actual) && a > 0 ? 1 : 0));
+    report.fairness = opts.sensitive.map((col, c) => fairnessByGroup(col, Array.from(split.test, (r) => valued.groups[c][r]), value, top(value), highValue));
+  }
   const model = await CltvModel.save(
     store,
     {
       ...trainedOn('cltv', opts.name, backend, transform, data.tables, valued.y.length),
-      params: { label: opts.label, hidden: config.hidden, dropout: config.dropout, l2: config.l2, learningRate: config.learningRate, batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, horizonDays, seed },
+      params: { label: opts.label, hidden: config.hidden, dropout: config.dropout, l2: config.l2, learningRate: config.learningRate, batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, horizonDays, seed, ...(opts.sensitive?.length && { sensitive: opts.sensitive }) },
       metrics: report as unknown as Record<string, unknown>,
     },
     fit.mlp,

@@ -13,6 +13,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
 import { fitKMeans, type KMeansFit, type KMeansOptions } from './fit.js';
 import { KMeansModel, Segmenter } from './model.js';
+import { segmentMap, type SegmentMap } from './map.js';
 
 export interface SweepRow {
   k: number;
@@ -41,6 +42,9 @@ export interface TrainKMeansResult {
   sweep: SweepRow[] | undefined;
   profiles: GroupProfile[];
 }
+
+/** Visitors on the report's 2-D map. */
+const MAP_POINTS = 1000;
 
 /** The sweep's rule: highest sampled silhouette; ties go to the smaller k. */
 export const K_RULE = 'highest sampled silhouette (ties: smaller k)';
@@ -73,6 +77,7 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
   loading.done(kd.where ?? (kd.resident ? 'resident on the backend' : 'streaming from disk each pass'));
   let fit: KMeansFit | undefined;
   let sweep: SweepRow[] | undefined;
+  let map: SegmentMap | undefined;
   try {
     for (const k of ks) {
       const p = progress(`k=${k}`);
@@ -81,6 +86,8 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
       if (ks.length > 1) (sweep ??= []).push({ k, inertia: f.inertia, silhouette: f.silhouette });
       if (!fit || f.silhouette > fit.silhouette + 1e-9) fit = f;
     }
+    // The report's 2-D map: a uniform sample of 1,000 visitors (the sample is in random order).
+    map = segmentMap(kd.sample, Math.min(MAP_POINTS, kd.sampleRows), kd.cols, fit!.centroids, fit!.k, opts.seed ?? 0);
   } finally {
     kd.dispose();
   }
@@ -127,6 +134,7 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
         inits: chosen.inits,
         sweep,
         profiles: profiles.map((p) => ({ ...p, entries: p.entries.slice(0, 12) })),
+        map,
       },
     },
     chosen.centroids,

@@ -14,7 +14,7 @@ import { parseBool } from '../../io/number-text.js';
 import type { ColumnRequest } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import { canonicalId, ID_MATCH_MIN_SHARE } from '../../io/ids.js';
-import { rocAuc } from '../../metrics/classification.js';
+import { classHistogram, rocAuc, type CurvePoint, type HistogramBin } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { concatRows, gatherRows } from '../../util/matrix.js';
@@ -57,6 +57,10 @@ export interface MethodEvaluation {
   auc: number;
   /** Share of held-out seeds found in the top 1/5/10/20% of the non-seed population. */
   recall: number[];
+  /** For plots: (share of the population taken, share of held-out seeds found), 50 points. */
+  curve?: CurvePoint[];
+  /** For plots: the score's histogram for held-out seeds (positives) and the other candidates. */
+  histogram?: HistogramBin[];
 }
 
 export interface LookalikeReport {
@@ -129,13 +133,12 @@ export function expansionQuality(scores: Float32Array, candidates: Int32Array, p
   const y = Uint8Array.from(candidates, (r) => positive[r]);
   const order = Array.from(candidates.keys()).sort((a, b) => s[b] - s[a]);
   const total = y.reduce((a, b) => a + b, 0);
-  const recall = shares.map((share) => {
-    const top = Math.round(share * candidates.length);
-    let hit = 0;
-    for (let i = 0; i < top; i++) hit += y[order[i]];
-    return total ? hit / total : NaN;
-  });
-  return { auc: rocAuc(s, y), recall };
+  // Held-out seeds found within the top i candidates, for every i.
+  const found = new Int32Array(order.length + 1);
+  for (let i = 0; i < order.length; i++) found[i + 1] = found[i] + y[order[i]];
+  const recallAt = (share: number) => (total ? found[Math.round(share * candidates.length)] / total : NaN);
+  const curve = Array.from({ length: 51 }, (_, i) => [i / 50, recallAt(i / 50)] as CurvePoint);
+  return { auc: rocAuc(s, y), recall: shares.map(recallAt), curve, histogram: classHistogram(s, y) };
 }
 
 async function embedRows(mlp: Mlp, x: Float32Array, d: number, rows: ArrayLike<number> | null, total: number): Promise<Float32Array> {

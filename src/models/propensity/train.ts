@@ -12,7 +12,10 @@ import type { Dataset } from '../../io/dataset.js';
 import {
   brier,
   calibrationTable,
+  classHistogram,
   confusionAt,
+  prCurve,
+  rocCurve,
   liftTable,
   logLoss,
   maxF1Threshold,
@@ -21,8 +24,12 @@ import {
   rocAuc,
   type CalibrationBin,
   type Confusion,
+  type CurvePoint,
   type DecileRow,
+  type HistogramBin,
 } from '../../metrics/classification.js';
+import { fairnessByGroup, type FairnessReport } from '../../metrics/fairness.js';
+import { groupValues, groupRequest } from '../../features/groups.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { concatRows } from '../../util/matrix.js';
@@ -42,6 +49,8 @@ export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
   validFraction?: number;
   testFraction?: number;
   seed?: number;
+  /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
+  sensitive?: string[];
   progress?: (stage: string) => Progress;
 }
 
@@ -55,6 +64,8 @@ export interface Evaluation {
   atThreshold: Confusion;
   lift: DecileRow[];
   calibration: CalibrationBin[];
+  /** For plots: ROC (fpr, tpr) and precision-recall (recall, precision) curves, score histogram by class. */
+  curves: { roc: CurvePoint[]; pr: CurvePoint[]; histogram: HistogramBin[] };
 }
 
 export interface PropensityReport {
@@ -67,6 +78,8 @@ export interface PropensityReport {
   baselineBestEpoch: number;
   importance: Array<{ feature: string; aucDrop: number }>;
   training: { seconds: number; samplesPerSecond: number; classWeights: [number, number] };
+  /** Per sensitive column, how the calibrated score treats its groups on the test rows at the threshold. */
+  fairness?: FairnessReport[];
 }
 
 /** The label column, or a clear error naming the file and the columns there are. */
@@ -76,18 +89,30 @@ export function requireLabel(data: Dataset, label: string): ColumnInfo {
   return column;
 }
 
-/** Reads features and label into memory; rows whose label is not 0/1, true/false or yes/no are left out. */
-export async function loadLabeled(data: Dataset, transform: FittedTransform, label: string, progress: Progress): Promise<Labeled & { unlabeled: number }> {
+/**
+ * Reads features and label into memory; rows whose label is not 0/1, true/false or yes/no
+ * are left out. `groupColumns` are read alongside as text (one array per column, by kept row).
+ */
+export async function loadLabeled(
+  data: Dataset,
+  transform: FittedTransform,
+  label: string,
+  progress: Progress,
+  groupColumns: string[] = [],
+): Promise<Labeled & { unlabeled: number; groups: Array<Array<string | null>> }> {
   const column = requireLabel(data, label);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
   const request: ColumnRequest = { name: label, as: column.kind === 'text' ? 'text' : 'number' };
   const xs: Float32Array[] = [];
   const ys: Uint8Array[] = [];
+  const groups: Array<Array<string | null>> = groupColumns.map(() => []);
   let rows = 0;
   let unlabeled = 0;
   const d = transform.outputs.length;
-  for await (const { batch, block } of transformedBatches(data, transform, [request])) {
+  const extra = [request, ...groupColumns.filter((c) => c !== label).flatMap((c) => groupRequest(data, transform, c))];
+  for await (const { batch, block } of transformedBatches(data, transform, extra)) {
     const y = booleanValues(batch, label);
+    const values = groupColumns.map((c) => groupValues(batch, c));
     let keep = 0;
     const x = new Float32Array(block.rows * d);
     const yy = new Uint8Array(block.rows);
@@ -98,13 +123,14 @@ export async function loadLabeled(data: Dataset, transform: FittedTransform, lab
       }
       x.set(block.data.subarray(i * d, (i + 1) * d), keep * d);
       yy[keep++] = y[i];
+      values.forEach((v, c) => groups[c].push(v[i]));
     }
     xs.push(x.subarray(0, keep * d));
     ys.push(yy.subarray(0, keep));
     rows += keep;
     progress.update(rows + unlabeled, data.rowCount);
   }
-  return { ...concatRows(xs, ys, d), d, unlabeled };
+  return { ...concatRows(xs, ys, d), d, unlabeled, groups };
 }
 
 function evaluate(logits: Float32Array, y: Uint8Array, calibrated: Float32Array, threshold: number): Evaluation {
@@ -118,6 +144,7 @@ function evaluate(logits: Float32Array, y: Uint8Array, calibrated: Float32Array,
     atThreshold: confusionAt(calibrated, y, threshold),
     lift: liftTable(calibrated, y),
     calibration: calibrationTable(calibrated, y),
+    curves: { roc: rocCurve(calibrated, y), pr: prCurve(calibrated, y), histogram: classHistogram(calibrated, y) },
   };
 }
 
@@ -166,7 +193,7 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const progress = opts.progress ?? (() => silentProgress);
   const seed = opts.seed ?? 0;
   const loading = progress('load');
-  const labeled = await loadLabeled(data, transform, opts.label, loading);
+  const labeled = await loadLabeled(data, transform, opts.label, loading, opts.sensitive ?? []);
   loading.done(`${labeled.y.length} labeled rows`);
   const groups = featureGroups(transform);
   const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, opts);
@@ -194,7 +221,7 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
     const testLogits = await predictLogits(mlp, labeled, split.test);
     const testY = Uint8Array.from(split.test, (r) => labeled.y[r]);
     const testProbs = Float32Array.from(testLogits, (z) => calibrate(calibration, z));
-    return { calibration, threshold, evaluation: evaluate(testLogits, testY, testProbs, threshold) };
+    return { calibration, threshold, testProbs, evaluation: evaluate(testLogits, testY, testProbs, threshold) };
   };
   const mlpFit = await fitted(net.mlp);
   const lrFit = await fitted(lr.mlp);
@@ -219,6 +246,10 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
     importance,
     training: { seconds: net.seconds, samplesPerSecond: net.samplesPerSecond, classWeights: net.classWeights },
   };
+  if (opts.sensitive?.length) {
+    const testY = Uint8Array.from(split.test, (r) => labeled.y[r]);
+    report.fairness = opts.sensitive.map((col, c) => fairnessByGroup(col, Array.from(split.test, (r) => labeled.groups[c][r]), mlpFit.testProbs, mlpFit.threshold, testY));
+  }
   const model = await PropensityModel.save(
     store,
     {
@@ -237,6 +268,7 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
         validFraction: opts.validFraction ?? 0.15,
         testFraction: opts.testFraction ?? 0.2,
         seed,
+        ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
       },
       metrics: report as unknown as Record<string, unknown>,
     },

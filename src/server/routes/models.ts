@@ -1,7 +1,9 @@
 /** The model routes: the store's models, one model's versions, two versions compared, a rollback. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { FastifyReply } from 'fastify';
 import { diffManifests } from '../../models/diff.js';
+import { renderReport } from '../../report/report.js';
 import { ModelNameParams } from '../schemas.js';
 
 const VersionQuery = Type.Object(
@@ -9,8 +11,32 @@ const VersionQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const VersionParams = Type.Object(
+  { name: ModelNameParams.properties.name, version: Type.String({ pattern: '^[0-9]{1,9}$', description: 'version number' }) },
+  { additionalProperties: false },
+);
+
 export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { models } = app.services;
+  const notFound = (what: string) => ({ statusCode: 404, error: 'Not Found', message: what });
+  /** The model's report page, or a 404 naming what is missing. */
+  const reportPage = async (name: string, version: number | undefined, reply: FastifyReply) => {
+    if (!models.names().includes(name)) return reply.code(404).send(notFound(`no model "${name}"`));
+    if (version !== undefined && !models.versions(name).includes(version)) return reply.code(404).send(notFound(`model "${name}" has no version ${version} (versions: ${models.versions(name).join(', ')})`));
+    const html = await renderReport(models.manifest(version === undefined ? name : `${name}@${version}`));
+    return reply.type('text/html; charset=utf-8').send(html);
+  };
+
+  app.get(
+    '/v1/models/:name/report',
+    { schema: { summary: "The model's HTML report (the promoted version, else the latest): charts, data checks, fairness by group", params: ModelNameParams, produces: ['text/html'] } },
+    async (req, reply) => reportPage(req.params.name, undefined, reply),
+  );
+  app.get(
+    '/v1/models/:name/:version/report',
+    { schema: { summary: 'The HTML report of one version', params: VersionParams, produces: ['text/html'] } },
+    async (req, reply) => reportPage(req.params.name, Number(req.params.version), reply),
+  );
   app.get('/v1/models', { schema: { summary: 'Models in the store' } }, async () => ({
     models: models.names().map((name) => ({ name, versions: models.versions(name), promoted: models.promoted(name) ?? null })),
   }));

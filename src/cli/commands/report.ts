@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadScoringModel } from '../../models/load.js';
+import { sensitiveColumns } from '../../models/params.js';
+import { measureFairness } from '../../report/measure.js';
+import { renderReport } from '../../report/report.js';
+import { UserError } from '../../util/errors.js';
+import type { Command } from '../args.js';
+import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
+
+export const report: Command = {
+  name: 'report',
+  summary: 'write the HTML report of a model version: its charts, data checks and fairness by group',
+  usage: `audience report NAME[@VERSION] [--out report.html] [--input FILES --sensitive COL ...]
+
+Writes one self-contained HTML page (no script, no network needed to open it; it prints)
+with the charts of the model's kind, from what training measured on held-out rows:
+  propensity  ROC and precision-recall curves beside the logistic baseline, lift and
+              cumulative gains by decile, calibration, scores by class, the confusion
+              matrix at the threshold, feature influence, training curve, data checks
+  cltv        value by decile predicted vs actual, cumulative value captured beside the
+              baselines, training curve
+  kmeans      segment sizes, a heatmap of what sets each segment apart (the data's own
+              units), the k sweep (inertia, silhouette), a 2-D map of 1,000 visitors (PCA)
+  lookalike   held-out seeds found vs share of the population for the model and its
+              baselines, the score of held-out seeds vs the rest
+  anomaly     the outlier score's distribution, niche segments and their profiles
+Fairness by group: a model trained with --sensitive COL shows its groups on the test rows.
+With --input FILES --sensitive COL (repeatable; propensity and cltv), the model also scores
+the files and compares the groups of COL there: count, mean score, selection rate at the
+threshold (cltv: the top 10%), TPR and FPR when the files have the label column,
+calibration, and the disparate-impact ratio with the four-fifths rule flagged.
+  --out FILE     default NAME-vVERSION.html in the current folder
+  --store DIR    model store (default ./models or AUDIENCE_MODEL_STORE)
+The service serves the same page at GET /v1/models/NAME/report (and /NAME/VERSION/report).`,
+  options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, out: { type: 'string', short: 'o' }, sensitive: { type: 'string', multiple: true } },
+  async run(values, positionals) {
+    if (positionals.length !== 1) throw new UserError('audience report: give one model, e.g. audience report propensity@2 --out report.html');
+    const store = storeFrom(values);
+    const manifest = store.manifest(positionals[0]);
+    const sensitive = sensitiveColumns(values.sensitive);
+    if (sensitive && values.input === undefined) throw new UserError('audience report --sensitive: give the data to measure on with --input FILES (a model trained with --sensitive shows its test-split fairness without it)');
+    if (values.input !== undefined && !sensitive) throw new UserError('audience report --input: give the columns to compare with --sensitive COL');
+    const out = path.resolve(typeof values.out === 'string' ? values.out : `${manifest.name}-v${manifest.version}.html`);
+    if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`--out ${out}: is a folder; give a file name such as report.html`);
+    if (!fs.statSync(path.dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`--out ${out}: the folder ${path.dirname(out)} does not exist`);
+    let fairness;
+    if (sensitive) {
+      const data = await datasetFrom(values, 'report');
+      const model = await loadScoringModel(store, `${manifest.name}@${manifest.version}`);
+      try {
+        fairness = await measureFairness(model, data, sensitive);
+      } finally {
+        model.dispose();
+      }
+    }
+    const html = await renderReport(manifest, { fairness, fairnessSource: values.input ? [values.input].flat().join(', ') : undefined });
+    // Written whole or not at all: a temporary file renamed over the target.
+    const tmp = `${out}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, html);
+      fs.renameSync(tmp, out);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    if (!values.quiet) process.stdout.write(`Wrote ${out} (${manifest.kind} ${manifest.name}@${manifest.version}, ${(html.length / 1024).toFixed(0)} KiB)\n`);
+  },
+};

@@ -1,0 +1,93 @@
+/**
+ * Fairness by group: how a score treats the groups of a sensitive attribute (sex, race, age
+ * band...). Per group: the count, mean score, selection rate at the decision threshold,
+ * true and false positive rates (equal opportunity and equalized odds: Hardt, Price and
+ * Srebro, "Equality of Opportunity in Supervised Learning", NeurIPS 2016), calibration
+ * (mean score against the observed rate), and the disparate-impact ratio: the group's
+ * selection rate over the highest group's, flagged under 0.8 (the four-fifths rule of the
+ * US EEOC's Uniform Guidelines, 29 CFR 1607.4(D)).
+ */
+
+export interface GroupFairness {
+  group: string;
+  count: number;
+  meanScore: number;
+  /** Share of the group at or above the threshold. */
+  selectionRate: number;
+  /** Share of the group's positives selected (NaN without labels or positives). */
+  tpr: number;
+  /** Share of the group's negatives selected (NaN without labels or negatives). */
+  fpr: number;
+  /** Observed positive rate (NaN without labels): against meanScore, the group's calibration. */
+  positiveRate: number;
+  /** selectionRate / the highest group's selectionRate. */
+  disparateImpact: number;
+  /** disparateImpact < 0.8. */
+  flagged: boolean;
+}
+
+export interface FairnessReport {
+  attribute: string;
+  threshold: number;
+  groups: GroupFairness[];
+  /** The lowest group's selection rate over the highest's (1 when all are equal). */
+  disparateImpact: number;
+  fourFifthsRule: 'met' | 'not met';
+}
+
+/** The four-fifths rule's ratio. */
+export const FOUR_FIFTHS = 0.8;
+
+/** Missing values of the attribute form their own group, named so. */
+export const MISSING_GROUP = '(missing)';
+
+/**
+ * Fairness of `scores` (probabilities or values, one per row) across the groups of
+ * `attribute` (one value per row; null is the group "(missing)"), selecting rows with
+ * score >= threshold. Labels (1/0, same length; any other value: unknown, counted in the
+ * selection rate only) give the error rates and calibration.
+ * Groups are ordered by count, largest first.
+ * @throws Error when the lengths differ.
+ */
+export function fairnessByGroup(attribute: string, groups: ArrayLike<string | null>, scores: ArrayLike<number>, threshold: number, labels?: ArrayLike<number>): FairnessReport {
+  if (groups.length !== scores.length || (labels && labels.length !== scores.length)) {
+    throw new Error(`fairness: ${groups.length} group values, ${scores.length} scores${labels ? `, ${labels.length} labels` : ''}`);
+  }
+  const acc = new Map<string, { n: number; sum: number; sel: number; pos: number; tp: number; neg: number; fp: number }>();
+  for (let i = 0; i < scores.length; i++) {
+    const g = groups[i] ?? MISSING_GROUP;
+    let a = acc.get(g);
+    if (!a) acc.set(g, (a = { n: 0, sum: 0, sel: 0, pos: 0, tp: 0, neg: 0, fp: 0 }));
+    const selected = scores[i] >= threshold ? 1 : 0;
+    a.n++;
+    a.sum += scores[i];
+    a.sel += selected;
+    if (labels && (labels[i] === 0 || labels[i] === 1)) {
+      if (labels[i] === 1) {
+        a.pos++;
+        a.tp += selected;
+      } else {
+        a.neg++;
+        a.fp += selected;
+      }
+    }
+  }
+  const rows = [...acc.entries()].map(([group, a]) => ({
+    group,
+    count: a.n,
+    meanScore: a.sum / a.n,
+    selectionRate: a.sel / a.n,
+    tpr: labels && a.pos ? a.tp / a.pos : NaN,
+    fpr: labels && a.neg ? a.fp / a.neg : NaN,
+    positiveRate: labels && a.pos + a.neg ? a.pos / (a.pos + a.neg) : NaN,
+  }));
+  const top = Math.max(0, ...rows.map((r) => r.selectionRate));
+  const out = rows
+    .map((r) => {
+      const ratio = top > 0 ? r.selectionRate / top : 1;
+      return { ...r, disparateImpact: ratio, flagged: ratio < FOUR_FIFTHS };
+    })
+    .sort((a, b) => b.count - a.count || a.group.localeCompare(b.group));
+  const lowest = Math.min(1, ...out.map((r) => r.disparateImpact));
+  return { attribute, threshold, groups: out, disparateImpact: lowest, fourFifthsRule: lowest < FOUR_FIFTHS ? 'not met' : 'met' };
+}
