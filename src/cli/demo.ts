@@ -5,11 +5,12 @@
  * propensity bucket bought; then from synthetic purchase events, behavior features as of a
  * date and a lifetime-value model scored 90 days later.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numberColumn } from '../io/columns.js';
 import { openDataset } from '../io/dataset.js';
-import { table } from './format.js';
+import { table } from '../report/text.js';
 import { main } from './main.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -17,6 +18,7 @@ const DATA = path.join(root, 'examples/data/online_shoppers_intention.csv');
 const SPEC = path.join(root, 'examples/online_shoppers.features.json');
 const AUDIENCES = path.join(root, 'examples/online_shoppers.audiences.json');
 const OUT = path.join(root, 'out/demo');
+fs.mkdirSync(OUT, { recursive: true });
 
 async function step(title: string, argv: string[]): Promise<void> {
   process.stdout.write(`\n== ${title}\n$ audience ${argv.join(' ')}\n`);
@@ -55,8 +57,11 @@ async function conversionBy(column: string, as: 'number' | 'text', label: string
 await step('Train behavioral segments on 12,330 sessions (k from 3 to 8, chosen by silhouette)', [
   'train', 'kmeans', '--input', DATA, '--features', SPEC, '--k', '3..8', '--name', 'demo-segments', '--seed', '7',
 ]);
-await step('Train a purchase-propensity model (label Revenue; MLP beside a logistic baseline)', [
-  'train', 'propensity', '--input', DATA, '--features', SPEC, '--label', 'Revenue', '--name', 'demo-purchase', '--seed', '7',
+await step('Train a purchase-propensity model (label Revenue; MLP beside a logistic baseline; how it treats visitor types)', [
+  'train', 'propensity', '--input', DATA, '--features', SPEC, '--label', 'Revenue', '--name', 'demo-purchase', '--seed', '7', '--sensitive', 'VisitorType',
+]);
+await step('Write the model report: curves, deciles, calibration, feature influence, fairness by visitor type', [
+  'report', 'demo-purchase', '--out', path.join(OUT, 'demo-purchase.html'),
 ]);
 await step('Train a lookalike of the buyers (seeds: Revenue = true), evaluated on held-out buyers', [
   'train', 'lookalike', '--input', DATA, '--features', SPEC, '--seed-filter', 'Revenue = true', '--name', 'demo-lookalike', '--seed', '7',
@@ -91,6 +96,7 @@ await step('Score the customers 90 days later; an audience of high predicted val
 process.stdout.write(
   `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (audiences/<name>/members.parquet, members.csv, holdout.csv, activation-google.csv, activation-meta.csv)\n` +
     `Lifetime value: ${path.relative(process.cwd(), path.join(EVENTS, 'scores'))}/ (demo-value_value, _p_active, _percentile, _bucket)\n` +
+    `Model report: ${path.relative(process.cwd(), path.join(OUT, 'demo-purchase.html'))} (any model: audience report NAME --out FILE.html)\n` +
     'Models: audience models show demo-segments | demo-purchase | demo-lookalike | demo-value\n',
 );
 process.exit(0);

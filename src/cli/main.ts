@@ -10,11 +10,10 @@ import { report } from './commands/report.js';
 import { score } from './commands/score.js';
 import { segments } from './commands/segments.js';
 import { train } from './commands/train.js';
-import { runJob } from './commands/run-job.js';
 import { serve } from './commands/serve.js';
 import { worker } from './commands/worker.js';
 
-const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, report, serve, worker, runJob];
+const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, report, serve, worker];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -40,7 +40,8 @@ export interface TrainJobSpec {
   model: string;
   name: string;
   input: string[];
-  params?: Record<string, string | number | boolean>;
+  /** The kind's params (models/params.ts), checked at submission: numbers, text, booleans, lists of text. */
+  params?: Record<string, unknown>;
 }
 
 export const DEFAULT_MAX_REJECTS = 1000;

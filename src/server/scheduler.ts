@@ -1,5 +1,5 @@
 /**
- * Runs queued jobs, up to `concurrency` at a time, each in its own `audience run-job` child
+ * Runs queued jobs, up to `concurrency` at a time, each in its own runner child (jobs/runner-main.ts)
  * process: the compute never blocks the HTTP event loop, a crash in it cannot take the server
  * down, and cancel is a kill. A runner that dies without recording an outcome (killed, out of
  * memory) is retried from the job's finished shards, up to `maxAttempts` runs in all, after a
@@ -13,7 +13,9 @@ import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
 import { LOG_CHARS, type JobStore } from '../jobs/store.js';
 import { isAlive, processStartTime } from '../util/process.js';
 
-const BIN = fileURLToPath(new URL('../../bin/audience.js', import.meta.url));
+/** The runner process's entry (jobs/), run through tsx like the CLI (no build step). */
+const RUNNER = fileURLToPath(new URL('../jobs/runner-main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx/esm');
 
 export interface SchedulerOptions {
   concurrency: number;
@@ -83,7 +85,7 @@ export class Scheduler {
   }
 
   private launch(id: string): void {
-    const child = spawn(process.execPath, [BIN, 'run-job', '--db', this.jobs.file, '--job', id, '--store', this.opts.modelStore], {
+    const child = spawn(process.execPath, ['--import', TSX, RUNNER, '--db', this.jobs.file, '--job', id, '--store', this.opts.modelStore], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...this.opts.env },
     });

@@ -3,7 +3,7 @@
  * OpenAPI document served at /docs.
  */
 import { Type, type Static } from 'typebox';
-import { MODEL_KINDS } from '../models/params.js';
+import { FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
@@ -22,8 +22,10 @@ export const TrainJob = Type.Object(
     name: ModelName,
     input: Type.Array(Path, { minItems: 1, maxItems: 100, description: 'Parquet, CSV or Arrow files, or glob patterns (at most 100 entries, matching at most 10,000 files)' }),
     params: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean()]), {
-        description: "the train command's options without the dashes: k, label, hidden, max-epochs, features, seed-ids... (see `audience train --help`)",
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean(), Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 1000 })]), {
+        description: `the options of \`audience train KIND\` without the dashes, checked against the kind's schema (types, ranges, allowed values) before the job is queued. ${MODEL_KINDS.map(
+          (kind) => `${kind}: ${Object.keys({ ...FEATURE_PARAMS, ...KIND_PARAMS[kind] }).join(', ')}`,
+        ).join('. ')}`,
       }),
     ),
   },

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { parseAudiences } from '../audiences/definition.js';
-import { checkTrainParams, JOB_PARAMS } from '../models/params.js';
+import { checkTrainParams } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jobs/runner.js';
 import { foreignMessage, foreignOutput, outputInTheWay } from '../jobs/output.js';
@@ -18,8 +18,6 @@ import { UserError } from '../util/errors.js';
 import type { DataRoots } from './paths.js';
 import type { ScoreJobBody, TrainJobBody } from './schemas.js';
 
-/** Train options a job may set: the train command's, less those the job sets itself. */
-const TRAIN_PARAMS = Object.keys(JOB_PARAMS);
 /** Train options that name files. */
 const PATH_PARAMS = ['features', 'seed-ids'];
 
@@ -36,18 +34,13 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
  * @throws UserError naming the request field.
  */
 export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<TrainJobSpec> {
-  const params: Record<string, string | number | boolean> = { ...(body.params ?? {}) };
-  for (const k of Object.keys(params)) {
-    if (!TRAIN_PARAMS.includes(k)) throw new UserError(`params.${k}: not an option of "audience train" (options: ${TRAIN_PARAMS.join(', ')})`);
-    if (typeof params[k] === 'boolean' && JOB_PARAMS[k] !== 'boolean') throw new UserError(`params.${k}: expected a ${k === 'hidden' ? 'string such as "128,64"' : 'number or string'}, got a boolean`);
-    if (typeof params[k] !== 'boolean' && JOB_PARAMS[k] === 'boolean') throw new UserError(`params.${k}: expected true or false`);
-  }
-  // Every parameter's range, as training will check it, before the job is queued.
+  // The kind's parameter schema, as training will check it, before the job is queued; the
+  // messages are the CLI's with --x named params.x.
+  let params: Record<string, unknown>;
   try {
-    const asFlags = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'boolean' ? v : String(v)]));
-    checkTrainParams(body.model, { ...asFlags, name: body.name });
+    params = checkTrainParams(body.model, body.name, { ...(body.params ?? {}) });
   } catch (err) {
-    throw err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1')) : err;
+    throw err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1').replace(/"audience train (\w+)"/, '"audience train $1" (params)')) : err;
   }
   for (const k of PATH_PARAMS) {
     const v = params[k];

@@ -91,6 +91,11 @@ export interface GenerateOptions {
   nullRate?: number;
 }
 
+/**
+ * Synthetic visitors in batches of `batchRows` (65,536): behavior columns drawn per planted
+ * segment (its index in `true_segment`), a `converted` label from a known logistic model,
+ * nulls at `nullRate`; seeded, so the same options give the same rows.
+ */
 export async function* generateVisitors(opts: GenerateOptions): AsyncGenerator<{ rows: number; columns: Record<string, OutputData> }> {
   const rng = new Rng(opts.seed ?? 1);
   const batchRows = opts.batchRows ?? 65_536;

@@ -1,20 +1,17 @@
-/** Pieces shared by several commands: the dataset, the feature spec, the model store, progress. */
-import { inferSpec } from '../../features/infer.js';
-import { loadSpec, type FeatureSpec } from '../../features/spec.js';
+/** Pieces shared by several commands: the dataset, the model store, progress. */
 import { openDataset, type Dataset } from '../../io/dataset.js';
-import { FEATURE_OPTIONS as PARAM_FEATURE_OPTIONS } from '../../models/params.js';
 import { ModelStore } from '../../models/registry.js';
 import { UserError } from '../../util/errors.js';
-import { createProgress, type Progress } from '../../util/progress.js';
+import { createProgress, type StageProgress } from '../../util/progress.js';
 import { list } from '../args.js';
 import type { Options } from '../args.js';
 
+/** --input FILE|GLOB (repeatable): the data files a command reads. */
 export const INPUT_OPTIONS: Options = {
   input: { type: 'string', short: 'i', multiple: true },
 };
 
-export const FEATURE_OPTIONS: Options = PARAM_FEATURE_OPTIONS;
-
+/** --store DIR (the model store) and --quiet (no progress lines). */
 export const STORE_OPTIONS: Options = {
   store: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -35,24 +32,6 @@ export function storeFrom(values: Values): ModelStore {
 }
 
 /** A factory of labelled progress lines for a command's stages (none with `--quiet`). */
-export function progressFor(values: Values): (stage: string) => Progress {
-  return (stage) => createProgress(stage.padEnd(10), { quiet: Boolean(values.quiet) });
-}
-
-/** The spec from --features FILE, or inferred (--features auto, the default) and shown on stderr. */
-export async function specFrom(values: Values, data: Dataset, extraExclude: string[] = []): Promise<FeatureSpec> {
-  const features = typeof values.features === 'string' ? values.features : 'auto';
-  if (features !== 'auto') {
-    const spec = loadSpec(features);
-    if (values.id !== undefined) spec.id = String(values.id);
-    return spec;
-  }
-  const exclude = [...list(values.exclude), ...extraExclude];
-  const { spec, notes } = await inferSpec(data, { id: typeof values.id === 'string' ? values.id : undefined, exclude });
-  if (!values.quiet) {
-    process.stderr.write(`Features inferred from ${data.tables[0].path} (--features auto):\n`);
-    for (const n of notes) process.stderr.write(`  ${n}\n`);
-    process.stderr.write(`To edit them: audience features --input ... --out features.json, then --features features.json\n`);
-  }
-  return spec;
+export function progressFor(values: Values): StageProgress {
+  return (stage, unit) => createProgress(stage.padEnd(10), { quiet: Boolean(values.quiet), unit });
 }

@@ -3,6 +3,7 @@ import { buildEventFeatures, LABEL_COLUMNS, parseHorizon, WINDOWS } from '../../
 import { list, num, str, type Command } from '../args.js';
 import { INPUT_OPTIONS } from './common.js';
 
+/** `audience events`: features per customer from raw events as of a date, with future-value labels. */
 export const events: Command = {
   name: 'events',
   summary: 'build per-visitor features (recency, frequency, monetary...) from raw events, as of a date',

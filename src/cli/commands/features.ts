@@ -4,6 +4,7 @@ import { checkOutputFile } from '../../io/writer.js';
 import { list, type Command } from '../args.js';
 import { datasetFrom } from './common.js';
 
+/** `audience features`: infer a feature spec from a file and write it for editing. */
 export const features: Command = {
   name: 'features',
   summary: 'infer a feature spec from a file, to save and edit',

@@ -6,6 +6,7 @@ import { createProgress } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
 import type { Values } from './common.js';
 
+/** `audience generate`: synthetic visitors (planted segments) or purchase events (BG/NBD). */
 export const generate: Command = {
   name: 'generate',
   summary: 'write synthetic visitors with planted segments (Parquet or CSV)',

@@ -1,6 +1,7 @@
 import { initBackend } from '../../compute/backend.js';
 import type { Command } from '../args.js';
 
+/** `audience info`: the backend chosen, the device, versions and the backends skipped with why. */
 export const info: Command = {
   name: 'info',
   summary: 'show the compute backend, device, versions, and why faster backends were skipped',

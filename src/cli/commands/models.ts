@@ -1,7 +1,7 @@
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
-import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../format.js';
+import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../../report/text.js';
 import type { GroupProfile } from '../../models/profile.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 import { compareOnSample, diffManifests } from '../../models/diff.js';
@@ -45,6 +45,7 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** `audience models`: list, show, promote, roll back and compare stored model versions. */
 export const models: Command = {
   name: 'models',
   summary: 'list stored models; show one; promote, roll back or compare versions',

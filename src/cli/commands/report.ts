@@ -8,6 +8,7 @@ import { UserError } from '../../util/errors.js';
 import type { Command } from '../args.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
+/** `audience report`: a model version's HTML report (report/report.ts), with fairness measured on given files. */
 export const report: Command = {
   name: 'report',
   summary: 'write the HTML report of a model version: its charts, data checks and fairness by group',

@@ -4,9 +4,10 @@ import type { ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
 import { list, num, str, type Command } from '../args.js';
 import { loadAudiences } from '../../audiences/definition.js';
-import { formatAudiences } from '../format.js';
+import { formatAudiences } from '../../report/text.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
+/** `audience score`: score files with stored models in shards and build audiences (jobs/score.ts). */
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',

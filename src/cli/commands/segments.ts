@@ -1,9 +1,10 @@
 import { UserError } from '../../util/errors.js';
 import type { GroupProfile } from '../../models/profile.js';
 import type { Command } from '../args.js';
-import { formatProfiles } from '../format.js';
+import { formatProfiles } from '../../report/text.js';
 import { STORE_OPTIONS, storeFrom } from './common.js';
 
+/** `audience segments`: a K-Means model's segment profiles in words. */
 export const segments: Command = {
   name: 'segments',
   summary: "print a model's segment (kmeans) or niche (anomaly) profiles, in words",

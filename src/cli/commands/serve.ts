@@ -15,6 +15,7 @@ import { list, num, type Command } from '../args.js';
 const env = process.env;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** `audience serve`: the job service (server/app.ts) with its scheduler of runner processes. */
 export const serve: Command = {
   name: 'serve',
   summary: 'run the batch job service: train and score jobs over HTTP (OpenAPI at /docs)',

@@ -9,6 +9,7 @@ import type { Command } from '../args.js';
 
 const env = process.env;
 
+/** `audience worker`: takes shard and K-Means step jobs from Redis (jobs/queue.ts) and runs them here. */
 export const worker: Command = {
   name: 'worker',
   summary: 'run score jobs\' shards taken from Redis (BullMQ), on this host, for a server or CLI on another',

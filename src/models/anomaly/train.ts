@@ -11,7 +11,7 @@ import { blockSource, memorySource, transformedBatches } from '../../features/bl
 import type { FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
 import { nearest, sqDist } from '../../metrics/clustering.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import { silentProgress, type StageProgress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { loadKMeansData } from '../kmeans/data.js';
 import { fitKMeans } from '../kmeans/fit.js';
@@ -27,7 +27,8 @@ export interface TrainAnomalyOptions {
   /** At most this many niche candidates are looked for among the outliers (default 5). */
   niches?: number;
   seed?: number;
-  progress?: (stage: string) => Progress;
+  /** A progress line per stage, counting `unit` (default rows). */
+  progress?: StageProgress;
 }
 
 export interface NicheReport {
@@ -78,7 +79,7 @@ export async function trainAnomaly(data: Dataset, transform: FittedTransform, st
   const d = transform.outputs.length;
   const source = blockSource(data, transform);
 
-  const fitting = progress('kmeans');
+  const fitting = progress('kmeans', 'iterations');
   const kd = await loadKMeansData(source, { k, sampleSize: 100_000, seed });
   const fit = await fitKMeans(kd, { k, seed, progress: fitting });
   kd.dispose();

@@ -11,7 +11,7 @@ import type { FeatureSpec } from '../../features/spec.js';
 import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import { UserError } from '../../util/errors.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import { silentProgress, type StageProgress } from '../../util/progress.js';
 import { horizonFor, valueMetrics, type ValueMetrics } from '../cltv/train.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS, type Btyd } from './customers.js';
@@ -28,7 +28,8 @@ export interface TrainBgNbdOptions {
   label?: string;
   id?: string;
   seed?: number;
-  progress?: (stage: string) => Progress;
+  /** A progress line per stage, counting `unit` (default rows). */
+  progress?: StageProgress;
 }
 
 export interface BgNbdReport extends Btyd {

@@ -19,7 +19,7 @@ import { groupRequest, groupValues } from '../../features/groups.js';
 import { mae, normalizedGini, rmse, spearman, valueDeciles } from '../../metrics/regression.js';
 import { UserError } from '../../util/errors.js';
 import { concatRows } from '../../util/matrix.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import { silentProgress, type Progress, type StageProgress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import type { BgNbdParams } from '../btyd/bgnbd.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
@@ -38,7 +38,8 @@ export interface TrainCltvOptions extends NetworkOptions {
   seed?: number;
   /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
   sensitive?: string[];
-  progress?: (stage: string) => Progress;
+  /** A progress line per stage, counting `unit` (default rows). */
+  progress?: StageProgress;
 }
 
 const WINDOWS = [7, 30, 90, 365];
@@ -200,7 +201,7 @@ async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, confi
     lossSum.dispose();
     const validLoss = await meanLoss(mlp, data, valid);
     history.push({ epoch, trainLoss, validLoss });
-    opts.progress.update(epoch * train.length);
+    opts.progress.update(epoch * train.length, opts.maxEpochs * train.length);
     if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
     else if (epoch - best.epoch >= opts.patience) break;
   }
@@ -250,7 +251,7 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
   const split = stratifiedSplit(bought, 0.15, 0.2, seed);
   const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
   const config: MlpConfig = { inputs: valued.d, hidden: opts.hidden ?? [64, 32], dropout: opts.dropout ?? 0, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed, outputs: 3 };
-  const training = progress('ziln');
+  const training = progress('ziln', 'samples');
   const fit = await fitZiln(valued, split.train, split.valid, config, { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, progress: training });
   training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
 

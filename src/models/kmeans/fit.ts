@@ -111,7 +111,7 @@ async function lloyd(data: KMeansData, start: Float32Array, k: number, opts: KMe
     const next = updateCentroids(step.sums, step.counts, centroids, k, d, data);
     const shift = shiftOf(centroids, next);
     centroids = next;
-    progress.update(it);
+    progress.update(it, maxIter);
     if (shift <= threshold) return { centroids, iterations: it, converged: true };
   }
   return { centroids, iterations: maxIter, converged: false };

@@ -7,7 +7,7 @@ import { blockSource, transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
 import { UserError } from '../../util/errors.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import { silentProgress, type StageProgress } from '../../util/progress.js';
 import { GroupProfiler, type GroupProfile } from '../profile.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
@@ -26,7 +26,8 @@ export interface TrainKMeansOptions extends Omit<KMeansOptions, 'k' | 'progress'
   k: number | number[];
   name: string;
   sampleSize?: number;
-  progress?: (stage: string) => Progress;
+  /** A progress line per stage, counting `unit` (default rows). */
+  progress?: StageProgress;
   /**
    * Where the rows are held for the iterations: by default resident on this host's backend
    * or threads, or streamed (loadKMeansData); the CLI passes the workers' loader with REDIS_URL.
@@ -80,7 +81,8 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
   let map: SegmentMap | undefined;
   try {
     for (const k of ks) {
-      const p = progress(`k=${k}`);
+      // Lloyd counts iterations (at most max-iter: it stops when converged); mini-batch counts passes.
+      const p = progress(`k=${k}`, opts.mode === 'minibatch' || (opts.mode !== 'lloyd' && !kd.resident) ? 'epochs' : 'iterations');
       const f = await fitKMeans(kd, { ...opts, k, progress: p });
       p.done(`inertia ${f.inertia.toPrecision(6)}, silhouette ${f.silhouette.toFixed(3)}`);
       if (ks.length > 1) (sweep ??= []).push({ k, inertia: f.inertia, silhouette: f.silhouette });

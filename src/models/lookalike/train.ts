@@ -16,7 +16,7 @@ import type { Dataset } from '../../io/dataset.js';
 import { canonicalId, ID_MATCH_MIN_SHARE } from '../../io/ids.js';
 import { classHistogram, rocAuc, type CurvePoint, type HistogramBin } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import { silentProgress, type Progress, type StageProgress } from '../../util/progress.js';
 import { concatRows, gatherRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { fitMlp, type Labeled } from '../nn/fit.js';
@@ -49,7 +49,8 @@ export interface TrainLookalikeOptions {
   negativesPerSeed?: number;
   holdout?: number;
   seed?: number;
-  progress?: (stage: string) => Progress;
+  /** A progress line per stage, counting `unit` (default rows). */
+  progress?: StageProgress;
 }
 
 export interface MethodEvaluation {
@@ -168,7 +169,12 @@ async function logits(mlp: Mlp, x: Float32Array, d: number, rows: number): Promi
 }
 
 /** Trains the seed-vs-population classifier on the given seed rows and sampled non-seeds. */
-async function fitClassifier(pop: { x: Float32Array; isSeed: Uint8Array; d: number; rows: number }, seedRows: Int32Array, hidden: number[], opts: { negativesPerSeed: number; seed: number }) {
+async function fitClassifier(
+  pop: { x: Float32Array; isSeed: Uint8Array; d: number; rows: number },
+  seedRows: Int32Array,
+  hidden: number[],
+  opts: { negativesPerSeed: number; seed: number; progress?: Progress },
+) {
   const rng = new Rng(opts.seed ^ 0x100c);
   const nonSeed: number[] = [];
   for (let r = 0; r < pop.rows; r++) if (!pop.isSeed[r]) nonSeed.push(r);
@@ -179,7 +185,7 @@ async function fitClassifier(pop: { x: Float32Array; isSeed: Uint8Array; d: numb
   const labeled: Labeled = { x: pop.x, y: pop.isSeed, d: pop.d };
   const config: MlpConfig = { inputs: pop.d, hidden, dropout: hidden.length ? 0.1 : 0, l2: 1e-3, learningRate: 1e-3, seed: opts.seed };
   const batchSize = Math.min(4096, Math.max(256, Math.round(rows.length / 50)));
-  return fitMlp(labeled, rows.subarray(nValid).slice().sort(), rows.subarray(0, nValid).slice().sort(), config, { batchSize, maxEpochs: 100, patience: 8, classWeight: 'balanced' });
+  return fitMlp(labeled, rows.subarray(nValid).slice().sort(), rows.subarray(0, nValid).slice().sort(), config, { batchSize, maxEpochs: 100, patience: 8, classWeight: 'balanced', progress: opts.progress });
 }
 
 /**
@@ -235,7 +241,7 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   // The classifier must not see held-out seeds as positives: train on a copy of the flags.
   const evalPop = { ...pop, isSeed: trainFlag };
 
-  const evaluating = progress('evaluate');
+  const evaluating = progress('evaluate', 'methods');
   const evaluation: MethodEvaluation[] = [];
   const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
   const e = hidden[hidden.length - 1];
@@ -261,9 +267,9 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   evaluating.done();
 
   // The saved model learns from every seed.
-  const training = progress('train');
+  const training = progress('train', 'samples');
   const allSeeds = Int32Array.from(seedRows).sort();
-  const final = await fitClassifier(pop, allSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
+  const final = await fitClassifier(pop, allSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed, progress: training });
   const finalEmb = await embedRows(final.mlp, pop.x, pop.d, null, pop.rows);
   const finalIndexRows = indexSample(allSeeds, rng);
   const seedEmbeddings = gatherRows(finalEmb, e, finalIndexRows);

@@ -153,7 +153,8 @@ export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array
       lossSum = next;
       batches++;
       trained += g.x.shape[0];
-      progress.update(trained);
+      // Samples seen of at most max-epochs passes (early stopping ends sooner: the ETA is a bound).
+      progress.update(trained, opts.maxEpochs * order.length);
     }
     const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
     lossSum.dispose();

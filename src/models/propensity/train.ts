@@ -31,7 +31,7 @@ import {
 import { fairnessByGroup, type FairnessReport } from '../../metrics/fairness.js';
 import { groupValues, groupRequest } from '../../features/groups.js';
 import { UserError } from '../../util/errors.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import { silentProgress, type Progress, type StageProgress } from '../../util/progress.js';
 import { concatRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { trainedOn, type ModelStore } from '../registry.js';
@@ -51,7 +51,8 @@ export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
   seed?: number;
   /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
   sensitive?: string[];
-  progress?: (stage: string) => Progress;
+  /** A progress line per stage, counting `unit` (default rows). */
+  progress?: StageProgress;
 }
 
 export interface Evaluation {
@@ -203,10 +204,10 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const base: Omit<MlpConfig, 'hidden' | 'dropout'> = { inputs: labeled.d, l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 1e-3, seed };
   const fitOptions = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, classWeight: opts.classWeight ?? ('auto' as ClassWeight) };
 
-  const training = progress('mlp');
+  const training = progress('mlp', 'samples');
   const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2 }, { ...fitOptions, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
-  const baselineProgress = progress('baseline');
+  const baselineProgress = progress('baseline', 'samples');
   const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, progress: baselineProgress });
   baselineProgress.done(`logistic regression, best epoch ${lr.bestEpoch}`);
 

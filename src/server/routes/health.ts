@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createMetrics } from '../metrics.js';
 import { pingRedis, redisUrl } from '../../jobs/queue.js';
 
+/** Liveness (/healthz), readiness with Redis (/readyz) and Prometheus metrics (/metrics). */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { jobs, scheduler, backend } = app.services;
   let ready = false;

@@ -47,6 +47,7 @@ export function jobView(job: JobRecord): Static<typeof JobView> {
   };
 }
 
+/** POST /v1/jobs (train or score, checked before it is queued), GET /v1/jobs[/:id], POST /v1/jobs/:id/cancel. */
 export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { jobs, scheduler, models, roots } = app.services;
   const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `no job ${id}` });

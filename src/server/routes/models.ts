@@ -16,6 +16,7 @@ const VersionParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** The model store over HTTP: models, versions, diff, rollback and the HTML report. */
 export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { models } = app.services;
   const notFound = (what: string) => ({ statusCode: 404, error: 'Not Found', message: what });

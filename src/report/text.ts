@@ -1,4 +1,4 @@
-/** Human-readable output for the CLI: tables and segment profiles. */
+/** Human-readable text reports: tables, segment profiles, each kind's training report (printed by the CLI, stored in train jobs' logs). */
 import type { FairnessReport } from '../metrics/fairness.js';
 import type { BgNbdReport } from '../models/btyd/train.js';
 import type { CltvReport, ValueMetrics } from '../models/cltv/train.js';

@@ -1,0 +1,65 @@
+/**
+ * The service's runner: one stored job run to its end in this process. The service starts
+ * it as a child process per running job (jobs/runner-main.ts), so the compute never blocks
+ * the HTTP event loop and a cancel is a kill. A score job resumes from its finished shards;
+ * a train job runs jobs/train.ts with its stored, typed params. The outcome (result or
+ * error, and what the job printed) is recorded in the job store in one write.
+ */
+import { ModelStore } from '../models/registry.js';
+import { errorMessage, systemErrorMessage, UserError } from '../util/errors.js';
+import { removeIfEmpty, removeScoreOutput } from './output.js';
+import { runScoreJob, type TrainJobSpec } from './runner.js';
+import { JobStore, LOG_CHARS } from './store.js';
+import { trainFromParams } from './train.js';
+
+/**
+ * Runs job `id` of the job store at `dbFile` (if it is running: claimed by the scheduler),
+ * with models in `storeDir`.
+ * @throws UserError when the job does not exist; rethrows a bug after recording it as the job's error.
+ */
+export async function runStoredJob(dbFile: string, id: string, storeDir: string | undefined): Promise<void> {
+  const jobs = new JobStore(dbFile);
+  const models = new ModelStore(storeDir);
+  // What the job prints (a train job's report) is stored with its outcome, in the same write.
+  let log = '';
+  const write = process.stdout.write.bind(process.stdout);
+  try {
+    const job = jobs.get(id);
+    if (!job) throw new UserError(`job ${id} not found in ${jobs.file}`);
+    if (job.status !== 'running') return;
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      log = (log + chunk.toString()).slice(-LOG_CHARS);
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      let result: Record<string, unknown>;
+      if (job.type === 'score') {
+        result = await runScoreJob(jobs, id, models);
+      } else {
+        const spec = job.spec as unknown as TrainJobSpec;
+        jobs.update(id, { stage: 'training' });
+        const outcome = await trainFromParams({ kind: spec.model, name: spec.name, input: spec.input, params: spec.params ?? {}, store: models });
+        process.stdout.write(`${outcome.report}\n`);
+        const manifest = models.manifest(`${outcome.name}@${outcome.version}`);
+        jobs.update(id, { backend: manifest.backend.name, device: manifest.backend.device });
+        result = { model: { name: outcome.name, version: outcome.version }, metrics: manifest.metrics, data: manifest.data };
+      }
+      jobs.finish(id, 'succeeded', { result, log });
+    } catch (err) {
+      const system = systemErrorMessage(err);
+      const message = err instanceof UserError ? err.message : (system ?? `internal error: ${errorMessage(err)}`);
+      // A failed score job leaves nothing of its own behind (staging included): a resubmission starts
+      // clean. Only once it has planned its shards is the folder's product output its own.
+      if (job.type === 'score' && jobs.shards(id).length > 0) {
+        const output = (job.spec as unknown as { output: string }).output;
+        removeScoreOutput(output);
+        removeIfEmpty(output);
+      }
+      jobs.finish(id, 'failed', { error: message, log });
+      if (!(err instanceof UserError) && !system) throw err;
+    }
+  } finally {
+    process.stdout.write = write;
+    jobs.close();
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * A train job: one model kind trained from typed params, the same whether `audience train`
+ * runs it or the service's runner does. The steps each kind composes: open the inputs,
+ * decide the features (a spec file, or inferred with the label, seed-filter and sensitive
+ * columns left out), fit the feature transform, then the kind's trainer (which fits,
+ * evaluates on held-out rows and saves a version); the text report is returned for the
+ * caller to print or store.
+ */
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { LABEL_COLUMNS } from '../features/events.js';
+import { fitTransform } from '../features/fit.js';
+import { inferSpec } from '../features/infer.js';
+import { loadSpec, type FeatureSpec } from '../features/spec.js';
+import type { FittedTransform } from '../features/transform.js';
+import { openDataset, type Dataset } from '../io/dataset.js';
+import { trainAnomaly } from '../models/anomaly/train.js';
+import { trainBgNbd } from '../models/btyd/train.js';
+import { trainCltv } from '../models/cltv/train.js';
+import { K_RULE, trainKMeans, type TrainKMeansOptions } from '../models/kmeans/train.js';
+import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from '../models/lookalike/seeds.js';
+import { trainLookalike } from '../models/lookalike/train.js';
+import {
+  anomalyOptions,
+  bgnbdOptions,
+  checkParams,
+  cltvOptions,
+  kmeansOptions,
+  lookalikeOptions,
+  MODEL_KINDS,
+  propensityOptions,
+  type ModelKind,
+  type ParamValues,
+} from '../models/params.js';
+import { requireLabel, trainPropensity } from '../models/propensity/train.js';
+import type { ModelStore } from '../models/registry.js';
+import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatProfiles, formatPropensityReport, table } from '../report/text.js';
+import { UserError } from '../util/errors.js';
+import { list } from '../util/options.js';
+import { fmtCount, silentProgress, type StageProgress } from '../util/progress.js';
+import { loadKMeansOnQueue } from './kmeans-queue.js';
+import { checkRedisUrl, redisUrl } from './queue.js';
+
+/** What to train: the kind, the version's name, the inputs (files or globs) and the kind's params. */
+export interface TrainRequest {
+  kind: string;
+  name: string;
+  input: string[];
+  /** The kind's options (see models/params.ts), unchecked: checked here. */
+  params: ParamValues;
+  store: ModelStore;
+  progress?: StageProgress;
+  /** Where notes on inferred features go (stderr for the CLI); none when absent. */
+  note?: (line: string) => void;
+}
+
+/** A trained version and its text report. */
+export interface TrainOutcome {
+  name: string;
+  version: number;
+  report: string;
+}
+
+/** Everything a kind's step needs once the params are checked. */
+interface Context {
+  req: TrainRequest;
+  params: ParamValues;
+  progress: StageProgress;
+}
+
+/**
+ * Trains one model from typed params and saves it as the next version of `req.name`.
+ * @throws UserError for bad params or input (naming the option, file, column); the trainers' errors otherwise.
+ */
+export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> {
+  const step = TRAINERS[req.kind as ModelKind];
+  if (!step) throw new UserError(`audience train: unknown model kind "${req.kind}"; available: ${MODEL_KINDS.join(', ')}`);
+  const params = checkParams(req.kind, req.params);
+  return step({ req, params, progress: req.progress ?? (() => silentProgress) });
+}
+
+async function dataset(req: TrainRequest): Promise<Dataset> {
+  if (req.input.length === 0) throw new UserError(`audience train ${req.kind}: --input <file|glob> is required (Parquet, CSV or Arrow IPC)`);
+  return openDataset(req.input);
+}
+
+/** The spec from params.features (a file), or inferred from the data leaving `exclude` out. */
+async function featureSpec(c: Context, data: Dataset, exclude: string[] = []): Promise<FeatureSpec> {
+  const features = typeof c.params.features === 'string' ? c.params.features : 'auto';
+  const id = typeof c.params.id === 'string' ? c.params.id : undefined;
+  if (features !== 'auto') {
+    const spec = loadSpec(features);
+    if (id !== undefined) spec.id = id;
+    return spec;
+  }
+  const { spec, notes } = await inferSpec(data, { id, exclude: [...list(c.params.exclude), ...exclude] });
+  if (c.req.note) {
+    c.req.note(`Features inferred from ${data.tables[0].path} (--features auto):`);
+    for (const n of notes) c.req.note(`  ${n}`);
+    c.req.note('To edit them: audience features --input ... --out features.json, then --features features.json');
+  }
+  return spec;
+}
+
+/** The feature transform every training starts from, with its progress line. */
+async function fitFeatures(c: Context, data: Dataset, spec: FeatureSpec): Promise<FittedTransform> {
+  const fitting = c.progress('features');
+  const transform = await fitTransform(data, spec, fitting);
+  fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  return transform;
+}
+
+/**
+ * Columns training on `label` must never read: the label, and when it is one of the labels
+ * `audience events --horizon` writes, the others (a CSV copy of that file has no metadata
+ * marking them, and each gives the others away).
+ */
+function labelColumns(data: Dataset, label: string): string[] {
+  const names = data.columns.map((col) => col.name);
+  return LABEL_COLUMNS.includes(label) ? LABEL_COLUMNS.filter((col) => names.includes(col)) : [label];
+}
+
+const saved = (m: { manifest: { name: string; version: number; backend: { name: string } } }) => `Saved ${m.manifest.name}@${m.manifest.version} (${m.manifest.backend.name})`;
+
+async function kmeansStep(c: Context): Promise<TrainOutcome> {
+  const o = kmeansOptions(c.req.name, c.params);
+  const url = redisUrl();
+  if (url && o.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
+  const data = await dataset(c.req);
+  const transform = await fitFeatures(c, data, await featureSpec(c, data));
+  // Several hosts: the rows go to the workers, staged under the model store (which they all see).
+  const loadData: TrainKMeansOptions['loadData'] = url
+    ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
+    : undefined;
+  const { fit, model, sweep, profiles } = await trainKMeans(data, transform, c.req.store, { ...o, progress: c.progress, loadData });
+  const out: string[] = [];
+  if (sweep) {
+    out.push(table(sweep.map((r) => ({ k: r.k, inertia: r.inertia.toPrecision(6), silhouette: r.silhouette.toFixed(4), chosen: r.k === fit.k ? '<-' : '' }))));
+    out.push(`k=${fit.k} chosen by the rule: ${K_RULE}`, '');
+  }
+  out.push(
+    `${saved(model)}: k=${fit.k}, ${fmtCount(fit.rows)} rows, inertia ${fit.inertia.toPrecision(6)}, silhouette ${fit.silhouette.toFixed(3)} (sampled), ` +
+      `${fit.mode} ${fit.iterations} iterations${fit.converged ? '' : ' (not converged)'}`,
+    '',
+    formatProfiles(profiles),
+  );
+  return { name: model.manifest.name, version: model.manifest.version, report: out.join('\n') };
+}
+
+async function propensityStep(c: Context): Promise<TrainOutcome> {
+  const o = propensityOptions(c.req.name, c.params);
+  const data = await dataset(c.req);
+  requireLabel(data, o.label);
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
+  const { model, report } = await trainPropensity(data, transform, c.req.store, { ...o, progress: c.progress });
+  model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatPropensityReport(report)}` };
+}
+
+async function lookalikeStep(c: Context): Promise<TrainOutcome> {
+  const o = lookalikeOptions(c.req.name, c.params);
+  const data = await dataset(c.req);
+  let exclude: string[] = [];
+  let seeds: SeedSource | undefined;
+  if (typeof c.params['seed-filter'] === 'string') {
+    const filter = parseSeedFilter(c.params['seed-filter']);
+    checkFilterColumn(data, filter.column);
+    seeds = filter;
+    exclude = [filter.column]; // the filter column defines the seeds: it cannot be a feature
+  }
+  const spec = await featureSpec(c, data, exclude);
+  if (typeof c.params['seed-ids'] === 'string') seeds = await readSeedIds(c.params['seed-ids'], spec.id ?? null);
+  const transform = await fitFeatures(c, data, spec);
+  const { model, report } = await trainLookalike(data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
+  model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatLookalikeReport(report)}` };
+}
+
+async function anomalyStep(c: Context): Promise<TrainOutcome> {
+  const o = anomalyOptions(c.req.name, c.params);
+  const data = await dataset(c.req);
+  const transform = await fitFeatures(c, data, await featureSpec(c, data));
+  const { model, report } = await trainAnomaly(data, transform, c.req.store, { ...o, progress: c.progress });
+  model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatAnomalyReport(report)}` };
+}
+
+async function cltvStep(c: Context): Promise<TrainOutcome> {
+  const o = cltvOptions(c.req.name, c.params);
+  const data = await dataset(c.req);
+  requireLabel(data, o.label);
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
+  const { model, report } = await trainCltv(data, transform, c.req.store, { ...o, progress: c.progress });
+  model.dispose();
+  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatCltvReport(report)}` };
+}
+
+async function bgnbdStep(c: Context): Promise<TrainOutcome> {
+  const o = bgnbdOptions(c.req.name, c.params);
+  const data = await dataset(c.req);
+  const { model, report } = await trainBgNbd(data, c.req.store, { ...o, progress: c.progress });
+  return { name: model.manifest.name, version: model.manifest.version, report: `Saved ${model.manifest.name}@${model.manifest.version}\n${formatBgNbdReport(report)}` };
+}
+
+/** Each kind's training steps. */
+const TRAINERS: Record<ModelKind, (c: Context) => Promise<TrainOutcome>> = {
+  kmeans: kmeansStep,
+  propensity: propensityStep,
+  lookalike: lookalikeStep,
+  anomaly: anomalyStep,
+  cltv: cltvStep,
+  bgnbd: bgnbdStep,
+};
