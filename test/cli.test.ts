@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
 import { numberColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
 import { adjustedRandIndex } from '../src/metrics/clustering.js';
@@ -154,11 +155,17 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     expect(r.code).toBe(2);
   });
 
-  it('answers --help for every command', () => {
-    for (const cmd of ['info', 'generate', 'features', 'train', 'score', 'models']) {
-      const r = audience(cmd, '--help');
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`audience ${cmd}`));
+  it('answers --help for every command', async () => {
+    // In process: what is tested is the text, not start-up (a spawn costs ~2 s each).
+    for (const cmd of ['info', 'generate', 'events', 'features', 'train', 'score', 'segments', 'models', 'report', 'serve', 'worker']) {
+      let stdout = '';
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+      try {
+        expect(await main([cmd, '--help'])).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(stdout).toMatch(new RegExp(`audience ${cmd}`));
     }
   });
 });

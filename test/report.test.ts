@@ -4,21 +4,36 @@
  * in Vega's SVG), and a full-page screenshot is written to test-output/ for a person to look
  * at. The service serves the same page; fairness from --input matches the library's numbers.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
 import { startServer } from './service-helpers.js';
 
-const BIN = path.resolve('bin/audience.js');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const SHOTS = path.resolve('test-output');
 let dir: string;
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, AUDIENCE_MODEL_STORE: path.join(dir, 'models') }, timeout: 240_000 });
-  expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(0);
+/** Runs `audience ...` in this process (a spawn costs ~2 s of start-up each); file names are in `dir`. */
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+  try {
+    const argv = args.map((a) => (/^[\w-]+\.(csv|parquet|html)$/.test(a) ? path.join(dir, a) : a));
+    const code = await main([...argv, ...(['generate', 'events'].includes(args[0]) ? [] : ['--store', path.join(dir, 'models')])]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+async function cli(...args: string[]) {
+  const r = await run(...args);
+  expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);
   return r;
 }
 
@@ -49,17 +64,17 @@ async function inBrowser(url: string, shot: string) {
 }
 
 describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-report-'));
-    cli('generate', '--visitors', '8000', '--out', 'v.csv', '--seed', '4');
+    await cli('generate', '--visitors', '8000', '--out', 'v.csv', '--seed', '4');
     const exclude = ['--exclude', 'true_segment,email', '--quiet', '--seed', '1'];
-    cli('train', 'kmeans', '--input', 'v.csv', '--k', '3..4', '--name', 'seg', '--exclude', 'converted,true_segment,email', '--quiet');
-    cli('train', 'propensity', '--input', 'v.csv', '--label', 'converted', '--name', 'buy', '--max-epochs', '3', '--sensitive', 'channel', ...exclude);
-    cli('train', 'lookalike', '--input', 'v.csv', '--seed-filter', 'converted = 1', '--name', 'like', '--epochs', '1', ...exclude.filter((a) => a !== '--seed' && a !== '1'));
-    cli('train', 'anomaly', '--input', 'v.csv', '--name', 'odd', '--exclude', 'converted,true_segment,email', '--quiet');
-    cli('generate', '--events', '--customers', '2000', '--seed', '7', '--out', 'events.csv');
-    cli('events', '--input', 'events.csv', '--id', 'customer_id', '--time', 'date', '--amount', 'amount', '--as-of', '2025-01-01', '--horizon', '90d', '--out', 'train.parquet');
-    cli('train', 'cltv', '--input', 'train.parquet', '--label', 'future_value', '--name', 'value', '--max-epochs', '3', '--quiet');
+    await cli('train', 'kmeans', '--input', 'v.csv', '--k', '3..4', '--name', 'seg', '--exclude', 'converted,true_segment,email', '--quiet');
+    await cli('train', 'propensity', '--input', 'v.csv', '--label', 'converted', '--name', 'buy', '--max-epochs', '3', '--sensitive', 'channel', ...exclude);
+    await cli('train', 'lookalike', '--input', 'v.csv', '--seed-filter', 'converted = 1', '--name', 'like', ...exclude.filter((a) => a !== '--seed' && a !== '1'));
+    await cli('train', 'anomaly', '--input', 'v.csv', '--name', 'odd', '--exclude', 'converted,true_segment,email', '--quiet');
+    await cli('generate', '--events', '--customers', '2000', '--seed', '7', '--out', 'events.csv');
+    await cli('events', '--input', 'events.csv', '--id', 'customer_id', '--time', 'date', '--amount', 'amount', '--as-of', '2025-01-01', '--horizon', '90d', '--out', 'train.parquet');
+    await cli('train', 'cltv', '--input', 'train.parquet', '--label', 'future_value', '--name', 'value', '--max-epochs', '3', '--quiet');
   }, 600_000);
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +90,7 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
 
   for (const [model, charts] of Object.entries(expected)) {
     it(`${model}: renders without console errors, every chart drawn`, async () => {
-      cli('report', model, '--out', `${model}.html`);
+      await cli('report', model, '--out', `${model}.html`);
       const { errors, charts: drawn } = await inBrowser(`file://${path.join(dir, `${model}.html`)}`, `report-${model}.png`);
       expect(errors).toEqual([]);
       for (const c of drawn) expect(c.marks, `chart "${c.title}" has no marks`).toBeGreaterThan(0);
@@ -88,19 +103,19 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
   }
 
   it('fairness from --input --sensitive: the page shows the groups the CLI measured; the four-fifths flag', async () => {
-    cli('report', 'buy', '--out', 'buy-fair.html', '--input', 'v.csv', '--sensitive', 'device');
+    await cli('report', 'buy', '--out', 'buy-fair.html', '--input', 'v.csv', '--sensitive', 'device');
     const html = fs.readFileSync(path.join(dir, 'buy-fair.html'), 'utf8');
     expect(html).toContain('Fairness by channel'); // stored at training, test split
     expect(html).toContain('Fairness by device'); // measured on v.csv
-    expect(html).toMatch(/Measured on v\.csv: selected means score &gt;= /);
+    expect(html).toMatch(/Measured on \S*v\.csv: selected means score &gt;= /);
     // Every device group's count adds up to the file's rows.
     const section = html.slice(html.indexOf('Fairness by device'));
     const table = section.slice(section.indexOf('<table>'), section.indexOf('</table>'));
     const counts = [...table.matchAll(/<tr><td>[^<]+<\/td><td class="num">(\d+)<\/td>/g)].map((m) => Number(m[1]));
     expect(counts.length).toBeGreaterThanOrEqual(2);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(8000);
-    const bad = spawnSync(process.execPath, [BIN, 'report', 'seg', '--input', 'v.csv', '--sensitive', 'device'], { cwd: dir, encoding: 'utf8', env: { ...process.env, AUDIENCE_MODEL_STORE: path.join(dir, 'models') } });
-    expect(bad.status).toBe(2);
+    const bad = await run('report', 'seg', '--input', 'v.csv', '--sensitive', 'device');
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/fairness is measured for propensity and cltv models; seg@1 is kmeans/);
   }, 120_000);
 
