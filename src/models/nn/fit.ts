@@ -6,7 +6,7 @@
 import { tf } from '../../compute/backend.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
-import { Mlp, type MlpConfig } from './mlp.js';
+import { adamFor, Mlp, type MlpConfig } from './mlp.js';
 
 export interface Labeled {
   /** Row-major rows x d. */
@@ -137,31 +137,37 @@ export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array
   let trained = 0;
   const started = performance.now();
   const order = Int32Array.from(train);
-  for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
-    rng.shuffle(order);
-    let lossSum: tf.Scalar = tf.scalar(0);
-    let batches = 0;
-    for (let s = 0; s < order.length; s += opts.batchSize) {
-      const g = gather(data, order.subarray(s, Math.min(order.length, s + opts.batchSize)), weights);
-      const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, step++);
-      const next = tf.add(lossSum, loss) as tf.Scalar;
+  // The optimizer belongs to this run (its moments die with it), not to the model.
+  const optimizer = adamFor(config);
+  try {
+    for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
+      rng.shuffle(order);
+      let lossSum: tf.Scalar = tf.scalar(0);
+      let batches = 0;
+      for (let s = 0; s < order.length; s += opts.batchSize) {
+        const g = gather(data, order.subarray(s, Math.min(order.length, s + opts.batchSize)), weights);
+        const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, step++, optimizer);
+        const next = tf.add(lossSum, loss) as tf.Scalar;
+        lossSum.dispose();
+        loss.dispose();
+        g.x.dispose();
+        g.y.dispose();
+        g.w.dispose();
+        lossSum = next;
+        batches++;
+        trained += g.x.shape[0];
+        // Samples seen of at most max-epochs passes (early stopping ends sooner: the ETA is a bound).
+        progress.update(trained, opts.maxEpochs * order.length);
+      }
+      const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
       lossSum.dispose();
-      loss.dispose();
-      g.x.dispose();
-      g.y.dispose();
-      g.w.dispose();
-      lossSum = next;
-      batches++;
-      trained += g.x.shape[0];
-      // Samples seen of at most max-epochs passes (early stopping ends sooner: the ETA is a bound).
-      progress.update(trained, opts.maxEpochs * order.length);
+      const validLoss = weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights);
+      history.push({ epoch, trainLoss, validLoss });
+      if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
+      else if (epoch - best.epoch >= opts.patience) break;
     }
-    const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
-    lossSum.dispose();
-    const validLoss = weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights);
-    history.push({ epoch, trainLoss, validLoss });
-    if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
-    else if (epoch - best.epoch >= opts.patience) break;
+  } finally {
+    optimizer.dispose();
   }
   mlp.restore(best.values);
   const seconds = (performance.now() - started) / 1000;

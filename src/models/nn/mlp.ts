@@ -26,11 +26,23 @@ export interface MlpConfig {
 
 let instances = 0;
 
+/** The optimizer a training loop steps an Mlp with: tfjs's Adam, or the fused one on webgpu. */
+export type MlpOptimizer = tf.AdamOptimizer | WebGPUAdam;
+
+/**
+ * Adam (Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015) at the
+ * config's learning rate, for one training run: the loop owns it and disposes it; a model
+ * loaded for scoring has none. On webgpu a fused Adam: tfjs's costs ~90 of a step's ~140
+ * dispatches.
+ */
+export function adamFor(config: MlpConfig): MlpOptimizer {
+  return fusedKernels() ? new WebGPUAdam(config.learningRate) : tf.train.adam(config.learningRate);
+}
+
 /** A multilayer perceptron (ReLU hidden layers, one logit out) on tfjs, with its weights as variables. */
 export class Mlp {
   /** [W1, b1, W2, b2, ..., Wout, bout]. */
   readonly params: tf.Variable[];
-  private readonly optimizer: tf.AdamOptimizer | WebGPUAdam;
   private readonly names: string[];
 
   private constructor(
@@ -49,8 +61,6 @@ export class Mlp {
         tf.tidy(() => tf.variable(tf.tensor1d(values[2 * l + 1]), true, `mlp${id}/b${l}`)),
       );
     }
-    // On webgpu a fused Adam: tfjs's costs ~90 of a step's ~140 dispatches.
-    this.optimizer = fusedKernels() ? new WebGPUAdam(config.learningRate) : tf.train.adam(config.learningRate);
   }
 
   /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
@@ -107,7 +117,7 @@ export class Mlp {
    * One Adam step on a batch: x [B, d], y and w (sample weights) [B, 1].
    * Returns the batch's weighted loss (a scalar the caller disposes).
    */
-  trainStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D, step: number): tf.Scalar {
+  trainStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D, step: number, optimizer: MlpOptimizer): tf.Scalar {
     const { dropout, l2 } = this.config;
     const L = this.layers;
     const { grads, loss } = tf.tidy(() => {
@@ -152,9 +162,7 @@ export class Mlp {
       }
       return { grads, loss };
     });
-    if (this.optimizer instanceof WebGPUAdam) this.optimizer.apply(this.params, this.names.map((n) => grads[n]));
-    else this.optimizer.applyGradients(grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-    for (const g of Object.values(grads)) g.dispose();
+    this.apply(optimizer, grads);
     return loss;
   }
 
@@ -163,7 +171,7 @@ export class Mlp {
    * a mean over the batch), with dropout on the hidden layers and L2 on the weights, by
    * tfjs's autodiff. Returns the batch's loss (a scalar the caller disposes).
    */
-  lossStep(x: tf.Tensor2D, lossOf: (out: tf.Tensor2D) => tf.Scalar, step: number): tf.Scalar {
+  lossStep(x: tf.Tensor2D, lossOf: (out: tf.Tensor2D) => tf.Scalar, step: number, optimizer: MlpOptimizer): tf.Scalar {
     const { dropout, l2 } = this.config;
     const L = this.layers;
     const { value, grads } = tf.variableGrads(() => {
@@ -184,9 +192,7 @@ export class Mlp {
       if (l2 > 0) for (let l = 0; l < L; l++) loss = tf.add(loss, tf.mul(tf.sum(tf.square(this.params[2 * l])), l2 / 2)) as tf.Scalar;
       return loss;
     }, this.params);
-    if (this.optimizer instanceof WebGPUAdam) this.optimizer.apply(this.params, this.names.map((n) => grads[n]));
-    else this.optimizer.applyGradients(grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-    for (const g of Object.values(grads)) g.dispose();
+    this.apply(optimizer, grads);
     return value;
   }
 
@@ -209,8 +215,14 @@ export class Mlp {
     return this.params.map((p, i) => ({ name: `${i % 2 === 0 ? 'W' : 'b'}${i >> 1}`, shape: p.shape, data: values[i] }));
   }
 
+  /** One optimizer update of the parameters from their gradients (by variable name); frees the gradients. */
+  private apply(optimizer: MlpOptimizer, grads: Record<string, tf.Tensor>): void {
+    if (optimizer instanceof WebGPUAdam) optimizer.apply(this.params, this.names.map((n) => grads[n]));
+    else optimizer.applyGradients(grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+    for (const g of Object.values(grads)) g.dispose();
+  }
+
   dispose(): void {
     for (const p of this.params) p.dispose();
-    this.optimizer.dispose();
   }
 }
