@@ -20,12 +20,11 @@ import { mae, normalizedGini, rmse, spearman, valueDeciles } from '../../metrics
 import { UserError } from '../../util/errors.js';
 import { concatRows } from '../../util/matrix.js';
 import { silentProgress, type Progress, type StageProgress } from '../../util/progress.js';
-import { Rng } from '../../util/rng.js';
 import type { BgNbdParams } from '../btyd/bgnbd.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
 import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
-import { gatherRows, predictLogits, type EpochRecord, type NetworkOptions } from '../nn/fit.js';
-import { adamFor, Mlp, type MlpConfig } from '../nn/mlp.js';
+import { gatherRows, predictLogits, trainEpochs, type EpochRecord, type NetworkOptions } from '../nn/fit.js';
+import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { requireLabel } from '../propensity/train.js';
 import { trainedOn, type ModelStore } from '../registry.js';
@@ -177,43 +176,20 @@ async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, confi
   const init = await mlp.snapshot();
   init[init.length - 1] = Float32Array.from([Math.log(share / (1 - share)), buyers ? logSum / buyers : 0, 0.5]);
   mlp.restore(init);
-  const rng = new Rng(config.seed ^ 0xc17);
-  const order = Int32Array.from(train);
-  const history: EpochRecord[] = [];
-  let best = { loss: Infinity, epoch: 0, values: init };
-  let step = 0;
-  const started = performance.now();
-  // The optimizer belongs to this run, not to the model.
-  const optimizer = adamFor(config);
-  try {
-    for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
-      rng.shuffle(order);
-      let lossSum: tf.Scalar = tf.scalar(0);
-      let batches = 0;
-      for (let s = 0; s < order.length; s += opts.batchSize) {
-        const rows = order.subarray(s, Math.min(order.length, s + opts.batchSize));
-        const x = gatherRows(data, rows);
-        const y = tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1]);
-        const loss = mlp.lossStep(x, (out) => zilnLoss(out, y), step++, optimizer);
-        const next = tf.add(lossSum, loss) as tf.Scalar;
-        tf.dispose([lossSum, loss, x, y]);
-        lossSum = next;
-        batches++;
-      }
-      const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
-      lossSum.dispose();
-      const validLoss = await meanLoss(mlp, data, valid);
-      history.push({ epoch, trainLoss, validLoss });
-      opts.progress.update(epoch * train.length, opts.maxEpochs * train.length);
-      if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
-      else if (epoch - best.epoch >= opts.patience) break;
-    }
-  } finally {
-    optimizer.dispose();
-  }
-  mlp.restore(best.values);
-  const seconds = (performance.now() - started) / 1000;
-  return { mlp, history, bestEpoch: best.epoch, seconds, samplesPerSecond: (history.length * train.length) / Math.max(seconds, 1e-9) };
+  const run = await trainEpochs(
+    mlp,
+    train,
+    { ...opts, seed: config.seed ^ 0xc17 },
+    (rows, optimizer, n) => {
+      const x = gatherRows(data, rows);
+      const y = tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1]);
+      const loss = mlp.lossStep(x, (out) => zilnLoss(out, y), n, optimizer);
+      tf.dispose([x, y]);
+      return loss;
+    },
+    () => meanLoss(mlp, data, valid),
+  );
+  return { mlp, ...run };
 }
 
 /** The last-window baseline: the spend of the trailing window nearest the horizon, scaled to its length. */

@@ -6,7 +6,7 @@
 import { tf } from '../../compute/backend.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
-import { adamFor, Mlp, type MlpConfig } from './mlp.js';
+import { adamFor, Mlp, type MlpConfig, type MlpOptimizer } from './mlp.js';
 
 export interface Labeled {
   /** Row-major rows x d. */
@@ -121,49 +121,68 @@ export function weightedLoss(logits: Float32Array, data: Labeled, rows: Int32Arr
   return s / Math.max(1, rows.length);
 }
 
+/** How an MLP is trained: batches, passes, early stopping, seed and progress. */
+export interface EpochOptions {
+  batchSize: number;
+  maxEpochs: number;
+  patience: number;
+  /** Seeds the batch order. */
+  seed: number;
+  progress?: Progress;
+}
+
+/** What training gave: the best epoch's weights restored in `mlp`, the loss history, timing. */
+export interface EpochsResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
 /**
- * Trains an MLP classifier with Adam (Kingma and Ba 2015) on the `train` rows of `data`
- * (rows x d, row-major), with class weights, L2 and dropout, early stopping on the `valid`
- * rows' loss (patience epochs) and the best epoch's weights restored.
+ * The training loop every MLP kind shares: shuffled batches of the `train` rows, one
+ * optimizer step each (`step(rows, optimizer)` returns the batch loss, a scalar it owns no
+ * more), the `validLoss()` after each pass, early stopping after `patience` passes without
+ * a better one, the best pass's weights restored. The optimizer (Adam, Kingma and Ba 2015)
+ * belongs to this run: created here and disposed after, never kept by the model.
  */
-export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: FitOptions): Promise<FitResult> {
-  const mlp = Mlp.init(config);
-  const rng = new Rng(config.seed ^ 0xba7c4);
-  const weights = classWeightsFor(data.y, train, opts.classWeight);
+export async function trainEpochs(
+  mlp: Mlp,
+  train: Int32Array,
+  opts: EpochOptions,
+  step: (rows: Int32Array, optimizer: MlpOptimizer, n: number) => tf.Scalar,
+  validLoss: () => Promise<number>,
+): Promise<EpochsResult> {
+  const rng = new Rng(opts.seed);
   const progress = opts.progress ?? silentProgress;
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, values: await mlp.snapshot() };
-  let step = 0;
+  let n = 0;
   let trained = 0;
   const started = performance.now();
   const order = Int32Array.from(train);
-  // The optimizer belongs to this run (its moments die with it), not to the model.
-  const optimizer = adamFor(config);
+  const optimizer = adamFor(mlp.config);
   try {
     for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
       rng.shuffle(order);
       let lossSum: tf.Scalar = tf.scalar(0);
       let batches = 0;
       for (let s = 0; s < order.length; s += opts.batchSize) {
-        const g = gather(data, order.subarray(s, Math.min(order.length, s + opts.batchSize)), weights);
-        const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, step++, optimizer);
+        const rows = order.subarray(s, Math.min(order.length, s + opts.batchSize));
+        const loss = step(rows, optimizer, n++);
         const next = tf.add(lossSum, loss) as tf.Scalar;
-        lossSum.dispose();
-        loss.dispose();
-        g.x.dispose();
-        g.y.dispose();
-        g.w.dispose();
+        tf.dispose([lossSum, loss]);
         lossSum = next;
         batches++;
-        trained += g.x.shape[0];
+        trained += rows.length;
         // Samples seen of at most max-epochs passes (early stopping ends sooner: the ETA is a bound).
         progress.update(trained, opts.maxEpochs * order.length);
       }
       const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
       lossSum.dispose();
-      const validLoss = weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights);
-      history.push({ epoch, trainLoss, validLoss });
-      if (validLoss < best.loss - 1e-6) best = { loss: validLoss, epoch, values: await mlp.snapshot() };
+      const valid = await validLoss();
+      history.push({ epoch, trainLoss, validLoss: valid });
+      if (valid < best.loss - 1e-6) best = { loss: valid, epoch, values: await mlp.snapshot() };
       else if (epoch - best.epoch >= opts.patience) break;
     }
   } finally {
@@ -171,5 +190,28 @@ export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array
   }
   mlp.restore(best.values);
   const seconds = (performance.now() - started) / 1000;
-  return { mlp, history, bestEpoch: best.epoch, classWeights: weights, seconds, samplesPerSecond: trained / seconds };
+  return { history, bestEpoch: best.epoch, seconds, samplesPerSecond: trained / Math.max(seconds, 1e-9) };
+}
+
+/**
+ * Trains an MLP classifier with Adam (Kingma and Ba 2015) on the `train` rows of `data`
+ * (rows x d, row-major), with class weights, L2 and dropout, early stopping on the `valid`
+ * rows' loss (patience epochs) and the best epoch's weights restored.
+ */
+export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: FitOptions): Promise<FitResult> {
+  const mlp = Mlp.init(config);
+  const weights = classWeightsFor(data.y, train, opts.classWeight);
+  const run = await trainEpochs(
+    mlp,
+    train,
+    { ...opts, seed: config.seed ^ 0xba7c4 },
+    (rows, optimizer, n) => {
+      const g = gather(data, rows, weights);
+      const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, n, optimizer);
+      tf.dispose([g.x, g.y, g.w]);
+      return loss;
+    },
+    async () => weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights),
+  );
+  return { mlp, ...run, classWeights: weights };
 }
