@@ -1,71 +1,153 @@
 /**
- * Propensity quality on the bundled UCI Online Shoppers data (label Revenue): the MLP and
- * its logistic baseline vs scikit-learn's logistic regression and MLP and XGBoost, each on
- * the same seeded stratified splits and the same transformed features. Mean and standard
- * deviation over the seeds, all measured on the test split.
+ * Propensity quality across datasets: the MLP (piecewise-linear numeric inputs, the
+ * default, and standardized inputs) and its logistic baseline vs scikit-learn's logistic
+ * regression and MLP and XGBoost, each on the same seeded stratified splits and the same
+ * transformed features. Datasets: the bundled UCI Online Shoppers and UCI Adult data, and a
+ * synthetic marketing table with known structure (a "999 = never contacted" sentinel, heavy
+ * tails, an interaction, a non-monotone age effect). Mean and standard deviation over the
+ * seeds of ROC-AUC, PR-AUC and log loss on the test split. `--datasets=shoppers,adult`,
+ * `--seeds=5`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../src/compute/backend.js';
 import { fitTransform } from '../src/features/fit.js';
-import { loadSpec } from '../src/features/spec.js';
-import { openDataset } from '../src/io/dataset.js';
+import { inferSpec } from '../src/features/infer.js';
+import { loadSpec, type FeatureSpec } from '../src/features/spec.js';
+import { openDataset, type Dataset } from '../src/io/dataset.js';
 import { stratifiedSplit } from '../src/models/propensity/checks.js';
 import { loadLabeled, trainPropensity } from '../src/models/propensity/train.js';
 import { ModelStore } from '../src/models/registry.js';
 import { silentProgress } from '../src/util/progress.js';
+import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 
+interface QualityDataset {
+  name: string;
+  about: string;
+  /** The data, its feature spec and its 0/1 label column. */
+  load(tmp: string): Promise<{ data: Dataset; spec: FeatureSpec; label: string }>;
+}
+
+/** The Adult income label as 0/1 (`>50K` is 1), in a copy: the engine takes 0/1, true/false, yes/no labels. */
+function adultCopy(tmp: string): string {
+  const lines = fs.readFileSync(path.join(ROOT, 'examples/data/adult.csv'), 'utf8').trimEnd().split('\n');
+  const out = [lines[0].replace(/,income$/, ',high_income'), ...lines.slice(1).map((l) => l.replace(/,\s*(>50K|<=50K)\.?$/, (_m, v: string) => `,${v === '>50K' ? 1 : 0}`))];
+  const file = path.join(tmp, 'adult01.csv');
+  fs.writeFileSync(file, `${out.join('\n')}\n`);
+  return file;
+}
+
+/**
+ * A synthetic marketing table of `n` rows with known structure: pdays (999 = never
+ * contacted, 85% of rows; recent contact converts), a lognormal call duration (log-linear
+ * effect), age (young and old convert more), a signed heavy-tailed balance, a geometric
+ * campaign count, an interaction x1 * x2, and a job category.
+ */
+function syntheticCopy(tmp: string, n = 30_000, seed = 5): string {
+  const rng = new Rng(seed);
+  const lines = ['pdays,duration,age,balance,campaign,x1,x2,job,y'];
+  for (let i = 0; i < n; i++) {
+    const contacted = rng.next() < 0.15;
+    const pdays = contacted ? Math.floor(rng.next() * 30) : 999;
+    const duration = Math.exp(4.5 + rng.normal());
+    const age = 18 + Math.floor(rng.next() * 60);
+    const balance = Math.exp(6 + 1.5 * rng.normal()) * (rng.next() < 0.1 ? -1 : 1);
+    const campaign = 1 + Math.floor(-Math.log(1 - rng.next()) * 2);
+    const [x1, x2] = [rng.normal(), rng.normal()];
+    const job = ['admin', 'blue-collar', 'student', 'retired'][rng.int(4)];
+    const z = -3 + (contacted ? 1.5 - pdays / 15 : 0) + 1.2 * Math.log(duration / 90) + (age < 25 || age > 60 ? 0.8 : 0) + 0.8 * x1 * x2 - 0.15 * campaign + (job === 'student' ? 0.5 : 0) + 0.3 * Math.sign(balance);
+    lines.push([pdays, duration.toFixed(1), age, balance.toFixed(0), campaign, x1.toFixed(3), x2.toFixed(3), job, rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0].join(','));
+  }
+  const file = path.join(tmp, 'synthetic.csv');
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+async function inferred(file: string, label: string) {
+  const data = await openDataset([file]);
+  return { data, spec: (await inferSpec(data, { exclude: [label] })).spec, label };
+}
+
+const DATASETS: QualityDataset[] = [
+  {
+    name: 'shoppers',
+    about: 'UCI Online Shoppers (12,330 sessions, 15.5% purchases), label Revenue, features examples/online_shoppers.features.json',
+    async load() {
+      return {
+        data: await openDataset([path.join(ROOT, 'examples/data/online_shoppers_intention.csv')]),
+        spec: loadSpec(path.join(ROOT, 'examples/online_shoppers.features.json')),
+        label: 'Revenue',
+      };
+    },
+  },
+  { name: 'adult', about: 'UCI Adult (32,561 people, 24% income >50K), features inferred', load: async (tmp) => inferred(adultCopy(tmp), 'high_income') },
+  { name: 'synthetic', about: 'synthetic marketing table (30,000 rows; sentinel, heavy tails, interaction), features inferred', load: async (tmp) => inferred(syntheticCopy(tmp), 'y') },
+];
+
+interface Score {
+  roc: number;
+  pr: number;
+  logLoss: number;
+}
+
+/** Runs the suite: a table per dataset, and one with every model's mean rank. */
 export async function run(args: string[]): Promise<void> {
   await initBackend();
   const seeds = Number(option(args, 'seeds') ?? 5);
-  const data = await openDataset([path.join(ROOT, 'examples/data/online_shoppers_intention.csv')]);
-  const transform = await fitTransform(data, loadSpec(path.join(ROOT, 'examples/online_shoppers.features.json')));
+  const only = option(args, 'datasets')?.split(',');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-quality-'));
   const store = new ModelStore(path.join(tmp, 'models'));
-  const labeled = await loadLabeled(data, transform, 'Revenue', silentProgress);
-  fs.writeFileSync(path.join(tmp, 'x.f32'), labeled.x);
-  fs.writeFileSync(path.join(tmp, 'y.u8'), labeled.y);
   const py = findPython(['sklearn', 'numpy']);
-  const results = new Map<string, Array<{ roc: number; pr: number; f1: number }>>();
-  const add = (model: string, roc: number, pr: number, f1: number) => {
-    if (!results.has(model)) results.set(model, []);
-    results.get(model)!.push({ roc, pr, f1 });
-  };
-  for (let seed = 0; seed < seeds; seed++) {
-    const { report: r, model } = await trainPropensity(data, transform, store, { name: 'q', label: 'Revenue', seed });
-    model.dispose();
-    add('audience-engine MLP (128,64)', r.test.mlp.rocAuc, r.test.mlp.prAuc, r.test.mlp.atThreshold.f1);
-    add('audience-engine logistic baseline', r.test.baseline.rocAuc, r.test.baseline.prAuc, r.test.baseline.atThreshold.f1);
-    if (py) {
-      const split = stratifiedSplit(labeled.y, 0.15, 0.2, seed);
-      for (const k of ['train', 'valid', 'test'] as const) fs.writeFileSync(path.join(tmp, `${k}.i32`), split[k]);
-      const peers = runPeer(py, 'quality_peers.py', {
-        x: path.join(tmp, 'x.f32'), y: path.join(tmp, 'y.u8'), d: labeled.d, seed,
-        train: path.join(tmp, 'train.i32'), valid: path.join(tmp, 'valid.i32'), test: path.join(tmp, 'test.i32'),
-      }) as unknown as Array<{ model: string; roc_auc: number; pr_auc: number; f1: number }>;
-      for (const p of peers) add(p.model, p.roc_auc, p.pr_auc, p.f1);
+  const rows: Array<Record<string, string>> = [];
+  const notes: string[] = [];
+  for (const ds of DATASETS.filter((d) => !only || only.includes(d.name))) {
+    const { data, spec, label } = await ds.load(tmp);
+    const transform = await fitTransform(data, spec);
+    const labeled = await loadLabeled(data, transform, label, silentProgress);
+    fs.writeFileSync(path.join(tmp, 'x.f32'), labeled.x);
+    fs.writeFileSync(path.join(tmp, 'y.u8'), labeled.y);
+    const results = new Map<string, Score[]>();
+    const add = (model: string, s: Score) => results.set(model, [...(results.get(model) ?? []), s]);
+    const seconds: number[] = [];
+    for (let seed = 0; seed < seeds; seed++) {
+      for (const numeric of ['ple', 'standard'] as const) {
+        const started = performance.now();
+        const { report: r, model } = await trainPropensity(data, transform, store, { name: 'q', label, seed, numeric, allowSmall: true });
+        if (numeric === 'ple') seconds.push((performance.now() - started) / 1000);
+        model.dispose();
+        const m = r.test.mlp;
+        add(numeric === 'ple' ? 'audience-engine MLP, PLE inputs (default)' : 'audience-engine MLP, standardized inputs', { roc: m.rocAuc, pr: m.prAuc, logLoss: m.logLoss });
+        if (numeric === 'ple') add('audience-engine logistic baseline', { roc: r.test.baseline.rocAuc, pr: r.test.baseline.prAuc, logLoss: r.test.baseline.logLoss });
+      }
+      if (py) {
+        const split = stratifiedSplit(labeled.y, 0.15, 0.2, seed);
+        for (const k of ['train', 'valid', 'test'] as const) fs.writeFileSync(path.join(tmp, `${k}.i32`), split[k]);
+        const peers = runPeer(py, 'quality_peers.py', {
+          x: path.join(tmp, 'x.f32'), y: path.join(tmp, 'y.u8'), d: labeled.d, seed,
+          train: path.join(tmp, 'train.i32'), valid: path.join(tmp, 'valid.i32'), test: path.join(tmp, 'test.i32'),
+        }) as unknown as Array<{ model: string; roc_auc: number; pr_auc: number; log_loss: number }>;
+        for (const p of peers) add(p.model, { roc: p.roc_auc, pr: p.pr_auc, logLoss: p.log_loss });
+      }
+      process.stderr.write(`${ds.name}: seed ${seed} done\n`);
     }
-    process.stdout.write(`seed ${seed} done\n`);
+    const stat = (xs: number[]) => {
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+      return `${m.toFixed(4)} ± ${s.toFixed(4)}`;
+    };
+    for (const [model, rs] of results) {
+      rows.push({ dataset: ds.name, model, 'ROC-AUC': stat(rs.map((r) => r.roc)), 'PR-AUC': stat(rs.map((r) => r.pr)), 'log loss': stat(rs.map((r) => r.logLoss)) });
+    }
+    notes.push(`${ds.name}: ${ds.about}; MLP training ${(seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(1)} s a run (train, baseline, evaluation, importance).`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const stat = (xs: number[]) => {
-    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
-    return `${m.toFixed(4)} ± ${s.toFixed(4)}`;
-  };
-  const rows = [...results.entries()].map(([model, rs]) => ({
-    model,
-    'ROC-AUC': stat(rs.map((r) => r.roc)),
-    'PR-AUC': stat(rs.map((r) => r.pr)),
-    'F1 (threshold: max F1 on validation)': stat(rs.map((r) => r.f1)),
-  }));
   await report('quality', rows, [
-    `UCI Online Shoppers (12,330 sessions, 15.5% purchases), label Revenue; ${seeds} seeded stratified splits 65/15/20 (train/validation/test); mean ± sd on test.`,
-    'Same transformed features for everyone (examples/online_shoppers.features.json); peers train on the train rows, XGBoost stops early on the validation rows.',
+    `${seeds} seeded stratified splits 65/15/20 (train/validation/test) per dataset; mean ± sd on test. Same transformed features for everyone; peers train on the train rows, XGBoost (depth 4, lr 0.03) stops early on the validation rows.`,
+    ...notes,
     py ? '' : 'Python peers not importable: apt-get install python3-sklearn python3-xgboost',
   ].filter(Boolean));
 }

@@ -87,6 +87,14 @@ describe('lookalike training and scoring', () => {
     expect(report.seeds).toMatchObject({ given: 402, found: 400, missing: 2 });
     expect(report.seeds.missingExamples.sort()).toEqual(['888888888', '999999999']);
     const [ours] = report.evaluation;
+    // The saved model scores with the own method (embedding, classifier, blend) that found the most held-out seeds at 10%.
+    const own = report.evaluation.filter((e) => e.own);
+    expect(own.map((e) => e.own)).toEqual(['embedding', 'classifier', 'blend']);
+    const chosen = report.evaluation.filter((e) => e.chosen);
+    expect(chosen).toHaveLength(1);
+    expect(chosen[0].own).toBe(report.method);
+    for (const e of own) expect(chosen[0].recall[2]).toBeGreaterThanOrEqual(e.recall[2]);
+    expect(model.state.method).toBe(report.method);
     // The rest of the group is 12% of visitors: recall@10% well above 10% means it found them.
     expect(ours.recall[2]).toBeGreaterThan(0.6);
     expect(ours.auc).toBeGreaterThan(0.9);

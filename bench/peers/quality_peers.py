@@ -4,7 +4,7 @@ import json, sys, warnings
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
-from sklearn.metrics import roc_auc_score, average_precision_score, precision_recall_curve, f1_score
+from sklearn.metrics import roc_auc_score, average_precision_score, precision_recall_curve, f1_score, log_loss
 warnings.filterwarnings("ignore")
 args = json.loads(sys.argv[1])
 x = np.fromfile(args["x"], dtype=np.float32).reshape(-1, args["d"])
@@ -21,7 +21,7 @@ def report(name, fit_predict):
     pv, pt = fit_predict()
     thr = f1_threshold(pv, y[idx["valid"]])
     return {"model": name, "roc_auc": roc_auc_score(y[idx["test"]], pt), "pr_auc": average_precision_score(y[idx["test"]], pt),
-            "f1": f1_score(y[idx["test"]], pt >= thr)}
+            "f1": f1_score(y[idx["test"]], pt >= thr), "log_loss": log_loss(y[idx["test"]], np.clip(pt, 1e-7, 1 - 1e-7))}
 
 def sk(model):
     def run():

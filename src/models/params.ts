@@ -14,6 +14,7 @@
 import { Type, type TSchema } from 'typebox';
 import type { KMeansMode } from './kmeans/fit.js';
 import { parseK } from './kmeans/train.js';
+import type { LookalikeMethod } from './lookalike/model.js';
 import { parseSeedFilter } from './lookalike/seeds.js';
 import type { ClassWeight } from './nn/fit.js';
 import type { CalibrationMethod } from './propensity/calibration.js';
@@ -89,6 +90,8 @@ export const KIND_PARAMS = {
   propensity: {
     label: text('the 0/1 outcome column (numbers, booleans, yes/no text); rows without one are left out', 'COL'),
     ...network('128,64', 'logistic regression', 0.2, 1e-3),
+    numeric: choice(['ple', 'standard'], 'numeric inputs as piecewise-linear bins of their training quantiles (Gorishniy et al. 2022), or standardized values', 'ple'),
+    bins: int('bins per numeric input with --numeric ple', 2, 256, 16),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
     calibration: choice(['platt', 'isotonic', 'none'], 'probability calibration on the validation split (Platt 1999; isotonic: PAV)', 'platt'),
     threshold: text('the decision threshold: f1 (best validation F1) or a share of visitors to flag, e.g. 0.1', 'f1|SHARE', 'f1'),
@@ -106,6 +109,7 @@ export const KIND_PARAMS = {
     'min-seeds': int('refuse with fewer seeds found in the data', 1, 1_000_000_000, 100),
     hidden: text('the seed-vs-population classifier; its last layer is the embedding', 'SIZES', '64,32'),
     'negatives-per-seed': real('sampled non-seeds per seed', { min: 1, max: 1000 }, 10),
+    method: choice(['auto', 'embedding', 'classifier', 'blend'], "the expansion score: auto picks the best recall@10% of held-out seeds among the embedding's similarity, the seed-vs-population MLP's logit and their blend", 'auto'),
     seed,
   },
   anomaly: {
@@ -286,6 +290,8 @@ export function propensityOptions(name: string, p: ParamValues) {
     name: checkName(name),
     label: required(p, 'label', 'propensity'),
     ...networkOptions('propensity', p),
+    numeric: (p.numeric ?? 'ple') as 'ple' | 'standard',
+    bins: p.bins as number | undefined,
     classWeight: (p['class-weight'] ?? 'auto') as ClassWeight,
     calibration: (p.calibration ?? 'platt') as CalibrationMethod,
     threshold: threshold as 'f1' | number,
@@ -310,6 +316,7 @@ export function lookalikeOptions(name: string, p: ParamValues) {
     minSeeds: p['min-seeds'] as number | undefined,
     hidden: hiddenLayers(p.hidden),
     negativesPerSeed: p['negatives-per-seed'] as number | undefined,
+    method: (p.method ?? 'auto') as LookalikeMethod | 'auto',
     seed: p.seed as number | undefined,
   };
 }

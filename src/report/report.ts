@@ -242,8 +242,8 @@ async function lookalikeSections(r: LookalikeReport): Promise<Section[]> {
   const charts: string[] = [];
   const curves = r.evaluation.filter((e) => e.curve);
   if (curves.length) charts.push(await renderSvg(lineChart(curves.map((e) => ({ name: e.method, points: e.curve! })), { title: 'Held-out seeds found vs share of the population taken', x: 'share of the population (highest scores first)', y: 'share of held-out seeds found', diagonal: 'random' })));
-  const ours = r.evaluation[0];
-  if (ours?.histogram) charts.push(await renderSvg(binnedChart(histogramRows(ours.histogram, 'held-out seeds', 'other visitors'), { title: 'Similarity: held-out seeds vs the rest', x: 'lookalike score', y: 'visitors' })));
+  const ours = r.evaluation.find((e) => e.chosen) ?? r.evaluation[0];
+  if (ours?.histogram) charts.push(await renderSvg(binnedChart(histogramRows(ours.histogram, 'held-out seeds', 'other visitors'), { title: `Similarity: held-out seeds vs the rest (${r.method ?? 'embedding'} score)`, x: 'lookalike score', y: 'visitors' })));
   const rows = r.evaluation.map((e) => ({ method: e.method, AUC: fix(e.auc, 3), ...Object.fromEntries(r.recallAt.map((s, i) => [`recall@${(100 * s).toFixed(0)}%`, pct(e.recall[i])])) }));
   return [
     {

@@ -151,17 +151,20 @@ export function formatLookalikeReport(r: LookalikeReport): string {
       })),
     ),
   ];
-  const [ours, ...baselines] = r.evaluation;
+  // The model's own score (the chosen method; the first row in models saved before the choice) against the baselines.
+  const ours = r.evaluation.find((e) => e.chosen) ?? r.evaluation[0];
+  const baselines = r.evaluation.filter((e) => !e.own && e !== ours);
   const metrics = [{ name: 'AUC', of: (e: typeof ours) => e.auc }, ...r.recallAt.map((p, i) => ({ name: `recall@${Math.round(p * 100)}%`, of: (e: typeof ours) => e.recall[i] }))];
   const wins = metrics.filter((m) => baselines.every((b) => m.of(ours) >= m.of(b))).map((m) => m.name);
   const losses = metrics.filter((m) => !wins.includes(m.name)).map((m) => m.name);
+  const what = r.method ? `The model's score (${r.method}, chosen by held-out recall@10%)` : 'The embedding';
   out.push(
     '',
     losses.length === 0
-      ? 'The embedding beats both baselines on every measure.'
+      ? `${what} beats both baselines on every measure.`
       : wins.length === 0
-        ? 'The embedding does NOT beat the baselines on any measure here.'
-        : `The embedding beats both baselines on ${wins.join(', ')}; it does NOT on ${losses.join(', ')}.`,
+        ? `${what} does NOT beat the baselines on any measure here.`
+        : `${what} beats both baselines on ${wins.join(', ')}; it does NOT on ${losses.join(', ')}.`,
   );
   return out.join('\n');
 }

@@ -12,12 +12,49 @@ import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { SeedIndex, type SimilarityMode } from './similarity.js';
 
+/**
+ * What the expansion score is: the similarity to the seeds in the embedding, the
+ * seed-vs-population classifier's logit (positive-unlabeled learning: Elkan and Noto 2008),
+ * or the mean of both standardized.
+ */
+export type LookalikeMethod = 'embedding' | 'classifier' | 'blend';
+
+/** Means and standard deviations of the two scores over the training population, for the blend. */
+export interface BlendStats {
+  simMean: number;
+  simSd: number;
+  logitMean: number;
+  logitSd: number;
+}
+
 export interface LookalikeState {
   mode: SimilarityMode;
   k: number;
   mlp: MlpConfig;
   /** Seed visitor ids (as text): seeds are flagged, and excluded from the expansion. */
   seedIds: string[];
+  /** The score (absent in models saved before it was chosen: embedding). */
+  method?: LookalikeMethod;
+  blend?: BlendStats;
+}
+
+/** The two scores' scales over a population. */
+export function blendStats(similarity: ArrayLike<number>, logit: ArrayLike<number>): BlendStats {
+  const ms = (v: ArrayLike<number>) => {
+    let m = 0;
+    for (let i = 0; i < v.length; i++) m += v[i] / v.length;
+    let q = 0;
+    for (let i = 0; i < v.length; i++) q += (v[i] - m) ** 2 / v.length;
+    return [m, Math.sqrt(q) || 1];
+  };
+  const [simMean, simSd] = ms(similarity);
+  const [logitMean, logitSd] = ms(logit);
+  return { simMean, simSd, logitMean, logitSd };
+}
+
+/** The blend: (standardized similarity + standardized logit) / 2, per row. */
+export function blend(similarity: ArrayLike<number>, logit: ArrayLike<number>, s: BlendStats): Float32Array {
+  return Float32Array.from({ length: similarity.length }, (_, i) => ((similarity[i] - s.simMean) / s.simSd + (logit[i] - s.logitMean) / s.logitSd) / 2);
 }
 
 /** A trained lookalike model: per visitor the similarity to the seeds in the learned embedding, the seed flag and the rank among non-seeds. */
@@ -49,11 +86,29 @@ export class LookalikeModel extends StoredModel implements ScoringModel {
     return [{ source: this.col('similarity'), percentile: this.col('percentile'), rank: this.col('rank'), excludeIf: this.col('is_seed') }];
   }
 
+  /** The expansion score of each row of a block: by the method training chose (see LookalikeMethod). */
   async similarity(block: FeatureBlock): Promise<Float32Array> {
-    const emb = tf.tidy(() => this.mlp.embed(tf.tensor2d(block.data, [block.rows, block.cols])));
-    const e = (await emb.data()) as Float32Array;
-    emb.dispose();
-    return this.index.similarity(e, this.state.mode);
+    const method = this.state.method ?? 'embedding';
+    const x = tf.tensor2d(block.data, [block.rows, block.cols]);
+    try {
+      let sim: Float32Array | undefined;
+      let logit: Float32Array | undefined;
+      if (method !== 'classifier') {
+        const emb = this.mlp.embed(x);
+        sim = await this.index.similarity((await emb.data()) as Float32Array, this.state.mode);
+        emb.dispose();
+      }
+      if (method !== 'embedding') {
+        const z = this.mlp.logits(x);
+        logit = Float32Array.from((await z.data()) as Float32Array);
+        z.dispose();
+      }
+      if (method === 'embedding') return sim!;
+      if (method === 'classifier') return logit!;
+      return blend(sim!, logit!, this.state.blend!);
+    } finally {
+      x.dispose();
+    }
   }
 
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {

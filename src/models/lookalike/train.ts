@@ -22,7 +22,7 @@ import { Rng } from '../../util/rng.js';
 import { fitMlp, type Labeled } from '../nn/fit.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { LookalikeModel } from './model.js';
+import { blend, blendStats, LookalikeModel, type BlendStats, type LookalikeMethod } from './model.js';
 import type { SeedSource } from './seeds.js';
 import { SeedIndex, type SimilarityMode } from './similarity.js';
 
@@ -48,6 +48,8 @@ export interface TrainLookalikeOptions {
   /** Sampled non-seeds per seed for the classifier (default 10). */
   negativesPerSeed?: number;
   holdout?: number;
+  /** The saved model's score: auto (the best on held-out seeds), embedding, classifier or blend. */
+  method?: LookalikeMethod | 'auto';
   seed?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
@@ -62,6 +64,10 @@ export interface MethodEvaluation {
   curve?: CurvePoint[];
   /** For plots: the score's histogram for held-out seeds (positives) and the other candidates. */
   histogram?: HistogramBin[];
+  /** The model's own scoring method (embedding, classifier or blend) this row measures, if one. */
+  own?: LookalikeMethod;
+  /** The method the saved model scores with (the best own method by held-out recall@10%). */
+  chosen?: boolean;
 }
 
 export interface LookalikeReport {
@@ -69,7 +75,25 @@ export interface LookalikeReport {
   population: number;
   evaluation: MethodEvaluation[];
   recallAt: number[];
+  /** What the saved model scores with. */
+  method?: LookalikeMethod;
   embedding: { dims: number; epochs: number };
+}
+
+/** Recall at 10% of the population: the measure the scoring method is chosen by. */
+const CHOOSE_AT = 0.1;
+
+/**
+ * The scoring method for the saved model: the one asked for, or (auto) the own method with
+ * the highest held-out recall at 10% (ties: embedding, then classifier); marks it chosen.
+ */
+function chooseMethod(evaluation: MethodEvaluation[], asked: LookalikeMethod | 'auto' | undefined): LookalikeMethod {
+  const at = RECALL_AT.indexOf(CHOOSE_AT);
+  const own = evaluation.filter((m) => m.own);
+  const best = asked && asked !== 'auto' ? own.find((m) => m.own === asked)! : own.reduce((a, b) => (b.recall[at] > a.recall[at] + 1e-12 ? b : a));
+  best.chosen = true;
+  best.method += ' (this model)';
+  return best.own!;
 }
 
 function columnMeans(x: Float32Array, d: number): Float32Array {
@@ -250,9 +274,16 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const embIndex = new SeedIndex(gatherRows(allEmb, e, indexRows), e, k, columnMeans(allEmb, e));
   const ours = await embIndex.similarity(allEmb, mode);
   embIndex.dispose();
+  // The same network's seed-vs-population logit (positive-unlabeled learning), and the blend of
+  // both standardized: the candidates for the saved model's score, chosen on held-out seeds.
+  const classifier = await logits(net.mlp, pop.x, pop.d, pop.rows);
   net.mlp.dispose();
-  evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'} (this model)`, ...expansionQuality(ours, candidates, heldFlag, RECALL_AT) });
+  const blended = blend(ours, classifier, blendStats(ours, classifier));
+  evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'}`, own: 'embedding', ...expansionQuality(ours, candidates, heldFlag, RECALL_AT) });
+  evaluation.push({ method: 'seed-vs-population MLP (the embedding\'s network)', own: 'classifier', ...expansionQuality(classifier, candidates, heldFlag, RECALL_AT) });
+  evaluation.push({ method: 'blend: embedding + MLP, standardized, averaged', own: 'blend', ...expansionQuality(blended, candidates, heldFlag, RECALL_AT) });
   evaluating.update(1, 3);
+  const method = chooseMethod(evaluation, opts.method);
 
   const rawIndex = new SeedIndex(gatherRows(pop.x, pop.d, indexRows), pop.d, k);
   const raw = await rawIndex.similarity(pop.x, 'knn');
@@ -274,7 +305,14 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const finalIndexRows = indexSample(allSeeds, rng);
   const seedEmbeddings = gatherRows(finalEmb, e, finalIndexRows);
   const center = columnMeans(finalEmb, e);
-  training.done(`${final.history.length} epochs`);
+  // The blend's scales come from the final model's scores over the whole population.
+  let stats: BlendStats | undefined;
+  if (method === 'blend') {
+    const finalIndex = new SeedIndex(seedEmbeddings, e, k, center);
+    stats = blendStats(await finalIndex.similarity(finalEmb, mode), await logits(final.mlp, pop.x, pop.d, pop.rows));
+    finalIndex.dispose();
+  }
+  training.done(`${final.history.length} epochs; scores by ${method}`);
 
   const report: LookalikeReport = {
     seeds: {
@@ -289,19 +327,20 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
     population: pop.rows,
     evaluation,
     recallAt: RECALL_AT,
+    method,
     embedding: { dims: hidden[hidden.length - 1], epochs: final.history.length },
   };
   const model = await LookalikeModel.save(
     store,
     {
       ...trainedOn('lookalike', opts.name, backend, transform, data.tables, pop.rows),
-      params: { seeds: source, mode, k, hidden, negativesPerSeed: opts.negativesPerSeed ?? 10, holdout: opts.holdout ?? 0.2, seed },
+      params: { seeds: source, mode, k, hidden, negativesPerSeed: opts.negativesPerSeed ?? 10, holdout: opts.holdout ?? 0.2, method: opts.method ?? 'auto', seed },
       metrics: report as unknown as Record<string, unknown>,
     },
     final.mlp,
     seedEmbeddings,
     center,
-    { mode, k, mlp: final.mlp.config, seedIds: pop.seedIds },
+    { mode, k, mlp: final.mlp.config, seedIds: pop.seedIds, method, ...(stats && { blend: stats }) },
   );
   return { model, report };
 }

@@ -12,6 +12,7 @@ import { fusedKernels } from '../../compute/webgpu.js';
 import { WebGPUAdam } from './adam-webgpu.js';
 import type { Weight } from '../registry.js';
 import { Rng } from '../../util/rng.js';
+import { encodedWidth, PleEncoder, type PleEncoding } from './ple.js';
 
 export interface MlpConfig {
   inputs: number;
@@ -22,6 +23,8 @@ export interface MlpConfig {
   seed: number;
   /** Output units (default 1: one logit). */
   outputs?: number;
+  /** Piecewise-linear encoding of numeric inputs before the first layer (see ple.ts). */
+  encoding?: PleEncoding;
 }
 
 let instances = 0;
@@ -44,13 +47,15 @@ export class Mlp {
   /** [W1, b1, W2, b2, ..., Wout, bout]. */
   readonly params: tf.Variable[];
   private readonly names: string[];
+  private readonly encoder?: PleEncoder;
 
   private constructor(
     readonly config: MlpConfig,
     values: Float32Array[],
   ) {
     const id = ++instances;
-    const sizes = [config.inputs, ...config.hidden, config.outputs ?? 1];
+    const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
+    if (config.encoding) this.encoder = new PleEncoder(config.inputs, config.encoding);
     this.names = [];
     this.params = [];
     for (let l = 0; l < sizes.length - 1; l++) {
@@ -66,7 +71,7 @@ export class Mlp {
   /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
   static init(config: MlpConfig): Mlp {
     const rng = new Rng(config.seed);
-    const sizes = [config.inputs, ...config.hidden, config.outputs ?? 1];
+    const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
     const values: Float32Array[] = [];
     for (let l = 0; l < sizes.length - 1; l++) {
       const limit = Math.sqrt(6 / (sizes[l] + sizes[l + 1]));
@@ -91,10 +96,15 @@ export class Mlp {
     return this.config.hidden.length + 1;
   }
 
+  /** The first layer's input for a batch of raw inputs: encoded when the config says so. */
+  private input(x: tf.Tensor2D): tf.Tensor2D {
+    return this.encoder ? this.encoder.encode(x) : x;
+  }
+
   /** Logits for a batch, without dropout. The caller disposes the result. */
   logits(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      let a: tf.Tensor2D = x;
+      let a: tf.Tensor2D = this.input(x);
       for (let l = 0; l < this.layers; l++) {
         const z = tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]) as tf.Tensor2D;
         a = l < this.layers - 1 ? tf.relu(z) : z;
@@ -107,7 +117,7 @@ export class Mlp {
   embed(x: tf.Tensor2D): tf.Tensor2D {
     if (this.layers < 2) throw new Error('a network without hidden layers has no embedding');
     return tf.tidy(() => {
-      let a: tf.Tensor2D = x;
+      let a: tf.Tensor2D = this.input(x);
       for (let l = 0; l < this.layers - 1; l++) a = tf.relu(tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1])) as tf.Tensor2D;
       return a;
     });
@@ -123,10 +133,11 @@ export class Mlp {
     const { grads, loss } = tf.tidy(() => {
       const B = x.shape[0];
       const ones = tf.ones([1, B]);
-      const acts: tf.Tensor2D[] = [x];
+      const x0 = this.input(x);
+      const acts: tf.Tensor2D[] = [x0];
       const pre: tf.Tensor2D[] = [];
       const masks: tf.Tensor2D[] = [];
-      let a: tf.Tensor2D = x;
+      let a: tf.Tensor2D = x0;
       for (let l = 0; l < L - 1; l++) {
         const z = tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]) as tf.Tensor2D;
         let h = tf.relu(z);
@@ -175,7 +186,7 @@ export class Mlp {
     const { dropout, l2 } = this.config;
     const L = this.layers;
     const { value, grads } = tf.variableGrads(() => {
-      let a: tf.Tensor2D = x;
+      let a: tf.Tensor2D = this.input(x);
       for (let l = 0; l < L; l++) {
         const z = tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]) as tf.Tensor2D;
         if (l === L - 1) {
@@ -224,5 +235,6 @@ export class Mlp {
 
   dispose(): void {
     for (const p of this.params) p.dispose();
+    this.encoder?.dispose();
   }
 }

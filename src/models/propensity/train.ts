@@ -39,6 +39,7 @@ import { calibrate, fitCalibration, type CalibrationMethod } from './calibration
 import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled, type NetworkOptions } from '../nn/fit.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
+import { fitPle } from '../nn/ple.js';
 import { PropensityModel } from './model.js';
 
 export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
@@ -51,6 +52,10 @@ export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
   seed?: number;
   /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
   sensitive?: string[];
+  /** Numeric inputs as standardized values ('standard') or piecewise-linear bins ('ple', see nn/ple.ts). */
+  numeric?: 'standard' | 'ple';
+  /** Bins per numeric input with 'ple' (quantiles of the training rows). Default 16. */
+  bins?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
 }
@@ -202,10 +207,16 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
   // Defaults measured on the UCI data over 5 splits (bench/quality): dropout 0.2 and L2 1e-3 beat 0 / 1e-4.
   const base: Omit<MlpConfig, 'hidden' | 'dropout'> = { inputs: labeled.d, l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 1e-3, seed };
+  // The MLP's numeric inputs, piecewise-linear encoded with bins from the training rows (the baseline stays plain logistic regression).
+  const numeric = opts.numeric ?? 'ple';
+  const encoding =
+    numeric === 'ple'
+      ? fitPle(labeled.x, labeled.d, split.train, groups.filter((g) => g.kind === 'numeric').map((g) => g.start), opts.bins ?? 16)
+      : undefined;
   const fitOptions = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, classWeight: opts.classWeight ?? ('auto' as ClassWeight) };
 
   const training = progress('mlp', 'samples');
-  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2 }, { ...fitOptions, progress: training });
+  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding }, { ...fitOptions, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const baselineProgress = progress('baseline', 'samples');
   const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, progress: baselineProgress });
@@ -268,6 +279,8 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
         calibration: method,
         validFraction: opts.validFraction ?? 0.15,
         testFraction: opts.testFraction ?? 0.2,
+        numeric,
+        ...(encoding && { bins: opts.bins ?? 16 }),
         seed,
         ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
       },

@@ -1,0 +1,89 @@
+/**
+ * Piecewise-linear encoding of numerical features (Gorishniy, Rubachev and Babenko, "On
+ * Embeddings for Numerical Features in Tabular Deep Learning", NeurIPS 2022, PLE with
+ * quantile bins): each numeric input x becomes T values, one per bin [e_t, e_t+1) of its
+ * training distribution: 1 for bins below x, 0 for bins above, (x - e_t) / (e_t+1 - e_t) in
+ * x's own bin. A network then fits any monotone or non-monotone shape of x, and a sentinel
+ * ("999 = never contacted") or a heavy tail lands in its own bins instead of stretching one
+ * standardized axis. Bin edges are the training rows' quantiles, duplicates merged (a value
+ * held by many rows is one edge), stored with the model.
+ */
+import { tf } from '../../compute/backend.js';
+
+/** The fitted encoding: which input columns are encoded, and each one's bin edges (ascending, >= 2). */
+export interface PleEncoding {
+  columns: number[];
+  edges: number[][];
+}
+
+/** Rows sampled per column to place the edges. */
+const EDGE_SAMPLE = 100_000;
+
+/**
+ * Quantile bin edges of `columns` of x (rows x d, row-major) over the `rows` given (the
+ * training rows), `bins` bins at most per column; a column with one distinct value is left out.
+ */
+export function fitPle(x: Float32Array, d: number, rows: ArrayLike<number>, columns: number[], bins: number): PleEncoding {
+  const step = Math.max(1, Math.floor(rows.length / EDGE_SAMPLE));
+  const out: PleEncoding = { columns: [], edges: [] };
+  for (const c of columns) {
+    const values: number[] = [];
+    for (let i = 0; i < rows.length; i += step) values.push(x[rows[i] * d + c]);
+    const sorted = Float64Array.from(values).sort();
+    const edges: number[] = [];
+    for (let t = 0; t <= bins; t++) {
+      const q = sorted[Math.min(sorted.length - 1, Math.round((t * (sorted.length - 1)) / bins))];
+      if (edges.length === 0 || q > edges[edges.length - 1] + 1e-6 * Math.max(1, Math.abs(q))) edges.push(q);
+    }
+    if (edges.length < 2) continue;
+    out.columns.push(c);
+    out.edges.push(edges);
+  }
+  return out;
+}
+
+/** Inputs of the network after the encoding: every bin of the encoded columns, then the other columns. */
+export function encodedWidth(inputs: number, e: PleEncoding | undefined): number {
+  if (!e) return inputs;
+  return inputs - e.columns.length + e.edges.reduce((n, edges) => n + edges.length - 1, 0);
+}
+
+/** The encoding as tensors, built once per model: x [B, d] -> [B, encodedWidth]. */
+export class PleEncoder {
+  private readonly source: tf.Tensor1D;
+  private readonly lo: tf.Tensor2D;
+  private readonly width: tf.Tensor2D;
+  private readonly rest: tf.Tensor1D;
+
+  constructor(inputs: number, e: PleEncoding) {
+    const source: number[] = [];
+    const lo: number[] = [];
+    const width: number[] = [];
+    e.columns.forEach((c, i) => {
+      const edges = e.edges[i];
+      for (let t = 0; t + 1 < edges.length; t++) {
+        source.push(c);
+        lo.push(edges[t]);
+        width.push(edges[t + 1] - edges[t]);
+      }
+    });
+    const encoded = new Set(e.columns);
+    const rest = Array.from({ length: inputs }, (_, j) => j).filter((j) => !encoded.has(j));
+    this.source = tf.tensor1d(source, 'int32');
+    this.lo = tf.tensor2d(lo, [1, lo.length]);
+    this.width = tf.tensor2d(width, [1, width.length]);
+    this.rest = tf.tensor1d(rest, 'int32');
+  }
+
+  /** The encoded batch (the caller disposes it). Differentiable in x (for attributions). */
+  encode(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const bins = tf.clipByValue(tf.div(tf.sub(tf.gather(x, this.source, 1), this.lo), this.width), 0, 1);
+      return this.rest.size ? (tf.concat([bins, tf.gather(x, this.rest, 1)], 1) as tf.Tensor2D) : (bins as tf.Tensor2D);
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([this.source, this.lo, this.width, this.rest]);
+  }
+}
