@@ -96,6 +96,27 @@ describe('propensity training', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a TabM-mini ensemble over piecewise-linear inputs learns a non-monotone effect and saves/loads to identical scores', async () => {
+    // y depends on |a| (non-monotone): a standardized linear input cannot say it, bins can.
+    const { data, transform } = await dataset('ens', 6000, (a, b) => (Math.abs(a) + 0.3 * b > 0.9 ? 1 : 0));
+    const store = new ModelStore(path.join(dir, 'store-ens'));
+    const before = tf.memory().numTensors;
+    const { model, report } = await trainPropensity(data, transform, store, { name: 'ens', label: 'y', ...quick, seed: 2, numeric: 'ple', bins: 8, ensemble: 3 });
+    expect(model.manifest.params).toMatchObject({ numeric: 'ple', bins: 8, ensemble: 3 });
+    expect(report.test.mlp.rocAuc).toBeGreaterThan(0.97);
+    expect(report.test.baseline.rocAuc).toBeLessThan(0.75); // the linear baseline cannot
+    const loaded = (await loadScoringModel(store, 'ens', { topFeatures: true })) as PropensityModel;
+    for await (const { block } of transformedBatches(data, loaded.transform)) {
+      const x = await model.predict(block);
+      const y = await loaded.predict(block);
+      expect(y.probability).toEqual(x.probability);
+      expect(y.attribution).toEqual(x.attribution);
+    }
+    model.dispose();
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('finds nothing in noise, and does not call noise leakage', async () => {
     const { data, transform } = await dataset('noise', 5000, (_a, _b, _c, rng) => (rng.next() < 0.3 ? 1 : 0));
     const { model, report } = await trainPropensity(data, transform, new ModelStore(path.join(dir, 'store2')), { name: 'noise', label: 'y', ...quick });

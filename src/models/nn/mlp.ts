@@ -25,6 +25,14 @@ export interface MlpConfig {
   outputs?: number;
   /** Piecewise-linear encoding of numeric inputs before the first layer (see ple.ts). */
   encoding?: PleEncoding;
+  /**
+   * Members of a TabM-mini ensemble (Gorishniy, Kotelnikov and Babenko, "TabM: Advancing
+   * Tabular Deep Learning with Parameter-Efficient Ensembling", ICLR 2025): k networks that
+   * share every hidden layer, each with its own multiplicative adapter on the input
+   * (initialized to random signs) and its own output head, trained together; the prediction
+   * is the mean of their probabilities. One logit only. Default 1 (a plain MLP).
+   */
+  ensemble?: number;
 }
 
 let instances = 0;
@@ -54,41 +62,64 @@ export class Mlp {
     values: Float32Array[],
   ) {
     const id = ++instances;
-    const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
     if (config.encoding) this.encoder = new PleEncoder(config.inputs, config.encoding);
     this.names = [];
     this.params = [];
+    // tf.variable(init) keeps init alive; inside tidy the init is freed and the variable kept.
+    const add = (name: string, data: Float32Array, shape: number[]) => {
+      this.names.push(`mlp${id}/${name}`);
+      this.params.push(tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `mlp${id}/${name}`)));
+    };
+    for (const [i, shape] of Mlp.shapes(config).entries()) add(Mlp.weightName(i, config), values[i], shape);
+  }
+
+  /** Members of the ensemble (1 for a plain MLP). */
+  get members(): number {
+    return this.config.ensemble ?? 1;
+  }
+
+  /**
+   * The parameters' shapes, in order: [W0, b0, ..., Wout, bout], then the ensemble's input
+   * adapters R [k, inputs]; with k members the output head is per member: Wout [k, h, 1], bout [k, 1, 1].
+   */
+  private static shapes(config: MlpConfig): number[][] {
+    const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
+    const k = config.ensemble ?? 1;
+    const out: number[][] = [];
     for (let l = 0; l < sizes.length - 1; l++) {
-      this.names.push(`mlp${id}/W${l}`, `mlp${id}/b${l}`);
-      // tf.variable(init) keeps init alive; inside tidy the init is freed and the variable kept.
-      this.params.push(
-        tf.tidy(() => tf.variable(tf.tensor2d(values[2 * l], [sizes[l], sizes[l + 1]]), true, `mlp${id}/W${l}`)),
-        tf.tidy(() => tf.variable(tf.tensor1d(values[2 * l + 1]), true, `mlp${id}/b${l}`)),
-      );
+      const last = l === sizes.length - 2;
+      out.push(k > 1 && last ? [k, sizes[l], sizes[l + 1]] : [sizes[l], sizes[l + 1]], k > 1 && last ? [k, 1, sizes[l + 1]] : [sizes[l + 1]]);
     }
+    if (k > 1) out.push([k, sizes[0]]);
+    return out;
+  }
+
+  /** The stored name of parameter i: W0, b0, ..., and R for the ensemble's adapters. */
+  private static weightName(i: number, config: MlpConfig): string {
+    return i === 2 * (config.hidden.length + 1) ? 'R' : `${i % 2 === 0 ? 'W' : 'b'}${i >> 1}`;
   }
 
   /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
   static init(config: MlpConfig): Mlp {
+    if ((config.ensemble ?? 1) > 1 && (config.outputs ?? 1) !== 1) throw new Error('an ensemble MLP has one logit out');
     const rng = new Rng(config.seed);
-    const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
-    const values: Float32Array[] = [];
-    for (let l = 0; l < sizes.length - 1; l++) {
-      const limit = Math.sqrt(6 / (sizes[l] + sizes[l + 1]));
-      values.push(Float32Array.from({ length: sizes[l] * sizes[l + 1] }, () => (rng.next() * 2 - 1) * limit), new Float32Array(sizes[l + 1]));
-    }
+    const values = Mlp.shapes(config).map((shape, i) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (i === 2 * (config.hidden.length + 1)) return Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1)); // adapters: random signs
+      if (i % 2 === 1) return new Float32Array(n); // biases
+      const [fanIn, fanOut] = shape.slice(-2);
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * limit);
+    });
     return new Mlp(config, values);
   }
 
   static fromWeights(config: MlpConfig, weights: Map<string, Weight>): Mlp {
-    const values: Float32Array[] = [];
-    for (let l = 0; l <= config.hidden.length; l++) {
-      for (const kind of ['W', 'b']) {
-        const w = weights.get(`${kind}${l}`);
-        if (!w) throw new Error(`weight ${kind}${l} missing`);
-        values.push(w.data);
-      }
-    }
+    const values = Mlp.shapes(config).map((_, i) => {
+      const w = weights.get(Mlp.weightName(i, config));
+      if (!w) throw new Error(`weight ${Mlp.weightName(i, config)} missing`);
+      return w.data;
+    });
     return new Mlp(config, values);
   }
 
@@ -101,8 +132,37 @@ export class Mlp {
     return this.encoder ? this.encoder.encode(x) : x;
   }
 
-  /** Logits for a batch, without dropout. The caller disposes the result. */
+  /**
+   * The ensemble's members' logits [k, B, 1] for a batch (training: with dropout, seeded by
+   * `step`): each member scales the input by its adapter, the hidden layers are shared, each
+   * has its own output head.
+   */
+  private memberLogits(x: tf.Tensor2D, step?: number): tf.Tensor3D {
+    const k = this.members;
+    const L = this.layers;
+    const B = x.shape[0];
+    const x0 = this.input(x);
+    const R = this.params[2 * L] as tf.Tensor2D;
+    let a = tf.reshape(tf.mul(tf.expandDims(x0, 0), tf.expandDims(R, 1)), [k * B, x0.shape[1]]) as tf.Tensor2D;
+    for (let l = 0; l < L - 1; l++) {
+      a = tf.relu(tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1])) as tf.Tensor2D;
+      if (step !== undefined && this.config.dropout > 0) {
+        const keep = tf.greaterEqual(tf.randomUniform(a.shape, 0, 1, 'float32', this.config.seed + step * 131 + l), this.config.dropout);
+        a = tf.div(tf.mul(a, tf.cast(keep, 'float32')), 1 - this.config.dropout) as tf.Tensor2D;
+      }
+    }
+    const h = tf.reshape(a, [k, B, a.shape[1]]) as tf.Tensor3D;
+    return tf.add(tf.matMul(h, this.params[2 * (L - 1)] as tf.Tensor3D), this.params[2 * (L - 1) + 1]) as tf.Tensor3D;
+  }
+
+  /** Logits for a batch, without dropout (an ensemble's: the logit of its members' mean probability). The caller disposes the result. */
   logits(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.members > 1) {
+      return tf.tidy(() => {
+        const p = tf.clipByValue(tf.mean(tf.sigmoid(this.memberLogits(x)), 0), 1e-7, 1 - 1e-7);
+        return tf.sub(tf.log(p), tf.log1p(tf.neg(p))) as tf.Tensor2D;
+      });
+    }
     return tf.tidy(() => {
       let a: tf.Tensor2D = this.input(x);
       for (let l = 0; l < this.layers; l++) {
@@ -116,6 +176,7 @@ export class Mlp {
   /** The last hidden layer's activations (the learned embedding); needs a hidden layer. */
   embed(x: tf.Tensor2D): tf.Tensor2D {
     if (this.layers < 2) throw new Error('a network without hidden layers has no embedding');
+    if (this.members > 1) throw new Error('an ensemble MLP has no single embedding');
     return tf.tidy(() => {
       let a: tf.Tensor2D = this.input(x);
       for (let l = 0; l < this.layers - 1; l++) a = tf.relu(tf.add(tf.matMul(a, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1])) as tf.Tensor2D;
@@ -128,6 +189,7 @@ export class Mlp {
    * Returns the batch's weighted loss (a scalar the caller disposes).
    */
   trainStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D, step: number, optimizer: MlpOptimizer): tf.Scalar {
+    if (this.members > 1) return this.ensembleStep(x, y, w, step, optimizer);
     const { dropout, l2 } = this.config;
     const L = this.layers;
     const { grads, loss } = tf.tidy(() => {
@@ -177,12 +239,26 @@ export class Mlp {
     return loss;
   }
 
+  /** trainStep for an ensemble: the members' mean weighted BCE (each member sees the whole batch), by autodiff. */
+  private ensembleStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D, step: number, optimizer: MlpOptimizer): tf.Scalar {
+    const L = this.layers;
+    const { value, grads } = tf.variableGrads(() => {
+      const z = this.memberLogits(x, step); // [k, B, 1]; y, w [B, 1] broadcast over members
+      let loss = tf.mean(tf.mul(w, tf.sub(tf.softplus(z), tf.mul(y, z)))) as tf.Scalar;
+      if (this.config.l2 > 0) for (let l = 0; l < L; l++) loss = tf.add(loss, tf.mul(tf.sum(tf.square(this.params[2 * l])), this.config.l2 / 2)) as tf.Scalar;
+      return loss;
+    }, this.params);
+    this.apply(optimizer, grads);
+    return value;
+  }
+
   /**
    * One Adam step on a batch x [B, d] for any loss of the outputs [B, outputs] (`lossOf`,
    * a mean over the batch), with dropout on the hidden layers and L2 on the weights, by
    * tfjs's autodiff. Returns the batch's loss (a scalar the caller disposes).
    */
   lossStep(x: tf.Tensor2D, lossOf: (out: tf.Tensor2D) => tf.Scalar, step: number, optimizer: MlpOptimizer): tf.Scalar {
+    if (this.members > 1) throw new Error('lossStep: an ensemble MLP trains with trainStep (one logit)');
     const { dropout, l2 } = this.config;
     const L = this.layers;
     const { value, grads } = tf.variableGrads(() => {
@@ -223,7 +299,7 @@ export class Mlp {
 
   async toWeights(): Promise<Weight[]> {
     const values = await this.snapshot();
-    return this.params.map((p, i) => ({ name: `${i % 2 === 0 ? 'W' : 'b'}${i >> 1}`, shape: p.shape, data: values[i] }));
+    return this.params.map((p, i) => ({ name: Mlp.weightName(i, this.config), shape: p.shape, data: values[i] }));
   }
 
   /** One optimizer update of the parameters from their gradients (by variable name); frees the gradients. */

@@ -42,18 +42,18 @@ export function fitPle(x: Float32Array, d: number, rows: ArrayLike<number>, colu
   return out;
 }
 
-/** Inputs of the network after the encoding: every bin of the encoded columns, then the other columns. */
+/** Inputs of the network after the encoding: every bin of the encoded columns, then every input as it was. */
 export function encodedWidth(inputs: number, e: PleEncoding | undefined): number {
   if (!e) return inputs;
-  return inputs - e.columns.length + e.edges.reduce((n, edges) => n + edges.length - 1, 0);
+  return inputs + e.edges.reduce((n, edges) => n + edges.length - 1, 0);
 }
 
 /** The encoding as tensors, built once per model: x [B, d] -> [B, encodedWidth]. */
 export class PleEncoder {
-  private readonly source: tf.Tensor1D;
+  /** d x bins: column j of x feeds bin t where select[j, t] = 1 (a matMul, not a gather: its gradient, for attributions, runs on every backend). */
+  private readonly select: tf.Tensor2D;
   private readonly lo: tf.Tensor2D;
   private readonly width: tf.Tensor2D;
-  private readonly rest: tf.Tensor1D;
 
   constructor(inputs: number, e: PleEncoding) {
     const source: number[] = [];
@@ -67,23 +67,26 @@ export class PleEncoder {
         width.push(edges[t + 1] - edges[t]);
       }
     });
-    const encoded = new Set(e.columns);
-    const rest = Array.from({ length: inputs }, (_, j) => j).filter((j) => !encoded.has(j));
-    this.source = tf.tensor1d(source, 'int32');
+    const select = new Float32Array(inputs * source.length);
+    source.forEach((c, t) => (select[c * source.length + t] = 1));
+    this.select = tf.tensor2d(select, [inputs, source.length]);
     this.lo = tf.tensor2d(lo, [1, lo.length]);
     this.width = tf.tensor2d(width, [1, width.length]);
-    this.rest = tf.tensor1d(rest, 'int32');
   }
 
-  /** The encoded batch (the caller disposes it). Differentiable in x (for attributions). */
+  /**
+   * The encoded batch: the bins, then the raw (standardized) values, which stay beside their
+   * bins so the first layer can still use a value linearly and extrapolate past the
+   * training range, where the bins saturate. The caller disposes it; differentiable in x.
+   */
   encode(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const bins = tf.clipByValue(tf.div(tf.sub(tf.gather(x, this.source, 1), this.lo), this.width), 0, 1);
-      return this.rest.size ? (tf.concat([bins, tf.gather(x, this.rest, 1)], 1) as tf.Tensor2D) : (bins as tf.Tensor2D);
+      const bins = tf.clipByValue(tf.div(tf.sub(tf.matMul(x, this.select), this.lo), this.width), 0, 1);
+      return tf.concat([bins, x], 1) as tf.Tensor2D;
     });
   }
 
   dispose(): void {
-    tf.dispose([this.source, this.lo, this.width, this.rest]);
+    tf.dispose([this.select, this.lo, this.width]);
   }
 }

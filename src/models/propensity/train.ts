@@ -56,6 +56,8 @@ export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
   numeric?: 'standard' | 'ple';
   /** Bins per numeric input with 'ple' (quantiles of the training rows). Default 16. */
   bins?: number;
+  /** TabM-mini ensemble members (see nn/mlp.ts MlpConfig.ensemble). Default 1. */
+  ensemble?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
 }
@@ -216,7 +218,7 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const fitOptions = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, classWeight: opts.classWeight ?? ('auto' as ClassWeight) };
 
   const training = progress('mlp', 'samples');
-  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding }, { ...fitOptions, progress: training });
+  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding, ...((opts.ensemble ?? 1) > 1 && { ensemble: opts.ensemble }) }, { ...fitOptions, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const baselineProgress = progress('baseline', 'samples');
   const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, progress: baselineProgress });
@@ -281,6 +283,7 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
         testFraction: opts.testFraction ?? 0.2,
         numeric,
         ...(encoding && { bins: opts.bins ?? 16 }),
+        ensemble: opts.ensemble ?? 1,
         seed,
         ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
       },
