@@ -85,7 +85,7 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
     buy: [[/^ROC/, 2], [/^Precision-recall/, 2], [/^Lift by decile/, 20], [/^Cumulative gains/, 2], [/^Calibration \(reliability\)/, 2], [/^Scores by class/, 20], [/^Confusion/, 8], [/^Feature influence/, 5], [/^Training/, 2], [/^Selection rate by channel/, 6], [/^Calibration by channel/, 12]],
     like: [[/^Held-out seeds found/, 3], [/^Similarity: held-out seeds/, 20]],
     odd: [[/^Outlier score/, 10]],
-    value: [[/^Value by decile/, 20], [/^Cumulative value captured/, 1], [/^Training/, 2]],
+    value: [[/^Who buys: ROC/, 2], [/^Who buys: precision-recall/, 2], [/^Predicted value by outcome/, 10], [/^Value by decile/, 20], [/^Cumulative value captured/, 1], [/^Training/, 2]],
   };
 
   for (const [model, charts] of Object.entries(expected)) {

@@ -157,6 +157,20 @@ async function cltvSections(r: CltvReport): Promise<Section[]> {
   ];
   const scored = methods.filter((x): x is [string, ValueMetrics] => typeof x[1] !== 'string');
   const charts: string[] = [];
+  // Who buys at all in the horizon, ranked by each method's predicted value.
+  const withCurves = scored.filter(([, m]) => m.buyers);
+  if (withCurves.length) {
+    charts.push(
+      await renderSvg(
+        lineChart(
+          withCurves.map(([name, m]) => ({ name: `${name}: AUC ${fix(m.buyers!.rocAuc, 3)}`, points: m.buyers!.roc })),
+          { title: 'Who buys: ROC', x: 'false positive rate', y: 'true positive rate', diagonal: 'chance' },
+        ),
+      ),
+    );
+    charts.push(await renderSvg(lineChart(withCurves.map(([name, m]) => ({ name, points: m.buyers!.pr })), { title: 'Who buys: precision-recall', x: 'recall', y: 'precision' })));
+    charts.push(await renderSvg(binnedChart(histogramRows(r.test.model.buyers!.histogram, 'bought in the horizon', 'did not'), { title: 'Predicted value by outcome (test split)', x: 'predicted value', y: 'customers (symmetric log scale)', symlog: true })));
+  }
   const d = r.test.model.deciles;
   charts.push(
     await renderSvg(
@@ -184,7 +198,7 @@ async function cltvSections(r: CltvReport): Promise<Section[]> {
   return [
     {
       title: 'How well it predicts value (held-out test split)',
-      intro: esc(`Test split: ${r.split.test} customers, ${r.split.buyers.test} with value above 0; horizon ${r.horizonDays ?? 'unknown'} days. Baselines: the last window's spend, and BG/NBD with Gamma-Gamma.`),
+      intro: esc(`Test split: ${r.split.test} customers, ${r.split.buyers.test} with value above 0; horizon ${r.horizonDays ?? 'unknown'} days. Baselines: the last window's spend, and BG/NBD with Gamma-Gamma. The value by decile is the calibration check (mean predicted against mean actual).`) + (r.test.model.buyers ? '' : ` ${NO_CURVES}`),
       charts,
       blocks: [htmlTable(rows, 'Test metrics')],
     },

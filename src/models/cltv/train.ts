@@ -13,7 +13,7 @@ import { transformedBatches } from '../../features/blocks.js';
 import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import { MAX_MAGNITUDE, type FittedTransform } from '../../features/transform.js';
-import { rateThreshold } from '../../metrics/classification.js';
+import { classHistogram, prCurve, rateThreshold, rocAuc, rocCurve, type CurvePoint, type HistogramBin } from '../../metrics/classification.js';
 import { fairnessByGroup, type FairnessReport } from '../../metrics/fairness.js';
 import { groupRequest, groupValues } from '../../features/groups.js';
 import { mae, normalizedGini, rmse, spearman, valueDeciles } from '../../metrics/regression.js';
@@ -57,6 +57,12 @@ export interface ValueMetrics {
   normalizedGini: number;
   spearman: number;
   deciles: ReturnType<typeof valueDeciles>;
+  /**
+   * The prediction as a ranking of who buys at all in the horizon (actual value > 0): its
+   * ROC-AUC, and for plots the ROC (fpr, tpr) and precision-recall (recall, precision) curves
+   * and the predicted value's histogram for buyers and the rest.
+   */
+  buyers?: { rocAuc: number; roc: CurvePoint[]; pr: CurvePoint[]; histogram: HistogramBin[] };
 }
 
 export interface CltvReport {
@@ -144,7 +150,15 @@ export function horizonFor(data: Dataset, label: string | undefined, given: numb
 
 /** Metrics of predicted against actual values. */
 export function valueMetrics(pred: ArrayLike<number>, actual: ArrayLike<number>): ValueMetrics {
-  return { mae: mae(pred, actual), rmse: rmse(pred, actual), normalizedGini: normalizedGini(pred, actual), spearman: spearman(pred, actual), deciles: valueDeciles(pred, actual) };
+  const bought = Uint8Array.from(actual as ArrayLike<number>, (a) => (a > 0 ? 1 : 0));
+  return {
+    mae: mae(pred, actual),
+    rmse: rmse(pred, actual),
+    normalizedGini: normalizedGini(pred, actual),
+    spearman: spearman(pred, actual),
+    deciles: valueDeciles(pred, actual),
+    buyers: { rocAuc: rocAuc(pred, bought), roc: rocCurve(pred, bought), pr: prCurve(pred, bought), histogram: classHistogram(pred, bought) },
+  };
 }
 
 /** The mean ZILN loss of the given rows (forward pass only). */
