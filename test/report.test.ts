@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { connect } from '../src/io/duckdb.js';
 import { startServer } from './service-helpers.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
@@ -117,6 +118,33 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
     const bad = await run('report', 'seg', '--input', 'v.csv', '--sensitive', 'device');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/fairness is measured for propensity and cltv models; seg@1 is kmeans/);
+  }, 120_000);
+
+  it('scoring with audiences: each audience\'s members by the groups of the sensitive column, as a join of input and output counts them', async () => {
+    fs.writeFileSync(path.join(dir, 'hot.json'), JSON.stringify({ audiences: [{ name: 'hot', rule: 'buy.score >= 40', holdout: 0.1 }] }));
+    await cli('score', '--input', 'v.csv', '--model', 'buy', '--audiences', path.join(dir, 'hot.json'), '--output', path.join(dir, 'scored'), '--quiet');
+    const [summary] = JSON.parse(fs.readFileSync(path.join(dir, 'scored', 'audiences', 'summary.json'), 'utf8')).summaries;
+    const [byChannel] = summary.fairness;
+    expect(byChannel.attribute).toBe('channel');
+    const con = await connect();
+    try {
+      const r = await con.runAndReadAll(
+        `SELECT coalesce(v.channel, '(missing)') AS g, count(*) AS n, count(*) FILTER (WHERE s.aud_hot = 'member') AS m
+         FROM read_csv($1) v JOIN read_parquet($2) s ON CAST(v.visitor_id AS VARCHAR) = CAST(s.visitor_id AS VARCHAR) GROUP BY 1`,
+        [path.join(dir, 'v.csv'), path.join(dir, 'scored', '*.parquet')],
+      );
+      const expected = new Map(r.getRows().map(([g, n, m]) => [String(g), { count: Number(n), selected: Number(m) }]));
+      expect(byChannel.groups.length).toBe(expected.size);
+      for (const g of byChannel.groups) {
+        expect({ count: g.count, selected: g.selected }, g.group).toEqual(expected.get(g.group));
+        expect(g.selectionRate).toBeCloseTo(g.selected / g.count, 12);
+      }
+      const top = Math.max(...byChannel.groups.map((g: { selectionRate: number }) => g.selectionRate));
+      for (const g of byChannel.groups) expect(g.flagged).toBe(g.selectionRate / top < 0.8);
+      expect(byChannel.groups.reduce((a: number, g: { selected: number }) => a + g.selected, 0)).toBe(summary.members);
+    } finally {
+      con.closeSync();
+    }
   }, 120_000);
 
   it('the service serves the same page as text/html; unknown models and versions are 404', async () => {

@@ -9,6 +9,7 @@
  * and CSV, the holdout's ids, and the hashed identifiers per ad platform (normalized in
  * JavaScript by libphonenumber-js, so that part streams the members through this process).
  */
+import type { SelectionByGroup } from '../metrics/fairness.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
@@ -47,6 +48,8 @@ export interface AudienceSummary {
   files: Record<string, string>;
   /** Most distinguishing features of the audience vs all visitors (filled in by the caller). */
   profile?: ProfileEntry[];
+  /** Members by the groups of each sensitive column of the models (trained with --sensitive; filled in by the caller). */
+  fairness?: SelectionByGroup[];
 }
 
 export interface AudiencesResult {

@@ -11,6 +11,7 @@
  * rank: 1 for the highest value, ties by row order. Rows excluded from a ranking (seeds) or
  * without a value get none of the three.
  */
+import { MISSING_GROUP, selectionByGroup } from '../metrics/fairness.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
@@ -46,7 +47,13 @@ export interface FinalizeInput {
   /** Whether ids are the input's own (count repeats); false for row numbers. */
   hasIds: boolean;
   /** Audiences to build; with `profile`, each summary gets the audience's profile on that transform's features (staged columns). */
-  audiences?: { set: AudienceSet; models: ScoringModel[]; profile?: { transform: FittedTransform; profiled: ProfileSource['profiled'] } };
+  audiences?: {
+    set: AudienceSet;
+    models: ScoringModel[];
+    profile?: { transform: FittedTransform; profiled: ProfileSource['profiled'] };
+    /** Sensitive columns staged in the parts (`staged`), for each audience's members by group. */
+    grouped?: Array<{ attribute: string; staged: string }>;
+  };
 }
 
 export interface FinalizeResult {
@@ -220,6 +227,24 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
       const relation = `(${partsUnion(input, profile.profiled.map((p) => ident(p.column.name)).join(', '), b.bind)})`;
       const profiles = await profileAudiences({ con, relation, values: b.values, profiled: profile.profiled }, profile.transform, built.tables);
       built.summaries.forEach((s, a) => (s.profile = profiles[a].entries));
+    }
+    const grouped = input.audiences?.grouped ?? [];
+    if (built && grouped.length) {
+      const b = binder();
+      const relation = `(${partsUnion(input, grouped.map((g) => ident(g.staged)).join(', '), b.bind)})`;
+      for (const [a, status] of built.tables.entries()) {
+        built.summaries[a].fairness = [];
+        for (const g of grouped) {
+          // Members (status 1, not the holdout) among each group's visitors; missing is a group of its own.
+          const r = await con.runAndReadAll(
+            `SELECT coalesce(trim(CAST(t.${ident(g.staged)} AS VARCHAR)), '${MISSING_GROUP}') AS g, count(*) AS n, count(*) FILTER (WHERE s.status = 1) AS m
+             FROM ${relation} t LEFT JOIN ${status} s USING (__row) GROUP BY 1`,
+            b.values as never,
+          );
+          const counts = r.getRows().map(([group, n, m]) => ({ group: String(group) === '' ? MISSING_GROUP : String(group), count: Number(n), selected: Number(m) }));
+          built.summaries[a].fairness!.push(selectionByGroup(g.attribute, counts));
+        }
+      }
     }
     tick('profiles');
     return {

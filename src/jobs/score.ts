@@ -81,6 +81,8 @@ export interface ScorePlan {
    * (`__in_<name>`), from which the finalize profiles the audiences without reading the input again.
    */
   profiled: Array<{ column: OutputColumn; request: ColumnRequest }>;
+  /** Staged only: the sensitive columns the models were trained with (`--sensitive`), for each audience's selection by group. */
+  grouped: Array<{ attribute: string; column: OutputColumn; request: ColumnRequest }>;
   ranked: RankedOutput[];
   maxRejects: number;
 }
@@ -148,7 +150,15 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   const profiled = audiences
     ? columnRequest(models[0].transform).map((r) => ({ request: r, column: { name: `${PROFILED_PREFIX}${r.name}`, type: r.as === 'text' ? ('VARCHAR' as const) : r.as === 'bigint' ? ('BIGINT' as const) : ('DOUBLE' as const) } }))
     : [];
-  return { data, models, audiences, id: id.output, request, columns, carried, profiled, ranked, maxRejects };
+  // Sensitive columns of the models, when the file has them: staged for each audience's selection by group.
+  const grouped: ScorePlan['grouped'] = [];
+  const sensitive = audiences ? [...new Set(models.flatMap((m) => (Array.isArray(m.manifest.params.sensitive) ? (m.manifest.params.sensitive as string[]) : [])))] : [];
+  for (const attribute of sensitive.filter((c) => data.columns.some((col) => col.name === c))) {
+    const read = request.find((q) => q.name === attribute) ?? { name: attribute, as: 'text' as const };
+    if (!request.includes(read)) request.push(read);
+    grouped.push({ attribute, request: read, column: { name: `${PROFILED_PREFIX}group_${attribute}`, type: read.as === 'text' ? 'VARCHAR' : read.as === 'bigint' ? 'BIGINT' : 'DOUBLE' } });
+  }
+  return { data, models, audiences, id: id.output, request, columns, carried, profiled, grouped, ranked, maxRejects };
 }
 
 const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
@@ -194,7 +204,7 @@ export async function scoreShard(
   const table = data.tables[shard.table];
   const budget = opts.rejectBudget ?? plan.maxRejects;
   fs.mkdirSync(staging, { recursive: true });
-  const writer = new FileWriter(path.join(staging, shardName(shard.index)), [...plan.columns, ...plan.profiled.map((p) => p.column)]);
+  const writer = new FileWriter(path.join(staging, shardName(shard.index)), [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)]);
   const rejects: string[] = [];
   let rows = 0;
   let imputed = 0;
@@ -231,7 +241,7 @@ export async function scoreShard(
         Object.assign(out, await m.score(block));
       }
       for (const c of plan.carried) out[c.name] = batch.columns.get(c.name) as OutputData;
-      for (const p of plan.profiled) out[p.column.name] = batch.columns.get(p.request.name) as OutputData;
+      for (const p of [...plan.profiled, ...plan.grouped]) out[p.column.name] = batch.columns.get(p.request.name) as OutputData;
       await writer.write(batch.rows, out);
       rows += batch.rows;
       opts.onRows?.(batch.rows);
@@ -266,12 +276,14 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   const done = await finalizeParts({
     dir,
     parts: ordered.map((r) => ({ index: r.index, path: path.join(staging, shardName(r.index)), rows: r.rows })),
-    columns: [...plan.columns, ...plan.profiled.map((p) => p.column)],
-    hidden: plan.profiled.map((p) => p.column.name),
+    columns: [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)],
+    hidden: [...plan.profiled, ...plan.grouped].map((p) => p.column.name),
     ranked: plan.ranked,
     idColumn: plan.id.name,
     hasIds: plan.models[0].transform.id.column !== null, // without one, ids are row numbers
-    ...(plan.audiences && { audiences: { set: plan.audiences, models: plan.models, profile: { transform: plan.models[0].transform, profiled: plan.profiled } } }),
+    ...(plan.audiences && {
+      audiences: { set: plan.audiences, models: plan.models, profile: { transform: plan.models[0].transform, profiled: plan.profiled }, grouped: plan.grouped.map((g) => ({ attribute: g.attribute, staged: g.column.name })) },
+    }),
   });
   const { files, columns, duplicateIds, stages } = done;
   const built = done.audiences;

@@ -81,13 +81,34 @@ export function fairnessByGroup(attribute: string, groups: ArrayLike<string | nu
     fpr: labels && a.neg ? a.fp / a.neg : NaN,
     positiveRate: labels && a.pos + a.neg ? a.pos / (a.pos + a.neg) : NaN,
   }));
+  return { attribute, threshold, ...withDisparateImpact(rows) };
+}
+
+/** Each group's selection rate over the highest group's, flagged under 0.8; groups by count, largest first. */
+function withDisparateImpact<T extends { group: string; count: number; selectionRate: number }>(rows: T[]) {
   const top = Math.max(0, ...rows.map((r) => r.selectionRate));
-  const out = rows
+  const groups = rows
     .map((r) => {
       const ratio = top > 0 ? r.selectionRate / top : 1;
       return { ...r, disparateImpact: ratio, flagged: ratio < FOUR_FIFTHS };
     })
     .sort((a, b) => b.count - a.count || a.group.localeCompare(b.group));
-  const lowest = Math.min(1, ...out.map((r) => r.disparateImpact));
-  return { attribute, threshold, groups: out, disparateImpact: lowest, fourFifthsRule: lowest < FOUR_FIFTHS ? 'not met' : 'met' };
+  const lowest = Math.min(1, ...groups.map((r) => r.disparateImpact));
+  return { groups, disparateImpact: lowest, fourFifthsRule: (lowest < FOUR_FIFTHS ? 'not met' : 'met') as 'met' | 'not met' };
+}
+
+/** An audience's selection by the groups of one attribute: how many of each group it takes. */
+export interface SelectionByGroup {
+  attribute: string;
+  groups: Array<{ group: string; count: number; selected: number; selectionRate: number; disparateImpact: number; flagged: boolean }>;
+  disparateImpact: number;
+  fourFifthsRule: 'met' | 'not met';
+}
+
+/**
+ * Selection rates by group from counts (group size, members selected), with the
+ * disparate-impact ratio and the four-fifths rule as in fairnessByGroup.
+ */
+export function selectionByGroup(attribute: string, counts: Array<{ group: string; count: number; selected: number }>): SelectionByGroup {
+  return { attribute, ...withDisparateImpact(counts.map((c) => ({ ...c, selectionRate: c.count ? c.selected / c.count : 0 }))) };
 }

@@ -189,6 +189,12 @@ export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'
     }
     const distinct = (a.profile ?? []).filter((e) => Math.abs(e.score) >= 0.1).slice(0, 4);
     if (distinct.length) out.push(`  profile: ${distinct.map(describeEntry).join('; ')}`);
+    for (const f of a.fairness ?? []) {
+      out.push(
+        `  members by ${f.attribute} (four-fifths rule ${f.fourFifthsRule}): ` +
+          f.groups.slice(0, 8).map((g) => `${g.group} ${(100 * g.selectionRate).toFixed(1)}% of ${g.count}${g.flagged ? ` (ratio ${g.disparateImpact.toFixed(2)} < 0.8)` : ''}`).join(', '),
+      );
+    }
   }
   if (r.overlap.length) {
     out.push('', 'Overlap (visitors in both):', table(r.overlap.map((o) => ({ audience: o.a, with: o.b, both: o.both }))));
