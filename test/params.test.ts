@@ -28,6 +28,7 @@ describe('parameters declared once', () => {
     expect(() => checkParams('propensity', { 'allow-small': 'yes' })).toThrow('--allow-small: expected true or false');
     expect(() => checkParams('kmeans', { dropout: '0.1' })).toThrow('--dropout: not an option of "audience train kmeans"');
     expect(checkParams('cltv', { sensitive: ['sex', 'race,age'] })).toEqual({ sensitive: ['sex', 'race', 'age'] });
+    expect(() => checkParams('propensity', { sensitive: '' })).toThrow('--sensitive: expected column names, got an empty value');
   });
 
   it("the trainers' options take the schemas' defaults", () => {

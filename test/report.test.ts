@@ -108,7 +108,7 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
     const html = fs.readFileSync(path.join(dir, 'buy-fair.html'), 'utf8');
     expect(html).toContain('Fairness by channel'); // stored at training, test split
     expect(html).toContain('Fairness by device'); // measured on v.csv
-    expect(html).toMatch(/Measured on \S*v\.csv: selected means score &gt;= /);
+    expect(html).toMatch(/Measured on \S*v\.csv \(if these are the training data, the rows the model learned from are counted too\): selected means score &gt;= /);
     // Every device group's count adds up to the file's rows.
     const section = html.slice(html.indexOf('Fairness by device'));
     const table = section.slice(section.indexOf('<table>'), section.indexOf('</table>'));

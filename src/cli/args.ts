@@ -11,6 +11,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: Options;
+  /** Help for a sub-command (e.g. `train kmeans --help`), when the command has them. */
+  usageFor?(positionals: string[]): string | undefined;
   run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<void>;
 }
 

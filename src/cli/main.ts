@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!cmd) throw new UserError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
     const { values, positionals } = parse(cmd, rest);
     if (values.help) {
-      process.stdout.write(`${cmd.usage}\n`);
+      process.stdout.write(`${cmd.usageFor?.(positionals) ?? cmd.usage}\n`);
       return 0;
     }
     await cmd.run(values, positionals);

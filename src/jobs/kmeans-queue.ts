@@ -27,6 +27,7 @@ import { assignAndSum } from '../models/kmeans/kernels.js';
 import { UserError } from '../util/errors.js';
 import { readFloat32File } from '../util/files.js';
 import { silentProgress, type Progress } from '../util/progress.js';
+import { removeIfEmpty } from './output.js';
 import { QueueClient } from './queue.js';
 import { DEFAULT_SHARD_ROWS, planShards, type Shard } from './shards.js';
 
@@ -89,13 +90,24 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
   const d = t.outputs.length;
   const rng = sampleRng(opts.seed);
   const picks = pickSample(shards, reservoirRows(rows, opts.sampleSize, rng));
-  fs.mkdirSync(opts.staging, { recursive: true });
   const client = await QueueClient.open(url);
+  fs.mkdirSync(opts.staging, { recursive: true });
   const run = randomUUID().slice(0, 8);
+  // Killed (Ctrl-C, a timeout, the service's cancel): the staged rows go, so workers that take
+  // this fit's queued jobs later fail them at once ("staging folder is gone") and write nothing.
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanUp();
+    process.kill(process.pid, signal);
+  };
   const cleanUp = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     void client.close();
     fs.rmSync(opts.staging, { recursive: true, force: true });
+    removeIfEmpty(path.dirname(opts.staging));
   };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const inputs = data.tables.map((table) => path.resolve(table.path));
     let loaded = 0;

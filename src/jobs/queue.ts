@@ -127,12 +127,30 @@ export class QueueClient {
     this.events = new QueueEvents(SHARD_QUEUE, { connection: connection(url) });
   }
 
-  /** Opens the queue. @throws UserError when Redis does not answer. */
+  /**
+   * Opens the queue and checks that at least one `audience worker` listens on it (a job
+   * queued with none would wait with no end and no word).
+   * @throws UserError when Redis does not answer or no worker is connected.
+   */
   static async open(url: string): Promise<QueueClient> {
     await requireRedis(url);
     const client = new QueueClient(url);
-    await client.events.waitUntilReady();
-    return client;
+    try {
+      await client.events.waitUntilReady();
+      let workers: number | undefined;
+      try {
+        workers = (await client.queue.getWorkers()).length;
+      } catch {
+        workers = undefined; // a Redis that refuses CLIENT LIST (some managed services): cannot tell, go on
+      }
+      if (workers === 0) {
+        throw new UserError(`no 'audience worker' is connected to the queue "${SHARD_QUEUE}" at ${url.replace(/\/\/[^@]*@/, '//***@')}: start one (audience worker --redis URL), or run without REDIS_URL`);
+      }
+      return client;
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
   }
 
   /**

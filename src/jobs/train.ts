@@ -84,6 +84,13 @@ async function dataset(req: TrainRequest): Promise<Dataset> {
   return openDataset(req.input);
 }
 
+/** Every --sensitive column is in the data. @throws UserError naming the flag, the column and the file's columns. */
+function requireSensitive(data: Dataset, columns: string[] | undefined): void {
+  for (const c of columns ?? []) {
+    if (!data.columns.some((col) => col.name === c)) throw new UserError(`--sensitive ${c}: ${data.tables[0].path} has no column "${c}" (columns: ${data.columns.map((col) => col.name).join(', ')})`);
+  }
+}
+
 /** The spec from params.features (a file), or inferred from the data leaving `exclude` out. */
 async function featureSpec(c: Context, data: Dataset, exclude: string[] = []): Promise<FeatureSpec> {
   const features = typeof c.params.features === 'string' ? c.params.features : 'auto';
@@ -151,6 +158,7 @@ async function propensityStep(c: Context): Promise<TrainOutcome> {
   const o = propensityOptions(c.req.name, c.params);
   const data = await dataset(c.req);
   requireLabel(data, o.label);
+  requireSensitive(data, o.sensitive);
   const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
   const { model, report } = await trainPropensity(data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
@@ -189,6 +197,7 @@ async function cltvStep(c: Context): Promise<TrainOutcome> {
   const o = cltvOptions(c.req.name, c.params);
   const data = await dataset(c.req);
   requireLabel(data, o.label);
+  requireSensitive(data, o.sensitive);
   const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
   const { model, report } = await trainCltv(data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();

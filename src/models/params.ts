@@ -178,7 +178,7 @@ export function checkParams(kind: string, values: ParamValues): ParamValues {
   for (const [key, v] of Object.entries(values)) {
     if (v === undefined) continue;
     const schema = schemas[key] as TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] };
-    if (!schema) throw new UserError(`--${key}: not an option of "audience train ${kind}" (options: ${Object.keys(schemas).join(', ')})`);
+    if (!schema) throw new UserError(`--${key}: not an option of "audience train ${kind}" (its options: ${Object.keys(schemas).map((k) => `--${k}`).join(', ')})`);
     out[key] = checkValue(key, v, schema);
   }
   return out;
@@ -189,7 +189,9 @@ function checkValue(key: string, v: unknown, schema: TSchema & Annotations & { t
   if (schema['x-list']) {
     const items = Array.isArray(v) ? v : [v];
     if (items.some((x) => typeof x !== 'string')) throw new UserError(`${flagName}: expected column names (text, or a list of text)`);
-    return list(items);
+    const names = list(items);
+    if (names.length === 0) throw new UserError(`${flagName}: expected column names, got an empty value`);
+    return names;
   }
   if (schema.type === 'boolean') {
     if (typeof v !== 'boolean') throw new UserError(`${flagName}: expected true or false`);

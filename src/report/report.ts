@@ -36,8 +36,12 @@ export async function renderReport(m: Manifest, opts: ReportOptions = {}): Promi
   else if (m.kind === 'anomaly') sections.push(...(await anomalySections(metrics as unknown as AnomalyReport)));
   else sections.push({ title: 'Metrics', blocks: [htmlTable(scalarRows(metrics))] });
   const stored = (metrics.fairness as FairnessReport[] | undefined) ?? [];
-  for (const f of stored) sections.push(await fairnessSection(f, m.kind === 'cltv' ? 'the top 10% by actual value' : 'positives', 'the test split'));
-  for (const f of opts.fairness ?? []) sections.push(await fairnessSection(f, m.kind === 'cltv' ? 'the top 10% by actual value' : 'positives', opts.fairnessSource ?? 'the given data'));
+  const inputs = new Set(m.features.features.map((f) => f.name));
+  const positives = m.kind === 'cltv' ? 'the top 10% by actual value' : 'positives';
+  for (const f of stored) sections.push(await fairnessSection(f, positives, 'the test split', inputs.has(f.attribute)));
+  for (const f of opts.fairness ?? []) {
+    sections.push(await fairnessSection(f, positives, `${opts.fairnessSource ?? 'the given data'} (if these are the training data, the rows the model learned from are counted too)`, inputs.has(f.attribute)));
+  }
   const subtitle = `${esc(m.kind)} model, version ${m.version}, trained ${esc(m.createdAt)} on ${esc(m.backend.name)}; ${m.data.rows.toLocaleString('en-US')} rows`;
   return page(`${m.name}@${m.version}`, subtitle, sections);
 }
@@ -290,7 +294,7 @@ async function anomalySections(r: AnomalyReport): Promise<Section[]> {
 }
 
 /** One sensitive attribute: per-group table and selection rates against the four-fifths line. */
-async function fairnessSection(f: FairnessReport, positives: string, where: string): Promise<Section> {
+async function fairnessSection(f: FairnessReport, positives: string, where: string, isInput: boolean): Promise<Section> {
   const top = Math.max(...f.groups.map((g) => g.selectionRate));
   const chart = await renderSvg(
     barChart(
@@ -320,7 +324,7 @@ async function fairnessSection(f: FairnessReport, positives: string, where: stri
   const verdict = f.fourFifthsRule === 'met' ? 'met' : '<span class="flag">not met</span>';
   return {
     title: `Fairness by ${f.attribute}`,
-    intro: `${esc(`Measured on ${where}: selected means score >= ${f.threshold.toPrecision(4)}; TPR and FPR count ${positives}. Disparate impact is each group's selection rate over the highest group's.`)} Four-fifths rule: ${verdict} (lowest ratio ${fix(f.disparateImpact, 3)}). The column is used for this report only, not as a model input.`,
+    intro: `${esc(`Measured on ${where}: selected means score >= ${f.threshold.toPrecision(4)}; TPR and FPR count ${positives}. Disparate impact is each group's selection rate over the highest group's.`)} Four-fifths rule: ${verdict} (lowest ratio ${fix(f.disparateImpact, 3)}). ${isInput ? 'This column is one of the model\'s inputs (its feature spec has it).' : 'The column is used for this report only, not as a model input.'}`,
     charts: [chart, calibration],
     blocks: [htmlTable(rows)],
   };

@@ -90,7 +90,7 @@ export const JobView = Type.Object({
   type: Type.String({ description: 'train or score' }),
   status: Type.String({ description: JOB_STATUSES.join(', ') }),
   stage: Nullable(Type.String({ description: 'planning, scoring, finalizing, training, resuming, or "retrying in Ns ..." after a runner died' })),
-  request: Type.Object({}, { additionalProperties: true, description: 'what was asked: inputs, models and output, or model kind and name' }),
+  request: Type.Object({}, { additionalProperties: true, description: "what was asked: inputs, models and output, or model kind, name and params (as checked: numbers as numbers, paths resolved)" }),
   progress: Type.Object({
     rowsDone: Type.Number(),
     rowsTotal: Nullable(Type.Number()),

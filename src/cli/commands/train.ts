@@ -50,11 +50,12 @@ function wrap(line: string, width: number, indent: number): string {
 /** What each kind is and adds, beyond its options. */
 const KIND_NOTES: Record<string, [string, string]> = {
   kmeans: [
-    'segments (batched K-Means)',
+    'segments: batched K-Means',
     `A sweep chooses k by the ${K_RULE}.
-With REDIS_URL set, the Lloyd iterations run on 'audience worker' hosts: the rows are read in shards of --shard-rows and kept on the workers;
-each iteration adds their per-segment sums (the same model as on one host from the same
-seed, to float32 rounding). The model store must be on a filesystem every worker sees.`,
+With REDIS_URL set, the Lloyd iterations run on 'audience worker' hosts: the rows are
+read in shards of --shard-rows and kept on the workers; each iteration adds their
+per-segment sums (the same model as on one host from the same seed, to float32
+rounding). The model store must be on a filesystem every worker sees.`,
   ],
   propensity: [
     'an MLP on any 0/1 label',
@@ -97,6 +98,11 @@ fitted by maximum likelihood on up to 20,000 customers (--seed picks them). Scor
   ],
 };
 
+/** The options and notes of one kind. */
+function kindHelp(kind: (typeof MODEL_KINDS)[number]): string {
+  return `${kind} (${KIND_NOTES[kind][0]}):\n${optionLines(KIND_PARAMS[kind])}\n${KIND_NOTES[kind][1]}`;
+}
+
 const USAGE = `audience train KIND --input <files|globs> --name NAME [options]
   KIND: ${MODEL_KINDS.join(', ')}
 e.g. audience train kmeans --input 'visitors*.parquet' --name behavior --k 4..12
@@ -109,7 +115,7 @@ Every kind:
   --quiet                no progress lines
 ${optionLines(FEATURE_PARAMS)}
 
-${MODEL_KINDS.map((kind) => `${kind} (${KIND_NOTES[kind][0]}):\n${optionLines(KIND_PARAMS[kind])}\n${KIND_NOTES[kind][1]}`).join('\n\n')}
+${MODEL_KINDS.map(kindHelp).join('\n\n')}
 
 Saves models/<name>/<version>/ (model.json + weights.bin + manifest.json with the fitted
 feature transform, metrics, profiles or evaluation report, data fingerprint and backend).
@@ -123,6 +129,11 @@ export const train: Command = {
   name: 'train',
   summary: `train a model: ${MODEL_KINDS.join(', ')}`,
   usage: USAGE,
+  usageFor(positionals) {
+    const kind = MODEL_KINDS.find((k) => k === positionals[0]);
+    if (!kind) return undefined;
+    return `audience train ${kind} --input <files|globs> --name NAME [options]\n\n${optionLines({ ...FEATURE_PARAMS })}\n  --store DIR            model store (default ./models or AUDIENCE_MODEL_STORE)\n  --quiet                no progress lines\n\n${kindHelp(kind)}`;
+  },
   options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, name: { type: 'string' }, ...flagOptions(allParams()) },
   async run(values, positionals) {
     const [kind, extra] = positionals;

@@ -295,6 +295,7 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
   const lrScores = await logits(lr.mlp, pop.x, pop.d, pop.rows);
   lr.mlp.dispose();
   evaluation.push({ method: 'baseline: logistic seed-vs-population', ...expansionQuality(lrScores, candidates, heldFlag, RECALL_AT) });
+  evaluating.update(3, 3);
   evaluating.done();
 
   // The saved model learns from every seed.

@@ -221,7 +221,8 @@ export async function trainPropensity(data: Dataset, transform: FittedTransform,
   const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding, ...((opts.ensemble ?? 1) > 1 && { ensemble: opts.ensemble }) }, { ...fitOptions, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const baselineProgress = progress('baseline', 'samples');
-  const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, progress: baselineProgress });
+  // The baseline keeps the default stopping limits whatever the MLP's (--max-epochs, --patience): a capped baseline would flatter the MLP.
+  const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, maxEpochs: 200, patience: 10, progress: baselineProgress });
   baselineProgress.done(`logistic regression, best epoch ${lr.bestEpoch}`);
 
   const method = opts.calibration ?? 'platt';

@@ -21,7 +21,7 @@ export function jobView(job: JobRecord): Static<typeof JobView> {
     type: job.type,
     status: job.status,
     stage: job.stage,
-    request: job.type === 'score' ? { input: spec.input, models: spec.models, output: spec.output } : { model: spec.model, name: spec.name, input: spec.input },
+    request: job.type === 'score' ? { input: spec.input, models: spec.models, output: spec.output } : { model: spec.model, name: spec.name, input: spec.input, params: spec.params ?? {} },
     progress: {
       rowsDone: job.rowsDone,
       rowsTotal: job.rowsTotal,
