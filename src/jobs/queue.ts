@@ -23,6 +23,7 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { OWNER, removeIfEmpty, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
 import { USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
+import type { RunShardsOptions } from './shard-pool.js';
 import type { Shard } from './shards.js';
 
 /** The BullMQ queue shard tasks go through. */
@@ -83,13 +84,8 @@ function connection(url: string) {
 /** A shard job's data: the shard task without its progress port, and who owned the staging folder when it was queued. */
 type ShardJobData = Omit<ShardTask, 'progress'> & { owner: string };
 
-/** Options of the queued path: how often a shard is tried, and what the caller hears. */
-export interface QueueRunOptions {
-  staging: string;
-  maxRejects: number;
-  onRows?: (rows: number) => void;
-  onShard?: (result: ShardResult) => void;
-  signal?: AbortSignal;
+/** Options of the queued path: the pool's (what the caller hears), and how often a shard is tried. */
+export interface QueueRunOptions extends RunShardsOptions {
   /** Tries per shard (default 3), with exponential backoff from 2 s. */
   attempts?: number;
 }

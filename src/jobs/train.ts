@@ -127,7 +127,14 @@ function labelColumns(data: Dataset, label: string): string[] {
   return LABEL_COLUMNS.includes(label) ? LABEL_COLUMNS.filter((col) => names.includes(col)) : [label];
 }
 
-const saved = (m: { manifest: { name: string; version: number; backend: { name: string } } }) => `Saved ${m.manifest.name}@${m.manifest.version} (${m.manifest.backend.name})`;
+type SavedModel = { manifest: { name: string; version: number; backend: { name: string } } };
+
+const saved = (m: SavedModel) => `Saved ${m.manifest.name}@${m.manifest.version} (${m.manifest.backend.name})`;
+
+/** The outcome of a saved model: its name and version; its report is the "Saved" line, then `text`. */
+function outcome(m: SavedModel, text: string): TrainOutcome {
+  return { name: m.manifest.name, version: m.manifest.version, report: `${saved(m)}\n${text}` };
+}
 
 async function kmeansStep(c: Context): Promise<TrainOutcome> {
   const o = kmeansOptions(c.req.name, c.params);
@@ -162,7 +169,7 @@ async function propensityStep(c: Context): Promise<TrainOutcome> {
   const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
   const { model, report } = await trainPropensity(data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
-  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatPropensityReport(report)}` };
+  return outcome(model, formatPropensityReport(report));
 }
 
 async function lookalikeStep(c: Context): Promise<TrainOutcome> {
@@ -181,7 +188,7 @@ async function lookalikeStep(c: Context): Promise<TrainOutcome> {
   const transform = await fitFeatures(c, data, spec);
   const { model, report } = await trainLookalike(data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
   model.dispose();
-  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatLookalikeReport(report)}` };
+  return outcome(model, formatLookalikeReport(report));
 }
 
 async function anomalyStep(c: Context): Promise<TrainOutcome> {
@@ -190,7 +197,7 @@ async function anomalyStep(c: Context): Promise<TrainOutcome> {
   const transform = await fitFeatures(c, data, await featureSpec(c, data));
   const { model, report } = await trainAnomaly(data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
-  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatAnomalyReport(report)}` };
+  return outcome(model, formatAnomalyReport(report));
 }
 
 async function cltvStep(c: Context): Promise<TrainOutcome> {
@@ -201,14 +208,14 @@ async function cltvStep(c: Context): Promise<TrainOutcome> {
   const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
   const { model, report } = await trainCltv(data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
-  return { name: model.manifest.name, version: model.manifest.version, report: `${saved(model)}\n${formatCltvReport(report)}` };
+  return outcome(model, formatCltvReport(report));
 }
 
 async function bgnbdStep(c: Context): Promise<TrainOutcome> {
   const o = bgnbdOptions(c.req.name, c.params);
   const data = await dataset(c.req);
   const { model, report } = await trainBgNbd(data, c.req.store, { ...o, progress: c.progress });
-  return { name: model.manifest.name, version: model.manifest.version, report: `Saved ${model.manifest.name}@${model.manifest.version}\n${formatBgNbdReport(report)}` };
+  return outcome(model, formatBgNbdReport(report));
 }
 
 /** Each kind's training steps. */

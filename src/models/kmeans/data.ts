@@ -128,8 +128,7 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
   await Promise.all(loads);
   const sampleRows = Math.min(rows, opts.sampleSize);
   shuffleRows(sample, sampleRows, d, rng);
-  let meanVariance = 0;
-  for (let j = 0; j < d; j++) meanVariance += Math.max(0, sumSq[j] / rows - (sum[j] / rows) ** 2) / d;
+  const meanVariance = meanVarianceOf(sum, sumSq, rows);
 
   const batches = partitions ? null : resident;
   const parts = partitions;
@@ -166,6 +165,13 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
       for (const p of parts ?? []) void p.terminate();
     },
   };
+}
+
+/** The mean per-feature variance of `rows` rows from their per-feature sums and sums of squares. */
+export function meanVarianceOf(sum: Float64Array, sumSq: Float64Array, rows: number): number {
+  let v = 0;
+  for (let j = 0; j < sum.length; j++) v += Math.max(0, sumSq[j] / rows - (sum[j] / rows) ** 2) / sum.length;
+  return v;
 }
 
 /** Per-cluster sums (K x D) and counts (K) of some of the rows. */
