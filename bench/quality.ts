@@ -17,8 +17,7 @@ import { inferSpec } from '../src/features/infer.js';
 import { loadSpec, type FeatureSpec } from '../src/features/spec.js';
 import { openDataset, type Dataset } from '../src/io/dataset.js';
 import { stratifiedSplit } from '../src/models/propensity/checks.js';
-import { loadLabeled, trainPropensity } from '../src/models/propensity/train.js';
-import { ModelStore } from '../src/models/registry.js';
+import { loadLabeled, PROPENSITY } from '../src/models/propensity/train.js';
 import { silentProgress } from '../src/util/progress.js';
 import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
@@ -107,7 +106,6 @@ export async function run(args: string[]): Promise<void> {
   const seeds = Number(option(args, 'seeds') ?? 5);
   const only = option(args, 'datasets')?.split(',');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-quality-'));
-  const store = new ModelStore(path.join(tmp, 'models'));
   const py = findPython(['sklearn', 'numpy']);
   const rows: Array<Record<string, string>> = [];
   const notes: string[] = [];
@@ -123,9 +121,13 @@ export async function run(args: string[]): Promise<void> {
     for (let seed = 0; seed < seeds; seed++) {
       for (const [variant, numeric, ensemble] of VARIANTS) {
         const started = performance.now();
-        const { report: r, model } = await trainPropensity(data, transform, store, { name: 'q', label, seed, numeric, ensemble, allowSmall: true });
+        // Fitted and evaluated, never saved: the estimator's steps without the store.
+        const opts = { name: 'q', label, seed, numeric, ensemble, allowSmall: true };
+        const prepared = await PROPENSITY.prepare(data, transform, opts);
+        const fitted = await PROPENSITY.fit(prepared, opts);
+        const r = await PROPENSITY.evaluate(prepared, fitted, opts);
+        fitted.dispose();
         (seconds[variant] ??= []).push((performance.now() - started) / 1000);
-        model.dispose();
         const m = r.test.mlp;
         add(variant, { roc: m.rocAuc, pr: m.prAuc, logLoss: m.logLoss });
         if (variant === VARIANTS[0][0]) add('audience-engine logistic baseline', { roc: r.test.baseline.rocAuc, pr: r.test.baseline.prAuc, logLoss: r.test.baseline.logLoss });

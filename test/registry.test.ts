@@ -64,7 +64,7 @@ describe('K-Means save and load', () => {
     const t = await fitTransform(data, parseSpec({ id: 'visitor_id', numeric: ['sessions', 'page_views', { name: 'avg_session_seconds', log: true }, 'bounce_rate'], categorical: ['device'], boolean: ['has_account'] }));
     const store = new ModelStore(path.join(dir, 'models'));
     const before = tf.memory().numTensors;
-    const { model, profiles } = await trainKMeans(data, t, store, { k: 4, name: 'behavior', nInit: 2 });
+    const { model, report: { profiles } } = await trainKMeans(data, t, store, { k: 4, name: 'behavior', nInit: 2 });
     expect(profiles).toHaveLength(4);
     expect(profiles.reduce((a, p) => a + p.size, 0)).toBe(20_000);
     const loaded = (await loadScoringModel(store, 'behavior')) as KMeansModel;

@@ -2,9 +2,9 @@
  * A train job: one model kind trained from typed params, the same whether `audience train`
  * runs it or the service's runner does. The steps each kind composes: open the inputs,
  * decide the features (a spec file, or inferred with the label, seed-filter and sensitive
- * columns left out), fit the feature transform, then the kind's trainer (which fits,
- * evaluates on held-out rows and saves a version); the text report is returned for the
- * caller to print or store.
+ * columns left out), fit the feature transform, then the kind's estimator steps composed by
+ * models/estimator.ts `train` (prepare the rows, fit, evaluate on held-out rows, save a
+ * version); the text report is returned for the caller to print or store.
  */
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -14,12 +14,13 @@ import { inferSpec } from '../features/infer.js';
 import { loadSpec, type FeatureSpec } from '../features/spec.js';
 import type { FittedTransform } from '../features/transform.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
-import { trainAnomaly } from '../models/anomaly/train.js';
-import { trainBgNbd } from '../models/btyd/train.js';
-import { trainCltv } from '../models/cltv/train.js';
-import { K_RULE, trainKMeans, type TrainKMeansOptions } from '../models/kmeans/train.js';
+import { ANOMALY } from '../models/anomaly/train.js';
+import { BGNBD, bgnbdSpec } from '../models/btyd/train.js';
+import { CLTV } from '../models/cltv/train.js';
+import { train } from '../models/estimator.js';
+import { K_RULE, KMEANS, type TrainKMeansOptions } from '../models/kmeans/train.js';
 import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from '../models/lookalike/seeds.js';
-import { trainLookalike } from '../models/lookalike/train.js';
+import { LOOKALIKE } from '../models/lookalike/train.js';
 import {
   anomalyOptions,
   bgnbdOptions,
@@ -32,7 +33,7 @@ import {
   type ModelKind,
   type ParamValues,
 } from '../models/params.js';
-import { requireLabel, trainPropensity } from '../models/propensity/train.js';
+import { PROPENSITY, requireLabel } from '../models/propensity/train.js';
 import type { ModelStore } from '../models/registry.js';
 import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatProfiles, formatPropensityReport, table } from '../report/text.js';
 import { UserError } from '../util/errors.js';
@@ -146,7 +147,8 @@ async function kmeansStep(c: Context): Promise<TrainOutcome> {
   const loadData: TrainKMeansOptions['loadData'] = url
     ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
     : undefined;
-  const { fit, model, sweep, profiles } = await trainKMeans(data, transform, c.req.store, { ...o, progress: c.progress, loadData });
+  const { model, report } = await train(KMEANS, data, transform, c.req.store, { ...o, progress: c.progress, loadData });
+  const { fit, sweep, profiles } = report;
   const out: string[] = [];
   if (sweep) {
     out.push(table(sweep.map((r) => ({ k: r.k, inertia: r.inertia.toPrecision(6), silhouette: r.silhouette.toFixed(4), chosen: r.k === fit.k ? '<-' : '' }))));
@@ -167,7 +169,7 @@ async function propensityStep(c: Context): Promise<TrainOutcome> {
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive);
   const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
-  const { model, report } = await trainPropensity(data, transform, c.req.store, { ...o, progress: c.progress });
+  const { model, report } = await train(PROPENSITY, data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
   return outcome(model, formatPropensityReport(report));
 }
@@ -186,7 +188,7 @@ async function lookalikeStep(c: Context): Promise<TrainOutcome> {
   const spec = await featureSpec(c, data, exclude);
   if (typeof c.params['seed-ids'] === 'string') seeds = await readSeedIds(c.params['seed-ids'], spec.id ?? null);
   const transform = await fitFeatures(c, data, spec);
-  const { model, report } = await trainLookalike(data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
+  const { model, report } = await train(LOOKALIKE, data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
   model.dispose();
   return outcome(model, formatLookalikeReport(report));
 }
@@ -195,7 +197,7 @@ async function anomalyStep(c: Context): Promise<TrainOutcome> {
   const o = anomalyOptions(c.req.name, c.params);
   const data = await dataset(c.req);
   const transform = await fitFeatures(c, data, await featureSpec(c, data));
-  const { model, report } = await trainAnomaly(data, transform, c.req.store, { ...o, progress: c.progress });
+  const { model, report } = await train(ANOMALY, data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
   return outcome(model, formatAnomalyReport(report));
 }
@@ -206,7 +208,7 @@ async function cltvStep(c: Context): Promise<TrainOutcome> {
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive);
   const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
-  const { model, report } = await trainCltv(data, transform, c.req.store, { ...o, progress: c.progress });
+  const { model, report } = await train(CLTV, data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
   return outcome(model, formatCltvReport(report));
 }
@@ -214,7 +216,8 @@ async function cltvStep(c: Context): Promise<TrainOutcome> {
 async function bgnbdStep(c: Context): Promise<TrainOutcome> {
   const o = bgnbdOptions(c.req.name, c.params);
   const data = await dataset(c.req);
-  const { model, report } = await trainBgNbd(data, c.req.store, { ...o, progress: c.progress });
+  const transform = await fitFeatures(c, data, await bgnbdSpec(data, o));
+  const { model, report } = await train(BGNBD, data, transform, c.req.store, { ...o, progress: c.progress });
   return outcome(model, formatBgNbdReport(report));
 }
 

@@ -18,7 +18,8 @@ import { fitKMeans } from '../kmeans/fit.js';
 import { Segmenter } from '../kmeans/model.js';
 import { GroupProfiler, type GroupProfile } from '../profile.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { AnomalyModel } from './model.js';
+import { AnomalyModel, type AnomalyState, type AnomalyWeights } from './model.js';
+import { train, type Estimator } from '../estimator.js';
 
 export interface TrainAnomalyOptions {
   name: string;
@@ -64,14 +65,31 @@ function median(xs: number[]): number {
 }
 const SMALL_SEGMENT = 0.05;
 
+/** The data and its transform: the fit reads the rows itself (K-Means first, then passes). */
+export interface PreparedAnomaly {
+  data: Dataset;
+  transform: FittedTransform;
+}
+
+/** A fitted, unsaved outlier model: its weights and state as saved, and what the report counts. */
+export interface FittedAnomaly {
+  weights: AnomalyWeights;
+  state: AnomalyState;
+  k: number;
+  rows: number;
+  outliers: number;
+  candidates: NicheReport[];
+  histogram: NonNullable<AnomalyReport['histogram']>;
+  dispose(): void;
+}
+
 /**
- * Trains an anomaly model: K-Means with `k` clusters (see fitKMeans), each cluster's spread
- * (RMS member distance), outliers over `threshold` spreads, and niche segments found by
- * clustering the outliers again; saves it to the store.
- * @returns the saved model and its report.
+ * Fits the outlier model: K-Means with `k` clusters (see fitKMeans), each cluster's spread
+ * (the median member distance), outliers over `threshold` spreads, and niche segments found
+ * by clustering the outliers again.
  */
-export async function trainAnomaly(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainAnomalyOptions) {
-  const backend = await initBackend();
+async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promise<FittedAnomaly> {
+  const { data, transform } = p;
   const progress = opts.progress ?? (() => silentProgress);
   const k = opts.k ?? 8;
   const threshold = opts.threshold ?? 3;
@@ -172,30 +190,65 @@ export async function trainAnomaly(data: Dataset, transform: FittedTransform, st
   }
   const nicheCentroids = new Float32Array(nicheRows.length * d);
   nicheRows.forEach((r, j) => nicheCentroids.set(r, j * d));
-  const kept = nicheRows;
-
-  const weights = { centroids: fit.centroids, spreads, niches: nicheCentroids, nicheSpreads: Float32Array.from(nicheSpreadList) };
-  const state = { threshold, nicheOfCluster };
-  const manifestBase = {
-    ...trainedOn('anomaly', opts.name, backend, transform, data.tables, rows),
-    params: { k, threshold, niches: opts.niches ?? 5, seed },
+  return {
+    weights: { centroids: fit.centroids, spreads, niches: nicheCentroids, nicheSpreads: Float32Array.from(nicheSpreadList) },
+    state: { threshold, nicheOfCluster },
+    k,
+    rows,
+    outliers,
+    candidates,
+    histogram,
+    dispose: () => {},
   };
+}
 
-  // Profiles of the kept niches, from a model holding them (not saved yet: versions are immutable).
+/** The prepared source, the params as saved and the fields of the manifest every step shares. */
+async function manifestBase(p: PreparedAnomaly, f: FittedAnomaly, opts: TrainAnomalyOptions) {
+  const backend = await initBackend();
+  return { ...trainedOn('anomaly', opts.name, backend, p.transform, p.data.tables, f.rows), params: { k: f.k, threshold: f.state.threshold, niches: opts.niches ?? 5, seed: opts.seed ?? 0 } };
+}
+
+/** The outlier share and score distribution, the niche candidates, and the kept niches profiled like segments. */
+async function evaluateAnomaly(p: PreparedAnomaly, f: FittedAnomaly, opts: TrainAnomalyOptions): Promise<AnomalyReport> {
+  const kept = f.weights.nicheSpreads.length;
   let profiles: GroupProfile[] = [];
-  if (kept.length) {
-    const draft = new AnomalyModel({ ...manifestBase, version: 0, createdAt: '', metrics: {} }, weights, state);
-    const profiler = new GroupProfiler(transform, kept.length);
-    const profiling = progress('profile');
-    for await (const { batch, block } of transformedBatches(data, transform)) {
-      profiler.add(batch, (await draft.predict(block)).niche);
-      profiling.update(batch.first + batch.rows, data.rowCount);
+  if (kept) {
+    // A model holding the niches (not saved: versions are immutable) assigns the rows to them.
+    const draft = new AnomalyModel({ ...(await manifestBase(p, f, opts)), version: 0, createdAt: '', metrics: {} }, f.weights, f.state);
+    const profiler = new GroupProfiler(p.transform, kept);
+    const profiling = (opts.progress ?? (() => silentProgress))('profile');
+    try {
+      for await (const { batch, block } of transformedBatches(p.data, p.transform)) {
+        profiler.add(batch, (await draft.predict(block)).niche);
+        profiling.update(batch.first + batch.rows, p.data.rowCount);
+      }
+    } finally {
+      draft.dispose();
     }
     profiling.done();
-    draft.dispose();
-    profiles = profiler.result().map((p) => ({ ...p, entries: p.entries.slice(0, 12) }));
+    profiles = profiler.result().map((pr) => ({ ...pr, entries: pr.entries.slice(0, 12) }));
   }
-  const report: AnomalyReport = { k, threshold, outliers, outlierShare: outliers / Math.max(1, rows), spreads: Array.from(spreads), candidates, profiles, histogram };
-  const model = AnomalyModel.save(store, { ...manifestBase, metrics: report as unknown as Record<string, unknown> }, weights, state);
-  return { model, report };
+  const { threshold } = f.state;
+  return { k: f.k, threshold, outliers: f.outliers, outlierShare: f.outliers / Math.max(1, f.rows), spreads: Array.from(f.weights.spreads), candidates: f.candidates, profiles, histogram: f.histogram };
+}
+
+/** Writes the fitted model, its params and report as the next version of `opts.name`. */
+async function saveAnomaly(store: ModelStore, p: PreparedAnomaly, f: FittedAnomaly, report: AnomalyReport, opts: TrainAnomalyOptions): Promise<AnomalyModel> {
+  return AnomalyModel.save(store, { ...(await manifestBase(p, f, opts)), metrics: report as unknown as Record<string, unknown> }, f.weights, f.state);
+}
+
+/** The outlier model's estimator steps (see models/estimator.ts); nothing is read up front. */
+export const ANOMALY: Estimator<TrainAnomalyOptions, PreparedAnomaly, FittedAnomaly, AnomalyReport, AnomalyModel> = {
+  prepare: async (data, transform) => ({ data, transform }),
+  fit: fitAnomaly,
+  evaluate: evaluateAnomaly,
+  save: saveAnomaly,
+};
+
+/**
+ * Trains an anomaly model: ANOMALY's steps composed (see fitAnomaly and the module comment).
+ * @returns the saved model (the caller disposes it) and its report.
+ */
+export async function trainAnomaly(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainAnomalyOptions) {
+  return train(ANOMALY, data, transform, store, opts);
 }

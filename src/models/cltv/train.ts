@@ -28,7 +28,8 @@ import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { requireLabel } from '../propensity/train.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { CltvModel } from './model.js';
+import { CltvModel, type CltvState } from './model.js';
+import { train, type Estimator } from '../estimator.js';
 import { zilnLoss, zilnPredict } from './ziln.js';
 
 export interface TrainCltvOptions extends NetworkOptions {
@@ -227,35 +228,74 @@ function bgNbdBaseline(data: Valued, train: Int32Array, rows: Int32Array, horizo
   return { pred: Float64Array.from(rows, (r) => btydValue(fitted, summary(r), horizonDays).value), ...fitted };
 }
 
+/** The valued rows (features, label, the baselines' columns) and their split. */
+export interface PreparedCltv {
+  data: Dataset;
+  transform: FittedTransform;
+  valued: Valued & { unlabeled: number; groups: Array<Array<string | null>> };
+  /** 1 where the label is above 0 (bought in the horizon), by valued row. */
+  bought: Uint8Array;
+  horizonDays: number | null;
+  split: { train: Int32Array; valid: Int32Array; test: Int32Array };
+}
+
+/** A fitted, unsaved CLTV model and how it was fitted. */
+export interface FittedCltv {
+  mlp: Mlp;
+  state: CltvState;
+  params: Record<string, unknown>;
+  history: EpochRecord[];
+  bestEpoch: number;
+  training: CltvReport['training'];
+  dispose(): void;
+}
+
 /**
- * Trains a CLTV model (see the module comment) on `data`'s label (money over a horizon).
- * @returns the saved model and its report.
+ * Reads the valued rows and draws the seeded 65/15/20 split stratified on buying at all.
  * @throws UserError for a missing or negative label, or too few buyers to fit.
  */
-export async function trainCltv(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainCltvOptions) {
-  const backend = await initBackend();
-  const progress = opts.progress ?? (() => silentProgress);
-  const seed = opts.seed ?? 0;
-  const loading = progress('load');
+async function prepareCltv(data: Dataset, transform: FittedTransform, opts: TrainCltvOptions): Promise<PreparedCltv> {
+  const loading = (opts.progress ?? (() => silentProgress))('load');
   const valued = await loadValued(data, transform, opts.label, loading, opts.sensitive ?? []);
   loading.done(`${valued.y.length} labeled rows`);
   if (valued.y.length === 0) throw new UserError(`${data.tables[0].path}: column "${opts.label}" has no value in any of its ${valued.unlabeled} rows`);
   const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
   const buyers = bought.reduce((a, b) => a + b, 0);
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
-  const horizonDays = horizonFor(data, opts.label, opts.horizonDays);
-  const split = stratifiedSplit(bought, 0.15, 0.2, seed);
-  const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
-  const config: MlpConfig = { inputs: valued.d, hidden: opts.hidden ?? [64, 32], dropout: opts.dropout ?? 0, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed, outputs: 3 };
-  const training = progress('ziln', 'samples');
-  const fit = await fitZiln(valued, split.train, split.valid, config, { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, progress: training });
-  training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
+  return { data, transform, valued, bought, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, opts.seed ?? 0) };
+}
 
+/** Fits the zero-inflated lognormal MLP (Wang, Liu and Miao 2019) with early stopping on the validation loss. */
+async function fitCltv(p: PreparedCltv, opts: TrainCltvOptions): Promise<FittedCltv> {
+  const seed = opts.seed ?? 0;
+  const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(p.split.train.length / 50)));
+  const config: MlpConfig = { inputs: p.valued.d, hidden: opts.hidden ?? [64, 32], dropout: opts.dropout ?? 0, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed, outputs: 3 };
+  const loop = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10 };
+  const training = (opts.progress ?? (() => silentProgress))('ziln', 'samples');
+  const fit = await fitZiln(p.valued, p.split.train, p.split.valid, config, { ...loop, progress: training });
+  training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
+  const maxValue = p.valued.y.reduce((m, v) => Math.max(m, v), 0);
+  return {
+    mlp: fit.mlp,
+    state: { mlp: config, horizonDays: p.horizonDays, maxValue },
+    params: { label: opts.label, hidden: config.hidden, dropout: config.dropout, l2: config.l2, learningRate: config.learningRate, ...loop, horizonDays: p.horizonDays, seed, ...(opts.sensitive?.length && { sensitive: opts.sensitive }) },
+    history: fit.history,
+    bestEpoch: fit.bestEpoch,
+    training: { seconds: fit.seconds, samplesPerSecond: fit.samplesPerSecond },
+    dispose: () => fit.mlp.dispose(),
+  };
+}
+
+/**
+ * Value metrics on the test rows beside the last window and BG/NBD + Gamma-Gamma fitted on
+ * the training customers; fairness by group of each sensitive column.
+ */
+async function evaluateCltv(p: PreparedCltv, f: FittedCltv, opts: TrainCltvOptions): Promise<CltvReport> {
+  const { valued, split, bought, horizonDays } = p;
   const actual = Float64Array.from(split.test, (r) => valued.y[r]);
-  const maxValue = valued.y.reduce((m, v) => Math.max(m, v), 0);
-  const { value } = zilnPredict(await predictLogits(fit.mlp, valued, split.test), split.test.length, maxValue);
+  const { value } = zilnPredict(await predictLogits(f.mlp, valued, split.test), split.test.length, f.state.maxValue);
   const window = lastWindow(valued, split.test, horizonDays);
-  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, seed);
+  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, opts.seed ?? 0);
   const report: CltvReport = {
     split: {
       train: split.train.length,
@@ -270,24 +310,33 @@ export async function trainCltv(data: Dataset, transform: FittedTransform, store
       bgNbd: typeof btyd === 'string' ? btyd : valueMetrics(btyd.pred, actual),
     },
     ...(typeof btyd !== 'string' && { bgNbd: { params: btyd.params, spend: btyd.spend, customers: btyd.customers } }),
-    history: fit.history,
-    bestEpoch: fit.bestEpoch,
-    training: { seconds: fit.seconds, samplesPerSecond: fit.samplesPerSecond },
+    history: f.history,
+    bestEpoch: f.bestEpoch,
+    training: f.training,
   };
   if (opts.sensitive?.length) {
     const top = (v: ArrayLike<number>) => rateThreshold(v, 0.1);
     const highValue = Float64Array.from(actual, (a) => (a >= top(actual) && a > 0 ? 1 : 0));
     report.fairness = opts.sensitive.map((col, c) => fairnessByGroup(col, Array.from(split.test, (r) => valued.groups[c][r]), value, top(value), highValue));
   }
-  const model = await CltvModel.save(
-    store,
-    {
-      ...trainedOn('cltv', opts.name, backend, transform, data.tables, valued.y.length),
-      params: { label: opts.label, hidden: config.hidden, dropout: config.dropout, l2: config.l2, learningRate: config.learningRate, batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, horizonDays, seed, ...(opts.sensitive?.length && { sensitive: opts.sensitive }) },
-      metrics: report as unknown as Record<string, unknown>,
-    },
-    fit.mlp,
-    { mlp: config, horizonDays, maxValue },
-  );
-  return { model, report };
+  return report;
+}
+
+/** Writes the fitted model, its params and report as the next version of `opts.name`. */
+async function saveCltv(store: ModelStore, p: PreparedCltv, f: FittedCltv, report: CltvReport, opts: TrainCltvOptions): Promise<CltvModel> {
+  const backend = await initBackend();
+  const manifest = { ...trainedOn('cltv', opts.name, backend, p.transform, p.data.tables, p.valued.y.length), params: f.params, metrics: report as unknown as Record<string, unknown> };
+  return CltvModel.save(store, manifest, f.mlp, f.state);
+}
+
+/** The CLTV model's estimator steps (see models/estimator.ts). */
+export const CLTV: Estimator<TrainCltvOptions, PreparedCltv, FittedCltv, CltvReport, CltvModel> = { prepare: prepareCltv, fit: fitCltv, evaluate: evaluateCltv, save: saveCltv };
+
+/**
+ * Trains a CLTV model: CLTV's steps composed (see the module comment) on `data`'s label (money over a horizon).
+ * @returns the saved model (the caller disposes it) and its report.
+ * @throws UserError for a missing or negative label, or too few buyers to fit.
+ */
+export async function trainCltv(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainCltvOptions) {
+  return train(CLTV, data, transform, store, opts);
 }

@@ -14,6 +14,7 @@ import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
 import { fitKMeans, type KMeansFit, type KMeansOptions } from './fit.js';
 import { KMeansModel, Segmenter } from './model.js';
 import { segmentMap, type SegmentMap } from './map.js';
+import { train, type Estimator } from '../estimator.js';
 
 export interface SweepRow {
   k: number;
@@ -37,13 +38,6 @@ export interface TrainKMeansOptions extends Omit<KMeansOptions, 'k' | 'progress'
   shardRows?: number;
 }
 
-export interface TrainKMeansResult {
-  model: KMeansModel;
-  fit: KMeansFit;
-  sweep: SweepRow[] | undefined;
-  profiles: GroupProfile[];
-}
-
 /** Visitors on the report's 2-D map. */
 const MAP_POINTS = 1000;
 
@@ -63,70 +57,92 @@ export function parseK(text: string): number | number[] {
   return k;
 }
 
+/** The K-Means steps need no rows read up front: the fit loads them (resident, streamed or on the workers). */
+export interface PreparedKMeans {
+  data: Dataset;
+  transform: FittedTransform;
+  /** The k, or the candidates of a sweep. */
+  ks: number[];
+}
+
+/** The chosen fit (its centroids are the model), the sweep's rows when several k were tried, and the report's 2-D map. */
+export interface FittedKMeans {
+  fit: KMeansFit;
+  sweep: SweepRow[] | undefined;
+  map: SegmentMap;
+  dispose(): void;
+}
+
+/** The chosen fit and sweep, and each segment profiled against the population in the data's units. */
+export interface KMeansReport {
+  fit: KMeansFit;
+  sweep: SweepRow[] | undefined;
+  profiles: GroupProfile[];
+}
+
+async function prepareKMeans(data: Dataset, transform: FittedTransform, opts: TrainKMeansOptions): Promise<PreparedKMeans> {
+  return { data, transform, ks: Array.isArray(opts.k) ? opts.k : [opts.k] };
+}
+
 /**
- * Trains and saves K-Means segments: one k, or a sweep where the chosen k follows K_RULE;
- * profiles each segment against the population in the data's own units.
+ * Loads the rows once (opts.loadData, else loadKMeansData), fits each k (fitKMeans:
+ * k-means++ seeding, Lloyd or mini-batch) and keeps the one K_RULE chooses; the rows are
+ * released before returning.
  */
-export async function trainKMeans(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainKMeansOptions): Promise<TrainKMeansResult> {
-  const backend = await initBackend();
+async function fitKMeansStep(p: PreparedKMeans, opts: TrainKMeansOptions): Promise<FittedKMeans> {
   const progress = opts.progress ?? (() => silentProgress);
-  const ks = Array.isArray(opts.k) ? opts.k : [opts.k];
-  const source = blockSource(data, transform);
   const loading = progress('load');
-  const load = { k: Math.max(...ks), sampleSize: opts.sampleSize ?? 100_000, seed: opts.seed ?? 0, progress: loading };
-  const kd = opts.loadData ? await opts.loadData(load) : await loadKMeansData(source, load);
+  const load = { k: Math.max(...p.ks), sampleSize: opts.sampleSize ?? 100_000, seed: opts.seed ?? 0, progress: loading };
+  const kd = opts.loadData ? await opts.loadData(load) : await loadKMeansData(blockSource(p.data, p.transform), load);
   loading.done(kd.where ?? (kd.resident ? 'resident on the backend' : 'streaming from disk each pass'));
   let fit: KMeansFit | undefined;
   let sweep: SweepRow[] | undefined;
-  let map: SegmentMap | undefined;
   try {
-    for (const k of ks) {
+    for (const k of p.ks) {
       // Lloyd counts iterations (at most max-iter: it stops when converged); mini-batch counts passes.
-      const p = progress(`k=${k}`, opts.mode === 'minibatch' || (opts.mode !== 'lloyd' && !kd.resident) ? 'epochs' : 'iterations');
-      const f = await fitKMeans(kd, { ...opts, k, progress: p });
-      p.done(`inertia ${f.inertia.toPrecision(6)}, silhouette ${f.silhouette.toFixed(3)}`);
-      if (ks.length > 1) (sweep ??= []).push({ k, inertia: f.inertia, silhouette: f.silhouette });
+      const line = progress(`k=${k}`, opts.mode === 'minibatch' || (opts.mode !== 'lloyd' && !kd.resident) ? 'epochs' : 'iterations');
+      const f = await fitKMeans(kd, { ...opts, k, progress: line });
+      line.done(`inertia ${f.inertia.toPrecision(6)}, silhouette ${f.silhouette.toFixed(3)}`);
+      if (p.ks.length > 1) (sweep ??= []).push({ k, inertia: f.inertia, silhouette: f.silhouette });
       if (!fit || f.silhouette > fit.silhouette + 1e-9) fit = f;
     }
     // The report's 2-D map: a uniform sample of 1,000 visitors (the sample is in random order).
-    map = segmentMap(kd.sample, Math.min(MAP_POINTS, kd.sampleRows), kd.cols, fit!.centroids, fit!.k, opts.seed ?? 0);
+    const map = segmentMap(kd.sample, Math.min(MAP_POINTS, kd.sampleRows), kd.cols, fit!.centroids, fit!.k, opts.seed ?? 0);
+    return { fit: fit!, sweep, map, dispose: () => {} };
   } finally {
     kd.dispose();
   }
-  const chosen = fit!;
+}
 
-  // Profile on a final pass, assigning with the chosen centroids.
-  const draft = new Segmenter(chosen.centroids, chosen.d);
-  const profiler = new GroupProfiler(transform, chosen.k);
-  const profiling = progress('profile');
+/** Profiles each segment on a final pass over the data, assigning with the chosen centroids. */
+async function evaluateKMeans(p: PreparedKMeans, f: FittedKMeans, opts: TrainKMeansOptions): Promise<KMeansReport> {
+  const draft = new Segmenter(f.fit.centroids, f.fit.d);
+  const profiler = new GroupProfiler(p.transform, f.fit.k);
+  const profiling = (opts.progress ?? (() => silentProgress))('profile');
   let done = 0;
   try {
-    for await (const { batch, block } of transformedBatches(data, transform)) {
+    for await (const { batch, block } of transformedBatches(p.data, p.transform)) {
       const { segment } = await draft.predict(block);
       profiler.add(batch, segment);
       done += batch.rows;
-      profiling.update(done, data.rowCount);
+      profiling.update(done, p.data.rowCount);
     }
   } finally {
     draft.dispose();
   }
   profiling.done();
-  const profiles = profiler.result();
+  return { fit: f.fit, sweep: f.sweep, profiles: profiler.result() };
+}
 
-  const model = KMeansModel.save(
+/** Writes the chosen centroids, params and metrics (profiles cut to 12 entries each) as the next version of `opts.name`. */
+async function saveKMeans(store: ModelStore, p: PreparedKMeans, f: FittedKMeans, report: KMeansReport, opts: TrainKMeansOptions): Promise<KMeansModel> {
+  const backend = await initBackend();
+  const chosen = f.fit;
+  return KMeansModel.save(
     store,
     {
-      ...trainedOn('kmeans', opts.name, backend, transform, data.tables, chosen.rows),
-      params: {
-        k: chosen.k,
-        kCandidates: ks,
-        kRule: ks.length > 1 ? K_RULE : undefined,
-        nInit: opts.nInit ?? 3,
-        maxIter: opts.maxIter ?? 100,
-        tol: opts.tol ?? 1e-4,
-        mode: chosen.mode,
-        seed: opts.seed ?? 0,
-      },
+      ...trainedOn('kmeans', opts.name, backend, p.transform, p.data.tables, chosen.rows),
+      params: { k: chosen.k, kCandidates: p.ks, kRule: p.ks.length > 1 ? K_RULE : undefined, nInit: opts.nInit ?? 3, maxIter: opts.maxIter ?? 100, tol: opts.tol ?? 1e-4, mode: chosen.mode, seed: opts.seed ?? 0 },
       metrics: {
         inertia: chosen.inertia,
         silhouette: chosen.silhouette,
@@ -134,12 +150,28 @@ export async function trainKMeans(data: Dataset, transform: FittedTransform, sto
         iterations: chosen.iterations,
         converged: chosen.converged,
         inits: chosen.inits,
-        sweep,
-        profiles: profiles.map((p) => ({ ...p, entries: p.entries.slice(0, 12) })),
-        map,
+        sweep: f.sweep,
+        profiles: report.profiles.map((pr) => ({ ...pr, entries: pr.entries.slice(0, 12) })),
+        map: f.map,
       },
     },
     chosen.centroids,
   );
-  return { model, fit: chosen, sweep, profiles };
+}
+
+/** K-Means segmentation's estimator steps (see models/estimator.ts). */
+export const KMEANS: Estimator<TrainKMeansOptions, PreparedKMeans, FittedKMeans, KMeansReport, KMeansModel> = {
+  prepare: prepareKMeans,
+  fit: fitKMeansStep,
+  evaluate: evaluateKMeans,
+  save: saveKMeans,
+};
+
+/**
+ * Trains and saves K-Means segments: KMEANS's steps composed. One k, or a sweep where the
+ * chosen k follows K_RULE; each segment profiled against the population in the data's units.
+ * @returns the saved model (the caller disposes it) and its report.
+ */
+export async function trainKMeans(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainKMeansOptions) {
+  return train(KMEANS, data, transform, store, opts);
 }

@@ -25,6 +25,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { blend, blendStats, LookalikeModel, type BlendStats, type LookalikeMethod } from './model.js';
 import type { SeedSource } from './seeds.js';
 import { SeedIndex, type SimilarityMode } from './similarity.js';
+import { train, type Estimator } from '../estimator.js';
 
 export const DEFAULT_MIN_SEEDS = 100;
 /** Seeds kept in a k-nearest index: beyond this, a uniform sample (the matMul per visitor grows with it). */
@@ -212,22 +213,47 @@ async function fitClassifier(
   return fitMlp(labeled, rows.subarray(nValid).slice().sort(), rows.subarray(0, nValid).slice().sort(), config, { batchSize, maxEpochs: 100, patience: 8, classWeight: 'balanced', progress: opts.progress });
 }
 
-/**
- * Trains a lookalike model: a seed-vs-population MLP classifier whose last hidden layer is
- * the embedding (positive-unlabeled learning); 20% of the seeds are held out to measure
- * recall at 1/5/10/20% of the population beside k-nearest-seed cosine and a logistic
- * baseline; the saved model then learns from all seeds.
- * @throws UserError when too few seeds are found, or under half of a seed list matches.
- */
-export async function trainLookalike(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainLookalikeOptions) {
-  const backend = await initBackend();
-  const progress = opts.progress ?? (() => silentProgress);
-  const seed = opts.seed ?? 0;
-  const mode = opts.mode ?? 'knn';
-  const k = opts.k ?? 50;
+type Population = Awaited<ReturnType<typeof loadPopulation>>;
+
+/** The population in memory with its seeds found and checked, and the held-out seeds drawn. */
+export interface PreparedLookalike {
+  data: Dataset;
+  transform: FittedTransform;
+  pop: Population;
+  /** How the seeds were given, in words (the file, or "column = value"). */
+  source: string;
+  /** Every seed row, and the split of them for the built-in evaluation. */
+  seedRows: Int32Array;
+  held: Int32Array;
+  trainSeeds: Int32Array;
+}
+
+/** A fitted, unsaved lookalike: the classifier learned from every seed, the seeds' embeddings (indexed) and the population's centre. */
+export interface FittedLookalike {
+  mlp: Mlp;
+  seedEmbeddings: Float32Array;
+  center: Float32Array;
+  indexed: number;
+  epochs: number;
+  /** The blend's scales over the whole population (computed when the method may be the blend). */
+  blend?: BlendStats;
+  dispose(): void;
+}
+
+/** Resolved options: the defaults filled in. */
+function settings(opts: TrainLookalikeOptions) {
   const hidden = opts.hidden ?? [64, 32];
   if (hidden.length === 0) throw new UserError('a lookalike embedding needs at least one hidden layer (--hidden 64,32)');
-  const loading = progress('load');
+  return { seed: opts.seed ?? 0, mode: opts.mode ?? ('knn' as SimilarityMode), k: opts.k ?? 50, hidden, negativesPerSeed: opts.negativesPerSeed ?? 10, holdout: opts.holdout ?? 0.2, method: opts.method ?? 'auto' };
+}
+
+/**
+ * Reads the population, finds the seeds and holds out `holdout` of them for the evaluation.
+ * @throws UserError when too few seeds are found, or under half of a seed list matches.
+ */
+async function prepareLookalike(data: Dataset, transform: FittedTransform, opts: TrainLookalikeOptions): Promise<PreparedLookalike> {
+  const { seed, holdout } = settings(opts);
+  const loading = (opts.progress ?? (() => silentProgress))('load');
   const pop = await loadPopulation(data, transform, opts.seeds, loading);
   const found = pop.seedIds.length;
   loading.done(`${found} of ${pop.given} seeds found among ${pop.rows} visitors`);
@@ -247,101 +273,138 @@ export async function trainLookalike(data: Dataset, transform: FittedTransform, 
     );
   }
   if (found === pop.rows) throw new UserError(`seed audience (${source}): every visitor is a seed; there is no one to expand to`);
-
-  // Evaluation: hold out part of the seeds, expand from the rest, see where the held-out ones rank.
-  const rng = new Rng(seed ^ 0x5eed5);
   const seedRows: number[] = [];
   for (let r = 0; r < pop.rows; r++) if (pop.isSeed[r]) seedRows.push(r);
-  rng.shuffle(seedRows);
-  const nHeld = Math.max(1, Math.round(seedRows.length * (opts.holdout ?? 0.2)));
-  const held = Int32Array.from(seedRows.slice(0, nHeld)).sort();
-  const trainSeeds = Int32Array.from(seedRows.slice(nHeld)).sort();
+  new Rng(seed ^ 0x5eed5).shuffle(seedRows);
+  const nHeld = Math.max(1, Math.round(seedRows.length * holdout));
+  return {
+    data,
+    transform,
+    pop,
+    source,
+    seedRows: Int32Array.from(seedRows).sort(),
+    held: Int32Array.from(seedRows.slice(0, nHeld)).sort(),
+    trainSeeds: Int32Array.from(seedRows.slice(nHeld)).sort(),
+  };
+}
+
+/**
+ * The saved model learns from every seed: the classifier, the embeddings of (at most
+ * MAX_INDEX_SEEDS of) the seeds and the population's mean embedding; the blend's scales when
+ * the method may be the blend.
+ */
+async function fitLookalike(p: PreparedLookalike, opts: TrainLookalikeOptions): Promise<FittedLookalike> {
+  const { seed, mode, k, hidden, negativesPerSeed, method } = settings(opts);
+  const { pop } = p;
+  const training = (opts.progress ?? (() => silentProgress))('train', 'samples');
+  const final = await fitClassifier(pop, p.seedRows, hidden, { negativesPerSeed, seed, progress: training });
+  const e = hidden[hidden.length - 1];
+  const finalEmb = await embedRows(final.mlp, pop.x, pop.d, null, pop.rows);
+  const indexRows = indexSample(p.seedRows, new Rng(seed ^ 0x1d3));
+  const seedEmbeddings = gatherRows(finalEmb, e, indexRows);
+  const center = columnMeans(finalEmb, e);
+  // The blend's scales come from the final model's scores over the whole population.
+  let stats: BlendStats | undefined;
+  if (method === 'auto' || method === 'blend') {
+    const finalIndex = new SeedIndex(seedEmbeddings, e, k, center);
+    stats = blendStats(await finalIndex.similarity(finalEmb, mode), await logits(final.mlp, pop.x, pop.d, pop.rows));
+    finalIndex.dispose();
+  }
+  training.done(`${final.history.length} epochs`);
+  return { mlp: final.mlp, seedEmbeddings, center, indexed: indexRows.length, epochs: final.history.length, ...(stats && { blend: stats }), dispose: () => final.mlp.dispose() };
+}
+
+/**
+ * The built-in evaluation: a classifier learned from the seeds not held out; recall of the
+ * held-out seeds at 1/5/10/20% of the population by the embedding's similarity, the
+ * classifier's logit (positive-unlabeled learning) and their blend, beside k-nearest cosine
+ * on the standardized features and a logistic seed-vs-population model; the saved model's
+ * method is chosen here (the best own method by held-out recall@10%, unless one was asked for).
+ */
+async function evaluateLookalike(p: PreparedLookalike, f: FittedLookalike, opts: TrainLookalikeOptions): Promise<LookalikeReport> {
+  const { seed, mode, k, hidden, negativesPerSeed } = settings(opts);
+  const { pop, held, trainSeeds } = p;
   const heldFlag = new Uint8Array(pop.rows);
   for (const r of held) heldFlag[r] = 1;
   const trainFlag = new Uint8Array(pop.rows);
   for (const r of trainSeeds) trainFlag[r] = 1;
-  const candidates = Int32Array.from({ length: pop.rows - trainSeeds.length }, () => 0);
+  const candidates = new Int32Array(pop.rows - trainSeeds.length);
   for (let r = 0, i = 0; r < pop.rows; r++) if (!trainFlag[r]) candidates[i++] = r;
   // The classifier must not see held-out seeds as positives: train on a copy of the flags.
   const evalPop = { ...pop, isSeed: trainFlag };
+  const quality = (scores: Float32Array) => expansionQuality(scores, candidates, heldFlag, RECALL_AT);
 
-  const evaluating = progress('evaluate', 'methods');
+  const evaluating = (opts.progress ?? (() => silentProgress))('evaluate', 'methods');
   const evaluation: MethodEvaluation[] = [];
-  const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
+  const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed, seed });
   const e = hidden[hidden.length - 1];
   const allEmb = await embedRows(net.mlp, pop.x, pop.d, null, pop.rows);
-  const indexRows = indexSample(trainSeeds, rng);
+  const indexRows = indexSample(trainSeeds, new Rng(seed ^ 0x1d2));
   const embIndex = new SeedIndex(gatherRows(allEmb, e, indexRows), e, k, columnMeans(allEmb, e));
   const ours = await embIndex.similarity(allEmb, mode);
   embIndex.dispose();
-  // The same network's seed-vs-population logit (positive-unlabeled learning), and the blend of
-  // both standardized: the candidates for the saved model's score, chosen on held-out seeds.
   const classifier = await logits(net.mlp, pop.x, pop.d, pop.rows);
   net.mlp.dispose();
   const blended = blend(ours, classifier, blendStats(ours, classifier));
-  evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'}`, own: 'embedding', ...expansionQuality(ours, candidates, heldFlag, RECALL_AT) });
-  evaluation.push({ method: 'seed-vs-population MLP (the embedding\'s network)', own: 'classifier', ...expansionQuality(classifier, candidates, heldFlag, RECALL_AT) });
-  evaluation.push({ method: 'blend: embedding + MLP, standardized, averaged', own: 'blend', ...expansionQuality(blended, candidates, heldFlag, RECALL_AT) });
+  evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'}`, own: 'embedding', ...quality(ours) });
+  evaluation.push({ method: 'seed-vs-population MLP (the embedding\'s network)', own: 'classifier', ...quality(classifier) });
+  evaluation.push({ method: 'blend: embedding + MLP, standardized, averaged', own: 'blend', ...quality(blended) });
   evaluating.update(1, 3);
   const method = chooseMethod(evaluation, opts.method);
 
   const rawIndex = new SeedIndex(gatherRows(pop.x, pop.d, indexRows), pop.d, k);
   const raw = await rawIndex.similarity(pop.x, 'knn');
   rawIndex.dispose();
-  evaluation.push({ method: `baseline: k=${k} nearest seeds, cosine on standardized features`, ...expansionQuality(raw, candidates, heldFlag, RECALL_AT) });
+  evaluation.push({ method: `baseline: k=${k} nearest seeds, cosine on standardized features`, ...quality(raw) });
   evaluating.update(2, 3);
 
-  const lr = await fitClassifier(evalPop, trainSeeds, [], { negativesPerSeed: opts.negativesPerSeed ?? 10, seed });
+  const lr = await fitClassifier(evalPop, trainSeeds, [], { negativesPerSeed, seed });
   const lrScores = await logits(lr.mlp, pop.x, pop.d, pop.rows);
   lr.mlp.dispose();
-  evaluation.push({ method: 'baseline: logistic seed-vs-population', ...expansionQuality(lrScores, candidates, heldFlag, RECALL_AT) });
+  evaluation.push({ method: 'baseline: logistic seed-vs-population', ...quality(lrScores) });
   evaluating.update(3, 3);
-  evaluating.done();
-
-  // The saved model learns from every seed.
-  const training = progress('train', 'samples');
-  const allSeeds = Int32Array.from(seedRows).sort();
-  const final = await fitClassifier(pop, allSeeds, hidden, { negativesPerSeed: opts.negativesPerSeed ?? 10, seed, progress: training });
-  const finalEmb = await embedRows(final.mlp, pop.x, pop.d, null, pop.rows);
-  const finalIndexRows = indexSample(allSeeds, rng);
-  const seedEmbeddings = gatherRows(finalEmb, e, finalIndexRows);
-  const center = columnMeans(finalEmb, e);
-  // The blend's scales come from the final model's scores over the whole population.
-  let stats: BlendStats | undefined;
-  if (method === 'blend') {
-    const finalIndex = new SeedIndex(seedEmbeddings, e, k, center);
-    stats = blendStats(await finalIndex.similarity(finalEmb, mode), await logits(final.mlp, pop.x, pop.d, pop.rows));
-    finalIndex.dispose();
-  }
-  training.done(`${final.history.length} epochs; scores by ${method}`);
-
-  const report: LookalikeReport = {
-    seeds: {
-      given: pop.given,
-      found,
-      missing: pop.missing.length,
-      missingExamples: pop.missing.slice(0, 10),
-      train: trainSeeds.length,
-      heldOut: held.length,
-      indexed: finalIndexRows.length,
-    },
+  evaluating.done(`scores by ${method}`);
+  return {
+    seeds: { given: pop.given, found: pop.seedIds.length, missing: pop.missing.length, missingExamples: pop.missing.slice(0, 10), train: trainSeeds.length, heldOut: held.length, indexed: f.indexed },
     population: pop.rows,
     evaluation,
     recallAt: RECALL_AT,
     method,
-    embedding: { dims: hidden[hidden.length - 1], epochs: final.history.length },
+    embedding: { dims: hidden[hidden.length - 1], epochs: f.epochs },
   };
-  const model = await LookalikeModel.save(
+}
+
+/** Writes the fitted lookalike, scoring by the report's method, as the next version of `opts.name`. */
+async function saveLookalike(store: ModelStore, p: PreparedLookalike, f: FittedLookalike, report: LookalikeReport, opts: TrainLookalikeOptions): Promise<LookalikeModel> {
+  const backend = await initBackend();
+  const { seed, mode, k, hidden, negativesPerSeed, holdout, method } = settings(opts);
+  return LookalikeModel.save(
     store,
     {
-      ...trainedOn('lookalike', opts.name, backend, transform, data.tables, pop.rows),
-      params: { seeds: source, mode, k, hidden, negativesPerSeed: opts.negativesPerSeed ?? 10, holdout: opts.holdout ?? 0.2, method: opts.method ?? 'auto', seed },
+      ...trainedOn('lookalike', opts.name, backend, p.transform, p.data.tables, p.pop.rows),
+      params: { seeds: p.source, mode, k, hidden, negativesPerSeed, holdout, method, seed },
       metrics: report as unknown as Record<string, unknown>,
     },
-    final.mlp,
-    seedEmbeddings,
-    center,
-    { mode, k, mlp: final.mlp.config, seedIds: pop.seedIds, method, ...(stats && { blend: stats }) },
+    f.mlp,
+    f.seedEmbeddings,
+    f.center,
+    { mode, k, mlp: f.mlp.config, seedIds: p.pop.seedIds, method: report.method, ...(report.method === 'blend' && f.blend && { blend: f.blend }) },
   );
-  return { model, report };
+}
+
+/** The lookalike's estimator steps (see models/estimator.ts). */
+export const LOOKALIKE: Estimator<TrainLookalikeOptions, PreparedLookalike, FittedLookalike, LookalikeReport, LookalikeModel> = {
+  prepare: prepareLookalike,
+  fit: fitLookalike,
+  evaluate: evaluateLookalike,
+  save: saveLookalike,
+};
+
+/**
+ * Trains a lookalike model: LOOKALIKE's steps composed (see the module comment).
+ * @returns the saved model (the caller disposes it) and its report.
+ * @throws UserError when too few seeds are found, or under half of a seed list matches.
+ */
+export async function trainLookalike(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainLookalikeOptions) {
+  return train(LOOKALIKE, data, transform, store, opts);
 }

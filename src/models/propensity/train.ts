@@ -1,8 +1,8 @@
 /**
- * Training a propensity model end to end: labeled rows in memory, data checks, a seeded
- * stratified train / validation / test split, the MLP and a logistic-regression baseline on
- * the same split, calibration and the decision threshold fitted on validation, and every
- * reported metric measured on the untouched test split.
+ * The propensity model's estimator steps (models/estimator.ts): prepare (labeled rows in
+ * memory, data checks, a seeded stratified train / validation / test split), fit (the MLP,
+ * then calibration and the decision threshold on validation), evaluate (every metric on the
+ * untouched test split beside a logistic-regression baseline fitted on the same split), save.
  */
 import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
@@ -35,12 +35,13 @@ import { silentProgress, type Progress, type StageProgress } from '../../util/pr
 import { concatRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { calibrate, fitCalibration, type CalibrationMethod } from './calibration.js';
+import { calibrate, fitCalibration, type Calibration, type CalibrationMethod } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled, type NetworkOptions } from '../nn/fit.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { fitPle } from '../nn/ple.js';
-import { PropensityModel } from './model.js';
+import { PropensityModel, type PropensityState } from './model.js';
+import { train, type Estimator } from '../estimator.js';
 
 export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
   classWeight?: ClassWeight;
@@ -190,108 +191,194 @@ async function permutationImportance(mlp: Mlp, data: Labeled, rows: Int32Array, 
   return out.sort((a, b) => b.aucDrop - a.aucDrop);
 }
 
+/** The labeled rows and their split, read once through the feature transform. */
+export interface PreparedPropensity {
+  data: Dataset;
+  transform: FittedTransform;
+  labeled: Labeled & { unlabeled: number; groups: Array<Array<string | null>> };
+  groups: FeatureGroup[];
+  checks: DataChecks;
+  /** Row indices (into labeled) of the stratified 65/15/20 split. */
+  split: { train: Int32Array; valid: Int32Array; test: Int32Array };
+}
+
+/** A fitted, unsaved propensity model: the network, its calibration and threshold (from validation), and how it was fitted. */
+export interface FittedPropensity {
+  mlp: Mlp;
+  state: PropensityState;
+  /** The resolved params (defaults filled in), as saved. */
+  params: Record<string, unknown>;
+  history: EpochRecord[];
+  bestEpoch: number;
+  training: PropensityReport['training'];
+  dispose(): void;
+}
+
+const DEFAULT_VALID = 0.15;
+const DEFAULT_TEST = 0.2;
+
+/** Batch size: the option, else about 50 batches per epoch within 256..4096 rows. */
+function batchSizeFor(opts: TrainPropensityOptions, trainRows: number): number {
+  return opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(trainRows / 50)));
+}
+
+/** The fitting loop's options; the logistic baseline keeps the default stopping limits (a capped baseline would flatter the MLP). */
+function loopOptions(opts: TrainPropensityOptions, prepared: PreparedPropensity, baseline = false) {
+  return {
+    batchSize: batchSizeFor(opts, prepared.split.train.length),
+    maxEpochs: baseline ? 200 : (opts.maxEpochs ?? 200),
+    patience: baseline ? 10 : (opts.patience ?? 10),
+    classWeight: opts.classWeight ?? ('auto' as ClassWeight),
+  };
+}
+
+/** The network settings both the MLP and its logistic baseline share. Defaults measured on the UCI data over 5 splits (bench/quality): L2 1e-3 beat 1e-4. */
+function sharedConfig(opts: TrainPropensityOptions, d: number): Omit<MlpConfig, 'hidden' | 'dropout'> {
+  return { inputs: d, l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 1e-3, seed: opts.seed ?? 0 };
+}
+
+/** Platt (or isotonic) calibration and the decision threshold, both fitted on the validation rows. */
+async function calibrateOnValidation(mlp: Mlp, p: PreparedPropensity, opts: TrainPropensityOptions): Promise<{ calibration: Calibration; threshold: number }> {
+  const validLogits = await predictLogits(mlp, p.labeled, p.split.valid);
+  const validY = Uint8Array.from(p.split.valid, (r) => p.labeled.y[r]);
+  const calibration = fitCalibration(opts.calibration ?? 'platt', validLogits, validY);
+  const validProbs = Float32Array.from(validLogits, (z) => calibrate(calibration, z));
+  const rule = opts.threshold ?? 'f1';
+  return { calibration, threshold: rule === 'f1' ? maxF1Threshold(validProbs, validY) : rateThreshold(validProbs, rule) };
+}
+
+/** A network's calibrated test-row probabilities and every test metric. */
+async function onTest(mlp: Mlp, calibration: Calibration, threshold: number, p: PreparedPropensity) {
+  const testLogits = await predictLogits(mlp, p.labeled, p.split.test);
+  const testY = Uint8Array.from(p.split.test, (r) => p.labeled.y[r]);
+  const testProbs = Float32Array.from(testLogits, (z) => calibrate(calibration, z));
+  return { testY, testProbs, evaluation: evaluate(testLogits, testY, testProbs, threshold) };
+}
+
 /**
- * Trains a propensity model: a stratified 65/15/20 split, the MLP (fitMlp), calibration and
- * threshold on the validation rows, every metric on the test rows beside a logistic
- * baseline, and permutation importance (Breiman, "Random Forests", 2001) per feature.
- * @returns the saved model and its report.
+ * Reads the labeled rows (rows without a 0/1 label left out and counted), runs the data
+ * checks and draws the seeded stratified train / validation / test split.
+ * @throws UserError for a missing label column, a label that is also a feature, or data the checks refuse.
  */
-export async function trainPropensity(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainPropensityOptions) {
-  const backend = await initBackend();
-  const progress = opts.progress ?? (() => silentProgress);
-  const seed = opts.seed ?? 0;
-  const loading = progress('load');
+async function preparePropensity(data: Dataset, transform: FittedTransform, opts: TrainPropensityOptions): Promise<PreparedPropensity> {
+  const loading = (opts.progress ?? (() => silentProgress))('load');
   const labeled = await loadLabeled(data, transform, opts.label, loading, opts.sensitive ?? []);
   loading.done(`${labeled.y.length} labeled rows`);
   const groups = featureGroups(transform);
   const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, opts);
-  const split = stratifiedSplit(labeled.y, opts.validFraction ?? 0.15, opts.testFraction ?? 0.2, seed);
-  const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(split.train.length / 50)));
-  // Defaults measured on the UCI data over 5 splits (bench/quality): dropout 0.2 and L2 1e-3 beat 0 / 1e-4.
-  const base: Omit<MlpConfig, 'hidden' | 'dropout'> = { inputs: labeled.d, l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 1e-3, seed };
-  // The MLP's numeric inputs, piecewise-linear encoded with bins from the training rows (the baseline stays plain logistic regression).
+  const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, opts.seed ?? 0);
+  return { data, transform, labeled, groups, checks, split };
+}
+
+/**
+ * Fits the MLP on the training rows with early stopping on the validation rows (fitMlp), its
+ * numeric inputs piecewise-linear encoded by default (nn/ple.ts), then calibration (Platt
+ * 1999, or isotonic) and the decision threshold on the validation rows.
+ */
+async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions): Promise<FittedPropensity> {
+  const progress = opts.progress ?? (() => silentProgress);
+  const base = sharedConfig(opts, p.labeled.d);
   const numeric = opts.numeric ?? 'ple';
   const encoding =
     numeric === 'ple'
-      ? fitPle(labeled.x, labeled.d, split.train, groups.filter((g) => g.kind === 'numeric').map((g) => g.start), opts.bins ?? 16)
+      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), opts.bins ?? 16)
       : undefined;
-  const fitOptions = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10, classWeight: opts.classWeight ?? ('auto' as ClassWeight) };
-
+  const loop = loopOptions(opts, p);
   const training = progress('mlp', 'samples');
-  const net = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding, ...((opts.ensemble ?? 1) > 1 && { ensemble: opts.ensemble }) }, { ...fitOptions, progress: training });
+  // Dropout 0.2 beat 0 on the UCI data over 5 splits (bench/quality).
+  const config: MlpConfig = { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding, ...((opts.ensemble ?? 1) > 1 && { ensemble: opts.ensemble }) };
+  const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
-  const baselineProgress = progress('baseline', 'samples');
-  // The baseline keeps the default stopping limits whatever the MLP's (--max-epochs, --patience): a capped baseline would flatter the MLP.
-  const lr = await fitMlp(labeled, split.train, split.valid, { ...base, hidden: [], dropout: 0 }, { ...fitOptions, maxEpochs: 200, patience: 10, progress: baselineProgress });
-  baselineProgress.done(`logistic regression, best epoch ${lr.bestEpoch}`);
-
-  const method = opts.calibration ?? 'platt';
-  const fitted = async (mlp: Mlp) => {
-    const validLogits = await predictLogits(mlp, labeled, split.valid);
-    const calibration = fitCalibration(method, validLogits, Uint8Array.from(split.valid, (r) => labeled.y[r]));
-    const validProbs = Float32Array.from(validLogits, (z) => calibrate(calibration, z));
-    const validY = Uint8Array.from(split.valid, (r) => labeled.y[r]);
-    const rule = opts.threshold ?? 'f1';
-    const threshold = rule === 'f1' ? maxF1Threshold(validProbs, validY) : rateThreshold(validProbs, rule);
-    const testLogits = await predictLogits(mlp, labeled, split.test);
-    const testY = Uint8Array.from(split.test, (r) => labeled.y[r]);
-    const testProbs = Float32Array.from(testLogits, (z) => calibrate(calibration, z));
-    return { calibration, threshold, testProbs, evaluation: evaluate(testLogits, testY, testProbs, threshold) };
+  const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, opts);
+  const params = {
+    label: opts.label,
+    hidden: net.mlp.config.hidden,
+    dropout: net.mlp.config.dropout,
+    l2: base.l2,
+    learningRate: base.learningRate,
+    batchSize: loop.batchSize,
+    maxEpochs: loop.maxEpochs,
+    patience: loop.patience,
+    classWeight: loop.classWeight,
+    calibration: opts.calibration ?? 'platt',
+    validFraction: opts.validFraction ?? DEFAULT_VALID,
+    testFraction: opts.testFraction ?? DEFAULT_TEST,
+    numeric,
+    ...(encoding && { bins: opts.bins ?? 16 }),
+    ensemble: opts.ensemble ?? 1,
+    seed: base.seed,
+    ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
   };
-  const mlpFit = await fitted(net.mlp);
-  const lrFit = await fitted(lr.mlp);
-  lr.mlp.dispose();
-
-  const importanceRows = split.test.subarray(0, Math.min(split.test.length, 20_000));
-  const importance = await permutationImportance(net.mlp, labeled, importanceRows, groups, seed);
-  const count = (rows: Int32Array) => rows.reduce((a, r) => a + labeled.y[r], 0);
-  const report: PropensityReport = {
-    checks,
-    split: {
-      train: split.train.length,
-      valid: split.valid.length,
-      test: split.test.length,
-      positives: { train: count(split.train), valid: count(split.valid), test: count(split.test) },
-    },
-    threshold: { rule: opts.threshold === undefined || opts.threshold === 'f1' ? 'max F1 on validation' : `flag the top ${(100 * opts.threshold).toFixed(1)}% on validation`, value: mlpFit.threshold },
-    test: { mlp: mlpFit.evaluation, baseline: lrFit.evaluation },
+  return {
+    mlp: net.mlp,
+    state: { calibration, threshold, mlp: net.mlp.config },
+    params,
     history: net.history,
     bestEpoch: net.bestEpoch,
+    training: { seconds: net.seconds, samplesPerSecond: net.samplesPerSecond, classWeights: net.classWeights },
+    dispose: () => net.mlp.dispose(),
+  };
+}
+
+/**
+ * Every metric on the untouched test rows, beside a logistic-regression baseline fitted,
+ * calibrated and thresholded on the same split; permutation importance (Breiman, "Random
+ * Forests", 2001) per feature; fairness by group of each sensitive column.
+ */
+async function evaluatePropensity(p: PreparedPropensity, f: FittedPropensity, opts: TrainPropensityOptions): Promise<PropensityReport> {
+  const progress = opts.progress ?? (() => silentProgress);
+  const baselineProgress = progress('baseline', 'samples');
+  const lr = await fitMlp(p.labeled, p.split.train, p.split.valid, { ...sharedConfig(opts, p.labeled.d), hidden: [], dropout: 0 }, { ...loopOptions(opts, p, true), progress: baselineProgress });
+  baselineProgress.done(`logistic regression, best epoch ${lr.bestEpoch}`);
+  let baseline: Evaluation;
+  try {
+    const lrFit = await calibrateOnValidation(lr.mlp, p, opts);
+    baseline = (await onTest(lr.mlp, lrFit.calibration, lrFit.threshold, p)).evaluation;
+  } finally {
+    lr.mlp.dispose();
+  }
+  const mlp = await onTest(f.mlp, f.state.calibration, f.state.threshold, p);
+  const importanceRows = p.split.test.subarray(0, Math.min(p.split.test.length, 20_000));
+  const importance = await permutationImportance(f.mlp, p.labeled, importanceRows, p.groups, opts.seed ?? 0);
+  const count = (rows: Int32Array) => rows.reduce((a, r) => a + p.labeled.y[r], 0);
+  const { train, valid, test } = p.split;
+  return {
+    checks: p.checks,
+    split: { train: train.length, valid: valid.length, test: test.length, positives: { train: count(train), valid: count(valid), test: count(test) } },
+    threshold: { rule: opts.threshold === undefined || opts.threshold === 'f1' ? 'max F1 on validation' : `flag the top ${(100 * opts.threshold).toFixed(1)}% on validation`, value: f.state.threshold },
+    test: { mlp: mlp.evaluation, baseline },
+    history: f.history,
+    bestEpoch: f.bestEpoch,
     baselineBestEpoch: lr.bestEpoch,
     importance,
-    training: { seconds: net.seconds, samplesPerSecond: net.samplesPerSecond, classWeights: net.classWeights },
+    training: f.training,
+    ...(opts.sensitive?.length && {
+      fairness: opts.sensitive.map((col, c) => fairnessByGroup(col, Array.from(test, (r) => p.labeled.groups[c][r]), mlp.testProbs, f.state.threshold, mlp.testY)),
+    }),
   };
-  if (opts.sensitive?.length) {
-    const testY = Uint8Array.from(split.test, (r) => labeled.y[r]);
-    report.fairness = opts.sensitive.map((col, c) => fairnessByGroup(col, Array.from(split.test, (r) => labeled.groups[c][r]), mlpFit.testProbs, mlpFit.threshold, testY));
-  }
-  const model = await PropensityModel.save(
-    store,
-    {
-      ...trainedOn('propensity', opts.name, backend, transform, data.tables, labeled.y.length),
-      params: {
-        label: opts.label,
-        hidden: net.mlp.config.hidden,
-        dropout: net.mlp.config.dropout,
-        l2: base.l2,
-        learningRate: base.learningRate,
-        batchSize,
-        maxEpochs: fitOptions.maxEpochs,
-        patience: fitOptions.patience,
-        classWeight: fitOptions.classWeight,
-        calibration: method,
-        validFraction: opts.validFraction ?? 0.15,
-        testFraction: opts.testFraction ?? 0.2,
-        numeric,
-        ...(encoding && { bins: opts.bins ?? 16 }),
-        ensemble: opts.ensemble ?? 1,
-        seed,
-        ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
-      },
-      metrics: report as unknown as Record<string, unknown>,
-    },
-    net.mlp,
-    { calibration: mlpFit.calibration, threshold: mlpFit.threshold, mlp: net.mlp.config },
-  );
-  return { model, report };
+}
+
+/** Writes the fitted model, its params and report as the next version of `opts.name`. */
+async function savePropensity(store: ModelStore, p: PreparedPropensity, f: FittedPropensity, report: PropensityReport, opts: TrainPropensityOptions): Promise<PropensityModel> {
+  const backend = await initBackend();
+  const manifest = { ...trainedOn('propensity', opts.name, backend, p.transform, p.data.tables, p.labeled.y.length), params: f.params, metrics: report as unknown as Record<string, unknown> };
+  return PropensityModel.save(store, manifest, f.mlp, f.state);
+}
+
+/** The propensity model's estimator steps (see models/estimator.ts). */
+export const PROPENSITY: Estimator<TrainPropensityOptions, PreparedPropensity, FittedPropensity, PropensityReport, PropensityModel> = {
+  prepare: preparePropensity,
+  fit: fitPropensity,
+  evaluate: evaluatePropensity,
+  save: savePropensity,
+};
+
+/**
+ * Trains a propensity model: PROPENSITY's steps composed (a stratified 65/15/20 split, the MLP,
+ * calibration and threshold on validation, every metric on the test rows beside a logistic
+ * baseline, then saved).
+ * @returns the saved model (the caller disposes it) and its report.
+ */
+export async function trainPropensity(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainPropensityOptions) {
+  return train(PROPENSITY, data, transform, store, opts);
 }
