@@ -96,4 +96,35 @@ describe('save and load', () => {
     }
     expect(warnings.join('\n')).toMatch(/seg\/1\/manifest\.json: not a model manifest \(\/features\/outputs must be array\); this version is skipped/);
   });
+
+  // Each kind's learned state is checked against its schema on load: a damaged field is named, never a TypeError in scoring.
+  it.each([
+    ['propensity', (st: Record<string, any>): void => {
+      st.mlp.hidden = 'wide';
+    }, /buy@1 \(propensity\): manifest\.json is damaged: state\/mlp\/hidden must be array/],
+    ['lookalike', (st: Record<string, any>): void => {
+      st.mode = 'nearest';
+    }, /look@1 \(lookalike\): manifest\.json is damaged: state\/mode/],
+    ['anomaly', (st: Record<string, any>): void => {
+      delete st.threshold;
+    }, /odd@1 \(anomaly\): manifest\.json is damaged: state must have required properties? threshold/],
+    ['cltv', (st: Record<string, any>): void => {
+      st.maxValue = -1;
+    }, /value@1 \(cltv\): manifest\.json is damaged: state\/maxValue must be >= 0/],
+    ['bgnbd', (st: Record<string, any>): void => {
+      st.params.r = 'one';
+    }, /btyd@1 \(bgnbd\): manifest\.json is damaged: state\/params\/r must be number/],
+  ] as const)('%s: a damaged state is refused on load, naming the field', async (kind, damage, message) => {
+    const model = trained.get(kind)!;
+    const file = path.join(store.root, model.manifest.name, String(model.manifest.version), 'manifest.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const manifest = JSON.parse(original);
+    damage(manifest.state);
+    fs.writeFileSync(file, JSON.stringify(manifest));
+    try {
+      await expect(loadScoringModel(store, `${model.manifest.name}@${model.manifest.version}`)).rejects.toThrow(message);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
 });

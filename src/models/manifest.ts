@@ -2,10 +2,11 @@
  * The schema of a model's manifest.json, checked whenever a version is read (listing,
  * loading for scoring): a file that is not one, or one damaged or hand-edited into another
  * shape, is refused with the field and what was expected, instead of failing later inside
- * scoring with a TypeError. Kinds check their own learned state when they load it.
+ * scoring with a TypeError. Kinds check their own learned state when they load it (stateOf).
  */
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { UserError } from '../util/errors.js';
 
 const Feature = Type.Object(
   {
@@ -51,4 +52,18 @@ export function manifestProblem(value: unknown): string | undefined {
   if (Value.Check(ManifestSchema, value)) return undefined;
   const errors = [...Value.Errors(ManifestSchema, value)].slice(0, 3);
   return errors.map((e) => `${e.instancePath || '(the file)'} ${e.message}`).join('; ');
+}
+
+/**
+ * A manifest's learned state checked against its kind's schema (each kind declares one
+ * beside its model class), typed by it.
+ * @throws UserError naming the model version, the field and what was expected, when the
+ *   state is missing or has another shape (a damaged or hand-edited manifest.json).
+ */
+export function stateOf<T extends TSchema>(manifest: { kind: string; name: string; version: number; state?: unknown }, schema: T): Static<T> {
+  const state = manifest.state;
+  if (Value.Check(schema, state)) return state;
+  const errors = [...Value.Errors(schema, state)].slice(0, 3);
+  const problem = errors.map((e) => `state${e.instancePath || ''} ${e.message}`).join('; ');
+  throw new UserError(`model ${manifest.name}@${manifest.version} (${manifest.kind}): manifest.json is damaged: ${problem}; retrain it, or restore the file`);
 }

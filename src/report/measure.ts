@@ -3,6 +3,8 @@
  * model scores every row, the sensitive columns are read beside (never as inputs), and the
  * model's label column, when the file has it, gives the error rates.
  */
+import { stateOf } from '../models/manifest.js';
+import { PropensityStateSchema } from '../models/propensity/model.js';
 import { groupRequest, groupValues } from '../features/groups.js';
 import { booleanValues, columnRequest, transform } from '../features/transform.js';
 import type { ColumnRequest } from '../io/columns.js';
@@ -44,6 +46,6 @@ export async function measureFairness(model: ScoringModel, data: Dataset, column
       const top = rateThreshold(y.filter(Number.isFinite), 0.1);
       y = y.map((v) => (Number.isFinite(v) ? (v >= top && v > 0 ? 1 : 0) : NaN));
     }
-  } else threshold = Number((m.state as { threshold?: number } | undefined)?.threshold ?? 0.5);
+  } else threshold = stateOf(m, PropensityStateSchema).threshold;
   return columns.map((c, i) => fairnessByGroup(c, groups[i], scores, threshold, y));
 }

@@ -4,18 +4,27 @@
  * typical member". Outliers close to a niche centroid (a small dense group found among
  * the outliers at training time) are labelled with that niche.
  */
+import { Type, type Static } from 'typebox';
 import type { FeatureBlock } from '../../features/transform.js';
+import { UserError } from '../../util/errors.js';
+import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { Segmenter } from '../kmeans/model.js';
 import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 
-export interface AnomalyState {
-  /** Score above which a visitor counts as an outlier (default 3). */
-  threshold: number;
-  /** For each main cluster, the niche it is (a small, dense, far cluster), or -1. Niche indices follow the niche centroids. */
-  nicheOfCluster: number[];
-}
+/**
+ * What an outlier model stores beside its weights: the score above which a visitor counts as
+ * an outlier (default 3), and for each main cluster the niche it is (a small, dense, far
+ * cluster) or -1; niche indices follow the niche centroids.
+ */
+export const AnomalyStateSchema = Type.Object({
+  threshold: Type.Number({ exclusiveMinimum: 0 }),
+  nicheOfCluster: Type.Array(Type.Integer({ minimum: -1 })),
+});
+
+/** An outlier model's stored state (see AnomalyStateSchema). */
+export type AnomalyState = Static<typeof AnomalyStateSchema>;
 
 /** Niche membership reach, in spreads (median member distances): about 99% of a compact group. */
 export const NICHE_REACH = 3;
@@ -87,7 +96,7 @@ export class AnomalyModel extends StoredModel implements ScoringModel {
 
   static save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, w: AnomalyWeights, state: AnomalyState): AnomalyModel {
     const d = manifest.features.outputs.length;
-    const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, [
+    const saved = store.save({ ...manifest, state }, [
       { name: 'centroids', shape: [w.spreads.length, d], data: w.centroids },
       { name: 'spreads', shape: [w.spreads.length], data: w.spreads },
       { name: 'niches', shape: [w.nicheSpreads.length, d], data: w.niches },
@@ -99,9 +108,9 @@ export class AnomalyModel extends StoredModel implements ScoringModel {
   static fromStore(manifest: Manifest, weights: Map<string, Weight>): AnomalyModel {
     const get = (n: string) => {
       const w = weights.get(n);
-      if (!w) throw new Error(`model ${manifest.name}@${manifest.version} has no ${n} weight`);
+      if (!w) throw new UserError(`model ${manifest.name}@${manifest.version}: weights.bin has no ${n} weight; retrain it, or restore the file`);
       return w.data;
     };
-    return new AnomalyModel(manifest, { centroids: get('centroids'), spreads: get('spreads'), niches: get('niches'), nicheSpreads: get('niche_spreads') }, manifest.state as unknown as AnomalyState);
+    return new AnomalyModel(manifest, { centroids: get('centroids'), spreads: get('spreads'), niches: get('niches'), nicheSpreads: get('niche_spreads') }, stateOf(manifest, AnomalyStateSchema));
   }
 }

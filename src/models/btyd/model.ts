@@ -6,15 +6,26 @@
  * Scoring writes each customer's expected purchases and value over the horizon, and the
  * value's percentile and bucket.
  */
+import { Type, type Static } from 'typebox';
 import type { FeatureBlock, FittedNumeric } from '../../features/transform.js';
+import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
-import { btydValue, customerSummary, RFM_COLUMNS, type Btyd } from './customers.js';
+import { btydValue, customerSummary, RFM_COLUMNS } from './customers.js';
 
-export interface BgNbdState extends Btyd {
-  horizonDays: number;
-}
+const Positive = Type.Number({ exclusiveMinimum: 0 });
+
+/** What a BG/NBD model stores (it has no weights): the BG/NBD and Gamma-Gamma estimates, the customers they used, and the horizon in days. */
+export const BgNbdStateSchema = Type.Object({
+  params: Type.Object({ r: Positive, alpha: Positive, a: Positive, b: Positive }),
+  spend: Type.Object({ p: Positive, q: Positive, gamma: Positive }),
+  customers: Type.Integer({ minimum: 0 }),
+  horizonDays: Positive,
+});
+
+/** A BG/NBD model's stored state (see BgNbdStateSchema). */
+export type BgNbdState = Static<typeof BgNbdStateSchema>;
 
 /** A fitted BG/NBD + Gamma-Gamma model (see the module comment). */
 export class BgNbdModel extends StoredModel implements ScoringModel {
@@ -60,10 +71,10 @@ export class BgNbdModel extends StoredModel implements ScoringModel {
   dispose(): void {}
 
   static save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, state: BgNbdState): BgNbdModel {
-    return new BgNbdModel(store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, []), state);
+    return new BgNbdModel(store.save({ ...manifest, state }, []), state);
   }
 
   static fromStore(manifest: Manifest): BgNbdModel {
-    return new BgNbdModel(manifest, manifest.state as unknown as BgNbdState);
+    return new BgNbdModel(manifest, stateOf(manifest, BgNbdStateSchema));
   }
 }

@@ -3,21 +3,25 @@
  * customer the expected value over the horizon it was trained for, the probability of any
  * purchase in it, and the value's percentile and bucket within the scored population.
  */
+import { Type, type Static } from 'typebox';
 import { tf } from '../../compute/backend.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { stateOf } from '../manifest.js';
 import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
-import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 import { zilnPredict } from './ziln.js';
 
-export interface CltvState {
-  mlp: MlpConfig;
-  /** The label's window in days (from `audience events --horizon`), when known. */
-  horizonDays: number | null;
-  /** The largest label in training: predictions are capped there (see zilnPredict). */
-  maxValue: number;
-}
+/** What a CLTV model stores beside its weights: the network's shape, the label's window in days (from `audience events --horizon`) when known, and the largest label in training (predictions are capped there, see zilnPredict). */
+export const CltvStateSchema = Type.Object({
+  mlp: MlpConfigSchema,
+  horizonDays: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+  maxValue: Type.Number({ minimum: 0 }),
+});
+
+/** A CLTV model's stored state (see CltvStateSchema). */
+export type CltvState = Static<typeof CltvStateSchema>;
 
 /** A trained CLTV model (see the module comment). */
 export class CltvModel extends StoredModel implements ScoringModel {
@@ -63,12 +67,12 @@ export class CltvModel extends StoredModel implements ScoringModel {
   }
 
   static async save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, mlp: Mlp, state: CltvState): Promise<CltvModel> {
-    const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, await mlp.toWeights());
+    const saved = store.save({ ...manifest, state }, await mlp.toWeights());
     return new CltvModel(saved, mlp, state);
   }
 
   static fromStore(manifest: Manifest, weights: Map<string, Weight>): CltvModel {
-    const state = manifest.state as unknown as CltvState;
+    const state = stateOf(manifest, CltvStateSchema);
     return new CltvModel(manifest, Mlp.fromWeights(state.mlp, weights), state);
   }
 }

@@ -1,5 +1,6 @@
 /** A trained K-Means segmentation: assigns each visitor to a segment, with the distance to it. */
 import { tf } from '../../compute/backend.js';
+import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputData } from '../../io/writer.js';
 import { StoredModel, type ScoringModel } from '../model.js';
@@ -84,7 +85,9 @@ export class KMeansModel extends StoredModel implements ScoringModel {
 
   static fromStore(manifest: Manifest, weights: Map<string, { data: Float32Array }>): KMeansModel {
     const c = weights.get('centroids');
-    if (!c) throw new Error(`model ${manifest.name}@${manifest.version} has no centroids weight`);
+    if (!c) throw new UserError(`model ${manifest.name}@${manifest.version}: weights.bin has no centroids weight; retrain it, or restore the file`);
+    const d = manifest.features.outputs.length;
+    if (c.data.length === 0 || c.data.length % d !== 0) throw new UserError(`model ${manifest.name}@${manifest.version}: weights.bin has ${c.data.length} centroid values, not a multiple of the ${d} model inputs; retrain it, or restore the file`);
     return new KMeansModel(manifest, c.data);
   }
 }

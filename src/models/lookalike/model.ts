@@ -4,39 +4,50 @@
  * similarity, whether the visitor is a seed, and (after the pass) the rank and percentile
  * among non-seeds, which is what expansion by size selects on.
  */
+import { Type, type Static } from 'typebox';
 import { tf } from '../../compute/backend.js';
+import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { stateOf } from '../manifest.js';
 import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
-import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
-import { SeedIndex, type SimilarityMode } from './similarity.js';
+import { SeedIndex } from './similarity.js';
 
 /**
  * What the expansion score is: the similarity to the seeds in the embedding, the
  * seed-vs-population classifier's logit (positive-unlabeled learning: Elkan and Noto 2008),
  * or the mean of both standardized.
  */
-export type LookalikeMethod = 'embedding' | 'classifier' | 'blend';
+export const LookalikeMethodSchema = Type.Union([Type.Literal('embedding'), Type.Literal('classifier'), Type.Literal('blend')]);
+
+/** The lookalike's score (see LookalikeMethodSchema). */
+export type LookalikeMethod = Static<typeof LookalikeMethodSchema>;
 
 /** Means and standard deviations of the two scores over the training population, for the blend. */
-export interface BlendStats {
-  simMean: number;
-  simSd: number;
-  logitMean: number;
-  logitSd: number;
-}
+export const BlendStatsSchema = Type.Object({ simMean: Type.Number(), simSd: Type.Number({ minimum: 0 }), logitMean: Type.Number(), logitSd: Type.Number({ minimum: 0 }) });
 
-export interface LookalikeState {
-  mode: SimilarityMode;
-  k: number;
-  mlp: MlpConfig;
-  /** Seed visitor ids (as text): seeds are flagged, and excluded from the expansion. */
-  seedIds: string[];
-  /** The score (absent in models saved before it was chosen: embedding). */
-  method?: LookalikeMethod;
-  blend?: BlendStats;
-}
+/** The blend's scales (see BlendStatsSchema). */
+export type BlendStats = Static<typeof BlendStatsSchema>;
+
+/**
+ * What a lookalike stores beside its weights: the similarity (k nearest seeds or centroid),
+ * the network's shape, the seed visitor ids as text (seeds are flagged, and excluded from the
+ * expansion), the score (absent in models saved before it was chosen: embedding) and the
+ * blend's scales.
+ */
+export const LookalikeStateSchema = Type.Object({
+  mode: Type.Union([Type.Literal('knn'), Type.Literal('centroid')]),
+  k: Type.Integer({ minimum: 1 }),
+  mlp: MlpConfigSchema,
+  seedIds: Type.Array(Type.String()),
+  method: Type.Optional(LookalikeMethodSchema),
+  blend: Type.Optional(BlendStatsSchema),
+});
+
+/** A lookalike's stored state (see LookalikeStateSchema). */
+export type LookalikeState = Static<typeof LookalikeStateSchema>;
 
 /** The two scores' scales over a population. */
 export function blendStats(similarity: ArrayLike<number>, logit: ArrayLike<number>): BlendStats {
@@ -137,15 +148,15 @@ export class LookalikeModel extends StoredModel implements ScoringModel {
       { name: 'seeds', shape: [seedEmbeddings.length / e, e], data: seedEmbeddings },
       { name: 'center', shape: [e], data: center },
     ];
-    const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, weights);
+    const saved = store.save({ ...manifest, state }, weights);
     return new LookalikeModel(saved, mlp, seedEmbeddings, center, state);
   }
 
   static fromStore(manifest: Manifest, weights: Map<string, Weight>): LookalikeModel {
-    const state = manifest.state as unknown as LookalikeState;
+    const state = stateOf(manifest, LookalikeStateSchema);
     const seeds = weights.get('seeds');
     const center = weights.get('center');
-    if (!seeds || !center) throw new Error(`model ${manifest.name}@${manifest.version} has no seed embeddings or center`);
+    if (!seeds || !center) throw new UserError(`model ${manifest.name}@${manifest.version}: weights.bin has no seed embeddings or center; retrain it, or restore the file`);
     return new LookalikeModel(manifest, Mlp.fromWeights(state.mlp, weights), seeds.data, center.data, state);
   }
 }

@@ -7,33 +7,39 @@
  * recomputed. Other losses go through `lossStep` (tfjs autodiff). With no hidden layer and
  * one output it is logistic regression.
  */
+import { Type, type Static } from 'typebox';
 import { tf } from '../../compute/backend.js';
+import { UserError } from '../../util/errors.js';
 import { fusedKernels } from '../../compute/webgpu.js';
 import { WebGPUAdam } from './adam-webgpu.js';
 import type { Weight } from '../registry.js';
 import { Rng } from '../../util/rng.js';
-import { encodedWidth, PleEncoder, type PleEncoding } from './ple.js';
+import { encodedWidth, PleEncoder, PleEncodingSchema } from './ple.js';
 
-export interface MlpConfig {
-  inputs: number;
-  hidden: number[];
-  dropout: number;
-  l2: number;
-  learningRate: number;
-  seed: number;
+/**
+ * A network's shape and training settings, stored with its weights. `encoding`: the
+ * piecewise-linear encoding of numeric inputs before the first layer (see ple.ts).
+ * `ensemble`: members of a TabM-mini ensemble (Gorishniy, Kotelnikov and Babenko, "TabM:
+ * Advancing Tabular Deep Learning with Parameter-Efficient Ensembling", ICLR 2025): k networks
+ * that share every hidden layer, each with its own multiplicative adapter on the input
+ * (initialized to random signs) and its own output head, trained together; the prediction is
+ * the mean of their probabilities. One logit only. Default 1 (a plain MLP).
+ */
+export const MlpConfigSchema = Type.Object({
+  inputs: Type.Integer({ minimum: 1 }),
+  hidden: Type.Array(Type.Integer({ minimum: 1 })),
+  dropout: Type.Number({ minimum: 0, maximum: 1 }),
+  l2: Type.Number({ minimum: 0 }),
+  learningRate: Type.Number({ exclusiveMinimum: 0 }),
+  seed: Type.Integer(),
   /** Output units (default 1: one logit). */
-  outputs?: number;
-  /** Piecewise-linear encoding of numeric inputs before the first layer (see ple.ts). */
-  encoding?: PleEncoding;
-  /**
-   * Members of a TabM-mini ensemble (Gorishniy, Kotelnikov and Babenko, "TabM: Advancing
-   * Tabular Deep Learning with Parameter-Efficient Ensembling", ICLR 2025): k networks that
-   * share every hidden layer, each with its own multiplicative adapter on the input
-   * (initialized to random signs) and its own output head, trained together; the prediction
-   * is the mean of their probabilities. One logit only. Default 1 (a plain MLP).
-   */
-  ensemble?: number;
-}
+  outputs: Type.Optional(Type.Integer({ minimum: 1 })),
+  encoding: Type.Optional(PleEncodingSchema),
+  ensemble: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+
+/** A network's configuration (see MlpConfigSchema). */
+export type MlpConfig = Static<typeof MlpConfigSchema>;
 
 let instances = 0;
 
@@ -114,10 +120,17 @@ export class Mlp {
     return new Mlp(config, values);
   }
 
+  /**
+   * A network from stored weights, checked against the config's shapes.
+   * @throws UserError naming the weight that is missing or has another size (a damaged weights.bin, or one from another version).
+   */
   static fromWeights(config: MlpConfig, weights: Map<string, Weight>): Mlp {
-    const values = Mlp.shapes(config).map((_, i) => {
-      const w = weights.get(Mlp.weightName(i, config));
-      if (!w) throw new Error(`weight ${Mlp.weightName(i, config)} missing`);
+    const values = Mlp.shapes(config).map((shape, i) => {
+      const name = Mlp.weightName(i, config);
+      const w = weights.get(name);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (!w) throw new UserError(`weights.bin has no weight "${name}"; retrain the model, or restore the file`);
+      if (w.data.length !== n) throw new UserError(`weights.bin: weight "${name}" has ${w.data.length} values where the manifest's network needs ${n} (${shape.join(' x ')}); retrain the model, or restore the file`);
       return w.data;
     });
     return new Mlp(config, values);

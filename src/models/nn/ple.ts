@@ -8,13 +8,17 @@
  * standardized axis. Bin edges are the training rows' quantiles, duplicates merged (a value
  * held by many rows is one edge), stored with the model.
  */
+import { Type, type Static } from 'typebox';
 import { tf } from '../../compute/backend.js';
 
-/** The fitted encoding: which input columns are encoded, and each one's bin edges (ascending, >= 2). */
-export interface PleEncoding {
-  columns: number[];
-  edges: number[][];
-}
+/** The fitted encoding as stored: which input columns are encoded, and each one's bin edges (ascending, >= 2). */
+export const PleEncodingSchema = Type.Object({
+  columns: Type.Array(Type.Integer({ minimum: 0 })),
+  edges: Type.Array(Type.Array(Type.Number(), { minItems: 2 })),
+});
+
+/** The fitted encoding (see PleEncodingSchema). */
+export type PleEncoding = Static<typeof PleEncodingSchema>;
 
 /** Rows sampled per column to place the edges. */
 const EDGE_SAMPLE = 100_000;

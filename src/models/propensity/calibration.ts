@@ -3,10 +3,16 @@
  * about 30%: Platt scaling (a logistic curve on the logit) or isotonic regression (a
  * monotone step function, pool-adjacent-violators, interpolated linearly between steps).
  */
-export type Calibration =
-  | { method: 'none' }
-  | { method: 'platt'; a: number; b: number }
-  | { method: 'isotonic'; x: number[]; y: number[] };
+import { Type, type Static } from 'typebox';
+/** A fitted calibration as stored: none, Platt's (a, b), or isotonic steps (x ascending logits, y probabilities). */
+export const CalibrationSchema = Type.Union([
+  Type.Object({ method: Type.Literal('none') }),
+  Type.Object({ method: Type.Literal('platt'), a: Type.Number(), b: Type.Number() }),
+  Type.Object({ method: Type.Literal('isotonic'), x: Type.Array(Type.Number()), y: Type.Array(Type.Number({ minimum: 0, maximum: 1 })) }),
+]);
+
+/** A fitted calibration (see CalibrationSchema). */
+export type Calibration = Static<typeof CalibrationSchema>;
 
 export type CalibrationMethod = Calibration['method'];
 

@@ -7,20 +7,25 @@
  * gradient x input). The attribution needs a backward pass: 4.0x the forward pass's time
  * in `npm run bench -- scoring` (wasm, 2 cores), so it is off unless asked for.
  */
+import { Type, type Static } from 'typebox';
 import { tf } from '../../compute/backend.js';
 import { featureGroups, type FeatureBlock, type FeatureGroup } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { stateOf } from '../manifest.js';
 import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
-import { calibrate, type Calibration } from './calibration.js';
-import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import { calibrate, CalibrationSchema } from './calibration.js';
+import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 
-export interface PropensityState {
-  calibration: Calibration;
-  /** Probability at or above which a visitor is predicted to convert. */
-  threshold: number;
-  mlp: MlpConfig;
-}
+/** What a propensity model stores beside its weights: the calibration, the threshold (a probability at or above which a visitor is predicted to convert) and the network's shape. */
+export const PropensityStateSchema = Type.Object({
+  calibration: CalibrationSchema,
+  threshold: Type.Number({ minimum: 0, maximum: 1 }),
+  mlp: MlpConfigSchema,
+});
+
+/** A propensity model's stored state (see PropensityStateSchema). */
+export type PropensityState = Static<typeof PropensityStateSchema>;
 
 /** Attributions computed per visitor: the strongest positive contributors, by name. */
 export const TOP_FEATURES = 3;
@@ -123,12 +128,12 @@ export class PropensityModel extends StoredModel implements ScoringModel {
   }
 
   static async save(store: ModelStore, manifest: Omit<NewManifest, 'state'>, mlp: Mlp, state: PropensityState): Promise<PropensityModel> {
-    const saved = store.save({ ...manifest, state: state as unknown as Record<string, unknown> }, await mlp.toWeights());
+    const saved = store.save({ ...manifest, state }, await mlp.toWeights());
     return new PropensityModel(saved, mlp, state);
   }
 
   static fromStore(manifest: Manifest, weights: Map<string, Weight>, scoring: PropensityScoring = {}): PropensityModel {
-    const state = manifest.state as unknown as PropensityState;
+    const state = stateOf(manifest, PropensityStateSchema);
     const model = new PropensityModel(manifest, Mlp.fromWeights(state.mlp, weights), state);
     model.topFeatures = scoring.topFeatures ?? false;
     return model;
