@@ -94,7 +94,7 @@ describe('definitions', () => {
     [{ audiences: [{ name: 'a', rule: 'x > 1', holdout: 1 }] }, /audience "a": "holdout" must be a share/],
     [{ audiences: [{ name: 'a', rule: 'x > 1', suppress: { audiences: ['b'] } }] }, /suppresses audience "b", which must be defined before it/],
     [{ audiences: [{ name: 'a', rule: 'x >' }] }, /audience "a": rule: at column 4/],
-    [{ audiences: [{ name: 'a', rule: 'x > 1', cap: { size: 0 } }] }, /"cap" must be/],
+    [{ audiences: [{ name: 'a', rule: 'x > 1', cap: { size: 0 } }] }, /audience "a": "cap.size" must be an integer >= 1/],
     [{ audiences: [{ name: 'a', rule: 'x > 1' }], identifiers: { fax: 'f' } }, /unknown key "fax"/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseAudiences(raw, 'aud.json')).toThrow(message);

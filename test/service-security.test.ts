@@ -53,6 +53,9 @@ const BAD: Array<[string, string, string, unknown, number, RegExp]> = [
   ['rule syntax error', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.segment ==' }] } }), 400, /audience/],
   ['rule on a missing column', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'lifetime_value > 10' }] } }), 400, /lifetime_value/],
   ['rule on a missing score', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.probability > 0.5' }] } }), 400, /behavior\.probability" is not a score/],
+  // The definitions' schema checks a body as it checks a file, with the same words (test/audiences.test.ts).
+  ['audience holdout of 2', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'x > 1', holdout: 2 }] } }), 400, /^audiences: audience "a": "holdout" must be a share from 0 up to \(not including\) 1$/],
+  ['audience with an unknown key', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'x > 1', limit: 5 }] } }), 400, /^audiences: audience "a": unknown key "limit" \(known: name, rule, description, suppress, cap, holdout\)$/],
   ['SQL-shaped rule column', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: '"x; DROP TABLE t" > 1' }] } }), 400, /audience/],
   ['output outside the roots', 'POST', '/v1/jobs', score({ output: path.join('/tmp', 'elsewhere') }), 400, /output: .*outside the data roots/],
   ['output traversal', 'POST', '/v1/jobs', score({ output: 'a/../../outside' }), 400, /output: .*"\.\."/],
@@ -87,6 +90,8 @@ describe('bad requests', () => {
     const doc = await server.request('GET', '/docs/json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models']));
+    // The audience definitions' schema is the one a definitions file is checked with: every field documented.
+    expect(JSON.stringify(doc.body.paths['/v1/jobs'].post)).toMatch(/"holdout".*"exclusiveMaximum":1/);
   });
 });
 

@@ -12,7 +12,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Type, type Static } from 'typebox';
 import { UserError, errorMessage } from '../util/errors.js';
+import { schemaProblem } from '../util/schema.js';
 import { PLATFORMS, isDefaultCountry, type Platform } from './identifiers.js';
 import { parseRule, type Rule } from './rules.js';
 
@@ -37,6 +39,77 @@ export interface AudienceSet {
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
+const Text = (expected: string) => Type.String({ minLength: 1, expected });
+
+/** One audience: its name, rule, suppression, cap and holdout (see the module comment). */
+export const AudienceSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME.source, expected: "1-64 letters, digits, '_' or '-', starting with a letter" }),
+    rule: Type.String({ expected: 'a string such as "purchase.score >= 70"' }),
+    description: Type.Optional(Type.String()),
+    suppress: Type.Optional(
+      Type.Object(
+        {
+          ids: Type.Optional(Text('a file of ids')),
+          rule: Type.Optional(Type.String({ expected: 'a rule string' })),
+          audiences: Type.Optional(Type.Array(Type.String(), { expected: 'a list of audience names' })),
+        },
+        { additionalProperties: false, expected: 'an object with "ids", "rule" and/or "audiences"' },
+      ),
+    ),
+    cap: Type.Optional(
+      Type.Object(
+        { size: Type.Integer({ minimum: 1, expected: 'an integer >= 1' }), by: Type.Optional(Text('a score, e.g. "purchase.probability"')) },
+        { additionalProperties: false, expected: '{ "size": N, "by": "score" } with N >= 1' },
+      ),
+    ),
+    holdout: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, expected: 'a share from 0 up to (not including) 1' })),
+  },
+  { additionalProperties: false, expected: 'an object with a "name" and a "rule"' },
+);
+
+/**
+ * Audience definitions, as a file or a score job's `audiences` field: the audiences in order
+ * (one may suppress those before it), the identifier columns for activation files, the ad
+ * platforms (default all) and the holdout draw's seed.
+ */
+export const AudienceDefinitionsSchema = Type.Object(
+  {
+    audiences: Type.Array(AudienceSchema, { minItems: 1, expected: 'a non-empty list' }),
+    identifiers: Type.Optional(
+      Type.Object(
+        { email: Type.Optional(Text('a column name')), phone: Type.Optional(Text('a column name')), defaultCountryCode: Type.Optional(Text('a calling code such as "1" or "44", or a region such as "US"')) },
+        { additionalProperties: false, expected: 'an object' },
+      ),
+    ),
+    platforms: Type.Optional(Type.Array(Type.Union(PLATFORMS.map((p) => Type.Literal(p)), { expected: `one of ${PLATFORMS.map((p) => `"${p}"`).join(', ')}` }), { minItems: 1, expected: `a non-empty list of ${PLATFORMS.map((p) => `"${p}"`).join(', ')}` })),
+    seed: Type.Optional(Type.Integer({ expected: 'an integer' })),
+    $comment: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, expected: 'a JSON object with an "audiences" list' },
+);
+
+/** Where in the definitions a path points, as messages name it: `audience "vip": "cap.size"`. */
+function place(raw: unknown, path: string[]): string {
+  const [top, index, ...rest] = path;
+  if (top !== 'audiences' || index === undefined) return path.map((p, i) => (i === 0 ? `"${p}"` : /^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('');
+  const name = ((raw as { audiences: Array<{ name?: unknown }> }).audiences[Number(index)] ?? {}).name;
+  const at = typeof name === 'string' && NAME.test(name) ? `audience "${name}"` : `audiences[${index}]`;
+  return rest.length ? `${at}: "${rest.join('.')}"` : at;
+}
+
+/** What is wrong with the shape of audience definitions (AudienceDefinitionsSchema), in words, or undefined. */
+export function audiencesProblem(raw: unknown): string | undefined {
+  const bad = schemaProblem(AudienceDefinitionsSchema, raw);
+  if (!bad) return undefined;
+  if (bad.path.length === 0) {
+    if (bad.problem.startsWith('unknown key')) return bad.problem;
+    return raw && typeof raw === 'object' && !Array.isArray(raw) ? '"audiences" must be a non-empty list' : 'expected a JSON object with an "audiences" list';
+  }
+  const at = place(raw, bad.path);
+  return bad.problem.startsWith('unknown key') ? `${at}: ${bad.problem}` : `${at} ${bad.problem}`;
+}
+
 /**
  * Reads and validates an audience definitions file (JSON; see the module comment).
  * @throws UserError naming the file, the audience and the field that is wrong.
@@ -51,72 +124,45 @@ export function loadAudiences(file: string): AudienceSet {
   return parseAudiences(raw, file);
 }
 
-/** `where` names the definitions in errors; relative id files are found from `base` (default: where's folder). */
+/**
+ * Validates definitions from JSON (a file's or a request body's) against
+ * AudienceDefinitionsSchema, then what a schema cannot say: rules parse, names are unique,
+ * an audience suppresses only those defined before it, the country code is one. `where`
+ * names the definitions in errors; relative id files are found from `base` (default: where's folder).
+ * @throws UserError naming `where`, the audience and the field that is wrong.
+ */
 export function parseAudiences(raw: unknown, where = 'audiences', base = path.dirname(path.resolve(where))): AudienceSet {
   const fail = (msg: string): never => {
     throw new UserError(`${where}: ${msg}`);
   };
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('expected a JSON object with an "audiences" list');
-  const obj = raw as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!['audiences', 'identifiers', 'platforms', 'seed', '$comment'].includes(k)) fail(`unknown key "${k}"`);
-  if (!Array.isArray(obj.audiences) || obj.audiences.length === 0) fail('"audiences" must be a non-empty list');
-  const idents = (obj.identifiers ?? {}) as Record<string, unknown>;
-  if (typeof idents !== 'object' || Array.isArray(idents)) fail('"identifiers" must be an object');
-  for (const k of Object.keys(idents)) {
-    if (!['email', 'phone', 'defaultCountryCode'].includes(k)) fail(`"identifiers": unknown key "${k}" (email, phone, defaultCountryCode)`);
-    if (typeof idents[k] !== 'string' || !idents[k]) fail(`"identifiers.${k}" must be a non-empty string`);
-  }
-  if (idents.defaultCountryCode !== undefined && !isDefaultCountry(idents.defaultCountryCode as string)) {
+  const problem = audiencesProblem(raw);
+  if (problem) fail(problem);
+  const obj = raw as Static<typeof AudienceDefinitionsSchema>;
+  const identifiers = obj.identifiers ?? {};
+  if (identifiers.defaultCountryCode !== undefined && !isDefaultCountry(identifiers.defaultCountryCode)) {
     fail(`"identifiers.defaultCountryCode" must be a calling code such as "1" or "44", or a region such as "US"`);
   }
-  const platforms = obj.platforms ?? [...PLATFORMS];
-  if (!Array.isArray(platforms) || platforms.length === 0 || platforms.some((p) => !PLATFORMS.includes(p as Platform))) {
-    fail(`"platforms" must be a non-empty list of ${PLATFORMS.map((p) => `"${p}"`).join(', ')}`);
-  }
   const names = new Set<string>();
-  const audiences = (obj.audiences as unknown[]).map((a, i): AudienceDef => {
-    if (!a || typeof a !== 'object') return fail(`audiences[${i}] must be an object`);
-    const d = a as Record<string, unknown>;
-    const name = d.name;
-    if (typeof name !== 'string' || !NAME.test(name)) return fail(`audiences[${i}]: "name" must be 1-64 letters, digits, '_' or '-', starting with a letter`);
-    const at = `audience "${name}"`;
-    if (names.has(name)) fail(`${at} is defined twice`);
-    for (const k of Object.keys(d)) if (!['name', 'rule', 'suppress', 'cap', 'holdout', 'description'].includes(k)) fail(`${at}: unknown key "${k}"`);
-    if (typeof d.rule !== 'string') fail(`${at}: "rule" must be a string such as "purchase.score >= 70"`);
-    const rule = parseRule(d.rule as string, `${where}: ${at}: rule`);
-    const s = (d.suppress ?? {}) as Record<string, unknown>;
-    for (const k of Object.keys(s)) if (!['ids', 'rule', 'audiences'].includes(k)) fail(`${at}: "suppress": unknown key "${k}" (ids, rule, audiences)`);
-    if (s.ids !== undefined && typeof s.ids !== 'string') fail(`${at}: "suppress.ids" must be a file of ids`);
-    if (s.rule !== undefined && typeof s.rule !== 'string') fail(`${at}: "suppress.rule" must be a rule string`);
+  const audiences = obj.audiences.map((d): AudienceDef => {
+    const at = `audience "${d.name}"`;
+    if (names.has(d.name)) fail(`${at} is defined twice`);
+    const rule = parseRule(d.rule, `${where}: ${at}: rule`);
+    const s = d.suppress ?? {};
     const others = s.audiences ?? [];
-    if (!Array.isArray(others) || others.some((o) => typeof o !== 'string')) fail(`${at}: "suppress.audiences" must be a list of audience names`);
-    for (const o of others as string[]) {
-      if (!names.has(o)) fail(`${at}: suppresses audience "${o}", which must be defined before it`);
-    }
-    let cap: AudienceDef['cap'];
-    if (d.cap !== undefined) {
-      const c = d.cap as Record<string, unknown>;
-      if (!c || typeof c !== 'object' || !Number.isInteger(c.size) || (c.size as number) < 1) fail(`${at}: "cap" must be { "size": N, "by": "score" } with N >= 1`);
-      if (c.by !== undefined && typeof c.by !== 'string') fail(`${at}: "cap.by" must name a score, e.g. "purchase.probability"`);
-      cap = { size: c.size as number, ...(c.by !== undefined && { by: c.by as string }) };
-    }
-    const holdout = d.holdout ?? 0;
-    if (typeof holdout !== 'number' || holdout < 0 || holdout >= 1) fail(`${at}: "holdout" must be a share from 0 up to (not including) 1`);
-    names.add(name);
+    for (const o of others) if (!names.has(o)) fail(`${at}: suppresses audience "${o}", which must be defined before it`);
+    names.add(d.name);
     return {
-      name,
+      name: d.name,
       rule,
-      ruleText: d.rule as string,
+      ruleText: d.rule,
       suppress: {
-        ...(s.ids !== undefined && { ids: path.resolve(base, s.ids as string) }),
-        ...(s.rule !== undefined && { rule: parseRule(s.rule as string, `${where}: ${at}: suppress.rule`) }),
-        audiences: others as string[],
+        ...(s.ids !== undefined && { ids: path.resolve(base, s.ids) }),
+        ...(s.rule !== undefined && { rule: parseRule(s.rule, `${where}: ${at}: suppress.rule`) }),
+        audiences: others,
       },
-      ...(cap && { cap }),
-      holdout: holdout as number,
+      ...(d.cap && { cap: d.cap }),
+      holdout: d.holdout ?? 0,
     };
   });
-  const seed = obj.seed ?? 0;
-  if (!Number.isInteger(seed)) fail('"seed" must be an integer');
-  return { audiences, identifiers: idents as AudienceSet['identifiers'], platforms: [...new Set(platforms as Platform[])], seed: seed as number };
+  return { audiences, identifiers, platforms: [...new Set(obj.platforms ?? [...PLATFORMS])], seed: obj.seed ?? 0 };
 }

@@ -3,40 +3,73 @@
  * (`--features auto`), validated here with messages that say which entry is wrong.
  */
 import fs from 'node:fs';
+import { Type, type Static, type TSchema } from 'typebox';
 import { UserError, errorMessage } from '../util/errors.js';
+import { schemaProblem } from '../util/schema.js';
 
-export type Impute = 'mean' | 'zero' | number;
+const Column = Type.String({ minLength: 1, expected: 'a column name' });
 
-export interface NumericFeature {
-  name: string;
-  /** Value for null/NaN/Inf (default: the column's mean). */
-  impute?: Impute;
-  /** Model log1p(x) instead of x: for counts and durations with long tails. */
-  log?: boolean;
-  /**
-   * Text in the column that is not a number ("unknown", "-"): "error" (default) stops at the
-   * first, naming the row; "missing" reads it as a missing value, imputed and counted.
-   */
-  invalidText?: 'error' | 'missing';
-}
+/** A list entry: a plain column name, or an object with its name and options. */
+const Entry = <T extends TSchema>(options: T) => Type.Union([Column, options], { expected: 'a column name or an object with a "name"' });
 
-export interface CategoricalFeature {
-  name: string;
-  /** Keep the most frequent `top` values; the rest become "(other)". Default 20. */
-  top?: number;
-}
+const ImputeSchema = Type.Union([Type.Literal('mean'), Type.Literal('zero'), Type.Number()], { expected: '"mean", "zero" or a finite number' });
 
-export interface BooleanFeature {
-  name: string;
-}
+/** A numeric feature and its options (see FeatureSpecSchema). */
+export const NumericFeatureSchema = Type.Object(
+  {
+    name: Column,
+    /** Value for null/NaN/Inf (default: the column's mean). */
+    impute: Type.Optional(ImputeSchema),
+    /** Model log1p(x) instead of x: for counts and durations with long tails. */
+    log: Type.Optional(Type.Boolean({ expected: 'true or false' })),
+    /**
+     * Text in the column that is not a number ("unknown", "-"): "error" (default) stops at the
+     * first, naming the row; "missing" reads it as a missing value, imputed and counted.
+     */
+    invalidText: Type.Optional(Type.Union([Type.Literal('error'), Type.Literal('missing')], { expected: '"error" or "missing"' })),
+  },
+  { additionalProperties: false },
+);
 
+/** A categorical feature: the most frequent `top` values are kept (default 20), the rest become "(other)". */
+export const CategoricalFeatureSchema = Type.Object(
+  { name: Column, top: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, expected: 'an integer from 1 to 1000' })) },
+  { additionalProperties: false },
+);
+
+/** A boolean feature (0/1, true/false, yes/no). */
+export const BooleanFeatureSchema = Type.Object({ name: Column }, { additionalProperties: false });
+
+/**
+ * A feature spec file or request body: which columns feed a model and how. `id` is the
+ * visitor id column (without one, ids are row numbers across the input files); the lists'
+ * entries are column names or objects with options; `onInvalid` says what to do with null,
+ * NaN, Inf or a negative value under log: impute (default) or stop with an error.
+ */
+export const FeatureSpecSchema = Type.Object(
+  {
+    id: Type.Optional(Column),
+    numeric: Type.Optional(Type.Array(Entry(NumericFeatureSchema), { expected: 'a list' })),
+    categorical: Type.Optional(Type.Array(Entry(CategoricalFeatureSchema), { expected: 'a list' })),
+    boolean: Type.Optional(Type.Array(Entry(BooleanFeatureSchema), { expected: 'a list' })),
+    onInvalid: Type.Optional(Type.Union([Type.Literal('impute'), Type.Literal('error')], { expected: '"impute" or "error"' })),
+    exclude: Type.Optional(Type.Array(Column, { expected: 'a list of column names' })),
+    $comment: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, expected: 'a JSON object with "numeric", "categorical" and/or "boolean" lists' },
+);
+
+export type NumericFeature = Static<typeof NumericFeatureSchema>;
+export type CategoricalFeature = Static<typeof CategoricalFeatureSchema>;
+export type BooleanFeature = Static<typeof BooleanFeatureSchema>;
+export type Impute = Static<typeof ImputeSchema>;
+
+/** A validated spec: every list present, every entry an object. */
 export interface FeatureSpec {
-  /** Visitor id column; without one, ids are row numbers across the input files. */
   id?: string;
   numeric: NumericFeature[];
   categorical: CategoricalFeature[];
   boolean: BooleanFeature[];
-  /** What to do with null, NaN, Inf or a negative value under log: impute (default) or stop with an error. */
   onInvalid?: 'impute' | 'error';
 }
 
@@ -58,64 +91,40 @@ export function loadSpec(file: string): FeatureSpec {
   return parseSpec(raw, file);
 }
 
-/** Validates a spec from JSON; entries may be plain column names or objects. */
+/** Where in a spec a path points, in the words of its messages: `"numeric"[0] (visits): impute`. */
+function place(raw: Record<string, unknown>, path: string[]): string {
+  const [list, index, ...rest] = path;
+  if (index === undefined) return `"${list}"`;
+  const entry = (raw[list] as unknown[])[Number(index)];
+  const name = entry && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string' ? ` (${(entry as { name: string }).name})` : '';
+  return `"${list}"[${index}]${name}${rest.length ? `: ${rest.join('.')}` : ''}`;
+}
+
+/**
+ * Validates a spec from JSON (a file's or a request body's) against FeatureSpecSchema, then
+ * what a schema cannot say: at least one feature, no column twice, the id not a feature.
+ * @throws UserError naming `where` and the entry that is wrong.
+ */
 export function parseSpec(raw: unknown, where = 'feature spec'): FeatureSpec {
   const fail = (msg: string): never => {
     throw new UserError(`${where}: ${msg}`);
   };
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('expected a JSON object with "numeric", "categorical" and/or "boolean" lists');
-  const obj = raw as Record<string, unknown>;
-  const known = new Set(['id', 'numeric', 'categorical', 'boolean', 'onInvalid', 'exclude', '$comment']);
-  for (const key of Object.keys(obj)) if (!known.has(key)) fail(`unknown key "${key}" (known: ${[...known].join(', ')})`);
-
-  const list = (key: string): Array<Record<string, unknown>> => {
-    const v = obj[key] ?? [];
-    if (!Array.isArray(v)) return fail(`"${key}" must be a list`);
-    return v.map((e, i) => {
-      if (typeof e === 'string' && e) return { name: e };
-      if (e && typeof e === 'object' && typeof (e as { name?: unknown }).name === 'string' && (e as { name: string }).name) {
-        return e as Record<string, unknown>;
-      }
-      return fail(`"${key}"[${i}] must be a column name or an object with a "name"`);
-    });
-  };
-
-  const numeric = list('numeric').map((e, i): NumericFeature => {
-    const at = `"numeric"[${i}] (${e.name})`;
-    const impute = e.impute;
-    if (impute !== undefined && impute !== 'mean' && impute !== 'zero' && !(typeof impute === 'number' && Number.isFinite(impute))) {
-      fail(`${at}: impute must be "mean", "zero" or a finite number`);
-    }
-    if (e.log !== undefined && typeof e.log !== 'boolean') fail(`${at}: log must be true or false`);
-    if (e.invalidText !== undefined && e.invalidText !== 'error' && e.invalidText !== 'missing') fail(`${at}: invalidText must be "error" or "missing"`);
-    for (const k of Object.keys(e)) if (!['name', 'impute', 'log', 'invalidText'].includes(k)) fail(`${at}: unknown key "${k}" (name, impute, log, invalidText)`);
-    return {
-      name: e.name as string,
-      ...(impute !== undefined && { impute: impute as Impute }),
-      ...(e.log !== undefined && { log: e.log as boolean }),
-      ...(e.invalidText !== undefined && { invalidText: e.invalidText as 'error' | 'missing' }),
-    };
-  });
-  const categorical = list('categorical').map((e, i): CategoricalFeature => {
-    if (e.top !== undefined && !(Number.isInteger(e.top) && (e.top as number) >= 1 && (e.top as number) <= 1000)) {
-      fail(`"categorical"[${i}] (${e.name}): top must be an integer from 1 to 1000`);
-    }
-    return { name: e.name as string, ...(e.top !== undefined && { top: e.top as number }) };
-  });
-  const boolean = list('boolean').map((e): BooleanFeature => ({ name: e.name as string }));
-
-  const id = obj.id;
-  if (id !== undefined && (typeof id !== 'string' || !id)) fail('"id" must be a column name');
-  const onInvalid = obj.onInvalid;
-  if (onInvalid !== undefined && onInvalid !== 'impute' && onInvalid !== 'error') fail('"onInvalid" must be "impute" or "error"');
-
+  const bad = schemaProblem(FeatureSpecSchema, raw);
+  if (bad) {
+    if (bad.path.length === 0) fail(bad.problem.startsWith('unknown key') ? bad.problem : `expected a JSON object with "numeric", "categorical" and/or "boolean" lists`);
+    const at = place(raw as Record<string, unknown>, bad.path);
+    fail(bad.problem.startsWith('unknown key') ? `${at}: ${bad.problem}` : `${at} ${bad.problem}`);
+  }
+  const obj = raw as Static<typeof FeatureSpecSchema>;
+  const entries = <T extends { name: string }>(list: Array<string | T> | undefined): T[] => (list ?? []).map((e) => (typeof e === 'string' ? ({ name: e } as T) : e));
   const spec: FeatureSpec = {
-    ...(id !== undefined && { id: id as string }),
-    numeric,
-    categorical,
-    boolean,
-    ...(onInvalid !== undefined && { onInvalid: onInvalid as 'impute' | 'error' }),
+    ...(obj.id !== undefined && { id: obj.id }),
+    numeric: entries(obj.numeric),
+    categorical: entries(obj.categorical),
+    boolean: entries(obj.boolean),
+    ...(obj.onInvalid !== undefined && { onInvalid: obj.onInvalid }),
   };
+  for (const [i, f] of spec.numeric.entries()) if (typeof f.impute === 'number' && !Number.isFinite(f.impute)) fail(`"numeric"[${i}] (${f.name}): impute must be "mean", "zero" or a finite number`);
   const names = featureNames(spec);
   if (names.length === 0) fail('no features: list at least one numeric, categorical or boolean column');
   const seen = new Set<string>();

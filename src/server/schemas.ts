@@ -3,6 +3,7 @@
  * OpenAPI document served at /docs.
  */
 import { Type, type Static } from 'typebox';
+import { AudienceDefinitionsSchema } from '../audiences/definition.js';
 import { FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
 
@@ -38,7 +39,7 @@ export const ScoreJob = Type.Object(
     input: Type.Array(Path, { minItems: 1, maxItems: 100, description: 'Parquet, CSV or Arrow files, or glob patterns (at most 100 entries, matching at most 10,000 files)' }),
     models: Type.Array(ModelRef, { minItems: 1, maxItems: 16 }),
     output: Path,
-    audiences: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'audience definitions: the JSON of an audiences file (README, "Audiences")' })),
+    audiences: Type.Optional(AudienceDefinitionsSchema),
     options: Type.Optional(
       Type.Object(
         {

@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { audiencesProblem } from '../../audiences/definition.js';
 import { UserError } from '../../util/errors.js';
 
 interface ValidationIssue {
@@ -25,11 +26,16 @@ export function validationMessage(context: string, issues: ValidationIssue[]): s
 }
 
 export const errors = fp(async (app) => {
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, req, reply) => {
     if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.code(415).send({ statusCode: 415, error: 'Unsupported Media Type', message: 'send the body as JSON (Content-Type: application/json)' });
     }
-    if (err.validation) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: validationMessage(err.validationContext ?? 'body', err.validation) });
+    if (err.validation) {
+      // Audience definitions get the words a definitions file gets (one schema, one message).
+      const body = req.body as { audiences?: unknown } | undefined;
+      const audiences = err.validationContext === 'body' && err.validation[0]?.instancePath.startsWith('/audiences') ? audiencesProblem(body?.audiences) : undefined;
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: audiences ? `audiences: ${audiences}` : validationMessage(err.validationContext ?? 'body', err.validation) });
+    }
     if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) app.log.error(err);
