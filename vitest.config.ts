@@ -17,6 +17,8 @@ const MODEL_TESTS = ['kmeans', 'registry', 'propensity', 'lookalike', 'anomaly',
 
 export default defineConfig({
   test: {
+    // Temporary folders of the run go under one folder, removed at the end (test/tmp-setup.ts).
+    globalSetup: ['./test/tmp-setup.ts'],
     testTimeout: 300_000,
     hookTimeout: 120_000,
     // Each file gets its own process: tfjs and DuckDB keep process-wide state.

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { train } from '../src/cli/commands/train.js';
-import { checkParams, cltvOptions, FEATURE_PARAMS, KIND_PARAMS, kmeansOptions, MODEL_KINDS, propensityOptions } from '../src/models/params.js';
+import { checkParams, FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS, optionsOf, withDefaults } from '../src/models/params.js';
 
 describe('parameters declared once', () => {
   it('every option of every kind is a flag of `audience train`, in its help with its default and range', () => {
@@ -31,11 +31,33 @@ describe('parameters declared once', () => {
     expect(() => checkParams('propensity', { sensitive: '' })).toThrow('--sensitive: expected column names, got an empty value');
   });
 
-  it("the trainers' options take the schemas' defaults", () => {
-    const p = propensityOptions('p', { label: 'y' });
-    expect(p).toMatchObject({ hidden: [128, 64], dropout: 0.2, l2: 1e-3, learningRate: 1e-3, maxEpochs: 200, patience: 10, calibration: 'platt', threshold: 'f1' });
-    expect(cltvOptions('c', { label: 'v' })).toMatchObject({ hidden: [64, 32], dropout: 0, l2: 1e-4 });
-    expect(kmeansOptions('k', {})).toMatchObject({ k: 8, mode: 'auto' });
-    expect(kmeansOptions('k', { k: '3..5' }).k).toEqual([3, 4, 5]);
+  it("the trainers' options come from the schemas: every option camelCased, parsed, with its default", () => {
+    const p = optionsOf('propensity', 'p', { label: 'y' });
+    expect(p).toMatchObject({ name: 'p', label: 'y', hidden: [128, 64], dropout: 0.2, l2: 1e-3, learningRate: 1e-3, maxEpochs: 200, patience: 10, calibration: 'platt', threshold: 'f1', numeric: 'ple', bins: 16, ensemble: 1, minClass: 1000, allowSmall: false });
+    expect(optionsOf('cltv', 'c', { label: 'v' })).toMatchObject({ hidden: [64, 32], dropout: 0, l2: 1e-4 });
+    expect(optionsOf('kmeans', 'k', {})).toMatchObject({ k: 8, mode: 'auto', nInit: 3 });
+    expect(optionsOf('kmeans', 'k', { k: '3..5' }).k).toEqual([3, 4, 5]);
+    expect(optionsOf('lookalike', 'l', { 'seed-filter': 'converted = 1' }).seedFilter).toEqual({ column: 'converted', value: '1' });
+    expect(optionsOf('propensity', 'p', { label: 'y', threshold: '0.1', sensitive: ['sex', 'sex,race'] })).toMatchObject({ threshold: 0.1, sensitive: ['sex', 'race'] });
+    // A parameter declared in a schema is an option of its trainer with no other edit: every one, for every kind.
+    for (const kind of MODEL_KINDS) {
+      const given = { label: 'y', 'seed-filter': 'a = 1' };
+      const opts = optionsOf(kind, 'n', Object.fromEntries(Object.entries(given).filter(([k]) => k in KIND_PARAMS[kind])));
+      for (const [key, schema] of Object.entries({ ...FEATURE_PARAMS, ...KIND_PARAMS[kind] })) {
+        const name = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+        if ((schema as { default?: unknown }).default !== undefined) expect(opts, `${kind} --${key}`).toHaveProperty(name);
+      }
+      // Trainers called directly get the same defaults.
+      expect(withDefaults(kind, {})).toMatchObject(Object.fromEntries(Object.entries(opts).filter(([k]) => !['name', 'label', 'seedFilter'].includes(k))));
+    }
+  });
+
+  it('refuses what a schema cannot say, with the flag named: required options, formats, and options that go together', () => {
+    expect(() => optionsOf('propensity', 'p', {})).toThrow('audience train propensity: --label is required');
+    expect(() => optionsOf('propensity', 'p', { label: 'y', hidden: '128,x' })).toThrow('--hidden 128,x: expected layer sizes');
+    expect(() => optionsOf('propensity', 'p', { label: 'y', threshold: '2' })).toThrow('--threshold: f1, or the share of visitors to flag, between 0 and 1');
+    expect(() => optionsOf('lookalike', 'l', {})).toThrow('give the seed audience as --seed-ids FILE or --seed-filter');
+    expect(() => optionsOf('cltv', 'c', { label: 'v', 'horizon-days': 'soon' })).toThrow('--horizon-days soon: expected whole days');
+    expect(() => optionsOf('kmeans', 'bad name!', {})).toThrow();
   });
 });

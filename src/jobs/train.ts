@@ -19,20 +19,9 @@ import { BGNBD, bgnbdSpec } from '../models/btyd/train.js';
 import { CLTV } from '../models/cltv/train.js';
 import { train } from '../models/estimator.js';
 import { K_RULE, KMEANS, type TrainKMeansOptions } from '../models/kmeans/train.js';
-import { checkFilterColumn, parseSeedFilter, readSeedIds, type SeedSource } from '../models/lookalike/seeds.js';
+import { checkFilterColumn, readSeedIds, type SeedSource } from '../models/lookalike/seeds.js';
 import { LOOKALIKE } from '../models/lookalike/train.js';
-import {
-  anomalyOptions,
-  bgnbdOptions,
-  checkParams,
-  cltvOptions,
-  kmeansOptions,
-  lookalikeOptions,
-  MODEL_KINDS,
-  propensityOptions,
-  type ModelKind,
-  type ParamValues,
-} from '../models/params.js';
+import { checkParams, MODEL_KINDS, optionsOf, type ModelKind, type ParamValues } from '../models/params.js';
 import { PROPENSITY, requireLabel } from '../models/propensity/train.js';
 import type { ModelStore } from '../models/registry.js';
 import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatProfiles, formatPropensityReport, table } from '../report/text.js';
@@ -138,7 +127,7 @@ function outcome(m: SavedModel, text: string): TrainOutcome {
 }
 
 async function kmeansStep(c: Context): Promise<TrainOutcome> {
-  const o = kmeansOptions(c.req.name, c.params);
+  const o = optionsOf('kmeans', c.req.name, c.params);
   const url = redisUrl();
   if (url && o.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
   const data = await dataset(c.req);
@@ -164,7 +153,7 @@ async function kmeansStep(c: Context): Promise<TrainOutcome> {
 }
 
 async function propensityStep(c: Context): Promise<TrainOutcome> {
-  const o = propensityOptions(c.req.name, c.params);
+  const o = optionsOf('propensity', c.req.name, c.params);
   const data = await dataset(c.req);
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive);
@@ -175,18 +164,18 @@ async function propensityStep(c: Context): Promise<TrainOutcome> {
 }
 
 async function lookalikeStep(c: Context): Promise<TrainOutcome> {
-  const o = lookalikeOptions(c.req.name, c.params);
+  const o = optionsOf('lookalike', c.req.name, c.params);
   const data = await dataset(c.req);
   let exclude: string[] = [];
   let seeds: SeedSource | undefined;
-  if (typeof c.params['seed-filter'] === 'string') {
-    const filter = parseSeedFilter(c.params['seed-filter']);
+  if (o.seedFilter) {
+    const filter = o.seedFilter;
     checkFilterColumn(data, filter.column);
     seeds = filter;
     exclude = [filter.column]; // the filter column defines the seeds: it cannot be a feature
   }
   const spec = await featureSpec(c, data, exclude);
-  if (typeof c.params['seed-ids'] === 'string') seeds = await readSeedIds(c.params['seed-ids'], spec.id ?? null);
+  if (o.seedIds) seeds = await readSeedIds(o.seedIds, spec.id ?? null);
   const transform = await fitFeatures(c, data, spec);
   const { model, report } = await train(LOOKALIKE, data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
   model.dispose();
@@ -194,7 +183,7 @@ async function lookalikeStep(c: Context): Promise<TrainOutcome> {
 }
 
 async function anomalyStep(c: Context): Promise<TrainOutcome> {
-  const o = anomalyOptions(c.req.name, c.params);
+  const o = optionsOf('anomaly', c.req.name, c.params);
   const data = await dataset(c.req);
   const transform = await fitFeatures(c, data, await featureSpec(c, data));
   const { model, report } = await train(ANOMALY, data, transform, c.req.store, { ...o, progress: c.progress });
@@ -203,7 +192,7 @@ async function anomalyStep(c: Context): Promise<TrainOutcome> {
 }
 
 async function cltvStep(c: Context): Promise<TrainOutcome> {
-  const o = cltvOptions(c.req.name, c.params);
+  const o = optionsOf('cltv', c.req.name, c.params);
   const data = await dataset(c.req);
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive);
@@ -214,7 +203,7 @@ async function cltvStep(c: Context): Promise<TrainOutcome> {
 }
 
 async function bgnbdStep(c: Context): Promise<TrainOutcome> {
-  const o = bgnbdOptions(c.req.name, c.params);
+  const o = optionsOf('bgnbd', c.req.name, c.params);
   const data = await dataset(c.req);
   const transform = await fitFeatures(c, data, await bgnbdSpec(data, o));
   const { model, report } = await train(BGNBD, data, transform, c.req.store, { ...o, progress: c.progress });

@@ -3,21 +3,18 @@
  * values, default and description of every option (the counterpart of scikit-learn's
  * parameter constraints). From them come the flags of `audience train KIND` and its help
  * text (cli/commands/train.ts), the checks of a service train job's `params` before it is
- * queued (server/submit.ts) with the same messages, and each kind's trainer options
- * (the `*Options` functions below). A new parameter is one entry here plus its use.
+ * queued (server/submit.ts) with the same messages, and each kind's trainer options: their
+ * type (KindOptions: the option camelCased, typed by its schema or its parser), the values
+ * from params (optionsOf) and the defaults a trainer fills in (withDefaults). A new
+ * parameter is one entry here, then its use in the trainer.
  *
  * Values arrive as the CLI gives them (text, true for a bare flag, lists for repeated flags)
  * or as JSON (numbers, text, booleans, lists): numbers are read from numbers or decimal text
  * (never "0x10" or "Infinity"), ranges and enums are checked here, with messages naming the
  * option as `--name` (the service shows `params.name`).
  */
-import { Type, type TSchema } from 'typebox';
-import type { KMeansMode } from './kmeans/fit.js';
-import { parseK } from './kmeans/train.js';
-import type { LookalikeMethod } from './lookalike/model.js';
+import { Type, type Static, type TBoolean, type TInteger, type TNumber, type TSchema, type TString, type TUnsafe } from 'typebox';
 import { parseSeedFilter } from './lookalike/seeds.js';
-import type { ClassWeight } from './nn/fit.js';
-import type { CalibrationMethod } from './propensity/calibration.js';
 import { checkName } from './registry.js';
 import { UserError } from '../util/errors.js';
 import { parseHorizon } from '../features/events.js';
@@ -26,29 +23,101 @@ import { list, num } from '../util/options.js';
 /** Option values by name (the flags without dashes), as the CLI or a job's params give them. */
 export type ParamValues = Record<string, unknown>;
 
-/** Schema annotations this module reads: the flag's placeholder in help, and a value parser. */
+/** Schema annotations this module reads: the flag's placeholder in help, lists, and a value parser. */
 interface Annotations {
   /** Placeholder in help: `--k N|LO..HI`. */
   'x-arg'?: string;
   /** Several values: repeated flags or a comma-separated list. */
   'x-list'?: boolean;
+  /** Turns the checked value (or the default) into the trainer's option, checking its format. @throws UserError naming the flag. */
+  'x-parse'?: (v: unknown) => unknown;
+  /** Training cannot run without it. */
+  'x-required'?: boolean;
 }
 
-const int = (description: string, min: number, max: number, def?: number) =>
-  Type.Integer({ description, minimum: min, maximum: max, ...(def !== undefined && { default: def }), 'x-arg': 'N' });
-const real = (description: string, range: { min?: number; max?: number; above?: number }, def?: number) =>
-  Type.Number({
+/** A schema that declares a default: the trainer's option is then always present. */
+type Defaulted<S> = S & { default: unknown };
+
+function int(description: string, min: number, max: number): TInteger;
+function int(description: string, min: number, max: number, def: number): Defaulted<TInteger>;
+function int(description: string, min: number, max: number, def?: number) {
+  return Type.Integer({ description, minimum: min, maximum: max, ...(def !== undefined && { default: def }), 'x-arg': 'N' });
+}
+function real(description: string, range: { min?: number; max?: number; above?: number }, def: number): Defaulted<TNumber> {
+  return Type.Number({
     description,
     ...(range.min !== undefined && { minimum: range.min }),
     ...(range.max !== undefined && { maximum: range.max }),
     ...(range.above !== undefined && { exclusiveMinimum: range.above }),
-    ...(def !== undefined && { default: def }),
+    default: def,
     'x-arg': 'X',
-  });
-const text = (description: string, arg: string, def?: string) => Type.String({ description, minLength: 1, ...(def !== undefined && { default: def }), 'x-arg': arg });
-const choice = (values: string[], description: string, def: string) => Type.Unsafe<string>({ type: 'string', enum: values, description, default: def, 'x-arg': values.join('|') });
-const flag = (description: string) => Type.Boolean({ description, default: false });
-const names = (description: string) => Type.Union([Type.String(), Type.Array(Type.String())], { description, 'x-arg': 'COL', 'x-list': true });
+  }) as Defaulted<TNumber>;
+}
+function text(description: string, arg: string): TString;
+function text(description: string, arg: string, required: 'required'): TString & { 'x-required': true };
+function text(description: string, arg: string, def: string): Defaulted<TString>;
+function text(description: string, arg: string, def?: string) {
+  return Type.String({ description, minLength: 1, ...(def === 'required' ? { 'x-required': true } : def !== undefined && { default: def }), 'x-arg': arg });
+}
+const choice = <const T extends string>(values: readonly T[], description: string, def: T) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], description, default: def, 'x-arg': values.join('|') }) as Defaulted<TUnsafe<T>>;
+const flag = (description: string) => Type.Boolean({ description, default: false }) as Defaulted<TBoolean>;
+/** A text option whose value the trainer takes parsed (layer sizes, a k range, a threshold...). */
+function parsed<T>(schema: Record<string, unknown>, parse: (v: unknown) => T): TUnsafe<T> {
+  return Type.Unsafe<T>({ ...schema, 'x-parse': parse });
+}
+const names = (description: string, parse: (v: unknown) => string[] = list) =>
+  parsed<string[]>({ anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description, 'x-arg': 'COL', 'x-list': true }, parse);
+
+/** `--k 8` or a sweep `--k 4..12` (at most 50 values). @throws UserError for anything else. */
+export function parseK(text: string): number | number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
+  if (range) {
+    const [lo, hi] = [Number(range[1]), Number(range[2])];
+    if (lo < 2 || hi < lo || hi - lo > 50) throw new UserError(`--k ${text}: a range must be lo..hi with 2 <= lo <= hi and at most 50 values`);
+    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  }
+  const k = Number(text);
+  if (!Number.isInteger(k) || k < 2 || k > 10_000) throw new UserError(`--k ${text}: expected an integer from 2 to 10000 or a range such as 4..12`);
+  return k;
+}
+
+/** `--hidden 128,64` as layer sizes; "none" or empty for none (a linear model). @throws UserError for other text. */
+export function hiddenLayers(v: unknown): number[] {
+  const textValue = String(v).trim();
+  if (textValue === '' || textValue === 'none') return [];
+  const sizes = textValue.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new UserError(`--hidden ${textValue}: expected layer sizes such as 128,64 (or none)`);
+  return sizes;
+}
+
+/** `--horizon-days 90` (or 90d, 13w): whole days, 1 to 3650. @throws UserError for other text. */
+function horizonDays(v: unknown): number {
+  try {
+    return parseHorizon(String(v));
+  } catch {
+    throw new UserError(`--horizon-days ${String(v)}: expected whole days such as 90 (or 90d, 13w), from 1 to 3650`);
+  }
+}
+
+/**
+ * `--sensitive sex --sensitive race` (or `sex,race`): columns whose groups the report
+ * compares (fairness), at most 8, each once.
+ * @throws UserError for an empty name or more than 8.
+ */
+export function sensitiveColumns(v: unknown): string[] {
+  const cols = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
+  if (cols.some((n) => n === '') || cols.length > 8) throw new UserError(`--sensitive ${cols.join(',')}: expected up to 8 column names, e.g. --sensitive sex --sensitive race`);
+  return [...new Set(cols)];
+}
+
+/** `--threshold f1` or a share of visitors to flag strictly between 0 and 1. @throws UserError for anything else. */
+function threshold(v: unknown): 'f1' | number {
+  if (String(v) === 'f1') return 'f1';
+  const share = num(String(v), '--threshold', { min: 0 })!;
+  if (!(share > 0 && share < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
+  return share;
+}
 
 /** Options every kind takes: which columns become inputs. */
 export const FEATURE_PARAMS = {
@@ -62,7 +131,7 @@ const seed = int('random seed (splits, initialization, sampling)', -2_147_483_64
 /** The MLP options propensity and cltv share, with each kind's defaults for layers and regularization. */
 function network(hidden: string, linear: string, dropout: number, l2: number) {
   return {
-    hidden: text(`hidden layer sizes, e.g. 128,64 ('none': ${linear})`, 'SIZES', hidden),
+    hidden: parsed({ type: 'string', description: `hidden layer sizes, e.g. 128,64 ('none': ${linear})`, default: hidden, 'x-arg': 'SIZES' }, hiddenLayers) as Defaulted<TUnsafe<number[]>>,
     dropout: real('dropout rate between hidden layers', { min: 0, max: 0.9 }, dropout),
     l2: real('L2 penalty on the weights', { min: 0, max: 1 }, l2),
     'learning-rate': real('Adam learning rate (Kingma and Ba 2015)', { above: 0, max: 1 }, 1e-3),
@@ -71,13 +140,13 @@ function network(hidden: string, linear: string, dropout: number, l2: number) {
     patience: int('epochs without a better validation loss before stopping (the best epoch is restored)', 1, 10_000, 10),
   };
 }
-const sensitive = names('fairness by the groups of COL on the test rows (repeatable); COL is not a model input unless a --features spec has it');
-const horizon = text("days the label covers, e.g. 90 (or 90d, 13w); default: the label's own (audience events)", 'DAYS');
+const sensitive = names('fairness by the groups of COL on the test rows (repeatable); COL is not a model input unless a --features spec has it', sensitiveColumns);
+const horizon = parsed({ type: 'string', minLength: 1, description: "days the label covers, e.g. 90 (or 90d, 13w); default: the label's own (audience events)", 'x-arg': 'DAYS' }, horizonDays);
 
 /** Each kind's options (besides --input, --name, --store and FEATURE_PARAMS). */
 export const KIND_PARAMS = {
   kmeans: {
-    k: Type.Union([Type.Integer(), Type.String()], { description: 'clusters, or a range LO..HI to sweep: inertia and silhouette per k, the highest silhouette chosen', default: 8, 'x-arg': 'N|LO..HI' }),
+    k: parsed({ anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'clusters, or a range LO..HI to sweep: inertia and silhouette per k, the highest silhouette chosen', default: 8, 'x-arg': 'N|LO..HI' }, (v) => parseK(String(v))) as Defaulted<TUnsafe<number | number[]>>,
     'n-init': int('k-means++ restarts (Arthur and Vassilvitskii 2007), the lowest inertia kept', 1, 100, 3),
     'max-iter': int('Lloyd iterations at most', 1, 100_000, 100),
     tol: real('stop when the squared centroid shift is <= tol x the mean feature variance', { min: 0, max: 1 }, 1e-4),
@@ -88,14 +157,14 @@ export const KIND_PARAMS = {
     seed,
   },
   propensity: {
-    label: text('the 0/1 outcome column (numbers, booleans, yes/no text); rows without one are left out', 'COL'),
+    label: text('the 0/1 outcome column (numbers, booleans, yes/no text); rows without one are left out', 'COL', 'required'),
     ...network('128,64', 'logistic regression', 0.2, 1e-3),
     numeric: choice(['ple', 'standard'], 'numeric inputs as piecewise-linear bins of their training quantiles (Gorishniy et al. 2022), or standardized values', 'ple'),
     bins: int('bins per numeric input with --numeric ple', 2, 256, 16),
     ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
     calibration: choice(['platt', 'isotonic', 'none'], 'probability calibration on the validation split (Platt 1999; isotonic: PAV)', 'platt'),
-    threshold: text('the decision threshold: f1 (best validation F1) or a share of visitors to flag, e.g. 0.1', 'f1|SHARE', 'f1'),
+    threshold: parsed({ type: 'string', minLength: 1, description: 'the decision threshold: f1 (best validation F1) or a share of visitors to flag, e.g. 0.1', default: 'f1', 'x-arg': 'f1|SHARE' }, threshold) as Defaulted<TUnsafe<'f1' | number>>,
     'min-class': int('refuse with fewer positives or negatives than this', 1, 1_000_000_000, 1000),
     'allow-small': flag('train below --min-class'),
     'allow-leakage': flag('train even if one feature alone reaches AUC >= 0.99'),
@@ -104,11 +173,11 @@ export const KIND_PARAMS = {
   },
   lookalike: {
     'seed-ids': text('seed visitor ids: a Parquet/CSV/Arrow file (the column named like the id column, else the first)', 'FILE'),
-    'seed-filter': text('or: seeds are the visitors whose column C equals V, "C = V"', '"C = V"'),
+    'seed-filter': parsed({ type: 'string', minLength: 1, description: 'or: seeds are the visitors whose column C equals V, "C = V"', 'x-arg': '"C = V"' }, (v) => parseSeedFilter(String(v))),
     mode: choice(['knn', 'centroid'], 'mean cosine to the --k nearest seeds, or to their centroid', 'knn'),
     k: int('nearest seeds averaged (knn mode)', 1, 10_000, 50),
     'min-seeds': int('refuse with fewer seeds found in the data', 1, 1_000_000_000, 100),
-    hidden: text('the seed-vs-population classifier; its last layer is the embedding', 'SIZES', '64,32'),
+    hidden: parsed({ type: 'string', description: 'the seed-vs-population classifier; its last layer is the embedding', default: '64,32', 'x-arg': 'SIZES' }, hiddenLayers) as Defaulted<TUnsafe<number[]>>,
     'negatives-per-seed': real('sampled non-seeds per seed', { min: 1, max: 1000 }, 10),
     method: choice(['auto', 'embedding', 'classifier', 'blend'], "the expansion score: auto picks the best recall@10% of held-out seeds among the embedding's similarity, the seed-vs-population MLP's logit and their blend", 'auto'),
     seed,
@@ -120,7 +189,7 @@ export const KIND_PARAMS = {
     seed,
   },
   cltv: {
-    label: text('the future value column (money spent over the horizon; 0 for none)', 'COL'),
+    label: text('the future value column (money spent over the horizon; 0 for none)', 'COL', 'required'),
     ...network('64,32', 'a linear model', 0, 1e-4),
     'horizon-days': horizon,
     sensitive,
@@ -212,150 +281,66 @@ function orList(values: string[]): string {
   return values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}` : values[0];
 }
 
-/** The default a kind's option declares. */
-function def<T>(kind: string, key: string): T {
-  return (paramsOf(kind)[key] as { default?: T }).default as T;
-}
-
-/** `--hidden 128,64` as layer sizes; "none" or empty for none (a linear model). */
-export function hiddenLayers(v: unknown): number[] | undefined {
-  if (v === undefined) return undefined;
-  const textValue = String(v).trim();
-  if (textValue === '' || textValue === 'none') return [];
-  const sizes = textValue.split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new UserError(`--hidden ${textValue}: expected layer sizes such as 128,64 (or none)`);
-  return sizes;
-}
-
-/** `--horizon-days 90` (or 90d, 13w): whole days, 1 to 3650. */
-function horizonDays(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseHorizon(String(v));
-  } catch {
-    throw new UserError(`--horizon-days ${String(v)}: expected whole days such as 90 (or 90d, 13w), from 1 to 3650`);
-  }
-}
+type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+type ParamsOf<K extends ModelKind> = typeof FEATURE_PARAMS & (typeof KIND_PARAMS)[K];
+type StaticOf<S> = S extends TSchema ? Static<S> : never;
 
 /**
- * `--sensitive sex --sensitive race` (or `sex,race`): columns whose groups the report
- * compares (fairness), at most 8; undefined when not given.
- * @throws UserError for an empty name or more than 8.
+ * A kind's trainer options as its schemas declare them: each option camelCased
+ * (`--learning-rate` is `learningRate`), typed by its schema (a parsed format by its parser:
+ * `hidden` is number[]), all optional. Trainers take these plus their own inputs.
  */
-export function sensitiveColumns(v: unknown): string[] | undefined {
-  if (v === undefined) return undefined;
-  const cols = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
-  if (cols.some((n) => n === '') || cols.length > 8) throw new UserError(`--sensitive ${cols.join(',')}: expected up to 8 column names, e.g. --sensitive sex --sensitive race`);
-  return [...new Set(cols)];
-}
+export type KindOptions<K extends ModelKind> = { [P in keyof ParamsOf<K> & string as CamelCase<P>]?: StaticOf<ParamsOf<K>[P]> };
 
-/** A required text option. */
-function required(p: ParamValues, key: string, kind: string): string {
-  if (typeof p[key] !== 'string' || p[key] === '') throw new UserError(`audience train ${kind}: --${key} is required`);
-  return p[key] as string;
-}
-
-/** The network options of the MLP kinds (propensity, cltv), checked. */
-function networkOptions(kind: string, p: ParamValues) {
-  return {
-    hidden: hiddenLayers(p.hidden ?? def(kind, 'hidden')),
-    dropout: (p.dropout as number | undefined) ?? def<number>(kind, 'dropout'),
-    l2: (p.l2 as number | undefined) ?? def<number>(kind, 'l2'),
-    learningRate: (p['learning-rate'] as number | undefined) ?? def<number>(kind, 'learning-rate'),
-    batchSize: p['batch-size'] as number | undefined,
-    maxEpochs: (p['max-epochs'] as number | undefined) ?? def<number>(kind, 'max-epochs'),
-    patience: (p.patience as number | undefined) ?? def<number>(kind, 'patience'),
-  };
-}
-
-/** The kmeans trainer's options from checked params (name included), before any data is read. */
-export function kmeansOptions(name: string, p: ParamValues) {
-  return {
-    name: checkName(name),
-    k: parseK(String(p.k ?? def('kmeans', 'k'))),
-    nInit: p['n-init'] as number | undefined,
-    maxIter: p['max-iter'] as number | undefined,
-    tol: p.tol as number | undefined,
-    seed: p.seed as number | undefined,
-    batchSize: p['batch-size'] as number | undefined,
-    epochs: p.epochs as number | undefined,
-    mode: (p.mode ?? 'auto') as KMeansMode,
-    shardRows: p['shard-rows'] as number | undefined,
-  };
-}
-
-/** The propensity trainer's options from checked params. */
-export function propensityOptions(name: string, p: ParamValues) {
-  const thresholdText = String(p.threshold ?? 'f1');
-  const threshold = thresholdText === 'f1' ? 'f1' : num(thresholdText, '--threshold', { min: 0 });
-  if (typeof threshold === 'number' && !(threshold > 0 && threshold < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
-  return {
-    name: checkName(name),
-    label: required(p, 'label', 'propensity'),
-    ...networkOptions('propensity', p),
-    numeric: (p.numeric ?? 'ple') as 'ple' | 'standard',
-    bins: p.bins as number | undefined,
-    ensemble: p.ensemble as number | undefined,
-    classWeight: (p['class-weight'] ?? 'auto') as ClassWeight,
-    calibration: (p.calibration ?? 'platt') as CalibrationMethod,
-    threshold: threshold as 'f1' | number,
-    minClass: p['min-class'] as number | undefined,
-    allowSmall: Boolean(p['allow-small']),
-    allowLeakage: Boolean(p['allow-leakage']),
-    seed: p.seed as number | undefined,
-    sensitive: sensitiveColumns(p.sensitive),
-  };
-}
-
-/** The lookalike trainer's options from checked params (the seeds are read later). */
-export function lookalikeOptions(name: string, p: ParamValues) {
-  if ((p['seed-ids'] === undefined) === (p['seed-filter'] === undefined)) {
-    throw new UserError('audience train lookalike: give the seed audience as --seed-ids FILE or --seed-filter "column = value" (one of them)');
-  }
-  if (typeof p['seed-filter'] === 'string') parseSeedFilter(p['seed-filter']);
-  return {
-    name: checkName(name),
-    mode: (p.mode ?? 'knn') as 'knn' | 'centroid',
-    k: p.k as number | undefined,
-    minSeeds: p['min-seeds'] as number | undefined,
-    hidden: hiddenLayers(p.hidden),
-    negativesPerSeed: p['negatives-per-seed'] as number | undefined,
-    method: (p.method ?? 'auto') as LookalikeMethod | 'auto',
-    seed: p.seed as number | undefined,
-  };
-}
-
-/** The anomaly trainer's options from checked params. */
-export function anomalyOptions(name: string, p: ParamValues) {
-  return { name: checkName(name), k: (p.k as number | undefined) ?? 8, threshold: p.threshold as number | undefined, niches: p.niches as number | undefined, seed: p.seed as number | undefined };
-}
-
-/** The cltv trainer's options from checked params. */
-export function cltvOptions(name: string, p: ParamValues) {
-  return {
-    name: checkName(name),
-    label: required(p, 'label', 'cltv'),
-    ...networkOptions('cltv', p),
-    horizonDays: horizonDays(p['horizon-days']),
-    seed: p.seed as number | undefined,
-    sensitive: sensitiveColumns(p.sensitive),
-  };
-}
-
-/** The bgnbd trainer's options from checked params. */
-export function bgnbdOptions(name: string, p: ParamValues) {
-  return { name: checkName(name), label: p.label as string | undefined, id: p.id as string | undefined, horizonDays: horizonDays(p['horizon-days']), seed: p.seed as number | undefined };
-}
-
-/** Each kind's options function. */
-const OPTIONS: Record<ModelKind, (name: string, p: ParamValues) => unknown> = {
-  kmeans: kmeansOptions,
-  propensity: propensityOptions,
-  lookalike: lookalikeOptions,
-  anomaly: anomalyOptions,
-  cltv: cltvOptions,
-  bgnbd: bgnbdOptions,
+/** KindOptions with the schemas' defaults in place: an option with a default, or required, is always present. */
+export type ResolvedOptions<K extends ModelKind> = KindOptions<K> & {
+  [P in keyof ParamsOf<K> & string as ParamsOf<K>[P] extends { default: unknown } | { 'x-required': true } ? CamelCase<P> : never]-?: StaticOf<ParamsOf<K>[P]>;
 };
+
+const camel = (key: string) => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const parse = (schema: TSchema, v: unknown) => ((schema as Annotations)['x-parse'] ? (schema as Annotations)['x-parse']!(v) : v);
+
+/**
+ * Trainer options with the schemas' defaults (parsed) wherever `opts` leaves one undefined:
+ * what every training step reads, so a default is declared once, in the schema.
+ */
+export function withDefaults<K extends ModelKind, O extends KindOptions<K>>(kind: K, opts: O): O & ResolvedOptions<K> {
+  const out: Record<string, unknown> = { ...opts };
+  for (const [key, schema] of Object.entries(paramsOf(kind))) {
+    const value = (schema as { default?: unknown }).default;
+    if (out[camel(key)] === undefined && value !== undefined) out[camel(key)] = parse(schema, value);
+  }
+  return out as O & ResolvedOptions<K>;
+}
+
+/** Checks between options a schema cannot express, per kind. */
+const KIND_CHECKS: Partial<Record<ModelKind, (p: ParamValues) => void>> = {
+  lookalike: (p) => {
+    if ((p['seed-ids'] === undefined) === (p['seed-filter'] === undefined)) {
+      throw new UserError('audience train lookalike: give the seed audience as --seed-ids FILE or --seed-filter "column = value" (one of them)');
+    }
+  },
+};
+
+/**
+ * A kind's trainer options from checked params (checkParams), before any data is read:
+ * camelCased, formats parsed (layer sizes, k ranges, thresholds, horizons, seed filters),
+ * defaults in place, required options present, the kind's cross-checks passed.
+ * @throws UserError naming the option (`--name`) and what was expected.
+ */
+export function optionsOf<K extends ModelKind>(kind: K, name: string, p: ParamValues): ResolvedOptions<K> & { name: string } {
+  const out: Record<string, unknown> = { name: checkName(name) };
+  for (const [key, schema] of Object.entries(paramsOf(kind))) {
+    const value = p[key] ?? (schema as { default?: unknown }).default;
+    if (value === undefined) {
+      if ((schema as Annotations)['x-required']) throw new UserError(`audience train ${kind}: --${key} is required`);
+      continue;
+    }
+    out[camel(key)] = parse(schema, value);
+  }
+  KIND_CHECKS[kind]?.(p);
+  return out as ResolvedOptions<K> & { name: string };
+}
 
 /**
  * Checks a kind's params completely without reading data (schema, then the kind's own
@@ -365,6 +350,6 @@ const OPTIONS: Record<ModelKind, (name: string, p: ParamValues) => unknown> = {
  */
 export function checkTrainParams(kind: string, name: string, values: ParamValues): ParamValues {
   const checked = checkParams(kind, values);
-  OPTIONS[kind as ModelKind](name, checked);
+  optionsOf(kind as ModelKind, name, checked);
   return checked;
 }

@@ -39,7 +39,7 @@ The service serves the same page at GET /v1/models/NAME/report (and /NAME/VERSIO
     if (positionals.length !== 1) throw new UserError('audience report: give one model, e.g. audience report propensity@2 --out report.html');
     const store = storeFrom(values);
     const manifest = store.manifest(positionals[0]);
-    const sensitive = sensitiveColumns(values.sensitive);
+    const sensitive = values.sensitive === undefined ? undefined : sensitiveColumns(values.sensitive);
     if (sensitive && values.input === undefined) throw new UserError('audience report --sensitive: give the data to measure on with --input FILES (a model trained with --sensitive shows its test-split fairness without it)');
     if (values.input !== undefined && !sensitive) throw new UserError('audience report --input: give the columns to compare with --sensitive COL');
     const out = path.resolve(typeof values.out === 'string' ? values.out : `${manifest.name}-v${manifest.version}.html`);

@@ -20,17 +20,18 @@ import { GroupProfiler, type GroupProfile } from '../profile.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { AnomalyModel, type AnomalyState, type AnomalyWeights } from './model.js';
 import { train, type Estimator } from '../estimator.js';
+import { withDefaults, type KindOptions } from '../params.js';
 
-export interface TrainAnomalyOptions {
+/**
+ * The outlier model's options: the kind's params as models/params.ts declares them
+ * (KindOptions: `k`, `threshold` in spreads, `niches` looked for among the outliers, `seed`;
+ * defaults from the schemas) and the version's name.
+ */
+export type TrainAnomalyOptions = KindOptions<'anomaly'> & {
   name: string;
-  k?: number;
-  threshold?: number;
-  /** At most this many niche candidates are looked for among the outliers (default 5). */
-  niches?: number;
-  seed?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
-}
+};
 
 export interface NicheReport {
   niche: number;
@@ -91,9 +92,7 @@ export interface FittedAnomaly {
 async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promise<FittedAnomaly> {
   const { data, transform } = p;
   const progress = opts.progress ?? (() => silentProgress);
-  const k = opts.k ?? 8;
-  const threshold = opts.threshold ?? 3;
-  const seed = opts.seed ?? 0;
+  const { k, threshold, seed, niches } = withDefaults('anomaly', opts);
   const d = transform.outputs.length;
   const source = blockSource(data, transform);
 
@@ -163,7 +162,7 @@ async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promis
       nicheSpreadList.push(spreads[c]);
     }
   }
-  const m = Math.min(opts.niches ?? 5, Math.floor(Math.min(outliers, OUTLIER_SAMPLE) / 20));
+  const m = Math.min(niches, Math.floor(Math.min(outliers, OUTLIER_SAMPLE) / 20));
   if (m >= 2) {
     const count = Math.min(outliers, OUTLIER_SAMPLE);
     const x = sample.subarray(0, count * d);
@@ -205,7 +204,7 @@ async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promis
 /** The prepared source, the params as saved and the fields of the manifest every step shares. */
 async function manifestBase(p: PreparedAnomaly, f: FittedAnomaly, opts: TrainAnomalyOptions) {
   const backend = await initBackend();
-  return { ...trainedOn('anomaly', opts.name, backend, p.transform, p.data.tables, f.rows), params: { k: f.k, threshold: f.state.threshold, niches: opts.niches ?? 5, seed: opts.seed ?? 0 } };
+  return { ...trainedOn('anomaly', opts.name, backend, p.transform, p.data.tables, f.rows), params: { k: f.k, threshold: f.state.threshold, niches: withDefaults('anomaly', opts).niches, seed: withDefaults('anomaly', opts).seed } };
 }
 
 /** The outlier share and score distribution, the niche candidates, and the kept niches profiled like segments. */

@@ -18,21 +18,21 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS, type Btyd } from './customers.js';
 import { BgNbdModel, type BgNbdState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
+import { withDefaults, type KindOptions } from '../params.js';
 
 /** Customers below which the fit is refused: four parameters need more than a handful. */
 export const MIN_CUSTOMERS = 100;
 
-export interface TrainBgNbdOptions {
+/**
+ * BG/NBD's options: the kind's params as models/params.ts declares them (KindOptions:
+ * `horizonDays` (default the label's own), `label` to check against (default future_value
+ * when the file has it), `id`, `seed`) and the version's name.
+ */
+export type TrainBgNbdOptions = KindOptions<'bgnbd'> & {
   name: string;
-  /** Days of the horizon to predict over; default the label's own (from `audience events`). */
-  horizonDays?: number;
-  /** The label to check against (default future_value when the file has it). */
-  label?: string;
-  id?: string;
-  seed?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
-}
+};
 
 export interface BgNbdReport extends Btyd {
   horizonDays: number;
@@ -97,7 +97,7 @@ async function prepareBgNbd(data: Dataset, transform: FittedTransform, opts: Tra
 
 /** The BG/NBD + Gamma-Gamma estimates (customers.ts fitBtyd). */
 async function fitBgNbd(p: PreparedBgNbd, opts: TrainBgNbdOptions): Promise<FittedBgNbd> {
-  return { ...fitBtyd(p.summaries, opts.seed ?? 0), horizonDays: p.horizonDays, dispose: () => {} };
+  return { ...fitBtyd(p.summaries, withDefaults('bgnbd', opts).seed), horizonDays: p.horizonDays, dispose: () => {} };
 }
 
 /** The fit, and against the label when there is one: every row is out of sample (the fit never reads it). */
@@ -120,7 +120,7 @@ async function saveBgNbd(store: ModelStore, p: PreparedBgNbd, f: FittedBgNbd, re
     store,
     {
       ...trainedOn('bgnbd', opts.name, backend, p.transform, p.data.tables, p.summaries.length),
-      params: { horizonDays: p.horizonDays, seed: opts.seed ?? 0, ...(p.label && { label: p.label }) },
+      params: { horizonDays: p.horizonDays, seed: withDefaults('bgnbd', opts).seed, ...(p.label && { label: p.label }) },
       metrics: report as unknown as Record<string, unknown>,
     },
     state,

@@ -23,7 +23,8 @@ import { silentProgress, type Progress, type StageProgress } from '../../util/pr
 import type { BgNbdParams } from '../btyd/bgnbd.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
 import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
-import { gatherRows, predictLogits, trainEpochs, type EpochRecord, type NetworkOptions } from '../nn/fit.js';
+import { gatherRows, predictLogits, trainEpochs, type EpochRecord } from '../nn/fit.js';
+import { withDefaults, type KindOptions } from '../params.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { requireLabel } from '../propensity/train.js';
@@ -32,15 +33,17 @@ import { CltvModel, type CltvState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
 import { zilnLoss, zilnPredict } from './ziln.js';
 
-export interface TrainCltvOptions extends NetworkOptions {
-  /** Days the label covers; default: the label's own (from `audience events`). */
-  horizonDays?: number;
-  seed?: number;
-  /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
-  sensitive?: string[];
+/**
+ * The CLTV trainer's options: the kind's params as models/params.ts declares them
+ * (KindOptions: the network's, `horizonDays` (default: the label's own), `sensitive`, `seed`;
+ * defaults from the schemas), the version's name and the label.
+ */
+export type TrainCltvOptions = KindOptions<'cltv'> & {
+  name: string;
+  label: string;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
-}
+};
 
 const WINDOWS = [7, 30, 90, 365];
 
@@ -262,15 +265,16 @@ async function prepareCltv(data: Dataset, transform: FittedTransform, opts: Trai
   const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
   const buyers = bought.reduce((a, b) => a + b, 0);
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
-  return { data, transform, valued, bought, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, opts.seed ?? 0) };
+  return { data, transform, valued, bought, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, withDefaults('cltv', opts).seed) };
 }
 
 /** Fits the zero-inflated lognormal MLP (Wang, Liu and Miao 2019) with early stopping on the validation loss. */
 async function fitCltv(p: PreparedCltv, opts: TrainCltvOptions): Promise<FittedCltv> {
-  const seed = opts.seed ?? 0;
-  const batchSize = opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(p.split.train.length / 50)));
-  const config: MlpConfig = { inputs: p.valued.d, hidden: opts.hidden ?? [64, 32], dropout: opts.dropout ?? 0, l2: opts.l2 ?? 1e-4, learningRate: opts.learningRate ?? 1e-3, seed, outputs: 3 };
-  const loop = { batchSize, maxEpochs: opts.maxEpochs ?? 200, patience: opts.patience ?? 10 };
+  const o = withDefaults('cltv', opts);
+  const seed = o.seed;
+  const batchSize = o.batchSize ?? Math.min(4096, Math.max(256, Math.round(p.split.train.length / 50)));
+  const config: MlpConfig = { inputs: p.valued.d, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, seed, outputs: 3 };
+  const loop = { batchSize, maxEpochs: o.maxEpochs, patience: o.patience };
   const training = (opts.progress ?? (() => silentProgress))('ziln', 'samples');
   const fit = await fitZiln(p.valued, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
@@ -295,7 +299,7 @@ async function evaluateCltv(p: PreparedCltv, f: FittedCltv, opts: TrainCltvOptio
   const actual = Float64Array.from(split.test, (r) => valued.y[r]);
   const { value } = zilnPredict(await predictLogits(f.mlp, valued, split.test), split.test.length, f.state.maxValue);
   const window = lastWindow(valued, split.test, horizonDays);
-  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, opts.seed ?? 0);
+  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, withDefaults('cltv', opts).seed);
   const report: CltvReport = {
     split: {
       train: split.train.length,

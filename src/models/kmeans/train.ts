@@ -6,12 +6,12 @@ import { initBackend } from '../../compute/backend.js';
 import { blockSource, transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
-import { UserError } from '../../util/errors.js';
 import { silentProgress, type StageProgress } from '../../util/progress.js';
 import { GroupProfiler, type GroupProfile } from '../profile.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
-import { fitKMeans, type KMeansFit, type KMeansOptions } from './fit.js';
+import { fitKMeans, type KMeansFit } from './fit.js';
+import { withDefaults, type KindOptions } from '../params.js';
 import { KMeansModel, Segmenter } from './model.js';
 import { segmentMap, type SegmentMap } from './map.js';
 import { train, type Estimator } from '../estimator.js';
@@ -22,10 +22,14 @@ export interface SweepRow {
   silhouette: number;
 }
 
-export interface TrainKMeansOptions extends Omit<KMeansOptions, 'k' | 'progress'> {
-  /** One k, or candidates to sweep. */
-  k: number | number[];
+/**
+ * The K-Means trainer's options: the kind's params as models/params.ts declares them
+ * (KindOptions: `k` one k or candidates to sweep, `nInit`, `maxIter`, `tol`, `mode`, ...;
+ * defaults from the schemas), the version's name, and how the rows are held.
+ */
+export type TrainKMeansOptions = KindOptions<'kmeans'> & {
   name: string;
+  /** Rows sampled for k-means++ seeding and the silhouette (default 100,000). */
   sampleSize?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
@@ -34,28 +38,16 @@ export interface TrainKMeansOptions extends Omit<KMeansOptions, 'k' | 'progress'
    * or threads, or streamed (loadKMeansData); the CLI passes the workers' loader with REDIS_URL.
    */
   loadData?: (o: Pick<LoadOptions, 'k' | 'sampleSize' | 'seed' | 'progress'>) => Promise<KMeansData>;
-  /** Rows per shard when loadData spreads them over workers. */
-  shardRows?: number;
-}
+};
+
+/** The options with every default in place. */
+const resolve = (opts: TrainKMeansOptions) => withDefaults('kmeans', opts);
 
 /** Visitors on the report's 2-D map. */
 const MAP_POINTS = 1000;
 
 /** The sweep's rule: highest sampled silhouette; ties go to the smaller k. */
 export const K_RULE = 'highest sampled silhouette (ties: smaller k)';
-
-/** `--k 8` or a sweep `--k 4..12` (at most 50 values). @throws UserError for anything else. */
-export function parseK(text: string): number | number[] {
-  const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
-  if (range) {
-    const [lo, hi] = [Number(range[1]), Number(range[2])];
-    if (lo < 2 || hi < lo || hi - lo > 50) throw new UserError(`--k ${text}: a range must be lo..hi with 2 <= lo <= hi and at most 50 values`);
-    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
-  }
-  const k = Number(text);
-  if (!Number.isInteger(k) || k < 2 || k > 10_000) throw new UserError(`--k ${text}: expected an integer from 2 to 10000 or a range such as 4..12`);
-  return k;
-}
 
 /** The K-Means steps need no rows read up front: the fit loads them (resident, streamed or on the workers). */
 export interface PreparedKMeans {
@@ -81,7 +73,8 @@ export interface KMeansReport {
 }
 
 async function prepareKMeans(data: Dataset, transform: FittedTransform, opts: TrainKMeansOptions): Promise<PreparedKMeans> {
-  return { data, transform, ks: Array.isArray(opts.k) ? opts.k : [opts.k] };
+  const { k } = resolve(opts);
+  return { data, transform, ks: Array.isArray(k) ? k : [k] };
 }
 
 /**
@@ -90,9 +83,10 @@ async function prepareKMeans(data: Dataset, transform: FittedTransform, opts: Tr
  * released before returning.
  */
 async function fitKMeansStep(p: PreparedKMeans, opts: TrainKMeansOptions): Promise<FittedKMeans> {
+  const o = resolve(opts);
   const progress = opts.progress ?? (() => silentProgress);
   const loading = progress('load');
-  const load = { k: Math.max(...p.ks), sampleSize: opts.sampleSize ?? 100_000, seed: opts.seed ?? 0, progress: loading };
+  const load = { k: Math.max(...p.ks), sampleSize: opts.sampleSize ?? 100_000, seed: o.seed, progress: loading };
   const kd = opts.loadData ? await opts.loadData(load) : await loadKMeansData(blockSource(p.data, p.transform), load);
   loading.done(kd.where ?? (kd.resident ? 'resident on the backend' : 'streaming from disk each pass'));
   let fit: KMeansFit | undefined;
@@ -100,14 +94,14 @@ async function fitKMeansStep(p: PreparedKMeans, opts: TrainKMeansOptions): Promi
   try {
     for (const k of p.ks) {
       // Lloyd counts iterations (at most max-iter: it stops when converged); mini-batch counts passes.
-      const line = progress(`k=${k}`, opts.mode === 'minibatch' || (opts.mode !== 'lloyd' && !kd.resident) ? 'epochs' : 'iterations');
-      const f = await fitKMeans(kd, { ...opts, k, progress: line });
+      const line = progress(`k=${k}`, o.mode === 'minibatch' || (o.mode !== 'lloyd' && !kd.resident) ? 'epochs' : 'iterations');
+      const f = await fitKMeans(kd, { ...o, k, progress: line });
       line.done(`inertia ${f.inertia.toPrecision(6)}, silhouette ${f.silhouette.toFixed(3)}`);
       if (p.ks.length > 1) (sweep ??= []).push({ k, inertia: f.inertia, silhouette: f.silhouette });
       if (!fit || f.silhouette > fit.silhouette + 1e-9) fit = f;
     }
     // The report's 2-D map: a uniform sample of 1,000 visitors (the sample is in random order).
-    const map = segmentMap(kd.sample, Math.min(MAP_POINTS, kd.sampleRows), kd.cols, fit!.centroids, fit!.k, opts.seed ?? 0);
+    const map = segmentMap(kd.sample, Math.min(MAP_POINTS, kd.sampleRows), kd.cols, fit!.centroids, fit!.k, o.seed);
     return { fit: fit!, sweep, map, dispose: () => {} };
   } finally {
     kd.dispose();
@@ -138,11 +132,12 @@ async function evaluateKMeans(p: PreparedKMeans, f: FittedKMeans, opts: TrainKMe
 async function saveKMeans(store: ModelStore, p: PreparedKMeans, f: FittedKMeans, report: KMeansReport, opts: TrainKMeansOptions): Promise<KMeansModel> {
   const backend = await initBackend();
   const chosen = f.fit;
+  const o = resolve(opts);
   return KMeansModel.save(
     store,
     {
       ...trainedOn('kmeans', opts.name, backend, p.transform, p.data.tables, chosen.rows),
-      params: { k: chosen.k, kCandidates: p.ks, kRule: p.ks.length > 1 ? K_RULE : undefined, nInit: opts.nInit ?? 3, maxIter: opts.maxIter ?? 100, tol: opts.tol ?? 1e-4, mode: chosen.mode, seed: opts.seed ?? 0 },
+      params: { k: chosen.k, kCandidates: p.ks, kRule: p.ks.length > 1 ? K_RULE : undefined, nInit: o.nInit, maxIter: o.maxIter, tol: o.tol, mode: chosen.mode, seed: o.seed },
       metrics: {
         inertia: chosen.inertia,
         silhouette: chosen.silhouette,

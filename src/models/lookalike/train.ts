@@ -24,10 +24,10 @@ import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { blend, blendStats, LookalikeModel, type BlendStats, type LookalikeMethod } from './model.js';
 import type { SeedSource } from './seeds.js';
-import { SeedIndex, type SimilarityMode } from './similarity.js';
+import { SeedIndex } from './similarity.js';
+import { withDefaults, type KindOptions } from '../params.js';
 import { train, type Estimator } from '../estimator.js';
 
-export const DEFAULT_MIN_SEEDS = 100;
 /** Seeds kept in a k-nearest index: beyond this, a uniform sample (the matMul per visitor grows with it). */
 export const MAX_INDEX_SEEDS = 10_000;
 
@@ -38,23 +38,19 @@ function indexSample(rows: Int32Array, rng: Rng): Int32Array {
 }
 export const RECALL_AT = [0.01, 0.05, 0.1, 0.2];
 
-export interface TrainLookalikeOptions {
+/**
+ * The lookalike trainer's options: the kind's params as models/params.ts declares them
+ * (KindOptions: `mode`, `k` nearest seeds, `hidden`, `negativesPerSeed`, `method`, ...;
+ * defaults from the schemas), the version's name, the seed audience and the held-out share.
+ */
+export type TrainLookalikeOptions = KindOptions<'lookalike'> & {
   name: string;
   seeds: SeedSource;
-  mode?: SimilarityMode;
-  /** Nearest seeds averaged in knn mode (default 50: on UCI, the best recall at 1-10%). */
-  k?: number;
-  minSeeds?: number;
-  hidden?: number[];
-  /** Sampled non-seeds per seed for the classifier (default 10). */
-  negativesPerSeed?: number;
+  /** Share of the seeds held out for the built-in evaluation (default 0.2). */
   holdout?: number;
-  /** The saved model's score: auto (the best on held-out seeds), embedding, classifier or blend. */
-  method?: LookalikeMethod | 'auto';
-  seed?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
-}
+};
 
 export interface MethodEvaluation {
   method: string;
@@ -242,9 +238,9 @@ export interface FittedLookalike {
 
 /** Resolved options: the defaults filled in. */
 function settings(opts: TrainLookalikeOptions) {
-  const hidden = opts.hidden ?? [64, 32];
-  if (hidden.length === 0) throw new UserError('a lookalike embedding needs at least one hidden layer (--hidden 64,32)');
-  return { seed: opts.seed ?? 0, mode: opts.mode ?? ('knn' as SimilarityMode), k: opts.k ?? 50, hidden, negativesPerSeed: opts.negativesPerSeed ?? 10, holdout: opts.holdout ?? 0.2, method: opts.method ?? 'auto' };
+  const o = withDefaults('lookalike', opts);
+  if (o.hidden.length === 0) throw new UserError('a lookalike embedding needs at least one hidden layer (--hidden 64,32)');
+  return { ...o, holdout: opts.holdout ?? 0.2 };
 }
 
 /**
@@ -257,7 +253,7 @@ async function prepareLookalike(data: Dataset, transform: FittedTransform, opts:
   const pop = await loadPopulation(data, transform, opts.seeds, loading);
   const found = pop.seedIds.length;
   loading.done(`${found} of ${pop.given} seeds found among ${pop.rows} visitors`);
-  const minSeeds = opts.minSeeds ?? DEFAULT_MIN_SEEDS;
+  const { minSeeds } = settings(opts);
   const source = 'file' in opts.seeds ? `${opts.seeds.file}` : `${opts.seeds.column} = ${opts.seeds.value}`;
   if ('ids' in opts.seeds && found < ID_MATCH_MIN_SHARE * pop.given) {
     throw new UserError(

@@ -8,7 +8,6 @@ import { rocAuc } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 
-export const DEFAULT_MIN_CLASS = 1000;
 export const LEAKAGE_AUC = 0.99;
 const LEAKAGE_SAMPLE = 200_000;
 
@@ -22,10 +21,11 @@ export interface DataChecks {
   singleFeatureAuc: Array<{ feature: string; auc: number }>;
 }
 
+/** The checks' options (the propensity params --min-class, --allow-small, --allow-leakage, with their defaults in place). */
 export interface CheckOptions {
-  minClass?: number;
-  allowSmall?: boolean;
-  allowLeakage?: boolean;
+  minClass: number;
+  allowSmall: boolean;
+  allowLeakage: boolean;
 }
 
 /** One value per row for a feature: the column, or for a one-hot group the level's positive rate. */
@@ -66,7 +66,7 @@ export function checkTrainingData(
   groups: FeatureGroup[],
   label: string,
   unlabeled: number,
-  opts: CheckOptions = {},
+  opts: CheckOptions,
 ): DataChecks {
   const rows = y.length;
   let positives = 0;
@@ -75,7 +75,7 @@ export function checkTrainingData(
   if (positives === 0 || negatives === 0) {
     throw new UserError(`label "${label}" is constant (${positives === 0 ? 'no positive' : 'no negative'} among ${rows} labeled rows): there is nothing to predict`);
   }
-  const minClass = opts.minClass ?? DEFAULT_MIN_CLASS;
+  const { minClass } = opts;
   if (!opts.allowSmall && (positives < minClass || negatives < minClass)) {
     throw new UserError(
       `label "${label}" has ${positives} positive and ${negatives} negative rows; at least ${minClass} of each are needed for a model worth trusting ` +

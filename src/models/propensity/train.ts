@@ -35,33 +35,32 @@ import { silentProgress, type Progress, type StageProgress } from '../../util/pr
 import { concatRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { calibrate, fitCalibration, type Calibration, type CalibrationMethod } from './calibration.js';
-import { checkTrainingData, stratifiedSplit, type CheckOptions, type DataChecks } from './checks.js';
-import { fitMlp, predictLogits, type ClassWeight, type EpochRecord, type Labeled, type NetworkOptions } from '../nn/fit.js';
+import { calibrate, fitCalibration, type Calibration } from './calibration.js';
+import { checkTrainingData, stratifiedSplit, type DataChecks } from './checks.js';
+import { fitMlp, predictLogits, type EpochRecord, type Labeled } from '../nn/fit.js';
+import { withDefaults, type KindOptions } from '../params.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { fitPle } from '../nn/ple.js';
 import { PropensityModel, type PropensityState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
 
-export interface TrainPropensityOptions extends CheckOptions, NetworkOptions {
-  classWeight?: ClassWeight;
-  calibration?: CalibrationMethod;
-  /** 'f1' (default): the threshold with the best validation F1; or a share of rows to flag, e.g. 0.1. */
-  threshold?: 'f1' | number;
+/**
+ * The propensity trainer's options: the kind's params as models/params.ts declares them
+ * (KindOptions: `hidden`, `learningRate`, `numeric`, `ensemble`, ...; defaults from the
+ * schemas, see withDefaults), the version's name and label, and the split's fractions.
+ */
+export type TrainPropensityOptions = KindOptions<'propensity'> & {
+  name: string;
+  label: string;
+  /** Shares of the labeled rows held out for validation and test (default 0.15, 0.2). */
   validFraction?: number;
   testFraction?: number;
-  seed?: number;
-  /** Columns whose groups the report compares (fairness on the test rows); not model inputs unless the spec makes them so. */
-  sensitive?: string[];
-  /** Numeric inputs as standardized values ('standard') or piecewise-linear bins ('ple', see nn/ple.ts). */
-  numeric?: 'standard' | 'ple';
-  /** Bins per numeric input with 'ple' (quantiles of the training rows). Default 16. */
-  bins?: number;
-  /** TabM-mini ensemble members (see nn/mlp.ts MlpConfig.ensemble). Default 1. */
-  ensemble?: number;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
-}
+};
+
+/** The options with every default in place. */
+const resolve = (opts: TrainPropensityOptions) => withDefaults('propensity', opts);
 
 export interface Evaluation {
   rocAuc: number;
@@ -224,26 +223,30 @@ function batchSizeFor(opts: TrainPropensityOptions, trainRows: number): number {
 
 /** The fitting loop's options; the logistic baseline keeps the default stopping limits (a capped baseline would flatter the MLP). */
 function loopOptions(opts: TrainPropensityOptions, prepared: PreparedPropensity, baseline = false) {
+  const o = resolve(opts);
+  const schemaDefaults = resolve({ name: o.name, label: o.label });
   return {
     batchSize: batchSizeFor(opts, prepared.split.train.length),
-    maxEpochs: baseline ? 200 : (opts.maxEpochs ?? 200),
-    patience: baseline ? 10 : (opts.patience ?? 10),
-    classWeight: opts.classWeight ?? ('auto' as ClassWeight),
+    maxEpochs: baseline ? schemaDefaults.maxEpochs : o.maxEpochs,
+    patience: baseline ? schemaDefaults.patience : o.patience,
+    classWeight: o.classWeight,
   };
 }
 
 /** The network settings both the MLP and its logistic baseline share. Defaults measured on the UCI data over 5 splits (bench/quality): L2 1e-3 beat 1e-4. */
 function sharedConfig(opts: TrainPropensityOptions, d: number): Omit<MlpConfig, 'hidden' | 'dropout'> {
-  return { inputs: d, l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 1e-3, seed: opts.seed ?? 0 };
+  const o = resolve(opts);
+  return { inputs: d, l2: o.l2, learningRate: o.learningRate, seed: o.seed };
 }
 
 /** Platt (or isotonic) calibration and the decision threshold, both fitted on the validation rows. */
 async function calibrateOnValidation(mlp: Mlp, p: PreparedPropensity, opts: TrainPropensityOptions): Promise<{ calibration: Calibration; threshold: number }> {
   const validLogits = await predictLogits(mlp, p.labeled, p.split.valid);
   const validY = Uint8Array.from(p.split.valid, (r) => p.labeled.y[r]);
-  const calibration = fitCalibration(opts.calibration ?? 'platt', validLogits, validY);
+  const o = resolve(opts);
+  const calibration = fitCalibration(o.calibration, validLogits, validY);
   const validProbs = Float32Array.from(validLogits, (z) => calibrate(calibration, z));
-  const rule = opts.threshold ?? 'f1';
+  const rule = o.threshold;
   return { calibration, threshold: rule === 'f1' ? maxF1Threshold(validProbs, validY) : rateThreshold(validProbs, rule) };
 }
 
@@ -265,8 +268,8 @@ async function preparePropensity(data: Dataset, transform: FittedTransform, opts
   const labeled = await loadLabeled(data, transform, opts.label, loading, opts.sensitive ?? []);
   loading.done(`${labeled.y.length} labeled rows`);
   const groups = featureGroups(transform);
-  const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, opts);
-  const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, opts.seed ?? 0);
+  const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, resolve(opts));
+  const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, resolve(opts).seed);
   return { data, transform, labeled, groups, checks, split };
 }
 
@@ -276,17 +279,18 @@ async function preparePropensity(data: Dataset, transform: FittedTransform, opts
  * 1999, or isotonic) and the decision threshold on the validation rows.
  */
 async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions): Promise<FittedPropensity> {
+  const o = resolve(opts);
   const progress = opts.progress ?? (() => silentProgress);
   const base = sharedConfig(opts, p.labeled.d);
-  const numeric = opts.numeric ?? 'ple';
+  const numeric = o.numeric;
   const encoding =
     numeric === 'ple'
-      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), opts.bins ?? 16)
+      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), o.bins)
       : undefined;
   const loop = loopOptions(opts, p);
   const training = progress('mlp', 'samples');
   // Dropout 0.2 beat 0 on the UCI data over 5 splits (bench/quality).
-  const config: MlpConfig = { ...base, hidden: opts.hidden ?? [128, 64], dropout: opts.dropout ?? 0.2, encoding, ...((opts.ensemble ?? 1) > 1 && { ensemble: opts.ensemble }) };
+  const config: MlpConfig = { ...base, hidden: o.hidden, dropout: o.dropout, encoding, ...(o.ensemble > 1 && { ensemble: o.ensemble }) };
   const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, opts);
@@ -300,12 +304,12 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     maxEpochs: loop.maxEpochs,
     patience: loop.patience,
     classWeight: loop.classWeight,
-    calibration: opts.calibration ?? 'platt',
+    calibration: o.calibration,
     validFraction: opts.validFraction ?? DEFAULT_VALID,
     testFraction: opts.testFraction ?? DEFAULT_TEST,
     numeric,
-    ...(encoding && { bins: opts.bins ?? 16 }),
-    ensemble: opts.ensemble ?? 1,
+    ...(encoding && { bins: o.bins }),
+    ensemble: o.ensemble,
     seed: base.seed,
     ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
   };
@@ -339,13 +343,13 @@ async function evaluatePropensity(p: PreparedPropensity, f: FittedPropensity, op
   }
   const mlp = await onTest(f.mlp, f.state.calibration, f.state.threshold, p);
   const importanceRows = p.split.test.subarray(0, Math.min(p.split.test.length, 20_000));
-  const importance = await permutationImportance(f.mlp, p.labeled, importanceRows, p.groups, opts.seed ?? 0);
+  const importance = await permutationImportance(f.mlp, p.labeled, importanceRows, p.groups, resolve(opts).seed);
   const count = (rows: Int32Array) => rows.reduce((a, r) => a + p.labeled.y[r], 0);
   const { train, valid, test } = p.split;
   return {
     checks: p.checks,
     split: { train: train.length, valid: valid.length, test: test.length, positives: { train: count(train), valid: count(valid), test: count(test) } },
-    threshold: { rule: opts.threshold === undefined || opts.threshold === 'f1' ? 'max F1 on validation' : `flag the top ${(100 * opts.threshold).toFixed(1)}% on validation`, value: f.state.threshold },
+    threshold: { rule: resolve(opts).threshold === 'f1' ? 'max F1 on validation' : `flag the top ${(100 * (resolve(opts).threshold as number)).toFixed(1)}% on validation`, value: f.state.threshold },
     test: { mlp: mlp.evaluation, baseline },
     history: f.history,
     bestEpoch: f.bestEpoch,
