@@ -24,7 +24,29 @@ export function parse(cmd: Command, argv: string[]) {
   try {
     return parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(errorMessage(err).replace(/^.*?: /, ''));
+    if (unknown) throw new UserError(`audience ${cmd.name}: ${unknown[1]} is not an option${suggest(unknown[1].replace(/^-+/, ''), Object.keys(cmd.options))}\nRun 'audience ${cmd.name} --help' for its options.`);
     throw new UserError(`audience ${cmd.name}: ${errorMessage(err).replace(/^.*?: /, '')}\nRun 'audience ${cmd.name} --help' for its options.`);
   }
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** "; did you mean --model?" for the closest option (a prefix of it, or within 2 edits), else "". */
+function suggest(given: string, options: string[]): string {
+  const near = options
+    .map((o) => ({ o, d: o.startsWith(given) || given.startsWith(o) ? 0.5 : distance(given, o) }))
+    .filter((c) => c.d <= 2)
+    .sort((a, b) => a.d - b.d);
+  return near.length ? `; did you mean --${near[0].o}?` : '';
 }
 

@@ -5,13 +5,14 @@ import { createProgress, fmtCount } from '../../util/progress.js';
 import { list, num, str, type Command } from '../args.js';
 import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../../report/text.js';
+import { UserError } from '../../util/errors.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
 /** `audience score`: score files with stored models in shards and build audiences (jobs/score.ts). */
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',
-  usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR
+  usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)
                 [--audiences audiences.json] [--overwrite] [--shard-rows N] [--max-rejects N] [--top-features]
 
 Reads each input once, applies each model's own fitted feature transform, and writes
@@ -41,6 +42,8 @@ A bare model name uses its promoted version, else the latest.`,
     ...STORE_OPTIONS,
     model: { type: 'string', short: 'm', multiple: true },
     output: { type: 'string', short: 'o' },
+    // --out as every other command writing a file or folder names it.
+    out: { type: 'string' },
     overwrite: { type: 'boolean' },
     audiences: { type: 'string' },
     'shard-rows': { type: 'string' },
@@ -49,7 +52,8 @@ A bare model name uses its promoted version, else the latest.`,
   },
   async run(values) {
     const refs = list(values.model);
-    const output = str(values.output, '--output', 'score');
+    if (values.out !== undefined && values.output !== undefined) throw new UserError('audience score: give the output folder once (--output DIR, or --out DIR)');
+    const output = str(values.output ?? values.out, '--output', 'score');
     const audiences = typeof values.audiences === 'string' ? loadAudiences(values.audiences) : undefined;
     const data = await datasetFrom(values, 'score');
     const store = storeFrom(values);
