@@ -23,6 +23,7 @@ describe('rule language', () => {
     ['and x > 1', /at column 1: expected a score or column name/],
     ['name = "open', /at column 8: unterminated string/],
     ['', /the rule is empty/],
+    ['`order value > 1', /at column 1: unterminated column name/],
   ])('rejects %j with the position', (rule, message) => {
     expect(() => parseRule(rule)).toThrow(message);
   });
@@ -42,6 +43,13 @@ describe('rule language', () => {
     expect(test('b.segment in [2, 5] and country != "US"')).toEqual([false, true, false]);
     expect(test('p.score < 60 or country is null')).toEqual([false, true, true]);
     expect(test('(p.score > 10 or b.segment = 1) and not country = "DE"')).toEqual([true, false, true]);
+  });
+
+  it('reads a column whose name is not a plain word in backquotes, never as a keyword', () => {
+    const rows: Array<Record<string, number | null>> = [{ 'order value': 150, and: 1, '2nd visit': 0 }, { 'order value': 50, and: 0, '2nd visit': 1 }];
+    const test = (src: string) => rows.map((_, i) => compile(parseRule(src), (ref, j) => rows[j][ref] ?? null, () => 0)(i));
+    expect(test('`order value` > 100 and `and` = 1')).toEqual([true, false]);
+    expect(test('`2nd visit` = 1 or emp.var.rate is not null')).toEqual([false, true]);
   });
 
   it('turns rank <= N% into an exact count of the ranked visitors', () => {

@@ -7,7 +7,8 @@
  *   (purchase.bucket = "high" or purchase.percentile >= 95) and country != "US"
  *
  * A reference is `model.output` (a model's name, or its kind when only one model has that
- * kind) or a bare input column. `N%` is allowed on ranks only: `rank <= 5%` keeps exactly
+ * kind) or a bare input column; a column whose name has other characters (a space, a
+ * leading digit, accents) is written in backquotes: `order value` > 100. `N%` is allowed on ranks only: `rank <= 5%` keeps exactly
  * round(5% of the ranked visitors). Comparisons with a missing value are false.
  * Errors give the column (1-based) where the rule went wrong.
  */
@@ -26,6 +27,8 @@ interface Token {
   kind: 'ident' | 'number' | 'string' | 'op' | 'punct' | 'end';
   text: string;
   pos: number;
+  /** A `backquoted` name: never a keyword. */
+  quoted?: boolean;
 }
 
 function tokenize(src: string, fail: (pos: number, msg: string) => never): Token[] {
@@ -41,6 +44,14 @@ function tokenize(src: string, fail: (pos: number, msg: string) => never): Token
     if (/[A-Za-z_]/.test(c)) {
       while (i < src.length && /[A-Za-z0-9_.-]/.test(src[i])) i++;
       out.push({ kind: 'ident', text: src.slice(start, i), pos: start });
+    } else if (c === '`') {
+      // A column name with any other characters (spaces, a leading digit, accents): `order value`.
+      i++;
+      while (i < src.length && src[i] !== '`') i++;
+      if (i >= src.length) fail(start, 'unterminated column name starting with `');
+      if (i === start + 1) fail(start, 'an empty column name ``');
+      i++;
+      out.push({ kind: 'ident', text: src.slice(start + 1, i - 1), pos: start, quoted: true });
     } else if (/[0-9]/.test(c) || (c === '-' && /[0-9.]/.test(src[i + 1] ?? '')) || (c === '.' && /[0-9]/.test(src[i + 1] ?? ''))) {
       i++;
       while (i < src.length && /[0-9.eE]/.test(src[i])) i++;
@@ -81,7 +92,7 @@ export function parseRule(src: string, where = 'rule'): Rule {
   const tokens = tokenize(src, fail);
   let at = 0;
   const peek = () => tokens[at];
-  const word = (t: Token, w: string) => t.kind === 'ident' && t.text.toLowerCase() === w;
+  const word = (t: Token, w: string) => t.kind === 'ident' && !t.quoted && t.text.toLowerCase() === w;
   const describe = (t: Token) => (t.kind === 'end' ? t.text : `"${t.text}"`);
 
   const value = (): { value: Value; percent: boolean } => {
@@ -106,7 +117,9 @@ export function parseRule(src: string, where = 'rule'): Rule {
       if (!(close.kind === 'punct' && close.text === ')')) fail(close.pos, `expected ")" to close the "(" at column ${t.pos + 1}, found ${describe(close)}`);
       return inner;
     }
-    if (t.kind !== 'ident' || KEYWORDS.has(t.text.toLowerCase())) fail(t.pos, `expected a score or column name (e.g. purchase.score), found ${describe(t)}`);
+    if (t.kind !== 'ident' || (!t.quoted && KEYWORDS.has(t.text.toLowerCase()))) {
+      fail(t.pos, `expected a score or column name (e.g. purchase.score, or \`a column\` in backquotes), found ${describe(t)}`);
+    }
     at++;
     const ref = t.text;
     const next = tokens[at];
