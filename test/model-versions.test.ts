@@ -68,7 +68,11 @@ describe('diff', () => {
   it('the API answers the same diff, rolls back, and refuses a version that is not a number', async () => {
     const r = await server.request('GET', '/v1/models/seg/diff?a=1&b=3');
     expect(r.status).toBe(200);
-    expect(r.body.params).toEqual(diffManifests(store.manifest('seg@1'), store.manifest('seg@3')).params);
+    // The response schema (OpenAPI) serializes the whole diff: nothing dropped.
+    expect(r.body).toEqual(JSON.parse(JSON.stringify(diffManifests(store.manifest('seg@1'), store.manifest('seg@3')))));
+    const listed = await server.request('GET', '/v1/models/seg');
+    expect(listed.body.versions[0].metrics).toEqual(JSON.parse(JSON.stringify(store.manifest('seg@1').metrics)));
+    expect((await server.request('GET', '/v1/models')).body.models).toEqual([{ name: 'seg', versions: [1, 2, 3], promoted: null }]);
     expect((await server.request('GET', '/v1/models/seg/diff?a=1&b=x')).status).toBe(400);
     expect((await server.request('GET', '/v1/models/seg/diff?a=1&b=9')).body.message).toMatch(/model "seg" has no version 9/);
     store.promote('seg@2');

@@ -117,3 +117,53 @@ export const JobView = Type.Object({
 
 /** A page of jobs, newest first; `next` is the `after` of the next page. */
 export const JobList = Type.Object({ jobs: Type.Array(JobView), next: Nullable(Type.String()) });
+
+/** GET /v1/models: every model in the store with its versions and the promoted one. */
+export const ModelList = Type.Object({
+  models: Type.Array(Type.Object({ name: Type.String(), versions: Type.Array(Type.Integer()), promoted: Nullable(Type.Integer({ description: 'the version scoring uses by name; null: the latest' })) })),
+});
+
+/** GET /v1/models/:name: each version's kind, provenance, params and metrics (each kind's report: see the README). */
+export const ModelDetail = Type.Object({
+  name: Type.String(),
+  promoted: Nullable(Type.Integer()),
+  versions: Type.Array(
+    Type.Object({
+      version: Type.Integer(),
+      kind: Type.String(),
+      createdAt: Type.String(),
+      backend: Type.Object({ name: Type.String(), device: Type.String() }),
+      data: Type.Object({ inputs: Type.Array(Type.String()), rows: Type.Number(), fingerprint: Type.String() }, { additionalProperties: true }),
+      params: Type.Record(Type.String(), Type.Unknown()),
+      metrics: Type.Record(Type.String(), Type.Unknown(), { description: "the kind's report: held-out metrics beside baselines, data checks, curves" }),
+    }),
+  ),
+});
+
+/** POST /v1/models/:name/rollback: the promoted version before and after (null: none, the latest is used). */
+export const Rollback = Type.Object({ name: Type.String(), from: Nullable(Type.Integer()), to: Nullable(Type.Integer()) });
+
+const Version = Type.Object({ name: Type.String(), version: Type.Integer(), kind: Type.String(), createdAt: Type.String() });
+const Scalar = Type.Union([Type.String(), Type.Number()]);
+
+/** GET /v1/models/:name/diff: two versions compared (models/diff.ts). */
+export const ModelDiffView = Type.Object({
+  a: Version,
+  b: Version,
+  metrics: Type.Array(Type.Object({ metric: Type.String(), a: Nullable(Type.Number()), b: Nullable(Type.Number()), delta: Nullable(Type.Number()) })),
+  params: Type.Array(Type.Object({ param: Type.String(), a: Type.Unknown(), b: Type.Unknown() })),
+  data: Type.Array(Type.Object({ field: Type.String(), a: Scalar, b: Scalar, same: Type.Boolean() })),
+  sample: Type.Optional(Type.Object({ rows: Type.Integer(), changed: Type.Array(Type.Object({ output: Type.String(), share: Type.Number() })) })),
+});
+
+/** GET /healthz: alive, the tensor backend chosen (and what was tried), job counts by status. */
+export const Health = Type.Object({
+  status: Type.Literal('ok'),
+  backend: Type.Object({ name: Type.String(), device: Type.String() }),
+  jobs: Type.Record(Type.String(), Type.Integer()),
+  running: Type.Integer(),
+  uptimeSeconds: Type.Number(),
+});
+
+/** GET /readyz: 200 when jobs can be taken; 503 while starting or stopping, or when Redis (REDIS_URL) does not answer. */
+export const Ready = Type.Object({ ready: Type.Boolean(), redis: Type.Optional(Type.String()) });

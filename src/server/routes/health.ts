@@ -1,6 +1,7 @@
 /** Probes and metrics: /healthz (liveness, backend, job counts), /readyz, /metrics (Prometheus). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createMetrics } from '../metrics.js';
+import { Health, Ready } from '../schemas.js';
 import { pingRedis, redisUrl } from '../../jobs/queue.js';
 
 /** Liveness (/healthz), readiness with Redis (/readyz) and Prometheus metrics (/metrics). */
@@ -9,15 +10,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   let ready = false;
   const registry = createMetrics(jobs, () => backend);
 
-  app.get('/healthz', { schema: { summary: 'Liveness, backend and job counts' } }, async () => ({
-    status: 'ok',
+  app.get('/healthz', { schema: { summary: 'Liveness, backend and job counts', response: { 200: Health } } }, async () => ({
+    status: 'ok' as const,
     backend,
     jobs: jobs.counts(),
     running: scheduler.active,
     uptimeSeconds: process.uptime(),
   }));
 
-  app.get('/readyz', { schema: { summary: 'Ready to take jobs (and, with REDIS_URL, Redis answers)' } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'Ready to take jobs (and, with REDIS_URL, Redis answers)', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
     if (!ready) return reply.code(503).send({ ready: false });
     const url = redisUrl();
     if (!url) return { ready: true };
