@@ -75,6 +75,8 @@ describe('bad requests', () => {
     const r = await server.request(method, route, body);
     expect(r.status, r.text).toBe(status);
     expect(r.body.message, r.text).toMatch(message);
+    // The error is the status's name (HTTP's reason phrase), never a class name such as FastifyError.
+    expect(r.body.error).toBe({ 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type' }[status as number]);
     if (process.env.SHOW_MESSAGES) process.stderr.write(`${_what}: ${r.status} ${r.body.message}\n`);
   });
 

@@ -3,6 +3,7 @@
  * was expected, a body that is not JSON is 415, an unknown route 404; anything else is a 500
  * whose stack goes to the log.
  */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { audiencesProblem } from '../../audiences/definition.js';
@@ -39,7 +40,7 @@ export const errors = fp(async (app) => {
     if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) app.log.error(err);
-    return reply.code(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : err.name, message: status === 500 ? 'internal error; see the server log' : err.message });
+    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: status === 500 ? 'internal error; see the server log' : err.message });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 }) as FastifyPluginAsync;
