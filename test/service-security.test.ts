@@ -91,7 +91,7 @@ describe('bad requests', () => {
   it('serves the OpenAPI document', async () => {
     const doc = await server.request('GET', '/docs/json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models']));
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/models', '/v1/models/{name}', '/healthz', '/readyz', '/metrics']));
     // The audience definitions' schema is the one a definitions file is checked with: every field documented.
     expect(JSON.stringify(doc.body.paths['/v1/jobs'].post)).toMatch(/"holdout".*"exclusiveMaximum":1/);
   });
