@@ -26,7 +26,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return redis === 'ok' ? { ready: true, redis } : reply.code(503).send({ ready: false, redis });
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format): jobs by status, rows scored, job durations, backend', produces: ['text/plain'] } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format): jobs by status, rows scored, rows/s per job, shard seconds, backend', produces: ['text/plain'] } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
