@@ -125,6 +125,24 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     await expect(trainCltv(huge, t2, new ModelStore(path.join(dir, 'm3')), { name: 'v', label: 'future_value' })).rejects.toThrow(/huge\.csv: column "future_value", data row 10 holds 1e\+300/);
   });
 
+  it('a feature that alone tells who buys in the horizon is refused as leakage, unless allowed', async () => {
+    // A later window's order count copied into the features: it gives the label away.
+    const rows = Array.from({ length: 400 }, (_, i) => {
+      const value = i % 3 === 0 ? 10 + (i % 17) : 0;
+      return `${i},${i % 7},${value > 0 ? 1 + (i % 2) : 0},${value}`;
+    });
+    fs.writeFileSync(path.join(dir, 'leak.csv'), `id,visits,orders_next_quarter,future_value\n${rows.join('\n')}\n`);
+    const data = await openDataset([path.join(dir, 'leak.csv')]);
+    const transform = await fitTransform(data, (await inferSpec(data, { exclude: ['future_value'] })).spec);
+    const store = new ModelStore(path.join(dir, 'm4'));
+    await expect(trainCltv(data, transform, store, { name: 'v', label: 'future_value', maxEpochs: 2 })).rejects.toThrow(
+      /feature "orders_next_quarter" alone predicts who buys in "future_value" with AUC 1\.0000: .*--allow-leakage/,
+    );
+    const { model, report } = await trainCltv(data, transform, store, { name: 'v', label: 'future_value', maxEpochs: 2, allowLeakage: true });
+    model.dispose();
+    expect(report.singleFeatureAuc![0]).toEqual({ feature: 'orders_next_quarter', auc: 1 });
+  });
+
   it('a negative value is refused with the file, column and row', async () => {
     fs.writeFileSync(path.join(dir, 'neg.csv'), `id,x,future_value\n${Array.from({ length: 50 }, (_, i) => `${i},${i % 7},${i === 17 ? -5 : i % 3}`).join('\n')}\n`);
     const data = await openDataset([path.join(dir, 'neg.csv')]);

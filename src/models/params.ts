@@ -192,6 +192,7 @@ export const KIND_PARAMS = {
     label: text('the future value column (money spent over the horizon; 0 for none)', 'COL', 'required'),
     ...network('64,32', 'a linear model', 0, 1e-4),
     'horizon-days': horizon,
+    'allow-leakage': flag('train even if one feature alone ranks who buys in the horizon with AUC >= 0.99'),
     sensitive,
     seed,
   },

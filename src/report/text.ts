@@ -111,6 +111,7 @@ export function formatCltvReport(r: CltvReport): string {
     'Deciles of predicted value (1 = highest), ZILN:',
     table(deciles),
     ...(r.bgNbd ? ['', `BG/NBD r=${r.bgNbd.params.r.toPrecision(3)} alpha=${r.bgNbd.params.alpha.toPrecision(3)} a=${r.bgNbd.params.a.toPrecision(3)} b=${r.bgNbd.params.b.toPrecision(3)}; Gamma-Gamma p=${r.bgNbd.spend.p.toPrecision(3)} q=${r.bgNbd.spend.q.toPrecision(3)} gamma=${r.bgNbd.spend.gamma.toPrecision(3)} (fitted on ${r.bgNbd.customers} training customers)`] : []),
+    ...(r.singleFeatureAuc?.length ? [`Single-feature AUC for who buys (leakage check): ${r.singleFeatureAuc.slice(0, 5).map((f) => `${f.feature} ${f.auc.toFixed(3)}`).join(', ')}`] : []),
     `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
     ...formatFairness(r.fairness, 'the top 10% by actual value'),
   ].join('\n');

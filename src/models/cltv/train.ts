@@ -12,7 +12,7 @@ import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
-import { MAX_MAGNITUDE, type FittedTransform } from '../../features/transform.js';
+import { featureGroups, MAX_MAGNITUDE, type FittedTransform } from '../../features/transform.js';
 import { classHistogram, prCurve, rateThreshold, rocAuc, rocCurve, type CurvePoint, type HistogramBin } from '../../metrics/classification.js';
 import { fairnessByGroup, type FairnessReport } from '../../metrics/fairness.js';
 import { groupRequest, groupValues } from '../../features/groups.js';
@@ -26,7 +26,7 @@ import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
 import { gatherRows, predictLogits, trainEpochs, type EpochRecord } from '../nn/fit.js';
 import { withDefaults, type KindOptions } from '../params.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
-import { stratifiedSplit } from '../propensity/checks.js';
+import { leakageCheck, stratifiedSplit } from '../propensity/checks.js';
 import { requireLabel } from '../propensity/train.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { CltvModel, type CltvState } from './model.js';
@@ -77,6 +77,8 @@ export interface CltvReport {
   history: EpochRecord[];
   bestEpoch: number;
   training: { seconds: number; samplesPerSecond: number };
+  /** The leakage check: the features that alone best rank who buys in the horizon (AUC as max(AUC, 1 - AUC)); absent in older versions. */
+  singleFeatureAuc?: Array<{ feature: string; auc: number }>;
   /**
    * Per sensitive column on the test rows: selection = the top 10% by predicted value;
    * positives (for TPR, FPR) = the top 10% by actual value.
@@ -238,6 +240,8 @@ export interface PreparedCltv {
   valued: Valued & { unlabeled: number; groups: Array<Array<string | null>> };
   /** 1 where the label is above 0 (bought in the horizon), by valued row. */
   bought: Uint8Array;
+  /** The features that alone best rank who buys (the leakage check). */
+  singleFeatureAuc: Array<{ feature: string; auc: number }>;
   horizonDays: number | null;
   split: { train: Int32Array; valid: Int32Array; test: Int32Array };
 }
@@ -265,7 +269,10 @@ async function prepareCltv(data: Dataset, transform: FittedTransform, opts: Trai
   const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
   const buyers = bought.reduce((a, b) => a + b, 0);
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
-  return { data, transform, valued, bought, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, withDefaults('cltv', opts).seed) };
+  // A feature that alone tells who buys in the horizon is the label leaking (a copy of a later window, a refund flag...).
+  const o = withDefaults('cltv', opts);
+  const singleFeatureAuc = leakageCheck(valued.x, valued.d, featureGroups(transform), bought, `who buys in "${opts.label}"`, o.allowLeakage);
+  return { data, transform, valued, bought, singleFeatureAuc, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, o.seed) };
 }
 
 /** Fits the zero-inflated lognormal MLP (Wang, Liu and Miao 2019) with early stopping on the validation loss. */
@@ -317,6 +324,7 @@ async function evaluateCltv(p: PreparedCltv, f: FittedCltv, opts: TrainCltvOptio
     history: f.history,
     bestEpoch: f.bestEpoch,
     training: f.training,
+    singleFeatureAuc: p.singleFeatureAuc,
   };
   if (opts.sensitive?.length) {
     const top = (v: ArrayLike<number>) => rateThreshold(v, 0.1);

@@ -82,9 +82,20 @@ export function checkTrainingData(
         `(as GA4 and Segment require). Add data, or pass --min-class N or --allow-small to train anyway.`,
     );
   }
-  const step = Math.max(1, Math.floor(rows / LEAKAGE_SAMPLE));
+  const singleFeatureAuc = leakageCheck(x, d, groups, y, `"${label}"`, opts.allowLeakage);
+  return { rows, positives, negatives, unlabeled, singleFeatureAuc };
+}
+
+/**
+ * The leakage check: each feature alone as a score of the 0/1 outcome `y` (rows x d features,
+ * on a sample of up to LEAKAGE_SAMPLE rows), its AUC as max(AUC, 1 - AUC).
+ * @returns the 10 most predictive features, highest first.
+ * @throws UserError when one reaches LEAKAGE_AUC, naming it and --allow-leakage (unless allowed).
+ */
+export function leakageCheck(x: Float32Array, d: number, groups: FeatureGroup[], y: Uint8Array, outcome: string, allowLeakage: boolean): Array<{ feature: string; auc: number }> {
+  const step = Math.max(1, Math.floor(y.length / LEAKAGE_SAMPLE));
   const sample: number[] = [];
-  for (let r = 0; r < rows; r += step) sample.push(r);
+  for (let r = 0; r < y.length; r += step) sample.push(r);
   const ys = Uint8Array.from(sample, (r) => y[r]);
   const singleFeatureAuc = groups
     .map((g) => {
@@ -93,13 +104,13 @@ export function checkTrainingData(
     })
     .sort((a, b) => b.auc - a.auc);
   const leak = singleFeatureAuc[0];
-  if (!opts.allowLeakage && leak && leak.auc >= LEAKAGE_AUC) {
+  if (!allowLeakage && leak && leak.auc >= LEAKAGE_AUC) {
     throw new UserError(
-      `feature "${leak.feature}" alone predicts "${label}" with AUC ${leak.auc.toFixed(4)}: it probably leaks the outcome ` +
-        `(recorded after the conversion, or derived from it). Remove it from the features, or pass --allow-leakage if it is legitimate.`,
+      `feature "${leak.feature}" alone predicts ${outcome} with AUC ${leak.auc.toFixed(4)}: it probably leaks the outcome ` +
+        `(recorded after it, or derived from it). Remove it from the features, or pass --allow-leakage if it is legitimate.`,
     );
   }
-  return { rows, positives, negatives, unlabeled, singleFeatureAuc: singleFeatureAuc.slice(0, 10) };
+  return singleFeatureAuc.slice(0, 10);
 }
 
 /** Stratified split into train / validation / test row indices, reproducible from the seed. */
