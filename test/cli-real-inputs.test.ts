@@ -163,3 +163,20 @@ describe('values and failures', () => {
     expect(list.stderr).toMatch(/warning: .*seg\/7\/manifest\.json: damaged/);
   });
 });
+
+describe('labels as datasets write them', () => {
+  it('a text label such as ">50K" / "<=50K" is refused with the way out, then trains with --positive, counting what it should', () => {
+    // Semicolon-separated, quoted, dotted column names (as bank-marketing exports are written); income is the label.
+    const rows = Array.from({ length: 3000 }, (_, i) => `${20 + (i % 50)};"${i % 3 ? 'single' : 'married'}";${(i % 9) / 3};"${i % 4 === 0 || (i % 7 === 0 && i % 3 === 0) ? '>50K' : '<=50K'}"`);
+    fs.writeFileSync(path.join(dir, 'income.csv'), `"age";"marital";"emp.var.rate";"income"\n${rows.join('\n')}\n`);
+    const refused = audience('train', 'propensity', '--input', 'income.csv', '--label', 'income', '--name', 'rich', '--quiet', '--allow-small');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/label "income": none of its 3000 values is 0\/1, true\/false or yes\/no\. .*give --positive VALUE/);
+    const trained = audience('train', 'propensity', '--input', 'income.csv', '--label', 'income', '--positive', '>50K', '--name', 'rich', '--quiet', '--allow-small', '--max-epochs', '3');
+    expect(trained.stderr).toBe('');
+    expect(trained.code).toBe(0);
+    const positives = rows.filter((r) => r.endsWith('">50K"')).length;
+    expect(trained.stdout).toContain(`Data: 3000 labeled rows, ${positives} positive`);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'models/rich/1/manifest.json'), 'utf8')).params.positive).toBe('>50K');
+  });
+});

@@ -135,8 +135,12 @@ export function modelValue(v: number, log: boolean): number {
   return v;
 }
 
-/** A boolean feature's column as 1, 0 or NaN (unrecognized), whether stored as numbers or text. */
-export function booleanValues(batch: ColumnBatch, name: string): Float64Array {
+/**
+ * A boolean column as 1, 0 or NaN (unrecognized: 0/1, true/false, yes/no are), whether stored
+ * as numbers or text; with `positive`, 1 where the cell equals it and 0 for any other value.
+ */
+export function booleanValues(batch: ColumnBatch, name: string, positive?: string): Float64Array {
+  if (positive !== undefined) return positiveValues(batch, name, positive);
   const col = batch.columns.get(name);
   if (col instanceof Float64Array) {
     const out = new Float64Array(col.length);
@@ -147,6 +151,21 @@ export function booleanValues(batch: ColumnBatch, name: string): Float64Array {
   const out = new Float64Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = parseBool(text[i]);
   return out;
+}
+
+/**
+ * A 0/1 outcome from a label of any values: 1 where the cell equals `positive` (text compared
+ * trimmed; numbers compared as numbers, so "1" matches 1.0), 0 for any other value, NaN for null.
+ */
+function positiveValues(batch: ColumnBatch, name: string, positive: string): Float64Array {
+  const col = batch.columns.get(name);
+  const target = positive.trim();
+  if (col instanceof Float64Array) {
+    const n = Number(target);
+    return Float64Array.from(col, (v) => (Number.isNaN(v) ? NaN : v === n ? 1 : 0));
+  }
+  const text = textColumn(batch, name);
+  return Float64Array.from(text, (v) => (v === null ? NaN : v.trim() === target ? 1 : 0));
 }
 
 /** The level a categorical cell counts under: its text, or "(missing)" for null. */

@@ -157,7 +157,8 @@ export const KIND_PARAMS = {
     seed,
   },
   propensity: {
-    label: text('the 0/1 outcome column (numbers, booleans, yes/no text); rows without one are left out', 'COL', 'required'),
+    label: text('the outcome column: 0/1, true/false or yes/no (rows with another value are left out and counted), or any values with --positive', 'COL', 'required'),
+    positive: text('the label value that counts as a conversion, for a label such as ">50K" / "<=50K" or "purchased" / "browsed": every other value counts as none, null as unlabeled', 'VALUE'),
     ...network('128,64', 'logistic regression', 0.2, 1e-3),
     numeric: choice(['ple', 'standard'], 'numeric inputs as piecewise-linear bins of their training quantiles (Gorishniy et al. 2022), or standardized values', 'ple'),
     bins: int('bins per numeric input with --numeric ple', 2, 256, 16),

@@ -34,7 +34,7 @@ export async function measureFairness(model: ScoringModel, data: Dataset, column
   for await (const batch of data.read(columnRequest(m.features, requests))) {
     const scored = await model.score(transform(m.features, batch));
     scores.push(...Array.from(scored[output] as ArrayLike<number>));
-    if (label) labels.push(...Array.from(m.kind === 'cltv' ? (batch.columns.get(label) as Float64Array) : booleanValues(batch, label)));
+    if (label) labels.push(...Array.from(m.kind === 'cltv' ? (batch.columns.get(label) as Float64Array) : booleanValues(batch, label, typeof m.params.positive === 'string' ? m.params.positive : undefined)));
     columns.forEach((c, i) => groups[i].push(...groupValues(batch, c)));
   }
   // Rows without a usable label count in the selection rates, not in the error rates.

@@ -99,7 +99,8 @@ export function requireLabel(data: Dataset, label: string): ColumnInfo {
 
 /**
  * Reads features and label into memory; rows whose label is not 0/1, true/false or yes/no
- * are left out. `groupColumns` are read alongside as text (one array per column, by kept row).
+ * (or, with `positive`, rows whose label is null) are left out. `groupColumns` are read
+ * alongside as text (one array per column, by kept row).
  */
 export async function loadLabeled(
   data: Dataset,
@@ -107,6 +108,7 @@ export async function loadLabeled(
   label: string,
   progress: Progress,
   groupColumns: string[] = [],
+  positive?: string,
 ): Promise<Labeled & { unlabeled: number; groups: Array<Array<string | null>> }> {
   const column = requireLabel(data, label);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
@@ -119,7 +121,7 @@ export async function loadLabeled(
   const d = transform.outputs.length;
   const extra = [request, ...groupColumns.filter((c) => c !== label).flatMap((c) => groupRequest(data, transform, c))];
   for await (const { batch, block } of transformedBatches(data, transform, extra)) {
-    const y = booleanValues(batch, label);
+    const y = booleanValues(batch, label, positive);
     const values = groupColumns.map((c) => groupValues(batch, c));
     let keep = 0;
     const x = new Float32Array(block.rows * d);
@@ -265,10 +267,17 @@ async function onTest(mlp: Mlp, calibration: Calibration, threshold: number, p: 
  */
 async function preparePropensity(data: Dataset, transform: FittedTransform, opts: TrainPropensityOptions): Promise<PreparedPropensity> {
   const loading = (opts.progress ?? (() => silentProgress))('load');
-  const labeled = await loadLabeled(data, transform, opts.label, loading, opts.sensitive ?? []);
+  const o = resolve(opts);
+  const labeled = await loadLabeled(data, transform, opts.label, loading, opts.sensitive ?? [], o.positive);
   loading.done(`${labeled.y.length} labeled rows`);
+  if (labeled.y.length === 0 && o.positive === undefined) {
+    throw new UserError(
+      `label "${opts.label}": none of its ${labeled.unlabeled} values is 0/1, true/false or yes/no. If it holds other values (such as ">50K" and "<=50K"), ` +
+        'give --positive VALUE, the value that counts as a conversion; every other value counts as none.',
+    );
+  }
   const groups = featureGroups(transform);
-  const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, resolve(opts));
+  const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, o);
   const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, resolve(opts).seed);
   return { data, transform, labeled, groups, checks, split };
 }
@@ -296,6 +305,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
   const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, opts);
   const params = {
     label: opts.label,
+    ...(o.positive !== undefined && { positive: o.positive }),
     hidden: net.mlp.config.hidden,
     dropout: net.mlp.config.dropout,
     l2: base.l2,
