@@ -72,10 +72,16 @@ export async function fitKMeans(data: KMeansData, opts: KMeansOptions): Promise<
 
   let best: KMeansFit | undefined;
   const inits: KMeansFit['inits'] = [];
+  // Progress counts every restart's iterations (or epochs) against nInit x the cap; a restart that converges early ends sooner.
+  const cap = mode === 'lloyd' ? (opts.maxIter ?? 100) : (opts.epochs ?? 3);
+  let spent = 0;
+  const overall: Progress = { update: (n) => progress.update(spent + n, nInit * cap), done() {} };
   for (let init = 0; init < nInit; init++) {
     const rng = new Rng(seed + 7919 * init);
     let centroids = opts.init ? Float32Array.from(opts.init) : kmeansPlusPlus(data.sample, data.sampleRows, d, k, rng);
-    const run = mode === 'lloyd' ? await lloyd(data, centroids, k, opts, progress) : await miniBatch(data, centroids, k, opts, rng, progress);
+    const run: { centroids: Float32Array; iterations: number; converged: boolean; epochs?: number } =
+      mode === 'lloyd' ? await lloyd(data, centroids, k, opts, overall) : await miniBatch(data, centroids, k, opts, rng, overall);
+    spent += run.epochs ?? run.iterations;
     centroids = run.centroids;
     // A final E-step under the final centroids gives the exact inertia and sizes reported.
     const step = await assignAndSum(data, centroids, k);
@@ -96,6 +102,7 @@ export async function fitKMeans(data: KMeansData, opts: KMeansOptions): Promise<
       };
     }
   }
+  progress.update(spent, spent);
   const fit = best!;
   fit.silhouette = sampledSilhouette(data, fit.centroids, k, opts.silhouetteSample ?? 2000);
   return fit;
@@ -170,9 +177,9 @@ async function miniBatch(data: KMeansData, start: Float32Array, k: number, opts:
     });
     repairEmpty(seen, centroids, k, d, data);
     progress.update(epoch + 1, epochs);
-    if (stop) return { centroids, iterations: steps, converged: true };
+    if (stop) return { centroids, iterations: steps, epochs: epoch + 1, converged: true };
   }
-  return { centroids, iterations: steps, converged: false };
+  return { centroids, iterations: steps, epochs, converged: false };
 }
 
 function updateCentroids(sums: Float64Array, counts: Float64Array, previous: Float32Array, k: number, d: number, data: KMeansData): Float32Array {

@@ -96,7 +96,8 @@ async function fitKMeansStep(p: PreparedKMeans, opts: TrainKMeansOptions): Promi
       // Lloyd counts iterations (at most max-iter: it stops when converged); mini-batch counts passes.
       const line = progress(`k=${k}`, o.mode === 'minibatch' || (o.mode !== 'lloyd' && !kd.resident) ? 'epochs' : 'iterations');
       const f = await fitKMeans(kd, { ...o, k, progress: line });
-      line.done(`inertia ${f.inertia.toPrecision(6)}, silhouette ${f.silhouette.toFixed(3)}`);
+      const restarts = f.inits.length > 1 ? `${f.inits.length} restarts, the best ${f.iterations} ${f.mode === 'lloyd' ? 'iterations' : 'mini-batch steps'}: ` : '';
+      line.done(`${restarts}inertia ${f.inertia.toPrecision(6)}, silhouette ${f.silhouette.toFixed(3)}`);
       if (p.ks.length > 1) (sweep ??= []).push({ k, inertia: f.inertia, silhouette: f.silhouette });
       if (!fit || f.silhouette > fit.silhouette + 1e-9) fit = f;
     }
