@@ -61,6 +61,33 @@ interface StepJob {
   centroids: number[];
 }
 
+/** A distributed fit's staging folder whose heartbeat is older than this was left by a killed coordinator (seconds). */
+export const STALE_STAGING_SECONDS = 6 * 3600;
+
+const heartbeat = (staging: string) => path.join(staging, 'heartbeat');
+
+/**
+ * Removes the `kmeans-*` staging folders under `parent` (the store's .staging) whose
+ * heartbeat (touched at every Lloyd step; the folder's own time when it has none) is older
+ * than `staleSeconds`: what a coordinator killed with SIGKILL leaves (its signal handlers never
+ * ran). A worker then fails that fit's leftover queued jobs at once ("staging folder is gone").
+ * @returns the folders removed.
+ */
+export function sweepStaleStaging(parent: string, staleSeconds = STALE_STAGING_SECONDS, now = Date.now()): string[] {
+  if (!fs.existsSync(parent)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(parent)) {
+    if (!name.startsWith('kmeans-')) continue;
+    const dir = path.join(parent, name);
+    const stat = fs.statSync(fs.existsSync(heartbeat(dir)) ? heartbeat(dir) : dir, { throwIfNoEntry: false });
+    if (stat && now - stat.mtimeMs > staleSeconds * 1000) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
+}
+
 const partFile = (staging: string, shard: number) => path.join(staging, `rows-${String(shard).padStart(5, '0')}.f32`);
 const sampleFile = (staging: string, shard: number) => path.join(staging, `sample-${String(shard).padStart(5, '0')}.f32`);
 
@@ -91,7 +118,9 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
   const rng = sampleRng(opts.seed);
   const picks = pickSample(shards, reservoirRows(rows, opts.sampleSize, rng));
   const client = await QueueClient.open(url);
+  sweepStaleStaging(path.dirname(opts.staging));
   fs.mkdirSync(opts.staging, { recursive: true });
+  fs.writeFileSync(heartbeat(opts.staging), '');
   const run = randomUUID().slice(0, 8);
   // Killed (Ctrl-C, a timeout, the service's cancel): the staged rows go, so workers that take
   // this fit's queued jobs later fail them at once ("staging folder is gone") and write nothing.
@@ -146,6 +175,8 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
       where: `${shards.length} shard(s) on the workers`,
       async sumsOf(centroids, k) {
         const step = ++steps;
+        const now = new Date();
+        fs.utimesSync(heartbeat(opts.staging), now, now);
         const parts = await client.run<StepJob, SumsAndCounts>(
           shards.map((_, i) => ({
             id: `${run}-step-${step}-${i}`,
