@@ -10,7 +10,11 @@ import path from 'node:path';
 
 /** Points TMPDIR (which os.tmpdir() reads) at a fresh folder; returns the teardown that removes it. */
 export default function setup(): () => void {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'audience-test-'));
+  // Vitest runs a global setup once per project: the first one made the folder. Short names:
+  // a browser's socket path under it must stay within the 108 bytes a Unix socket allows.
+  if (process.env.AUDIENCE_TEST_TMP) return () => {};
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aet-'));
+  process.env.AUDIENCE_TEST_TMP = root;
   process.env.TMPDIR = root;
   return () => {
     if (process.env.AUDIENCE_KEEP_TEST_TMP === '1') process.stderr.write(`test files kept in ${root}\n`);

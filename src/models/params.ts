@@ -162,6 +162,8 @@ export const KIND_PARAMS = {
     ...network('128,64', 'logistic regression', 0.2, 1e-3),
     numeric: choice(['ple', 'standard'], 'numeric inputs as piecewise-linear bins of their training quantiles (Gorishniy et al. 2022), or standardized values', 'ple'),
     bins: int('bins per numeric input with --numeric ple', 2, 256, 16),
+    binning: choice(['fill', 'quantile'], "where the bins' edges go: training quantiles, with each value held by more than a bin's share of rows (a 0, a 999 sentinel) as an edge of its own and the other bins over the remaining values (fill), or plain quantiles", 'fill'),
+    ema: real('decay of an exponential moving average of the weights (Polyak averaging), used for early stopping and the saved model; 0: none', { min: 0, max: 0.9999 }, 0.99),
     ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
     calibration: choice(['platt', 'isotonic', 'none'], 'probability calibration on the validation split (Platt 1999; isotonic: PAV)', 'platt'),

@@ -36,6 +36,8 @@ export interface FitOptions {
   patience: number;
   /** 'balanced': weight each class by n / (2 n_class); 'none': all 1; 'auto': balanced below 5% positives. */
   classWeight: ClassWeight;
+  /** Decay of an exponential moving average of the weights (see EpochOptions.ema); 0 or absent: none. */
+  ema?: number;
   progress?: Progress;
 }
 
@@ -128,6 +130,13 @@ export interface EpochOptions {
   patience: number;
   /** Seeds the batch order. */
   seed: number;
+  /**
+   * Decay of an exponential moving average of the weights, updated after every step (Polyak
+   * averaging; the decay ramps up as min(ema, (1 + n) / (10 + n)) over the first steps, as
+   * TensorFlow's ExponentialMovingAverage does with num_updates). Validation, early stopping
+   * and the weights kept use the average. 0 or absent: none.
+   */
+  ema?: number;
   progress?: Progress;
 }
 
@@ -162,6 +171,7 @@ export async function trainEpochs(
   const started = performance.now();
   const order = Int32Array.from(train);
   const optimizer = adamFor(mlp.config);
+  let average = opts.ema ? mlp.params.map((p) => tf.clone(p)) : undefined;
   try {
     for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
       rng.shuffle(order);
@@ -170,6 +180,12 @@ export async function trainEpochs(
       for (let s = 0; s < order.length; s += opts.batchSize) {
         const rows = order.subarray(s, Math.min(order.length, s + opts.batchSize));
         const loss = step(rows, optimizer, n++);
+        if (average) {
+          const decay = Math.min(opts.ema!, (1 + n) / (10 + n));
+          const old = average;
+          average = tf.tidy(() => mlp.params.map((p, i) => tf.add(tf.mul(old[i], decay), tf.mul(p, 1 - decay))));
+          tf.dispose(old);
+        }
         const next = tf.add(lossSum, loss) as tf.Scalar;
         tf.dispose([lossSum, loss]);
         lossSum = next;
@@ -180,13 +196,19 @@ export async function trainEpochs(
       }
       const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
       lossSum.dispose();
+      // With an average, the pass is judged (and kept) by the averaged weights; training goes on from its own.
+      const live = average ? await mlp.snapshot() : undefined;
+      if (average) average.forEach((t, i) => mlp.params[i].assign(t));
       const valid = await validLoss();
       history.push({ epoch, trainLoss, validLoss: valid });
-      if (valid < best.loss - 1e-6) best = { loss: valid, epoch, values: await mlp.snapshot() };
-      else if (epoch - best.epoch >= opts.patience) break;
+      const improved = valid < best.loss - 1e-6;
+      if (improved) best = { loss: valid, epoch, values: await mlp.snapshot() };
+      if (live) mlp.restore(live);
+      if (!improved && epoch - best.epoch >= opts.patience) break;
     }
   } finally {
     optimizer.dispose();
+    if (average) tf.dispose(average);
   }
   mlp.restore(best.values);
   const seconds = (performance.now() - started) / 1000;

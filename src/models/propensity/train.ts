@@ -232,6 +232,8 @@ function loopOptions(opts: TrainPropensityOptions, prepared: PreparedPropensity,
     maxEpochs: baseline ? schemaDefaults.maxEpochs : o.maxEpochs,
     patience: baseline ? schemaDefaults.patience : o.patience,
     classWeight: o.classWeight,
+    // The baseline stays plain logistic regression: no weight averaging.
+    ema: baseline ? 0 : o.ema,
   };
 }
 
@@ -294,7 +296,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
   const numeric = o.numeric;
   const encoding =
     numeric === 'ple'
-      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), o.bins)
+      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), o.bins, o.binning)
       : undefined;
   const loop = loopOptions(opts, p);
   const training = progress('mlp', 'samples');
@@ -318,7 +320,8 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     validFraction: opts.validFraction ?? DEFAULT_VALID,
     testFraction: opts.testFraction ?? DEFAULT_TEST,
     numeric,
-    ...(encoding && { bins: o.bins }),
+    ...(encoding && { bins: o.bins, binning: o.binning }),
+    ema: loop.ema,
     ensemble: o.ensemble,
     seed: base.seed,
     ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
