@@ -43,6 +43,8 @@ describe('model store', () => {
     expect(store.resolve('seg')).toEqual({ name: 'seg', version: 1 });
     expect(store.resolve('seg@latest')).toEqual({ name: 'seg', version: 2 });
     expect(() => store.resolve('seg@7')).toThrow(/has no version 7 \(versions: 1, 2\)/);
+    expect(() => store.resolve('seg@v2')).toThrow('model reference "seg@v2": the version after @ is a number or "latest" (versions of seg: 1, 2)');
+    expect(() => store.resolve('seg@1.0')).toThrow(/the version after @ is a number/);
     expect(() => store.resolve('other')).toThrow(/no model named "other".*\(models: seg\)/);
     expect(() => store.save(manifest('../escape'), w)).toThrow(/model name/);
     const { weights } = store.load('seg@2');

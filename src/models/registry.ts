@@ -110,6 +110,7 @@ export class ModelStore {
     }
     if (tag === undefined) return { name, version: this.promoted(name) ?? versions[versions.length - 1] };
     if (tag === 'latest') return { name, version: versions[versions.length - 1] };
+    if (!/^[0-9]+$/.test(tag)) throw new UserError(`model reference "${ref}": the version after @ is a number or "latest" (versions of ${name}: ${versions.join(', ')})`);
     const version = Number(tag);
     if (!versions.includes(version)) throw new UserError(`model "${name}" has no version ${tag} (versions: ${versions.join(', ')})`);
     return { name, version };
