@@ -143,6 +143,8 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['train', 'propensity', '--input', 'v.parquet', '--name', 'x', '--label', 'converted', '--hidden', 'big'], /--hidden big: expected layer sizes/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--colour'], /audience train: --colour is not an option\n/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--ninit', '2'], /--ninit is not an option; did you mean --n-init\?/],
+    // A negative value is read as the value, and checked as one.
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--tol', '-1'], /--tol -1: expected a number >= 0 and <= 1/],
     [['score', '--input', 'v.parquet', '--models', 'behavior', '--output', 'o4'], /--models is not an option; did you mean --model\?/],
     [['score', '--input', 'v.parquet', '--model', 'nobody', '--output', 'o2'], /no model named "nobody"/],
     [['score', '--input', 'v.parquet', '--model', 'behavior'], /--output is required/],

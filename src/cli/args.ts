@@ -22,12 +22,23 @@ export interface Command {
  */
 export function parse(cmd: Command, argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({ args: negativeValues(cmd.options, argv), options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
     const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(errorMessage(err).replace(/^.*?: /, ''));
     if (unknown) throw new UserError(`audience ${cmd.name}: ${unknown[1]} is not an option${suggest(unknown[1].replace(/^-+/, ''), Object.keys(cmd.options))}\nRun 'audience ${cmd.name} --help' for its options.`);
     throw new UserError(`audience ${cmd.name}: ${errorMessage(err).replace(/^.*?: /, '')}\nRun 'audience ${cmd.name} --help' for its options.`);
   }
+}
+
+/** `--seed -3` as `--seed=-3`: parseArgs reads a value starting with "-" as a flag and refuses it. */
+function negativeValues(options: Options, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([^=]+)$/.exec(argv[i])?.[1];
+    if (name && options[name]?.type === 'string' && /^-(\d|\.\d)/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 /** Edit distance (insertions, deletions, substitutions) between two short strings. */
