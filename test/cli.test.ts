@@ -16,6 +16,30 @@ function audience(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The CLI in this process (what is tested is the message and the exit code, not start-up:
+ * a spawn costs ~2 s): run in the test folder with its model store, output captured.
+ */
+async function inProcess(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+  const [cwd, store] = [process.cwd(), process.env.AUDIENCE_MODEL_STORE];
+  process.chdir(dir);
+  process.env.AUDIENCE_MODEL_STORE = path.join(dir, 'models');
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    process.chdir(cwd);
+    if (store === undefined) delete process.env.AUDIENCE_MODEL_STORE;
+    else process.env.AUDIENCE_MODEL_STORE = store;
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-cli-'));
 });
@@ -153,9 +177,15 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o3', '--audiences', 'nofile.json'], /nofile\.json: cannot read audience definitions/],
     [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x'], /give the seed audience as --seed-ids FILE or --seed-filter/],
     [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x', '--seed-filter', 'nope = 1'], /no column "nope" for the seed filter/],
-  ])('audience %j', (args, message) => {
-    const r = audience(...args);
+  ])('audience %j', async (args, message) => {
+    const r = await inProcess(...args);
     expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+  });
+
+  it('a spawned CLI exits 2 with the message on stderr (the process path the table above skips)', () => {
+    const r = audience('train', 'kmeans', '--input', 'missing.parquet', '--name', 'x');
+    expect(r.stderr).toMatch(/^error: .*missing\.parquet: file not found/);
     expect(r.code).toBe(2);
   });
 
