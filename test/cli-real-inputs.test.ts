@@ -172,6 +172,10 @@ describe('labels as datasets write them', () => {
     const refused = audience('train', 'propensity', '--input', 'income.csv', '--label', 'income', '--name', 'rich', '--quiet', '--allow-small');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/label "income": none of its 3000 values is 0\/1, true\/false or yes\/no\. .*give --positive VALUE/);
+    // A value that matches nothing (case matters) names the values there are.
+    const nothing = audience('train', 'propensity', '--input', 'income.csv', '--label', 'income', '--positive', '>50k', '--name', 'rich', '--quiet', '--allow-small');
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/--positive >50k: no row of label "income" holds it \(values found: "(<=50K|>50K)", "(<=50K|>50K)"\)/);
     const trained = audience('train', 'propensity', '--input', 'income.csv', '--label', 'income', '--positive', '>50K', '--name', 'rich', '--quiet', '--allow-small', '--max-epochs', '3');
     expect(trained.stderr).toBe('');
     expect(trained.code).toBe(0);

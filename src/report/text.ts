@@ -170,13 +170,22 @@ export function formatLookalikeReport(r: LookalikeReport): string {
   return out.join('\n');
 }
 
+/** Why members were removed, in words. */
+const REMOVED: Record<keyof AudiencesResult['summaries'][number]['removed'], string> = {
+  suppressedIds: 'on the suppression id list',
+  suppressedRule: 'by the suppression rule',
+  suppressedAudiences: 'in a suppressed audience',
+  capped: 'over the size cap',
+  duplicateIds: 'repeated ids (kept once)',
+};
+
 /** Audience summaries in words: sizes, removals, suppression-list matches, means, segment mix, activation counts, overlaps. */
 export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'>): string {
   const out: string[] = [];
   for (const a of r.summaries) {
     out.push(`Audience ${a.name}: ${fmtCount(a.members)} members${a.holdout ? ` + ${fmtCount(a.holdout)} holdout` : ''} (${(100 * a.share).toFixed(1)}% of visitors)  rule: ${a.rule}`);
     const removed = Object.entries(a.removed).filter(([, n]) => n > 0);
-    if (removed.length) out.push(`  removed: ${removed.map(([k, n]) => `${n} ${k.replace(/([A-Z])/g, ' $1').toLowerCase()}`).join(', ')}`);
+    if (removed.length) out.push(`  removed: ${removed.map(([k, n]) => `${fmtCount(n)} ${REMOVED[k as keyof typeof REMOVED]}`).join(', ')}`);
     for (const [col, mean] of Object.entries(a.means)) out.push(`  mean ${col}: ${mean.toFixed(3)}`);
     for (const [col, mix] of Object.entries(a.segmentMix)) {
       out.push(`  ${col} mix: ${Object.entries(mix).slice(0, 6).map(([seg, share]) => `${seg}: ${(100 * share).toFixed(0)}%`).join(', ')}`);

@@ -22,6 +22,9 @@ DIR/scores-00000.parquet... with the id column (or row_id) and per model:
     also _top_features (up to 3 features pushing the score up, by gradient x input: a
     backward pass per batch, measured at about 4x the scoring time of the model)
   lookalike: <name>_similarity, _is_seed, _rank (1 = most similar non-seed), _percentile
+  anomaly: <name>_score (distance in spreads), _cluster, _niche (-1: none), _percentile
+  cltv: <name>_value (expected over the horizon), _p_active, _percentile, _bucket
+  bgnbd: <name>_purchases, _value (expected over the horizon), _percentile, _bucket
 --audiences FILE builds audiences from the scores: a membership column aud_<name>
 (member / holdout / null) and, per audience, DIR/audiences/<name>/members.parquet,
 members.csv, holdout.csv and activation-google.csv / activation-meta.csv (SHA-256 of

@@ -7,7 +7,7 @@
 import { initBackend, tf } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { booleanValues, featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
-import type { ColumnInfo, ColumnRequest } from '../../io/columns.js';
+import { textColumn, type ColumnInfo, type ColumnRequest } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import {
   brier,
@@ -88,6 +88,16 @@ export interface PropensityReport {
   training: { seconds: number; samplesPerSecond: number; classWeights: [number, number] };
   /** Per sensitive column, how the calibrated score treats its groups on the test rows at the threshold. */
   fairness?: FairnessReport[];
+}
+
+/** Up to 10 distinct values of a column, as text, for messages. */
+async function labelValues(data: Dataset, label: string): Promise<string[]> {
+  const seen = new Set<string>();
+  for await (const batch of data.read([{ name: label, as: 'text' }])) {
+    for (const v of textColumn(batch, label)) if (v !== null && seen.size < 10) seen.add(v.trim());
+    if (seen.size >= 10) break;
+  }
+  return [...seen];
 }
 
 /** The label column, or a clear error naming the file and the columns there are. */
@@ -279,6 +289,9 @@ async function preparePropensity(data: Dataset, transform: FittedTransform, opts
     );
   }
   const groups = featureGroups(transform);
+  if (o.positive !== undefined && labeled.y.length > 0 && !labeled.y.includes(1)) {
+    throw new UserError(`--positive ${o.positive}: no row of label "${opts.label}" holds it (values found: ${(await labelValues(data, opts.label)).map((v) => `"${v}"`).join(', ')})`);
+  }
   const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, o);
   const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, resolve(opts).seed);
   return { data, transform, labeled, groups, checks, split };
