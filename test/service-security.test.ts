@@ -52,7 +52,7 @@ const BAD: Array<[string, string, string, unknown, number, RegExp]> = [
   ['malformed model reference', 'POST', '/v1/jobs', score({ models: ['behavior@v2'] }), 400, /models/],
   ['rule syntax error', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.segment ==' }] } }), 400, /audience/],
   ['rule on a missing column', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'lifetime_value > 10' }] } }), 400, /lifetime_value/],
-  ['rule on a missing score', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.probability > 0.5' }] } }), 400, /behavior\.probability" is not a score/],
+  ['rule on a missing score', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.probability > 0.5' }] } }), 400, /^audiences: audience "a": "behavior\.probability" is not a score/],
   // The definitions' schema checks a body as it checks a file, with the same words (test/audiences.test.ts).
   ['audience holdout of 2', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'x > 1', holdout: 2 }] } }), 400, /^audiences: audience "a": "holdout" must be a share from 0 up to \(not including\) 1$/],
   ['audience with an unknown key', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'x > 1', limit: 5 }] } }), 400, /^audiences: audience "a": unknown key "limit" \(known: name, rule, description, suppress, cap, holdout\)$/],

@@ -123,7 +123,7 @@ export function checkModelReferences(set: AudienceSet, models: ScoringModel[], c
         if (!r.fromModel || columns.includes(r.column)) continue;
         const prefix = r.column.slice(0, r.column.length - ref.length + ref.indexOf('.') + 1);
         const outputs = columns.filter((c) => c.startsWith(prefix)).map((c) => c.slice(prefix.length));
-        throw new UserError(`audience "${a.name}": "${ref}" is not a score of this run (that model has: ${outputs.join(', ')})`);
+        throw new UserError(`${set.source}: audience "${a.name}": "${ref}" is not a score of this run (that model has: ${outputs.join(', ')})`);
       }
     }
   }

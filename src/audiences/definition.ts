@@ -35,6 +35,8 @@ export interface AudienceSet {
   platforms: Platform[];
   /** Seeds the holdout draw: the same id lands in the same group every run. */
   seed: number;
+  /** Where the definitions came from, for messages: the file, or "audiences" for a request body's field. */
+  source: string;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -164,5 +166,5 @@ export function parseAudiences(raw: unknown, where = 'audiences', base = path.di
       holdout: d.holdout ?? 0,
     };
   });
-  return { audiences, identifiers, platforms: [...new Set(obj.platforms ?? [...PLATFORMS])], seed: obj.seed ?? 0 };
+  return { audiences, identifiers, platforms: [...new Set(obj.platforms ?? [...PLATFORMS])], seed: obj.seed ?? 0, source: where };
 }

@@ -131,7 +131,7 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   const carried: OutputColumn[] = [];
   for (const name of audiences ? audienceInputs(audiences, models) : []) {
     const col = data.columns.find((c) => c.name === name);
-    if (!col) throw new UserError(`audiences use column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
+    if (!col) throw new UserError(`${audiences!.source}: the audiences use column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
     if (name === id.output.name) continue;
     const numeric = col.kind === 'numeric' || col.kind === 'boolean';
     carried.push({ name, type: numeric ? 'DOUBLE' : 'VARCHAR' });
