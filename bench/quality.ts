@@ -16,9 +16,7 @@ import { fitTransform } from '../src/features/fit.js';
 import { inferSpec } from '../src/features/infer.js';
 import { loadSpec, type FeatureSpec } from '../src/features/spec.js';
 import { openDataset, type Dataset } from '../src/io/dataset.js';
-import { stratifiedSplit } from '../src/models/propensity/checks.js';
-import { loadLabeled, PROPENSITY } from '../src/models/propensity/train.js';
-import { silentProgress } from '../src/util/progress.js';
+import { PROPENSITY } from '../src/models/propensity/train.js';
 import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
 
@@ -112,18 +110,17 @@ export async function run(args: string[]): Promise<void> {
   for (const ds of DATASETS.filter((d) => !only || only.includes(d.name))) {
     const { data, spec, label } = await ds.load(tmp);
     const transform = await fitTransform(data, spec);
-    const labeled = await loadLabeled(data, transform, label, silentProgress);
-    fs.writeFileSync(path.join(tmp, 'x.f32'), labeled.x);
-    fs.writeFileSync(path.join(tmp, 'y.u8'), labeled.y);
     const results = new Map<string, Score[]>();
     const add = (model: string, s: Score) => results.set(model, [...(results.get(model) ?? []), s]);
     const seconds: Record<string, number[]> = {};
     for (let seed = 0; seed < seeds; seed++) {
+      // The rows and this seed's split, read once for every variant and the peers.
+      const prepared = await PROPENSITY.prepare(data, transform, { name: 'q', label, seed, allowSmall: true });
+      const { labeled, split } = prepared;
       for (const [variant, numeric, ensemble] of VARIANTS) {
         const started = performance.now();
         // Fitted and evaluated, never saved: the estimator's steps without the store.
         const opts = { name: 'q', label, seed, numeric, ensemble, allowSmall: true };
-        const prepared = await PROPENSITY.prepare(data, transform, opts);
         const fitted = await PROPENSITY.fit(prepared, opts);
         const r = await PROPENSITY.evaluate(prepared, fitted, opts);
         fitted.dispose();
@@ -133,7 +130,8 @@ export async function run(args: string[]): Promise<void> {
         if (variant === VARIANTS[0][0]) add('audience-engine logistic baseline', { roc: r.test.baseline.rocAuc, pr: r.test.baseline.prAuc, logLoss: r.test.baseline.logLoss });
       }
       if (py) {
-        const split = stratifiedSplit(labeled.y, 0.15, 0.2, seed);
+        fs.writeFileSync(path.join(tmp, 'x.f32'), labeled.x);
+        fs.writeFileSync(path.join(tmp, 'y.u8'), labeled.y);
         for (const k of ['train', 'valid', 'test'] as const) fs.writeFileSync(path.join(tmp, `${k}.i32`), split[k]);
         const peers = runPeer(py, 'quality_peers.py', {
           x: path.join(tmp, 'x.f32'), y: path.join(tmp, 'y.u8'), d: labeled.d, seed,

@@ -26,7 +26,6 @@ import { PROPENSITY, requireLabel } from '../models/propensity/train.js';
 import type { ModelStore } from '../models/registry.js';
 import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatProfiles, formatPropensityReport, table } from '../report/text.js';
 import { UserError } from '../util/errors.js';
-import { list } from '../util/options.js';
 import { fmtCount, silentProgress, type StageProgress } from '../util/progress.js';
 import { loadKMeansOnQueue } from './kmeans-queue.js';
 import { checkRedisUrl, redisUrl } from './queue.js';
@@ -81,16 +80,17 @@ function requireSensitive(data: Dataset, columns: string[] | undefined): void {
   }
 }
 
-/** The spec from params.features (a file), or inferred from the data leaving `exclude` out. */
-async function featureSpec(c: Context, data: Dataset, exclude: string[] = []): Promise<FeatureSpec> {
-  const features = typeof c.params.features === 'string' ? c.params.features : 'auto';
-  const id = typeof c.params.id === 'string' ? c.params.id : undefined;
-  if (features !== 'auto') {
-    const spec = loadSpec(features);
-    if (id !== undefined) spec.id = id;
+/** Which columns become inputs: the options every kind takes (models/params.ts FEATURE_PARAMS), as optionsOf gives them. */
+type FeatureOptions = { features: string; id?: string; exclude?: string[] };
+
+/** The spec from the `features` option (a file), or inferred from the data leaving `exclude` out. */
+async function featureSpec(c: Context, data: Dataset, o: FeatureOptions, exclude: string[] = []): Promise<FeatureSpec> {
+  if (o.features !== 'auto') {
+    const spec = loadSpec(o.features);
+    if (o.id !== undefined) spec.id = o.id;
     return spec;
   }
-  const { spec, notes } = await inferSpec(data, { id, exclude: [...list(c.params.exclude), ...exclude] });
+  const { spec, notes } = await inferSpec(data, { id: o.id, exclude: [...(o.exclude ?? []), ...exclude] });
   if (c.req.note) {
     c.req.note(`Features inferred from ${data.tables[0].path} (--features auto):`);
     for (const n of notes) c.req.note(`  ${n}`);
@@ -131,7 +131,7 @@ async function kmeansStep(c: Context): Promise<TrainOutcome> {
   const url = redisUrl();
   if (url && o.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
   const data = await dataset(c.req);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data));
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, o));
   // Several hosts: the rows go to the workers, staged under the model store (which they all see).
   const loadData: TrainKMeansOptions['loadData'] = url
     ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
@@ -157,7 +157,7 @@ async function propensityStep(c: Context): Promise<TrainOutcome> {
   const data = await dataset(c.req);
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, o, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
   const { model, report } = await train(PROPENSITY, data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
   return outcome(model, formatPropensityReport(report));
@@ -174,7 +174,7 @@ async function lookalikeStep(c: Context): Promise<TrainOutcome> {
     seeds = filter;
     exclude = [filter.column]; // the filter column defines the seeds: it cannot be a feature
   }
-  const spec = await featureSpec(c, data, exclude);
+  const spec = await featureSpec(c, data, o, exclude);
   if (o.seedIds) seeds = await readSeedIds(o.seedIds, spec.id ?? null);
   const transform = await fitFeatures(c, data, spec);
   const { model, report } = await train(LOOKALIKE, data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
@@ -185,7 +185,7 @@ async function lookalikeStep(c: Context): Promise<TrainOutcome> {
 async function anomalyStep(c: Context): Promise<TrainOutcome> {
   const o = optionsOf('anomaly', c.req.name, c.params);
   const data = await dataset(c.req);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data));
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, o));
   const { model, report } = await train(ANOMALY, data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
   return outcome(model, formatAnomalyReport(report));
@@ -196,7 +196,7 @@ async function cltvStep(c: Context): Promise<TrainOutcome> {
   const data = await dataset(c.req);
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, o, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
   const { model, report } = await train(CLTV, data, transform, c.req.store, { ...o, progress: c.progress });
   model.dispose();
   return outcome(model, formatCltvReport(report));

@@ -70,7 +70,7 @@ const names = (description: string, parse: (v: unknown) => string[] = list) =>
   parsed<string[]>({ anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description, 'x-arg': 'COL', 'x-list': true }, parse);
 
 /** `--k 8` or a sweep `--k 4..12` (at most 50 values). @throws UserError for anything else. */
-export function parseK(text: string): number | number[] {
+function parseK(text: string): number | number[] {
   const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
   if (range) {
     const [lo, hi] = [Number(range[1]), Number(range[2])];
@@ -83,7 +83,7 @@ export function parseK(text: string): number | number[] {
 }
 
 /** `--hidden 128,64` as layer sizes; "none" or empty for none (a linear model). @throws UserError for other text. */
-export function hiddenLayers(v: unknown): number[] {
+function hiddenLayers(v: unknown): number[] {
   const textValue = String(v).trim();
   if (textValue === '' || textValue === 'none') return [];
   const sizes = textValue.split(',').map(Number);

@@ -204,7 +204,8 @@ async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promis
 /** The prepared source, the params as saved and the fields of the manifest every step shares. */
 async function manifestBase(p: PreparedAnomaly, f: FittedAnomaly, opts: TrainAnomalyOptions) {
   const backend = await initBackend();
-  return { ...trainedOn('anomaly', opts.name, backend, p.transform, p.data.tables, f.rows), params: { k: f.k, threshold: f.state.threshold, niches: withDefaults('anomaly', opts).niches, seed: withDefaults('anomaly', opts).seed } };
+  const { niches, seed } = withDefaults('anomaly', opts);
+  return { ...trainedOn('anomaly', opts.name, backend, p.transform, p.data.tables, f.rows), params: { k: f.k, threshold: f.state.threshold, niches, seed } };
 }
 
 /** The outlier share and score distribution, the niche candidates, and the kept niches profiled like segments. */

@@ -61,6 +61,7 @@ export type TrainPropensityOptions = KindOptions<'propensity'> & {
 
 /** The options with every default in place. */
 const resolve = (opts: TrainPropensityOptions) => withDefaults('propensity', opts);
+type Resolved = ReturnType<typeof resolve>;
 
 export interface Evaluation {
   rocAuc: number;
@@ -229,16 +230,15 @@ const DEFAULT_VALID = 0.15;
 const DEFAULT_TEST = 0.2;
 
 /** Batch size: the option, else about 50 batches per epoch within 256..4096 rows. */
-function batchSizeFor(opts: TrainPropensityOptions, trainRows: number): number {
+function batchSizeFor(opts: Resolved, trainRows: number): number {
   return opts.batchSize ?? Math.min(4096, Math.max(256, Math.round(trainRows / 50)));
 }
 
 /** The fitting loop's options; the logistic baseline keeps the default stopping limits (a capped baseline would flatter the MLP). */
-function loopOptions(opts: TrainPropensityOptions, prepared: PreparedPropensity, baseline = false) {
-  const o = resolve(opts);
+function loopOptions(o: Resolved, prepared: PreparedPropensity, baseline = false) {
   const schemaDefaults = resolve({ name: o.name, label: o.label });
   return {
-    batchSize: batchSizeFor(opts, prepared.split.train.length),
+    batchSize: batchSizeFor(o, prepared.split.train.length),
     maxEpochs: baseline ? schemaDefaults.maxEpochs : o.maxEpochs,
     patience: baseline ? schemaDefaults.patience : o.patience,
     classWeight: o.classWeight,
@@ -248,16 +248,14 @@ function loopOptions(opts: TrainPropensityOptions, prepared: PreparedPropensity,
 }
 
 /** The network settings both the MLP and its logistic baseline share. Defaults measured on the UCI data over 5 splits (bench/quality): L2 1e-3 beat 1e-4. */
-function sharedConfig(opts: TrainPropensityOptions, d: number): Omit<MlpConfig, 'hidden' | 'dropout'> {
-  const o = resolve(opts);
+function sharedConfig(o: Resolved, d: number): Omit<MlpConfig, 'hidden' | 'dropout'> {
   return { inputs: d, l2: o.l2, learningRate: o.learningRate, seed: o.seed };
 }
 
 /** Platt (or isotonic) calibration and the decision threshold, both fitted on the validation rows. */
-async function calibrateOnValidation(mlp: Mlp, p: PreparedPropensity, opts: TrainPropensityOptions): Promise<{ calibration: Calibration; threshold: number }> {
+async function calibrateOnValidation(mlp: Mlp, p: PreparedPropensity, o: Resolved): Promise<{ calibration: Calibration; threshold: number }> {
   const validLogits = await predictLogits(mlp, p.labeled, p.split.valid);
   const validY = Uint8Array.from(p.split.valid, (r) => p.labeled.y[r]);
-  const o = resolve(opts);
   const calibration = fitCalibration(o.calibration, validLogits, validY);
   const validProbs = Float32Array.from(validLogits, (z) => calibrate(calibration, z));
   const rule = o.threshold;
@@ -293,7 +291,7 @@ async function preparePropensity(data: Dataset, transform: FittedTransform, opts
     throw new UserError(`--positive ${o.positive}: no row of label "${opts.label}" holds it (values found: ${(await labelValues(data, opts.label)).map((v) => `"${v}"`).join(', ')})`);
   }
   const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, o);
-  const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, resolve(opts).seed);
+  const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, o.seed);
   return { data, transform, labeled, groups, checks, split };
 }
 
@@ -305,19 +303,19 @@ async function preparePropensity(data: Dataset, transform: FittedTransform, opts
 async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions): Promise<FittedPropensity> {
   const o = resolve(opts);
   const progress = opts.progress ?? (() => silentProgress);
-  const base = sharedConfig(opts, p.labeled.d);
+  const base = sharedConfig(o, p.labeled.d);
   const numeric = o.numeric;
   const encoding =
     numeric === 'ple'
       ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), o.bins, o.binning)
       : undefined;
-  const loop = loopOptions(opts, p);
+  const loop = loopOptions(o, p);
   const training = progress('mlp', 'samples');
   // Dropout 0.2 beat 0 on the UCI data over 5 splits (bench/quality).
   const config: MlpConfig = { ...base, hidden: o.hidden, dropout: o.dropout, encoding, ...(o.ensemble > 1 && { ensemble: o.ensemble }) };
   const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
-  const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, opts);
+  const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, o);
   const params = {
     label: opts.label,
     ...(o.positive !== undefined && { positive: o.positive }),
@@ -356,26 +354,27 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
  * Forests", 2001) per feature; fairness by group of each sensitive column.
  */
 async function evaluatePropensity(p: PreparedPropensity, f: FittedPropensity, opts: TrainPropensityOptions): Promise<PropensityReport> {
+  const o = resolve(opts);
   const progress = opts.progress ?? (() => silentProgress);
   const baselineProgress = progress('baseline', 'samples');
-  const lr = await fitMlp(p.labeled, p.split.train, p.split.valid, { ...sharedConfig(opts, p.labeled.d), hidden: [], dropout: 0 }, { ...loopOptions(opts, p, true), progress: baselineProgress });
+  const lr = await fitMlp(p.labeled, p.split.train, p.split.valid, { ...sharedConfig(o, p.labeled.d), hidden: [], dropout: 0 }, { ...loopOptions(o, p, true), progress: baselineProgress });
   baselineProgress.done(`logistic regression, best epoch ${lr.bestEpoch}`);
   let baseline: Evaluation;
   try {
-    const lrFit = await calibrateOnValidation(lr.mlp, p, opts);
+    const lrFit = await calibrateOnValidation(lr.mlp, p, o);
     baseline = (await onTest(lr.mlp, lrFit.calibration, lrFit.threshold, p)).evaluation;
   } finally {
     lr.mlp.dispose();
   }
   const mlp = await onTest(f.mlp, f.state.calibration, f.state.threshold, p);
   const importanceRows = p.split.test.subarray(0, Math.min(p.split.test.length, 20_000));
-  const importance = await permutationImportance(f.mlp, p.labeled, importanceRows, p.groups, resolve(opts).seed);
+  const importance = await permutationImportance(f.mlp, p.labeled, importanceRows, p.groups, o.seed);
   const count = (rows: Int32Array) => rows.reduce((a, r) => a + p.labeled.y[r], 0);
   const { train, valid, test } = p.split;
   return {
     checks: p.checks,
     split: { train: train.length, valid: valid.length, test: test.length, positives: { train: count(train), valid: count(valid), test: count(test) } },
-    threshold: { rule: resolve(opts).threshold === 'f1' ? 'max F1 on validation' : `flag the top ${(100 * (resolve(opts).threshold as number)).toFixed(1)}% on validation`, value: f.state.threshold },
+    threshold: { rule: o.threshold === 'f1' ? 'max F1 on validation' : `flag the top ${(100 * o.threshold).toFixed(1)}% on validation`, value: f.state.threshold },
     test: { mlp: mlp.evaluation, baseline },
     history: f.history,
     bestEpoch: f.bestEpoch,
