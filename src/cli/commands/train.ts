@@ -103,14 +103,15 @@ function kindHelp(kind: (typeof MODEL_KINDS)[number]): string {
   return `${kind} (${KIND_NOTES[kind][0]}):\n${optionLines(KIND_PARAMS[kind])}\n${KIND_NOTES[kind][1]}`;
 }
 
-const USAGE = `audience train KIND --input <files|globs> --name NAME [options]
+const USAGE = `audience train KIND --input <files|globs> [--name NAME] [options]
   KIND: ${MODEL_KINDS.join(', ')}
 e.g. audience train kmeans --input 'visitors*.parquet' --name behavior --k 4..12
      audience train propensity --input visitors.parquet --label converted --name purchase
 
 Every kind:
   --input FILE|GLOB      the training data (repeatable): Parquet, CSV or Arrow IPC
-  --name NAME            the model; each run saves its next version
+  --name NAME            the model (default: the kind, e.g. propensity); each run saves its
+                         next version
   --store DIR            model store (default ./models or AUDIENCE_MODEL_STORE)
   --quiet                no progress lines
 ${optionLines(FEATURE_PARAMS)}
@@ -132,18 +133,20 @@ export const train: Command = {
   usageFor(positionals) {
     const kind = MODEL_KINDS.find((k) => k === positionals[0]);
     if (!kind) return undefined;
-    return `audience train ${kind} --input <files|globs> --name NAME [options]\n\n${optionLines({ ...FEATURE_PARAMS })}\n  --store DIR            model store (default ./models or AUDIENCE_MODEL_STORE)\n  --quiet                no progress lines\n\n${kindHelp(kind)}`;
+    return `audience train ${kind} --input <files|globs> [--name NAME] [options]\n\n${optionLines({ ...FEATURE_PARAMS })}\n  --name NAME            the model (default: ${kind}); each run saves its next version\n  --store DIR            model store (default ./models or AUDIENCE_MODEL_STORE)\n  --quiet                no progress lines\n\n${kindHelp(kind)}`;
   },
   options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, name: { type: 'string' }, ...flagOptions(allParams()) },
   async run(values, positionals) {
     const [kind, extra] = positionals;
     if (!kind) throw new UserError(`audience train: give the kind of model (${MODEL_KINDS.join(', ')}), e.g. audience train kmeans --input v.parquet --name behavior`);
     if (extra !== undefined) throw new UserError(`audience train ${kind}: unexpected argument "${extra}"`);
-    if (typeof values.name !== 'string' || values.name === '') throw new UserError(`audience train ${kind}: --name is required`);
+    // Without --name the model is named after its kind: `audience train propensity` saves "propensity".
+    const name = values.name === undefined ? kind : values.name;
+    if (typeof name !== 'string' || name === '') throw new UserError(`audience train ${kind}: --name needs a model name, e.g. --name purchase`);
     const params: ParamValues = Object.fromEntries(Object.entries(values).filter(([k, v]) => !COMMAND_FLAGS.has(k) && v !== undefined));
     const outcome = await trainFromParams({
       kind,
-      name: values.name,
+      name,
       input: [values.input ?? []].flat().map(String),
       params,
       store: storeFrom(values),
