@@ -6,7 +6,8 @@
  * synthetic marketing table with known structure (a "999 = never contacted" sentinel, heavy
  * tails, an interaction, a non-monotone age effect). Mean and standard deviation over the
  * seeds of ROC-AUC, PR-AUC and log loss on the test split. `--datasets=shoppers,adult`,
- * `--seeds=5`.
+ * `--seeds=5`, `--variants=default,refit` (variants whose name holds one of these), `--try="l2=0.0001
+ * dropout=0.1"` (repeatable: the default with those train flags).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import { fitTransform } from '../src/features/fit.js';
 import { inferSpec } from '../src/features/infer.js';
 import { loadSpec, type FeatureSpec } from '../src/features/spec.js';
 import { openDataset, type Dataset } from '../src/io/dataset.js';
-import { PROPENSITY } from '../src/models/propensity/train.js';
+import { PROPENSITY, type TrainPropensityOptions } from '../src/models/propensity/train.js';
+import { checkParams, optionsOf } from '../src/models/params.js';
 import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
 
@@ -85,11 +87,12 @@ const DATASETS: QualityDataset[] = [
   { name: 'synthetic', about: 'synthetic marketing table (30,000 rows; sentinel, heavy tails, interaction), features inferred', load: async (tmp) => inferred(syntheticCopy(tmp), 'y') },
 ];
 
-/** The MLP variants measured: name, numeric inputs, ensemble members. The first is the default. */
-const VARIANTS: Array<[string, 'ple' | 'standard', number]> = [
-  ['audience-engine MLP, PLE inputs (default)', 'ple', 1],
-  ['audience-engine MLP, standardized inputs', 'standard', 1],
-  ['audience-engine MLP, PLE inputs, TabM-mini k=4', 'ple', 4],
+/** The MLP variants measured: name and options. The first is the default. */
+const VARIANTS: Array<[string, Partial<TrainPropensityOptions>]> = [
+  ['audience-engine MLP, PLE inputs (default)', {}],
+  ['audience-engine MLP, PLE inputs, no refit', { refit: 'no' }],
+  ['audience-engine MLP, standardized inputs', { numeric: 'standard' }],
+  ['audience-engine MLP, PLE inputs, TabM-mini k=4', { ensemble: 4 }],
 ];
 
 interface Score {
@@ -103,6 +106,18 @@ export async function run(args: string[]): Promise<void> {
   await initBackend();
   const seeds = Number(option(args, 'seeds') ?? 5);
   const only = option(args, 'datasets')?.split(',');
+  const variants = option(args, 'variants')?.split(',');
+  // `--try="l2=0.0001 dropout=0.1"` (repeatable): the default with those flags, as `audience train propensity` reads them.
+  const tries = args.filter((a) => a.startsWith('--try=')).map((a) => a.slice(6));
+  const measured: Array<[string, Partial<TrainPropensityOptions>]> = [
+    ...VARIANTS.filter(([v]) => !variants || variants.some((w) => v.includes(w))),
+    ...tries.map((t): [string, Partial<TrainPropensityOptions>] => {
+      const flags = Object.fromEntries(t.split(/\s+/).map((kv) => kv.split('=') as [string, string]));
+      const parsed = optionsOf('propensity', 'q', { label: 'y', ...checkParams('propensity', flags) }) as Record<string, unknown>;
+      const given = Object.keys(flags).map((k) => k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()));
+      return [`audience-engine MLP, PLE inputs, ${t}`, Object.fromEntries(given.map((k) => [k, parsed[k]]))];
+    }),
+  ];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-quality-'));
   const py = findPython(['sklearn', 'numpy']);
   const rows: Array<Record<string, string>> = [];
@@ -117,17 +132,17 @@ export async function run(args: string[]): Promise<void> {
       // The rows and this seed's split, read once for every variant and the peers.
       const prepared = await PROPENSITY.prepare(data, transform, { name: 'q', label, seed, allowSmall: true });
       const { labeled, split } = prepared;
-      for (const [variant, numeric, ensemble] of VARIANTS) {
+      for (const [variant, options] of measured) {
         const started = performance.now();
         // Fitted and evaluated, never saved: the estimator's steps without the store.
-        const opts = { name: 'q', label, seed, numeric, ensemble, allowSmall: true };
+        const opts: TrainPropensityOptions = { name: 'q', label, seed, allowSmall: true, ...options };
         const fitted = await PROPENSITY.fit(prepared, opts);
         const r = await PROPENSITY.evaluate(prepared, fitted, opts);
         fitted.dispose();
         (seconds[variant] ??= []).push((performance.now() - started) / 1000);
         const m = r.test.mlp;
         add(variant, { roc: m.rocAuc, pr: m.prAuc, logLoss: m.logLoss });
-        if (variant === VARIANTS[0][0]) add('audience-engine logistic baseline', { roc: r.test.baseline.rocAuc, pr: r.test.baseline.prAuc, logLoss: r.test.baseline.logLoss });
+        if (variant === measured[0][0]) add('audience-engine logistic baseline', { roc: r.test.baseline.rocAuc, pr: r.test.baseline.prAuc, logLoss: r.test.baseline.logLoss });
       }
       if (py) {
         fs.writeFileSync(path.join(tmp, 'x.f32'), labeled.x);
@@ -150,7 +165,7 @@ export async function run(args: string[]): Promise<void> {
       rows.push({ dataset: ds.name, model, 'ROC-AUC': stat(rs.map((r) => r.roc)), 'PR-AUC': stat(rs.map((r) => r.pr)), 'log loss': stat(rs.map((r) => r.logLoss)) });
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    notes.push(`${ds.name}: ${ds.about}; seconds a training run (MLP, baseline, evaluation, importance): ${VARIANTS.map(([v]) => `${v.replace('audience-engine MLP, ', '')} ${mean(seconds[v]).toFixed(1)}`).join(', ')}.`);
+    notes.push(`${ds.name}: ${ds.about}; seconds a training run (MLP, baseline, evaluation, importance): ${Object.entries(seconds).map(([v, s]) => `${v.replace('audience-engine MLP, ', '')} ${mean(s).toFixed(1)}`).join(', ')}.`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   await report('quality', rows, [

@@ -71,6 +71,9 @@ describe('propensity training', () => {
     const { model, report } = await trainPropensity(data, transform, store, { name: 'sep', label: 'y', ...quick, seed: 3 });
     expect(report.test.mlp.rocAuc).toBeGreaterThan(0.99);
     expect(report.test.baseline.rocAuc).toBeGreaterThan(0.95); // linear boundary, but only 40 short epochs
+    // Under REFIT_ROWS the saved network is trained again on train + validation (test held out) for the epochs chosen.
+    expect(report.training.refit).toEqual({ rows: report.split.train + report.split.valid, epochs: report.bestEpoch, seconds: expect.any(Number) });
+    expect(model.manifest.params.refit).toBe(true);
     expect(report.checks.singleFeatureAuc[0].auc).toBeLessThan(0.9);
     expect(report.importance.map((i) => i.feature).slice(0, 2).sort()).toEqual(['a', 'b']);
     expect(report.importance[2]).toMatchObject({ feature: 'c' });
@@ -143,6 +146,12 @@ describe('propensity training', () => {
     const opts = { name: 'det', label: 'y', ...quick, maxEpochs: 5, seed: 11 };
     const one = await trainPropensity(data, transform, store, opts);
     const two = await trainPropensity(data, transform, store, opts);
+    const kept = await trainPropensity(data, transform, store, { ...opts, refit: 'no' as const });
+    expect(kept.report.training.refit).toBeUndefined();
+    expect(kept.model.manifest.params.refit).toBe(false);
+    // The refit network is a different one from the early-stopped network it repeats.
+    expect(await kept.model.mlp.snapshot()).not.toEqual(await one.model.mlp.snapshot());
+    kept.model.dispose();
     expect(two.report.test.mlp.rocAuc).toBe(one.report.test.mlp.rocAuc);
     expect(await two.model.mlp.snapshot()).toEqual(await one.model.mlp.snapshot());
     one.model.dispose();
@@ -150,23 +159,36 @@ describe('propensity training', () => {
   });
 });
 
+/** A tiny, noisy training set (200 rows x 10) for a large network, and 1,000 validation rows: validation loss turns up early. */
+function overfitting() {
+  const rng = new Rng(5);
+  const n = 1200;
+  const d = 10;
+  const x = Float32Array.from({ length: n * d }, () => rng.normal());
+  const y = Uint8Array.from({ length: n }, (_, i) => (x[i * d] + 2 * rng.normal() > 0 ? 1 : 0));
+  return { data: { x, y, d }, d, train: Int32Array.from({ length: 200 }, (_, i) => i), valid: Int32Array.from({ length: 1000 }, (_, i) => 200 + i) };
+}
+
 describe('early stopping', () => {
   it('restores the weights of the best validation epoch', async () => {
-    // Tiny, noisy training set and a large network: validation loss turns up early.
-    const rng = new Rng(5);
-    const n = 1200;
-    const d = 10;
-    const x = Float32Array.from({ length: n * d }, () => rng.normal());
-    const y = Uint8Array.from({ length: n }, (_, i) => (x[i * d] + 2 * rng.normal() > 0 ? 1 : 0));
-    const data = { x, y, d };
-    const train = Int32Array.from({ length: 200 }, (_, i) => i);
-    const valid = Int32Array.from({ length: 1000 }, (_, i) => 200 + i);
+    const { data, d, train, valid } = overfitting();
     const fit = await fitMlp(data, train, valid, { inputs: d, hidden: [64, 64], dropout: 0, l2: 0, learningRate: 1e-2, seed: 1 }, { batchSize: 32, maxEpochs: 60, patience: 5, classWeight: 'none' });
     expect(fit.history.length).toBeLessThan(60);
     expect(fit.history.length - fit.bestEpoch).toBe(5);
     const best = fit.history[fit.bestEpoch - 1].validLoss;
     expect(Math.min(...fit.history.map((h) => h.validLoss))).toBeCloseTo(best, 10);
     expect(weightedLoss(await predictLogits(fit.mlp, data, valid), data, valid, [1, 1])).toBeCloseTo(best, 5);
+    fit.mlp.dispose();
+  });
+
+  it('keepLast (a refit) runs every pass and keeps the last weights, even when validation turns worse', async () => {
+    const { data, d, train, valid } = overfitting();
+    const fit = await fitMlp(data, train, valid, { inputs: d, hidden: [64, 64], dropout: 0, l2: 0, learningRate: 1e-2, seed: 1 }, { batchSize: 32, maxEpochs: 30, patience: 5, classWeight: 'none', ema: 0.9, keepLast: true });
+    expect(fit.history.length).toBe(30);
+    expect(fit.bestEpoch).toBe(30);
+    const last = fit.history[29].validLoss;
+    expect(Math.min(...fit.history.map((h) => h.validLoss))).toBeLessThan(last - 0.05); // it overfits, and is kept anyway
+    expect(weightedLoss(await predictLogits(fit.mlp, data, valid), data, valid, [1, 1])).toBeCloseTo(last, 5);
     fit.mlp.dispose();
   });
 

@@ -143,6 +143,9 @@ function network(hidden: string, linear: string, dropout: number, l2: number) {
 const sensitive = names('fairness by the groups of COL on the test rows (repeatable); COL is not a model input unless a --features spec has it', sensitiveColumns);
 const horizon = parsed({ type: 'string', minLength: 1, description: "days the label covers, e.g. 90 (or 90d, 13w); default: the label's own (audience events)", 'x-arg': 'DAYS' }, horizonDays);
 
+/** Training + validation rows under which a propensity model is refitted on both by default (`--refit auto`). */
+export const REFIT_ROWS = 500_000;
+
 /** Each kind's options (besides --input, --name, --store and FEATURE_PARAMS). */
 export const KIND_PARAMS = {
   kmeans: {
@@ -164,6 +167,7 @@ export const KIND_PARAMS = {
     bins: int('bins per numeric input with --numeric ple', 2, 256, 16),
     binning: choice(['fill', 'quantile'], "where the bins' edges go: training quantiles, with each value held by more than a bin's share of rows (a 0, a 999 sentinel) as an edge of its own and the other bins over the remaining values (fill), or plain quantiles", 'fill'),
     ema: real('decay of an exponential moving average of the weights (Polyak averaging), used for early stopping and the saved model; 0: none', { min: 0, max: 0.9999 }, 0.99),
+    refit: choice(['auto', 'yes', 'no'], `after early stopping, train the saved network again on the training and validation rows together for the epochs chosen (the test rows stay held out); auto: when there are under ${REFIT_ROWS.toLocaleString('en-US')} of them`, 'auto'),
     ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
     calibration: choice(['platt', 'isotonic', 'none'], 'probability calibration on the validation split (Platt 1999; isotonic: PAV)', 'platt'),

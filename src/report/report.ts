@@ -101,7 +101,7 @@ async function propensitySections(r: PropensityReport): Promise<Section[]> {
   const c = m.atThreshold;
   charts.push(await renderSvg(confusionChart(c, `Confusion on test at threshold ${fix(c.threshold, 4)} (${r.threshold.rule})`)));
   charts.push(await renderSvg(horizontalBars(r.importance.slice(0, 15).map((i) => ({ label: i.feature, value: i.aucDrop })), { title: 'Feature influence: test AUC lost when shuffled', x: 'AUC lost' })));
-  if (r.history?.length) charts.push(await renderSvg(historyChart(r.history, r.bestEpoch)));
+  if (r.history?.length) charts.push(await renderSvg(historyChart(r.history, r.bestEpoch, r.training.refit && `; the saved model: refitted on training + validation for ${r.bestEpoch} epochs`)));
   const table = [
     { metric: 'ROC-AUC', MLP: fix(m.rocAuc), baseline: fix(b.rocAuc) },
     { metric: 'PR-AUC (average precision)', MLP: fix(m.prAuc), baseline: fix(b.prAuc) },
@@ -141,7 +141,7 @@ function histogramRows(bins: HistogramBin[], positive: string, negative: string)
   ]);
 }
 
-function historyChart(history: Array<{ epoch: number; trainLoss: number; validLoss: number }>, best: number) {
+function historyChart(history: Array<{ epoch: number; trainLoss: number; validLoss: number }>, best: number, note: string | undefined = '') {
   const last = history[history.length - 1]?.epoch ?? 1;
   const losses = history.flatMap((h) => [h.trainLoss, h.validLoss]).filter(Number.isFinite);
   return lineChart(
@@ -149,7 +149,7 @@ function historyChart(history: Array<{ epoch: number; trainLoss: number; validLo
       { name: 'training loss', points: history.map((h) => [h.epoch, h.trainLoss]) },
       { name: 'validation loss', points: history.map((h) => [h.epoch, h.validLoss]) },
     ],
-    { title: `Training (best epoch ${best} restored)`, x: 'epoch', y: 'loss', xDomain: [1, Math.max(2, last)], yDomain: [Math.min(...losses) * 0.95, Math.max(...losses) * 1.05], xInteger: true },
+    { title: `Training (best epoch ${best} restored${note})`, x: 'epoch', y: 'loss', xDomain: [1, Math.max(2, last)], yDomain: [Math.min(...losses) * 0.95, Math.max(...losses) * 1.05], xInteger: true },
   );
 }
 

@@ -59,7 +59,8 @@ export function formatPropensityReport(r: PropensityReport): string {
     `Calibration (predicted -> observed): ${m.calibration.map((cb) => `${cb.meanPredicted.toFixed(2)}->${cb.observedRate.toFixed(2)} (${cb.rows})`).join('  ')}`,
     `Feature influence (test AUC lost when shuffled): ${r.importance.slice(0, 8).map((i) => `${i.feature} ${i.aucDrop.toFixed(3)}`).join(', ')}`,
     `Single-feature AUC (leakage check): ${r.checks.singleFeatureAuc.slice(0, 5).map((s) => `${s.feature} ${s.auc.toFixed(3)}`).join(', ')}`,
-    `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s`,
+    `Training: ${r.history.length} epochs (best ${r.bestEpoch} restored), ${fmtCount(r.training.samplesPerSecond)} samples/s, ${r.training.seconds.toFixed(1)}s` +
+      (r.training.refit ? `; then refitted on training + validation (${fmtCount(r.training.refit.rows)} rows, ${r.training.refit.epochs} epochs): the model saved and tested` : ''),
     ...formatFairness(r.fairness, 'positives'),
   ];
   return out.join('\n');

@@ -60,8 +60,10 @@ rounding). The model store must be on a filesystem every worker sees.`,
   propensity: [
     'an MLP on any 0/1 label',
     `The split is stratified and seeded: 65% train, 15% validation (early stopping, calibration,
-threshold), 20% test (every reported metric). A logistic-regression baseline is trained
-on the same split and reported beside the MLP.`,
+threshold), 20% test (every reported metric). With --refit (by default under 500,000
+training + validation rows) the network is then trained again on training + validation
+for the epochs early stopping chose: that network is saved and tested. A
+logistic-regression baseline is trained the same way and reported beside the MLP.`,
   ],
   lookalike: [
     'similarity to a seed audience in a learned embedding; one of --seed-ids, --seed-filter',

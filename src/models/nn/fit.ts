@@ -38,6 +38,8 @@ export interface FitOptions {
   classWeight: ClassWeight;
   /** Decay of an exponential moving average of the weights (see EpochOptions.ema); 0 or absent: none. */
   ema?: number;
+  /** See EpochOptions.keepLast. */
+  keepLast?: boolean;
   progress?: Progress;
 }
 
@@ -137,6 +139,8 @@ export interface EpochOptions {
    * and the weights kept use the average. 0 or absent: none.
    */
   ema?: number;
+  /** Run exactly maxEpochs passes and keep the last one's (averaged) weights: no early stopping (a refit for an epoch count already chosen). */
+  keepLast?: boolean;
   progress?: Progress;
 }
 
@@ -201,10 +205,10 @@ export async function trainEpochs(
       if (average) average.forEach((t, i) => mlp.params[i].assign(t));
       const valid = await validLoss();
       history.push({ epoch, trainLoss, validLoss: valid });
-      const improved = valid < best.loss - 1e-6;
+      const improved = opts.keepLast ? epoch === opts.maxEpochs : valid < best.loss - 1e-6;
       if (improved) best = { loss: valid, epoch, values: await mlp.snapshot() };
       if (live) mlp.restore(live);
-      if (!improved && epoch - best.epoch >= opts.patience) break;
+      if (!opts.keepLast && !improved && epoch - best.epoch >= opts.patience) break;
     }
   } finally {
     optimizer.dispose();

@@ -38,7 +38,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type Calibration } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type EpochRecord, type Labeled } from '../nn/fit.js';
-import { withDefaults, type KindOptions } from '../params.js';
+import { REFIT_ROWS, withDefaults, type KindOptions } from '../params.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { fitPle } from '../nn/ple.js';
 import { PropensityModel, type PropensityState } from './model.js';
@@ -86,7 +86,8 @@ export interface PropensityReport {
   bestEpoch: number;
   baselineBestEpoch: number;
   importance: Array<{ feature: string; aucDrop: number }>;
-  training: { seconds: number; samplesPerSecond: number; classWeights: [number, number] };
+  /** With a refit (see refitOnTrainAndValid): its rows, epochs and seconds, which `seconds` includes. */
+  training: { seconds: number; samplesPerSecond: number; classWeights: [number, number]; refit?: { rows: number; epochs: number; seconds: number } };
   /** Per sensitive column, how the calibrated score treats its groups on the test rows at the threshold. */
   fairness?: FairnessReport[];
 }
@@ -316,11 +317,14 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
   const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, o);
+  const refit = refits(o, p, net.bestEpoch) ? await refitOnTrainAndValid(p, config, loop, net.bestEpoch, progress('refit', 'samples')) : undefined;
+  if (refit) net.mlp.dispose();
+  const mlp = refit?.mlp ?? net.mlp;
   const params = {
     label: opts.label,
     ...(o.positive !== undefined && { positive: o.positive }),
-    hidden: net.mlp.config.hidden,
-    dropout: net.mlp.config.dropout,
+    hidden: mlp.config.hidden,
+    dropout: mlp.config.dropout,
     l2: base.l2,
     learningRate: base.learningRate,
     batchSize: loop.batchSize,
@@ -333,19 +337,45 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     numeric,
     ...(encoding && { bins: o.bins, binning: o.binning }),
     ema: loop.ema,
+    refit: refit !== undefined,
     ensemble: o.ensemble,
     seed: base.seed,
     ...(opts.sensitive?.length && { sensitive: opts.sensitive }),
   };
   return {
-    mlp: net.mlp,
-    state: { calibration, threshold, mlp: net.mlp.config },
+    mlp,
+    state: { calibration, threshold, mlp: mlp.config },
     params,
     history: net.history,
     bestEpoch: net.bestEpoch,
-    training: { seconds: net.seconds, samplesPerSecond: net.samplesPerSecond, classWeights: net.classWeights },
-    dispose: () => net.mlp.dispose(),
+    training: {
+      seconds: net.seconds + (refit?.seconds ?? 0),
+      samplesPerSecond: net.samplesPerSecond,
+      classWeights: net.classWeights,
+      ...(refit && { refit: { rows: refit.rows, epochs: net.bestEpoch, seconds: refit.seconds } }),
+    },
+    dispose: () => mlp.dispose(),
   };
+}
+
+/** Whether the network is trained again on the training and validation rows (`--refit`). */
+function refits(o: Resolved, p: PreparedPropensity, bestEpoch: number): boolean {
+  if (bestEpoch === 0) return false; // no pass improved on the initial weights: nothing to repeat
+  return o.refit === 'yes' || (o.refit === 'auto' && p.split.train.length + p.split.valid.length < REFIT_ROWS);
+}
+
+/**
+ * The network trained again from its initialization on the training and validation rows
+ * together, for the epochs early stopping chose (`epochs`), the last pass's averaged weights
+ * kept: the rows early stopping needed held out are learned from too. Calibration and the
+ * threshold stay those fitted on validation for the first network (the refit has seen those
+ * rows); the test rows stay held out, so every reported metric is the refit network's.
+ */
+async function refitOnTrainAndValid(p: PreparedPropensity, config: MlpConfig, loop: ReturnType<typeof loopOptions>, epochs: number, progress: Progress) {
+  const rows = Int32Array.from([...p.split.train, ...p.split.valid]);
+  const net = await fitMlp(p.labeled, rows, new Int32Array(0), config, { ...loop, maxEpochs: epochs, keepLast: true, progress });
+  progress.done(`${epochs} epochs on ${rows.length} rows`);
+  return { mlp: net.mlp, rows: rows.length, seconds: net.seconds };
 }
 
 /**
@@ -362,6 +392,11 @@ async function evaluatePropensity(p: PreparedPropensity, f: FittedPropensity, op
   let baseline: Evaluation;
   try {
     const lrFit = await calibrateOnValidation(lr.mlp, p, o);
+    // Refitted as the MLP was, so that the comparison stays even.
+    const lrConfig = lr.mlp.config;
+    const refit = f.training.refit && lr.bestEpoch > 0 ? await refitOnTrainAndValid(p, lrConfig, loopOptions(o, p, true), lr.bestEpoch, progress('baseline refit', 'samples')) : undefined;
+    if (refit) lr.mlp.dispose();
+    lr.mlp = refit?.mlp ?? lr.mlp;
     baseline = (await onTest(lr.mlp, lrFit.calibration, lrFit.threshold, p)).evaluation;
   } finally {
     lr.mlp.dispose();
