@@ -14,7 +14,7 @@ import { fusedKernels } from '../../compute/webgpu.js';
 import { WebGPUAdam } from './adam-webgpu.js';
 import type { Weight } from '../registry.js';
 import { Rng } from '../../util/rng.js';
-import { encodedWidth, PleEncoder, PleEncodingSchema } from './ple.js';
+import { encodedWidth, maxBins, PleEncoder, PleEncodingSchema } from './ple.js';
 
 /**
  * A network's shape and training settings, stored with its weights. `encoding`: the
@@ -36,6 +36,8 @@ export const MlpConfigSchema = Type.Object({
   outputs: Type.Optional(Type.Integer({ minimum: 1 })),
   encoding: Type.Optional(PleEncodingSchema),
   ensemble: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** With an encoding: each encoded column's bins through its own linear layer to this many values and a ReLU, before the first layer (default none). */
+  embedding: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 
 /** A network's configuration (see MlpConfigSchema). */
@@ -61,6 +63,10 @@ export class Mlp {
   /** [W1, b1, W2, b2, ..., Wout, bout]. */
   readonly params: tf.Variable[];
   private readonly names: string[];
+  /** Each parameter's stored name (W0, b0, ..., R, E, Eb). */
+  private readonly stored: string[];
+  /** The index of E in params, or -1 without an embedding. */
+  private readonly embedding: number;
   private readonly encoder?: PleEncoder;
 
   private constructor(
@@ -68,7 +74,7 @@ export class Mlp {
     values: Float32Array[],
   ) {
     const id = ++instances;
-    if (config.encoding) this.encoder = new PleEncoder(config.inputs, config.encoding);
+    if (config.encoding) this.encoder = new PleEncoder(config.inputs, config.encoding, (config.embedding ?? 0) > 0);
     this.names = [];
     this.params = [];
     // tf.variable(init) keeps init alive; inside tidy the init is freed and the variable kept.
@@ -76,7 +82,10 @@ export class Mlp {
       this.names.push(`mlp${id}/${name}`);
       this.params.push(tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `mlp${id}/${name}`)));
     };
-    for (const [i, shape] of Mlp.shapes(config).entries()) add(Mlp.weightName(i, config), values[i], shape);
+    const layout = Mlp.layout(config);
+    for (const [i, { name, shape }] of layout.entries()) add(name, values[i], shape);
+    this.stored = layout.map((p) => p.name);
+    this.embedding = layout.findIndex((p) => p.name === 'E');
   }
 
   /** Members of the ensemble (1 for a plain MLP). */
@@ -85,34 +94,38 @@ export class Mlp {
   }
 
   /**
-   * The parameters' shapes, in order: [W0, b0, ..., Wout, bout], then the ensemble's input
-   * adapters R [k, inputs]; with k members the output head is per member: Wout [k, h, 1], bout [k, 1, 1].
+   * The parameters, in order, with their stored names, shapes and initialization: [W0, b0,
+   * ..., Wout, bout]; then the ensemble's input adapters R [k, inputs] (with k members the
+   * output head is per member: Wout [k, h, 1], bout [k, 1, 1]); then, with an embedding of
+   * D values, E [columns, maxBins, D] and its biases Eb [columns, 1, D].
    */
-  private static shapes(config: MlpConfig): number[][] {
-    const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
+  private static layout(config: MlpConfig): Array<{ name: string; shape: number[]; init: 'glorot' | 'zeros' | 'signs' }> {
+    const embedding = config.encoding ? (config.embedding ?? 0) : 0;
+    const sizes = [encodedWidth(config.inputs, config.encoding, embedding), ...config.hidden, config.outputs ?? 1];
     const k = config.ensemble ?? 1;
-    const out: number[][] = [];
+    const out: Array<{ name: string; shape: number[]; init: 'glorot' | 'zeros' | 'signs' }> = [];
     for (let l = 0; l < sizes.length - 1; l++) {
       const last = l === sizes.length - 2;
-      out.push(k > 1 && last ? [k, sizes[l], sizes[l + 1]] : [sizes[l], sizes[l + 1]], k > 1 && last ? [k, 1, sizes[l + 1]] : [sizes[l + 1]]);
+      out.push({ name: `W${l}`, shape: k > 1 && last ? [k, sizes[l], sizes[l + 1]] : [sizes[l], sizes[l + 1]], init: 'glorot' });
+      out.push({ name: `b${l}`, shape: k > 1 && last ? [k, 1, sizes[l + 1]] : [sizes[l + 1]], init: 'zeros' });
     }
-    if (k > 1) out.push([k, sizes[0]]);
+    if (k > 1) out.push({ name: 'R', shape: [k, sizes[0]], init: 'signs' });
+    if (embedding > 0 && config.encoding) {
+      const columns = config.encoding.columns.length;
+      out.push({ name: 'E', shape: [columns, maxBins(config.encoding), embedding], init: 'glorot' });
+      out.push({ name: 'Eb', shape: [columns, 1, embedding], init: 'zeros' });
+    }
     return out;
   }
 
-  /** The stored name of parameter i: W0, b0, ..., and R for the ensemble's adapters. */
-  private static weightName(i: number, config: MlpConfig): string {
-    return i === 2 * (config.hidden.length + 1) ? 'R' : `${i % 2 === 0 ? 'W' : 'b'}${i >> 1}`;
-  }
-
-  /** Glorot-uniform weights from the seed, zero biases: the same seed gives the same network. */
+  /** Glorot-uniform weights from the seed, zero biases, random-sign adapters: the same seed gives the same network. */
   static init(config: MlpConfig): Mlp {
     if ((config.ensemble ?? 1) > 1 && (config.outputs ?? 1) !== 1) throw new Error('an ensemble MLP has one logit out');
     const rng = new Rng(config.seed);
-    const values = Mlp.shapes(config).map((shape, i) => {
+    const values = Mlp.layout(config).map(({ shape, init }) => {
       const n = shape.reduce((a, b) => a * b, 1);
-      if (i === 2 * (config.hidden.length + 1)) return Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1)); // adapters: random signs
-      if (i % 2 === 1) return new Float32Array(n); // biases
+      if (init === 'signs') return Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? -1 : 1));
+      if (init === 'zeros') return new Float32Array(n);
       const [fanIn, fanOut] = shape.slice(-2);
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       return Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * limit);
@@ -125,8 +138,7 @@ export class Mlp {
    * @throws UserError naming the weight that is missing or has another size (a damaged weights.bin, or one from another version).
    */
   static fromWeights(config: MlpConfig, weights: Map<string, Weight>): Mlp {
-    const values = Mlp.shapes(config).map((shape, i) => {
-      const name = Mlp.weightName(i, config);
+    const values = Mlp.layout(config).map(({ name, shape }) => {
       const w = weights.get(name);
       const n = shape.reduce((a, b) => a * b, 1);
       if (!w) throw new UserError(`weights.bin has no weight "${name}"; retrain the model, or restore the file`);
@@ -140,9 +152,21 @@ export class Mlp {
     return this.config.hidden.length + 1;
   }
 
-  /** The first layer's input for a batch of raw inputs: encoded when the config says so. */
+  /**
+   * The first layer's input for a batch of raw inputs x [B, d]: encoded when the config says
+   * so; with an embedding, each column's bins [B, maxBins] times its own E [maxBins, D] plus
+   * Eb, through a ReLU ("PLE-LR", Gorishniy, Rubachev and Babenko 2022), then x: [B, columns x D + d].
+   */
   private input(x: tf.Tensor2D): tf.Tensor2D {
-    return this.encoder ? this.encoder.encode(x) : x;
+    if (!this.encoder) return x;
+    if (this.embedding < 0) return this.encoder.encode(x);
+    const E = this.params[this.embedding] as tf.Tensor3D;
+    const Eb = this.params[this.embedding + 1];
+    const [columns, places, D] = E.shape;
+    const B = x.shape[0];
+    const bins = tf.transpose(tf.reshape(this.encoder.bins(x), [B, columns, places]), [1, 0, 2]) as tf.Tensor3D;
+    const embedded = tf.relu(tf.add(tf.matMul(bins, E), Eb)); // [columns, B, D]
+    return tf.concat([tf.reshape(tf.transpose(embedded, [1, 0, 2]), [B, columns * D]), x], 1) as tf.Tensor2D;
   }
 
   /**
@@ -203,6 +227,8 @@ export class Mlp {
    */
   trainStep(x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D, step: number, optimizer: MlpOptimizer): tf.Scalar {
     if (this.members > 1) return this.ensembleStep(x, y, w, step, optimizer);
+    // An embedding's weights sit before the first layer, where the written-out pass stops: autodiff.
+    if (this.embedding >= 0) return this.lossStep(x, (z) => tf.mean(tf.mul(w, tf.sub(tf.softplus(z), tf.mul(y, z)))) as tf.Scalar, step, optimizer);
     const { dropout, l2 } = this.config;
     const L = this.layers;
     const { grads, loss } = tf.tidy(() => {
@@ -312,7 +338,7 @@ export class Mlp {
 
   async toWeights(): Promise<Weight[]> {
     const values = await this.snapshot();
-    return this.params.map((p, i) => ({ name: Mlp.weightName(i, this.config), shape: p.shape, data: values[i] }));
+    return this.params.map((p, i) => ({ name: this.stored[i], shape: p.shape, data: values[i] }));
   }
 
   /** One optimizer update of the parameters from their gradients (by variable name); frees the gradients. */

@@ -84,10 +84,19 @@ function fillEdges(sorted: Float64Array, bins: number): number[] {
   return distinctEdges([sorted[0], sorted[n - 1], ...masses, ...quantileEdges(Float64Array.from(rest), Math.max(1, bins - masses.length))]);
 }
 
-/** Inputs of the network after the encoding: every bin of the encoded columns, then every input as it was. */
-export function encodedWidth(inputs: number, e: PleEncoding | undefined): number {
+/**
+ * Inputs of the network after the encoding: every bin of the encoded columns (or, with a
+ * per-column embedding of `embedding` values, those), then every input as it was.
+ */
+export function encodedWidth(inputs: number, e: PleEncoding | undefined, embedding = 0): number {
   if (!e) return inputs;
+  if (embedding > 0) return inputs + e.columns.length * embedding;
   return inputs + e.edges.reduce((n, edges) => n + edges.length - 1, 0);
+}
+
+/** The most bins of any encoded column: the padded width each column's bins take when embedded. */
+export function maxBins(e: PleEncoding): number {
+  return Math.max(1, ...e.edges.map((edges) => edges.length - 1));
 }
 
 /** The encoding as tensors, built once per model: x [B, d] -> [B, encodedWidth]. */
@@ -97,10 +106,16 @@ export class PleEncoder {
   private readonly lo: tf.Tensor2D;
   private readonly width: tf.Tensor2D;
 
-  constructor(inputs: number, e: PleEncoding) {
+  /**
+   * `padded`: every column's bins take maxBins(e) places (bins as [B, columns x maxBins],
+   * column-major blocks), the places past a column's own bins always 0; for a per-column
+   * embedding. Otherwise the bins are packed.
+   */
+  constructor(inputs: number, e: PleEncoding, padded = false) {
     const source: number[] = [];
     const lo: number[] = [];
     const width: number[] = [];
+    const places = maxBins(e);
     e.columns.forEach((c, i) => {
       const edges = e.edges[i];
       for (let t = 0; t + 1 < edges.length; t++) {
@@ -108,9 +123,15 @@ export class PleEncoder {
         lo.push(edges[t]);
         width.push(edges[t + 1] - edges[t]);
       }
+      // A padding place reads no column (0) and maps it below its bin: clipped to 0.
+      for (let t = edges.length - 1; padded && t < places; t++) {
+        source.push(-1);
+        lo.push(1);
+        width.push(1);
+      }
     });
     const select = new Float32Array(inputs * source.length);
-    source.forEach((c, t) => (select[c * source.length + t] = 1));
+    source.forEach((c, t) => c >= 0 && (select[c * source.length + t] = 1));
     this.select = tf.tensor2d(select, [inputs, source.length]);
     this.lo = tf.tensor2d(lo, [1, lo.length]);
     this.width = tf.tensor2d(width, [1, width.length]);
@@ -122,10 +143,12 @@ export class PleEncoder {
    * training range, where the bins saturate. The caller disposes it; differentiable in x.
    */
   encode(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const bins = tf.clipByValue(tf.div(tf.sub(tf.matMul(x, this.select), this.lo), this.width), 0, 1);
-      return tf.concat([bins, x], 1) as tf.Tensor2D;
-    });
+    return tf.tidy(() => tf.concat([this.bins(x), x], 1) as tf.Tensor2D);
+  }
+
+  /** The bins alone, x [B, d] -> [B, bins] (padded per column when constructed so). The caller disposes it. */
+  bins(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.clipByValue(tf.div(tf.sub(tf.matMul(x, this.select), this.lo), this.width), 0, 1) as tf.Tensor2D);
   }
 
   dispose(): void {

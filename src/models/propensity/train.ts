@@ -313,7 +313,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
   const loop = loopOptions(o, p);
   const training = progress('mlp', 'samples');
   // Dropout 0.2 beat 0 on the UCI data over 5 splits (bench/quality).
-  const config: MlpConfig = { ...base, hidden: o.hidden, dropout: o.dropout, encoding, ...(o.ensemble > 1 && { ensemble: o.ensemble }) };
+  const config: MlpConfig = { ...base, hidden: o.hidden, dropout: o.dropout, encoding, ...(o.ensemble > 1 && { ensemble: o.ensemble }), ...(encoding && o.embedding > 0 && { embedding: o.embedding }) };
   const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, o);
@@ -335,7 +335,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     validFraction: opts.validFraction ?? DEFAULT_VALID,
     testFraction: opts.testFraction ?? DEFAULT_TEST,
     numeric,
-    ...(encoding && { bins: o.bins, binning: o.binning }),
+    ...(encoding && { bins: o.bins, binning: o.binning, embedding: o.embedding }),
     ema: loop.ema,
     refit: refit !== undefined,
     ensemble: o.ensemble,
