@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { fitPle } from '../src/models/nn/ple.js';
+import { initBackend, tf } from '../src/compute/backend.js';
+import { encodedWidth, fitPle, maxBins, PleEncoder } from '../src/models/nn/ple.js';
 
 /** One column: `zeros` zeros, then 1..n. */
 const column = (zeros: number, n: number) => Float32Array.from([...new Array(zeros).fill(0), ...Array.from({ length: n }, (_, i) => i + 1)]);
@@ -39,4 +40,25 @@ it('edges are ascending, distinct, span the training values, and number at most 
       }
     }),
   );
+});
+
+it('padded bins (for a per-column embedding) are the packed bins, each column in maxBins places, the rest 0', async () => {
+  await initBackend();
+  // Two columns encoded (0 and 2; column 1 is not), with 3 and 1 bins: maxBins 3.
+  const e = { columns: [0, 2], edges: [[0, 1, 2, 4], [10, 20]] };
+  expect(maxBins(e)).toBe(3);
+  const packed = new PleEncoder(3, e);
+  const padded = new PleEncoder(3, e, true);
+  const x = tf.tensor2d([0.5, 7, 15, 3, -1, 25, -9, 0, 10], [3, 3]);
+  const [ta, tb] = [packed.bins(x), padded.bins(x)];
+  const a = (await ta.array()) as number[][];
+  const b = (await tb.array()) as number[][];
+  expect(a[0]).toEqual([0.5, 0, 0, 0.5]);
+  expect(a[1]).toEqual([1, 1, 0.5, 1]); // 3 is half-way through [2, 4); 25 saturates
+  for (let i = 0; i < 3; i++) expect(b[i]).toEqual([...a[i].slice(0, 3), a[i][3], 0, 0]);
+  expect(encodedWidth(3, e)).toBe(3 + 4);
+  expect(encodedWidth(3, e, 8)).toBe(3 + 2 * 8);
+  tf.dispose([x, ta, tb]);
+  packed.dispose();
+  padded.dispose();
 });

@@ -99,13 +99,16 @@ describe('propensity training', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('a TabM-mini ensemble over piecewise-linear inputs learns a non-monotone effect and saves/loads to identical scores', async () => {
+  it.each([
+    ['a TabM-mini ensemble', { ensemble: 3 }],
+    ['a per-column embedding of the bins (PLE-LR)', { embedding: 4 }],
+  ])('%s over piecewise-linear inputs learns a non-monotone effect and saves/loads to identical scores', async (what, extra) => {
     // y depends on |a| (non-monotone): a standardized linear input cannot say it, bins can.
-    const { data, transform } = await dataset('ens', 6000, (a, b) => (Math.abs(a) + 0.3 * b > 0.9 ? 1 : 0));
-    const store = new ModelStore(path.join(dir, 'store-ens'));
+    const { data, transform } = await dataset(`ens${what.length}`, 6000, (a, b) => (Math.abs(a) + 0.3 * b > 0.9 ? 1 : 0));
+    const store = new ModelStore(path.join(dir, `store-ens${what.length}`));
     const before = tf.memory().numTensors;
-    const { model, report } = await trainPropensity(data, transform, store, { name: 'ens', label: 'y', ...quick, seed: 2, numeric: 'ple', bins: 8, ensemble: 3 });
-    expect(model.manifest.params).toMatchObject({ numeric: 'ple', bins: 8, ensemble: 3 });
+    const { model, report } = await trainPropensity(data, transform, store, { name: 'ens', label: 'y', ...quick, seed: 2, numeric: 'ple', bins: 8, ...extra });
+    expect(model.manifest.params).toMatchObject({ numeric: 'ple', bins: 8, ...extra });
     expect(report.test.mlp.rocAuc).toBeGreaterThan(0.97);
     expect(report.test.baseline.rocAuc).toBeLessThan(0.75); // the linear baseline cannot
     const loaded = (await loadScoringModel(store, 'ens', { topFeatures: true })) as PropensityModel;
