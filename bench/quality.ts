@@ -91,6 +91,8 @@ const DATASETS: QualityDataset[] = [
 const VARIANTS: Array<[string, Partial<TrainPropensityOptions>]> = [
   ['audience-engine MLP, PLE inputs (default)', {}],
   ['audience-engine MLP, PLE inputs, no refit', { refit: 'no' }],
+  ['audience-engine MLP, PLE inputs, 16 bins', { bins: 16 }],
+  ['audience-engine MLP, PLE inputs, PLE-LR embedding 16', { embedding: 16 }],
   ['audience-engine MLP, standardized inputs', { numeric: 'standard' }],
   ['audience-engine MLP, PLE inputs, TabM-mini k=4', { ensemble: 4 }],
 ];
@@ -169,7 +171,7 @@ export async function run(args: string[]): Promise<void> {
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   await report('quality', rows, [
-    `${seeds} seeded stratified splits 65/15/20 (train/validation/test) per dataset; mean ± sd on test. Same transformed features for everyone; peers train on the train rows, XGBoost (depth 4, lr 0.03) stops early on the validation rows.`,
+    `${seeds} seeded stratified splits 65/15/20 (train/validation/test) per dataset; mean ± sd on test. Same transformed features for everyone; peers train on the train rows, XGBoost (depth 4, lr 0.03) stops early on the validation rows (and is refitted on train + validation with those rounds); XGBoost with its defaults trains on train + validation.`,
     ...notes,
     py ? '' : 'Python peers not importable: apt-get install python3-sklearn python3-xgboost',
   ].filter(Boolean));

@@ -33,7 +33,7 @@ describe('parameters declared once', () => {
 
   it("the trainers' options come from the schemas: every option camelCased, parsed, with its default", () => {
     const p = optionsOf('propensity', 'p', { label: 'y' });
-    expect(p).toMatchObject({ name: 'p', label: 'y', hidden: [128, 64], dropout: 0.2, l2: 1e-3, learningRate: 1e-3, maxEpochs: 200, patience: 10, calibration: 'platt', threshold: 'f1', numeric: 'ple', bins: 16, ensemble: 1, minClass: 1000, allowSmall: false });
+    expect(p).toMatchObject({ name: 'p', label: 'y', hidden: [128, 64], dropout: 0.2, l2: 1e-3, learningRate: 1e-3, maxEpochs: 200, patience: 10, calibration: 'platt', threshold: 'f1', numeric: 'ple', bins: 'auto', ensemble: 1, minClass: 1000, allowSmall: false });
     expect(optionsOf('cltv', 'c', { label: 'v' })).toMatchObject({ hidden: [64, 32], dropout: 0, l2: 1e-4 });
     expect(optionsOf('kmeans', 'k', {})).toMatchObject({ k: 8, mode: 'auto', nInit: 3 });
     expect(optionsOf('kmeans', 'k', { k: '3..5' }).k).toEqual([3, 4, 5]);

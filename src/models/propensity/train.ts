@@ -38,7 +38,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type Calibration } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type EpochRecord, type Labeled } from '../nn/fit.js';
-import { REFIT_ROWS, withDefaults, type KindOptions } from '../params.js';
+import { AUTO_BINS, REFIT_ROWS, withDefaults, type KindOptions } from '../params.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { fitPle } from '../nn/ple.js';
 import { PropensityModel, type PropensityState } from './model.js';
@@ -306,9 +306,10 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
   const progress = opts.progress ?? (() => silentProgress);
   const base = sharedConfig(o, p.labeled.d);
   const numeric = o.numeric;
+  const bins = o.bins === 'auto' ? (p.split.train.length < AUTO_BINS.rows ? AUTO_BINS.few : AUTO_BINS.many) : o.bins;
   const encoding =
     numeric === 'ple'
-      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), o.bins, o.binning)
+      ? fitPle(p.labeled.x, p.labeled.d, p.split.train, p.groups.filter((g) => g.kind === 'numeric').map((g) => g.start), bins, o.binning)
       : undefined;
   const loop = loopOptions(o, p);
   const training = progress('mlp', 'samples');
@@ -335,7 +336,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     validFraction: opts.validFraction ?? DEFAULT_VALID,
     testFraction: opts.testFraction ?? DEFAULT_TEST,
     numeric,
-    ...(encoding && { bins: o.bins, binning: o.binning, embedding: o.embedding }),
+    ...(encoding && { bins, binning: o.binning, embedding: o.embedding }),
     ema: loop.ema,
     refit: refit !== undefined,
     ensemble: o.ensemble,
