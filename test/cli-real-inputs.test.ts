@@ -165,7 +165,7 @@ describe('values and failures', () => {
 });
 
 describe('labels as datasets write them', () => {
-  it('a text label such as ">50K" / "<=50K" is refused with the way out, then trains with --positive, counting what it should', () => {
+  it('a text label such as ">50K" / "<=50K" is refused with the way out, then trains with --positive, counting what it should', async () => {
     // Semicolon-separated, quoted, dotted column names (as bank-marketing exports are written); income is the label.
     const rows = Array.from({ length: 3000 }, (_, i) => `${20 + (i % 50)};"${i % 3 ? 'single' : 'married'}";${(i % 9) / 3};"${i % 4 === 0 || (i % 7 === 0 && i % 3 === 0) ? '>50K' : '<=50K'}"`);
     fs.writeFileSync(path.join(dir, 'income.csv'), `"age";"marital";"emp.var.rate";"income"\n${rows.join('\n')}\n`);
@@ -183,5 +183,18 @@ describe('labels as datasets write them', () => {
     const positives = rows.filter((r) => r.endsWith('">50K"')).length;
     expect(trained.stdout).toContain(`Data: 3000 labeled rows, ${positives} positive`);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'models/propensity/1/manifest.json'), 'utf8')).params.positive).toBe('>50K');
+
+    // Scored with the label kept beside the scores, row for row (row_id is the 0-based row).
+    const scored = audience('score', '--input', 'income.csv', '--model', 'propensity', '--output', 'income-scores', '--keep', 'income,emp.var.rate', '--quiet');
+    expect(scored.stderr).toBe('');
+    expect(scored.code).toBe(0);
+    const con = await connect();
+    const kept = (await con.runAndReadAll(`SELECT row_id, income, "emp.var.rate" FROM '${path.join(dir, 'income-scores/scores-00000.parquet')}' ORDER BY row_id`)).getRows();
+    con.closeSync();
+    expect(kept.length).toBe(3000);
+    expect(kept[4]).toEqual([4n, rows[4].endsWith('">50K"') ? '>50K' : '<=50K', (4 % 9) / 3]);
+    const missing = audience('score', '--input', 'income.csv', '--model', 'propensity', '--output', 'income-scores2', '--keep', 'salary');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--keep column "salary", which .*income\.csv does not have \(columns: age, marital, emp\.var\.rate, income\)/);
   });
 });

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../src/io/duckdb.js';
 import { openTable } from '../src/io/table.js';
 import { writeFile } from '../src/io/writer.js';
 import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
@@ -65,6 +66,7 @@ describe('train and score jobs through the API', () => {
       models: ['behavior', 'purchase@1'],
       output: 'scores/a',
       audiences: { audiences: [{ name: 'hot', rule: 'purchase.percentile >= 90' }] },
+      options: { keep: ['converted'] },
     });
     expect(submitted.status).toBe(202);
     const job = await waitJob(server, submitted.body.id);
@@ -81,6 +83,11 @@ describe('train and score jobs through the API', () => {
     expect(hot.members + hot.holdout).toBeGreaterThan(0.09 * FILES * ROWS);
     expect(hot.members + hot.holdout).toBeLessThan(0.11 * FILES * ROWS);
     expect(job.result.files).toEqual(manifest.files);
+    // The kept input column, written by the shard workers, matches the input visitor by visitor.
+    const con = await connect();
+    const joined = (await con.runAndReadAll(`SELECT count(*), count(*) FILTER (WHERE s.converted = CAST(v.converted AS DOUBLE)) FROM '${out}/scores-*.parquet' s JOIN '${root}/v-*.parquet' v USING (visitor_id)`)).getRows()[0];
+    con.closeSync();
+    expect(joined).toEqual([BigInt(FILES * ROWS), BigInt(FILES * ROWS)]);
 
     const metrics = await server.request('GET', '/metrics');
     expect(metrics.text).toMatch(/audience_jobs\{status="succeeded"\} 3/);

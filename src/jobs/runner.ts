@@ -33,6 +33,8 @@ export interface ScoreJobSpec {
   overwrite?: boolean;
   /** Propensity models add `<name>_top_features` (about 4x the scoring time). */
   topFeatures?: boolean;
+  /** Input columns copied into the scores. */
+  keep?: string[];
 }
 
 /** A train job as stored: the model kind, its name, inputs and the train options (flags without dashes). */
@@ -65,7 +67,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   try {
     for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref, { topFeatures: spec.topFeatures }));
     const audiences = spec.audiences ? parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base) : undefined;
-    const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS);
+    const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, spec.keep);
     const dir = path.resolve(spec.output);
     const staging = path.join(dir, STAGING);
     let shards = jobs.shards(id);
@@ -90,7 +92,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     const todo = shards.filter((s) => !done.includes(s));
     const before = done.reduce((n, r) => n + r.rejected, 0);
     let rejected = before;
-    const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures };
+    const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep };
     const { results, workers } = await runShards(shardJob, plan, todo, {
       staging,
       maxRejects: plan.maxRejects - before,

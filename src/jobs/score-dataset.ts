@@ -17,7 +17,7 @@ import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
  * @throws UserError for bad input; the output folder then holds nothing of this run.
  */
 export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
-  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0);
+  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0, opts.keep);
   await initBackend();
   const started = performance.now();
   const dir = path.resolve(opts.output);
@@ -30,7 +30,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const progress = opts.progress ?? silentProgress;
     let done = 0;
     const job = opts.store
-      ? { input: data.tables.map((t) => t.path), models: models.map((m) => `${m.manifest.name}@${m.manifest.version}`), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures }
+      ? { input: data.tables.map((t) => t.path), models: models.map((m) => `${m.manifest.name}@${m.manifest.version}`), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, keep: opts.keep }
       : undefined;
     const { results } = await runShards(job, plan, shards, {
       staging: path.join(dir, STAGING),

@@ -35,6 +35,8 @@ export interface ScoreOptions {
   shardRows?: number;
   /** Rows whose values cannot be read (text in a number column) tolerated before the job fails. */
   maxRejects?: number;
+  /** Input columns copied into the score files as they are (a label to evaluate against, a name). */
+  keep?: string[];
   progress?: Progress;
   /**
    * The model store the models came from: with it, large runs score their shards on worker
@@ -113,7 +115,7 @@ function idColumn(models: ScoringModel[]): { request: ColumnRequest | undefined;
 }
 
 /** Checks models, inputs and audiences against each other before any row is read. */
-export function planScore(data: Dataset, models: ScoringModel[], audiences?: AudienceSet, maxRejects = 0): ScorePlan {
+export function planScore(data: Dataset, models: ScoringModel[], audiences?: AudienceSet, maxRejects = 0, keep: string[] = []): ScorePlan {
   if (models.length === 0) throw new UserError('no model to score with (--model name[@version])');
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
@@ -127,12 +129,13 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
       if (!request.some((q) => q.name === r.name)) request.push(r);
     }
   }
-  // Input columns the audiences read (attributes, identifiers) are carried into the scores.
+  // Input columns asked for (--keep) and those the audiences read (attributes, identifiers) are carried into the scores.
   const carried: OutputColumn[] = [];
-  for (const name of audiences ? audienceInputs(audiences, models) : []) {
+  const wanted: Array<[string, string]> = [...keep.map((name): [string, string] => [name, '--keep']), ...(audiences ? audienceInputs(audiences, models) : []).map((name): [string, string] => [name, `${audiences!.source}: the audiences use`])];
+  for (const [name, who] of wanted) {
     const col = data.columns.find((c) => c.name === name);
-    if (!col) throw new UserError(`${audiences!.source}: the audiences use column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
-    if (name === id.output.name) continue;
+    if (!col) throw new UserError(`${who} column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
+    if (name === id.output.name || carried.some((c) => c.name === name)) continue;
     const numeric = col.kind === 'numeric' || col.kind === 'boolean';
     carried.push({ name, type: numeric ? 'DOUBLE' : 'VARCHAR' });
     if (!request.some((q) => q.name === name)) request.push({ name, as: numeric ? 'number' : 'text' });

@@ -27,6 +27,8 @@ export interface ShardJob {
   maxRejects: number;
   /** Propensity models add `<name>_top_features`. */
   topFeatures?: boolean;
+  /** Input columns copied into the scores. */
+  keep?: string[];
 }
 
 export interface ShardTask {
@@ -55,7 +57,7 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
   const models: ScoringModel[] = [];
   try {
     for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures }));
-    const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects);
+    const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects, job.keep);
     cached = { key, plan, models };
     return plan;
   } catch (err) {

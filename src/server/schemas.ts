@@ -47,6 +47,7 @@ export const ScoreJob = Type.Object(
           maxRejects: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
           overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
           topFeatures: Type.Optional(Type.Boolean({ description: 'propensity models add <name>_top_features (gradient x input: about 4x the scoring time)' })),
+          keep: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64, description: 'input columns copied into the score files as they are (e.g. a label to evaluate against)' })),
         },
         { additionalProperties: false },
       ),

@@ -99,7 +99,7 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
         throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
       }
     }
-    planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS);
+    planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS, body.options?.keep);
   } finally {
     for (const m of models) m.dispose();
   }
@@ -112,5 +112,6 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     maxRejects: body.options?.maxRejects,
     overwrite,
     ...(body.options?.topFeatures && { topFeatures: true }),
+    ...(body.options?.keep?.length && { keep: body.options.keep }),
   };
 }

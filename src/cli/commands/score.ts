@@ -14,9 +14,12 @@ export const score: Command = {
   summary: 'score visitors with stored models, writing Parquet',
   usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)
                 [--audiences audiences.json] [--overwrite] [--shard-rows N] [--max-rejects N] [--top-features]
+                [--keep COL ...]
 
 Reads each input once, applies each model's own fitted feature transform, and writes
-DIR/scores-00000.parquet... with the id column (or row_id) and per model:
+DIR/scores-00000.parquet... with the id column (or row_id: the 0-based row across the
+inputs), the input columns named by --keep (repeatable, or a,b; e.g. the label of a
+held-out file, to evaluate against) and per model:
   kmeans: <name>_segment (INTEGER), <name>_distance (FLOAT, standardized units)
   propensity: <name>_probability, _score (0-100), _percentile, _bucket; with --top-features
     also _top_features (up to 3 features pushing the score up, by gradient x input: a
@@ -52,6 +55,7 @@ A bare model name uses its promoted version, else the latest.`,
     'shard-rows': { type: 'string' },
     'max-rejects': { type: 'string' },
     'top-features': { type: 'boolean' },
+    keep: { type: 'string', multiple: true },
   },
   async run(values) {
     const refs = list(values.model);
@@ -75,6 +79,7 @@ A bare model name uses its promoted version, else the latest.`,
         topFeatures,
         shardRows: num(values['shard-rows'], '--shard-rows', { int: true, min: 1 }),
         maxRejects: num(values['max-rejects'], '--max-rejects', { int: true, min: 0 }),
+        keep: list(values.keep),
       });
       progress.done();
       const summary = [
