@@ -57,6 +57,10 @@ describe('parameters declared once', () => {
     expect(() => optionsOf('propensity', 'p', { label: 'y', hidden: '128,x' })).toThrow('--hidden 128,x: expected layer sizes');
     expect(() => optionsOf('propensity', 'p', { label: 'y', threshold: '2' })).toThrow('--threshold: f1, or the share of visitors to flag, between 0 and 1');
     expect(() => optionsOf('lookalike', 'l', {})).toThrow('give the seed audience as --seed-ids FILE or --seed-filter');
+    expect(() => optionsOf('propensity', 'p', { label: 'y', numeric: 'standard', embedding: 8 })).toThrow('--embedding applies to --numeric ple, not --numeric standard');
+    expect(() => optionsOf('propensity', 'p', { label: 'y', numeric: 'standard', bins: 'auto' })).toThrow('--bins applies to --numeric ple');
+    expect(() => optionsOf('propensity', 'p', { label: 'y', bins: 'many' })).toThrow('--bins many: expected auto or an integer from 2 to 256');
+    expect(optionsOf('propensity', 'p', { label: 'y', numeric: 'standard', embedding: 0 }).numeric).toBe('standard');
     expect(() => optionsOf('cltv', 'c', { label: 'v', 'horizon-days': 'soon' })).toThrow('--horizon-days soon: expected whole days');
     expect(() => optionsOf('kmeans', 'bad name!', {})).toThrow();
   });

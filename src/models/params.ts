@@ -347,6 +347,11 @@ const KIND_CHECKS: Partial<Record<ModelKind, (p: ParamValues) => void>> = {
       throw new UserError('audience train lookalike: give the seed audience as --seed-ids FILE or --seed-filter "column = value" (one of them)');
     }
   },
+  propensity: (p) => {
+    // Options of the bins mean nothing without them.
+    const binOptions = ['bins', 'binning', 'embedding'].filter((k) => p[k] !== undefined && !(k === 'embedding' && Number(p[k]) === 0));
+    if (p.numeric === 'standard' && binOptions.length) throw new UserError(`audience train propensity: --${binOptions[0]} applies to --numeric ple, not --numeric standard`);
+  },
 };
 
 /**
