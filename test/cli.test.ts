@@ -83,7 +83,7 @@ describe('audience CLI: generate, train, score, models', () => {
 
 describe('audience CLI: propensity', () => {
   it('trains on a label, reports test metrics beside the baseline, and scores with two models in one pass', async () => {
-    const train = audience('train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--name', 'purchase', '--exclude', 'true_segment,email', '--seed', '2', '--quiet');
+    const train = audience('train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--name', 'purchase', '--exclude', 'true_segment,email', '--seed', '2', '--max-epochs', '8', '--quiet');
     expect(train.stderr).toBe('');
     expect(train.code).toBe(0);
     const auc = /ROC-AUC\s+([\d.]+)\s+([\d.]+)/.exec(train.stdout);
