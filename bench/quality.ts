@@ -18,7 +18,7 @@ import { inferSpec } from '../src/features/infer.js';
 import { loadSpec, type FeatureSpec } from '../src/features/spec.js';
 import { openDataset, type Dataset } from '../src/io/dataset.js';
 import { PROPENSITY, type TrainPropensityOptions } from '../src/models/propensity/train.js';
-import { checkParams, optionsOf } from '../src/models/params.js';
+import { camel, checkParams, optionsOf } from '../src/models/params.js';
 import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
 
@@ -116,7 +116,7 @@ export async function run(args: string[]): Promise<void> {
     ...tries.map((t): [string, Partial<TrainPropensityOptions>] => {
       const flags = Object.fromEntries(t.split(/\s+/).map((kv) => kv.split('=') as [string, string]));
       const parsed = optionsOf('propensity', 'q', { label: 'y', ...checkParams('propensity', flags) }) as Record<string, unknown>;
-      const given = Object.keys(flags).map((k) => k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()));
+      const given = Object.keys(flags).map(camel);
       return [`audience-engine MLP, PLE inputs, ${t}`, Object.fromEntries(given.map((k) => [k, parsed[k]]))];
     }),
   ];

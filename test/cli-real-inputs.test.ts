@@ -195,6 +195,6 @@ describe('labels as datasets write them', () => {
     expect(kept[4]).toEqual([4n, rows[4].endsWith('">50K"') ? '>50K' : '<=50K', (4 % 9) / 3]);
     const missing = audience('score', '--input', 'income.csv', '--model', 'propensity', '--output', 'income-scores2', '--keep', 'salary');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/--keep column "salary", which .*income\.csv does not have \(columns: age, marital, emp\.var\.rate, income\)/);
+    expect(missing.stderr).toMatch(/--keep: column "salary", which .*income\.csv does not have \(columns: age, marital, emp\.var\.rate, income\)/);
   });
 });

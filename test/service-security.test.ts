@@ -51,6 +51,7 @@ const BAD: Array<[string, string, string, unknown, number, RegExp]> = [
   ['unknown model version', 'POST', '/v1/jobs', score({ models: ['behavior@9'] }), 400, /no version 9/],
   ['malformed model reference', 'POST', '/v1/jobs', score({ models: ['behavior@v2'] }), 400, /models/],
   ['rule syntax error', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.segment ==' }] } }), 400, /audience/],
+  ['a kept column the input lacks', 'POST', '/v1/jobs', score({ options: { keep: ['nope'] } }), 400, /options\.keep: column "nope", which .*v-00\.parquet does not have/],
   ['rule on a missing column', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'lifetime_value > 10' }] } }), 400, /lifetime_value/],
   ['rule on a missing score', 'POST', '/v1/jobs', score({ audiences: { audiences: [{ name: 'a', rule: 'behavior.probability > 0.5' }] } }), 400, /^audiences: audience "a": "behavior\.probability" is not a score/],
   // The definitions' schema checks a body as it checks a file, with the same words (test/audiences.test.ts).

@@ -33,28 +33,16 @@ out = [report("sklearn LogisticRegression", sk(LogisticRegression(max_iter=5000)
        report("sklearn MLPClassifier(128,64)", sk(MLPClassifier((128, 64), early_stopping=True, max_iter=500, random_state=seed)))]
 try:
     import xgboost as xgb
-    def xg():
-        m = xgb.XGBClassifier(n_estimators=2000, max_depth=4, learning_rate=0.03, subsample=0.9, colsample_bytree=0.9,
-                              eval_metric="logloss", early_stopping_rounds=100, random_state=seed, n_jobs=2)
-        m.fit(x[idx["train"]], y[idx["train"]], eval_set=[(x[idx["valid"]], y[idx["valid"]])], verbose=False)
-        return m.predict_proba(x[idx["valid"]])[:, 1], m.predict_proba(x[idx["test"]])[:, 1]
-    out.append(report("XGBoost (depth 4, early stopping)", xg))
+    # Early stopping on validation picks the rounds; the refit then trains on train + validation with them.
+    params = dict(max_depth=4, learning_rate=0.03, subsample=0.9, colsample_bytree=0.9, random_state=seed, n_jobs=2)
+    stopped = xgb.XGBClassifier(n_estimators=2000, eval_metric="logloss", early_stopping_rounds=100, **params)
+    stopped.fit(x[idx["train"]], y[idx["train"]], eval_set=[(x[idx["valid"]], y[idx["valid"]])], verbose=False)
+    predict = lambda m: lambda: (m.predict_proba(x[idx["valid"]])[:, 1], m.predict_proba(x[idx["test"]])[:, 1])
+    out.append(report("XGBoost (depth 4, early stopping)", predict(stopped)))
     tv = np.concatenate([idx["train"], idx["valid"]])
-    def xg_refit():
-        # Early stopping on validation picks the rounds; then refit on train + validation with them.
-        m = xgb.XGBClassifier(n_estimators=2000, max_depth=4, learning_rate=0.03, subsample=0.9, colsample_bytree=0.9,
-                              eval_metric="logloss", early_stopping_rounds=100, random_state=seed, n_jobs=2)
-        m.fit(x[idx["train"]], y[idx["train"]], eval_set=[(x[idx["valid"]], y[idx["valid"]])], verbose=False)
-        r = xgb.XGBClassifier(n_estimators=m.best_iteration + 1, max_depth=4, learning_rate=0.03, subsample=0.9, colsample_bytree=0.9,
-                              random_state=seed, n_jobs=2)
-        r.fit(x[tv], y[tv])
-        return r.predict_proba(x[idx["valid"]])[:, 1], r.predict_proba(x[idx["test"]])[:, 1]
-    out.append(report("XGBoost (depth 4, early stopping, refit on train+valid)", xg_refit))
-    def xg_default():
-        m = xgb.XGBClassifier(random_state=seed, n_jobs=2)
-        m.fit(x[tv], y[tv])
-        return m.predict_proba(x[idx["valid"]])[:, 1], m.predict_proba(x[idx["test"]])[:, 1]
-    out.append(report("XGBoost defaults (train+valid)", xg_default))
+    refit = xgb.XGBClassifier(n_estimators=stopped.best_iteration + 1, **params).fit(x[tv], y[tv])
+    out.append(report("XGBoost (depth 4, early stopping, refit on train+valid)", predict(refit)))
+    out.append(report("XGBoost defaults (train+valid)", predict(xgb.XGBClassifier(random_state=seed, n_jobs=2).fit(x[tv], y[tv]))))
 except ImportError:
     pass
 print(json.dumps(out))

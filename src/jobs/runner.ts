@@ -67,7 +67,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   try {
     for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref, { topFeatures: spec.topFeatures }));
     const audiences = spec.audiences ? parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base) : undefined;
-    const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, spec.keep);
+    const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: spec.keep ?? [], source: 'options.keep' });
     const dir = path.resolve(spec.output);
     const staging = path.join(dir, STAGING);
     let shards = jobs.shards(id);

@@ -17,7 +17,7 @@ import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
  * @throws UserError for bad input; the output folder then holds nothing of this run.
  */
 export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
-  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0, opts.keep);
+  const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0, { columns: opts.keep ?? [], source: '--keep' });
   await initBackend();
   const started = performance.now();
   const dir = path.resolve(opts.output);

@@ -114,8 +114,14 @@ function idColumn(models: ScoringModel[]): { request: ColumnRequest | undefined;
   return { request: { name: first.column, as }, output: { name: first.column, type: as === 'bigint' ? 'BIGINT' : 'VARCHAR' } };
 }
 
+/** Input columns copied into the scores, and where they were asked for (`--keep`, `options.keep`), for messages. */
+export interface Kept {
+  columns: string[];
+  source: string;
+}
+
 /** Checks models, inputs and audiences against each other before any row is read. */
-export function planScore(data: Dataset, models: ScoringModel[], audiences?: AudienceSet, maxRejects = 0, keep: string[] = []): ScorePlan {
+export function planScore(data: Dataset, models: ScoringModel[], audiences?: AudienceSet, maxRejects = 0, keep: Kept = { columns: [], source: '--keep' }): ScorePlan {
   if (models.length === 0) throw new UserError('no model to score with (--model name[@version])');
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
@@ -131,8 +137,11 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   }
   // Input columns asked for (--keep) and those the audiences read (attributes, identifiers) are carried into the scores.
   const carried: OutputColumn[] = [];
-  const wanted: Array<[string, string]> = [...keep.map((name): [string, string] => [name, '--keep']), ...(audiences ? audienceInputs(audiences, models) : []).map((name): [string, string] => [name, `${audiences!.source}: the audiences use`])];
-  for (const [name, who] of wanted) {
+  const wanted = [
+    ...keep.columns.map((name) => ({ name, who: `${keep.source}:` })),
+    ...(audiences ? audienceInputs(audiences, models).map((name) => ({ name, who: `${audiences.source}: the audiences use` })) : []),
+  ];
+  for (const { name, who } of wanted) {
     const col = data.columns.find((c) => c.name === name);
     if (!col) throw new UserError(`${who} column "${name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`);
     if (name === id.output.name || carried.some((c) => c.name === name)) continue;

@@ -57,7 +57,7 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
   const models: ScoringModel[] = [];
   try {
     for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures }));
-    const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects, job.keep);
+    const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects, { columns: job.keep ?? [], source: 'keep' });
     cached = { key, plan, models };
     return plan;
   } catch (err) {

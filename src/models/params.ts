@@ -145,8 +145,9 @@ const horizon = parsed({ type: 'string', minLength: 1, description: "days the la
 
 /**
  * `--bins auto`: fewer bins on small training sets, where 32 overfit (UCI Shoppers, 8,000
- * training rows: -0.002 ROC-AUC against 16) and more on larger ones, where they resolve more
- * (UCI Adult, 21,000 rows: +0.003; the synthetic table, 19,500 rows: +0.001), bench/quality.
+ * training rows: -0.002 ROC-AUC against 16, 2 splits) and more on larger ones, where they
+ * resolve more (UCI Adult, 21,000 rows: +0.0017; the synthetic table, 19,500 rows: +0.0005;
+ * 5 splits), bench/quality.
  */
 export const AUTO_BINS = { rows: 15_000, few: 16, many: 32 };
 
@@ -324,7 +325,8 @@ export type ResolvedOptions<K extends ModelKind> = KindOptions<K> & {
   [P in keyof ParamsOf<K> & string as ParamsOf<K>[P] extends { default: unknown } | { 'x-required': true } ? CamelCase<P> : never]-?: StaticOf<ParamsOf<K>[P]>;
 };
 
-const camel = (key: string) => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** A flag's option name: `learning-rate` is `learningRate`. */
+export const camel = (key: string) => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const parse = (schema: TSchema, v: unknown) => ((schema as Annotations)['x-parse'] ? (schema as Annotations)['x-parse']!(v) : v);
 
 /**

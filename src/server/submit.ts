@@ -99,7 +99,7 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
         throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
       }
     }
-    planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS, body.options?.keep);
+    planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: body.options?.keep ?? [], source: 'options.keep' });
   } finally {
     for (const m of models) m.dispose();
   }

@@ -45,6 +45,13 @@ export type MlpConfig = Static<typeof MlpConfigSchema>;
 
 let instances = 0;
 
+/** One parameter of a network: its stored name, shape and how it starts. */
+interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: 'glorot' | 'zeros' | 'signs';
+}
+
 /** The optimizer a training loop steps an Mlp with: tfjs's Adam, or the fused one on webgpu. */
 export type MlpOptimizer = tf.AdamOptimizer | WebGPUAdam;
 
@@ -99,11 +106,11 @@ export class Mlp {
    * output head is per member: Wout [k, h, 1], bout [k, 1, 1]); then, with an embedding of
    * D values, E [columns, maxBins, D] and its biases Eb [columns, 1, D].
    */
-  private static layout(config: MlpConfig): Array<{ name: string; shape: number[]; init: 'glorot' | 'zeros' | 'signs' }> {
+  private static layout(config: MlpConfig): ParamSpec[] {
     const embedding = config.encoding ? (config.embedding ?? 0) : 0;
     const sizes = [encodedWidth(config.inputs, config.encoding, embedding), ...config.hidden, config.outputs ?? 1];
     const k = config.ensemble ?? 1;
-    const out: Array<{ name: string; shape: number[]; init: 'glorot' | 'zeros' | 'signs' }> = [];
+    const out: ParamSpec[] = [];
     for (let l = 0; l < sizes.length - 1; l++) {
       const last = l === sizes.length - 2;
       out.push({ name: `W${l}`, shape: k > 1 && last ? [k, sizes[l], sizes[l + 1]] : [sizes[l], sizes[l + 1]], init: 'glorot' });

@@ -373,7 +373,9 @@ function refits(o: Resolved, p: PreparedPropensity, bestEpoch: number): boolean 
  * rows); the test rows stay held out, so every reported metric is the refit network's.
  */
 async function refitOnTrainAndValid(p: PreparedPropensity, config: MlpConfig, loop: ReturnType<typeof loopOptions>, epochs: number, progress: Progress) {
-  const rows = Int32Array.from([...p.split.train, ...p.split.valid]);
+  const rows = new Int32Array(p.split.train.length + p.split.valid.length);
+  rows.set(p.split.train);
+  rows.set(p.split.valid, p.split.train.length);
   const net = await fitMlp(p.labeled, rows, new Int32Array(0), config, { ...loop, maxEpochs: epochs, keepLast: true, progress });
   progress.done(`${epochs} epochs on ${rows.length} rows`);
   return { mlp: net.mlp, rows: rows.length, seconds: net.seconds };
@@ -391,16 +393,17 @@ async function evaluatePropensity(p: PreparedPropensity, f: FittedPropensity, op
   const lr = await fitMlp(p.labeled, p.split.train, p.split.valid, { ...sharedConfig(o, p.labeled.d), hidden: [], dropout: 0 }, { ...loopOptions(o, p, true), progress: baselineProgress });
   baselineProgress.done(`logistic regression, best epoch ${lr.bestEpoch}`);
   let baseline: Evaluation;
+  let tested = lr.mlp;
   try {
     const lrFit = await calibrateOnValidation(lr.mlp, p, o);
     // Refitted as the MLP was, so that the comparison stays even.
-    const lrConfig = lr.mlp.config;
-    const refit = f.training.refit && lr.bestEpoch > 0 ? await refitOnTrainAndValid(p, lrConfig, loopOptions(o, p, true), lr.bestEpoch, progress('baseline refit', 'samples')) : undefined;
-    if (refit) lr.mlp.dispose();
-    lr.mlp = refit?.mlp ?? lr.mlp;
-    baseline = (await onTest(lr.mlp, lrFit.calibration, lrFit.threshold, p)).evaluation;
+    if (f.training.refit && lr.bestEpoch > 0) {
+      tested = (await refitOnTrainAndValid(p, lr.mlp.config, loopOptions(o, p, true), lr.bestEpoch, progress('baseline refit', 'samples'))).mlp;
+      lr.mlp.dispose();
+    }
+    baseline = (await onTest(tested, lrFit.calibration, lrFit.threshold, p)).evaluation;
   } finally {
-    lr.mlp.dispose();
+    tested.dispose();
   }
   const mlp = await onTest(f.mlp, f.state.calibration, f.state.threshold, p);
   const importanceRows = p.split.test.subarray(0, Math.min(p.split.test.length, 20_000));
