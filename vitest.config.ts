@@ -13,7 +13,7 @@ const flag = process.env.AUDIENCE_TEST_WEBGPU;
 const webgpu = flag === '1' || (flag !== '0' && hasVulkan);
 if (!webgpu && flag !== '0') process.stderr.write('note: no Vulkan driver found; the model tests run on the CPU backend only (see README, "Testing")\n');
 
-const MODEL_TESTS = ['kmeans', 'registry', 'propensity', 'lookalike', 'anomaly', 'cltv'].map((t) => `test/${t}.test.ts`);
+const MODEL_TESTS = ['kmeans', 'registry', 'propensity', 'lookalike', 'anomaly', 'cltv', 'device-errors'].map((t) => `test/${t}.test.ts`);
 
 export default defineConfig({
   test: {

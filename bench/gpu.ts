@@ -26,6 +26,7 @@ const D = 32;
 const K = 16;
 const HIDDEN = [128, 64];
 const L2 = 1e-4;
+/** The peer's scoring batch; ours is Mlp.rowsPerPass(), the same 65,536 rows at these widths. */
 const SCORE_BATCH = 65_536;
 
 /** Peak memory bandwidth (TB/s) of the GPUs we know by name, for the K-Means bound. */
@@ -133,7 +134,7 @@ export async function run(args: string[]): Promise<void> {
       (await fitMlp(data, all.subarray(0, Math.min(mlpRows, batch * 8)), valid, config, { batchSize: batch, maxEpochs: 1, patience: 99, classWeight: 'none' })).mlp.dispose();
       const fit = await fitMlp(data, all, valid, config, { batchSize: batch, maxEpochs: epochs, patience: 99, classWeight: 'none' });
       const first = batch === batches[0];
-      if (first) scoreOurs = mlpRows / (median(await timeIt(() => predictLogits(fit.mlp, data, all, SCORE_BATCH), 3)) / 1000);
+      if (first) scoreOurs = mlpRows / (median(await timeIt(() => predictLogits(fit.mlp, data, all), 3)) / 1000);
       fit.mlp.dispose();
       let generic: number | undefined;
       if (fused && first) {

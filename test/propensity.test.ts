@@ -13,6 +13,8 @@ import { loadScoringModel } from '../src/models/load.js';
 import { calibrate, fitIsotonic, fitPlatt } from '../src/models/propensity/calibration.js';
 import { fitMlp, predictLogits, weightedLoss } from '../src/models/nn/fit.js';
 import { Mlp } from '../src/models/nn/mlp.js';
+import { encodedWidth, fitPle } from '../src/models/nn/ple.js';
+import { maxTensorBytes } from '../src/compute/memory.js';
 import { WebGPUAdam } from '../src/models/nn/adam-webgpu.js';
 import type { PropensityModel } from '../src/models/propensity/model.js';
 import { trainPropensity } from '../src/models/propensity/train.js';
@@ -190,6 +192,28 @@ describe('early stopping', () => {
     expect(Math.min(...fit.history.map((h) => h.validLoss))).toBeLessThan(last - 0.05); // it overfits, and is kept anyway
     expect(weightedLoss(await predictLogits(fit.mlp, data, valid), data, valid, [1, 1])).toBeCloseTo(last, 5);
     fit.mlp.dispose();
+  });
+
+  it('a wide piecewise-linear network runs in spans within the device tensor limit, equal to small passes', async () => {
+    // 40 inputs x 32 bins: 65,536 rows of encoded input are 346 MB, past lavapipe's 128 MiB binding limit.
+    const d = 40;
+    const rng = new Rng(6);
+    const probe = Float32Array.from({ length: 5000 * d }, () => rng.normal());
+    const encoding = fitPle(probe, d, Int32Array.from({ length: 5000 }, (_, i) => i), Array.from({ length: d }, (_, j) => j), 32, 'quantile');
+    const m = Mlp.init({ inputs: d, hidden: [64, 32], dropout: 0, l2: 0, learningRate: 1e-3, seed: 1, encoding });
+    const widest = encodedWidth(d, encoding);
+    expect(m.rowsPerPass() * 4 * widest).toBeLessThanOrEqual(Math.max(maxTensorBytes(), 256 * 4 * widest));
+    const rows = m.rowsPerPass() + 300;
+    const x = Float32Array.from({ length: rows * d }, () => rng.normal());
+    const spans = await m.inSpans(x, d, 1, (b) => m.logits(b));
+    for (let s = 0; s < rows; s += 4096) {
+      const n = Math.min(4096, rows - s);
+      const z = m.logits(tf.tensor2d(x.subarray(s * d, (s + n) * d), [n, d]));
+      const small = await z.data();
+      tf.dispose([z]);
+      for (let i = 0; i < n; i += 7) expect(spans[s + i]).toBeCloseTo(small[i], 4);
+    }
+    m.dispose();
   });
 
   it('an MLP with no hidden layer is logistic regression (one weight per input)', () => {

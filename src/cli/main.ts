@@ -1,4 +1,5 @@
 /** The `audience` command. Exit codes: 0 done, 2 bad input or usage, 1 internal error. */
+import { DeviceError } from '../compute/read.js';
 import { systemErrorMessage, UserError } from '../util/errors.js';
 import { parse, type Command } from './args.js';
 import { events } from './commands/events.js';
@@ -38,7 +39,8 @@ AUDIENCE_WEBGPU_FUSED=0 uses tfjs's generic ops instead of our WGSL kernels on w
 /**
  * Runs the `audience` command with its arguments (without node and the script).
  * @returns the exit code: 0 done, 2 bad input or usage (also a file-system or network
- *   failure, as "cannot write <path>: <reason>"), 1 a bug (printed with its stack).
+ *   failure, as "cannot write <path>: <reason>"), 1 a bug (printed with its stack) or a
+ *   computation the GPU device failed (DeviceError, its message alone).
  */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -65,6 +67,11 @@ export async function main(argv: string[]): Promise<number> {
     if (system) {
       process.stderr.write(`error: ${system}\n`);
       return 2;
+    }
+    if (err instanceof DeviceError) {
+      // Not the input's fault, and its stack says nothing the message does not.
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;

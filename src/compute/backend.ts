@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError, errorMessage } from '../util/errors.js';
 import { patchWasmMatMul } from './kernels.js';
+import { watchDeviceErrors } from './read.js';
 
 export { tf };
 
@@ -119,6 +120,7 @@ const STARTERS: Record<BackendName, (forced: boolean) => Promise<string>> = {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     await import('@tensorflow/tfjs-backend-webgpu');
     await activate('webgpu');
+    watchDeviceErrors((tf.backend() as unknown as { device: Parameters<typeof watchDeviceErrors>[0] }).device);
     return label;
   },
   async tensorflow() {

@@ -16,10 +16,14 @@ export function residentBudgetBytes(): number {
   return (tf.getBackend() === 'wasm' ? 1536 : 4096) * 2 ** 20;
 }
 
-/** Floats an intermediate (rows x K distances, rows x seeds similarities) may hold per batch. */
+/**
+ * Floats an intermediate (rows x K distances, rows x seeds similarities) may hold per batch;
+ * on webgpu also within maxTensorBytes() (lavapipe binds at most 128 MiB).
+ */
 export function elementBudget(): number {
   const b = tf.getBackend();
-  return b === 'webgpu' ? 32_000_000 : b === 'tensorflow' ? 16_000_000 : b === 'cpu' ? 4_000_000 : 8_000_000;
+  if (b === 'webgpu') return Math.min(32_000_000, Math.floor(maxTensorBytes() / 4));
+  return b === 'tensorflow' ? 16_000_000 : b === 'cpu' ? 4_000_000 : 8_000_000;
 }
 
 /** The largest tensor to create in one piece: WebGPU binds each one as a storage buffer. */

@@ -4,7 +4,6 @@
  * purchase in it, and the value's percentile and bucket within the scored population.
  */
 import { Type, type Static } from 'typebox';
-import { tf } from '../../compute/backend.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
@@ -46,16 +45,10 @@ export class CltvModel extends StoredModel implements ScoringModel {
 
   /** Expected value and probability of buying for each row of a block (rows x inputs). */
   async predict(block: FeatureBlock): Promise<{ value: Float32Array; pActive: Float32Array }> {
-    const x = tf.tensor2d(block.data, [block.rows, block.cols]);
-    try {
-      const out = this.mlp.logits(x);
-      const raw = (await out.data()) as Float32Array;
-      out.dispose();
-      return zilnPredict(raw, block.rows, this.state.maxValue ?? Infinity);
-    } finally {
-      x.dispose();
-    }
+    const raw = await this.mlp.inSpans(block.data, block.cols, this.mlp.config.outputs ?? 1, (x) => this.mlp.logits(x));
+    return zilnPredict(raw, block.rows, this.state.maxValue ?? Infinity);
   }
+
 
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
     const { value, pActive } = await this.predict(block);

@@ -9,6 +9,7 @@
  * writes). Each needs those columns; without them it is reported as not available.
  */
 import { initBackend, tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { numberColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
@@ -171,7 +172,7 @@ export function valueMetrics(pred: ArrayLike<number>, actual: ArrayLike<number>)
 async function meanLoss(mlp: Mlp, data: Valued, rows: Int32Array): Promise<number> {
   const out = await predictLogits(mlp, data, rows);
   const loss = tf.tidy(() => zilnLoss(tf.tensor2d(out, [rows.length, 3]), tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1])));
-  const v = (await loss.data())[0];
+  const v = (await readData(loss))[0];
   loss.dispose();
   return v;
 }

@@ -5,6 +5,7 @@
  * at the sample point farthest from its centroid.
  */
 import { tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import { nearest, silhouette, sqDist } from '../../metrics/clustering.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
@@ -150,7 +151,7 @@ async function miniBatch(data: KMeansData, start: Float32Array, k: number, opts:
           return tf.scatterND(nearestIdx, xb, [k, d + 1]);
         });
         op.dispose();
-        const raw = await sumsT.data();
+        const raw = await readData(sumsT);
         sumsT.dispose();
         // Batch inertia under the pre-update centroids, smoothed, for early stopping.
         let batchSq = 0;

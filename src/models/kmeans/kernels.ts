@@ -5,6 +5,7 @@
  * a one-hot matMul would cost O(N*D*K). On webgpu, fused WGSL kernels do the step (webgpu.ts).
  */
 import { tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import type { KMeansData } from './data.js';
 import { assignLabels, clusterSums, fusedStepAvailable } from './webgpu.js';
 
@@ -57,7 +58,7 @@ export async function assignAndSum(data: KMeansData, centroids: Float32Array, k:
     op.dispose();
   }
   const result = acc as tf.Tensor2D | null;
-  const raw = result ? await result.data() : new Float32Array(k * (d + 1));
+  const raw = result ? await readData(result) : new Float32Array(k * (d + 1));
   result?.dispose();
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);

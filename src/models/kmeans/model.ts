@@ -1,5 +1,6 @@
 /** A trained K-Means segmentation: assigns each visitor to a segment, with the distance to it. */
 import { tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputData } from '../../io/writer.js';
@@ -27,7 +28,7 @@ export class Segmenter {
     const { segment, distance } = nearestCentroid(xa, this.op);
     xa.dispose();
     try {
-      return { segment: (await segment.data()) as Int32Array, distance: (await distance.data()) as Float32Array };
+      return { segment: await readData<Int32Array>(segment), distance: await readData(distance) };
     } finally {
       segment.dispose();
       distance.dispose();

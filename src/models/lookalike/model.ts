@@ -5,7 +5,6 @@
  * among non-seeds, which is what expansion by size selects on.
  */
 import { Type, type Static } from 'typebox';
-import { tf } from '../../compute/backend.js';
 import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
@@ -100,26 +99,13 @@ export class LookalikeModel extends StoredModel implements ScoringModel {
   /** The expansion score of each row of a block: by the method training chose (see LookalikeMethod). */
   async similarity(block: FeatureBlock): Promise<Float32Array> {
     const method = this.state.method ?? 'embedding';
-    const x = tf.tensor2d(block.data, [block.rows, block.cols]);
-    try {
-      let sim: Float32Array | undefined;
-      let logit: Float32Array | undefined;
-      if (method !== 'classifier') {
-        const emb = this.mlp.embed(x);
-        sim = await this.index.similarity((await emb.data()) as Float32Array, this.state.mode);
-        emb.dispose();
-      }
-      if (method !== 'embedding') {
-        const z = this.mlp.logits(x);
-        logit = Float32Array.from((await z.data()) as Float32Array);
-        z.dispose();
-      }
-      if (method === 'embedding') return sim!;
-      if (method === 'classifier') return logit!;
-      return blend(sim!, logit!, this.state.blend!);
-    } finally {
-      x.dispose();
-    }
+    const { data, cols } = block;
+    const e = this.mlp.config.hidden[this.mlp.config.hidden.length - 1];
+    const sim = method !== 'classifier' ? await this.index.similarity(await this.mlp.inSpans(data, cols, e, (x) => this.mlp.embed(x)), this.state.mode) : undefined;
+    const logit = method !== 'embedding' ? await this.mlp.inSpans(data, cols, 1, (x) => this.mlp.logits(x)) : undefined;
+    if (method === 'embedding') return sim!;
+    if (method === 'classifier') return logit!;
+    return blend(sim!, logit!, this.state.blend!);
   }
 
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {

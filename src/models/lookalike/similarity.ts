@@ -5,7 +5,9 @@
  * on wasm): N x S is never built whole.
  */
 import { tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import { elementBudget } from '../../compute/memory.js';
+import { onWebGPU } from '../../compute/webgpu.js';
 
 export type SimilarityMode = 'knn' | 'centroid';
 
@@ -59,9 +61,13 @@ export class SeedIndex {
     this.centroid = tf.tensor2d(cn, [d, 1]);
   }
 
-  /** Rows per batch so that rows x seeds stays within the device's element budget. */
+  /**
+   * Rows per batch so that rows x seeds stays within the device's element budget. On webgpu
+   * tfjs's topk sorts rows padded to the next power of two: the padded width is what counts.
+   */
   batchRows(): number {
-    return Math.max(256, Math.min(65_536, Math.floor(elementBudget() / Math.max(1, this.size))));
+    const width = onWebGPU() ? 2 ** Math.ceil(Math.log2(Math.max(1, this.size))) : Math.max(1, this.size);
+    return Math.max(256, Math.min(65_536, Math.floor(elementBudget() / width)));
   }
 
   /** Similarity of each row of x (rows x d, not necessarily normalized) to the seeds. */
@@ -79,7 +85,7 @@ export class SeedIndex {
         const all = tf.matMul(b, this.seedsT); // n x S, one batch at a time
         return tf.mean(tf.topk(all, k).values, 1);
       });
-      out.set((await sim.data()) as Float32Array, s);
+      out.set(await readData(sim), s);
       sim.dispose();
     }
     return out;

@@ -7,7 +7,7 @@
  * cosine on the standardized features, and a logistic seed-vs-population model.
  * The saved model is then trained on all seeds.
  */
-import { initBackend, tf } from '../../compute/backend.js';
+import { initBackend } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import type { FittedTransform } from '../../features/transform.js';
 import { parseBool } from '../../io/number-text.js';
@@ -163,30 +163,14 @@ export function expansionQuality(scores: Float32Array, candidates: Int32Array, p
   return { auc: rocAuc(s, y), recall: shares.map(recallAt), curve, histogram: classHistogram(s, y) };
 }
 
-async function embedRows(mlp: Mlp, x: Float32Array, d: number, rows: ArrayLike<number> | null, total: number): Promise<Float32Array> {
-  const n = rows ? rows.length : total;
-  const e = (mlp.config.hidden[mlp.config.hidden.length - 1]);
-  const out = new Float32Array(n * e);
-  const step = 65_536;
-  for (let s = 0; s < n; s += step) {
-    const m = Math.min(step, n - s);
-    const batch = rows ? gatherRows(x, d, Array.prototype.slice.call(rows, s, s + m)) : x.subarray(s * d, (s + m) * d);
-    const emb = tf.tidy(() => mlp.embed(tf.tensor2d(batch, [m, d])));
-    out.set((await emb.data()) as Float32Array, s * e);
-    emb.dispose();
-  }
-  return out;
+/** The network's embedding of every row of x (rows x d): rows x its last hidden width. */
+async function embedRows(mlp: Mlp, x: Float32Array, d: number): Promise<Float32Array> {
+  return mlp.inSpans(x, d, mlp.config.hidden[mlp.config.hidden.length - 1], (b) => mlp.embed(b));
 }
 
-async function logits(mlp: Mlp, x: Float32Array, d: number, rows: number): Promise<Float32Array> {
-  const out = new Float32Array(rows);
-  for (let s = 0; s < rows; s += 65_536) {
-    const m = Math.min(65_536, rows - s);
-    const z = tf.tidy(() => mlp.logits(tf.tensor2d(x.subarray(s * d, (s + m) * d), [m, d])));
-    out.set((await z.data()) as Float32Array, s);
-    z.dispose();
-  }
-  return out;
+/** The network's logit for every row of x (rows x d). */
+async function logits(mlp: Mlp, x: Float32Array, d: number): Promise<Float32Array> {
+  return mlp.inSpans(x, d, 1, (b) => mlp.logits(b));
 }
 
 /** Trains the seed-vs-population classifier on the given seed rows and sampled non-seeds. */
@@ -295,7 +279,7 @@ async function fitLookalike(p: PreparedLookalike, opts: TrainLookalikeOptions): 
   const training = (opts.progress ?? (() => silentProgress))('train', 'samples');
   const final = await fitClassifier(pop, p.seedRows, hidden, { negativesPerSeed, seed, progress: training });
   const e = hidden[hidden.length - 1];
-  const finalEmb = await embedRows(final.mlp, pop.x, pop.d, null, pop.rows);
+  const finalEmb = await embedRows(final.mlp, pop.x, pop.d);
   const indexRows = indexSample(p.seedRows, new Rng(seed ^ 0x1d3));
   const seedEmbeddings = gatherRows(finalEmb, e, indexRows);
   const center = columnMeans(finalEmb, e);
@@ -303,7 +287,7 @@ async function fitLookalike(p: PreparedLookalike, opts: TrainLookalikeOptions): 
   let stats: BlendStats | undefined;
   if (method === 'auto' || method === 'blend') {
     const finalIndex = new SeedIndex(seedEmbeddings, e, k, center);
-    stats = blendStats(await finalIndex.similarity(finalEmb, mode), await logits(final.mlp, pop.x, pop.d, pop.rows));
+    stats = blendStats(await finalIndex.similarity(finalEmb, mode), await logits(final.mlp, pop.x, pop.d));
     finalIndex.dispose();
   }
   training.done(`${final.history.length} epochs`);
@@ -334,12 +318,12 @@ async function evaluateLookalike(p: PreparedLookalike, f: FittedLookalike, opts:
   const evaluation: MethodEvaluation[] = [];
   const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed, seed });
   const e = hidden[hidden.length - 1];
-  const allEmb = await embedRows(net.mlp, pop.x, pop.d, null, pop.rows);
+  const allEmb = await embedRows(net.mlp, pop.x, pop.d);
   const indexRows = indexSample(trainSeeds, new Rng(seed ^ 0x1d2));
   const embIndex = new SeedIndex(gatherRows(allEmb, e, indexRows), e, k, columnMeans(allEmb, e));
   const ours = await embIndex.similarity(allEmb, mode);
   embIndex.dispose();
-  const classifier = await logits(net.mlp, pop.x, pop.d, pop.rows);
+  const classifier = await logits(net.mlp, pop.x, pop.d);
   net.mlp.dispose();
   const blended = blend(ours, classifier, blendStats(ours, classifier));
   evaluation.push({ method: `embedding ${mode === 'knn' ? `k=${k} nearest seeds` : 'centroid'}`, own: 'embedding', ...quality(ours) });
@@ -355,7 +339,7 @@ async function evaluateLookalike(p: PreparedLookalike, f: FittedLookalike, opts:
   evaluating.update(2, 3);
 
   const lr = await fitClassifier(evalPop, trainSeeds, [], { negativesPerSeed, seed });
-  const lrScores = await logits(lr.mlp, pop.x, pop.d, pop.rows);
+  const lrScores = await logits(lr.mlp, pop.x, pop.d);
   lr.mlp.dispose();
   evaluation.push({ method: 'baseline: logistic seed-vs-population', ...quality(lrScores) });
   evaluating.update(3, 3);

@@ -4,6 +4,7 @@
  * the validation loss with the best epoch's weights restored.
  */
 import { tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { adamFor, Mlp, type MlpConfig, type MlpOptimizer } from './mlp.js';
@@ -89,16 +90,17 @@ function gather(data: Labeled, rows: ArrayLike<number>, weights: [number, number
 }
 
 /**
- * The network's raw outputs for the given rows of `data.x` (rows x d), in large batches:
- * rows x outputs, row-major (one logit a row for a classifier).
+ * The network's raw outputs for the given rows of `data.x` (rows x d), in batches of
+ * mlp.rowsPerPass(): rows x outputs, row-major (one logit a row for a classifier).
  */
-export async function predictLogits(mlp: Mlp, data: Pick<Labeled, 'x' | 'd'>, rows: Int32Array, batch = 65_536): Promise<Float32Array> {
+export async function predictLogits(mlp: Mlp, data: Pick<Labeled, 'x' | 'd'>, rows: Int32Array): Promise<Float32Array> {
   const k = mlp.config.outputs ?? 1;
+  const batch = mlp.rowsPerPass();
   const out = new Float32Array(rows.length * k);
   for (let s = 0; s < rows.length; s += batch) {
     const x = gatherRows(data, rows.subarray(s, Math.min(rows.length, s + batch)));
     const z = mlp.logits(x);
-    out.set((await z.data()) as Float32Array, s * k);
+    out.set(await readData(z), s * k);
     z.dispose();
     x.dispose();
   }
@@ -198,7 +200,7 @@ export async function trainEpochs(
         // Samples seen of at most max-epochs passes (early stopping ends sooner: the ETA is a bound).
         progress.update(trained, opts.maxEpochs * order.length);
       }
-      const trainLoss = (await lossSum.data())[0] / Math.max(1, batches);
+      const trainLoss = (await readData(lossSum))[0] / Math.max(1, batches);
       lossSum.dispose();
       // With an average, the pass is judged (and kept) by the averaged weights; training goes on from its own.
       const live = average ? await mlp.snapshot() : undefined;

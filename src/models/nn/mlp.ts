@@ -9,6 +9,8 @@
  */
 import { Type, type Static } from 'typebox';
 import { tf } from '../../compute/backend.js';
+import { maxTensorBytes } from '../../compute/memory.js';
+import { readData } from '../../compute/read.js';
 import { UserError } from '../../util/errors.js';
 import { fusedKernels } from '../../compute/webgpu.js';
 import { WebGPUAdam } from './adam-webgpu.js';
@@ -93,6 +95,37 @@ export class Mlp {
     for (const [i, { name, shape }] of layout.entries()) add(name, values[i], shape);
     this.stored = layout.map((p) => p.name);
     this.embedding = layout.findIndex((p) => p.name === 'E');
+  }
+
+  /**
+   * Rows one forward (or attribution) pass may take so that its widest intermediate, rows x
+   * the widest layer (the encoded input, a padded bins block, a hidden layer; times the
+   * ensemble's members), stays within maxTensorBytes(): WebGPU binds each tensor whole
+   * (lavapipe at most 128 MiB), and a wider one reads back as zeros. 256 to 65,536.
+   */
+  rowsPerPass(): number {
+    const c = this.config;
+    const embedding = c.encoding ? (c.embedding ?? 0) : 0;
+    const padded = embedding > 0 && c.encoding ? c.encoding.columns.length * maxBins(c.encoding) : 0;
+    const widest = this.members * Math.max(encodedWidth(c.inputs, c.encoding, embedding), padded, ...c.hidden);
+    return Math.max(256, Math.min(65_536, Math.floor(maxTensorBytes() / (4 * widest))));
+  }
+
+  /**
+   * `pass` (logits, embed, an attribution) over x (rows x d, row-major) in spans of at most
+   * rowsPerPass() rows, read back into one array of rows x `width` values.
+   */
+  async inSpans(x: Float32Array, d: number, width: number, pass: (x: tf.Tensor2D) => tf.Tensor): Promise<Float32Array> {
+    const rows = x.length / d;
+    const out = new Float32Array(rows * width);
+    const step = this.rowsPerPass();
+    for (let s = 0; s < rows; s += step) {
+      const m = Math.min(step, rows - s);
+      const t = tf.tidy(() => pass(tf.tensor2d(x.subarray(s * d, (s + m) * d), [m, d])));
+      out.set(await readData(t), s * width);
+      t.dispose();
+    }
+    return out;
   }
 
   /** Members of the ensemble (1 for a plain MLP). */
@@ -332,7 +365,7 @@ export class Mlp {
   /** A copy of the current weights (for best-epoch restore and saving). */
   async snapshot(): Promise<Float32Array[]> {
     // Copies: a backend may hand back its own storage.
-    return Promise.all(this.params.map(async (p) => Float32Array.from((await p.data()) as Float32Array)));
+    return Promise.all(this.params.map(async (p) => Float32Array.from(await readData(p))));
   }
 
   restore(values: Float32Array[]): void {

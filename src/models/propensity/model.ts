@@ -73,20 +73,11 @@ export class PropensityModel extends StoredModel implements ScoringModel {
 
   /** Calibrated probabilities and per-visitor attributions for a block. */
   async predict(block: FeatureBlock, withAttribution = true): Promise<{ probability: Float32Array; attribution?: Float32Array }> {
-    const x = tf.tensor2d(block.data, [block.rows, block.cols]);
-    try {
-      const logits = this.mlp.logits(x);
-      const z = (await logits.data()) as Float32Array;
-      logits.dispose();
-      const probability = Float32Array.from(z, (v) => calibrate(this.state.calibration, v));
-      if (!withAttribution) return { probability };
-      const attr = gradientTimesInput(this.mlp, x);
-      const attribution = (await attr.data()) as Float32Array;
-      attr.dispose();
-      return { probability, attribution };
-    } finally {
-      x.dispose();
-    }
+    const z = await this.mlp.inSpans(block.data, block.cols, 1, (x) => this.mlp.logits(x));
+    const probability = Float32Array.from(z, (v) => calibrate(this.state.calibration, v));
+    if (!withAttribution) return { probability };
+    const attribution = await this.mlp.inSpans(block.data, block.cols, block.cols, (x) => gradientTimesInput(this.mlp, x));
+    return { probability, attribution };
   }
 
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {

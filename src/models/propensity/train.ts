@@ -5,6 +5,7 @@
  * untouched test split beside a logistic-regression baseline fitted on the same split), save.
  */
 import { initBackend, tf } from '../../compute/backend.js';
+import { readData } from '../../compute/read.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { booleanValues, featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
 import { textColumn, type ColumnInfo, type ColumnRequest } from '../../io/columns.js';
@@ -183,7 +184,7 @@ async function permutationImportance(mlp: Mlp, data: Labeled, rows: Int32Array, 
   const auc = async (m: Float32Array) => {
     const t = tf.tensor2d(m, [n, d]);
     const z = mlp.logits(t);
-    const v = rocAuc((await z.data()) as Float32Array, y);
+    const v = rocAuc(await readData(z), y);
     t.dispose();
     z.dispose();
     return v;
