@@ -4,8 +4,7 @@
  * then calibration and the decision threshold on validation), evaluate (every metric on the
  * untouched test split beside a logistic-regression baseline fitted on the same split), save.
  */
-import { initBackend, tf } from '../../compute/backend.js';
-import { readData } from '../../compute/read.js';
+import { initBackend } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { booleanValues, featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
 import { textColumn, type ColumnInfo, type ColumnRequest } from '../../io/columns.js';
@@ -181,14 +180,7 @@ async function permutationImportance(mlp: Mlp, data: Labeled, rows: Int32Array, 
     x.set(data.x.subarray(r * d, (r + 1) * d), i * d);
     y[i] = data.y[r];
   });
-  const auc = async (m: Float32Array) => {
-    const t = tf.tensor2d(m, [n, d]);
-    const z = mlp.logits(t);
-    const v = rocAuc(await readData(z), y);
-    t.dispose();
-    z.dispose();
-    return v;
-  };
+  const auc = async (m: Float32Array) => rocAuc(await mlp.inSpans(m, d, 1, (b) => mlp.logits(b)), y);
   const base = await auc(x);
   const rng = new Rng(seed ^ 0x1e9);
   const out: Array<{ feature: string; aucDrop: number }> = [];
