@@ -1,5 +1,5 @@
 /**
- * Reading tensors back to the host (async data(), never dataSync()), with the check that
+ * Reading tensors back to the host (the async data(), never a blocking read), with the check that
  * keeps a failed GPU computation from passing as a result: WebGPU reports a kernel it could
  * not run (a buffer over the device's binding limit, a lost device) as an uncaptured error
  * event, not an exception, and the tensor reads back as zeros or stale memory. Every read

@@ -100,8 +100,7 @@ export class LookalikeModel extends StoredModel implements ScoringModel {
   async similarity(block: FeatureBlock): Promise<Float32Array> {
     const method = this.state.method ?? 'embedding';
     const { data, cols } = block;
-    const e = this.mlp.config.hidden[this.mlp.config.hidden.length - 1];
-    const sim = method !== 'classifier' ? await this.index.similarity(await this.mlp.inSpans(data, cols, e, (x) => this.mlp.embed(x)), this.state.mode) : undefined;
+    const sim = method !== 'classifier' ? await this.index.similarity(await this.mlp.inSpans(data, cols, this.mlp.embeddingWidth, (x) => this.mlp.embed(x)), this.state.mode) : undefined;
     const logit = method !== 'embedding' ? await this.mlp.inSpans(data, cols, 1, (x) => this.mlp.logits(x)) : undefined;
     if (method === 'embedding') return sim!;
     if (method === 'classifier') return logit!;

@@ -165,7 +165,7 @@ export function expansionQuality(scores: Float32Array, candidates: Int32Array, p
 
 /** The network's embedding of every row of x (rows x d): rows x its last hidden width. */
 async function embedRows(mlp: Mlp, x: Float32Array, d: number): Promise<Float32Array> {
-  return mlp.inSpans(x, d, mlp.config.hidden[mlp.config.hidden.length - 1], (b) => mlp.embed(b));
+  return mlp.inSpans(x, d, mlp.embeddingWidth, (b) => mlp.embed(b));
 }
 
 /** The network's logit for every row of x (rows x d). */

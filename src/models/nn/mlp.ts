@@ -250,6 +250,11 @@ export class Mlp {
     });
   }
 
+  /** Values a row of embed() has: the last hidden layer's width. */
+  get embeddingWidth(): number {
+    return this.config.hidden[this.config.hidden.length - 1];
+  }
+
   /** The last hidden layer's activations (the learned embedding); needs a hidden layer. */
   embed(x: tf.Tensor2D): tf.Tensor2D {
     if (this.layers < 2) throw new Error('a network without hidden layers has no embedding');
