@@ -11,7 +11,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRedisUrl, QueueClient, requireRedis, runShardsOnQueue } from '../src/jobs/queue.js';
+import { checkRedisUrl, QueueClient, requireRedis, runShardsOnQueue, startShardWorker } from '../src/jobs/queue.js';
+import { crossedError, DEVICE_ERROR } from '../src/jobs/shard-task.js';
+import { DeviceError } from '../src/compute/read.js';
 import { dumpOutput } from './finalize-fixture.js';
 import { differingRows, startServer, waitJob } from './service-helpers.js';
 
@@ -32,6 +34,14 @@ function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/** Starts Debian's redis-server on a free loopback port (no persistence, files in `folder`) and resolves once it answers. */
+async function startRedis(folder: string): Promise<{ server: ChildProcess; url: string }> {
+  const port = await freePort();
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder], { stdio: 'ignore' });
+  for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+  return { server, url: `redis://127.0.0.1:${port}` };
 }
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -67,10 +77,7 @@ async function startWorker(): Promise<ChildProcess> {
 describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-queue-'));
-    const port = await freePort();
-    url = `redis://127.0.0.1:${port}`;
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+    ({ server: redis, url } = await startRedis(dir));
     expect(cli(['generate', '--visitors', '60000', '--out', 'v.csv']).status).toBe(0);
     expect(cli(['generate', '--visitors', '1000000', '--out', 'big.parquet', '--seed', '5']).status).toBe(0);
     expect(cli(['train', 'kmeans', '--input', 'v.csv', '--k', '4', '--name', 'seg', '--exclude', 'converted,true_segment,email', '--quiet']).status).toBe(0);
@@ -220,16 +227,52 @@ describe('Redis URLs and reachability', () => {
 
   it.skipIf(!hasRedis)('a Redis with no worker listening: the job is refused at once, not left waiting', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-noworker-'));
-    const port = await freePort();
-    const lone = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp], { stdio: 'ignore' });
+    const { server: lone, url: loneUrl } = await startRedis(tmp);
     try {
-      for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
-      await expect(QueueClient.open(`redis://127.0.0.1:${port}`)).rejects.toThrow(/no 'audience worker' is connected to the queue "audience-shards"/);
+      await expect(QueueClient.open(loneUrl)).rejects.toThrow(/no 'audience worker' is connected to the queue "audience-shards"/);
     } finally {
       lone.kill('SIGKILL');
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it.skipIf(!hasRedis)('a shard whose GPU device failed: the worker is told (to stop), the shard is retried and the job finishes', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-devicefail-'));
+    const { server: lone, url: loneUrl } = await startRedis(tmp);
+    const failed: string[] = [];
+    let calls = 0;
+    try {
+      // The first run fails as a thread whose device failed does; the retry (another worker's, in production) succeeds.
+      const w = startShardWorker(loneUrl, {
+        concurrency: 1,
+        runTask: async (task) => {
+          if (calls++ === 0) throw new Error(`${DEVICE_ERROR}the GPU device (webgpu backend) failed a computation: Buffer is too large`);
+          return { index: task.shard.index, rows: 10, imputed: 0, rejected: 0, seconds: 0.01 };
+        },
+        onDeviceError: (m) => failed.push(m),
+      });
+      try {
+        await w.waitUntilReady();
+        const staging = path.join(tmp, 'out', '.shards');
+        fs.mkdirSync(staging, { recursive: true });
+        fs.writeFileSync(path.join(staging, 'owner.json'), '{}');
+        const job = { input: [tmp], models: ['seg@1'], store: tmp, maxRejects: 0 };
+        const results = await runShardsOnQueue(loneUrl, job, [{ index: 0, table: 0, start: 0, end: 10, first: 0 }], { staging, maxRejects: 0, attempts: 2 });
+        expect(results).toEqual([{ index: 0, rows: 10, imputed: 0, rejected: 0, seconds: 0.01 }]);
+        expect(calls).toBe(2);
+        expect(failed).toEqual(['the GPU device (webgpu backend) failed a computation: Buffer is too large']);
+        // In process (runShards' thread pool), the marked message is a DeviceError again, which the CLI prints without a trace.
+        const crossed = crossedError(new Error(`${DEVICE_ERROR}it failed`));
+        expect(crossed).toBeInstanceOf(DeviceError);
+        expect((crossed as DeviceError).message).toBe('it failed');
+      } finally {
+        await w.close();
+      }
+    } finally {
+      lone.kill('SIGKILL');
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('the service with Redis away: not ready, and jobs that need the queue are refused with 503, not failed later', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-noredis-'));

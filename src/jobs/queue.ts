@@ -8,7 +8,8 @@
  * Failure handling is BullMQ's: a worker that dies mid-shard stops renewing its lock, the
  * shard is found stalled and retried elsewhere (a staged part is written under a temporary
  * name and renamed, so a shard run twice leaves one part); a shard that fails is retried with
- * exponential backoff up to its attempts; bad input (a UserError) is not retried. Inputs,
+ * exponential backoff up to its attempts; bad input (a UserError) is not retried; a worker
+ * whose GPU device failed (a DeviceError) is told, to stop taking shards. Inputs,
  * the staging folder and the model store must be on a filesystem every worker mounts at the
  * same path: a worker that cannot see one fails the shard with that reason.
  */
@@ -19,10 +20,11 @@ import { randomUUID } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
+import { DeviceError } from '../compute/read.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { OWNER, removeIfEmpty, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
-import { USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
+import { crossedError, USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
 import type { RunShardsOptions } from './shard-pool.js';
 import type { Shard } from './shards.js';
 
@@ -289,6 +291,11 @@ export interface ShardWorkerOptions {
   /** Other kinds of job on the queue by name (K-Means training's steps): run in this process. */
   handlers?: Record<string, (data: never) => Promise<unknown>>;
   log?: (message: string) => void;
+  /**
+   * Called when a job failed because this host's GPU device failed (a DeviceError): the job
+   * is retried like any failure, and the caller should stop taking jobs here.
+   */
+  onDeviceError?: (message: string) => void;
 }
 
 /**
@@ -301,7 +308,7 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
   return new Worker(
     SHARD_QUEUE,
     async (job: Job) => {
-      if (job.name !== 'shard') return runHandler(opts.handlers?.[job.name], job);
+      if (job.name !== 'shard') return runHandler(opts.handlers?.[job.name], job).catch((err: unknown) => Promise.reject(deviceFailure(err, opts.onDeviceError)));
       const data = job.data as ShardJobData;
       if (!stagingOwned(data)) throw new UnrecoverableError(`${USER_ERROR}the job's staging folder ${data.staging} is gone (the job was cancelled or removed)`);
       checkVisible(data);
@@ -328,13 +335,20 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
       } catch (err) {
         const message = errorMessage(err);
         if (message.startsWith(USER_ERROR)) throw new UnrecoverableError(message);
-        throw err;
+        throw deviceFailure(crossedError(err), opts.onDeviceError);
       } finally {
         port1.close();
       }
     },
     { connection: connection(url), concurrency: opts.concurrency, lockDuration: lock, stalledInterval: lock, maxStalledCount: 2 },
   );
+}
+
+/** `err`, after telling `onDeviceError` when it is a DeviceError (then a plain Error with its message: retried). */
+function deviceFailure(err: unknown, onDeviceError?: (message: string) => void): unknown {
+  if (!(err instanceof DeviceError)) return err;
+  onDeviceError?.(err.message);
+  return new Error(`${os.hostname()}: ${err.message}`);
 }
 
 /** Runs a job that is not a score shard with its handler; bad input is not retried. */

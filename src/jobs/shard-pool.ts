@@ -10,9 +10,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { tf } from '../compute/backend.js';
 import { computeWorkers } from '../compute/workers.js';
-import { UserError } from '../util/errors.js';
 import { scoreShard, type ScorePlan, type ShardResult } from './score.js';
-import { USER_ERROR, type ShardJob } from './shard-task.js';
+import { crossedError, type ShardJob } from './shard-task.js';
 import type { Shard } from './shards.js';
 import { redisUrl, runShardsOnQueue } from './queue.js';
 
@@ -63,7 +62,8 @@ export interface RunShardsOptions {
 /**
  * Scores `shards` of a job and returns their results (in the order they finished). Shards run
  * on `shardWorkers(rows)` threads, or in process when that is under 2. The reject budget of each shard is what earlier shards left of `maxRejects`.
- * @throws UserError when the input is bad (a shard's message), Error for a bug.
+ * @throws UserError when the input is bad (a shard's message), DeviceError when a thread's GPU
+ *   device failed, Error for a bug.
  */
 export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shards: Shard[], opts: RunShardsOptions): Promise<{ results: ShardResult[]; workers: number }> {
   const results: ShardResult[] = [];
@@ -95,8 +95,7 @@ export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shar
         finished(await piscina.run(task, { transferList: [port2], signal: opts.signal }));
       } catch (err) {
         queue.length = 0; // the other lanes stop after their current shard
-        const message = err instanceof Error ? err.message : String(err);
-        throw message.startsWith(USER_ERROR) ? new UserError(message.slice(USER_ERROR.length)) : err;
+        throw crossedError(err);
       } finally {
         port1.close();
       }

@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { initBackend } from '../compute/backend.js';
+import { DeviceError } from '../compute/read.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { openDataset } from '../io/dataset.js';
 import { loadScoringModel } from '../models/load.js';
@@ -45,6 +46,20 @@ export interface ShardTask {
 /** Prefix of the message of an Error that stands for a UserError thrown in a shard task. */
 export const USER_ERROR = '\u0000user-error:';
 
+/**
+ * Prefix of the message of an Error that stands for a DeviceError thrown in a shard task: the
+ * thread's GPU device failed, and every later read on it fails too (read.ts).
+ */
+export const DEVICE_ERROR = '\u0000device-error:';
+
+/** The error `err` (a shard task's rejection, crossed from a thread as a plain Error) stands for: a UserError, a DeviceError, or itself. */
+export function crossedError(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith(USER_ERROR)) return new UserError(message.slice(USER_ERROR.length));
+  if (message.startsWith(DEVICE_ERROR)) return new DeviceError(message.slice(DEVICE_ERROR.length));
+  return err;
+}
+
 let cached: { key: string; plan: ScorePlan; models: ScoringModel[] } | undefined;
 
 /** The job's plan, built once per thread and job. */
@@ -77,8 +92,9 @@ export default async function scoreShardTask(task: ShardTask): Promise<ShardResu
     return await scoreShard(plan, task.shard, task.staging, { rejectBudget: task.rejectBudget, onRows: (n) => task.progress?.postMessage(n) });
   } catch (err) {
     // An error crosses threads as a plain Error (structured clone keeps only its message):
-    // mark bad input in the message so the caller can tell it from a bug.
+    // mark bad input and a failed device in the message so the caller can tell them from a bug.
     if (err instanceof UserError) throw new Error(`${USER_ERROR}${err.message}`);
+    if (err instanceof DeviceError) throw new Error(`${DEVICE_ERROR}${err.message}`);
     throw err;
   } finally {
     task.progress?.close();

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { initBackend } from '../../compute/backend.js';
+import { DeviceError } from '../../compute/read.js';
 import { KMEANS_HANDLERS } from '../../jobs/kmeans-queue.js';
 import { checkRedisUrl, redisUrl, requireRedis, startShardWorker } from '../../jobs/queue.js';
 import { shardPool } from '../../jobs/shard-pool.js';
@@ -29,7 +30,10 @@ per-segment sums each iteration.
                         elsewhere (default 30)
 Inputs, output folders and the model store are read and written by path: every worker must
 see them at the same paths as the server (a shared filesystem). A worker that cannot see a
-path fails the shard with that reason. Stops on SIGTERM or SIGINT after its running shards.`,
+path fails the shard with that reason. Stops on SIGTERM or SIGINT after its running shards.
+A worker whose GPU device fails a computation (webgpu) fails that shard (retried on another
+worker), finishes its other running shards, takes no more and exits with status 1, for its
+supervisor to restart it with a fresh device.`,
   options: { redis: { type: 'string' }, concurrency: { type: 'string' }, 'lock-seconds': { type: 'string' } },
   async run(values) {
     const url = typeof values.redis === 'string' ? values.redis : redisUrl();
@@ -40,23 +44,31 @@ path fails the shard with that reason. Stops on SIGTERM or SIGINT after its runn
     const lockSeconds = num(values['lock-seconds'] ?? '30', '--lock-seconds', { min: 1, max: 3600 })!;
     const backend = await initBackend();
     const pool = shardPool(concurrency);
+    let deviceFailed: string | undefined;
+    let stop = () => {};
     const w = startShardWorker(url, {
       concurrency,
       lockMs: lockSeconds * 1000,
       runTask: (task, transfer) => pool.run(task, { transferList: transfer as never }),
       handlers: KMEANS_HANDLERS,
       log: (m) => process.stderr.write(`${new Date().toISOString()} ${m}\n`),
+      onDeviceError: (message) => {
+        deviceFailed ??= message;
+        stop();
+      },
     });
     w.on('error', (err) => process.stderr.write(`worker: ${err.message}\n`));
     w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${err.message.replace('\u0000user-error:', '')}\n`));
     await w.waitUntilReady();
     process.stdout.write(`worker ${os.hostname()} pid ${process.pid}: ${concurrency} shard(s) at a time on ${backend.backend}, queue on ${url.replace(/\/\/[^@]*@/, '//***@')}\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
+      stop = resolve;
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
+      if (deviceFailed) resolve();
     });
     await w.close();
     await pool.destroy();
+    if (deviceFailed) throw new DeviceError(`this worker stopped taking shards: ${deviceFailed}`);
   },
 };
