@@ -2,7 +2,8 @@
  * Propensity quality across datasets: the MLP (piecewise-linear numeric inputs, the
  * default, and standardized inputs) and its logistic baseline vs scikit-learn's logistic
  * regression and MLP and XGBoost, each on the same seeded stratified splits and the same
- * transformed features. Datasets: the bundled UCI Online Shoppers and UCI Adult data, and a
+ * transformed features. Datasets: the bundled UCI Online Shoppers data (with its feature spec,
+ * and with features inferred as `audience train` does without one) and UCI Adult data, and a
  * synthetic marketing table with known structure (a "999 = never contacted" sentinel, heavy
  * tails, an interaction, a non-monotone age effect). Mean and standard deviation over the
  * seeds of ROC-AUC, PR-AUC and log loss on the test split. `--datasets=shoppers,adult`,
@@ -82,6 +83,11 @@ const DATASETS: QualityDataset[] = [
         label: 'Revenue',
       };
     },
+  },
+  {
+    name: 'shoppers-inferred',
+    about: 'UCI Online Shoppers, features inferred (as `audience train` does without a spec: the integer-coded OperatingSystems, Browser, Region and TrafficType are numeric)',
+    load: async () => inferred(path.join(ROOT, 'examples/data/online_shoppers_intention.csv'), 'Revenue'),
   },
   { name: 'adult', about: 'UCI Adult (32,561 people, 24% income >50K), features inferred', load: async (tmp) => inferred(adultCopy(tmp), 'high_income') },
   { name: 'synthetic', about: 'synthetic marketing table (30,000 rows; sentinel, heavy tails, interaction), features inferred', load: async (tmp) => inferred(syntheticCopy(tmp), 'y') },
