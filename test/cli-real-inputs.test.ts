@@ -165,6 +165,20 @@ describe('values and failures', () => {
 });
 
 describe('labels as datasets write them', () => {
+  it('a YES/NO label (read as boolean) with --positive counts by its text: YES as without it, NO the other way round', () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => `${20 + (i % 50)},${(i % 9) / 3},${i % 4 === 0 ? 'YES' : 'NO'}`);
+    fs.writeFileSync(path.join(dir, 'yesno.csv'), `age,rate,Revenue\n${rows.join('\n')}\n`);
+    const train = (...extra: string[]) => audience('train', 'propensity', '--input', 'yesno.csv', '--label', 'Revenue', '--name', 'yn', '--allow-small', '--max-epochs', '1', ...extra);
+    for (const [extra, positives] of [[[], 750], [['--positive', 'YES'], 750], [['--positive', 'NO'], 2250]] as const) {
+      const r = train(...extra);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Data: 3000 labeled rows, ${positives} positive`);
+    }
+    const lower = train('--positive', 'yes');
+    expect(lower.code).toBe(2);
+    expect(lower.stderr).toMatch(/--positive yes: no row of label "Revenue" holds it \(values found: "(YES|NO)", "(YES|NO)"\)/);
+  });
+
   it('a text label such as ">50K" / "<=50K" is refused with the way out, then trains with --positive, counting what it should', async () => {
     // Semicolon-separated, quoted, dotted column names (as bank-marketing exports are written); income is the label.
     const rows = Array.from({ length: 3000 }, (_, i) => `${20 + (i % 50)};"${i % 3 ? 'single' : 'married'}";${(i % 9) / 3};"${i % 4 === 0 || (i % 7 === 0 && i % 3 === 0) ? '>50K' : '<=50K'}"`);

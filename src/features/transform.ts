@@ -154,6 +154,15 @@ export function booleanValues(batch: ColumnBatch, name: string, positive?: strin
 }
 
 /**
+ * How a label column is read for booleanValues: as text when it holds text, or when
+ * `positive` names the value that counts (a yes/no column sniffed as boolean is then matched
+ * by its text, "YES", not read as 1/0 first); otherwise as numbers.
+ */
+export function labelRequest(column: ColumnInfo, positive?: string): ColumnRequest {
+  return { name: column.name, as: column.kind === 'text' || (positive !== undefined && column.kind === 'boolean') ? 'text' : 'number' };
+}
+
+/**
  * A 0/1 outcome from a label of any values: 1 where the cell equals `positive` (text compared
  * trimmed; numbers compared as numbers, so "1" matches 1.0), 0 for any other value, NaN for null.
  */

@@ -6,7 +6,7 @@
 import { stateOf } from '../models/manifest.js';
 import { PropensityStateSchema } from '../models/propensity/model.js';
 import { groupRequest, groupValues } from '../features/groups.js';
-import { booleanValues, columnRequest, transform } from '../features/transform.js';
+import { booleanValues, columnRequest, labelRequest, transform } from '../features/transform.js';
 import type { ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { rateThreshold } from '../metrics/classification.js';
@@ -26,7 +26,10 @@ export async function measureFairness(model: ScoringModel, data: Dataset, column
   if (m.kind !== 'propensity' && m.kind !== 'cltv') throw new UserError(`--sensitive: fairness is measured for propensity and cltv models; ${m.name}@${m.version} is ${m.kind}`);
   const label = typeof m.params.label === 'string' && data.columns.some((c) => c.name === m.params.label) ? m.params.label : undefined;
   const requests: ColumnRequest[] = [...columns.flatMap((c) => groupRequest(data, m.features, c))];
-  if (label && !m.features.reads[label] && !columns.includes(label)) requests.push({ name: label, as: m.kind === 'cltv' || data.columns.find((c) => c.name === label)?.kind !== 'text' ? 'number' : 'text' });
+  const positive = typeof m.params.positive === 'string' ? m.params.positive : undefined;
+  if (label && !m.features.reads[label] && !columns.includes(label)) {
+    requests.push(m.kind === 'cltv' ? { name: label, as: 'number' } : labelRequest(data.columns.find((c) => c.name === label)!, positive));
+  }
   const output = `${m.name}_${m.kind === 'cltv' ? 'value' : 'probability'}`;
   const scores: number[] = [];
   const labels: number[] = [];
@@ -34,7 +37,7 @@ export async function measureFairness(model: ScoringModel, data: Dataset, column
   for await (const batch of data.read(columnRequest(m.features, requests))) {
     const scored = await model.score(transform(m.features, batch));
     scores.push(...Array.from(scored[output] as ArrayLike<number>));
-    if (label) labels.push(...Array.from(m.kind === 'cltv' ? (batch.columns.get(label) as Float64Array) : booleanValues(batch, label, typeof m.params.positive === 'string' ? m.params.positive : undefined)));
+    if (label) labels.push(...Array.from(m.kind === 'cltv' ? (batch.columns.get(label) as Float64Array) : booleanValues(batch, label, positive)));
     columns.forEach((c, i) => groups[i].push(...groupValues(batch, c)));
   }
   // Rows without a usable label count in the selection rates, not in the error rates.

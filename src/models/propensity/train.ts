@@ -6,8 +6,8 @@
  */
 import { initBackend } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
-import { booleanValues, featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
-import { textColumn, type ColumnInfo, type ColumnRequest } from '../../io/columns.js';
+import { booleanValues, featureGroups, labelRequest, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
+import { textColumn, type ColumnInfo } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import {
   brier,
@@ -124,7 +124,7 @@ export async function loadLabeled(
 ): Promise<Labeled & { unlabeled: number; groups: Array<Array<string | null>> }> {
   const column = requireLabel(data, label);
   if (transform.features.some((f) => f.name === label)) throw new UserError(`label "${label}" is also a feature: remove it from the feature spec`);
-  const request: ColumnRequest = { name: label, as: column.kind === 'text' ? 'text' : 'number' };
+  const request = labelRequest(column, positive);
   const xs: Float32Array[] = [];
   const ys: Uint8Array[] = [];
   const groups: Array<Array<string | null>> = groupColumns.map(() => []);
