@@ -30,6 +30,7 @@ import { openDataset } from '../src/io/dataset.js';
 import { connect } from '../src/io/duckdb.js';
 import { canonicalId } from '../src/io/ids.js';
 import { parseNumberText } from '../src/io/number-text.js';
+import { mixedLineEnds } from '../src/io/csv-layout.js';
 import { openTable } from '../src/io/table.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -292,6 +293,14 @@ describe('numbers written as text, and CSV layout', () => {
     expect(notes.find((n) => n.startsWith('phone'))).toMatch(/skipped \(a contact identifier/);
   });
 
+  it('finds mixed line ends across its 1 MiB read chunks: a CRLF split between two chunks is one CRLF', () => {
+    const head = 'a,b\r\n' + '1,2\r\n'.repeat(1000);
+    const pad = 'x'.repeat((1 << 20) - head.length - 1);
+    const file = write('chunked.csv', `${head}${pad}\r\n3,4\r\n5,6\n`);
+    expect(mixedLineEnds(file)).toEqual({ crlf: 1, lf: 1004 });
+    expect(mixedLineEnds(write('alike.csv', `${head}${pad}\r\n3,4\r\n`))).toBeUndefined();
+  });
+
   it('skips Excel\'s "sep=;" first line', async () => {
     const file = write('excel.csv', 'sep=;\nid;x;y\n1;2;3\n4;5;6\n7;8;9\n');
     const b = await readAll(file, [{ name: 'x', as: 'number' }]);
@@ -304,6 +313,7 @@ describe('numbers written as text, and CSV layout', () => {
     ['an empty file', '', /the file is empty/],
     ['a header only', 'a,b,c\n', /no data rows/],
     ['duplicate column names', 'a,b,a\n1,2,3\n4,5,6\n', /column "a" appears twice/],
+    ['lines ending in both CRLF and LF', 'id,x,y\r\n1,2,3\r\n4,5,6\n7,8,9\r\n', /lines end in both CRLF \(Windows; line 1 does\) and LF \(Unix; line 3 does\).*dos2unix/],
   ])('refuses a CSV with %s', async (_what, text, message) => {
     await expect(openTable(write(`bad-${Math.random().toString(36).slice(2)}.csv`, text))).rejects.toThrow(message);
   });

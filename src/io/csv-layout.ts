@@ -43,16 +43,26 @@ const TOTALS = /^(grand\s+)?totals?:?$/i;
  */
 export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
   if (fs.statSync(abs).size === 0) throw new UserError(`${abs}: the file is empty`);
+  const plain = !/\.(gz|zst)$/i.test(abs);
   const con = await connect();
   let sniffed: unknown[];
   try {
     sniffed = (await con.runAndReadAll('SELECT Delimiter, Quote, SkipRows, HasHeader FROM sniff_csv($1)', [abs])).getRows()[0];
+  } catch (err) {
+    // DuckDB reads one kind of line end per file; say which lines differ rather than "could not detect the dialect".
+    const mixed = plain ? mixedLineEnds(abs) : undefined;
+    if (mixed) {
+      throw new UserError(
+        `${abs}: lines end in both CRLF (Windows; line ${mixed.crlf} does) and LF (Unix; line ${mixed.lf} does), which the CSV reader cannot take in one file. ` +
+          'Write every line with the same ending (for example: dos2unix FILE, or sed -i "s/\\r$//" FILE).',
+      );
+    }
+    throw err;
   } finally {
     con.closeSync();
   }
   const [delimiter, quoteRaw, skipRows, hasHeader] = [String(sniffed[0]), String(sniffed[1]), Number(sniffed[2]), Boolean(sniffed[3])];
   const quote = quoteRaw === '(empty)' ? '' : quoteRaw;
-  const plain = !/\.(gz|zst)$/i.test(abs);
   const lines = plain ? headLines(abs, skipRows + 2) : [];
   if (plain) {
     // Lines a reader may skip: blank lines, "#" comments, and Excel's "sep=;" delimiter hint.
@@ -99,6 +109,35 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
 function looksLikeHeader(line: string, delimiter: string, quote: string): boolean {
   const names = splitLine(line, delimiter, quote).map((n) => n.trim());
   return names.length > 1 && new Set(names).size === names.length && names.every((n) => n !== '' && parseNumberText(n) === undefined);
+}
+
+/**
+ * The first line (1-based) ending in CRLF and the first ending in a bare LF, when a file has
+ * both; undefined when its lines all end alike. Reads the file in 1 MiB chunks and stops once
+ * both are found.
+ */
+export function mixedLineEnds(abs: string): { crlf: number; lf: number } | undefined {
+  const fd = fs.openSync(abs, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    let line = 1;
+    let crlf = 0;
+    let lf = 0;
+    let previous = 0; // the byte before this chunk's first
+    for (let got = fs.readSync(fd, buf, 0, HEAD_BYTES, null); got > 0; got = fs.readSync(fd, buf, 0, HEAD_BYTES, null)) {
+      for (let i = buf.indexOf(10); i !== -1 && i < got; i = buf.indexOf(10, i + 1)) {
+        const cr = (i > 0 ? buf[i - 1] : previous) === 13;
+        if (cr && !crlf) crlf = line;
+        if (!cr && !lf) lf = line;
+        if (crlf && lf) return { crlf, lf };
+        line++;
+      }
+      previous = buf[got - 1];
+    }
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The first `n` lines of a file (a BOM removed), read from at most its first megabyte. */
