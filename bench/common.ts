@@ -19,6 +19,13 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** "mean ± sd" of `xs` (the sample standard deviation), 4 decimals. */
+export function meanSd(xs: number[]): string {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+  return `${m.toFixed(4)} ± ${s.toFixed(4)}`;
+}
+
 /** Runs fn `reps` times after `warmup` runs; returns the times in ms. */
 export async function timeIt(fn: () => Promise<unknown> | unknown, reps: number, warmup = 1): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();

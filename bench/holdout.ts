@@ -17,7 +17,7 @@ import path from 'node:path';
 import { connect, ident } from '../src/io/duckdb.js';
 import { rocAuc } from '../src/metrics/classification.js';
 import { Rng } from '../src/util/rng.js';
-import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
+import { BENCH_DIR, findPython, meanSd, option, report, runPeer } from './common.js';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 const BIN = path.join(ROOT, 'bin/audience.js');
@@ -128,18 +128,13 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const stat = (xs: number[]) => {
-    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
-    return `${m.toFixed(4)} ± ${s.toFixed(4)}`;
-  };
   // Paired by split: on how many splits ours is ahead of each peer.
   const mine = results.get('audience-engine (propensity; lookalike)') ?? [];
   const ahead = [...results].filter(([model]) => !model.startsWith('audience-engine')).map(([model, rs]) => {
     const won = (k: 'rocAuc' | 'recall10') => rs.filter((r, i) => mine[i][k] > r[k]).length;
     return `ahead of ${model} on ${won('rocAuc')} of ${rs.length} splits by ROC-AUC, ${won('recall10')} of ${rs.length} by positives in the top 10%`;
   });
-  const rows = [...results].map(([model, rs]) => ({ model, 'ROC-AUC': stat(rs.map((r) => r.rocAuc)), 'positives in top 10%': stat(rs.map((r) => r.recall10)) }));
+  const rows = [...results].map(([model, rs]) => ({ model, 'ROC-AUC': meanSd(rs.map((r) => r.rocAuc)), 'positives in top 10%': meanSd(rs.map((r) => r.recall10)) }));
   await report('holdout', rows, [
     `${given ? `${given} / ${option(args, 'test')}` : `${splits.length} stratified 75/25 splits of examples/data/online_shoppers_intention.csv (label Revenue)`}, mean ± sd over splits.`,
     'Ours through the CLI with its defaults; the lookalike seeds are the training file\'s positives, its score ranks the test file. Peers fit on the raw CSV (numbers as they are, text one-hot).',

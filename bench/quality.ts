@@ -21,7 +21,7 @@ import { openDataset, type Dataset } from '../src/io/dataset.js';
 import { PROPENSITY, type TrainPropensityOptions } from '../src/models/propensity/train.js';
 import { camel, checkParams, optionsOf } from '../src/models/params.js';
 import { Rng } from '../src/util/rng.js';
-import { BENCH_DIR, findPython, option, report, runPeer } from './common.js';
+import { BENCH_DIR, findPython, meanSd, option, report, runPeer } from './common.js';
 
 const ROOT = path.resolve(BENCH_DIR, '..');
 
@@ -164,13 +164,8 @@ export async function run(args: string[]): Promise<void> {
       }
       process.stderr.write(`${ds.name}: seed ${seed} done\n`);
     }
-    const stat = (xs: number[]) => {
-      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-      const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
-      return `${m.toFixed(4)} ± ${s.toFixed(4)}`;
-    };
     for (const [model, rs] of results) {
-      rows.push({ dataset: ds.name, model, 'ROC-AUC': stat(rs.map((r) => r.roc)), 'PR-AUC': stat(rs.map((r) => r.pr)), 'log loss': stat(rs.map((r) => r.logLoss)) });
+      rows.push({ dataset: ds.name, model, 'ROC-AUC': meanSd(rs.map((r) => r.roc)), 'PR-AUC': meanSd(rs.map((r) => r.pr)), 'log loss': meanSd(rs.map((r) => r.logLoss)) });
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     notes.push(`${ds.name}: ${ds.about}; seconds a training run (MLP, baseline, evaluation, importance): ${Object.entries(seconds).map(([v, s]) => `${v.replace('audience-engine MLP, ', '')} ${mean(s).toFixed(1)}`).join(', ')}.`);
