@@ -170,6 +170,10 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     // A negative value is read as the value, and checked as one.
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--tol', '-1'], /--tol -1: expected a number >= 0 and <= 1/],
     [['score', '--input', 'v.parquet', '--models', 'behavior', '--output', 'o4'], /--models is not an option; did you mean --model\?/],
+    // An unquoted glob expands in the shell: the files after the first arrive as arguments, refused rather than left out.
+    [['score', '--input', 'v.parquet', 'w.parquet', '--model', 'behavior', '--output', 'o5'], /audience score: unexpected argument "w\.parquet"\. To read several files, repeat --input .*quote a glob/],
+    [['train', 'kmeans', '--input', 'v.parquet', 'w.parquet', '--name', 'x'], /audience train: unexpected argument "w\.parquet"/],
+    [['info', 'now'], /audience info: unexpected argument "now"\nRun 'audience info --help'/],
     [['score', '--input', 'v.parquet', '--model', 'nobody', '--output', 'o2'], /no model named "nobody"/],
     [['score', '--input', 'v.parquet', '--model', 'behavior'], /--output is required/],
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out'], /already holds scores/],

@@ -11,6 +11,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: Options;
+  /** Arguments that are not flags the command takes at most (train's kind, report's model; default none): more are refused. */
+  positionals?: number;
   /** Help for a sub-command (e.g. `train kmeans --help`), when the command has them. */
   usageFor?(positionals: string[]): string | undefined;
   run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<void>;
@@ -21,13 +23,23 @@ export interface Command {
  * @throws UserError naming the command and pointing to its --help.
  */
 export function parse(cmd: Command, argv: string[]) {
+  let parsed;
   try {
-    return parseArgs({ args: negativeValues(cmd.options, argv), options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: negativeValues(cmd.options, argv), options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
     const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(errorMessage(err).replace(/^.*?: /, ''));
     if (unknown) throw new UserError(`audience ${cmd.name}: ${unknown[1]} is not an option${suggest(unknown[1].replace(/^-+/, ''), Object.keys(cmd.options))}\nRun 'audience ${cmd.name} --help' for its options.`);
     throw new UserError(`audience ${cmd.name}: ${errorMessage(err).replace(/^.*?: /, '')}\nRun 'audience ${cmd.name} --help' for its options.`);
   }
+  const extra = parsed.positionals[cmd.positionals ?? 0];
+  if (extra !== undefined && !parsed.values.help) {
+    // `--input data/*.csv` unquoted: the shell gives the files after the first as arguments, which would be left out.
+    const inputs = cmd.options.input
+      ? '. To read several files, repeat --input (--input a.csv --input b.csv), separate them with commas, or quote a glob so that audience expands it: --input \'data/*.csv\''
+      : '';
+    throw new UserError(`audience ${cmd.name}: unexpected argument "${extra}"${inputs}\nRun 'audience ${cmd.name} --help' for its options.`);
+  }
+  return parsed;
 }
 
 /** `--seed -3` as `--seed=-3`: parseArgs reads a value starting with "-" as a flag and refuses it. */

@@ -48,6 +48,7 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
 /** `audience models`: list, show, promote, roll back and compare stored model versions. */
 export const models: Command = {
   name: 'models',
+  positionals: 3,
   summary: 'list stored models; show one; promote, roll back or compare versions',
   usage: `audience models                      list models, versions and the promoted one
 audience models show NAME[@VERSION]   kind, data, parameters, metrics, segment profiles

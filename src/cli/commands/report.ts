@@ -11,6 +11,7 @@ import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.j
 /** `audience report`: a model version's HTML report (report/report.ts), with fairness measured on given files. */
 export const report: Command = {
   name: 'report',
+  positionals: 1,
   summary: 'write the HTML report of a model version: its charts, data checks and fairness by group',
   usage: `audience report NAME[@VERSION] [--out report.html] [--input FILES --sensitive COL ...]
 

@@ -130,6 +130,7 @@ const COMMAND_FLAGS = new Set(['input', 'name', 'store', 'quiet', 'help']);
 /** `audience train KIND`: train and save a model version, printing its report. */
 export const train: Command = {
   name: 'train',
+  positionals: 1,
   summary: `train a model: ${MODEL_KINDS.join(', ')}`,
   usage: USAGE,
   usageFor(positionals) {
@@ -139,9 +140,8 @@ export const train: Command = {
   },
   options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, name: { type: 'string' }, ...flagOptions(allParams()) },
   async run(values, positionals) {
-    const [kind, extra] = positionals;
+    const [kind] = positionals;
     if (!kind) throw new UserError(`audience train: give the kind of model (${MODEL_KINDS.join(', ')}), e.g. audience train kmeans --input v.parquet --name behavior`);
-    if (extra !== undefined) throw new UserError(`audience train ${kind}: unexpected argument "${extra}"`);
     // Without --name the model is named after its kind: `audience train propensity` saves "propensity".
     const name = values.name === undefined ? kind : values.name;
     if (typeof name !== 'string' || name === '') throw new UserError(`audience train ${kind}: --name needs a model name, e.g. --name purchase`);
