@@ -19,9 +19,10 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** "mean ± sd" of `xs` (the sample standard deviation), 4 decimals. */
+/** "mean ± sd" of `xs` (the sample standard deviation), 4 decimals; one value alone as itself. */
 export function meanSd(xs: number[]): string {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (xs.length === 1) return m.toFixed(4);
   const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
   return `${m.toFixed(4)} ± ${s.toFixed(4)}`;
 }
