@@ -13,7 +13,10 @@ warnings.filterwarnings("ignore")
 args = json.loads(sys.argv[1])
 
 def load(path):
-    rows = list(csv.reader(open(path, newline="")))
+    with open(path, newline="") as f:
+        dialect = csv.Sniffer().sniff(f.read(1 << 16), delimiters=",;\t|")  # bank-marketing files use ";"
+        f.seek(0)
+        rows = list(csv.reader(f, dialect))
     return rows[0], rows[1:]
 
 header, train = load(args["train"])
