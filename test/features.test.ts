@@ -100,6 +100,27 @@ describe('fit and transform', () => {
     expect(() => transform(t, batch)).toThrow(/strict\.csv: column "x", data row 2 holds NaN, expected a finite number/);
   });
 
+  it('an integer code read back as a float ("3.0", a DOUBLE column) is the level "3", not an unseen one; "01" stays a code of its own', async () => {
+    const t = await fitTransform(await openDataset([csv('codes.csv', 'region,zip\n1,01\n2,1\n3,01\n1,1\n')]), parseSpec({ categorical: ['region', 'zip'] }));
+    expect(t.features[0]).toMatchObject({ levels: ['1', '2', '3'] });
+    expect(t.features[1]).toMatchObject({ levels: ['01', '1'] });
+    // pandas writes an integer column with nulls as floats: a DOUBLE column in Parquet.
+    const file = path.join(dir, 'codes.parquet');
+    await writeFile(file, [{ name: 'region', type: 'DOUBLE' }, { name: 'zip', type: 'VARCHAR' }], (async function* () {
+      yield { rows: 4, columns: { region: Float64Array.from([1, 2, 3, NaN]), zip: ['01', '1.0', '1', null] } };
+    })());
+    const block = transform(t, await firstBatch(file, t));
+    const onehot = (row: number) => Array.from(block.data.subarray(row * block.cols, (row + 1) * block.cols));
+    // Columns: region=1, region=2, region=3, zip=01, zip=1 (every level kept: no "(other)"; a null, unseen, is all zeros).
+    expect(t.outputs).toEqual(['region=1', 'region=2', 'region=3', 'zip=01', 'zip=1']);
+    expect([0, 1, 2, 3].map(onehot)).toEqual([
+      [1, 0, 0, 1, 0],
+      [0, 1, 0, 0, 1],
+      [0, 0, 1, 0, 1],
+      [0, 0, 0, 0, 0],
+    ]);
+  });
+
   it('refuses a column with no valid value', async () => {
     const file = path.join(dir, 'empty.parquet');
     await writeFile(file, [{ name: 'x', type: 'DOUBLE' }], (async function* () {

@@ -61,7 +61,10 @@ async function totals(src: ProfileSource, transform: FittedTransform, from: stri
   for (const f of transform.features) {
     const c = staged.get(f.name);
     if (!c || f.kind !== 'categorical') continue;
-    const r = await src.con.runAndReadAll(`SELECT coalesce(CAST(t.${ident(c.name)} AS VARCHAR), $${src.values.length + 1}) AS level, count(*) FROM ${from} GROUP BY level`, [...src.values, MISSING] as never);
+    // Levels keyed as categoryOf keys them: null is "(missing)", "3.0" is "3".
+    const at = src.values.length;
+    const text = `regexp_replace(CAST(t.${ident(c.name)} AS VARCHAR), $${at + 2}, '\\1')`;
+    const r = await src.con.runAndReadAll(`SELECT coalesce(${text}, $${at + 1}) AS level, count(*) FROM ${from} GROUP BY level`, [...src.values, MISSING, '^(-?[0-9]+)\\.0+$'] as never);
     out.categorical[f.name] = Object.fromEntries(r.getRows().map(([level, n]) => [String(level), Number(n)]));
   }
   return { rows: row[0], totals: out };

@@ -177,9 +177,23 @@ function positiveValues(batch: ColumnBatch, name: string, positive: string): Flo
   return Float64Array.from(text, (v) => (v === null ? NaN : v.trim() === target ? 1 : 0));
 }
 
-/** The level a categorical cell counts under: its text, or "(missing)" for null. */
+/** A whole number written with a zero fraction: "3.0", "-12.00". */
+const ZERO_FRACTION = /^(-?\d+)\.0+$/;
+
+/**
+ * The level a categorical cell counts under: its text, a whole number's without its zero
+ * fraction ("3.0" is "3": pandas writes an integer code column that has nulls as floats, and
+ * a DOUBLE column reads back as "3.0"), or "(missing)" for null. Leading zeros stay ("01" is
+ * a code, not 1).
+ */
 export function categoryOf(v: string | null): string {
-  return v === null ? MISSING : v;
+  if (v === null) return MISSING;
+  return ZERO_FRACTION.test(v) ? v.replace(ZERO_FRACTION, '$1') : v;
+}
+
+/** A fitted feature's levels by index, keyed as categoryOf keys cells (levels stored by older versions as "3.0" included). */
+export function levelIndex(levels: string[]): Map<string, number> {
+  return new Map(levels.map((l, j) => [categoryOf(l), j]));
 }
 
 function invalidError(batch: ColumnBatch, column: string, row: number, value: unknown, expected: string): UserError {
@@ -235,7 +249,7 @@ export function transform(t: FittedTransform, batch: ColumnBatch): FeatureBlock 
       c += 1;
     } else {
       const text: TextColumn = textColumn(batch, f.name);
-      const index = new Map(f.levels.map((l, j) => [l, j]));
+      const index = levelIndex(f.levels);
       const width = f.levels.length + (f.other ? 1 : 0);
       for (let i = 0; i < rows; i++) {
         const j = index.get(categoryOf(text[i]));

@@ -5,7 +5,7 @@
  */
 import type { ColumnBatch } from '../io/columns.js';
 import { numberColumn, textColumn } from '../io/columns.js';
-import { booleanValues, categoryOf, modelValue, OTHER, type FittedTransform } from '../features/transform.js';
+import { booleanValues, categoryOf, levelIndex, modelValue, OTHER, type FittedTransform } from '../features/transform.js';
 
 export interface ProfileEntry {
   /** Feature name, or `feature=level` for a category level. */
@@ -60,7 +60,7 @@ export class GroupProfiler {
       if (f.kind === 'numeric') this.numeric.push({ name: f.name, log: f.log, sum: z(), count: z(), modelSum: z(), modelSq: z() });
       else if (f.kind === 'boolean') this.boolean.push({ name: f.name, ones: z(), valid: z() });
       else {
-        const levels = new Map(f.levels.map((l, i) => [l, i]));
+        const levels = levelIndex(f.levels);
         const width = f.levels.length + 1; // + (other)
         this.categorical.push({ name: f.name, levels, counts: Array.from({ length: width }, z) });
       }
