@@ -174,6 +174,9 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['score', '--input', 'v.parquet', 'w.parquet', '--model', 'behavior', '--output', 'o5'], /audience score: unexpected argument "w\.parquet"\. To read several files, repeat --input .*quote a glob/],
     [['train', 'kmeans', '--input', 'v.parquet', 'w.parquet', '--name', 'x'], /audience train: unexpected argument "w\.parquet"/],
     [['info', 'now'], /audience info: unexpected argument "now"\nRun 'audience info --help'/],
+    // A value flag given twice is refused, not read as its last value; repeatable ones (--input, --model) still repeat.
+    [['train', 'kmeans', '--input', 'v.parquet', '--k', '3', '--k=5'], /audience train: --k is given 2 times \("3", "5"\); give it once/],
+    [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o6', '--output', 'o7'], /--output is given 2 times/],
     [['score', '--input', 'v.parquet', '--model', 'nobody', '--output', 'o2'], /no model named "nobody"/],
     [['score', '--input', 'v.parquet', '--model', 'behavior'], /--output is required/],
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out'], /already holds scores/],

@@ -25,21 +25,39 @@ export interface Command {
 export function parse(cmd: Command, argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: negativeValues(cmd.options, argv), options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: negativeValues(cmd.options, argv), options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(errorMessage(err).replace(/^.*?: /, ''));
     if (unknown) throw new UserError(`audience ${cmd.name}: ${unknown[1]} is not an option${suggest(unknown[1].replace(/^-+/, ''), Object.keys(cmd.options))}\nRun 'audience ${cmd.name} --help' for its options.`);
     throw new UserError(`audience ${cmd.name}: ${errorMessage(err).replace(/^.*?: /, '')}\nRun 'audience ${cmd.name} --help' for its options.`);
   }
+  checkArguments(cmd, parsed);
+  return parsed;
+}
+
+/**
+ * Refuses what parseArgs lets through but would be read wrongly: a value flag given twice
+ * (its last value would win without a word: --k 3 --k 5 trains k = 5), and arguments the
+ * command does not take (`--input data/*.csv` unquoted: the shell gives the files after the
+ * first as arguments, which would be left out).
+ * @throws UserError naming the flag or the argument.
+ */
+function checkArguments(cmd: Command, parsed: { values: Record<string, unknown>; positionals: string[]; tokens?: unknown[] }): void {
+  const given = new Map<string, string[]>();
+  for (const t of (parsed.tokens ?? []) as Array<{ kind: string; name: string; value?: string }>) {
+    if (t.kind !== 'option' || t.value === undefined || cmd.options[t.name]?.multiple) continue;
+    given.set(t.name, [...(given.get(t.name) ?? []), t.value]);
+  }
+  for (const [name, values] of given) {
+    if (values.length > 1) throw new UserError(`audience ${cmd.name}: --${name} is given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}); give it once\nRun 'audience ${cmd.name} --help' for its options.`);
+  }
   const extra = parsed.positionals[cmd.positionals ?? 0];
   if (extra !== undefined && !parsed.values.help) {
-    // `--input data/*.csv` unquoted: the shell gives the files after the first as arguments, which would be left out.
     const inputs = cmd.options.input
       ? '. To read several files, repeat --input (--input a.csv --input b.csv), separate them with commas, or quote a glob so that audience expands it: --input \'data/*.csv\''
       : '';
     throw new UserError(`audience ${cmd.name}: unexpected argument "${extra}"${inputs}\nRun 'audience ${cmd.name} --help' for its options.`);
   }
-  return parsed;
 }
 
 /** `--seed -3` as `--seed=-3`: parseArgs reads a value starting with "-" as a flag and refuses it. */
