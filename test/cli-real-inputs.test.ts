@@ -165,6 +165,16 @@ describe('values and failures', () => {
 });
 
 describe('labels as datasets write them', () => {
+  it('training says how many values of a column it imputed, a boolean\'s unreadable text ("oui") included', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => `${i % 37},${i % 2 ? 'yes' : i % 4 ? 'oui' : ''}`);
+    fs.writeFileSync(path.join(dir, 'oui.csv'), `sessions,has_account\n${rows.join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, 'oui.json'), JSON.stringify({ numeric: ['sessions'], boolean: ['has_account'] }));
+    const r = audience('train', 'kmeans', '--input', 'oui.csv', '--features', 'oui.json', '--k', '2', '--name', 'oui');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('has_account: 200 missing or invalid value(s) imputed with 1 (a boolean column holds true/false, yes/no or 1/0)');
+    expect(r.stderr).not.toMatch(/sessions: .* imputed/);
+  });
+
   it('a YES/NO label (read as boolean) with --positive counts by its text: YES as without it, NO the other way round', () => {
     const rows = Array.from({ length: 3000 }, (_, i) => `${20 + (i % 50)},${(i % 9) / 3},${i % 4 === 0 ? 'YES' : 'NO'}`);
     fs.writeFileSync(path.join(dir, 'yesno.csv'), `age,rate,Revenue\n${rows.join('\n')}\n`);

@@ -104,6 +104,12 @@ async function fitFeatures(c: Context, data: Dataset, spec: FeatureSpec): Promis
   const fitting = c.progress('features');
   const transform = await fitTransform(data, spec, fitting);
   fitting.done(`${transform.outputs.length} model inputs from ${transform.features.length} columns`);
+  // Values the model learns as imputed: said here, as scoring says it (a boolean's unreadable text would otherwise pass unseen).
+  for (const f of transform.features) {
+    if (f.kind === 'categorical' || f.invalid === 0) continue;
+    const expected = f.kind === 'boolean' ? ' (a boolean column holds true/false, yes/no or 1/0)' : '';
+    c.req.note?.(`${f.name}: ${f.invalid} missing or invalid value(s) imputed with ${f.fill}${expected}`);
+  }
   return transform;
 }
 
