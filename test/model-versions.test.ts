@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
 import { initBackend } from '../src/compute/backend.js';
 import { fitTransform } from '../src/features/fit.js';
 import { openDataset } from '../src/io/dataset.js';
@@ -78,5 +79,19 @@ describe('diff', () => {
     store.promote('seg@2');
     const rolled = await server.request('POST', '/v1/models/seg/rollback');
     expect(rolled.body).toEqual({ name: 'seg', from: 2, to: null });
+  });
+
+  it('refuses to diff two different models (the versions of one are compared)', async () => {
+    const data = await openDataset([path.join(dir, 'v.csv')]);
+    const transform = await fitTransform(data, parseSpec({ id: 'id', numeric: ['x', 'y'] }));
+    (await trainKMeans(data, transform, store, { k: 3, name: 'other', nInit: 1, seed: 1 })).model.dispose();
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+    try {
+      expect(await main(['models', 'diff', 'seg@1', 'other@1', '--store', store.root])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr).toMatch(/compares two versions of one model; seg@1 and other@1 are different models/);
   });
 });

@@ -12,7 +12,11 @@ import { num } from '../../util/options.js';
 /** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
 async function diffCommand(values: Values, store: ModelStore, refA: string, refB: string | undefined): Promise<void> {
   if (!refB) throw new UserError('audience models diff: give two versions, e.g. behavior@1 behavior@2');
-  const diff = diffManifests(store.manifest(refA), store.manifest(refB));
+  const [ma, mb] = [store.manifest(refA), store.manifest(refB)];
+  if (ma.name !== mb.name) {
+    throw new UserError(`audience models diff: compares two versions of one model; ${refA} and ${refB} are different models (e.g. ${ma.name}@1 ${ma.name}@2)`);
+  }
+  const diff = diffManifests(ma, mb);
   if (values.input !== undefined) {
     const rows = num(values.sample, '--sample', { int: true, min: 1, max: 10_000_000 }) ?? 10_000;
     const data = await datasetFrom(values, 'models diff');
