@@ -153,7 +153,10 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   const ranked = models.flatMap((m) => m.ranked ?? []);
   const names = new Set<string>();
   for (const c of [...columns, ...rankedColumns(ranked)]) {
-    if (names.has(c.name)) throw new UserError(`two outputs are named "${c.name}": score models with distinct names`);
+    if (names.has(c.name)) {
+      const kept = wanted.find((w) => w.name === c.name);
+      throw new UserError(kept ? `${kept.who} column "${c.name}", which has the name of a model's output column; rename the input column or the model` : `two outputs are named "${c.name}": score models with distinct names`);
+    }
     if (RESERVED_COLUMNS.includes(c.name) || c.name.startsWith(PROFILED_PREFIX)) throw new UserError(`the scores would have a column named "${c.name}", which the finalize uses for itself; rename that input column`);
     names.add(c.name);
   }
