@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { referenceResolver } from '../src/audiences/build.js';
 import { parseAudiences } from '../src/audiences/definition.js';
 import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from '../src/audiences/identifiers.js';
 import { compile, parseRule } from '../src/audiences/rules.js';
@@ -55,6 +56,16 @@ describe('rule language', () => {
   it('turns rank <= N% into an exact count of the ranked visitors', () => {
     const f = compile(parseRule('look.rank <= 5%'), (_ref, i) => i + 1, () => 1000);
     expect(Array.from({ length: 1000 }, (_, i) => f(i)).filter(Boolean)).toHaveLength(50);
+  });
+});
+
+describe('rule references', () => {
+  it('a model named with dots is found (split at the last dot); a dotted input column stays a column', () => {
+    const models = [{ manifest: { name: 'p.q', kind: 'kmeans' } }, { manifest: { name: 'buy', kind: 'propensity' } }] as unknown as ScoringModel[];
+    const resolve = referenceResolver(models);
+    expect(resolve('p.q.segment')).toEqual({ column: 'p.q_segment', fromModel: true });
+    expect(resolve('propensity.probability')).toEqual({ column: 'buy_probability', fromModel: true });
+    expect(resolve('emp.var.rate')).toEqual({ column: 'emp.var.rate', fromModel: false });
   });
 });
 

@@ -62,10 +62,14 @@ export interface AudiencesResult {
   columns: OutputColumn[];
 }
 
-/** Maps a rule reference to a score-file column: `model.output` (model name, or a unique kind) or an input column. */
+/**
+ * Maps a rule reference to a score-file column: `model.output` (model name, or a unique kind;
+ * split at the last dot, since a model's name may hold dots and an output's never does) or an
+ * input column.
+ */
 export function referenceResolver(models: ScoringModel[]) {
   return (ref: string): { column: string; fromModel: boolean } => {
-    const dot = ref.indexOf('.');
+    const dot = ref.lastIndexOf('.');
     if (dot > 0) {
       const prefix = ref.slice(0, dot);
       const output = ref.slice(dot + 1);
@@ -121,7 +125,7 @@ export function checkModelReferences(set: AudienceSet, models: ScoringModel[], c
       for (const ref of references(rule)) {
         const r = resolve(ref);
         if (!r.fromModel || columns.includes(r.column)) continue;
-        const prefix = r.column.slice(0, r.column.length - ref.length + ref.indexOf('.') + 1);
+        const prefix = r.column.slice(0, r.column.length - ref.length + ref.lastIndexOf('.') + 1);
         const outputs = columns.filter((c) => c.startsWith(prefix)).map((c) => c.slice(prefix.length));
         throw new UserError(`${set.source}: audience "${a.name}": "${ref}" is not a score of this run (that model has: ${outputs.join(', ')})`);
       }
