@@ -6,6 +6,7 @@ import { referenceResolver } from '../src/audiences/build.js';
 import { parseAudiences } from '../src/audiences/definition.js';
 import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from '../src/audiences/identifiers.js';
 import { compile, parseRule } from '../src/audiences/rules.js';
+import { ruleSql, SqlParams, sqlColumn } from '../src/audiences/sql.js';
 import { numberColumn, textColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
 import { PartWriter, type OutputColumn } from '../src/io/writer.js';
@@ -59,6 +60,20 @@ describe('rule language', () => {
   });
 });
 
+describe('rule types', () => {
+  const sql = (rule: string, type: 'DOUBLE' | 'VARCHAR') => () => ruleSql(parseRule(rule), (ref) => sqlColumn(ref, type), () => 0, new SqlParams());
+  it('refuses comparisons that could never hold for the column (they selected nobody without a word)', () => {
+    expect(sql('vip = "true"', 'DOUBLE')).toThrow(/"vip" holds numbers \(a yes\/no or true\/false column as 1\/0\), so it never equals the text "true"; write vip = true/);
+    expect(sql('vip in [1, "yes"]', 'DOUBLE')).toThrow(/never equals the text "yes"/);
+    expect(sql('tier >= 5', 'VARCHAR')).toThrow(/"tier" holds text: <, <=, > and >= compare numbers/);
+  });
+  it('takes the comparisons that can hold', () => {
+    for (const [rule, type] of [['vip = true', 'DOUBLE'], ['vip = "1"', 'DOUBLE'], ['tier = 5', 'VARCHAR'], ['tier in ["gold", 5]', 'VARCHAR'], ['x >= 2', 'DOUBLE']] as const) {
+      expect(sql(rule, type), rule).not.toThrow();
+    }
+  });
+});
+
 describe('rule references', () => {
   it('a model named with dots is found (split at the last dot); a dotted input column stays a column', () => {
     const models = [{ manifest: { name: 'p.q', kind: 'kmeans' } }, { manifest: { name: 'buy', kind: 'propensity' } }] as unknown as ScoringModel[];
@@ -74,6 +89,9 @@ describe('identifiers for customer match', () => {
     expect(sha256Hex('test@example.com')).toBe('973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b');
     expect(sha256Hex(normalizeEmail('  Test@Example.COM ')!)).toBe('973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b');
     expect(normalizeEmail('not an email')).toBeNull();
+    // Not addresses, counted as invalid rather than hashed as written (no platform would match them).
+    for (const bad of ['<c@x.com>', 'f@x.com.', 'a@x', 'a@@x.com', '.a@x.com', 'a..b@x.com', 'a@-x.com', 'a b@x.com', 'a@x.c']) expect(normalizeEmail(bad), bad).toBeNull();
+    for (const good of ["o'brien+ads@mail.example.co.uk", 'x_y.z@sub-domain.example.xn--p1ai', 'A1@B2.IO']) expect(normalizeEmail(good), good).toBe(good.toLowerCase());
   });
 
   it('normalizes phones to E.164 by libphonenumber rules before hashing', () => {
@@ -115,6 +133,7 @@ describe('definitions', () => {
     [{ audiences: [{ name: 'a', rule: 'x >' }] }, /audience "a": rule: at column 4/],
     [{ audiences: [{ name: 'a', rule: 'x > 1', cap: { size: 0 } }] }, /audience "a": "cap.size" must be an integer >= 1/],
     [{ audiences: [{ name: 'a', rule: 'x > 1' }], identifiers: { fax: 'f' } }, /unknown key "fax"/],
+    [{ audiences: [{ name: 'Top', rule: 'x > 1' }, { name: 'top', rule: 'x > 2' }] }, /audience "top" and audience "Top" differ only in case/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseAudiences(raw, 'aud.json')).toThrow(message);
   });

@@ -211,7 +211,12 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
         const c = column(ref, where);
         return sqlColumn(c, typeOf(c));
       };
-      return ruleSql(rule, col, (ref) => rankBase.get(column(ref, where)) ?? 0, params);
+      try {
+        return ruleSql(rule, col, (ref) => rankBase.get(column(ref, where)) ?? 0, params);
+      } catch (err) {
+        if (err instanceof UserError && !err.message.startsWith(where)) throw new UserError(`${where}: ${err.message}`);
+        throw err;
+      }
     };
     sqlOf(a.rule, new SqlParams());
     if (a.suppress.rule) sqlOf(a.suppress.rule, new SqlParams());

@@ -148,6 +148,9 @@ export function parseAudiences(raw: unknown, where = 'audiences', base = path.di
   const audiences = obj.audiences.map((d): AudienceDef => {
     const at = `audience "${d.name}"`;
     if (names.has(d.name)) fail(`${at} is defined twice`);
+    // Its column aud_<name> and its folder: DuckDB's column names and some file systems ignore case.
+    const same = [...names].find((n) => n.toLowerCase() === d.name.toLowerCase());
+    if (same !== undefined) fail(`${at} and audience "${same}" differ only in case; their columns (aud_<name>) and folders would collide: rename one`);
     const rule = parseRule(d.rule, `${where}: ${at}: rule`);
     const s = d.suppress ?? {};
     const others = s.audiences ?? [];

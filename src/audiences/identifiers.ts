@@ -33,11 +33,21 @@ export function identifierText(raw: unknown): string | null {
   return null;
 }
 
-/** Email for matching: trimmed, lower-cased; null when it is not an address. Same rule for Google and Meta. */
+/**
+ * An address as matching takes it: a local part of RFC 5322 atext characters and single dots
+ * (no leading or trailing dot), "@", and a domain of letter/digit/hyphen labels ending in a
+ * top-level label of letters or punycode (so "<a@x.com>", "a@x.com." and "a@x" are not addresses).
+ */
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+([a-z]{2,}|xn--[a-z0-9-]+)$/;
+
+/**
+ * Email for matching: trimmed, lower-cased; null when it is not an address (see EMAIL; such a
+ * value is counted as invalid, never hashed as written). Same rule for Google and Meta.
+ */
 export function normalizeEmail(raw: string | null): string | null {
   if (raw === null) return null;
   const e = raw.trim().toLowerCase();
-  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e) ? e : null;
+  return EMAIL.test(e) ? e : null;
 }
 
 /**

@@ -7,6 +7,7 @@
  * float32 first; text compares with a number as JavaScript's `String(number)` would.
  */
 import { ident } from '../io/duckdb.js';
+import { UserError } from '../util/errors.js';
 import type { OutputType } from '../io/writer.js';
 import type { Rule, Value } from './rules.js';
 
@@ -57,6 +58,23 @@ function same(c: SqlColumn, w: Value, p: SqlParams): string {
 }
 
 /**
+ * Refuses a comparison that could never hold for the column's type, which would otherwise
+ * select nobody without a word: text against a number column (a boolean column holds 1/0:
+ * `vip = "true"`), and <, <=, >, >= on a text column or with a text literal.
+ * @throws UserError naming the reference and what to write instead.
+ */
+function checkTypes(ref: string, c: SqlColumn, values: Value[], ordering: boolean): void {
+  if (ordering && c.type === 'VARCHAR') throw new UserError(`"${ref}" holds text: <, <=, > and >= compare numbers; compare it with = or in, e.g. ${ref} = "${values[0]}"`);
+  for (const w of values) {
+    if (typeof w !== 'string') continue;
+    if (ordering) throw new UserError(`"${ref}" is compared with the text "${w}" by <, <=, > or >=, which compare numbers`);
+    if (c.type !== 'VARCHAR' && (w.trim() === '' || String(Number(w)) !== w)) {
+      throw new UserError(`"${ref}" holds numbers (a yes/no or true/false column as 1/0), so it never equals the text "${w}"; write ${ref} = true, = false or a number`);
+    }
+  }
+}
+
+/**
  * The SQL boolean expression (never NULL) of a rule.
  * @param column maps a rule reference to its column (quoted name and type).
  * @param rankBase the number of ranked visitors of a rank reference, for `rank <= N%`.
@@ -74,11 +92,13 @@ export function ruleSql(rule: Rule, column: (ref: string) => SqlColumn, rankBase
       return rule.negate ? present(column(rule.ref)) : `(NOT ${present(column(rule.ref))})`;
     case 'in': {
       const c = column(rule.ref);
+      checkTypes(rule.ref, c, rule.values, false);
       return `(${rule.values.map((w) => same(c, w, params)).join(' OR ')})`;
     }
     case 'cmp': {
       const c = column(rule.ref);
       const target: Value = rule.percent ? Math.round((rule.value as number) * rankBase(rule.ref)) : rule.value;
+      checkTypes(rule.ref, c, [target], rule.cmp !== '=' && rule.cmp !== '!=');
       if (rule.cmp === '=') return same(c, target, params);
       if (rule.cmp === '!=') return `(${present(c)} AND NOT ${same(c, target, params)})`;
       if (c.type === 'VARCHAR' || typeof target !== 'number') return 'FALSE';
