@@ -187,13 +187,16 @@ describe('building audiences from scores', () => {
           { name: 'top10', rule: 'look.rank <= 10%' },
           { name: 'likely', rule: 'p.probability >= 0.5', suppress: { ids: 'customers.csv', audiences: ['top10'] }, holdout: 0.2 },
           { name: 'capped', rule: 'propensity.probability >= 0.9', cap: { size: 7 } },
+          // Capped by its rank: the best are the lowest ranks (1 = most similar), not the highest.
+          { name: 'closest', rule: 'look.rank <= 10%', cap: { size: 5 } },
         ],
       },
       path.join(dir, 'aud.json'),
     );
     const files = await scores();
     const result = await buildAudiences(files, set);
-    const [top10, likely, capped] = result.summaries;
+    const [top10, likely, capped, closest] = result.summaries;
+    expect(closest.members).toBe(5);
     expect(top10.members).toBe(190); // exactly 10% of the 1,900 ranked visitors
     expect(capped.members).toBe(7);
     // probability >= 0.9 holds on 10 rows per 100, 0.90 included although float32(0.9) < 0.9.
@@ -206,6 +209,13 @@ describe('building audiences from scores', () => {
 
     // Membership columns agree with the files; the activation export hashes the normalized emails.
     const scored = await openDataset([path.join(dir, 'scores/scores-*.parquet')]);
+    const closestRanks: number[] = [];
+    for await (const b of scored.read([{ name: 'aud_closest', as: 'text' }, { name: 'look_rank', as: 'number' }])) {
+      const status = textColumn(b, 'aud_closest');
+      const rank = numberColumn(b, 'look_rank');
+      for (let i = 0; i < b.rows; i++) if (status[i] !== null) closestRanks.push(rank[i]);
+    }
+    expect(closestRanks.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5]);
     const byStatus = new Map<string, number>();
     for await (const b of scored.read([{ name: 'aud_likely', as: 'text' }, { name: 'aud_top10', as: 'text' }])) {
       for (const v of textColumn(b, 'aud_likely')) byStatus.set(String(v), (byStatus.get(String(v)) ?? 0) + 1);

@@ -62,6 +62,9 @@ export interface AudiencesResult {
   columns: OutputColumn[];
 }
 
+/** Model outputs whose best value is the smallest: a rank (1 = most similar), a distance to the segment's centre. */
+const SMALLER_IS_BETTER = /_(rank|distance)$/;
+
 /**
  * Maps a rule reference to a score-file column: `model.output` (model name, or a unique kind;
  * split at the last dot, since a model's name may hold dots and an output's never does) or an
@@ -177,7 +180,8 @@ export async function copyTo(con: DuckDBConnection, query: string, values: unkno
 /**
  * Builds every audience of `set` in DuckDB over `src.table`: rule candidates, then in order
  * the id-list suppression (ids compared by value), the rule suppression, one row per id (the
- * first), earlier audiences, the cap (best by a score, missing last, ties by row order), and
+ * first), earlier audiences, the cap (best by a score: its highest values, a rank's or a
+ * distance's lowest; missing last, ties by row order), and
  * the holdout drawn from a hash of the id; writes each audience's member, holdout and
  * per-platform activation files.
  * @param rankBase ranked visitors per rank column (for `rank <= N%`).
@@ -221,13 +225,16 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
     sqlOf(a.rule, new SqlParams());
     if (a.suppress.rule) sqlOf(a.suppress.rule, new SqlParams());
     let by: string | undefined;
+    let ascending = false;
     if (a.cap) {
       const byRef = a.cap.by ?? references(a.rule).find((r) => resolve(r).fromModel);
       if (!byRef) throw new UserError(`${where}: "cap" needs "by" (a score to keep the best by), since the rule uses no score`);
       by = column(byRef, `${where}: cap.by`);
       if (typeOf(by) === 'VARCHAR') throw new UserError(`${where}: cap.by "${byRef}" is not numeric`);
+      // The best of a rank (1 = most similar) or a distance to the segment's centre is the smallest.
+      ascending = resolve(byRef).fromModel && SMALLER_IS_BETTER.test(by);
     }
-    return { a, by, sqlOf };
+    return { a, by, ascending, sqlOf };
   });
 
   // `rank <= N%` on a rank column the finalize did not rank itself: its ranked rows are those with a rank.
@@ -242,7 +249,7 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
   fs.rmSync(audDir, { recursive: true, force: true });
   const tables: string[] = [];
   const summaries: AudienceSummary[] = [];
-  for (const [k, { a, by, sqlOf }] of plans.entries()) {
+  for (const [k, { a, by, ascending, sqlOf }] of plans.entries()) {
     const cand = `aud_cand_${k}`;
     const status = `aud_status_${k}`;
     tables.push(status);
@@ -278,7 +285,7 @@ export async function buildAudiences(src: AudienceSource, models: ScoringModel[]
     for (const other of a.suppress.audiences) {
       suppressedAudiences += await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${tables[set.audiences.findIndex((x) => x.name === other)]})`);
     }
-    const capped = a.cap ? await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (ORDER BY cap_by DESC NULLS LAST, __row) > $1)`, [a.cap.size]) : 0;
+    const capped = a.cap ? await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (ORDER BY cap_by ${ascending ? 'ASC' : 'DESC'} NULLS LAST, __row) > $1)`, [a.cap.size]) : 0;
     // The holdout: sha256 of "seed:audience:id", its first 32 bits as a fraction of 2^32.
     const idText = `coalesce(CAST(s.${ident(idColumn)} AS VARCHAR), 'null')`;
     await con.run(
