@@ -8,7 +8,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
-import { MAX_MAGNITUDE, MISSING, type FittedTransform } from '../features/transform.js';
+import { MAX_MAGNITUDE, MISSING, ZERO_FRACTION, type FittedTransform } from '../features/transform.js';
 import type { ColumnRequest } from '../io/columns.js';
 import { ident } from '../io/duckdb.js';
 import { trimSql } from '../io/ids.js';
@@ -64,7 +64,7 @@ async function totals(src: ProfileSource, transform: FittedTransform, from: stri
     // Levels keyed as categoryOf keys them: null is "(missing)", "3.0" is "3".
     const at = src.values.length;
     const text = `regexp_replace(CAST(t.${ident(c.name)} AS VARCHAR), $${at + 2}, '\\1')`;
-    const r = await src.con.runAndReadAll(`SELECT coalesce(${text}, $${at + 1}) AS level, count(*) FROM ${from} GROUP BY level`, [...src.values, MISSING, '^(-?[0-9]+)\\.0+$'] as never);
+    const r = await src.con.runAndReadAll(`SELECT coalesce(${text}, $${at + 1}) AS level, count(*) FROM ${from} GROUP BY level`, [...src.values, MISSING, ZERO_FRACTION.source] as never);
     out.categorical[f.name] = Object.fromEntries(r.getRows().map(([level, n]) => [String(level), Number(n)]));
   }
   return { rows: row[0], totals: out };

@@ -4,7 +4,8 @@
  * the rule language's meaning exactly (see `compile` in rules.ts, which it replaces on the
  * finalize path): a comparison with a missing value (NULL, NaN) is false, so every leaf is
  * TRUE or FALSE and `not` negates it; literals compared with a float32 column are rounded to
- * float32 first; text compares with a number as JavaScript's `String(number)` would.
+ * float32 first; text compares with a number as JavaScript's `String(number)` would. Unlike
+ * `compile`, it refuses a comparison that could never hold for its column's type (checkTypes).
  */
 import { ident } from '../io/duckdb.js';
 import { UserError } from '../util/errors.js';
@@ -51,24 +52,21 @@ function same(c: SqlColumn, w: Value, p: SqlParams): string {
   if (typeof w === 'boolean') return text ? `(${present(c)} AND lower(${c.sql}) = ${p.add(String(w))})` : `(${present(c)} AND ${numeric(c)} = ${w ? 1 : 0})`;
   if (text) return `(${present(c)} AND ${c.sql} = ${p.add(String(w))})`;
   if (typeof w === 'number') return `(${present(c)} AND ${numeric(c)} = ${numberParam(c, w, p)})`;
-  // Text against a number column: equal when the text is the number's own JavaScript text.
-  const n = Number(w);
-  if (w.trim() === '' || String(n) !== w) return 'FALSE';
-  return `(${present(c)} AND CAST(${c.sql} AS DOUBLE) = CAST(${p.add(n)} AS DOUBLE))`;
+  // Text against a number column (checkTypes let only a number's own JavaScript text through).
+  return `(${present(c)} AND CAST(${c.sql} AS DOUBLE) = CAST(${p.add(Number(w))} AS DOUBLE))`;
 }
 
 /**
  * Refuses a comparison that could never hold for the column's type, which would otherwise
  * select nobody without a word: text against a number column (a boolean column holds 1/0:
- * `vip = "true"`), and <, <=, >, >= on a text column or with a text literal.
+ * `vip = "true"`), and <, <=, >, >= on a text column (the parser already refuses them with
+ * anything but a number).
  * @throws UserError naming the reference and what to write instead.
  */
 function checkTypes(ref: string, c: SqlColumn, values: Value[], ordering: boolean): void {
   if (ordering && c.type === 'VARCHAR') throw new UserError(`"${ref}" holds text: <, <=, > and >= compare numbers; compare it with = or in, e.g. ${ref} = "${values[0]}"`);
   for (const w of values) {
-    if (typeof w !== 'string') continue;
-    if (ordering) throw new UserError(`"${ref}" is compared with the text "${w}" by <, <=, > or >=, which compare numbers`);
-    if (c.type !== 'VARCHAR' && (w.trim() === '' || String(Number(w)) !== w)) {
+    if (typeof w === 'string' && c.type !== 'VARCHAR' && (w.trim() === '' || String(Number(w)) !== w)) {
       throw new UserError(`"${ref}" holds numbers (a yes/no or true/false column as 1/0), so it never equals the text "${w}"; write ${ref} = true, = false or a number`);
     }
   }
@@ -101,8 +99,8 @@ export function ruleSql(rule: Rule, column: (ref: string) => SqlColumn, rankBase
       checkTypes(rule.ref, c, [target], rule.cmp !== '=' && rule.cmp !== '!=');
       if (rule.cmp === '=') return same(c, target, params);
       if (rule.cmp === '!=') return `(${present(c)} AND NOT ${same(c, target, params)})`;
-      if (c.type === 'VARCHAR' || typeof target !== 'number') return 'FALSE';
-      const literal = rule.percent ? `CAST(${params.add(target)} AS DOUBLE)` : numberParam(c, target, params);
+      // An ordering: a number (the parser's rule) on a number column (checkTypes').
+      const literal = rule.percent ? `CAST(${params.add(target)} AS DOUBLE)` : numberParam(c, target as number, params);
       return `(${present(c)} AND ${numeric(c)} ${rule.cmp} ${literal})`;
     }
   }

@@ -177,8 +177,8 @@ function positiveValues(batch: ColumnBatch, name: string, positive: string): Flo
   return Float64Array.from(text, (v) => (v === null ? NaN : v.trim() === target ? 1 : 0));
 }
 
-/** A whole number written with a zero fraction: "3.0", "-12.00". */
-const ZERO_FRACTION = /^(-?\d+)\.0+$/;
+/** A whole number written with a zero fraction: "3.0", "-12.00" (also the audience profiles' SQL pattern, RE2 syntax alike). */
+export const ZERO_FRACTION = /^(-?\d+)\.0+$/;
 
 /**
  * The level a categorical cell counts under: its text, a whole number's without its zero
@@ -187,8 +187,7 @@ const ZERO_FRACTION = /^(-?\d+)\.0+$/;
  * a code, not 1).
  */
 export function categoryOf(v: string | null): string {
-  if (v === null) return MISSING;
-  return ZERO_FRACTION.test(v) ? v.replace(ZERO_FRACTION, '$1') : v;
+  return v === null ? MISSING : v.replace(ZERO_FRACTION, '$1');
 }
 
 /** A fitted feature's levels by index, keyed as categoryOf keys cells (levels stored by older versions as "3.0" included). */

@@ -308,7 +308,7 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
   return new Worker(
     SHARD_QUEUE,
     async (job: Job) => {
-      if (job.name !== 'shard') return runHandler(opts.handlers?.[job.name], job).catch((err: unknown) => Promise.reject(deviceFailure(err, opts.onDeviceError)));
+      if (job.name !== 'shard') return runHandler(opts.handlers?.[job.name], job, opts.onDeviceError);
       const data = job.data as ShardJobData;
       if (!stagingOwned(data)) throw new UnrecoverableError(`${USER_ERROR}the job's staging folder ${data.staging} is gone (the job was cancelled or removed)`);
       checkVisible(data);
@@ -351,13 +351,13 @@ function deviceFailure(err: unknown, onDeviceError?: (message: string) => void):
   return new Error(`${os.hostname()}: ${err.message}`);
 }
 
-/** Runs a job that is not a score shard with its handler; bad input is not retried. */
-async function runHandler(handler: ((data: never) => Promise<unknown>) | undefined, job: Job): Promise<unknown> {
+/** Runs a job that is not a score shard with its handler; bad input is not retried, a failed device is told (deviceFailure). */
+async function runHandler(handler: ((data: never) => Promise<unknown>) | undefined, job: Job, onDeviceError?: (message: string) => void): Promise<unknown> {
   if (!handler) throw new UnrecoverableError(`${USER_ERROR}this worker does not run '${job.name}' jobs (an older version of audience?)`);
   try {
     return await handler(job.data as never);
   } catch (err) {
     if (err instanceof UserError) throw new UnrecoverableError(`${USER_ERROR}${err.message}`);
-    throw err;
+    throw deviceFailure(err, onDeviceError);
   }
 }

@@ -49,7 +49,6 @@ export class CltvModel extends StoredModel implements ScoringModel {
     return zilnPredict(raw, block.rows, this.state.maxValue ?? Infinity);
   }
 
-
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
     const { value, pActive } = await this.predict(block);
     return { [this.col('value')]: value, [this.col('p_active')]: pActive };

@@ -278,7 +278,7 @@ async function fitLookalike(p: PreparedLookalike, opts: TrainLookalikeOptions): 
   const { pop } = p;
   const training = (opts.progress ?? (() => silentProgress))('train', 'samples');
   const final = await fitClassifier(pop, p.seedRows, hidden, { negativesPerSeed, seed, progress: training });
-  const e = hidden[hidden.length - 1];
+  const e = final.mlp.embeddingWidth;
   const finalEmb = await embedRows(final.mlp, pop.x, pop.d);
   const indexRows = indexSample(p.seedRows, new Rng(seed ^ 0x1d3));
   const seedEmbeddings = gatherRows(finalEmb, e, indexRows);
@@ -317,7 +317,7 @@ async function evaluateLookalike(p: PreparedLookalike, f: FittedLookalike, opts:
   const evaluating = (opts.progress ?? (() => silentProgress))('evaluate', 'methods');
   const evaluation: MethodEvaluation[] = [];
   const net = await fitClassifier(evalPop, trainSeeds, hidden, { negativesPerSeed, seed });
-  const e = hidden[hidden.length - 1];
+  const e = net.mlp.embeddingWidth;
   const allEmb = await embedRows(net.mlp, pop.x, pop.d);
   const indexRows = indexSample(trainSeeds, new Rng(seed ^ 0x1d2));
   const embIndex = new SeedIndex(gatherRows(allEmb, e, indexRows), e, k, columnMeans(allEmb, e));
