@@ -14,6 +14,7 @@ import { openDataset } from '../src/io/dataset.js';
 import { connect } from '../src/io/duckdb.js';
 import { DEFAULT_BTYD, gammaDraw, generateEvents } from '../src/synthetic/events.js';
 import { Rng } from '../src/util/rng.js';
+import { customerSummary, fitBtyd } from '../src/models/btyd/customers.js';
 
 let dir: string;
 const EVENTS = `customer_id,date,amount,category,session
@@ -29,14 +30,18 @@ a,2024-03-31,1,hats,s6
 a,2024-04-01,50,hats,s7
 `;
 
-async function rows(file: string): Promise<Record<string, unknown>[]> {
+async function rowsOf(sql: string, file: string): Promise<Record<string, unknown>[]> {
   const con = await connect();
   try {
-    const r = await con.runAndReadAll('SELECT * FROM read_parquet($1) ORDER BY 1', [file]);
+    const r = await con.runAndReadAll(sql, [file]);
     return r.getRowObjectsJS().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
   } finally {
     con.closeSync();
   }
+}
+
+async function rows(file: string): Promise<Record<string, unknown>[]> {
+  return rowsOf('SELECT * FROM read_parquet($1) ORDER BY 1', file);
 }
 
 const base = () => ({ id: 'customer_id', time: 'date', amount: 'amount', category: 'category', session: 'session', asOf: '2024-03-01' });
@@ -74,6 +79,8 @@ describe('audience events', () => {
       converted: 1,
     });
     expect(a.amount_mean).toBeCloseTo(8.6, 12);
+    expect(a.amount_repeat_mean).toBeCloseTo((20 + 1 + 7) / 3, 12); // the days after the first: 20, 1, 7
+    expect(b.amount_repeat_mean).toBeNull();
     expect(a.events_per_session).toBeCloseTo(5 / 3, 12);
     expect(a.interpurchase_days_sd).toBeCloseTo(Math.sqrt(((10 - 20) ** 2 + (44 - 20) ** 2 + (6 - 20) ** 2) / 3), 12);
     expect(b).toMatchObject({ customer_id: 'b', recency_days: 2, events: 1, amount_total: 1000, interpurchase_days_mean: null, future_value: 0, converted: 0 });
@@ -102,17 +109,85 @@ describe('audience events', () => {
     const epoch = path.join(dir, 'epoch.parquet');
     await buildEventFeatures({ input: [path.join(dir, 'epoch.csv')], id: 'id', time: 'ts', asOf: '2024-03-01', out: epoch });
     expect(await rows(epoch)).toMatchObject([{ id: 'x', events: 2, active_days: 2, tenure_days: 1 }]);
-    fs.writeFileSync(path.join(dir, 'eu.csv'), 'id,day\nx,29/02/2024\nx,01/03/2024\n');
+    fs.writeFileSync(path.join(dir, 'eu.csv'), 'id,day\nx,02/01/2024\nx,01/03/2024\n');
     await buildEventFeatures({ input: [path.join(dir, 'eu.csv')], id: 'id', time: 'day', timeFormat: '%d/%m/%Y', asOf: '2024-03-01', out: path.join(dir, 'eu.parquet') });
-    expect(await rows(path.join(dir, 'eu.parquet'))).toMatchObject([{ id: 'x', events: 2, tenure_days: 1 }]);
-    await expect(buildEventFeatures({ input: [path.join(dir, 'eu.csv')], id: 'id', time: 'day', asOf: '2024-03-01', out: path.join(dir, 'bad.parquet') })).rejects.toThrow(
-      /column "day": 2 values are not a time \(e\.g\. "\d\d\/\d\d\/2024"\).*--time-format/,
+    expect(await rows(path.join(dir, 'eu.parquet'))).toMatchObject([{ id: 'x', events: 2, tenure_days: 59 }]);
+    fs.writeFileSync(path.join(dir, 'text.csv'), 'id,day\nx,yesterday\nx,2024-03-01\n');
+    await expect(buildEventFeatures({ input: [path.join(dir, 'text.csv')], id: 'id', time: 'day', asOf: '2024-03-01', out: path.join(dir, 'bad.parquet') })).rejects.toThrow(
+      /column "day": 1 values are not a time \(e\.g\. "yesterday"\).*--time-format/,
     );
     expect(fs.existsSync(path.join(dir, 'bad.parquet'))).toBe(false);
     await expect(buildEventFeatures({ ...base(), input: [path.join(dir, 'ev.csv')], asOf: '2024-3-1', out: path.join(dir, 'x.parquet') })).rejects.toThrow(/expected a date as YYYY-MM-DD/);
     await expect(buildEventFeatures({ ...base(), input: [path.join(dir, 'ev.csv')], asOf: '2023-01-01', out: path.join(dir, 'x.parquet') })).rejects.toThrow(/no event on or before 2023-01-01/);
     expect(parseHorizon('13w')).toBe(91);
     expect(() => parseHorizon('3 months')).toThrow(/expected days such as 90d/);
+  });
+});
+
+describe('times as exports write them', () => {
+  // The same four events (2024-02-29 10:00, 2024-03-01, 2024-03-02, 1997-01-01 is not among them) in each encoding.
+  const at = ['2024-02-28T10:00:00Z', '2024-02-29T00:00:00Z', '2024-03-01T23:59:59Z', '2024-03-02T00:00:00Z'].map((t) => Date.parse(t));
+  const encodings: Array<[string, (ms: number) => string, RegExp]> = [
+    ['epoch seconds', (ms) => String(ms / 1000), /epoch seconds/],
+    ['epoch milliseconds', (ms) => String(ms), /epoch milliseconds/],
+    ['epoch microseconds (GA4 event_timestamp)', (ms) => `${ms}000`, /epoch microseconds/],
+    ['epoch nanoseconds', (ms) => `${ms}000000`, /epoch nanoseconds/],
+  ];
+  it.each(encodings)('reads %s and says so', async (_name, write, said) => {
+    const file = path.join(dir, `enc-${said.source.replace(/\W/g, '')}.csv`);
+    fs.writeFileSync(file, `id,t\n${at.map((ms) => `x,${write(ms)}`).join('\n')}\n`);
+    const r = await buildEventFeatures({ input: [file], id: 'id', time: 't', asOf: '2024-03-01', horizonDays: 1, out: `${file}.parquet` });
+    expect(r.times).toMatch(said);
+    // 3 events on or before 2024-03-01 (its last second included), 1 on the day after.
+    expect(await rows(`${file}.parquet`)).toMatchObject([{ id: 'x', events: 3, active_days: 3, tenure_days: 2, future_orders: 1 }]);
+  });
+
+  it('reads YYYYMMDD numbers as dates (CDNOW, GA4 event_date), never as epoch seconds', async () => {
+    const file = path.join(dir, 'ymd.csv');
+    fs.writeFileSync(file, 'id,event_date\nx,20240228\nx,20240229\ny,20240301\ny,20240302\n');
+    const r = await buildEventFeatures({ input: [file], id: 'id', time: 'event_date', asOf: '2024-03-01', out: `${file}.parquet` });
+    expect(r.times).toBe('YYYYMMDD dates');
+    expect(await rows(`${file}.parquet`)).toMatchObject([{ id: 'x', tenure_days: 2, recency_days: 1 }, { id: 'y', tenure_days: 0 }]);
+  });
+
+  it('refuses numbers no one unit explains, and day/month text that reads in several orders, naming the candidates', async () => {
+    const nums = path.join(dir, 'nums.csv');
+    fs.writeFileSync(nums, 'id,t\nx,5000000\nx,1700000000\n'); // 1970 in seconds beside 2023
+    await expect(buildEventFeatures({ input: [nums], id: 'id', time: 't', asOf: '2024-03-01', out: `${nums}.parquet` })).rejects.toThrow(/numbers from 5000000 to 1700000000, which no one encoding explains/);
+    const superstore = path.join(dir, 'superstore.csv'); // dd-mm-yy, as Tableau's Superstore sample writes it
+    fs.writeFileSync(superstore, 'id,order_date\nx,08-11-16\nx,12-06-16\ny,11-10-15\n');
+    const refused = buildEventFeatures({ input: [superstore], id: 'id', time: 'order_date', asOf: '2016-12-31', out: `${superstore}.parquet` });
+    await expect(refused).rejects.toThrow(/"08-11-16" read in more than one order: day-month-year \(--time-format "%d-%m-%y"\), or month-day-year .*, or year-month-day/);
+    expect(fs.existsSync(`${superstore}.parquet`)).toBe(false);
+    const r = await buildEventFeatures({ input: [superstore], id: 'id', time: 'order_date', timeFormat: '%d-%m-%y', asOf: '2016-12-31', out: `${superstore}.parquet` });
+    expect(r.rows).toBe(2);
+    expect((await rows(`${superstore}.parquet`))[0]).toMatchObject({ id: 'x', recency_days: 53, tenure_days: 202 }); // 2016-06-12 .. 2016-11-08 .. 2016-12-31
+    const us = path.join(dir, 'us.csv'); // one value past 12 in the first place settles the order
+    fs.writeFileSync(us, 'id,day\nx,11/8/2016\nx,11/28/2016 14:30\n');
+    const us1 = await buildEventFeatures({ input: [us], id: 'id', time: 'day', asOf: '2016-12-31', out: `${us}.parquet` });
+    expect(us1.times).toBe('month-day-year text (%m/%d/%Y)');
+    expect(await rows(`${us}.parquet`)).toMatchObject([{ id: 'x', tenure_days: 53, recency_days: 33 }]);
+  });
+});
+
+describe('the CDNOW sample (Fader, Hardie and Lee 2005)', () => {
+  it('reads its YYYYMMDD dates and fits Gamma-Gamma on repeat purchases to the published values', async () => {
+    const out = path.join(dir, 'cdnow.parquet');
+    const r = await buildEventFeatures({ input: [path.resolve('test/fixtures/cdnow.csv')], id: 'customer_id', time: 'date', amount: 'dollar_value', asOf: '1997-09-30', horizonDays: 273, out });
+    expect(r).toMatchObject({ rows: 2357, events: 4960, times: 'YYYYMMDD dates' });
+    const [sums] = await rowsOf('SELECT count(*) FILTER (WHERE future_value > 0) AS buyers, round(sum(future_value), 2) AS total FROM read_parquet($1)', out);
+    expect(sums).toEqual({ buyers: 684, total: 70976.39 });
+    const summaries = (await rowsOf('SELECT active_days, tenure_days, recency_days, amount_repeat_mean FROM read_parquet($1)', out)).map((c) =>
+      customerSummary(Number(c.active_days), Number(c.tenure_days), Number(c.recency_days), c.amount_repeat_mean === null ? NaN : Number(c.amount_repeat_mean)),
+    );
+    const fit = fitBtyd(summaries, 1);
+    // lifetimes' documentation: GammaGammaFitter on this sample gives p 6.25, q 3.74, v 15.44.
+    expect(fit.spend.p).toBeCloseTo(6.25, 2);
+    expect(fit.spend.q).toBeCloseTo(3.74, 2);
+    expect(fit.spend.gamma).toBeCloseTo(15.44, 2);
+    // BG/NBD in days: r 0.243, alpha 4.414 weeks = 30.9 days, a 0.793, b 2.426 (Fader, Hardie and Lee 2005).
+    expect(fit.params.r).toBeCloseTo(0.243, 2);
+    expect(fit.params.alpha / 7).toBeCloseTo(4.414, 1);
   });
 });
 

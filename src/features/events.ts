@@ -22,6 +22,7 @@ import { openDataset } from '../io/dataset.js';
 import { connect, ident } from '../io/duckdb.js';
 import { checkOutputFile, writeFile, type OutputColumn } from '../io/writer.js';
 import { UserError } from '../util/errors.js';
+import { timeEncoding } from './event-times.js';
 
 /** Trailing windows, days before the end of the as-of date. */
 export const WINDOWS = [7, 30, 90, 365];
@@ -55,6 +56,8 @@ export interface EventsResult {
   labels: string[];
   /** Events after the as-of date (and its horizon) that were not used. */
   later: number;
+  /** How the time column was read: "YYYYMMDD dates", "epoch microseconds", "ISO 8601 text"... */
+  times: string;
 }
 
 /** `90d`, `12w` or a number of days. @throws UserError for anything else. */
@@ -104,21 +107,6 @@ async function stageEvents(opts: EventsOptions, dir: string): Promise<string> {
   return file;
 }
 
-/** The SQL that turns the staged time text into a TIMESTAMP: epoch seconds or milliseconds, ISO text, or a given format. */
-async function timeExpression(con: Awaited<ReturnType<typeof connect>>, staged: string, format: string | undefined): Promise<{ sql: string; params: string[] }> {
-  if (format) return { sql: 'try_strptime(t, $2)', params: [format] };
-  const r = await con.runAndReadAll(
-    "SELECT count(*) FILTER (WHERE regexp_full_match(trim(t), '\\d+(\\.\\d+)?')), count(t), max(TRY_CAST(t AS DOUBLE)) FROM read_parquet($1)",
-    [staged],
-  );
-  const [numeric, present, max] = r.getRows()[0].map(Number);
-  if (present > 0 && numeric === present) {
-    // Epoch time: milliseconds when the values are beyond year 5138 in seconds.
-    return { sql: max > 1e11 ? 'to_timestamp(CAST(t AS DOUBLE) / 1000)' : 'to_timestamp(CAST(t AS DOUBLE))', params: [] };
-  }
-  return { sql: 'TRY_CAST(t AS TIMESTAMP)', params: [] };
-}
-
 /**
  * Builds the per-id features as of `asOf` and writes them to `out` (Parquet), labels too when
  * a horizon is given.
@@ -136,7 +124,7 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
   const con = await connect();
   try {
     const staged = await stageEvents(opts, dir);
-    const time = await timeExpression(con, staged, opts.timeFormat);
+    const time = await timeEncoding(con, staged, opts.timeFormat, opts.time);
     await con.run(`CREATE OR REPLACE TEMP TABLE ev AS SELECT id, t AS t_text, ${time.sql} AS t${opts.amount ? ', amount' : ''}${opts.category ? ', category' : ''}${opts.session ? ', session' : ''} FROM read_parquet($1)`, [staged, ...time.params]);
     const bad = (await con.runAndReadAll('SELECT count(*), any_value(t_text) FILTER (WHERE t IS NULL AND t_text IS NOT NULL) FROM ev WHERE t IS NULL')).getRows()[0];
     if (Number(bad[0]) > 0) {
@@ -163,6 +151,9 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
       add('coalesce(sum(amount), 0)', 'amount_total');
       add('avg(amount)', 'amount_mean');
       add('max(amount)', 'amount_max');
+      // Gamma-Gamma's input: the mean of the repeat purchases (each active day after the first,
+      // its amounts summed), as Fader, Hardie and Lee (2005) fit it; null without a repeat day.
+      add('sum(amount) FILTER (WHERE t::DATE > first_day) / nullif(count(DISTINCT t::DATE) - 1, 0)', 'amount_repeat_mean');
     }
     for (const w of WINDOWS) {
       add(`count(*) FILTER (WHERE t >= ${cutoff} - INTERVAL ${w} DAY)`, `events_${w}d`);
@@ -187,7 +178,8 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
     const gaps = `SELECT id, avg(gap) AS interpurchase_days_mean, stddev_pop(gap) AS interpurchase_days_sd FROM (
       SELECT id, date_diff('day', lag(d) OVER (PARTITION BY id ORDER BY d), d) AS gap FROM (SELECT DISTINCT id, t::DATE AS d FROM ev WHERE t < ${cutoff})
     ) GROUP BY id`;
-    const features = `SELECT id, ${cols.join(', ')} FROM ev WHERE t < ${cutoff} GROUP BY id`;
+    const past = `(SELECT *, min(t::DATE) OVER (PARTITION BY id) AS first_day FROM ev WHERE t < ${cutoff})`;
+    const features = `SELECT id, ${cols.join(', ')} FROM ${past} GROUP BY id`;
     const labels = opts.horizonDays ? [...LABEL_COLUMNS] : [];
     const horizon = opts.horizonDays ? `${cutoff} + INTERVAL ${Math.trunc(opts.horizonDays)} DAY` : cutoff;
     const future = `SELECT id, ${opts.amount ? 'coalesce(sum(amount), 0)' : 'CAST(NULL AS DOUBLE)'} AS future_value, count(*) AS future_orders FROM ev WHERE t >= ${cutoff} AND t < ${horizon} GROUP BY id`;
@@ -203,7 +195,7 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
     const described = (await con.runAndReadAll('DESCRIBE SELECT * FROM read_parquet($1)', [opts.out])).getRows().map((r) => String(r[0]));
     const rows = Number((await con.runAndReadAll('SELECT count(*) FROM read_parquet($1)', [opts.out])).getRows()[0][0]);
     const later = Number((await con.runAndReadAll(`SELECT count(*) FROM ev WHERE t >= ${horizon}`, [opts.asOf])).getRows()[0][0]);
-    return { rows, events: counts[0], columns: described, labels, later };
+    return { rows, events: counts[0], columns: described, labels, later, times: time.description };
   } finally {
     con.closeSync();
     fs.rmSync(dir, { recursive: true, force: true });

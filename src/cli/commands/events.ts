@@ -18,6 +18,7 @@ never used), computed by DuckDB:
   tenure_days         days from the first event to the as-of date
   interpurchase_days_mean, _sd   gaps between consecutive active days (null with one day)
   amount_total, amount_mean, amount_max                       (with --amount)
+  amount_repeat_mean  mean spend of the repeat purchase days (after the first; null without one)
   events_Nd, amount_Nd  over the last N = ${WINDOWS.join('/')} days up to the as-of date
   distinct_categories, category_share_<value> for the --top-categories most frequent (with --category)
   sessions, events_per_session                                   (with --session)
@@ -25,8 +26,12 @@ With --horizon (days, e.g. 90d or 13w) the labels of the window after the as-of 
   ${LABEL_COLUMNS.join(', ')} (sum of amounts, events, events > 0)
 marked as labels in the file's metadata: 'audience features' and training never use them
 as features unless one is named with --label.
-Times: dates, timestamps (ISO 8601), epoch seconds or milliseconds, detected; other text
-formats with --time-format (strptime codes). Inputs: Parquet, CSV or Arrow, read with the
+Times are detected from the values, and the output says which was taken: ISO 8601 dates and
+timestamps; YYYYMMDD numbers (CDNOW, GA4 event_date); epoch seconds, milliseconds,
+microseconds (GA4 event_timestamp) or nanoseconds, each taken for the years 1973-2286 only,
+so no value fits two; day/month/year text ("08-11-16", "11/8/2016") when the values allow
+one order only. Whatever stays ambiguous is refused with the candidates: name the format
+with --time-format (strptime codes, e.g. "%d-%m-%y"). Inputs: Parquet, CSV or Arrow, read with the
 same rules as every other command (numbers written as text, exact ids).`,
   options: {
     ...INPUT_OPTIONS,
@@ -61,7 +66,7 @@ same rules as every other command (numbers written as text, exact ids).`,
       `Wrote ${result.rows} ids x ${result.columns.length - 1} columns to ${values.out} from ${result.events} events on or before ${values['as-of']}` +
         (result.labels.length ? `; labels: ${result.labels.join(', ')}` : '') +
         (result.later ? ` (${result.later} later events not used)` : '') +
-        '\n',
+        `\nTimes in "${values.time}" read as ${result.times}.\n`,
     );
   },
 };

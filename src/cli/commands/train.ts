@@ -87,13 +87,13 @@ from every segment is a niche, profiled like a segment. Scoring adds <name>_scor
 and the lognormal spend of those who do. Split 65/15/20 stratified on buying; MAE, RMSE,
 normalized Gini, Spearman and deciles on the test split beside the last window's spend
 (trailing amount_<w>d scaled to the horizon) and BG/NBD + Gamma-Gamma fitted on the
-training customers (from recency_days, tenure_days, active_days, amount_mean).
+training customers (from recency_days, tenure_days, active_days, amount_repeat_mean).
 Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
 <name>_percentile and <name>_bucket.`,
   ],
   bgnbd: [
     'BG/NBD purchases with Gamma-Gamma spend, Fader, Hardie and Lee 2005',
-    `Reads active_days, tenure_days, recency_days and amount_mean (audience events --amount);
+    `Reads active_days, tenure_days, recency_days and amount_repeat_mean (audience events --amount);
 fitted by maximum likelihood on up to 20,000 customers (--seed picks them). Scoring adds
 <name>_purchases and <name>_value (expected over the horizon), <name>_percentile and
 <name>_bucket.`,

@@ -1,6 +1,6 @@
 /**
  * BG/NBD with Gamma-Gamma spend on the columns `audience events` writes: each customer's
- * summary from active days, tenure, recency and mean spend (repeat purchases counted in
+ * summary from active days, tenure, recency and the mean spend of repeat purchases (counted in
  * active days, times in days since the first purchase: the convention of the lifetimes
  * package), the two models fitted by maximum likelihood on a seeded sample of customers
  * (the parameters are population-level), and each customer's expected value over a horizon
@@ -10,8 +10,14 @@ import { Rng } from '../../util/rng.js';
 import { expectedPurchases, fitBgNbd, type BgNbdParams } from './bgnbd.js';
 import { expectedSpend, fitGammaGamma, type GammaGammaParams } from './gamma-gamma.js';
 
-/** The feature columns the summaries come from, in this order. */
-export const RFM_COLUMNS = ['active_days', 'tenure_days', 'recency_days', 'amount_mean'] as const;
+/**
+ * The feature columns the summaries come from, in this order. The spend is the mean of the
+ * repeat purchases (`amount_repeat_mean`), as Fader, Hardie and Lee fit Gamma-Gamma; versions
+ * saved before it existed read `amount_mean` (LEGACY_SPEND), the input they were fitted on.
+ */
+export const RFM_COLUMNS = ['active_days', 'tenure_days', 'recency_days', 'amount_repeat_mean'] as const;
+/** The spend column of BG/NBD versions saved before `amount_repeat_mean`: the mean of every purchase. */
+export const LEGACY_SPEND = 'amount_mean';
 
 /** Customers sampled for the maximum-likelihood fits. */
 export const FIT_SAMPLE = 20_000;

@@ -12,7 +12,7 @@ import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
-import { btydValue, customerSummary, RFM_COLUMNS } from './customers.js';
+import { btydValue, customerSummary, LEGACY_SPEND, RFM_COLUMNS } from './customers.js';
 
 const Positive = Type.Number({ exclusiveMinimum: 0 });
 
@@ -37,7 +37,9 @@ export class BgNbdModel extends StoredModel implements ScoringModel {
   ) {
     super(manifest);
     const t = manifest.features;
-    this.columns = RFM_COLUMNS.map((name) => {
+    const legacy = !t.features.some((x) => x.name === RFM_COLUMNS[3]);
+    this.columns = RFM_COLUMNS.map((column) => {
+      const name = legacy && column === RFM_COLUMNS[3] ? LEGACY_SPEND : column;
       const f = t.features.find((x) => x.name === name) as FittedNumeric | undefined;
       if (!f || f.kind !== 'numeric' || f.log) throw new Error(`model ${manifest.name}: its transform lacks the plain numeric column ${name}`);
       return { at: t.outputs.indexOf(name), mean: f.mean, std: f.std };

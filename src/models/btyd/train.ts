@@ -91,7 +91,7 @@ async function prepareBgNbd(data: Dataset, transform: FittedTransform, opts: Tra
   loading.done(`${summaries.length} customers`);
   const usable = summaries.filter((c) => c !== null).length;
   if (usable < MIN_CUSTOMERS) throw new UserError(`${data.tables[0].path}: ${usable} customers with active_days, tenure_days and recency_days; BG/NBD needs at least ${MIN_CUSTOMERS} to estimate its four parameters`);
-  if (!summaries.some((c) => c !== null && c.x >= 1 && c.mean > 0)) throw new UserError(`${data.tables[0].path}: no customer bought on two days with a positive amount_mean; Gamma-Gamma has no spend to fit`);
+  if (!summaries.some((c) => c !== null && c.x >= 1 && c.mean > 0)) throw new UserError(`${data.tables[0].path}: no customer bought on two days with a positive amount_repeat_mean; Gamma-Gamma has no spend to fit`);
   return { data, transform, label, horizonDays: horizonFor(data, label, opts.horizonDays)!, summaries, actual };
 }
 
