@@ -6,8 +6,9 @@
  * and the run refuses to write over it.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../util/errors.js';
+import { ConflictError, UserError } from '../util/errors.js';
 import { makeFolder } from '../util/files.js';
 import { isAlive, type ProcessIdentity } from '../util/process.js';
 
@@ -19,17 +20,34 @@ const REWRITE = '.rewrite';
 /** Written into staging before finalize builds audiences: the audience folders it will write. */
 export const AUDIENCE_LIST = 'audiences.json';
 
-/** Who writes a folder's staging: a service job (by id) or a process (a CLI run). */
+/**
+ * Who writes a folder's staging: a service job (by id) or a process (a CLI run), with the
+ * process (pid and start time), its host and since when. Older staging lacks host and since.
+ */
 export interface StagingOwner extends ProcessIdentity {
   job?: string;
+  host?: string;
+  since?: string;
 }
 /** The file in a staging folder naming the process that owns it. */
 export const OWNER = 'owner.json';
 
-/** Creates the staging folder and records who writes it. */
+/**
+ * Creates the staging folder and records who writes it (this host, now). The record is
+ * created exclusively: a run that finds one already there (another run claimed the folder
+ * since it was checked) does not take it over.
+ * @throws ConflictError naming the other writer.
+ */
 export function claimStaging(dir: string, owner: StagingOwner): void {
   makeFolder(path.join(dir, STAGING));
-  fs.writeFileSync(path.join(dir, STAGING, OWNER), JSON.stringify(owner));
+  const record: StagingOwner = { ...owner, host: os.hostname(), since: new Date().toISOString() };
+  try {
+    fs.writeFileSync(path.join(dir, STAGING, OWNER), JSON.stringify(record), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = stagingOwner(dir);
+    throw busy(dir, other ? describeOwner(dir, other) : 'another run');
+  }
 }
 
 function stagingOwner(dir: string): StagingOwner | undefined {
@@ -173,8 +191,7 @@ export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwri
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir} is a file; the output must be a folder`);
   makeFolder(dir);
   if (fs.existsSync(path.join(dir, STAGING))) {
-    const writer = liveWriter(dir, isActiveJob);
-    if (writer) throw new UserError(`${dir} is being written by ${writer}; wait for it, cancel it, or choose another folder`);
+    requireNoWriter(dir, isActiveJob);
     removeScoreOutput(dir, true); // staging of a run that is gone (crashed, or its job store was lost)
   }
   const existing = fs.readdirSync(dir).filter(isScoreOutput);
@@ -192,13 +209,42 @@ export function foreignMessage(dir: string, foreign: string[]): string {
 }
 
 
-/** Who is writing the folder's staging, in words, or undefined when its writer is gone (or there is none). */
-function liveWriter(dir: string, isActiveJob?: (id: string) => boolean): string | undefined {
+/**
+ * Who is writing the folder's staging, in words, or undefined when its writer is gone (or
+ * there is none). A job this server knows (`isActiveJob`) is named alone. Any other writer
+ * (a CLI run, or a job of another server, another `--data-dir`) counts while its process
+ * runs: checked by pid and start time on this host; on another host it cannot be checked,
+ * and counts.
+ */
+export function stagingWriter(dir: string, isActiveJob?: (id: string) => boolean): string | undefined {
   if (!fs.existsSync(path.join(dir, STAGING))) return undefined;
   const owner = stagingOwner(dir);
   if (!owner) return undefined;
-  if (owner.job !== undefined) return (isActiveJob?.(owner.job) ?? true) ? `job ${owner.job}` : undefined;
-  return isAlive(owner) ? `another run (pid ${owner.pid})` : undefined;
+  if (owner.job !== undefined && (isActiveJob?.(owner.job) ?? true)) return `job ${owner.job}`;
+  const elsewhere = owner.host !== undefined && owner.host !== os.hostname();
+  return elsewhere || isAlive(owner) ? describeOwner(dir, owner) : undefined;
+}
+
+/**
+ * Refuses a folder whose staging a live writer holds (see stagingWriter); `shown` is how the
+ * message names the folder (default its path).
+ * @throws ConflictError naming the writer.
+ */
+export function requireNoWriter(dir: string, isActiveJob?: (id: string) => boolean, shown = dir): void {
+  const writer = stagingWriter(dir, isActiveJob);
+  if (writer) throw busy(shown, writer);
+}
+
+function busy(shown: string, writer: string): ConflictError {
+  return new ConflictError(`${shown} is being written by ${writer}; wait for it, cancel it, or choose another folder`);
+}
+
+/** An owner in words: "job job_x of another server (pid 123 on host-a, since ...)". */
+function describeOwner(dir: string, owner: StagingOwner): string {
+  const who = owner.job !== undefined ? `job ${owner.job} of another server` : 'another run';
+  const where = `pid ${owner.pid}${owner.host ? ` on ${owner.host}` : ''}${owner.since ? `, since ${owner.since}` : ''}`;
+  const elsewhere = owner.host !== undefined && owner.host !== os.hostname();
+  return `${who} (${where})${elsewhere ? `; if that host is gone, remove ${path.join(dir, STAGING, OWNER)}` : ''}`;
 }
 
 /**
@@ -208,6 +254,6 @@ function liveWriter(dir: string, isActiveJob?: (id: string) => boolean): string 
  */
 export function outputInTheWay(dir: string, isActiveJob?: (id: string) => boolean): string[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
-  const stale = fs.existsSync(path.join(dir, STAGING)) && !liveWriter(dir, isActiveJob) ? new Set(stagingOwned(dir)) : new Set<string>();
+  const stale = fs.existsSync(path.join(dir, STAGING)) && !stagingWriter(dir, isActiveJob) ? new Set(stagingOwned(dir)) : new Set<string>();
   return fs.readdirSync(dir).filter((n) => isScoreOutput(n) && !stale.has(n));
 }

@@ -8,7 +8,7 @@ import { parseAudiences } from '../audiences/definition.js';
 import { checkTrainParams } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jobs/runner.js';
-import { foreignMessage, foreignOutput, outputInTheWay } from '../jobs/output.js';
+import { foreignMessage, foreignOutput, outputInTheWay, requireNoWriter } from '../jobs/output.js';
 import { planScore } from '../jobs/score.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
@@ -64,7 +64,8 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
  * Checks a score job: inputs, output folder (free, or options.overwrite), audiences and
  * models, as the run will. `activeJobs` gives the queued and running jobs' ids (staging of
  * other jobs is theirs; staging of lost jobs does not block).
- * @throws UserError naming the request field.
+ * @throws ConflictError when a live writer (a job here or of another server) holds the
+ *   output's staging; UserError naming the request field.
  */
 export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: ModelStore, activeJobs: () => Set<string> = () => new Set()): Promise<ScoreJobSpec> {
   const { paths, data } = await inputs(roots, body.input);
@@ -77,6 +78,8 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     const foreign = foreignOutput(output);
     if (foreign.length) throw new UserError(`output: ${foreignMessage(body.output, foreign)}`);
   }
+  // Staging a live writer holds (a job here, or one of another server on the same folder): 409 naming it.
+  requireNoWriter(output, (id) => active.has(id), `output: ${body.output}`);
   if (!overwrite && outputInTheWay(output, (id) => active.has(id)).length > 0) {
     throw new UserError(`output: ${body.output} already holds scores; choose another folder or set options.overwrite`);
   }

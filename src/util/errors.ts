@@ -9,6 +9,17 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * A user's request that conflicts with work in progress (an output folder another job is
+ * writing): the CLI prints it as any UserError; the service answers 409.
+ */
+export class ConflictError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConflictError';
+  }
+}
+
 /** The message of anything thrown. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

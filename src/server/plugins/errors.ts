@@ -1,13 +1,13 @@
 /**
  * Errors as answers: schema failures and bad input (UserError) are 400 with the field and what
- * was expected, a body that is not JSON is 415, an unknown route 404; anything else is a 500
- * whose stack goes to the log.
+ * was expected, a conflict with work in progress (ConflictError) 409, a body that is not JSON
+ * is 415, an unknown route 404; anything else is a 500 whose stack goes to the log.
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { audiencesProblem } from '../../audiences/definition.js';
-import { UserError } from '../../util/errors.js';
+import { ConflictError, UserError } from '../../util/errors.js';
 
 interface ValidationIssue {
   keyword: string;
@@ -37,6 +37,7 @@ export const errors = fp(async (app) => {
       const audiences = err.validationContext === 'body' && err.validation[0]?.instancePath.startsWith('/audiences') ? audiencesProblem(body?.audiences) : undefined;
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: audiences ? `audiences: ${audiences}` : validationMessage(err.validationContext ?? 'body', err.validation) });
     }
+    if (err instanceof ConflictError) return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: err.message });
     if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) app.log.error(err);
