@@ -42,7 +42,7 @@ describe('staging held by a live owner', () => {
       const live = { pid: sleeper.pid, start: processStartTime(sleeper.pid!), host: os.hostname(), job: 'job_elsewhere' };
       // The job is unknown to this store (another server's): its process decides.
       const held = staged(live);
-      expect(() => prepareOutput(held, false, '--overwrite', () => false)).toThrow(new RegExp(`is being written by job job_elsewhere of another server \\(pid ${sleeper.pid} on ${os.hostname()}`));
+      expect(() => prepareOutput(held, false, '--overwrite', () => false)).toThrow(new RegExp(`is in use by job job_elsewhere of another server \\(pid ${sleeper.pid} on ${os.hostname()}`));
       expect(fs.readFileSync(path.join(held, '.shards', 'scores-00000.parquet'), 'utf8')).toBe('a live part');
       // On another host the process cannot be checked: kept, and the message says what to do if that host is gone.
       const remote = staged({ ...live, pid: 1, host: 'other-host' });
@@ -50,8 +50,8 @@ describe('staging held by a live owner', () => {
       expect(fs.existsSync(path.join(remote, '.shards', 'scores-00000.parquet'))).toBe(true);
       // A CLI run (no job) that is alive is kept too; claiming over it is refused.
       const cli = staged({ pid: sleeper.pid, start: processStartTime(sleeper.pid!) });
-      expect(() => prepareOutput(cli, false)).toThrow(/being written by another run \(pid \d+\)/);
-      expect(() => claimStaging(cli, { pid: process.pid, start: '' })).toThrow(/being written by another run/);
+      expect(() => prepareOutput(cli, false)).toThrow(/in use by another run \(pid \d+\)/);
+      expect(() => claimStaging(cli, { pid: process.pid, start: '' })).toThrow(/in use by another run/);
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -80,7 +80,7 @@ describe('staging held by a live owner', () => {
     const second = await b.request('POST', '/v1/jobs', job);
     expect(second.status, second.text).toBe(409);
     expect(owner).toMatchObject({ job: first.body.id, host: os.hostname() });
-    expect(second.body.message).toMatch(new RegExp(`output: shared is being written by job ${first.body.id} of another server \\(pid ${owner.pid} on ${os.hostname()}, since `));
+    expect(second.body.message).toMatch(new RegExp(`output shared is in use by job ${first.body.id} of another server \\(pid ${owner.pid} on ${os.hostname()}, since `));
     // The first job is untouched by the refusal and finishes.
     const done = await waitJob(a, first.body.id);
     expect(done.error).toBeNull();

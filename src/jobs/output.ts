@@ -236,7 +236,7 @@ export function requireNoWriter(dir: string, isActiveJob?: (id: string) => boole
 }
 
 function busy(shown: string, writer: string): ConflictError {
-  return new ConflictError(`${shown} is being written by ${writer}; wait for it, cancel it, or choose another folder`);
+  return new ConflictError(`${shown} is in use by ${writer}; wait for it, cancel it, or choose another folder`);
 }
 
 /** An owner in words: "job job_x of another server (pid 123 on host-a, since ...)". */

@@ -79,7 +79,7 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     if (foreign.length) throw new UserError(`output: ${foreignMessage(body.output, foreign)}`);
   }
   // Staging a live writer holds (a job here, or one of another server on the same folder): 409 naming it.
-  requireNoWriter(output, (id) => active.has(id), `output: ${body.output}`);
+  requireNoWriter(output, (id) => active.has(id), `output ${body.output}`);
   if (!overwrite && outputInTheWay(output, (id) => active.has(id)).length > 0) {
     throw new UserError(`output: ${body.output} already holds scores; choose another folder or set options.overwrite`);
   }
