@@ -266,23 +266,40 @@ describe('numbers written as text, and CSV layout', () => {
     await expect(reading).rejects.toThrow(/column "x", data row 21501: "oops" is not a number/);
   });
 
-  it('reads decimal commas in ";" files, skips them with the reason in "," files, and reads a stray text as missing', async () => {
-    const eu = write('eu.csv', 'id;weight;device\n' + Array.from({ length: 40 }, (_, i) => `${i};"${1 + (i % 4)},125";${['a', 'b'][i % 2]}`).join('\n') + '\n');
-    const euSpec = await inferSpec(await openDataset([eu]));
-    expect(euSpec.spec.numeric.map((f) => f.name)).toEqual(['weight']);
-    const b = await readAll(eu, [{ name: 'weight', as: 'number' }]);
-    expect(Array.from(numberColumn(b, 'weight')).slice(0, 4)).toEqual([1.125, 2.125, 3.125, 4.125]);
+  it('decides the decimal mark per column from its values, whatever the separator; refuses a column either mark reads', async () => {
+    // UCI Bank Marketing's layout: ";" between fields, "." decimals, Excel's "#####" overflow cells.
+    const bank = write('bank.csv', 'id;cons.price.idx;emp.var.rate;euribor\n' + Array.from({ length: 40 }, (_, i) => `${i};${['93.994', '93.2', '94.465', '92.893'][i % 4]};${i % 10 === 3 ? '#####' : ['1.4', '-0.1', '-1.8', '1.1'][i % 4]};${['4,857', '4,961', '0,635', '1,25'][i % 4]}`).join('\n') + '\n');
+    const bankSpec = await inferSpec(await openDataset([bank]));
+    expect(bankSpec.spec.numeric.map((f) => f.name)).toEqual(['cons.price.idx', 'emp.var.rate', 'euribor']);
+    const rows = await readAll(bank, ['cons.price.idx', 'emp.var.rate', 'euribor'].map((name) => ({ name, as: 'number' as const })));
+    expect(Array.from(numberColumn(rows, 'cons.price.idx')).slice(0, 4)).toEqual([93.994, 93.2, 94.465, 92.893]);
+    expect(Array.from(numberColumn(rows, 'emp.var.rate')).slice(0, 4)).toEqual([1.4, -0.1, -1.8, NaN]); // row 3 is "#####": missing
+    expect(Array.from(numberColumn(rows, 'euribor')).slice(0, 4)).toEqual([4.857, 4.961, 0.635, 1.25]);
 
+    // A "," file with quoted decimal commas ("0,25"): read as such.
     const us = write('us-comma.csv', 'id,spend,device\n' + Array.from({ length: 40 }, (_, i) => `${i},"${i},25",${['a', 'b'][i % 2]}`).join('\n') + '\n');
     const usSpec = await inferSpec(await openDataset([us]));
-    expect(usSpec.spec.numeric).toEqual([]);
-    expect(usSpec.notes.find((x) => x.startsWith('spend'))).toMatch(/skipped \(its values look like numbers with a decimal comma/);
+    expect(usSpec.spec.numeric.map((f) => f.name)).toEqual(['spend']);
+    expect(Array.from(numberColumn(await readAll(us, [{ name: 'spend', as: 'number' }]), 'spend')).slice(0, 3)).toEqual([0.25, 1.25, 2.25]);
+
+    // A ";" file whose values all read either way ("1,125": 1.125 or 1125) is refused until a spec names the mark.
+    const eu = write('eu.csv', 'id;weight;device\n' + Array.from({ length: 40 }, (_, i) => `${i};"${1 + (i % 4)},125";${['a', 'b'][i % 2]}`).join('\n') + '\n');
+    const euSpec = await inferSpec(await openDataset([eu]));
+    expect(euSpec.spec.numeric).toEqual([]);
+    expect(euSpec.notes.find((x) => x.startsWith('weight'))).toMatch(/skipped \(its numbers read with either decimal mark, e\.g\. "1,125"; list it in a feature spec with "decimal"/);
+    await expect(readAll(eu, [{ name: 'weight', as: 'number' }])).rejects.toThrow(/column "weight": its numbers read with either decimal mark .*"decimal": "\."/);
+    const fitted = await fitTransform(await openDataset([eu]), { numeric: [{ name: 'weight', decimal: ',' }], categorical: [], boolean: [] });
+    expect(fitted.features[0]).toMatchObject({ name: 'weight', decimal: ',' });
+    expect(fitted.features[0].kind === 'numeric' && fitted.features[0].rawMean).toBeCloseTo(2.625, 12);
+    // Evidence both ways ("1.5" and "2,5") is refused too.
+    const mixed = write('mixed.csv', 'id;w;d\n' + Array.from({ length: 10 }, (_, i) => `${i};${i % 2 ? '1.5' : '2,5'};${i % 3}`).join('\n') + '\n');
+    await expect(readAll(mixed, [{ name: 'w', as: 'number' }])).rejects.toThrow(/e\.g\. "2,5", "1\.5"|e\.g\. "1\.5", "2,5"/);
 
     const stray = write('stray.csv', 'id,spend,device\n' + Array.from({ length: 100 }, (_, i) => `${i},${i === 50 ? 'unknown' : i === 60 ? '(45.00)' : i * 2},${['a', 'b'][i % 2]}`).join('\n') + '\n');
     const straySpec = await inferSpec(await openDataset([stray]));
     expect(straySpec.spec.numeric).toEqual([{ name: 'spend', invalidText: 'missing' }]);
-    const fitted = await fitTransform(await openDataset([stray]), straySpec.spec);
-    const spend = fitted.features.find((f) => f.name === 'spend')!;
+    const strayFit = await fitTransform(await openDataset([stray]), straySpec.spec);
+    const spend = strayFit.features.find((f) => f.name === 'spend')!;
     expect(spend.kind === 'numeric' && [spend.invalid, spend.min]).toEqual([1, -45]);
   });
 

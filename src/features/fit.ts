@@ -72,8 +72,10 @@ export function readsFor(spec: FeatureSpec, columns: ColumnInfo[], file: string)
  */
 export async function fitTransform(data: Dataset, spec: FeatureSpec, progress: Progress = silentProgress): Promise<FittedTransform> {
   const reads = readsFor(spec, data.columns, data.tables[0].path);
-  const lenient = new Set(spec.numeric.filter((f) => f.invalidText === 'missing').map((f) => f.name));
-  const request: ColumnRequest[] = Object.entries(reads).map(([name, as]) => ({ name, as, ...(lenient.has(name) && { textNotNumber: 'missing' as const }) }));
+  const request: ColumnRequest[] = Object.entries(reads).map(([name, as]) => {
+    const f = spec.numeric.find((n) => n.name === name);
+    return { name, as, ...(f?.invalidText === 'missing' && { textNotNumber: 'missing' as const }), ...(f?.decimal && { decimalMark: f.decimal }) };
+  });
 
   const numeric = spec.numeric.map((f) => ({
     f,
@@ -150,6 +152,7 @@ export async function fitTransform(data: Dataset, spec: FeatureSpec, progress: P
       max: s.max,
       invalid: s.invalid,
       ...(s.f.invalidText === 'missing' && { invalidText: 'missing' as const }),
+      ...(s.f.decimal && { decimal: s.f.decimal }),
     });
   }
   for (const s of spec.categorical.map((f, i) => ({ f, st: categorical[i] }))) {

@@ -96,6 +96,9 @@ function decide(col: ColumnInfo, values: Array<string | null>, distinct: Set<str
     spec.boolean.push({ name: col.name });
     return `boolean (values ${[...distinct].slice(0, 4).join('/')})`;
   }
+  if (col.decimalAmbiguous) {
+    return `skipped (its numbers read with either decimal mark, e.g. ${col.decimalAmbiguous.map((v) => JSON.stringify(v)).join(', ')}; list it in a feature spec with "decimal": "." or ",")`;
+  }
   const parsed = values.map((v) => parseNumberText(v, col.decimalComma));
   const numbers = parsed.filter((v): v is number => v !== undefined && !Number.isNaN(v));
   const notNumbers = values.filter((_, i) => parsed[i] === undefined);

@@ -27,6 +27,11 @@ export const NumericFeatureSchema = Type.Object(
      * first, naming the row; "missing" reads it as a missing value, imputed and counted.
      */
     invalidText: Type.Optional(Type.Union([Type.Literal('error'), Type.Literal('missing')], { expected: '"error" or "missing"' })),
+    /**
+     * The decimal mark of numbers written as text ("." or ","), for a column whose values leave
+     * it open ("1.234" in a ";" file); by default the column's values decide.
+     */
+    decimal: Type.Optional(Type.Union([Type.Literal('.'), Type.Literal(',')], { expected: '"." or ","' })),
   },
   { additionalProperties: false },
 );

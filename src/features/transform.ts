@@ -24,6 +24,8 @@ export interface FittedNumeric {
   invalid: number;
   /** Text that is not a number reads as missing (imputed and counted) instead of stopping the read. */
   invalidText?: 'missing';
+  /** The decimal mark the spec named for numbers written as text (else each file's values decide). */
+  decimal?: '.' | ',';
 }
 
 export interface FittedCategorical {
@@ -95,7 +97,10 @@ export function outputNames(features: FittedFeature[]): string[] {
 export function columnRequest(t: FittedTransform, extra: ColumnRequest[] = []): ColumnRequest[] {
   const req: ColumnRequest[] = [];
   if (t.id.column !== null) req.push({ name: t.id.column, as: t.id.as as 'bigint' | 'text' });
-  for (const f of t.features) req.push({ name: f.name, as: t.reads[f.name], ...(f.kind === 'numeric' && f.invalidText === 'missing' && { textNotNumber: 'missing' as const }) });
+  for (const f of t.features) {
+    const numeric = f.kind === 'numeric' ? f : undefined;
+    req.push({ name: f.name, as: t.reads[f.name], ...(numeric?.invalidText === 'missing' && { textNotNumber: 'missing' as const }), ...(numeric?.decimal && { decimalMark: numeric.decimal }) });
+  }
   for (const e of extra) if (!req.some((r) => r.name === e.name)) req.push(e);
   return req;
 }

@@ -8,6 +8,8 @@ export interface ColumnRequest {
   as: ReadAs;
   /** For this column, text that is not a number is a missing value (overrides the read's badNumbers). */
   textNotNumber?: 'missing';
+  /** The decimal mark of numbers written as text, when a feature spec names it (else the file's values decide). */
+  decimalMark?: '.' | ',';
 }
 
 /** Broad kind of a source column, from its storage type. */
@@ -27,8 +29,10 @@ export interface ColumnInfo {
   label?: boolean;
   /** For a label column from `audience events --horizon`: the days of the window it covers. */
   horizonDays?: number;
-  /** Numbers in this text column use a decimal comma ("1.075,50"): set for text columns of ";"-delimited files. */
+  /** Numbers in this text column use a decimal comma ("1.075,50"), as its values show (io/decimal-mark.ts). */
   decimalComma?: boolean;
+  /** Values whose decimal mark the column leaves open ("1.234" in a ";" file): numbers need a spec's "decimal". */
+  decimalAmbiguous?: string[];
 }
 
 export type NumberColumn = Float64Array;

@@ -3,12 +3,14 @@
  * "-€12.00", "1e-3", " " (blank), "N/A", "(45.00)" (an accounting negative). A percent keeps
  * its written value (66.82), so a model sees the column in the units the file shows. By
  * default a comma is only a thousands separator in groups of three ("1,5" is not a number);
- * with `decimalComma` (files written with ";" between fields, as European spreadsheets do)
- * the roles swap: "1.075,50" is 1075.5 and "1,125" is 1.125.
+ * with `decimalComma` (a column whose values show it, io/decimal-mark.ts) the roles swap:
+ * "1.075,50" is 1075.5 and "1,125" is 1.125. Excel's overflow cells ("#####") are missing.
  */
 
 /** Text that stands for a missing value in exports and spreadsheets (compared lower-cased, trimmed). */
 const MISSING = new Set(['', '-', '?', '.', 'na', 'n/a', '#n/a', 'nan', 'null', 'none', 'nil', '#value!', '#div/0!']);
+/** Excel's overflow cell: a number too wide for its column is saved as "#####". */
+const OVERFLOW = /^#+$/;
 const INFINITE = /^([-+]?)(inf|infinity)$/i;
 const NUMBER = /^[-+]?[$€£¥]?\s?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s?%?$/;
 const NUMBER_DECIMAL_COMMA = /^[-+]?[$€£¥]?\s?(?:(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?|,\d+)(?:[eE][-+]?\d+)?\s?%?\s?[€]?$/;
@@ -21,7 +23,7 @@ const ACCOUNTING = /^\((.*)\)$/;
 export function parseNumberText(text: string | null, decimalComma = false): number | undefined {
   if (text === null) return NaN;
   let t = text.trim();
-  if (MISSING.has(t.toLowerCase())) return NaN;
+  if (MISSING.has(t.toLowerCase()) || OVERFLOW.test(t)) return NaN;
   const inf = INFINITE.exec(t);
   if (inf) return inf[1] === '-' ? -Infinity : Infinity;
   const acc = ACCOUNTING.exec(t);

@@ -10,6 +10,7 @@ import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
 import { fitsInt64, kindOfType } from './columns.js';
 import { checkCsvLayout } from './csv-layout.js';
+import { decideDecimalMarks } from './decimal-mark.js';
 import { connect, duckMessage, ident, recoverFrom } from './duckdb.js';
 import { parseBool, parseNumberText } from './number-text.js';
 
@@ -89,10 +90,11 @@ export async function openTable(file: string): Promise<Table> {
       return described.getRows().map((r) => {
         const col: ColumnInfo = { name: String(r[0]), type: String(r[1]), kind: kindOfType(String(r[1])) };
         // CSV types are the sniffer's guess from a sample: values are read as text and parsed row by row.
-        if (csv) Object.assign(col, { inferred: true }, col.kind === 'text' && csv.delimiter === ';' && { decimalComma: true });
+        if (csv) col.inferred = true;
         return col;
       });
     });
+    if (csv) await withConnection((con) => decideDecimalMarks(con, `read_csv($1${csv.textOptions})`, abs, columns, csv.delimiter));
     // The columns as the file's own text, in the layout checked above (CSV); the typed scan otherwise.
     const readScan = csv ? `read_csv($1${csv.textOptions})` : scan;
     let rowGroups: number[] | undefined;
@@ -201,7 +203,7 @@ async function* checkedRead(
       throw new UserError(`${file}: no column "${req.name}" (columns: ${columns.map((c) => c.name).join(', ')})`);
     }
     if (req.as === 'number' && col.inferred && col.kind === 'boolean') textBooleans.add(req.name);
-    else if (req.as === 'number' && (col.kind === 'text' || col.inferred)) textNumbers.set(req.name, Boolean(col.decimalComma));
+    else if (req.as === 'number' && (col.kind === 'text' || col.inferred)) textNumbers.set(req.name, decimalCommaOf(file, col, req));
     else if (req.as === 'number' && col.kind !== 'numeric' && col.kind !== 'boolean') {
       throw new UserError(`${file}: column "${req.name}" holds ${col.type}, expected numbers`);
     }
@@ -236,6 +238,22 @@ async function* checkedRead(
     batch.rejects?.sort((a, b) => a.row - b.row);
     yield batch;
   }
+}
+
+/**
+ * Whether a text column asked for as numbers has a decimal comma: the request's mark (a
+ * feature spec's "decimal"), else what the column's values showed.
+ * @throws UserError when the values leave the mark open and the request names none.
+ */
+function decimalCommaOf(file: string, col: ColumnInfo, req: ColumnRequest): boolean {
+  if (req.decimalMark) return req.decimalMark === ',';
+  if (col.decimalAmbiguous) {
+    throw new UserError(
+      `${file}: column "${col.name}": its numbers read with either decimal mark (e.g. ${col.decimalAmbiguous.map((v) => JSON.stringify(v)).join(', ')}); ` +
+        'name the mark in a feature spec: {"name": "' + col.name + '", "decimal": "."} or "decimal": ","',
+    );
+  }
+  return Boolean(col.decimalComma);
 }
 
 /** Text cells as 64-bit integers (an id column asked for as such). */
