@@ -125,6 +125,18 @@ describe('Arrow IPC as writers make it', () => {
   });
 });
 
+describe('ZSTD frames as other encoders write them', () => {
+  it('decodes a frame without a content size into an 8-byte aligned buffer (BigInt64Array and Float64Array need it)', () => {
+    const values = new BigInt64Array([1n, 2n ** 60n, -3n]);
+    const raw = new Uint8Array(values.buffer);
+    // magic; frame header: no content size, not single-segment, so a window descriptor; one raw last block.
+    const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, ((raw.length << 3) | 1) & 255, (raw.length >> 5) & 255, 0, ...raw]);
+    const decoded = compressionRegistry.get(CompressionType.ZSTD)!.decode!(frame);
+    expect(decoded.byteOffset % 8).toBe(0);
+    expect(Array.from(new BigInt64Array(decoded.buffer, decoded.byteOffset, 3))).toEqual([1n, 2n ** 60n, -3n]);
+  });
+});
+
 describe('Parquet as other writers make it', () => {
   it('reads BYTE_ARRAY strings without the UTF8 annotation as text', async () => {
     const file = path.join(dir, 'blob.parquet');

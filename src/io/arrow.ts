@@ -21,12 +21,43 @@ import {
 import { UserError, errorMessage } from '../util/errors.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnKind, ColumnRequest } from './columns.js';
 
+/**
+ * A buffer whose start is 8-byte aligned (copied when it is not): typed arrays of 64-bit values
+ * cannot start elsewhere. fzstd returns a frame's raw block as a view into its input, and
+ * apache-arrow hands buffers stored uncompressed (length -1) on as views into the body.
+ */
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+}
+
 compressionRegistry.set(CompressionType.LZ4_FRAME, { decode: (data) => Uint8Array.from(lz4.decompress(data)) });
-compressionRegistry.set(CompressionType.ZSTD, { decode: (data) => zstdDecompress(data) });
+compressionRegistry.set(CompressionType.ZSTD, { decode: (data) => aligned(zstdDecompress(data)) });
+
+type Decompressor = (...args: unknown[]) => { decommpressedBody: Uint8Array[]; buffers: unknown };
+const ALIGNED = Symbol('aligned buffers');
+
+/**
+ * Makes the reader's decompression step return 8-byte aligned buffers (see `aligned`), once
+ * per reader class: apache-arrow 21 has no option for it (its `_decompressBuffers`).
+ */
+function alignDecompressedBuffers(reader: RecordBatchReader): void {
+  for (let proto = Object.getPrototypeOf((reader as unknown as { _impl: object })._impl); proto; proto = Object.getPrototypeOf(proto)) {
+    if (!Object.prototype.hasOwnProperty.call(proto, '_decompressBuffers')) continue;
+    if (proto[ALIGNED]) return;
+    const original = proto._decompressBuffers as Decompressor;
+    proto._decompressBuffers = function (this: unknown, ...args: unknown[]) {
+      const out = original.apply(this, args);
+      return { ...out, decommpressedBody: out.decommpressedBody.map(aligned) };
+    };
+    proto[ALIGNED] = true;
+    return;
+  }
+}
 
 async function open(file: string): Promise<RecordBatchReader> {
   try {
     const reader = await RecordBatchReader.from(fs.createReadStream(file));
+    alignDecompressedBuffers(reader);
     await reader.open();
     if (!reader.schema) throw new Error('no schema');
     return reader;
