@@ -11,6 +11,12 @@
  * leading digit, accents) is written in backquotes: `order value` > 100. `N%` is allowed on ranks only: `rank <= 5%` keeps exactly
  * round(5% of the ranked visitors). Comparisons with a missing value are false.
  * Errors give the column (1-based) where the rule went wrong.
+ *
+ * Limits (a rule comes from a request or a file): at most MAX_RULE_DEPTH levels of
+ * parentheses and `not`, and at most MAX_RULE_TERMS comparisons (each value of an `in [...]`
+ * list counts as one). A chain of `and` or `or` is built as a balanced tree, so the tree's
+ * depth, hence every recursion over it (references, compile, SQL), stays near
+ * MAX_RULE_DEPTH + log2(MAX_RULE_TERMS).
  */
 import { UserError } from '../util/errors.js';
 
@@ -77,12 +83,27 @@ function tokenize(src: string, fail: (pos: number, msg: string) => never): Token
   return out;
 }
 
+/** The most levels of parentheses and `not` a rule may nest. */
+export const MAX_RULE_DEPTH = 32;
+/** The most comparisons a rule may hold (each value of an `in [...]` list counts as one). */
+export const MAX_RULE_TERMS = 1000;
+
+/** `items` joined by `op` as a balanced tree: depth log2(n), not n as a left-deep chain. */
+function balanced(op: 'and' | 'or', items: Rule[]): Rule {
+  if (items.length === 1) return items[0];
+  const half = items.length >> 1;
+  return { op, left: balanced(op, items.slice(0, half)), right: balanced(op, items.slice(half)) };
+}
+
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false']);
 
 /**
- * Parses a rule into its tree (recursive descent: or > and > not > comparison).
+ * Parses a rule into its tree (recursive descent: or > and > not > comparison), within
+ * MAX_RULE_DEPTH and MAX_RULE_TERMS (checked before each level is entered, so no rule can
+ * drive the recursion past the stack).
  * @param where names the rule in errors.
- * @throws UserError with the 1-based column where the rule went wrong and a caret under it.
+ * @throws UserError with the 1-based column where the rule went wrong and a caret under it,
+ *   or naming the limit a rule goes beyond.
  */
 export function parseRule(src: string, where = 'rule'): Rule {
   const fail = (pos: number, msg: string): never => {
@@ -94,6 +115,16 @@ export function parseRule(src: string, where = 'rule'): Rule {
   const peek = () => tokens[at];
   const word = (t: Token, w: string) => t.kind === 'ident' && !t.quoted && t.text.toLowerCase() === w;
   const describe = (t: Token) => (t.kind === 'end' ? t.text : `"${t.text}"`);
+  let depth = 0;
+  let terms = 0;
+  /** Enters one more level of parentheses or `not` at token `t`, within MAX_RULE_DEPTH. */
+  const deeper = (t: Token) => {
+    if (++depth > MAX_RULE_DEPTH) fail(t.pos, `the rule nests parentheses and "not" more than ${MAX_RULE_DEPTH} levels deep, the most a rule may; write it flatter`);
+  };
+  /** Counts one more comparison (or listed value) at token `t`, within MAX_RULE_TERMS. */
+  const term = (t: Token) => {
+    if (++terms > MAX_RULE_TERMS) fail(t.pos, `the rule holds more than ${MAX_RULE_TERMS} comparisons (a value of an "in [...]" list counts as one), the most a rule may; split it, or use fewer values`);
+  };
 
   const value = (): { value: Value; percent: boolean } => {
     const t = tokens[at++];
@@ -112,9 +143,11 @@ export function parseRule(src: string, where = 'rule'): Rule {
     const t = peek();
     if (t.kind === 'punct' && t.text === '(') {
       at++;
+      deeper(t);
       const inner = or();
       const close = tokens[at++];
       if (!(close.kind === 'punct' && close.text === ')')) fail(close.pos, `expected ")" to close the "(" at column ${t.pos + 1}, found ${describe(close)}`);
+      depth--;
       return inner;
     }
     if (t.kind !== 'ident' || (!t.quoted && KEYWORDS.has(t.text.toLowerCase()))) {
@@ -123,12 +156,14 @@ export function parseRule(src: string, where = 'rule'): Rule {
     at++;
     const ref = t.text;
     const next = tokens[at];
+    term(t);
     if (word(next, 'in')) {
       at++;
       const open = tokens[at++];
       if (!(open.kind === 'punct' && open.text === '[')) fail(open.pos, `expected "[" after "in", found ${describe(open)}`);
       const values: Value[] = [];
       for (;;) {
+        if (values.length > 0) term(peek());
         const v = value();
         if (v.percent) fail(tokens[at - 1].pos, 'a percentage cannot be listed in "in [...]"');
         values.push(v.value);
@@ -158,27 +193,31 @@ export function parseRule(src: string, where = 'rule'): Rule {
   };
 
   const unary = (): Rule => {
-    if (word(peek(), 'not')) {
+    const t = peek();
+    if (word(t, 'not')) {
       at++;
-      return { op: 'not', rule: unary() };
+      deeper(t);
+      const rule: Rule = { op: 'not', rule: unary() };
+      depth--;
+      return rule;
     }
     return primary();
   };
   const and = (): Rule => {
-    let left = unary();
+    const items = [unary()];
     while (word(peek(), 'and')) {
       at++;
-      left = { op: 'and', left, right: unary() };
+      items.push(unary());
     }
-    return left;
+    return balanced('and', items);
   };
   const or = (): Rule => {
-    let left = and();
+    const items = [and()];
     while (word(peek(), 'or')) {
       at++;
-      left = { op: 'or', left, right: and() };
+      items.push(and());
     }
-    return left;
+    return balanced('or', items);
   };
 
   const rule = or();
