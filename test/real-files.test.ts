@@ -126,14 +126,32 @@ describe('Arrow IPC as writers make it', () => {
 });
 
 describe('ZSTD frames as other encoders write them', () => {
-  it('decodes a frame without a content size into an 8-byte aligned buffer (BigInt64Array and Float64Array need it)', () => {
-    const values = new BigInt64Array([1n, 2n ** 60n, -3n]);
-    const raw = new Uint8Array(values.buffer);
-    // magic; frame header: no content size, not single-segment, so a window descriptor; one raw last block.
-    const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, ((raw.length << 3) | 1) & 255, (raw.length >> 5) & 255, 0, ...raw]);
-    const decoded = compressionRegistry.get(CompressionType.ZSTD)!.decode!(frame);
+  it('decodes a single-segment frame (what libzstd writes for a buffer) into an 8-byte aligned buffer, as 64-bit columns need', () => {
+    // fzstd returns such a frame's content as a view 12 bytes into its own allocation.
+    const decoded = compressionRegistry.get(CompressionType.ZSTD)!.decode!(zstdStored(new Uint8Array(new BigInt64Array([1n, 2n ** 60n, -3n]).buffer)));
     expect(decoded.byteOffset % 8).toBe(0);
     expect(Array.from(new BigInt64Array(decoded.buffer, decoded.byteOffset, 3))).toEqual([1n, 2n ** 60n, -3n]);
+  });
+
+  it('reads an IPC file whose int64 and float64 buffers are ZSTD frames that decode to views (RLE blocks)', async () => {
+    const decoder = compressionRegistry.get(CompressionType.ZSTD)!;
+    // A constant buffer as one single-segment frame holding one RLE block: smaller than the data, so the writer keeps it.
+    const rle = (data: Uint8Array) => {
+      if (data.length === 0 || data.some((b) => b !== data[0])) return zstdStored(data); // larger than the data: stored uncompressed
+      const n = data.length;
+      const block = (n << 3) | (1 << 1) | 1;
+      return new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0xa0, n & 255, (n >> 8) & 255, (n >> 16) & 255, n >>> 24, block & 255, (block >> 8) & 255, (block >> 16) & 255, data[0]]);
+    };
+    compressionRegistry.set(CompressionType.ZSTD, { ...decoder, encode: rle });
+    const n = 1000;
+    const table = new Table({ big: vectorFromArray(Array.from({ length: n }, () => 0n), new Int64()), x: vectorFromArray(new Float64Array(n)) });
+    const writer = new RecordBatchWriter({ compressionType: CompressionType.ZSTD } as never);
+    writer.writeAll(table);
+    const file = path.join(dir, 'zstd-rle.arrow');
+    fs.writeFileSync(file, await writer.toUint8Array());
+    compressionRegistry.set(CompressionType.ZSTD, decoder);
+    const b = await readAll(file, [{ name: 'big', as: 'number' }, { name: 'x', as: 'number' }]);
+    expect([b.rows, numberColumn(b, 'big')[999], numberColumn(b, 'x')[0]]).toEqual([n, 0, 0]);
   });
 });
 
