@@ -9,7 +9,7 @@ import { ModelStore } from '../models/registry.js';
 import { errorMessage, systemErrorMessage, UserError } from '../util/errors.js';
 import { removeIfEmpty, removeScoreOutput } from './output.js';
 import { runScoreJob, type TrainJobSpec } from './runner.js';
-import { JobStore, LOG_CHARS } from './store.js';
+import { JobStore, LOG_CHARS, StoreWriteError } from './store.js';
 import { trainFromParams } from './train.js';
 
 /**
@@ -46,6 +46,9 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
       }
       jobs.finish(id, 'succeeded', { result, log });
     } catch (err) {
+      // The store cannot record an outcome now (a full disk): the runner exits saying so and
+      // the scheduler retries the job, which keeps what it wrote.
+      if (err instanceof StoreWriteError) throw err;
       const system = systemErrorMessage(err);
       const message = err instanceof UserError ? err.message : (system ?? `internal error: ${errorMessage(err)}`);
       // A failed score job leaves nothing of its own behind (staging included): a resubmission starts

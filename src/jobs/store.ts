@@ -7,12 +7,47 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FileFingerprint } from '../io/fingerprint.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError, errorMessage, systemErrorMessage } from '../util/errors.js';
 import { makeFolder } from '../util/files.js';
 import type { Shard } from './shards.js';
 
 /** The tail of a runner's output kept with its job. */
 export const LOG_CHARS = 20_000;
+
+/** SQLite's result codes for a store that cannot be written, as the system error they stand for. */
+const WRITE_FAILURES: Array<[RegExp, string]> = [
+  [/^SQLITE_FULL/, 'ENOSPC'],
+  [/^SQLITE_READONLY/, 'EROFS'],
+  [/^SQLITE_IOERR/, 'EIO'],
+  [/^SQLITE_BUSY/, 'EBUSY'],
+  [/^SQLITE_CANTOPEN/, 'EACCES'],
+];
+
+/**
+ * The job store could not be written (a full disk, a read-only or failing file system, a lock
+ * held too long): an operational failure, not a bug. Carries the system error it stands for
+ * (`code`, `path`), so systemErrorMessage words it as "cannot write <file>: <reason>".
+ */
+export class StoreWriteError extends Error {
+  readonly syscall = 'write';
+
+  constructor(
+    readonly code: string,
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(systemErrorMessage({ code, path, syscall: 'write' }) ?? `cannot write ${path}`, { cause });
+    this.name = 'StoreWriteError';
+  }
+}
+
+/** `err` as a StoreWriteError when it is SQLite saying the store at `file` cannot be written; else undefined. */
+function writeFailure(err: unknown, file: string): StoreWriteError | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') return undefined;
+  const hit = WRITE_FAILURES.find(([re]) => re.test(code));
+  return hit && new StoreWriteError(hit[1], path.resolve(file), err);
+}
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -123,6 +158,7 @@ CREATE TABLE IF NOT EXISTS shards (
   seconds REAL NOT NULL DEFAULT 0,
   PRIMARY KEY (job_id, idx)
 );
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
 `;
 
 function toRecord(r: JobRow): JobRecord {
@@ -172,6 +208,7 @@ function migrate(db: Database.Database): void {
  */
 export class JobStore {
   readonly db: Database.Database;
+  private unwritable: string | undefined;
 
   /**
    * Opens (or creates) the store and checks it: a damaged file is refused before anything else
@@ -198,6 +235,42 @@ export class JobStore {
     }
   }
 
+  /** Why the last write failed, "cannot write <file>: <reason>"; undefined once a write succeeded since. */
+  get writeProblem(): string | undefined {
+    return this.unwritable;
+  }
+
+  /**
+   * Runs a write (a statement or a transaction); when SQLite says the store cannot be written,
+   * remembers why (writeProblem) and throws that as a StoreWriteError.
+   */
+  private write<T>(fn: () => T): T {
+    try {
+      const out = fn();
+      this.unwritable = undefined;
+      return out;
+    } catch (err) {
+      const failure = writeFailure(err, this.file);
+      if (!failure) throw err;
+      this.unwritable = failure.message;
+      throw failure;
+    }
+  }
+
+  /**
+   * Whether the store takes a write now (one small row rewritten: a page of the log): undefined
+   * when it does, else why not ("cannot write <file>: <reason>").
+   */
+  probeWrite(): string | undefined {
+    try {
+      this.write(() => this.db.prepare('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at').run(now()));
+      return undefined;
+    } catch (err) {
+      if (err instanceof StoreWriteError) return err.message;
+      throw err;
+    }
+  }
+
   /** Queued or running jobs. */
   activeIds(): Set<string> {
     return new Set((this.db.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all() as Array<{ id: string }>).map((r) => r.id));
@@ -205,17 +278,17 @@ export class JobStore {
 
   /** Records the fingerprints of a score job's inputs (see io/fingerprint.ts). */
   setInputs(id: string, inputs: FileFingerprint[]): void {
-    this.db.prepare('UPDATE jobs SET inputs = ? WHERE id = ?').run(JSON.stringify(inputs), id);
+    this.write(() => this.db.prepare('UPDATE jobs SET inputs = ? WHERE id = ?').run(JSON.stringify(inputs), id));
   }
 
   /** A running job whose runner died: it waits (stage says why) and is queued again by requeue(). */
   markRetry(id: string, stage: string, log: string): void {
-    this.db.prepare("UPDATE jobs SET runner_pid = NULL, runner_start = NULL, stage = ?, log = coalesce(?, log) WHERE id = ? AND status = 'running'").run(stage, log || null, id);
+    this.write(() => this.db.prepare("UPDATE jobs SET runner_pid = NULL, runner_start = NULL, stage = ?, log = coalesce(?, log) WHERE id = ? AND status = 'running'").run(stage, log || null, id));
   }
 
   /** Queues a running job again (after a runner crash and its backoff); false when it is no longer running. */
   requeue(id: string): boolean {
-    return this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL WHERE id = ? AND status = 'running'").run(id).changes === 1;
+    return this.write(() => this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL WHERE id = ? AND status = 'running'").run(id).changes === 1);
   }
 
   close(): void {
@@ -224,7 +297,7 @@ export class JobStore {
 
   create(type: JobRecord['type'], spec: Record<string, unknown>): JobRecord {
     const id = `job_${crypto.randomBytes(9).toString('base64url')}`;
-    this.db.prepare('INSERT INTO jobs (id, type, spec, status, created_at) VALUES (?, ?, ?, ?, ?)').run(id, type, JSON.stringify(spec), 'queued', now());
+    this.write(() => this.db.prepare('INSERT INTO jobs (id, type, spec, status, created_at) VALUES (?, ?, ?, ?, ?)').run(id, type, JSON.stringify(spec), 'queued', now()));
     return this.get(id)!;
   }
 
@@ -263,58 +336,58 @@ export class JobStore {
 
   /** The oldest queued job, marked running (atomically: one scheduler wins it). */
   claimNext(): JobRecord | undefined {
-    return this.db.transaction(() => {
+    return this.write(this.db.transaction(() => {
       const row = this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
       if (!row) return undefined;
       this.db
         .prepare("UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?), run_started_at = ?, run_rows = 0, attempts = attempts + 1, error = NULL WHERE id = ?")
         .run(now(), now(), row.id);
       return this.get(row.id);
-    })();
+    }));
   }
 
   /** Records the runner process of a running job (pid and start time: its identity). */
   setRunner(id: string, pid: number | null, start: string | null = null): void {
-    this.db.prepare('UPDATE jobs SET runner_pid = ?, runner_start = ? WHERE id = ?').run(pid, start, id);
+    this.write(() => this.db.prepare('UPDATE jobs SET runner_pid = ?, runner_start = ? WHERE id = ?').run(pid, start, id));
   }
 
   /** Jobs a crashed server left running: queued again, keeping their finished shards. */
   requeueRunning(): JobRecord[] {
     const rows = (this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[]).map(toRecord);
-    this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL, stage = 'resuming' WHERE status = 'running'").run();
+    this.write(() => this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL, stage = 'resuming' WHERE status = 'running'").run());
     return rows;
   }
 
   update(id: string, fields: Partial<Pick<JobRecord, 'stage' | 'backend' | 'device'>>): void {
     const keys = (['stage', 'backend', 'device'] as const).filter((k) => k in fields);
     if (!keys.length) return;
-    this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k] ?? null), id);
+    this.write(() => this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k] ?? null), id));
   }
 
   addRows(id: string, rows: number): void {
-    this.db.prepare('UPDATE jobs SET rows_done = rows_done + ?, run_rows = run_rows + ? WHERE id = ?').run(rows, rows, id);
+    this.write(() => this.db.prepare('UPDATE jobs SET rows_done = rows_done + ?, run_rows = run_rows + ? WHERE id = ?').run(rows, rows, id));
   }
 
   /** Ends a running job; false when it was no longer running (e.g. cancelled meanwhile). */
   finish(id: string, status: 'succeeded' | 'failed', outcome: { result?: unknown; error?: string; log?: string }): boolean {
-    const r = this.db
-      .prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, log = coalesce(?, log), runner_pid = NULL, stage = NULL WHERE id = ? AND status = 'running'")
-      .run(status, now(), outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, outcome.log || null, id);
+    const r = this.write(() =>
+      this.db
+        .prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ?, error = ?, log = coalesce(?, log), runner_pid = NULL, stage = NULL WHERE id = ? AND status = 'running'")
+        .run(status, now(), outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, outcome.log || null, id),
+    );
     return r.changes === 1;
   }
 
   /** Cancels a queued or running job; false when it had already finished. */
   cancel(id: string): boolean {
-    const r = this.db
-      .prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, stage = NULL WHERE id = ? AND status IN ('queued', 'running')")
-      .run(now(), id);
+    const r = this.write(() => this.db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, stage = NULL WHERE id = ? AND status IN ('queued', 'running')").run(now(), id));
     return r.changes === 1;
   }
 
   // Shards
 
   setShards(id: string, shards: Shard[]): void {
-    this.db.transaction(() => {
+    this.write(this.db.transaction(() => {
       this.db.prepare('DELETE FROM shards WHERE job_id = ?').run(id);
       const ins = this.db.prepare('INSERT INTO shards (job_id, idx, tbl, start, "end", first) VALUES (?, ?, ?, ?, ?, ?)');
       for (const s of shards) ins.run(id, s.index, s.table, s.start, s.end, s.first);
@@ -323,7 +396,7 @@ export class JobStore {
         shards.reduce((n, s) => n + s.end - s.start, 0),
         id,
       );
-    })();
+    }));
   }
 
   shards(id: string): ShardRecord[] {
@@ -344,7 +417,7 @@ export class JobStore {
 
   /** Marks a shard done and sets the job's row count to what finished shards hold (a redone shard is not counted twice). */
   shardDone(id: string, r: { index: number; rows: number; imputed: number; rejected: number; seconds: number }): void {
-    this.db.transaction(() => {
+    this.write(this.db.transaction(() => {
       this.db
         .prepare("UPDATE shards SET status = 'done', rows = ?, imputed = ?, rejected = ?, seconds = ? WHERE job_id = ? AND idx = ?")
         .run(r.rows, r.imputed, r.rejected, r.seconds, id, r.index);
@@ -354,11 +427,11 @@ export class JobStore {
            rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`,
         )
         .run(id, id, id);
-    })();
+    }));
   }
 
   /** Rows of unfinished shards are not kept across a restart: progress restarts from the finished shards. */
   resetPartialRows(id: string): void {
-    this.db.prepare(`UPDATE jobs SET rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`).run(id, id);
+    this.write(() => this.db.prepare(`UPDATE jobs SET rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`).run(id, id));
   }
 }

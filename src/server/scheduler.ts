@@ -10,12 +10,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
-import { LOG_CHARS, type JobStore } from '../jobs/store.js';
+import { LOG_CHARS, StoreWriteError, type JobStore } from '../jobs/store.js';
 import { isAlive, processStartTime } from '../util/process.js';
 
 /** The runner process's entry (jobs/), run through tsx like the CLI (no build step). */
 const RUNNER = fileURLToPath(new URL('../jobs/runner-main.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx/esm');
+/** How often a step the job store refused (a full disk) is tried again, ms. */
+const STORE_RETRY_MS = 2000;
 
 export interface SchedulerOptions {
   concurrency: number;
@@ -48,6 +50,10 @@ interface Running {
 export class Scheduler {
   private readonly running = new Map<string, Running>();
   private readonly retries = new Set<NodeJS.Timeout>();
+  /** Jobs whose next state waits on a job store that cannot be written: why. */
+  private readonly held = new Map<string, string>();
+  /** Steps with a retry scheduled (by job id, or 'poke'). */
+  private readonly pending = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -75,13 +81,56 @@ export class Scheduler {
     return this.running.size;
   }
 
-  /** Starts queued jobs while there is room. */
+  /** Why a job's next state waits on the job store ("the job store cannot be written (...)"), if it does. */
+  waiting(id: string): string | undefined {
+    return this.held.get(id);
+  }
+
+  /** Starts queued jobs while there is room (later, when the job store cannot be written now). */
   poke(): void {
-    while (!this.stopped && this.running.size < this.opts.concurrency) {
-      const job = this.jobs.claimNext();
-      if (!job) return;
-      this.launch(job.id);
+    this.persist('poke', () => {
+      while (!this.stopped && this.running.size < this.opts.concurrency) {
+        const job = this.jobs.claimNext();
+        if (!job) return;
+        this.launch(job.id);
+      }
+    });
+  }
+
+  /**
+   * Runs `step`, which writes the job store (`key`: the job it is for, or 'poke'). When the
+   * store cannot be written (a full disk: StoreWriteError), the server stays up: it logs why,
+   * shows it as the job's stage (waiting()) and tries the step again every STORE_RETRY_MS
+   * until it succeeds. Any other error is logged, not thrown: this runs in process events.
+   */
+  private persist(key: string, step: () => void): void {
+    try {
+      step();
+      if (this.held.delete(key)) this.opts.log?.info({ job: key }, 'the job store takes writes again');
+    } catch (err) {
+      if (!(err instanceof StoreWriteError)) {
+        this.opts.log?.error({ job: key, err }, 'job step failed');
+        return;
+      }
+      const why = `the job store cannot be written (${err.message})`;
+      if (key !== 'poke' && !this.held.has(key)) this.opts.log?.error({ job: key, error: err.message }, `${why}; trying again every ${STORE_RETRY_MS / 1000} s`);
+      if (key !== 'poke') this.held.set(key, why);
+      if (this.pending.has(key)) return;
+      this.pending.add(key);
+      this.later(STORE_RETRY_MS, () => {
+        this.pending.delete(key);
+        this.persist(key, step);
+      });
     }
+  }
+
+  /** Runs `fn` after `ms` unless the scheduler stopped meanwhile (stop() clears the timer). */
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      if (!this.stopped) fn();
+    }, ms);
+    this.retries.add(timer);
   }
 
   private launch(id: string): void {
@@ -100,9 +149,11 @@ export class Scheduler {
       child.on('exit', (code, signal) => {
         this.running.delete(id);
         if (!this.stopped) {
-          this.runnerDied(id, signal ?? `code ${code}`, run.log);
-          const job = this.jobs.get(id);
-          if (job && job.status !== 'running') this.opts.log?.[job.status === 'failed' ? 'warn' : 'info']({ job: id, status: job.status, error: job.error ?? undefined }, `job ${job.status}`);
+          this.persist(id, () => {
+            this.runnerDied(id, signal ?? `code ${code}`, run.log);
+            const job = this.jobs.get(id);
+            if (job && job.status !== 'running') this.opts.log?.[job.status === 'failed' ? 'warn' : 'info']({ job: id, status: job.status, error: job.error ?? undefined }, `job ${job.status}`);
+          });
           this.poke();
         }
         resolve();
@@ -129,11 +180,7 @@ export class Scheduler {
     const wait = (this.opts.backoffSeconds ?? 2) * 2 ** (job.attempts - 1);
     this.jobs.markRetry(id, `retrying in ${wait}s (attempt ${job.attempts + 1} of ${max}): ${why}`, log);
     this.opts.log?.warn({ job: id, attempt: job.attempts, how, retryInSeconds: wait }, 'runner died; retrying');
-    const timer = setTimeout(() => {
-      this.retries.delete(timer);
-      if (!this.stopped && this.jobs.requeue(id)) this.poke();
-    }, wait * 1000);
-    this.retries.add(timer);
+    this.later(wait * 1000, () => this.persist(id, () => void (this.jobs.requeue(id) && this.poke())));
   }
 
   /** Cancels a queued or running job; a running one's runner is killed and its partial output removed. */
@@ -148,13 +195,13 @@ export class Scheduler {
     return true;
   }
 
-  /** Removes what a score job wrote (staging, parts), and its folder when that is then empty. */
+  /** Removes what a score job staged (an earlier output it was to replace stays), and its folder when that is then empty. */
   private removeOutput(id: string): void {
     const job = this.jobs.get(id);
     // A job that never planned its shards has written nothing: what is in its folder is another run's.
     if (!job || job.type !== 'score' || this.jobs.shards(id).length === 0) return;
     const output = job.spec.output as string;
-    removeScoreOutput(output);
+    removeScoreOutput(output, true);
     removeIfEmpty(output);
   }
 

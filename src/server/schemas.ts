@@ -167,4 +167,4 @@ export const Health = Type.Object({
 });
 
 /** GET /readyz: 200 when jobs can be taken; 503 while starting or stopping, or when Redis (REDIS_URL) does not answer. */
-export const Ready = Type.Object({ ready: Type.Boolean(), redis: Type.Optional(Type.String()) });
+export const Ready = Type.Object({ ready: Type.Boolean(), redis: Type.Optional(Type.String()), store: Type.Optional(Type.String()) });

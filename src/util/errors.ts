@@ -36,6 +36,8 @@ const REASONS: Record<string, string> = {
   EEXIST: 'it already exists',
   ENOENT: 'no such file or folder',
   EMFILE: 'too many open files',
+  EIO: 'an input/output error (the disk or file system failed)',
+  EBUSY: 'it is locked by another process',
   EADDRINUSE: 'the address is already in use (another server on this port?)',
   EADDRNOTAVAIL: 'the address is not available on this machine',
   ENOTFOUND: 'unknown host',

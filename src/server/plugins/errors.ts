@@ -1,13 +1,15 @@
 /**
  * Errors as answers: schema failures and bad input (UserError) are 400 with the field and what
- * was expected, a conflict with work in progress (ConflictError) 409, a body that is not JSON
- * is 415, an unknown route 404; anything else is a 500 whose stack goes to the log.
+ * was expected, a conflict with work in progress (ConflictError) 409, a job store that cannot
+ * be written (StoreWriteError) 503, a body that is not JSON is 415, an unknown route 404;
+ * anything else is a 500 whose stack goes to the log.
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { audiencesProblem } from '../../audiences/definition.js';
 import { ConflictError, UserError } from '../../util/errors.js';
+import { StoreWriteError } from '../../jobs/store.js';
 
 interface ValidationIssue {
   keyword: string;
@@ -26,6 +28,11 @@ export function validationMessage(context: string, issues: ValidationIssue[]): s
   return `${field} ${e.message ?? 'is invalid'}`;
 }
 
+/** The 503 answer while the job store cannot be written (`why`: "cannot write <file>: <reason>"). */
+export function storeUnavailable(why: string) {
+  return { statusCode: 503, error: 'Service Unavailable', message: `the job store cannot be written (${why}); retry when /readyz is ready` };
+}
+
 export const errors = fp(async (app) => {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, req, reply) => {
     if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
@@ -37,6 +44,7 @@ export const errors = fp(async (app) => {
       const audiences = err.validationContext === 'body' && err.validation[0]?.instancePath.startsWith('/audiences') ? audiencesProblem(body?.audiences) : undefined;
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: audiences ? `audiences: ${audiences}` : validationMessage(err.validationContext ?? 'body', err.validation) });
     }
+    if (err instanceof StoreWriteError) return reply.code(503).header('retry-after', '30').send(storeUnavailable(err.message));
     if (err instanceof ConflictError) return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: err.message });
     if (err instanceof UserError) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

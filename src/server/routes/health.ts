@@ -1,10 +1,10 @@
-/** Probes and metrics: /healthz (liveness, backend, job counts), /readyz, /metrics (Prometheus). */
+/** Probes and metrics: /healthz (liveness, backend, job counts), /readyz (the job store writable, Redis), /metrics (Prometheus). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createMetrics } from '../metrics.js';
 import { Health, Ready } from '../schemas.js';
 import { pingRedis, redisUrl } from '../../jobs/queue.js';
 
-/** Liveness (/healthz), readiness with Redis (/readyz) and Prometheus metrics (/metrics). */
+/** Liveness (/healthz), readiness (/readyz: the job store takes a write, Redis answers) and Prometheus metrics (/metrics). */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { jobs, scheduler, backend } = app.services;
   let ready = false;
@@ -18,8 +18,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     uptimeSeconds: process.uptime(),
   }));
 
-  app.get('/readyz', { schema: { summary: 'Ready to take jobs (and, with REDIS_URL, Redis answers)', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'Ready to take jobs: the job store takes writes (and, with REDIS_URL, Redis answers)', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
     if (!ready) return reply.code(503).send({ ready: false });
+    const store = jobs.probeWrite();
+    if (store) return reply.code(503).send({ ready: false, store });
     const url = redisUrl();
     if (!url) return { ready: true };
     const redis = await pingRedis(url);

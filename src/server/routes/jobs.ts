@@ -5,6 +5,7 @@ import type { JobRecord } from '../../jobs/store.js';
 import { Accepted, ErrorReply, JobId, JobRequest, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
 import { checkScore, checkTrain } from '../submit.js';
 import { pingRedis, redisUrl } from '../../jobs/queue.js';
+import { storeUnavailable } from '../plugins/errors.js';
 
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
 export function jobView(job: JobRecord): Static<typeof JobView> {
@@ -51,12 +52,19 @@ export function jobView(job: JobRecord): Static<typeof JobView> {
 export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { jobs, scheduler, models, roots } = app.services;
   const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `no job ${id}` });
+  // A job whose next state waits on a job store that cannot be written says so as its stage.
+  const view = (job: JobRecord) => {
+    const waiting = scheduler.waiting(job.id);
+    return waiting ? { ...jobView(job), stage: `waiting: ${waiting}` } : jobView(job);
+  };
 
   app.post(
     '/v1/jobs',
     { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply } } },
     async (req, reply) => {
       const body = req.body as TrainJobBody | ScoreJobBody;
+      const unwritable = jobs.probeWrite();
+      if (unwritable) return reply.code(503).header('retry-after', '30').send(storeUnavailable(unwritable));
       if (jobs.counts().queued >= app.services.maxQueued) {
         return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${app.services.maxQueued} jobs waiting); retry when jobs have started` });
       }
@@ -90,12 +98,12 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { status, after } = req.query;
     const limit = Number(req.query.limit ?? 50);
     const page = jobs.list({ status, limit, after });
-    return { jobs: page.map(jobView), next: page.length === limit ? page[page.length - 1].id : null };
+    return { jobs: page.map(view), next: page.length === limit ? page[page.length - 1].id : null };
   });
 
   app.get('/v1/jobs/:id', { schema: { summary: 'A job: status, progress, timings, results', params: JobId, response: { 200: JobView, 404: ErrorReply } } }, async (req, reply) => {
     const job = jobs.get(req.params.id);
-    return job ? jobView(job) : reply.code(404).send(notFound(req.params.id));
+    return job ? view(job) : reply.code(404).send(notFound(req.params.id));
   });
 
   app.post(
@@ -108,7 +116,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!(await scheduler.cancel(job.id))) {
         return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `job ${job.id} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}` });
       }
-      return jobView(jobs.get(job.id)!);
+      return view(jobs.get(job.id)!);
     },
   );
 };
