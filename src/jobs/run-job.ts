@@ -8,9 +8,21 @@
 import { ModelStore } from '../models/registry.js';
 import { errorMessage, systemErrorMessage, UserError } from '../util/errors.js';
 import { removeIfEmpty, removeScoreOutput } from './output.js';
-import { runScoreJob, type TrainJobSpec } from './runner.js';
+import { unchangedPath } from '../util/roots.js';
+import { openableInputs, openableParams } from './guard.js';
+import { runScoreJob, type ScoreJobSpec, type TrainJobSpec } from './runner.js';
 import { JobStore, LOG_CHARS, StoreWriteError } from './store.js';
 import { trainFromParams } from './train.js';
+
+/** Whether a failed score job's output folder still resolves to itself inside its roots: its leftovers are removed only then, never through a link swapped in. */
+function stillInside(spec: ScoreJobSpec): boolean {
+  try {
+    unchangedPath(spec.roots, spec.output, 'output');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Runs job `id` of the job store at `dbFile` (if it is running: claimed by the scheduler),
@@ -38,7 +50,8 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
       } else {
         const spec = job.spec as unknown as TrainJobSpec;
         jobs.update(id, { stage: 'training' });
-        const outcome = await trainFromParams({ kind: spec.model, name: spec.name, input: spec.input, params: spec.params ?? {}, store: models });
+        const input = await openableInputs(spec.roots, spec.input);
+        const outcome = await trainFromParams({ kind: spec.model, name: spec.name, input, params: openableParams(spec.roots, spec.params ?? {}), store: models });
         process.stdout.write(`${outcome.report}\n`);
         const manifest = models.manifest(`${outcome.name}@${outcome.version}`);
         jobs.update(id, { backend: manifest.backend.name, device: manifest.backend.device });
@@ -53,8 +66,8 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
       const message = err instanceof UserError ? err.message : (system ?? `internal error: ${errorMessage(err)}`);
       // A failed score job leaves nothing of its own behind (staging included): a resubmission starts
       // clean. Only once it has planned its shards is the folder's product output its own.
-      if (job.type === 'score' && jobs.shards(id).length > 0) {
-        const output = (job.spec as unknown as { output: string }).output;
+      const output = (job.spec as unknown as ScoreJobSpec).output;
+      if (job.type === 'score' && jobs.shards(id).length > 0 && stillInside(job.spec as unknown as ScoreJobSpec)) {
         removeScoreOutput(output);
         removeIfEmpty(output);
       }

@@ -19,6 +19,8 @@ import type { ShardJob } from './shard-task.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 import type { JobStore } from './store.js';
 import { UserError } from '../util/errors.js';
+import { unchangedPath, writableFolder } from '../util/roots.js';
+import { openableAudiences, openableInputs } from './guard.js';
 
 
 /** A score job as stored: paths already resolved and checked by the server. */
@@ -35,6 +37,8 @@ export interface ScoreJobSpec {
   topFeatures?: boolean;
   /** Input columns copied into the scores. */
   keep?: string[];
+  /** The server's data roots: every path is resolved again inside them right before it is opened or written (util/roots.ts). */
+  roots?: string[];
 }
 
 /** A train job as stored: the model kind, its name, inputs and the train options (flags without dashes). */
@@ -44,6 +48,8 @@ export interface TrainJobSpec {
   input: string[];
   /** The kind's params (models/params.ts), checked at submission: numbers, text, booleans, lists of text. */
   params?: Record<string, unknown>;
+  /** The server's data roots (see ScoreJobSpec.roots). */
+  roots?: string[];
 }
 
 export const DEFAULT_MAX_REJECTS = 1000;
@@ -62,13 +68,14 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const setupStart = performance.now();
   const backend = await initBackend();
   jobs.update(id, { backend: backend.backend, device: backend.device, stage: 'planning' });
-  const data = await openDataset(spec.input);
+  const roots = spec.roots;
+  const data = await openDataset(await openableInputs(roots, spec.input));
   const loaded: ScoringModel[] = [];
   try {
     for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref, { topFeatures: spec.topFeatures }));
-    const audiences = spec.audiences ? parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base) : undefined;
+    const audiences = spec.audiences ? openableAudiences(roots, parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base)) : undefined;
     const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: spec.keep ?? [], source: 'options.keep' });
-    const dir = path.resolve(spec.output);
+    const dir = writableFolder(roots, spec.output, 'output');
     const staging = path.join(dir, STAGING);
     let shards = jobs.shards(id);
     const files = data.tables.map((t) => t.path);
@@ -92,7 +99,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     const todo = shards.filter((s) => !done.includes(s));
     const before = done.reduce((n, r) => n + r.rejected, 0);
     let rejected = before;
-    const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep };
+    const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep, roots };
     const { results, workers } = await runShards(shardJob, plan, todo, {
       staging,
       maxRejects: plan.maxRejects - before,
@@ -107,6 +114,8 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     });
     results.push(...done);
     jobs.update(id, { stage: 'finalizing' });
+    unchangedPath(roots, dir, 'output');
+    for (const a of audiences?.audiences ?? []) if (a.suppress.ids) unchangedPath(roots, a.suppress.ids, `audience "${a.name}": suppress.ids`);
     const scored = performance.now();
     const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
     const stageSeconds = { setup: (started - setupStart) / 1000, scoring: (scored - started) / 1000, finalizing: (performance.now() - scored) / 1000, workers };

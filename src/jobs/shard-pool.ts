@@ -11,6 +11,7 @@ import { Piscina } from 'piscina';
 import { tf } from '../compute/backend.js';
 import { computeWorkers } from '../compute/workers.js';
 import { scoreShard, type ScorePlan, type ShardResult } from './score.js';
+import { guardShard } from './guard.js';
 import { crossedError, type ShardJob } from './shard-task.js';
 import type { Shard } from './shards.js';
 import { redisUrl, runShardsOnQueue } from './queue.js';
@@ -80,6 +81,7 @@ export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shar
   if (workers < 2 || !job) {
     for (const shard of shards) {
       opts.signal?.throwIfAborted();
+      guardShard(job?.roots, plan.data.tables[shard.table].path, opts.staging);
       finished(await scoreShard(plan, shard, opts.staging, { rejectBudget: opts.maxRejects - rejected(), onRows: opts.onRows }));
     }
     return { results, workers: 0 };

@@ -14,6 +14,7 @@ import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
+import { guardShard, openableInputs } from './guard.js';
 import { planScore, scoreShard, type ScorePlan, type ShardResult } from './score.js';
 import type { Shard } from './shards.js';
 
@@ -30,6 +31,8 @@ export interface ShardJob {
   topFeatures?: boolean;
   /** Input columns copied into the scores. */
   keep?: string[];
+  /** The server's data roots: inputs and staging are resolved inside them right before use (jobs/guard.ts); none from the CLI. */
+  roots?: string[];
 }
 
 export interface ShardTask {
@@ -72,7 +75,7 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
   const models: ScoringModel[] = [];
   try {
     for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures }));
-    const plan = planScore(await openDataset(job.input), models, job.audiences, job.maxRejects, { columns: job.keep ?? [], source: 'keep' });
+    const plan = planScore(await openDataset(await openableInputs(job.roots, job.input)), models, job.audiences, job.maxRejects, { columns: job.keep ?? [], source: 'keep' });
     cached = { key, plan, models };
     return plan;
   } catch (err) {
@@ -89,6 +92,7 @@ export default async function scoreShardTask(task: ShardTask): Promise<ShardResu
   try {
     await initBackend();
     const plan = await planFor(task.job);
+    guardShard(task.job.roots, plan.data.tables[task.shard.table].path, task.staging);
     return await scoreShard(plan, task.shard, task.staging, { rejectBudget: task.rejectBudget, onRows: (n) => task.progress?.postMessage(n) });
   } catch (err) {
     // An error crosses threads as a plain Error (structured clone keeps only its message):

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { insideRoots, realPathOf } from '../util/roots.js';
 
 /** The configured data roots: request paths resolve (after symlinks) inside one of them or are refused. */
 export class DataRoots {
@@ -19,13 +20,6 @@ export class DataRoots {
     });
   }
 
-  private inside(real: string): boolean {
-    return this.roots.some((root) => {
-      const rel = path.relative(root, real);
-      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-    });
-  }
-
   /**
    * Resolves a request path (a file, a folder to create, or a glob pattern) and checks that it
    * stays inside the roots; `field` names the request field in the error.
@@ -37,23 +31,11 @@ export class DataRoots {
     if (long !== undefined) throw new UserError(`${field}: "${long.slice(0, 40)}..." is longer than 255 bytes, more than a file or folder name may be`);
     if (p.split(/[\\/]/).includes('..')) throw new UserError(`${field}: "${p}" contains "..": paths must stay inside the data roots`);
     const abs = path.resolve(this.roots[0], p);
-    // Follow symlinks through the longest existing prefix; glob patterns are checked up to their first wildcard.
+    // Follow symlinks through the longest existing prefix; glob patterns are checked up to their
+    // first wildcard (each file they match is checked when opened: util/roots.ts).
     const wildcard = abs.search(/[*?[{]/);
-    let existing = wildcard < 0 ? abs : path.dirname(abs.slice(0, wildcard + 1));
-    const rest: string[] = [];
-    while (!fs.existsSync(existing)) {
-      rest.unshift(path.basename(existing));
-      const parent = path.dirname(existing);
-      if (parent === existing) break;
-      existing = parent;
-    }
-    const real = path.join(fs.realpathSync(existing), ...rest);
-    if (!this.inside(real)) throw new UserError(`${field}: "${p}" is outside the data roots (${this.roots.join(', ')})`);
+    const real = realPathOf(wildcard < 0 ? abs : path.dirname(abs.slice(0, wildcard + 1)));
+    if (!insideRoots(this.roots, real)) throw new UserError(`${field}: "${p}" is outside the data roots (${this.roots.join(', ')})`);
     return wildcard < 0 ? real : abs;
-  }
-
-  /** After a glob is expanded: each matched file must be inside the roots too (a symlink can point out). */
-  check(file: string, field: string): void {
-    if (!this.inside(fs.realpathSync(file))) throw new UserError(`${field}: ${file} leads outside the data roots`);
   }
 }

@@ -9,6 +9,7 @@ import { checkTrainParams } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jobs/runner.js';
 import { foreignMessage, foreignOutput, outputInTheWay, requireNoWriter } from '../jobs/output.js';
+import { openableInputs, TRAIN_FILE_PARAMS } from '../jobs/guard.js';
 import { planScore } from '../jobs/score.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
@@ -18,13 +19,10 @@ import { UserError } from '../util/errors.js';
 import type { DataRoots } from './paths.js';
 import type { ScoreJobBody, TrainJobBody } from './schemas.js';
 
-/** Train options that name files. */
-const PATH_PARAMS = ['features', 'seed-ids'];
-
 async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: string[]; data: Dataset }> {
   const paths = input.map((p, i) => roots.resolve(p, `input[${i}]`));
-  const data = await openDataset(paths);
-  for (const t of data.tables) roots.check(t.path, 'input');
+  // Each file (patterns expanded) resolved inside the roots, then opened by its resolved path.
+  const data = await openDataset(await openableInputs(roots.roots, paths));
   return { paths, data };
 }
 
@@ -42,7 +40,7 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   } catch (err) {
     throw err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1').replace(/"audience train (\w+)"/, '"audience train $1" (params)')) : err;
   }
-  for (const k of PATH_PARAMS) {
+  for (const k of TRAIN_FILE_PARAMS) {
     const v = params[k];
     if (v === undefined || (k === 'features' && v === 'auto')) continue;
     const file = roots.resolve(String(v), `params.${k}`);
@@ -57,7 +55,7 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   if (body.model === 'lookalike' && (params['seed-ids'] === undefined) === (params['seed-filter'] === undefined)) {
     throw new UserError('params: a lookalike needs its seed audience as "seed-ids" (a file) or "seed-filter" ("column = value"), one of them');
   }
-  return { model: body.model, name: body.name, input: paths, params };
+  return { model: body.model, name: body.name, input: paths, params, roots: roots.roots };
 }
 
 /**
@@ -116,5 +114,6 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     overwrite,
     ...(body.options?.topFeatures && { topFeatures: true }),
     ...(body.options?.keep?.length && { keep: body.options.keep }),
+    roots: roots.roots,
   };
 }
