@@ -360,8 +360,99 @@ describe('numbers written as text, and CSV layout', () => {
     ['an empty file', '', /the file is empty/],
     ['a header only', 'a,b,c\n', /no data rows/],
     ['duplicate column names', 'a,b,a\n1,2,3\n4,5,6\n', /column "a" appears twice/],
-    ['lines ending in both CRLF and LF', 'id,x,y\r\n1,2,3\r\n4,5,6\n7,8,9\r\n', /lines end in both CRLF \(Windows; line 1 does\) and LF \(Unix; line 3 does\).*dos2unix/],
   ])('refuses a CSV with %s', async (_what, text, message) => {
     await expect(openTable(write(`bad-${Math.random().toString(36).slice(2)}.csv`, text))).rejects.toThrow(message);
+  });
+});
+
+describe('encodings and line ends as exports write them', () => {
+  const rows = (text: string[]) => text.join('');
+  it.each([
+    ['UTF-16LE with a BOM, tab-separated (Excel "Unicode Text", Google Ads)', () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rows(['id\tcity\tsales\r\n', '1\tKöln\t12.5\r\n', '2\tMünchen\t7\r\n', '3\tKöln\t1\r\n']), 'utf16le')])],
+    ['UTF-16BE with a BOM', () => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(rows(['id,city,sales\n', '1,Köln,12.5\n', '2,München,7\n', '3,Köln,1\n']), 'utf16le').swap16()])],
+    ['CR-only line ends (Mac Excel)', () => Buffer.from(rows(['id,city,sales\r', '1,Köln,12.5\r', '2,München,7\r', '3,Köln,1\r']))],
+    ['lines ending in both CRLF and LF (a header from one tool, rows from another)', () => Buffer.from(rows(['id,city,sales\r\n', '1,Köln,12.5\r\n', '2,München,7\n', '3,Köln,1\n']))],
+    ['a UTF-8 BOM and CRLF', () => Buffer.from(rows(['\ufeffid,city,sales\r\n', '1,Köln,12.5\r\n', '2,München,7\r\n', '3,Köln,1\r\n']))],
+  ])('reads %s exactly', async (_what, bytes) => {
+    const file = path.join(dir, `enc-${Math.random().toString(36).slice(2)}.csv`);
+    fs.writeFileSync(file, bytes());
+    const b = await readAll(file, [{ name: 'id', as: 'text' }, { name: 'city', as: 'text' }, { name: 'sales', as: 'number' }]);
+    expect(textColumn(b, 'city')).toEqual(['Köln', 'München', 'Köln']);
+    expect(Array.from(numberColumn(b, 'sales'))).toEqual([12.5, 7, 1]);
+    expect((await openTable(file)).path).toBe(file); // messages name the file, never the normalized copy
+  });
+
+  it('keeps short, long and quoted rows caught in a file read through its normalized copy', async () => {
+    const file = write('mixed-short.csv', 'id,x,y\r\n1,2,3\r\n4,5\n7,8,9\n');
+    await expect(readAll(file, [{ name: 'x', as: 'number' }])).rejects.toThrow(/mixed-short\.csv/);
+    const quoted = write('mixed-quoted.csv', 'id,note\r\n1,"a\r\nb"\n2,c\n');
+    expect(textColumn(await readAll(quoted, [{ name: 'note', as: 'text' }]), 'note')).toEqual(['a\nb', 'c']);
+  });
+
+  it.each([
+    ['Latin-1', Buffer.from('id,city\n1,K\xf6ln\n2,Paris\n', 'latin1'), /not UTF-8: byte 0xF6 on line 2 .*Latin-1 or Windows-1252.*iconv -f WINDOWS-1252 -t UTF-8/],
+    ['MacRoman with CR line ends', Buffer.from('id,city\r1,K\x9aln\r2,Paris\r', 'latin1'), /not UTF-8: byte 0x9A on line 2 .*MacRoman.*iconv -f MACINTOSH -t UTF-8/],
+    ['UTF-16 without a BOM', Buffer.from('id,city\n1,Paris\n', 'utf16le'), /NUL bytes.*UTF-16 without a byte-order mark/],
+  ])('refuses %s naming the encoding and the conversion, never with a parser dump', async (_what, bytes, message) => {
+    const file = path.join(dir, `enc8-${Math.random().toString(36).slice(2)}.csv`);
+    fs.writeFileSync(file, bytes);
+    const refused = openTable(file);
+    await expect(refused).rejects.toThrow(message);
+    await expect(refused).rejects.toBeInstanceOf(UserError);
+  });
+});
+
+describe('files that are not what their name says', () => {
+  it.each([
+    ['an Excel workbook named .csv', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]), Buffer.from('[Content_Types].xml xl/workbook.xml')]), 'export.csv', /an Excel workbook \(\.xlsx\), not a CSV file; save it from Excel as "CSV UTF-8".*libreoffice --headless --convert-to csv/],
+    ['an Excel workbook', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]), Buffer.from('[Content_Types].xml xl/workbook.xml')]), 'export.xlsx', /an Excel workbook \(\.xlsx\)/],
+    ['an Excel 97 workbook named .csv', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]), 'old.csv', /an Excel 97-2003 workbook \(\.xls\), not a CSV file/],
+    ['a gzip file without .gz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), 'visits.csv', /gzip-compressed, not a CSV file; name it .*visits\.csv\.gz/],
+    ['a Feather V1 file', Buffer.concat([Buffer.from('FEA1'), Buffer.alloc(64)]), 'iris.feather', /a Feather V1 file \(R's feather package, pandas before 1\.0\).*write_feather/],
+  ])('refuses %s saying what it is', async (_what, bytes, name, message) => {
+    const file = path.join(dir, `${Math.random().toString(36).slice(2)}-${name}`);
+    fs.writeFileSync(file, bytes);
+    await expect(openTable(file)).rejects.toThrow(message);
+  });
+
+  it('reads Parquet and Arrow IPC by their magic bytes, whatever the name', async () => {
+    const pq = path.join(dir, 'export.dat');
+    await duck(`COPY (SELECT range AS id, range * 2 AS x FROM range(5)) TO '${pq}' (FORMAT parquet)`);
+    expect(Array.from(numberColumn(await readAll(pq, [{ name: 'x', as: 'number' }]), 'x'))).toEqual([0, 2, 4, 6, 8]);
+    const ipc = path.join(dir, 'export.bin');
+    fs.writeFileSync(ipc, tableToIPC(new Table({ x: vectorFromArray([1.5, 2.5]) }), 'file'));
+    expect(Array.from(numberColumn(await readAll(ipc, [{ name: 'x', as: 'number' }]), 'x'))).toEqual([1.5, 2.5]);
+  });
+});
+
+describe('dataset folders (Spark, Hive, polars, DuckDB, pandas)', () => {
+  it('reads a hive-partitioned folder: part files in order, markers skipped, partition keys as columns', async () => {
+    const root = path.join(dir, 'visits.parquet');
+    await duck(`COPY (SELECT range AS id, range % 3 AS region, CASE WHEN range < 4 THEN '2024-01-01' ELSE '2024-01-02' END AS day, range * 1.5 AS spend FROM range(8)) TO '${root}' (FORMAT parquet, PARTITION_BY (day, region))`);
+    fs.writeFileSync(path.join(root, '_SUCCESS'), '');
+    fs.writeFileSync(path.join(root, '._SUCCESS.crc'), 'crc');
+    fs.writeFileSync(path.join(root, '_committed_123'), '{}');
+    const data = await openDataset([root]);
+    expect(data.tables.length).toBe(6); // 2 days x 3 regions
+    expect(data.columns.map((c) => c.name)).toEqual(['id', 'spend', 'day', 'region']);
+    expect(data.rowCount).toBe(8);
+    const got: Array<[string, number, string, number]> = [];
+    for await (const b of data.read([{ name: 'id', as: 'text' }, { name: 'spend', as: 'number' }, { name: 'day', as: 'text' }, { name: 'region', as: 'number' }])) {
+      for (let i = 0; i < b.rows; i++) got.push([textColumn(b, 'id')[i]!, numberColumn(b, 'spend')[i], textColumn(b, 'day')[i]!, numberColumn(b, 'region')[i]]);
+    }
+    expect(got.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(Array.from({ length: 8 }, (_, i) => [String(i), i * 1.5, i < 4 ? '2024-01-01' : '2024-01-02', i % 3]));
+    const { spec } = await inferSpec(data);
+    expect(spec.numeric.map((f) => f.name)).toContain('region');
+  });
+
+  it('refuses a folder without data, and a link inside one', async () => {
+    const empty = path.join(dir, 'empty.parquet');
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, '_SUCCESS'), '');
+    await expect(openDataset([empty])).rejects.toThrow(/a folder with no data file/);
+    const linked = path.join(dir, 'linked');
+    fs.mkdirSync(linked);
+    fs.symlinkSync('/etc/hostname', path.join(linked, 'part-0.csv'));
+    await expect(openDataset([linked])).rejects.toThrow(/is a link; a dataset folder is read from its own files only/);
   });
 });

@@ -26,6 +26,13 @@ export interface CsvLayout {
   textOptions: string;
 }
 
+/** A file whose lines end in both CRLF and LF, which DuckDB's CSV reader cannot take as it is. */
+export class MixedLineEnds extends UserError {
+  constructor(file: string, at: { crlf: number; lf: number }) {
+    super(`${file}: lines end in both CRLF (line ${at.crlf}) and LF (line ${at.lf})`);
+  }
+}
+
 /** A one-character CSV option as a SQL string literal. */
 function literal(c: string): string {
   return `'${c.replaceAll("'", "''")}'`;
@@ -37,26 +44,22 @@ const TOTALS = /^(grand\s+)?totals?:?$/i;
 
 /**
  * Sniffs a CSV file and refuses layouts that would lose its header or rows.
- * @param abs absolute path of a plain (not compressed) or compressed CSV; compressed files get
+ * @param abs absolute path of the CSV to read (a normalized copy, text-normalize.ts, where the
+ *   file needs one); `shown` is the file's own path, for messages. Compressed files get
  *   the sniffer's checks only, since their lines cannot be read here without decompressing.
  * @throws UserError naming the file, the line and what to change.
  */
-export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
-  if (fs.statSync(abs).size === 0) throw new UserError(`${abs}: the file is empty`);
+export async function checkCsvLayout(abs: string, shown: string = abs): Promise<CsvLayout> {
+  if (fs.statSync(abs).size === 0) throw new UserError(`${shown}: the file is empty`);
   const plain = !/\.(gz|zst)$/i.test(abs);
   const con = await connect();
   let sniffed: unknown[];
   try {
     sniffed = (await con.runAndReadAll('SELECT Delimiter, Quote, SkipRows, HasHeader FROM sniff_csv($1)', [abs])).getRows()[0];
   } catch (err) {
-    // DuckDB reads one kind of line end per file; say which lines differ rather than "could not detect the dialect".
+    // DuckDB reads one kind of line end per file: the caller reads such a file through a normalized copy.
     const mixed = plain ? mixedLineEnds(abs) : undefined;
-    if (mixed) {
-      throw new UserError(
-        `${abs}: lines end in both CRLF (Windows; line ${mixed.crlf} does) and LF (Unix; line ${mixed.lf} does), which the CSV reader cannot take in one file. ` +
-          'Write every line with the same ending (for example: dos2unix FILE, or sed -i "s/\\r$//" FILE).',
-      );
-    }
+    if (mixed) throw new MixedLineEnds(shown, mixed);
     throw err;
   } finally {
     con.closeSync();
@@ -67,10 +70,10 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
   if (plain) {
     // Lines a reader may skip: blank lines, "#" comments, and Excel's "sep=;" delimiter hint.
     const lead = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#') && !/^sep=.$/i.test(l.trim()));
-    if (lead === -1) throw new UserError(`${abs}: no header line and no data (only comments or blank lines)`);
+    if (lead === -1) throw new UserError(`${shown}: no header line and no data (only comments or blank lines)`);
     if (skipRows > lead) {
       throw new UserError(
-        `${abs}: the first ${skipRows} lines do not parse like the rest of the file (delimiter ${JSON.stringify(delimiter)}), ` +
+        `${shown}: the first ${skipRows} lines do not parse like the rest of the file (delimiter ${JSON.stringify(delimiter)}), ` +
           `so reading it would drop them, header included: line ${lead + 1} is ${JSON.stringify(lines[lead].slice(0, 80))}. ` +
           `Write every line with the same delimiter (or put comments behind "#").`,
       );
@@ -82,14 +85,14 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
     options = `, header = true, skip = ${Math.trunc(skipRows)}`;
   } else if (!hasHeader) {
     throw new UserError(
-      `${abs}: no header line found (the first line${lines[skipRows] !== undefined ? `, ${JSON.stringify(lines[skipRows].slice(0, 80))},` : ''} looks like data). ` +
+      `${shown}: no header line found (the first line${lines[skipRows] !== undefined ? `, ${JSON.stringify(lines[skipRows].slice(0, 80))},` : ''} looks like data). ` +
         'Add a first line naming the columns.',
     );
   }
   if (plain && lines[skipRows] !== undefined) {
     const names = splitLine(lines[skipRows], delimiter, quote).map((n) => n.trim());
     const dup = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
-    if (dup !== undefined) throw new UserError(`${abs}: column "${dup}" appears twice in the header (line ${skipRows + 1}); give each column its own name`);
+    if (dup !== undefined) throw new UserError(`${shown}: column "${dup}" appears twice in the header (line ${skipRows + 1}); give each column its own name`);
   }
   let trailer = false;
   if (plain) {
@@ -97,11 +100,11 @@ export async function checkCsvLayout(abs: string): Promise<CsvLayout> {
     const first = last === undefined ? '' : (splitLine(last, delimiter, quote)[0] ?? '').trim();
     if (TOTALS.test(first)) {
       trailer = true;
-      warn(`${abs}: the last line is a totals row (${JSON.stringify(last!.slice(0, 60))}); it is left out of the data`);
+      warn(`${shown}: the last line is a totals row (${JSON.stringify(last!.slice(0, 60))}); it is left out of the data`);
     }
   }
   const textOptions =
-    `, all_varchar = true, header = true, skip = ${Math.trunc(skipRows)}, delim = ${literal(delimiter)}` + (quote ? `, quote = ${literal(quote)}` : `, quote = ''`);
+    `, all_varchar = true, hive_partitioning = false, header = true, skip = ${Math.trunc(skipRows)}, delim = ${literal(delimiter)}` + (quote ? `, quote = ${literal(quote)}` : `, quote = ''`);
   return { delimiter, trailer, options, textOptions };
 }
 

@@ -4,7 +4,9 @@ import { connect, duckMessage } from './duckdb.js';
 import { openTable, type ReadOptions, type Table } from './table.js';
 import { UserError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
+import fs from 'node:fs';
 import path from 'node:path';
+import { partFiles, withPartitions, type PartFile } from './dataset-folder.js';
 
 export interface Dataset {
   tables: Table[];
@@ -19,15 +21,24 @@ export interface Dataset {
 export const MAX_INPUT_FILES = 10_000;
 
 /**
- * Expands glob patterns (DuckDB's glob(), so no shell is involved) and opens every file. A
+ * Expands glob patterns (DuckDB's glob(), so no shell is involved) and dataset folders (their
+ * part files, with hive partition keys as columns: dataset-folder.ts), and opens every file. A
  * file named twice (or matched by two patterns) is read once, with a warning.
  * @throws UserError for no inputs, a pattern matching nothing, more than MAX_INPUT_FILES
  *   files, or a file that cannot be opened.
  */
 export async function openDataset(inputs: string[]): Promise<Dataset> {
-  if (inputs.length === 0) throw new UserError('no input files given (--input <file|glob> ...)');
+  if (inputs.length === 0) throw new UserError('no input files given (--input <file|glob|folder> ...)');
   const files: string[] = [];
+  const partitions = new Map<string, PartFile['partitions']>();
   for (const input of new Set(inputs)) {
+    if (fs.statSync(input, { throwIfNoEntry: false })?.isDirectory()) {
+      for (const part of partFiles(path.resolve(input))) {
+        files.push(part.file);
+        partitions.set(part.file, part.partitions);
+      }
+      continue;
+    }
     if (!/[*?[]/.test(input)) {
       files.push(input);
       continue;
@@ -48,7 +59,12 @@ export async function openDataset(inputs: string[]): Promise<Dataset> {
   if (unique.length < files.length) warn(`${files.length - unique.length} input file(s) were named more than once; each is read once`);
   if (unique.length > MAX_INPUT_FILES) throw new UserError(`the inputs match ${unique.length} files; at most ${MAX_INPUT_FILES} are read in one job (merge small files, or split the job)`);
   const tables: Table[] = [];
-  for (const file of unique) tables.push(await openTable(file));
+  for (const file of unique) tables.push(withPartitions(await openTable(file), partitions.get(file) ?? []));
+  const keys = (t: Table) => t.columns.map((c) => c.name).join('\0');
+  if (partitions.size > 0 && tables.some((t) => keys(t) !== keys(tables[0]))) {
+    const odd = tables.find((t) => keys(t) !== keys(tables[0]))!;
+    throw new UserError(`${odd.path}: its columns (${odd.columns.map((c) => c.name).join(', ')}) differ from ${tables[0].path}'s (${tables[0].columns.map((c) => c.name).join(', ')}); the parts of a dataset folder must share their columns`);
+  }
   return datasetOf(tables);
 }
 

@@ -9,12 +9,14 @@ import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
 import { fitsInt64, kindOfType } from './columns.js';
-import { checkCsvLayout } from './csv-layout.js';
+import { checkCsvLayout, MixedLineEnds, type CsvLayout } from './csv-layout.js';
+import { formatOf, type Format } from './file-kind.js';
+import { inspectText, needsCopy, normalizedCopy } from './text-normalize.js';
 import { decideDecimalMarks } from './decimal-mark.js';
 import { connect, duckMessage, ident, recoverFrom } from './duckdb.js';
 import { parseBool, parseNumberText } from './number-text.js';
 
-export type Format = 'parquet' | 'csv' | 'arrow';
+export type { Format } from './file-kind.js';
 
 export interface ReadOptions {
   /** Rows per yielded batch (default 65,536). */
@@ -32,7 +34,10 @@ export interface ReadOptions {
 }
 
 export interface Table {
+  /** The file as the user named it (absolute). */
   path: string;
+  /** What DuckDB reads: `path`, or a normalized UTF-8 copy of a CSV (text-normalize.ts). */
+  readPath?: string;
   format: Format;
   columns: ColumnInfo[];
   /** Total rows; undefined for Arrow IPC streams, whose length is only known after reading them. */
@@ -44,20 +49,12 @@ export interface Table {
 
 export const DEFAULT_BATCH_ROWS = 65_536;
 
-const FORMATS: Array<[RegExp, Format]> = [
-  [/\.(parquet|pq)$/i, 'parquet'],
-  [/\.(csv|tsv|txt)(\.gz|\.zst)?$/i, 'csv'],
-  [/\.(arrow|feather|ipc|arrows)$/i, 'arrow'],
-];
-
-/** The file format from the name's extension. @throws UserError naming the file for an unknown one. */
-export function formatOf(file: string): Format {
-  for (const [re, format] of FORMATS) if (re.test(file)) return format;
-  throw new UserError(`${file}: unknown file type; expected .parquet, .csv (or .tsv, .csv.gz) or .arrow/.feather (Arrow IPC)`);
-}
-
-/** BYTE_ARRAY without the UTF8 annotation (Impala, older Spark) holds strings: read it as text. */
-const PARQUET_SCAN = 'read_parquet($1, binary_as_string = true)';
+/**
+ * BYTE_ARRAY without the UTF8 annotation (Impala, older Spark) holds strings: read it as text.
+ * A file is read as its own columns: partition keys in its path (day=.../) are added by the
+ * dataset (dataset-folder.ts) for every format alike, not by DuckDB's hive detection.
+ */
+const PARQUET_SCAN = 'read_parquet($1, binary_as_string = true, hive_partitioning = false)';
 
 /**
  * Opens a Parquet, CSV or Arrow IPC file: its columns, row count and (Parquet) row groups.
@@ -70,7 +67,7 @@ export async function openTable(file: string): Promise<Table> {
   const stat = fs.statSync(abs, { throwIfNoEntry: false });
   if (!stat) throw new UserError(`${file}: file not found`);
   if (!stat.isFile()) throw new UserError(`${file}: not a regular file`);
-  const format = formatOf(abs);
+  const format = formatOf(abs, file);
   if (format === 'arrow') {
     const columns = await readArrowSchema(abs);
     return {
@@ -83,10 +80,10 @@ export async function openTable(file: string): Promise<Table> {
   }
 
   try {
-    const csv = format === 'csv' ? await checkCsvLayout(abs) : undefined;
-    const scan = csv ? `read_csv($1${csv.options})` : PARQUET_SCAN;
+    const { csv, readPath } = format === 'csv' ? await csvLayout(abs) : { csv: undefined, readPath: abs };
+    const scan = csv ? `read_csv($1, hive_partitioning = false${csv.options})` : PARQUET_SCAN;
     const columns: ColumnInfo[] = await withConnection(async (con) => {
-      const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [abs]);
+      const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [readPath]);
       return described.getRows().map((r) => {
         const col: ColumnInfo = { name: String(r[0]), type: String(r[1]), kind: kindOfType(String(r[1])) };
         // CSV types are the sniffer's guess from a sample: values are read as text and parsed row by row.
@@ -94,7 +91,7 @@ export async function openTable(file: string): Promise<Table> {
         return col;
       });
     });
-    if (csv) await withConnection((con) => decideDecimalMarks(con, `read_csv($1${csv.textOptions})`, abs, columns, csv.delimiter));
+    if (csv) await withConnection((con) => decideDecimalMarks(con, `read_csv($1${csv.textOptions})`, readPath, columns, csv.delimiter));
     // The columns as the file's own text, in the layout checked above (CSV); the typed scan otherwise.
     const readScan = csv ? `read_csv($1${csv.textOptions})` : scan;
     let rowGroups: number[] | undefined;
@@ -108,11 +105,12 @@ export async function openTable(file: string): Promise<Table> {
       rowGroups = await parquetRowGroups(abs);
       rowCount = rowGroups ? rowGroups.reduce((a, b) => a + b, 0) : await countRows(abs, scan);
     } else {
-      rowCount = (await countRows(abs, scan)) - (csv!.trailer ? 1 : 0);
+      rowCount = (await countRows(readPath, scan)) - (csv!.trailer ? 1 : 0);
       if (rowCount <= 0) throw new UserError(`${file}: no data rows (a header line only, or an empty file)`);
     }
     const table: Table = {
       path: abs,
+      ...(readPath !== abs && { readPath }),
       format,
       columns,
       rowCount,
@@ -123,6 +121,25 @@ export async function openTable(file: string): Promise<Table> {
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`${file}: cannot read as ${format}: ${duckMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * A CSV's layout as DuckDB's sniffer decided it, checked (csv-layout.ts), read through a
+ * normalized copy where its encoding or line ends need one (text-normalize.ts).
+ */
+async function csvLayout(abs: string): Promise<{ csv: CsvLayout; readPath: string }> {
+  let readPath = abs;
+  if (!/\.(gz|zst)$/i.test(abs)) {
+    const text = inspectText(abs, abs);
+    if (needsCopy(text)) readPath = await normalizedCopy(abs, abs, text.encoding);
+  }
+  try {
+    return { csv: await checkCsvLayout(readPath, abs), readPath };
+  } catch (err) {
+    if (!(err instanceof MixedLineEnds) || readPath !== abs) throw err;
+    readPath = await normalizedCopy(abs, abs, 'utf-8');
+    return { csv: await checkCsvLayout(readPath, abs), readPath };
   }
 }
 
@@ -276,12 +293,12 @@ async function* readDuck(table: Table, scan: string, request: ColumnRequest[], o
     const cast = r.as === 'number' ? 'DOUBLE' : r.as === 'bigint' ? 'BIGINT' : 'VARCHAR';
     return `CAST(${ident(r.name)} AS ${cast}) AS c${i}`;
   });
-  const params: Array<string | number> = [table.path];
+  const params: Array<string | number> = [table.readPath ?? table.path];
   const range = options.range;
   let sql: string;
   if (table.format === 'parquet') {
     // file_row_number filters prune whole row groups, so a shard reads only its own.
-    sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, binary_as_string = true, file_row_number = true)`;
+    sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, binary_as_string = true, hive_partitioning = false, file_row_number = true)`;
     if (range) {
       sql += ' WHERE file_row_number >= $2 AND file_row_number < $3';
       params.push(range.start, range.end);
