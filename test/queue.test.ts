@@ -209,7 +209,7 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
     fs.mkdirSync(staging, { recursive: true });
     fs.writeFileSync(path.join(staging, 'owner.json'), '{}');
     const job = { input: ['/mnt/not-mounted-here/v.parquet'], models: ['seg@1'], store: path.join(dir, 'models'), maxRejects: 0 };
-    await expect(runShardsOnQueue(url, job, [{ index: 0, table: 0, start: 0, end: 10, first: 0 }], { staging, maxRejects: 0 })).rejects.toThrow(
+    await expect(runShardsOnQueue(url, job, [{ index: 0, table: 0, start: 0, end: 10, first: 0 }], { staging, fence: 'test', maxRejects: 0 })).rejects.toThrow(
       /worker \S+ cannot see \/mnt\/not-mounted-here\/v\.parquet: inputs, the output folder and the model store must be on a filesystem every worker mounts at the same path/,
     );
   }, 60_000);
@@ -257,7 +257,7 @@ describe('Redis URLs and reachability', () => {
         fs.mkdirSync(staging, { recursive: true });
         fs.writeFileSync(path.join(staging, 'owner.json'), '{}');
         const job = { input: [tmp], models: ['seg@1'], store: tmp, maxRejects: 0 };
-        const results = await runShardsOnQueue(loneUrl, job, [{ index: 0, table: 0, start: 0, end: 10, first: 0 }], { staging, maxRejects: 0, attempts: 2 });
+        const results = await runShardsOnQueue(loneUrl, job, [{ index: 0, table: 0, start: 0, end: 10, first: 0 }], { staging, fence: 'test', maxRejects: 0, attempts: 2 });
         expect(results).toEqual([{ index: 0, rows: 10, imputed: 0, rejected: 0, seconds: 0.01 }]);
         expect(calls).toBe(2);
         expect(failed).toEqual(['the GPU device (webgpu backend) failed a computation: Buffer is too large']);

@@ -17,8 +17,12 @@ export const MANIFEST = 'manifest.json';
 export const STAGING = '.shards';
 export const ERRORS = 'errors.jsonl';
 const REWRITE = '.rewrite';
-/** Written into staging before finalize builds audiences: the audience folders it will write. */
+/** Written into staging by older versions before finalize built audiences: the audience folders it would write. */
 export const AUDIENCE_LIST = 'audiences.json';
+/** The folder in staging where the finalize builds the new output, beside the old one (see jobs/publish.ts). */
+export const NEW_OUTPUT = 'output';
+/** Written into staging when the new output starts replacing the old: the names both hold (see jobs/publish.ts). */
+export const SWAP = 'swap.json';
 
 /**
  * Who writes a folder's staging: a service job (by id) or a process (a CLI run), with the
@@ -28,6 +32,8 @@ export interface StagingOwner extends ProcessIdentity {
   job?: string;
   host?: string;
   since?: string;
+  /** The run's fence (jobs/fence.ts): its staged parts carry it, and only it may rename parts in. */
+  fence?: string;
 }
 /** The file in a staging folder naming the process that owns it. */
 export const OWNER = 'owner.json';
@@ -120,7 +126,7 @@ export function ownedOutput(dir: string): string[] {
 }
 
 /** What the folder's own manifest lists (relative paths that exist). */
-function manifestOwned(dir: string): string[] {
+export function manifestOwned(dir: string): string[] {
   const owned = new Set<string>();
   const manifest = ownManifest(dir);
   if (manifest) {
@@ -133,15 +139,27 @@ function manifestOwned(dir: string): string[] {
   return [...owned].filter((p) => fs.existsSync(path.join(dir, p)));
 }
 
-/** What an unfinished run staged or was writing (relative paths that exist). */
+/**
+ * What an unfinished run staged or was writing (relative paths that exist): its staging, and
+ * when it was replacing the output (a publish cut short), every name of the old and the new
+ * output (swap.json). A run builds its output inside staging, so nothing else outside it is
+ * its own; staging of older versions, which wrote visible parts and audiences in place, also
+ * owns those (its unfenced parts' names and announced audiences).
+ */
 function stagingOwned(dir: string): string[] {
   const owned = new Set<string>();
   const staging = path.join(dir, STAGING);
   if (fs.existsSync(staging)) {
     owned.add(STAGING);
-    for (const f of [REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`, ERRORS]) owned.add(f);
+    for (const f of [REWRITE, `${MANIFEST}.tmp`, `${ERRORS}.tmp`]) owned.add(f);
     for (const f of fs.readdirSync(staging)) {
-      if (f.startsWith(`${SCORE_PREFIX}-`) && f.endsWith('.parquet')) for (const g of [f, `${f}.tmp`]) owned.add(g);
+      if (PART.test(f)) for (const g of [f, `${f}.tmp`]) owned.add(g);
+    }
+    try {
+      const swap = JSON.parse(fs.readFileSync(path.join(staging, SWAP), 'utf8')) as { old: string[]; new: string[] };
+      for (const p of [...swap.old, ...swap.new]) owned.add(p);
+    } catch {
+      // no publish began
     }
     try {
       const names = JSON.parse(fs.readFileSync(path.join(staging, AUDIENCE_LIST), 'utf8')) as string[];
@@ -170,7 +188,11 @@ export function removeIfEmpty(dir: string): void {
 export function removeScoreOutput(dir: string, stagedOnly = false): void {
   if (!fs.existsSync(dir)) return;
   for (const p of stagedOnly ? stagingOwned(dir) : ownedOutput(dir)) fs.rmSync(path.join(dir, p), { recursive: true, force: true });
-  // Audience folders emptied above (their own files removed) go too; a user's file keeps its folder.
+  removeEmptyAudienceFolders(dir);
+}
+
+/** Removes audience folders that are empty (their own files removed); a user's file keeps its folder. */
+export function removeEmptyAudienceFolders(dir: string): void {
   const aud = path.join(dir, 'audiences');
   if (fs.existsSync(aud) && fs.statSync(aud).isDirectory()) {
     for (const d of fs.readdirSync(aud)) {
@@ -183,8 +205,9 @@ export function removeScoreOutput(dir: string, stagedOnly = false): void {
 
 /**
  * Makes the output folder ready for a new run. Earlier output of the product is refused, or
- * removed with overwrite (`flag` names that option in the message); a file or folder with a
- * name the run writes that the product did not write is always refused.
+ * with overwrite (`flag` names that option in the message) kept, whole and readable, until the
+ * new output replaces it at the end of the run (jobs/publish.ts); a file or folder with a name
+ * the run writes that the product did not write is always refused.
  * @throws UserError naming the folder and what is in the way.
  */
 export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwrite', isActiveJob?: (id: string) => boolean): void {
@@ -197,10 +220,9 @@ export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwri
   const existing = fs.readdirSync(dir).filter(isScoreOutput);
   if (existing.length === 0) return;
   if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose another folder or set ${flag}`);
-  // Checked before anything is removed: a refused overwrite leaves the earlier output whole.
+  // Checked before the run starts: a refused overwrite leaves the earlier output whole.
   const foreign = foreignOutput(dir);
   if (foreign.length) throw new UserError(foreignMessage(dir, foreign));
-  removeScoreOutput(dir);
 }
 
 /** The refusal for names the product would write over but did not write. */

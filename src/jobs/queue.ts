@@ -239,7 +239,7 @@ export async function runShardsOnQueue(url: string, job: ShardJob, shards: Shard
         id: `${run}-${shard.index}`,
         name: 'shard',
         label: `shard ${shard.index}`,
-        data: { job, shard, staging: opts.staging, rejectBudget: opts.maxRejects, owner },
+        data: { job, shard, staging: opts.staging, fence: opts.fence, input: opts.inputs?.[shard.table], rejectBudget: opts.maxRejects, owner },
       })),
       {
         signal: opts.signal,

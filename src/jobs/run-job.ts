@@ -65,10 +65,10 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
       const system = systemErrorMessage(err);
       const message = err instanceof UserError ? err.message : (system ?? `internal error: ${errorMessage(err)}`);
       // A failed score job leaves nothing of its own behind (staging included): a resubmission starts
-      // clean. Only once it has planned its shards is the folder's product output its own.
+      // clean; an earlier output it was to replace stays. Only once it has planned its shards is the staging its own.
       const output = (job.spec as unknown as ScoreJobSpec).output;
       if (job.type === 'score' && jobs.shards(id).length > 0 && stillInside(job.spec as unknown as ScoreJobSpec)) {
-        removeScoreOutput(output);
+        removeScoreOutput(output, true);
         removeIfEmpty(output);
       }
       jobs.finish(id, 'failed', { error: message, log });

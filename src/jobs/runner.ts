@@ -10,9 +10,11 @@ import { openDataset } from '../io/dataset.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
-import { fingerprintChange, fingerprintFile } from '../io/fingerprint.js';
+import { fingerprintChange, fingerprintFile, type FileFingerprint } from '../io/fingerprint.js';
 import { selfIdentity } from '../util/process.js';
-import { claimStaging, prepareOutput, shardName, STAGING } from './output.js';
+import { claimStaging, prepareOutput, STAGING } from './output.js';
+import { adoptParts, jobFence, reclaimStaging } from './fence.js';
+import { requireUnchanged } from './input-checks.js';
 import { finalizeScore, planScore, type ShardResult } from './score.js';
 import { runShards } from './shard-pool.js';
 import type { ShardJob } from './shard-task.js';
@@ -79,29 +81,38 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     const staging = path.join(dir, STAGING);
     let shards = jobs.shards(id);
     const files = data.tables.map((t) => t.path);
+    // This attempt's fence: its parts carry it, and shards of earlier attempts or other jobs cannot rename theirs in.
+    const fence = jobFence(id, job.attempts);
+    let recorded: FileFingerprint[] | undefined;
     if (shards.length === 0) {
       const active = jobs.activeIds();
       prepareOutput(dir, spec.overwrite ?? false, 'options.overwrite', (other) => other !== id && active.has(other));
-      claimStaging(dir, { ...selfIdentity(), job: id });
-      jobs.setInputs(id, files.map(fingerprintFile));
+      claimStaging(dir, { ...selfIdentity(), job: id, fence });
+      recorded = files.map(fingerprintFile);
+      jobs.setInputs(id, recorded);
       jobs.setShards(id, await planShards(data, spec.shardRows ?? DEFAULT_SHARD_ROWS));
       shards = jobs.shards(id);
     } else {
-      const changed = job.inputs ? fingerprintChange(job.inputs, files) : undefined;
+      recorded = job.inputs ?? undefined;
+      const changed = recorded ? fingerprintChange(recorded, files) : undefined;
       if (changed) throw new UserError(`an input changed since the job started: ${changed}. Its finished shards came from the old file; resubmit the job to score the new one`);
+      reclaimStaging(dir, id, fence);
       jobs.resetPartialRows(id);
       // Leftovers of an interrupted shard: temporary files are never part of the output.
       if (fs.existsSync(staging)) for (const f of fs.readdirSync(staging)) if (f.endsWith('.tmp')) fs.rmSync(path.join(staging, f), { force: true });
     }
     jobs.update(id, { stage: 'scoring' });
     const started = performance.now();
-    const done: ShardResult[] = shards.filter((s) => s.status === 'done' && fs.existsSync(path.join(staging, shardName(s.index))));
+    const adopted = adoptParts(staging, id, fence, shards.filter((s) => s.status === 'done').map((s) => s.index));
+    const done: ShardResult[] = shards.filter((s) => s.status === 'done' && adopted.has(s.index));
     const todo = shards.filter((s) => !done.includes(s));
     const before = done.reduce((n, r) => n + r.rejected, 0);
     let rejected = before;
     const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep, roots };
     const { results, workers } = await runShards(shardJob, plan, todo, {
       staging,
+      fence,
+      inputs: recorded,
       maxRejects: plan.maxRejects - before,
       onRows: (n) => jobs.addRows(id, n),
       onShard: (r) => {
@@ -116,8 +127,9 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     jobs.update(id, { stage: 'finalizing' });
     unchangedPath(roots, dir, 'output');
     for (const a of audiences?.audiences ?? []) if (a.suppress.ids) unchangedPath(roots, a.suppress.ids, `audience "${a.name}": suppress.ids`);
+    if (recorded) requireUnchanged(recorded); // every shard read the file the job planned from
     const scored = performance.now();
-    const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
+    const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000, fence);
     const stageSeconds = { setup: (started - setupStart) / 1000, scoring: (scored - started) / 1000, finalizing: (performance.now() - scored) / 1000, workers };
     return { output: dir, manifest: path.join(dir, 'manifest.json'), ...manifest, stageSeconds };
   } finally {

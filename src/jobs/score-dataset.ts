@@ -7,14 +7,19 @@ import type { ScoringModel } from '../models/model.js';
 import { selfIdentity } from '../util/process.js';
 import { silentProgress } from '../util/progress.js';
 import { claimStaging, prepareOutput, removeIfEmpty, removeScoreOutput, STAGING } from './output.js';
+import { fingerprintFile } from '../io/fingerprint.js';
+import { runFence } from './fence.js';
+import { requireUnchanged } from './input-checks.js';
 import { finalizeScore, planScore, type ScoreManifest, type ScoreOptions } from './score.js';
 import { runShards } from './shard-pool.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 
 /**
  * The whole run in this process: plan, every shard in order, finalize. A run that fails
- * removes what it wrote (staging, parts, audiences), and the folder itself when it made it.
- * @throws UserError for bad input; the output folder then holds nothing of this run.
+ * removes what it staged, and the folder itself when it made it; an earlier output it was to
+ * replace (overwrite) stays as it was.
+ * @throws UserError for bad input or an input that changed while the run read it; the output
+ *   folder then holds nothing of this run.
  */
 export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
   const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0, { columns: opts.keep ?? [], source: '--keep' });
@@ -23,8 +28,10 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
   const dir = path.resolve(opts.output);
   const created = !fs.existsSync(dir);
   prepareOutput(dir, opts.overwrite ?? false);
-  claimStaging(dir, selfIdentity());
+  const fence = runFence();
+  claimStaging(dir, { ...selfIdentity(), fence });
   try {
+    const inputs = data.tables.map((t) => fingerprintFile(t.path));
     const shards = await planShards(data, opts.shardRows ?? DEFAULT_SHARD_ROWS);
     const total = shards.reduce((s, x) => s + x.end - x.start, 0);
     const progress = opts.progress ?? silentProgress;
@@ -34,13 +41,16 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
       : undefined;
     const { results } = await runShards(job, plan, shards, {
       staging: path.join(dir, STAGING),
+      fence,
+      inputs,
       maxRejects: plan.maxRejects,
       onRows: (n) => progress.update((done += n), total),
       onShard: (r) => progress.update((done += r.rejected), total),
     });
-    return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000);
+    requireUnchanged(inputs);
+    return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000, fence);
   } catch (err) {
-    removeScoreOutput(dir);
+    removeScoreOutput(dir, true);
     if (created) removeIfEmpty(dir);
     throw err;
   }

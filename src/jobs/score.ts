@@ -4,8 +4,10 @@
  * audiences), then the manifest, written last: its presence means the output is whole.
  *
  * Shard outputs are staged in `<output>/.shards/` (each file written under a temporary name
- * and renamed when whole). Finalize starts from the staged files every time it runs, so a job
- * interrupted anywhere can run it again and get the same output.
+ * and renamed, with the run's fence in its name, when whole: jobs/fence.ts). Finalize starts
+ * from the staged files every time it runs, so a job interrupted anywhere can run it again and
+ * get the same output; it builds the new output beside the old and swaps them at the end
+ * (jobs/publish.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +24,12 @@ import { finalizeParts, type FinalizeStages, PROFILED_PREFIX, rankedColumns, RES
 import type { AudienceSet } from '../audiences/definition.js';
 import { prefetch } from '../util/prefetch.js';
 import type { Progress } from '../util/progress.js';
-import { AUDIENCE_LIST, ERRORS, MANIFEST, shardName, STAGING } from './output.js';
+import { ERRORS, MANIFEST, STAGING } from './output.js';
+import { commitFenced, requireFence, stagedPartName, stagedRejectsName } from './fence.js';
+import { requireShardRows, requireUnchanged } from './input-checks.js';
+import { newOutputFolder, publishOutput } from './publish.js';
+import type { FileFingerprint } from '../io/fingerprint.js';
+import { randomBytes } from 'node:crypto';
 import type { Shard } from './shards.js';
 
 export interface ScoreOptions {
@@ -176,8 +183,6 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
   return { data, models, audiences, id: id.output, request, columns, carried, profiled, grouped, ranked, maxRejects };
 }
 
-const rejectsName = (index: number) => `rejects-${String(index).padStart(5, '0')}.jsonl`;
-
 /** Rows [start, end) of a batch, as a batch of their own (row numbers kept). */
 function sliceRows(batch: ColumnBatch, start: number, end: number): ColumnBatch {
   const columns = new Map<string, ColumnData>();
@@ -204,24 +209,39 @@ function idOf(plan: ScorePlan, batch: ColumnBatch, row: number): string | number
   return typeof v === 'bigint' ? Number(v) : String(v);
 }
 
+/** How a shard is run: its fence, the fingerprint of its file, the rejects it may add, progress. */
+export interface ShardRunOptions {
+  /** The run's fence (jobs/fence.ts): the part is named with it and renamed in only while it holds the staging. */
+  fence: string;
+  /** The shard's file as the job planned it: checked when the shard opens it and when it is done. */
+  input?: FileFingerprint;
+  /** Rejected rows the job still tolerates (default: the plan's limit). */
+  rejectBudget?: number;
+  /** Rows scored, batch by batch. */
+  onRows?: (rows: number) => void;
+}
+
 /**
- * Scores one shard into `<staging>/scores-NNNNN.parquet` (and its rejected rows into
- * `rejects-NNNNN.jsonl`). `rejectBudget` is how many more rejected rows the job tolerates.
+ * Scores one shard into `<staging>/scores-NNNNN.<fence>.parquet` (and its rejected rows into
+ * `rejects-NNNNN.<fence>.jsonl`), renamed in only while the fence holds the staging folder.
+ * @throws FencedOut when the staging is no longer the run's; UserError when the file changed
+ *   since the job planned it, when the shard read other than its planned rows, or for bad values.
  */
-export async function scoreShard(
-  plan: ScorePlan,
-  shard: Shard,
-  staging: string,
-  opts: { rejectBudget?: number; onRows?: (rows: number) => void } = {},
-): Promise<ShardResult> {
+export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string, opts: ShardRunOptions): Promise<ShardResult> {
   const started = performance.now();
   const { data, models } = plan;
   const table = data.tables[shard.table];
   const budget = opts.rejectBudget ?? plan.maxRejects;
-  fs.mkdirSync(staging, { recursive: true });
-  const writer = new FileWriter(path.join(staging, shardName(shard.index)), [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)]);
+  const unchanged = () => opts.input && requireUnchanged([opts.input]);
+  requireFence(staging, opts.fence);
+  unchanged();
+  const part = path.join(staging, stagedPartName(shard.index, opts.fence));
+  const rejectsPath = path.join(staging, stagedRejectsName(shard.index, opts.fence));
+  const tmp = `.${randomBytes(4).toString('hex')}.tmp`;
+  const writer = new FileWriter(part + tmp, [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)]);
   const rejects: string[] = [];
   let rows = 0;
+  let read = 0;
   let imputed = 0;
   try {
     // Batch i+1 is read and transformed while the backend scores batch i.
@@ -231,6 +251,7 @@ export async function scoreShard(
         for await (const raw of batches) {
           // Row numbers count across all inputs.
           const batch: ColumnBatch = { ...raw, first: shard.first + (raw.offset - shard.start) };
+          read += raw.rows;
           if (batch.rejects?.length) {
             for (const r of batch.rejects) {
               rejects.push(JSON.stringify({ id: idOf(plan, batch, r.row), file: table.path, row: raw.offset + r.row + 1, column: r.column, value: r.value, reason: 'not a number' }));
@@ -261,36 +282,40 @@ export async function scoreShard(
       rows += batch.rows;
       opts.onRows?.(batch.rows);
     }
-    // The rejects file first: a shard's parquet file in place means the shard is whole.
-    const rejectsPath = path.join(staging, rejectsName(shard.index));
+    requireShardRows(table.path, shard, read);
+    const moves: Array<[string, string]> = [];
     if (rejects.length) {
-      fs.writeFileSync(`${rejectsPath}.tmp`, `${rejects.join('\n')}\n`);
-      fs.renameSync(`${rejectsPath}.tmp`, rejectsPath);
+      fs.writeFileSync(rejectsPath + tmp, `${rejects.join('\n')}\n`);
+      moves.push([rejectsPath + tmp, rejectsPath]);
     } else fs.rmSync(rejectsPath, { force: true });
     await writer.close();
+    unchanged(); // the file read is the one planned from, also after the read
+    // The rejects file first: a shard's part in place means the shard is whole.
+    commitFenced(staging, opts.fence, [...moves, [part + tmp, part]]);
     return { index: shard.index, rows, imputed, rejected: rejects.length, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
     writer.abort();
+    for (const f of [part + tmp, rejectsPath + tmp]) fs.rmSync(f, { force: true });
     throw err;
   }
 }
 
 /**
- * Builds the whole output from the staged shards (jobs/finalize.ts: score parts with
- * percentile, rank and audience columns, audience files), then audience profiles, the errors
- * file, and the manifest last. Idempotent: the staged parts stay until the manifest is written.
+ * Builds the whole output from the shards staged under `fence` (parts of other runs there are
+ * ignored) beside the folder's old output, in staging (jobs/finalize.ts: score parts with
+ * percentile, rank and audience columns, audience files; then audience profiles, the errors
+ * file, and the manifest last), then replaces the old output with it (jobs/publish.ts).
+ * Idempotent: the staged parts stay until the new output is in place.
  */
-export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardResult[], seconds: () => number): Promise<ScoreManifest> {
+export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardResult[], seconds: () => number, fence: string): Promise<ScoreManifest> {
   const backend = await initBackend();
   const staging = path.join(dir, STAGING);
   const ordered = [...shards].sort((a, b) => a.index - b.index);
   const rows = ordered.reduce((s, r) => s + r.rows, 0);
-  fs.rmSync(path.join(dir, MANIFEST), { force: true });
-  // Announced before any audience file is written, so a failed finalize's audiences are known as ours.
-  if (plan.audiences) fs.writeFileSync(path.join(staging, AUDIENCE_LIST), JSON.stringify(plan.audiences.audiences.map((a) => a.name)));
+  const out = newOutputFolder(dir);
   const done = await finalizeParts({
-    dir,
-    parts: ordered.map((r) => ({ index: r.index, path: path.join(staging, shardName(r.index)), rows: r.rows })),
+    dir: out,
+    parts: ordered.map((r) => ({ index: r.index, path: path.join(staging, stagedPartName(r.index, fence)), rows: r.rows })),
     columns: [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)],
     hidden: [...plan.profiled, ...plan.grouped].map((p) => p.column.name),
     ranked: plan.ranked,
@@ -303,19 +328,17 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
   const { files, columns, duplicateIds, stages } = done;
   const built = done.audiences;
   if (built) {
-    fs.writeFileSync(path.join(dir, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
+    fs.writeFileSync(path.join(out, 'audiences', 'summary.json'), JSON.stringify({ summaries: built.summaries, overlap: built.overlap }, null, 1));
   }
   if (duplicateIds > 0) warn(`${duplicateIds} scored rows repeat an id of an earlier row (column "${plan.id.name}"); audiences list each id once`);
   const rejected = ordered.reduce((s, r) => s + r.rejected, 0);
-  const errorsPath = path.join(dir, ERRORS);
   if (rejected > 0) {
-    const lines = ordered.filter((r) => r.rejected > 0).map((r) => fs.readFileSync(path.join(staging, rejectsName(r.index)), 'utf8'));
-    fs.writeFileSync(`${errorsPath}.tmp`, lines.join(''));
-    fs.renameSync(`${errorsPath}.tmp`, errorsPath);
-  } else fs.rmSync(errorsPath, { force: true });
+    const lines = ordered.filter((r) => r.rejected > 0).map((r) => fs.readFileSync(path.join(staging, stagedRejectsName(r.index, fence)), 'utf8'));
+    fs.writeFileSync(path.join(out, ERRORS), lines.join(''));
+  }
   const secs = seconds();
   const manifest: ScoreManifest = {
-    files: files.map((f) => ({ path: path.relative(dir, f.path), rows: f.rows })),
+    files: files.map((f) => ({ path: path.relative(out, f.path), rows: f.rows })),
     rows,
     columns,
     ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
@@ -331,8 +354,8 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     rowsPerSecond: rows / Math.max(secs, 1e-9),
     createdAt: new Date().toISOString(),
   };
-  fs.writeFileSync(path.join(dir, `${MANIFEST}.tmp`), JSON.stringify(manifest, null, 1));
-  fs.renameSync(path.join(dir, `${MANIFEST}.tmp`), path.join(dir, MANIFEST));
+  fs.writeFileSync(path.join(out, MANIFEST), JSON.stringify(manifest, null, 1));
+  publishOutput(dir);
   fs.rmSync(staging, { recursive: true, force: true });
   return manifest;
 }

@@ -14,6 +14,7 @@ import { scoreShard, type ScorePlan, type ShardResult } from './score.js';
 import { guardShard } from './guard.js';
 import { crossedError, type ShardJob } from './shard-task.js';
 import type { Shard } from './shards.js';
+import type { FileFingerprint } from '../io/fingerprint.js';
 import { redisUrl, runShardsOnQueue } from './queue.js';
 
 let pool: Piscina | undefined;
@@ -51,6 +52,10 @@ export function shardWorkers(rows: number): number {
 
 export interface RunShardsOptions {
   staging: string;
+  /** The run's fence (jobs/fence.ts), recorded in the staging's owner.json. */
+  fence: string;
+  /** The inputs' fingerprints as the job planned them, by file (table) index: each shard checks its file's. */
+  inputs?: FileFingerprint[];
   /** Rejected rows the whole job tolerates. */
   maxRejects: number;
   /** Rows scored so far, as they are scored. */
@@ -82,7 +87,7 @@ export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shar
     for (const shard of shards) {
       opts.signal?.throwIfAborted();
       guardShard(job?.roots, plan.data.tables[shard.table].path, opts.staging);
-      finished(await scoreShard(plan, shard, opts.staging, { rejectBudget: opts.maxRejects - rejected(), onRows: opts.onRows }));
+      finished(await scoreShard(plan, shard, opts.staging, { fence: opts.fence, input: opts.inputs?.[shard.table], rejectBudget: opts.maxRejects - rejected(), onRows: opts.onRows }));
     }
     return { results, workers: 0 };
   }
@@ -93,7 +98,7 @@ export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shar
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (n: number) => opts.onRows?.(n));
       try {
-        const task = { job, shard, staging: opts.staging, rejectBudget: opts.maxRejects - rejected(), progress: port2 };
+        const task = { job, shard, staging: opts.staging, fence: opts.fence, input: opts.inputs?.[shard.table], rejectBudget: opts.maxRejects - rejected(), progress: port2 };
         finished(await piscina.run(task, { transferList: [port2], signal: opts.signal }));
       } catch (err) {
         queue.length = 0; // the other lanes stop after their current shard

@@ -14,6 +14,8 @@ import { loadScoringModel } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
+import type { FileFingerprint } from '../io/fingerprint.js';
+import { requireUnchanged } from './input-checks.js';
 import { guardShard, openableInputs } from './guard.js';
 import { planScore, scoreShard, type ScorePlan, type ShardResult } from './score.js';
 import type { Shard } from './shards.js';
@@ -40,6 +42,10 @@ export interface ShardTask {
   shard: Shard;
   /** The job's staging folder. */
   staging: string;
+  /** The run's fence (jobs/fence.ts): the part is renamed in only while it holds the staging. */
+  fence: string;
+  /** The shard's file as the job planned it (checked before the shard reads it, and after). */
+  input?: FileFingerprint;
   /** Rejected rows the job still tolerates. */
   rejectBudget: number;
   /** Receives the number of rows scored, batch by batch (progress). */
@@ -85,15 +91,16 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
 }
 
 /**
- * Scores one shard into `<staging>/scores-NNNNN.parquet`; returns its counts.
+ * Scores one shard into `<staging>/scores-NNNNN.<fence>.parquet`; returns its counts.
  * @throws UserError for bad input (the message crosses threads as a UserError: see below).
  */
 export default async function scoreShardTask(task: ShardTask): Promise<ShardResult> {
   try {
     await initBackend();
+    if (task.input) requireUnchanged([task.input]); // before the plan opens the file
     const plan = await planFor(task.job);
     guardShard(task.job.roots, plan.data.tables[task.shard.table].path, task.staging);
-    return await scoreShard(plan, task.shard, task.staging, { rejectBudget: task.rejectBudget, onRows: (n) => task.progress?.postMessage(n) });
+    return await scoreShard(plan, task.shard, task.staging, { fence: task.fence, input: task.input, rejectBudget: task.rejectBudget, onRows: (n) => task.progress?.postMessage(n) });
   } catch (err) {
     // An error crosses threads as a plain Error (structured clone keeps only its message):
     // mark bad input and a failed device in the message so the caller can tell them from a bug.

@@ -5,6 +5,7 @@
  * exactly the shards that were not finished.
  */
 import type { Dataset } from '../io/dataset.js';
+import { checkRowCounts } from './input-checks.js';
 
 export interface Shard {
   index: number;
@@ -38,9 +39,11 @@ async function rowCounts(data: Dataset): Promise<number[]> {
 /**
  * Splits the dataset into shards of about `targetRows` rows: whole Parquet row groups, row
  * ranges of CSV files, whole Arrow files.
+ * @throws UserError for a Parquet file whose row counts cannot be true (input-checks.ts).
  */
 export async function planShards(data: Dataset, targetRows = DEFAULT_SHARD_ROWS): Promise<Shard[]> {
   if (!(targetRows >= 1)) throw new Error(`shard size must be at least 1 row, got ${targetRows}`);
+  await checkRowCounts(data);
   const counts = await rowCounts(data);
   const shards: Shard[] = [];
   let first = 0;
