@@ -7,7 +7,7 @@ import path from 'node:path';
 import { initBackend } from '../compute/backend.js';
 import { parseAudiences } from '../audiences/definition.js';
 import { openDataset } from '../io/dataset.js';
-import { loadScoringModel } from '../models/load.js';
+import { loadScoringModel, pinnedRef } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
 import { fingerprintChange, fingerprintFile, type FileFingerprint } from '../io/fingerprint.js';
@@ -108,7 +108,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     const todo = shards.filter((s) => !done.includes(s));
     const before = done.reduce((n, r) => n + r.rejected, 0);
     let rejected = before;
-    const shardJob: ShardJob = { input: files, models: spec.models, store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep, roots };
+    const shardJob: ShardJob = { input: files, models: loaded.map(pinnedRef), store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep, roots };
     const { results, workers } = await runShards(shardJob, plan, todo, {
       staging,
       fence,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { initBackend } from '../compute/backend.js';
 import type { Dataset } from '../io/dataset.js';
 import type { ScoringModel } from '../models/model.js';
+import { pinnedRef } from '../models/load.js';
 import { selfIdentity } from '../util/process.js';
 import { silentProgress } from '../util/progress.js';
 import { claimStaging, prepareOutput, removeIfEmpty, removeScoreOutput, STAGING } from './output.js';
@@ -37,7 +38,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const progress = opts.progress ?? silentProgress;
     let done = 0;
     const job = opts.store
-      ? { input: data.tables.map((t) => t.path), models: models.map((m) => `${m.manifest.name}@${m.manifest.version}`), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, keep: opts.keep }
+      ? { input: data.tables.map((t) => t.path), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, keep: opts.keep }
       : undefined;
     const { results } = await runShards(job, plan, shards, {
       staging: path.join(dir, STAGING),

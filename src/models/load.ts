@@ -27,6 +27,15 @@ const LOADERS: Record<string, Loader> = {
   bgnbd: (m) => BgNbdModel.fromStore(m),
 };
 
+/**
+ * The exact version a loaded model is, as `name@version`: what a job stores and ships to its
+ * threads and workers, so a promotion, rollback or new training while it runs (or before it
+ * resumes) cannot change which version scores a shard.
+ */
+export function pinnedRef(model: { manifest: Pick<Manifest, 'name' | 'version'> }): string {
+  return `${model.manifest.name}@${model.manifest.version}`;
+}
+
 /** Loads a model for scoring; selects the backend first, so weights are created on it. */
 export async function loadScoringModel(store: ModelStore, ref: string, options: ScoringOptions = {}): Promise<ScoringModel> {
   await initBackend();

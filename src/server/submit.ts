@@ -11,7 +11,7 @@ import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jo
 import { foreignMessage, foreignOutput, outputInTheWay, requireNoWriter } from '../jobs/output.js';
 import { openableInputs, TRAIN_FILE_PARAMS } from '../jobs/guard.js';
 import { planScore } from '../jobs/score.js';
-import { loadScoringModel } from '../models/load.js';
+import { loadScoringModel, pinnedRef } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
 import { requireLabel } from '../models/propensity/train.js';
@@ -92,6 +92,7 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
   }
   // The models are loaded, so outputs, columns and audience rules are checked as the run will check them.
   const models: ScoringModel[] = [];
+  let pinned: string[];
   try {
     for (const [i, ref] of body.models.entries()) {
       try {
@@ -101,12 +102,14 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
       }
     }
     planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: body.options?.keep ?? [], source: 'options.keep' });
+    // The versions as they resolve now: the job scores with these whatever is promoted later.
+    pinned = models.map(pinnedRef);
   } finally {
     for (const m of models) m.dispose();
   }
   return {
     input: paths,
-    models: body.models,
+    models: pinned,
     output,
     ...(body.audiences !== undefined && { audiences: { definition: body.audiences, base } }),
     shardRows: body.options?.shardRows,
