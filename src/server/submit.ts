@@ -11,6 +11,7 @@ import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jo
 import { foreignMessage, foreignOutput, outputInTheWay, requireNoWriter } from '../jobs/output.js';
 import { openableInputs, TRAIN_FILE_PARAMS } from '../jobs/guard.js';
 import { planScore } from '../jobs/score.js';
+import { checkRowCounts } from '../jobs/input-checks.js';
 import { loadScoringModel, pinnedRef } from '../models/load.js';
 import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
@@ -67,6 +68,7 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
  */
 export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: ModelStore, activeJobs: () => Set<string> = () => new Set()): Promise<ScoreJobSpec> {
   const { paths, data } = await inputs(roots, body.input);
+  await checkRowCounts(data); // a Parquet footer whose row counts cannot be true, before shards are planned from it
   const output = roots.resolve(body.output, 'output');
   if (roots.roots.includes(output)) throw new UserError(`output: "${body.output}" is a data root itself; name a folder inside it, e.g. "scores/run1"`);
   if (fs.existsSync(output) && !fs.statSync(output).isDirectory()) throw new UserError(`output: ${body.output} is a file, expected a folder`);

@@ -41,7 +41,10 @@ text as missing: "invalidText": "missing"): they are left out of the scores and 
 in DIR/errors.jsonl (id, file, row, column, value; rows are 1-based data rows); one more
 fails the run (default 0). Blanks, NA, N/A and NaN are missing values, not rejects. A run
 that fails removes what it wrote.
-DIR/manifest.json is written last, so its presence means the output is whole.
+DIR/manifest.json is written last, so its presence means the output is whole. A DIR that
+already holds scores is refused; with --overwrite the new output is built beside the old
+one (in DIR/.shards) and replaces it with renames at the end, so a run that fails keeps
+the old output whole.
 A bare model name uses its promoted version, else the latest.`,
   options: {
     ...INPUT_OPTIONS,
