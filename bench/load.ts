@@ -4,9 +4,14 @@
  * validated: inputs opened, models loaded, audiences checked). Latency is reported from the
  * first second on, per second of the run and over all of it (p50, p99, max), submissions
  * included, against the same polls to /healthz (no store, no validation) as a floor.
+ * Then bursts: `--burst` (1,000) status polls sent at once while `--burst-submissions` (4)
+ * submissions are validated (a score job as above, and a train job on a 5,000-column CSV, refused
+ * for its label after its checks), `--rounds` (3) times; their latency, and the server's
+ * event-loop lag over each burst (the maximum of Node's monitorEventLoopDelay, from /metrics).
  * Requests go to a real `audience serve` on 127.0.0.1 only; every loop is bounded in count
  * and time.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, visitorRoot, waitJob } from '../test/service-helpers.js';
 import { option, report } from './common.js';
@@ -53,19 +58,69 @@ async function load(url: string, jobId: string, opts: { polls: number; submissio
   return samples;
 }
 
+/** The server's largest event-loop delay (ms) since the previous scrape of /metrics (prom-client resets it on each). */
+async function loopLag(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
+}
+
+/** A CSV of `columns` numeric columns and 20 rows: heavy to check (sniffed, its header split and compared). */
+function wideCsv(file: string, columns: number): void {
+  const header = Array.from({ length: columns }, (_, i) => `c${i}`).join(',');
+  const rows = Array.from({ length: 20 }, (_, r) => Array.from({ length: columns }, (_, i) => (r * i) % 97).join(','));
+  fs.writeFileSync(file, `${[header, ...rows].join('\n')}\n`);
+}
+
+/**
+ * `rounds` times: `submissions` submissions started, then `polls` status polls sent at once while
+ * they are validated. Returns the polls' samples and the server's event-loop lag of each round (ms).
+ */
+async function bursts(url: string, jobId: string, opts: { polls: number; submissions: number; rounds: number }): Promise<{ samples: Sample[]; lags: number[] }> {
+  const samples: Sample[] = [];
+  const lags: number[] = [];
+  const start = performance.now();
+  for (let round = 0; round < opts.rounds; round++) {
+    await loopLag(url); // resets the server's histogram
+    const submits = Array.from({ length: opts.submissions }, (_, n) => {
+      const body =
+        n % 2
+          ? { type: 'train', model: 'propensity', name: 'wide', input: ['wide.csv'], params: { label: 'nope' } }
+          : { type: 'score', input: ['v-*.parquet'], models: ['behavior'], output: `burst/${round}-${n}`, audiences: { audiences: [{ name: 'near', rule: 'behavior.distance <= 1' }] } };
+      return fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.arrayBuffer());
+    });
+    await new Promise((r) => setTimeout(r, 50)); // the checks are under way
+    await Promise.all(
+      Array.from({ length: opts.polls }, async () => {
+        const t = performance.now();
+        const res = await fetch(`${url}/v1/jobs/${jobId}`);
+        await res.arrayBuffer();
+        samples.push({ at: (t - start) / 1000, ms: performance.now() - t, kind: 'status', status: res.status });
+      }),
+    );
+    lags.push(await loopLag(url));
+    await Promise.all(submits);
+  }
+  return { samples, lags };
+}
+
 export async function run(args: string[]): Promise<void> {
   const rows = Number(option(args, 'rows') ?? 1_000_000);
   const polls = Number(option(args, 'polls') ?? 200);
   const submissions = Number(option(args, 'submissions') ?? 50);
   const seconds = Number(option(args, 'seconds') ?? 10);
+  const burst = Number(option(args, 'burst') ?? 1000);
+  const burstSubmissions = Number(option(args, 'burst-submissions') ?? 4);
+  const rounds = Number(option(args, 'rounds') ?? 3);
   const files = Math.max(1, Math.round(rows / 250_000));
   const { dir, root } = await visitorRoot(files, Math.round(rows / files));
-  const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models'), '--max-queued', String(submissions + 10)]);
+  wideCsv(path.join(root, 'wide.csv'), 5000);
+  const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models'), '--max-queued', String(submissions + rounds * burstSubmissions + 10)]);
   try {
     const train = await server.request('POST', '/v1/jobs', { type: 'train', model: 'kmeans', name: 'behavior', input: ['v-00.parquet'], params: { k: 5, 'n-init': 1 } });
     await waitJob(server, train.body.id, undefined, 600_000);
     const job = await server.request('POST', '/v1/jobs', { type: 'score', input: ['v-*.parquet'], models: ['behavior'], output: 'main' });
     const samples = await load(server.url, job.body.id, { polls, submissions, seconds });
+    const burstRun = await bursts(server.url, job.body.id, { polls: burst, submissions: burstSubmissions, rounds });
     await server.request('GET', `/v1/jobs/${job.body.id}`);
 
     const out: Array<Record<string, string | number>> = [];
@@ -77,10 +132,12 @@ export async function run(args: string[]): Promise<void> {
     row('whole run: status', samples.filter((x) => x.kind === 'status'));
     row('whole run: submit', samples.filter((x) => x.kind === 'submit'));
     row('whole run: /healthz (floor)', samples.filter((x) => x.kind === 'healthz'));
+    row(`${burst.toLocaleString('en-US')} concurrent status polls during submissions (${rounds} bursts)`, burstRun.samples);
     const p99First = quantile(samples.filter((x) => x.at < 1 && x.kind !== 'submit').map((x) => x.ms), 0.99);
     await report('load', out, [
       `${polls} requests/s (status and /healthz alternating) for ${seconds} s and ${submissions} score-job submissions, during a ${rows.toLocaleString('en-US')}-row score job`,
       `goal: p99 under 50 ms from the first second; status/healthz p99 in the first second: ${p99First.toFixed(1)} ms`,
+      `bursts: ${burst} status polls at once while ${burstSubmissions} submissions are checked (half of them a train job on a 5,000-column CSV); goal p99 under 50 ms, event-loop lag under 100 ms; lag per burst: ${burstRun.lags.map((l) => l.toFixed(1)).join(', ')} ms`,
     ]);
   } finally {
     await server.stop();

@@ -5,11 +5,20 @@
 import { DuckDBConnection, DuckDBInstance, quotedIdentifier } from '@duckdb/node-api';
 
 let instance: Promise<DuckDBInstance> | undefined;
+let settings: Record<string, string> = {};
 
 /** A connection to the process's shared in-memory DuckDB instance (created on first use). */
 export async function connect(): Promise<DuckDBConnection> {
-  instance ??= DuckDBInstance.create(':memory:');
+  instance ??= DuckDBInstance.create(':memory:', settings);
   return (await instance).connect();
+}
+
+/**
+ * Settings for this thread's instance, e.g. `{ memory_limit: '1GB' }` (the service's checks):
+ * applied when it is created, so call this before the first connect().
+ */
+export function configureDuckDB(next: Record<string, string>): void {
+  settings = { ...next };
 }
 
 export const ident = quotedIdentifier;

@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { JobStore } from '../jobs/store.js';
 import type { ModelStore } from '../models/registry.js';
+import { SubmissionChecker } from './checker.js';
 import type { DataRoots } from './paths.js';
 import { auth } from './plugins/auth.js';
 import { errors } from './plugins/errors.js';
@@ -45,7 +46,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON: any other content type is a 415, not a schema error about its parsed form.
   app.removeContentTypeParser('text/plain');
-  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, backend: opts.backend, maxQueued: opts.maxQueued };
+  const checker = new SubmissionChecker(opts.roots.roots, opts.models.root);
+  app.addHook('onClose', async () => checker.close());
+  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued };
   app.decorate('services', services);
 
   await app.register(swagger, {

@@ -1,6 +1,7 @@
 /** What the routes share, decorated once on the app as `services` (Fastify's decorate). */
 import type { JobStore } from '../jobs/store.js';
 import type { ModelStore } from '../models/registry.js';
+import type { SubmissionChecker } from './checker.js';
 import type { DataRoots } from './paths.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -9,6 +10,8 @@ export interface Services {
   scheduler: Scheduler;
   models: ModelStore;
   roots: DataRoots;
+  /** Checks submissions on worker threads (checker.ts). */
+  checker: SubmissionChecker;
   backend: { name: string; device: string };
   /** Queued jobs beyond which a submission is answered 429. */
   maxQueued: number;

@@ -17,13 +17,16 @@ import type { ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
 import { requireLabel } from '../models/propensity/train.js';
 import { UserError } from '../util/errors.js';
+import { checkCsvPrefix } from './limits.js';
 import type { DataRoots } from './paths.js';
 import type { ScoreJobBody, TrainJobBody } from './schemas.js';
 
 async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: string[]; data: Dataset }> {
   const paths = input.map((p, i) => roots.resolve(p, `input[${i}]`));
-  // Each file (patterns expanded) resolved inside the roots, then opened by its resolved path.
-  const data = await openDataset(await openableInputs(roots.roots, paths));
+  // Each file (patterns expanded) resolved inside the roots, a CSV's first MiB checked, then opened by its resolved path.
+  const files = await openableInputs(roots.roots, paths);
+  for (const f of files) await checkCsvPrefix(f, 'input');
+  const data = await openDataset(files);
   return { paths, data };
 }
 

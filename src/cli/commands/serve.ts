@@ -6,6 +6,8 @@ import { lockDataDir } from '../../jobs/lock.js';
 import { JobStore } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
 import { buildApp } from '../../server/app.js';
+import { configureDuckDB } from '../../io/duckdb.js';
+import { CHECK_MEMORY_LIMIT } from '../../server/limits.js';
 import { DataRoots } from '../../server/paths.js';
 import { Scheduler } from '../../server/scheduler.js';
 import { UserError } from '../../util/errors.js';
@@ -81,6 +83,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     const maxAttempts = num(values['max-attempts'] ?? env.AUDIENCE_MAX_ATTEMPTS ?? '3', '--max-attempts', { int: true, min: 1 })!;
     const logLevel = String(values['log-level'] ?? env.AUDIENCE_LOG_LEVEL ?? 'info');
     if (!LEVELS.includes(logLevel)) throw new UserError(`--log-level ${logLevel}: expected one of ${LEVELS.join(', ')}`);
+    configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT }); // this thread's DuckDB too (submissions are checked on others: server/checker.ts)
     const unlock = lockDataDir(dataDir);
     let jobs: JobStore | undefined;
     try {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import type { JobRecord } from '../../jobs/store.js';
 import { Accepted, ErrorReply, JobId, JobRequest, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
-import { checkScore, checkTrain } from '../submit.js';
+import { CheckersBusyError } from '../checker.js';
 import { pingRedis, redisUrl } from '../../jobs/queue.js';
 import { storeUnavailable } from '../plugins/errors.js';
 
@@ -50,7 +50,7 @@ export function jobView(job: JobRecord): Static<typeof JobView> {
 
 /** POST /v1/jobs (train or score, checked before it is queued), GET /v1/jobs[/:id], POST /v1/jobs/:id/cancel. */
 export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { jobs, scheduler, models, roots } = app.services;
+  const { jobs, scheduler, checker } = app.services;
   const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `no job ${id}` });
   // A job whose next state waits on a job store that cannot be written says so as its stage.
   const view = (job: JobRecord) => {
@@ -79,7 +79,16 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
             .send({ statusCode: 503, error: 'Service Unavailable', message: `Redis (REDIS_URL) does not answer (${answer}): the job's work cannot be queued; retry when /readyz is ready` });
         }
       }
-      const spec = body.type === 'train' ? await checkTrain(body, roots) : await checkScore(body, roots, models, () => jobs.activeIds());
+      // Checked on a checking thread (server/checker.ts): this thread keeps answering meanwhile.
+      let spec: Record<string, unknown>;
+      try {
+        const checked = await checker.check(body, jobs.activeIds());
+        for (const w of checked.warnings) req.log.warn(w);
+        spec = checked.spec;
+      } catch (err) {
+        if (!(err instanceof CheckersBusyError)) throw err;
+        return reply.code(503).header('retry-after', '5').send({ statusCode: 503, error: 'Service Unavailable', message: err.message });
+      }
       if (body.type === 'score') {
         const holder = jobs.activeWithOutput((spec as { output: string }).output);
         if (holder) {

@@ -1,0 +1,71 @@
+/**
+ * The submission checks as a task on a worker thread (server/checker.ts): checkTrain or
+ * checkScore on the request, with DuckDB under CHECK_MEMORY_LIMIT in this thread, so neither
+ * their CPU time nor a hostile file's memory reaches the thread that answers requests. Input
+ * and output are plain (structured clone); errors cross as `crossing()` messages.
+ */
+import { configureDuckDB } from '../io/duckdb.js';
+import { ModelStore } from '../models/registry.js';
+import { ConflictError, errorMessage, UserError } from '../util/errors.js';
+import { setWarnSink } from '../util/warn.js';
+import { CHECK_MEMORY_LIMIT } from './limits.js';
+import { DataRoots } from './paths.js';
+import type { ScoreJobBody, TrainJobBody } from './schemas.js';
+import { checkScore, checkTrain } from './submit.js';
+
+/** One submission to check: the request body, the server's roots and model store, and the ids of the jobs queued or running. */
+export interface CheckTask {
+  body: TrainJobBody | ScoreJobBody;
+  roots: string[];
+  store: string;
+  active: string[];
+}
+
+/** The job spec to store, and the warnings the checks gave (for the server's log). */
+export interface CheckResult {
+  spec: Record<string, unknown>;
+  warnings: string[];
+}
+
+/** Prefix of the message of an Error that stands for a UserError or ConflictError of the checks. */
+export const CHECK_ERROR = '\u0000check-error:';
+
+/** `err` as it crosses back: a user's error as CHECK_ERROR + JSON of its kind and message; anything else as it is. */
+function crossing(err: unknown): unknown {
+  const message = errorMessage(err);
+  const memory = /Out of Memory Error/.test(message);
+  if (!(err instanceof UserError) && !memory) return err;
+  const kind = err instanceof ConflictError ? 'conflict' : 'user';
+  const text = memory
+    ? `the checks of this job need more memory than the ${CHECK_MEMORY_LIMIT} the server gives them (AUDIENCE_CHECK_MEMORY): ${message.split(/\n\s*\n/)[0]}`
+    : message;
+  return new Error(`${CHECK_ERROR}${JSON.stringify({ kind, message: text })}`);
+}
+
+/** The error a crossed message stands for: UserError or ConflictError, else `err` itself. */
+export function crossedCheckError(err: unknown): unknown {
+  const message = errorMessage(err);
+  const at = message.indexOf(CHECK_ERROR);
+  if (at === -1) return err;
+  const { kind, message: text } = JSON.parse(message.slice(at + CHECK_ERROR.length)) as { kind: string; message: string };
+  return kind === 'conflict' ? new ConflictError(text) : new UserError(text);
+}
+
+/** Checks one submission (see CheckTask); resolves to the spec to store. */
+export default async function checkTask(task: CheckTask): Promise<CheckResult> {
+  // This thread's instance, created by the first check: one DuckDB thread, so a check takes about
+  // two cores' threads at most (this one and DuckDB's), and the thread answering requests keeps a core.
+  configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT, threads: '1' });
+  const warnings: string[] = [];
+  const restore = setWarnSink((w) => warnings.push(w));
+  try {
+    const roots = new DataRoots(task.roots);
+    const active = new Set(task.active);
+    const spec = task.body.type === 'train' ? await checkTrain(task.body, roots) : await checkScore(task.body, roots, new ModelStore(task.store), () => active);
+    return { spec: spec as unknown as Record<string, unknown>, warnings };
+  } catch (err) {
+    throw crossing(err);
+  } finally {
+    setWarnSink(restore);
+  }
+}
