@@ -43,6 +43,8 @@ export const serve: Command = {
   --log-level L     the JSON log on stdout (pino): one line per request with its id, job
                     events with the job id, every 500 with its stack; trace, debug, info
                     (default), warn, error, silent (AUDIENCE_LOG_LEVEL)
+Submissions are checked on worker threads, DuckDB there under AUDIENCE_CHECK_MEMORY
+(default 1GB); a CSV's first MiB is checked first (at most 10,000 fields a line).
 Several hosts: --redis URL (or REDIS_URL) sends score jobs' shards to 'audience worker'
 processes through BullMQ; the finalize still runs here. See 'audience worker --help'.
 API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
