@@ -13,6 +13,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { writeFile } from '../src/io/writer.js';
 import { runStoredJob } from '../src/jobs/run-job.js';
+import { kmeansLoad } from '../src/jobs/kmeans-queue.js';
 import scoreShardTask, { crossedError, type ShardTask } from '../src/jobs/shard-task.js';
 import { JobStore } from '../src/jobs/store.js';
 import { ModelStore } from '../src/models/registry.js';
@@ -151,5 +152,15 @@ describe('a shard task (worker thread or queue worker) resolves paths before it 
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/^output: .*scores\/shard-out\/\.shards (leads outside the data roots|changed since)/);
     expect(filesUnder(outside)).toEqual(before);
+  });
+});
+
+describe('a K-Means load job on a queue worker resolves its inputs before it opens them', () => {
+  it('an input folder swapped for a link after the fit was planned: refused as bad input, nothing read', async () => {
+    const staging = fs.mkdtempSync(path.join(dir, 'kmeans-staging-'));
+    swapForLink(path.join(root, 'data'), outside);
+    const job = { inputs: [path.join(fs.realpathSync(root), 'data', 'v.parquet')], roots: [root], transform: {}, shard: { index: 0, table: 0, start: 0, end: 2000, first: 0 }, staging, pick: { rows: [], slots: [] } };
+    await expect(kmeansLoad(job as unknown as Parameters<typeof kmeansLoad>[0])).rejects.toThrow(/^input: .*data\/v\.parquet leads outside the data roots/);
+    expect(fs.readdirSync(staging)).toEqual([]);
   });
 });

@@ -22,6 +22,7 @@ import { tf } from '../compute/backend.js';
 import { disposeAll, residentBudgetBytes } from '../compute/memory.js';
 import { columnRequest, transform, type FittedTransform } from '../features/transform.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
+import { openableInputs } from './guard.js';
 import { addParts, augment, batchRowsFor, meanVarianceOf, reservoirRows, sampleRng, shuffleRows, type KMeansData, type SumsAndCounts } from '../models/kmeans/data.js';
 import { assignAndSum } from '../models/kmeans/kernels.js';
 import { UserError } from '../util/errors.js';
@@ -38,6 +39,8 @@ export const KMEANS_STEP = 'kmeans-step';
 /** A load job: one shard of the training data through the transform. */
 interface LoadJob {
   inputs: string[];
+  /** The service's data roots (jobs/guard.ts); none from the CLI. */
+  roots?: string[];
   transform: FittedTransform;
   shard: Shard;
   staging: string;
@@ -99,6 +102,8 @@ export interface QueueLoadOptions {
   shardRows?: number;
   /** A new folder every worker sees at the same path (under the model store); removed by dispose. */
   staging: string;
+  /** The service's data roots: each worker resolves the inputs inside them when it opens them. */
+  roots?: string[];
   progress?: Progress;
 }
 
@@ -141,7 +146,7 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
     const inputs = data.tables.map((table) => path.resolve(table.path));
     let loaded = 0;
     const stats = await client.run<LoadJob, LoadResult>(
-      shards.map((shard, i) => ({ id: `${run}-load-${i}`, name: KMEANS_LOAD, label: `K-Means shard ${i}`, data: { inputs, transform: t, shard, staging: opts.staging, pick: picks[i] } })),
+      shards.map((shard, i) => ({ id: `${run}-load-${i}`, name: KMEANS_LOAD, label: `K-Means shard ${i}`, data: { inputs, roots: opts.roots, transform: t, shard, staging: opts.staging, pick: picks[i] } })),
       { onResult: (r) => progress.update((loaded += r.rows), rows) },
     );
     const sum = new Float64Array(d);
@@ -217,7 +222,7 @@ function pickSample(shards: Shard[], owner: Float64Array): Array<LoadJob['pick']
  */
 export async function kmeansLoad(job: LoadJob): Promise<LoadResult> {
   if (!fs.existsSync(job.staging)) throw new UserError(`the training's staging folder ${job.staging} is gone (cancelled), or this worker does not see the model store at the same path`);
-  const data = await openDataset(job.inputs);
+  const data = await openDataset(await openableInputs(job.roots, job.inputs));
   const table = data.tables[job.shard.table];
   const d = job.transform.outputs.length;
   const sum = new Float64Array(d);

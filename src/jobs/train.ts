@@ -41,6 +41,8 @@ export interface TrainRequest {
   progress?: StageProgress;
   /** Where notes on inferred features go (stderr for the CLI); none when absent. */
   note?: (line: string) => void;
+  /** The service's data roots: workers resolve the inputs inside them when they open them (jobs/guard.ts). */
+  roots?: string[];
 }
 
 /** A trained version and its text report. */
@@ -140,7 +142,7 @@ async function kmeansStep(c: Context): Promise<TrainOutcome> {
   const transform = await fitFeatures(c, data, await featureSpec(c, data, o));
   // Several hosts: the rows go to the workers, staged under the model store (which they all see).
   const loadData: TrainKMeansOptions['loadData'] = url
-    ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
+    ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, roots: c.req.roots, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
     : undefined;
   const { model, report } = await train(KMEANS, data, transform, c.req.store, { ...o, progress: c.progress, loadData });
   const { fit, sweep, profiles } = report;
