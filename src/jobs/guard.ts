@@ -9,6 +9,7 @@ import type { AudienceSet } from '../audiences/definition.js';
 import { connect, duckMessage } from '../io/duckdb.js';
 import { UserError } from '../util/errors.js';
 import { openableFile, unchangedPath } from '../util/roots.js';
+import type { ScoreJobSpec } from './runner.js';
 
 const GLOB = /[*?[]/;
 
@@ -74,4 +75,17 @@ export function openableAudiences(roots: string[] | undefined, set: AudienceSet)
 export function guardShard(roots: string[] | undefined, file: string, staging: string): void {
   unchangedPath(roots, file, 'input');
   unchangedPath(roots, staging, 'output');
+}
+
+/**
+ * Whether a score job's output folder still resolves to itself inside its roots: a failed or
+ * cancelled job's leftovers are removed only then, never through a link swapped in since.
+ */
+export function outputStillInside(spec: Pick<ScoreJobSpec, 'output' | 'roots'>): boolean {
+  try {
+    unchangedPath(spec.roots, spec.output, 'output');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,21 +8,10 @@
 import { ModelStore } from '../models/registry.js';
 import { errorMessage, systemErrorMessage, UserError } from '../util/errors.js';
 import { removeIfEmpty, removeScoreOutput } from './output.js';
-import { unchangedPath } from '../util/roots.js';
-import { openableInputs, openableParams } from './guard.js';
+import { openableInputs, openableParams, outputStillInside } from './guard.js';
 import { runScoreJob, type ScoreJobSpec, type TrainJobSpec } from './runner.js';
 import { JobStore, LOG_CHARS, StoreWriteError } from './store.js';
 import { trainFromParams } from './train.js';
-
-/** Whether a failed score job's output folder still resolves to itself inside its roots: its leftovers are removed only then, never through a link swapped in. */
-function stillInside(spec: ScoreJobSpec): boolean {
-  try {
-    unchangedPath(spec.roots, spec.output, 'output');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs job `id` of the job store at `dbFile` (if it is running: claimed by the scheduler),
@@ -67,7 +56,7 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
       // A failed score job leaves nothing of its own behind (staging included): a resubmission starts
       // clean; an earlier output it was to replace stays. Only once it has planned its shards is the staging its own.
       const output = (job.spec as unknown as ScoreJobSpec).output;
-      if (job.type === 'score' && jobs.shards(id).length > 0 && stillInside(job.spec as unknown as ScoreJobSpec)) {
+      if (job.type === 'score' && jobs.shards(id).length > 0 && outputStillInside(job.spec as unknown as ScoreJobSpec)) {
         removeScoreOutput(output, true);
         removeIfEmpty(output);
       }

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { outputStillInside } from '../jobs/guard.js';
 import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
 import { LOG_CHARS, StoreWriteError, type JobStore } from '../jobs/store.js';
 import { isAlive, processStartTime } from '../util/process.js';
@@ -201,6 +202,7 @@ export class Scheduler {
     // A job that never planned its shards has written nothing: what is in its folder is another run's.
     if (!job || job.type !== 'score' || this.jobs.shards(id).length === 0) return;
     const output = job.spec.output as string;
+    if (!outputStillInside({ output, roots: job.spec.roots as string[] | undefined })) return; // never through a link swapped in
     removeScoreOutput(output, true);
     removeIfEmpty(output);
   }
