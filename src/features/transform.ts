@@ -267,7 +267,8 @@ export function transform(t: FittedTransform, batch: ColumnBatch): FeatureBlock 
   return { ids: idsOf(t, batch), rows, cols, data, names: t.outputs, imputed };
 }
 
-function idsOf(t: FittedTransform, batch: ColumnBatch): Ids {
+/** The ids of a batch's rows as the transform carries them: the id column, or row numbers across the inputs. */
+export function idsOf(t: FittedTransform, batch: ColumnBatch): Ids {
   if (t.id.column === null) {
     const ids = new BigInt64Array(batch.rows);
     for (let i = 0; i < batch.rows; i++) ids[i] = BigInt(batch.first + i);

@@ -8,7 +8,7 @@ import { initBackend } from '../compute/backend.js';
 import { parseAudiences } from '../audiences/definition.js';
 import { openDataset } from '../io/dataset.js';
 import { loadScoringModel, pinnedRef } from '../models/load.js';
-import type { ScoringModel } from '../models/model.js';
+import type { ScoringEngine, ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
 import { fingerprintChange, fingerprintFile, type FileFingerprint } from '../io/fingerprint.js';
 import { selfIdentity } from '../util/process.js';
@@ -37,6 +37,8 @@ export interface ScoreJobSpec {
   overwrite?: boolean;
   /** Propensity models add `<name>_top_features` (about 4x the scoring time). */
   topFeatures?: boolean;
+  /** The engine the models score on (models/load.ts; default onnx). */
+  engine?: ScoringEngine;
   /** Input columns copied into the scores. */
   keep?: string[];
   /** The server's data roots: every path is resolved again inside them right before it is opened or written (util/roots.ts). */
@@ -74,7 +76,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const data = await openDataset(await openableInputs(roots, spec.input));
   const loaded: ScoringModel[] = [];
   try {
-    for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref, { topFeatures: spec.topFeatures }));
+    for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref, { topFeatures: spec.topFeatures, engine: spec.engine }));
     const audiences = spec.audiences ? openableAudiences(roots, parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base)) : undefined;
     const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: spec.keep ?? [], source: 'options.keep' });
     const dir = writableFolder(roots, spec.output, 'output');
@@ -108,7 +110,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     const todo = shards.filter((s) => !done.includes(s));
     const before = done.reduce((n, r) => n + r.rejected, 0);
     let rejected = before;
-    const shardJob: ShardJob = { input: files, models: loaded.map(pinnedRef), store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, keep: spec.keep, roots };
+    const shardJob: ShardJob = { input: files, models: loaded.map(pinnedRef), store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, engine: spec.engine, keep: spec.keep, roots };
     const { results, workers } = await runShards(shardJob, plan, todo, {
       staging,
       fence,

@@ -38,7 +38,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const progress = opts.progress ?? silentProgress;
     let done = 0;
     const job = opts.store
-      ? { input: data.tables.map((t) => t.path), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, keep: opts.keep }
+      ? { input: data.tables.map((t) => t.path), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, engine: opts.engine, keep: opts.keep }
       : undefined;
     const { results } = await runShards(job, plan, shards, {
       staging: path.join(dir, STAGING),

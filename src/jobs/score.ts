@@ -12,12 +12,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { backendName, initBackend } from '../compute/backend.js';
-import { columnRequest, transform } from '../features/transform.js';
+import { columnRequest, idsOf, transform } from '../features/transform.js';
+import { ONNX_ENGINE } from '../models/onnx/session.js';
 import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { warn } from '../util/warn.js';
 import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
-import type { RankedOutput, ScoringModel } from '../models/model.js';
+import type { RankedOutput, ScoringEngine, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { audienceInputs, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
 import { finalizeParts, type FinalizeStages, PROFILED_PREFIX, rankedColumns, RESERVED_COLUMNS } from './finalize.js';
@@ -52,13 +53,16 @@ export interface ScoreOptions {
   store?: string;
   /** The models were loaded with `topFeatures` (workers load theirs the same way). */
   topFeatures?: boolean;
+  /** The engine the models were loaded on (workers load theirs the same way). */
+  engine?: ScoringEngine;
 }
 
 export interface ScoreManifest {
   files: WrittenFile[];
   rows: number;
   columns: OutputColumn[];
-  models: Array<{ name: string; version: number; kind: string }>;
+  /** Each model and the engine that scored it ('onnx': onnxruntime-node's CPU provider; 'tfjs': the backend below). */
+  models: Array<{ name: string; version: number; kind: string; engine: string }>;
   inputs: string[];
   backend: { name: string; device: string };
   imputed: number;
@@ -262,19 +266,19 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
               );
             }
           }
-          for (const run of withoutRejects(batch)) yield { batch: run, blocks: models.map((m) => transform(m.transform, run)) };
+          // Models on the onnx engine take the raw columns: their graph holds the transform.
+          for (const run of withoutRejects(batch)) yield { batch: run, blocks: models.map((m) => (m.scoreBatch ? undefined : transform(m.transform, run))) };
         }
       })(),
     );
     for await (const { batch, blocks } of transformed) {
       const out: Record<string, OutputData> = {};
+      out[plan.id.name] = blocks[0]?.ids ?? idsOf(models[0].transform, batch);
       for (const [i, m] of models.entries()) {
         const block = blocks[i];
-        if (i === 0) {
-          out[plan.id.name] = block.ids;
-          imputed += block.imputed;
-        }
-        Object.assign(out, await m.score(block));
+        const scored = block ? { outputs: await m.score(block), imputed: block.imputed } : await m.scoreBatch!(batch);
+        if (i === 0) imputed += scored.imputed;
+        Object.assign(out, scored.outputs);
       }
       for (const c of plan.carried) out[c.name] = batch.columns.get(c.name) as OutputData;
       for (const p of [...plan.profiled, ...plan.grouped]) out[p.column.name] = batch.columns.get(p.request.name) as OutputData;
@@ -342,7 +346,7 @@ export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardR
     rows,
     columns,
     ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
-    models: plan.models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind })),
+    models: plan.models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind, engine: m.engine === 'onnx' ? `onnxruntime-node ${ONNX_ENGINE.version} (${ONNX_ENGINE.provider})` : 'tfjs' })),
     inputs: plan.data.tables.map((t) => t.path),
     backend: { name: backendName(), device: backend.device },
     imputed: ordered.reduce((s, r) => s + r.imputed, 0),

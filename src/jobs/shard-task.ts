@@ -11,7 +11,7 @@ import { DeviceError } from '../compute/read.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { openDataset } from '../io/dataset.js';
 import { loadScoringModel } from '../models/load.js';
-import type { ScoringModel } from '../models/model.js';
+import type { ScoringEngine, ScoringModel } from '../models/model.js';
 import { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import type { FileFingerprint } from '../io/fingerprint.js';
@@ -31,6 +31,8 @@ export interface ShardJob {
   maxRejects: number;
   /** Propensity models add `<name>_top_features`. */
   topFeatures?: boolean;
+  /** The engine the job's models score on (models/load.ts). */
+  engine?: ScoringEngine;
   /** Input columns copied into the scores. */
   keep?: string[];
   /** The server's data roots: inputs and staging are resolved inside them right before use (jobs/guard.ts); none from the CLI. */
@@ -80,7 +82,7 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
   const store = new ModelStore(job.store);
   const models: ScoringModel[] = [];
   try {
-    for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures }));
+    for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures, engine: job.engine }));
     const plan = planScore(await openDataset(await openableInputs(job.roots, job.input)), models, job.audiences, job.maxRejects, { columns: job.keep ?? [], source: 'keep' });
     cached = { key, plan, models };
     return plan;

@@ -7,13 +7,22 @@ import { CltvModel } from './cltv/model.js';
 import { KMeansModel } from './kmeans/model.js';
 import { LookalikeModel } from './lookalike/model.js';
 import { PropensityModel } from './propensity/model.js';
-import type { ScoringModel } from './model.js';
+import type { ScoringEngine, ScoringModel } from './model.js';
+import type { ColumnBatch } from '../io/columns.js';
+import { ONNX_KINDS, scoringGraph } from './onnx/model-graphs.js';
+import { OnnxScorer } from './onnx/session.js';
 import type { Manifest, ModelStore, Weight } from './registry.js';
 
 /** How loaded models score: options some kinds take (others ignore them). */
 export interface ScoringOptions {
   /** Propensity: add `<name>_top_features` (gradient x input; about 4x the scoring time). */
   topFeatures?: boolean;
+  /**
+   * 'onnx' (default): kinds with a scoring graph (models/onnx) run it on onnxruntime-node,
+   * transform included; 'tfjs': every kind on tfjs. Propensity with `topFeatures` (a gradient)
+   * and a transform whose onInvalid is "error" (which names the row) stay on tfjs.
+   */
+  engine?: ScoringEngine;
 }
 
 type Loader = (manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions) => ScoringModel;
@@ -42,5 +51,19 @@ export async function loadScoringModel(store: ModelStore, ref: string, options: 
   const { manifest, weights } = store.load(ref);
   const loader = LOADERS[manifest.kind];
   if (!loader) throw new UserError(`model ${manifest.name}@${manifest.version} is of kind "${manifest.kind}", which this version cannot score`);
-  return loader(manifest, weights, options);
+  const model = loader(manifest, weights, options);
+  model.engine = 'tfjs';
+  if ((options.engine ?? 'onnx') === 'onnx' && ONNX_KINDS.has(manifest.kind) && !options.topFeatures && manifest.features.onInvalid !== 'error') {
+    const scorer = await OnnxScorer.create(scoringGraph(manifest, weights), manifest.features, model.outputs.map((o) => o.name));
+    const dispose = model.dispose.bind(model);
+    Object.assign(model, {
+      engine: 'onnx',
+      scoreBatch: (batch: ColumnBatch) => scorer.run(batch),
+      dispose: () => {
+        dispose();
+        void scorer.dispose();
+      },
+    });
+  }
+  return model;
 }

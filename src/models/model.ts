@@ -1,5 +1,6 @@
 /** What every trained model offers the scoring pipeline, whatever its kind. */
 import type { FeatureBlock, FittedTransform } from '../features/transform.js';
+import type { ColumnBatch } from '../io/columns.js';
 import type { OutputColumn, OutputData } from '../io/writer.js';
 import type { Manifest } from './registry.js';
 
@@ -34,8 +35,18 @@ export interface ScoringModel {
   /** Outputs to rank over the whole population after the pass. */
   ranked?: RankedOutput[];
   score(block: FeatureBlock): Promise<Record<string, OutputData>>;
+  /**
+   * Scores a batch of raw feature columns through the model's whole scoring graph (transform
+   * included) on onnxruntime: set when the model was loaded on the onnx engine (models/load.ts).
+   */
+  scoreBatch?(batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }>;
+  /** What scores it: 'onnx' (onnxruntime-node) or 'tfjs'. */
+  engine?: ScoringEngine;
   dispose(): void;
 }
+
+/** The engines a model scores on: onnxruntime-node (default, where the kind has a graph) or tfjs. */
+export type ScoringEngine = 'onnx' | 'tfjs';
 
 /** `<model name>_<output>`: several models can score in one pass without clashing. */
 export function outputName(modelName: string, output: string): string {

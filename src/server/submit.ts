@@ -101,7 +101,8 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
   try {
     for (const [i, ref] of body.models.entries()) {
       try {
-        models.push(await loadScoringModel(store, ref, { topFeatures: body.options?.topFeatures }));
+        // Loaded on tfjs for the checks alone: the runner builds the job's engine sessions.
+        models.push(await loadScoringModel(store, ref, { topFeatures: body.options?.topFeatures, engine: 'tfjs' }));
       } catch (err) {
         throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
       }
@@ -121,6 +122,7 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     maxRejects: body.options?.maxRejects,
     overwrite,
     ...(body.options?.topFeatures && { topFeatures: true }),
+    ...(body.options?.engine && { engine: body.options.engine }),
     ...(body.options?.keep?.length && { keep: body.options.keep }),
     roots: roots.roots,
   };

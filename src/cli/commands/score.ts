@@ -1,6 +1,6 @@
 import { scoreDataset } from '../../jobs/score-dataset.js';
 import { loadScoringModel } from '../../models/load.js';
-import type { ScoringModel } from '../../models/model.js';
+import type { ScoringEngine, ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
 import { list, num, str, type Command } from '../args.js';
 import { loadAudiences } from '../../audiences/definition.js';
@@ -8,13 +8,20 @@ import { formatAudiences } from '../../report/text.js';
 import { UserError } from '../../util/errors.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
+/** --engine onnx|tfjs (default onnx). @throws UserError for another value. */
+function engineOf(v: unknown): ScoringEngine {
+  if (v === undefined) return 'onnx';
+  if (v === 'onnx' || v === 'tfjs') return v;
+  throw new UserError(`--engine ${String(v)}: expected onnx or tfjs`);
+}
+
 /** `audience score`: score files with stored models in shards and build audiences (jobs/score.ts). */
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',
   usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)
                 [--audiences audiences.json] [--overwrite] [--shard-rows N] [--max-rejects N] [--top-features]
-                [--keep COL ...]
+                [--keep COL ...] [--engine onnx|tfjs]
 
 Reads each input once, applies each model's own fitted feature transform, and writes
 DIR/scores-00000.parquet... with the id column (or row_id: the 0-based row across the
@@ -45,7 +52,11 @@ DIR/manifest.json is written last, so its presence means the output is whole. A 
 already holds scores is refused; with --overwrite the new output is built beside the old
 one (in DIR/.shards) and replaces it with renames at the end, so a run that fails keeps
 the old output whole.
-A bare model name uses its promoted version, else the latest.`,
+A bare model name uses its promoted version, else the latest.
+--engine onnx (default): K-Means and propensity models run as one ONNX graph each (the
+fitted transform, the network or centroids, the calibration) on onnxruntime-node's CPU
+provider; other kinds, --top-features and specs with "onInvalid": "error" run on tfjs.
+--engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`,
   options: {
     ...INPUT_OPTIONS,
     ...STORE_OPTIONS,
@@ -59,6 +70,7 @@ A bare model name uses its promoted version, else the latest.`,
     'max-rejects': { type: 'string' },
     'top-features': { type: 'boolean' },
     keep: { type: 'string', multiple: true },
+    engine: { type: 'string' },
   },
   async run(values) {
     const refs = list(values.model);
@@ -70,7 +82,8 @@ A bare model name uses its promoted version, else the latest.`,
     if (refs.length === 0) str(undefined, '--model', 'score');
     const models: ScoringModel[] = [];
     const topFeatures = Boolean(values['top-features']);
-    for (const r of refs) models.push(await loadScoringModel(store, r, { topFeatures }));
+    const engine = engineOf(values.engine);
+    for (const r of refs) models.push(await loadScoringModel(store, r, { topFeatures, engine }));
     const progress = createProgress('score     ', { quiet: Boolean(values.quiet) });
     try {
       const m = await scoreDataset(data, models, {
@@ -80,13 +93,14 @@ A bare model name uses its promoted version, else the latest.`,
         audiences,
         store: store.root,
         topFeatures,
+        engine,
         shardRows: num(values['shard-rows'], '--shard-rows', { int: true, min: 1 }),
         maxRejects: num(values['max-rejects'], '--max-rejects', { int: true, min: 0 }),
         keep: list(values.keep),
       });
       progress.done();
       const summary = [
-        `Scored ${m.rows.toLocaleString('en-US')} visitors with ${m.models.map((x) => `${x.name}@${x.version}`).join(', ')} on ${m.backend.name} (${fmtCount(m.rowsPerSecond)} rows/s)`,
+        `Scored ${m.rows.toLocaleString('en-US')} visitors with ${m.models.map((x) => `${x.name}@${x.version} (${x.engine === 'tfjs' ? `tfjs ${m.backend.name}` : x.engine})`).join(', ')} (${fmtCount(m.rowsPerSecond)} rows/s)`,
         `  ${m.files.length} file(s) in ${output}; columns: ${m.columns.map((c) => c.name).join(', ')}`,
       ];
       if (m.imputed > 0) summary.push(`  ${m.imputed} missing or invalid values were imputed`);

@@ -1,0 +1,159 @@
+/**
+ * Whole scoring functions as ONNX graphs: the fitted transform (transform-graph.ts), then the
+ * model, then the outputs its score files carry, named like the score columns.
+ * - K-Means: the nearest centroid by ||x||^2 - 2 x.c + ||c||^2 (one MatMul), the Euclidean
+ *   distance to it (models/kmeans/kernels.ts nearestCentroid).
+ * - Propensity: the MLP (nn/mlp.ts: piecewise-linear bins, their per-column embedding, a
+ *   TabM-mini ensemble, ReLU layers) to a logit, the calibration (none, Platt, isotonic) in
+ *   float64 as propensity/calibration.ts computes it, the 0-100 score rounded half up.
+ * Kinds without a graph here score on tfjs.
+ */
+import type { Manifest, Weight } from '../registry.js';
+import type { MlpConfig } from '../nn/mlp.js';
+import { encodedWidth, maxBins } from '../nn/ple.js';
+import type { Calibration } from '../propensity/calibration.js';
+import { outputName } from '../model.js';
+import { GraphBuilder } from './graph.js';
+import { transformNodes } from './transform-graph.js';
+
+/** The kinds scored through an ONNX graph. */
+export const ONNX_KINDS = new Set(['kmeans', 'propensity']);
+
+/**
+ * The scoring graph of a stored version (ModelProto bytes).
+ * @throws Error for a kind without a graph (check ONNX_KINDS first) or weights that do not fit.
+ */
+export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>): Uint8Array {
+  const g = new GraphBuilder(`${manifest.name}@${manifest.version}`);
+  const { x, imputed } = transformNodes(g, manifest.features);
+  const col = (o: string) => outputName(manifest.name, o);
+  if (manifest.kind === 'kmeans') kmeansNodes(g, x, weight(weights, 'centroids'), manifest.features.outputs.length, col);
+  else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, weights, col);
+  else throw new Error(`no ONNX graph for kind ${manifest.kind}`);
+  g.output(imputed, 'imputed', 'int64', []);
+  return g.toBytes({ model: `${manifest.name}@${manifest.version}`, kind: manifest.kind });
+}
+
+function weight(weights: Map<string, Weight>, name: string): Float32Array {
+  const w = weights.get(name);
+  if (!w) throw new Error(`weights.bin has no weight "${name}"`);
+  return w.data;
+}
+
+/** Nearest centroid and the distance to it. */
+function kmeansNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number, col: (o: string) => string): void {
+  const k = centroids.length / d;
+  const negTwoCt = new Float32Array(d * k);
+  const norms = new Float32Array(k);
+  for (let c = 0; c < k; c++) {
+    let sq = 0;
+    for (let j = 0; j < d; j++) {
+      const v = centroids[c * d + j];
+      negTwoCt[j * k + c] = -2 * v;
+      sq += v * v;
+    }
+    norms[c] = sq;
+  }
+  const partial = g.node('Add', [g.node('MatMul', [x, g.tensor('neg2ct', 'float', [d, k], negTwoCt)]), g.tensor('cnorm', 'float', [k], norms)]);
+  const segment = g.node('Cast', [g.node('ArgMin', [partial], { axis: 1, keepdims: 0 })], { to: 6 });
+  const sqNorm = g.node('ReduceSum', [g.node('Mul', [x, x]), g.tensor('axes1', 'int64', [1], [1n])], { keepdims: 0 });
+  const distance = g.node('Sqrt', [g.node('Relu', [g.node('Add', [g.node('ReduceMin', [partial], { axes: [1], keepdims: 0 }), sqNorm])])]);
+  g.output(segment, col('segment'), 'int32');
+  g.output(distance, col('distance'), 'float');
+}
+
+/** The MLP's logit [N, 1] for the block x (see nn/mlp.ts logits). */
+export function mlpLogitNodes(g: GraphBuilder, x: string, config: MlpConfig, weights: Map<string, Weight>): string {
+  const L = config.hidden.length + 1;
+  const sizes = [encodedWidth(config.inputs, config.encoding, config.encoding ? (config.embedding ?? 0) : 0), ...config.hidden, config.outputs ?? 1];
+  const w = (name: string) => weight(weights, name);
+  let a = mlpInput(g, x, config, weights);
+  const k = config.ensemble ?? 1;
+  const width = (l: number) => sizes[l];
+  if (k > 1) {
+    // Each member scales the input by its adapter: [k, B, d0] as [k*B, d0].
+    const d0 = width(0);
+    const scaled = g.node('Mul', [g.node('Unsqueeze', [a, g.tensor('axes0', 'int64', [1], [0n])]), g.tensor('R', 'float', [k, 1, d0], w('R'))]);
+    a = g.node('Reshape', [scaled, g.tensor('shape', 'int64', [2], [-1n, BigInt(d0)])]);
+  }
+  for (let l = 0; l < L - 1; l++) {
+    a = g.node('Relu', [g.node('Add', [g.node('MatMul', [a, g.tensor(`W${l}`, 'float', [width(l), sizes[l + 1]], w(`W${l}`))]), g.tensor(`b${l}`, 'float', [sizes[l + 1]], w(`b${l}`))])]);
+  }
+  const last = L - 1;
+  if (k === 1) return g.node('Add', [g.node('MatMul', [a, g.tensor(`W${last}`, 'float', [width(last), sizes[L]], w(`W${last}`))]), g.tensor(`b${last}`, 'float', [sizes[L]], w(`b${last}`))]);
+  // Members' heads: [k, B, h] x [k, h, 1] + [k, 1, 1]; the logit of the members' mean probability.
+  const h = width(last);
+  const hk = g.node('Reshape', [a, g.tensor('shape', 'int64', [3], [BigInt(k), -1n, BigInt(h)])]);
+  const z = g.node('Add', [g.node('MatMul', [hk, g.tensor(`W${last}`, 'float', [k, h, 1], w(`W${last}`))]), g.tensor(`b${last}`, 'float', [k, 1, 1], w(`b${last}`))]);
+  const p = g.node('Clip', [g.node('ReduceMean', [g.node('Sigmoid', [z])], { axes: [0], keepdims: 0 }), g.scalar('float', 1e-7), g.scalar('float', 1 - 1e-7)]);
+  return g.node('Sub', [g.node('Log', [p]), g.node('Log', [g.node('Sub', [g.scalar('float', 1), p])])]);
+}
+
+/** The first layer's input: x, or its piecewise-linear bins beside it, or their per-column embedding beside it (nn/ple.ts). */
+function mlpInput(g: GraphBuilder, x: string, config: MlpConfig, weights: Map<string, Weight>): string {
+  const e = config.encoding;
+  if (!e) return x;
+  const embedding = config.embedding ?? 0;
+  const places = maxBins(e);
+  const source: number[] = [];
+  const lo: number[] = [];
+  const width: number[] = [];
+  e.columns.forEach((c, i) => {
+    const edges = e.edges[i];
+    for (let t = 0; t + 1 < edges.length; t++) {
+      source.push(c);
+      lo.push(edges[t]);
+      width.push(edges[t + 1] - edges[t]);
+    }
+    // A padding place reads a zero and sits below its bin: clipped to 0 (as PleEncoder's).
+    for (let t = edges.length - 1; embedding > 0 && t < places; t++) {
+      source.push(-1);
+      lo.push(1);
+      width.push(1);
+    }
+  });
+  const n = source.length;
+  const picked = g.node('Gather', [x, g.tensor('bin_source', 'int64', [n], source.map((c) => BigInt(Math.max(c, 0))))], { axis: 1 });
+  // A padding place reads no column: its value is 0, as PleEncoder's all-zero select column gives.
+  const mask = g.tensor('bin_mask', 'float', [n], source.map((c) => (c >= 0 ? 1 : 0)));
+  const bins = g.node('Clip', [g.node('Div', [g.node('Sub', [g.node('Mul', [picked, mask]), g.tensor('bin_lo', 'float', [n], lo)]), g.tensor('bin_width', 'float', [n], width)]), g.scalar('float', 0), g.scalar('float', 1)]);
+  if (embedding === 0) return g.node('Concat', [bins, x], { axis: 1 });
+  const columns = e.columns.length;
+  const b3 = g.node('Transpose', [g.node('Reshape', [bins, g.tensor('shape', 'int64', [3], [-1n, BigInt(columns), BigInt(places)])])], { perm: [1, 0, 2] });
+  const E = g.tensor('E', 'float', [columns, places, embedding], weight(weights, 'E'));
+  const Eb = g.tensor('Eb', 'float', [columns, 1, embedding], weight(weights, 'Eb'));
+  const embedded = g.node('Relu', [g.node('Add', [g.node('MatMul', [b3, E]), Eb])]);
+  const flat = g.node('Reshape', [g.node('Transpose', [embedded], { perm: [1, 0, 2] }), g.tensor('shape', 'int64', [2], [-1n, BigInt(columns * embedding)])]);
+  return g.node('Concat', [flat, x], { axis: 1 });
+}
+
+/** Probability (calibrated, float64 then float32) and the 0-100 score. */
+function propensityNodes(g: GraphBuilder, x: string, state: { mlp: MlpConfig; calibration: Calibration }, weights: Map<string, Weight>, col: (o: string) => string): void {
+  const logit = g.node('Cast', [g.node('Squeeze', [mlpLogitNodes(g, x, state.mlp, weights), g.tensor('axes1', 'int64', [1], [1n])])], { to: 11 });
+  const p = g.node('Cast', [calibrationNodes(g, logit, state.calibration)], { to: 1 });
+  const score = g.node('Cast', [g.node('Floor', [g.node('Add', [g.node('Mul', [g.node('Cast', [p], { to: 11 }), g.scalar('double', 100)]), g.scalar('double', 0.5)])])], { to: 6 });
+  g.output(p, col('probability'), 'float');
+  g.output(score, col('score'), 'int32');
+}
+
+/** calibrate() on float64 logits [N]. */
+function calibrationNodes(g: GraphBuilder, z: string, c: Calibration): string {
+  if (c.method === 'none') return g.node('Sigmoid', [z]);
+  if (c.method === 'platt') return g.node('Sigmoid', [g.node('Add', [g.node('Mul', [z, g.scalar('double', c.a)]), g.scalar('double', c.b)])]);
+  const p = g.node('Sigmoid', [z]);
+  const n = c.x.length;
+  if (n === 1) return g.node('Expand', [g.scalar('double', c.y[0]), g.node('Shape', [p])]);
+  // The knot at or below p: how many of x[0..n-2] are <= p, less one, at least 0.
+  const knots = g.tensor('iso_x', 'double', [n - 1], c.x.slice(0, n - 1));
+  const below = g.node('ReduceSum', [g.node('Cast', [g.node('LessOrEqual', [knots, g.node('Unsqueeze', [p, g.tensor('axes1', 'int64', [1], [1n])])])], { to: 7 }), g.tensor('axes1', 'int64', [1], [1n])], { keepdims: 0 });
+  const lo = g.node('Max', [g.node('Sub', [below, g.scalar('int64', 1)]), g.scalar('int64', 0)]);
+  const hi = g.node('Add', [lo, g.scalar('int64', 1)]);
+  const xs = g.tensor('iso_xs', 'double', [n], c.x);
+  const ys = g.tensor('iso_ys', 'double', [n], c.y);
+  const [xl, xh, yl, yh] = [g.node('Gather', [xs, lo]), g.node('Gather', [xs, hi]), g.node('Gather', [ys, lo]), g.node('Gather', [ys, hi])];
+  const span = g.node('Sub', [xh, xl]);
+  const t = g.node('Where', [g.node('Greater', [span, g.scalar('double', 0)]), g.node('Div', [g.node('Sub', [p, xl]), span]), g.scalar('double', 0)]);
+  const inner = g.node('Add', [yl, g.node('Mul', [t, g.node('Sub', [yh, yl])])]);
+  const low = g.node('Where', [g.node('LessOrEqual', [p, g.scalar('double', c.x[0])]), g.scalar('double', c.y[0]), inner]);
+  return g.node('Where', [g.node('GreaterOrEqual', [p, g.scalar('double', c.x[n - 1])]), g.scalar('double', c.y[n - 1]), low]);
+}
