@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/io/duckdb.js';
 import { JobStore } from '../src/jobs/store.js';
-import { differingRows, startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
+import { differingRows, runnerPid, startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 
 let server: Server;
 let dir: string;
@@ -18,14 +18,7 @@ let args: string[];
 
 const score = (output: string, extra: Record<string, unknown> = {}) => ({ type: 'score', input: ['v-*.parquet'], models: ['behavior'], output, ...extra });
 
-function runnerOf(id: string): number {
-  const store = new JobStore(path.join(dir, 'data', 'jobs.sqlite'));
-  try {
-    return store.get(id)!.runnerPid!;
-  } finally {
-    store.close();
-  }
-}
+const runnerOf = (id: string) => runnerPid(path.join(dir, 'data'), id);
 
 
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import { generateVisitors } from '../src/synthetic/visitors.js';
 import { VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { writeFile } from '../src/io/writer.js';
 import { connect } from '../src/io/duckdb.js';
+import { JobStore } from '../src/jobs/store.js';
 
 const BIN = path.resolve('bin/audience.js');
 
@@ -103,5 +104,15 @@ export async function differingRows(a: string, b: string): Promise<number> {
     return Number(r.getRows()[0][0]);
   } finally {
     con.closeSync();
+  }
+}
+
+/** The pid of job `id`'s runner, from the job store in the server's `--data-dir`. */
+export function runnerPid(dataDir: string, id: string): number {
+  const store = new JobStore(path.join(dataDir, 'jobs.sqlite'));
+  try {
+    return store.get(id)!.runnerPid!;
+  } finally {
+    store.close();
   }
 }

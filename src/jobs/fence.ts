@@ -45,6 +45,9 @@ export function stagingFence(staging: string): string | undefined {
   }
 }
 
+/** Whether `fence` (a run's, never empty) is the one the staging folder records. */
+const holds = (staging: string, fence: string) => Boolean(fence) && stagingFence(staging) === fence;
+
 /** A run's shard whose staging folder is no longer its own (cancelled, retried, or another job's). */
 export class FencedOut extends UserError {
   constructor(staging: string, fence: string) {
@@ -57,7 +60,7 @@ export class FencedOut extends UserError {
  * @throws FencedOut when it does not.
  */
 export function requireFence(staging: string, fence: string): void {
-  if (stagingFence(staging) !== fence) throw new FencedOut(staging, fence);
+  if (!holds(staging, fence)) throw new FencedOut(staging, fence);
 }
 
 /**
@@ -67,7 +70,7 @@ export function requireFence(staging: string, fence: string): void {
  * @throws FencedOut (after removing the temporary files) when the fence no longer holds it.
  */
 export function commitFenced(staging: string, fence: string, moves: Array<[string, string]>): void {
-  if (stagingFence(staging) !== fence) {
+  if (!holds(staging, fence)) {
     for (const [tmp] of moves) fs.rmSync(tmp, { force: true });
     throw new FencedOut(staging, fence);
   }

@@ -64,7 +64,7 @@ function stagingOwner(dir: string): StagingOwner | undefined {
   }
 }
 
-/** `scores-00042.parquet`: the part (staged and visible) of shard 42. */
+/** `scores-00042.parquet`: the visible part of shard 42 (its staged part carries the run's fence: jobs/fence.ts). */
 export const shardName = (index: number) => `${SCORE_PREFIX}-${String(index).padStart(5, '0')}.parquet`;
 
 /** Whether a name in an output folder is one a scoring run writes (its or not). */
