@@ -8,6 +8,9 @@ import { compareOnSample, diffManifests } from '../../models/diff.js';
 import { loadScoringModel } from '../../models/load.js';
 import type { ModelStore } from '../../models/registry.js';
 import { num } from '../../util/options.js';
+import fs from 'node:fs';
+import { ONNX_KINDS, ONNX_OUTPUTS, scoringGraph } from '../../models/onnx/model-graphs.js';
+import { featureInputs } from '../../models/onnx/transform-graph.js';
 
 /** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
 async function diffCommand(values: Values, store: ModelStore, refA: string, refB: string | undefined): Promise<void> {
@@ -49,6 +52,33 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/**
+ * `models export NAME[@V] --format onnx --out FILE`: the version's whole scoring function as
+ * one ONNX graph (models/onnx), written beside FILE and renamed into place.
+ * @throws UserError for a kind without a graph, another format, an existing FILE.
+ */
+function exportCommand(values: Values, store: ModelStore, ref: string): void {
+  if ((values.format ?? 'onnx') !== 'onnx') throw new UserError(`--format ${String(values.format)}: the export format is onnx`);
+  const out = typeof values.out === 'string' ? values.out : undefined;
+  if (!out) throw new UserError('audience models export: name the file to write, e.g. --out model.onnx');
+  if (fs.existsSync(out)) throw new UserError(`--out ${out}: the file exists; remove it or name another`);
+  const { manifest, weights } = store.load(ref);
+  if (!ONNX_KINDS.has(manifest.kind)) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${[...ONNX_KINDS].join(' and ')} models`);
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, scoringGraph(manifest, weights));
+    fs.renameSync(tmp, out);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new UserError(`cannot write ${out}: ${(err as Error).message}`);
+  }
+  const inputs = featureInputs(manifest.features).map((i) => `${i.name} (${i.type === 'string' ? 'string' : 'double'})`);
+  process.stdout.write(`Wrote ${manifest.name}@${manifest.version} to ${out}
+  inputs, one value per visitor: ${inputs.join(', ')}
+  outputs: ${[...ONNX_OUTPUTS[manifest.kind].map((o) => `${manifest.name}_${o}`), 'imputed'].join(', ')}
+`);
+}
+
 /** `audience models`: list, show, promote, roll back and compare stored model versions. */
 export const models: Command = {
   name: 'models',
@@ -63,8 +93,15 @@ audience models diff NAME@A NAME@B [--input FILES --sample N]
                                       changed, the data fingerprint and features; with --input,
                                       both versions score the first N rows (10,000) and the
                                       share of visitors whose segment or bucket changed is shown
+audience models export NAME[@VERSION] --out model.onnx [--format onnx]
+                                      the version's whole scoring function (K-Means and
+                                      propensity: fitted transform, centroids or network,
+                                      calibration) as one ONNX graph: inputs named by the
+                                      feature columns (double for numeric and boolean 1/0,
+                                      string for categorical, null as "(missing)"), one row
+                                      per visitor; outputs named like the score columns
   --store DIR   model store (default ./models or AUDIENCE_MODEL_STORE)  --json`,
-  options: { ...STORE_OPTIONS, ...INPUT_OPTIONS, json: { type: 'boolean' }, sample: { type: 'string' } },
+  options: { ...STORE_OPTIONS, ...INPUT_OPTIONS, json: { type: 'boolean' }, sample: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' } },
   async run(values, positionals) {
     const store = storeFrom(values);
     const [action, ref] = positionals;
@@ -97,7 +134,9 @@ audience models diff NAME@A NAME@B [--input FILES --sample N]
       await diffCommand(values, store, ref, positionals[2]);
       return;
     }
-    if (action !== 'show') throw new UserError(`audience models: unknown action "${action}" (list, show, promote, rollback, diff)`);
+    if (action === 'export') return exportCommand(values, store, ref);
+    if (values.out !== undefined || values.format !== undefined) throw new UserError('--out and --format go with models export');
+    if (action !== 'show') throw new UserError(`audience models: unknown action "${action}" (list, show, promote, rollback, diff, export)`);
     const m = store.manifest(ref);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);

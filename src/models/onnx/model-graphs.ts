@@ -16,8 +16,9 @@ import { outputName } from '../model.js';
 import { GraphBuilder } from './graph.js';
 import { transformNodes } from './transform-graph.js';
 
-/** The kinds scored through an ONNX graph. */
-export const ONNX_KINDS = new Set(['kmeans', 'propensity']);
+/** The kinds scored through an ONNX graph, and the outputs (after `<name>_`) each graph yields. */
+export const ONNX_OUTPUTS: Record<string, string[]> = { kmeans: ['segment', 'distance'], propensity: ['probability', 'score'] };
+export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
 
 /**
  * The scoring graph of a stored version (ModelProto bytes).
