@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,33 +15,14 @@ import { crossedError, DEVICE_ERROR } from '../src/jobs/shard-task.js';
 import { DeviceError } from '../src/compute/read.js';
 import { dumpOutput } from './finalize-fixture.js';
 import { differingRows, startServer, waitJob } from './service-helpers.js';
+import { freePort, hasRedis, startRedis } from './redis-helpers.js';
 
 const BIN = path.resolve('bin/audience.js');
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 
 let dir: string;
 let redis: ChildProcess | undefined;
 let url: string;
 const workers: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-/** Starts Debian's redis-server on a free loopback port (no persistence, files in `folder`) and resolves once it answers. */
-async function startRedis(folder: string): Promise<{ server: ChildProcess; url: string }> {
-  const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder], { stdio: 'ignore' });
-  for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
-  return { server, url: `redis://127.0.0.1:${port}` };
-}
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, AUDIENCE_MODEL_STORE: path.join(dir, 'models'), ...env }, timeout: 120_000 });

@@ -21,7 +21,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { DeviceError } from '../compute/read.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { EnvironmentError, UserError, errorMessage } from '../util/errors.js';
 import { OWNER, removeIfEmpty, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
 import { crossedError, USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
@@ -30,6 +30,9 @@ import type { Shard } from './shards.js';
 
 /** The BullMQ queue shard tasks go through. */
 export const SHARD_QUEUE = 'audience-shards';
+
+/** The URL without its password, for messages. */
+const shownUrl = (url: string) => url.replace(/\/\/[^@]*@/, '//***@');
 
 /**
  * A Redis URL as the queue accepts it: redis:// or rediss://, a host, a port in range.
@@ -54,7 +57,7 @@ export function checkRedisUrl(url: string, flag = '--redis'): string {
  */
 export async function requireRedis(url: string): Promise<void> {
   const answer = await pingRedis(url);
-  if (answer !== 'ok') throw new UserError(`Redis at ${url.replace(/\/\/[^@]*@/, '//***@')} does not answer (${answer}): start it, or run without REDIS_URL / --redis`);
+  if (answer !== 'ok') throw new UserError(`Redis at ${shownUrl(url)} does not answer (${answer}): start it, or run without REDIS_URL / --redis`);
 }
 
 /** The Redis URL that switches shards to the queue (`REDIS_URL`), if set. */
@@ -110,6 +113,33 @@ export interface QueueBatchOptions<R> {
   onResult?: (result: R, index: number) => void;
   /** A job's progress report (what the worker passed to updateProgress). */
   onProgress?: (index: number, data: unknown) => void;
+  /**
+   * Why the batch is not moving, in words ("0 workers connected for 90 s (2 of 9 shards
+   * done)"), checked every 2 s; undefined once it moves again.
+   */
+  onWaiting?: (why: string | undefined) => void;
+  /** Seconds without a finished job or a progress report before the batch counts as stalled (default 60). */
+  stallSeconds?: number;
+}
+
+/** How often a waiting batch checks its workers, ms. */
+const WATCH_MS = 2000;
+
+
+/**
+ * A Redis failure in words naming the cause (an EnvironmentError), or undefined when `err`
+ * is not one: writes refused (maxmemory, a read-only replica), the connection gone.
+ */
+export function redisFailure(err: unknown, url: string): EnvironmentError | undefined {
+  const message = errorMessage(err);
+  const where = `Redis at ${shownUrl(url)}`;
+  if (/^(OOM|READONLY|MISCONF)\b/.test(message)) {
+    return new EnvironmentError(`${where} refuses writes (${message.replace(/\. script: .*$/s, '')}); free memory or raise maxmemory (or make it writable), then run the job again`, { cause: err });
+  }
+  if (/ECONNREFUSED|ECONNRESET|Connection is closed|ETIMEDOUT/.test(message)) {
+    return new EnvironmentError(`${where} does not answer (${message}): start it, or run without REDIS_URL / --redis`, { cause: err });
+  }
+  return undefined;
 }
 
 /**
@@ -123,6 +153,9 @@ export class QueueClient {
   private constructor(readonly url: string) {
     this.queue = new Queue(SHARD_QUEUE, { connection: connection(url) });
     this.events = new QueueEvents(SHARD_QUEUE, { connection: connection(url) });
+    // Connection errors reach the calls that fail on them (named there); unheard, they would be printed with a stack.
+    this.queue.on('error', () => {});
+    this.events.on('error', () => {});
   }
 
   /**
@@ -142,7 +175,7 @@ export class QueueClient {
         workers = undefined; // a Redis that refuses CLIENT LIST (some managed services): cannot tell, go on
       }
       if (workers === 0) {
-        throw new UserError(`no 'audience worker' is connected to the queue "${SHARD_QUEUE}" at ${url.replace(/\/\/[^@]*@/, '//***@')}: start one (audience worker --redis URL), or run without REDIS_URL`);
+        throw new UserError(`no 'audience worker' is connected to the queue "${SHARD_QUEUE}" at ${shownUrl(url)}: start one (audience worker --redis URL), or run without REDIS_URL`);
       }
       return client;
     } catch (err) {
@@ -159,13 +192,16 @@ export class QueueClient {
    */
   async run<D, R>(items: Array<QueueItem<D>>, opts: QueueBatchOptions<R> = {}): Promise<R[]> {
     const index = new Map(items.map((it, i) => [it.id, i]));
+    const watch = new BatchWatch(this.queue, items.length, opts);
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
       const i = index.get(jobId);
-      if (i !== undefined) opts.onProgress?.(i, data);
+      if (i === undefined) return;
+      watch.moved();
+      opts.onProgress?.(i, data);
     };
     let added: Job[] = [];
     try {
-      if (opts.onProgress) this.events.on('progress', onProgress);
+      this.events.on('progress', onProgress);
       added = await this.queue.addBulk(
         items.map((it) => ({
           name: it.name,
@@ -173,7 +209,9 @@ export class QueueClient {
           opts: { jobId: it.id, attempts: opts.attempts ?? 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
         })),
       );
-      return await this.waitFor(added, items, opts);
+      return await this.waitFor(added, items, opts, watch);
+    } catch (err) {
+      throw redisFailure(err, this.url) ?? err;
     } finally {
       await Promise.allSettled(added.map(async (j) => ((await j.getState()) === 'active' ? undefined : j.remove())));
       this.events.off('progress', onProgress);
@@ -186,23 +224,29 @@ export class QueueClient {
    * subscribed is still seen. The interval starts at 5 ms (a Lloyd step's jobs finish in
    * milliseconds) and grows to 250 ms.
    */
-  private async waitFor<D, R>(jobs: Job[], items: Array<QueueItem<D>>, opts: QueueBatchOptions<R>): Promise<R[]> {
+  private async waitFor<D, R>(jobs: Job[], items: Array<QueueItem<D>>, opts: QueueBatchOptions<R>, watch: BatchWatch): Promise<R[]> {
     // Filled, not sparse: every() skips the holes of `new Array(n)`.
     const results: Array<R | undefined> = Array.from({ length: jobs.length }, () => undefined);
     for (let wait = 5; ; wait = Math.min(250, wait * 2)) {
       opts.signal?.throwIfAborted();
+      await watch.check(results.filter((r) => r !== undefined).length);
       for (const [i, added] of jobs.entries()) {
         if (results[i] !== undefined) continue;
         // The state first, then the job: a job read before it completed has no return value yet.
         const state = await this.queue.getJobState(added.id!);
         if (state !== 'completed' && state !== 'failed') {
-          if (state === 'unknown') throw new Error(`${items[i].label} is no longer on the queue (removed from Redis?)`);
+          if (state === 'unknown') {
+            throw new EnvironmentError(
+              `${items[i].label} is no longer on the queue at ${shownUrl(this.url)}: its keys are gone (Redis restarted without persistence, flushed, or evicting keys); run the job again`,
+            );
+          }
           continue;
         }
         const job = (await this.queue.getJob(added.id!))!;
         if (state === 'completed') {
           if (job.returnvalue === undefined || job.returnvalue === null) continue; // stored right after
           results[i] = job.returnvalue as R;
+          watch.moved();
           opts.onResult?.(results[i]!, i);
         } else {
           const message = job.failedReason ?? 'no reason given';
@@ -219,6 +263,53 @@ export class QueueClient {
   async close(): Promise<void> {
     await this.events.close();
     await this.queue.close();
+  }
+}
+
+/**
+ * Watches a batch that waits on the workers: every WATCH_MS it counts the workers connected
+ * and tells `onWaiting` when none is (for how long) or when no job finished or reported
+ * progress for `stallSeconds`; undefined once the batch moves again.
+ */
+class BatchWatch {
+  private lastMove = Date.now();
+  private lastCheck = Date.now();
+  private noWorkersSince: number | undefined;
+  private said: string | undefined;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly total: number,
+    private readonly opts: Pick<QueueBatchOptions<unknown>, 'onWaiting' | 'stallSeconds'>,
+  ) {}
+
+  /** A job of the batch finished or reported progress. */
+  moved(): void {
+    this.lastMove = Date.now();
+  }
+
+  /** Checks the workers when WATCH_MS has passed since the last check; `done`: jobs finished. */
+  async check(done: number): Promise<void> {
+    const now = Date.now();
+    if (!this.opts.onWaiting || now - this.lastCheck < WATCH_MS) return;
+    this.lastCheck = now;
+    const workers = await this.queue.getWorkers().then(
+      (w) => w.length,
+      () => undefined, // a Redis that refuses CLIENT LIST: cannot tell
+    );
+    this.noWorkersSince = workers === 0 ? (this.noWorkersSince ?? now) : undefined;
+    const seconds = (since: number) => Math.round((now - since) / 1000);
+    const of = `(${done} of ${this.total} shards done)`;
+    const stalled = now - this.lastMove >= (this.opts.stallSeconds ?? 60) * 1000;
+    const why =
+      this.noWorkersSince !== undefined
+        ? `0 workers connected for ${seconds(this.noWorkersSince)} s ${of}`
+        : stalled
+          ? `no shard has finished or reported progress for ${seconds(this.lastMove)} s ${of}`
+          : undefined;
+    if (why === this.said) return;
+    this.said = why;
+    this.opts.onWaiting(why);
   }
 }
 
@@ -245,6 +336,7 @@ export async function runShardsOnQueue(url: string, job: ShardJob, shards: Shard
         signal: opts.signal,
         attempts: opts.attempts,
         onResult: (r) => opts.onShard?.(r),
+        onWaiting: opts.onWaiting,
         onProgress: (i, data) => {
           if (typeof data !== 'number') return;
           opts.onRows?.(data - (done.get(i) ?? 0));
@@ -319,13 +411,13 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
         rows += n;
         if (rows - reported >= 50_000) {
           reported = rows;
-          void job.updateProgress(rows);
+          void reportProgress(job, rows, opts.log);
         }
       });
       try {
         opts.log?.(`shard ${data.shard.index} of ${data.staging}: rows ${data.shard.start}-${data.shard.end} of ${data.job.input.length} input(s)`);
         const result = await opts.runTask({ ...data, progress: port2 as unknown as ShardTask['progress'] }, [port2 as unknown as MessagePort]);
-        await job.updateProgress(rows);
+        await reportProgress(job, rows, opts.log);
         // Cancelled while it ran: the part it wrote is nobody's (another run's staging is left alone).
         if (!stagingOwned(data) && !fs.existsSync(path.join(data.staging, OWNER))) {
           fs.rmSync(data.staging, { recursive: true, force: true });
@@ -342,6 +434,19 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
     },
     { connection: connection(url), concurrency: opts.concurrency, lockDuration: lock, stalledInterval: lock, maxStalledCount: 2 },
   );
+}
+
+/**
+ * Reports a shard's rows to the coordinator. Never rejects: a report Redis refuses (the job's
+ * keys gone, writes refused at maxmemory, the connection down) is logged and dropped, and the
+ * shard goes on (its result is what counts).
+ */
+async function reportProgress(job: Job, rows: number, log?: (message: string) => void): Promise<void> {
+  try {
+    await job.updateProgress(rows);
+  } catch (err) {
+    log?.(`shard ${(job.data as ShardJobData).shard.index}: progress not reported (${errorMessage(err)})`);
+  }
 }
 
 /** `err`, after telling `onDeviceError` when it is a DeviceError (then a plain Error with its message: retried). */

@@ -117,6 +117,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
       inputs: recorded,
       maxRejects: plan.maxRejects - before,
       onRows: (n) => jobs.addRows(id, n),
+      onWaiting: (why) => jobs.update(id, { stage: why ? `scoring: waiting: ${why}` : 'scoring' }),
       onShard: (r) => {
         jobs.shardDone(id, r);
         rejected += r.rejected;

@@ -62,6 +62,8 @@ export interface RunShardsOptions {
   onRows?: (rows: number) => void;
   /** Each finished shard, in the order they finish; may throw to stop the job. */
   onShard?: (result: ShardResult) => void;
+  /** Shards on the queue: why they are not moving ("0 workers connected for 90 s ..."); undefined once they move again. */
+  onWaiting?: (why: string | undefined) => void;
   signal?: AbortSignal;
 }
 

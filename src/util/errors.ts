@@ -10,6 +10,18 @@ export class UserError extends Error {
 }
 
 /**
+ * Something the run depends on failed, not the code: Redis gone, out of memory or without the
+ * run's keys, a worker's disk full. Like a UserError it is words naming the cause (exit 2, a
+ * job's error), never a stack trace.
+ */
+export class EnvironmentError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/**
  * A user's request that conflicts with work in progress (an output folder another job is
  * writing): the CLI prints it as any UserError; the service answers 409.
  */

@@ -1,0 +1,180 @@
+/**
+ * Redis failing under a running `audience worker` (a real process, on Debian's redis-server
+ * started here): its job's keys gone (a Redis restart without persistence), writes refused
+ * (maxmemory), the worker frozen past its lock (SIGSTOP, SIGCONT). The worker survives each
+ * and keeps serving; the coordinator names the cause (exit 2, no stack trace). A job whose
+ * workers are all gone says so in its status, and goes on when one comes back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueueClient, startShardWorker } from '../src/jobs/queue.js';
+import { hasRedis, redisCli, startRedis } from './redis-helpers.js';
+import { startServer, waitJob } from './service-helpers.js';
+
+const BIN = path.resolve('bin/audience.js');
+
+let dir: string;
+let redis: ChildProcess;
+let url: string;
+let port: number;
+const procs: ChildProcess[] = [];
+
+interface Proc {
+  proc: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `audience ARGS` in the test folder, with the model store there and `env`. */
+function audience(args: string[], env: Record<string, string> = {}): Proc {
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, AUDIENCE_MODEL_STORE: path.join(dir, 'models'), AUDIENCE_WORKERS: '1', ...env } });
+  procs.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (c) => (out += c));
+  proc.stderr!.on('data', (c) => (out += c));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, out: () => out, exited };
+}
+
+async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 25))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+}
+
+/** An `audience worker` (one shard at a time, a lock of 1 s), once it listens on the queue. */
+async function startWorker(): Promise<Proc> {
+  const w = audience(['worker', '--redis', url, '--concurrency', '1', '--lock-seconds', '1']);
+  await until('the worker', () => w.out().includes('shard(s) at a time') || w.proc.exitCode !== null);
+  expect(w.proc.exitCode, w.out()).toBeNull();
+  return w;
+}
+
+/** `audience score` of big.parquet in two shards through the queue, to `output`. */
+const score = (output: string) => audience(['score', '--input', 'big.parquet', '--model', 'seg', '--shard-rows', '150000', '--output', output], { REDIS_URL: url });
+
+describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
+  let worker: Proc;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-wfault-'));
+    ({ server: redis, url, port } = await startRedis(dir));
+    for (const args of [
+      ['generate', '--visitors', '3000', '--out', 'small.csv', '--quiet'],
+      ['generate', '--visitors', '300000', '--out', 'big.parquet', '--seed', '5', '--quiet'],
+      ['train', 'kmeans', '--input', 'small.csv', '--k', '3', '--n-init', '1', '--name', 'seg', '--exclude', 'converted,true_segment,email', '--quiet'],
+    ]) {
+      const r = audience(args);
+      expect(await r.exited, r.out()).toBe(0);
+    }
+    worker = await startWorker();
+  }, 120_000);
+
+  afterAll(() => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    redis?.kill('SIGKILL');
+  });
+
+  /** The worker is still running and has logged no unhandled error. */
+  function expectAlive(w: Proc) {
+    expect(w.proc.exitCode, w.out()).toBeNull();
+    expect(w.out()).not.toMatch(/internal error|Unhandled|\n\s+at /);
+  }
+
+  it("its job's keys gone mid-shard (Redis restarted without persistence): it stays up and serves the next job; the coordinator names the cause", async () => {
+    const lost = score('lost');
+    await until('a shard on the worker', () => /shard 0 of .*lost/.test(worker.out()));
+    redis.kill('SIGKILL');
+    await new Promise((r) => redis.once('exit', r));
+    ({ server: redis } = await startRedis(dir, port));
+    expect(await lost.exited, lost.out()).toBe(2);
+    expect(lost.out()).toMatch(/error: shard \d is no longer on the queue at redis:\/\/127\.0\.0\.1:\d+: its keys are gone \(Redis restarted without persistence, flushed, or evicting keys\)/);
+    expect(lost.out()).not.toMatch(/internal error|\n\s+at /);
+    await new Promise((r) => setTimeout(r, 1500)); // the worker's progress and completion calls have failed by now
+    expectAlive(worker);
+    const next = score('after-restart');
+    expect(await next.exited, next.out()).toBe(0);
+    expect(worker.out()).toMatch(/shard 0 of .*after-restart/);
+    expectAlive(worker);
+  }, 120_000);
+
+  it('Redis refusing writes (maxmemory): a new job is refused naming it; a running one waits, the worker stays up, and it finishes once Redis takes writes', async () => {
+    redisCli(port, 'CONFIG', 'SET', 'maxmemory', '1');
+    const refused = score('refused');
+    expect(await refused.exited, refused.out()).toBe(2);
+    expect(refused.out()).toMatch(/error: Redis at redis:\/\/127\.0\.0\.1:\d+ refuses writes \(OOM command not allowed when used memory > 'maxmemory'/);
+    expect(refused.out()).not.toMatch(/internal error|\n\s+at /);
+    redisCli(port, 'CONFIG', 'SET', 'maxmemory', '0');
+
+    const full = score('full');
+    await until('a shard on the worker', () => /shard 0 of .*full/.test(worker.out()));
+    redisCli(port, 'CONFIG', 'SET', 'maxmemory', '1');
+    await new Promise((r) => setTimeout(r, 2500)); // progress, lock renewals and the completion are refused meanwhile
+    expectAlive(worker);
+    redisCli(port, 'CONFIG', 'SET', 'maxmemory', '0');
+    expect(await full.exited, full.out()).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'full', 'manifest.json'), 'utf8')).rows).toBe(300_000);
+    expectAlive(worker);
+  }, 120_000);
+
+  it('frozen past its lock (SIGSTOP) while another worker finishes its job, then resumed (SIGCONT): it stays up', async () => {
+    const other = await startWorker();
+    // One shard: whichever worker takes it is frozen; the other runs it once the lock lapses, and the job ends (its keys removed).
+    const frozen = audience(['score', '--input', 'big.parquet', '--model', 'seg', '--shard-rows', '300000', '--output', 'frozen'], { REDIS_URL: url });
+    const took = (w: Proc) => /shard 0 of .*frozen/.test(w.out());
+    await until('a shard on a worker', () => took(worker) || took(other));
+    const [taker, spare] = took(worker) ? [worker, other] : [other, worker];
+    taker.proc.kill('SIGSTOP');
+    expect(await frozen.exited, frozen.out()).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'frozen', 'manifest.json'), 'utf8')).rows).toBe(300_000);
+    taker.proc.kill('SIGCONT'); // its progress reports and its completion now find no job
+    await until('the resumed shard to end', () => /Missing key|progress not reported/.test(taker.out()) || taker.proc.exitCode !== null, 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expectAlive(taker);
+    spare.proc.kill('SIGKILL');
+    worker = taker;
+  }, 120_000);
+
+  it('a service job whose workers are all gone says so in its stage, and finishes when a worker comes back', async () => {
+    const server = await startServer(['--data-root', dir, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models'), '--redis', url]);
+    try {
+      const job = await server.request('POST', '/v1/jobs', { type: 'score', input: ['big.parquet'], models: ['seg'], output: 'orphaned', options: { shardRows: 30_000 } });
+      expect(job.status, job.text).toBe(202);
+      const mid = await waitJob(server, job.body.id, (j) => j.progress.shardsDone >= 1 || !['queued', 'running'].includes(j.status), 60_000);
+      expect(mid.status).toBe('running');
+      worker.proc.kill('SIGKILL');
+      const waiting = await waitJob(server, job.body.id, (j) => /waiting: 0 workers connected for [1-9]\d* s/.test(j.stage ?? '') || j.status !== 'running', 30_000);
+      expect(waiting.stage).toMatch(/^scoring: waiting: 0 workers connected for \d+ s \(\d+ of \d+ shards done\)$/);
+      worker = await startWorker();
+      const done = await waitJob(server, job.body.id, undefined, 120_000);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.progress.rowsDone).toBe(300_000);
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+
+  it('a queue whose shards stall with a worker connected says how long nothing has moved', async () => {
+    // A worker that takes the job and never answers (what a frozen or wedged host looks like).
+    const wedged = startShardWorker(url, { concurrency: 1, runTask: () => new Promise(() => {}), handlers: { wedge: () => new Promise(() => {}) } });
+    const client = await QueueClient.open(url);
+    const said: string[] = [];
+    const abort = new AbortController();
+    try {
+      worker.proc.kill('SIGKILL'); // only the wedged one takes the job
+      const run = client.run([{ id: `wedge-${process.pid}`, name: 'wedge', label: 'step 0', data: {} }], { signal: abort.signal, stallSeconds: 1, onWaiting: (why) => why && said.push(why) });
+      const outcome = run.then(
+        () => 'finished',
+        (err: Error) => err.message,
+      );
+      await until('a stall report', () => said.some((s) => /no shard has finished or reported progress for [1-9]\d* s \(0 of 1 shards done\)/.test(s)), 20_000);
+      abort.abort(new Error('stopped by the test'));
+      expect(await outcome).toBe('stopped by the test');
+    } finally {
+      await client.close();
+      await wedged.close(true);
+    }
+  }, 60_000);
+});
