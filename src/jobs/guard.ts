@@ -6,6 +6,7 @@
  * without roots (the CLI) nothing is checked.
  */
 import type { AudienceSet } from '../audiences/definition.js';
+import { MAX_INPUT_FILES } from '../io/dataset.js';
 import { connect, duckMessage } from '../io/duckdb.js';
 import { UserError } from '../util/errors.js';
 import { openableFile, unchangedPath } from '../util/roots.js';
@@ -28,7 +29,8 @@ async function expand(pattern: string): Promise<string[]> {
 /**
  * The input files to open: patterns expanded, each file resolved now and checked inside the
  * roots (util/roots.ts openableFile). Without roots, `inputs` as given (openDataset expands them).
- * @throws UserError for a pattern that matches nothing, a missing file, or one leading outside the roots.
+ * @throws UserError for a pattern that matches nothing, more than MAX_INPUT_FILES files, a
+ *   missing file, or one leading outside the roots.
  */
 export async function openableInputs(roots: string[] | undefined, inputs: string[], field = 'input'): Promise<string[]> {
   if (!roots) return inputs;
@@ -36,6 +38,8 @@ export async function openableInputs(roots: string[] | undefined, inputs: string
   for (const input of inputs) {
     const matched = GLOB.test(input) ? await expand(input) : [input];
     if (matched.length === 0) throw new UserError(`${input}: no files match this pattern`);
+    // Bounded before each file is resolved (openDataset refuses more anyway).
+    if (files.length + matched.length > MAX_INPUT_FILES) throw new UserError(`the inputs match more than ${MAX_INPUT_FILES} files; at most ${MAX_INPUT_FILES} are read in one job (merge small files, or split the job)`);
     files.push(...matched.map((f) => openableFile(roots, f, field)));
   }
   return files;
