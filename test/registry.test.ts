@@ -1,7 +1,8 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { fitTransform } from '../src/features/fit.js';
 import { parseSpec } from '../src/features/spec.js';
@@ -13,6 +14,8 @@ import { trainKMeans } from '../src/models/kmeans/train.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { ModelStore, type NewManifest } from '../src/models/registry.js';
 import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
+import { systemErrorMessage } from '../src/util/errors.js';
+import { processStartTime } from '../src/util/process.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -81,5 +84,77 @@ describe('K-Means save and load', () => {
     model.dispose();
     loaded.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** Saving a version when things go wrong (a save killed midway, the store's mode, a full disk). */
+const mounts: string[] = [];
+
+afterAll(() => {
+  for (const m of mounts) spawnSync('umount', [m]);
+});
+
+const weights = (floats: number) => [{ name: 'centroids', shape: [floats], data: new Float32Array(floats) }];
+
+/** The identity of a process that has exited: its pid and start time, as a killed save left them. */
+async function deadProcess(): Promise<{ pid: number; start: string }> {
+  const p = spawn('sleep', ['30']);
+  const who = { pid: p.pid!, start: processStartTime(p.pid!)! };
+  p.kill('SIGKILL');
+  await new Promise((r) => p.once('exit', r));
+  return who;
+}
+
+describe('saving a model version', () => {
+  it('removes the temporary folders of saves that were killed midway, and keeps a live one', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-store-'));
+    const store = new ModelStore(root);
+    store.save(manifest('seg'), weights(4));
+    const dead = await deadProcess();
+    const killed = path.join(root, 'seg', `.tmp-${dead.pid}-${dead.start}-Ab12Cd`);
+    const otherModel = path.join(root, 'other', `.tmp-${dead.pid}-${dead.start}-Zz99Yy`);
+    const live = path.join(root, 'seg', `.tmp-${process.pid}-${processStartTime(process.pid)}-Qq11Ww`);
+    // A folder of an older release's save (no process in its name): removed once an hour old.
+    const oldStyle = path.join(root, 'seg', '.tmp-kX3b9a');
+    const recentOldStyle = path.join(root, 'seg', '.tmp-p0Q1r2');
+    for (const d of [killed, otherModel, live, oldStyle, recentOldStyle]) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, 'weights.bin'), Buffer.alloc(16));
+    }
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(oldStyle, hoursAgo, hoursAgo);
+
+    expect(store.save(manifest('seg'), weights(4)).version).toBe(2);
+    expect([killed, otherModel, oldStyle].filter((d) => fs.existsSync(d))).toEqual([]);
+    expect([live, recentOldStyle].filter((d) => fs.existsSync(d))).toEqual([live, recentOldStyle]);
+    expect(store.versions('seg')).toEqual([1, 2]);
+  });
+
+  it("gives a version folder the store's mode, not 0700", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-store-'));
+    fs.mkdirSync(path.join(root, 'seg'));
+    fs.chmodSync(path.join(root, 'seg'), 0o755);
+    const store = new ModelStore(root);
+    store.save(manifest('seg'), weights(4));
+    expect((fs.statSync(store.dir('seg', 1)).mode & 0o777).toString(8)).toBe('755');
+  });
+
+  it('a full disk names the file it could not write, and leaves no temporary folder', (ctx) => {
+    const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ae-store-')), 'small');
+    fs.mkdirSync(root);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', root], { stdio: 'ignore' });
+    } catch {
+      return ctx.skip('cannot mount a tmpfs here (needs root): the full-disk case is not tried');
+    }
+    mounts.push(root);
+    let thrown: unknown;
+    try {
+      new ModelStore(root).save(manifest('seg'), weights(1 << 17)); // 512 KiB of weights
+    } catch (err) {
+      thrown = err;
+    }
+    expect(systemErrorMessage(thrown)).toMatch(new RegExp(`^cannot write ${root}/seg/\\.tmp-${process.pid}-\\d*-\\w+/weights\\.bin: no space left on the device$`));
+    expect(fs.readdirSync(path.join(root, 'seg'))).toEqual([]);
   });
 });

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FittedTransform } from '../features/transform.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import { writeFileNamed } from '../util/files.js';
+import { isAlive, selfIdentity } from '../util/process.js';
 import { warn } from '../util/warn.js';
 import { manifestProblem } from './manifest.js';
 
@@ -53,6 +55,48 @@ export function trainedOn(
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A save's temporary folder, `.tmp-<pid>-<start>-XXXXXX`: a save killed midway is known by its process. */
+const SAVE_TMP = /^\.tmp-(\d+)-(\d*)-[A-Za-z0-9]{6}$/;
+/** An older release's temporary folder (`.tmp-XXXXXX`, no process in its name): removed once this old, ms. */
+const OLD_TMP = /^\.tmp-[A-Za-z0-9]{6}$/;
+const STALE_OLD_TMP_MS = 3600_000;
+
+/**
+ * Removes the temporary folders that saves killed midway left in the store (`<name>/.tmp-*`):
+ * those whose process is gone, and an older release's once an hour old. A live save's stays;
+ * a folder that cannot be removed is left for the next sweep.
+ * @returns the folders removed.
+ */
+export function sweepDeadSaves(root: string): string[] {
+  const removed: string[] = [];
+  if (!isDir(root)) return removed;
+  for (const name of fs.readdirSync(root)) {
+    const dir = path.join(root, name);
+    if (!NAME.test(name) || !isDir(dir)) continue;
+    for (const entry of fs.readdirSync(dir).filter((e) => isDeadSave(dir, e))) {
+      try {
+        fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+        removed.push(path.join(dir, entry));
+      } catch {
+        // not ours to remove (permissions): the next sweep tries again
+      }
+    }
+  }
+  return removed;
+}
+
+/** Whether `entry` of a model folder is the temporary folder of a save that died. */
+function isDeadSave(dir: string, entry: string): boolean {
+  const m = SAVE_TMP.exec(entry);
+  if (m) return !isAlive({ pid: Number(m[1]), start: m[2] });
+  if (!OLD_TMP.test(entry)) return false;
+  try {
+    return Date.now() - fs.statSync(path.join(dir, entry)).mtimeMs > STALE_OLD_TMP_MS;
+  } catch {
+    return false;
+  }
+}
 
 /** The model store folder: AUDIENCE_MODEL_STORE, else ./models. */
 export function defaultStore(): string {
@@ -125,23 +169,31 @@ export class ModelStore {
     return readManifestFile(this.dir(name, version))!;
   }
 
-  /** Writes a new immutable version; returns its manifest. */
+  /**
+   * Writes a new immutable version (in a temporary folder named by this process, given the
+   * model folder's mode, renamed into place); returns its manifest. Temporary folders of saves
+   * killed midway are removed first (sweepDeadSaves).
+   * @throws the system's error naming the file it could not write (a full disk, a read-only store).
+   */
   save(manifest: NewManifest, weights: Weight[]): Manifest {
     const name = checkName(manifest.name);
     const parent = path.join(this.root, name);
     fs.mkdirSync(parent, { recursive: true });
-    const tmp = fs.mkdtempSync(path.join(parent, '.tmp-'));
+    sweepDeadSaves(this.root);
+    const me = selfIdentity();
+    const tmp = fs.mkdtempSync(path.join(parent, `.tmp-${me.pid}-${me.start}-`));
     try {
+      fs.chmodSync(tmp, fs.statSync(parent).mode & 0o7777); // mkdtemp makes it 0700
       const specs = weights.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' }));
       const bin = Buffer.concat(weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
-      fs.writeFileSync(path.join(tmp, 'weights.bin'), bin);
+      writeFileNamed(path.join(tmp, 'weights.bin'), bin);
       const modelJson = { format: `audience-engine/${manifest.kind}`, generatedBy: 'audience-engine', weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
-      fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(modelJson, null, 1));
+      writeFileNamed(path.join(tmp, 'model.json'), JSON.stringify(modelJson, null, 1));
       for (let attempt = 0; attempt < 100; attempt++) {
         const versions = this.versions(name);
         const version = (versions[versions.length - 1] ?? 0) + 1;
         const full: Manifest = { ...manifest, name, version, createdAt: new Date().toISOString() };
-        fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(full, null, 1));
+        writeFileNamed(path.join(tmp, 'manifest.json'), JSON.stringify(full, null, 1));
         try {
           // rename() onto an existing version fails: a concurrent writer took it; take the next.
           fs.renameSync(tmp, this.dir(name, version));

@@ -29,6 +29,21 @@ export function makeFolder(dir: string): void {
 }
 
 /**
+ * fs.writeFileSync whose failure names the file: Node leaves the path out of errors of the
+ * write itself (ENOSPC on a full disk), so the message would say "(unknown path)".
+ * @throws the system's error, its `path` set to `file`.
+ */
+export function writeFileNamed(file: string, data: string | NodeJS.ArrayBufferView): void {
+  try {
+    fs.writeFileSync(file, data);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.path === undefined) e.path = file;
+    throw err;
+  }
+}
+
+/**
  * A file of raw float32 values (little-endian, as written from a Float32Array) as a fresh
  * Float32Array of its own (the Buffer readFileSync returns may share a larger pool).
  * @throws Error when the file's size is not a multiple of 4 bytes.
