@@ -9,13 +9,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../src/compute/backend.js';
 import { fitTransform } from '../src/features/fit.js';
 import { parseSpec } from '../src/features/spec.js';
 import { openDataset } from '../src/io/dataset.js';
 import { writeFile } from '../src/io/writer.js';
+import { publishOutput } from '../src/jobs/publish.js';
 import { runStoredJob } from '../src/jobs/run-job.js';
+import { removeScoreOutput } from '../src/jobs/output.js';
 import { scoreDataset } from '../src/jobs/score-dataset.js';
 import { JobStore } from '../src/jobs/store.js';
 import { trainKMeans } from '../src/models/kmeans/train.js';
@@ -163,5 +165,37 @@ describe('overwrite keeps the earlier output until the new one is whole', () => 
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/data row 851: "oops" is not a number/);
     expect(snapshot(out)).toEqual(before);
+  });
+
+  it('a swap cut short between two renames runs again from the start to the whole new output; the cleanup removes both outputs\' names', async () => {
+    const input = writeCsv('swap.csv', 900);
+    await score(input, 'swap-new', { shardRows: 300 });
+    const fresh = snapshot(path.join(dir, 'swap-new'));
+    for (const name of ['swap', 'swap-gone']) {
+      await score(input, name);
+      fs.mkdirSync(path.join(dir, name, '.shards'));
+      fs.writeFileSync(path.join(dir, name, '.shards', 'owner.json'), '{}');
+    }
+    // The new output as the finalize leaves it in staging (built again from the staged parts on each try).
+    const stage = (name: string) => fs.cpSync(path.join(dir, 'swap-new'), path.join(dir, name, '.shards', 'output'), { recursive: true });
+    const rename = fs.renameSync;
+    const crash = () =>
+      vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+        if (path.basename(String(to)) === 'scores-00001.parquet') throw new Error('killed');
+        rename(from, to);
+      });
+    for (const name of ['swap', 'swap-gone']) {
+      stage(name);
+      crash();
+      expect(() => publishOutput(path.join(dir, name))).toThrow('killed');
+      vi.restoreAllMocks();
+      expect(fs.existsSync(path.join(dir, name, 'manifest.json'))).toBe(false);
+    }
+    stage('swap');
+    publishOutput(path.join(dir, 'swap'));
+    fs.rmSync(path.join(dir, 'swap', '.shards'), { recursive: true });
+    expect(snapshot(path.join(dir, 'swap'))).toEqual(fresh);
+    removeScoreOutput(path.join(dir, 'swap-gone'), true);
+    expect(fs.readdirSync(path.join(dir, 'swap-gone'))).toEqual([]);
   });
 });
