@@ -107,18 +107,20 @@ export function reclaimStaging(dir: string, job: string, fence: string): void {
 export function adoptParts(staging: string, job: string, fence: string, done: number[]): Set<number> {
   const adopted = new Set<number>();
   if (!fs.existsSync(staging)) return adopted;
-  const names = fs.readdirSync(staging);
-  const attemptOf = (f: string) => (f.startsWith(`${job}.a`) ? Number(f.slice(job.length + 2)) : NaN);
+  // Per shard, the part of this job's latest attempt.
+  const latest = new Map<number, { name: string; fence: string; attempt: number }>();
+  for (const name of fs.readdirSync(staging)) {
+    const p = parseStagedPart(name);
+    const attempt = p?.fence.startsWith(`${job}.a`) ? Number(p.fence.slice(job.length + 2)) : NaN;
+    if (p && Number.isInteger(attempt) && attempt > (latest.get(p.index)?.attempt ?? -1)) latest.set(p.index, { name, fence: p.fence, attempt });
+  }
   for (const index of done) {
-    const earlier = names
-      .map((n) => ({ n, p: parseStagedPart(n) }))
-      .filter(({ p }) => p?.index === index && Number.isInteger(attemptOf(p.fence)))
-      .sort((a, b) => attemptOf(b.p!.fence) - attemptOf(a.p!.fence))[0];
+    const earlier = latest.get(index);
     if (!earlier) continue;
-    if (earlier.p!.fence !== fence) {
-      const rejects = path.join(staging, stagedRejectsName(index, earlier.p!.fence));
+    if (earlier.fence !== fence) {
+      const rejects = path.join(staging, stagedRejectsName(index, earlier.fence));
       if (fs.existsSync(rejects)) fs.renameSync(rejects, path.join(staging, stagedRejectsName(index, fence)));
-      fs.renameSync(path.join(staging, earlier.n), path.join(staging, stagedPartName(index, fence)));
+      fs.renameSync(path.join(staging, earlier.name), path.join(staging, stagedPartName(index, fence)));
     }
     adopted.add(index);
   }
