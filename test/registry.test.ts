@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { ModelStore, type NewManifest } from '../src/models/registry.js';
 import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { systemErrorMessage } from '../src/util/errors.js';
 import { processStartTime } from '../src/util/process.js';
+import { mountTmpfs, NO_TMPFS, unmountAll } from './tmpfs.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -88,11 +89,7 @@ describe('K-Means save and load', () => {
 });
 
 /** Saving a version when things go wrong (a save killed midway, the store's mode, a full disk). */
-const mounts: string[] = [];
-
-afterAll(() => {
-  for (const m of mounts) spawnSync('umount', [m]);
-});
+afterAll(unmountAll);
 
 const weights = (floats: number) => [{ name: 'centroids', shape: [floats], data: new Float32Array(floats) }];
 
@@ -141,13 +138,7 @@ describe('saving a model version', () => {
 
   it('a full disk names the file it could not write, and leaves no temporary folder', (ctx) => {
     const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ae-store-')), 'small');
-    fs.mkdirSync(root);
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', root], { stdio: 'ignore' });
-    } catch {
-      return ctx.skip('cannot mount a tmpfs here (needs root): the full-disk case is not tried');
-    }
-    mounts.push(root);
+    if (!mountTmpfs(root, '256k')) return ctx.skip(NO_TMPFS);
     let thrown: unknown;
     try {
       new ModelStore(root).save(manifest('seg'), weights(1 << 17)); // 512 KiB of weights

@@ -4,48 +4,17 @@
  * once there is room again, the job goes on and finishes. The store lives on a small tmpfs
  * (root only; skipped, saying why, where this machine does not allow mounting one).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JobStore } from '../src/jobs/store.js';
 import { startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
+import { fillDisk, mountTmpfs, NO_TMPFS, unmountAll } from './tmpfs.js';
 
 let dir: string;
 let root: string;
 let data: string | undefined;
 let server: Server | undefined;
-
-/** Mounts a small tmpfs at `at`; false where this machine does not allow it (not root, no mount). */
-function mountTmpfs(at: string, size: string): boolean {
-  fs.mkdirSync(at, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', at], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Writes zeros to `file` until the file system says ENOSPC. */
-function fill(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (const size of [1 << 20, 1 << 12, 512]) {
-      const chunk = Buffer.alloc(size);
-      for (;;) {
-        try {
-          fs.writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** The runner pid of a running job, read from the store (undefined until the scheduler recorded it). */
 function runnerPid(store: string, id: string): number | undefined {
@@ -65,13 +34,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  if (data) spawnSync('umount', [data]);
+  unmountAll();
 });
 
 const train = (name: string) => ({ type: 'train', model: 'kmeans', name, input: ['v-00.parquet'], params: { k: 3, 'n-init': 1 } });
 
 it('a full job store disk: the server stays up, the job waits with the reason, 503 on submission and in /readyz, then it goes on', async (ctx) => {
-  if (!data) return ctx.skip('cannot mount a tmpfs here (needs root): the full-disk case is not tried');
+  if (!data) return ctx.skip(NO_TMPFS);
   server = await startServer(['--data-root', root, '--data-dir', data, '--store', path.join(dir, 'models')]);
   const store = path.join(data, 'jobs.sqlite');
   const job = await server.request('POST', '/v1/jobs', train('seg'));
@@ -80,7 +49,7 @@ it('a full job store disk: the server stays up, the job waits with the reason, 5
   for (let i = 0; i < 400 && !(pid = runnerPid(store, job.body.id)); i++) await new Promise((r) => setTimeout(r, 25));
   expect(pid).toBeDefined();
 
-  fill(path.join(data, 'filler'));
+  fillDisk(path.join(data, 'filler'));
   process.kill(pid!, 'SIGKILL'); // the scheduler must now record the runner's death in a store it cannot write
   const waiting = await waitJob(server, job.body.id, (j) => /cannot be written/.test(j.stage ?? '') || j.status !== 'running', 20_000);
   expect(waiting.status).toBe('running');

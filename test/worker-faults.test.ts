@@ -1,8 +1,9 @@
 /**
  * Redis failing under a running `audience worker` (a real process, on Debian's redis-server
  * started here): its job's keys gone (a Redis restart without persistence), writes refused
- * (maxmemory), the worker frozen past its lock (SIGSTOP, SIGCONT). The worker survives each
- * and keeps serving; the coordinator names the cause (exit 2, no stack trace). A job whose
+ * (maxmemory), the worker frozen past its lock (SIGSTOP, SIGCONT), a full disk under a shard
+ * or a distributed K-Means fit (a small tmpfs). The worker survives each and keeps serving;
+ * the coordinator names the cause (exit 2, no stack trace). A job whose
  * workers are all gone says so in its status, and goes on when one comes back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueClient, startShardWorker } from '../src/jobs/queue.js';
 import { hasRedis, redisCli, startRedis } from './redis-helpers.js';
 import { startServer, waitJob } from './service-helpers.js';
+import { mountTmpfs, NO_TMPFS, unmountAll } from './tmpfs.js';
 
 const BIN = path.resolve('bin/audience.js');
 
@@ -71,9 +73,11 @@ describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
     worker = await startWorker();
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     redis?.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200)); // the killed processes let go of the mounts
+    unmountAll();
   });
 
   /** The worker is still running and has logged no unhandled error. */
@@ -134,6 +138,27 @@ describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
     expectAlive(taker);
     spare.proc.kill('SIGKILL');
     worker = taker;
+  }, 120_000);
+
+  it("a shard's full disk on the worker, after its tries: the job fails naming the file and the reason (exit 2); the worker stays up", async (ctx) => {
+    const small = path.join(dir, 'small-out');
+    if (!mountTmpfs(small, '256k')) return ctx.skip(NO_TMPFS);
+    const r = audience(['score', '--input', 'big.parquet', '--model', 'seg', '--shard-rows', '150000', '--output', path.join(small, 'out')], { REDIS_URL: url });
+    expect(await r.exited, r.out()).toBe(2);
+    expect(r.out()).toMatch(/error: shard \d failed on the workers after 3 attempt\(s\): worker \S+: cannot (read or )?write .*small-out\/out\/\.shards.*(no space left|No space left)/);
+    expect(r.out()).not.toMatch(/internal error|\n\s+at /);
+    expectAlive(worker);
+  }, 120_000);
+
+  it('a distributed K-Means fit on a full model store: exit 2 naming the staged file and the reason', async (ctx) => {
+    const store = path.join(dir, 'small-store');
+    if (!mountTmpfs(store, '256k')) return ctx.skip(NO_TMPFS);
+    const args = ['train', 'kmeans', '--input', 'big.parquet', '--k', '3', '--n-init', '1', '--name', 'full', '--exclude', 'converted,true_segment,email', '--shard-rows', '150000', '--quiet'];
+    const r = audience(args, { REDIS_URL: url, AUDIENCE_MODEL_STORE: store });
+    expect(await r.exited, r.out()).toBe(2);
+    expect(r.out()).toMatch(/error: K-Means shard \d failed on the workers after 3 attempt\(s\): worker \S+: cannot write .*small-store\/\.staging\/\S+: no space left on the device/);
+    expect(r.out()).not.toMatch(/internal error|\n\s+at /);
+    expectAlive(worker);
   }, 120_000);
 
   it('a service job whose workers are all gone says so in its stage, and finishes when a worker comes back', async () => {

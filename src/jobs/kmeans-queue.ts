@@ -26,7 +26,7 @@ import { openableInputs } from './guard.js';
 import { addParts, augment, batchRowsFor, meanVarianceOf, reservoirRows, sampleRng, shuffleRows, type KMeansData, type SumsAndCounts } from '../models/kmeans/data.js';
 import { assignAndSum } from '../models/kmeans/kernels.js';
 import { UserError } from '../util/errors.js';
-import { readFloat32File } from '../util/files.js';
+import { namingFile, readFloat32File, writeFileNamed } from '../util/files.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 import { removeIfEmpty } from './output.js';
 import { QueueClient } from './queue.js';
@@ -249,11 +249,13 @@ export async function kmeansLoad(job: LoadJob): Promise<LoadResult> {
       fs.writeSync(fd, new Uint8Array(block.data.buffer, block.data.byteOffset, block.rows * d * 4));
       rows += block.rows;
     }
+  } catch (err) {
+    throw namingFile(err, tmp); // a full store: the message names the file
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  fs.writeFileSync(sampleFile(job.staging, job.shard.index), new Uint8Array(kept.buffer));
+  writeFileNamed(sampleFile(job.staging, job.shard.index), new Uint8Array(kept.buffer));
   return { rows, sum: Array.from(sum), sumSq: Array.from(sumSq), sqNormSum };
 }
 

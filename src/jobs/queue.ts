@@ -21,7 +21,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { DeviceError } from '../compute/read.js';
-import { EnvironmentError, UserError, errorMessage } from '../util/errors.js';
+import { EnvironmentError, UserError, errorMessage, systemErrorMessage } from '../util/errors.js';
 import { OWNER, removeIfEmpty, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
 import { crossedError, USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
@@ -251,7 +251,9 @@ export class QueueClient {
         } else {
           const message = job.failedReason ?? 'no reason given';
           if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
-          throw new Error(`${items[i].label} failed on the workers after ${job.attemptsMade} attempt(s): ${message}`);
+          const failed = `${items[i].label} failed on the workers after ${job.attemptsMade} attempt(s)`;
+          if (message.includes(ENV_ERROR)) throw new EnvironmentError(`${failed}: ${message.slice(message.indexOf(ENV_ERROR) + ENV_ERROR.length)}`);
+          throw new Error(`${failed}: ${message}`);
         }
       }
       if (results.every((r) => r !== undefined)) return results as R[];
@@ -427,7 +429,7 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
       } catch (err) {
         const message = errorMessage(err);
         if (message.startsWith(USER_ERROR)) throw new UnrecoverableError(message);
-        throw deviceFailure(crossedError(err), opts.onDeviceError);
+        throw environmentFailure(deviceFailure(crossedError(err), opts.onDeviceError));
       } finally {
         port1.close();
       }
@@ -449,6 +451,29 @@ async function reportProgress(job: Job, rows: number, log?: (message: string) =>
   }
 }
 
+/**
+ * Prefix of a failed job's message when the worker's file system said no (a full disk, a
+ * read-only folder): retried like any failure, and named (an EnvironmentError) when the tries
+ * are spent, not reported as a bug.
+ */
+const ENV_ERROR = '\u0000env-error:';
+
+/**
+ * `err` as a marked Error "worker <host>: cannot write <path>: <reason>" when it is a file
+ * system failure, else `err`. A shard task's error crosses from its thread as a plain Error
+ * (its code lost), so its message ("ENOSPC: no space left on device, open '/x'") is read too.
+ */
+function environmentFailure(err: unknown): unknown {
+  const words = systemErrorMessage(err) ?? systemErrorMessage(errnoFromMessage(errorMessage(err)));
+  return words ? new Error(`${ENV_ERROR}worker ${os.hostname()}: ${words}`) : err;
+}
+
+/** Node's system error message ("ENOSPC: no space left on device, write '/x'") as code, syscall and path. */
+function errnoFromMessage(message: string): { code: string; syscall: string; path?: string } | undefined {
+  const m = /^(E[A-Z]+): [^,]*, (\w+)(?: '(.*)')?/.exec(message);
+  return m ? { code: m[1], syscall: m[2], ...(m[3] !== undefined && { path: m[3] }) } : undefined;
+}
+
 /** `err`, after telling `onDeviceError` when it is a DeviceError (then a plain Error with its message: retried). */
 function deviceFailure(err: unknown, onDeviceError?: (message: string) => void): unknown {
   if (!(err instanceof DeviceError)) return err;
@@ -463,6 +488,6 @@ async function runHandler(handler: ((data: never) => Promise<unknown>) | undefin
     return await handler(job.data as never);
   } catch (err) {
     if (err instanceof UserError) throw new UnrecoverableError(`${USER_ERROR}${err.message}`);
-    throw deviceFailure(err, onDeviceError);
+    throw environmentFailure(deviceFailure(err, onDeviceError));
   }
 }

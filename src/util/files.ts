@@ -37,10 +37,15 @@ export function writeFileNamed(file: string, data: string | NodeJS.ArrayBufferVi
   try {
     fs.writeFileSync(file, data);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e?.code === 'string' && e.path === undefined) e.path = file;
-    throw err;
+    throw namingFile(err, file);
   }
+}
+
+/** `err`, its `path` set to `file` when it is a system error without one (a write to an open file). */
+export function namingFile(err: unknown, file: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && e.path === undefined) e.path = file;
+  return err;
 }
 
 /**
