@@ -1,5 +1,10 @@
 /**
- * Scoring benchmark, two questions measured in the same run:
+ * Scoring benchmark, three questions measured in the same run:
+ * 0. The engines side by side: per model kind, rows/s of the tfjs path (the JavaScript
+ *    transform, then the model on tfjs-wasm, one thread) and of the ONNX graph on
+ *    onnxruntime-node (transform included) with one intra-op thread (per core) and with
+ *    every core, on the same batches already read; and one visitor scored by both graphs
+ *    in process (median latency over 2,000 calls).
  * 1. What `--top-features` costs: a propensity MLP's forward pass (logits) against the forward
  *    pass plus gradient x input (what `_top_features` needs), same model, same rows.
  * 2. Whether shard worker threads help on this machine: `audience score` (K-Means +
@@ -13,6 +18,12 @@ import { initBackend, tf } from '../src/compute/backend.js';
 import { fitMlp } from '../src/models/nn/fit.js';
 import { gradientTimesInput } from '../src/models/propensity/model.js';
 import { BENCH_DIR, median, option, report, timeIt } from './common.js';
+import { openDataset } from '../src/io/dataset.js';
+import type { ColumnBatch } from '../src/io/columns.js';
+import { columnRequest, transform } from '../src/features/transform.js';
+import { loadScoringModel } from '../src/models/load.js';
+import { ModelStore } from '../src/models/registry.js';
+import { OnnxScorer } from '../src/models/onnx/session.js';
 import { labeledRows } from './data.js';
 
 const BIN = path.join(BENCH_DIR, '..', 'bin', 'audience.js');
@@ -68,10 +79,64 @@ function workersGain(rows: number): Record<string, string | number> {
   }
 }
 
+/** Trains a K-Means and a propensity model on `rows` generated visitors in `dir`; returns the file. */
+function trainedModels(dir: string, rows: number): string {
+  cli(dir, {}, 'generate', '--visitors', String(rows), '--out', 'v.parquet', '--quiet');
+  cli(dir, {}, 'train', 'kmeans', '--input', 'v.parquet', '--k', '8', '--n-init', '1', '--name', 'seg', '--exclude', 'email,converted,true_segment', '--quiet');
+  cli(dir, {}, 'train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--exclude', 'email,true_segment', '--name', 'p', '--max-epochs', '3', '--quiet');
+  return path.join(dir, 'v.parquet');
+}
+
+/** Per kind: tfjs (transform + model, wasm) against the ONNX graph on 1 and on every core; one visitor's latency. */
+async function engines(rows: number): Promise<Array<Record<string, string | number>>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bench-engines-'));
+  try {
+    const file = trainedModels(dir, rows);
+    await initBackend();
+    const store = new ModelStore(path.join(dir, 'models'));
+    const out: Array<Record<string, string | number>> = [];
+    const singles: Array<(b: ColumnBatch) => Promise<unknown>> = [];
+    let one: ColumnBatch | undefined;
+    for (const ref of ['seg', 'p']) {
+      const model = await loadScoringModel(store, ref, { engine: 'tfjs' });
+      const { manifest, weights } = store.load(ref);
+      const names = model.outputs.map((o) => o.name);
+      const [single, all] = [await OnnxScorer.create(manifest, weights, names, 1), await OnnxScorer.create(manifest, weights, names, os.availableParallelism())];
+      const batches: ColumnBatch[] = [];
+      for await (const b of (await openDataset([file])).read(columnRequest(model.transform))) batches.push(b);
+      one ??= sliceBatch(batches[0]);
+      const pass = (f: (b: ColumnBatch) => Promise<unknown>) => async () => {
+        for (const b of batches) await f(b);
+      };
+      const tfjs = median(await timeIt(pass((b) => model.score(transform(model.transform, b))), 3));
+      const ort1 = median(await timeIt(pass((b) => single.run(b)), 3));
+      const ortAll = median(await timeIt(pass((b) => all.run(b)), 3));
+      const perSec = (ms: number) => Math.round((rows / ms) * 1000);
+      out.push({ measure: `${manifest.kind} ${rows} rows: rows/s`, tfjs: perSec(tfjs), 'onnx 1 thread': perSec(ort1), [`onnx ${os.availableParallelism()} threads`]: perSec(ortAll), 'onnx / tfjs per core': (tfjs / ort1).toFixed(2) });
+      singles.push((b) => single.run(b));
+      model.dispose();
+    }
+    const calls = await timeIt(async () => {
+      for (const f of singles) await f(one!);
+    }, 2000, 50);
+    out.push({ measure: 'one visitor, both graphs in process: median us', tfjs: '-', 'onnx 1 thread': Math.round(median(calls) * 1000), [`onnx ${os.availableParallelism()} threads`]: '-', 'onnx / tfjs per core': '-' });
+    return out;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The first row of a batch as a batch. */
+function sliceBatch(b: ColumnBatch): ColumnBatch {
+  return { ...b, rows: 1, columns: new Map([...b.columns].map(([k, v]) => [k, v.slice(0, 1)])) };
+}
+
 export async function run(args: string[]): Promise<void> {
   const rows = Number(option(args, 'rows') ?? 262_144);
   const scoreRows = Number(option(args, 'score-rows') ?? 1_200_000);
-  await report('scoring', [await topFeaturesCost(rows), workersGain(scoreRows)], [
+  const engineRows = Number(option(args, 'engine-rows') ?? 500_000);
+  await report('scoring', [...(await engines(engineRows)), await topFeaturesCost(rows), workersGain(scoreRows)], [
+    'engine rows: the same batches already read (65,536 rows); tfjs = the JavaScript transform + the model on tfjs (wasm, one thread); onnx = the whole graph on onnxruntime-node (CPU provider); median of 3.',
     'row 1: without = logits only, with = logits + gradient x input (--top-features); median of 3.',
     `row 2: without = in process (AUDIENCE_WORKERS=0), with = 2 shard worker threads (AUDIENCE_WORKERS=2), on ${os.cpus().length} cores; median of 2 runs each.`,
   ]);

@@ -16,7 +16,6 @@ import type { Calibration } from '../src/models/propensity/calibration.js';
 import { PropensityModel } from '../src/models/propensity/model.js';
 import type { Manifest, Weight } from '../src/models/registry.js';
 import type { ScoringModel } from '../src/models/model.js';
-import { scoringGraph } from '../src/models/onnx/model-graphs.js';
 import { OnnxScorer } from '../src/models/onnx/session.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -71,7 +70,7 @@ async function compare(model: ScoringModel, weights: Map<string, Weight>): Promi
   const b = batch();
   const block = transform(fitted, b);
   const expected = await model.score(block);
-  const scorer = await OnnxScorer.create(scoringGraph(model.manifest, weights), fitted, model.outputs.map((o) => o.name), 1);
+  const scorer = await OnnxScorer.create(model.manifest, weights, model.outputs.map((o) => o.name), 1);
   const got = await scorer.run(b);
   await scorer.dispose();
   expect(got.imputed).toBe(block.imputed);

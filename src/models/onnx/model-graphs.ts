@@ -24,15 +24,60 @@ export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
  * The scoring graph of a stored version (ModelProto bytes).
  * @throws Error for a kind without a graph (check ONNX_KINDS first) or weights that do not fit.
  */
-export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>): Uint8Array {
+export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, text = true): Uint8Array {
   const g = new GraphBuilder(`${manifest.name}@${manifest.version}`);
-  const { x, imputed } = transformNodes(g, manifest.features);
+  const { x, columns, imputed } = transformNodes(g, manifest.features, text);
   const col = (o: string) => outputName(manifest.name, o);
-  if (manifest.kind === 'kmeans') kmeansNodes(g, x, weight(weights, 'centroids'), manifest.features.outputs.length, col);
-  else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, weights, col);
+  if (manifest.kind === 'kmeans') kmeansNodes(g, x, permuteColumns(weight(weights, 'centroids'), columns), columns.length, col);
+  else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, inputOrder(weights, manifest.state as { mlp: MlpConfig }, columns), col);
   else throw new Error(`no ONNX graph for kind ${manifest.kind}`);
   g.output(imputed, 'imputed', 'int64', []);
   return g.toBytes({ model: `${manifest.name}@${manifest.version}`, kind: manifest.kind });
+}
+
+/**
+ * Rows x columns values (row-major) with their columns taken in `order` (X's column j is the
+ * block's column order[j]): the graph's X is the block with its columns reordered.
+ */
+function permuteColumns(values: Float32Array, order: number[]): Float32Array {
+  const d = order.length;
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < values.length / d; r++) for (let j = 0; j < d; j++) out[r * d + j] = values[r * d + order[j]];
+  return out;
+}
+
+/**
+ * An MLP's weights and config for X's column order: the raw inputs' rows of W0 (after the
+ * bins or their embedding), the ensemble's adapter columns for them, and the columns the PLE
+ * bins read, renumbered.
+ */
+function inputOrder(weights: Map<string, Weight>, state: { mlp: MlpConfig }, order: number[]): { weights: Map<string, Weight>; config: MlpConfig } {
+  const config = state.mlp;
+  const position = new Map(order.map((c, j) => [c, j]));
+  const before = encodedWidth(config.inputs, config.encoding, config.encoding ? (config.embedding ?? 0) : 0) - config.inputs;
+  const out = new Map(weights);
+  const k = config.ensemble ?? 1;
+  const d0 = before + config.inputs;
+  // W0 [d0, h] (or [k, d0, 1] for an ensemble without hidden layers): rows before + c move to before + position(c).
+  const w0 = weight(weights, 'W0');
+  const blocks = k > 1 && config.hidden.length === 0 ? k : 1;
+  const h = w0.length / blocks / d0;
+  const moved = new Float32Array(w0.length);
+  for (let m = 0; m < blocks; m++) {
+    for (let r = 0; r < d0; r++) {
+      const to = r < before ? r : before + position.get(r - before)!;
+      moved.set(w0.subarray((m * d0 + r) * h, (m * d0 + r + 1) * h), (m * d0 + to) * h);
+    }
+  }
+  out.set('W0', { ...weights.get('W0')!, data: moved });
+  if (k > 1) {
+    const R = weight(weights, 'R');
+    const r2 = new Float32Array(R.length);
+    for (let m = 0; m < k; m++) for (let r = 0; r < d0; r++) r2[m * d0 + (r < before ? r : before + position.get(r - before)!)] = R[m * d0 + r];
+    out.set('R', { ...weights.get('R')!, data: r2 });
+  }
+  const encoding = config.encoding && { ...config.encoding, columns: config.encoding.columns.map((c) => position.get(c)!) };
+  return { weights: out, config: { ...config, ...(encoding && { encoding }) } };
 }
 
 function weight(weights: Map<string, Weight>, name: string): Float32Array {
@@ -68,26 +113,71 @@ export function mlpLogitNodes(g: GraphBuilder, x: string, config: MlpConfig, wei
   const L = config.hidden.length + 1;
   const sizes = [encodedWidth(config.inputs, config.encoding, config.encoding ? (config.embedding ?? 0) : 0), ...config.hidden, config.outputs ?? 1];
   const w = (name: string) => weight(weights, name);
-  let a = mlpInput(g, x, config, weights);
   const k = config.ensemble ?? 1;
-  const width = (l: number) => sizes[l];
+  const dense = (a: string, l: number, relu: boolean) => {
+    const z = g.node('Add', [g.node('MatMul', [a, g.tensor(`W${l}`, 'float', [sizes[l], sizes[l + 1]], w(`W${l}`))]), g.tensor(`b${l}`, 'float', [sizes[l + 1]], w(`b${l}`))]);
+    return relu ? g.node('Relu', [z]) : z;
+  };
+  let a: string;
+  let first = 0;
+  if (k === 1 && config.encoding && !(config.embedding ?? 0) && L > 1) {
+    // bins . W0[bins rows] + x . W0[x rows]: two products, no [N, bins + inputs] concatenation.
+    const bins = sizes[0] - config.inputs;
+    const W0 = w('W0');
+    const h = sizes[1];
+    const product = g.node('Add', [
+      g.node('MatMul', [pleBins(g, x, config), g.tensor('W0_bins', 'float', [bins, h], W0.subarray(0, bins * h))]),
+      g.node('MatMul', [x, g.tensor('W0_x', 'float', [config.inputs, h], W0.subarray(bins * h))]),
+    ]);
+    a = g.node('Relu', [g.node('Add', [product, g.tensor('b0', 'float', [h], w('b0'))])]);
+    first = 1;
+  } else a = mlpInput(g, x, config, weights);
   if (k > 1) {
     // Each member scales the input by its adapter: [k, B, d0] as [k*B, d0].
-    const d0 = width(0);
+    const d0 = sizes[0];
     const scaled = g.node('Mul', [g.node('Unsqueeze', [a, g.tensor('axes0', 'int64', [1], [0n])]), g.tensor('R', 'float', [k, 1, d0], w('R'))]);
     a = g.node('Reshape', [scaled, g.tensor('shape', 'int64', [2], [-1n, BigInt(d0)])]);
   }
-  for (let l = 0; l < L - 1; l++) {
-    a = g.node('Relu', [g.node('Add', [g.node('MatMul', [a, g.tensor(`W${l}`, 'float', [width(l), sizes[l + 1]], w(`W${l}`))]), g.tensor(`b${l}`, 'float', [sizes[l + 1]], w(`b${l}`))])]);
-  }
+  for (let l = first; l < L - 1; l++) a = dense(a, l, true);
   const last = L - 1;
-  if (k === 1) return g.node('Add', [g.node('MatMul', [a, g.tensor(`W${last}`, 'float', [width(last), sizes[L]], w(`W${last}`))]), g.tensor(`b${last}`, 'float', [sizes[L]], w(`b${last}`))]);
+  if (k === 1) return dense(a, last, false);
   // Members' heads: [k, B, h] x [k, h, 1] + [k, 1, 1]; the logit of the members' mean probability.
-  const h = width(last);
+  const h = sizes[last];
   const hk = g.node('Reshape', [a, g.tensor('shape', 'int64', [3], [BigInt(k), -1n, BigInt(h)])]);
   const z = g.node('Add', [g.node('MatMul', [hk, g.tensor(`W${last}`, 'float', [k, h, 1], w(`W${last}`))]), g.tensor(`b${last}`, 'float', [k, 1, 1], w(`b${last}`))]);
   const p = g.node('Clip', [g.node('ReduceMean', [g.node('Sigmoid', [z])], { axes: [0], keepdims: 0 }), g.scalar('float', 1e-7), g.scalar('float', 1 - 1e-7)]);
   return g.node('Sub', [g.node('Log', [p]), g.node('Log', [g.node('Sub', [g.scalar('float', 1), p])])]);
+}
+
+/**
+ * The piecewise-linear bins of x [N, d] as PleEncoder computes them, clip((x_c - lo) / width,
+ * 0, 1) per bin, taken as one product: x times the bins' selection matrix scaled by 1 / width,
+ * plus -lo / width (a Gather of columns is many times slower in onnxruntime). With an
+ * embedding every column takes maxBins places; a padding place is always 0.
+ */
+function pleBins(g: GraphBuilder, x: string, config: MlpConfig): string {
+  const e = config.encoding!;
+  const padded = (config.embedding ?? 0) > 0;
+  const places = maxBins(e);
+  const scale: Array<[number, number]> = []; // (source column or -1, 1 / width)
+  const offset: number[] = [];
+  e.columns.forEach((c, i) => {
+    const edges = e.edges[i];
+    for (let t = 0; t + 1 < edges.length; t++) {
+      const width = Math.fround(edges[t + 1] - edges[t]);
+      scale.push([c, 1 / width]);
+      offset.push(-Math.fround(edges[t]) / width);
+    }
+    for (let t = edges.length - 1; padded && t < places; t++) {
+      scale.push([-1, 0]);
+      offset.push(0);
+    }
+  });
+  const n = scale.length;
+  const select = new Float32Array(config.inputs * n);
+  scale.forEach(([c, s], t) => c >= 0 && (select[c * n + t] = s));
+  const z = g.node('Add', [g.node('MatMul', [x, g.tensor('bin_select', 'float', [config.inputs, n], select)]), g.tensor('bin_offset', 'float', [n], offset)]);
+  return g.node('Clip', [z, g.scalar('float', 0), g.scalar('float', 1)]);
 }
 
 /** The first layer's input: x, or its piecewise-linear bins beside it, or their per-column embedding beside it (nn/ple.ts). */
@@ -95,31 +185,10 @@ function mlpInput(g: GraphBuilder, x: string, config: MlpConfig, weights: Map<st
   const e = config.encoding;
   if (!e) return x;
   const embedding = config.embedding ?? 0;
-  const places = maxBins(e);
-  const source: number[] = [];
-  const lo: number[] = [];
-  const width: number[] = [];
-  e.columns.forEach((c, i) => {
-    const edges = e.edges[i];
-    for (let t = 0; t + 1 < edges.length; t++) {
-      source.push(c);
-      lo.push(edges[t]);
-      width.push(edges[t + 1] - edges[t]);
-    }
-    // A padding place reads a zero and sits below its bin: clipped to 0 (as PleEncoder's).
-    for (let t = edges.length - 1; embedding > 0 && t < places; t++) {
-      source.push(-1);
-      lo.push(1);
-      width.push(1);
-    }
-  });
-  const n = source.length;
-  const picked = g.node('Gather', [x, g.tensor('bin_source', 'int64', [n], source.map((c) => BigInt(Math.max(c, 0))))], { axis: 1 });
-  // A padding place reads no column: its value is 0, as PleEncoder's all-zero select column gives.
-  const mask = g.tensor('bin_mask', 'float', [n], source.map((c) => (c >= 0 ? 1 : 0)));
-  const bins = g.node('Clip', [g.node('Div', [g.node('Sub', [g.node('Mul', [picked, mask]), g.tensor('bin_lo', 'float', [n], lo)]), g.tensor('bin_width', 'float', [n], width)]), g.scalar('float', 0), g.scalar('float', 1)]);
+  const bins = pleBins(g, x, config);
   if (embedding === 0) return g.node('Concat', [bins, x], { axis: 1 });
   const columns = e.columns.length;
+  const places = maxBins(e);
   const b3 = g.node('Transpose', [g.node('Reshape', [bins, g.tensor('shape', 'int64', [3], [-1n, BigInt(columns), BigInt(places)])])], { perm: [1, 0, 2] });
   const E = g.tensor('E', 'float', [columns, places, embedding], weight(weights, 'E'));
   const Eb = g.tensor('Eb', 'float', [columns, 1, embedding], weight(weights, 'Eb'));
@@ -129,8 +198,8 @@ function mlpInput(g: GraphBuilder, x: string, config: MlpConfig, weights: Map<st
 }
 
 /** Probability (calibrated, float64 then float32) and the 0-100 score. */
-function propensityNodes(g: GraphBuilder, x: string, state: { mlp: MlpConfig; calibration: Calibration }, weights: Map<string, Weight>, col: (o: string) => string): void {
-  const logit = g.node('Cast', [g.node('Squeeze', [mlpLogitNodes(g, x, state.mlp, weights), g.tensor('axes1', 'int64', [1], [1n])])], { to: 11 });
+function propensityNodes(g: GraphBuilder, x: string, state: { calibration: Calibration }, mlp: { weights: Map<string, Weight>; config: MlpConfig }, col: (o: string) => string): void {
+  const logit = g.node('Cast', [g.node('Squeeze', [mlpLogitNodes(g, x, mlp.config, mlp.weights), g.tensor('axes1', 'int64', [1], [1n])])], { to: 11 });
   const p = g.node('Cast', [calibrationNodes(g, logit, state.calibration)], { to: 1 });
   const score = g.node('Cast', [g.node('Floor', [g.node('Add', [g.node('Mul', [g.node('Cast', [p], { to: 11 }), g.scalar('double', 100)]), g.scalar('double', 0.5)])])], { to: 6 });
   g.output(p, col('probability'), 'float');

@@ -12,43 +12,52 @@ import ort from 'onnxruntime-node';
 import type { ColumnBatch } from '../../io/columns.js';
 import { numberColumn, textColumn } from '../../io/columns.js';
 import type { OutputData } from '../../io/writer.js';
-import { booleanValues, categoryOf, type FittedTransform } from '../../features/transform.js';
-import { featureInputs, type FeatureInput } from './transform-graph.js';
+import { booleanValues, categoryOf, levelIndex, type FittedTransform } from '../../features/transform.js';
+import type { Manifest, Weight } from '../registry.js';
+import { scoringGraph } from './model-graphs.js';
+import { featureInputs, unseenIndex, type FeatureInput } from './transform-graph.js';
 
 /** The engine and provider a process scores with, for `audience info` and manifests. */
 export const ONNX_ENGINE = { engine: 'onnxruntime-node', version: ort.env.versions.node ?? 'unknown', provider: 'cpu' } as const;
 
+/** Distinct cell texts of a categorical column remembered with their level index (then forgotten and begun again). */
+const MAX_SEEN = 100_000;
+
 /** One model's graph in an ORT session. */
 export class OnnxScorer {
   private readonly inputs: FeatureInput[];
+
+  private readonly levels: Map<string, { index: Map<string, number>; unseen: number; seen: Map<string | null, number> }>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
     transform: FittedTransform,
     private readonly outputs: string[],
   ) {
-    this.inputs = featureInputs(transform);
+    this.inputs = featureInputs(transform, false);
+    this.levels = new Map(transform.features.flatMap((f) => (f.kind === 'categorical' ? [[f.name, { index: levelIndex(f.levels), unseen: unseenIndex(f), seen: new Map<string | null, number>() }]] : [])));
   }
 
   /**
-   * A session of the graph `bytes` for a model with `transform`; `outputs` are the score columns it yields.
-   * @throws Error when onnxruntime cannot load the graph (a bug: graphs are built here).
+   * A session of a stored version's scoring graph, its categorical inputs as level indices
+   * (computed here, as transform() does), yielding the score columns `outputs`.
+   * @throws Error for a kind without a graph, or when onnxruntime cannot load it (a bug).
    */
-  static async create(bytes: Uint8Array, transform: FittedTransform, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1): Promise<OnnxScorer> {
-    const session = await ort.InferenceSession.create(bytes, {
+  static async create(manifest: Manifest, weights: Map<string, Weight>, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1): Promise<OnnxScorer> {
+    const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false), {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
     });
-    return new OnnxScorer(session, transform, outputs);
+    return new OnnxScorer(session, manifest.features, outputs);
   }
 
   /** The score columns of a batch and the count of values imputed in it. */
   async run(batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }> {
     const feeds: Record<string, ort.Tensor> = {};
     const n = batch.rows;
-    for (const input of this.inputs) feeds[input.name] = feed(batch, input, n);
+    for (const input of this.inputs) feeds[input.name] = this.feed(batch, input, n);
     const result = await this.session.run(feeds);
     const outputs: Record<string, OutputData> = {};
     for (const name of this.outputs) outputs[name] = result[name].data as OutputData;
@@ -60,10 +69,23 @@ export class OnnxScorer {
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
 
-/** A feature's column as the graph's input tensor (numbers handed over as they are). */
-function feed(batch: ColumnBatch, input: FeatureInput, n: number): ort.Tensor {
-  if (input.kind === 'categorical') return new ort.Tensor('string', textColumn(batch, input.name).map(categoryOf), [n]);
-  return new ort.Tensor('float64', input.kind === 'boolean' ? booleanValues(batch, input.name) : numberColumn(batch, input.name), [n]);
+  /** A feature's column as the graph's input tensor: numbers handed over as they are, text as level indices. */
+  private feed(batch: ColumnBatch, input: FeatureInput, n: number): ort.Tensor {
+    if (input.kind === 'categorical') {
+      const { index, unseen, seen } = this.levels.get(input.name)!;
+      const text = textColumn(batch, input.name);
+      const idx = new Int32Array(n);
+      // Each distinct cell text is mapped once (categoryOf's pattern costs more than a lookup).
+      if (seen.size > MAX_SEEN) seen.clear();
+      for (let i = 0; i < n; i++) {
+        const cell = text[i];
+        let j = seen.get(cell);
+        if (j === undefined) seen.set(cell, (j = index.get(categoryOf(cell)) ?? unseen));
+        idx[i] = j;
+      }
+      return new ort.Tensor('int32', idx, [n]);
+    }
+    return new ort.Tensor('float64', input.kind === 'boolean' ? booleanValues(batch, input.name) : numberColumn(batch, input.name), [n]);
+  }
 }

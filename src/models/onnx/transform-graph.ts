@@ -6,66 +6,124 @@
  * per categorical its kept levels one-hot (an ai.onnx.ml LabelEncoder to the level's index,
  * unseen values to "(other)" when the fit had one). The graph's inputs are the feature
  * columns, one row per visitor: float64 for numeric and boolean (1/0, NaN missing), text for
- * categorical (a null as "(missing)", a whole number without its zero fraction: categoryOf).
+ * categorical (a null as "(missing)", a whole number without its zero fraction: categoryOf) in
+ * an exported graph, the level's index in the engine's own (computed as transform() does).
  */
-import { categoryOf, MAX_MAGNITUDE, modelValue, validRange, type FittedTransform } from '../../features/transform.js';
+import { levelIndex, MAX_MAGNITUDE, modelValue, validRange, type FittedCategorical, type FittedNumeric, type FittedTransform } from '../../features/transform.js';
 import type { GraphBuilder } from './graph.js';
 
 /** The graph input a feature is fed through, and its element type. */
 export interface FeatureInput {
   name: string;
   kind: 'numeric' | 'boolean' | 'categorical';
-  type: 'double' | 'string';
-}
-
-/** The inputs of a transform's graph, in feature order. */
-export function featureInputs(t: FittedTransform): FeatureInput[] {
-  return t.features.map((f) => ({ name: f.name, kind: f.kind, type: f.kind === 'categorical' ? 'string' : 'double' }));
+  /** Categorical features take their text (an exported graph) or their level's index (the engine's graph). */
+  type: 'double' | 'string' | 'int32';
 }
 
 /**
- * Adds the transform's nodes to `g`, with one graph input per feature.
- * @returns the transformed block X (float32, rows x t.outputs.length) and the count of imputed
- *   values (int64 scalar), as names of values in `g`.
+ * The inputs of a transform's graph, in feature order. `text`: categorical features as text
+ * (an exported graph); otherwise as the index of their level (levelIndex; an unseen value is
+ * "(other)"'s index, or the level count when the fit had none), which the engine computes.
  */
-export function transformNodes(g: GraphBuilder, t: FittedTransform): { x: string; imputed: string } {
-  const columns: string[] = [];
-  const invalid: string[] = [];
+export function featureInputs(t: FittedTransform, text = true): FeatureInput[] {
+  return t.features.map((f) => ({ name: f.name, kind: f.kind, type: f.kind === 'categorical' ? (text ? 'string' : 'int32') : 'double' }));
+}
+
+/** The transformed block as graph nodes: X (float32) with its columns in `columns` order, and the imputed count. */
+export interface TransformNodes {
+  x: string;
+  /** For each column of X, the transform's output (block column) it holds. */
+  columns: number[];
+  imputed: string;
+}
+
+/**
+ * Adds the transform's nodes to `g`, with one graph input per feature. Numeric features (those
+ * under log apart) and booleans are stacked into one matrix each, so every step is one node over
+ * all of them, not one per column; categoricals are one-hot by OneHot. X's columns come in the
+ * order of those groups (`columns` says which block column each is), and the model's graph
+ * reorders its first weights to it, instead of moving the data back.
+ * @param text categorical inputs as text through a LabelEncoder (an exported graph), else as level indices.
+ */
+export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true): TransformNodes {
   const one = g.tensor('axes1', 'int64', [1], [1n]);
+  const inputs = new Map(featureInputs(t, text).map((f) => [f.name, g.input(f.name, f.type)]));
+  const blockColumn = new Map<string, number>();
+  let c = 0;
   for (const f of t.features) {
-    if (f.kind === 'numeric') {
-      const x = g.input(f.name, 'double');
-      const [lo, hi] = validRange(f);
-      const bad = [
-        g.node('IsNaN', [x]),
-        g.node('IsInf', [x]),
-        g.node('Greater', [g.node('Abs', [x]), g.scalar('double', MAX_MAGNITUDE)]),
-        g.node('Less', [x, g.scalar('double', f.log ? Math.max(lo, 0) : lo)]),
-        g.node('Greater', [x, g.scalar('double', hi)]),
-      ].reduce((a, b) => g.node('Or', [a, b]));
-      const m = f.log ? g.node('Log', [g.node('Add', [x, g.scalar('double', 1)])]) : x;
-      const scale = f.std > 0 ? 1 / f.std : 1;
-      const z = g.node('Mul', [g.node('Sub', [m, g.scalar('double', f.mean)]), g.scalar('double', scale)]);
-      const fillZ = (modelValue(f.fill, f.log) - f.mean) * scale;
-      columns.push(g.node('Unsqueeze', [g.node('Cast', [g.node('Where', [bad, g.scalar('double', fillZ), z])], { to: 1 }), one]));
-      invalid.push(bad);
-    } else if (f.kind === 'boolean') {
-      const v = g.input(f.name, 'double');
-      const bad = g.node('Not', [g.node('Or', [g.node('Equal', [v, g.scalar('double', 0)]), g.node('Equal', [v, g.scalar('double', 1)])])]);
-      columns.push(g.node('Unsqueeze', [g.node('Cast', [g.node('Where', [bad, g.scalar('double', f.fill), v])], { to: 1 }), one]));
-      invalid.push(bad);
-    } else {
-      const s = g.input(f.name, 'string');
-      const width = f.levels.length + (f.other ? 1 : 0);
-      // levelIndex semantics: each level keyed as categoryOf keys cells, a later duplicate winning.
-      const index = new Map(f.levels.map((l, j) => [categoryOf(l), j]));
-      const idx = g.node('LabelEncoder', [s], { keys_strings: [...index.keys()], values_int64s: [...index.values()], default_int64: f.other ? f.levels.length : -1 }, 1, 'ai.onnx.ml');
-      const range = g.tensor('levels', 'int64', [width], Array.from({ length: width }, (_, j) => BigInt(j)));
-      columns.push(g.node('Cast', [g.node('Equal', [g.node('Unsqueeze', [idx, one]), range])], { to: 1 }));
-    }
+    blockColumn.set(f.name, c);
+    c += f.kind === 'categorical' ? f.levels.length + (f.other ? 1 : 0) : 1;
   }
-  const x = columns.length === 1 ? columns[0] : g.node('Concat', columns, { axis: 1 });
-  const counts = invalid.map((b) => g.node('ReduceSum', [g.node('Cast', [b], { to: 7 })], { keepdims: 0 }));
-  const imputed = counts.length === 0 ? g.scalar('int64', 0) : counts.reduce((a, b) => g.node('Add', [a, b]));
-  return { x, imputed };
+  const stack = (names: string[]) => (names.length === 1 ? g.node('Unsqueeze', [inputs.get(names[0])!, one]) : g.node('Concat', names.map((n) => g.node('Unsqueeze', [inputs.get(n)!, one])), { axis: 1 }));
+  const parts: string[] = [];
+  const invalid: string[] = [];
+  const columns: number[] = [];
+  const numeric = t.features.filter((f): f is FittedNumeric => f.kind === 'numeric');
+  for (const group of [numeric.filter((f) => !f.log), numeric.filter((f) => f.log)]) {
+    if (group.length === 0) continue;
+    const { x, bad } = numericNodes(g, stack(group.map((f) => f.name)), group);
+    parts.push(x);
+    invalid.push(bad);
+    columns.push(...group.map((f) => blockColumn.get(f.name)!));
+  }
+  const booleans = t.features.filter((f) => f.kind === 'boolean');
+  if (booleans.length) {
+    const v = stack(booleans.map((f) => f.name));
+    const bad = g.node('Not', [g.node('Or', [g.node('Equal', [v, g.scalar('double', 0)]), g.node('Equal', [v, g.scalar('double', 1)])])]);
+    const fill = g.tensor('bool_fill', 'double', [booleans.length], booleans.map((f) => f.fill));
+    parts.push(g.node('Cast', [g.node('Where', [bad, fill, v])], { to: 1 }));
+    invalid.push(bad);
+    columns.push(...booleans.map((f) => blockColumn.get(f.name)!));
+  }
+  for (const f of t.features) {
+    if (f.kind !== 'categorical') continue;
+    const width = f.levels.length + (f.other ? 1 : 0);
+    let idx = inputs.get(f.name)!;
+    if (text) {
+      // levelIndex semantics: each level keyed as categoryOf keys cells, a later duplicate winning.
+      const index = levelIndex(f.levels);
+      idx = g.node('LabelEncoder', [idx], { keys_strings: [...index.keys()], values_int64s: [...index.values()], default_int64: unseenIndex(f) }, 1, 'ai.onnx.ml');
+    }
+    // An index past the levels (unseen, no "(other)") is all zeros, as transform() leaves the row.
+    // onnxruntime's OneHot kernels take the depth in the indices' type (int64 from the LabelEncoder, int32 fed).
+    const depth = text ? g.tensor('depth', 'int64', [1], [BigInt(width)]) : g.tensor('depth', 'int32', [1], [width]);
+    parts.push(g.node('OneHot', [idx, depth, g.tensor('onehot', 'float', [2], [0, 1])], { axis: -1 }));
+    columns.push(...Array.from({ length: width }, (_, j) => blockColumn.get(f.name)! + j));
+  }
+  const x = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 1 });
+  const counts = invalid.map((b) => g.node('ReduceSum', [g.node('Cast', [b], { to: 6 })], { keepdims: 0 }));
+  const sum = counts.length === 0 ? g.scalar('int32', 0) : counts.reduce((a, b) => g.node('Add', [a, b]));
+  return { x, columns, imputed: g.node('Cast', [sum], { to: 7 }) };
+}
+
+/** The index an unseen categorical value takes: "(other)"'s, or past the levels (a row of zeros). */
+export function unseenIndex(f: FittedCategorical): number {
+  return f.levels.length + (f.other ? 0 : 1);
+}
+
+/**
+ * The numeric features' matrix X [N, F] (float64) standardized as transform() does: invalid
+ * where not finite, beyond MAX_MAGNITUDE, outside the widened training range or negative under
+ * log, then the fill; log1p where asked (every feature of the group, or none); (x - mean) / std;
+ * rounded to float32 at the end.
+ */
+function numericNodes(g: GraphBuilder, x: string, features: FittedNumeric[]): { x: string; bad: string } {
+  const F = features.length;
+  const log = features[0].log;
+  const vec = (stem: string, values: number[]) => g.tensor(stem, 'double', [F], values);
+  const ranges = features.map(validRange);
+  const lo = vec('num_lo', ranges.map((r) => (log ? Math.max(r[0], 0) : r[0])));
+  const hi = vec('num_hi', ranges.map((r) => r[1]));
+  const bad = [
+    g.node('IsNaN', [x]),
+    g.node('IsInf', [x]),
+    g.node('Greater', [g.node('Abs', [x]), g.scalar('double', MAX_MAGNITUDE)]),
+    g.node('Less', [x, lo]),
+    g.node('Greater', [x, hi]),
+  ].reduce((a, b) => g.node('Or', [a, b]));
+  const m = log ? g.node('Log', [g.node('Add', [x, g.scalar('double', 1)])]) : x;
+  const scale = features.map((f) => (f.std > 0 ? 1 / f.std : 1));
+  const z = g.node('Mul', [g.node('Sub', [m, vec('num_mean', features.map((f) => f.mean))]), vec('num_scale', scale)]);
+  const fill = vec('num_fill', features.map((f, i) => (modelValue(f.fill, f.log) - f.mean) * scale[i]));
+  return { x: g.node('Cast', [g.node('Where', [bad, fill, z])], { to: 1 }), bad };
 }
