@@ -74,3 +74,10 @@ it('a full job store disk: the server stays up, the job waits with the reason, 5
   expect((await waitJob(server, again.body.id)).status).toBe('succeeded');
   expect(server.output()).toMatch(/"msg":"the job store cannot be written/);
 }, 240_000);
+
+it('a job store that cannot be created for a full disk says so, not that it is damaged', (ctx) => {
+  const full = path.join(dir, 'full-data');
+  if (!mountTmpfs(full, '64k')) return ctx.skip(NO_TMPFS);
+  fillDisk(path.join(full, 'filler'));
+  expect(() => new JobStore(path.join(full, 'jobs.sqlite'))).toThrow(/^cannot write .*full-data\/jobs\.sqlite: no space left on the device$/);
+});

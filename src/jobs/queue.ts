@@ -192,7 +192,7 @@ export class QueueClient {
    */
   async run<D, R>(items: Array<QueueItem<D>>, opts: QueueBatchOptions<R> = {}): Promise<R[]> {
     const index = new Map(items.map((it, i) => [it.id, i]));
-    const watch = new BatchWatch(this.queue, items.length, opts);
+    const watch = new BatchWatch(this.queue, this.url, items.length, opts);
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
       const i = index.get(jobId);
       if (i === undefined) return;
@@ -201,6 +201,7 @@ export class QueueClient {
     };
     let added: Job[] = [];
     try {
+      watch.start();
       this.events.on('progress', onProgress);
       added = await this.queue.addBulk(
         items.map((it) => ({
@@ -213,6 +214,7 @@ export class QueueClient {
     } catch (err) {
       throw redisFailure(err, this.url) ?? err;
     } finally {
+      watch.stop();
       await Promise.allSettled(added.map(async (j) => ((await j.getState()) === 'active' ? undefined : j.remove())));
       this.events.off('progress', onProgress);
     }
@@ -229,7 +231,6 @@ export class QueueClient {
     const results: Array<R | undefined> = Array.from({ length: jobs.length }, () => undefined);
     for (let wait = 5; ; wait = Math.min(250, wait * 2)) {
       opts.signal?.throwIfAborted();
-      await watch.check(results.filter((r) => r !== undefined).length);
       for (const [i, added] of jobs.entries()) {
         if (results[i] !== undefined) continue;
         // The state first, then the job: a job read before it completed has no return value yet.
@@ -246,6 +247,7 @@ export class QueueClient {
         if (state === 'completed') {
           if (job.returnvalue === undefined || job.returnvalue === null) continue; // stored right after
           results[i] = job.returnvalue as R;
+          watch.done++;
           watch.moved();
           opts.onResult?.(results[i]!, i);
         } else {
@@ -269,49 +271,68 @@ export class QueueClient {
 }
 
 /**
- * Watches a batch that waits on the workers: every WATCH_MS it counts the workers connected
- * and tells `onWaiting` when none is (for how long) or when no job finished or reported
- * progress for `stallSeconds`; undefined once the batch moves again.
+ * Watches a batch that waits on the workers, on its own timer (so a Redis call that hangs
+ * does not silence it): every WATCH_MS it counts the workers connected and tells `onWaiting`
+ * when none is (for how long), when Redis has not answered that count (for how long), or when
+ * no job finished or reported progress for `stallSeconds`; undefined once the batch moves again.
  */
 class BatchWatch {
+  /** Jobs of the batch finished so far (kept by the waiting loop). */
+  done = 0;
   private lastMove = Date.now();
-  private lastCheck = Date.now();
+  private asking: number | undefined;
   private noWorkersSince: number | undefined;
   private said: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: Queue,
+    private readonly url: string,
     private readonly total: number,
     private readonly opts: Pick<QueueBatchOptions<unknown>, 'onWaiting' | 'stallSeconds'>,
   ) {}
+
+  /** Starts the checks (none without `onWaiting`). */
+  start(): void {
+    if (this.opts.onWaiting) this.timer = setInterval(() => void this.tick(), WATCH_MS);
+  }
+
+  /** Stops the checks. */
+  stop(): void {
+    clearInterval(this.timer);
+  }
 
   /** A job of the batch finished or reported progress. */
   moved(): void {
     this.lastMove = Date.now();
   }
 
-  /** Checks the workers when WATCH_MS has passed since the last check; `done`: jobs finished. */
-  async check(done: number): Promise<void> {
+  private async tick(): Promise<void> {
     const now = Date.now();
-    if (!this.opts.onWaiting || now - this.lastCheck < WATCH_MS) return;
-    this.lastCheck = now;
+    const seconds = (since: number) => Math.round((now - since) / 1000);
+    const of = `(${this.done} of ${this.total} shards done)`;
+    if (this.asking !== undefined) return this.say(`Redis at ${shownUrl(this.url)} has not answered for ${seconds(this.asking)} s ${of}`);
+    this.asking = now;
     const workers = await this.queue.getWorkers().then(
       (w) => w.length,
       () => undefined, // a Redis that refuses CLIENT LIST: cannot tell
     );
+    this.asking = undefined;
     this.noWorkersSince = workers === 0 ? (this.noWorkersSince ?? now) : undefined;
-    const seconds = (since: number) => Math.round((now - since) / 1000);
-    const of = `(${done} of ${this.total} shards done)`;
     const stalled = now - this.lastMove >= (this.opts.stallSeconds ?? 60) * 1000;
-    const why =
-      this.noWorkersSince !== undefined
-        ? `0 workers connected for ${seconds(this.noWorkersSince)} s ${of}`
-        : stalled
-          ? `no shard has finished or reported progress for ${seconds(this.lastMove)} s ${of}`
-          : undefined;
+    if (this.noWorkersSince !== undefined) this.say(`0 workers connected for ${seconds(this.noWorkersSince)} s ${of}`);
+    else this.say(stalled ? `no shard has finished or reported progress for ${seconds(this.lastMove)} s ${of}` : undefined);
+  }
+
+  /** Tells onWaiting when the words changed; its failure (a status that cannot be written) does not stop the batch. */
+  private say(why: string | undefined): void {
     if (why === this.said) return;
     this.said = why;
-    this.opts.onWaiting(why);
+    try {
+      this.opts.onWaiting?.(why);
+    } catch {
+      // the status is a courtesy: the batch goes on
+    }
   }
 }
 

@@ -213,21 +213,28 @@ export class JobStore {
   /**
    * Opens (or creates) the store and checks it: a damaged file is refused before anything else
    * happens, with what to do.
-   * @throws UserError naming the file when it is not a readable job store.
+   * @throws UserError naming the file when it is not a readable job store; StoreWriteError
+   *   ("cannot write <file>: <reason>") when it cannot be written (a full disk, read-only).
    */
   constructor(readonly file: string) {
     makeFolder(path.dirname(path.resolve(file)));
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(file);
-      this.db.pragma('busy_timeout = 5000'); // server and runner write the same file
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      const check = this.db.pragma('quick_check', { simple: true });
+      db = new Database(file);
+      db.pragma('busy_timeout = 5000'); // server and runner write the same file
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
-      this.db.exec(SCHEMA);
-      migrate(this.db);
+      db.exec(SCHEMA);
+      migrate(db);
+      this.db = db;
     } catch (err) {
+      db?.close(); // the file stays open otherwise
+      // A full disk or a read-only folder is not a damaged store: say which.
+      const unwritable = writeFailure(err, file);
+      if (unwritable) throw unwritable;
       throw new UserError(
         `${file}: the job store is damaged or not a job store (${errorMessage(err)}). Move it aside (its jobs are lost; their output folders stay) ` +
           'and start again, or restore it from a backup.',
