@@ -98,7 +98,7 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     const scored: number[] = [];
     for await (const b of (await openTable(path.join(dir, 'btyd-scores', m.files[0].path))).read([{ name: 'btyd_value', as: 'number' }])) scored.push(...(b.columns.get('btyd_value') as Float64Array));
     let i = 0;
-    const cols = ['active_days', 'tenure_days', 'recency_days', 'amount_mean'];
+    const cols = ['active_days', 'tenure_days', 'recency_days', 'amount_repeat_mean'];
     for await (const b of (await openDataset([later])).read(cols.map((name) => ({ name, as: 'number' as const })))) {
       const [a, t, r, mean] = cols.map((c) => b.columns.get(c) as Float64Array);
       for (let k = 0; k < b.rows; k++, i++) {
@@ -115,7 +115,7 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     await expect(trainCltv(data, transform, new ModelStore(path.join(dir, 'm3')), { name: 'v', label: 'future_value', horizonDays: 45 })).rejects.toThrow(
       /--horizon-days 45: label "future_value" of .*f1\.parquet covers 90 days/,
     );
-    fs.writeFileSync(path.join(dir, 'few.csv'), `customer_id,active_days,tenure_days,recency_days,amount_mean\n${Array.from({ length: 50 }, (_, i) => `${i},${1 + (i % 4)},${100 + i},${i},${20 + i}`).join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, 'few.csv'), `customer_id,active_days,tenure_days,recency_days,amount_repeat_mean\n${Array.from({ length: 50 }, (_, i) => `${i},${1 + (i % 4)},${100 + i},${i},${20 + i}`).join('\n')}\n`);
     await expect(trainBgNbd(await openDataset([path.join(dir, 'few.csv')]), new ModelStore(path.join(dir, 'm3')), { name: 'b', horizonDays: 90 })).rejects.toThrow(
       /50 customers with active_days, tenure_days and recency_days; BG\/NBD needs at least 100/,
     );

@@ -4,13 +4,16 @@
  * unseen and float-written categories and unrecognized booleans, every output equals tfjs's to
  * 1e-5 relative (integers exactly) and the imputed count is the same; for K-Means and for
  * propensity networks of every shape the product trains (plain, piecewise-linear bins, their
- * embedding, a TabM-mini ensemble, no hidden layer) under each calibration.
+ * embedding, a TabM-mini ensemble, no hidden layer) under each calibration; for CLTV networks
+ * and for outlier models with both kinds of niche.
  */
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../src/compute/backend.js';
 import type { ColumnBatch } from '../src/io/columns.js';
 import { outputNames, transform, type FittedTransform } from '../src/features/transform.js';
 import { KMeansModel } from '../src/models/kmeans/model.js';
+import { AnomalyModel } from '../src/models/anomaly/model.js';
+import { CltvModel } from '../src/models/cltv/model.js';
 import { Mlp, type MlpConfig } from '../src/models/nn/mlp.js';
 import type { Calibration } from '../src/models/propensity/calibration.js';
 import { PropensityModel } from '../src/models/propensity/model.js';
@@ -80,6 +83,7 @@ async function compare(model: ScoringModel, weights: Map<string, Weight>): Promi
     const o = Array.from(got.outputs[name] as ArrayLike<number>);
     expect(o.length).toBe(a.length);
     if (values instanceof Int32Array) expect(o).toEqual(a);
+    else if (values instanceof Float64Array) expect(o.map((v) => (Number.isNaN(v) ? -1 : v))).toEqual(a.map((v) => (Number.isNaN(v) ? -1 : v)));
     else for (let i = 0; i < a.length; i++) expect(Math.abs(o[i] - a[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a[i])));
   }
 }
@@ -100,6 +104,34 @@ describe('ONNX scoring graphs equal the tfjs path', () => {
     const centroids = Float32Array.from({ length: 6 * d }, () => rng.next() * 2 - 1);
     const model = new KMeansModel(manifest('kmeans'), centroids);
     await compare(model, new Map([['centroids', { name: 'centroids', shape: [6, d], data: centroids }]]));
+    model.dispose();
+  });
+
+  it('anomaly: outlier scores, clusters and niches (small-segment and nearest-niche)', async () => {
+    await initBackend();
+    const rng = new Rng(5);
+    const d = fitted.outputs.length;
+    const rand = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
+    const w = { centroids: rand(5 * d, 1), spreads: Float32Array.from({ length: 5 }, () => 0.2 + rng.next()), niches: rand(3 * d, 3), nicheSpreads: Float32Array.from({ length: 3 }, () => 1 + rng.next() * 2) };
+    const state = { threshold: 1.5, nicheOfCluster: [-1, 0, -1, -1, -1] };
+    const model = new AnomalyModel(manifest('anomaly', state), w, state);
+    const weights = new Map(Object.entries({ centroids: w.centroids, spreads: w.spreads, niches: w.niches, niche_spreads: w.nicheSpreads }).map(([name, data]) => [name, { name, shape: [data.length], data }]));
+    const niche = (await model.score(transform(fitted, batch())))['m_niche'] as Float64Array;
+    expect(new Set(Array.from(niche).filter((n) => !Number.isNaN(n))).size).toBeGreaterThan(1); // both kinds of niche occur
+    await compare(model, weights);
+    model.dispose();
+  });
+
+  it.each([
+    ['plain', { ...{ inputs: fitted.outputs.length, hidden: [16, 8], dropout: 0, l2: 0, learningRate: 0.01, seed: 4 }, outputs: 3 }],
+    ['with bins', { inputs: fitted.outputs.length, hidden: [16], dropout: 0, l2: 0, learningRate: 0.01, seed: 5, outputs: 3, encoding: { columns: [0, 1], edges: [[-1.5, -0.2, 0.4, 2], [-2, 0, 1, 3, 6]] } }],
+  ] as Array<[string, MlpConfig]>)('cltv (%s): expected value capped, probability of buying', async (_shape, config) => {
+    await initBackend();
+    const mlp = Mlp.init(config);
+    const weights = new Map((await mlp.toWeights()).map((w) => [w.name, w]));
+    const state = { mlp: config, horizonDays: 90, maxValue: 1.2 };
+    const model = new CltvModel(manifest('cltv', state), mlp, state);
+    await compare(model, weights);
     model.dispose();
   });
 

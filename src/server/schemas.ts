@@ -48,7 +48,7 @@ export const ScoreJob = Type.Object(
           overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
           topFeatures: Type.Optional(Type.Boolean({ description: 'propensity models add <name>_top_features (gradient x input: about 4x the scoring time)' })),
           keep: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64, description: 'input columns copied into the score files as they are (e.g. a label to evaluate against)' })),
-          engine: Type.Optional(Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'onnx (default): K-Means and propensity as one ONNX graph each on onnxruntime-node; tfjs: every model on tfjs' })),
+          engine: Type.Optional(Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'onnx (default): K-Means, propensity, CLTV and anomaly models as one ONNX graph each on onnxruntime-node; tfjs: every model on tfjs' })),
         },
         { additionalProperties: false },
       ),

@@ -94,9 +94,9 @@ audience models diff NAME@A NAME@B [--input FILES --sample N]
                                       both versions score the first N rows (10,000) and the
                                       share of visitors whose segment or bucket changed is shown
 audience models export NAME[@VERSION] --out model.onnx [--format onnx]
-                                      the version's whole scoring function (K-Means and
-                                      propensity: fitted transform, centroids or network,
-                                      calibration) as one ONNX graph: inputs named by the
+                                      the version's whole scoring function (K-Means,
+                                      propensity, cltv, anomaly: fitted transform, centroids
+                                      or network, calibration) as one ONNX graph: inputs named by the
                                       feature columns (double for numeric and boolean 1/0,
                                       string for categorical, null as "(missing)"), one row
                                       per visitor; outputs named like the score columns

@@ -53,9 +53,10 @@ already holds scores is refused; with --overwrite the new output is built beside
 one (in DIR/.shards) and replaces it with renames at the end, so a run that fails keeps
 the old output whole.
 A bare model name uses its promoted version, else the latest.
---engine onnx (default): K-Means and propensity models run as one ONNX graph each (the
-fitted transform, the network or centroids, the calibration) on onnxruntime-node's CPU
-provider; other kinds, --top-features and specs with "onInvalid": "error" run on tfjs.
+--engine onnx (default): K-Means, propensity, CLTV and anomaly models run as one ONNX
+graph each (the fitted transform, the network or centroids, the calibration) on
+onnxruntime-node's CPU provider; lookalike and bgnbd models, --top-features and specs with
+"onInvalid": "error" run on tfjs.
 --engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`,
   options: {
     ...INPUT_OPTIONS,

@@ -9,7 +9,7 @@
 import { tf } from '../../compute/backend.js';
 
 /** Smallest lognormal scale (sqrt of float32 epsilon, as in the reference implementation). */
-const MIN_SCALE = Math.sqrt(1.1920929e-7);
+export const MIN_SCALE = Math.sqrt(1.1920929e-7);
 const HALF_LN_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** The scale from its raw output: softplus, floored at MIN_SCALE. */

@@ -6,7 +6,9 @@
  * - Propensity: the MLP (nn/mlp.ts: piecewise-linear bins, their per-column embedding, a
  *   TabM-mini ensemble, ReLU layers) to a logit, the calibration (none, Platt, isotonic) in
  *   float64 as propensity/calibration.ts computes it, the 0-100 score rounded half up.
- * Kinds without a graph here score on tfjs.
+ * - CLTV: the MLP's three outputs to the probability of buying and the capped lognormal mean.
+ * - Anomaly: the main and niche centroids' distances to the outlier score, cluster and niche.
+ * Kinds without a graph here (lookalike, bgnbd) score on tfjs.
  */
 import type { Manifest, Weight } from '../registry.js';
 import type { MlpConfig } from '../nn/mlp.js';
@@ -14,10 +16,17 @@ import { encodedWidth, maxBins } from '../nn/ple.js';
 import type { Calibration } from '../propensity/calibration.js';
 import { outputName } from '../model.js';
 import { GraphBuilder } from './graph.js';
+import { NICHE_REACH, type AnomalyState } from '../anomaly/model.js';
+import { MIN_SCALE } from '../cltv/ziln.js';
 import { transformNodes } from './transform-graph.js';
 
 /** The kinds scored through an ONNX graph, and the outputs (after `<name>_`) each graph yields. */
-export const ONNX_OUTPUTS: Record<string, string[]> = { kmeans: ['segment', 'distance'], propensity: ['probability', 'score'] };
+export const ONNX_OUTPUTS: Record<string, string[]> = {
+  kmeans: ['segment', 'distance'],
+  propensity: ['probability', 'score'],
+  cltv: ['value', 'p_active'],
+  anomaly: ['score', 'cluster', 'niche'],
+};
 export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
 
 /**
@@ -30,6 +39,10 @@ export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, t
   const col = (o: string) => outputName(manifest.name, o);
   if (manifest.kind === 'kmeans') kmeansNodes(g, x, permuteColumns(weight(weights, 'centroids'), columns), columns.length, col);
   else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, inputOrder(weights, manifest.state as { mlp: MlpConfig }, columns), col);
+  else if (manifest.kind === 'cltv') {
+    const state = manifest.state as { mlp: MlpConfig; maxValue?: number };
+    cltvNodes(g, x, inputOrder(weights, state, columns), state.maxValue ?? Infinity, col);
+  } else if (manifest.kind === 'anomaly') anomalyNodes(g, x, (n) => weight(weights, n), columns, manifest.state as AnomalyState, col);
   else throw new Error(`no ONNX graph for kind ${manifest.kind}`);
   g.output(imputed, 'imputed', 'int64', []);
   return g.toBytes({ model: `${manifest.name}@${manifest.version}`, kind: manifest.kind });
@@ -86,8 +99,8 @@ function weight(weights: Map<string, Weight>, name: string): Float32Array {
   return w.data;
 }
 
-/** Nearest centroid and the distance to it. */
-function kmeansNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number, col: (o: string) => string): void {
+/** The nearest of the centroids (K x d, X's column order) per row, as int64, and the Euclidean distance to it (float32). */
+function nearestNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number): { segment: string; distance: string } {
   const k = centroids.length / d;
   const negTwoCt = new Float32Array(d * k);
   const norms = new Float32Array(k);
@@ -101,11 +114,60 @@ function kmeansNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: num
     norms[c] = sq;
   }
   const partial = g.node('Add', [g.node('MatMul', [x, g.tensor('neg2ct', 'float', [d, k], negTwoCt)]), g.tensor('cnorm', 'float', [k], norms)]);
-  const segment = g.node('Cast', [g.node('ArgMin', [partial], { axis: 1, keepdims: 0 })], { to: 6 });
+  const segment = g.node('ArgMin', [partial], { axis: 1, keepdims: 0 });
   const sqNorm = g.node('ReduceSum', [g.node('Mul', [x, x]), g.tensor('axes1', 'int64', [1], [1n])], { keepdims: 0 });
   const distance = g.node('Sqrt', [g.node('Relu', [g.node('Add', [g.node('ReduceMin', [partial], { axes: [1], keepdims: 0 }), sqNorm])])]);
-  g.output(segment, col('segment'), 'int32');
+  return { segment, distance };
+}
+
+/** K-Means: the segment and the distance to it. */
+function kmeansNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number, col: (o: string) => string): void {
+  const { segment, distance } = nearestNodes(g, x, centroids, d);
+  g.output(g.node('Cast', [segment], { to: 6 }), col('segment'), 'int32');
   g.output(distance, col('distance'), 'float');
+}
+
+/**
+ * Outliers (anomaly/model.ts predict): the distance to the nearest main centroid over that
+ * cluster's spread; the niche of a small-segment cluster within NICHE_REACH spreads, else the
+ * nearest niche centroid within NICHE_REACH of its spread for an outlier; the niche as a
+ * double, NaN for none.
+ */
+function anomalyNodes(g: GraphBuilder, x: string, w: (name: string) => Float32Array, order: number[], state: AnomalyState, col: (o: string) => string): void {
+  const d = order.length;
+  const main = nearestNodes(g, x, permuteColumns(w('centroids'), order), d);
+  const spread = g.node('Gather', [g.tensor('spreads', 'double', [state.nicheOfCluster.length], Array.from(w('spreads'), (s) => Math.max(1e-6, s))), main.segment]);
+  const score = g.node('Cast', [g.node('Div', [g.node('Cast', [main.distance], { to: 11 }), spread])], { to: 1 });
+  const reach = g.scalar('float', NICHE_REACH);
+  const ofCluster = g.node('Gather', [g.tensor('niche_of_cluster', 'int64', [state.nicheOfCluster.length], state.nicheOfCluster.map(BigInt)), main.segment]);
+  const none = g.scalar('int64', -1);
+  let niche = g.node('Where', [g.node('And', [g.node('GreaterOrEqual', [ofCluster, g.scalar('int64', 0)]), g.node('LessOrEqual', [score, reach])]), ofCluster, none]);
+  const niches = w('niches');
+  if (niches.length) {
+    const near = nearestNodes(g, x, permuteColumns(niches, order), d);
+    const nicheSpreads = w('niche_spreads');
+    const within = g.node('LessOrEqual', [g.node('Cast', [near.distance], { to: 11 }), g.node('Gather', [g.tensor('niche_reach', 'double', [nicheSpreads.length], Array.from(nicheSpreads, (s) => NICHE_REACH * s)), near.segment])]);
+    const smallSegment = g.tensor('small_segment_niche', 'bool', [nicheSpreads.length], Array.from(nicheSpreads, (_s, n) => (state.nicheOfCluster.includes(n) ? 1 : 0)));
+    const take = [g.node('Less', [niche, g.scalar('int64', 0)]), g.node('Greater', [g.node('Cast', [score], { to: 11 }), g.scalar('double', state.threshold)]), g.node('Not', [g.node('Gather', [smallSegment, near.segment])]), within].reduce((a, b) => g.node('And', [a, b]));
+    niche = g.node('Where', [take, near.segment, niche]);
+  }
+  g.output(score, col('score'), 'float');
+  g.output(g.node('Cast', [main.segment], { to: 6 }), col('cluster'), 'int32');
+  g.output(g.node('Where', [g.node('Less', [niche, g.scalar('int64', 0)]), g.scalar('double', NaN), g.node('Cast', [niche], { to: 11 })]), col('niche'), 'double');
+}
+
+/** CLTV (cltv/ziln.ts zilnPredict): the probability of buying and the capped lognormal mean, in float64, from the network's three outputs. */
+function cltvNodes(g: GraphBuilder, x: string, mlp: { weights: Map<string, Weight>; config: MlpConfig }, cap: number, col: (o: string) => string): void {
+  const out = g.node('Cast', [mlpLogitNodes(g, x, mlp.config, mlp.weights)], { to: 11 });
+  const column = (j: number) => g.node('Gather', [out, g.tensor('col', 'int64', [], [BigInt(j)])], { axis: 1 });
+  const [logit, loc, raw] = [column(0), column(1), column(2)];
+  const p = g.node('Sigmoid', [logit]);
+  const softplus = g.node('Where', [g.node('Greater', [raw, g.scalar('double', 30)]), raw, g.node('Log', [g.node('Add', [g.node('Exp', [raw]), g.scalar('double', 1)])])]);
+  const scale = g.node('Max', [softplus, g.scalar('double', MIN_SCALE)]);
+  const mean = g.node('Mul', [p, g.node('Exp', [g.node('Add', [loc, g.node('Div', [g.node('Mul', [scale, scale]), g.scalar('double', 2)])])])]);
+  const value = Number.isFinite(cap) ? g.node('Min', [mean, g.scalar('double', cap)]) : mean;
+  g.output(g.node('Cast', [value], { to: 1 }), col('value'), 'float');
+  g.output(g.node('Cast', [p], { to: 1 }), col('p_active'), 'float');
 }
 
 /** The MLP's logit [N, 1] for the block x (see nn/mlp.ts logits). */
