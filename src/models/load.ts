@@ -9,7 +9,7 @@ import { LookalikeModel } from './lookalike/model.js';
 import { PropensityModel } from './propensity/model.js';
 import type { ScoringEngine, ScoringModel } from './model.js';
 import type { ColumnBatch } from '../io/columns.js';
-import { ONNX_KINDS, scoringGraph } from './onnx/model-graphs.js';
+import { ONNX_KINDS } from './onnx/model-graphs.js';
 import { OnnxScorer } from './onnx/session.js';
 import type { Manifest, ModelStore, Weight } from './registry.js';
 
@@ -54,7 +54,7 @@ export async function loadScoringModel(store: ModelStore, ref: string, options: 
   const model = loader(manifest, weights, options);
   model.engine = 'tfjs';
   if ((options.engine ?? 'onnx') === 'onnx' && ONNX_KINDS.has(manifest.kind) && !options.topFeatures && manifest.features.onInvalid !== 'error') {
-    const scorer = await OnnxScorer.create(scoringGraph(manifest, weights), manifest.features, model.outputs.map((o) => o.name));
+    const scorer = await OnnxScorer.create(manifest, weights, model.outputs.map((o) => o.name));
     const dispose = model.dispose.bind(model);
     Object.assign(model, {
       engine: 'onnx',
