@@ -187,3 +187,17 @@ describe('row ranges (shards) and rejected values', () => {
     ]);
   });
 });
+
+describe('reading DuckDB vectors', () => {
+  it('copies through the public getItem when a vector has no typed items array (another node-api release)', async () => {
+    const { copyVector } = await import('../src/io/table.js');
+    const values = [1.5, null, -2, 4];
+    const plain = { getItem: (i: number) => values[i] } as never;
+    const out = new Float64Array(6).fill(7);
+    expect(copyVector(plain, 1, 3, out, 2)).toBe(-1);
+    expect(Array.from(out)).toEqual([7, 7, NaN, -2, 4, 7]);
+    const ids = new BigInt64Array(4);
+    const idVector = { getItem: (i: number) => [3n, 4n, null][i] } as never;
+    expect(copyVector(idVector, 0, 3, ids, 0)).toBe(2); // the null id's index
+  });
+});

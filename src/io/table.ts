@@ -414,11 +414,17 @@ interface TypedVector {
   validity: { itemValid(i: number): boolean; data: unknown };
 }
 
-/** Copies n values; returns the index of a null met in an integer column (which cannot hold one), else -1. */
-function copyVector(vector: DuckDBVector, start: number, n: number, out: ColumnData, at: number): number {
-  if (out instanceof Float64Array || out instanceof BigInt64Array) {
-    // DOUBLE and BIGINT vectors expose their buffer; copy it whole, then mark nulls.
-    const v = vector as unknown as TypedVector;
+/**
+ * Copies n values; returns the index of a null met in an integer column (which cannot hold one), else -1.
+ * DOUBLE and BIGINT vectors are copied whole from their buffer: @duckdb/node-api 1.5 has no
+ * public bulk accessor, so its vectors' `items` field is read, checked to be the typed array it
+ * must be (and its validity's `data`, null without nulls); should a release change either, the
+ * copy goes value by value through the public getItem (slower, never wrong).
+ */
+export function copyVector(vector: DuckDBVector, start: number, n: number, out: ColumnData, at: number): number {
+  const v = vector as unknown as TypedVector;
+  const fast = typeof v.validity?.itemValid === 'function' && 'data' in v.validity;
+  if (fast && ((out instanceof Float64Array && v.items instanceof Float64Array) || (out instanceof BigInt64Array && v.items instanceof BigInt64Array))) {
     (out as Float64Array).set((v.items as Float64Array).subarray(start, start + n), at);
     if (v.validity.data) {
       for (let i = 0; i < n; i++) {
@@ -427,6 +433,14 @@ function copyVector(vector: DuckDBVector, start: number, n: number, out: ColumnD
           else return i;
         }
       }
+    }
+    return -1;
+  }
+  if (out instanceof Float64Array || out instanceof BigInt64Array) {
+    for (let i = 0; i < n; i++) {
+      const item = vector.getItem(start + i) as number | bigint | null;
+      if (item === null && out instanceof BigInt64Array) return i;
+      out[at + i] = item === null ? NaN : (item as never);
     }
     return -1;
   }

@@ -137,8 +137,11 @@ function fillVector(chunk: DuckDBDataChunk, c: number, data: OutputData, start: 
       if (Number.isNaN(v)) vector.setItem(i, null);
       else vector.setItem(i, v);
     }
-  } else {
+  } else if (vector.items instanceof BigInt64Array) {
+    // node-api 1.5 has no public bulk setter: its BIGINT vector's items array, checked (see io/table.ts copyVector).
     vector.items.set(data.subarray(start, start + n));
+  } else {
+    for (let i = 0; i < n; i++) vector.setItem(i, data[start + i]);
   }
   vector.flush();
 }
