@@ -148,7 +148,7 @@ describe('audience CLI: audiences and segments', () => {
   it('prints segment profiles in words', () => {
     const r = audience('segments', '--model', 'behavior', '--top', '3');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Segment 0: [\d.k]+ visitors \([\d.]+%\)\n  [+-] \w+/);
+    expect(r.stdout).toMatch(/Segment 0: [\d.k]+ visitors \([\d.]+%\)\n {2}[+-] \w+/);
     expect(audience('segments', '--model', 'purchase').stderr).toMatch(/has no segment profiles/);
   });
 });

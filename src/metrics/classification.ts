@@ -22,7 +22,10 @@ export function rocAuc(scores: Num, labels: Num): number {
   const idx = order(scores);
   let pos = 0;
   let neg = 0;
-  for (let i = 0; i < labels.length; i++) labels[i] === 1 ? pos++ : neg++;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] === 1) pos++;
+    else neg++;
+  }
   if (pos === 0 || neg === 0) return NaN;
   // Walk groups of tied scores from the top; each negative in a group ranks below all
   // positives seen before the group and ties with the group's positives.
@@ -33,7 +36,8 @@ export function rocAuc(scores: Num, labels: Num): number {
     let gp = 0;
     let gn = 0;
     while (j < idx.length && scores[idx[j]] === scores[idx[i]]) {
-      labels[idx[j]] === 1 ? gp++ : gn++;
+      if (labels[idx[j]] === 1) gp++;
+      else gn++;
       j++;
     }
     u += gn * (posAbove + gp / 2);
@@ -114,8 +118,10 @@ export function confusionAt(scores: Num, labels: Num, threshold: number): Confus
   let fn = 0;
   for (let i = 0; i < scores.length; i++) {
     const flagged = scores[i] >= threshold;
-    if (labels[i] === 1) flagged ? tp++ : fn++;
-    else flagged ? fp++ : tn++;
+    if (labels[i] === 1 && flagged) tp++;
+    else if (labels[i] === 1) fn++;
+    else if (flagged) fp++;
+    else tn++;
   }
   const precision = tp + fp > 0 ? tp / (tp + fp) : 0;
   const recall = tp + fn > 0 ? tp / (tp + fn) : 0;
@@ -253,7 +259,10 @@ function sweep(scores: Num, labels: Num): Array<{ tp: number; fp: number; pos: n
   let fp = 0;
   for (let i = 0; i < idx.length; ) {
     let j = i;
-    while (j < idx.length && scores[idx[j]] === scores[idx[i]]) labels[idx[j++]] === 1 ? tp++ : fp++;
+    for (; j < idx.length && scores[idx[j]] === scores[idx[i]]; j++) {
+      if (labels[idx[j]] === 1) tp++;
+      else fp++;
+    }
     out.push({ tp, fp, pos, neg });
     i = j;
   }
@@ -287,7 +296,8 @@ export function classHistogram(scores: Num, labels: Num, bins = 20): HistogramBi
   const out = Array.from({ length: bins }, (_, b) => ({ from: lo + b * width, to: lo + (b + 1) * width, positives: 0, negatives: 0 }));
   for (let i = 0; i < scores.length; i++) {
     const b = Math.min(bins - 1, Math.floor((scores[i] - lo) / width));
-    labels[i] === 1 ? out[b].positives++ : out[b].negatives++;
+    if (labels[i] === 1) out[b].positives++;
+    else out[b].negatives++;
   }
   return out;
 }

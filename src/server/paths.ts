@@ -26,6 +26,7 @@ export class DataRoots {
    */
   resolve(p: string, field: string): string {
     if (typeof p !== 'string' || p === '') throw new UserError(`${field}: a path is required`);
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     if (/[\0-\x1f]/.test(p)) throw new UserError(`${field}: the path contains control characters`);
     const long = p.split(/[\\/]/).find((part) => Buffer.byteLength(part) > 255);
     if (long !== undefined) throw new UserError(`${field}: "${long.slice(0, 40)}..." is longer than 255 bytes, more than a file or folder name may be`);
