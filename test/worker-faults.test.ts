@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueClient, startShardWorker } from '../src/jobs/queue.js';
 import { hasRedis, redisCli, startRedis } from './redis-helpers.js';
-import { startServer, waitJob } from './service-helpers.js';
+import { startServer, waitJob, type Server } from './service-helpers.js';
 import { mountTmpfs, NO_TMPFS, unmountAll } from './tmpfs.js';
 
 const BIN = path.resolve('bin/audience.js');
@@ -162,6 +162,21 @@ describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
     expectAlive(worker);
   }, 120_000);
 
+  /**
+   * Kills the only worker under running service job `id`: its stage must say so ("<stage>:
+   * waiting: 0 workers connected for N s ..."); then a new worker lets it succeed. Returns the job.
+   */
+  async function orphanAndRescue(server: Server, id: string, stage: 'scoring' | 'training') {
+    worker.proc.kill('SIGKILL');
+    const waiting = await waitJob(server, id, (j) => /waiting: 0 workers connected for [1-9]\d* s/.test(j.stage ?? '') || j.status !== 'running', 30_000);
+    expect(waiting.stage).toMatch(new RegExp(`^${stage}: waiting: 0 workers connected for \\d+ s \\(\\d+ of \\d+ shards done\\)$`));
+    worker = await startWorker();
+    const done = await waitJob(server, id, undefined, 120_000);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    return done;
+  }
+
   it('a service job whose workers are all gone says so in its stage, and finishes when a worker comes back', async () => {
     const server = await startServer(['--data-root', dir, '--data-dir', path.join(dir, 'data'), '--store', path.join(dir, 'models'), '--redis', url]);
     try {
@@ -169,14 +184,23 @@ describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
       expect(job.status, job.text).toBe(202);
       const mid = await waitJob(server, job.body.id, (j) => j.progress.shardsDone >= 1 || !['queued', 'running'].includes(j.status), 60_000);
       expect(mid.status).toBe('running');
-      worker.proc.kill('SIGKILL');
-      const waiting = await waitJob(server, job.body.id, (j) => /waiting: 0 workers connected for [1-9]\d* s/.test(j.stage ?? '') || j.status !== 'running', 30_000);
-      expect(waiting.stage).toMatch(/^scoring: waiting: 0 workers connected for \d+ s \(\d+ of \d+ shards done\)$/);
-      worker = await startWorker();
-      const done = await waitJob(server, job.body.id, undefined, 120_000);
-      expect(done.error).toBeNull();
-      expect(done.status).toBe('succeeded');
+      const done = await orphanAndRescue(server, job.body.id, 'scoring');
       expect(done.progress.rowsDone).toBe(300_000);
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+
+  it('a service K-Means fit whose workers are all gone says so in its stage, and finishes when a worker comes back', async () => {
+    const server = await startServer(['--data-root', dir, '--data-dir', path.join(dir, 'data-fit'), '--store', path.join(dir, 'models'), '--redis', url]);
+    try {
+      const params = { k: 3, 'n-init': 1, 'shard-rows': 30_000, exclude: 'converted,true_segment,email' };
+      const loads = () => redisCli(port, '--scan', '--pattern', 'bull:audience-shards:*-load-*').split('\n').filter(Boolean);
+      const earlier = new Set(loads()); // failed fits' jobs stay on the queue a day
+      const job = await server.request('POST', '/v1/jobs', { type: 'train', model: 'kmeans', name: 'seg-fit', input: ['big.parquet'], params });
+      expect(job.status, job.text).toBe(202);
+      await until('a K-Means job on the queue', () => loads().some((k) => !earlier.has(k)));
+      await orphanAndRescue(server, job.body.id, 'training');
     } finally {
       await server.stop();
     }

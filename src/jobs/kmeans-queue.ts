@@ -105,6 +105,8 @@ export interface QueueLoadOptions {
   /** The service's data roots: each worker resolves the inputs inside them when it opens them. */
   roots?: string[];
   progress?: Progress;
+  /** Why the shards are not moving ("0 workers connected for 90 s ..."); undefined once they move again. */
+  onWaiting?: (why: string | undefined) => void;
 }
 
 /**
@@ -147,7 +149,7 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
     let loaded = 0;
     const stats = await client.run<LoadJob, LoadResult>(
       shards.map((shard, i) => ({ id: `${run}-load-${i}`, name: KMEANS_LOAD, label: `K-Means shard ${i}`, data: { inputs, roots: opts.roots, transform: t, shard, staging: opts.staging, pick: picks[i] } })),
-      { onResult: (r) => progress.update((loaded += r.rows), rows) },
+      { onResult: (r) => progress.update((loaded += r.rows), rows), onWaiting: opts.onWaiting },
     );
     const sum = new Float64Array(d);
     const sumSq = new Float64Array(d);
@@ -189,6 +191,7 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
             label: `K-Means shard ${i} (iteration ${step})`,
             data: { file: partFile(opts.staging, i), rows: stats[i].rows, cols: d, k, centroids: Array.from(centroids) },
           })),
+          { onWaiting: opts.onWaiting },
         );
         return addParts(parts, k, d);
       },

@@ -40,7 +40,15 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
         const spec = job.spec as unknown as TrainJobSpec;
         jobs.update(id, { stage: 'training' });
         const input = await openableInputs(spec.roots, spec.input);
-        const outcome = await trainFromParams({ kind: spec.model, name: spec.name, input, params: openableParams(spec.roots, spec.params ?? {}), store: models, roots: spec.roots });
+        const outcome = await trainFromParams({
+          kind: spec.model,
+          name: spec.name,
+          input,
+          params: openableParams(spec.roots, spec.params ?? {}),
+          store: models,
+          roots: spec.roots,
+          onWaiting: (why) => jobs.update(id, { stage: why ? `training: waiting: ${why}` : 'training' }),
+        });
         process.stdout.write(`${outcome.report}\n`);
         const manifest = models.manifest(`${outcome.name}@${outcome.version}`);
         jobs.update(id, { backend: manifest.backend.name, device: manifest.backend.device });

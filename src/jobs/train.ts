@@ -43,6 +43,8 @@ export interface TrainRequest {
   note?: (line: string) => void;
   /** The service's data roots: workers resolve the inputs inside them when they open them (jobs/guard.ts). */
   roots?: string[];
+  /** K-Means over the workers: why its shards are not moving ("0 workers connected for 90 s ..."), undefined once they move. */
+  onWaiting?: (why: string | undefined) => void;
 }
 
 /** A trained version and its text report. */
@@ -142,7 +144,7 @@ async function kmeansStep(c: Context): Promise<TrainOutcome> {
   const transform = await fitFeatures(c, data, await featureSpec(c, data, o));
   // Several hosts: the rows go to the workers, staged under the model store (which they all see).
   const loadData: TrainKMeansOptions['loadData'] = url
-    ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, roots: c.req.roots, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
+    ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, roots: c.req.roots, onWaiting: c.req.onWaiting, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
     : undefined;
   const { model, report } = await train(KMEANS, data, transform, c.req.store, { ...o, progress: c.progress, loadData });
   const { fit, sweep, profiles } = report;

@@ -154,6 +154,8 @@ export const train: Command = {
       store: storeFrom(values),
       progress: progressFor(values),
       note: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+      // With REDIS_URL: a fit whose workers are gone or stalled says so (even with --quiet: it is waiting, not working).
+      onWaiting: (why) => why && process.stderr.write(`waiting: ${why}\n`),
     });
     process.stdout.write(`${outcome.report}\n`);
   },
