@@ -123,6 +123,7 @@ async function redisRow(dir: string, root: string, store: string, size: number, 
 export async function run(args: string[]): Promise<void> {
   const sizes = (option(args, 'sizes') ?? '1000000,10000000').split(',').map(Number);
   const workerCounts = (option(args, 'workers') ?? `0,${os.cpus().length}`).split(',').map(Number);
+  const engines = (option(args, 'engines') ?? 'onnx,tfjs').split(',');
   if (sizes.some((n) => !Number.isInteger(n / FILE_ROWS) || n <= 0)) throw new Error(`--sizes: each size must be a multiple of ${FILE_ROWS.toLocaleString('en-US')} (the rows per input file)`);
   const files = Math.ceil(Math.max(...sizes) / FILE_ROWS);
   process.stderr.write(`generating ${files} x ${FILE_ROWS} visitors...\n`);
@@ -150,15 +151,17 @@ export async function run(args: string[]): Promise<void> {
           await submit(server, { type: 'train', model: 'propensity', name: 'purchase', input: ['train.parquet'], params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 10, 'allow-small': true } });
         }
         for (const size of sizes) {
-          const input = Array.from({ length: size / FILE_ROWS }, (_, i) => `v-${String(i).padStart(2, '0')}.parquet`);
-          const plain = { type: 'score', input, models: ['behavior', 'purchase'], output: `scores-${size}-${workers}` };
-          rows.push(await timedJob(server, plain, size, floors.get(size)!, { job: 'scores', 'AUDIENCE_WORKERS': workers }));
-          fs.rmSync(path.join(root, plain.output), { recursive: true, force: true });
-          // The audiences job once per size, with the default worker count (the last).
-          if (w === workerCounts.length - 1) {
-            const withAudiences = { ...plain, output: `audiences-${size}`, audiences: audienceSet('customers.csv') };
-            rows.push(await timedJob(server, withAudiences, size, floors.get(size)!, { job: 'scores + audiences', 'AUDIENCE_WORKERS': workers }));
-            fs.rmSync(path.join(root, withAudiences.output), { recursive: true, force: true });
+          for (const engine of engines) {
+            const input = Array.from({ length: size / FILE_ROWS }, (_, i) => `v-${String(i).padStart(2, '0')}.parquet`);
+            const plain = { type: 'score', input, models: ['behavior', 'purchase'], output: `scores-${size}-${workers}-${engine}`, options: { engine } };
+            rows.push(await timedJob(server, plain, size, floors.get(size)!, { job: 'scores', engine, AUDIENCE_WORKERS: workers }));
+            fs.rmSync(path.join(root, plain.output), { recursive: true, force: true });
+            // The audiences job once per size and engine, with the default worker count (the last).
+            if (w === workerCounts.length - 1) {
+              const withAudiences = { ...plain, output: `audiences-${size}-${engine}`, audiences: audienceSet('customers.csv') };
+              rows.push(await timedJob(server, withAudiences, size, floors.get(size)!, { job: 'scores + audiences', engine, AUDIENCE_WORKERS: workers }));
+              fs.rmSync(path.join(root, withAudiences.output), { recursive: true, force: true });
+            }
           }
         }
       } finally {
@@ -175,7 +178,7 @@ export async function run(args: string[]): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   await report('service', rows, [
-    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores; input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups). AUDIENCE_WORKERS: shard threads asked for (0: the runner scores every shard itself); "workers used" is what the runner used.`,
+    `Score jobs with K-Means (k=8) and propensity (MLP) models through POST /v1/jobs on one server (concurrency 1), ${os.cpus().length} cores, on each engine (options.engine: onnx = onnxruntime-node, tfjs = the reference); input Parquet files of ${FILE_ROWS} rows, 500k-row shards (whole row groups). AUDIENCE_WORKERS: shard threads asked for (0: the runner scores every shard itself); "workers used" is what the runner used.`,
     '"scores + audiences": the same job with two audiences (a rule on a score and an input column with an id-list suppression of 5% of the visitors and a 10% holdout; a rule with a bucket, suppressing the first audience, capped at 100,000 by probability) and e-mail activation files.',
     'job s: submission to succeeded; setup / score / finalize: the runner\'s stages (finalize: percentiles, audiences, every output file, manifest); other: runner start-up and queueing. scoring-pass rows/s: the runner\'s own rate.',
     `I/O floor: DuckDB alone, COPY of the ${VISITOR_COLUMNS.length - 3} input columns the job reads from the same files to one zstd Parquet file, median of 3, same process as the client.`,
