@@ -148,6 +148,8 @@ describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
     expect(await r.exited, r.out()).toBe(2);
     expect(r.out()).toMatch(/error: shard \d failed on the workers after 3 attempt\(s\): worker \S+: cannot (read or )?write .*small-out\/out\/\.shards.*(no space left|No space left)/);
     expect(r.out()).not.toMatch(/internal error|\n\s+at /);
+    // The worker's own log says it in the same words.
+    expect(worker.out()).toMatch(/shard \d failed: worker \S+: cannot (read or )?write .*small-out/);
     expectAlive(worker);
   }, 120_000);
 
