@@ -47,14 +47,17 @@ export interface TransformNodes {
  */
 export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true): TransformNodes {
   const one = g.tensor('axes1', 'int64', [1], [1n]);
-  const inputs = new Map(featureInputs(t, text).map((f) => [f.name, g.input(f.name, f.type)]));
+  // The engine's numbers come as [N, 1] columns (stacked as they are); an exported graph's as [N].
+  const column = (f: FeatureInput) => (text || f.type !== 'double' ? undefined : 1);
+  const inputs = new Map(featureInputs(t, text).map((f) => [f.name, g.input(f.name, f.type, column(f))]));
   const blockColumn = new Map<string, number>();
   let c = 0;
   for (const f of t.features) {
     blockColumn.set(f.name, c);
     c += f.kind === 'categorical' ? f.levels.length + (f.other ? 1 : 0) : 1;
   }
-  const stack = (names: string[]) => (names.length === 1 ? g.node('Unsqueeze', [inputs.get(names[0])!, one]) : g.node('Concat', names.map((n) => g.node('Unsqueeze', [inputs.get(n)!, one])), { axis: 1 }));
+  const asColumn = (n: string) => (text ? g.node('Unsqueeze', [inputs.get(n)!, one]) : inputs.get(n)!);
+  const stack = (names: string[]) => (names.length === 1 ? asColumn(names[0]) : g.node('Concat', names.map(asColumn), { axis: 1 }));
   const parts: string[] = [];
   const invalid: string[] = [];
   const columns: number[] = [];
