@@ -135,7 +135,9 @@ export async function run(args: string[]): Promise<void> {
   const rows = Number(option(args, 'rows') ?? 262_144);
   const scoreRows = Number(option(args, 'score-rows') ?? 1_200_000);
   const engineRows = Number(option(args, 'engine-rows') ?? 500_000);
-  await report('scoring', [...(await engines(engineRows)), await topFeaturesCost(rows), workersGain(scoreRows)], [
+  // A size of 0 leaves that part out.
+  const parts = [...(engineRows ? await engines(engineRows) : []), ...(rows ? [await topFeaturesCost(rows)] : []), ...(scoreRows ? [workersGain(scoreRows)] : [])];
+  await report('scoring', parts, [
     'engine rows: the same batches already read (65,536 rows); tfjs = the JavaScript transform + the model on tfjs (wasm, one thread); onnx = the whole graph on onnxruntime-node (CPU provider); median of 3.',
     'row 1: without = logits only, with = logits + gradient x input (--top-features); median of 3.',
     `row 2: without = in process (AUDIENCE_WORKERS=0), with = 2 shard worker threads (AUDIENCE_WORKERS=2), on ${os.cpus().length} cores; median of 2 runs each.`,

@@ -58,7 +58,9 @@ supervisor to restart it with a fresh device.`,
       },
     });
     w.on('error', (err) => process.stderr.write(`worker: ${err.message}\n`));
-    w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${err.message.replace(/\u0000[a-z-]+:/g, '')}\n`)); // without the markers (user, device, env errors)
+    // Without the markers (user, device, env errors): a NUL and a word, which the pattern matches on purpose.
+    // eslint-disable-next-line no-control-regex
+    w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${err.message.replace(/\u0000[a-z-]+:/g, '')}\n`));
     await w.waitUntilReady();
     process.stdout.write(`worker ${os.hostname()} pid ${process.pid}: ${concurrency} shard(s) at a time on ${backend.backend}, queue on ${url.replace(/\/\/[^@]*@/, '//***@')}\n`);
     await new Promise<void>((resolve) => {
