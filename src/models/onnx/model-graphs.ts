@@ -35,7 +35,7 @@ export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
  */
 export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, text = true): Uint8Array {
   const g = new GraphBuilder(`${manifest.name}@${manifest.version}`);
-  const { x, columns, imputed } = transformNodes(g, manifest.features, text);
+  const { xT: x, columns, imputed } = transformNodes(g, manifest.features, text);
   const col = (o: string) => outputName(manifest.name, o);
   if (manifest.kind === 'kmeans') kmeansNodes(g, x, permuteColumns(weight(weights, 'centroids'), columns), columns.length, col);
   else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, inputOrder(weights, manifest.state as { mlp: MlpConfig }, columns), col);
@@ -99,7 +99,7 @@ function weight(weights: Map<string, Weight>, name: string): Float32Array {
   return w.data;
 }
 
-/** The nearest of the centroids (K x d, X's column order) per row, as int64, and the Euclidean distance to it (float32). */
+/** The nearest of the centroids (K x d, X's column order) per row of the block (given transposed, d x N), as int64, and the Euclidean distance to it (float32). */
 function nearestNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number): { segment: string; distance: string } {
   const k = centroids.length / d;
   const negTwoCt = new Float32Array(d * k);
@@ -113,9 +113,9 @@ function nearestNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: nu
     }
     norms[c] = sq;
   }
-  const partial = g.node('Add', [g.node('MatMul', [x, g.tensor('neg2ct', 'float', [d, k], negTwoCt)]), g.tensor('cnorm', 'float', [k], norms)]);
+  const partial = g.node('Gemm', [x, g.tensor('neg2ct', 'float', [d, k], negTwoCt), g.tensor('cnorm', 'float', [k], norms)], { transA: 1 });
   const segment = g.node('ArgMin', [partial], { axis: 1, keepdims: 0 });
-  const sqNorm = g.node('ReduceSum', [g.node('Mul', [x, x]), g.tensor('axes1', 'int64', [1], [1n])], { keepdims: 0 });
+  const sqNorm = g.node('ReduceSum', [g.node('Mul', [x, x]), g.tensor('axes0', 'int64', [1], [0n])], { keepdims: 0 });
   const distance = g.node('Sqrt', [g.node('Relu', [g.node('Add', [g.node('ReduceMin', [partial], { axes: [1], keepdims: 0 }), sqNorm])])]);
   return { segment, distance };
 }
@@ -170,8 +170,8 @@ function cltvNodes(g: GraphBuilder, x: string, mlp: { weights: Map<string, Weigh
   g.output(g.node('Cast', [p], { to: 1 }), col('p_active'), 'float');
 }
 
-/** The MLP's logit [N, 1] for the block x (see nn/mlp.ts logits). */
-export function mlpLogitNodes(g: GraphBuilder, x: string, config: MlpConfig, weights: Map<string, Weight>): string {
+/** The MLP's logit [N, 1] (or its outputs [N, outputs]) for the block given transposed, xT [d, N] (see nn/mlp.ts logits). */
+export function mlpLogitNodes(g: GraphBuilder, xT: string, config: MlpConfig, weights: Map<string, Weight>): string {
   const L = config.hidden.length + 1;
   const sizes = [encodedWidth(config.inputs, config.encoding, config.encoding ? (config.embedding ?? 0) : 0), ...config.hidden, config.outputs ?? 1];
   const w = (name: string) => weight(weights, name);
@@ -182,18 +182,24 @@ export function mlpLogitNodes(g: GraphBuilder, x: string, config: MlpConfig, wei
   };
   let a: string;
   let first = 0;
-  if (k === 1 && config.encoding && !(config.embedding ?? 0) && L > 1) {
+  if (k === 1 && !config.encoding) {
+    // The first layer straight from the transposed block: xT' . W0 + b0.
+    const z = g.node('Gemm', [xT, g.tensor('W0', 'float', [sizes[0], sizes[1]], w('W0')), g.tensor('b0', 'float', [sizes[1]], w('b0'))], { transA: 1 });
+    if (L === 1) return z;
+    a = g.node('Relu', [z]);
+    first = 1;
+  } else if (k === 1 && config.encoding && !(config.embedding ?? 0) && L > 1) {
     // bins . W0[bins rows] + x . W0[x rows]: two products, no [N, bins + inputs] concatenation.
     const bins = sizes[0] - config.inputs;
     const W0 = w('W0');
     const h = sizes[1];
     const product = g.node('Add', [
-      g.node('MatMul', [pleBins(g, x, config), g.tensor('W0_bins', 'float', [bins, h], W0.subarray(0, bins * h))]),
-      g.node('MatMul', [x, g.tensor('W0_x', 'float', [config.inputs, h], W0.subarray(bins * h))]),
+      g.node('MatMul', [pleBins(g, xT, config), g.tensor('W0_bins', 'float', [bins, h], W0.subarray(0, bins * h))]),
+      g.node('Gemm', [xT, g.tensor('W0_x', 'float', [config.inputs, h], W0.subarray(bins * h)), g.tensor('b0', 'float', [h], w('b0'))], { transA: 1 }),
     ]);
-    a = g.node('Relu', [g.node('Add', [product, g.tensor('b0', 'float', [h], w('b0'))])]);
+    a = g.node('Relu', [product]);
     first = 1;
-  } else a = mlpInput(g, x, config, weights);
+  } else a = mlpInput(g, xT, config, weights);
   if (k > 1) {
     // Each member scales the input by its adapter: [k, B, d0] as [k*B, d0].
     const d0 = sizes[0];
@@ -212,12 +218,13 @@ export function mlpLogitNodes(g: GraphBuilder, x: string, config: MlpConfig, wei
 }
 
 /**
- * The piecewise-linear bins of x [N, d] as PleEncoder computes them, clip((x_c - lo) / width,
- * 0, 1) per bin, taken as one product: x times the bins' selection matrix scaled by 1 / width,
- * plus -lo / width (a Gather of columns is many times slower in onnxruntime). With an
- * embedding every column takes maxBins places; a padding place is always 0.
+ * The piecewise-linear bins [N, bins] of the block (given transposed, xT [d, N]) as PleEncoder
+ * computes them, clip((x_c - lo) / width, 0, 1) per bin, taken as one product: x times the
+ * bins' selection matrix scaled by 1 / width, plus -lo / width (a Gather of columns is many
+ * times slower in onnxruntime). With an embedding every column takes maxBins places; a
+ * padding place is always 0.
  */
-function pleBins(g: GraphBuilder, x: string, config: MlpConfig): string {
+function pleBins(g: GraphBuilder, xT: string, config: MlpConfig): string {
   const e = config.encoding!;
   const padded = (config.embedding ?? 0) > 0;
   const places = maxBins(e);
@@ -238,16 +245,17 @@ function pleBins(g: GraphBuilder, x: string, config: MlpConfig): string {
   const n = scale.length;
   const select = new Float32Array(config.inputs * n);
   scale.forEach(([c, s], t) => c >= 0 && (select[c * n + t] = s));
-  const z = g.node('Add', [g.node('MatMul', [x, g.tensor('bin_select', 'float', [config.inputs, n], select)]), g.tensor('bin_offset', 'float', [n], offset)]);
+  const z = g.node('Gemm', [xT, g.tensor('bin_select', 'float', [config.inputs, n], select), g.tensor('bin_offset', 'float', [n], offset)], { transA: 1 });
   return g.node('Clip', [z, g.scalar('float', 0), g.scalar('float', 1)]);
 }
 
-/** The first layer's input: x, or its piecewise-linear bins beside it, or their per-column embedding beside it (nn/ple.ts). */
-function mlpInput(g: GraphBuilder, x: string, config: MlpConfig, weights: Map<string, Weight>): string {
+/** The first layer's input [N, width] from the transposed block xT: x, or its piecewise-linear bins beside it, or their per-column embedding beside it (nn/ple.ts). */
+function mlpInput(g: GraphBuilder, xT: string, config: MlpConfig, weights: Map<string, Weight>): string {
   const e = config.encoding;
+  const x = g.node('Transpose', [xT], { perm: [1, 0] });
   if (!e) return x;
   const embedding = config.embedding ?? 0;
-  const bins = pleBins(g, x, config);
+  const bins = pleBins(g, xT, config);
   if (embedding === 0) return g.node('Concat', [bins, x], { axis: 1 });
   const columns = e.columns.length;
   const places = maxBins(e);

@@ -86,6 +86,6 @@ export class OnnxScorer {
       }
       return new ort.Tensor('int32', idx, [n]);
     }
-    return new ort.Tensor('float64', input.kind === 'boolean' ? booleanValues(batch, input.name) : numberColumn(batch, input.name), [n, 1]);
+    return new ort.Tensor('float64', input.kind === 'boolean' ? booleanValues(batch, input.name) : numberColumn(batch, input.name), [n]);
   }
 }

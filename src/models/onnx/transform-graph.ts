@@ -29,9 +29,13 @@ export function featureInputs(t: FittedTransform, text = true): FeatureInput[] {
   return t.features.map((f) => ({ name: f.name, kind: f.kind, type: f.kind === 'categorical' ? (text ? 'string' : 'int32') : 'double' }));
 }
 
-/** The transformed block as graph nodes: X (float32) with its columns in `columns` order, and the imputed count. */
+/**
+ * The transformed block as graph nodes: X transposed (float32, columns x N: per-feature steps
+ * then broadcast a constant per row, which onnxruntime runs many times faster than a constant
+ * per column), its columns in `columns` order, and the imputed count.
+ */
 export interface TransformNodes {
-  x: string;
+  xT: string;
   /** For each column of X, the transform's output (block column) it holds. */
   columns: number[];
   imputed: string;
@@ -46,18 +50,15 @@ export interface TransformNodes {
  * @param text categorical inputs as text through a LabelEncoder (an exported graph), else as level indices.
  */
 export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true): TransformNodes {
-  const one = g.tensor('axes1', 'int64', [1], [1n]);
-  // The engine's numbers come as [N, 1] columns (stacked as they are); an exported graph's as [N].
-  const column = (f: FeatureInput) => (text || f.type !== 'double' ? undefined : 1);
-  const inputs = new Map(featureInputs(t, text).map((f) => [f.name, g.input(f.name, f.type, column(f))]));
+  const inputs = new Map(featureInputs(t, text).map((f) => [f.name, g.input(f.name, f.type)]));
   const blockColumn = new Map<string, number>();
   let c = 0;
   for (const f of t.features) {
     blockColumn.set(f.name, c);
     c += f.kind === 'categorical' ? f.levels.length + (f.other ? 1 : 0) : 1;
   }
-  const asColumn = (n: string) => (text ? g.node('Unsqueeze', [inputs.get(n)!, one]) : inputs.get(n)!);
-  const stack = (names: string[]) => (names.length === 1 ? asColumn(names[0]) : g.node('Concat', names.map(asColumn), { axis: 1 }));
+  // Features as rows: the inputs one after the other, then [F, N].
+  const stack = (names: string[]) => g.node('Reshape', [g.node('Concat', names.map((n) => inputs.get(n)!), { axis: 0 }), g.tensor('shape', 'int64', [2], [BigInt(names.length), -1n])]);
   const parts: string[] = [];
   const invalid: string[] = [];
   const columns: number[] = [];
@@ -73,7 +74,7 @@ export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true)
   if (booleans.length) {
     const v = stack(booleans.map((f) => f.name));
     const bad = g.node('Not', [g.node('Or', [g.node('Equal', [v, g.scalar('double', 0)]), g.node('Equal', [v, g.scalar('double', 1)])])]);
-    const fill = g.tensor('bool_fill', 'double', [booleans.length], booleans.map((f) => f.fill));
+    const fill = g.tensor('bool_fill', 'double', [booleans.length, 1], booleans.map((f) => f.fill));
     parts.push(g.node('Cast', [g.node('Where', [bad, fill, v])], { to: 1 }));
     invalid.push(bad);
     columns.push(...booleans.map((f) => blockColumn.get(f.name)!));
@@ -90,13 +91,13 @@ export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true)
     // An index past the levels (unseen, no "(other)") is all zeros, as transform() leaves the row.
     // onnxruntime's OneHot kernels take the depth in the indices' type (int64 from the LabelEncoder, int32 fed).
     const depth = text ? g.tensor('depth', 'int64', [1], [BigInt(width)]) : g.tensor('depth', 'int32', [1], [width]);
-    parts.push(g.node('OneHot', [idx, depth, g.tensor('onehot', 'float', [2], [0, 1])], { axis: -1 }));
+    parts.push(g.node('OneHot', [idx, depth, g.tensor('onehot', 'float', [2], [0, 1])], { axis: 0 }));
     columns.push(...Array.from({ length: width }, (_, j) => blockColumn.get(f.name)! + j));
   }
-  const x = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 1 });
+  const xT = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 0 });
   const counts = invalid.map((b) => g.node('ReduceSum', [g.node('Cast', [b], { to: 6 })], { keepdims: 0 }));
   const sum = counts.length === 0 ? g.scalar('int32', 0) : counts.reduce((a, b) => g.node('Add', [a, b]));
-  return { x, columns, imputed: g.node('Cast', [sum], { to: 7 }) };
+  return { xT, columns, imputed: g.node('Cast', [sum], { to: 7 }) };
 }
 
 /** The index an unseen categorical value takes: "(other)"'s, or past the levels (a row of zeros). */
@@ -105,15 +106,16 @@ export function unseenIndex(f: FittedCategorical): number {
 }
 
 /**
- * The numeric features' matrix X [N, F] (float64) standardized as transform() does: invalid
+ * The numeric features' matrix X [F, N] (float64) standardized as transform() does: invalid
  * where not finite, beyond MAX_MAGNITUDE, outside the widened training range or negative under
  * log, then the fill; log1p where asked (every feature of the group, or none); (x - mean) / std;
  * rounded to float32 at the end.
  */
 function numericNodes(g: GraphBuilder, x: string, features: FittedNumeric[]): { x: string; bad: string } {
+  // x is [F, N]: each constant is one per feature, broadcast along its row.
   const F = features.length;
   const log = features[0].log;
-  const vec = (stem: string, values: number[]) => g.tensor(stem, 'double', [F], values);
+  const vec = (stem: string, values: number[]) => g.tensor(stem, 'double', [F, 1], values);
   const ranges = features.map(validRange);
   // Valid: lo <= x <= hi with the bounds within MAX_MAGNITUDE (and lo >= 0 under log); NaN and
   // Inf fail a comparison, so one test covers every invalid case transform() names.
