@@ -46,8 +46,12 @@ describe('train and score jobs through the API', () => {
       model: 'propensity',
       name: 'purchase',
       input: ['v-00.parquet', 'v-01.parquet'],
-      params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 4, 'allow-small': true },
+      params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 40, patience: 2, 'allow-small': true },
     });
+    // Training reports its progress in the job's stage: samples of at most max-epochs passes, the ETA a range (early stopping).
+    const training = /^training: mlp \S+ of at most \S+ samples, \S+ samples\/s, eta \S+ to \S+ \(early stopping\)$/;
+    const seen = await waitJob(server, p.body.id, (j) => training.test(j.stage ?? '') || !['queued', 'running'].includes(j.status));
+    expect(seen.stage).toMatch(training);
     const pj = await waitJob(server, p.body.id);
     expect(pj.error).toBeNull();
     expect(pj.result.metrics.test.mlp.rocAuc).toBeGreaterThan(0.6);

@@ -12,6 +12,16 @@ import { openableInputs, openableParams, outputStillInside } from './guard.js';
 import { runScoreJob, type ScoreJobSpec, type TrainJobSpec } from './runner.js';
 import { JobStore, LOG_CHARS, StoreWriteError } from './store.js';
 import { trainFromParams } from './train.js';
+import { reportingProgress } from '../util/progress.js';
+
+/** A progress stage recorded in the job, when the store can be written: progress is not worth failing the job for. */
+function recordStage(jobs: JobStore, id: string, stage: string): void {
+  try {
+    jobs.update(id, { stage });
+  } catch (err) {
+    if (!(err instanceof StoreWriteError)) throw err;
+  }
+}
 
 /**
  * Runs job `id` of the job store at `dbFile` (if it is running: claimed by the scheduler),
@@ -48,6 +58,7 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
           store: models,
           roots: spec.roots,
           onWaiting: (why) => jobs.update(id, { stage: why ? `training: waiting: ${why}` : 'training' }),
+          progress: reportingProgress((line) => recordStage(jobs, id, `training: ${line}`)),
         });
         process.stdout.write(`${outcome.report}\n`);
         const manifest = models.manifest(`${outcome.name}@${outcome.version}`);

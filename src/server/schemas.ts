@@ -92,7 +92,12 @@ export const JobView = Type.Object({
   id: Type.String(),
   type: Type.String({ description: 'train or score' }),
   status: Type.String({ description: JOB_STATUSES.join(', ') }),
-  stage: Nullable(Type.String({ description: 'planning, scoring, finalizing, training, resuming, or "retrying in Ns ..." after a runner died' })),
+  stage: Nullable(
+    Type.String({
+      description:
+        'planning, scoring, finalizing, resuming, or "retrying in Ns ..." after a runner died; a train job\'s progress, e.g. "training: mlp 288k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)" (its rows fields stay 0)',
+    }),
+  ),
   request: Type.Object({}, { additionalProperties: true, description: "what was asked: inputs, models and output, or model kind, name and params (as checked: numbers as numbers, paths resolved)" }),
   progress: Type.Object({
     rowsDone: Type.Number(),

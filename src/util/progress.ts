@@ -7,8 +7,12 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  /** `done` units of `total` (total: when known; it may be given once and kept). */
-  update(done: number, total?: number): void;
+  /**
+   * `done` units of `total` (total: when known; it may be given once and kept). When the work
+   * may end sooner than `total` (early stopping), `soonest` is the earliest it can end: the
+   * total is then shown as "at most" and the ETA as a range from one to the other.
+   */
+  update(done: number, total?: number, soonest?: number): void;
   /** Ends the line with the elapsed time and an optional summary. */
   done(message?: string): void;
 }
@@ -35,18 +39,14 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
   const stream = opts.stream ?? process.stderr;
   const unit = opts.unit ?? 'rows';
   const start = performance.now();
-  let total: number | undefined;
-  let value = 0;
+  const state: CountState = { done: 0 };
   let started = false;
-  const payload = () => {
-    const secs = (performance.now() - start) / 1000;
-    return { label, counts: counts(value, total, unit), rate: rateText(secs > 0 ? value / secs : 0, unit), eta: etaText(value, total, secs) };
-  };
+  const payload = () => ({ label, ...progressParts(state, unit, (performance.now() - start) / 1000) });
   const bar = new cliProgress.SingleBar(
     {
       stream,
       format: (options, params, p) => {
-        const known = total !== undefined && total > 0;
+        const known = state.total !== undefined && state.total > 0;
         const frac = known ? Math.min(1, params.value / params.total) : 0;
         const width = options.barsize ?? 24;
         const filled = Math.round(frac * width);
@@ -68,9 +68,8 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
   // In a log, a line every 5 s (the first after 5 s: short work prints only its summary).
   let lastLine = start;
   return {
-    update(done, newTotal) {
-      value = done;
-      if (newTotal !== undefined) total = newTotal;
+    update(done, newTotal, soonest) {
+      track(state, done, newTotal, soonest);
       if (!tty) {
         const now = performance.now();
         if (now - lastLine >= 5000) {
@@ -81,25 +80,46 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
         return;
       }
       if (!started) {
-        bar.start(total ?? 0, value, payload());
+        bar.start(state.total ?? 0, state.done, payload());
         started = true;
       } else {
         if (newTotal !== undefined) bar.setTotal(newTotal);
-        bar.update(value, payload());
+        bar.update(state.done, payload());
       }
     },
     done(message) {
       const secs = (performance.now() - start) / 1000;
       if (started) bar.stop();
       // The summary line replaces the bar: what was counted, its rate, the time, the result.
-      const line = `${label}  ${counts(value, total, unit)}  ${rateText(secs > 0 ? value / secs : 0, unit)}  in ${fmtSecs(secs)}${message ? `  ${message}` : ''}`;
+      const p = progressParts(state, unit, secs);
+      const line = `${label}  ${p.counts}  ${p.rate}  in ${fmtSecs(secs)}${message ? `  ${message}` : ''}`;
       stream.write(stream.isTTY ? `\r${line}\x1b[K\n` : `${line}\n`);
     },
   };
 }
 
-function counts(done: number, total: number | undefined, unit: string): string {
-  return total ? `${fmtCount(done)}/${fmtCount(total)} ${unit}` : `${fmtCount(done)} ${unit}`;
+/** Where one stage stands: units done, the total when known, the earliest end when it may stop sooner. */
+interface CountState {
+  done: number;
+  total?: number;
+  soonest?: number;
+}
+
+/** Records an update: the total is kept once given; the earliest end holds for this update only. */
+function track(state: CountState, done: number, total: number | undefined, soonest: number | undefined): void {
+  state.done = done;
+  if (total !== undefined) state.total = total;
+  state.soonest = soonest !== undefined && state.total !== undefined && soonest < state.total ? soonest : undefined;
+}
+
+/** The counts, rate and ETA of a stage after `secs` seconds, as text. */
+function progressParts(s: CountState, unit: string, secs: number): { counts: string; rate: string; eta: string } {
+  return { counts: counts(s, unit), rate: rateText(secs > 0 ? s.done / secs : 0, unit), eta: etaText(s, secs) };
+}
+
+function counts(s: CountState, unit: string): string {
+  if (!s.total) return `${fmtCount(s.done)} ${unit}`;
+  return s.soonest !== undefined ? `${fmtCount(s.done)} of at most ${fmtCount(s.total)} ${unit}` : `${fmtCount(s.done)}/${fmtCount(s.total)} ${unit}`;
 }
 
 /** A rate in its unit: "12.3k rows/s"; under one a second, the seconds each takes: "2.1 s/epoch". */
@@ -109,9 +129,40 @@ function rateText(rate: number, unit: string): string {
   return `${(1 / rate).toFixed(1)} s/${unit.replace(/s$/, '')}`;
 }
 
-function etaText(done: number, total: number | undefined, secs: number): string {
-  if (!total || done <= 0 || done >= total) return '';
-  return fmtSecs(((total - done) * secs) / done);
+/**
+ * Time left at the rate so far: to the total, or with an earliest end (early stopping),
+ * "12.0s to 4m10s (early stopping)": it cannot end sooner, nor later.
+ */
+function etaText(s: CountState, secs: number): string {
+  if (!s.total || s.done <= 0 || s.done >= s.total) return '';
+  const left = (units: number) => fmtSecs((Math.max(0, units - s.done) * secs) / s.done);
+  return s.soonest !== undefined ? `${left(s.soonest)} to ${left(s.total)} (early stopping)` : left(s.total);
+}
+
+/**
+ * Progress reported as one line per stage through `report` (a service job's stage): the
+ * first update at once, then at most one every `everyMs`, and the end of each stage.
+ * Lines read `mlp 288k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)`.
+ */
+export function reportingProgress(report: (line: string) => void, everyMs = 2000): StageProgress {
+  return (stage, unit = 'rows') => {
+    const start = performance.now();
+    const state: CountState = { done: 0 };
+    let last = -Infinity;
+    return {
+      update(done, total, soonest) {
+        track(state, done, total, soonest);
+        const now = performance.now();
+        if (now - last < everyMs) return;
+        last = now;
+        const p = progressParts(state, unit, (now - start) / 1000);
+        report(`${stage} ${p.counts}, ${p.rate}${p.eta ? `, eta ${p.eta}` : ''}`);
+      },
+      done(message) {
+        report(`${stage} done in ${fmtSecs((performance.now() - start) / 1000)}${message ? `: ${message}` : ''}`);
+      },
+    };
+  };
 }
 
 /** A count in short form: 9500, 12.3k, 4.56M. */

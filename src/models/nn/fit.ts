@@ -197,8 +197,10 @@ export async function trainEpochs(
         lossSum = next;
         batches++;
         trained += rows.length;
-        // Samples seen of at most max-epochs passes (early stopping ends sooner: the ETA is a bound).
-        progress.update(trained, opts.maxEpochs * order.length);
+        // Samples seen of at most max-epochs passes; early stopping cannot end the run before the
+        // best epoch so far plus the patience, so that is the soonest it ends (the ETA is a range).
+        const soonest = opts.keepLast ? undefined : Math.min(opts.maxEpochs, best.epoch + opts.patience) * order.length;
+        progress.update(trained, opts.maxEpochs * order.length, soonest);
       }
       const trainLoss = (await readData(lossSum))[0] / Math.max(1, batches);
       lossSum.dispose();
