@@ -88,18 +88,33 @@ export function referenceResolver(models: ScoringModel[]) {
   };
 }
 
-/** Input columns the audiences read (attributes in rules, identifiers): scoring must carry them. */
-export function audienceInputs(set: AudienceSet, models: ScoringModel[]): string[] {
+type Audience = AudienceSet['audiences'][number];
+
+/** Input columns (not model outputs) that an audience's rule and suppression rule read. */
+function ruleInputs(a: Audience, models: ScoringModel[]): string[] {
   const resolve = referenceResolver(models);
   const cols = new Set<string>();
-  for (const a of set.audiences) {
-    for (const rule of [a.rule, a.suppress.rule].filter(Boolean) as Rule[]) {
-      for (const ref of references(rule)) {
-        const r = resolve(ref);
-        if (!r.fromModel) cols.add(r.column);
-      }
+  for (const rule of [a.rule, a.suppress.rule].filter(Boolean) as Rule[]) {
+    for (const ref of references(rule)) {
+      const r = resolve(ref);
+      if (!r.fromModel) cols.add(r.column);
     }
   }
+  return [...cols];
+}
+
+/**
+ * Input columns that decide who is in audience `a` of `set`: its rule's and suppression
+ * rule's, and those of the audiences it suppresses (defined earlier, so no cycle).
+ */
+export function definitionInputs(set: AudienceSet, a: Audience, models: ScoringModel[]): string[] {
+  const suppressed = set.audiences.filter((x) => a.suppress.audiences.includes(x.name));
+  return [...new Set([...ruleInputs(a, models), ...suppressed.flatMap((x) => definitionInputs(set, x, models))])];
+}
+
+/** Input columns the audiences read (attributes in rules, identifiers): scoring must carry them. */
+export function audienceInputs(set: AudienceSet, models: ScoringModel[]): string[] {
+  const cols = new Set(set.audiences.flatMap((a) => ruleInputs(a, models)));
   for (const k of ['email', 'phone'] as const) if (set.identifiers[k]) cols.add(set.identifiers[k]!);
   return [...cols];
 }

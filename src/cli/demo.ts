@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { numberColumn } from '../io/columns.js';
 import { openDataset } from '../io/dataset.js';
 import { table } from '../report/text.js';
+import { audienceFilesText, shellLine } from './demo-text.js';
 import { main } from './main.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -21,7 +22,7 @@ const OUT = path.join(root, 'out/demo');
 fs.mkdirSync(OUT, { recursive: true });
 
 async function step(title: string, argv: string[]): Promise<void> {
-  process.stdout.write(`\n== ${title}\n$ audience ${argv.join(' ')}\n`);
+  process.stdout.write(`\n== ${title}\n$ audience ${shellLine(argv)}\n`);
   const code = await main(argv);
   if (code !== 0) process.exit(code);
 }
@@ -94,7 +95,7 @@ await step('Score the customers 90 days later; an audience of high predicted val
   '--output', path.join(EVENTS, 'scores'), '--overwrite',
 ]);
 process.stdout.write(
-  `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (audiences/<name>/members.parquet, members.csv, holdout.csv, activation-google.csv, activation-meta.csv)\n` +
+  `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (${audienceFilesText(path.join(OUT, 'scores'))})\n` +
     `Lifetime value: ${path.relative(process.cwd(), path.join(EVENTS, 'scores'))}/ (demo-value_value, _p_active, _percentile, _bucket)\n` +
     `Model report: ${path.relative(process.cwd(), path.join(OUT, 'demo-purchase.html'))} (any model: audience report NAME --out FILE.html)\n` +
     'Models: audience models show demo-segments | demo-purchase | demo-lookalike | demo-value\n',

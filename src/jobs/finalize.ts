@@ -15,7 +15,7 @@ import { MISSING_GROUP, selectionByGroup } from '../metrics/fairness.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { audienceColumns, buildAudiences, copyTo, type AudiencesResult } from '../audiences/build.js';
+import { audienceColumns, buildAudiences, copyTo, definitionInputs, type AudiencesResult } from '../audiences/build.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences, type ProfileSource } from '../audiences/profile.js';
 import type { FittedTransform } from '../features/transform.js';
@@ -242,7 +242,9 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
             b.values as never,
           );
           const counts = r.getRows().map(([group, n, m]) => ({ group: String(group) === '' ? MISSING_GROUP : String(group), count: Number(n), selected: Number(m) }));
-          built.summaries[a].fairness!.push(selectionByGroup(g.attribute, counts));
+          const { set, models } = input.audiences!;
+          const byRule = definitionInputs(set, set.audiences[a], models).includes(g.attribute);
+          built.summaries[a].fairness!.push({ ...selectionByGroup(g.attribute, counts), ...(byRule && { byRule }) });
         }
       }
     }

@@ -38,6 +38,17 @@ export interface FairnessReport {
 /** The four-fifths rule's ratio. */
 export const FOUR_FIFTHS = 0.8;
 
+/** Groups with fewer members than this get a small-sample caveat: their rates move a lot with a few rows. */
+export const SMALL_GROUP = 30;
+
+/** The caveat for groups under SMALL_GROUP members, naming them; empty when there are none. */
+export function smallGroupsText(groups: Array<{ group: string; count: number }>): string {
+  const small = groups.filter((g) => g.count < SMALL_GROUP);
+  if (!small.length) return '';
+  const names = small.map((g) => `${g.group} (${g.count})`).join(', ');
+  return `Small samples: ${names} ${small.length === 1 ? 'has' : 'have'} under ${SMALL_GROUP} members, too few for their rates and ratios to mean much.`;
+}
+
 /** Missing values of the attribute form their own group, named so. */
 export const MISSING_GROUP = '(missing)';
 
@@ -103,6 +114,11 @@ export interface SelectionByGroup {
   groups: Array<{ group: string; count: number; selected: number; selectionRate: number; disparateImpact: number; flagged: boolean }>;
   disparateImpact: number;
   fourFifthsRule: 'met' | 'not met';
+  /**
+   * The audience's own rules (its rule, suppression rule, or an audience it suppresses) read
+   * this attribute, so a disparity follows from the definition itself (set by the caller).
+   */
+  byRule?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Human-readable text reports: tables, segment profiles, each kind's training report (printed by the CLI, stored in train jobs' logs). */
-import type { FairnessReport } from '../metrics/fairness.js';
+import { SMALL_GROUP, smallGroupsText, type FairnessReport, type SelectionByGroup } from '../metrics/fairness.js';
 import type { BgNbdReport } from '../models/btyd/train.js';
 import type { CltvReport, ValueMetrics } from '../models/cltv/train.js';
 import { matchText } from '../io/ids.js';
@@ -80,9 +80,10 @@ export function formatFairness(reports: FairnessReport[] | undefined, positives:
         selected: fixed(g.selectionRate, 4),
         TPR: fixed(g.tpr, 3),
         FPR: fixed(g.fpr, 3),
-        'disparate impact': `${fixed(g.disparateImpact, 3)}${g.flagged ? ' < 0.8' : ''}`,
+        'disparate impact': `${fixed(g.disparateImpact, 3)}${g.flagged ? ' < 0.8' : ''}${g.count < SMALL_GROUP ? ' (small sample)' : ''}`,
       })),
     ),
+    ...[smallGroupsText(f.groups)].filter(Boolean),
   ]);
 }
 
@@ -180,6 +181,16 @@ const REMOVED: Record<keyof AudiencesResult['summaries'][number]['removed'], str
   duplicateIds: 'repeated ids (kept once)',
 };
 
+/**
+ * The four-fifths verdict on an audience's members by group, saying when a disparity follows
+ * from the audience's own rules (they select on the attribute).
+ */
+export function fourFifthsText(f: SelectionByGroup): string {
+  const verdict = `four-fifths rule ${f.fourFifthsRule}`;
+  if (!f.byRule) return verdict;
+  return f.fourFifthsRule === 'met' ? `${verdict}; its rules read ${f.attribute}` : `${verdict}, by design: its rules select on ${f.attribute} itself`;
+}
+
 /** Audience summaries in words: sizes, removals, suppression-list matches, means, segment mix, activation counts, overlaps. */
 export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'>): string {
   const out: string[] = [];
@@ -202,8 +213,8 @@ export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'
     if (distinct.length) out.push(`  profile: ${distinct.map(describeEntry).join('; ')}`);
     for (const f of a.fairness ?? []) {
       out.push(
-        `  members by ${f.attribute} (four-fifths rule ${f.fourFifthsRule}): ` +
-          f.groups.slice(0, 8).map((g) => `${g.group} ${(100 * g.selectionRate).toFixed(1)}% of ${g.count}${g.flagged ? ` (ratio ${g.disparateImpact.toFixed(2)} < 0.8)` : ''}`).join(', '),
+        `  members by ${f.attribute} (${fourFifthsText(f)}): ` +
+          f.groups.slice(0, 8).map((g) => `${g.group} ${(100 * g.selectionRate).toFixed(1)}% of ${g.count}${g.flagged ? ` (ratio ${g.disparateImpact.toFixed(2)} < 0.8)` : ''}${g.count < SMALL_GROUP ? ' (small sample)' : ''}`).join(', '),
       );
     }
   }
