@@ -94,6 +94,16 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
       await cli('report', model, '--out', `${model}.html`);
       const { errors, charts: drawn } = await inBrowser(`file://${path.join(dir, `${model}.html`)}`, `report-${model}.png`);
       expect(errors).toEqual([]);
+      // What the model achieves comes first, the inputs and parameters last; no label is cut.
+      const html = fs.readFileSync(path.join(dir, `${model}.html`), 'utf8');
+      const headings = [...html.matchAll(/<h2>([^<]*)<\/h2>/g)].map((h) => h[1]);
+      expect(headings[0]).toBe('Summary');
+      expect(headings[headings.length - 1]).toBe('Inputs and parameters');
+      expect(html).not.toContain('…');
+      if (model === 'buy') {
+        expect(html).toMatch(/<li>Ranks converters with ROC-AUC 0\.\d{3} on the held-out test split, against 0\.\d{3} for the logistic baseline \([+-]0\.\d{3}\)\.<\/li><li>Lift at 10%: /);
+        expect(html).toMatch(/<li>Calibration: predicted probabilities are 0\.\d{3} from the observed rates on average/);
+      }
       for (const c of drawn) expect(c.marks, `chart "${c.title}" has no marks`).toBeGreaterThan(0);
       for (const [title, min] of charts) {
         const chart = drawn.find((c) => title.test(c.title));
@@ -120,10 +130,28 @@ describe.skipIf(!CHROMIUM)('the model report in a headless browser', () => {
     expect(bad.stderr).toMatch(/fairness is measured for propensity and cltv models; seg@1 is kmeans/);
   }, 120_000);
 
+  it('small groups get a caveat in the page', async () => {
+    // The first 150 visitors: a dozen countries, most of them with under 30.
+    const lines = fs.readFileSync(path.join(dir, 'v.csv'), 'utf8').split('\n');
+    fs.writeFileSync(path.join(dir, 'few.csv'), `${lines.slice(0, 151).join('\n')}\n`);
+    await cli('report', 'buy', '--out', 'buy-few.html', '--input', 'few.csv', '--sensitive', 'country');
+    const html = fs.readFileSync(path.join(dir, 'buy-few.html'), 'utf8');
+    const section = html.slice(html.indexOf('Fairness by country'));
+    expect(section).toMatch(/Small samples: [^<]*\(\d+\)[^<]* have under 30 members, too few for their rates and ratios to mean much\./);
+    expect(section).toContain('(under 30 members: a small sample)');
+  }, 120_000);
+
   it('scoring with audiences: each audience\'s members by the groups of the sensitive column, as a join of input and output counts them', async () => {
-    fs.writeFileSync(path.join(dir, 'hot.json'), JSON.stringify({ audiences: [{ name: 'hot', rule: 'buy.score >= 40', holdout: 0.1 }] }));
-    await cli('score', '--input', 'v.csv', '--model', 'buy', '--audiences', path.join(dir, 'hot.json'), '--output', path.join(dir, 'scored'), '--quiet');
-    const [summary] = JSON.parse(fs.readFileSync(path.join(dir, 'scored', 'audiences', 'summary.json'), 'utf8')).summaries;
+    fs.writeFileSync(
+      path.join(dir, 'hot.json'),
+      JSON.stringify({ audiences: [{ name: 'hot', rule: 'buy.score >= 40', holdout: 0.1 }, { name: 'by_email', rule: 'channel = "email"' }, { name: 'not_email', rule: 'buy.score >= 0', suppress: { audiences: ['by_email'] } }] }),
+    );
+    const scored = await cli('score', '--input', 'v.csv', '--model', 'buy', '--audiences', path.join(dir, 'hot.json'), '--output', path.join(dir, 'scored'), '--quiet');
+    const [summary, byEmail, notEmail] = JSON.parse(fs.readFileSync(path.join(dir, 'scored', 'audiences', 'summary.json'), 'utf8')).summaries;
+    // A rule that selects on the sensitive column (or suppresses an audience that does) makes the disparity by design, and says so.
+    for (const a of [byEmail, notEmail]) expect(a.fairness[0]).toMatchObject({ attribute: 'channel', fourFifthsRule: 'not met', byRule: true });
+    expect(summary.fairness[0].byRule).toBeUndefined();
+    expect(scored.stdout).toMatch(/members by channel \(four-fifths rule not met, by design: its rules select on channel itself\)/);
     const [byChannel] = summary.fairness;
     expect(byChannel.attribute).toBe('channel');
     const con = await connect();

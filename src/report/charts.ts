@@ -12,9 +12,10 @@ const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948
 const CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
   view: { stroke: null },
-  axis: { labelFontSize: 11, titleFontSize: 11, grid: true, gridColor: '#eee' },
+  // Labels and titles are never cut ("Administrative_Dura..."): a limit of 0 is none.
+  axis: { labelFontSize: 11, titleFontSize: 11, grid: true, gridColor: '#eee', labelLimit: 0 },
   // One entry a line: method names are long, and a row of them would widen the chart.
-  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom', columns: 1, labelLimit: 360 },
+  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom', columns: 1, labelLimit: 0, titleLimit: 0 },
   title: { fontSize: 13, anchor: 'start', fontWeight: 600 },
   range: { category: PALETTE },
 };
@@ -95,8 +96,10 @@ export interface BarOptions {
 export function barChart(rows: Array<{ category: string; series: string; value: number }>, o: BarOptions): Record<string, unknown> {
   const categories = [...new Set(rows.map((r) => r.category))];
   const several = new Set(rows.map((r) => r.series)).size > 1;
+  // Labels are never cut (labelLimit 0); long ones are slanted so that they do not overlap.
+  const slant = Math.max(0, ...categories.map((c) => c.length)) > 12;
   const encoding = {
-    x: { field: 'category', type: 'nominal', title: o.x, sort: categories, axis: { labelAngle: 0, labelLimit: 90 } },
+    x: { field: 'category', type: 'nominal', title: o.x, sort: categories, axis: { labelAngle: slant ? -30 : 0, labelLimit: 0 } },
     y: { field: 'value', type: 'quantitative', title: o.y, ...(o.yFormat && { axis: { format: o.yFormat } }) },
     color: { field: 'series', type: 'nominal', title: null, ...(several ? {} : { legend: null }) },
     ...(several && { xOffset: { field: 'series' } }),
@@ -126,7 +129,7 @@ export function horizontalBars(rows: Array<{ label: string; value: number }>, o:
     data: { values: rows },
     mark: { type: 'bar', color: PALETTE[0] },
     encoding: {
-      y: { field: 'label', type: 'nominal', title: null, sort: rows.map((r) => r.label), axis: { labelLimit: 180 } },
+      y: { field: 'label', type: 'nominal', title: null, sort: rows.map((r) => r.label), axis: { labelLimit: 0 } },
       x: { field: 'value', type: 'quantitative', title: o.x },
     },
   };
@@ -182,7 +185,7 @@ export function heatmap(cells: Array<{ row: string; column: string; value: numbe
     height: Math.max(60, rows.length * 26),
     data: { values: cells },
     encoding: {
-      x: { field: 'column', type: 'nominal', title: o.columns, sort: columns, axis: { labelAngle: -35, labelLimit: 140 } },
+      x: { field: 'column', type: 'nominal', title: o.columns, sort: columns, axis: { labelAngle: -35, labelLimit: 0 } },
       y: { field: 'row', type: 'nominal', title: o.rows, sort: rows },
     },
     layer: [

@@ -42,6 +42,8 @@ th, td { border-bottom: 1px solid #e4e4e4; padding: 3px 10px 3px 0; text-align: 
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .flag { color: #b00; font-weight: 600; }
 .note { color: #555; font-size: 13px; }
+.summary { font-size: 15px; margin: 6px 0 4px; padding-left: 20px; }
+.summary li { margin: 4px 0; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
   h2 { break-after: avoid; }

@@ -4,7 +4,7 @@
  * calibration, profiles, the segment map), plus fairness by group when asked for.
  */
 import type { CurvePoint, DecileRow, HistogramBin } from '../metrics/classification.js';
-import type { FairnessReport } from '../metrics/fairness.js';
+import { SMALL_GROUP, smallGroupsText, type FairnessReport } from '../metrics/fairness.js';
 import type { AnomalyReport } from '../models/anomaly/train.js';
 import type { CltvReport, ValueMetrics } from '../models/cltv/train.js';
 import type { SegmentMap } from '../models/kmeans/map.js';
@@ -14,6 +14,7 @@ import type { Evaluation, PropensityReport } from '../models/propensity/train.js
 import type { Manifest } from '../models/registry.js';
 import { barChart, binnedChart, confusionChart, heatmap, horizontalBars, lineChart, renderSvg, scatterChart, type Series } from './charts.js';
 import { esc, htmlTable, page, type Section } from './html.js';
+import { summaryLines } from './summary.js';
 
 export interface ReportOptions {
   /** Fairness computed outside the manifest (`audience report --input --sensitive`), shown after the stored one. */
@@ -27,7 +28,9 @@ export interface ReportOptions {
  * @returns the HTML document (self-contained).
  */
 export async function renderReport(m: Manifest, opts: ReportOptions = {}): Promise<string> {
-  const sections: Section[] = [overview(m)];
+  // What the model achieves first; the inputs and parameters it was trained with last.
+  const lines = summaryLines(m);
+  const sections: Section[] = lines.length ? [{ title: 'Summary', blocks: [`<ul class="summary">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`] }] : [];
   const metrics = m.metrics as Record<string, unknown>;
   if (m.kind === 'propensity') sections.push(...(await propensitySections(metrics as unknown as PropensityReport)));
   else if (m.kind === 'cltv') sections.push(...(await cltvSections(metrics as unknown as CltvReport)));
@@ -42,6 +45,7 @@ export async function renderReport(m: Manifest, opts: ReportOptions = {}): Promi
   for (const f of opts.fairness ?? []) {
     sections.push(await fairnessSection(f, positives, `${opts.fairnessSource ?? 'the given data'} (if these are the training data, the rows the model learned from are counted too)`, inputs.has(f.attribute)));
   }
+  sections.push(overview(m));
   const subtitle = `${esc(m.kind)} model, version ${m.version}, trained ${esc(m.createdAt)} on ${esc(m.backend.name)}; ${m.data.rows.toLocaleString('en-US')} rows`;
   return page(`${m.name}@${m.version}`, subtitle, sections);
 }
@@ -52,7 +56,7 @@ const fix = (v: unknown, digits = 4) => (typeof v === 'number' && Number.isFinit
 function overview(m: Manifest): Section {
   const params = Object.entries(m.params).map(([k, v]) => ({ parameter: k, value: typeof v === 'object' ? JSON.stringify(v) : String(v) }));
   return {
-    title: 'Model',
+    title: 'Inputs and parameters',
     blocks: [
       htmlTable(
         [
@@ -319,12 +323,13 @@ async function fairnessSection(f: FairnessReport, positives: string, where: stri
     'selection rate': pct(g.selectionRate),
     TPR: fix(g.tpr, 3),
     FPR: fix(g.fpr, 3),
-    'disparate impact': `${fix(g.disparateImpact, 3)}${g.flagged ? ' (below 0.8)' : ''}`,
+    'disparate impact': `${fix(g.disparateImpact, 3)}${g.flagged ? ' (below 0.8)' : ''}${g.count < SMALL_GROUP ? ` (under ${SMALL_GROUP} members: a small sample)` : ''}`,
   }));
   const verdict = f.fourFifthsRule === 'met' ? 'met' : '<span class="flag">not met</span>';
+  const caveat = smallGroupsText(f.groups);
   return {
     title: `Fairness by ${f.attribute}`,
-    intro: `${esc(`Measured on ${where}: selected means score >= ${f.threshold.toPrecision(4)}; TPR and FPR count ${positives}. Disparate impact is each group's selection rate over the highest group's.`)} Four-fifths rule: ${verdict} (lowest ratio ${fix(f.disparateImpact, 3)}). ${isInput ? 'This column is one of the model\'s inputs (its feature spec has it).' : 'The column is used for this report only, not as a model input.'}`,
+    intro: `${esc(`Measured on ${where}: selected means score >= ${f.threshold.toPrecision(4)}; TPR and FPR count ${positives}. Disparate impact is each group's selection rate over the highest group's.`)} Four-fifths rule: ${verdict} (lowest ratio ${fix(f.disparateImpact, 3)}). ${isInput ? 'This column is one of the model\'s inputs (its feature spec has it).' : 'The column is used for this report only, not as a model input.'}${caveat ? ` ${esc(caveat)}` : ''}`,
     charts: [chart, calibration],
     blocks: [htmlTable(rows)],
   };
