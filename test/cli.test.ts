@@ -77,6 +77,10 @@ describe('audience CLI: generate, train, score, models', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/behavior@1 {2}kind kmeans/);
     expect(show.stdout).toMatch(/Segment 0: /);
+    // The report's 1,000-point map in one line, not as its JSON points.
+    expect(show.stdout).toMatch(/^map {7}1000 visitors on the first two principal components \(\d+% and \d+% of the variance\): drawn in the report/m);
+    expect(show.stdout).not.toContain('"points"');
+    expect(show.stdout.length).toBeLessThan(5000);
     expect(audience('models').stdout).toMatch(/behavior\s+kmeans\s+1/);
   });
 });

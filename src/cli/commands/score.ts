@@ -32,7 +32,8 @@ held-out file, to evaluate against) and per model:
     also _top_features (up to 3 features pushing the score up, by gradient x input: a
     backward pass per batch, measured at about 4x the scoring time of the model)
   lookalike: <name>_similarity, _is_seed, _rank (1 = most similar non-seed), _percentile
-  anomaly: <name>_score (distance in spreads), _cluster, _niche (-1: none), _percentile
+  anomaly: <name>_score (distance in spreads), _cluster, _niche (null unless in a
+    niche segment), _percentile
   cltv: <name>_value (expected over the horizon), _p_active, _percentile, _bucket
   bgnbd: <name>_purchases, _value (expected over the horizon), _percentile, _bucket
 --audiences FILE builds audiences from the scores: a membership column aud_<name>
