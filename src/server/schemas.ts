@@ -95,7 +95,7 @@ export const JobView = Type.Object({
   stage: Nullable(
     Type.String({
       description:
-        'planning, scoring, finalizing, resuming, or "retrying in Ns ..." after a runner died; a train job\'s progress, e.g. "training: mlp 288k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)" (its rows fields stay 0)',
+        'planning, scoring, finalizing, resuming, or "retrying in Ns ..." after a runner died; a train job\'s progress, e.g. "training: mlp 288.0k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)" (its rows fields stay 0)',
     }),
   ),
   request: Type.Object({}, { additionalProperties: true, description: "what was asked: inputs, models and output, or model kind, name and params (as checked: numbers as numbers, paths resolved)" }),

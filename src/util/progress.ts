@@ -142,7 +142,7 @@ function etaText(s: CountState, secs: number): string {
 /**
  * Progress reported as one line per stage through `report` (a service job's stage): the
  * first update at once, then at most one every `everyMs`, and the end of each stage.
- * Lines read `mlp 288k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)`.
+ * Lines read `mlp 288.0k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)`.
  */
 export function reportingProgress(report: (line: string) => void, everyMs = 2000): StageProgress {
   return (stage, unit = 'rows') => {
