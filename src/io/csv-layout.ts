@@ -91,7 +91,7 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
   }
   if (plain && lines[skipRows] !== undefined) {
     const names = splitLine(lines[skipRows], delimiter, quote).map((n) => n.trim());
-    const dup = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
+    const dup = firstRepeated(names);
     if (dup !== undefined) throw new UserError(`${shown}: column "${dup}" appears twice in the header (line ${skipRows + 1}); give each column its own name`);
   }
   let trailer = false;
@@ -106,6 +106,16 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
   const textOptions =
     `, all_varchar = true, hive_partitioning = false, header = true, skip = ${Math.trunc(skipRows)}, delim = ${literal(delimiter)}` + (quote ? `, quote = ${literal(quote)}` : `, quote = ''`);
   return { delimiter, trailer, options, textOptions };
+}
+
+/** The first non-empty name seen twice (with a Set: a header of 10,000 names took seconds compared pair by pair). */
+function firstRepeated(names: string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (n !== '' && seen.has(n)) return n;
+    seen.add(n);
+  }
+  return undefined;
 }
 
 /** A line of distinct, non-empty names, none of them a number: a header. */
