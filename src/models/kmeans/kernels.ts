@@ -11,6 +11,11 @@ import { assignLabels, clusterSums, fusedStepAvailable } from './webgpu.js';
 
 /** The (D+1) x K right operand [-2 C^T ; ||c||^2] for centroids C (K x D, row-major). */
 export function centroidOperand(centroids: Float32Array, k: number, d: number): tf.Tensor2D {
+  return tf.tensor2d(centroidOperandValues(centroids, k, d), [d + 1, k]);
+}
+
+/** The values of centroidOperand, row-major: D rows of -2 C^T, then the K squared norms (float32). */
+export function centroidOperandValues(centroids: Float32Array, k: number, d: number): Float32Array {
   const op = new Float32Array((d + 1) * k);
   for (let c = 0; c < k; c++) {
     let sq = 0;
@@ -21,7 +26,7 @@ export function centroidOperand(centroids: Float32Array, k: number, d: number): 
     }
     op[d * k + c] = sq;
   }
-  return tf.tensor2d(op, [d + 1, k]);
+  return op;
 }
 
 export interface StepResult {

@@ -18,6 +18,7 @@ import { outputName } from '../model.js';
 import { GraphBuilder } from './graph.js';
 import { NICHE_REACH, type AnomalyState } from '../anomaly/model.js';
 import { MIN_SCALE } from '../cltv/ziln.js';
+import { centroidOperandValues } from '../kmeans/kernels.js';
 import { transformNodes } from './transform-graph.js';
 
 /** The kinds scored through an ONNX graph, and the outputs (after `<name>_`) each graph yields. */
@@ -102,17 +103,8 @@ function weight(weights: Map<string, Weight>, name: string): Float32Array {
 /** The nearest of the centroids (K x d, X's column order) per row of the block (given transposed, d x N), as int64, and the Euclidean distance to it (float32). */
 function nearestNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number): { segment: string; distance: string } {
   const k = centroids.length / d;
-  const negTwoCt = new Float32Array(d * k);
-  const norms = new Float32Array(k);
-  for (let c = 0; c < k; c++) {
-    let sq = 0;
-    for (let j = 0; j < d; j++) {
-      const v = centroids[c * d + j];
-      negTwoCt[j * k + c] = -2 * v;
-      sq += v * v;
-    }
-    norms[c] = sq;
-  }
+  const op = centroidOperandValues(centroids, k, d);
+  const [negTwoCt, norms] = [op.subarray(0, d * k), op.subarray(d * k)];
   const partial = g.node('Gemm', [x, g.tensor('neg2ct', 'float', [d, k], negTwoCt), g.tensor('cnorm', 'float', [k], norms)], { transA: 1 });
   const segment = g.node('ArgMin', [partial], { axis: 1, keepdims: 0 });
   const sqNorm = g.node('ReduceSum', [g.node('Mul', [x, x]), g.tensor('axes0', 'int64', [1], [0n])], { keepdims: 0 });
