@@ -59,7 +59,7 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-queue-'));
     ({ server: redis, url } = await startRedis(dir));
     expect(cli(['generate', '--visitors', '60000', '--out', 'v.csv']).status).toBe(0);
-    expect(cli(['generate', '--visitors', '1000000', '--out', 'big.parquet', '--seed', '5']).status).toBe(0);
+    expect(cli(['generate', '--visitors', '400000', '--out', 'big.parquet', '--seed', '5']).status).toBe(0);
     expect(cli(['train', 'kmeans', '--input', 'v.csv', '--k', '4', '--name', 'seg', '--exclude', 'converted,true_segment,email', '--quiet']).status).toBe(0);
     fs.writeFileSync(path.join(dir, 'aud.json'), JSON.stringify({ identifiers: { email: 'email' }, audiences: [{ name: 'near', rule: 'seg.distance <= 2', holdout: 0.2 }] }));
     await startWorker();
@@ -88,7 +88,7 @@ describe.skipIf(!hasRedis)('shards over workers through Redis (BullMQ)', () => {
     }
   }
 
-  it('a 1M-row job over two workers gives the single-host output value for value', async () => {
+  it('a 400k-row job over two workers (4 shards) gives the single-host output value for value', async () => {
     const big = (output: string, env: Record<string, string> = {}) =>
       cli(['score', '--input', 'big.parquet', '--model', 'seg', '--audiences', 'aud.json', '--shard-rows', '100000', '--output', output], env);
     const single = big('big-single');
