@@ -193,6 +193,20 @@ describe.skipIf(!hasRedis)('a worker when Redis fails under it', () => {
     }
   }, 180_000);
 
+  it('audience score through Redis with its only worker gone prints why it waits, and finishes when a worker comes back', async () => {
+    const r = audience(['score', '--input', 'big.parquet', '--model', 'seg', '--shard-rows', '30000', '--output', 'cli-orphaned', '--quiet'], { REDIS_URL: url });
+    // Once a shard is done (the run checks that a worker is connected before it starts), the only worker goes.
+    const staging = path.join(dir, 'cli-orphaned', '.shards');
+    await until('a finished shard', () => fs.existsSync(staging) && fs.readdirSync(staging).some((f) => /^scores-\d+\..*\.parquet$/.test(f)), 60_000);
+    worker.proc.kill('SIGKILL');
+    await until('the waiting line', () => /waiting: 0 workers connected for [1-9]\d* s \(\d+ of \d+ shards done\)/.test(r.out()), 30_000).catch((err) => {
+      throw new Error(`${err.message}; it printed: ${r.out()}`);
+    });
+    worker = await startWorker();
+    expect(await r.exited, r.out()).toBe(0);
+    expect(r.out()).toMatch(/Scored 300,000 visitors/);
+  }, 180_000);
+
   it('a service K-Means fit whose workers are all gone says so in its stage, and finishes when a worker comes back', async () => {
     const server = await startServer(['--data-root', dir, '--data-dir', path.join(dir, 'data-fit'), '--store', path.join(dir, 'models'), '--redis', url]);
     try {

@@ -47,6 +47,8 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
       maxRejects: plan.maxRejects,
       onRows: (n) => progress.update((done += n), total),
       onShard: (r) => progress.update((done += r.rejected), total),
+      // Through Redis: why the shards wait (no worker connected, stalled, Redis not answering), as `audience train` says it.
+      onWaiting: (why) => why && process.stderr.write(`waiting: ${why}\n`),
     });
     requireUnchanged(inputs);
     return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000, fence);
