@@ -1,7 +1,7 @@
 /**
  * Whole scoring functions as ONNX graphs: the fitted transform (transform-graph.ts), then the
  * model, then the outputs its score files carry, named like the score columns.
- * - K-Means: the nearest centroid by ||x||^2 - 2 x.c + ||c||^2 (one MatMul), the Euclidean
+ * - K-Means: the nearest centroid by ||x||^2 - 2 x.c + ||c||^2 (one Gemm), the Euclidean
  *   distance to it (models/kmeans/kernels.ts nearestCentroid).
  * - Propensity: the MLP (nn/mlp.ts: piecewise-linear bins, their per-column embedding, a
  *   TabM-mini ensemble, ReLU layers) to a logit, the calibration (none, Platt, isotonic) in

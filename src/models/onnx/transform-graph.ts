@@ -3,8 +3,9 @@
  * validity checks (finite, within MAX_MAGNITUDE and the training range widened RANGE_BOUND
  * times, >= 0 under log), log1p, imputation and standardization, computed in float64 as the
  * JavaScript transform computes them, then rounded to float32; per boolean 0/1 or the fill;
- * per categorical its kept levels one-hot (an ai.onnx.ml LabelEncoder to the level's index,
- * unseen values to "(other)" when the fit had one). The graph's inputs are the feature
+ * per categorical its kept levels one-hot by OneHot (the level's index from an ai.onnx.ml
+ * LabelEncoder in an exported graph; unseen values to "(other)" when the fit had one). The
+ * block comes out transposed (features x rows; see TransformNodes). The graph's inputs are the feature
  * columns, one row per visitor: float64 for numeric and boolean (1/0, NaN missing), text for
  * categorical (a null as "(missing)", a whole number without its zero fraction: categoryOf) in
  * an exported graph, the level's index in the engine's own (computed as transform() does).
