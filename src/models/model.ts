@@ -1,5 +1,5 @@
 /** What every trained model offers the scoring pipeline, whatever its kind. */
-import type { FeatureBlock, FittedTransform } from '../features/transform.js';
+import { transform, type FeatureBlock, type FittedTransform } from '../features/transform.js';
 import type { ColumnBatch } from '../io/columns.js';
 import type { OutputColumn, OutputData } from '../io/writer.js';
 import type { Manifest } from './registry.js';
@@ -64,4 +64,15 @@ export abstract class StoredModel {
   protected col(output: string): string {
     return outputName(this.manifest.name, output);
   }
+}
+
+/**
+ * One model's outputs for a batch of raw feature columns: through its ONNX graph when it was
+ * loaded on that engine, else its fitted transform then `score` (rows numbered, not identified:
+ * the batch needs no id column). Shapes: one value per row per output column.
+ */
+export async function scoreColumns(model: ScoringModel, batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }> {
+  if (model.scoreBatch) return model.scoreBatch(batch);
+  const block = transform({ ...model.transform, id: { column: null, as: 'row' } }, batch);
+  return { outputs: await model.score(block), imputed: block.imputed };
 }

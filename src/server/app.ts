@@ -18,6 +18,8 @@ import { requestLog } from './plugins/request-log.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
+import { scoreRoutes } from './routes/score.js';
+import { ModelCache } from './model-cache.js';
 import type { Scheduler } from './scheduler.js';
 import type { Services } from './services.js';
 
@@ -48,7 +50,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   const checker = new SubmissionChecker(opts.roots.roots, opts.models.root);
   app.addHook('onClose', async () => checker.close());
-  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued };
+  const modelCache = new ModelCache(opts.models);
+  app.addHook('onClose', async () => modelCache.close());
+  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued, modelCache };
   app.decorate('services', services);
 
   await app.register(swagger, {
@@ -64,6 +68,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errors);
   await app.register(jobRoutes);
   await app.register(modelRoutes);
+  await app.register(scoreRoutes);
   await app.register(healthRoutes);
   return app;
 }

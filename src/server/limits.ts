@@ -87,3 +87,15 @@ export async function checkCsvPrefix(file: string, field: string): Promise<void>
     start = end + 1;
   }
 }
+
+/** Models a server keeps loaded for POST /v1/score and the online view (the least recently used beyond it is released). */
+export const MAX_CACHED_MODELS = 32;
+
+/** Rows one POST /v1/score may hold. */
+export const MAX_SCORE_ROWS = 1000;
+
+/** Models one POST /v1/score may name. */
+export const MAX_SCORE_MODELS = 16;
+
+/** Fields one row of POST /v1/score or one posted event may hold. */
+export const MAX_ROW_FIELDS = 1000;

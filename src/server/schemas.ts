@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox';
 import { AudienceDefinitionsSchema } from '../audiences/definition.js';
 import { FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
+import { MAX_ROW_FIELDS, MAX_SCORE_MODELS, MAX_SCORE_ROWS } from './limits.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
 function OneOf<T extends string>(values: readonly T[], description?: string) {
@@ -14,7 +15,7 @@ function OneOf<T extends string>(values: readonly T[], description?: string) {
 
 const Path = Type.String({ minLength: 1, maxLength: 4096, description: 'a path inside the data roots (relative paths start at the first root)' });
 const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'model name' });
-const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9]+|latest))?$', description: 'name, name@version or name@latest' });
+export const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9]+|latest))?$', description: 'name, name@version or name@latest' });
 
 export const TrainJob = Type.Object(
   {
@@ -174,3 +175,30 @@ export const Health = Type.Object({
 
 /** GET /readyz: 200 when jobs can be taken; 503 while starting or stopping, or when Redis (REDIS_URL) does not answer. */
 export const Ready = Type.Object({ ready: Type.Boolean(), redis: Type.Optional(Type.String()), store: Type.Optional(Type.String()) });
+
+/** A field name of a posted row (a feature, an event field). */
+const FieldName = Type.String({ minLength: 1, maxLength: 256 });
+/** A cell of a posted row: a number, text, a boolean or null (missing). */
+const Cell = Type.Union([Type.Number(), Type.String({ maxLength: 4096 }), Type.Boolean(), Type.Null()]);
+/** A posted row: field name to value. */
+export const JsonRow = Type.Record(FieldName, Cell, { maxProperties: MAX_ROW_FIELDS });
+
+/** POST /v1/score: models and the rows of features to score with them. */
+export const ScoreRequest = Type.Object(
+  {
+    models: Type.Array(ModelRef, { minItems: 1, maxItems: MAX_SCORE_MODELS, description: `models to score with (name, name@version, name@latest; at most ${MAX_SCORE_MODELS})` }),
+    rows: Type.Array(JsonRow, {
+      minItems: 1,
+      maxItems: MAX_SCORE_ROWS,
+      description: `at most ${MAX_SCORE_ROWS} rows; each names every feature the models read (null for a missing value, imputed as in batch scoring), and may carry the models' id column`,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/score's answer: the pinned versions that scored, and each row's outputs (`<model>_<output>`). */
+export const ScoreReply = Type.Object({
+  models: Type.Array(Type.Object({ ref: Type.String({ description: 'name@version' }), kind: Type.String(), engine: Type.String({ description: 'onnx or tfjs' }) })),
+  rows: Type.Array(Type.Record(Type.String(), Cell)),
+  imputed: Type.Integer({ description: 'missing or invalid feature values filled with the training value, over all rows and models' }),
+});

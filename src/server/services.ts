@@ -2,6 +2,7 @@
 import type { JobStore } from '../jobs/store.js';
 import type { ModelStore } from '../models/registry.js';
 import type { SubmissionChecker } from './checker.js';
+import type { ModelCache } from './model-cache.js';
 import type { DataRoots } from './paths.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -15,6 +16,8 @@ export interface Services {
   backend: { name: string; device: string };
   /** Queued jobs beyond which a submission is answered 429. */
   maxQueued: number;
+  /** Models loaded once for the request paths (POST /v1/score, the online view). */
+  modelCache: ModelCache;
 }
 
 declare module 'fastify' {
