@@ -6,6 +6,7 @@ import { events } from './commands/events.js';
 import { features } from './commands/features.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
+import { measure } from './commands/measure.js';
 import { models } from './commands/models.js';
 import { report } from './commands/report.js';
 import { score } from './commands/score.js';
@@ -14,7 +15,7 @@ import { train } from './commands/train.js';
 import { serve } from './commands/serve.js';
 import { worker } from './commands/worker.js';
 
-const COMMANDS: Command[] = [info, generate, events, features, train, score, segments, models, report, serve, worker];
+const COMMANDS: Command[] = [info, generate, events, features, train, score, measure, segments, models, report, serve, worker];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -3,7 +3,8 @@
  * date, point-in-time correct: only events on or before the as-of date are used. The
  * features are the recency, frequency and monetary (RFM) family this field uses (Fader,
  * Hardie and Lee, "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis", 2005),
- * computed by DuckDB SQL over the events: recency, frequency (events, active days),
+ * computed for each id by features/visitor.ts (the one implementation the online view uses
+ * too) over the events DuckDB reads, times and orders: recency, frequency (events, active days),
  * monetary (total, mean, max), tenure, inter-purchase time (mean and standard deviation of
  * the gaps between active days), counts and amounts over trailing 7/30/90/365-day windows,
  * distinct categories and the shares of the most frequent ones, sessions and events per
@@ -13,21 +14,24 @@
  *
  * Events are read with the product's readers (every real-file rule applies: numbers written
  * as text, exact ids), staged as Parquet, and every column is bound as a quoted identifier.
+ * DuckDB parses the times, counts the categories (the most frequent get share columns) and
+ * streams the events ordered by id; each id's events become its row here.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ColumnRequest } from '../io/columns.js';
 import { openDataset } from '../io/dataset.js';
-import { connect, ident } from '../io/duckdb.js';
-import { checkOutputFile, writeFile, type OutputColumn } from '../io/writer.js';
+import { connect } from '../io/duckdb.js';
+import { stageColumns } from '../io/stage.js';
+import { checkOutputFile, writeFile, type OutputColumn, type OutputData } from '../io/writer.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
 import { timeEncoding } from './event-times.js';
+import { featureColumns, LABEL_COLUMNS, topShares, visitorFeatures, WINDOWS, type FeatureLayout, type FeatureValue, type VisitorEvent } from './visitor.js';
 
-/** Trailing windows, days before the end of the as-of date. */
-export const WINDOWS = [7, 30, 90, 365];
-/** The label columns a horizon adds, named in the output's Parquet metadata under LABELS_KEY. */
-export const LABEL_COLUMNS = ['future_value', 'future_orders', 'converted'];
+export { LABEL_COLUMNS, WINDOWS };
+/** The Parquet metadata key naming the label columns. */
 export const LABELS_KEY = 'audience_labels';
 
 export interface EventsOptions {
@@ -68,22 +72,12 @@ export function parseHorizon(text: string): number {
   return days;
 }
 
-/** A column name for a category value: `category_share_<value>`, lower case, letters, digits and "_" only. */
-function shareColumn(value: string, taken: Set<string>): string {
-  const base = `category_share_${value.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'blank'}`;
-  let name = base;
-  for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
-  taken.add(name);
-  return name;
-}
-
 /**
  * Reads the events into a staged Parquet file with columns id, t (the time as text), amount,
  * category, session; returns its path.
  * @throws UserError naming a missing column.
  */
 async function stageEvents(opts: EventsOptions, dir: string): Promise<string> {
-  const data = await openDataset(opts.input);
   const wanted: Array<[string, string | undefined, ColumnRequest['as']]> = [
     ['id', opts.id, 'text'],
     ['t', opts.time, 'text'],
@@ -91,20 +85,8 @@ async function stageEvents(opts: EventsOptions, dir: string): Promise<string> {
     ['category', opts.category, 'text'],
     ['session', opts.session, 'text'],
   ];
-  const used = wanted.filter((w): w is [string, string, ColumnRequest['as']] => w[1] !== undefined);
-  const request: ColumnRequest[] = used.map(([, name, as]) => ({ name, as }));
-  const schema: OutputColumn[] = used.map(([alias, , as]) => ({ name: alias, type: as === 'number' ? 'DOUBLE' : 'VARCHAR' }));
-  const file = path.join(dir, 'events.parquet');
-  await writeFile(
-    file,
-    schema,
-    (async function* () {
-      for await (const b of data.read(request)) {
-        yield { rows: b.rows, columns: Object.fromEntries(used.map(([alias, name]) => [alias, b.columns.get(name) as never])) };
-      }
-    })(),
-  );
-  return file;
+  const used = wanted.filter((w): w is [string, string, ColumnRequest['as']] => w[1] !== undefined).map(([alias, name, as]) => ({ alias, name, as }));
+  return stageColumns(await openDataset(opts.input), used, path.join(dir, 'events.parquet'));
 }
 
 /**
@@ -137,68 +119,87 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
     // The as-of day ends at midnight after it; the horizon runs from there. $1 is the as-of date.
     const asOf = 'CAST($1 AS DATE)';
     const cutoff = `(${asOf} + INTERVAL 1 DAY)`;
-    const counts = (await con.runAndReadAll(`SELECT count(*) FILTER (WHERE t < ${cutoff}), count(*) FROM ev`, [opts.asOf])).getRows()[0].map(Number);
-    if (counts[0] === 0) throw new UserError(`no event on or before ${opts.asOf} (${counts[1]} events in all): choose a later --as-of`);
+    const used = (await con.runAndReadAll(`SELECT count(*) FILTER (WHERE t < ${cutoff}), count(*) FROM ev`, [opts.asOf])).getRows()[0].map(Number);
+    if (used[0] === 0) throw new UserError(`no event on or before ${opts.asOf} (${used[1]} events in all): choose a later --as-of`);
 
-    const cols: string[] = [];
-    const params: unknown[] = [opts.asOf];
-    const add = (expr: string, name: string) => cols.push(`${expr} AS ${ident(name)}`);
-    add(`date_diff('day', max(t)::DATE, ${asOf})`, 'recency_days');
-    add('count(*)', 'events');
-    add('count(DISTINCT t::DATE)', 'active_days');
-    add(`date_diff('day', min(t)::DATE, ${asOf})`, 'tenure_days');
-    if (opts.amount) {
-      add('coalesce(sum(amount), 0)', 'amount_total');
-      add('avg(amount)', 'amount_mean');
-      add('max(amount)', 'amount_max');
-      // Gamma-Gamma's input: the mean of the repeat purchases (each active day after the first,
-      // its amounts summed), as Fader, Hardie and Lee (2005) fit it; null without a repeat day.
-      add('sum(amount) FILTER (WHERE t::DATE > first_day) / nullif(count(DISTINCT t::DATE) - 1, 0)', 'amount_repeat_mean');
-    }
-    for (const w of WINDOWS) {
-      add(`count(*) FILTER (WHERE t >= ${cutoff} - INTERVAL ${w} DAY)`, `events_${w}d`);
-      if (opts.amount) add(`coalesce(sum(amount) FILTER (WHERE t >= ${cutoff} - INTERVAL ${w} DAY), 0)`, `amount_${w}d`);
-    }
-    if (opts.category) {
-      add('count(DISTINCT category)', 'distinct_categories');
-      const levels = (
-        await con.runAndReadAll(`SELECT category FROM ev WHERE t < ${cutoff} AND category IS NOT NULL GROUP BY category ORDER BY count(*) DESC, category LIMIT ${Math.trunc(top)}`, [opts.asOf])
-      ).getRows();
-      const taken = new Set<string>();
-      for (const [level] of levels) {
-        params.push(String(level));
-        add(`count(*) FILTER (WHERE category = $${params.length}) / count(*)`, shareColumn(String(level), taken));
-      }
-    }
-    if (opts.session) {
-      add('count(DISTINCT session)', 'sessions');
-      add('count(*) / nullif(count(DISTINCT session), 0)', 'events_per_session');
-    }
-    // Gaps between consecutive active days (days), per id: mean and standard deviation (null with one active day).
-    const gaps = `SELECT id, avg(gap) AS interpurchase_days_mean, stddev_pop(gap) AS interpurchase_days_sd FROM (
-      SELECT id, date_diff('day', lag(d) OVER (PARTITION BY id ORDER BY d), d) AS gap FROM (SELECT DISTINCT id, t::DATE AS d FROM ev WHERE t < ${cutoff})
-    ) GROUP BY id`;
-    const past = `(SELECT *, min(t::DATE) OVER (PARTITION BY id) AS first_day FROM ev WHERE t < ${cutoff})`;
-    const features = `SELECT id, ${cols.join(', ')} FROM ${past} GROUP BY id`;
+    const counts = opts.category ? (await con.runAndReadAll(`SELECT category, count(*) FROM ev WHERE t < ${cutoff} AND category IS NOT NULL GROUP BY category`, [opts.asOf])).getRows() : [];
+    const layout: FeatureLayout = {
+      amount: opts.amount !== undefined,
+      category: opts.category !== undefined,
+      session: opts.session !== undefined,
+      shares: topShares(counts.map(([c, n]) => [String(c), Number(n)]), top),
+      ...(opts.horizonDays !== undefined && { horizonDays: Math.trunc(opts.horizonDays) }),
+    };
     const labels = opts.horizonDays ? [...LABEL_COLUMNS] : [];
     const horizon = opts.horizonDays ? `${cutoff} + INTERVAL ${Math.trunc(opts.horizonDays)} DAY` : cutoff;
-    const future = `SELECT id, ${opts.amount ? 'coalesce(sum(amount), 0)' : 'CAST(NULL AS DOUBLE)'} AS future_value, count(*) AS future_orders FROM ev WHERE t >= ${cutoff} AND t < ${horizon} GROUP BY id`;
-    const labelCols = opts.horizonDays
-      ? ', coalesce(h.future_value, 0) AS future_value, coalesce(h.future_orders, 0) AS future_orders, CAST(coalesce(h.future_orders, 0) > 0 AS INTEGER) AS converted'
-      : '';
-    const select = `SELECT f.id AS ${ident(opts.id)}, f.* EXCLUDE (id), g.* EXCLUDE (id)${labelCols}
-      FROM (${features}) f JOIN (${gaps}) g USING (id)${opts.horizonDays ? ` LEFT JOIN (${future}) h USING (id)` : ''} ORDER BY f.id`;
+    const rowsFile = path.join(dir, 'features.parquet');
+    await writeFile(rowsFile, [{ name: opts.id, type: 'VARCHAR' }, ...featureColumns(layout)], visitorRows(con, opts, layout, horizon));
     const kv = labels.length ? `, KV_METADATA {${LABELS_KEY}: '${labels.join(',')}', audience_horizon_days: '${Math.trunc(opts.horizonDays!)}'}` : '';
-    params.push(`${path.resolve(opts.out)}.tmp`);
-    await con.run(`COPY (${select}) TO $${params.length} (FORMAT parquet, COMPRESSION zstd${kv})`, params as never);
+    await con.run(`COPY (SELECT * FROM read_parquet($1)) TO $2 (FORMAT parquet, COMPRESSION zstd${kv})`, [rowsFile, `${path.resolve(opts.out)}.tmp`]);
     fs.renameSync(`${path.resolve(opts.out)}.tmp`, opts.out);
     const described = (await con.runAndReadAll('DESCRIBE SELECT * FROM read_parquet($1)', [opts.out])).getRows().map((r) => String(r[0]));
     const rows = Number((await con.runAndReadAll('SELECT count(*) FROM read_parquet($1)', [opts.out])).getRows()[0][0]);
     const later = Number((await con.runAndReadAll(`SELECT count(*) FROM ev WHERE t >= ${horizon}`, [opts.asOf])).getRows()[0][0]);
-    return { rows, events: counts[0], columns: described, labels, later, times: time.description };
+    return { rows, events: used[0], columns: described, labels, later, times: time.description };
   } finally {
     con.closeSync();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(`${opts.out}.tmp`, { force: true });
   }
+}
+
+/** Ids' rows per written batch. */
+const ROWS_PER_BATCH = 8192;
+
+/**
+ * Every id's features (visitorFeatures) as batches of output columns, ids in DuckDB's order:
+ * the events before `horizon` (SQL over the as-of date, $1) streamed ordered by id, one id's
+ * events at a time.
+ */
+async function* visitorRows(con: DuckDBConnection, opts: EventsOptions, layout: FeatureLayout, horizon: string): AsyncGenerator<{ rows: number; columns: Record<string, OutputData> }> {
+  const columns = [{ name: opts.id, type: 'VARCHAR' as const }, ...featureColumns(layout)];
+  const asOfDay = Date.parse(`${opts.asOf}T00:00:00Z`) / 86_400_000;
+  const pick = (on: boolean, col: string) => (on ? col : 'NULL');
+  const result = await con.stream(
+    `SELECT id, CAST(t::DATE - DATE '1970-01-01' AS INTEGER), ${pick(layout.amount, 'amount')}, ${pick(layout.category, 'category')}, ${pick(layout.session, 'session')} FROM ev WHERE t < ${horizon} ORDER BY id`,
+    [opts.asOf],
+  );
+  let ids: string[] = [];
+  let rows: FeatureValue[][] = [];
+  let id: string | undefined;
+  let events: VisitorEvent[] = [];
+  const flush = () => {
+    const features = id === undefined ? null : visitorFeatures(events, asOfDay, layout);
+    if (features) {
+      ids.push(id!);
+      rows.push(features);
+    }
+    events = [];
+  };
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    for (const [rawId, day, amount, category, session] of chunk.getRows()) {
+      if (rawId !== id) {
+        flush();
+        id = String(rawId);
+      }
+      events.push({ day: Number(day), amount: amount === null ? NaN : Number(amount), category: category === null ? null : String(category), session: session === null ? null : String(session) });
+    }
+    if (rows.length >= ROWS_PER_BATCH) {
+      yield { rows: ids.length, columns: outputColumns(columns, ids, rows) };
+      [ids, rows] = [[], []];
+    }
+  }
+  flush();
+  if (ids.length) yield { rows: ids.length, columns: outputColumns(columns, ids, rows) };
+}
+
+/** Rows of feature values (after the id) as typed output columns: BIGINT as BigInt64, INTEGER as Int32, DOUBLE with NaN for null. */
+function outputColumns(columns: OutputColumn[], ids: string[], rows: FeatureValue[][]): Record<string, OutputData> {
+  const out: Record<string, OutputData> = { [columns[0].name]: ids };
+  for (const [j, c] of columns.slice(1).entries()) {
+    if (c.type === 'BIGINT') out[c.name] = BigInt64Array.from(rows, (r) => BigInt(r[j] ?? 0));
+    else if (c.type === 'INTEGER') out[c.name] = Int32Array.from(rows, (r) => r[j] ?? 0);
+    else out[c.name] = Float64Array.from(rows, (r) => r[j] ?? NaN);
+  }
+  return out;
 }

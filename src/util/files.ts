@@ -60,3 +60,19 @@ export function readFloat32File(file: string): Float32Array {
   new Uint8Array(out.buffer).set(bytes);
   return out;
 }
+
+/**
+ * Writes `data` to `file` whole or not at all: a temporary file beside it (`.<name>.<pid>.tmp`)
+ * renamed over the target, so a failed write never leaves half a file nor removes an earlier one.
+ * @throws the system's error naming `file` (the temporary file removed).
+ */
+export function writeFileWhole(file: string, data: string | NodeJS.ArrayBufferView): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileNamed(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw namingFile(err, file);
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * `audience measure`: what each audience earned against its holdout, read from an outcomes
+ * file. The member and holdout ids of every audience folder (`members.parquet` or
+ * `members.csv`, `holdout.csv`: a score run's `audiences/` or any tool's split) and the
+ * outcomes are joined in one DuckDB plan, ids compared by value (io/ids.ts), and the
+ * statistics per audience, group and segment come from aggregates (count, avg, var_samp,
+ * covar_samp); metrics/lift.ts turns them into lifts, intervals, p-values and CUPED.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnInfo } from '../io/columns.js';
+import { openDataset, type Dataset } from '../io/dataset.js';
+import { connect, duckMessage, ident } from '../io/duckdb.js';
+import { canonicalIdSql, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
+import { stageColumns } from '../io/stage.js';
+import { openTable } from '../io/table.js';
+import { cupedLiftOf, liftOf, type CovariateStats, type CupedEstimate, type LiftEstimate } from '../metrics/lift.js';
+import { UserError } from '../util/errors.js';
+import { warn } from '../util/warn.js';
+
+export interface MeasureOptions {
+  /** A score run's `audiences/` folder, a folder of audience folders, or one audience folder. */
+  audiences: string;
+  /** The outcomes: files, globs or a dataset folder (any input format), one row per id. */
+  outcomes: string[];
+  /** The id column of the outcomes, and of the member and holdout files. */
+  id: string;
+  /** Outcome columns (0/1 or numeric). */
+  outcomeColumns: string[];
+  /** A pre-campaign covariate for CUPED. */
+  pre?: string;
+  /** 'zero': an id without an outcome (unmatched, or an empty cell) counts as 0; 'skip' (default) leaves it out. */
+  missing?: 'skip' | 'zero';
+}
+
+/** An audience's lift on one outcome within one segment (no CUPED). */
+export interface SegmentLift extends LiftEstimate {
+  column: string;
+  segment: string;
+}
+
+export interface OutcomeMeasure extends LiftEstimate {
+  outcome: string;
+  /** Measured ids whose outcome cell was empty (left out, or 0 with --missing zero). */
+  missing: { members: number; holdout: number };
+  cuped?: CupedEstimate;
+  /** The lift within each segment of each segment column of the scores (when they carry one). */
+  bySegment?: SegmentLift[];
+}
+
+export interface AudienceMeasure {
+  name: string;
+  /** Distinct ids in the members and holdout files. */
+  members: number;
+  holdout: number;
+  /** Ids of each group not found in the outcomes. */
+  unmatched: { members: number; holdout: number };
+  outcomes: OutcomeMeasure[];
+  /** Why the audience could not be measured (no holdout); its outcomes are then empty. */
+  notMeasurable?: string;
+}
+
+export interface MeasureReport {
+  audiences: AudienceMeasure[];
+  id: string;
+  missing: 'skip' | 'zero';
+  pre?: string;
+  /** The score columns the breakdown is by, and where they were read (absent without scores). */
+  segments?: { columns: string[]; scores: string };
+  outcomesRows: number | undefined;
+}
+
+/** One audience folder's files. */
+export interface AudienceFolder {
+  name: string;
+  members: string;
+  holdout?: string;
+  /** Why it cannot be measured, found before any data is read. */
+  reason?: string;
+}
+
+const first = (dir: string, names: string[]) => names.map((n) => path.join(dir, n)).find((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
+
+/** Whether a CSV file holds a line after its header (read from its first MiB). */
+function csvHasRows(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split(/\r?\n|\r/).filter((l) => l.trim() !== '').length > 1;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The audience folders under `dir` (in summary.json's order when there is one, else by name),
+ * or `dir` itself when it holds a members file. An audience whose holdout file is missing or
+ * empty gets a `reason`.
+ * @throws UserError when `dir` is no folder or holds no audience folder.
+ */
+export function audienceFolders(dir: string): AudienceFolder[] {
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`--audiences ${dir}: not a folder (give a score run's audiences/ folder, or folders with members.csv and holdout.csv)`);
+  const folderOf = (d: string, name: string): AudienceFolder | undefined => {
+    const members = first(d, ['members.parquet', 'members.csv']);
+    if (!members) return undefined;
+    const holdout = first(d, ['holdout.parquet', 'holdout.csv']);
+    if (!holdout) return { name, members, reason: `no holdout file (${path.join(d, 'holdout.csv')})` };
+    if (holdout.endsWith('.csv') && !csvHasRows(holdout)) return { name, members, holdout, reason: `its holdout is empty (${holdout} holds no ids: the audience was built without a "holdout" share)` };
+    return { name, members, holdout };
+  };
+  const own = folderOf(dir, path.basename(path.resolve(dir)));
+  if (own) return [own];
+  let order: string[] = [];
+  try {
+    order = (JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { summaries?: Array<{ name: string }> }).summaries?.map((s) => s.name) ?? [];
+  } catch {
+    // a plain folder of audience folders
+  }
+  const names = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort((a, b) => (order.indexOf(a) + 1 || Infinity) - (order.indexOf(b) + 1 || Infinity) || a.localeCompare(b));
+  const folders = names.map((n) => folderOf(path.join(dir, n), n)).filter((f): f is AudienceFolder => f !== undefined);
+  if (folders.length === 0) throw new UserError(`--audiences ${dir}: no audience folders in it (each a folder with members.csv or members.parquet, and holdout.csv)`);
+  return folders;
+}
+
+/** The SQL of a column's id key, compared as canonicalId does: integers as their decimal text, anything else canonicalized. */
+function keySql(column: string, type: string): string {
+  return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i.test(type) ? `CAST(${ident(column)} AS VARCHAR)` : canonicalIdSql(`CAST(${ident(column)} AS VARCHAR)`);
+}
+
+/** Whether DuckDB can read these columns of the dataset's files as they are: Parquet files whose columns are stored (not inferred), the values numeric or boolean. */
+function readsDirectly(data: Dataset, id: string, values: string[]): boolean {
+  return data.tables.every((t) => {
+    if (t.format !== 'parquet' || t.readPath) return false;
+    const col = (n: string) => t.columns.find((c) => c.name === n);
+    const idCol = col(id);
+    if (!idCol || idCol.inferred || idCol.type !== data.columns.find((c) => c.name === id)?.type) return false;
+    return values.every((v) => {
+      const c = col(v);
+      return c && !c.inferred && (c.kind === 'numeric' || c.kind === 'boolean');
+    });
+  });
+}
+
+/** A column of `columns` by name. @throws UserError naming the file, the column and the columns it has. */
+function requireColumn(columns: ColumnInfo[], name: string, file: string, flag: string): ColumnInfo {
+  const col = columns.find((c) => c.name === name);
+  if (!col) throw new UserError(`${file}: ${flag} column "${name}" not found (columns: ${columns.map((c) => c.name).join(', ')})`);
+  return col;
+}
+
+/** Binds values as `$n` in the order they are asked for. */
+class Params {
+  readonly values: unknown[] = [];
+  bind(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/**
+ * The SQL relation of the outcomes, `key`, `y0`.. and `x` (DOUBLE): the Parquet files read
+ * where they are, anything else staged by the product's readers first (into `tmp`).
+ */
+async function outcomesRelation(opts: MeasureOptions, tmp: string, params: Params): Promise<{ sql: string; rows: number | undefined }> {
+  const data = await openDataset(opts.outcomes);
+  const where = data.tables[0].path;
+  const idCol = requireColumn(data.columns, opts.id, where, '--id');
+  const values = [...opts.outcomeColumns, ...(opts.pre ? [opts.pre] : [])];
+  for (const [i, v] of values.entries()) {
+    const col = requireColumn(data.columns, v, where, i < opts.outcomeColumns.length ? '--outcome' : '--pre');
+    if (col.kind === 'other' || (col.kind === 'text' && !col.inferred)) throw new UserError(`${where}: column "${v}" holds ${col.type} values; an outcome or --pre column holds numbers or 0/1`);
+  }
+  const alias = (i: number) => (i < opts.outcomeColumns.length ? `y${i}` : 'x');
+  if (readsDirectly(data, opts.id, values)) {
+    const files = params.bind(listValue(data.tables.map((t) => t.path)));
+    const cols = values.map((v, i) => `CAST(${ident(v)} AS DOUBLE) AS ${alias(i)}`).join(', ');
+    return { sql: `SELECT ${keySql(opts.id, idCol.type)} AS key, ${cols} FROM read_parquet(${files}, binary_as_string = true, hive_partitioning = false)`, rows: data.rowCount };
+  }
+  const staged = await stageColumns(data, [{ alias: 'id', name: opts.id, as: 'text' }, ...values.map((v, i) => ({ alias: alias(i), name: v, as: 'number' as const }))], path.join(tmp, 'outcomes.parquet'));
+  return { sql: `SELECT ${canonicalIdSql('id')} AS key, ${values.map((_, i) => alias(i)).join(', ')} FROM read_parquet(${params.bind(staged)})`, rows: data.rowCount };
+}
+
+/**
+ * Adds an id file's ids to the temporary table `ids` (aud, status, key): a Parquet file read
+ * where it is, a CSV or Arrow file staged first. Its id column is the one named `id`, or its
+ * only column.
+ */
+async function loadIds(con: DuckDBConnection, file: string, id: string, aud: number, status: 1 | 2, tmp: string): Promise<void> {
+  const table = await openTable(file);
+  const col = table.columns.find((c) => c.name === id) ?? (table.columns.length === 1 ? table.columns[0] : undefined);
+  if (!col) throw new UserError(`${file}: no id column "${id}" (columns: ${table.columns.map((c) => c.name).join(', ')}); the member and holdout files name their ids as the outcomes do`);
+  if (table.format === 'parquet' && !col.inferred) {
+    await con.run(`INSERT INTO ids SELECT $1, $2, ${keySql(col.name, col.type)} FROM read_parquet($3, binary_as_string = true, hive_partitioning = false)`, [aud, status, file]);
+    return;
+  }
+  const staged = await stageColumns({ tables: [table], columns: table.columns, rowCount: table.rowCount, read: (r, o) => table.read(r, o) }, [{ alias: 'id', name: col.name, as: 'text' }], path.join(tmp, `ids-${aud}-${status}.parquet`));
+  await con.run(`INSERT INTO ids SELECT $1, $2, ${canonicalIdSql('id')} FROM read_parquet($3)`, [aud, status, staged]);
+}
+
+/** The score run above an audiences folder: its score files, id column and segment columns (none when it has none or names ids otherwise). */
+function scoresOf(audiencesDir: string, id: string): { files: string[]; columns: string[]; dir: string } | undefined {
+  const dir = path.dirname(path.resolve(audiencesDir));
+  let manifest: { files?: Array<{ path: string }>; columns?: Array<{ name: string }> };
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const names = (manifest.columns ?? []).map((c) => c.name);
+  const columns = names.filter((n) => n.endsWith('_segment'));
+  const files = (manifest.files ?? []).map((f) => path.join(dir, f.path)).filter((f) => f.endsWith('.parquet'));
+  if (!columns.length || !files.length || !names.includes(id)) return undefined;
+  return { files, columns, dir };
+}
+
+/** The SQL of the score run's segment columns per id (`key`, `s0`..), the first row of an id that repeats. */
+function segmentsRelation(scores: NonNullable<ReturnType<typeof scoresOf>>, id: string, idType: string, params: Params): string {
+  const cols = scores.columns.map((c, k) => `CAST(${ident(c)} AS VARCHAR) AS s${k}`).join(', ');
+  return `SELECT * FROM (SELECT ${keySql(id, idType)} AS key, ${cols} FROM read_parquet(${params.bind(listValue(scores.files))})) WHERE key IN (SELECT key FROM ids_u) QUALIFY row_number() OVER (PARTITION BY key) = 1`;
+}
+
+/** Aggregates per outcome i: measured rows, mean, variance, empty cells, and with a covariate its mean, variance and covariance. */
+function outcomeAggregates(k: number, pre: boolean): string {
+  const y = `y${k}`;
+  const parts = [`count(${y}) AS n${k}`, `avg(${y}) AS mean${k}`, `var_samp(${y}) AS var${k}`, `count(*) FILTER (WHERE m${k} AND status = 1) AS mm${k}`, `count(*) FILTER (WHERE m${k} AND status = 2) AS mh${k}`];
+  if (pre) parts.push(`avg(x) FILTER (WHERE ${y} IS NOT NULL) AS xmean${k}`, `var_samp(x) FILTER (WHERE ${y} IS NOT NULL) AS xvar${k}`, `covar_samp(x, ${y}) AS cov${k}`, `count(*) FILTER (WHERE ${y} IS NOT NULL AND x IS NULL) AS xnull${k}`);
+  return parts.join(', ');
+}
+
+type Row = Record<string, unknown>;
+const numOf = (r: Row, k: string) => (r[k] === null || r[k] === undefined ? NaN : Number(r[k]));
+
+/** The statistics of outcome k in one result row (a group). */
+function statsOf(r: Row, k: number): CovariateStats {
+  return { n: numOf(r, `n${k}`), mean: numOf(r, `mean${k}`), variance: numOf(r, `var${k}`), preMean: numOf(r, `xmean${k}`), preVariance: numOf(r, `xvar${k}`), covariance: numOf(r, `cov${k}`) };
+}
+
+/**
+ * Measures every audience of `opts.audiences` against the outcomes (see the module comment):
+ * per audience, distinct member and holdout ids, those not in the outcomes, and per outcome
+ * the lift with its interval, p-value, incremental outcomes, minimum detectable lift, CUPED
+ * with `pre`, and the lift per segment when the score run above the folder has segments.
+ * @throws UserError for a missing folder, file or column, an id in both members and
+ *   holdout, an id repeated in the outcomes, a missing --pre value (without --missing zero),
+ *   or outcomes that match none of the ids.
+ */
+export async function measureAudiences(opts: MeasureOptions): Promise<MeasureReport> {
+  const folders = audienceFolders(opts.audiences);
+  const missing = opts.missing ?? 'skip';
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'audience-measure-'));
+  const con = await connect();
+  try {
+    await con.run('CREATE OR REPLACE TEMP TABLE ids (aud INTEGER, status UTINYINT, key VARCHAR)');
+    for (const [i, f] of folders.entries()) {
+      await loadIds(con, f.members, opts.id, i, 1, tmp);
+      if (!f.reason) await loadIds(con, f.holdout!, opts.id, i, 2, tmp);
+    }
+    await con.run('CREATE OR REPLACE TEMP TABLE ids_u AS SELECT DISTINCT aud, status, key FROM ids WHERE key IS NOT NULL');
+    await refuseOverlap(con, folders);
+    const sizes = new Map<string, number>();
+    for (const [aud, status, n] of (await con.runAndReadAll('SELECT aud, status, count(*) FROM ids_u GROUP BY ALL')).getRows()) sizes.set(`${aud}:${status}`, Number(n));
+    const params = new Params();
+    const outcomes = await outcomesRelation(opts, tmp, params);
+    const scores = scoresOf(opts.audiences, opts.id);
+    const scoreIdType = scores && (await openTable(scores.files[0])).columns.find((c) => c.name === opts.id)!.type;
+    const segs = scores ? `LEFT JOIN (${segmentsRelation(scores, opts.id, scoreIdType!, params)}) s ON i.key = s.key` : '';
+    const segCols = scores ? scores.columns.map((_, k) => `s${k}`) : [];
+    const ys = opts.outcomeColumns.map((_, k) => `${missing === 'zero' ? `coalesce(o.y${k}, 0)` : `o.y${k}`} AS y${k}, (o.key IS NOT NULL AND o.y${k} IS NULL) AS m${k}`);
+    const x = opts.pre ? [`${missing === 'zero' ? 'coalesce(o.x, 0)' : 'o.x'} AS x`] : [];
+    const joined = `SELECT i.aud, i.status, o.key IS NOT NULL AS matched${segCols.map((s) => `, s.${s}`).join('')}, ${[...ys, ...x].join(', ')} FROM ids_u i LEFT JOIN (${outcomes.sql}) o ON i.key = o.key ${segs}`;
+    const sets = ['(aud, status)', ...segCols.map((s) => `(aud, status, ${s})`)].join(', ');
+    const select = `SELECT aud, status${segCols.map((s) => `, ${s}`).join('')}${segCols.length ? `, grouping(${segCols.join(', ')}) AS g` : ', 0 AS g'}, count(*) AS n_rows, count(*) FILTER (WHERE matched) AS n_matched, ${opts.outcomeColumns.map((_, k) => outcomeAggregates(k, Boolean(opts.pre))).join(', ')} FROM (${joined}) GROUP BY GROUPING SETS (${sets})`;
+    let rows: Row[];
+    try {
+      rows = (await con.runAndReadAll(select, params.values as never)).getRowObjectsJS() as Row[];
+    } catch (err) {
+      throw new UserError(`${opts.outcomes.join(', ')}: cannot measure: ${duckMessage(err)}`, { cause: err });
+    }
+    await refuseRepeats(con, rows, sizes, outcomes.sql, params, opts, (1 << segCols.length) - 1);
+    const report = assemble(folders, rows, sizes, opts, segCols.length ? scores!.columns : []);
+    return { audiences: report, id: opts.id, missing, ...(opts.pre && { pre: opts.pre }), ...(scores && { segments: { columns: scores.columns, scores: scores.dir } }), outcomesRows: outcomes.rows };
+  } finally {
+    con.closeSync();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** @throws UserError when an id is both a member and in the holdout of one audience (the split is not a split). */
+async function refuseOverlap(con: DuckDBConnection, folders: AudienceFolder[]): Promise<void> {
+  const r = (await con.runAndReadAll('SELECT aud, count(*), min(key) FROM (SELECT aud, key FROM ids_u GROUP BY aud, key HAVING count(DISTINCT status) > 1) GROUP BY aud ORDER BY aud LIMIT 1')).getRows();
+  if (r.length) {
+    const f = folders[Number(r[0][0])];
+    throw new UserError(`audience "${f.name}": ${r[0][1]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(r[0][2])}); a holdout must be apart from the members`);
+  }
+}
+
+/**
+ * @throws UserError when an id of the audiences repeats in the outcomes (the join gave more rows
+ *   than ids), naming one; or with `pre` and no --missing zero, when an outcome has no pre value.
+ */
+async function refuseRepeats(con: DuckDBConnection, rows: Row[], sizes: Map<string, number>, outcomesSql: string, params: Params, opts: MeasureOptions, totalG: number): Promise<void> {
+  const totals = rows.filter((r) => Number(r.g) === totalG);
+  if (totals.some((r) => Number(r.n_rows) > (sizes.get(`${r.aud}:${r.status}`) ?? 0))) {
+    const ex = (await con.runAndReadAll(`SELECT key, count(*) AS n FROM (${outcomesSql}) WHERE key IN (SELECT key FROM ids_u) GROUP BY key HAVING count(*) > 1 ORDER BY key LIMIT 1`, params.values as never)).getRows()[0];
+    throw new UserError(`${opts.outcomes.join(', ')}: id ${JSON.stringify(ex?.[0])} is on ${ex?.[1]} rows of column "${opts.id}"; the outcomes hold one row per id`);
+  }
+  if (!opts.pre) return;
+  for (const [k, name] of opts.outcomeColumns.entries()) {
+    const n = totals.reduce((s, r) => s + Number(r[`xnull${k}`] ?? 0), 0);
+    if (n > 0) throw new UserError(`${opts.outcomes.join(', ')}: ${n} measured ids have outcome "${name}" but no --pre value in "${opts.pre}"; fill them, or give --missing zero to count a missing value as 0`);
+  }
+}
+
+/** The report of each audience from the aggregate rows (group totals and per-segment rows). */
+function assemble(folders: AudienceFolder[], rows: Row[], sizes: Map<string, number>, opts: MeasureOptions, segColumns: string[]): AudienceMeasure[] {
+  const total = (aud: number, status: number) => rows.find((r) => Number(r.aud) === aud && Number(r.status) === status && Number(r.g) === (1 << segColumns.length) - 1);
+  let matchedAll = 0;
+  let idsAll = 0;
+  const out = folders.map((f, aud): AudienceMeasure => {
+    const members = sizes.get(`${aud}:1`) ?? 0;
+    const holdout = sizes.get(`${aud}:2`) ?? 0;
+    const m = total(aud, 1);
+    const h = total(aud, 2);
+    const matched = { members: m ? Number(m.n_matched) : 0, holdout: h ? Number(h.n_matched) : 0 };
+    const base = { name: f.name, members, holdout, unmatched: { members: members - matched.members, holdout: holdout - matched.holdout } };
+    if (f.reason) return { ...base, holdout: 0, unmatched: { ...base.unmatched, holdout: 0 }, outcomes: [], notMeasurable: f.reason };
+    matchedAll += matched.members + matched.holdout;
+    idsAll += members + holdout;
+    if ((members && matched.members < ID_MATCH_MIN_SHARE * members) || (holdout && matched.holdout < ID_MATCH_MIN_SHARE * holdout)) {
+      warn(`audience "${f.name}": only ${matchText(matched.members + matched.holdout, members + holdout)} of its members and holdout are in the outcomes; check that they hold the same ids as column "${opts.id}"`);
+    }
+    if (!m || !h || Number(m.n0 ?? 0) + Number(h.n0 ?? 0) === 0) return { ...base, outcomes: [], notMeasurable: 'none of its ids has an outcome' };
+    const outcomes = opts.outcomeColumns.map((name, k): OutcomeMeasure => {
+      const lift = liftOf(statsOf(m, k), statsOf(h, k), members);
+      const bySegment = segColumns.length ? segmentLifts(rows, aud, k, segColumns) : undefined;
+      return {
+        outcome: name,
+        ...lift,
+        missing: { members: Number(m[`mm${k}`]), holdout: Number(h[`mh${k}`]) },
+        ...(opts.pre && { cuped: cupedLiftOf(statsOf(m, k), statsOf(h, k), members) }),
+        ...(bySegment && { bySegment }),
+      };
+    });
+    return { ...base, outcomes };
+  });
+  if (idsAll > 0 && matchedAll === 0) throw new UserError(`${opts.outcomes.join(', ')}: none of the ${idsAll.toLocaleString('en-US')} member and holdout ids is in column "${opts.id}"; check --id and that the files hold the same ids`);
+  return out;
+}
+
+/** Per segment column and value: the lift of members over holdout within it (segments with at least one of each). */
+function segmentLifts(rows: Row[], aud: number, k: number, segColumns: string[]): SegmentLift[] {
+  const out: SegmentLift[] = [];
+  for (const [j, column] of segColumns.entries()) {
+    const g = ((1 << segColumns.length) - 1) & ~(1 << (segColumns.length - 1 - j)); // grouping(): bit set for each column not grouped by
+    const mine = rows.filter((r) => Number(r.aud) === aud && Number(r.g) === g);
+    const values = [...new Set(mine.map((r) => r[`s${j}`] as string | null))].sort((a, b) => String(a).localeCompare(String(b), 'en', { numeric: true }));
+    for (const v of values) {
+      const m = mine.find((r) => Number(r.status) === 1 && r[`s${j}`] === v);
+      const h = mine.find((r) => Number(r.status) === 2 && r[`s${j}`] === v);
+      if (!m || !h) continue;
+      // The segment's incremental outcomes: its lift times its members (all of them, measured or not).
+      out.push({ column, segment: v ?? 'none', ...liftOf(statsOf(m, k), statsOf(h, k), Number(m.n_rows)) });
+    }
+  }
+  return out;
+}

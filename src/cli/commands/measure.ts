@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { measureAudiences } from '../../audiences/measure.js';
+import { measurePage, measureText } from '../../report/lift.js';
+import { UserError } from '../../util/errors.js';
+import { writeFileWhole } from '../../util/files.js';
+import { list, str, type Command } from '../args.js';
+
+/** An output file's folder exists and the path is no folder. @throws UserError naming the flag. */
+function checkOut(flag: string, file: string): string {
+  const out = path.resolve(file);
+  if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${flag} ${file}: is a folder; give a file name`);
+  if (!fs.statSync(path.dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${flag} ${file}: the folder ${path.dirname(out)} does not exist`);
+  return out;
+}
+
+/** `audience measure`: each audience's members against its holdout on an outcomes file (audiences/measure.ts). */
+export const measure: Command = {
+  name: 'measure',
+  summary: "measure each audience's lift over its holdout on campaign outcomes (with CUPED)",
+  usage: `audience measure --audiences OUT/audiences --outcomes outcomes.csv --id COL --outcome COL [--outcome COL ...]
+                  [--pre COL] [--missing skip|zero] [--out measure.json] [--report measure.html]
+
+For each audience folder under --audiences (a score run's audiences/ folder, or any folders
+holding members.csv or members.parquet and holdout.csv, each with an id column named as in
+the outcomes, or a single column), over the member and holdout ids found in the outcomes
+(any input format, one row per id; ids compared by value: 12346 and "12346.0" are one id):
+  n and mean of members and holdout, lift = member mean - holdout mean, its 95% interval
+  lift +- 1.96 sqrt(s2_m/n_m + s2_h/n_h) (sample variances), relative lift (lift / holdout
+  mean), a two-sided p-value (normal), incremental = lift x members, and the minimum
+  detectable lift at 80% power (5% two-sided) for a next run of the same sizes.
+--pre COL     a pre-campaign covariate: each outcome also CUPED-adjusted, Y - theta (X - mean X)
+              with theta = cov(X, Y) / var(X) over members and holdout together (Deng, Xu,
+              Kohavi and Walker, WSDM 2013), and the share of variance it removed
+--missing     skip (default): ids not in the outcomes, and empty outcome cells, are left
+              out and counted; zero: they count as 0 (and a missing --pre value as 0)
+--out FILE    the JSON: {"audiences": [{"name", "members", "holdout", "unmatched",
+              "outcomes": [{"outcome", "memberMean", "holdoutMean", "lift", "liftLow",
+              "liftHigh", "relativeLift", "pValue", "incremental", "minDetectableLift",
+              "nMembers", "nHoldout", "missing", "cuped"?, "bySegment"?}], "notMeasurable"?}]}
+--report FILE an HTML page with the same tables
+When the folder is a score run's (its manifest.json beside it) and the scores carry a
+segment (<model>_segment), each outcome's lift is also given per segment.
+Audiences without a holdout are listed as not measurable, with the reason.`,
+  options: {
+    audiences: { type: 'string' },
+    outcomes: { type: 'string', multiple: true },
+    id: { type: 'string' },
+    outcome: { type: 'string', multiple: true },
+    pre: { type: 'string' },
+    missing: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    report: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  async run(values) {
+    const outcomeColumns = list(values.outcome);
+    if (outcomeColumns.length === 0) throw new UserError('audience measure: --outcome COL is required (repeat it for several outcomes)');
+    const outcomes = list(values.outcomes);
+    if (outcomes.length === 0) throw new UserError('audience measure: --outcomes FILE is required (Parquet, CSV or Arrow; one row per id)');
+    const missing = values.missing ?? 'skip';
+    if (missing !== 'skip' && missing !== 'zero') throw new UserError(`--missing ${String(missing)}: expected skip or zero`);
+    const out = typeof values.out === 'string' ? checkOut('--out', values.out) : undefined;
+    const reportFile = typeof values.report === 'string' ? checkOut('--report', values.report) : undefined;
+    const result = await measureAudiences({
+      audiences: str(values.audiences, '--audiences', 'measure'),
+      outcomes,
+      id: str(values.id, '--id', 'measure'),
+      outcomeColumns,
+      pre: typeof values.pre === 'string' ? values.pre : undefined,
+      missing,
+    });
+    if (out) writeFileWhole(out, `${JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    if (reportFile) writeFileWhole(reportFile, measurePage(result, outcomes.join(', ')));
+    if (!values.quiet) {
+      process.stdout.write(`${measureText(result)}\n`);
+      for (const [what, f] of [['JSON', out], ['report', reportFile]] as const) if (f) process.stdout.write(`Wrote ${what} ${f}\n`);
+    }
+  },
+};
