@@ -188,6 +188,7 @@ export const KIND_PARAMS = {
     embedding: int("with --numeric ple: each numeric input's bins through its own linear layer to N values and a ReLU before the first layer (PLE-LR, Gorishniy et al. 2022); 0: the bins go to the first layer as they are", 0, 64, 0),
     ema: real('decay of an exponential moving average of the weights (Polyak averaging), used for early stopping and the saved model; 0: none', { min: 0, max: 0.9999 }, 0.99),
     refit: choice(['auto', 'yes', 'no'], `after early stopping, train the saved network again on the training and validation rows together for the epochs chosen (the test rows stay held out); auto: when there are under ${REFIT_ROWS.toLocaleString('en-US')} of them`, 'auto'),
+    trainer: choice(['auto', 'onnx', 'tfjs'], "where the network trains: onnx, onnxruntime's native kernels on every core (a plain network); tfjs, the backend's (webgpu on a GPU host); auto: tfjs on webgpu or with --ensemble or --embedding, else onnx", 'auto'),
     ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
     calibration: choice(['platt', 'isotonic', 'none'], 'probability calibration on the validation split (Platt 1999; isotonic: PAV)', 'platt'),

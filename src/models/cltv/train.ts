@@ -24,7 +24,7 @@ import { silentProgress, type Progress, type StageProgress } from '../../util/pr
 import type { BgNbdParams } from '../btyd/bgnbd.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
 import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
-import { gatherRows, predictLogits, trainEpochs, type EpochRecord } from '../nn/fit.js';
+import { gatherRows, predictLogits, tfjsStepper, trainEpochs, type EpochRecord } from '../nn/fit.js';
 import { withDefaults, type KindOptions } from '../params.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { leakageCheck, stratifiedSplit } from '../propensity/checks.js';
@@ -198,16 +198,15 @@ async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, confi
   init[init.length - 1] = Float32Array.from([Math.log(share / (1 - share)), buyers ? logSum / buyers : 0, 0.5]);
   mlp.restore(init);
   const run = await trainEpochs(
-    mlp,
     train,
     { ...opts, seed: config.seed ^ 0xc17 },
-    (rows, optimizer, n) => {
+    tfjsStepper(mlp, false, (rows, optimizer, n) => {
       const x = gatherRows(data, rows);
       const y = tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1]);
       const loss = mlp.lossStep(x, (out) => zilnLoss(out, y), n, optimizer);
       tf.dispose([x, y]);
       return loss;
-    },
+    }),
     () => meanLoss(mlp, data, valid),
   );
   return { mlp, ...run };

@@ -6,8 +6,12 @@
 import { tf } from '../../compute/backend.js';
 import { readData } from '../../compute/read.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
+import { gatherRows as gatherValues } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
+import { UserError } from '../../util/errors.js';
+import { nativeStepSupports } from '../onnx/train-graphs.js';
 import { adamFor, Mlp, type MlpConfig, type MlpOptimizer } from './mlp.js';
+import { NativeStepper } from './native.js';
 
 export interface Labeled {
   /** Row-major rows x d. */
@@ -41,6 +45,8 @@ export interface FitOptions {
   ema?: number;
   /** See EpochOptions.keepLast. */
   keepLast?: boolean;
+  /** Where the steps run (see Trainer); default 'auto'. */
+  trainer?: Trainer;
   progress?: Progress;
 }
 
@@ -75,18 +81,10 @@ export function classWeightsFor(y: Uint8Array, rows: Int32Array, mode: ClassWeig
 
 /** Copies rows into a batch: x [b, d], y [b, 1], sample weights [b, 1]. */
 function gather(data: Labeled, rows: ArrayLike<number>, weights: [number, number]) {
-  const { d } = data;
   const b = rows.length;
-  const x = new Float32Array(b * d);
-  const y = new Float32Array(b);
-  const w = new Float32Array(b);
-  for (let i = 0; i < b; i++) {
-    const r = rows[i];
-    x.set(data.x.subarray(r * d, (r + 1) * d), i * d);
-    y[i] = data.y[r];
-    w[i] = weights[data.y[r]];
-  }
-  return { x: tf.tensor2d(x, [b, d]), y: tf.tensor2d(y, [b, 1]), w: tf.tensor2d(w, [b, 1]) };
+  const y = Float32Array.from(rows, (r) => data.y[r]);
+  const w = Float32Array.from(rows, (r) => weights[data.y[r]]);
+  return { x: gatherRows(data, rows), y: tf.tensor2d(y, [b, 1]), w: tf.tensor2d(w, [b, 1]) };
 }
 
 /**
@@ -109,10 +107,7 @@ export async function predictLogits(mlp: Mlp, data: Pick<Labeled, 'x' | 'd'>, ro
 
 /** The given rows of `data.x` (rows x d) as a tensor [rows.length, d]; the caller disposes it. */
 export function gatherRows(data: Pick<Labeled, 'x' | 'd'>, rows: ArrayLike<number>): tf.Tensor2D {
-  const { d } = data;
-  const x = new Float32Array(rows.length * d);
-  for (let i = 0; i < rows.length; i++) x.set(data.x.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
-  return tf.tensor2d(x, [rows.length, d]);
+  return tf.tensor2d(gatherValues(data.x, data.d, rows), [rows.length, data.d]);
 }
 
 /** Weighted mean binary cross-entropy of logits (the training objective, without L2). */
@@ -155,93 +150,158 @@ export interface EpochsResult {
 }
 
 /**
- * The training loop every MLP kind shares: shuffled batches of the `train` rows, one
- * optimizer step each (`step(rows, optimizer)` returns the batch loss, a scalar it owns no
- * more), the `validLoss()` after each pass, early stopping after `patience` passes without
- * a better one, the best pass's weights restored. The optimizer (Adam, Kingma and Ba 2015)
- * belongs to this run: created here and disposed after, never kept by the model.
+ * What a training loop steps: the weights (on tfjs, or host arrays for the native step), one
+ * optimizer step on a batch, the batch losses of a pass, and the moving average of the
+ * weights (EpochOptions.ema) when it keeps one.
  */
-export async function trainEpochs(
-  mlp: Mlp,
-  train: Int32Array,
-  opts: EpochOptions,
-  step: (rows: Int32Array, optimizer: MlpOptimizer, n: number) => tf.Scalar,
-  validLoss: () => Promise<number>,
-): Promise<EpochsResult> {
+export interface Stepper {
+  /** One optimizer step on these rows (`n`: the step's index, from 0); records the batch loss. */
+  step(rows: Int32Array, n: number): Promise<void> | void;
+  /** The mean batch loss since the last call. */
+  passLoss(): Promise<number>;
+  /** Folds the current weights into the average: average = decay average + (1 - decay) weights. */
+  average(decay: number): void;
+  /** Puts the averaged weights in place of the live ones. */
+  useAverage(): void;
+  /** A copy of the weights in place, in the network's parameter order. */
+  snapshot(): Promise<Float32Array[]>;
+  /** Puts these weights in place (those of the network too). */
+  restore(values: Float32Array[]): void;
+  dispose(): void;
+}
+
+/**
+ * The tfjs stepper of `mlp`: `step(rows, optimizer, n)` runs one step and returns the batch
+ * loss (a scalar it owns no more); the optimizer (Adam, adamFor) belongs to this stepper.
+ * With `ema`, the average starts at the initial weights.
+ */
+export function tfjsStepper(mlp: Mlp, ema: boolean, step: (rows: Int32Array, optimizer: MlpOptimizer, n: number) => tf.Scalar): Stepper {
+  const optimizer = adamFor(mlp.config);
+  let average = ema ? mlp.params.map((p) => tf.clone(p)) : undefined;
+  let lossSum: tf.Scalar = tf.scalar(0);
+  let batches = 0;
+  return {
+    step(rows, n) {
+      const loss = step(rows, optimizer, n);
+      const next = tf.add(lossSum, loss) as tf.Scalar;
+      tf.dispose([lossSum, loss]);
+      lossSum = next;
+      batches++;
+    },
+    async passLoss() {
+      const mean = (await readData(lossSum))[0] / Math.max(1, batches);
+      lossSum.dispose();
+      lossSum = tf.scalar(0);
+      batches = 0;
+      return mean;
+    },
+    average(decay) {
+      const old = average!;
+      average = tf.tidy(() => mlp.params.map((p, i) => tf.add(tf.mul(old[i], decay), tf.mul(p, 1 - decay))));
+      tf.dispose(old);
+    },
+    useAverage: () => average!.forEach((t, i) => mlp.params[i].assign(t)),
+    snapshot: () => mlp.snapshot(),
+    restore: (values) => mlp.restore(values),
+    dispose() {
+      optimizer.dispose();
+      lossSum.dispose();
+      if (average) tf.dispose(average);
+    },
+  };
+}
+
+/**
+ * The training loop every MLP kind shares: shuffled batches of the `train` rows, one
+ * optimizer step each by the `stepper` (which this loop disposes), the `validLoss()` after
+ * each pass, early stopping after `patience` passes without a better one, the best pass's
+ * weights restored (in the stepper and its network).
+ */
+export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper: Stepper, validLoss: () => Promise<number>): Promise<EpochsResult> {
   const rng = new Rng(opts.seed);
   const progress = opts.progress ?? silentProgress;
   const history: EpochRecord[] = [];
-  let best = { loss: Infinity, epoch: 0, values: await mlp.snapshot() };
+  let best = { loss: Infinity, epoch: 0, values: await stepper.snapshot() };
   let n = 0;
   let trained = 0;
   const started = performance.now();
   const order = Int32Array.from(train);
-  const optimizer = adamFor(mlp.config);
-  let average = opts.ema ? mlp.params.map((p) => tf.clone(p)) : undefined;
   try {
     for (let epoch = 1; epoch <= opts.maxEpochs; epoch++) {
       rng.shuffle(order);
-      let lossSum: tf.Scalar = tf.scalar(0);
-      let batches = 0;
       for (let s = 0; s < order.length; s += opts.batchSize) {
         const rows = order.subarray(s, Math.min(order.length, s + opts.batchSize));
-        const loss = step(rows, optimizer, n++);
-        if (average) {
-          const decay = Math.min(opts.ema!, (1 + n) / (10 + n));
-          const old = average;
-          average = tf.tidy(() => mlp.params.map((p, i) => tf.add(tf.mul(old[i], decay), tf.mul(p, 1 - decay))));
-          tf.dispose(old);
-        }
-        const next = tf.add(lossSum, loss) as tf.Scalar;
-        tf.dispose([lossSum, loss]);
-        lossSum = next;
-        batches++;
+        await stepper.step(rows, n++);
+        if (opts.ema) stepper.average(Math.min(opts.ema, (1 + n) / (10 + n)));
         trained += rows.length;
         // Samples seen of at most max-epochs passes; early stopping cannot end the run before the
         // best epoch so far plus the patience, so that is the soonest it ends (the ETA is a range).
         const soonest = opts.keepLast ? undefined : Math.min(opts.maxEpochs, best.epoch + opts.patience) * order.length;
         progress.update(trained, opts.maxEpochs * order.length, soonest);
       }
-      const trainLoss = (await readData(lossSum))[0] / Math.max(1, batches);
-      lossSum.dispose();
+      const trainLoss = await stepper.passLoss();
       // With an average, the pass is judged (and kept) by the averaged weights; training goes on from its own.
-      const live = average ? await mlp.snapshot() : undefined;
-      if (average) average.forEach((t, i) => mlp.params[i].assign(t));
+      const live = opts.ema ? await stepper.snapshot() : undefined;
+      if (opts.ema) stepper.useAverage();
       const valid = await validLoss();
       history.push({ epoch, trainLoss, validLoss: valid });
       const improved = opts.keepLast ? epoch === opts.maxEpochs : valid < best.loss - 1e-6;
-      if (improved) best = { loss: valid, epoch, values: await mlp.snapshot() };
-      if (live) mlp.restore(live);
+      if (improved) best = { loss: valid, epoch, values: await stepper.snapshot() };
+      if (live) stepper.restore(live);
       if (!opts.keepLast && !improved && epoch - best.epoch >= opts.patience) break;
     }
+    stepper.restore(best.values);
   } finally {
-    optimizer.dispose();
-    if (average) tf.dispose(average);
+    stepper.dispose();
   }
-  mlp.restore(best.values);
   const seconds = (performance.now() - started) / 1000;
   return { history, bestEpoch: best.epoch, seconds, samplesPerSecond: trained / Math.max(seconds, 1e-9) };
 }
 
 /**
+ * Where an MLP classifier trains: 'onnx', the native step on onnxruntime (nn/native.ts, every
+ * core); 'tfjs', the backend's kernels (webgpu on a GPU host); 'auto', tfjs on webgpu, else
+ * the native step when the network has one (a plain network: no ensemble, no embedding).
+ */
+export type Trainer = 'auto' | 'onnx' | 'tfjs';
+
+/**
+ * Whether `trainer` runs this network on the native step.
+ * @throws UserError for 'onnx' on a network the native step does not cover.
+ */
+export function trainsNatively(trainer: Trainer, config: MlpConfig): boolean {
+  if (trainer === 'tfjs') return false;
+  if (trainer === 'onnx') {
+    if (!nativeStepSupports(config)) throw new UserError('--trainer onnx trains plain networks: with --ensemble or --embedding, use --trainer tfjs (or auto)');
+    return true;
+  }
+  return nativeStepSupports(config) && tf.getBackend() !== 'webgpu';
+}
+
+/**
  * Trains an MLP classifier with Adam (Kingma and Ba 2015) on the `train` rows of `data`
  * (rows x d, row-major), with class weights, L2 and dropout, early stopping on the `valid`
- * rows' loss (patience epochs) and the best epoch's weights restored.
+ * rows' loss (patience epochs) and the best epoch's weights restored; on the native step or
+ * tfjs as `opts.trainer` says (trainsNatively).
+ * @throws UserError for --trainer onnx on a network it does not cover.
  */
 export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: FitOptions): Promise<FitResult> {
-  const mlp = Mlp.init(config);
   const weights = classWeightsFor(data.y, train, opts.classWeight);
-  const run = await trainEpochs(
-    mlp,
-    train,
-    { ...opts, seed: config.seed ^ 0xba7c4 },
-    (rows, optimizer, n) => {
-      const g = gather(data, rows, weights);
-      const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, n, optimizer);
-      tf.dispose([g.x, g.y, g.w]);
-      return loss;
-    },
-    async () => weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights),
-  );
+  const native = trainsNatively(opts.trainer ?? 'auto', config);
+  const mlp = Mlp.init(config);
+  const ema = Boolean(opts.ema);
+  const loopOpts = { ...opts, seed: config.seed ^ 0xba7c4 };
+  if (native) {
+    const stepper = await NativeStepper.create(mlp, data, weights, ema);
+    const run = await trainEpochs(train, loopOpts, stepper, async () => weightedLoss(await stepper.logits(valid), data, valid, weights));
+    return { mlp, ...run, classWeights: weights };
+  }
+  const stepper = tfjsStepper(mlp, ema, (rows, optimizer, n) => {
+    const g = gather(data, rows, weights);
+    const loss = mlp.trainStep(g.x as tf.Tensor2D, g.y as tf.Tensor2D, g.w as tf.Tensor2D, n, optimizer);
+    tf.dispose([g.x, g.y, g.w]);
+    return loss;
+  });
+  const run = await trainEpochs(train, loopOpts, stepper, async () => weightedLoss(await predictLogits(mlp, data, valid), data, valid, weights));
   return { mlp, ...run, classWeights: weights };
 }

@@ -52,9 +52,9 @@ export class GraphBuilder {
     return `${stem}_${++this.n}`;
   }
 
-  /** A graph input of `type`, one row per visitor ([N] or [N, width]). */
-  input(name: string, type: DataType, width?: number): string {
-    this.inputs.push(valueInfo(name, type, width === undefined ? ['N'] : ['N', width]));
+  /** A graph input of `type`, one row per visitor ([N] or [N, width]), or of the given `shape` (a string names a free dimension). */
+  input(name: string, type: DataType, width?: number | Array<string | number>): string {
+    this.inputs.push(valueInfo(name, type, Array.isArray(width) ? width : width === undefined ? ['N'] : ['N', width]));
     return name;
   }
 

@@ -214,9 +214,9 @@ export function mlpLogitNodes(g: GraphBuilder, xT: string, config: MlpConfig, we
  * computes them, clip((x_c - lo) / width, 0, 1) per bin, taken as one product: x times the
  * bins' selection matrix scaled by 1 / width, plus -lo / width (a Gather of columns is many
  * times slower in onnxruntime). With an embedding every column takes maxBins places; a
- * padding place is always 0.
+ * padding place is always 0. `rowMajor`: the block is given as rows, x [N, d] (training graphs).
  */
-function pleBins(g: GraphBuilder, xT: string, config: MlpConfig): string {
+export function pleBins(g: GraphBuilder, xT: string, config: MlpConfig, rowMajor = false): string {
   const e = config.encoding!;
   const padded = (config.embedding ?? 0) > 0;
   const places = maxBins(e);
@@ -237,7 +237,7 @@ function pleBins(g: GraphBuilder, xT: string, config: MlpConfig): string {
   const n = scale.length;
   const select = new Float32Array(config.inputs * n);
   scale.forEach(([c, s], t) => c >= 0 && (select[c * n + t] = s));
-  const z = g.node('Gemm', [xT, g.tensor('bin_select', 'float', [config.inputs, n], select), g.tensor('bin_offset', 'float', [n], offset)], { transA: 1 });
+  const z = g.node('Gemm', [xT, g.tensor('bin_select', 'float', [config.inputs, n], select), g.tensor('bin_offset', 'float', [n], offset)], { transA: rowMajor ? 0 : 1 });
   return g.node('Clip', [z, g.scalar('float', 0), g.scalar('float', 1)]);
 }
 

@@ -238,6 +238,7 @@ function loopOptions(o: Resolved, prepared: PreparedPropensity, baseline = false
     classWeight: o.classWeight,
     // The baseline stays plain logistic regression: no weight averaging.
     ema: baseline ? 0 : o.ema,
+    trainer: o.trainer,
   };
 }
 
@@ -331,6 +332,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     numeric,
     ...(encoding && { bins, binning: o.binning, embedding: o.embedding }),
     ema: loop.ema,
+    trainer: loop.trainer,
     refit: refit !== undefined,
     ensemble: o.ensemble,
     seed: base.seed,

@@ -1,0 +1,140 @@
+/**
+ * The MLP classifier trained on onnxruntime-node's native kernels: each step is one run of
+ * the step graph (onnx/train-graphs.ts: forward, weighted cross-entropy, backward, with the
+ * weights as inputs and the gradients as outputs) on every core, and Adam updates the
+ * weights, held here as Float32Arrays, in place (HostAdam). tfjs's per-op dispatch and the
+ * wasm backend's single thread are out of the loop; the network (Mlp) gets the weights back
+ * whenever the loop restores them, so what is saved and scored is the same kind of model.
+ */
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { mlpForwardGraph, mlpParamShapes, mlpStepGraph } from '../onnx/train-graphs.js';
+import { gatherRows } from '../../util/matrix.js';
+import { HostAdam } from './adam.js';
+import type { Labeled, Stepper } from './fit.js';
+import type { Mlp } from './mlp.js';
+
+/** Rows per forward run when computing logits (a few MB of activations). */
+const FORWARD_ROWS = 16_384;
+
+/**
+ * An ORT session of `graph` on the CPU provider with every core (intra-op threads), graph
+ * optimizations on. Its threads do not spin between runs: the host's work between two steps
+ * (the batch's rows, Adam) would share a core with a spinning thread.
+ */
+export function cpuSession(graph: Uint8Array, threads = os.availableParallelism()): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(graph, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+}
+
+/** The Stepper of a plain one-logit MLP on onnxruntime (see the module's note). */
+export class NativeStepper implements Stepper {
+  private readonly params: Float32Array[];
+  private readonly shapes: number[][];
+  private readonly adam: HostAdam;
+  private averaged?: Float32Array[];
+  private lossSum = 0;
+  private batches = 0;
+
+  private constructor(
+    private readonly mlp: Mlp,
+    private readonly data: Labeled,
+    private readonly classWeights: [number, number],
+    private readonly stepSession: ort.InferenceSession,
+    private readonly forwardSession: ort.InferenceSession,
+    values: Float32Array[],
+    ema: boolean,
+  ) {
+    this.params = values;
+    this.shapes = mlpParamShapes(mlp.config);
+    this.adam = new HostAdam(values.map((v) => v.length), mlp.config.learningRate);
+    if (ema) this.averaged = values.map((v) => Float32Array.from(v));
+  }
+
+  /**
+   * A stepper for `mlp` (its current weights) on the rows of `data` with the class weights
+   * [negative, positive]; `ema`: keep the moving average. The caller checks nativeStepSupports.
+   */
+  static async create(mlp: Mlp, data: Labeled, classWeights: [number, number], ema: boolean): Promise<NativeStepper> {
+    const [step, fwd] = await Promise.all([cpuSession(mlpStepGraph(mlp.config)), cpuSession(mlpForwardGraph(mlp.config))]);
+    return new NativeStepper(mlp, data, classWeights, step, fwd, await mlp.snapshot(), ema);
+  }
+
+  private paramFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+    this.params.forEach((p, i) => (feeds[`p${i}`] = new ort.Tensor('float32', p, this.shapes[i])));
+    return feeds;
+  }
+
+  async step(rows: Int32Array): Promise<void> {
+    const { loss, grads } = await this.gradients(rows);
+    this.adam.apply(this.params, grads);
+    this.lossSum += loss;
+    this.batches++;
+  }
+
+  /** The batch loss (weighted cross-entropy with L2, as Mlp.trainStep) and its gradient by each parameter, at the weights in place. */
+  async gradients(rows: Int32Array): Promise<{ loss: number; grads: Float32Array[] }> {
+    const { d } = this.data;
+    const b = rows.length;
+    const x = gatherRows(this.data.x, this.data.d, rows);
+    const y = new Float32Array(b);
+    const w = new Float32Array(b);
+    for (let i = 0; i < b; i++) {
+      const label = this.data.y[rows[i]];
+      y[i] = label;
+      w[i] = this.classWeights[label] / b;
+    }
+    const out = await this.stepSession.run(this.paramFeeds({ x: new ort.Tensor('float32', x, [b, d]), y: new ort.Tensor('float32', y, [b, 1]), w: new ort.Tensor('float32', w, [b, 1]) }));
+    return { loss: (out.loss.data as Float32Array)[0], grads: this.params.map((_, i) => out[`g${i}`].data as Float32Array) };
+  }
+
+  passLoss(): Promise<number> {
+    const mean = this.lossSum / Math.max(1, this.batches);
+    this.lossSum = 0;
+    this.batches = 0;
+    return Promise.resolve(mean);
+  }
+
+  average(decay: number): void {
+    this.averaged!.forEach((a, i) => {
+      const p = this.params[i];
+      for (let j = 0; j < a.length; j++) a[j] = decay * a[j] + (1 - decay) * p[j];
+    });
+  }
+
+  useAverage(): void {
+    this.averaged!.forEach((a, i) => this.params[i].set(a));
+  }
+
+  snapshot(): Promise<Float32Array[]> {
+    return Promise.resolve(this.params.map((p) => Float32Array.from(p)));
+  }
+
+  restore(values: Float32Array[]): void {
+    values.forEach((v, i) => this.params[i].set(v));
+    this.mlp.restore(values);
+  }
+
+  /** The logits of the given rows of the data under the weights in place (no dropout), FORWARD_ROWS at a time. */
+  async logits(rows: Int32Array): Promise<Float32Array> {
+    const out = new Float32Array(rows.length);
+    for (let s = 0; s < rows.length; s += FORWARD_ROWS) {
+      const span = rows.subarray(s, Math.min(rows.length, s + FORWARD_ROWS));
+      const result = await this.forwardSession.run(this.paramFeeds({ x: new ort.Tensor('float32', gatherRows(this.data.x, this.data.d, span), [span.length, this.data.d]) }));
+      out.set(result.logit.data as Float32Array, s);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    void this.stepSession.release();
+    void this.forwardSession.release();
+  }
+}

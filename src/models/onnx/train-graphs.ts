@@ -1,0 +1,119 @@
+/**
+ * Training steps as ONNX graphs, run by onnxruntime-node on its native kernels (MLAS) with
+ * every core: the weights go in as inputs and the gradients come out as outputs, so one
+ * graph serves every step and the optimizer runs on the host's arrays (nn/native.ts).
+ * - The MLP classifier's step (nn/mlp.ts trainStep written out): the forward pass (the
+ *   piecewise-linear bins as the scoring graph computes them, ReLU layers, dropout), the
+ *   weighted binary cross-entropy with L2, and the backward pass by hand.
+ * - The same network's logits (validation, without dropout).
+ * - A Lloyd step of K-Means (kmeans/kernels.ts assignAndSum): distances as one product of
+ *   Xa = [X | 1] by [-2C' ; |c|^2], the arg-min, per-cluster sums and counts as one
+ *   product of the one-hot assignments by Xa.
+ */
+import type { MlpConfig } from '../nn/mlp.js';
+import { encodedWidth } from '../nn/ple.js';
+import { GraphBuilder } from './graph.js';
+import { pleBins } from './model-graphs.js';
+
+/** The shapes of the MLP's parameters in order [W0, b0, ..., Wout, bout] (a plain network: no ensemble, no embedding). */
+export function mlpParamShapes(config: MlpConfig): number[][] {
+  const sizes = [encodedWidth(config.inputs, config.encoding), ...config.hidden, config.outputs ?? 1];
+  return sizes.slice(0, -1).flatMap((n, l) => [[n, sizes[l + 1]], [sizes[l + 1]]]);
+}
+
+/** Whether a network has a native step: one output, no ensemble, no per-column embedding. */
+export function nativeStepSupports(config: MlpConfig): boolean {
+  return (config.outputs ?? 1) === 1 && (config.ensemble ?? 1) === 1 && !(config.encoding && (config.embedding ?? 0) > 0);
+}
+
+/** The parameters as graph inputs p0, p1, ... with their shapes. */
+function paramInputs(g: GraphBuilder, config: MlpConfig): string[] {
+  return mlpParamShapes(config).map((shape, i) => g.input(`p${i}`, 'float', shape));
+}
+
+/**
+ * The forward pass from x [N, d] (rows): each layer's input, each hidden layer's output
+ * (after dropout when training), and the logit [N, 1]. Dropout's masks are seeded per layer
+ * from the config's seed: the same sequence of masks in every session.
+ */
+function forward(g: GraphBuilder, x: string, params: string[], config: MlpConfig, train: boolean): { inputs: string[]; logit: string } {
+  const L = config.hidden.length + 1;
+  let a = config.encoding ? g.node('Concat', [pleBins(g, x, config, true), x], { axis: 1 }) : x;
+  const inputs: string[] = [];
+  const dropout = train ? config.dropout : 0;
+  for (let l = 0; l < L; l++) {
+    inputs.push(a);
+    const z = g.node('Gemm', [a, params[2 * l], params[2 * l + 1]]);
+    if (l === L - 1) return { inputs, logit: z };
+    a = g.node('Relu', [z]);
+    if (dropout > 0) {
+      // Dropout's own node is an identity to onnxruntime's inference optimizer: the mask from a seeded uniform draw instead.
+      const draw = g.node('RandomUniformLike', [a], { seed: { f: (config.seed * 131 + l) % 16_777_216 } });
+      a = g.node('Where', [g.node('Less', [draw, g.scalar('float', dropout)]), g.scalar('float', 0), g.node('Mul', [a, g.scalar('float', 1 / (1 - dropout))])]);
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/**
+ * One training step's graph. Inputs: x [N, d], y [N, 1] (0/1), w [N, 1] (each row's class
+ * weight over the batch's rows), p0.. (the parameters). Outputs: `loss` (the batch's weighted
+ * binary cross-entropy sum(w (softplus(z) - y z)) plus l2 / 2 |W|^2 per weight matrix) and
+ * g0.. (its gradient by each parameter), as Mlp.trainStep computes them.
+ * @throws Error for a network nativeStepSupports refuses.
+ */
+export function mlpStepGraph(config: MlpConfig): Uint8Array {
+  if (!nativeStepSupports(config)) throw new Error('mlpStepGraph: a plain one-logit network only');
+  const g = new GraphBuilder('mlp-step');
+  const x = g.input('x', 'float', config.inputs);
+  const y = g.input('y', 'float', 1);
+  const w = g.input('w', 'float', 1);
+  const params = paramInputs(g, config);
+  const { inputs, logit } = forward(g, x, params, config, true);
+  const L = inputs.length;
+  let loss = g.node('ReduceSum', [g.node('Mul', [w, g.node('Sub', [g.node('Softplus', [logit]), g.node('Mul', [y, logit])])])], { keepdims: 0 });
+  let dz = g.node('Mul', [w, g.node('Sub', [g.node('Sigmoid', [logit]), y])]);
+  const rows = g.tensor('axes0', 'int64', [1], [0n]);
+  const zero = g.scalar('float', 0);
+  for (let l = L - 1; l >= 0; l--) {
+    const W = params[2 * l];
+    let gW = g.node('Gemm', [inputs[l], dz], { transA: 1 });
+    if (config.l2 > 0) {
+      gW = g.node('Add', [gW, g.node('Mul', [W, g.scalar('float', config.l2)])]);
+      loss = g.node('Add', [loss, g.node('Mul', [g.node('ReduceSumSquare', [W], { keepdims: 0 }), g.scalar('float', config.l2 / 2)])]);
+    }
+    g.output(gW, `g${2 * l}`, 'float', mlpParamShapes(config)[2 * l]);
+    g.output(g.node('ReduceSum', [dz, rows], { keepdims: 0 }), `g${2 * l + 1}`, 'float', mlpParamShapes(config)[2 * l + 1]);
+    if (l === 0) break;
+    // Through the ReLU (and dropout): the input a = relu(z) [* mask / (1 - p)] is > 0 exactly where the gradient passes.
+    const da = g.node('Gemm', [dz, W], { transB: 1 });
+    dz = g.node('Where', [g.node('Greater', [inputs[l], zero]), config.dropout > 0 ? g.node('Mul', [da, g.scalar('float', 1 / (1 - config.dropout))]) : da, zero]);
+  }
+  g.output(loss, 'loss', 'float', []);
+  return g.toBytes({ kind: 'mlp-step' });
+}
+
+/** The network's logits [N, 1] for x [N, d] and the parameters p0.. (no dropout): Mlp.logits with the weights as inputs. */
+export function mlpForwardGraph(config: MlpConfig): Uint8Array {
+  if (!nativeStepSupports(config)) throw new Error('mlpForwardGraph: a plain one-logit network only');
+  const g = new GraphBuilder('mlp-forward');
+  const x = g.input('x', 'float', config.inputs);
+  const { logit } = forward(g, x, paramInputs(g, config), config, false);
+  g.output(logit, 'logit', 'float', ['N', 1]);
+  return g.toBytes({ kind: 'mlp-forward' });
+}
+
+/**
+ * One Lloyd step on a batch: inputs xa [N, d + 1] (rows with a trailing 1) and op [d + 1, k]
+ * (centroidOperandValues); output `sums` [k, d + 1]: per cluster the sum of its rows' xa, the
+ * count last (the assignments one-hot, times xa).
+ */
+export function lloydStepGraph(d: number, k: number): Uint8Array {
+  const g = new GraphBuilder('lloyd-step');
+  const xa = g.input('xa', 'float', d + 1);
+  const op = g.input('op', 'float', [d + 1, k]);
+  const labels = g.node('ArgMin', [g.node('MatMul', [xa, op])], { axis: 1, keepdims: 0 });
+  const onehot = g.node('OneHot', [labels, g.tensor('depth', 'int64', [1], [BigInt(k)]), g.tensor('onoff', 'float', [2], [0, 1])], { axis: -1 });
+  g.output(g.node('Gemm', [onehot, xa], { transA: 1 }), 'sums', 'float', [k, d + 1]);
+  return g.toBytes({ kind: 'lloyd-step' });
+}
