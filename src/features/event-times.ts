@@ -23,7 +23,7 @@ export interface TimeEncoding {
 }
 
 /** Epoch units: the factor to microseconds and the range of values taken as that unit. */
-const EPOCH_UNITS: Array<{ name: string; perMicro: number; min: number; max: number }> = [
+export const EPOCH_UNITS: Array<{ name: string; perMicro: number; min: number; max: number }> = [
   { name: 'seconds', perMicro: 1e6, min: 1e8, max: 1e10 },
   { name: 'milliseconds', perMicro: 1e3, min: 1e11, max: 1e13 },
   { name: 'microseconds', perMicro: 1, min: 1e14, max: 1e16 },
@@ -122,4 +122,44 @@ async function dayMonthYear(con: DuckDBConnection, staged: string, column: strin
 /** The strptime format of an order with its separator and year width. */
 function formatOf(order: Order, sep: string, yearDigits: number): string {
   return order.codes.map((c) => (c === 'Y' ? (yearDigits === 4 ? '%Y' : '%y') : c)).join(sep);
+}
+
+const DAY_MS = 86_400_000;
+/** ISO 8601 as `audience events` reads it: a date, then optionally a time of day and a UTC zone. */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+/** Days since 1970-01-01 of a valid calendar date, else undefined. */
+function civilDay(y: number, m: number, d: number): number | undefined {
+  const ms = Date.UTC(y, m - 1, d);
+  const back = new Date(ms);
+  return back.getUTCFullYear() === y && back.getUTCMonth() === m - 1 && back.getUTCDate() === d ? ms / DAY_MS : undefined;
+}
+
+/**
+ * The UTC day (days since 1970-01-01) of one event's time given as JSON, read as `audience
+ * events` reads a column of such values (one value decides: the epoch units' ranges are
+ * disjoint, and none holds a YYYYMMDD date): ISO 8601 text (a date, or a date and time in UTC:
+ * no zone, Z or +00:00; `audience events` reads another offset's wall clock, so one is refused
+ * here rather than read differently), YYYYMMDD numbers, or epoch seconds, milliseconds,
+ * microseconds or nanoseconds of the years 1973-2286.
+ * @returns the day, or the reason the value is not a time.
+ */
+export function eventDay(value: unknown): { day: number } | { reason: string } {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return { reason: `${value} is not a time` };
+    const text = String(value);
+    const ymd = /^(19|20|21)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.test(text) ? civilDay(Number(text.slice(0, 4)), Number(text.slice(4, 6)), Number(text.slice(6))) : undefined;
+    if (ymd !== undefined) return { day: ymd };
+    const unit = EPOCH_UNITS.find((u) => value >= u.min && value < u.max);
+    if (!unit) return { reason: `${value} is neither a YYYYMMDD date nor epoch seconds, milliseconds, microseconds or nanoseconds of the years 1973-2286` };
+    return { day: Math.floor(Math.round(value * unit.perMicro) / (DAY_MS * 1000)) };
+  }
+  if (typeof value !== 'string') return { reason: `expected a time (ISO 8601 text or epoch number), got ${value === null ? 'null' : typeof value}` };
+  const m = ISO.exec(value.trim());
+  const shown = JSON.stringify(value.slice(0, 40));
+  if (!m) return { reason: `${shown} is not an ISO 8601 date or time (e.g. "2024-06-30" or "2024-06-30T10:00:00Z")` };
+  const day = civilDay(Number(m[1]), Number(m[2]), Number(m[3]));
+  if (day === undefined || (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59))) return { reason: `${shown} is not a valid date and time` };
+  if (m[7] !== undefined && m[7] !== 'Z' && !/^[+-]00(:?00)?$/.test(m[7])) return { reason: `${shown} has the offset ${m[7]}: give times in UTC (Z)` };
+  return { day };
 }

@@ -20,6 +20,10 @@ import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { scoreRoutes } from './routes/score.js';
 import { ModelCache } from './model-cache.js';
+import { OnlineEngine } from './online/engine.js';
+import type { OnlineStore } from './online/store.js';
+import type { OnlineView } from './online/view.js';
+import { onlineRoutes } from './routes/online.js';
 import type { Scheduler } from './scheduler.js';
 import type { Services } from './services.js';
 
@@ -33,6 +37,8 @@ export interface AppOptions {
   /** Queued jobs beyond which a submission is answered 429. */
   maxQueued: number;
   bodyLimit: number;
+  /** The online view (`audience serve --online`): its file, its store; the clock (tests move it). */
+  online?: { view: OnlineView; store: OnlineStore; now?: () => number };
   /** Log level of the JSON request and job log (pino, on stdout): 'info' by default, 'silent' for none. */
   logLevel?: string;
 }
@@ -52,7 +58,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => checker.close());
   const modelCache = new ModelCache(opts.models);
   app.addHook('onClose', async () => modelCache.close());
-  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued, modelCache };
+  const online = opts.online && (await OnlineEngine.open(opts.online.view, opts.online.store, modelCache, opts.online.now));
+  if (online) {
+    online.start((err) => app.log.error(err, 'online view: sweep failed'));
+    app.addHook('onClose', async () => {
+      await online.close();
+      await online.store.close();
+    });
+  }
+  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued, modelCache, ...(online && { online }) };
   app.decorate('services', services);
 
   await app.register(swagger, {
@@ -69,6 +83,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(jobRoutes);
   await app.register(modelRoutes);
   await app.register(scoreRoutes);
+  await app.register(onlineRoutes);
   await app.register(healthRoutes);
   return app;
 }

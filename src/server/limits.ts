@@ -99,3 +99,12 @@ export const MAX_SCORE_MODELS = 16;
 
 /** Fields one row of POST /v1/score or one posted event may hold. */
 export const MAX_ROW_FIELDS = 1000;
+
+/** Events one POST /v1/events may hold. */
+export const MAX_EVENTS_PER_POST = 1000;
+
+/** Changes one GET /v1/audiences/{name}/changes answers with at most. */
+export const MAX_CHANGES_PER_POLL = 1000;
+
+/** The longest a GET /v1/audiences/{name}/changes waits for a change (seconds). */
+export const MAX_CHANGES_WAIT_SECONDS = 60;

@@ -6,7 +6,7 @@ import { Type, type Static } from 'typebox';
 import { AudienceDefinitionsSchema } from '../audiences/definition.js';
 import { FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
-import { MAX_ROW_FIELDS, MAX_SCORE_MODELS, MAX_SCORE_ROWS } from './limits.js';
+import { MAX_CHANGES_PER_POLL, MAX_CHANGES_WAIT_SECONDS, MAX_EVENTS_PER_POST, MAX_ROW_FIELDS, MAX_SCORE_MODELS, MAX_SCORE_ROWS } from './limits.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
 function OneOf<T extends string>(values: readonly T[], description?: string) {
@@ -201,4 +201,47 @@ export const ScoreReply = Type.Object({
   models: Type.Array(Type.Object({ ref: Type.String({ description: 'name@version' }), kind: Type.String(), engine: Type.String({ description: 'onnx or tfjs' }) })),
   rows: Type.Array(Type.Record(Type.String(), Cell)),
   imputed: Type.Integer({ description: 'missing or invalid feature values filled with the training value, over all rows and models' }),
+});
+
+/** POST /v1/events: rows of the events table, named as the online view's `events` maps them. */
+export const EventsRequest = Type.Object(
+  { events: Type.Array(JsonRow, { minItems: 1, maxItems: MAX_EVENTS_PER_POST, description: `at most ${MAX_EVENTS_PER_POST} events, each with the fields the online view names (id, time; amount, category, session)` }) },
+  { additionalProperties: false },
+);
+
+/** POST /v1/events' answer: the events stored (durable before this answer) and those refused, with why. */
+export const EventsReply = Type.Object({
+  accepted: Type.Integer(),
+  refused: Type.Array(Type.Object({ index: Type.Integer({ description: 'place in the posted list, from 0' }), reason: Type.String() })),
+});
+
+export const VisitorParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const VisitorQuery = Type.Object(
+  { asOf: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD, as audience events --as-of (default: today, UTC)' })) },
+  { additionalProperties: false },
+);
+
+/** GET /v1/visitors/{id}: features as audience events computes them, every model's outputs, the audiences. */
+export const VisitorReply = Type.Object({
+  id: Type.String(),
+  asOf: Type.String(),
+  features: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+  scores: Type.Record(Type.String(), Cell),
+  audiences: Type.Array(Type.String()),
+});
+
+export const AudienceParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
+export const ChangesQuery = Type.Object(
+  {
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the cursor of the last change seen (default 0: from the start)' })),
+    wait: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}$', description: `seconds to wait for a change when there is none yet (long poll; default 25, at most ${MAX_CHANGES_WAIT_SECONDS})` })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `changes at most (default and most ${MAX_CHANGES_PER_POLL})` })),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /v1/audiences/{name}/changes: enters and exits after the cursor, and the cursor to ask after next. */
+export const ChangesReply = Type.Object({
+  changes: Type.Array(Type.Object({ id: Type.String(), audience: Type.String(), change: Type.String({ description: 'enter or exit' }), at: Type.String(), cursor: Type.Integer() })),
+  cursor: Type.Integer({ description: 'pass as after= in the next poll' }),
 });

@@ -3,6 +3,7 @@ import type { JobStore } from '../jobs/store.js';
 import type { ModelStore } from '../models/registry.js';
 import type { SubmissionChecker } from './checker.js';
 import type { ModelCache } from './model-cache.js';
+import type { OnlineEngine } from './online/engine.js';
 import type { DataRoots } from './paths.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -18,6 +19,8 @@ export interface Services {
   maxQueued: number;
   /** Models loaded once for the request paths (POST /v1/score, the online view). */
   modelCache: ModelCache;
+  /** The online view (`audience serve --online`), when the server keeps one. */
+  online?: OnlineEngine;
 }
 
 declare module 'fastify' {

@@ -5,7 +5,9 @@ import { initBackend } from '../../compute/backend.js';
 import { lockDataDir } from '../../jobs/lock.js';
 import { JobStore } from '../../jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
-import { buildApp } from '../../server/app.js';
+import { buildApp, type AppOptions } from '../../server/app.js';
+import { loadOnlineView } from '../../server/online/view.js';
+import { openOnlineStore } from '../../server/online/open-store.js';
 import { configureDuckDB } from '../../io/duckdb.js';
 import { CHECK_MEMORY_LIMIT } from '../../server/limits.js';
 import { DataRoots } from '../../server/paths.js';
@@ -23,6 +25,7 @@ export const serve: Command = {
   summary: 'run the batch job service: train and score jobs over HTTP (OpenAPI at /docs)',
   usage: `audience serve [--port 8080] [--host 127.0.0.1] [--data-root DIR ...] [--data-dir DIR]
                [--store DIR] [--concurrency 1] [--max-queued 100] [--body-limit 1048576] [--max-attempts 3]
+               [--online view.json]
 
   --port N          listen port (AUDIENCE_PORT; 0 picks a free one; default 8080)
   --host H          listen address (AUDIENCE_HOST; default 127.0.0.1, 0.0.0.0 for all)
@@ -43,6 +46,11 @@ export const serve: Command = {
   --log-level L     the JSON log on stdout (pino): one line per request with its id, job
                     events with the job id, every 500 with its stack; trace, debug, info
                     (default), warn, error, silent (AUDIENCE_LOG_LEVEL)
+  --online FILE     keep an online view: events posted to POST /v1/events (durable before the
+                    answer), GET /v1/visitors/:id (features as 'audience events' computes them,
+                    scores, audiences), GET /v1/audiences/:name/changes (enters and exits, long
+                    poll). FILE names the event fields, models and audiences (see docs/online.md);
+                    its state is DIR/online.sqlite (--data-dir), or Redis with REDIS_URL.
 Submissions are checked on worker threads, DuckDB there under AUDIENCE_CHECK_MEMORY
 (default 1GB); a CSV's first MiB is checked first (at most 10,000 fields a line).
 Several hosts: --redis URL (or REDIS_URL) sends score jobs' shards to 'audience worker'
@@ -52,8 +60,9 @@ API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
 
 Routes: POST /v1/jobs, GET /v1/jobs[?status=&limit=&after=], GET /v1/jobs/:id,
 POST /v1/jobs/:id/cancel, GET /v1/models, GET /v1/models/:name, GET /v1/models/:name/diff?a=&b=,
-POST /v1/models/:name/rollback, GET /healthz, GET /readyz (503 while Redis does not answer),
-GET /metrics (Prometheus), GET /docs (OpenAPI). Jobs survive restarts: a job that was
+POST /v1/models/:name/rollback, POST /v1/score (rows of features in, model outputs out),
+with --online POST /v1/events, GET /v1/visitors/:id, GET /v1/audiences/:name/changes;
+GET /healthz, GET /readyz (503 while Redis does not answer), GET /metrics (Prometheus), GET /docs (OpenAPI). Jobs survive restarts: a job that was
 running when the server stopped (or was killed) resumes from its finished shards.`,
   options: {
     port: { type: 'string' },
@@ -67,6 +76,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     'max-attempts': { type: 'string' },
     'log-level': { type: 'string' },
     redis: { type: 'string' },
+    online: { type: 'string' },
   },
   async run(values) {
     // Several hosts: the runners send their shards to the workers through Redis (jobs/queue.ts).
@@ -91,7 +101,8 @@ running when the server stopped (or was killed) resumes from its finished shards
     try {
       const backend = await initBackend();
       jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
-      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel });
+      const online = typeof values.online === 'string' ? { view: loadOnlineView(path.resolve(values.online)), store: await openOnlineStore(dataDir) } : undefined;
+      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online });
     } finally {
       jobs?.close();
       unlock();
@@ -111,10 +122,11 @@ interface ServeSetup {
   port: number;
   host: string;
   logLevel: string;
+  online?: AppOptions['online'];
 }
 
 /** Listens, resumes what was left running, and serves until SIGTERM or SIGINT. */
-async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel }: ServeSetup): Promise<void> {
+async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online }: ServeSetup): Promise<void> {
   const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts });
   const app = await buildApp({
     logLevel,
@@ -126,6 +138,7 @@ async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempt
     apiKey: env.AUDIENCE_API_KEY || undefined,
     maxQueued,
     bodyLimit,
+    online,
   });
   scheduler.setLog(app.log);
   const restoreWarnings = setWarnSink((message) => app.log.warn(message));

@@ -1,0 +1,256 @@
+/**
+ * The online view at work: events in (checked one by one, the good ones stored durably), one
+ * visitor's features as `audience events` computes them (features/visitor.ts, the same code),
+ * its scores from the same stored models batch scoring loads (POST /v1/score's path), the
+ * audiences it is in (the rule language's own evaluator, audiences/rules.ts), and the log of
+ * audience enters and exits.
+ *
+ * Membership is brought up to date for each visitor an accepted event touches, before the
+ * events are acknowledged, so a change is in the log when POST /v1/events answers. Time passing
+ * changes features only when the UTC day changes (every feature is counted in days), so the
+ * sweep, every `sweepSeconds`, re-evaluates every visitor once when the view starts and then
+ * once per new day: exits (and enters) caused by a window expiring are logged by the first
+ * sweep of the day, at most `sweepSeconds` after midnight UTC.
+ */
+import { EventEmitter } from 'node:events';
+import { referenceResolver } from '../../audiences/build.js';
+import { compile, references } from '../../audiences/rules.js';
+import { columnRequest } from '../../features/transform.js';
+import { featureColumns, topShares, visitorFeatures, type FeatureValue } from '../../features/visitor.js';
+import { eventDay } from '../../features/event-times.js';
+import type { JsonCell } from '../../io/json-rows.js';
+import { pinnedRef } from '../../models/load.js';
+import type { ScoringModel } from '../../models/model.js';
+import { UserError } from '../../util/errors.js';
+import type { ModelCache } from '../model-cache.js';
+import { scoreRows } from '../routes/score.js';
+import type { MembershipChange, OnlineStore, StoredEvent } from './store.js';
+import { fixedFeatureNames, viewLayout, type OnlineView } from './view.js';
+
+const DAY_MS = 86_400_000;
+/** Share columns follow the categories of the events received, so a model may read any of them. */
+const SHARE = /^category_share_/;
+
+/** One visitor as GET /v1/visitors/{id} answers. */
+export interface VisitorView {
+  id: string;
+  asOf: string;
+  features: Record<string, FeatureValue>;
+  scores: Record<string, JsonCell>;
+  audiences: string[];
+}
+
+/** An event refused, with its place in the posted list and why. */
+export interface Refusal {
+  index: number;
+  reason: string;
+}
+
+/** The online view over a store, with its models loaded. */
+export class OnlineEngine {
+  private readonly changed = new EventEmitter();
+
+  private sweptDay: number | undefined;
+
+  private timer: NodeJS.Timeout | undefined;
+
+  private readonly reads: string[];
+
+  /** Each visitor's refresh in progress: refreshes of one visitor run one after the other. */
+  private readonly refreshing = new Map<string, Promise<unknown>>();
+
+  private constructor(
+    readonly view: OnlineView,
+    readonly store: OnlineStore,
+    readonly models: ScoringModel[],
+    private readonly now: () => number,
+  ) {
+    this.changed.setMaxListeners(0);
+    this.reads = [...new Set(models.flatMap((m) => columnRequest({ ...m.transform, id: { column: null, as: 'row' } }).map((r) => r.name)))];
+  }
+
+  /**
+   * Loads the view's models and checks them and the audiences against the features the view
+   * gives.
+   * @throws UserError naming the model or audience that reads what the events cannot give.
+   */
+  static async open(view: OnlineView, store: OnlineStore, cache: ModelCache, now: () => number = Date.now): Promise<OnlineEngine> {
+    const models = await Promise.all(view.models.map((ref) => cache.get(ref)));
+    const fixed = new Set(fixedFeatureNames(view));
+    for (const m of models) {
+      const missing = columnRequest({ ...m.transform, id: { column: null, as: 'row' } }).find((r) => !fixed.has(r.name) && !SHARE.test(r.name));
+      if (missing) throw new UserError(`${view.file}: model ${pinnedRef(m)} reads "${missing.name}", which the events' features do not give (features: ${[...fixed].join(', ')}, category_share_<value>)`);
+    }
+    const resolve = referenceResolver(models);
+    const outputs = new Set(models.flatMap((m) => m.outputs.map((o) => o.name)));
+    for (const a of view.audiences?.audiences ?? []) {
+      for (const rule of [a.rule, a.suppress.rule]) {
+        if (!rule) continue;
+        for (const ref of references(rule)) {
+          const r = resolve(ref);
+          if (r.fromModel ? !outputs.has(r.column) : !fixed.has(r.column) && !SHARE.test(r.column)) {
+            throw new UserError(`${view.file}: audience "${a.name}" reads "${ref}", which is neither an output of the view's models (${[...outputs].join(', ')}) nor a feature of its events`);
+          }
+        }
+      }
+    }
+    return new OnlineEngine(view, store, models, now);
+  }
+
+  /** Starts the periodic sweep (and runs the first at once). */
+  start(log: (err: unknown) => void): void {
+    const tick = () => void this.sweep().catch(log);
+    tick();
+    this.timer = setInterval(tick, this.view.sweepSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.changed.emit('close');
+  }
+
+  /** Today's UTC day, by the engine's clock. */
+  today(): number {
+    return Math.floor(this.now() / DAY_MS);
+  }
+
+  /**
+   * Checks each event, stores the good ones durably and brings their visitors' audiences up to
+   * date.
+   * @returns how many were accepted and why each other one was refused.
+   */
+  async ingest(events: Array<Record<string, JsonCell>>): Promise<{ accepted: number; refused: Refusal[] }> {
+    const good: StoredEvent[] = [];
+    const refused: Refusal[] = [];
+    for (const [index, raw] of events.entries()) {
+      const checked = this.check(raw);
+      if (typeof checked === 'string') refused.push({ index, reason: checked });
+      else good.push(checked);
+    }
+    if (good.length) await this.store.append(good);
+    for (const id of new Set(good.map((e) => e.id))) await this.refresh(id);
+    return { accepted: good.length, refused };
+  }
+
+  /** One posted event as stored, or the reason it is refused. */
+  private check(raw: Record<string, JsonCell>): StoredEvent | string {
+    const f = this.view.fields;
+    const known = new Set(Object.values(f));
+    const unknown = Object.keys(raw).find((k) => !known.has(k));
+    if (unknown !== undefined) return `unknown field "${unknown}" (fields: ${[...known].join(', ')})`;
+    const id = raw[f.id];
+    if (!((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)))) return `"${f.id}" must be a non-empty string or a number (the visitor's id)`;
+    const time = eventDay(raw[f.time]);
+    if ('reason' in time) return `"${f.time}": ${time.reason}`;
+    const amount = f.amount === undefined ? null : (raw[f.amount] ?? null);
+    if (amount !== null && !(typeof amount === 'number' && Number.isFinite(amount))) return `"${f.amount}" must be a finite number or null, got ${JSON.stringify(amount)}`;
+    const text = (name: string | undefined): string | null | undefined => {
+      const v = name === undefined ? null : (raw[name] ?? null);
+        return v === null ? null : typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+    };
+    const category = text(f.category);
+    const session = text(f.session);
+    if (category === undefined) return `"${f.category}" must be text, a number or null`;
+    if (session === undefined) return `"${f.session}" must be text, a number or null`;
+    return { id: String(id), day: time.day, amount: amount ?? NaN, category, session };
+  }
+
+  /**
+   * One visitor's features, scores and audiences as of a day (default: today).
+   * @returns undefined when the visitor has no event on or before that day.
+   */
+  async visitor(id: string, asOfDay = this.today()): Promise<VisitorView | undefined> {
+    const events = await this.store.events(id);
+    const layout = viewLayout(this.view, this.view.fields.category ? topShares(await this.store.categoryCounts(asOfDay), this.view.topCategories) : []);
+    const values = visitorFeatures(events, asOfDay, layout);
+    if (!values) return undefined;
+    const features = Object.fromEntries(featureColumns(layout).map((c, i) => [c.name, values[i]]));
+    const scores = this.models.length ? (await scoreRows(this.models, [Object.fromEntries(this.reads.map((r) => [r, features[r] ?? null]))], 'features')).rows[0] : {};
+    return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, audiences: this.audiencesOf(features, scores) };
+  }
+
+  /** The audiences (in definition order) whose rule holds and no suppression applies. */
+  private audiencesOf(features: Record<string, FeatureValue>, scores: Record<string, JsonCell>): string[] {
+    const resolve = referenceResolver(this.models);
+    const get = (ref: string) => {
+      const r = resolve(ref);
+      const v = r.fromModel ? scores[r.column] : features[r.column];
+      return v === undefined || v === null ? null : typeof v === 'boolean' ? Number(v) : v;
+    };
+    const noRank = () => NaN;
+    const members: string[] = [];
+    for (const a of this.view.audiences?.audiences ?? []) {
+      if (!compile(a.rule, get, noRank)(0)) continue;
+      if (a.suppress.rule && compile(a.suppress.rule, get, noRank)(0)) continue;
+      if (a.suppress.audiences.some((s) => members.includes(s))) continue;
+      members.push(a.name);
+    }
+    return members;
+  }
+
+  /**
+   * Brings a visitor's audiences up to date as of today and announces the changes; one visitor's
+   * refreshes run in turn, so an older evaluation never overwrites a newer one (in this process).
+   */
+  private async refresh(id: string): Promise<MembershipChange[]> {
+    if (!this.view.audiences) return [];
+    const before = this.refreshing.get(id) ?? Promise.resolve();
+    const mine = before.then(() => this.evaluate(id));
+    const settled = mine.catch(() => undefined);
+    this.refreshing.set(id, settled);
+    void settled.then(() => this.refreshing.get(id) === settled && this.refreshing.delete(id));
+    return mine;
+  }
+
+  private async evaluate(id: string): Promise<MembershipChange[]> {
+    const view = await this.visitor(id);
+    const changes = await this.store.updateMembership(id, view?.audiences ?? [], new Date(this.now()).toISOString());
+    for (const c of changes) this.changed.emit(c.audience);
+    return changes;
+  }
+
+  /**
+   * Re-evaluates every visitor when the day has changed since the last sweep (or none ran):
+   * the changes caused by time passing.
+   * @returns the changes logged.
+   */
+  async sweep(): Promise<MembershipChange[]> {
+    const today = this.today();
+    if (this.sweptDay === today || !this.view.audiences) return [];
+    const changes: MembershipChange[] = [];
+    for (const id of await this.store.visitors()) changes.push(...(await this.refresh(id)));
+    this.sweptDay = today;
+    return changes;
+  }
+
+  /**
+   * An audience's changes after `cursor`, waiting up to `waitMs` for one when there is none
+   * yet (a change made by this server wakes the wait at once; one made by another server on
+   * the same Redis is seen by polling every `pollMs`).
+   */
+  async changesAfter(audience: string, cursor: number, limit: number, waitMs: number, pollMs = 100): Promise<MembershipChange[]> {
+    const end = Date.now() + waitMs;
+    for (;;) {
+      const found = await this.store.changesAfter(audience, cursor, limit);
+      const left = end - Date.now();
+      if (found.length || left <= 0) return found;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.changed.off(audience, done);
+          this.changed.off('close', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, pollMs));
+        this.changed.once(audience, done);
+        this.changed.once('close', done);
+      });
+    }
+  }
+
+  /** The audiences the view keeps. */
+  audienceNames(): string[] {
+    return (this.view.audiences?.audiences ?? []).map((a) => a.name);
+  }
+}
