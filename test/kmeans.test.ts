@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { memorySource } from '../src/features/blocks.js';
 import { adjustedRandIndex, nearest } from '../src/metrics/clustering.js';
-import { augment, loadKMeansData } from '../src/models/kmeans/data.js';
+import { augment, loadKMeansData, type LloydEngine } from '../src/models/kmeans/data.js';
 import { fitKMeans, kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { centroidOperand } from '../src/models/kmeans/kernels.js';
 import { assignLabels, clusterSums, fusedStepAvailable } from '../src/models/kmeans/webgpu.js';
@@ -99,25 +99,31 @@ describe('batched K-Means', () => {
     }
   });
 
-  it('gives the same result with the rows partitioned over worker threads (one backend each)', async () => {
+  it('gives the same result with the rows partitioned over worker threads (one backend each), and on the native engine (onnxruntime)', async () => {
     const d = 6;
     const { data } = blobs(12_000, 5, d, 3, 1.5, 3);
     const init = kmeansPlusPlus(data, 12_000, d, 5, new Rng(9));
-    const run = async (workers: number) => {
+    const run = async (workers: number, engine: LloydEngine) => {
       const before = tf.memory().numTensors;
-      const kd = await loadKMeansData(memorySource(toBlocks(data, d, 1000)), { k: 5, sampleSize: 5000, seed: 1, batchRows: 700, workers });
+      const kd = await loadKMeansData(memorySource(toBlocks(data, d, 1000)), { k: 5, sampleSize: 5000, seed: 1, batchRows: 700, workers, engine });
       const fit = await fitKMeans(kd, { k: 5, init, mode: 'lloyd', maxIter: 50 });
       const partitioned = Boolean(kd.sumsOf);
       kd.dispose();
       expect(tf.memory().numTensors).toBe(before);
       return { fit, partitioned };
     };
-    const local = await run(0);
-    const parts = await run(2);
+    const local = await run(0, 'tfjs');
+    const parts = await run(2, 'tfjs');
+    const native = await run(0, 'onnx');
     expect(local.partitioned).toBe(false);
     expect(parts.partitioned).toBe(true);
     expect(parts.fit.sizes).toEqual(local.fit.sizes);
     expect(Math.abs(parts.fit.inertia - local.fit.inertia) / local.fit.inertia).toBeLessThan(1e-4);
+    // The same clusters from the same initial centroids: every row in the same one (sizes equal), inertia within 1e-5.
+    expect(native.fit.iterations).toBe(local.fit.iterations);
+    expect(native.fit.sizes).toEqual(local.fit.sizes);
+    expect(Math.abs(native.fit.inertia - local.fit.inertia) / local.fit.inertia).toBeLessThan(1e-5);
+    for (let i = 0; i < local.fit.centroids.length; i++) expect(native.fit.centroids[i]).toBeCloseTo(local.fit.centroids[i], 4);
   });
 
   it('mini-batch mode recovers planted clusters', async () => {

@@ -13,6 +13,7 @@ import { computeWorkers, startWorker, type WorkerHandle } from '../../compute/wo
 import type { BlockSource } from '../../features/blocks.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import { Rng } from '../../util/rng.js';
+import { NATIVE_CHUNK_ROWS, NativeLloyd } from './native.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 
 export interface KMeansData {
@@ -47,13 +48,30 @@ export function batchRowsFor(k: number, d = 32): number {
 
 /** Rows [start, start + rows) of a block as [x | 1] (rows x (d + 1)), the operand of the one-matMul distance step. */
 export function augment(block: FeatureBlock, start = 0, rows = block.rows): tf.Tensor2D {
+  return tf.tensor2d(augmentValues(block, start, rows), [rows, block.cols + 1]);
+}
+
+/** The values of augment(): rows x (d + 1), row-major. */
+export function augmentValues(block: FeatureBlock, start: number, rows: number): Float32Array {
   const d = block.cols;
   const out = new Float32Array(rows * (d + 1));
   for (let i = 0; i < rows; i++) {
     out.set(block.data.subarray((start + i) * d, (start + i + 1) * d), i * (d + 1));
     out[i * (d + 1) + d] = 1;
   }
-  return tf.tensor2d(out, [rows, d + 1]);
+  return out;
+}
+
+/**
+ * Where resident rows' Lloyd steps run: 'onnx', host memory and onnxruntime's native kernels
+ * on every core (native.ts); 'tfjs', the backend (webgpu's fused kernels, or wasm threads each
+ * holding a partition). Default: onnx on the CPU backends (wasm, cpu), else tfjs.
+ */
+export type LloydEngine = 'onnx' | 'tfjs';
+
+function defaultEngine(): LloydEngine {
+  const b = tf.getBackend();
+  return b === 'wasm' || b === 'cpu' ? 'onnx' : 'tfjs';
 }
 
 export interface LoadOptions {
@@ -64,8 +82,10 @@ export interface LoadOptions {
   batchRows?: number;
   /** Bytes of Xa allowed on the backend; beyond, stream. */
   budgetBytes?: number;
-  /** Compute workers holding partitions of resident rows (default: computeWorkers(rows)). */
+  /** Compute workers holding partitions of resident rows with the tfjs engine (default: computeWorkers(rows)). */
   workers?: number;
+  /** See LloydEngine (default: onnx on the CPU backends). */
+  engine?: LloydEngine;
   progress?: Progress;
 }
 
@@ -79,8 +99,10 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
   const sample = new Float32Array(opts.sampleSize * d);
   let resident: tf.Tensor2D[] | null = source.rows !== undefined && source.rows * (d + 1) * 4 > budget ? null : [];
   const residentRows: number[] = [];
+  // Native: resident rows held on the host in chunks, the steps run by onnxruntime.
+  let host: Float32Array[] | null = resident && (opts.engine ?? defaultEngine()) === 'onnx' ? [] : null;
   // Partitioned: resident rows live in worker threads, batches dealt round-robin.
-  const nWorkers = resident ? (opts.workers ?? computeWorkers(source.rows)) : 0;
+  const nWorkers = resident && !host ? (opts.workers ?? computeWorkers(source.rows)) : 0;
   let partitions: WorkerHandle[] | undefined =
     nWorkers > 1 ? Array.from({ length: nWorkers }, () => startWorker(new URL('./partition-worker.ts', import.meta.url), tf.getBackend())) : undefined;
   const loads: Array<Promise<unknown>> = [];
@@ -104,7 +126,9 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
       const slot = seen < opts.sampleSize ? seen : rng.int(seen + 1);
       if (slot < opts.sampleSize) sample.set(row, slot * d);
     }
-    if (resident) {
+    if (host) {
+      for (let start = 0; start < block.rows; start += NATIVE_CHUNK_ROWS) host.push(augmentValues(block, start, Math.min(NATIVE_CHUNK_ROWS, block.rows - start)));
+    } else if (resident) {
       for (let start = 0; start < block.rows; start += batchRows) {
         const n = Math.min(batchRows, block.rows - start);
         if (partitions) {
@@ -118,6 +142,7 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
       if ((rows + block.rows) * (d + 1) * 4 > budget) {
         disposeAll(resident);
         resident = null;
+        host = null;
         if (partitions) await Promise.all(partitions.map((p) => p.terminate()));
         partitions = undefined;
       }
@@ -130,14 +155,16 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
   shuffleRows(sample, sampleRows, d, rng);
   const meanVariance = meanVarianceOf(sum, sumSq, rows);
 
-  const batches = partitions ? null : resident;
+  const batches = partitions || host ? null : resident;
   const parts = partitions;
+  const chunks = host;
+  const native = chunks ? new NativeLloyd(chunks, d) : undefined;
   return {
     rows,
     cols: d,
     resident: resident !== null,
-    sumsOf: parts && (async (centroids, k) => addParts(await Promise.all(parts.map((p) => p.call<SumsAndCounts>('step', { centroids, k }))), k, d)),
-    where: parts ? `${parts.length} threads` : undefined,
+    sumsOf: native ? (centroids, k) => native.sums(centroids, k) : parts && (async (centroids, k) => addParts(await Promise.all(parts.map((p) => p.call<SumsAndCounts>('step', { centroids, k }))), k, d)),
+    where: native ? 'host (onnxruntime)' : parts ? `${parts.length} threads` : undefined,
     sqNormSum,
     meanVariance,
     sample: sample.subarray(0, sampleRows * d),
@@ -147,6 +174,15 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
         for (let b = 0; b < batches.length; b++) await fn(batches[b], residentRows[b]);
         return;
       }
+      for (const chunk of chunks ?? []) {
+        const xa = tf.tensor2d(chunk, [chunk.length / (d + 1), d + 1]);
+        try {
+          await fn(xa, xa.shape[0]);
+        } finally {
+          xa.dispose();
+        }
+      }
+      if (chunks) return;
       for await (const block of prefetch(source.blocks())) {
         for (let start = 0; start < block.rows; start += batchRows) {
           const n = Math.min(batchRows, block.rows - start);
@@ -161,6 +197,7 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
     },
     dispose() {
       if (batches) disposeAll(batches);
+      native?.dispose();
       // Terminating a worker frees its backend's memory with it.
       for (const p of parts ?? []) void p.terminate();
     },

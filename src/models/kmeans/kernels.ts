@@ -65,13 +65,19 @@ export async function assignAndSum(data: KMeansData, centroids: Float32Array, k:
   const result = acc as tf.Tensor2D | null;
   const raw = result ? await readData(result) : new Float32Array(k * (d + 1));
   result?.dispose();
+  const { sums, counts } = splitSums(raw, k, d);
+  return { sums, counts, inertia: inertiaFromSums(data.sqNormSum, centroids, sums, counts, d) };
+}
+
+/** Per-cluster sums of [x | 1] rows (K x (D + 1), row-major) as the sums of x (K x D) and the counts (K). */
+export function splitSums(raw: ArrayLike<number>, k: number, d: number): { sums: Float64Array; counts: Float64Array } {
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);
   for (let c = 0; c < k; c++) {
     for (let j = 0; j < d; j++) sums[c * d + j] = raw[c * (d + 1) + j];
     counts[c] = raw[c * (d + 1) + d];
   }
-  return { sums, counts, inertia: inertiaFromSums(data.sqNormSum, centroids, sums, counts, d) };
+  return { sums, counts };
 }
 
 /** sum_i ||x_i - c_a(i)||^2 = sum ||x||^2 + sum_k (n_k ||c_k||^2 - 2 c_k . S_k). */
