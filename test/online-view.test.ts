@@ -125,3 +125,123 @@ describe('online features equal audience events', () => {
     }
   }, 120_000);
 });
+
+describe('audiences online', () => {
+  const at = (d: string) => Date.parse(`${d}T12:00:00Z`);
+  const audiences = {
+    audiences: [
+      { name: 'big_basket', rule: 'amount_mean >= 50' },
+      { name: 'recent', rule: 'events_7d >= 1' },
+      { name: 'likely', rule: 'purchase.probability >= 0', suppress: { rule: 'amount_total >= 1000' } },
+    ],
+  };
+  const view = { events: { id: 'customer_id', time: 'date', amount: 'amount', category: 'category' }, models: ['purchase@1'], sweepSeconds: 3600 };
+  const ev = (id: string, date: string, amount: number) => ({ customer_id: id, date, amount, category: 'shoes' });
+  const changes = async (app: FastifyInstance, name: string, after = 0, wait = 0) => (await app.inject({ method: 'GET', url: `/v1/audiences/${name}/changes?after=${after}&wait=${wait}` })).json();
+  const summary = (body: { changes: Array<{ id: string; change: string }> }) => body.changes.map((c) => `${c.change} ${c.id}`);
+
+  it('enter and exit for thresholds crossed both ways, a suppression rule on a feature, and a 7-day window expiring at the sweep', async () => {
+    const clock = { now: at('2024-06-30') };
+    const app = await onlineApp(view, audiences, clock);
+    try {
+      await post(app, [ev('v1', '2024-06-30', 60)]);
+      expect((await visitor(app, 'v1')).json().audiences).toEqual(['big_basket', 'recent', 'likely']);
+      await post(app, [ev('v1', '2024-06-29', 1), ev('v1', '2024-06-29', 1), ev('v1', '2024-06-28', 1)]); // mean 63/4
+      expect((await visitor(app, 'v1')).json().audiences).toEqual(['recent', 'likely']);
+      await post(app, [ev('v1', '2024-06-30', 2000)]); // mean 2063/5, total over 1000: suppressed from likely
+      const now = (await visitor(app, 'v1')).json();
+      expect(now.audiences).toEqual(['big_basket', 'recent']);
+      expect(now.scores.purchase_probability).toBeGreaterThanOrEqual(0); // the rule holds: only the suppression keeps v1 out
+      expect(summary(await changes(app, 'big_basket'))).toEqual(['enter v1', 'exit v1', 'enter v1']);
+      expect(summary(await changes(app, 'likely'))).toEqual(['enter v1', 'exit v1']);
+      const recent = await changes(app, 'recent');
+      expect(summary(recent)).toEqual(['enter v1']);
+      // Eight days on: the last event leaves the 7-day window; the sweep logs the exit.
+      clock.now = at('2024-07-08');
+      expect((await visitor(app, 'v1')).json().audiences).toEqual(['big_basket']);
+      expect(summary(await changes(app, 'recent', recent.cursor))).toEqual([]);
+      const swept = await app.services.online!.sweep();
+      expect(swept.map((c) => `${c.audience} ${c.change}`)).toEqual(['recent exit']);
+      const after = await changes(app, 'recent', recent.cursor);
+      expect(summary(after)).toEqual(['exit v1']);
+      expect(after.changes[0].at).toBe('2024-07-08T12:00:00.000Z');
+      expect(await app.services.online!.sweep()).toEqual([]); // once per day
+      // As of an earlier day, the view is as it was then.
+      expect((await visitor(app, 'v1', '2024-06-29')).json().features.events).toBe(3);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('the long poll answers as soon as a change is logged; unknown audiences are 404', async () => {
+    const app = await onlineApp(view, audiences, { now: at('2024-06-30') });
+    try {
+      const started = Date.now();
+      const waiting = changes(app, 'recent', 0, 20);
+      await new Promise((r) => setTimeout(r, 300));
+      await post(app, [ev('v2', '2024-06-30', 5)]);
+      expect(summary(await waiting)).toEqual(['enter v2']);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const missing = await app.inject({ method: 'GET', url: '/v1/audiences/nope/changes' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().message).toBe('the online view keeps no audience "nope" (audiences: big_basket, recent, likely)');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses bad events one by one with the reason and keeps the good ones; all bad is a 400', async () => {
+    const app = await onlineApp(view, undefined, { now: at('2024-06-30') });
+    try {
+      const payload = `{"events": [
+        {"customer_id": "g1", "date": "2024-06-30T10:00:00Z", "amount": 12.5, "category": "shoes"},
+        {"customer_id": "g2", "date": "2024-06-30", "amount": 1, "colour": "red"},
+        {"customer_id": "g3", "date": "2024-13-01", "amount": 1},
+        {"customer_id": "g4", "date": "2024-06-30", "amount": 1e400},
+        {"customer_id": "g5", "date": "2024-06-30T10:00:00+02:00"},
+        {"date": "2024-06-30"},
+        {"customer_id": "g7", "date": 1719741600, "amount": null, "category": null}]}`;
+      const res = await app.inject({ method: 'POST', url: '/v1/events', payload, headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({
+        accepted: 2,
+        refused: [
+          { index: 1, reason: 'unknown field "colour" (fields: customer_id, date, amount, category)' },
+          { index: 2, reason: '"date": "2024-13-01" is not a valid date and time' },
+          { index: 3, reason: '"amount" must be a finite number or null, got Infinity' },
+          { index: 4, reason: '"date": "2024-06-30T10:00:00+02:00" has the offset +02:00: give times in UTC (Z)' },
+          { index: 5, reason: '"customer_id" must be a non-empty string (at most 256 characters) or a number (the visitor\'s id)' },
+        ],
+      });
+      expect((await visitor(app, 'g1')).json().features.amount_total).toBe(12.5);
+      expect((await visitor(app, 'g7')).json().features.events).toBe(1); // epoch seconds: 2024-06-30T10:00:00Z
+      expect((await visitor(app, 'g2')).statusCode).toBe(404);
+      const none = await post(app, [{ customer_id: 'x', date: 'yesterday' }]);
+      expect(none.statusCode).toBe(400);
+      expect(none.json().message).toBe('no event accepted: events[0]: "date": "yesterday" is not an ISO 8601 date or time (e.g. "2024-06-30" or "2024-06-30T10:00:00Z")');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('needs the API key on every online route when one is set; without --online the routes say how to start one', async () => {
+    const app = await onlineApp(view, audiences, { now: at('2024-06-30') }, { apiKey: 'k' });
+    try {
+      expect((await post(app, [ev('v', '2024-06-30', 1)])).statusCode).toBe(401);
+      expect((await visitor(app, 'v')).statusCode).toBe(401);
+      expect((await app.inject({ method: 'GET', url: '/v1/audiences/recent/changes' })).statusCode).toBe(401);
+      const ok = await app.inject({ method: 'POST', url: '/v1/events', payload: { events: [ev('v', '2024-06-30', 1)] }, headers: { authorization: 'Bearer k' } });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+    const plain = await inProcessApp(fx);
+    try {
+      const res = await visitor(plain, 'v');
+      expect(res.statusCode).toBe(404);
+      expect(res.json().message).toMatch(/start it with audience serve --online view.json/);
+    } finally {
+      await plain.close();
+    }
+  });
+});

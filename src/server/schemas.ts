@@ -205,7 +205,8 @@ export const ScoreReply = Type.Object({
 
 /** POST /v1/events: rows of the events table, named as the online view's `events` maps them. */
 export const EventsRequest = Type.Object(
-  { events: Type.Array(JsonRow, { minItems: 1, maxItems: MAX_EVENTS_PER_POST, description: `at most ${MAX_EVENTS_PER_POST} events, each with the fields the online view names (id, time; amount, category, session)` }) },
+  // Each event's values are checked one by one (server/online/engine.ts), so one bad value (1e400 reads as Infinity) refuses its event only.
+  { events: Type.Array(Type.Record(FieldName, Type.Unknown(), { maxProperties: MAX_ROW_FIELDS }), { minItems: 1, maxItems: MAX_EVENTS_PER_POST, description: `at most ${MAX_EVENTS_PER_POST} events, each with the fields the online view names (id, time; amount, category, session)` }) },
   { additionalProperties: false },
 );
 

@@ -28,6 +28,8 @@ import type { MembershipChange, OnlineStore, StoredEvent } from './store.js';
 import { fixedFeatureNames, viewLayout, type OnlineView } from './view.js';
 
 const DAY_MS = 86_400_000;
+/** The longest id, category or session text an event may hold. */
+const MAX_TEXT = 256;
 /** Share columns follow the categories of the events received, so a model may read any of them. */
 const SHARE = /^category_share_/;
 
@@ -120,7 +122,7 @@ export class OnlineEngine {
    * date.
    * @returns how many were accepted and why each other one was refused.
    */
-  async ingest(events: Array<Record<string, JsonCell>>): Promise<{ accepted: number; refused: Refusal[] }> {
+  async ingest(events: Array<Record<string, unknown>>): Promise<{ accepted: number; refused: Refusal[] }> {
     const good: StoredEvent[] = [];
     const refused: Refusal[] = [];
     for (const [index, raw] of events.entries()) {
@@ -134,25 +136,25 @@ export class OnlineEngine {
   }
 
   /** One posted event as stored, or the reason it is refused. */
-  private check(raw: Record<string, JsonCell>): StoredEvent | string {
+  private check(raw: Record<string, unknown>): StoredEvent | string {
     const f = this.view.fields;
     const known = new Set(Object.values(f));
     const unknown = Object.keys(raw).find((k) => !known.has(k));
     if (unknown !== undefined) return `unknown field "${unknown}" (fields: ${[...known].join(', ')})`;
     const id = raw[f.id];
-    if (!((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)))) return `"${f.id}" must be a non-empty string or a number (the visitor's id)`;
+    if (!((typeof id === 'string' && id !== '' && id.length <= MAX_TEXT) || (typeof id === 'number' && Number.isFinite(id)))) return `"${f.id}" must be a non-empty string (at most ${MAX_TEXT} characters) or a number (the visitor's id)`;
     const time = eventDay(raw[f.time]);
     if ('reason' in time) return `"${f.time}": ${time.reason}`;
     const amount = f.amount === undefined ? null : (raw[f.amount] ?? null);
-    if (amount !== null && !(typeof amount === 'number' && Number.isFinite(amount))) return `"${f.amount}" must be a finite number or null, got ${JSON.stringify(amount)}`;
+    if (amount !== null && !(typeof amount === 'number' && Number.isFinite(amount))) return `"${f.amount}" must be a finite number or null, got ${typeof amount === 'number' ? String(amount) : JSON.stringify(amount)?.slice(0, 60)}`;
     const text = (name: string | undefined): string | null | undefined => {
       const v = name === undefined ? null : (raw[name] ?? null);
-        return v === null ? null : typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+        return v === null ? null : (typeof v === 'string' && v.length <= MAX_TEXT) || (typeof v === 'number' && Number.isFinite(v)) ? String(v) : undefined;
     };
     const category = text(f.category);
     const session = text(f.session);
-    if (category === undefined) return `"${f.category}" must be text, a number or null`;
-    if (session === undefined) return `"${f.session}" must be text, a number or null`;
+    if (category === undefined) return `"${f.category}" must be text (at most ${MAX_TEXT} characters), a number or null`;
+    if (session === undefined) return `"${f.session}" must be text (at most ${MAX_TEXT} characters), a number or null`;
     return { id: String(id), day: time.day, amount: amount ?? NaN, category, session };
   }
 
