@@ -157,6 +157,18 @@ describe('measureAudiences', () => {
     }
   });
 
+  it('Parquet outcomes with integer ids: ids compared as integers, an id that is no integer counted as unmatched', async () => {
+    const root = path.join(dir, 'ints');
+    fs.mkdirSync(root, { recursive: true });
+    await writeFile(path.join(root, 'o.parquet'), [{ name: 'id', type: 'BIGINT' }, { name: 'y', type: 'DOUBLE' }], (async function* () {
+      yield { rows: 4, columns: { id: BigInt64Array.from([1n, 2n, 3n, 4n]), y: Float64Array.from([1, 1, 0, 1]) } };
+    })());
+    audienceFolder(path.join(root, 'auds'), 'a', ['1', ' 2.0', 'abc'], ['+3', '004']);
+    const r = await measureAudiences({ audiences: path.join(root, 'auds'), outcomes: [path.join(root, 'o.parquet')], id: 'id', outcomeColumns: ['y'] });
+    expect(r.audiences[0]).toMatchObject({ members: 3, holdout: 2, unmatched: { members: 1, holdout: 0 } });
+    expect(r.audiences[0].outcomes[0]).toMatchObject({ nMembers: 2, nHoldout: 2, memberMean: 1, holdoutMean: 0.5 });
+  });
+
   it('breaks the lift down by the segment of the score run above the folder', async () => {
     const run = path.join(dir, 'run');
     fs.mkdirSync(run, { recursive: true });

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnInfo } from '../io/columns.js';
-import { openDataset, type Dataset } from '../io/dataset.js';
+import { fitsInt64, type ColumnInfo } from '../io/columns.js';
+import { datasetOf, openDataset, type Dataset } from '../io/dataset.js';
 import { connect, duckMessage, ident } from '../io/duckdb.js';
 import { canonicalIdSql, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { stageColumns } from '../io/stage.js';
@@ -129,9 +129,21 @@ export function audienceFolders(dir: string): AudienceFolder[] {
   return folders;
 }
 
-/** The SQL of a column's id key, compared as canonicalId does: integers as their decimal text, anything else canonicalized. */
-function keySql(column: string, type: string): string {
-  return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i.test(type) ? `CAST(${ident(column)} AS VARCHAR)` : canonicalIdSql(`CAST(${ident(column)} AS VARCHAR)`);
+/** How ids are compared: as BIGINT when the outcomes' ids are stored as 64-bit integers (a faster join), else as canonical text. */
+type KeyType = 'BIGINT' | 'VARCHAR';
+
+const INTEGER_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i;
+
+/**
+ * The SQL of a column's id key, compared as canonicalId does (an integer as its decimal digits,
+ * anything else canonicalized), and of whether the row has an id at all. As BIGINT keys, an id
+ * that is no integer has a NULL key (it can match no integer id) but is present.
+ */
+function keySql(column: string, type: string, keyType: KeyType): { key: string; present: string } {
+  const c = ident(column);
+  const text = INTEGER_TYPE.test(type) ? `CAST(${c} AS VARCHAR)` : canonicalIdSql(`CAST(${c} AS VARCHAR)`);
+  if (keyType === 'VARCHAR') return { key: text, present: `${c} IS NOT NULL` };
+  return { key: INTEGER_TYPE.test(type) ? `TRY_CAST(${c} AS BIGINT)` : `TRY_CAST(${text} AS BIGINT)`, present: `${text} IS NOT NULL` };
 }
 
 /** Whether DuckDB can read these columns of the dataset's files as they are: Parquet files whose columns are stored (not inferred), the values numeric or boolean. */
@@ -168,7 +180,7 @@ class Params {
  * The SQL relation of the outcomes, `key`, `y0`.. and `x` (DOUBLE): the Parquet files read
  * where they are, anything else staged by the product's readers first (into `tmp`).
  */
-async function outcomesRelation(opts: MeasureOptions, tmp: string, params: Params): Promise<{ sql: string; rows: number | undefined }> {
+async function outcomesRelation(opts: MeasureOptions, tmp: string, params: Params): Promise<{ sql: string; rows: number | undefined; keyType: KeyType }> {
   const data = await openDataset(opts.outcomes);
   const where = data.tables[0].path;
   const idCol = requireColumn(data.columns, opts.id, where, '--id');
@@ -181,27 +193,31 @@ async function outcomesRelation(opts: MeasureOptions, tmp: string, params: Param
   if (readsDirectly(data, opts.id, values)) {
     const files = params.bind(listValue(data.tables.map((t) => t.path)));
     const cols = values.map((v, i) => `CAST(${ident(v)} AS DOUBLE) AS ${alias(i)}`).join(', ');
-    return { sql: `SELECT ${keySql(opts.id, idCol.type)} AS key, ${cols} FROM read_parquet(${files}, binary_as_string = true, hive_partitioning = false)`, rows: data.rowCount };
+    const keyType: KeyType = fitsInt64(idCol.type) ? 'BIGINT' : 'VARCHAR';
+    return { sql: `SELECT ${keySql(opts.id, idCol.type, keyType).key} AS key, ${cols} FROM read_parquet(${files}, binary_as_string = true, hive_partitioning = false)`, rows: data.rowCount, keyType };
   }
   const staged = await stageColumns(data, [{ alias: 'id', name: opts.id, as: 'text' }, ...values.map((v, i) => ({ alias: alias(i), name: v, as: 'number' as const }))], path.join(tmp, 'outcomes.parquet'));
-  return { sql: `SELECT ${canonicalIdSql('id')} AS key, ${values.map((_, i) => alias(i)).join(', ')} FROM read_parquet(${params.bind(staged)})`, rows: data.rowCount };
+  return { sql: `SELECT ${canonicalIdSql('id')} AS key, ${values.map((_, i) => alias(i)).join(', ')} FROM read_parquet(${params.bind(staged)})`, rows: data.rowCount, keyType: 'VARCHAR' };
 }
 
 /**
- * Adds an id file's ids to the temporary table `ids` (aud, status, key): a Parquet file read
- * where it is, a CSV or Arrow file staged first. Its id column is the one named `id`, or its
- * only column.
+ * Adds an id file's ids to the temporary table `ids` (aud, status, key, present): a Parquet or
+ * CSV file read by DuckDB where it is, an Arrow file staged first. Its id column is the one
+ * named `id`, or its only column.
  */
-async function loadIds(con: DuckDBConnection, file: string, id: string, aud: number, status: 1 | 2, tmp: string): Promise<void> {
+async function loadIds(con: DuckDBConnection, file: string, id: string, at: { aud: number; status: 1 | 2; keyType: KeyType }, tmp: string): Promise<void> {
   const table = await openTable(file);
   const col = table.columns.find((c) => c.name === id) ?? (table.columns.length === 1 ? table.columns[0] : undefined);
   if (!col) throw new UserError(`${file}: no id column "${id}" (columns: ${table.columns.map((c) => c.name).join(', ')}); the member and holdout files name their ids as the outcomes do`);
-  if (table.format === 'parquet' && !col.inferred) {
-    await con.run(`INSERT INTO ids SELECT $1, $2, ${keySql(col.name, col.type)} FROM read_parquet($3, binary_as_string = true, hive_partitioning = false)`, [aud, status, file]);
-    return;
+  let scan = `(SELECT * FROM ${table.textScan} LIMIT $4)`;
+  let k = keySql(col.name, table.format === 'csv' ? 'VARCHAR' : col.type, at.keyType);
+  let source = table.readPath ?? table.path;
+  if (!table.textScan) {
+    source = await stageColumns(datasetOf([table]), [{ alias: 'id', name: col.name, as: 'text' }], path.join(tmp, `ids-${at.aud}-${at.status}.parquet`));
+    scan = '(SELECT * FROM read_parquet($1) LIMIT $4)';
+    k = keySql('id', 'VARCHAR', at.keyType);
   }
-  const staged = await stageColumns({ tables: [table], columns: table.columns, rowCount: table.rowCount, read: (r, o) => table.read(r, o) }, [{ alias: 'id', name: col.name, as: 'text' }], path.join(tmp, `ids-${aud}-${status}.parquet`));
-  await con.run(`INSERT INTO ids SELECT $1, $2, ${canonicalIdSql('id')} FROM read_parquet($3)`, [aud, status, staged]);
+  await con.run(`INSERT INTO ids SELECT $2, $3, ${k.key}, ${k.present} FROM ${scan}`, [source, at.aud, at.status, table.rowCount ?? Number.MAX_SAFE_INTEGER]);
 }
 
 /** The score run above an audiences folder: its score files, id column and segment columns (none when it has none or names ids otherwise). */
@@ -221,9 +237,9 @@ function scoresOf(audiencesDir: string, id: string): { files: string[]; columns:
 }
 
 /** The SQL of the score run's segment columns per id (`key`, `s0`..), the first row of an id that repeats. */
-function segmentsRelation(scores: NonNullable<ReturnType<typeof scoresOf>>, id: string, idType: string, params: Params): string {
+function segmentsRelation(scores: NonNullable<ReturnType<typeof scoresOf>>, id: string, idType: string, keyType: KeyType, params: Params): string {
   const cols = scores.columns.map((c, k) => `CAST(${ident(c)} AS VARCHAR) AS s${k}`).join(', ');
-  return `SELECT * FROM (SELECT ${keySql(id, idType)} AS key, ${cols} FROM read_parquet(${params.bind(listValue(scores.files))})) WHERE key IN (SELECT key FROM ids_u) QUALIFY row_number() OVER (PARTITION BY key) = 1`;
+  return `SELECT * FROM (SELECT ${keySql(id, idType, keyType).key} AS key, ${cols} FROM read_parquet(${params.bind(listValue(scores.files))})) WHERE key IN (SELECT key FROM ids_u) QUALIFY row_number() OVER (PARTITION BY key) = 1`;
 }
 
 /** Aggregates per outcome i: measured rows, mean, variance, empty cells, and with a covariate its mean, variance and covariance. */
@@ -257,20 +273,19 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'audience-measure-'));
   const con = await connect();
   try {
-    await con.run('CREATE OR REPLACE TEMP TABLE ids (aud INTEGER, status UTINYINT, key VARCHAR)');
-    for (const [i, f] of folders.entries()) {
-      await loadIds(con, f.members, opts.id, i, 1, tmp);
-      if (!f.reason) await loadIds(con, f.holdout!, opts.id, i, 2, tmp);
+    const params = new Params();
+    const outcomes = await outcomesRelation(opts, tmp, params);
+    await con.run(`CREATE OR REPLACE TEMP TABLE ids (aud INTEGER, status UTINYINT, key ${outcomes.keyType}, present BOOLEAN)`);
+    for (const [aud, f] of folders.entries()) {
+      await loadIds(con, f.members, opts.id, { aud, status: 1, keyType: outcomes.keyType }, tmp);
+      if (!f.reason) await loadIds(con, f.holdout!, opts.id, { aud, status: 2, keyType: outcomes.keyType }, tmp);
     }
     await con.run('CREATE OR REPLACE TEMP TABLE ids_u AS SELECT DISTINCT aud, status, key FROM ids WHERE key IS NOT NULL');
     await refuseOverlap(con, folders);
-    const sizes = new Map<string, number>();
-    for (const [aud, status, n] of (await con.runAndReadAll('SELECT aud, status, count(*) FROM ids_u GROUP BY ALL')).getRows()) sizes.set(`${aud}:${status}`, Number(n));
-    const params = new Params();
-    const outcomes = await outcomesRelation(opts, tmp, params);
+    const sizes = await groupSizes(con, folders, opts);
     const scores = scoresOf(opts.audiences, opts.id);
     const scoreIdType = scores && (await openTable(scores.files[0])).columns.find((c) => c.name === opts.id)!.type;
-    const segs = scores ? `LEFT JOIN (${segmentsRelation(scores, opts.id, scoreIdType!, params)}) s ON i.key = s.key` : '';
+    const segs = scores ? `LEFT JOIN (${segmentsRelation(scores, opts.id, scoreIdType!, outcomes.keyType, params)}) s ON i.key = s.key` : '';
     const segCols = scores ? scores.columns.map((_, k) => `s${k}`) : [];
     const ys = opts.outcomeColumns.map((_, k) => `${missing === 'zero' ? `coalesce(o.y${k}, 0)` : `o.y${k}`} AS y${k}, (o.key IS NOT NULL AND o.y${k} IS NULL) AS m${k}`);
     const x = opts.pre ? [`${missing === 'zero' ? 'coalesce(o.x, 0)' : 'o.x'} AS x`] : [];
@@ -292,12 +307,29 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
   }
 }
 
+/**
+ * Distinct ids per audience and group (`aud:status`), with the ids that can match no outcome
+ * id (text that is no integer, when the outcomes' ids are integers) among them, warned about.
+ */
+async function groupSizes(con: DuckDBConnection, folders: AudienceFolder[], opts: MeasureOptions): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const [aud, status, n] of (await con.runAndReadAll('SELECT aud, status, count(*) FROM ids_u GROUP BY ALL')).getRows()) sizes.set(`${aud}:${status}`, Number(n));
+  const odd = (await con.runAndReadAll('SELECT aud, status, count(DISTINCT key), count(*) FROM ids WHERE key IS NULL AND present GROUP BY ALL')).getRows();
+  for (const [aud, status, , n] of odd) {
+    sizes.set(`${aud}:${status}`, (sizes.get(`${aud}:${status}`) ?? 0) + Number(n));
+    const f = folders[Number(aud)];
+    warn(`${Number(status) === 1 ? f.members : f.holdout}: ${n} ids are not whole numbers while column "${opts.id}" of the outcomes holds integers; they are counted as unmatched`);
+  }
+  return sizes;
+}
+
 /** @throws UserError when an id is both a member and in the holdout of one audience (the split is not a split). */
 async function refuseOverlap(con: DuckDBConnection, folders: AudienceFolder[]): Promise<void> {
-  const r = (await con.runAndReadAll('SELECT aud, count(*), min(key) FROM (SELECT aud, key FROM ids_u GROUP BY aud, key HAVING count(DISTINCT status) > 1) GROUP BY aud ORDER BY aud LIMIT 1')).getRows();
+  // A hash join on the holdout (the smaller side), not a grouping of every id.
+  const r = (await con.runAndReadAll('SELECT h.aud, count(*), min(h.key) FROM ids_u h JOIN ids_u m ON h.aud = m.aud AND h.key = m.key AND m.status = 1 WHERE h.status = 2 GROUP BY h.aud ORDER BY h.aud LIMIT 1')).getRows();
   if (r.length) {
     const f = folders[Number(r[0][0])];
-    throw new UserError(`audience "${f.name}": ${r[0][1]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(r[0][2])}); a holdout must be apart from the members`);
+    throw new UserError(`audience "${f.name}": ${r[0][1]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(String(r[0][2]))}); a holdout must be apart from the members`);
   }
 }
 
@@ -309,7 +341,7 @@ async function refuseRepeats(con: DuckDBConnection, rows: Row[], sizes: Map<stri
   const totals = rows.filter((r) => Number(r.g) === totalG);
   if (totals.some((r) => Number(r.n_rows) > (sizes.get(`${r.aud}:${r.status}`) ?? 0))) {
     const ex = (await con.runAndReadAll(`SELECT key, count(*) AS n FROM (${outcomesSql}) WHERE key IN (SELECT key FROM ids_u) GROUP BY key HAVING count(*) > 1 ORDER BY key LIMIT 1`, params.values as never)).getRows()[0];
-    throw new UserError(`${opts.outcomes.join(', ')}: id ${JSON.stringify(ex?.[0])} is on ${ex?.[1]} rows of column "${opts.id}"; the outcomes hold one row per id`);
+    throw new UserError(`${opts.outcomes.join(', ')}: id ${JSON.stringify(String(ex?.[0]))} is on ${ex?.[1]} rows of column "${opts.id}"; the outcomes hold one row per id`);
   }
   if (!opts.pre) return;
   for (const [k, name] of opts.outcomeColumns.entries()) {

@@ -44,6 +44,12 @@ export interface Table {
   rowCount: number | undefined;
   /** Rows per Parquet row group, in file order (Parquet only). */
   rowGroups?: number[];
+  /**
+   * The DuckDB table function that reads the file (`readPath ?? path` bound as $1) for SQL over
+   * it: a CSV's columns as the file's own text in the checked layout (its data rows are the
+   * first `rowCount`: a totals row comes after them), a Parquet file's as stored. Absent for Arrow IPC.
+   */
+  textScan?: string;
   read(request: ColumnRequest[], options?: ReadOptions): AsyncGenerator<ColumnBatch>;
 }
 
@@ -115,6 +121,7 @@ export async function openTable(file: string): Promise<Table> {
       columns,
       rowCount,
       rowGroups,
+      textScan: readScan,
       read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, readScan, req, options)),
     };
     return table;
