@@ -1,8 +1,10 @@
 /** The online view's store as the server is configured: Redis with REDIS_URL (shared by several servers), else SQLite in the data folder. */
-import type { OnlineStore } from './store.js';
-import { SqliteOnlineStore } from './store.js';
+import { redisUrl } from '../../jobs/queue.js';
+import { RedisOnlineStore } from './redis-store.js';
+import { SqliteOnlineStore, type OnlineStore } from './store.js';
 
-/** The store for `audience serve --online`: DIR/online.sqlite. */
+/** The store for `audience serve --online`: Redis at REDIS_URL when set, else DIR/online.sqlite. */
 export async function openOnlineStore(dataDir: string): Promise<OnlineStore> {
-  return new SqliteOnlineStore(dataDir);
+  const url = redisUrl();
+  return url ? new RedisOnlineStore(url) : new SqliteOnlineStore(dataDir);
 }
