@@ -1,5 +1,6 @@
 import { writeFile } from '../../io/writer.js';
 import { UserError } from '../../util/errors.js';
+import { CAMPAIGN_COLUMNS, generateCampaign } from '../../synthetic/campaign.js';
 import { DEFAULT_BTYD, generateEvents } from '../../synthetic/events.js';
 import { ARCHETYPES, generateVisitors, VISITOR_COLUMNS } from '../../synthetic/visitors.js';
 import { createProgress } from '../../util/progress.js';
@@ -12,6 +13,7 @@ export const generate: Command = {
   summary: 'write synthetic visitors with planted segments (Parquet or CSV)',
   usage: `audience generate --visitors 1000000 --out visitors.parquet [--seed 1] [--null-rate 0.02]
 audience generate --events --customers 20000 [--days 540] [--start 2024-01-01] --out events.csv [--seed 1]
+audience generate --campaign --visitors 100000 --out campaign.parquet [--treated-share 0.5] [--seed 1]
 
 Columns: ${VISITOR_COLUMNS.map((c) => c.name).join(', ')}.
 Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).join(', ')}.
@@ -22,13 +24,23 @@ Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).jo
 buy-till-you-die process: purchase rates ~ Gamma(r=${DEFAULT_BTYD.r}, alpha=${DEFAULT_BTYD.alpha}) per day,
 dropout after each purchase ~ Beta(a=${DEFAULT_BTYD.a}, b=${DEFAULT_BTYD.b}) (BG/NBD, Fader, Hardie and Lee
 2005), spend ~ Gamma-Gamma (p=${DEFAULT_BTYD.spendShape}, q=${DEFAULT_BTYD.q}, gamma=${DEFAULT_BTYD.gamma}: about ${Math.round((DEFAULT_BTYD.spendShape * DEFAULT_BTYD.gamma) / (DEFAULT_BTYD.q - 1))} a purchase);
-first purchases fall in the first 90 days. Input for 'audience events'.`,
+first purchases fall in the first 90 days. Input for 'audience events'.
+
+--campaign writes a randomized campaign over the same visitors: 'treatment' (1 with
+probability --treated-share, independently of everything), 'converted' (the campaign's
+outcome), 'past_orders' (a pre-campaign count, for CUPED) and 'true_uplift', each visitor's
+known effect of the campaign on the probability of converting: bargain hunters who open
+emails are persuadables, returning window shoppers and social mobile buyers respond, loyal
+buyers are put off a little ("sleeping dogs"), bouncers barely react (src/synthetic/campaign.ts).
+Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input.`,
   options: {
     visitors: { type: 'string', short: 'n' },
     out: { type: 'string', short: 'o' },
     seed: { type: 'string' },
     'null-rate': { type: 'string' },
     events: { type: 'boolean' },
+    campaign: { type: 'boolean' },
+    'treated-share': { type: 'string' },
     customers: { type: 'string' },
     days: { type: 'string' },
     start: { type: 'string' },
@@ -36,23 +48,26 @@ first purchases fall in the first 90 days. Input for 'audience events'.`,
   },
   async run(values) {
     if (values.events) return generateEventsCommand(values);
+    if (values['treated-share'] !== undefined && !values.campaign) throw new UserError('--treated-share goes with --campaign');
     const visitors = num(str(values.visitors, '--visitors', 'generate'), '--visitors', { int: true, min: 1, max: 1_000_000_000 })!;
     if (!/\.(parquet|csv)$/i.test(str(values.out, '--out', 'generate'))) throw new UserError(`--out ${String(values.out)}: name a .parquet or .csv file`);
     const out = str(values.out, '--out', 'generate');
     const progress = createProgress('generate  ', { quiet: Boolean(values.quiet) });
     let done = 0;
+    const options = {
+      visitors,
+      seed: num(values.seed, '--seed', { int: true }),
+      nullRate: num(values['null-rate'], '--null-rate', { min: 0, max: 1 }),
+      treatedShare: num(values['treated-share'], '--treated-share', { above: 0, max: 0.99 }),
+    };
     const batches = (async function* () {
-      for await (const b of generateVisitors({
-        visitors,
-        seed: num(values.seed, '--seed', { int: true }),
-        nullRate: num(values['null-rate'], '--null-rate', { min: 0, max: 1 }),
-      })) {
+      for await (const b of values.campaign ? generateCampaign(options) : generateVisitors(options)) {
         yield b;
         done += b.rows;
         progress.update(done, visitors);
       }
     })();
-    const written = await writeFile(out, VISITOR_COLUMNS, batches);
+    const written = await writeFile(out, values.campaign ? CAMPAIGN_COLUMNS : VISITOR_COLUMNS, batches);
     progress.done(`-> ${written.path}`);
   },
 };
