@@ -17,7 +17,7 @@ import { ident } from '../io/duckdb.js';
 import { canonicalId, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { openTable } from '../io/table.js';
 import { FileWriter, type OutputColumn } from '../io/writer.js';
-import type { ScoringModel } from '../models/model.js';
+import type { ModelOutline } from '../models/model.js';
 import type { ProfileEntry } from '../models/profile.js';
 import { UserError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
@@ -70,7 +70,7 @@ const SMALLER_IS_BETTER = /_(rank|distance)$/;
  * split at the last dot, since a model's name may hold dots and an output's never does) or an
  * input column.
  */
-export function referenceResolver(models: ScoringModel[]) {
+export function referenceResolver(models: ModelOutline[]) {
   return (ref: string): { column: string; fromModel: boolean } => {
     const dot = ref.lastIndexOf('.');
     if (dot > 0) {
@@ -91,7 +91,7 @@ export function referenceResolver(models: ScoringModel[]) {
 type Audience = AudienceSet['audiences'][number];
 
 /** Input columns (not model outputs) that an audience's rule and suppression rule read. */
-function ruleInputs(a: Audience, models: ScoringModel[]): string[] {
+function ruleInputs(a: Audience, models: ModelOutline[]): string[] {
   const resolve = referenceResolver(models);
   const cols = new Set<string>();
   for (const rule of [a.rule, a.suppress.rule].filter(Boolean) as Rule[]) {
@@ -107,13 +107,13 @@ function ruleInputs(a: Audience, models: ScoringModel[]): string[] {
  * Input columns that decide who is in audience `a` of `set`: its rule's and suppression
  * rule's, and those of the audiences it suppresses (defined earlier, so no cycle).
  */
-export function definitionInputs(set: AudienceSet, a: Audience, models: ScoringModel[]): string[] {
+export function definitionInputs(set: AudienceSet, a: Audience, models: ModelOutline[]): string[] {
   const suppressed = set.audiences.filter((x) => a.suppress.audiences.includes(x.name));
   return [...new Set([...ruleInputs(a, models), ...suppressed.flatMap((x) => definitionInputs(set, x, models))])];
 }
 
 /** Input columns the audiences read (attributes in rules, identifiers): scoring must carry them. */
-export function audienceInputs(set: AudienceSet, models: ScoringModel[]): string[] {
+export function audienceInputs(set: AudienceSet, models: ModelOutline[]): string[] {
   const cols = new Set(set.audiences.flatMap((a) => ruleInputs(a, models)));
   for (const k of ['email', 'phone'] as const) if (set.identifiers[k]) cols.add(set.identifiers[k]!);
   return [...cols];
@@ -128,7 +128,7 @@ function isMeanColumn(name: string): boolean {
  * The columns of the scores `buildAudiences` reads for a set: rule and cap references that
  * exist among `columns`, identifiers, probabilities and segments (for the summaries).
  */
-export function audienceColumns(set: AudienceSet, models: ScoringModel[], columns: OutputColumn[]): string[] {
+export function audienceColumns(set: AudienceSet, models: ModelOutline[], columns: OutputColumn[]): string[] {
   const resolve = referenceResolver(models);
   const refs = set.audiences.flatMap((a) => [...[a.rule, a.suppress.rule].filter(Boolean).flatMap((r) => references(r!)), ...(a.cap?.by ? [a.cap.by] : [])]);
   const names = new Set([...refs.map((r) => resolve(r).column), set.identifiers.email, set.identifiers.phone]);
@@ -136,7 +136,7 @@ export function audienceColumns(set: AudienceSet, models: ScoringModel[], column
 }
 
 /** Every model reference of the rules names an output the run will write (`columns`); fails with the audience's name. */
-export function checkModelReferences(set: AudienceSet, models: ScoringModel[], columns: string[]): void {
+export function checkModelReferences(set: AudienceSet, models: ModelOutline[], columns: string[]): void {
   const resolve = referenceResolver(models);
   for (const a of set.audiences) {
     for (const rule of [a.rule, a.suppress.rule].filter(Boolean) as Rule[]) {
@@ -204,7 +204,7 @@ export async function copyTo(con: DuckDBConnection, query: string, values: unkno
  *   table per audience, and pairwise overlaps.
  * @throws UserError naming the audience when a rule refers to something the run lacks.
  */
-export async function buildAudiences(src: AudienceSource, models: ScoringModel[], set: AudienceSet, rankBase: Map<string, number>): Promise<AudiencesResult> {
+export async function buildAudiences(src: AudienceSource, models: ModelOutline[], set: AudienceSet, rankBase: Map<string, number>): Promise<AudiencesResult> {
   const { con, table, columns, idColumn } = src;
   const resolve = referenceResolver(models);
   const known = new Set(columns.map((c) => c.name));

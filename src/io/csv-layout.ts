@@ -15,15 +15,32 @@ import { parseNumberText } from './number-text.js';
 
 export interface CsvLayout {
   delimiter: string;
+  /** The quote character ('' for none). */
+  quote: string;
+  /** Lines before the header line. */
+  skip: number;
+  /** The header line holds names the sniffer took for data (every column text): read it as the header. */
+  forceHeader: boolean;
   /** Whether the last line is a totals row, not data. */
   trailer: boolean;
-  /** Options to add to read_csv (literals made here, never from user text), e.g. ", header = true". */
-  options: string;
-  /**
-   * Options that read every column as the file's own text with the layout fixed (delimiter,
-   * quote, header line), so no value is rounded or rejected by a type guessed from a sample.
-   */
-  textOptions: string;
+}
+
+/**
+ * The read_csv options of the typed scan (after `$1`): the sniffer's, with a forced header.
+ * Built from the layout's fields as SQL literals and integers, so a layout that travelled
+ * (a job's plan, a queue message) cannot put text of its own into the SQL.
+ */
+export function csvScanOptions(l: CsvLayout): string {
+  return `, hive_partitioning = false${l.forceHeader ? `, header = true, skip = ${Math.trunc(l.skip)}` : ''}`;
+}
+
+/**
+ * The read_csv options (after `$1`) that read every column as the file's own text with the
+ * layout fixed (delimiter, quote, header line), so no value is rounded or rejected by a type
+ * guessed from a sample; literals and integers as csvScanOptions makes them.
+ */
+export function csvTextOptions(l: CsvLayout): string {
+  return `, all_varchar = true, hive_partitioning = false, header = true, skip = ${Math.trunc(l.skip)}, delim = ${literal(l.delimiter)}, quote = ${literal(l.quote)}`;
 }
 
 /** A file whose lines end in both CRLF and LF, which DuckDB's CSV reader cannot take as it is. */
@@ -79,11 +96,9 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
       );
     }
   }
-  let options = '';
-  if (!hasHeader && plain && looksLikeHeader(lines[skipRows] ?? '', delimiter, quote)) {
-    // Every column is text, so the sniffer cannot tell a header from data; names it is.
-    options = `, header = true, skip = ${Math.trunc(skipRows)}`;
-  } else if (!hasHeader) {
+  // Every column text: the sniffer cannot tell a header from data; names it is.
+  const forceHeader = !hasHeader && plain && looksLikeHeader(lines[skipRows] ?? '', delimiter, quote);
+  if (!hasHeader && !forceHeader) {
     throw new UserError(
       `${shown}: no header line found (the first line${lines[skipRows] !== undefined ? `, ${JSON.stringify(lines[skipRows].slice(0, 80))},` : ''} looks like data). ` +
         'Add a first line naming the columns.',
@@ -103,9 +118,7 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
       warn(`${shown}: the last line is a totals row (${JSON.stringify(last!.slice(0, 60))}); it is left out of the data`);
     }
   }
-  const textOptions =
-    `, all_varchar = true, hive_partitioning = false, header = true, skip = ${Math.trunc(skipRows)}, delim = ${literal(delimiter)}` + (quote ? `, quote = ${literal(quote)}` : `, quote = ''`);
-  return { delimiter, trailer, options, textOptions };
+  return { delimiter, quote, skip: Math.trunc(skipRows), forceHeader, trailer };
 }
 
 /** The first non-empty name seen twice (with a Set: a header of 10,000 names took seconds compared pair by pair). */

@@ -68,6 +68,7 @@ export function withPartitions(table: Table, partitions: Array<[string, string |
   const columns: ColumnInfo[] = [...table.columns, ...partitions.map(([name]) => ({ name, type: 'VARCHAR', kind: 'text' as const, inferred: true }))];
   return {
     ...table,
+    layout: { ...table.layout, partitions },
     columns,
     async *read(request, options) {
       const own = request.filter((r) => !values.has(r.name));

@@ -1,7 +1,7 @@
 /** Several input files (paths or glob patterns) read as one stream of column batches. */
 import type { ColumnBatch, ColumnInfo, ColumnRequest } from './columns.js';
 import { connect, duckMessage } from './duckdb.js';
-import { openTable, type ReadOptions, type Table } from './table.js';
+import { openTable, reopenTable, type ReadOptions, type Table, type TableLayout } from './table.js';
 import { UserError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
 import fs from 'node:fs';
@@ -65,6 +65,17 @@ export async function openDataset(inputs: string[]): Promise<Dataset> {
     const odd = tables.find((t) => keys(t) !== keys(tables[0]))!;
     throw new UserError(`${odd.path}: its columns (${odd.columns.map((c) => c.name).join(', ')}) differ from ${tables[0].path}'s (${tables[0].columns.map((c) => c.name).join(', ')}); the parts of a dataset folder must share their columns`);
   }
+  return datasetOf(tables);
+}
+
+/**
+ * The dataset a plan opened, opened again from its tables' layouts (table.ts reopenTable):
+ * nothing is described, sniffed or counted again. What a job's shards and resumed runs read.
+ * @throws UserError when a file is gone since the plan.
+ */
+export async function reopenDataset(layouts: TableLayout[]): Promise<Dataset> {
+  const tables: Table[] = [];
+  for (const layout of layouts) tables.push(withPartitions(await reopenTable(layout), layout.partitions ?? []));
   return datasetOf(tables);
 }
 

@@ -9,9 +9,9 @@ import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
 import { fitsInt64, kindOfType } from './columns.js';
-import { checkCsvLayout, MixedLineEnds, type CsvLayout } from './csv-layout.js';
+import { checkCsvLayout, csvScanOptions, csvTextOptions, MixedLineEnds, type CsvLayout } from './csv-layout.js';
 import { formatOf, type Format } from './file-kind.js';
-import { inspectText, needsCopy, normalizedCopy } from './text-normalize.js';
+import { inspectText, needsCopy, normalizedCopy, type TextEncoding } from './text-normalize.js';
 import { decideDecimalMarks } from './decimal-mark.js';
 import { connect, duckMessage, ident, recoverFrom } from './duckdb.js';
 import { parseBool, parseNumberText } from './number-text.js';
@@ -33,7 +33,29 @@ export interface ReadOptions {
   badNumbers?: 'fail' | 'report' | 'missing';
 }
 
+/**
+ * What opening a file decided, as plain data: its columns (with a CSV's decimal marks), row
+ * count, row groups, a CSV's layout and the encoding of the copy it is read through. A job's
+ * plan stores it, and its shards (threads, queue workers, a resumed run) reopen the file from
+ * it (reopenTable) without describing, sniffing or counting it again.
+ */
+export interface TableLayout {
+  /** The file (absolute). */
+  path: string;
+  format: Format;
+  columns: ColumnInfo[];
+  rowCount: number | undefined;
+  rowGroups?: number[];
+  csv?: CsvLayout;
+  /** A CSV read through a normalized UTF-8 copy (text-normalize.ts): the encoding it was copied from. */
+  copy?: TextEncoding;
+  /** Hive partition keys of a dataset folder's part (dataset-folder.ts), added as columns. */
+  partitions?: Array<[string, string | null]>;
+}
+
 export interface Table {
+  /** What opening it decided (reopenTable takes it back). */
+  layout: TableLayout;
   /** The file as the user named it (absolute). */
   path: string;
   /** What DuckDB reads: `path`, or a normalized UTF-8 copy of a CSV (text-normalize.ts). */
@@ -74,20 +96,10 @@ export async function openTable(file: string): Promise<Table> {
   if (!stat) throw new UserError(`${file}: file not found`);
   if (!stat.isFile()) throw new UserError(`${file}: not a regular file`);
   const format = formatOf(abs, file);
-  if (format === 'arrow') {
-    const columns = await readArrowSchema(abs);
-    return {
-      path: abs,
-      format,
-      columns,
-      rowCount: undefined,
-      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readArrowBatches(abs, req, options)),
-    };
-  }
-
+  if (format === 'arrow') return tableOf({ path: abs, format, columns: await readArrowSchema(abs), rowCount: undefined }, abs);
   try {
-    const { csv, readPath } = format === 'csv' ? await csvLayout(abs) : { csv: undefined, readPath: abs };
-    const scan = csv ? `read_csv($1, hive_partitioning = false${csv.options})` : PARQUET_SCAN;
+    const { csv, readPath, copy } = format === 'csv' ? await csvLayout(abs) : { csv: undefined, readPath: abs, copy: undefined };
+    const scan = csv ? `read_csv($1${csvScanOptions(csv)})` : PARQUET_SCAN;
     const columns: ColumnInfo[] = await withConnection(async (con) => {
       const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [readPath]);
       return described.getRows().map((r) => {
@@ -97,9 +109,7 @@ export async function openTable(file: string): Promise<Table> {
         return col;
       });
     });
-    if (csv) await withConnection((con) => decideDecimalMarks(con, `read_csv($1${csv.textOptions})`, readPath, columns, csv.delimiter));
-    // The columns as the file's own text, in the layout checked above (CSV); the typed scan otherwise.
-    const readScan = csv ? `read_csv($1${csv.textOptions})` : scan;
+    if (csv) await withConnection((con) => decideDecimalMarks(con, `read_csv($1${csvTextOptions(csv)})`, readPath, columns, csv.delimiter));
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
@@ -114,17 +124,7 @@ export async function openTable(file: string): Promise<Table> {
       rowCount = (await countRows(readPath, scan)) - (csv!.trailer ? 1 : 0);
       if (rowCount <= 0) throw new UserError(`${file}: no data rows (a header line only, or an empty file)`);
     }
-    const table: Table = {
-      path: abs,
-      ...(readPath !== abs && { readPath }),
-      format,
-      columns,
-      rowCount,
-      rowGroups,
-      textScan: readScan,
-      read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, readScan, req, options)),
-    };
-    return table;
+    return tableOf({ path: abs, format, columns, rowCount, ...(rowGroups && { rowGroups }), ...(csv && { csv }), ...(copy && { copy }) }, readPath);
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`${file}: cannot read as ${format}: ${duckMessage(err)}`, { cause: err });
@@ -132,21 +132,57 @@ export async function openTable(file: string): Promise<Table> {
 }
 
 /**
+ * A file opened again from the layout an earlier openTable decided (a plan's): nothing is
+ * described, sniffed or counted; a CSV that needs a normalized copy gets this process's (one
+ * per file version on this host). The caller checks the file is the one planned from
+ * (fingerprints): a changed file would be read with a stale layout.
+ * @throws UserError when the file is gone, or its bytes are no longer valid in the planned encoding.
+ */
+export async function reopenTable(layout: TableLayout): Promise<Table> {
+  const stat = fs.statSync(layout.path, { throwIfNoEntry: false });
+  if (!stat?.isFile()) throw new UserError(`${layout.path}: file not found (it was there when the job was planned)`);
+  return tableOf(layout, layout.copy ? await normalizedCopy(layout.path, layout.path, layout.copy) : layout.path);
+}
+
+/** The Table of a layout, read from `readPath` (the file, or a CSV's normalized copy). */
+function tableOf(layout: TableLayout, readPath: string): Table {
+  const { path: abs, format, columns, csv } = layout;
+  if (format === 'arrow') {
+    return { layout, path: abs, format, columns, rowCount: undefined, read: (request, options) => checkedRead(abs, columns, request, options, (req) => readArrowBatches(abs, req, options)) };
+  }
+  // The columns as the file's own text, in the layout checked when opened (CSV); the typed scan otherwise.
+  const readScan = csv ? `read_csv($1${csvTextOptions(csv)})` : PARQUET_SCAN;
+  const table: Table = {
+    layout,
+    path: abs,
+    ...(readPath !== abs && { readPath }),
+    format,
+    columns,
+    rowCount: layout.rowCount,
+    rowGroups: layout.rowGroups,
+    textScan: readScan,
+    read: (request, options) => checkedRead(abs, columns, request, options, (req) => readDuck(table, readScan, req, options)),
+  };
+  return table;
+}
+
+/**
  * A CSV's layout as DuckDB's sniffer decided it, checked (csv-layout.ts), read through a
  * normalized copy where its encoding or line ends need one (text-normalize.ts).
  */
-async function csvLayout(abs: string): Promise<{ csv: CsvLayout; readPath: string }> {
-  let readPath = abs;
+async function csvLayout(abs: string): Promise<{ csv: CsvLayout; readPath: string; copy?: TextEncoding }> {
+  let copy: TextEncoding | undefined;
   if (!/\.(gz|zst)$/i.test(abs)) {
     const text = inspectText(abs, abs);
-    if (needsCopy(text)) readPath = await normalizedCopy(abs, abs, text.encoding);
+    if (needsCopy(text)) copy = text.encoding;
   }
+  const readPath = copy ? await normalizedCopy(abs, abs, copy) : abs;
   try {
-    return { csv: await checkCsvLayout(readPath, abs), readPath };
+    return { csv: await checkCsvLayout(readPath, abs), readPath, copy };
   } catch (err) {
-    if (!(err instanceof MixedLineEnds) || readPath !== abs) throw err;
-    readPath = await normalizedCopy(abs, abs, 'utf-8');
-    return { csv: await checkCsvLayout(readPath, abs), readPath };
+    if (!(err instanceof MixedLineEnds) || copy) throw err;
+    const copied = await normalizedCopy(abs, abs, 'utf-8');
+    return { csv: await checkCsvLayout(copied, abs), readPath: copied, copy: 'utf-8' };
   }
 }
 

@@ -22,7 +22,7 @@ import type { FittedTransform } from '../features/transform.js';
 import { connect, ident } from '../io/duckdb.js';
 import { canonicalIdSql } from '../io/ids.js';
 import type { OutputColumn, WrittenFile } from '../io/writer.js';
-import { BUCKET_FROM, type RankedOutput, type ScoringModel } from '../models/model.js';
+import { BUCKET_FROM, type ModelOutline, type RankedOutput } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { shardName } from './output.js';
 
@@ -49,7 +49,7 @@ export interface FinalizeInput {
   /** Audiences to build; with `profile`, each summary gets the audience's profile on that transform's features (staged columns). */
   audiences?: {
     set: AudienceSet;
-    models: ScoringModel[];
+    models: ModelOutline[];
     profile?: { transform: FittedTransform; profiled: ProfileSource['profiled'] };
     /** Sensitive columns staged in the parts (`staged`), for each audience's members by group. */
     grouped?: Array<{ attribute: string; staged: string }>;

@@ -6,7 +6,8 @@
  * without roots (the CLI) nothing is checked.
  */
 import type { AudienceSet } from '../audiences/definition.js';
-import { MAX_INPUT_FILES } from '../io/dataset.js';
+import { MAX_INPUT_FILES, openDataset, reopenDataset, type Dataset } from '../io/dataset.js';
+import type { TableLayout } from '../io/table.js';
 import { connect, duckMessage } from '../io/duckdb.js';
 import { UserError } from '../util/errors.js';
 import { openableFile, unchangedPath } from '../util/roots.js';
@@ -43,6 +44,27 @@ export async function openableInputs(roots: string[] | undefined, inputs: string
     files.push(...matched.map((f) => openableFile(roots, f, field)));
   }
   return files;
+}
+
+/** The most JSON a job's table layouts may take to travel with each shard task (threads, queue messages). */
+export const MAX_LAYOUT_BYTES = 256 * 1024;
+
+/**
+ * The layouts a job's shard tasks carry: all of them, unless their JSON passes
+ * MAX_LAYOUT_BYTES (thousands of part files), when each task opens its inputs itself.
+ */
+export function shippedLayouts(tables: TableLayout[]): TableLayout[] | undefined {
+  return JSON.stringify(tables).length <= MAX_LAYOUT_BYTES ? tables : undefined;
+}
+
+/**
+ * A job's inputs, each path inside the roots at this moment: reopened from the layouts its
+ * plan recorded (nothing counted or sniffed again) when it has them, else opened.
+ * @throws UserError for a path outside the roots, a file gone, or one that cannot be read.
+ */
+export async function openJobInputs(roots: string[] | undefined, input: string[], tables?: TableLayout[]): Promise<Dataset> {
+  const files = await openableInputs(roots, tables?.map((t) => t.path) ?? input);
+  return tables ? reopenDataset(tables) : openDataset(files);
 }
 
 /** Train params that name files (`audience train` options). */

@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../compute/backend.js';
 import { parseAudiences } from '../audiences/definition.js';
-import { openDataset } from '../io/dataset.js';
-import { loadScoringModel, pinnedRef } from '../models/load.js';
+import type { Dataset } from '../io/dataset.js';
+import type { TableLayout } from '../io/table.js';
+import { loadScoringModel, outlineModel, pinnedRef } from '../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../models/model.js';
 import type { ModelStore } from '../models/registry.js';
 import { fingerprintChange, fingerprintFile, type FileFingerprint } from '../io/fingerprint.js';
@@ -16,13 +17,13 @@ import { claimStaging, prepareOutput, STAGING } from './output.js';
 import { adoptParts, jobFence, reclaimStaging } from './fence.js';
 import { requireUnchanged } from './input-checks.js';
 import { finalizeScore, planScore, type ShardResult } from './score.js';
-import { runShards } from './shard-pool.js';
+import { runShards, shardExecutorKind, type ShardExecutor } from './shard-pool.js';
 import type { ShardJob } from './shard-task.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 import type { JobStore } from './store.js';
 import { UserError } from '../util/errors.js';
 import { unchangedPath, writableFolder } from '../util/roots.js';
-import { openableAudiences, openableInputs } from './guard.js';
+import { openableAudiences, openJobInputs, shippedLayouts } from './guard.js';
 
 
 /** A score job as stored: paths already resolved and checked by the server. */
@@ -43,6 +44,14 @@ export interface ScoreJobSpec {
   keep?: string[];
   /** The server's data roots: every path is resolved again inside them right before it is opened or written (util/roots.ts). */
   roots?: string[];
+  /**
+   * The inputs as submission opened them (io/table.ts TableLayout: columns, row counts, a
+   * CSV's layout) and their fingerprints then: the runner, its threads and queue workers
+   * reopen them from these, after checking each file is still the one planned from. Jobs
+   * stored before these existed open their inputs again.
+   */
+  tables?: TableLayout[];
+  fingerprints?: FileFingerprint[];
 }
 
 /** A train job as stored: the model kind, its name, inputs and the train options (flags without dashes). */
@@ -73,56 +82,45 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const backend = await initBackend();
   jobs.update(id, { backend: backend.backend, device: backend.device, stage: 'planning' });
   const roots = spec.roots;
-  const data = await openDataset(await openableInputs(roots, spec.input));
+  const submitted = spec.fingerprints && spec.tables ? fingerprintChange(spec.fingerprints, spec.tables.map((t) => t.path)) : undefined;
+  if (submitted) throw new UserError(`an input changed since the job was submitted: ${submitted}. Its plan (columns, row counts) came from the old file; resubmit the job`);
+  const data = await openJobInputs(roots, spec.input, spec.tables);
+  const scoring = { topFeatures: spec.topFeatures, engine: spec.engine };
+  // Outlines (manifests alone) name the columns; weights are loaded only where shards score in this process.
+  const audiences = spec.audiences ? openableAudiences(roots, parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base)) : undefined;
+  const outlined = planScore(data, spec.models.map((ref) => outlineModel(models, ref, scoring)), audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: spec.keep ?? [], source: 'options.keep' });
+  const dir = writableFolder(roots, spec.output, 'output');
+  const staging = path.join(dir, STAGING);
+  const files = data.tables.map((t) => t.path);
+  // This attempt's fence: its parts carry it, and shards of earlier attempts or other jobs cannot rename theirs in.
+  const fence = jobFence(id, job.attempts);
+  const recorded = await startOrResume(jobs, id, { spec, data, dir, staging, fence, files });
+  const shards = jobs.shards(id);
+  jobs.update(id, { stage: 'scoring' });
+  const started = performance.now();
+  const adopted = adoptParts(staging, id, fence, shards.filter((s) => s.status === 'done').map((s) => s.index));
+  const done: ShardResult[] = shards.filter((s) => s.status === 'done' && adopted.has(s.index));
+  const todo = shards.filter((s) => !done.includes(s));
+  const before = done.reduce((n, r) => n + r.rejected, 0);
+  let rejected = before;
+  const shardJob: ShardJob = { input: files, tables: shippedLayouts(data.tables.map((t) => t.layout)), models: outlined.models.map(pinnedRef), store: models.root, audiences, maxRejects: outlined.maxRejects, topFeatures: spec.topFeatures, engine: spec.engine, keep: spec.keep, roots };
+  const how = shardExecutorKind(shardJob, todo.reduce((n, s) => n + s.end - s.start, 0), todo.length);
   const loaded: ScoringModel[] = [];
   try {
-    for (const ref of spec.models) loaded.push(await loadScoringModel(models, ref, { topFeatures: spec.topFeatures, engine: spec.engine }));
-    const audiences = spec.audiences ? openableAudiences(roots, parseAudiences(spec.audiences.definition, 'audiences', spec.audiences.base)) : undefined;
-    const plan = planScore(data, loaded, audiences, spec.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: spec.keep ?? [], source: 'options.keep' });
-    const dir = writableFolder(roots, spec.output, 'output');
-    const staging = path.join(dir, STAGING);
-    let shards = jobs.shards(id);
-    const files = data.tables.map((t) => t.path);
-    // This attempt's fence: its parts carry it, and shards of earlier attempts or other jobs cannot rename theirs in.
-    const fence = jobFence(id, job.attempts);
-    let recorded: FileFingerprint[] | undefined;
-    if (shards.length === 0) {
-      const active = jobs.activeIds();
-      prepareOutput(dir, spec.overwrite ?? false, 'options.overwrite', (other) => other !== id && active.has(other));
-      claimStaging(dir, { ...selfIdentity(), job: id, fence });
-      recorded = files.map(fingerprintFile);
-      jobs.setInputs(id, recorded);
-      jobs.setShards(id, await planShards(data, spec.shardRows ?? DEFAULT_SHARD_ROWS));
-      shards = jobs.shards(id);
-    } else {
-      recorded = job.inputs ?? undefined;
-      const changed = recorded ? fingerprintChange(recorded, files) : undefined;
-      if (changed) throw new UserError(`an input changed since the job started: ${changed}. Its finished shards came from the old file; resubmit the job to score the new one`);
-      reclaimStaging(dir, id, fence);
-      jobs.resetPartialRows(id);
-      // Leftovers of an interrupted shard: temporary files are never part of the output.
-      if (fs.existsSync(staging)) for (const f of fs.readdirSync(staging)) if (f.endsWith('.tmp')) fs.rmSync(path.join(staging, f), { force: true });
-    }
-    jobs.update(id, { stage: 'scoring' });
-    const started = performance.now();
-    const adopted = adoptParts(staging, id, fence, shards.filter((s) => s.status === 'done').map((s) => s.index));
-    const done: ShardResult[] = shards.filter((s) => s.status === 'done' && adopted.has(s.index));
-    const todo = shards.filter((s) => !done.includes(s));
-    const before = done.reduce((n, r) => n + r.rejected, 0);
-    let rejected = before;
-    const shardJob: ShardJob = { input: files, models: loaded.map(pinnedRef), store: models.root, audiences, maxRejects: plan.maxRejects, topFeatures: spec.topFeatures, engine: spec.engine, keep: spec.keep, roots };
-    const { results, workers } = await runShards(shardJob, plan, todo, {
+    if (how.kind === 'process') for (const ref of shardJob.models) loaded.push(await loadScoringModel(models, ref, scoring));
+    const executor: ShardExecutor = how.kind === 'process' ? { kind: 'process', plan: { ...outlined, models: loaded }, roots } : { ...how, job: shardJob };
+    const { results, workers } = await runShards(executor, todo, {
       staging,
       fence,
       inputs: recorded,
-      maxRejects: plan.maxRejects - before,
+      maxRejects: outlined.maxRejects - before,
       onRows: (n) => jobs.addRows(id, n),
       onWaiting: (why) => jobs.update(id, { stage: why ? `scoring: waiting: ${why}` : 'scoring' }),
       onShard: (r) => {
         jobs.shardDone(id, r);
         rejected += r.rejected;
-        if (rejected > plan.maxRejects) {
-          throw new UserError(`${rejected} rows could not be read, more than the job allows (${plan.maxRejects}); see the rejects of shard ${r.index} in ${staging}`);
+        if (rejected > outlined.maxRejects) {
+          throw new UserError(`${rejected} rows could not be read, more than the job allows (${outlined.maxRejects}); see the rejects of shard ${r.index} in ${staging}`);
         }
       },
     });
@@ -132,10 +130,38 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
     for (const a of audiences?.audiences ?? []) if (a.suppress.ids) unchangedPath(roots, a.suppress.ids, `audience "${a.name}": suppress.ids`);
     if (recorded) requireUnchanged(recorded); // every shard read the file the job planned from
     const scored = performance.now();
-    const manifest = await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000, fence);
+    const manifest = await finalizeScore(outlined, dir, results, () => (performance.now() - started) / 1000, fence);
     const stageSeconds = { setup: (started - setupStart) / 1000, scoring: (scored - started) / 1000, finalizing: (performance.now() - scored) / 1000, workers };
     return { output: dir, manifest: path.join(dir, 'manifest.json'), ...manifest, stageSeconds };
   } finally {
     for (const m of loaded) m.dispose();
   }
+}
+
+/**
+ * A job's first start claims its output's staging, records its inputs' fingerprints (those of
+ * submission when the plan has them) and its shards; a resumed one checks the inputs are
+ * unchanged, reclaims the staging under this attempt's fence and drops partial leftovers.
+ * @returns the fingerprints every shard checks its file against.
+ * @throws UserError when an input changed since the job started.
+ */
+async function startOrResume(jobs: JobStore, id: string, at: { spec: ScoreJobSpec; data: Dataset; dir: string; staging: string; fence: string; files: string[] }): Promise<FileFingerprint[] | undefined> {
+  const { spec, data, dir, staging, fence, files } = at;
+  if (jobs.shards(id).length === 0) {
+    const active = jobs.activeIds();
+    prepareOutput(dir, spec.overwrite ?? false, 'options.overwrite', (other) => other !== id && active.has(other));
+    claimStaging(dir, { ...selfIdentity(), job: id, fence });
+    const recorded = spec.fingerprints ?? files.map(fingerprintFile);
+    jobs.setInputs(id, recorded);
+    jobs.setShards(id, await planShards(data, spec.shardRows ?? DEFAULT_SHARD_ROWS));
+    return recorded;
+  }
+  const recorded = jobs.get(id)?.inputs ?? undefined;
+  const changed = recorded ? fingerprintChange(recorded, files) : undefined;
+  if (changed) throw new UserError(`an input changed since the job started: ${changed}. Its finished shards came from the old file; resubmit the job to score the new one`);
+  reclaimStaging(dir, id, fence);
+  jobs.resetPartialRows(id);
+  // Leftovers of an interrupted shard: temporary files are never part of the output.
+  if (fs.existsSync(staging)) for (const f of fs.readdirSync(staging)) if (f.endsWith('.tmp')) fs.rmSync(path.join(staging, f), { force: true });
+  return recorded;
 }

@@ -9,10 +9,11 @@ import { selfIdentity } from '../util/process.js';
 import { silentProgress } from '../util/progress.js';
 import { claimStaging, prepareOutput, removeIfEmpty, removeScoreOutput, STAGING } from './output.js';
 import { fingerprintFile } from '../io/fingerprint.js';
+import { shippedLayouts } from './guard.js';
 import { runFence } from './fence.js';
 import { requireUnchanged } from './input-checks.js';
 import { finalizeScore, planScore, type ScoreManifest, type ScoreOptions } from './score.js';
-import { runShards } from './shard-pool.js';
+import { runShards, shardExecutorKind, type ShardExecutor } from './shard-pool.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 
 /**
@@ -37,10 +38,13 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const total = shards.reduce((s, x) => s + x.end - x.start, 0);
     const progress = opts.progress ?? silentProgress;
     let done = 0;
+    // Threads and queue workers reopen the inputs from this plan's layouts (nothing counted again) and load the pinned versions.
     const job = opts.store
-      ? { input: data.tables.map((t) => t.path), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, engine: opts.engine, keep: opts.keep }
+      ? { input: data.tables.map((t) => t.path), tables: shippedLayouts(data.tables.map((t) => t.layout)), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, engine: opts.engine, keep: opts.keep }
       : undefined;
-    const { results } = await runShards(job, plan, shards, {
+    const how = shardExecutorKind(job, total, shards.length);
+    const executor: ShardExecutor = how.kind === 'process' ? { kind: 'process', plan } : { ...how, job: job! };
+    const { results } = await runShards(executor, shards, {
       staging: path.join(dir, STAGING),
       fence,
       inputs,

@@ -18,7 +18,7 @@ import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { warn } from '../util/warn.js';
 import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
-import type { RankedOutput, ScoringEngine, ScoringModel } from '../models/model.js';
+import type { ModelOutline, RankedOutput, ScoringEngine, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { audienceInputs, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
 import { finalizeParts, type FinalizeStages, PROFILED_PREFIX, rankedColumns, RESERVED_COLUMNS } from './finalize.js';
@@ -79,10 +79,14 @@ export interface ScoreManifest {
   createdAt: string;
 }
 
-/** What every shard of one scoring run reads, computes and writes. */
-export interface ScorePlan {
+/**
+ * What every shard of one scoring run reads, computes and writes. Planned from outlines
+ * (manifests alone: what a server checks a job with) it names every column; planned from
+ * loaded models it is what shards score with.
+ */
+export interface ScorePlan<M extends ModelOutline = ScoringModel> {
   data: Dataset;
-  models: ScoringModel[];
+  models: M[];
   audiences?: AudienceSet;
   id: OutputColumn;
   request: ColumnRequest[];
@@ -110,7 +114,7 @@ export interface ShardResult {
 }
 
 /** The id column every model must agree on: the same column, or row numbers for all. */
-function idColumn(models: ScoringModel[]): { request: ColumnRequest | undefined; output: OutputColumn } {
+function idColumn(models: ModelOutline[]): { request: ColumnRequest | undefined; output: OutputColumn } {
   const ids = models.map((m) => m.transform.id);
   const first = ids[0];
   for (const [i, id] of ids.entries()) {
@@ -132,7 +136,7 @@ export interface Kept {
 }
 
 /** Checks models, inputs and audiences against each other before any row is read. */
-export function planScore(data: Dataset, models: ScoringModel[], audiences?: AudienceSet, maxRejects = 0, keep: Kept = { columns: [], source: '--keep' }): ScorePlan {
+export function planScore<M extends ModelOutline>(data: Dataset, models: M[], audiences?: AudienceSet, maxRejects = 0, keep: Kept = { columns: [], source: '--keep' }): ScorePlan<M> {
   if (models.length === 0) throw new UserError('no model to score with (--model name[@version])');
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
@@ -177,7 +181,7 @@ export function planScore(data: Dataset, models: ScoringModel[], audiences?: Aud
     ? columnRequest(models[0].transform).map((r) => ({ request: r, column: { name: `${PROFILED_PREFIX}${r.name}`, type: r.as === 'text' ? ('VARCHAR' as const) : r.as === 'bigint' ? ('BIGINT' as const) : ('DOUBLE' as const) } }))
     : [];
   // Sensitive columns of the models, when the file has them: staged for each audience's selection by group.
-  const grouped: ScorePlan['grouped'] = [];
+  const grouped: ScorePlan<M>['grouped'] = [];
   const sensitive = audiences ? [...new Set(models.flatMap((m) => (Array.isArray(m.manifest.params.sensitive) ? (m.manifest.params.sensitive as string[]) : [])))] : [];
   for (const attribute of sensitive.filter((c) => data.columns.some((col) => col.name === c))) {
     const read = request.find((q) => q.name === attribute) ?? { name: attribute, as: 'text' as const };
@@ -311,7 +315,7 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
  * file, and the manifest last), then replaces the old output with it (jobs/publish.ts).
  * Idempotent: the staged parts stay until the new output is in place.
  */
-export async function finalizeScore(plan: ScorePlan, dir: string, shards: ShardResult[], seconds: () => number, fence: string): Promise<ScoreManifest> {
+export async function finalizeScore(plan: ScorePlan<ModelOutline>, dir: string, shards: ShardResult[], seconds: () => number, fence: string): Promise<ScoreManifest> {
   const backend = await initBackend();
   const staging = path.join(dir, STAGING);
   const ordered = [...shards].sort((a, b) => a.index - b.index);

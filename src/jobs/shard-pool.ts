@@ -50,6 +50,25 @@ export function shardWorkers(rows: number): number {
   return computeWorkers(rows);
 }
 
+/**
+ * Where a job's shards run, chosen once where the command or server is composed: in this
+ * process (models loaded here: the plan holds them), on this process's Piscina threads
+ * (each loads the job's pinned models itself), or on `audience worker` hosts through Redis.
+ */
+export type ShardExecutor = { kind: 'process'; plan: ScorePlan; roots?: string[] } | { kind: 'threads'; job: ShardJob; workers: number } | { kind: 'queue'; job: ShardJob; url: string };
+
+/**
+ * The executor for a job of `rows` rows: the queue when REDIS_URL is set, threads when
+ * shardWorkers says they pay off (2 or more), else this process. `job` is undefined when
+ * the models are objects, not store references (they can only score here).
+ */
+export function shardExecutorKind(job: ShardJob | undefined, rows: number, shards: number): { kind: 'process' } | { kind: 'threads'; workers: number } | { kind: 'queue'; url: string } {
+  const url = redisUrl();
+  if (url && job) return { kind: 'queue', url };
+  const workers = job ? Math.min(shards, shardWorkers(rows)) : 0;
+  return workers >= 2 ? { kind: 'threads', workers } : { kind: 'process' };
+}
+
 export interface RunShardsOptions {
   staging: string;
   /** The run's fence (jobs/fence.ts), recorded in the staging's owner.json. */
@@ -68,31 +87,30 @@ export interface RunShardsOptions {
 }
 
 /**
- * Scores `shards` of a job and returns their results (in the order they finished). Shards run
- * on `shardWorkers(rows)` threads, or in process when that is under 2. The reject budget of each shard is what earlier shards left of `maxRejects`.
+ * Scores `shards` of a job on `executor` and returns their results (in the order they
+ * finished) and the threads used. The reject budget of each shard is what earlier shards left
+ * of `maxRejects`.
  * @throws UserError when the input is bad (a shard's message), DeviceError when a thread's GPU
  *   device failed, Error for a bug.
  */
-export async function runShards(job: ShardJob | undefined, plan: ScorePlan, shards: Shard[], opts: RunShardsOptions): Promise<{ results: ShardResult[]; workers: number }> {
+export async function runShards(executor: ShardExecutor, shards: Shard[], opts: RunShardsOptions): Promise<{ results: ShardResult[]; workers: number }> {
   const results: ShardResult[] = [];
   const rejected = () => results.reduce((n, r) => n + r.rejected, 0);
   const finished = (r: ShardResult) => {
     results.push(r);
     opts.onShard?.(r);
   };
-  // Several hosts: the shards go through the queue (REDIS_URL), run by `audience worker`s.
-  const url = redisUrl();
-  if (url && job) return { results: await runShardsOnQueue(url, job, shards, opts), workers: 0 };
-  // Without a job description (models given as objects, not store references), in process.
-  const workers = job ? Math.min(shards.length, shardWorkers(shards.reduce((n, s) => n + s.end - s.start, 0))) : 0;
-  if (workers < 2 || !job) {
+  if (executor.kind === 'queue') return { results: await runShardsOnQueue(executor.url, executor.job, shards, opts), workers: 0 };
+  if (executor.kind === 'process') {
+    const { plan, roots } = executor;
     for (const shard of shards) {
       opts.signal?.throwIfAborted();
-      guardShard(job?.roots, plan.data.tables[shard.table].path, opts.staging);
+      guardShard(roots, plan.data.tables[shard.table].path, opts.staging);
       finished(await scoreShard(plan, shard, opts.staging, { fence: opts.fence, input: opts.inputs?.[shard.table], rejectBudget: opts.maxRejects - rejected(), onRows: opts.onRows }));
     }
     return { results, workers: 0 };
   }
+  const { job, workers } = executor;
   const piscina = shardPool(workers);
   const queue = [...shards];
   const lane = async () => {

@@ -9,20 +9,22 @@ import type { MessagePort } from 'node:worker_threads';
 import { initBackend } from '../compute/backend.js';
 import { DeviceError } from '../compute/read.js';
 import type { AudienceSet } from '../audiences/definition.js';
-import { openDataset } from '../io/dataset.js';
+import type { TableLayout } from '../io/table.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../models/model.js';
 import { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import type { FileFingerprint } from '../io/fingerprint.js';
 import { requireUnchanged } from './input-checks.js';
-import { guardShard, openableInputs } from './guard.js';
+import { guardShard, openJobInputs } from './guard.js';
 import { planScore, scoreShard, type ScorePlan, type ShardResult } from './score.js';
 import type { Shard } from './shards.js';
 
 /** What a shard task needs to build the job's plan: the same for every shard of a job. */
 export interface ShardJob {
   input: string[];
+  /** The inputs as the job's plan opened them (io/table.ts TableLayout): reopened without counting or sniffing again. */
+  tables?: TableLayout[];
   models: string[];
   /** Model store folder. */
   store: string;
@@ -83,7 +85,7 @@ async function planFor(job: ShardJob): Promise<ScorePlan> {
   const models: ScoringModel[] = [];
   try {
     for (const ref of job.models) models.push(await loadScoringModel(store, ref, { topFeatures: job.topFeatures, engine: job.engine }));
-    const plan = planScore(await openDataset(await openableInputs(job.roots, job.input)), models, job.audiences, job.maxRejects, { columns: job.keep ?? [], source: 'keep' });
+    const plan = planScore(await openJobInputs(job.roots, job.input, job.tables), models, job.audiences, job.maxRejects, { columns: job.keep ?? [], source: 'keep' });
     cached = { key, plan, models };
     return plan;
   } catch (err) {

@@ -1,13 +1,13 @@
 /** Loads any stored model for scoring; each kind registers its loader here. */
 import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
-import { AnomalyModel } from './anomaly/model.js';
-import { BgNbdModel } from './btyd/model.js';
-import { CltvModel } from './cltv/model.js';
-import { KMeansModel } from './kmeans/model.js';
-import { LookalikeModel } from './lookalike/model.js';
-import { PropensityModel } from './propensity/model.js';
-import type { ScoringEngine, ScoringModel } from './model.js';
+import { ANOMALY_OUTPUTS, AnomalyModel } from './anomaly/model.js';
+import { BGNBD_OUTPUTS, BgNbdModel } from './btyd/model.js';
+import { CLTV_OUTPUTS, CltvModel } from './cltv/model.js';
+import { KMEANS_OUTPUTS, KMeansModel } from './kmeans/model.js';
+import { LOOKALIKE_OUTPUTS, LookalikeModel } from './lookalike/model.js';
+import { PROPENSITY_OUTPUTS, PropensityModel } from './propensity/model.js';
+import { kindColumns, kindRanked, type KindOutputs, type ModelOutline, type ScoringEngine, type ScoringModel } from './model.js';
 import type { ColumnBatch } from '../io/columns.js';
 import { ONNX_KINDS } from './onnx/model-graphs.js';
 import { OnnxScorer } from './onnx/session.js';
@@ -27,14 +27,42 @@ export interface ScoringOptions {
 
 type Loader = (manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions) => ScoringModel;
 
-const LOADERS: Record<string, Loader> = {
-  kmeans: (m, w) => KMeansModel.fromStore(m, w),
-  propensity: (m, w, o) => PropensityModel.fromStore(m, w, o),
-  lookalike: (m, w) => LookalikeModel.fromStore(m, w),
-  anomaly: (m, w) => AnomalyModel.fromStore(m, w),
-  cltv: (m, w) => CltvModel.fromStore(m, w),
-  bgnbd: (m) => BgNbdModel.fromStore(m),
+/** Each kind that scores: its loader (weights in) and its score columns (from the manifest alone). */
+const KINDS: Record<string, { load: Loader; outputs: KindOutputs }> = {
+  kmeans: { load: (m, w) => KMeansModel.fromStore(m, w), outputs: KMEANS_OUTPUTS },
+  propensity: { load: (m, w, o) => PropensityModel.fromStore(m, w, o), outputs: PROPENSITY_OUTPUTS },
+  lookalike: { load: (m, w) => LookalikeModel.fromStore(m, w), outputs: LOOKALIKE_OUTPUTS },
+  anomaly: { load: (m, w) => AnomalyModel.fromStore(m, w), outputs: ANOMALY_OUTPUTS },
+  cltv: { load: (m, w) => CltvModel.fromStore(m, w), outputs: CLTV_OUTPUTS },
+  bgnbd: { load: (m) => BgNbdModel.fromStore(m), outputs: BGNBD_OUTPUTS },
 };
+
+/** The kind's entry. @throws UserError for a kind this version cannot score. */
+function kindOf(manifest: Manifest): { load: Loader; outputs: KindOutputs } {
+  const kind = KINDS[manifest.kind];
+  if (!kind) throw new UserError(`model ${manifest.name}@${manifest.version} is of kind "${manifest.kind}", which this version cannot score`);
+  return kind;
+}
+
+/**
+ * A stored model as a plan sees it (manifest, transform, score columns), read from its
+ * manifest alone: no weights, no backend, no session. What a server checks a job with.
+ * @throws UserError for an unknown model or version, or a kind this version cannot score.
+ */
+export function outlineModel(store: ModelStore, ref: string, options: ScoringOptions = {}): ModelOutline {
+  const manifest = store.manifest(ref);
+  const { outputs } = kindOf(manifest);
+  return { manifest, transform: manifest.features, outputs: kindColumns(outputs, manifest.name, options), ranked: kindRanked(outputs, manifest.name), engine: scoringEngine(manifest, options) };
+}
+
+/**
+ * The engine a model scores on: 'onnx' where asked (the default) and its kind has a graph,
+ * except propensity with `topFeatures` (a gradient) and a transform whose onInvalid is "error"
+ * (which names the row); else 'tfjs'.
+ */
+export function scoringEngine(manifest: Manifest, options: ScoringOptions): ScoringEngine {
+  return (options.engine ?? 'onnx') === 'onnx' && ONNX_KINDS.has(manifest.kind) && !options.topFeatures && manifest.features.onInvalid !== 'error' ? 'onnx' : 'tfjs';
+}
 
 /**
  * The exact version a loaded model is, as `name@version`: what a job stores and ships to its
@@ -49,11 +77,9 @@ export function pinnedRef(model: { manifest: Pick<Manifest, 'name' | 'version'> 
 export async function loadScoringModel(store: ModelStore, ref: string, options: ScoringOptions = {}): Promise<ScoringModel> {
   await initBackend();
   const { manifest, weights } = store.load(ref);
-  const loader = LOADERS[manifest.kind];
-  if (!loader) throw new UserError(`model ${manifest.name}@${manifest.version} is of kind "${manifest.kind}", which this version cannot score`);
-  const model = loader(manifest, weights, options);
+  const model = kindOf(manifest).load(manifest, weights, options);
   model.engine = 'tfjs';
-  if ((options.engine ?? 'onnx') === 'onnx' && ONNX_KINDS.has(manifest.kind) && !options.topFeatures && manifest.features.onInvalid !== 'error') {
+  if (scoringEngine(manifest, options) === 'onnx') {
     const scorer = await OnnxScorer.create(manifest, weights, model.outputs.map((o) => o.name));
     const dispose = model.dispose.bind(model);
     Object.assign(model, {

@@ -45,6 +45,46 @@ export interface ScoringModel {
   dispose(): void;
 }
 
+/** One score column of a kind, its name unprefixed; `option` names the scoring option that adds it. */
+export interface KindColumn {
+  output: string;
+  type: OutputColumn['type'];
+  option?: 'topFeatures';
+}
+
+/**
+ * A kind's score columns as data: what `audience score` writes per visitor and ranks over the
+ * population (names unprefixed). A plan names a job's columns from manifests and these alone,
+ * with no weights loaded (models/load.ts outlineModel).
+ */
+export interface KindOutputs {
+  columns: KindColumn[];
+  ranked: RankedOutput[];
+}
+
+/** A kind's score columns for model `name`, prefixed (`<name>_<output>`), with those `options` add. */
+export function kindColumns(kind: KindOutputs, name: string, options: { topFeatures?: boolean } = {}): OutputColumn[] {
+  return kind.columns.filter((c) => !c.option || options[c.option]).map((c) => ({ name: outputName(name, c.output), type: c.type }));
+}
+
+/** A kind's ranked outputs for model `name`, every column name prefixed. */
+export function kindRanked(kind: KindOutputs, name: string): RankedOutput[] {
+  const col = (o: string | undefined) => (o === undefined ? undefined : outputName(name, o));
+  return kind.ranked.map((r) => ({
+    source: outputName(name, r.source),
+    percentile: outputName(name, r.percentile),
+    ...(r.bucket && { bucket: col(r.bucket) }),
+    ...(r.rank && { rank: col(r.rank) }),
+    ...(r.excludeIf && { excludeIf: col(r.excludeIf) }),
+  }));
+}
+
+/**
+ * What a plan needs of a model: its manifest, transform and score columns. A loaded
+ * ScoringModel is one; so is an outline read from the manifest alone (models/load.ts).
+ */
+export type ModelOutline = Pick<ScoringModel, 'manifest' | 'transform' | 'outputs' | 'ranked' | 'engine'>;
+
 /** The engines a model scores on: onnxruntime-node (default, where the kind has a graph) or tfjs. */
 export type ScoringEngine = 'onnx' | 'tfjs';
 

@@ -164,9 +164,12 @@ export class ModelStore {
     return path.join(this.root, name, String(version));
   }
 
+  /** The manifest of a version (weights not read). @throws UserError for an unknown model or version, or an unreadable manifest. */
   manifest(ref: string): Manifest {
     const { name, version } = this.resolve(ref);
-    return readManifestFile(this.dir(name, version))!;
+    const manifest = readManifestFile(this.dir(name, version));
+    if (!manifest) throw new UserError(`${this.dir(name, version)}: the manifest of ${name}@${version} cannot be read`);
+    return manifest;
   }
 
   /**

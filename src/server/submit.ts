@@ -9,11 +9,11 @@ import { checkTrainParams } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { DEFAULT_MAX_REJECTS, type ScoreJobSpec, type TrainJobSpec } from '../jobs/runner.js';
 import { foreignMessage, foreignOutput, outputInTheWay, requireNoWriter } from '../jobs/output.js';
-import { openableInputs, TRAIN_FILE_PARAMS } from '../jobs/guard.js';
+import { openableInputs, shippedLayouts, TRAIN_FILE_PARAMS } from '../jobs/guard.js';
+import { fingerprintFile } from '../io/fingerprint.js';
 import { planScore } from '../jobs/score.js';
 import { checkRowCounts } from '../jobs/input-checks.js';
-import { loadScoringModel, pinnedRef } from '../models/load.js';
-import type { ScoringModel } from '../models/model.js';
+import { outlineModel, pinnedRef } from '../models/load.js';
 import type { ModelStore } from '../models/registry.js';
 import { requireLabel } from '../models/propensity/train.js';
 import { UserError } from '../util/errors.js';
@@ -95,26 +95,23 @@ export async function checkScore(body: ScoreJobBody, roots: DataRoots, store: Mo
     const file = roots.resolve(given, `audiences.audiences[${i}].suppress.ids`);
     if (!fs.existsSync(file)) throw new UserError(`audiences.audiences[${i}].suppress.ids: ${given}: file not found`);
   }
-  // The models are loaded, so outputs, columns and audience rules are checked as the run will check them.
-  const models: ScoringModel[] = [];
-  let pinned: string[];
-  try {
-    for (const [i, ref] of body.models.entries()) {
-      try {
-        // Loaded on tfjs for the checks alone: the runner builds the job's engine sessions.
-        models.push(await loadScoringModel(store, ref, { topFeatures: body.options?.topFeatures, engine: 'tfjs' }));
-      } catch (err) {
-        throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
-      }
+  // The models' outlines (manifests alone: no weights in the HTTP process), so outputs, columns
+  // and audience rules are checked as the run will check them.
+  const models = body.models.map((ref, i) => {
+    try {
+      return outlineModel(store, ref, { topFeatures: body.options?.topFeatures });
+    } catch (err) {
+      throw err instanceof UserError ? new UserError(`models[${i}]: ${err.message}`) : err;
     }
-    planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: body.options?.keep ?? [], source: 'options.keep' });
-    // The versions as they resolve now: the job scores with these whatever is promoted later.
-    pinned = models.map(pinnedRef);
-  } finally {
-    for (const m of models) m.dispose();
-  }
+  });
+  planScore(data, models, audiences, body.options?.maxRejects ?? DEFAULT_MAX_REJECTS, { columns: body.options?.keep ?? [], source: 'options.keep' });
+  // The versions as they resolve now: the job scores with these whatever is promoted later.
+  const pinned = models.map(pinnedRef);
+  // The plan's inputs as opened here, with their fingerprints: the runner reopens them from these (nothing counted again).
+  const tables = data.tables.map((t) => t.layout);
   return {
     input: paths,
+    ...(shippedLayouts(tables) && { tables, fingerprints: tables.map((t) => fingerprintFile(t.path)) }),
     models: pinned,
     output,
     ...(body.audiences !== undefined && { audiences: { definition: body.audiences, base } }),

@@ -10,7 +10,7 @@ import { UserError } from '../../util/errors.js';
 import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { Segmenter } from '../kmeans/model.js';
-import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 
 /**
@@ -36,6 +36,12 @@ export interface AnomalyWeights {
   nicheSpreads: Float32Array;
 }
 
+/** The score columns of a anomaly model (models/model.ts KindOutputs). */
+export const ANOMALY_OUTPUTS: KindOutputs = {
+  columns: [{ output: 'score', type: 'FLOAT' }, { output: 'cluster', type: 'INTEGER' }, { output: 'niche', type: 'INTEGER' }],
+  ranked: [{ source: 'score', percentile: 'percentile' }],
+};
+
 /** A trained anomaly model: per visitor an outlier score (distance to the nearest centroid over that cluster's spread), its cluster, and its niche if any. */
 export class AnomalyModel extends StoredModel implements ScoringModel {
   private readonly main: Segmenter;
@@ -53,15 +59,11 @@ export class AnomalyModel extends StoredModel implements ScoringModel {
   }
 
   get outputs(): OutputColumn[] {
-    return [
-      { name: this.col('score'), type: 'FLOAT' },
-      { name: this.col('cluster'), type: 'INTEGER' },
-      { name: this.col('niche'), type: 'INTEGER' },
-    ];
+    return kindColumns(ANOMALY_OUTPUTS, this.manifest.name);
   }
 
   get ranked(): RankedOutput[] {
-    return [{ source: this.col('score'), percentile: this.col('percentile') }];
+    return kindRanked(ANOMALY_OUTPUTS, this.manifest.name);
   }
 
   /** Outlier score and nearest main cluster per row; niche (or -1) for outliers near one. */

@@ -10,7 +10,7 @@ import { Type, type Static } from 'typebox';
 import type { FeatureBlock, FittedNumeric } from '../../features/transform.js';
 import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
-import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
 import { btydValue, customerSummary, LEGACY_SPEND, RFM_COLUMNS } from './customers.js';
 
@@ -26,6 +26,12 @@ export const BgNbdStateSchema = Type.Object({
 
 /** A BG/NBD model's stored state (see BgNbdStateSchema). */
 export type BgNbdState = Static<typeof BgNbdStateSchema>;
+
+/** The score columns of a bgnbd model (models/model.ts KindOutputs). */
+export const BGNBD_OUTPUTS: KindOutputs = {
+  columns: [{ output: 'purchases', type: 'FLOAT' }, { output: 'value', type: 'FLOAT' }],
+  ranked: [{ source: 'value', percentile: 'percentile', bucket: 'bucket' }],
+};
 
 /** A fitted BG/NBD + Gamma-Gamma model (see the module comment). */
 export class BgNbdModel extends StoredModel implements ScoringModel {
@@ -47,14 +53,11 @@ export class BgNbdModel extends StoredModel implements ScoringModel {
   }
 
   get outputs(): OutputColumn[] {
-    return [
-      { name: this.col('purchases'), type: 'FLOAT' },
-      { name: this.col('value'), type: 'FLOAT' },
-    ];
+    return kindColumns(BGNBD_OUTPUTS, this.manifest.name);
   }
 
   get ranked(): RankedOutput[] {
-    return [{ source: this.col('value'), percentile: this.col('percentile'), bucket: this.col('bucket') }];
+    return kindRanked(BGNBD_OUTPUTS, this.manifest.name);
   }
 
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {

@@ -7,7 +7,7 @@ import { Type, type Static } from 'typebox';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
-import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 import { zilnPredict } from './ziln.js';
@@ -22,6 +22,12 @@ export const CltvStateSchema = Type.Object({
 /** A CLTV model's stored state (see CltvStateSchema). */
 export type CltvState = Static<typeof CltvStateSchema>;
 
+/** The score columns of a cltv model (models/model.ts KindOutputs). */
+export const CLTV_OUTPUTS: KindOutputs = {
+  columns: [{ output: 'value', type: 'FLOAT' }, { output: 'p_active', type: 'FLOAT' }],
+  ranked: [{ source: 'value', percentile: 'percentile', bucket: 'bucket' }],
+};
+
 /** A trained CLTV model (see the module comment). */
 export class CltvModel extends StoredModel implements ScoringModel {
   constructor(
@@ -33,14 +39,11 @@ export class CltvModel extends StoredModel implements ScoringModel {
   }
 
   get outputs(): OutputColumn[] {
-    return [
-      { name: this.col('value'), type: 'FLOAT' },
-      { name: this.col('p_active'), type: 'FLOAT' },
-    ];
+    return kindColumns(CLTV_OUTPUTS, this.manifest.name);
   }
 
   get ranked(): RankedOutput[] {
-    return [{ source: this.col('value'), percentile: this.col('percentile'), bucket: this.col('bucket') }];
+    return kindRanked(CLTV_OUTPUTS, this.manifest.name);
   }
 
   /** Expected value and probability of buying for each row of a block (rows x inputs). */

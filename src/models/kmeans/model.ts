@@ -3,8 +3,8 @@ import { tf } from '../../compute/backend.js';
 import { readData } from '../../compute/read.js';
 import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
-import type { OutputData } from '../../io/writer.js';
-import { StoredModel, type ScoringModel } from '../model.js';
+import type { OutputColumn, OutputData } from '../../io/writer.js';
+import { kindColumns, StoredModel, type KindOutputs, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
 import { augment } from './data.js';
 import { centroidOperand, nearestCentroid } from './kernels.js';
@@ -41,6 +41,12 @@ export class Segmenter {
   }
 }
 
+/** The score columns of a kmeans model (models/model.ts KindOutputs). */
+export const KMEANS_OUTPUTS: KindOutputs = {
+  columns: [{ output: 'segment', type: 'INTEGER' }, { output: 'distance', type: 'FLOAT' }],
+  ranked: [],
+};
+
 /** A trained K-Means model: per visitor the nearest segment and the distance to it (standardized units). */
 export class KMeansModel extends StoredModel implements ScoringModel {
   private readonly segmenter: Segmenter;
@@ -57,11 +63,8 @@ export class KMeansModel extends StoredModel implements ScoringModel {
     return this.segmenter.k;
   }
 
-  get outputs() {
-    return [
-      { name: this.col('segment'), type: 'INTEGER' as const },
-      { name: this.col('distance'), type: 'FLOAT' as const },
-    ];
+  get outputs(): OutputColumn[] {
+    return kindColumns(KMEANS_OUTPUTS, this.manifest.name);
   }
 
   predict(block: FeatureBlock): Promise<{ segment: Int32Array; distance: Float32Array }> {

@@ -12,7 +12,7 @@ import { tf } from '../../compute/backend.js';
 import { featureGroups, type FeatureBlock, type FeatureGroup } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
-import { StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { calibrate, CalibrationSchema } from './calibration.js';
 import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
@@ -44,6 +44,12 @@ export interface PropensityScoring {
   topFeatures?: boolean;
 }
 
+/** The score columns of a propensity model (models/model.ts KindOutputs). */
+export const PROPENSITY_OUTPUTS: KindOutputs = {
+  columns: [{ output: 'probability', type: 'FLOAT' }, { output: 'score', type: 'INTEGER' }, { output: 'top_features', type: 'VARCHAR', option: 'topFeatures' }],
+  ranked: [{ source: 'probability', percentile: 'percentile', bucket: 'bucket' }],
+};
+
 /** A trained propensity model (see the module comment): calibrated probabilities, scores and, if asked, top features. */
 export class PropensityModel extends StoredModel implements ScoringModel {
   private readonly groups: FeatureGroup[];
@@ -60,15 +66,11 @@ export class PropensityModel extends StoredModel implements ScoringModel {
   }
 
   get outputs(): OutputColumn[] {
-    return [
-      { name: this.col('probability'), type: 'FLOAT' },
-      { name: this.col('score'), type: 'INTEGER' },
-      ...(this.topFeatures ? [{ name: this.col('top_features'), type: 'VARCHAR' as const }] : []),
-    ];
+    return kindColumns(PROPENSITY_OUTPUTS, this.manifest.name, { topFeatures: this.topFeatures });
   }
 
   get ranked(): RankedOutput[] {
-    return [{ source: this.col('probability'), percentile: this.col('percentile'), bucket: this.col('bucket') }];
+    return kindRanked(PROPENSITY_OUTPUTS, this.manifest.name);
   }
 
   /** Calibrated probabilities and per-visitor attributions for a block. */
