@@ -8,13 +8,17 @@
  * submissions are validated (a score job as above, and a train job on a 5,000-column CSV, refused
  * for its label after its checks), `--rounds` (3) times; their latency, and the server's
  * event-loop lag over each burst (the maximum of Node's monitorEventLoopDelay, from /metrics).
- * Requests go to a real `audience serve` on 127.0.0.1 only; every loop is bounded in count
- * and time.
+ * The bursts' polls go through a light client (bench/http-get.ts: fetch's own CPU time, on the
+ * same two cores, was measured as the server's latency), and the same bursts go to a bare
+ * node:http server answering a body of the same size, in its own process: the floor of this
+ * machine and client. Requests go to 127.0.0.1 only; every loop is bounded in count and time.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, visitorRoot, waitJob } from '../test/service-helpers.js';
 import { option, report } from './common.js';
+import { HttpGet } from './http-get.js';
 
 function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -75,10 +79,12 @@ function wideCsv(file: string, columns: number): void {
  * `rounds` times: `submissions` submissions started, then `polls` status polls sent at once while
  * they are validated. Returns the polls' samples and the server's event-loop lag of each round (ms).
  */
-async function bursts(url: string, jobId: string, opts: { polls: number; submissions: number; rounds: number }): Promise<{ samples: Sample[]; lags: number[] }> {
+async function bursts(url: string, jobId: string, opts: { polls: number; submissions: number; rounds: number }): Promise<{ samples: Sample[]; lags: number[]; p99s: number[] }> {
   const samples: Sample[] = [];
   const lags: number[] = [];
+  const p99s: number[] = [];
   const start = performance.now();
+  const client = HttpGet.of(url);
   for (let round = 0; round < opts.rounds; round++) {
     await loopLag(url); // resets the server's histogram
     const submits = Array.from({ length: opts.submissions }, (_, n) => {
@@ -89,18 +95,55 @@ async function bursts(url: string, jobId: string, opts: { polls: number; submiss
       return fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.arrayBuffer());
     });
     await new Promise((r) => setTimeout(r, 50)); // the checks are under way
-    await Promise.all(
-      Array.from({ length: opts.polls }, async () => {
-        const t = performance.now();
-        const res = await fetch(`${url}/v1/jobs/${jobId}`);
-        await res.arrayBuffer();
-        samples.push({ at: (t - start) / 1000, ms: performance.now() - t, kind: 'status', status: res.status });
-      }),
-    );
+    const polled = await burst(client, `/v1/jobs/${jobId}`, opts.polls, start);
     lags.push(await loopLag(url));
+    samples.push(...polled);
+    p99s.push(quantile(polled.map((x) => x.ms), 0.99));
     await Promise.all(submits);
   }
-  return { samples, lags };
+  client.close();
+  return { samples, lags, p99s };
+}
+
+/** `polls` GETs of `route` sent at once through `client`; one sample each (`at` from `start`). */
+async function burst(client: HttpGet, route: string, polls: number, start: number): Promise<Sample[]> {
+  return Promise.all(
+    Array.from({ length: polls }, async () => {
+      const t = performance.now();
+      const { status, ms } = await client.get(route);
+      return { at: (t - start) / 1000, ms, kind: 'status' as const, status };
+    }),
+  );
+}
+
+/**
+ * The floor of the bursts on this machine: a bare node:http server in its own process answering
+ * every request with `bytes` of JSON, given the same bursts (`rounds` of `polls`) by the same client.
+ */
+async function floorBursts(bytes: number, polls: number, rounds: number): Promise<{ samples: Sample[]; p99s: number[] }> {
+  const code = `const body = JSON.stringify({ pad: 'x'.repeat(${Math.max(0, bytes - 10)}) });
+    const s = require('node:http').createServer((req, res) => { res.setHeader('content-type', 'application/json'); res.end(body); });
+    s.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => console.log(s.address().port));`;
+  const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      proc.stdout.once('data', (c: Buffer) => resolve(Number(String(c).trim())));
+      proc.once('exit', () => reject(new Error('the floor server exited')));
+    });
+    const client = new HttpGet('127.0.0.1', port);
+    const samples: Sample[] = [];
+    const p99s: number[] = [];
+    const start = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      const polled = await burst(client, '/', polls, start);
+      samples.push(...polled);
+      p99s.push(quantile(polled.map((x) => x.ms), 0.99));
+    }
+    client.close();
+    return { samples, p99s };
+  } finally {
+    proc.kill();
+  }
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -121,7 +164,8 @@ export async function run(args: string[]): Promise<void> {
     const job = await server.request('POST', '/v1/jobs', { type: 'score', input: ['v-*.parquet'], models: ['behavior'], output: 'main' });
     const samples = await load(server.url, job.body.id, { polls, submissions, seconds });
     const burstRun = await bursts(server.url, job.body.id, { polls: burst, submissions: burstSubmissions, rounds });
-    await server.request('GET', `/v1/jobs/${job.body.id}`);
+    const status = await server.request('GET', `/v1/jobs/${job.body.id}`);
+    const floor = await floorBursts(Buffer.byteLength(status.text), burst, rounds);
 
     const out: Array<Record<string, string | number>> = [];
     const row = (label: string, xs: Sample[]) => {
@@ -133,11 +177,13 @@ export async function run(args: string[]): Promise<void> {
     row('whole run: submit', samples.filter((x) => x.kind === 'submit'));
     row('whole run: /healthz (floor)', samples.filter((x) => x.kind === 'healthz'));
     row(`${burst.toLocaleString('en-US')} concurrent status polls during submissions (${rounds} bursts)`, burstRun.samples);
+    row(`the same bursts to a bare node:http server (floor, ${Buffer.byteLength(status.text)} bytes each)`, floor.samples);
     const p99First = quantile(samples.filter((x) => x.at < 1 && x.kind !== 'submit').map((x) => x.ms), 0.99);
     await report('load', out, [
       `${polls} requests/s (status and /healthz alternating) for ${seconds} s and ${submissions} score-job submissions, during a ${rows.toLocaleString('en-US')}-row score job`,
       `goal: p99 under 50 ms from the first second; status/healthz p99 in the first second: ${p99First.toFixed(1)} ms`,
       `bursts: ${burst} status polls at once while ${burstSubmissions} submissions are checked (half of them a train job on a 5,000-column CSV); goal p99 under 50 ms, event-loop lag under 100 ms; lag per burst: ${burstRun.lags.map((l) => l.toFixed(1)).join(', ')} ms`,
+      `p99 per burst: ${burstRun.p99s.map((l) => l.toFixed(1)).join(', ')} ms; the floor's: ${floor.p99s.map((l) => l.toFixed(1)).join(', ')} ms (the first burst opens ${burst} connections, later ones reuse them)`,
     ]);
   } finally {
     await server.stop();

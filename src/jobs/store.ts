@@ -14,6 +14,9 @@ import type { Shard } from './shards.js';
 /** The tail of a runner's output kept with its job. */
 export const LOG_CHARS = 20_000;
 
+/** Jobs whose parsed records read() keeps at most (all dropped when full, and on any commit). */
+const READ_CACHE_JOBS = 1000;
+
 /** SQLite's result codes for a store that cannot be written, as the system error they stand for. */
 const WRITE_FAILURES: Array<[RegExp, string]> = [
   [/^SQLITE_FULL/, 'ENOSPC'],
@@ -209,6 +212,13 @@ function migrate(db: Database.Database): void {
 export class JobStore {
   readonly db: Database.Database;
   private unwritable: string | undefined;
+  /** Each statement prepared once (preparing costs more than running one of these). */
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Writes this connection has made: with SQLite's data_version (others' commits), when read()'s records are stale. */
+  private writes = 0;
+  /** read()'s parsed records, and the store's state they were read in. */
+  private readonly records = new Map<string, Readonly<JobRecord>>();
+  private recordsOf = '';
 
   /**
    * Opens (or creates) the store and checks it: a damaged file is refused before anything else
@@ -242,6 +252,16 @@ export class JobStore {
     }
   }
 
+  /** The statement for `text`, prepared on first use and kept. */
+  sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** Why the last write failed, "cannot write <file>: <reason>"; undefined once a write succeeded since. */
   get writeProblem(): string | undefined {
     return this.unwritable;
@@ -252,6 +272,7 @@ export class JobStore {
    * remembers why (writeProblem) and throws that as a StoreWriteError.
    */
   private write<T>(fn: () => T): T {
+    this.writes++;
     try {
       const out = fn();
       this.unwritable = undefined;
@@ -270,7 +291,7 @@ export class JobStore {
    */
   probeWrite(): string | undefined {
     try {
-      this.write(() => this.db.prepare('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at').run(now()));
+      this.write(() => this.sql('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at').run(now()));
       return undefined;
     } catch (err) {
       if (err instanceof StoreWriteError) return err.message;
@@ -280,22 +301,22 @@ export class JobStore {
 
   /** Queued or running jobs. */
   activeIds(): Set<string> {
-    return new Set((this.db.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all() as Array<{ id: string }>).map((r) => r.id));
+    return new Set((this.sql("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all() as Array<{ id: string }>).map((r) => r.id));
   }
 
   /** Records the fingerprints of a score job's inputs (see io/fingerprint.ts). */
   setInputs(id: string, inputs: FileFingerprint[]): void {
-    this.write(() => this.db.prepare('UPDATE jobs SET inputs = ? WHERE id = ?').run(JSON.stringify(inputs), id));
+    this.write(() => this.sql('UPDATE jobs SET inputs = ? WHERE id = ?').run(JSON.stringify(inputs), id));
   }
 
   /** A running job whose runner died: it waits (stage says why) and is queued again by requeue(). */
   markRetry(id: string, stage: string, log: string): void {
-    this.write(() => this.db.prepare("UPDATE jobs SET runner_pid = NULL, runner_start = NULL, stage = ?, log = coalesce(?, log) WHERE id = ? AND status = 'running'").run(stage, log || null, id));
+    this.write(() => this.sql("UPDATE jobs SET runner_pid = NULL, runner_start = NULL, stage = ?, log = coalesce(?, log) WHERE id = ? AND status = 'running'").run(stage, log || null, id));
   }
 
   /** Queues a running job again (after a runner crash and its backoff); false when it is no longer running. */
   requeue(id: string): boolean {
-    return this.write(() => this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL WHERE id = ? AND status = 'running'").run(id).changes === 1);
+    return this.write(() => this.sql("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL WHERE id = ? AND status = 'running'").run(id).changes === 1);
   }
 
   close(): void {
@@ -304,19 +325,39 @@ export class JobStore {
 
   create(type: JobRecord['type'], spec: Record<string, unknown>): JobRecord {
     const id = `job_${crypto.randomBytes(9).toString('base64url')}`;
-    this.write(() => this.db.prepare('INSERT INTO jobs (id, type, spec, status, created_at) VALUES (?, ?, ?, ?, ?)').run(id, type, JSON.stringify(spec), 'queued', now()));
+    this.write(() => this.sql('INSERT INTO jobs (id, type, spec, status, created_at) VALUES (?, ?, ?, ?, ?)').run(id, type, JSON.stringify(spec), 'queued', now()));
     return this.get(id)!;
   }
 
   /** A queued or running score job writing to this (resolved) output folder, if any. */
   activeWithOutput(output: string): string | undefined {
-    const rows = this.db.prepare("SELECT id, spec FROM jobs WHERE type = 'score' AND status IN ('queued', 'running')").all() as Array<{ id: string; spec: string }>;
+    const rows = this.sql("SELECT id, spec FROM jobs WHERE type = 'score' AND status IN ('queued', 'running')").all() as Array<{ id: string; spec: string }>;
     return rows.find((r) => (JSON.parse(r.spec) as { output?: string }).output === output)?.id;
   }
 
   get(id: string): JobRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     return row && toRecord(row);
+  }
+
+  /**
+   * A job as get() gives it, for callers that only read it (status polls): parsed once and kept
+   * until anything is committed to the store, by this connection or another (a runner's
+   * progress: SQLite's `PRAGMA data_version`), so a poll of an unchanged job costs that one
+   * pragma. The record is shared between callers (frozen at its top level): do not change it.
+   */
+  read(id: string): Readonly<JobRecord> | undefined {
+    const state = `${this.sql('PRAGMA data_version').pluck().get() as number}:${this.writes}`;
+    if (state !== this.recordsOf || this.records.size >= READ_CACHE_JOBS) {
+      this.records.clear();
+      this.recordsOf = state;
+    }
+    let job = this.records.get(id);
+    if (!job) {
+      job = this.get(id);
+      if (job) this.records.set(id, Object.freeze(job));
+    }
+    return job;
   }
 
   /** Newest first; `after` is the id of the last job of the previous page. */
@@ -332,19 +373,19 @@ export class JobStore {
       params.push(opts.after);
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, opts.limit) as JobRow[]).map(toRecord);
+    return (this.sql(sql).all(...params, opts.limit) as JobRow[]).map(toRecord);
   }
 
   counts(): Record<JobStatus, number> {
     const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
-    for (const r of this.db.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as Array<{ status: JobStatus; n: number }>) out[r.status] = r.n;
+    for (const r of this.sql('SELECT status, count(*) AS n FROM jobs GROUP BY status').all() as Array<{ status: JobStatus; n: number }>) out[r.status] = r.n;
     return out;
   }
 
   /** The oldest queued job, marked running (atomically: one scheduler wins it). */
   claimNext(): JobRecord | undefined {
     return this.write(this.db.transaction(() => {
-      const row = this.db.prepare("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
+      const row = this.sql("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1").get() as { id: string } | undefined;
       if (!row) return undefined;
       this.db
         .prepare("UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?), run_started_at = ?, run_rows = 0, attempts = attempts + 1, error = NULL WHERE id = ?")
@@ -355,24 +396,24 @@ export class JobStore {
 
   /** Records the runner process of a running job (pid and start time: its identity). */
   setRunner(id: string, pid: number | null, start: string | null = null): void {
-    this.write(() => this.db.prepare('UPDATE jobs SET runner_pid = ?, runner_start = ? WHERE id = ?').run(pid, start, id));
+    this.write(() => this.sql('UPDATE jobs SET runner_pid = ?, runner_start = ? WHERE id = ?').run(pid, start, id));
   }
 
   /** Jobs a crashed server left running: queued again, keeping their finished shards. */
   requeueRunning(): JobRecord[] {
-    const rows = (this.db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[]).map(toRecord);
-    this.write(() => this.db.prepare("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL, stage = 'resuming' WHERE status = 'running'").run());
+    const rows = (this.sql("SELECT * FROM jobs WHERE status = 'running'").all() as JobRow[]).map(toRecord);
+    this.write(() => this.sql("UPDATE jobs SET status = 'queued', runner_pid = NULL, runner_start = NULL, stage = 'resuming' WHERE status = 'running'").run());
     return rows;
   }
 
   update(id: string, fields: Partial<Pick<JobRecord, 'stage' | 'backend' | 'device'>>): void {
     const keys = (['stage', 'backend', 'device'] as const).filter((k) => k in fields);
     if (!keys.length) return;
-    this.write(() => this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k] ?? null), id));
+    this.write(() => this.sql(`UPDATE jobs SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k] ?? null), id));
   }
 
   addRows(id: string, rows: number): void {
-    this.write(() => this.db.prepare('UPDATE jobs SET rows_done = rows_done + ?, run_rows = run_rows + ? WHERE id = ?').run(rows, rows, id));
+    this.write(() => this.sql('UPDATE jobs SET rows_done = rows_done + ?, run_rows = run_rows + ? WHERE id = ?').run(rows, rows, id));
   }
 
   /** Ends a running job; false when it was no longer running (e.g. cancelled meanwhile). */
@@ -387,7 +428,7 @@ export class JobStore {
 
   /** Cancels a queued or running job; false when it had already finished. */
   cancel(id: string): boolean {
-    const r = this.write(() => this.db.prepare("UPDATE jobs SET status = 'cancelled', finished_at = ?, stage = NULL WHERE id = ? AND status IN ('queued', 'running')").run(now(), id));
+    const r = this.write(() => this.sql("UPDATE jobs SET status = 'cancelled', finished_at = ?, stage = NULL WHERE id = ? AND status IN ('queued', 'running')").run(now(), id));
     return r.changes === 1;
   }
 
@@ -395,10 +436,10 @@ export class JobStore {
 
   setShards(id: string, shards: Shard[]): void {
     this.write(this.db.transaction(() => {
-      this.db.prepare('DELETE FROM shards WHERE job_id = ?').run(id);
-      const ins = this.db.prepare('INSERT INTO shards (job_id, idx, tbl, start, "end", first) VALUES (?, ?, ?, ?, ?, ?)');
+      this.sql('DELETE FROM shards WHERE job_id = ?').run(id);
+      const ins = this.sql('INSERT INTO shards (job_id, idx, tbl, start, "end", first) VALUES (?, ?, ?, ?, ?, ?)');
       for (const s of shards) ins.run(id, s.index, s.table, s.start, s.end, s.first);
-      this.db.prepare('UPDATE jobs SET shards_total = ?, shards_done = 0, rows_total = ?, rows_done = 0 WHERE id = ?').run(
+      this.sql('UPDATE jobs SET shards_total = ?, shards_done = 0, rows_total = ?, rows_done = 0 WHERE id = ?').run(
         shards.length,
         shards.reduce((n, s) => n + s.end - s.start, 0),
         id,
@@ -407,7 +448,7 @@ export class JobStore {
   }
 
   shards(id: string): ShardRecord[] {
-    const rows = this.db.prepare('SELECT * FROM shards WHERE job_id = ? ORDER BY idx').all(id) as Array<Record<string, number | string>>;
+    const rows = this.sql('SELECT * FROM shards WHERE job_id = ? ORDER BY idx').all(id) as Array<Record<string, number | string>>;
     return rows.map((r) => ({
       index: r.idx as number,
       table: r.tbl as number,
@@ -439,6 +480,6 @@ export class JobStore {
 
   /** Rows of unfinished shards are not kept across a restart: progress restarts from the finished shards. */
   resetPartialRows(id: string): void {
-    this.write(() => this.db.prepare(`UPDATE jobs SET rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`).run(id, id));
+    this.write(() => this.sql(`UPDATE jobs SET rows_done = (SELECT coalesce(sum("end" - start), 0) FROM shards WHERE job_id = ? AND status = 'done') WHERE id = ?`).run(id, id));
   }
 }

@@ -7,6 +7,7 @@
 import { configureDuckDB } from '../io/duckdb.js';
 import { ModelStore } from '../models/registry.js';
 import { ConflictError, errorMessage, UserError } from '../util/errors.js';
+import { lowerPriority } from '../util/process.js';
 import { setWarnSink } from '../util/warn.js';
 import { CHECK_MEMORY_LIMIT } from './limits.js';
 import { DataRoots } from './paths.js';
@@ -51,8 +52,17 @@ export function crossedCheckError(err: unknown): unknown {
   return kind === 'conflict' ? new ConflictError(text) : new UserError(text);
 }
 
+/** Whether this thread's CPU priority was lowered yet. */
+let background = false;
+
 /** Checks one submission (see CheckTask); resolves to the spec to store. */
 export default async function checkTask(task: CheckTask): Promise<CheckResult> {
+  // A check can wait a little; a status poll should not: this thread (and DuckDB's, started
+  // from it) yields the cores to the server's request thread (Linux; a no-op elsewhere).
+  if (!background) {
+    lowerPriority(0);
+    background = true;
+  }
   // This thread's instance, created by the first check: one DuckDB thread, so a check takes about
   // two cores' threads at most (this one and DuckDB's), and the thread answering requests keeps a core.
   configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT, threads: '1' });

@@ -23,7 +23,7 @@ export function createMetrics(jobs: JobStore, backend: () => { name: string; dev
     help: 'Rows scored by score jobs, finished or running (counted from finished shards and running batches)',
     registers: [registry],
     collect() {
-      const r = jobs.db.prepare("SELECT coalesce(sum(rows_done), 0) AS n FROM jobs WHERE type = 'score' AND status IN ('running', 'succeeded')").get() as { n: number };
+      const r = jobs.sql("SELECT coalesce(sum(rows_done), 0) AS n FROM jobs WHERE type = 'score' AND status IN ('running', 'succeeded')").get() as { n: number };
       this.set(r.n);
     },
   });
@@ -48,7 +48,7 @@ export function createMetrics(jobs: JobStore, backend: () => { name: string; dev
     buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
     registers: [registry],
     collect() {
-      const rows = jobs.db.prepare("SELECT rowid, seconds FROM shards WHERE status = 'done' AND rowid > ? ORDER BY rowid").all(seen) as Array<{ rowid: number; seconds: number }>;
+      const rows = jobs.sql("SELECT rowid, seconds FROM shards WHERE status = 'done' AND rowid > ? ORDER BY rowid").all(seen) as Array<{ rowid: number; seconds: number }>;
       for (const r of rows) {
         this.observe(r.seconds);
         seen = r.rowid;

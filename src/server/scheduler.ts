@@ -1,9 +1,10 @@
 /**
  * Runs queued jobs, up to `concurrency` at a time, each in its own runner child (jobs/runner-main.ts)
  * process: the compute never blocks the HTTP event loop, a crash in it cannot take the server
- * down, and cancel is a kill. A runner that dies without recording an outcome (killed, out of
- * memory) is retried from the job's finished shards, up to `maxAttempts` runs in all, after a
- * backoff that doubles each time. On start, jobs a crashed server left running are queued
+ * down, and cancel is a kill. Runners run at a lower CPU priority (util/process.ts), so on a
+ * small host the thread answering requests gets the cores first. A runner that dies without
+ * recording an outcome (killed, out of memory) is retried from the job's finished shards, up
+ * to `maxAttempts` runs in all, after a backoff that doubles each time. On start, jobs a crashed server left running are queued
  * again (keeping their finished shards) after any runner it left behind is killed; a runner is
  * known by its pid and start time, so a reused pid is never killed.
  */
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { outputStillInside } from '../jobs/guard.js';
 import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
 import { LOG_CHARS, StoreWriteError, type JobStore } from '../jobs/store.js';
-import { isAlive, processStartTime } from '../util/process.js';
+import { isAlive, lowerPriority, processStartTime } from '../util/process.js';
 
 /** The runner process's entry (jobs/), run through tsx like the CLI (no build step). */
 const RUNNER = fileURLToPath(new URL('../jobs/runner-main.ts', import.meta.url));
@@ -139,6 +140,7 @@ export class Scheduler {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...this.opts.env },
     });
+    if (child.pid) lowerPriority(child.pid); // before it starts its threads: they inherit it
     const run: Running = { child, log: '', exited: Promise.resolve() };
     this.opts.log?.info({ job: id, runnerPid: child.pid }, 'job started');
     const keep = (chunk: Buffer) => {

@@ -1,9 +1,11 @@
 /**
  * Process identity: a pid alone is reused by the system, so a process is named by its pid and
  * its start time (Linux: field 22 of /proc/PID/stat, clock ticks since boot). Where /proc is
- * missing, the start time is unknown and only liveness can be checked.
+ * missing, the start time is unknown and only liveness can be checked. And priority: background
+ * work yields the cores to the thread that answers requests.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 
 /** A process as recorded in a lock file or a job: pid and start time ("" where unknown). */
 export interface ProcessIdentity {
@@ -38,4 +40,25 @@ export function isAlive(who: ProcessIdentity): boolean {
   const start = processStartTime(who.pid);
   if (start === undefined) return false;
   return who.start === '' || start === '' || start === who.start;
+}
+
+/** How much lower than the server's the CPU priority of background work is (nice value added). */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Lowers the CPU priority of process `pid` (its nice value raised by `by`, at most 19), so that
+ * work which can wait (a job's runner, a submission's checks) yields the cores to the thread
+ * answering requests when both want them. `pid` 0 is the calling thread: on Linux a nice value
+ * belongs to a thread (setpriority(2), NOTES), and threads started later inherit it; elsewhere
+ * it would be the whole process, so there it does nothing. Returns whether the priority was
+ * lowered; never throws (a process already gone, a platform without priorities: false).
+ */
+export function lowerPriority(pid: number, by = BACKGROUND_NICE): boolean {
+  if (pid === 0 && process.platform !== 'linux') return false;
+  try {
+    os.setPriority(pid, Math.min(19, os.getPriority(pid) + by));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -18,6 +18,12 @@ import { list, num, type Command } from '../args.js';
 
 const env = process.env;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+/**
+ * Connections the kernel may hold before they are accepted (capped by net.core.somaxconn). Node's
+ * default, 511, drops the SYNs of a larger burst of new clients, which then wait about a second
+ * to retry: 1,000 pollers connecting at once saw p99s over a second from that alone.
+ */
+const LISTEN_BACKLOG = 4096;
 
 /** `audience serve`: the job service (server/app.ts) with its scheduler of runner processes. */
 export const serve: Command = {
@@ -143,7 +149,7 @@ async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempt
   scheduler.setLog(app.log);
   const restoreWarnings = setWarnSink((message) => app.log.warn(message));
   app.addHook('onClose', async () => void setWarnSink(restoreWarnings));
-  const address = await app.listen({ port, host });
+  const address = await app.listen({ port, host, backlog: LISTEN_BACKLOG });
   const resumed = scheduler.start();
   // One write, so a reader that sees the address sees the resumed jobs too.
   process.stdout.write(

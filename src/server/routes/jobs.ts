@@ -8,7 +8,7 @@ import { pingRedis, redisUrl } from '../../jobs/queue.js';
 import { storeUnavailable } from '../plugins/errors.js';
 
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
-export function jobView(job: JobRecord): Static<typeof JobView> {
+export function jobView(job: Readonly<JobRecord>): Static<typeof JobView> {
   const ms = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : null);
   const now = new Date().toISOString();
   // The rate of this run (shards finished before a restart are not in it); after the end, its average.
@@ -53,7 +53,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { jobs, scheduler, checker } = app.services;
   const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `no job ${id}` });
   // A job whose next state waits on a job store that cannot be written says so as its stage.
-  const view = (job: JobRecord) => {
+  const view = (job: Readonly<JobRecord>) => {
     const waiting = scheduler.waiting(job.id);
     return waiting ? { ...jobView(job), stage: `waiting: ${waiting}` } : jobView(job);
   };
@@ -111,7 +111,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/v1/jobs/:id', { schema: { summary: 'A job: status, progress, timings, results', params: JobId, response: { 200: JobView, 404: ErrorReply } } }, async (req, reply) => {
-    const job = jobs.get(req.params.id);
+    const job = jobs.read(req.params.id); // parsed once per change of the store: polls of a job are cheap
     return job ? view(job) : reply.code(404).send(notFound(req.params.id));
   });
 
