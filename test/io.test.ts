@@ -188,16 +188,52 @@ describe('row ranges (shards) and rejected values', () => {
   });
 });
 
-describe('reading DuckDB vectors', () => {
-  it('copies through the public getItem when a vector has no typed items array (another node-api release)', async () => {
-    const { copyVector } = await import('../src/io/table.js');
-    const values = [1.5, null, -2, 4];
-    const plain = { getItem: (i: number) => values[i] } as never;
-    const out = new Float64Array(6).fill(7);
-    expect(copyVector(plain, 1, 3, out, 2)).toBe(-1);
-    expect(Array.from(out)).toEqual([7, 7, NaN, -2, 4, 7]);
-    const ids = new BigInt64Array(4);
-    const idVector = { getItem: (i: number) => [3n, 4n, null][i] } as never;
-    expect(copyVector(idVector, 0, 3, ids, 0)).toBe(2); // the null id's index
+describe('DuckDB vectors in bulk (io/vectors.ts)', () => {
+  it('writes numbers of every width with NaN as NULL, chunk after chunk, and reads them back as DuckDB stored them', async () => {
+    const { DuckDBDataChunk, DOUBLE, FLOAT, INTEGER, BIGINT } = await import('@duckdb/node-api');
+    const { setChunkNumbers } = await import('../src/io/vectors.js');
+    const { copyColumn } = await import('../src/io/table.js');
+    const { connect } = await import('../src/io/duckdb.js');
+    const con = await connect();
+    try {
+      await con.run('CREATE TEMP TABLE t (d DOUBLE, f FLOAT, i INTEGER, b BIGINT)');
+      const appender = await con.createAppender('t', null, 'temp');
+      const chunk = DuckDBDataChunk.create([DOUBLE, FLOAT, INTEGER, BIGINT]);
+      // Two chunks through the same DuckDBDataChunk: the NULL of the first must not stay in the second.
+      const first = { d: Float64Array.of(1.5, NaN, -2), f: Float64Array.of(0.1, 2, NaN), i: Float64Array.of(3, NaN, 7), b: BigInt64Array.of(10n, -20n, 2n ** 40n) };
+      const second = { d: Float64Array.of(4, 5, 6), f: Float32Array.of(1, 2, 3), i: Int32Array.of(8, 9, 10), b: BigInt64Array.of(1n, 2n, 3n) };
+      for (const rows of [first, second]) {
+        chunk.reset();
+        chunk.rowCount = 3;
+        [rows.d, rows.f, rows.i, rows.b].forEach((v, c) => setChunkNumbers(chunk, c, v, 0, 3));
+        appender.appendDataChunk(chunk);
+      }
+      appender.closeSync();
+      const got = (await con.runAndReadAll('SELECT d, f, i, b::VARCHAR FROM t')).getRows();
+      expect(got).toEqual([
+        [1.5, Math.fround(0.1), 3, '10'],
+        [null, 2, null, '-20'],
+        [-2, null, 7, String(2n ** 40n)],
+        [4, 1, 8, '1'],
+        [5, 2, 9, '2'],
+        [6, 3, 10, '3'],
+      ]);
+      // Read back in bulk: NULL is NaN in a number column; a null in an id column is reported by its index.
+      const result = await con.run('SELECT d, i, b FROM t');
+      const read = (await result.fetchChunk())!;
+      const d = new Float64Array(8).fill(7);
+      expect(copyColumn(read, 0, 1, 3, d, 2)).toBe(-1);
+      expect(Array.from(d)).toEqual([7, 7, NaN, -2, 4, 7, 7, 7]);
+      const i = new Float64Array(6);
+      copyColumn(read, 1, 0, 6, i, 0);
+      expect(Array.from(i)).toEqual([3, NaN, 7, 8, 9, 10]);
+      const ids = new BigInt64Array(6);
+      expect(copyColumn(read, 2, 0, 6, ids, 0)).toBe(-1);
+      expect(ids[2]).toBe(2n ** 40n);
+      const withNull = (await (await con.run('SELECT i::BIGINT FROM t')).fetchChunk())!;
+      expect(copyColumn(withNull, 0, 0, 6, new BigInt64Array(6), 0)).toBe(1); // the null id's index
+    } finally {
+      con.closeSync();
+    }
   });
 });

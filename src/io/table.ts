@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import { chunkNumbers, isValid } from './vectors.js';
 import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
@@ -433,7 +434,7 @@ class BatchBuilder {
   append(chunk: DuckDBDataChunk, start: number): number {
     const n = Math.min(chunk.rowCount - start, this.capacity - this.rows);
     for (let c = 0; c < this.cols.length; c++) {
-      const nullAt = copyVector(chunk.getColumnVector(c), start, n, this.cols[c], this.rows);
+      const nullAt = copyColumn(chunk, c, start, n, this.cols[c], this.rows);
       if (nullAt >= 0) {
         throw new UserError(`${this.source}: id column "${this.request[c].name}" is null at data row ${this.offset + this.rows + nullAt + 1}`);
       }
@@ -452,41 +453,38 @@ class BatchBuilder {
   }
 }
 
-interface TypedVector {
-  items: Float64Array | BigInt64Array;
-  validity: { itemValid(i: number): boolean; data: unknown };
-}
-
 /**
- * Copies n values; returns the index of a null met in an integer column (which cannot hold one), else -1.
- * DOUBLE and BIGINT vectors are copied whole from their buffer: @duckdb/node-api 1.5 has no
- * public bulk accessor, so its vectors' `items` field is read, checked to be the typed array it
- * must be (and its validity's `data`, null without nulls); should a release change either, the
- * copy goes value by value through the public getItem (slower, never wrong).
+ * Copies rows [start, start + n) of column c of a chunk into `out` from index `at`; returns
+ * the index (from start) of a null met in an integer column (which cannot hold one), else -1.
+ * Numbers are copied whole (io/vectors.ts: DuckDB's C API, no per-value accessor), NULL as
+ * NaN; a numeric column of another type than out's is converted by the typed-array copy;
+ * text goes through node-api's public getItem.
  */
-export function copyVector(vector: DuckDBVector, start: number, n: number, out: ColumnData, at: number): number {
-  const v = vector as unknown as TypedVector;
-  const fast = typeof v.validity?.itemValid === 'function' && 'data' in v.validity;
-  if (fast && ((out instanceof Float64Array && v.items instanceof Float64Array) || (out instanceof BigInt64Array && v.items instanceof BigInt64Array))) {
-    (out as Float64Array).set((v.items as Float64Array).subarray(start, start + n), at);
-    if (v.validity.data) {
-      for (let i = 0; i < n; i++) {
-        if (!v.validity.itemValid(start + i)) {
+export function copyColumn(chunk: DuckDBDataChunk, c: number, start: number, n: number, out: ColumnData, at: number): number {
+  if (out instanceof Float64Array || out instanceof BigInt64Array) {
+    const numbers = chunkNumbers(chunk, c);
+    if (numbers) {
+      const part = numbers.values.subarray(start, start + n);
+      if (out instanceof BigInt64Array === part instanceof BigInt64Array) (out as Float64Array).set(part as Float64Array, at);
+      else for (let i = 0; i < n; i++) out[at + i] = (out instanceof BigInt64Array ? BigInt(Math.trunc(Number(part[i]))) : Number(part[i])) as never;
+      if (numbers.valid) {
+        for (let i = 0; i < n; i++) {
+          if (isValid(numbers.valid, start + i)) continue;
           if (out instanceof Float64Array) out[at + i] = NaN;
           else return i;
         }
       }
+      return -1;
     }
-    return -1;
   }
-  if (out instanceof Float64Array || out instanceof BigInt64Array) {
-    for (let i = 0; i < n; i++) {
-      const item = vector.getItem(start + i) as number | bigint | null;
-      if (item === null && out instanceof BigInt64Array) return i;
-      out[at + i] = item === null ? NaN : (item as never);
-    }
-    return -1;
+  const vector = chunk.getColumnVector(c);
+  for (let i = 0; i < n; i++) {
+    const item = vector.getItem(start + i) as number | bigint | string | null;
+    if (out instanceof BigInt64Array) {
+      if (item === null) return i;
+      out[at + i] = BigInt(item as bigint);
+    } else if (out instanceof Float64Array) out[at + i] = item === null ? NaN : Number(item);
+    else out[at + i] = item as string | null;
   }
-  for (let i = 0; i < n; i++) out[at + i] = vector.getItem(start + i) as string | null;
   return -1;
 }

@@ -9,6 +9,7 @@ import { BIGINT, DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, FLOA
 import { connect, ident } from './duckdb.js';
 import { UserError } from '../util/errors.js';
 import { makeFolder } from '../util/files.js';
+import { setChunkNumbers } from './vectors.js';
 
 export type OutputType = 'DOUBLE' | 'FLOAT' | 'INTEGER' | 'BIGINT' | 'VARCHAR';
 export type OutputData = Float64Array | Float32Array | Int32Array | BigInt64Array | (string | null)[];
@@ -120,29 +121,14 @@ export class PartWriter {
   }
 }
 
-interface WritableVector {
-  items: { [i: number]: number | bigint; set(a: ArrayLike<number | bigint>, at?: number): void };
-  setItem(i: number, v: unknown): void;
-  flush(): void;
-}
-
+/** Writes rows [start, start + n) of a column into the chunk: numbers in bulk (io/vectors.ts, NaN as NULL), text through node-api's public setItem. */
 function fillVector(chunk: DuckDBDataChunk, c: number, data: OutputData, start: number, n: number): void {
-  const vector = chunk.getColumnVector(c) as unknown as WritableVector;
-  if (Array.isArray(data)) {
-    for (let i = 0; i < n; i++) vector.setItem(i, data[start + i]);
-  } else if (data instanceof Float64Array || data instanceof Float32Array || data instanceof Int32Array) {
-    // NaN is written as NULL: a missing score must not read back as a number.
-    for (let i = 0; i < n; i++) {
-      const v = data[start + i];
-      if (Number.isNaN(v)) vector.setItem(i, null);
-      else vector.setItem(i, v);
-    }
-  } else if (vector.items instanceof BigInt64Array) {
-    // node-api 1.5 has no public bulk setter: its BIGINT vector's items array, checked (see io/table.ts copyVector).
-    vector.items.set(data.subarray(start, start + n));
-  } else {
-    for (let i = 0; i < n; i++) vector.setItem(i, data[start + i]);
+  if (!Array.isArray(data)) {
+    setChunkNumbers(chunk, c, data, start, n);
+    return;
   }
+  const vector = chunk.getColumnVector(c);
+  for (let i = 0; i < n; i++) vector.setItem(i, data[start + i]);
   vector.flush();
 }
 
