@@ -23,6 +23,11 @@ export interface ScoringOptions {
    * and a transform whose onInvalid is "error" (which names the row) stay on tfjs.
    */
   engine?: ScoringEngine;
+  /**
+   * onnxruntime's intra-op threads per session (default: the cores on the main thread, 1 in a
+   * worker thread). 1 for one-row requests: a pool's threads cost more to wake than a row takes.
+   */
+  threads?: number;
 }
 
 type Loader = (manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions) => ScoringModel;
@@ -80,7 +85,7 @@ export async function loadScoringModel(store: ModelStore, ref: string, options: 
   const model = kindOf(manifest).load(manifest, weights, options);
   model.engine = 'tfjs';
   if (scoringEngine(manifest, options) === 'onnx') {
-    const scorer = await OnnxScorer.create(manifest, weights, model.outputs.map((o) => o.name));
+    const scorer = await OnnxScorer.create(manifest, weights, model.outputs.map((o) => o.name), options.threads);
     const dispose = model.dispose.bind(model);
     Object.assign(model, {
       engine: 'onnx',

@@ -13,7 +13,7 @@ import { MAX_CACHED_MODELS } from './limits.js';
 /** How long a `name` or `name@latest` keeps resolving to the version found (ms). */
 export const RESOLVE_TTL_MS = 1000;
 
-/** Scoring models by pinned reference, loaded on the onnx engine (tfjs for kinds without a graph). */
+/** Scoring models by pinned reference, loaded on the onnx engine (tfjs for kinds without a graph), one onnxruntime thread each (requests are one or a few rows). */
 export class ModelCache {
   private readonly loaded = new Map<string, Promise<ScoringModel>>();
 
@@ -44,7 +44,7 @@ export class ModelCache {
       this.loaded.set(pinned, model);
       return model;
     }
-    model = loadScoringModel(this.store, pinned, { engine: 'onnx' });
+    model = loadScoringModel(this.store, pinned, { engine: 'onnx', threads: 1 });
     this.loaded.set(pinned, model);
     model.catch(() => this.loaded.delete(pinned));
     if (this.loaded.size > MAX_CACHED_MODELS) {

@@ -12,7 +12,7 @@ export const events: Command = {
                 [--horizon 90d] [--top-categories 5] [--time-format "%d/%m/%Y"] --out features.parquet
 
 One row per id with at least one event on or before the as-of date (events after it are
-never used), computed by DuckDB:
+never used), computed per id by the function the online view runs too (audience serve --online):
   recency_days        days from the last event to the as-of date
   events, active_days events, and distinct days with an event
   tenure_days         days from the first event to the as-of date

@@ -27,14 +27,11 @@ function featureRequests(model: ScoringModel): ColumnRequest[] {
 export async function scoreRows(models: ScoringModel[], rows: Array<Record<string, JsonCell>>, where: string): Promise<{ rows: Array<Record<string, JsonCell>>; imputed: number }> {
   const known = new Set(models.flatMap((m) => [...featureRequests(m).map((r) => r.name), ...(m.transform.id.column === null ? [] : [m.transform.id.column])]));
   checkRowFields(rows, known, where);
-  const outputs: Record<string, OutputData> = {};
-  let imputed = 0;
-  for (const m of models) {
-    const scored = await scoreColumns(m, jsonRowsBatch(rows, featureRequests(m), where));
-    imputed += scored.imputed;
-    Object.assign(outputs, scored.outputs);
-  }
-  return { rows: rows.map((_, i) => outputRow(outputs, i)), imputed };
+  const batches = models.map((m) => jsonRowsBatch(rows, featureRequests(m), where));
+  // The models run at once: onnxruntime runs each session off the event loop.
+  const scored = await Promise.all(models.map((m, i) => scoreColumns(m, batches[i])));
+  const outputs: Record<string, OutputData> = Object.assign({}, ...scored.map((s) => s.outputs));
+  return { rows: rows.map((_, i) => outputRow(outputs, i)), imputed: scored.reduce((a, s) => a + s.imputed, 0) };
 }
 
 /** POST /v1/score. */
