@@ -97,29 +97,36 @@ describe('online features equal audience events', () => {
     );
   }, 120_000);
 
-  it("on the demo's events: features as of the batch date, and scores equal batch audience score to 1e-6", async () => {
-    const app = await onlineApp({ events: { id: 'customer_id', time: 'date', amount: 'amount', category: 'category' }, models: fx.models });
+  it("on the demo's events: features as of the batch date, scores equal batch audience score to 1e-6, percentiles and buckets placed among that run's as it placed them", async () => {
+    const models = await Promise.all(fx.models.map((m) => loadScoringModel(fx.store, m)));
+    await scoreDataset(await openDataset([fx.features]), models, { output: path.join(fx.dir, 'demo-scores') });
+    for (const m of models) m.dispose();
+    const view = { events: { id: 'customer_id', time: 'date', amount: 'amount', category: 'category' }, models: fx.models, reference: '../demo-scores' };
+    const app = await onlineApp(view, { audiences: [{ name: 'top_value', rule: 'value.bucket = "high"' }] }, { now: Date.parse(`${AS_OF}T12:00:00Z`) });
     try {
       for (let i = 0; i < fx.events.length; i += 1000) {
         const res = await post(app, fx.events.slice(i, i + 1000).map((e) => ({ customer_id: e.id, date: e.date, amount: e.amount, category: e.category })));
         expect(res.statusCode).toBe(200);
       }
-      const models = await Promise.all(fx.models.map((m) => loadScoringModel(fx.store, m)));
-      await scoreDataset(await openDataset([fx.features]), models, { output: path.join(fx.dir, 'demo-scores') });
-      for (const m of models) m.dispose();
       const features = await rowsById(fx.features);
       const scores = await rowsById(path.join(fx.dir, 'demo-scores', 'scores-00000.parquet'));
       const ids = [...features.keys()].slice(0, 150);
+      let high = 0;
       for (const id of ids) {
         const got = (await visitor(app, id, AS_OF)).json();
         const { customer_id: _id, future_value: _v, future_orders: _o, converted: _c, ...want } = features.get(id)!;
         expect(got.features).toEqual(want);
-        expect(Object.keys(got.scores).length).toBe(6);
+        const batch = scores.get(id)!;
+        expect(Object.keys(got.scores).sort()).toEqual(['behavior_distance', 'behavior_segment', 'purchase_bucket', 'purchase_percentile', 'purchase_probability', 'purchase_score', 'value_bucket', 'value_p_active', 'value_percentile', 'value_value']);
         for (const [k, v] of Object.entries(got.scores)) {
-          const w = Number(scores.get(id)![k]);
-          expect(Math.abs((v as number) - w), `${id} ${k}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w)));
+          if (typeof v === 'string') expect(v, `${id} ${k}`).toBe(batch[k]);
+          else expect(Math.abs((v as number) - Number(batch[k])), `${id} ${k}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(Number(batch[k]))));
         }
+        expect(got.audiences).toEqual(batch.value_bucket === 'high' ? ['top_value'] : []);
+        if (batch.value_bucket === 'high') high++;
       }
+      expect(high).toBeGreaterThan(5);
+      expect(Object.keys((await visitor(app, ids[0], AS_OF)).json().reference)).toEqual(['value@1', 'purchase@1']);
     } finally {
       await app.close();
     }

@@ -229,6 +229,7 @@ export const VisitorReply = Type.Object({
   features: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
   scores: Type.Record(Type.String(), Cell),
   audiences: Type.Array(Type.String()),
+  reference: Type.Record(Type.String(), Type.String(), { description: "per model with percentiles or ranks: the batch scores they are placed among (the view's reference); none without one" }),
 });
 
 export const AudienceParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -24,6 +24,7 @@ import type { ScoringModel } from '../../models/model.js';
 import { UserError } from '../../util/errors.js';
 import type { ModelCache } from '../model-cache.js';
 import { scoreRows } from '../routes/score.js';
+import { ScoreReference } from './reference.js';
 import type { MembershipChange, OnlineStore, StoredEvent } from './store.js';
 import { fixedFeatureNames, viewLayout, type OnlineView } from './view.js';
 
@@ -40,6 +41,8 @@ export interface VisitorView {
   features: Record<string, FeatureValue>;
   scores: Record<string, JsonCell>;
   audiences: string[];
+  /** Per model with ranked outputs: the population its percentiles and ranks are placed in. */
+  reference: Record<string, string>;
 }
 
 /** An event refused, with its place in the posted list and why. */
@@ -65,6 +68,7 @@ export class OnlineEngine {
     readonly view: OnlineView,
     readonly store: OnlineStore,
     readonly models: ScoringModel[],
+    private readonly reference: ScoreReference,
     private readonly now: () => number,
   ) {
     this.changed.setMaxListeners(0);
@@ -83,20 +87,22 @@ export class OnlineEngine {
       const missing = columnRequest({ ...m.transform, id: { column: null, as: 'row' } }).find((r) => !fixed.has(r.name) && !SHARE.test(r.name));
       if (missing) throw new UserError(`${view.file}: model ${pinnedRef(m)} reads "${missing.name}", which the events' features do not give (features: ${[...fixed].join(', ')}, category_share_<value>)`);
     }
+    const reference = view.reference ? await ScoreReference.load(view.reference, models) : ScoreReference.none();
     const resolve = referenceResolver(models);
-    const outputs = new Set(models.flatMap((m) => m.outputs.map((o) => o.name)));
+    const outputs = new Set([...models.flatMap((m) => m.outputs.map((o) => o.name)), ...reference.columns()]);
     for (const a of view.audiences?.audiences ?? []) {
       for (const rule of [a.rule, a.suppress.rule]) {
         if (!rule) continue;
         for (const ref of references(rule)) {
           const r = resolve(ref);
           if (r.fromModel ? !outputs.has(r.column) : !fixed.has(r.column) && !SHARE.test(r.column)) {
-            throw new UserError(`${view.file}: audience "${a.name}" reads "${ref}", which is neither an output of the view's models (${[...outputs].join(', ')}) nor a feature of its events`);
+            const ranked = /_(percentile|bucket|rank)$/.test(r.column) && r.fromModel ? ' (percentiles, buckets and ranks need the view\'s "reference": a batch score run of the models)' : '';
+            throw new UserError(`${view.file}: audience "${a.name}" reads "${ref}", which is neither an output of the view's models (${[...outputs].join(', ')}) nor a feature of its events${ranked}`);
           }
         }
       }
     }
-    return new OnlineEngine(view, store, models, now);
+    return new OnlineEngine(view, store, models, reference, now);
   }
 
   /** Starts the periodic sweep (and runs the first at once). */
@@ -168,8 +174,9 @@ export class OnlineEngine {
     const values = visitorFeatures(events, asOfDay, layout);
     if (!values) return undefined;
     const features = Object.fromEntries(featureColumns(layout).map((c, i) => [c.name, values[i]]));
-    const scores = this.models.length ? (await scoreRows(this.models, [Object.fromEntries(this.reads.map((r) => [r, features[r] ?? null]))], 'features')).rows[0] : {};
-    return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, audiences: this.audiencesOf(features, scores) };
+    const scored = this.models.length ? (await scoreRows(this.models, [Object.fromEntries(this.reads.map((r) => [r, features[r] ?? null]))], 'features')).rows[0] : {};
+    const scores = { ...scored, ...this.reference.place(scored) };
+    return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, audiences: this.audiencesOf(features, scores), reference: this.reference.note };
   }
 
   /** The audiences (in definition order) whose rule holds and no suppression applies. */
@@ -180,11 +187,11 @@ export class OnlineEngine {
       const v = r.fromModel ? scores[r.column] : features[r.column];
       return v === undefined || v === null ? null : typeof v === 'boolean' ? Number(v) : v;
     };
-    const noRank = () => NaN;
+    const rankBase = (ref: string) => this.reference.size(resolve(ref).column);
     const members: string[] = [];
     for (const a of this.view.audiences?.audiences ?? []) {
-      if (!compile(a.rule, get, noRank)(0)) continue;
-      if (a.suppress.rule && compile(a.suppress.rule, get, noRank)(0)) continue;
+      if (!compile(a.rule, get, rankBase)(0)) continue;
+      if (a.suppress.rule && compile(a.suppress.rule, get, rankBase)(0)) continue;
       if (a.suppress.audiences.some((s) => members.includes(s))) continue;
       members.push(a.name);
     }

@@ -6,17 +6,19 @@
  *   "topCategories": 5,
  *   "models": ["value@1", "purchase@2"],
  *   "audiences": "audiences.json",
+ *   "reference": "scores/2026-11-24",
  *   "sweepSeconds": 60 }
  *
  * `events` names the event fields as `audience events` was given them (--id, --time, --amount,
  * --category, --session), so a model trained on that command's output finds its features by
- * the same names. Models are pinned to their versions when the view loads.
+ * the same names. Models are pinned to their versions when the view loads. `reference` names the
+ * output folder of an `audience score` run of those versions: percentiles, buckets and ranks
+ * online place a visitor among its scores (online/reference.ts); without it they are not given.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import { loadAudiences, type AudienceSet } from '../../audiences/definition.js';
-import { references } from '../../audiences/rules.js';
 import { featureColumns, type FeatureLayout } from '../../features/visitor.js';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { schemaProblem } from '../../util/schema.js';
@@ -39,6 +41,7 @@ export const OnlineViewSchema = Type.Object(
     topCategories: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, expected: 'an integer from 0 to 100 (as --top-categories)' })),
     models: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9]+|latest))?$', expected: 'name, name@version or name@latest' }), { maxItems: 16, expected: 'a list of at most 16 models' })),
     audiences: Type.Optional(Type.String({ minLength: 1, expected: 'the path of an audience definitions file' })),
+    reference: Type.Optional(Type.String({ minLength: 1, expected: 'the output folder of an audience score run of the models, for percentiles and ranks' })),
     sweepSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400, expected: 'seconds from 1 to 86400 between sweeps for exits by time passing' })),
     $comment: Type.Optional(Type.String()),
   },
@@ -53,6 +56,8 @@ export interface OnlineView {
   /** Model references as given (pinned by the server's model cache when the view loads). */
   models: string[];
   audiences?: AudienceSet;
+  /** An `audience score` output folder whose scores rank the visitors online (absolute). */
+  reference?: string;
   /** Seconds between sweeps (default 60). */
   sweepSeconds: number;
 }
@@ -74,7 +79,7 @@ export function fixedFeatureNames(view: OnlineView): string[] {
  * Reads and checks an online view file; relative paths in it (the audiences file) are found from
  * the file's folder.
  * @throws UserError naming the file and the field that is wrong, or an audience feature online
- *   cannot give (an id list to suppress, a cap, a holdout, ranks and percentiles).
+ *   cannot give (an id list to suppress, a cap, a holdout).
  */
 export function loadOnlineView(file: string): OnlineView {
   let raw: unknown;
@@ -98,8 +103,6 @@ export function loadOnlineView(file: string): OnlineView {
     if (a.suppress.ids) throw new UserError(`${at}: suppress.ids (an id list) is for batch scoring; online, suppress by a rule on a feature or an audience`);
     if (a.cap) throw new UserError(`${at}: a cap keeps the best N of a whole scored population, which an online view has not; leave it to the batch definitions`);
     if (a.holdout > 0) throw new UserError(`${at}: a holdout is drawn in batch scoring; leave it to the batch definitions`);
-    const ranked = [a.rule, a.suppress.rule].flatMap((r) => (r ? references(r) : [])).find((r) => /\.(rank|percentile|bucket)$/.test(r));
-    if (ranked) throw new UserError(`${at}: "${ranked}" ranks a visitor within a scored population; online rules read scores and features (e.g. purchase.probability, recency_days)`);
   }
   return {
     file,
@@ -107,6 +110,7 @@ export function loadOnlineView(file: string): OnlineView {
     topCategories: v.topCategories ?? 5,
     models: v.models ?? [],
     ...(audiences && { audiences }),
+    ...(v.reference !== undefined && { reference: path.resolve(path.dirname(file), v.reference) }),
     sweepSeconds: v.sweepSeconds ?? DEFAULT_SWEEP_SECONDS,
   };
 }
