@@ -11,6 +11,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
 COPY src ./src
+COPY scripts ./scripts
+# Transpiled once here, so each process (server, job runners, workers) starts ~1.5 s sooner.
+RUN node scripts/build.mjs
 COPY examples ./examples
 COPY models/README.md ./models/README.md
 ENV AUDIENCE_MODEL_STORE=/data/models \

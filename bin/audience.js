@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx (a dependency), so no build step is needed.
-import { register } from 'tsx/esm/api';
+// Runs dist/'s JavaScript when `npm run build` made it from the sources as they are now, else
+// the TypeScript sources through tsx (a dependency), so no build step is needed (util/built.mjs).
+import { importModule } from '../src/util/built.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await importModule(new URL('../src/cli/main.ts', import.meta.url));
 process.exit(await main(process.argv.slice(2)));

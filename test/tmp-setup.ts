@@ -3,12 +3,60 @@
  * processes they start) make goes under one folder for this run, removed when the run ends,
  * so repeated runs do not fill the machine's temp space. AUDIENCE_KEEP_TEST_TMP=1 keeps it
  * (its path is printed) to look at what a test wrote.
+ *
+ * It also transpiles the sources once into that folder (scripts/build.mjs, AUDIENCE_DIST), so
+ * every process the tests start runs JavaScript, not the sources through tsx (~1.5 s less CPU
+ * each); tests themselves still import the TypeScript sources. A source edited during the run
+ * makes that build stale, so processes fall back to tsx (src/util/built.mjs) until the rebuild
+ * this setup starts on each change has finished.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Points TMPDIR (which os.tmpdir() reads) at a fresh folder; returns the teardown that removes it. */
+const BUILD = path.resolve('scripts/build.mjs');
+
+/** Builds the sources into `dist` (AUDIENCE_DIST); a failure is reported, and tests then run on tsx. */
+function buildSync(dist: string): void {
+  const r = spawnSync(process.execPath, [BUILD, '--quiet'], { env: { ...process.env, AUDIENCE_DIST: dist }, encoding: 'utf8' });
+  if (r.status !== 0) process.stderr.write(`note: the build for the test processes failed; they run the sources through tsx\n${r.stderr}`);
+}
+
+/** Rebuilds `dist` after each change under src/ (debounced, one build at a time); returns the stop. */
+function rebuildOnChange(dist: string): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let building: ChildProcess | undefined;
+  let dirty = false;
+  let stopped = false;
+  const build = () => {
+    if (building) return void (dirty = true);
+    dirty = false;
+    const child = (building = spawn(process.execPath, [BUILD, '--quiet'], { env: { ...process.env, AUDIENCE_DIST: dist }, stdio: 'ignore' }));
+    child.on('exit', () => {
+      building = undefined;
+      if (dirty) schedule();
+    });
+  };
+  const schedule = () => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(build, 300);
+  };
+  try {
+    const watcher = fs.watch(path.resolve('src'), { recursive: true }, schedule);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      watcher.close();
+      building?.kill();
+    };
+  } catch {
+    return () => {}; // no watching (inotify limits): a stale build is not used, so tests run on tsx
+  }
+}
+
+/** Points TMPDIR (which os.tmpdir() reads) at a fresh folder and builds into it; returns the teardown. */
 export default function setup(): () => void {
   // Vitest runs a global setup once per project: the first one made the folder. Short names:
   // a browser's socket path under it must stay within the 108 bytes a Unix socket allows.
@@ -16,7 +64,12 @@ export default function setup(): () => void {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aet-'));
   process.env.AUDIENCE_TEST_TMP = root;
   process.env.TMPDIR = root;
+  const dist = path.join(root, 'dist');
+  process.env.AUDIENCE_DIST = dist;
+  buildSync(dist);
+  const stop = rebuildOnChange(dist);
   return () => {
+    stop();
     if (process.env.AUDIENCE_KEEP_TEST_TMP === '1') process.stderr.write(`test files kept in ${root}\n`);
     else fs.rmSync(root, { recursive: true, force: true });
   };

@@ -1,7 +1,7 @@
-// Worker entry: Node 20 does not apply --import loader hooks to a worker's entry module,
-// so register tsx here, then load the TypeScript worker named in workerData.
+// Worker entry: Node 20 does not apply --import loader hooks to a worker's entry module, so
+// load the worker named in workerData (its source URL) here: dist/'s JavaScript when the build
+// is current, else the TypeScript source through tsx (util/built.mjs).
 import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
+import { importModule } from '../util/built.mjs';
 
-register();
-await import(workerData.entry);
+await importModule(workerData.entry);

@@ -1,7 +1,7 @@
 // Piscina worker entry of the submission checks: Node 20 does not apply --import loader hooks to
-// a worker's entry module, so register tsx here, then hand Piscina the TypeScript task.
-import { register } from 'tsx/esm/api';
+// a worker's entry module, so load the task here: dist/'s JavaScript when the build is current,
+// else the TypeScript source through tsx (util/built.mjs).
+import { importModule } from '../util/built.mjs';
 
-register();
-const task = await import('./check-task.ts');
+const task = await importModule(new URL('./check-task.ts', import.meta.url));
 export default task.default;

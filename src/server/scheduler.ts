@@ -9,15 +9,14 @@
  * known by its pid and start time, so a reused pid is never killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { outputStillInside } from '../jobs/guard.js';
 import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
 import { LOG_CHARS, StoreWriteError, type JobStore } from '../jobs/store.js';
 import { isAlive, lowerPriority, processStartTime } from '../util/process.js';
+import { nodeArgs } from '../util/built.mjs';
 
-/** The runner process's entry (jobs/), run through tsx like the CLI (no build step). */
-const RUNNER = fileURLToPath(new URL('../jobs/runner-main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx/esm');
+/** The runner process's entry (jobs/): dist/'s JavaScript when the build is current, else the source through tsx. */
+const RUNNER = new URL('../jobs/runner-main.ts', import.meta.url);
 /** How often a step the job store refused (a full disk) is tried again, ms. */
 const STORE_RETRY_MS = 2000;
 
@@ -136,7 +135,7 @@ export class Scheduler {
   }
 
   private launch(id: string): void {
-    const child = spawn(process.execPath, ['--import', TSX, RUNNER, '--db', this.jobs.file, '--job', id, '--store', this.opts.modelStore], {
+    const child = spawn(process.execPath, [...nodeArgs(RUNNER), '--db', this.jobs.file, '--job', id, '--store', this.opts.modelStore], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...this.opts.env },
     });
