@@ -133,6 +133,28 @@ describe('online features equal audience events', () => {
   }, 120_000);
 });
 
+describe('category shares beyond the top ones', () => {
+  it('are given to the models as the visitor\'s shares (0 for a category no event has), the features staying those of audience events', async () => {
+    const app = await onlineApp({ events: { id: 'customer_id', time: 'date', amount: 'amount', category: 'category' }, models: ['purchase@1'] });
+    try {
+      await post(app, [
+        { customer_id: 's1', date: '2024-06-01', amount: 10, category: 'shoes' },
+        { customer_id: 's1', date: '2024-06-20', amount: 30, category: 'home' },
+        { customer_id: 's2', date: '2024-06-21', amount: 5, category: 'shoes' },
+      ]);
+      const got = (await visitor(app, 's1', '2024-06-30')).json();
+      expect(Object.keys(got.features).filter((k) => k.startsWith('category_share_'))).toEqual(['category_share_shoes', 'category_share_home']);
+      const reads = fx.store.manifest('purchase@1').features.features.map((f) => f.name);
+      expect(reads).toContain('category_share_toys');
+      const row = Object.fromEntries(reads.map((r) => [r, got.features[r] ?? 0]));
+      const direct = await app.inject({ method: 'POST', url: '/v1/score', payload: { models: ['purchase@1'], rows: [row] } });
+      expect(got.scores).toEqual(direct.json().rows[0]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('audiences online', () => {
   const at = (d: string) => Date.parse(`${d}T12:00:00Z`);
   const audiences = {

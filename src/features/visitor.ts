@@ -128,9 +128,14 @@ export function visitorFeatures(events: readonly VisitorEvent[], asOfDay: number
   return out;
 }
 
-/** A column name for a category value: `category_share_<value>`, lower case, letters, digits and "_" only (`_2`... when taken). */
+/** The share column a category value names before any clash: `category_share_<value>`, lower case, letters, digits and "_" only. */
+export function shareBase(value: string): string {
+  return `category_share_${value.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'blank'}`;
+}
+
+/** A category value's share column, `_2`, `_3`... after its base when an earlier value took it. */
 function shareColumn(value: string, taken: Set<string>): string {
-  const base = `category_share_${value.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'blank'}`;
+  const base = shareBase(value);
   let name = base;
   for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
   taken.add(name);

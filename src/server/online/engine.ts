@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { referenceResolver } from '../../audiences/build.js';
 import { compile, references } from '../../audiences/rules.js';
 import { columnRequest } from '../../features/transform.js';
-import { featureColumns, topShares, visitorFeatures, type FeatureValue } from '../../features/visitor.js';
+import { featureColumns, shareBase, topShares, visitorFeatures, type FeatureLayout, type FeatureValue } from '../../features/visitor.js';
 import { eventDay } from '../../features/event-times.js';
 import type { JsonCell } from '../../io/json-rows.js';
 import { pinnedRef } from '../../models/load.js';
@@ -170,13 +170,29 @@ export class OnlineEngine {
    */
   async visitor(id: string, asOfDay = this.today()): Promise<VisitorView | undefined> {
     const events = await this.store.events(id);
-    const layout = viewLayout(this.view, this.view.fields.category ? topShares(await this.store.categoryCounts(asOfDay), this.view.topCategories) : []);
+    const counts = this.view.fields.category ? await this.store.categoryCounts(asOfDay) : [];
+    const top = topShares(counts, this.view.topCategories);
+    const layout = viewLayout(this.view, [...top, ...this.otherShares(top, counts)]);
     const values = visitorFeatures(events, asOfDay, layout);
     if (!values) return undefined;
-    const features = Object.fromEntries(featureColumns(layout).map((c, i) => [c.name, values[i]]));
-    const scored = this.models.length ? (await scoreRows(this.models, [Object.fromEntries(this.reads.map((r) => [r, features[r] ?? null]))], 'features')).rows[0] : {};
+    const all = Object.fromEntries(featureColumns(layout).map((c, i) => [c.name, values[i]]));
+    // The features audience events would give; the models also get the shares of categories they read that are not among the top now.
+    const features = Object.fromEntries(featureColumns(viewLayout(this.view, top)).map((c) => [c.name, all[c.name]]));
+    const scored = this.models.length ? (await scoreRows(this.models, [Object.fromEntries(this.reads.map((r) => [r, all[r] ?? (SHARE.test(r) ? 0 : null)]))], 'features')).rows[0] : {};
     const scores = { ...scored, ...this.reference.place(scored) };
     return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, audiences: this.audiencesOf(features, scores), reference: this.reference.note };
+  }
+
+  /**
+   * The share columns the models read beyond the top categories, each for the most frequent
+   * category value that names it (a column no event's category names is a share of 0).
+   */
+  private otherShares(top: FeatureLayout['shares'], counts: Array<[string, number]>): FeatureLayout['shares'] {
+    const wanted = this.reads.filter((r) => SHARE.test(r) && !top.some((s) => s.column === r));
+    return wanted.flatMap((column) => {
+      const named = counts.filter(([v]) => shareBase(v) === column).sort((a, b) => b[1] - a[1]);
+      return named.length ? [{ value: named[0][0], column }] : [];
+    });
   }
 
   /** The audiences (in definition order) whose rule holds and no suppression applies. */
