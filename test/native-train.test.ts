@@ -161,6 +161,20 @@ describe('native MLP step', () => {
     expect(Math.abs(auc.onnx - auc.tfjs)).toBeLessThan(0.01);
   });
 
+  it('minDelta: patience counts from the last pass that lowered the best loss by that share; the best pass is kept whatever its drop', async () => {
+    await initBackend();
+    const data = labeledRows(6000, 6, 8);
+    const all = Int32Array.from({ length: 6000 }, (_, i) => i);
+    const config: MlpConfig = { inputs: 6, hidden: [8], dropout: 0, l2: 0, learningRate: 3e-3, seed: 2 };
+    // Only the first pass (from an infinite best) can halve the best loss: the run ends `patience` passes after it.
+    const fit = await fitMlp(data, all.subarray(1000), all.subarray(0, 1000), config, { batchSize: 256, maxEpochs: 50, patience: 3, classWeight: 'none', minDelta: 0.5, trainer: 'onnx' });
+    expect(fit.history.length).toBe(4);
+    const losses = fit.history.map((h) => h.validLoss);
+    expect(fit.bestEpoch).toBe(losses.indexOf(Math.min(...losses)) + 1);
+    expect(fit.bestEpoch).toBeGreaterThan(1);
+    fit.mlp.dispose();
+  });
+
   it('--trainer onnx refuses an ensemble or an embedding; auto leaves them to tfjs', () => {
     const config: MlpConfig = { inputs: 3, hidden: [4], dropout: 0, l2: 0, learningRate: 1e-3, seed: 1, ensemble: 4 };
     expect(() => trainsNatively('onnx', config)).toThrow(UserError);

@@ -159,6 +159,22 @@ function binCount(v: unknown): number | 'auto' {
   return n;
 }
 
+/**
+ * `--min-delta auto`: from this many training rows, an epoch counts as progress for early
+ * stopping only when it lowers the best validation loss by MIN_DELTA.value (relative): on
+ * the generated 1M visitors the weight average's loss kept creeping down by 1e-5 for 20
+ * epochs (measured: 46 epochs, best 36; with 1e-4, see README). Below, any drop counts.
+ */
+export const MIN_DELTA = { rows: 200_000, value: 1e-4 };
+
+/** `--min-delta 0.0001` (0 to 0.1) or auto. @throws UserError for anything else. */
+function minDelta(v: unknown): number | 'auto' {
+  if (String(v) === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 0.1) throw new UserError(`--min-delta ${String(v)}: expected auto or a number from 0 to 0.1`);
+  return n;
+}
+
 /** Training + validation rows under which a propensity model is refitted on both by default (`--refit auto`). */
 export const REFIT_ROWS = 500_000;
 
@@ -188,6 +204,10 @@ export const KIND_PARAMS = {
     embedding: int("with --numeric ple: each numeric input's bins through its own linear layer to N values and a ReLU before the first layer (PLE-LR, Gorishniy et al. 2022); 0: the bins go to the first layer as they are", 0, 64, 0),
     ema: real('decay of an exponential moving average of the weights (Polyak averaging), used for early stopping and the saved model; 0: none', { min: 0, max: 0.9999 }, 0.99),
     refit: choice(['auto', 'yes', 'no'], `after early stopping, train the saved network again on the training and validation rows together for the epochs chosen (the test rows stay held out); auto: when there are under ${REFIT_ROWS.toLocaleString('en-US')} of them`, 'auto'),
+    'min-delta': parsed(
+      { anyOf: [{ type: 'number' }, { type: 'string' }], description: `early stopping: the relative drop of the best validation loss an epoch must make to count as progress (--patience counts epochs without); auto: ${MIN_DELTA.value} from ${MIN_DELTA.rows.toLocaleString('en-US')} training rows, else 0 (any drop)`, default: 'auto', 'x-arg': 'X|auto' },
+      (v) => minDelta(v),
+    ) as Defaulted<TUnsafe<number | 'auto'>>,
     trainer: choice(['auto', 'onnx', 'tfjs'], "where the network trains: onnx, onnxruntime's native kernels on every core (a plain network); tfjs, the backend's (webgpu on a GPU host); auto: tfjs on webgpu or with --ensemble or --embedding, else onnx", 'auto'),
     ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
@@ -222,6 +242,17 @@ export const KIND_PARAMS = {
     'horizon-days': horizon,
     'allow-leakage': flag('train even if one feature alone ranks who buys in the horizon with AUC >= 0.99'),
     sensitive,
+    seed,
+  },
+  uplift: {
+    label: text('the outcome column: 0/1, true/false or yes/no (rows with another value are left out and counted)', 'COL', 'required'),
+    treatment: text('the arm of each row in the randomized campaign: 1 treated, 0 control (or true/false, yes/no), or any values with --treated', 'COL', 'required'),
+    treated: text('the --treatment value that means treated; every other value is control, null is left out', 'VALUE'),
+    learner: choice(['auto', 't', 'x', 'dr'], 'the meta-learner on the MLP: T (two outcome models), X (Kunzel et al. 2019), DR (Kennedy 2020); auto: the best Qini coefficient on the validation rows', 'auto'),
+    ...network('64,32', 'logistic regressions', 0.1, 1e-4),
+    ema: real('decay of an exponential moving average of the weights (Polyak averaging); 0: none', { min: 0, max: 0.9999 }, 0.99),
+    trainer: choice(['auto', 'onnx', 'tfjs'], "where the outcome classifiers train (the X and DR regressions train on tfjs): onnx, onnxruntime's native kernels; tfjs, the backend's; auto: tfjs on webgpu, else onnx", 'auto'),
+    'min-arm': int('refuse with fewer rows in the treated or the control arm', 1, 1_000_000_000, 1000),
     seed,
   },
   bgnbd: {
@@ -277,12 +308,19 @@ export function checkParams(kind: string, values: ParamValues): ParamValues {
     if (v === undefined) continue;
     const schema = schemas[key] as TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] };
     if (!schema) throw new UserError(`--${key}: not an option of "audience train ${kind}" (its options: ${Object.keys(schemas).map((k) => `--${k}`).join(', ')})`);
-    out[key] = checkValue(key, v, schema);
+    out[key] = checkOptionValue(key, v, schema);
   }
   return out;
 }
 
-function checkValue(key: string, v: unknown, schema: TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] }): unknown {
+/**
+ * One option's value checked against its schema, as checkParams checks each: a list of
+ * column names (x-list), a boolean, a number in range (from a number or decimal text), one of
+ * the allowed values, non-empty text. Also what `audience score` checks its flags with.
+ * @returns the value with numbers as numbers and lists as arrays.
+ * @throws UserError naming the option (`--key`) and what was expected.
+ */
+export function checkOptionValue(key: string, v: unknown, schema: TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] }): unknown {
   const flagName = `--${key}`;
   if (schema['x-list']) {
     const items = Array.isArray(v) ? v : [v];

@@ -45,6 +45,8 @@ export interface FitOptions {
   ema?: number;
   /** See EpochOptions.keepLast. */
   keepLast?: boolean;
+  /** See EpochOptions.minDelta. */
+  minDelta?: number;
   /** Where the steps run (see Trainer); default 'auto'. */
   trainer?: Trainer;
   progress?: Progress;
@@ -138,6 +140,12 @@ export interface EpochOptions {
   ema?: number;
   /** Run exactly maxEpochs passes and keep the last one's (averaged) weights: no early stopping (a refit for an epoch count already chosen). */
   keepLast?: boolean;
+  /**
+   * The relative drop of the best validation loss a pass must make to count as progress
+   * (scikit-learn's tol, relative): `patience` counts passes without one. The best pass's
+   * weights are kept whatever the drop. 0 or absent: any drop counts.
+   */
+  minDelta?: number;
   progress?: Progress;
 }
 
@@ -222,6 +230,8 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
   const progress = opts.progress ?? silentProgress;
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, values: await stepper.snapshot() };
+  // The last pass that made progress (see minDelta): patience counts from it.
+  let progressed = 0;
   let n = 0;
   let trained = 0;
   const started = performance.now();
@@ -235,8 +245,8 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
         if (opts.ema) stepper.average(Math.min(opts.ema, (1 + n) / (10 + n)));
         trained += rows.length;
         // Samples seen of at most max-epochs passes; early stopping cannot end the run before the
-        // best epoch so far plus the patience, so that is the soonest it ends (the ETA is a range).
-        const soonest = opts.keepLast ? undefined : Math.min(opts.maxEpochs, best.epoch + opts.patience) * order.length;
+        // last pass that made progress plus the patience, so that is the soonest it ends (the ETA is a range).
+        const soonest = opts.keepLast ? undefined : Math.min(opts.maxEpochs, progressed + opts.patience) * order.length;
         progress.update(trained, opts.maxEpochs * order.length, soonest);
       }
       const trainLoss = await stepper.passLoss();
@@ -246,9 +256,10 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
       const valid = await validLoss();
       history.push({ epoch, trainLoss, validLoss: valid });
       const improved = opts.keepLast ? epoch === opts.maxEpochs : valid < best.loss - 1e-6;
+      if (improved && valid < best.loss * (1 - (opts.minDelta ?? 0))) progressed = epoch;
       if (improved) best = { loss: valid, epoch, values: await stepper.snapshot() };
       if (live) stepper.restore(live);
-      if (!opts.keepLast && !improved && epoch - best.epoch >= opts.patience) break;
+      if (!opts.keepLast && epoch - progressed >= opts.patience) break;
     }
     stepper.restore(best.values);
   } finally {

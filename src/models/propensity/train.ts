@@ -38,7 +38,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type Calibration } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type EpochRecord, type Labeled } from '../nn/fit.js';
-import { AUTO_BINS, REFIT_ROWS, withDefaults, type KindOptions } from '../params.js';
+import { AUTO_BINS, MIN_DELTA, REFIT_ROWS, withDefaults, type KindOptions } from '../params.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { fitPle } from '../nn/ple.js';
 import { PropensityModel, type PropensityState } from './model.js';
@@ -239,6 +239,7 @@ function loopOptions(o: Resolved, prepared: PreparedPropensity, baseline = false
     // The baseline stays plain logistic regression: no weight averaging.
     ema: baseline ? 0 : o.ema,
     trainer: o.trainer,
+    minDelta: o.minDelta === 'auto' ? (prepared.split.train.length >= MIN_DELTA.rows ? MIN_DELTA.value : 0) : o.minDelta,
   };
 }
 
@@ -333,6 +334,7 @@ async function fitPropensity(p: PreparedPropensity, opts: TrainPropensityOptions
     ...(encoding && { bins, binning: o.binning, embedding: o.embedding }),
     ema: loop.ema,
     trainer: loop.trainer,
+    minDelta: loop.minDelta,
     refit: refit !== undefined,
     ensemble: o.ensemble,
     seed: base.seed,
