@@ -24,6 +24,8 @@ import { LOOKALIKE } from '../models/lookalike/train.js';
 import { checkParams, MODEL_KINDS, optionsOf, type ModelKind, type ParamValues } from '../models/params.js';
 import { PROPENSITY, requireLabel } from '../models/propensity/train.js';
 import type { ModelStore } from '../models/registry.js';
+import { requireTreatment, UPLIFT } from '../models/uplift/train.js';
+import { formatUpliftReport } from '../report/uplift.js';
 import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatProfiles, formatPropensityReport, table } from '../report/text.js';
 import { UserError } from '../util/errors.js';
 import { fmtCount, silentProgress, type StageProgress } from '../util/progress.js';
@@ -220,6 +222,19 @@ async function bgnbdStep(c: Context): Promise<TrainOutcome> {
   return outcome(model, formatBgNbdReport(report));
 }
 
+async function upliftStep(c: Context): Promise<TrainOutcome> {
+  const o = optionsOf('uplift', c.req.name, c.params);
+  const data = await dataset(c.req);
+  requireLabel(data, o.label);
+  requireTreatment(data, o.treatment);
+  // The outcome and the arm are never inputs; nor is a true effect a synthetic campaign carries.
+  const leave = [...labelColumns(data, o.label), o.treatment, ...(data.columns.some((col) => col.name === 'true_uplift') ? ['true_uplift'] : [])];
+  const transform = await fitFeatures(c, data, await featureSpec(c, data, o, leave));
+  const { model, report } = await train(UPLIFT, data, transform, c.req.store, { ...o, progress: c.progress });
+  model.dispose();
+  return outcome(model, formatUpliftReport(report));
+}
+
 /** Each kind's training steps. */
 const TRAINERS: Record<ModelKind, (c: Context) => Promise<TrainOutcome>> = {
   kmeans: kmeansStep,
@@ -228,4 +243,5 @@ const TRAINERS: Record<ModelKind, (c: Context) => Promise<TrainOutcome>> = {
   anomaly: anomalyStep,
   cltv: cltvStep,
   bgnbd: bgnbdStep,
+  uplift: upliftStep,
 };

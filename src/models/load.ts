@@ -7,6 +7,7 @@ import { CLTV_OUTPUTS, CltvModel } from './cltv/model.js';
 import { KMEANS_OUTPUTS, KMeansModel } from './kmeans/model.js';
 import { LOOKALIKE_OUTPUTS, LookalikeModel } from './lookalike/model.js';
 import { PROPENSITY_OUTPUTS, PropensityModel } from './propensity/model.js';
+import { UPLIFT_OUTPUTS, UpliftModel } from './uplift/model.js';
 import { kindColumns, kindRanked, type KindOutputs, type ModelOutline, type ScoringEngine, type ScoringModel } from './model.js';
 import type { ColumnBatch } from '../io/columns.js';
 import { ONNX_KINDS } from './onnx/model-graphs.js';
@@ -40,6 +41,7 @@ const KINDS: Record<string, { load: Loader; outputs: KindOutputs }> = {
   anomaly: { load: (m, w) => AnomalyModel.fromStore(m, w), outputs: ANOMALY_OUTPUTS },
   cltv: { load: (m, w) => CltvModel.fromStore(m, w), outputs: CLTV_OUTPUTS },
   bgnbd: { load: (m) => BgNbdModel.fromStore(m), outputs: BGNBD_OUTPUTS },
+  uplift: { load: (m, w) => UpliftModel.fromStore(m, w), outputs: UPLIFT_OUTPUTS },
 };
 
 /** The kind's entry. @throws UserError for a kind this version cannot score. */

@@ -36,6 +36,8 @@ held-out file, to evaluate against) and per model:
     niche segment), _percentile
   cltv: <name>_value (expected over the horizon), _p_active, _percentile, _bucket
   bgnbd: <name>_purchases, _value (expected over the horizon), _percentile, _bucket
+  uplift: <name>_uplift (the predicted increase in the outcome's probability if treated),
+    _percentile, _rank (1 = most persuadable): 'uplift.rank <= 20%' is a persuadables audience
 --audiences FILE builds audiences from the scores: a membership column aud_<name>
 (member / holdout / null) and, per audience, DIR/audiences/<name>/members.parquet,
 members.csv, holdout.csv and activation-google.csv / activation-meta.csv (SHA-256 of
@@ -56,7 +58,7 @@ the old output whole.
 A bare model name uses its promoted version, else the latest.
 --engine onnx (default): K-Means, propensity, CLTV and anomaly models run as one ONNX
 graph each (the fitted transform, the network or centroids, the calibration) on
-onnxruntime-node's CPU provider; lookalike and bgnbd models, --top-features and specs with
+onnxruntime-node's CPU provider; lookalike, bgnbd and uplift models, --top-features and specs with
 "onInvalid": "error" run on tfjs.
 --engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`,
   options: {

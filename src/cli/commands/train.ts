@@ -91,6 +91,18 @@ training customers (from recency_days, tenure_days, active_days, amount_repeat_m
 Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
 <name>_percentile and <name>_bucket.`,
   ],
+  uplift: [
+    "who responds because of a campaign, from its randomized treated and control rows (e.g. 'audience generate --campaign')",
+    `Each arm is split 60/15/25 (stratified on the outcome). On the MLP: a T-learner (an
+outcome model per arm), an X-learner (Kunzel et al. 2019) and a DR-learner (Kennedy 2020);
+auto keeps the best Qini coefficient on the validation rows. The test rows report each
+beside an S-learner and a T-learner of logistic regressions: the Qini coefficient (the area
+between the Qini curve and the random line, x = share targeted, y = incremental conversions
+per row; and divided by the best ranking's, as scikit-uplift), AUUC, and the uplift among
+the top 10/20/30%. Scoring adds <name>_uplift (the predicted increase in the probability),
+<name>_percentile and <name>_rank (1 = most persuadable): 'uplift.rank <= 20%' is a
+persuadables audience. It scores on tfjs (no ONNX graph for this kind).`,
+  ],
   bgnbd: [
     'BG/NBD purchases with Gamma-Gamma spend, Fader, Hardie and Lee 2005',
     `Reads active_days, tenure_days, recency_days and amount_repeat_mean (audience events --amount);

@@ -1,0 +1,317 @@
+/**
+ * The uplift model's estimator steps (models/estimator.ts), for a randomized campaign's rows
+ * (treated and control, their features and a 0/1 outcome): prepare (rows in memory, each arm
+ * split 60/15/25 stratified on the outcome), fit (three meta-learners on the product's MLP
+ * code, the one with the best Qini coefficient on the validation rows kept), evaluate (Qini,
+ * AUUC and uplift at 10/20/30% on the untouched test rows, every learner beside an S-learner
+ * and a T-learner of logistic regressions), save.
+ *
+ * The learners (the treated share e is the design's: the campaign was randomized, so the
+ * propensity is that constant):
+ * - T-learner: mu1 = P(y | x) on the treated, mu0 on the control; tau = mu1 - mu0.
+ * - X-learner (Kunzel, Sekhon, Bickel and Yu, "Metalearners for estimating heterogeneous
+ *   treatment effects using machine learning", PNAS 2019): imputed effects D1 = y - mu0(x) on
+ *   the treated and D0 = mu1(x) - y on the control, each regressed on x (tau1, tau0);
+ *   tau = e tau0 + (1 - e) tau1.
+ * - DR-learner (Kennedy, "Towards optimal doubly robust estimation of heterogeneous causal
+ *   effects", 2020 / EJS 2023): the pseudo-outcome mu1 - mu0 + t (y - mu1) / e - (1 - t)
+ *   (y - mu0) / (1 - e) regressed on x. The nuisances here are the T-learner's, fitted on the
+ *   same training rows (no cross-fitting: with early stopping on held-out rows the networks
+ *   do not memorize them; the test rows decide how well it ranks).
+ * Regressions are the same MLP with one linear output trained on squared error.
+ */
+import { initBackend, tf } from '../../compute/backend.js';
+import type { FittedTransform } from '../../features/transform.js';
+import type { Dataset } from '../../io/dataset.js';
+import { upliftEvaluation, type UpliftEvaluation } from '../../metrics/uplift.js';
+import { parseBool } from '../../io/number-text.js';
+import { UserError } from '../../util/errors.js';
+import { silentProgress, type Progress, type StageProgress } from '../../util/progress.js';
+import { train, type Estimator } from '../estimator.js';
+import { fitMlp, gatherRows, predictLogits, tfjsStepper, trainEpochs, type Labeled } from '../nn/fit.js';
+import { Mlp, type MlpConfig } from '../nn/mlp.js';
+import { withDefaults, type KindOptions } from '../params.js';
+import { loadLabeled, requireLabel } from '../propensity/train.js';
+import { stratifiedSplit } from '../propensity/checks.js';
+import { trainedOn, type ModelStore } from '../registry.js';
+import { combineUplift, LEARNERS, UpliftModel, type Learner, type UpliftState } from './model.js';
+
+export type TrainUpliftOptions = KindOptions<'uplift'> & {
+  name: string;
+  label: string;
+  treatment: string;
+  progress?: StageProgress;
+};
+
+const resolve = (opts: TrainUpliftOptions) => withDefaults('uplift', opts);
+type Resolved = ReturnType<typeof resolve>;
+
+/** Shares of each arm held out for validation (the learner's choice, early stopping) and test. */
+const VALID = 0.15;
+const TEST = 0.25;
+
+/** Campaign rows: features, outcome and arm (1 treated, 0 control). */
+export interface CampaignRows extends Labeled {
+  t: Uint8Array;
+}
+
+export interface PreparedUplift {
+  data: Dataset;
+  transform: FittedTransform;
+  rows: CampaignRows;
+  /** Rows left out: no 0/1 outcome, or an arm that is neither treated nor control. */
+  skipped: { outcome: number; treatment: number };
+  split: { train: Int32Array; valid: Int32Array; test: Int32Array };
+}
+
+type Networks = Record<string, Mlp>;
+
+export interface FittedUplift {
+  learner: Learner;
+  networks: Networks;
+  /** Every learner fitted, by the Qini coefficient on the validation rows (the chosen one's networks are `networks`). */
+  candidates: Record<string, { networks: Networks; validQini: number }>;
+  treatedShare: number;
+  params: Record<string, unknown>;
+  seconds: number;
+  dispose(): void;
+}
+
+export interface UpliftReport {
+  split: { train: number; valid: number; test: number; treated: { train: number; test: number } };
+  skipped: PreparedUplift['skipped'];
+  treatedShare: number;
+  learner: { chosen: Learner; rule: string; validQini: Record<string, number> };
+  /** On the test rows: each learner and baseline. */
+  test: Record<string, UpliftEvaluation>;
+  seconds: number;
+}
+
+/** @throws UserError naming the file and its columns when the treatment column is not among them. */
+export function requireTreatment(data: Dataset, treatment: string): void {
+  if (!data.columns.some((c) => c.name === treatment)) throw new UserError(`${data.tables[0].path}: no treatment column "${treatment}" (columns: ${data.columns.map((c) => c.name).join(', ')})`);
+}
+
+/** 0/1 per value of the treatment column: `treated` names the treated value, else 1/0, true/false, yes/no; NaN for anything else. */
+function armOf(v: string | null, treated: string | undefined): number {
+  if (v === null) return NaN;
+  if (treated === undefined) return parseBool(v);
+  const n = Number(treated);
+  return v.trim() === treated.trim() || (treated.trim() !== '' && Number.isFinite(n) && Number(v) === n) ? 1 : 0;
+}
+
+/**
+ * Reads the campaign rows through the transform, leaves out rows without a 0/1 outcome or a
+ * known arm (counted), refuses arms too small to learn from, and splits each arm.
+ * @throws UserError for a missing column, a treatment column that is a feature, or an arm with under `minArm` rows or 20 conversions.
+ */
+async function prepareUplift(data: Dataset, transform: FittedTransform, opts: TrainUpliftOptions): Promise<PreparedUplift> {
+  const o = resolve(opts);
+  requireLabel(data, opts.label);
+  requireTreatment(data, opts.treatment);
+  if (transform.features.some((f) => f.name === opts.treatment)) throw new UserError(`treatment "${opts.treatment}" is also a feature: remove it from the feature spec`);
+  const loading = (opts.progress ?? (() => silentProgress))('load');
+  const labeled = await loadLabeled(data, transform, opts.label, loading, [opts.treatment]);
+  const arms = labeled.groups[0].map((v) => armOf(v, o.treated));
+  const keep = Int32Array.from(arms.flatMap((a, i) => (Number.isNaN(a) ? [] : [i])));
+  const d = labeled.d;
+  const x = new Float32Array(keep.length * d);
+  keep.forEach((r, i) => x.set(labeled.x.subarray(r * d, (r + 1) * d), i * d));
+  const rows: CampaignRows = { x, d, y: Uint8Array.from(keep, (r) => labeled.y[r]), t: Uint8Array.from(keep, (r) => arms[r]) };
+  loading.done(`${keep.length} campaign rows`);
+  for (const arm of [1, 0]) {
+    const name = arm ? `treated${o.treated !== undefined ? ` ("${o.treated}")` : ''}` : 'control';
+    let n = 0;
+    let pos = 0;
+    rows.t.forEach((t, i) => {
+      if (t !== arm) return;
+      n++;
+      pos += rows.y[i];
+    });
+    if (n < o.minArm || pos < 20) {
+      throw new UserError(`column "${opts.treatment}": the ${name} arm has ${n} rows with an outcome and ${pos} conversions; uplift needs at least ${o.minArm} rows and 20 conversions in each arm (--min-arm)${o.treated === undefined ? '; name the treated value with --treated VALUE if the column is not 0/1' : ''}`);
+    }
+  }
+  const parts = [1, 0].map((arm) => {
+    const idx = Int32Array.from(Array.from(rows.t).flatMap((t, i) => (t === arm ? [i] : [])));
+    const s = stratifiedSplit(Uint8Array.from(idx, (r) => rows.y[r]), VALID, TEST, o.seed + arm);
+    return { train: s.train.map((i) => idx[i]), valid: s.valid.map((i) => idx[i]), test: s.test.map((i) => idx[i]) };
+  });
+  const join = (a: Int32Array, b: Int32Array) => Int32Array.from([...a, ...b]).sort();
+  const split = { train: join(parts[0].train, parts[1].train), valid: join(parts[0].valid, parts[1].valid), test: join(parts[0].test, parts[1].test) };
+  return { data, transform, rows, skipped: { outcome: labeled.unlabeled, treatment: arms.length - keep.length }, split };
+}
+
+const inArm = (rows: Int32Array, t: Uint8Array, arm: number) => rows.filter((r) => t[r] === arm);
+
+/** The network settings of the learners. */
+function netConfig(o: Resolved, d: number, salt: number): MlpConfig {
+  return { inputs: d, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, seed: o.seed + salt };
+}
+
+/** Epochs, batch and stopping of one network's training on `rows` rows. */
+function loopOf(o: Resolved, rows: number, progress: Progress) {
+  return { batchSize: o.batchSize ?? Math.min(4096, Math.max(256, Math.round(rows / 50))), maxEpochs: o.maxEpochs, patience: o.patience, ema: o.ema, progress };
+}
+
+/** An MLP regression of `target` (one value per row of x) on squared error, early stopping on the `valid` rows. */
+async function fitRegression(x: Pick<Labeled, 'x' | 'd'>, target: Float32Array, trainRows: Int32Array, valid: Int32Array, config: MlpConfig, loop: ReturnType<typeof loopOf>): Promise<Mlp> {
+  const mlp = Mlp.init({ ...config, outputs: 1 });
+  const mse = async () => {
+    const z = await predictLogits(mlp, x, valid);
+    return z.reduce((s, v, i) => s + (v - target[valid[i]]) ** 2, 0) / Math.max(1, valid.length);
+  };
+  const stepper = tfjsStepper(mlp, Boolean(loop.ema), (rows, optimizer, n) => {
+    const xb = gatherRows(x, rows);
+    const yb = tf.tensor2d(Float32Array.from(rows, (r) => target[r]), [rows.length, 1]);
+    const loss = mlp.lossStep(xb, (out) => tf.mean(tf.square(tf.sub(out, yb))) as tf.Scalar, n, optimizer);
+    tf.dispose([xb, yb]);
+    return loss;
+  });
+  await trainEpochs(trainRows, { ...loop, seed: config.seed ^ 0x7e9 }, stepper, mse);
+  return mlp;
+}
+
+/** Each network's raw output on `rows`, then the learner's uplift. */
+async function upliftOn(learner: Learner, networks: Networks, data: Pick<Labeled, 'x' | 'd'>, rows: Int32Array, e: number): Promise<Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [role, mlp] of Object.entries(networks)) out[role] = await predictLogits(mlp, data, rows);
+  return combineUplift(learner, out, e);
+}
+
+/** Qini on a set of rows of the campaign. */
+function evaluateOn(score: Float32Array, p: PreparedUplift, rows: Int32Array): UpliftEvaluation {
+  return upliftEvaluation(score, Uint8Array.from(rows, (r) => p.rows.t[r]), Uint8Array.from(rows, (r) => p.rows.y[r]));
+}
+
+/**
+ * Fits the T-learner's classifiers, then (for auto, x or dr) the X- and DR-learners'
+ * regressions on their imputed targets, and keeps the learner `--learner` names or, for auto,
+ * the best Qini coefficient on the validation rows.
+ */
+async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<FittedUplift> {
+  const o = resolve(opts);
+  const progress = opts.progress ?? (() => silentProgress);
+  const started = performance.now();
+  const { rows, split } = p;
+  const e = inArm(split.train, rows.t, 1).length / split.train.length;
+  const classify = async (arm: number, role: string) => {
+    const trainRows = inArm(split.train, rows.t, arm);
+    const line = progress(role, 'samples');
+    const net = await fitMlp(rows, trainRows, inArm(split.valid, rows.t, arm), netConfig(o, rows.d, arm), { ...loopOf(o, trainRows.length, line), classWeight: 'none', trainer: o.trainer });
+    line.done(`best epoch ${net.bestEpoch}`);
+    return net.mlp;
+  };
+  const candidates: FittedUplift['candidates'] = {};
+  const t = { mu1: await classify(1, 'mu1'), mu0: await classify(0, 'mu0') };
+  const wanted = o.learner === 'auto' ? LEARNERS : [o.learner];
+  const validQini = async (learner: Learner, networks: Networks) => evaluateOn(await upliftOn(learner, networks, rows, split.valid, e), p, split.valid).qini;
+  candidates.t = { networks: t, validQini: await validQini('t', t) };
+  if (wanted.includes('x') || wanted.includes('dr')) {
+    // mu0 and mu1 on every row (train and valid), the regressions' targets.
+    const all = Int32Array.from({ length: rows.y.length }, (_, i) => i);
+    const [z1, z0] = [await predictLogits(t.mu1, rows, all), await predictLogits(t.mu0, rows, all)];
+    const sig = (z: number) => 1 / (1 + Math.exp(-z));
+    const regress = async (role: string, target: Float32Array, trainRows: Int32Array, valid: Int32Array, salt: number) => {
+      const line = progress(role, 'samples');
+      const mlp = await fitRegression(rows, target, trainRows, valid, netConfig(o, rows.d, salt), loopOf(o, trainRows.length, line));
+      line.done('');
+      return mlp;
+    };
+    if (wanted.includes('x')) {
+      const d = Float32Array.from(rows.y, (y, i) => (rows.t[i] ? y - sig(z0[i]) : sig(z1[i]) - y));
+      const x = { tau1: await regress('tau1', d, inArm(split.train, rows.t, 1), inArm(split.valid, rows.t, 1), 11), tau0: await regress('tau0', d, inArm(split.train, rows.t, 0), inArm(split.valid, rows.t, 0), 10) };
+      candidates.x = { networks: x, validQini: await validQini('x', x) };
+    }
+    if (wanted.includes('dr')) {
+      const phi = Float32Array.from(rows.y, (y, i) => {
+        const [m1, m0] = [sig(z1[i]), sig(z0[i])];
+        return m1 - m0 + (rows.t[i] ? (y - m1) / e : -(y - m0) / (1 - e));
+      });
+      const dr = { tau: await regress('tau', phi, split.train, split.valid, 20) };
+      candidates.dr = { networks: dr, validQini: await validQini('dr', dr) };
+    }
+  }
+  const learner = (o.learner === 'auto' ? Object.entries(candidates).sort((a, b) => b[1].validQini - a[1].validQini)[0][0] : o.learner) as Learner;
+  const networks = candidates[learner].networks;
+  const params = { label: opts.label, treatment: opts.treatment, ...(o.treated !== undefined && { treated: o.treated }), learner: o.learner, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, maxEpochs: o.maxEpochs, patience: o.patience, ema: o.ema, seed: o.seed };
+  const disposeAll = () => new Set(Object.values(candidates).flatMap((c) => Object.values(c.networks))).forEach((m) => m.dispose());
+  return { learner, networks, candidates, treatedShare: e, params, seconds: (performance.now() - started) / 1000, dispose: disposeAll };
+}
+
+/** The baselines' uplift on the test rows: an S-learner (one logistic regression on x and t) and a T-learner (one per arm). */
+async function baselines(p: PreparedUplift, o: Resolved, progress: StageProgress): Promise<Record<string, Float32Array>> {
+  const { rows, split } = p;
+  const lr = (d: number, salt: number): MlpConfig => ({ inputs: d, hidden: [], dropout: 0, l2: o.l2, learningRate: 1e-2, seed: o.seed + salt });
+  // S-learner: the features and the arm as one more input.
+  const d = rows.d + 1;
+  const xs = new Float32Array(rows.y.length * d);
+  for (let i = 0; i < rows.y.length; i++) {
+    xs.set(rows.x.subarray(i * rows.d, (i + 1) * rows.d), i * d);
+    xs[i * d + rows.d] = rows.t[i];
+  }
+  const s = { x: xs, y: rows.y, d };
+  const line = progress('baseline', 'samples');
+  const sNet = await fitMlp(s, split.train, split.valid, lr(d, 30), { ...loopOf(o, split.train.length, line), ema: 0, classWeight: 'none', trainer: o.trainer });
+  const withArm = (arm: number) => {
+    const x = Float32Array.from(xs);
+    for (const r of split.test) x[r * d + rows.d] = arm;
+    return predictLogits(sNet.mlp, { x, d }, split.test);
+  };
+  const sig = (z: number) => 1 / (1 + Math.exp(-z));
+  const [s1, s0] = [await withArm(1), await withArm(0)];
+  sNet.mlp.dispose();
+  const arms: Networks = {};
+  for (const [role, arm] of [['mu1', 1], ['mu0', 0]] as const) {
+    arms[role] = (await fitMlp(rows, inArm(split.train, rows.t, arm), inArm(split.valid, rows.t, arm), lr(rows.d, 31 + arm), { ...loopOf(o, split.train.length, line), ema: 0, classWeight: 'none', trainer: o.trainer })).mlp;
+  }
+  const tl = await upliftOn('t', arms, rows, split.test, 0.5);
+  Object.values(arms).forEach((m) => m.dispose());
+  line.done('S- and T-learner logistic regressions');
+  return { 's-learner logistic': Float32Array.from(s1, (z, i) => sig(z) - sig(s0[i])), 't-learner logistic': tl };
+}
+
+/** Every learner and baseline on the untouched test rows; the learners not chosen are released. */
+async function evaluateUplift(p: PreparedUplift, f: FittedUplift, opts: TrainUpliftOptions): Promise<UpliftReport> {
+  const o = resolve(opts);
+  const { split, rows } = p;
+  const test: Record<string, UpliftEvaluation> = {};
+  for (const [learner, c] of Object.entries(f.candidates)) test[`${learner}-learner mlp`] = evaluateOn(await upliftOn(learner as Learner, c.networks, rows, split.test, f.treatedShare), p, split.test);
+  for (const [name, score] of Object.entries(await baselines(p, o, opts.progress ?? (() => silentProgress)))) test[name] = evaluateOn(score, p, split.test);
+  const validQini = Object.fromEntries(Object.entries(f.candidates).map(([k, c]) => [k, c.validQini]));
+  const kept = new Set(Object.values(f.networks));
+  for (const c of Object.values(f.candidates)) for (const m of Object.values(c.networks)) if (!kept.has(m)) m.dispose();
+  f.candidates = { [f.learner]: f.candidates[f.learner] };
+  return {
+    split: { train: split.train.length, valid: split.valid.length, test: split.test.length, treated: { train: inArm(split.train, rows.t, 1).length, test: inArm(split.test, rows.t, 1).length } },
+    skipped: p.skipped,
+    treatedShare: f.treatedShare,
+    learner: {
+      chosen: f.learner,
+      rule: o.learner === 'auto' ? 'the highest Qini coefficient on the validation rows' : `--learner ${o.learner}`,
+      validQini,
+    },
+    test,
+    seconds: f.seconds,
+  };
+}
+
+async function saveUplift(store: ModelStore, p: PreparedUplift, f: FittedUplift, report: UpliftReport, opts: TrainUpliftOptions): Promise<UpliftModel> {
+  const backend = await initBackend();
+  const state: UpliftState = { learner: f.learner, treatedShare: f.treatedShare, networks: Object.fromEntries(Object.entries(f.networks).map(([k, m]) => [k, m.config])) };
+  const manifest = { ...trainedOn('uplift', opts.name, backend, p.transform, p.data.tables, p.rows.y.length), params: f.params, metrics: report as unknown as Record<string, unknown> };
+  return UpliftModel.save(store, manifest, f.networks, state);
+}
+
+/** The uplift model's estimator steps (see models/estimator.ts and the module comment). */
+export const UPLIFT: Estimator<TrainUpliftOptions, PreparedUplift, FittedUplift, UpliftReport, UpliftModel> = {
+  prepare: prepareUplift,
+  fit: fitUplift,
+  evaluate: evaluateUplift,
+  save: saveUplift,
+};
+
+/** Trains an uplift model (UPLIFT's steps composed). @returns the saved model (the caller disposes it) and its report. */
+export async function trainUplift(data: Dataset, transform: FittedTransform, store: ModelStore, opts: TrainUpliftOptions) {
+  return train(UPLIFT, data, transform, store, opts);
+}
