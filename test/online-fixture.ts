@@ -47,7 +47,7 @@ export async function onlineFixture(customers = 800): Promise<OnlineFixture> {
 }
 
 /** The service app in this process (no listener, no runners started), its job store in `dir`. */
-export async function inProcessApp(fx: OnlineFixture, extra: Partial<AppOptions> = {}): Promise<FastifyInstance> {
+export async function inProcessApp(fx: Pick<OnlineFixture, 'dir' | 'store'>, extra: Partial<AppOptions> = {}): Promise<FastifyInstance> {
   const jobs = new JobStore(path.join(fx.dir, `jobs-${process.pid}-${Math.random().toString(36).slice(2)}.sqlite`));
   const app = await buildApp({
     jobs,
