@@ -18,6 +18,7 @@ import { stageColumns } from '../io/stage.js';
 import { openTable } from '../io/table.js';
 import { cupedLiftOf, liftOf, type CovariateStats, type CupedEstimate, type LiftEstimate } from '../metrics/lift.js';
 import { UserError } from '../util/errors.js';
+import { readScoreManifest } from '../io/score-manifest.js';
 import { warn } from '../util/warn.js';
 
 export interface MeasureOptions {
@@ -225,8 +226,10 @@ function scoresOf(audiencesDir: string, id: string): { files: string[]; columns:
   const dir = path.dirname(path.resolve(audiencesDir));
   let manifest: { files?: Array<{ path: string }>; columns?: Array<{ name: string }> };
   try {
-    manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-  } catch {
+    manifest = readScoreManifest(dir);
+  } catch (err) {
+    // A folder of members and holdout files of another tool has none; a newer run's is refused by name.
+    if (err instanceof UserError && /newer audience-engine/.test(err.message)) throw err;
     return undefined;
   }
   const names = (manifest.columns ?? []).map((c) => c.name);

@@ -13,7 +13,9 @@ import { makeFolder } from '../util/files.js';
 import { isAlive, type ProcessIdentity } from '../util/process.js';
 
 export const SCORE_PREFIX = 'scores';
-export const MANIFEST = 'manifest.json';
+import { MANIFEST } from '../io/score-manifest.js';
+
+export { MANIFEST, SCORE_MANIFEST_FORMAT } from '../io/score-manifest.js';
 export const STAGING = '.shards';
 export const ERRORS = 'errors.jsonl';
 const REWRITE = '.rewrite';

@@ -18,6 +18,7 @@ import { adoptParts, jobFence, reclaimStaging } from './fence.js';
 import { requireUnchanged } from './input-checks.js';
 import { finalizeScore, planScore, type ShardResult } from './score.js';
 import { runShards, shardExecutorKind, type ShardExecutor } from './shard-pool.js';
+import { DEFAULT_MAX_REJECTS } from './score-options.js';
 import type { ShardJob } from './shard-task.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 import type { JobStore } from './store.js';
@@ -65,7 +66,6 @@ export interface TrainJobSpec {
   roots?: string[];
 }
 
-export const DEFAULT_MAX_REJECTS = 1000;
 
 /**
  * Runs a stored score job to its end in this process: plans its shards (recording the inputs'

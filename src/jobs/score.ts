@@ -25,7 +25,7 @@ import { finalizeParts, type FinalizeStages, PROFILED_PREFIX, rankedColumns, RES
 import type { AudienceSet } from '../audiences/definition.js';
 import { prefetch } from '../util/prefetch.js';
 import type { Progress } from '../util/progress.js';
-import { ERRORS, MANIFEST, STAGING } from './output.js';
+import { ERRORS, MANIFEST, SCORE_MANIFEST_FORMAT, STAGING } from './output.js';
 import { commitFenced, requireFence, stagedPartName, stagedRejectsName } from './fence.js';
 import { requireShardRows, requireUnchanged } from './input-checks.js';
 import { newOutputFolder, publishOutput } from './publish.js';
@@ -58,6 +58,8 @@ export interface ScoreOptions {
 }
 
 export interface ScoreManifest {
+  /** The manifest's format (jobs/output.ts SCORE_MANIFEST_FORMAT); absent in outputs written before it. */
+  format: number;
   files: WrittenFile[];
   rows: number;
   columns: OutputColumn[];
@@ -346,6 +348,7 @@ export async function finalizeScore(plan: ScorePlan<ModelOutline>, dir: string, 
   }
   const secs = seconds();
   const manifest: ScoreManifest = {
+    format: SCORE_MANIFEST_FORMAT,
     files: files.map((f) => ({ path: path.relative(out, f.path), rows: f.rows })),
     rows,
     columns,

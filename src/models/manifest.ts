@@ -16,9 +16,17 @@ const Feature = Type.Object(
   { additionalProperties: true },
 );
 
+/**
+ * The format of manifest.json this version writes. Older files (without the field: format 0)
+ * are read as before; a newer one is refused by name (manifestProblem), as scikit-learn warns
+ * on a pickle from another version, so a model saved by a later release is never misread.
+ */
+export const MANIFEST_FORMAT = 1;
+
 /** The fields every manifest has; kinds add their params, state and metrics. */
 export const ManifestSchema = Type.Object(
   {
+    format: Type.Optional(Type.Integer({ minimum: 1 })),
     kind: Type.String({ minLength: 1 }),
     name: Type.String({ minLength: 1 }),
     version: Type.Integer({ minimum: 1 }),
@@ -49,6 +57,10 @@ export const ManifestSchema = Type.Object(
  * undefined when it has the schema's shape.
  */
 export function manifestProblem(value: unknown): string | undefined {
+  const format = (value as { format?: unknown } | null)?.format;
+  if (typeof format === 'number' && format > MANIFEST_FORMAT) {
+    return `written by a newer audience-engine (manifest format ${format}; this version reads format ${MANIFEST_FORMAT} and older): upgrade audience-engine to use it`;
+  }
   if (Value.Check(ManifestSchema, value)) return undefined;
   const errors = [...Value.Errors(ManifestSchema, value)].slice(0, 3);
   return errors.map((e) => `${e.instancePath || '(the file)'} ${e.message}`).join('; ');

@@ -11,7 +11,7 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { writeFileNamed } from '../util/files.js';
 import { isAlive, selfIdentity } from '../util/process.js';
 import { warn } from '../util/warn.js';
-import { manifestProblem } from './manifest.js';
+import { MANIFEST_FORMAT, manifestProblem } from './manifest.js';
 
 export interface Weight {
   name: string;
@@ -20,6 +20,8 @@ export interface Weight {
 }
 
 export interface Manifest {
+  /** The manifest's format (models/manifest.ts MANIFEST_FORMAT); absent in files written before it. */
+  format?: number;
   kind: string;
   name: string;
   version: number;
@@ -195,7 +197,7 @@ export class ModelStore {
       for (let attempt = 0; attempt < 100; attempt++) {
         const versions = this.versions(name);
         const version = (versions[versions.length - 1] ?? 0) + 1;
-        const full: Manifest = { ...manifest, name, version, createdAt: new Date().toISOString() };
+        const full: Manifest = { ...manifest, format: MANIFEST_FORMAT, name, version, createdAt: new Date().toISOString() };
         writeFileNamed(path.join(tmp, 'manifest.json'), JSON.stringify(full, null, 1));
         try {
           // rename() onto an existing version fails: a concurrent writer took it; take the next.

@@ -50,7 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }), // one line per request, written when it completes (request-log plugin)
     bodyLimit: opts.bodyLimit,
     // Strict: an unknown field is an error (not dropped), and no type is coerced ("5" is not 5).
-    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, keywords: ['expected'] } }, // 'expected': what a field's messages say it must be (util/schema.ts)
+    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, keywords: ['expected', 'x-arg', 'x-list'] } }, // 'expected': what a field's messages say it must be (util/schema.ts); 'x-arg', 'x-list': help annotations of options declared for the CLI too (jobs/score-options.ts)
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON: any other content type is a 415, not a schema error about its parsed form.
   app.removeContentTypeParser('text/plain');

@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox';
 import { AudienceDefinitionsSchema } from '../audiences/definition.js';
 import { FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
+import { ScoreOptionsSchema } from '../jobs/score-options.js';
 import { MAX_CHANGES_PER_POLL, MAX_CHANGES_WAIT_SECONDS, MAX_EVENTS_PER_POST, MAX_ROW_FIELDS, MAX_SCORE_MODELS, MAX_SCORE_ROWS } from './limits.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
@@ -41,19 +42,8 @@ export const ScoreJob = Type.Object(
     models: Type.Array(ModelRef, { minItems: 1, maxItems: 16 }),
     output: Path,
     audiences: Type.Optional(AudienceDefinitionsSchema),
-    options: Type.Optional(
-      Type.Object(
-        {
-          shardRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100_000_000, description: 'target rows per shard (default 500,000)' })),
-          maxRejects: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'rows with unreadable values tolerated before the job fails (default 1000)' })),
-          overwrite: Type.Optional(Type.Boolean({ description: 'replace earlier scores in the output folder' })),
-          topFeatures: Type.Optional(Type.Boolean({ description: 'propensity models add <name>_top_features (gradient x input: about 4x the scoring time)' })),
-          keep: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64, description: 'input columns copied into the score files as they are (e.g. a label to evaluate against)' })),
-          engine: Type.Optional(Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'onnx (default): K-Means, propensity, CLTV and anomaly models as one ONNX graph each on onnxruntime-node; tfjs: every model on tfjs' })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    // The same options as `audience score`'s flags (jobs/score-options.ts).
+    options: Type.Optional(ScoreOptionsSchema),
   },
   { additionalProperties: false },
 );

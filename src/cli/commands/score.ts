@@ -2,26 +2,22 @@ import { scoreDataset } from '../../jobs/score-dataset.js';
 import { loadScoringModel } from '../../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
-import { list, num, str, type Command } from '../args.js';
+import { list, str, type Command } from '../args.js';
+import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../jobs/score-options.js';
 import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../../report/text.js';
 import { UserError } from '../../util/errors.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
-
-/** --engine onnx|tfjs (default onnx). @throws UserError for another value. */
-function engineOf(v: unknown): ScoringEngine {
-  if (v === undefined) return 'onnx';
-  if (v === 'onnx' || v === 'tfjs') return v;
-  throw new UserError(`--engine ${String(v)}: expected onnx or tfjs`);
-}
 
 /** `audience score`: score files with stored models in shards and build audiences (jobs/score.ts). */
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',
   usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)
-                [--audiences audiences.json] [--overwrite] [--shard-rows N] [--max-rejects N] [--top-features]
-                [--keep COL ...] [--engine onnx|tfjs]
+                [--audiences audiences.json] [options below]
+
+${scoreFlagsHelp()}
+(the same options as a service score job's "options": shardRows, maxRejects, ...)
 
 Reads each input once, applies each model's own fitted feature transform, and writes
 DIR/scores-00000.parquet... with the id column (or row_id: the 0-based row across the
@@ -68,15 +64,11 @@ onnxruntime-node's CPU provider; lookalike, bgnbd and uplift models, --top-featu
     output: { type: 'string', short: 'o' },
     // --out as every other command writing a file or folder names it.
     out: { type: 'string' },
-    overwrite: { type: 'boolean' },
     audiences: { type: 'string' },
-    'shard-rows': { type: 'string' },
-    'max-rejects': { type: 'string' },
-    'top-features': { type: 'boolean' },
-    keep: { type: 'string', multiple: true },
-    engine: { type: 'string' },
+    ...scoreFlags(),
   },
   async run(values) {
+    const options = scoreOptionsFromFlags(values); // checked before any file is opened
     const refs = list(values.model);
     if (values.out !== undefined && values.output !== undefined) throw new UserError('audience score: give the output folder once (--output DIR, or --out DIR)');
     const output = str(values.output ?? values.out, '--output', 'score');
@@ -85,22 +77,22 @@ onnxruntime-node's CPU provider; lookalike, bgnbd and uplift models, --top-featu
     const store = storeFrom(values);
     if (refs.length === 0) str(undefined, '--model', 'score');
     const models: ScoringModel[] = [];
-    const topFeatures = Boolean(values['top-features']);
-    const engine = engineOf(values.engine);
+    const topFeatures = options.topFeatures ?? false;
+    const engine: ScoringEngine = options.engine ?? 'onnx';
     for (const r of refs) models.push(await loadScoringModel(store, r, { topFeatures, engine }));
     const progress = createProgress('score     ', { quiet: Boolean(values.quiet) });
     try {
       const m = await scoreDataset(data, models, {
         output,
-        overwrite: Boolean(values.overwrite),
+        overwrite: options.overwrite ?? false,
         progress,
         audiences,
         store: store.root,
         topFeatures,
         engine,
-        shardRows: num(values['shard-rows'], '--shard-rows', { int: true, min: 1 }),
-        maxRejects: num(values['max-rejects'], '--max-rejects', { int: true, min: 0 }),
-        keep: list(values.keep),
+        shardRows: options.shardRows,
+        maxRejects: options.maxRejects,
+        keep: options.keep ?? [],
       });
       progress.done();
       const summary = [

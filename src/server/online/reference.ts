@@ -8,11 +8,10 @@
  * 1 + the reference values above the visitor's (batch breaks ties by row order; online a tie
  * takes the best rank of the tied).
  */
-import fs from 'node:fs';
 import { listValue } from '@duckdb/node-api';
 import path from 'node:path';
 import { connect, ident } from '../../io/duckdb.js';
-import { MANIFEST } from '../../jobs/output.js';
+import { readScoreManifest } from '../../io/score-manifest.js';
 import { pinnedRef } from '../../models/load.js';
 import { bucketOf, type RankedOutput, type ScoringModel } from '../../models/model.js';
 import { UserError, errorMessage } from '../../util/errors.js';
@@ -59,9 +58,9 @@ export class ScoreReference {
   static async load(folder: string, models: ScoringModel[]): Promise<ScoreReference> {
     let manifest: { models: Array<{ name: string; version: number }>; files: Array<{ path: string }>; rows: number; createdAt: string };
     try {
-      manifest = JSON.parse(fs.readFileSync(path.join(folder, MANIFEST), 'utf8'));
+      manifest = readScoreManifest(folder);
     } catch (err) {
-      throw new UserError(`reference ${folder}: not the output of audience score (${MANIFEST}: ${errorMessage(err)})`);
+      throw new UserError(`reference ${folder}: ${errorMessage(err)}`);
     }
     const files = manifest.files.map((f) => path.join(folder, f.path));
     const ranked: RankedReference[] = [];

@@ -1,0 +1,98 @@
+/**
+ * The score options are declared once (jobs/score-options.ts, issue 31): every option is a flag
+ * of `audience score` with a help line, and a field of a service score job's `options`; a value
+ * out of range or not allowed is refused by both, each naming the option its own way.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { SCORE_OPTIONS, flagOf, scoreOptionsFromFlags } from '../src/jobs/score-options.js';
+import { JobStore } from '../src/jobs/store.js';
+import { ModelStore } from '../src/models/registry.js';
+import { buildApp } from '../src/server/app.js';
+import { DataRoots } from '../src/server/paths.js';
+import { Scheduler } from '../src/server/scheduler.js';
+
+let dir: string;
+let app: FastifyInstance;
+let jobs: JobStore;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-opts-'));
+  jobs = new JobStore(path.join(dir, 'jobs.sqlite'));
+  const models = new ModelStore(path.join(dir, 'models'));
+  app = await buildApp({ jobs, scheduler: new Scheduler(jobs, { concurrency: 1, modelStore: models.root, maxAttempts: 1 }), models, roots: new DataRoots([dir]), backend: { name: 'test', device: 'cpu' }, maxQueued: 10, bodyLimit: 1 << 20, logLevel: 'silent' });
+});
+
+afterAll(async () => {
+  await app?.close();
+  jobs?.close();
+});
+
+/** `audience score` with the given flags: exit code and what it wrote to stderr. */
+async function score(flags: string[]): Promise<{ code: number; err: string }> {
+  let err = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    const code = await main(['score', '--input', path.join(dir, 'none.parquet'), '--model', 'm', '--out', path.join(dir, 'o'), ...flags]);
+    return { code, err };
+  } finally {
+    spy.mockRestore();
+    out.mockRestore();
+  }
+}
+
+/** A service score job with these options: its status and message. */
+async function submit(options: Record<string, unknown>): Promise<{ status: number; message: string }> {
+  const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'score', input: ['none.parquet'], models: ['m'], output: 'o', options } });
+  return { status: res.statusCode, message: String(res.json().message ?? res.json().error ?? '') };
+}
+
+describe('score options, declared once', () => {
+  it('every option is a flag of audience score, with its help line', async () => {
+    let help = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((help += String(s)), true));
+    try {
+      expect(await main(['score', '--help'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    for (const [name, schema] of Object.entries(SCORE_OPTIONS)) {
+      expect(help).toContain(`--${flagOf(name)}`);
+      expect(help).toContain((schema as unknown as { description: string }).description);
+    }
+  });
+
+  it('a value out of range or not allowed is refused by the CLI (exit 2, the flag) and the service (400, the field)', async () => {
+    const bad: Array<[string, string, unknown]> = [
+      ['shardRows', '999', 999],
+      ['maxRejects', '-1', -1],
+      ['engine', 'gpu', 'gpu'],
+    ];
+    for (const [name, text, json] of bad) {
+      const cli = await score([`--${flagOf(name)}`, text]);
+      expect(cli.code, `--${flagOf(name)} ${text}`).toBe(2);
+      expect(cli.err).toContain(`--${flagOf(name)}`);
+      const job = await submit({ [name]: json });
+      expect(job.status, `options.${name} ${String(json)}`).toBe(400);
+      expect(job.message).toContain(name);
+    }
+    // A field that is no option: refused by the service (strict), and no flag of the CLI.
+    expect((await submit({ shardrows: 5000 })).status).toBe(400);
+    expect((await score(['--shardrows', '5000'])).code).toBe(2);
+  });
+
+  it('parsed flags give the values a job states as options', () => {
+    expect(scoreOptionsFromFlags({ 'shard-rows': '20000', 'max-rejects': '5', keep: ['a,b', 'c'], engine: 'tfjs', overwrite: true })).toEqual({
+      shardRows: 20000,
+      maxRejects: 5,
+      keep: ['a', 'b', 'c'],
+      engine: 'tfjs',
+      overwrite: true,
+    });
+  });
+});
