@@ -66,6 +66,8 @@ export default function setup(): () => void {
   process.env.TMPDIR = root;
   const dist = path.join(root, 'dist');
   process.env.AUDIENCE_DIST = dist;
+  // The build lies outside the repository: its imports of packages find them through this link.
+  fs.symlinkSync(path.resolve('node_modules'), path.join(root, 'node_modules'), 'dir');
   buildSync(dist);
   const stop = rebuildOnChange(dist);
   return () => {
