@@ -10,6 +10,7 @@ import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { mlpForwardGraph, mlpParamShapes, mlpStepGraph } from '../onnx/train-graphs.js';
 import { gatherRows } from '../../util/matrix.js';
+import { Rng } from '../../util/rng.js';
 import { HostAdam } from './adam.js';
 import type { Labeled, Stepper } from './fit.js';
 import type { Mlp } from './mlp.js';
@@ -34,12 +35,49 @@ export function cpuSession(graph: Uint8Array, threads = os.availableParallelism(
   });
 }
 
+/**
+ * Dropout masks for the native step: per hidden layer a pool of `rows` random masks (each
+ * value 0 with probability p, else 1 / (1 - p)), drawn once from the seed; a batch takes a
+ * window of consecutive pool rows at a random offset, handed to onnxruntime as a view (no
+ * copy). The batch's rows come in a new random order every pass, so each row meets a mask
+ * drawn at random from the pool, and rows of one batch meet different ones. Drawing fresh
+ * masks every step (onnxruntime's RandomUniformLike) cost a quarter of the step (measured on
+ * the 321-128-64 network at batch 4096: 10.5 ms against 8 ms without dropout).
+ */
+export class MaskPool {
+  private readonly pools: Float32Array[];
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly hidden: number[],
+    p: number,
+    readonly rows: number,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed ^ 0xd7);
+    const keep = 1 / (1 - p);
+    this.pools = hidden.map((h) => Float32Array.from({ length: rows * h }, () => (this.rng.next() < p ? 0 : keep)));
+  }
+
+  /** The masks m0.. for a batch of `b` rows (at most the pool's rows), as graph inputs. */
+  feeds(b: number): Record<string, ort.Tensor> {
+    const at = this.rng.int(this.rows - b + 1);
+    return Object.fromEntries(this.hidden.map((h, l) => [`m${l}`, new ort.Tensor('float32', this.pools[l].subarray(at * h, (at + b) * h), [b, h])]));
+  }
+}
+
+/** Rows of a dropout pool for batches of `batch` rows: 16 batches, within 4,096..65,536 rows. */
+export function maskPoolRows(batch: number): number {
+  return Math.max(batch, Math.min(65_536, Math.max(4096, 16 * batch)));
+}
+
 /** The Stepper of a plain one-logit MLP on onnxruntime (see the module's note). */
 export class NativeStepper implements Stepper {
   private readonly params: Float32Array[];
   private readonly shapes: number[][];
   private readonly adam: HostAdam;
   private averaged?: Float32Array[];
+  private masks?: MaskPool;
   private lossSum = 0;
   private batches = 0;
 
@@ -91,7 +129,10 @@ export class NativeStepper implements Stepper {
       y[i] = label;
       w[i] = this.classWeights[label] / b;
     }
-    const out = await this.stepSession.run(this.paramFeeds({ x: new ort.Tensor('float32', x, [b, d]), y: new ort.Tensor('float32', y, [b, 1]), w: new ort.Tensor('float32', w, [b, 1]) }));
+    const { hidden, dropout, seed } = this.mlp.config;
+    if (dropout > 0 && (this.masks?.rows ?? 0) < b) this.masks = new MaskPool(hidden, dropout, maskPoolRows(b), seed);
+    const feeds = { x: new ort.Tensor('float32', x, [b, d]), y: new ort.Tensor('float32', y, [b, 1]), w: new ort.Tensor('float32', w, [b, 1]), ...this.masks?.feeds(b) };
+    const out = await this.stepSession.run(this.paramFeeds(feeds));
     return { loss: (out.loss.data as Float32Array)[0], grads: this.params.map((_, i) => out[`g${i}`].data as Float32Array) };
   }
 

@@ -33,31 +33,26 @@ function paramInputs(g: GraphBuilder, config: MlpConfig): string[] {
 
 /**
  * The forward pass from x [N, d] (rows): each layer's input, each hidden layer's output
- * (after dropout when training), and the logit [N, 1]. Dropout's masks are seeded per layer
- * from the config's seed: the same sequence of masks in every session.
+ * (times its dropout mask m<l> [N, h], an input holding 0 or 1 / (1 - p), when training),
+ * and the logit [N, 1].
  */
 function forward(g: GraphBuilder, x: string, params: string[], config: MlpConfig, train: boolean): { inputs: string[]; logit: string } {
   const L = config.hidden.length + 1;
   let a = config.encoding ? g.node('Concat', [pleBins(g, x, config, true), x], { axis: 1 }) : x;
   const inputs: string[] = [];
-  const dropout = train ? config.dropout : 0;
   for (let l = 0; l < L; l++) {
     inputs.push(a);
     const z = g.node('Gemm', [a, params[2 * l], params[2 * l + 1]]);
     if (l === L - 1) return { inputs, logit: z };
     a = g.node('Relu', [z]);
-    if (dropout > 0) {
-      // Dropout's own node is an identity to onnxruntime's inference optimizer: the mask from a seeded uniform draw instead.
-      const draw = g.node('RandomUniformLike', [a], { seed: { f: (config.seed * 131 + l) % 16_777_216 } });
-      a = g.node('Where', [g.node('Less', [draw, g.scalar('float', dropout)]), g.scalar('float', 0), g.node('Mul', [a, g.scalar('float', 1 / (1 - dropout))])]);
-    }
+    if (train && config.dropout > 0) a = g.node('Mul', [a, g.input(`m${l}`, 'float', config.hidden[l])]);
   }
   throw new Error('unreachable');
 }
 
 /**
  * One training step's graph. Inputs: x [N, d], y [N, 1] (0/1), w [N, 1] (each row's class
- * weight over the batch's rows), p0.. (the parameters). Outputs: `loss` (the batch's weighted
+ * weight over the batch's rows), p0.. (the parameters), with dropout m0.. (forward's masks). Outputs: `loss` (the batch's weighted
  * binary cross-entropy sum(w (softplus(z) - y z)) plus l2 / 2 |W|^2 per weight matrix) and
  * g0.. (its gradient by each parameter), as Mlp.trainStep computes them.
  * @throws Error for a network nativeStepSupports refuses.
