@@ -6,7 +6,7 @@
  *      the memory-bandwidth bound (the feature matrix read once at --hbm-tbps);
  *   2. MLP (32-128-64-1) training samples/s through the product's training loop;
  *   3. scoring rows/s (host rows in, logits back to the host).
- * On a GPU host without internet: bench/gpu-host/pack.sh here, bench/gpu-host/run.sh there (README, "GPU benchmarks").
+ * On a GPU host without internet: bench/gpu-host/pack.sh here, bench/gpu-host/run.sh there (docs/benchmarks.md, "GPU benchmarks").
  */
 import fs from 'node:fs';
 import os from 'node:os';

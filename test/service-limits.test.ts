@@ -86,7 +86,7 @@ describe('submission checks within bounds', () => {
     expect(r.status, r.text.slice(0, 200)).toBe(400);
     expect(r.body.message).toMatch(/no label column "nope"/);
     // The check's own work is seconds of one synchronous stretch; what is left is this shared
-    // machine's scheduling (the bench reports the lag measured: README, "Performance").
+    // machine's scheduling (the bench reports the lag measured: docs/benchmarks.md, "Performance").
     const lagMs = (await metric('nodejs_eventloop_lag_max_seconds')) * 1000;
     expect(lagMs).toBeLessThan(500);
     expect(polls.length).toBeGreaterThan(5);

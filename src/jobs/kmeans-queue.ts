@@ -13,7 +13,7 @@
  * replays the single-host reservoir draws (reservoirRows) and the workers send the rows
  * those draws keep. Sums differ from one host's only in float32 summation order, so the
  * sizes and iterations agree and centroids to about 1e-4 (standardized units; 1e-3 is the
- * stated and tested tolerance, README "Several hosts").
+ * stated and tested tolerance, docs/hosts.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';

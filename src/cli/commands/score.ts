@@ -39,7 +39,7 @@ held-out file, to evaluate against) and per model:
 members.csv, holdout.csv and activation-google.csv / activation-meta.csv (SHA-256 of
 emails and phones normalized by each platform's rules; "platforms" in the definitions
 chooses them), with DIR/audiences/summary.json. Input columns the rules and exports use are carried into
-the score files. Definition format: see the README ("Audiences").
+the score files. Definition format and rule language: docs/audiences.md.
 The input is scored in shards of about --shard-rows rows (default 500,000; whole Parquet
 row groups), one output file per shard. --max-rejects N tolerates up to N rows whose value
 in a number column is text that is not a number (unless the model's feature spec reads such
