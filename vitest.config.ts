@@ -12,7 +12,7 @@ const ICDS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia
 const hasVulkan = ICDS.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => /lvp|nvidia/.test(f)));
 const flag = process.env.AUDIENCE_TEST_WEBGPU;
 const webgpu = flag === '1' || (flag !== '0' && hasVulkan);
-if (!webgpu && flag !== '0') process.stderr.write('note: no Vulkan driver found; the model tests run on the CPU backend only (see README, "Testing")\n');
+if (!webgpu && flag !== '0') process.stderr.write('note: no Vulkan driver found; the model tests run on the CPU backend only (see docs/testing.md)\n');
 
 const MODEL_TESTS = ['kmeans', 'registry', 'propensity', 'lookalike', 'anomaly', 'cltv', 'device-errors'].map((t) => `test/${t}.test.ts`);
 
