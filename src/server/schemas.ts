@@ -121,7 +121,7 @@ export const ModelList = Type.Object({
   models: Type.Array(Type.Object({ name: Type.String(), versions: Type.Array(Type.Integer()), promoted: Nullable(Type.Integer({ description: 'the version scoring uses by name; null: the latest' })) })),
 });
 
-/** GET /v1/models/:name: each version's kind, provenance, params and metrics (each kind's report: see the README). */
+/** GET /v1/models/:name: each version's kind, provenance, params and metrics (each kind's report: docs/models.md). */
 export const ModelDetail = Type.Object({
   name: Type.String(),
   promoted: Nullable(Type.Integer()),
