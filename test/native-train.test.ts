@@ -1,7 +1,8 @@
 /**
  * The native training step (nn/native.ts, onnx/train-graphs.ts) against tfjs: its gradients
  * equal tfjs's autodiff of the same loss (weighted cross-entropy with L2, with and without the
- * piecewise-linear bins; the propensity and lookalike networks' shapes), one HostAdam step
+ * piecewise-linear bins; the propensity and lookalike networks' shapes; the CLTV network's
+ * zero-inflated lognormal), one HostAdam step
  * equals tf.train.adam's, a seeded run repeats exactly, dropout draws a new mask each step,
  * and a fit reaches the same held-out quality as the tfjs trainer on the same rows.
  */
@@ -9,10 +10,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { rocAuc } from '../src/metrics/classification.js';
+import { zilnLoss } from '../src/models/cltv/ziln.js';
 import { HostAdam } from '../src/models/nn/adam.js';
 import { fitMlp, predictLogits, trainsNatively, type Labeled } from '../src/models/nn/fit.js';
 import { Mlp, type MlpConfig } from '../src/models/nn/mlp.js';
-import { NativeStepper } from '../src/models/nn/native.js';
+import { classTargets, NativeStepper } from '../src/models/nn/native.js';
 import { fitPle } from '../src/models/nn/ple.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
@@ -67,7 +69,7 @@ describe('native MLP step', () => {
         const encoding = bins ? fitPle(data.x, d, all, [0], bins) : undefined;
         const mlp = Mlp.init({ inputs: d, hidden, dropout: 0, l2, learningRate: 1e-3, seed, ...(encoding && { encoding }) });
         const rows = all.subarray(seed % 100, (seed % 100) + batch);
-        const stepper = await NativeStepper.create(mlp, data, weights, false);
+        const stepper = await NativeStepper.create(mlp, data, classTargets(data.y, weights), false);
         try {
           const native = await stepper.gradients(rows);
           const ref = await tfjsGradients(mlp, data, rows, weights);
@@ -93,7 +95,7 @@ describe('native MLP step', () => {
     ];
     for (const config of configs) {
       const mlp = Mlp.init(config);
-      const stepper = await NativeStepper.create(mlp, data, [0.55, 5.5], false);
+      const stepper = await NativeStepper.create(mlp, data, classTargets(data.y, [0.55, 5.5]), false);
       const rows = all.subarray(100, 612);
       const native = await stepper.gradients(rows);
       const ref = await tfjsGradients(mlp, data, rows, [0.55, 5.5]);
@@ -101,6 +103,47 @@ describe('native MLP step', () => {
       stepper.dispose();
       mlp.dispose();
     }
+  });
+
+  it('the CLTV network’s zero-inflated lognormal gradients equal tfjs autodiff of zilnLoss (fast-check over shapes and spend)', async () => {
+    await initBackend();
+    const shape = fc.record({
+      hidden: fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 2 }),
+      batch: fc.integer({ min: 1, max: 40 }),
+      l2: fc.constantFrom(0, 1e-3),
+      buyers: fc.double({ min: 0, max: 1, noNaN: true }),
+      seed: fc.integer({ min: 0, max: 1000 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(shape, async ({ hidden, batch, l2, buyers, seed }) => {
+        const d = 4;
+        const { x } = labeledRows(100, d, seed);
+        const rng = new Rng(seed);
+        const y = Float32Array.from({ length: 100 }, () => (rng.next() < buyers ? Math.exp(3 + rng.normal()) : 0));
+        const mlp = Mlp.init({ inputs: d, hidden, dropout: 0, l2, learningRate: 1e-3, seed, outputs: 3 });
+        const rows = Int32Array.from({ length: batch }, (_, i) => (seed + i) % 100);
+        const stepper = await NativeStepper.create(mlp, { x, d }, (r) => ({ y: Float32Array.from(r, (i) => y[i]), w: new Float32Array(r.length).fill(1 / r.length) }), false, 'ziln');
+        try {
+          const native = await stepper.gradients(rows);
+          const { value, grads } = tf.tidy(() => {
+            const xb = tf.tensor2d(Float32Array.from({ length: batch * d }, (_, i) => x[rows[Math.floor(i / d)] * d + (i % d)]), [batch, d]);
+            const yb = tf.tensor2d(Float32Array.from(rows, (r) => y[r]), [batch, 1]);
+            return tf.variableGrads(() => {
+              let loss = zilnLoss(mlp.logits(xb), yb);
+              for (let l = 0; l < mlp.layers; l++) loss = tf.add(loss, tf.mul(tf.sum(tf.square(mlp.params[2 * l])), l2 / 2)) as tf.Scalar;
+              return loss;
+            }, mlp.params);
+          });
+          expect(Math.abs(native.loss - (await value.data())[0]) / Math.max(1e-3, Math.abs((await value.data())[0]))).toBeLessThan(1e-5);
+          for (const [i, p] of mlp.params.entries()) expect(relativeError(native.grads[i], await grads[p.name].data()), `parameter ${i}`).toBeLessThan(1e-5);
+          tf.dispose([value, ...Object.values(grads)]);
+        } finally {
+          stepper.dispose();
+          mlp.dispose();
+        }
+      }),
+      { numRuns: 20, seed: 5 },
+    );
   });
 
   it('a HostAdam step equals tf.train.adam', async () => {
@@ -130,7 +173,7 @@ describe('native MLP step', () => {
     const all = Int32Array.from({ length: 3000 }, (_, i) => i);
     const config: MlpConfig = { inputs: 5, hidden: [16, 8], dropout: 0.3, l2: 1e-4, learningRate: 3e-3, seed: 9 };
     const mlp = Mlp.init(config);
-    const stepper = await NativeStepper.create(mlp, data, [1, 1], false);
+    const stepper = await NativeStepper.create(mlp, data, classTargets(data.y, [1, 1]), false);
     const rows = all.subarray(0, 64);
     const [a, b] = [await stepper.gradients(rows), await stepper.gradients(rows)];
     expect(relativeError(a.grads[0], b.grads[0])).toBeGreaterThan(1e-3);

@@ -141,6 +141,7 @@ function network(hidden: string, linear: string, dropout: number, l2: number) {
   };
 }
 const sensitive = names('fairness by the groups of COL on the test rows (repeatable); COL is not a model input unless a --features spec has it', sensitiveColumns);
+const trainer = choice(['auto', 'onnx', 'tfjs'], "where the network trains: onnx, onnxruntime's native kernels on every core; tfjs, the backend's (webgpu on a GPU host); auto: tfjs on webgpu or for a network the native step does not cover (--ensemble, --embedding), else onnx", 'auto');
 const horizon = parsed({ type: 'string', minLength: 1, description: "days the label covers, e.g. 90 (or 90d, 13w); default: the label's own (audience events)", 'x-arg': 'DAYS' }, horizonDays);
 
 /**
@@ -208,7 +209,7 @@ export const KIND_PARAMS = {
       { anyOf: [{ type: 'number' }, { type: 'string' }], description: `early stopping: the relative drop of the best validation loss an epoch must make to count as progress (--patience counts epochs without); auto: ${MIN_DELTA.value} from ${MIN_DELTA.rows.toLocaleString('en-US')} training rows, else 0 (any drop)`, default: 'auto', 'x-arg': 'X|auto' },
       (v) => minDelta(v),
     ) as Defaulted<TUnsafe<number | 'auto'>>,
-    trainer: choice(['auto', 'onnx', 'tfjs'], "where the network trains: onnx, onnxruntime's native kernels on every core (a plain network); tfjs, the backend's (webgpu on a GPU host); auto: tfjs on webgpu or with --ensemble or --embedding, else onnx", 'auto'),
+    trainer,
     ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
     'class-weight': choice(['auto', 'balanced', 'none'], 'balanced weighs classes by n / (2 n_class); auto does so when positives are under 5%', 'auto'),
     calibration: choice(['platt', 'isotonic', 'none'], 'probability calibration on the validation split (Platt 1999; isotonic: PAV)', 'platt'),
@@ -239,6 +240,7 @@ export const KIND_PARAMS = {
   cltv: {
     label: text('the future value column (money spent over the horizon; 0 for none)', 'COL', 'required'),
     ...network('64,32', 'a linear model', 0, 1e-4),
+    trainer,
     'horizon-days': horizon,
     'allow-leakage': flag('train even if one feature alone ranks who buys in the horizon with AUC >= 0.99'),
     sensitive,

@@ -24,7 +24,8 @@ import { silentProgress, type Progress, type StageProgress } from '../../util/pr
 import type { BgNbdParams } from '../btyd/bgnbd.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
 import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
-import { gatherRows, predictLogits, tfjsStepper, trainEpochs, type EpochRecord } from '../nn/fit.js';
+import { gatherRows, predictLogits, tfjsStepper, trainEpochs, trainsNatively, type EpochRecord, type Trainer } from '../nn/fit.js';
+import { NativeStepper } from '../nn/native.js';
 import { withDefaults, type KindOptions } from '../params.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { leakageCheck, stratifiedSplit } from '../propensity/checks.js';
@@ -169,8 +170,7 @@ export function valueMetrics(pred: ArrayLike<number>, actual: ArrayLike<number>)
 }
 
 /** The mean ZILN loss of the given rows (forward pass only). */
-async function meanLoss(mlp: Mlp, data: Valued, rows: Int32Array): Promise<number> {
-  const out = await predictLogits(mlp, data, rows);
+async function meanLoss(out: Float32Array, data: Valued, rows: Int32Array): Promise<number> {
   const loss = tf.tidy(() => zilnLoss(tf.tensor2d(out, [rows.length, 3]), tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1])));
   const v = (await readData(loss))[0];
   loss.dispose();
@@ -183,7 +183,7 @@ async function meanLoss(mlp: Mlp, data: Valued, rows: Int32Array): Promise<numbe
  * the training rows' buying log-odds and mean log spend, so the first epochs learn features,
  * not the scale of money.
  */
-async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: { batchSize: number; maxEpochs: number; patience: number; progress: Progress }) {
+async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: { batchSize: number; maxEpochs: number; patience: number; trainer: Trainer; progress: Progress }) {
   const mlp = Mlp.init({ ...config, outputs: 3 });
   let buyers = 0;
   let logSum = 0;
@@ -197,19 +197,19 @@ async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, confi
   const init = await mlp.snapshot();
   init[init.length - 1] = Float32Array.from([Math.log(share / (1 - share)), buyers ? logSum / buyers : 0, 0.5]);
   mlp.restore(init);
-  const run = await trainEpochs(
-    train,
-    { ...opts, seed: config.seed ^ 0xc17 },
-    tfjsStepper(mlp, false, (rows, optimizer, n) => {
-      const x = gatherRows(data, rows);
-      const y = tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1]);
-      const loss = mlp.lossStep(x, (out) => zilnLoss(out, y), n, optimizer);
-      tf.dispose([x, y]);
-      return loss;
-    }),
-    () => meanLoss(mlp, data, valid),
-  );
-  return { mlp, ...run };
+  const loopOpts = { ...opts, seed: config.seed ^ 0xc17 };
+  if (trainsNatively(opts.trainer, mlp.config, 'ziln')) {
+    const stepper = await NativeStepper.create(mlp, data, (rows) => ({ y: Float32Array.from(rows, (r) => data.y[r]), w: new Float32Array(rows.length).fill(1 / rows.length) }), false, 'ziln');
+    return { mlp, ...(await trainEpochs(train, loopOpts, stepper, async () => meanLoss(await stepper.logits(valid), data, valid))) };
+  }
+  const stepper = tfjsStepper(mlp, false, (rows, optimizer, n) => {
+    const x = gatherRows(data, rows);
+    const y = tf.tensor2d(Float32Array.from(rows, (r) => data.y[r]), [rows.length, 1]);
+    const loss = mlp.lossStep(x, (out) => zilnLoss(out, y), n, optimizer);
+    tf.dispose([x, y]);
+    return loss;
+  });
+  return { mlp, ...(await trainEpochs(train, loopOpts, stepper, async () => meanLoss(await predictLogits(mlp, data, valid), data, valid))) };
 }
 
 /** The last-window baseline: the spend of the trailing window nearest the horizon, scaled to its length. */
@@ -281,7 +281,7 @@ async function fitCltv(p: PreparedCltv, opts: TrainCltvOptions): Promise<FittedC
   const seed = o.seed;
   const batchSize = o.batchSize ?? Math.min(4096, Math.max(256, Math.round(p.split.train.length / 50)));
   const config: MlpConfig = { inputs: p.valued.d, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, seed, outputs: 3 };
-  const loop = { batchSize, maxEpochs: o.maxEpochs, patience: o.patience };
+  const loop = { batchSize, maxEpochs: o.maxEpochs, patience: o.patience, trainer: o.trainer };
   const training = (opts.progress ?? (() => silentProgress))('ziln', 'samples');
   const fit = await fitZiln(p.valued, p.split.train, p.split.valid, config, { ...loop, progress: training });
   training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);

@@ -9,9 +9,9 @@ import { silentProgress, type Progress } from '../../util/progress.js';
 import { gatherRows as gatherValues } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { UserError } from '../../util/errors.js';
-import { nativeStepSupports } from '../onnx/train-graphs.js';
+import { nativeStepSupports, type StepLoss } from '../onnx/train-graphs.js';
 import { adamFor, Mlp, type MlpConfig, type MlpOptimizer } from './mlp.js';
-import { NativeStepper } from './native.js';
+import { classTargets, NativeStepper } from './native.js';
 
 export interface Labeled {
   /** Row-major rows x d. */
@@ -277,16 +277,16 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
 export type Trainer = 'auto' | 'onnx' | 'tfjs';
 
 /**
- * Whether `trainer` runs this network on the native step.
+ * Whether `trainer` runs this network on the native step for `loss`.
  * @throws UserError for 'onnx' on a network the native step does not cover.
  */
-export function trainsNatively(trainer: Trainer, config: MlpConfig): boolean {
+export function trainsNatively(trainer: Trainer, config: MlpConfig, loss: StepLoss = 'bce'): boolean {
   if (trainer === 'tfjs') return false;
   if (trainer === 'onnx') {
-    if (!nativeStepSupports(config)) throw new UserError('--trainer onnx trains plain networks: with --ensemble or --embedding, use --trainer tfjs (or auto)');
+    if (!nativeStepSupports(config, loss)) throw new UserError('--trainer onnx trains plain networks: with --ensemble or --embedding, use --trainer tfjs (or auto)');
     return true;
   }
-  return nativeStepSupports(config) && tf.getBackend() !== 'webgpu';
+  return nativeStepSupports(config, loss) && tf.getBackend() !== 'webgpu';
 }
 
 /**
@@ -303,7 +303,7 @@ export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array
   const ema = Boolean(opts.ema);
   const loopOpts = { ...opts, seed: config.seed ^ 0xba7c4 };
   if (native) {
-    const stepper = await NativeStepper.create(mlp, data, weights, ema);
+    const stepper = await NativeStepper.create(mlp, data, classTargets(data.y, weights), ema);
     const run = await trainEpochs(train, loopOpts, stepper, async () => weightedLoss(await stepper.logits(valid), data, valid, weights));
     return { mlp, ...run, classWeights: weights };
   }

@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import { mlpForwardGraph, mlpParamShapes, mlpStepGraph } from '../onnx/train-graphs.js';
+import { mlpForwardGraph, mlpParamShapes, mlpStepGraph, type StepLoss } from '../onnx/train-graphs.js';
 import { gatherRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { HostAdam } from './adam.js';
@@ -33,6 +33,14 @@ export function cpuSession(graph: Uint8Array, threads = os.availableParallelism(
     logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
+}
+
+/** A batch's targets y and row weights w (each over the batch's rows), one per row. */
+export type BatchTargets = (rows: Int32Array) => { y: Float32Array; w: Float32Array };
+
+/** Targets of a classifier: the 0/1 labels, each row weighted by its class's weight [negative, positive] over the batch's rows. */
+export function classTargets(labels: Uint8Array, classWeights: [number, number]): BatchTargets {
+  return (rows) => ({ y: Float32Array.from(rows, (r) => labels[r]), w: Float32Array.from(rows, (r) => classWeights[labels[r]] / rows.length) });
 }
 
 /**
@@ -83,8 +91,8 @@ export class NativeStepper implements Stepper {
 
   private constructor(
     private readonly mlp: Mlp,
-    private readonly data: Labeled,
-    private readonly classWeights: [number, number],
+    private readonly data: Pick<Labeled, 'x' | 'd'>,
+    private readonly targets: BatchTargets,
     private readonly stepSession: ort.InferenceSession,
     private readonly forwardSession: ort.InferenceSession,
     values: Float32Array[],
@@ -97,12 +105,13 @@ export class NativeStepper implements Stepper {
   }
 
   /**
-   * A stepper for `mlp` (its current weights) on the rows of `data` with the class weights
-   * [negative, positive]; `ema`: keep the moving average. The caller checks nativeStepSupports.
+   * A stepper for `mlp` (its current weights) on the rows of `data` (rows x d), each batch's
+   * targets and row weights from `targets`, minimizing `loss`; `ema`: keep the moving
+   * average. The caller checks nativeStepSupports.
    */
-  static async create(mlp: Mlp, data: Labeled, classWeights: [number, number], ema: boolean): Promise<NativeStepper> {
-    const [step, fwd] = await Promise.all([cpuSession(mlpStepGraph(mlp.config)), cpuSession(mlpForwardGraph(mlp.config))]);
-    return new NativeStepper(mlp, data, classWeights, step, fwd, await mlp.snapshot(), ema);
+  static async create(mlp: Mlp, data: Pick<Labeled, 'x' | 'd'>, targets: BatchTargets, ema: boolean, loss: StepLoss = 'bce'): Promise<NativeStepper> {
+    const [step, fwd] = await Promise.all([cpuSession(mlpStepGraph(mlp.config, loss)), cpuSession(mlpForwardGraph(mlp.config))]);
+    return new NativeStepper(mlp, data, targets, step, fwd, await mlp.snapshot(), ema);
   }
 
   private paramFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
@@ -122,13 +131,7 @@ export class NativeStepper implements Stepper {
     const { d } = this.data;
     const b = rows.length;
     const x = gatherRows(this.data.x, this.data.d, rows);
-    const y = new Float32Array(b);
-    const w = new Float32Array(b);
-    for (let i = 0; i < b; i++) {
-      const label = this.data.y[rows[i]];
-      y[i] = label;
-      w[i] = this.classWeights[label] / b;
-    }
+    const { y, w } = this.targets(rows);
     const { hidden, dropout, seed } = this.mlp.config;
     if (dropout > 0 && (this.masks?.rows ?? 0) < b) this.masks = new MaskPool(hidden, dropout, maskPoolRows(b), seed);
     const feeds = { x: new ort.Tensor('float32', x, [b, d]), y: new ort.Tensor('float32', y, [b, 1]), w: new ort.Tensor('float32', w, [b, 1]), ...this.masks?.feeds(b) };
@@ -163,13 +166,14 @@ export class NativeStepper implements Stepper {
     this.mlp.restore(values);
   }
 
-  /** The logits of the given rows of the data under the weights in place (no dropout), FORWARD_ROWS at a time. */
+  /** The outputs (rows x outputs, row-major) of the given rows of the data under the weights in place (no dropout), FORWARD_ROWS at a time. */
   async logits(rows: Int32Array): Promise<Float32Array> {
-    const out = new Float32Array(rows.length);
+    const k = this.mlp.config.outputs ?? 1;
+    const out = new Float32Array(rows.length * k);
     for (let s = 0; s < rows.length; s += FORWARD_ROWS) {
       const span = rows.subarray(s, Math.min(rows.length, s + FORWARD_ROWS));
       const result = await this.forwardSession.run(this.paramFeeds({ x: new ort.Tensor('float32', gatherRows(this.data.x, this.data.d, span), [span.length, this.data.d]) }));
-      out.set(result.logit.data as Float32Array, s);
+      out.set(result.logit.data as Float32Array, s * k);
     }
     return out;
   }

@@ -84,9 +84,14 @@ export class GraphBuilder {
 
   /** A node of `op` on `inputs` with `attrs`; returns its (first) output's name. */
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, outputs = 1, domain?: string): string {
+    return this.nodeOutputs(op, inputs, attrs, outputs, domain)[0];
+  }
+
+  /** A node of `op` with `outputs` outputs (a Split); returns every output's name. */
+  nodeOutputs(op: string, inputs: string[], attrs: Record<string, Attr>, outputs: number, domain?: string): string[] {
     const out = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
     this.nodes.push({ opType: op, input: inputs, output: out, name: this.fresh(`n_${op}`), attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)), ...(domain && { domain }) });
-    return out[0];
+    return out;
   }
 
   /** The serialized model (ModelProto bytes) of this graph, with `metadata` as its metadata_props. */

@@ -2,9 +2,10 @@
  * Training steps as ONNX graphs, run by onnxruntime-node on its native kernels (MLAS) with
  * every core: the weights go in as inputs and the gradients come out as outputs, so one
  * graph serves every step and the optimizer runs on the host's arrays (nn/native.ts).
- * - The MLP classifier's step (nn/mlp.ts trainStep written out): the forward pass (the
- *   piecewise-linear bins as the scoring graph computes them, ReLU layers, dropout), the
- *   weighted binary cross-entropy with L2, and the backward pass by hand.
+ * - An MLP's step (nn/mlp.ts trainStep written out): the forward pass (the piecewise-linear
+ *   bins as the scoring graph computes them, ReLU layers, dropout), the weighted binary
+ *   cross-entropy (or the CLTV model's zero-inflated lognormal loss) with L2, and the
+ *   backward pass by hand.
  * - The same network's logits (validation, without dropout).
  * - A Lloyd step of K-Means (kmeans/kernels.ts assignAndSum): distances as one product of
  *   Xa = [X | 1] by [-2C' ; |c|^2], the arg-min, per-cluster sums and counts as one
@@ -12,6 +13,7 @@
  */
 import type { MlpConfig } from '../nn/mlp.js';
 import { encodedWidth } from '../nn/ple.js';
+import { MIN_SCALE } from '../cltv/ziln.js';
 import { GraphBuilder } from './graph.js';
 import { pleBins } from './model-graphs.js';
 
@@ -21,9 +23,9 @@ export function mlpParamShapes(config: MlpConfig): number[][] {
   return sizes.slice(0, -1).flatMap((n, l) => [[n, sizes[l + 1]], [sizes[l + 1]]]);
 }
 
-/** Whether a network has a native step: one output, no ensemble, no per-column embedding. */
-export function nativeStepSupports(config: MlpConfig): boolean {
-  return (config.outputs ?? 1) === 1 && (config.ensemble ?? 1) === 1 && !(config.encoding && (config.embedding ?? 0) > 0);
+/** Whether a network has a native step for the loss: one output (bce) or three (ziln), no ensemble, no per-column embedding. */
+export function nativeStepSupports(config: MlpConfig, lossKind: StepLoss = 'bce'): boolean {
+  return (config.outputs ?? 1) === (lossKind === 'bce' ? 1 : 3) && (config.ensemble ?? 1) === 1 && !(config.encoding && (config.embedding ?? 0) > 0);
 }
 
 /** The parameters as graph inputs p0, p1, ... with their shapes. */
@@ -50,15 +52,56 @@ function forward(g: GraphBuilder, x: string, params: string[], config: MlpConfig
   throw new Error('unreachable');
 }
 
+/** The loss a step graph differentiates: weighted binary cross-entropy of one logit, or the zero-inflated lognormal of three outputs (cltv/ziln.ts). */
+export type StepLoss = 'bce' | 'ziln';
+
 /**
- * One training step's graph. Inputs: x [N, d], y [N, 1] (0/1), w [N, 1] (each row's class
- * weight over the batch's rows), p0.. (the parameters), with dropout m0.. (forward's masks). Outputs: `loss` (the batch's weighted
- * binary cross-entropy sum(w (softplus(z) - y z)) plus l2 / 2 |W|^2 per weight matrix) and
- * g0.. (its gradient by each parameter), as Mlp.trainStep computes them.
+ * The weighted binary cross-entropy of logits z [N, 1]: sum(w (softplus(z) - y z)), and its
+ * gradient w (sigmoid(z) - y).
+ */
+function bceHead(g: GraphBuilder, z: string, y: string, w: string): { loss: string; dz: string } {
+  const loss = g.node('ReduceSum', [g.node('Mul', [w, g.node('Sub', [g.node('Softplus', [z]), g.node('Mul', [y, z])])])], { keepdims: 0 });
+  return { loss, dz: g.node('Mul', [w, g.node('Sub', [g.node('Sigmoid', [z]), y])]) };
+}
+
+/**
+ * The zero-inflated lognormal loss (cltv/ziln.ts zilnLoss, each row weighted by w) of
+ * outputs [N, 3] = (buy logit a, location m, raw scale r) for values y >= 0, and its
+ * gradient by hand: with p = [y > 0], s = max(softplus(r), MIN_SCALE), u = (log y - m) / s,
+ * the row's loss is softplus(a) - p a + p (log y + log s + log(2 pi) / 2 + u^2 / 2), so
+ * d/da = sigmoid(a) - p, d/dm = -p u / s, d/dr = p (1 - u^2) / s sigmoid(r) where the floor
+ * is not reached (else 0).
+ */
+function zilnHead(g: GraphBuilder, out: string, y: string, w: string): { loss: string; dz: string } {
+  const [a, m, r] = g.nodeOutputs('Split', [out, g.tensor('split3', 'int64', [3], [1n, 1n, 1n])], { axis: 1 }, 3);
+  const one = g.scalar('float', 1);
+  const p = g.node('Cast', [g.node('Greater', [y, g.scalar('float', 0)])], { to: 1 });
+  const logY = g.node('Log', [g.node('Add', [g.node('Mul', [p, y]), g.node('Sub', [one, p])])]);
+  const sp = g.node('Softplus', [r]);
+  const s = g.node('Max', [sp, g.scalar('float', MIN_SCALE)]);
+  const u = g.node('Div', [g.node('Sub', [logY, m]), s]);
+  const u2 = g.node('Mul', [u, u]);
+  const density = g.node('Add', [g.node('Add', [logY, g.node('Log', [s])]), g.node('Add', [g.scalar('float', 0.5 * Math.log(2 * Math.PI)), g.node('Mul', [u2, g.scalar('float', 0.5)])])]);
+  const row = g.node('Add', [g.node('Sub', [g.node('Softplus', [a]), g.node('Mul', [p, a])]), g.node('Mul', [p, density])]);
+  const loss = g.node('ReduceSum', [g.node('Mul', [w, row])], { keepdims: 0 });
+  const wp = g.node('Mul', [w, p]);
+  const da = g.node('Mul', [w, g.node('Sub', [g.node('Sigmoid', [a]), p])]);
+  const dm = g.node('Neg', [g.node('Div', [g.node('Mul', [wp, u]), s])]);
+  const floor = g.node('Cast', [g.node('Greater', [sp, g.scalar('float', MIN_SCALE)])], { to: 1 });
+  const dr = g.node('Mul', [g.node('Div', [g.node('Mul', [wp, g.node('Sub', [one, u2])]), s]), g.node('Mul', [g.node('Sigmoid', [r]), floor])]);
+  return { loss, dz: g.node('Concat', [da, dm, dr], { axis: 1 }) };
+}
+
+/**
+ * One training step's graph. Inputs: x [N, d], y [N, 1] (0/1 labels, or values for ziln),
+ * w [N, 1] (each row's weight: its class weight, or 1, over the batch's rows), p0.. (the
+ * parameters), with dropout m0.. (forward's masks). Outputs: `loss` (the batch's `lossKind`
+ * weighted by w, plus l2 / 2 |W|^2 per weight matrix) and g0.. (its gradient by each
+ * parameter), as Mlp.trainStep (bce) and Mlp.lossStep with zilnLoss compute them.
  * @throws Error for a network nativeStepSupports refuses.
  */
-export function mlpStepGraph(config: MlpConfig): Uint8Array {
-  if (!nativeStepSupports(config)) throw new Error('mlpStepGraph: a plain one-logit network only');
+export function mlpStepGraph(config: MlpConfig, lossKind: StepLoss = 'bce'): Uint8Array {
+  if (!nativeStepSupports(config, lossKind)) throw new Error(`mlpStepGraph: a plain network with ${lossKind === 'bce' ? 'one output' : 'three outputs'} only`);
   const g = new GraphBuilder('mlp-step');
   const x = g.input('x', 'float', config.inputs);
   const y = g.input('y', 'float', 1);
@@ -66,8 +109,8 @@ export function mlpStepGraph(config: MlpConfig): Uint8Array {
   const params = paramInputs(g, config);
   const { inputs, logit } = forward(g, x, params, config, true);
   const L = inputs.length;
-  let loss = g.node('ReduceSum', [g.node('Mul', [w, g.node('Sub', [g.node('Softplus', [logit]), g.node('Mul', [y, logit])])])], { keepdims: 0 });
-  let dz = g.node('Mul', [w, g.node('Sub', [g.node('Sigmoid', [logit]), y])]);
+  const head = lossKind === 'bce' ? bceHead(g, logit, y, w) : zilnHead(g, logit, y, w);
+  let { loss, dz } = head;
   const rows = g.tensor('axes0', 'int64', [1], [0n]);
   const zero = g.scalar('float', 0);
   for (let l = L - 1; l >= 0; l--) {
@@ -88,13 +131,13 @@ export function mlpStepGraph(config: MlpConfig): Uint8Array {
   return g.toBytes({ kind: 'mlp-step' });
 }
 
-/** The network's logits [N, 1] for x [N, d] and the parameters p0.. (no dropout): Mlp.logits with the weights as inputs. */
+/** The network's outputs [N, outputs] for x [N, d] and the parameters p0.. (no dropout): Mlp.logits with the weights as inputs. */
 export function mlpForwardGraph(config: MlpConfig): Uint8Array {
-  if (!nativeStepSupports(config)) throw new Error('mlpForwardGraph: a plain one-logit network only');
+  if ((config.ensemble ?? 1) > 1 || (config.encoding && (config.embedding ?? 0) > 0)) throw new Error('mlpForwardGraph: a plain network only');
   const g = new GraphBuilder('mlp-forward');
   const x = g.input('x', 'float', config.inputs);
   const { logit } = forward(g, x, paramInputs(g, config), config, false);
-  g.output(logit, 'logit', 'float', ['N', 1]);
+  g.output(logit, 'logit', 'float', ['N', config.outputs ?? 1]);
   return g.toBytes({ kind: 'mlp-forward' });
 }
 
