@@ -138,7 +138,7 @@ describe('docs', () => {
     if (now !== want) {
       const a = now.split('\n');
       const b = want.split('\n');
-      const i = a.findIndex((l, j) => l !== b[j]);
+      const i = Array.from({ length: Math.max(a.length, b.length) }, (_, j) => j).find((j) => a[j] !== b[j])!;
       expect.fail(`docs/cli.md differs from the help at line ${i + 1}:\n  file: ${a[i]}\n  help: ${b[i]}\nrun npm run docs`);
     }
   });
