@@ -70,7 +70,7 @@ function audience(args: string[], cwd: string): { stdout: string; seconds: numbe
   return { stdout: r.stdout, seconds: (performance.now() - started) / 1000 };
 }
 
-/** The README's 1M-row training with every default, timed, beside XGBoost on the same rows. */
+/** The 1M-row training with every default (docs/benchmarks.md, Quality), timed, beside XGBoost on the same rows. */
 async function timeToQuality(n: number, py: string | null, tmp: string): Promise<Record<string, string | number>> {
   audience(['generate', '--visitors', String(n), '--seed', '3', '--out', 'visitors.parquet'], tmp);
   audience(['features', '--input', 'visitors.parquet', '--exclude', 'converted,true_segment', '--out', 'features.json'], tmp);

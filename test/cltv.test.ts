@@ -67,7 +67,7 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     expect(ziln.normalizedGini).toBeGreaterThan(window.normalizedGini);
     expect(ziln.rmse).toBeLessThan(window.rmse);
     // Spearman is not asserted: with most customers spending nothing, the last window's exact
-    // zeros tie with the actual zeros, and it ranks higher on this synthetic process (README).
+    // zeros tie with the actual zeros, and it ranks higher on this synthetic process (docs/models.md, Lifetime value).
     expect(typeof report.test.bgNbd).toBe('object');
     // The top decile of predicted value holds the most actual value.
     expect(ziln.deciles[0].actual).toBeGreaterThan(3 * ziln.deciles[4].actual);
