@@ -65,6 +65,8 @@ export async function run(args: string[]): Promise<void> {
         add(ratios, name, e.qini / oracle.qini);
       }
       chosen.push(result.learner.chosen);
+      add(qinis, 'chosen by validation (saved)', result.test[result.learner.chosen].qini);
+      add(ratios, 'chosen by validation (saved)', result.test[result.learner.chosen].qini / oracle.qini);
       // Persuadables: the true effect of the chosen learner's top 20% of test rows.
       const top = await upliftTop(fitted, prepared, test);
       persuadables.push(meanOf(Float64Array.from(top, (r) => truth[r])) / meanOf(tau));

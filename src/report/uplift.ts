@@ -6,7 +6,7 @@ const signed = (v: number, digits = 4) => (Number.isFinite(v) ? `${v >= 0 ? '+' 
 
 /** The report printed after `audience train uplift`. */
 export function formatUpliftReport(r: UpliftReport): string {
-  const chosen = `${r.learner.chosen}-learner mlp`;
+  const chosen = r.learner.chosen;
   const rows = Object.entries(r.test).map(([name, e]) => ({
     model: name === chosen ? `${name} (saved)` : name,
     qini: e.qini.toFixed(5),

@@ -2,9 +2,11 @@
  * The uplift model's estimator steps (models/estimator.ts), for a randomized campaign's rows
  * (treated and control, their features and a 0/1 outcome): prepare (rows in memory, each arm
  * split 60/15/25 stratified on the outcome), fit (three meta-learners on the product's MLP
- * code, the one with the best Qini coefficient on the validation rows kept), evaluate (Qini,
- * AUUC and uplift at 10/20/30% on the untouched test rows, every learner beside an S-learner
- * and a T-learner of logistic regressions), save.
+ * code and a T-learner of logistic regressions, the same code without hidden layers; with
+ * --learner auto the one with the best Qini coefficient on the validation rows is kept: the
+ * logistic one too, so the saved model is never a worse choice on validation than that
+ * baseline), evaluate (Qini, AUUC and uplift at 10/20/30% on the untouched test rows, every
+ * candidate beside an S-learner logistic regression), save.
  *
  * The learners (the treated share e is the design's: the campaign was randomized, so the
  * propensity is that constant):
@@ -66,11 +68,20 @@ export interface PreparedUplift {
 
 type Networks = Record<string, Mlp>;
 
-export interface FittedUplift {
+/** A fitted candidate: its learner, networks and Qini coefficient on the validation rows. */
+interface Candidate {
   learner: Learner;
   networks: Networks;
-  /** Every learner fitted, by the Qini coefficient on the validation rows (the chosen one's networks are `networks`). */
-  candidates: Record<string, { networks: Networks; validQini: number }>;
+  validQini: number;
+}
+
+export interface FittedUplift {
+  /** The candidate kept (its key in `candidates`), and its learner and networks. */
+  chosen: string;
+  learner: Learner;
+  networks: Networks;
+  /** Every candidate fitted, by name: the MLP learners and the T-learner of logistic regressions. */
+  candidates: Record<string, Candidate>;
   treatedShare: number;
   params: Record<string, unknown>;
   seconds: number;
@@ -81,7 +92,7 @@ export interface UpliftReport {
   split: { train: number; valid: number; test: number; treated: { train: number; test: number } };
   skipped: PreparedUplift['skipped'];
   treatedShare: number;
-  learner: { chosen: Learner; rule: string; validQini: Record<string, number> };
+  learner: { chosen: string; learner: Learner; rule: string; validQini: Record<string, number> };
   /** On the test rows: each learner and baseline. */
   test: Record<string, UpliftEvaluation>;
   seconds: number;
@@ -195,18 +206,22 @@ async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<F
   const started = performance.now();
   const { rows, split } = p;
   const e = inArm(split.train, rows.t, 1).length / split.train.length;
-  const classify = async (arm: number, role: string) => {
+  // An outcome classifier of one arm; `linear`: logistic regression (no hidden layer, no dropout or weight average).
+  const classify = async (arm: number, role: string, linear = false) => {
     const trainRows = inArm(split.train, rows.t, arm);
     const line = progress(role, 'samples');
-    const net = await fitMlp(rows, trainRows, inArm(split.valid, rows.t, arm), netConfig(o, rows.d, arm), { ...loopOf(o, trainRows.length, line), classWeight: 'none', trainer: o.trainer });
+    const config = linear ? { ...netConfig(o, rows.d, 31 + arm), hidden: [], dropout: 0, learningRate: 1e-2 } : netConfig(o, rows.d, arm);
+    const net = await fitMlp(rows, trainRows, inArm(split.valid, rows.t, arm), config, { ...loopOf(o, trainRows.length, line), ...(linear && { ema: 0 }), classWeight: 'none', trainer: o.trainer });
     line.done(`best epoch ${net.bestEpoch}`);
     return net.mlp;
   };
   const candidates: FittedUplift['candidates'] = {};
   const t = { mu1: await classify(1, 'mu1'), mu0: await classify(0, 'mu0') };
   const wanted = o.learner === 'auto' ? LEARNERS : [o.learner];
-  const validQini = async (learner: Learner, networks: Networks) => evaluateOn(await upliftOn(learner, networks, rows, split.valid, e), p, split.valid).qini;
-  candidates.t = { networks: t, validQini: await validQini('t', t) };
+  const candidate = async (learner: Learner, networks: Networks): Promise<Candidate> => ({ learner, networks, validQini: evaluateOn(await upliftOn(learner, networks, rows, split.valid, e), p, split.valid).qini });
+  candidates['t-learner mlp'] = await candidate('t', t);
+  // The logistic T-learner: a baseline always, and a candidate too under auto.
+  candidates['t-learner logistic'] = await candidate('t', { mu1: await classify(1, 'mu1 linear', true), mu0: await classify(0, 'mu0 linear', true) });
   if (wanted.includes('x') || wanted.includes('dr')) {
     // mu0 and mu1 on every row (train and valid), the regressions' targets.
     const all = Int32Array.from({ length: rows.y.length }, (_, i) => i);
@@ -221,7 +236,7 @@ async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<F
     if (wanted.includes('x')) {
       const d = Float32Array.from(rows.y, (y, i) => (rows.t[i] ? y - sig(z0[i]) : sig(z1[i]) - y));
       const x = { tau1: await regress('tau1', d, inArm(split.train, rows.t, 1), inArm(split.valid, rows.t, 1), 11), tau0: await regress('tau0', d, inArm(split.train, rows.t, 0), inArm(split.valid, rows.t, 0), 10) };
-      candidates.x = { networks: x, validQini: await validQini('x', x) };
+      candidates['x-learner mlp'] = await candidate('x', x);
     }
     if (wanted.includes('dr')) {
       const phi = Float32Array.from(rows.y, (y, i) => {
@@ -229,18 +244,18 @@ async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<F
         return m1 - m0 + (rows.t[i] ? (y - m1) / e : -(y - m0) / (1 - e));
       });
       const dr = { tau: await regress('tau', phi, split.train, split.valid, 20) };
-      candidates.dr = { networks: dr, validQini: await validQini('dr', dr) };
+      candidates['dr-learner mlp'] = await candidate('dr', dr);
     }
   }
-  const learner = (o.learner === 'auto' ? Object.entries(candidates).sort((a, b) => b[1].validQini - a[1].validQini)[0][0] : o.learner) as Learner;
-  const networks = candidates[learner].networks;
+  const chosen = o.learner === 'auto' ? Object.entries(candidates).sort((a, b) => b[1].validQini - a[1].validQini)[0][0] : `${o.learner}-learner mlp`;
+  const { learner, networks } = candidates[chosen];
   const params = { label: opts.label, treatment: opts.treatment, ...(o.treated !== undefined && { treated: o.treated }), learner: o.learner, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, maxEpochs: o.maxEpochs, patience: o.patience, ema: o.ema, seed: o.seed };
   const disposeAll = () => new Set(Object.values(candidates).flatMap((c) => Object.values(c.networks))).forEach((m) => m.dispose());
-  return { learner, networks, candidates, treatedShare: e, params, seconds: (performance.now() - started) / 1000, dispose: disposeAll };
+  return { chosen, learner, networks, candidates, treatedShare: e, params, seconds: (performance.now() - started) / 1000, dispose: disposeAll };
 }
 
-/** The baselines' uplift on the test rows: an S-learner (one logistic regression on x and t) and a T-learner (one per arm). */
-async function baselines(p: PreparedUplift, o: Resolved, progress: StageProgress): Promise<Record<string, Float32Array>> {
+/** The S-learner baseline's uplift on the test rows: one logistic regression on the features and the arm (the T-learner logistic is a candidate of fitUplift). */
+async function sLearner(p: PreparedUplift, o: Resolved, progress: StageProgress): Promise<Float32Array> {
   const { rows, split } = p;
   const lr = (d: number, salt: number): MlpConfig => ({ inputs: d, hidden: [], dropout: 0, l2: o.l2, learningRate: 1e-2, seed: o.seed + salt });
   // S-learner: the features and the arm as one more input.
@@ -261,14 +276,8 @@ async function baselines(p: PreparedUplift, o: Resolved, progress: StageProgress
   const sig = (z: number) => 1 / (1 + Math.exp(-z));
   const [s1, s0] = [await withArm(1), await withArm(0)];
   sNet.mlp.dispose();
-  const arms: Networks = {};
-  for (const [role, arm] of [['mu1', 1], ['mu0', 0]] as const) {
-    arms[role] = (await fitMlp(rows, inArm(split.train, rows.t, arm), inArm(split.valid, rows.t, arm), lr(rows.d, 31 + arm), { ...loopOf(o, split.train.length, line), ema: 0, classWeight: 'none', trainer: o.trainer })).mlp;
-  }
-  const tl = await upliftOn('t', arms, rows, split.test, 0.5);
-  Object.values(arms).forEach((m) => m.dispose());
-  line.done('S- and T-learner logistic regressions');
-  return { 's-learner logistic': Float32Array.from(s1, (z, i) => sig(z) - sig(s0[i])), 't-learner logistic': tl };
+  line.done('S-learner logistic regression');
+  return Float32Array.from(s1, (z, i) => sig(z) - sig(s0[i]));
 }
 
 /** Every learner and baseline on the untouched test rows; the learners not chosen are released. */
@@ -276,19 +285,20 @@ async function evaluateUplift(p: PreparedUplift, f: FittedUplift, opts: TrainUpl
   const o = resolve(opts);
   const { split, rows } = p;
   const test: Record<string, UpliftEvaluation> = {};
-  for (const [learner, c] of Object.entries(f.candidates)) test[`${learner}-learner mlp`] = evaluateOn(await upliftOn(learner as Learner, c.networks, rows, split.test, f.treatedShare), p, split.test);
-  for (const [name, score] of Object.entries(await baselines(p, o, opts.progress ?? (() => silentProgress)))) test[name] = evaluateOn(score, p, split.test);
+  for (const [name, c] of Object.entries(f.candidates)) test[name] = evaluateOn(await upliftOn(c.learner, c.networks, rows, split.test, f.treatedShare), p, split.test);
+  test['s-learner logistic'] = evaluateOn(await sLearner(p, o, opts.progress ?? (() => silentProgress)), p, split.test);
   const validQini = Object.fromEntries(Object.entries(f.candidates).map(([k, c]) => [k, c.validQini]));
   const kept = new Set(Object.values(f.networks));
   for (const c of Object.values(f.candidates)) for (const m of Object.values(c.networks)) if (!kept.has(m)) m.dispose();
-  f.candidates = { [f.learner]: f.candidates[f.learner] };
+  f.candidates = { [f.chosen]: f.candidates[f.chosen] };
   return {
     split: { train: split.train.length, valid: split.valid.length, test: split.test.length, treated: { train: inArm(split.train, rows.t, 1).length, test: inArm(split.test, rows.t, 1).length } },
     skipped: p.skipped,
     treatedShare: f.treatedShare,
     learner: {
-      chosen: f.learner,
-      rule: o.learner === 'auto' ? 'the highest Qini coefficient on the validation rows' : `--learner ${o.learner}`,
+      chosen: f.chosen,
+      learner: f.learner,
+      rule: o.learner === 'auto' ? 'the highest Qini coefficient on the validation rows, among the MLP learners and the logistic T-learner' : `--learner ${o.learner}`,
       validQini,
     },
     test,
