@@ -3,13 +3,16 @@
  * commands a user runs: train segments (sweeping k) and a purchase-propensity model, score
  * every session with both in one pass, and show how often each segment and each
  * propensity bucket bought; then from synthetic purchase events, behavior features as of a
- * date and a lifetime-value model scored 90 days later.
+ * date and a lifetime-value model scored 90 days later; then the loop: a randomized campaign
+ * measured against its holdout, an uplift model of who responded because of it, and the
+ * persuadables audience of the next population.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numberColumn } from '../io/columns.js';
 import { openDataset } from '../io/dataset.js';
+import { connect } from '../io/duckdb.js';
 import { table } from '../report/text.js';
 import { audienceFilesText, shellLine } from './demo-text.js';
 import { main } from './main.js';
@@ -55,6 +58,27 @@ async function conversionBy(column: string, as: 'number' | 'text', label: string
   );
 }
 
+/** The campaign's own split, as a campaign tool exports it: who was sent it (members.csv) and who was held out (holdout.csv). */
+async function splitCampaign(file: string, dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const con = await connect();
+  for (const [name, arm] of [['members.csv', 1], ['holdout.csv', 0]] as const) {
+    await con.run('COPY (SELECT visitor_id FROM read_parquet($1) WHERE treatment = $2) TO $3 (FORMAT csv, HEADER true)', [file, arm, path.join(dir, name)]);
+  }
+  con.closeSync();
+}
+
+/** The true mean uplift of the persuadables' members against every scored visitor's. */
+async function persuadablesText(scores: string): Promise<string> {
+  const con = await connect();
+  const [all, members] = (await con.runAndReadAll("SELECT avg(true_uplift), avg(true_uplift) FILTER (WHERE aud_persuadables = 'member') FROM read_parquet($1)", [path.join(scores, 'scores-*.parquet')])).getRows()[0].map(Number);
+  con.closeSync();
+  return table([
+    { visitors: 'everyone', 'true uplift (mean)': all.toFixed(4), 'vs average': '1.00x' },
+    { visitors: 'persuadables (members)', 'true uplift (mean)': members.toFixed(4), 'vs average': `${(members / all).toFixed(2)}x` },
+  ]);
+}
+
 await step('Train behavioral segments on 12,330 sessions (k from 3 to 8, chosen by silhouette)', [
   'train', 'kmeans', '--input', DATA, '--features', SPEC, '--k', '3..8', '--name', 'demo-segments', '--seed', '7',
 ]);
@@ -94,10 +118,35 @@ await step('Score the customers 90 days later; an audience of high predicted val
   'score', '--input', path.join(EVENTS, 'now.parquet'), '--model', 'demo-value', '--audiences', path.join(root, 'examples/value.audiences.json'),
   '--output', path.join(EVENTS, 'scores'), '--overwrite',
 ]);
+// The loop: a randomized campaign's outcomes measured against its holdout, then an uplift model
+// of who responded because of it, scored on the next population as a persuadables audience.
+const CAMPAIGN = path.join(OUT, 'campaign');
+await step('Generate a randomized campaign over 30,000 synthetic visitors (half sent it; a known effect per visitor)', [
+  'generate', '--campaign', '--visitors', '30000', '--seed', '7', '--out', path.join(CAMPAIGN, 'campaign.parquet'),
+]);
+await splitCampaign(path.join(CAMPAIGN, 'campaign.parquet'), path.join(CAMPAIGN, 'audiences', 'campaign'));
+await step('Measure the campaign: members (sent it) against the holdout, with CUPED on past orders', [
+  'measure', '--audiences', path.join(CAMPAIGN, 'audiences'), '--outcomes', path.join(CAMPAIGN, 'campaign.parquet'), '--id', 'visitor_id',
+  '--outcome', 'converted', '--pre', 'past_orders', '--out', path.join(CAMPAIGN, 'measure.json'),
+]);
+await step('Train an uplift model on the campaign: who converts because of it (T-, X- and DR-learners on the MLP)', [
+  'train', 'uplift', '--input', path.join(CAMPAIGN, 'campaign.parquet'), '--treatment', 'treatment', '--label', 'converted',
+  '--exclude', 'true_segment,email,past_orders,true_uplift', '--name', 'demo-uplift', '--seed', '7', '--quiet',
+]);
+await step('Generate the next population (other visitors) and score it: the top 20% by predicted uplift are the persuadables', [
+  'generate', '--campaign', '--visitors', '30000', '--seed', '8', '--out', path.join(CAMPAIGN, 'next.parquet'),
+]);
+await step('Score the next population with the uplift model and build the persuadables audience', [
+  'score', '--input', path.join(CAMPAIGN, 'next.parquet'), '--model', 'demo-uplift', '--keep', 'true_uplift',
+  '--audiences', path.join(root, 'examples/uplift.audiences.json'), '--output', path.join(CAMPAIGN, 'scores'), '--overwrite',
+]);
+process.stdout.write(`\n== The persuadables' true effect (synthetic data: each visitor's true_uplift is known)\n${await persuadablesText(path.join(CAMPAIGN, 'scores'))}\n`);
+
 process.stdout.write(
   `\nScores and audience files: ${path.relative(process.cwd(), path.join(OUT, 'scores'))}/ (${audienceFilesText(path.join(OUT, 'scores'))})\n` +
     `Lifetime value: ${path.relative(process.cwd(), path.join(EVENTS, 'scores'))}/ (demo-value_value, _p_active, _percentile, _bucket)\n` +
     `Model report: ${path.relative(process.cwd(), path.join(OUT, 'demo-purchase.html'))} (any model: audience report NAME --out FILE.html)\n` +
-    'Models: audience models show demo-segments | demo-purchase | demo-lookalike | demo-value\n',
+    `Campaign loop: ${path.relative(process.cwd(), CAMPAIGN)}/ (measure.json; scores/ with the persuadables audience)\n` +
+    'Models: audience models show demo-segments | demo-purchase | demo-lookalike | demo-value | demo-uplift\n',
 );
 process.exit(0);
