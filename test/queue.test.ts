@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRedisUrl, QueueClient, requireRedis, runShardsOnQueue, startShardWorker } from '../src/jobs/queue.js';
-import { crossedError, DEVICE_ERROR } from '../src/jobs/shard-task.js';
+import { crossedError, encodeError } from '../src/util/errors.js';
 import { DeviceError } from '../src/compute/read.js';
 import { dumpOutput } from './finalize-fixture.js';
 import { differingRows, startServer, waitJob } from './service-helpers.js';
@@ -226,7 +226,7 @@ describe('Redis URLs and reachability', () => {
       const w = startShardWorker(loneUrl, {
         concurrency: 1,
         runTask: async (task) => {
-          if (calls++ === 0) throw new Error(`${DEVICE_ERROR}the GPU device (webgpu backend) failed a computation: Buffer is too large`);
+          if (calls++ === 0) throw new Error(encodeError(new DeviceError('the GPU device (webgpu backend) failed a computation: Buffer is too large')));
           return { index: task.shard.index, rows: 10, imputed: 0, rejected: 0, seconds: 0.01 };
         },
         onDeviceError: (m) => failed.push(m),
@@ -241,8 +241,8 @@ describe('Redis URLs and reachability', () => {
         expect(results).toEqual([{ index: 0, rows: 10, imputed: 0, rejected: 0, seconds: 0.01 }]);
         expect(calls).toBe(2);
         expect(failed).toEqual(['the GPU device (webgpu backend) failed a computation: Buffer is too large']);
-        // In process (runShards' thread pool), the marked message is a DeviceError again, which the CLI prints without a trace.
-        const crossed = crossedError(new Error(`${DEVICE_ERROR}it failed`));
+        // In process (runShards' thread pool), the encoded message is a DeviceError again, which the CLI prints without a trace.
+        const crossed = crossedError(new Error(encodeError(new DeviceError('it failed'))));
         expect(crossed).toBeInstanceOf(DeviceError);
         expect((crossed as DeviceError).message).toBe('it failed');
       } finally {

@@ -86,6 +86,18 @@ describe('score options, declared once', () => {
     expect((await score(['--shardrows', '5000'])).code).toBe(2);
   });
 
+  it('every error answer carries its stable code beside the message', async () => {
+    const schema = await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'score', input: ['none.parquet'], models: ['m'], output: 'o', options: { shardRows: 10 } } });
+    expect(schema.json()).toMatchObject({ statusCode: 400, code: 'AE_VALIDATION' });
+    const input = await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'score', input: ['none.parquet'], models: ['m'], output: 'o' } });
+    expect(input.json()).toMatchObject({ statusCode: 400, code: 'AE_BAD_INPUT' });
+    expect(input.json().message).toContain('none.parquet');
+    expect((await app.inject({ method: 'GET', url: '/v1/nowhere' })).json()).toMatchObject({ statusCode: 404, code: 'AE_NOT_FOUND' });
+    expect((await app.inject({ method: 'GET', url: '/v1/jobs/job_nope' })).json()).toMatchObject({ statusCode: 404, code: 'AE_NOT_FOUND' });
+    const media = await app.inject({ method: 'POST', url: '/v1/jobs', payload: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(media.json()).toMatchObject({ statusCode: 415, code: 'AE_MEDIA_TYPE' });
+  });
+
   it('parsed flags give the values a job states as options', () => {
     expect(scoreOptionsFromFlags({ 'shard-rows': '20000', 'max-rejects': '5', keep: ['a,b', 'c'], engine: 'tfjs', overwrite: true })).toEqual({
       shardRows: 20000,

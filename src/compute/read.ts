@@ -6,14 +6,18 @@
  * through readData() throws once the device has reported one.
  */
 import type { tf } from './backend.js';
+import { registerErrorCode } from '../util/errors.js';
 
 /** A computation the GPU device refused or failed: its results cannot be trusted. */
 export class DeviceError extends Error {
+  readonly code = 'AE_DEVICE';
+
   constructor(message: string) {
     super(message);
     this.name = 'DeviceError';
   }
 }
+registerErrorCode('AE_DEVICE', (m) => new DeviceError(m));
 
 let firstDeviceError: string | undefined;
 

@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { tf } from './backend.js';
-import { UserError } from '../util/errors.js';
+import { decodeError, encodeError, errorCode, errorMessage } from '../util/errors.js';
 
 export interface WorkerHandle {
   call<T>(type: string, payload: unknown, transfer?: ArrayBuffer[]): Promise<T>;
@@ -33,11 +33,11 @@ export function startWorker(entry: URL, backend?: string): WorkerHandle {
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
   };
-  worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string; userError?: boolean }) => {
+  worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (m.ok) w?.resolve(m.result);
-    else w?.reject(m.userError ? new UserError(m.error!) : new Error(m.error));
+    else w?.reject(decodeError(m.error!) ?? new Error(m.error));
   });
   worker.on('error', failAll);
   worker.on('exit', (code) => failAll(new Error(`compute worker exited (${code})`)));
@@ -69,8 +69,8 @@ export function serveRequests(handlers: Record<string, (payload: never) => Promi
       const { result, transfer } = await handler(m.payload as never);
       port.postMessage({ id: m.id, ok: true, result }, transfer ?? []);
     } catch (err) {
-      // A UserError stays one across the thread boundary: the caller reports it as bad input.
-      port.postMessage({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err), userError: err instanceof UserError });
+      // An error of ours keeps its kind across the thread boundary (util/errors.ts encodeError): bad input stays bad input.
+      port.postMessage({ id: m.id, ok: false, error: errorCode(err) === 'AE_INTERNAL' ? errorMessage(err) : encodeError(err) });
     }
   });
 }

@@ -21,10 +21,10 @@ import { MessageChannel } from 'node:worker_threads';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import { DeviceError } from '../compute/read.js';
-import { EnvironmentError, UserError, errorMessage, systemErrorMessage } from '../util/errors.js';
+import { crossedError, decodeError, encodeError, EnvironmentError, UserError, errorMessage, systemErrorMessage } from '../util/errors.js';
 import { OWNER, removeIfEmpty, STAGING } from './output.js';
 import type { ShardResult } from './score.js';
-import { crossedError, USER_ERROR, type ShardJob, type ShardTask } from './shard-task.js';
+import type { ShardJob, ShardTask } from './shard-task.js';
 import type { RunShardsOptions } from './shard-pool.js';
 import type { Shard } from './shards.js';
 
@@ -252,10 +252,11 @@ export class QueueClient {
           opts.onResult?.(results[i]!, i);
         } else {
           const message = job.failedReason ?? 'no reason given';
-          if (message.includes(USER_ERROR)) throw new UserError(message.slice(message.indexOf(USER_ERROR) + USER_ERROR.length));
+          const crossed = decodeError(message);
           const failed = `${items[i].label} failed on the workers after ${job.attemptsMade} attempt(s)`;
-          if (message.includes(ENV_ERROR)) throw new EnvironmentError(`${failed}: ${message.slice(message.indexOf(ENV_ERROR) + ENV_ERROR.length)}`);
-          throw new Error(`${failed}: ${message}`);
+          if (crossed instanceof EnvironmentError) throw new EnvironmentError(`${failed}: ${crossed.message}`);
+          if (crossed instanceof UserError) throw crossed;
+          throw new Error(`${failed}: ${crossed?.message ?? message}`);
         }
       }
       if (results.every((r) => r !== undefined)) return results as R[];
@@ -381,7 +382,7 @@ function checkVisible(data: ShardJobData): void {
   for (const p of paths) {
     if (!fs.existsSync(p)) {
       throw new UnrecoverableError(
-        `${USER_ERROR}worker ${os.hostname()} cannot see ${p}: inputs, the output folder and the model store must be on a filesystem every worker mounts at the same path`,
+        encodeError(new UserError(`worker ${os.hostname()} cannot see ${p}: inputs, the output folder and the model store must be on a filesystem every worker mounts at the same path`)),
       );
     }
   }
@@ -425,7 +426,7 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
     async (job: Job) => {
       if (job.name !== 'shard') return runHandler(opts.handlers?.[job.name], job, opts.onDeviceError);
       const data = job.data as ShardJobData;
-      if (!stagingOwned(data)) throw new UnrecoverableError(`${USER_ERROR}the job's staging folder ${data.staging} is gone (the job was cancelled or removed)`);
+      if (!stagingOwned(data)) throw new UnrecoverableError(encodeError(new UserError(`the job's staging folder ${data.staging} is gone (the job was cancelled or removed)`)));
       checkVisible(data);
       const { port1, port2 } = new MessageChannel();
       let rows = 0;
@@ -448,9 +449,10 @@ export function startShardWorker(url: string, opts: ShardWorkerOptions): Worker 
         }
         return result;
       } catch (err) {
-        const message = errorMessage(err);
-        if (message.startsWith(USER_ERROR)) throw new UnrecoverableError(message);
-        throw environmentFailure(deviceFailure(crossedError(err), opts.onDeviceError));
+        // Bad input (typed again from the thread's encoded error) is not retried; the rest may be.
+        const crossed = crossedError(err);
+        if (crossed instanceof UserError) throw new UnrecoverableError(encodeError(crossed));
+        throw environmentFailure(deviceFailure(crossed, opts.onDeviceError));
       } finally {
         port1.close();
       }
@@ -477,8 +479,6 @@ async function reportProgress(job: Job, rows: number, log?: (message: string) =>
  * read-only folder): retried like any failure, and named (an EnvironmentError) when the tries
  * are spent, not reported as a bug.
  */
-const ENV_ERROR = '\u0000env-error:';
-
 /**
  * `err` as a marked Error "worker <host>: cannot write <path>: <reason>" when it is a file
  * system failure, else `err`. A shard task's error crosses from its thread as a plain Error
@@ -486,7 +486,7 @@ const ENV_ERROR = '\u0000env-error:';
  */
 function environmentFailure(err: unknown): unknown {
   const words = systemErrorMessage(err) ?? systemErrorMessage(errnoFromMessage(errorMessage(err)));
-  return words ? new Error(`${ENV_ERROR}worker ${os.hostname()}: ${words}`) : err;
+  return words ? new Error(encodeError(new EnvironmentError(`worker ${os.hostname()}: ${words}`))) : err;
 }
 
 /** Node's system error message ("ENOSPC: no space left on device, write '/x'") as code, syscall and path. */
@@ -504,11 +504,11 @@ function deviceFailure(err: unknown, onDeviceError?: (message: string) => void):
 
 /** Runs a job that is not a score shard with its handler; bad input is not retried, a failed device is told (deviceFailure). */
 async function runHandler(handler: ((data: never) => Promise<unknown>) | undefined, job: Job, onDeviceError?: (message: string) => void): Promise<unknown> {
-  if (!handler) throw new UnrecoverableError(`${USER_ERROR}this worker does not run '${job.name}' jobs (an older version of audience?)`);
+  if (!handler) throw new UnrecoverableError(encodeError(new UserError(`this worker does not run '${job.name}' jobs (an older version of audience?)`)));
   try {
     return await handler(job.data as never);
   } catch (err) {
-    if (err instanceof UserError) throw new UnrecoverableError(`${USER_ERROR}${err.message}`);
+    if (err instanceof UserError) throw new UnrecoverableError(encodeError(err));
     throw environmentFailure(deviceFailure(err, onDeviceError));
   }
 }

@@ -24,7 +24,7 @@ import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 import type { JobStore } from './store.js';
 import { UserError } from '../util/errors.js';
 import { unchangedPath, writableFolder } from '../util/roots.js';
-import { openableAudiences, openJobInputs, shippedLayouts } from './guard.js';
+import { openableAudiences, openableInputs, openJobInputs, shippedLayouts } from './guard.js';
 
 
 /** A score job as stored: paths already resolved and checked by the server. */
@@ -82,6 +82,8 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const backend = await initBackend();
   jobs.update(id, { backend: backend.backend, device: backend.device, stage: 'planning' });
   const roots = spec.roots;
+  // Each planned file inside the roots now (a link swapped in since submission is refused first), then unchanged since.
+  if (spec.tables) await openableInputs(roots, spec.tables.map((t) => t.path));
   const submitted = spec.fingerprints && spec.tables ? fingerprintChange(spec.fingerprints, spec.tables.map((t) => t.path)) : undefined;
   if (submitted) throw new UserError(`an input changed since the job was submitted: ${submitted}. Its plan (columns, row counts) came from the old file; resubmit the job`);
   const data = await openJobInputs(roots, spec.input, spec.tables);

@@ -12,7 +12,9 @@ import { tf } from '../compute/backend.js';
 import { computeWorkers } from '../compute/workers.js';
 import { scoreShard, type ScorePlan, type ShardResult } from './score.js';
 import { guardShard } from './guard.js';
-import { crossedError, type ShardJob } from './shard-task.js';
+import type { ShardJob } from './shard-task.js';
+import { crossedError } from '../util/errors.js';
+import '../compute/read.js'; // registers DeviceError's code, so a thread's failed device is typed again here
 import type { Shard } from './shards.js';
 import type { FileFingerprint } from '../io/fingerprint.js';
 import { redisUrl, runShardsOnQueue } from './queue.js';

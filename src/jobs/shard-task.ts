@@ -7,13 +7,12 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { initBackend } from '../compute/backend.js';
-import { DeviceError } from '../compute/read.js';
 import type { AudienceSet } from '../audiences/definition.js';
 import type { TableLayout } from '../io/table.js';
 import { loadScoringModel } from '../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../models/model.js';
 import { ModelStore } from '../models/registry.js';
-import { UserError } from '../util/errors.js';
+import { encodeError, errorCode } from '../util/errors.js';
 import type { FileFingerprint } from '../io/fingerprint.js';
 import { requireUnchanged } from './input-checks.js';
 import { guardShard, openJobInputs } from './guard.js';
@@ -56,23 +55,6 @@ export interface ShardTask {
   progress?: MessagePort;
 }
 
-/** Prefix of the message of an Error that stands for a UserError thrown in a shard task. */
-export const USER_ERROR = '\u0000user-error:';
-
-/**
- * Prefix of the message of an Error that stands for a DeviceError thrown in a shard task: the
- * thread's GPU device failed, and every later read on it fails too (read.ts).
- */
-export const DEVICE_ERROR = '\u0000device-error:';
-
-/** The error `err` (a shard task's rejection, crossed from a thread as a plain Error) stands for: a UserError, a DeviceError, or itself. */
-export function crossedError(err: unknown): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith(USER_ERROR)) return new UserError(message.slice(USER_ERROR.length));
-  if (message.startsWith(DEVICE_ERROR)) return new DeviceError(message.slice(DEVICE_ERROR.length));
-  return err;
-}
-
 let cached: { key: string; plan: ScorePlan; models: ScoringModel[] } | undefined;
 
 /** The job's plan, built once per thread and job. */
@@ -106,10 +88,9 @@ export default async function scoreShardTask(task: ShardTask): Promise<ShardResu
     guardShard(task.job.roots, plan.data.tables[task.shard.table].path, task.staging);
     return await scoreShard(plan, task.shard, task.staging, { fence: task.fence, input: task.input, rejectBudget: task.rejectBudget, onRows: (n) => task.progress?.postMessage(n) });
   } catch (err) {
-    // An error crosses threads as a plain Error (structured clone keeps only its message):
-    // mark bad input and a failed device in the message so the caller can tell them from a bug.
-    if (err instanceof UserError) throw new Error(`${USER_ERROR}${err.message}`);
-    if (err instanceof DeviceError) throw new Error(`${DEVICE_ERROR}${err.message}`);
+    // An error crosses threads as a plain Error (structured clone keeps only its message): bad
+    // input and a failed device travel encoded with their code (util/errors.ts), a bug as itself.
+    if (errorCode(err) !== 'AE_INTERNAL') throw new Error(encodeError(err));
     throw err;
   } finally {
     task.progress?.close();

@@ -68,7 +68,7 @@ export const ListQuery = Type.Object(
 
 export const ModelNameParams = Type.Object({ name: ModelName });
 
-export const ErrorReply = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
+export const ErrorReply = Type.Object({ statusCode: Type.Integer(), error: Type.String(), code: Type.Optional(Type.String({ description: 'the stable error code (util/errors.ts ERROR_CODES), e.g. AE_BAD_INPUT' })), message: Type.String() });
 
 export const Accepted = Type.Object({
   id: Type.String(),

@@ -3,6 +3,9 @@
  * The CLI prints its message alone, without a stack; the service answers 400 with it.
  */
 export class UserError extends Error {
+  /** The stable code of its kind (ERROR_CODES): what an API client or a log query matches on. */
+  readonly code: string = 'AE_BAD_INPUT';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UserError';
@@ -15,6 +18,8 @@ export class UserError extends Error {
  * job's error), never a stack trace.
  */
 export class EnvironmentError extends UserError {
+  override readonly code: string = 'AE_ENVIRONMENT';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EnvironmentError';
@@ -26,10 +31,83 @@ export class EnvironmentError extends UserError {
  * writing): the CLI prints it as any UserError; the service answers 409.
  */
 export class ConflictError extends UserError {
+  override readonly code: string = 'AE_CONFLICT';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConflictError';
   }
+}
+
+/**
+ * The stable error codes (as Fastify's FST_ERR_* catalog): the API's error bodies carry one
+ * beside the message, and errors cross threads, processes and queues as one (encodeError).
+ */
+export const ERROR_CODES = {
+  AE_BAD_INPUT: 'the request or an input is wrong: a file, a column, a row, a flag or a field (400; CLI exit 2)',
+  AE_CONFLICT: 'the request conflicts with work in progress, e.g. an output folder another job writes (409)',
+  AE_ENVIRONMENT: 'something the run depends on failed: Redis, memory, a disk (a failed job; CLI exit 2)',
+  AE_DEVICE: "the GPU device failed; the thread's results cannot be trusted (the shard is retried elsewhere)",
+  AE_STORE_UNAVAILABLE: 'the job store cannot be written (a full or read-only disk) (503)',
+  AE_UNAVAILABLE: 'a service the request needs does not answer, e.g. Redis for a queued job (503)',
+  AE_UNAUTHORIZED: 'no or a wrong API key (401)',
+  AE_NOT_FOUND: 'no such job, model, version or route (404)',
+  AE_TOO_LARGE: 'the body is over the server\'s limit (413)',
+  AE_MEDIA_TYPE: 'the body is not JSON (415)',
+  AE_QUEUE_FULL: 'too many jobs wait already (429)',
+  AE_VALIDATION: 'the body, query or path fails the route\'s schema: the field and what it must be (400)',
+  AE_INTERNAL: 'a bug: the message is in the server log (500)',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const KINDS = new Map<string, (message: string) => Error>([
+  ['AE_BAD_INPUT', (m) => new UserError(m)],
+  ['AE_CONFLICT', (m) => new ConflictError(m)],
+  ['AE_ENVIRONMENT', (m) => new EnvironmentError(m)],
+]);
+
+/** Makes errors of `code` come back as `make` builds them when decoded (a lower layer's error kind registers itself: compute/read.ts DeviceError). */
+export function registerErrorCode(code: ErrorCode, make: (message: string) => Error): void {
+  KINDS.set(code, make);
+}
+
+/** The code of anything thrown: its own `code` when it is one of ours, else AE_INTERNAL. */
+export function errorCode(err: unknown): ErrorCode {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code in ERROR_CODES ? (code as ErrorCode) : 'AE_INTERNAL';
+}
+
+const ENVELOPE = '\u0000ae-error:';
+
+/**
+ * An error as one line of text that keeps its kind across a boundary that keeps only text (a
+ * Piscina task's rejection, a BullMQ job's failedReason, a worker's message): a marker, then
+ * {code, message} as JSON. decodeError takes it back.
+ */
+export function encodeError(err: unknown): string {
+  return `${ENVELOPE}${JSON.stringify({ code: errorCode(err), message: errorMessage(err) })}`;
+}
+
+/**
+ * The error an encodeError text stands for, typed by its code (UserError, ConflictError,
+ * EnvironmentError, a registered kind; a plain Error for AE_INTERNAL), wherever the envelope
+ * sits in `text` (a queue may prefix it); undefined when `text` holds none.
+ */
+export function decodeError(text: string): Error | undefined {
+  const at = text.indexOf(ENVELOPE);
+  if (at < 0) return undefined;
+  try {
+    const { code, message } = JSON.parse(text.slice(at + ENVELOPE.length)) as { code: string; message: string };
+    return (KINDS.get(code) ?? ((m: string) => new Error(m)))(message);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What was thrown across a boundary, typed again when it carries an envelope, else itself. */
+export function crossedError(err: unknown): unknown {
+  return decodeError(errorMessage(err)) ?? err;
 }
 
 /** The message of anything thrown. */
