@@ -11,6 +11,7 @@ import { transformedBatches } from '../src/features/blocks.js';
 import { spearman } from '../src/metrics/regression.js';
 import { upliftEvaluation } from '../src/metrics/uplift.js';
 import { loadScoringModel } from '../src/models/load.js';
+import { renderReport } from '../src/report/report.js';
 import { ModelStore } from '../src/models/registry.js';
 import type { UpliftReport } from '../src/models/uplift/train.js';
 import type { UpliftModel } from '../src/models/uplift/model.js';
@@ -76,6 +77,11 @@ describe('audience train uplift', () => {
     // The chosen candidate is the best on validation.
     expect(Math.max(...Object.values(report.learner.validQini))).toBe(report.learner.validQini[report.learner.chosen]);
     expect(report.test[report.learner.chosen].qini).toBeGreaterThan(0);
+    // The model report page: the Qini curves and the table, the kept candidate marked.
+    const page = await renderReport(store.manifest('u'));
+    expect(page).toMatch(/<h2>Uplift on the test rows<\/h2>/);
+    expect(page).toContain(`${report.learner.chosen} (saved)`);
+    expect(page).toMatch(/<svg/);
     // Scored through the loader (tfjs: no ONNX graph for this kind), the uplift follows the planted one.
     const loaded = await loadScoringModel(store, 'u');
     expect(loaded.engine).toBe('tfjs');

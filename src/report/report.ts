@@ -15,6 +15,8 @@ import type { Manifest } from '../models/registry.js';
 import { barChart, binnedChart, confusionChart, heatmap, horizontalBars, lineChart, renderSvg, scatterChart, type Series } from './charts.js';
 import { esc, htmlTable, page, type Section } from './html.js';
 import { summaryLines } from './summary.js';
+import { upliftSections } from './uplift.js';
+import type { UpliftReport } from '../models/uplift/train.js';
 
 export interface ReportOptions {
   /** Fairness computed outside the manifest (`audience report --input --sensitive`), shown after the stored one. */
@@ -37,6 +39,7 @@ export async function renderReport(m: Manifest, opts: ReportOptions = {}): Promi
   else if (m.kind === 'kmeans') sections.push(...(await kmeansSections(metrics, m)));
   else if (m.kind === 'lookalike') sections.push(...(await lookalikeSections(metrics as unknown as LookalikeReport)));
   else if (m.kind === 'anomaly') sections.push(...(await anomalySections(metrics as unknown as AnomalyReport)));
+  else if (m.kind === 'uplift') sections.push(...(await upliftSections(metrics as unknown as UpliftReport)));
   else sections.push({ title: 'Metrics', blocks: [htmlTable(scalarRows(metrics))] });
   const stored = (metrics.fairness as FairnessReport[] | undefined) ?? [];
   const inputs = new Set(m.features.features.map((f) => f.name));
