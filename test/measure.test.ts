@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { measureAudiences, type MeasureOptions } from '../src/audiences/measure.js';
 import { main } from '../src/cli/main.js';
+import { openDataset } from '../src/io/dataset.js';
 import { writeFile } from '../src/io/writer.js';
 import { cupedLiftOf, liftOf, normalTail, pooledCovariate, type CovariateStats } from '../src/metrics/lift.js';
 import { Rng } from '../src/util/rng.js';
@@ -244,5 +245,29 @@ describe('audience measure (CLI)', () => {
       out.mockRestore();
       err.mockRestore();
     }
+  });
+});
+
+describe('audience measure --campaign-data', () => {
+  it("writes the campaign's table for train uplift: the scored inputs' columns, treatment and outcomes, by id", async () => {
+    const run = path.join(dir, 'campaign-run');
+    fs.mkdirSync(path.join(run, 'audiences', 'a'), { recursive: true });
+    const input = path.join(dir, 'visitors.csv');
+    // 'y' is an input column too: the outcome's value wins, the input's is left out.
+    fs.writeFileSync(input, 'id,age,city,y\n1,30,Rome,9\n2,40,Oslo,9\n3,50,Lima,9\n4,60,Rome,9\n5,70,Oslo,9\n');
+    fs.writeFileSync(path.join(run, 'manifest.json'), JSON.stringify({ files: [], columns: [], inputs: [input] }));
+    fs.writeFileSync(path.join(run, 'audiences', 'a', 'members.csv'), 'id\n1\n2\n');
+    fs.writeFileSync(path.join(run, 'audiences', 'a', 'holdout.csv'), 'id\n3\n4.0\n');
+    fs.writeFileSync(path.join(run, 'o.csv'), 'id,y\n1,1\n2,0\n3,1\n');
+    const file = path.join(dir, 'campaign-table.parquet');
+    await measureAudiences({ audiences: path.join(run, 'audiences'), outcomes: [path.join(run, 'o.csv')], id: 'id', outcomeColumns: ['y'], campaignData: { file } });
+    const data = await openDataset([file]);
+    expect(data.columns.map((c) => c.name)).toEqual(['id', 'age', 'city', 'treatment', 'y']);
+    const rows: string[] = [];
+    for await (const b of data.read(['id', 'age', 'city', 'treatment', 'y'].map((name) => ({ name, as: 'text' as const })))) {
+      for (let i = 0; i < b.rows; i++) rows.push(['id', 'age', 'city', 'treatment', 'y'].map((c) => String((b.columns.get(c) as (string | null)[])[i])).join(','));
+    }
+    // Members first; id 4 has no outcome (null), id 5 is in neither group.
+    expect(rows).toEqual(['1,30.0,Rome,1,1.0', '2,40.0,Oslo,1,0.0', '3,50.0,Lima,0,1.0', '4,60.0,Rome,0,null']);
   });
 });

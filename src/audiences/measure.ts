@@ -15,6 +15,7 @@ import { datasetOf, openDataset, type Dataset } from '../io/dataset.js';
 import { connect, duckMessage, ident } from '../io/duckdb.js';
 import { canonicalIdSql, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { stageColumns } from '../io/stage.js';
+import { copyTo } from './build.js';
 import { openTable } from '../io/table.js';
 import { cupedLiftOf, liftOf, type CovariateStats, type CupedEstimate, type LiftEstimate } from '../metrics/lift.js';
 import { UserError } from '../util/errors.js';
@@ -34,6 +35,12 @@ export interface MeasureOptions {
   pre?: string;
   /** 'zero': an id without an outcome (unmatched, or an empty cell) counts as 0; 'skip' (default) leaves it out. */
   missing?: 'skip' | 'zero';
+  /**
+   * Also write the campaign's table for `audience train uplift` (Parquet): every input column
+   * of the score run for the audience's members and holdout, `treatment` (1 member, 0 holdout)
+   * and the outcomes.
+   */
+  campaignData?: { file: string; audience?: string };
 }
 
 /** An audience's lift on one outcome within one segment (no CUPED). */
@@ -303,6 +310,7 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
     }
     await refuseRepeats(con, rows, sizes, outcomes.sql, params, opts, (1 << segCols.length) - 1);
     const report = assemble(folders, rows, sizes, opts, segCols.length ? scores!.columns : []);
+    if (opts.campaignData) await writeCampaignData(con, { opts, folders, outcomes, params, tmp });
     return { audiences: report, id: opts.id, missing, ...(opts.pre && { pre: opts.pre }), ...(scores && { segments: { columns: scores.columns, scores: scores.dir } }), outcomesRows: outcomes.rows };
   } finally {
     con.closeSync();
@@ -405,4 +413,50 @@ function segmentLifts(rows: Row[], aud: number, k: number, segColumns: string[])
     }
   }
   return out;
+}
+
+/**
+ * Writes the campaign table of one audience (`opts.campaignData`): the score run's input rows
+ * (read through the product's readers, staged, joined by id) of its members and holdout,
+ * `treatment` 1 for a member and 0 for the holdout, and each outcome (null where the id has
+ * none, 0 with --missing zero). Input columns named like an outcome or `treatment` are left out.
+ * @throws UserError when the folder is no score run's, the audience is not named (several are
+ *   measurable) or unknown, or the inputs lack the id column.
+ */
+async function writeCampaignData(
+  con: DuckDBConnection,
+  c: { opts: MeasureOptions; folders: AudienceFolder[]; outcomes: { sql: string; keyType: KeyType }; params: Params; tmp: string },
+): Promise<void> {
+  const { opts, folders } = c;
+  // The outcomes relation binds its file(s) as $1 and nothing else; the segments' values are not needed here.
+  const params = new Params();
+  params.bind(c.params.values[0]);
+  const want = opts.campaignData!;
+  const measurable = folders.map((f, i) => ({ f, i })).filter(({ f }) => !f.reason);
+  const pick = want.audience === undefined ? (measurable.length === 1 ? measurable[0] : undefined) : measurable.find(({ f }) => f.name === want.audience);
+  if (!pick) {
+    const names = measurable.map(({ f }) => f.name).join(', ') || 'none';
+    throw new UserError(want.audience === undefined ? `--campaign-data: name the audience with --campaign-audience (measurable: ${names})` : `--campaign-audience ${want.audience}: not a measurable audience of ${opts.audiences} (measurable: ${names})`);
+  }
+  const run = path.dirname(path.resolve(opts.audiences));
+  let inputs: string[] | undefined;
+  try {
+    inputs = (JSON.parse(fs.readFileSync(path.join(run, 'manifest.json'), 'utf8')) as { inputs?: string[] }).inputs;
+  } catch {
+    inputs = undefined;
+  }
+  if (!inputs?.length) throw new UserError(`--campaign-data: ${opts.audiences} is not a score run's audiences folder (${path.join(run, 'manifest.json')} names the scored inputs, whose columns the table takes)`);
+  const data = await openDataset(inputs);
+  requireColumn(data.columns, opts.id, data.tables[0].path, '--id');
+  const taken = new Set(['treatment', ...opts.outcomeColumns, ...(opts.pre ? [opts.pre] : [])]);
+  const kept = data.columns.filter((col) => col.name === opts.id || !taken.has(col.name));
+  const staged = await stageColumns(data, kept.map((col) => ({ alias: col.name, name: col.name, as: col.name !== opts.id && (col.kind === 'numeric' || col.kind === 'boolean') ? ('number' as const) : ('text' as const) })), path.join(c.tmp, 'inputs.parquet'));
+  const y = (name: string, k: number) => `${opts.missing === 'zero' ? `coalesce(o.y${k}, 0)` : `o.y${k}`} AS ${ident(name)}`;
+  const outcomes = [...opts.outcomeColumns.map(y), ...(opts.pre ? [`${opts.missing === 'zero' ? 'coalesce(o.x, 0)' : 'o.x'} AS ${ident(opts.pre)}`] : [])].join(', ');
+  const key = keySql(opts.id, 'VARCHAR', c.outcomes.keyType).key;
+  const query = `SELECT f.* EXCLUDE (__key), CASE WHEN i.status = 1 THEN 1 ELSE 0 END AS treatment, ${outcomes}
+    FROM ids_u i JOIN (SELECT *, ${key} AS __key FROM read_parquet(${params.bind(staged)}) QUALIFY row_number() OVER (PARTITION BY __key) = 1) f ON f.__key = i.key
+    LEFT JOIN (${c.outcomes.sql}) o ON o.key = i.key WHERE i.aud = ${params.bind(pick.i)} ORDER BY i.status, f.__key`;
+  fs.mkdirSync(path.dirname(path.resolve(want.file)), { recursive: true });
+  await copyTo(con, query, params.values, want.file);
 }

@@ -20,6 +20,7 @@ export const measure: Command = {
   summary: "measure each audience's lift over its holdout on campaign outcomes (with CUPED)",
   usage: `audience measure --audiences OUT/audiences --outcomes outcomes.csv --id COL --outcome COL [--outcome COL ...]
                   [--pre COL] [--missing skip|zero] [--out measure.json] [--report measure.html]
+                  [--campaign-data campaign.parquet [--campaign-audience NAME]]
 
 For each audience folder under --audiences (a score run's audiences/ folder, or any folders
 holding members.csv or members.parquet and holdout.csv, each with an id column named as in
@@ -39,6 +40,10 @@ the outcomes, or a single column), over the member and holdout ids found in the 
               "liftHigh", "relativeLift", "pValue", "incremental", "minDetectableLift",
               "nMembers", "nHoldout", "missing", "cuped"?, "bySegment"?}], "notMeasurable"?}]}
 --report FILE an HTML page with the same tables
+--campaign-data FILE  (a score run's folder) the campaign's table for 'audience train
+              uplift --treatment treatment --label OUTCOME': the scored inputs' columns for
+              the audience's members and holdout, treatment (1 member, 0 holdout) and the
+              outcomes; --campaign-audience NAME when several audiences have a holdout
 When the folder is a score run's (its manifest.json beside it) and the scores carry a
 segment (<model>_segment), each outcome's lift is also given per segment.
 Audiences without a holdout are listed as not measurable, with the reason.`,
@@ -51,6 +56,8 @@ Audiences without a holdout are listed as not measurable, with the reason.`,
     missing: { type: 'string' },
     out: { type: 'string', short: 'o' },
     report: { type: 'string' },
+    'campaign-data': { type: 'string' },
+    'campaign-audience': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run(values) {
@@ -62,6 +69,7 @@ Audiences without a holdout are listed as not measurable, with the reason.`,
     if (missing !== 'skip' && missing !== 'zero') throw new UserError(`--missing ${String(missing)}: expected skip or zero`);
     const out = typeof values.out === 'string' ? checkOut('--out', values.out) : undefined;
     const reportFile = typeof values.report === 'string' ? checkOut('--report', values.report) : undefined;
+    if (values['campaign-audience'] !== undefined && values['campaign-data'] === undefined) throw new UserError('--campaign-audience goes with --campaign-data');
     const result = await measureAudiences({
       audiences: str(values.audiences, '--audiences', 'measure'),
       outcomes,
@@ -69,12 +77,13 @@ Audiences without a holdout are listed as not measurable, with the reason.`,
       outcomeColumns,
       pre: typeof values.pre === 'string' ? values.pre : undefined,
       missing,
+      ...(typeof values['campaign-data'] === 'string' && { campaignData: { file: checkOut('--campaign-data', values['campaign-data']), audience: typeof values['campaign-audience'] === 'string' ? values['campaign-audience'] : undefined } }),
     });
     if (out) writeFileWhole(out, `${JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     if (reportFile) writeFileWhole(reportFile, measurePage(result, outcomes.join(', ')));
     if (!values.quiet) {
       process.stdout.write(`${measureText(result)}\n`);
-      for (const [what, f] of [['JSON', out], ['report', reportFile]] as const) if (f) process.stdout.write(`Wrote ${what} ${f}\n`);
+      for (const [what, f] of [['JSON', out], ['report', reportFile], ['campaign data', values['campaign-data']]] as const) if (typeof f === 'string') process.stdout.write(`Wrote ${what} ${f}\n`);
     }
   },
 };
