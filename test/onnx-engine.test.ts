@@ -19,7 +19,8 @@ import type { Calibration } from '../src/models/propensity/calibration.js';
 import { PropensityModel } from '../src/models/propensity/model.js';
 import type { Manifest, Weight } from '../src/models/registry.js';
 import type { ScoringModel } from '../src/models/model.js';
-import { OnnxScorer } from '../src/models/onnx/session.js';
+import { OnnxScorer, type OnnxProvider } from '../src/models/onnx/session.js';
+import fs from 'node:fs';
 import { Rng } from '../src/util/rng.js';
 
 const features: FittedTransform['features'] = [
@@ -69,11 +70,11 @@ function manifest(kind: string, state: Record<string, unknown> = {}): Manifest {
 }
 
 /** Every output of the tfjs model and of its graph on the batch, compared; the imputed counts too. */
-async function compare(model: ScoringModel, weights: Map<string, Weight>): Promise<void> {
+async function compare(model: ScoringModel, weights: Map<string, Weight>, provider: OnnxProvider = 'cpu'): Promise<void> {
   const b = batch();
   const block = transform(fitted, b);
   const expected = await model.score(block);
-  const scorer = await OnnxScorer.create(model.manifest, weights, model.outputs.map((o) => o.name), 1);
+  const scorer = await OnnxScorer.create(model.manifest, weights, model.outputs.map((o) => o.name), 1, provider);
   const got = await scorer.run(b);
   await scorer.dispose();
   expect(got.imputed).toBe(block.imputed);
@@ -153,4 +154,26 @@ describe('ONNX scoring graphs equal the tfjs path', () => {
       model.dispose();
     });
   }
+});
+
+/** A Vulkan driver for Dawn (Mesa lavapipe on CI, a GPU's elsewhere), as vitest.config.ts looks for one. */
+const hasVulkan = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => /lvp|nvidia/.test(f)));
+
+describe.skipIf(!hasVulkan && process.env.AUDIENCE_TEST_WEBGPU !== '1')("the same graphs on onnxruntime's WebGPU provider (lavapipe on CI; a GPU host's driver elsewhere)", () => {
+  it('K-Means and propensity (bins, isotonic) equal the tfjs path', async () => {
+    await initBackend();
+    const rng = new Rng(12);
+    const d = fitted.outputs.length;
+    const centroids = Float32Array.from({ length: 6 * d }, () => rng.next() * 2 - 1);
+    const kmeans = new KMeansModel(manifest('kmeans'), centroids);
+    await compare(kmeans, new Map([['centroids', { name: 'centroids', shape: [6, d], data: centroids }]]), 'webgpu');
+    kmeans.dispose();
+    const config: MlpConfig = { ...base, encoding };
+    const mlp = Mlp.init(config);
+    const weights = new Map((await mlp.toWeights()).map((w) => [w.name, w]));
+    const state = { mlp: config, calibration: calibrations[2], threshold: 0.5 };
+    const propensity = new PropensityModel(manifest('propensity', state), mlp, state);
+    await compare(propensity, weights, 'webgpu');
+    propensity.dispose();
+  });
 });

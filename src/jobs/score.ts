@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { backendName, initBackend } from '../compute/backend.js';
 import { columnRequest, idsOf, transform } from '../features/transform.js';
-import { ONNX_ENGINE } from '../models/onnx/session.js';
+import { ONNX_ENGINE, onnxProvider } from '../models/onnx/session.js';
 import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { warn } from '../util/warn.js';
@@ -63,7 +63,7 @@ export interface ScoreManifest {
   files: WrittenFile[];
   rows: number;
   columns: OutputColumn[];
-  /** Each model and the engine that scored it ('onnx': onnxruntime-node's CPU provider; 'tfjs': the backend below). */
+  /** Each model and the engine that scored it (onnxruntime-node and its provider, cpu or webgpu: onnxProvider; 'tfjs': the backend below). */
   models: Array<{ name: string; version: number; kind: string; engine: string }>;
   inputs: string[];
   backend: { name: string; device: string };
@@ -353,7 +353,7 @@ export async function finalizeScore(plan: ScorePlan<ModelOutline>, dir: string, 
     rows,
     columns,
     ...(built && { audiences: { summaries: built.summaries, overlap: built.overlap } }),
-    models: plan.models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind, engine: m.engine === 'onnx' ? `onnxruntime-node ${ONNX_ENGINE.version} (${ONNX_ENGINE.provider})` : 'tfjs' })),
+    models: plan.models.map((m) => ({ name: m.manifest.name, version: m.manifest.version, kind: m.manifest.kind, engine: m.engine === 'onnx' ? `onnxruntime-node ${ONNX_ENGINE.version} (${onnxProvider()})` : 'tfjs' })),
     inputs: plan.data.tables.map((t) => t.path),
     backend: { name: backendName(), device: backend.device },
     imputed: ordered.reduce((s, r) => s + r.imputed, 0),

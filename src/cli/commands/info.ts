@@ -1,7 +1,7 @@
 import { initBackend } from '../../compute/backend.js';
 import type { Command } from '../args.js';
 import { ONNX_KINDS } from '../../models/onnx/model-graphs.js';
-import { ONNX_ENGINE } from '../../models/onnx/session.js';
+import { ONNX_ENGINE, onnxProvider } from '../../models/onnx/session.js';
 
 /** `audience info`: the backend chosen, the device, versions and the backends skipped with why. */
 export const info: Command = {
@@ -9,16 +9,17 @@ export const info: Command = {
   summary: 'show the scoring engine, the compute backend, device, versions, and why faster backends were skipped',
   usage: `audience info [--json]
 
-Scoring engine: onnxruntime-node's CPU provider for the kinds with an ONNX graph (K-Means,
-propensity; score --engine tfjs runs them on tfjs instead); the backend below for training
-and the other kinds.
+Scoring engine: onnxruntime-node for the kinds with an ONNX graph (K-Means, propensity,
+CLTV, anomaly; score --engine tfjs runs them on tfjs instead), on its CPU provider, or its
+WebGPU provider where the backend below is webgpu (AUDIENCE_ONNX_PROVIDER=cpu|webgpu
+forces one); the backend below for training and the other kinds.
 Picks the backend as every command does: webgpu (a WebGPU adapter via Dawn), then
 tensorflow (@tensorflow/tfjs-node-gpu or -node, if installed with libtensorflow),
 then wasm (SIMD, the CPU default), then cpu. AUDIENCE_BACKEND=<name> forces one.`,
   options: { json: { type: 'boolean' } },
   async run(values) {
     const b = await initBackend();
-    const scoring = { ...ONNX_ENGINE, kinds: [...ONNX_KINDS] };
+    const scoring = { ...ONNX_ENGINE, provider: onnxProvider(), kinds: [...ONNX_KINDS] };
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...b, scoring }, null, 2)}\n`);
       return;

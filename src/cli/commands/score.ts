@@ -54,7 +54,8 @@ the old output whole.
 A bare model name uses its promoted version, else the latest.
 --engine onnx (default): K-Means, propensity, CLTV and anomaly models run as one ONNX
 graph each (the fitted transform, the network or centroids, the calibration) on
-onnxruntime-node's CPU provider; lookalike, bgnbd and uplift models, --top-features and specs with
+onnxruntime-node (its CPU provider; its WebGPU provider on a webgpu backend: see audience
+info); lookalike, bgnbd and uplift models, --top-features and specs with
 "onInvalid": "error" run on tfjs.
 --engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`,
   options: {

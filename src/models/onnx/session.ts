@@ -9,6 +9,7 @@
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { backendName } from '../../compute/backend.js';
 import type { ColumnBatch } from '../../io/columns.js';
 import { numberColumn, textColumn } from '../../io/columns.js';
 import type { OutputData } from '../../io/writer.js';
@@ -17,8 +18,22 @@ import type { Manifest, Weight } from '../registry.js';
 import { scoringGraph } from './model-graphs.js';
 import { featureInputs, unseenIndex, type FeatureInput } from './transform-graph.js';
 
-/** The engine and provider a process scores with, for `audience info` and manifests. */
-export const ONNX_ENGINE = { engine: 'onnxruntime-node', version: ort.env.versions.node ?? 'unknown', provider: 'cpu' } as const;
+/** The engine a process scores with, for `audience info` and manifests (its provider: onnxProvider). */
+export const ONNX_ENGINE = { engine: 'onnxruntime-node', version: ort.env.versions.node ?? 'unknown' } as const;
+
+/** onnxruntime's execution providers the product uses: MLAS on the CPU, or Dawn's WebGPU (over Vulkan, as tfjs-webgpu). */
+export type OnnxProvider = 'cpu' | 'webgpu';
+
+/**
+ * The provider this process scores on: WebGPU where its tfjs backend is webgpu (a GPU host,
+ * or lavapipe when asked for), else the CPU. AUDIENCE_ONNX_PROVIDER=cpu|webgpu overrides.
+ * Nodes the WebGPU provider lacks a kernel for run on the CPU provider within the same session.
+ */
+export function onnxProvider(): OnnxProvider {
+  const forced = process.env.AUDIENCE_ONNX_PROVIDER;
+  if (forced === 'cpu' || forced === 'webgpu') return forced;
+  return backendName() === 'webgpu' ? 'webgpu' : 'cpu';
+}
 
 /** Distinct cell texts of a categorical column remembered with their level index (then forgotten and begun again). */
 const MAX_SEEN = 100_000;
@@ -43,9 +58,9 @@ export class OnnxScorer {
    * (computed here, as transform() does), yielding the score columns `outputs`.
    * @throws Error for a kind without a graph, or when onnxruntime cannot load it (a bug).
    */
-  static async create(manifest: Manifest, weights: Map<string, Weight>, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1): Promise<OnnxScorer> {
+  static async create(manifest: Manifest, weights: Map<string, Weight>, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1, provider = onnxProvider()): Promise<OnnxScorer> {
     const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false), {
-      executionProviders: ['cpu'],
+      executionProviders: provider === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
