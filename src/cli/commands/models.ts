@@ -2,6 +2,7 @@ import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
 import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../../report/text.js';
+import { formatUpliftReport } from '../../report/uplift.js';
 import type { GroupProfile } from '../../models/profile.js';
 import type { SegmentMap } from '../../models/kmeans/map.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
@@ -156,8 +157,8 @@ audience models export NAME[@VERSION] --out model.onnx [--format onnx]
       `features  ${m.features.features.length} columns -> ${m.features.outputs.length} inputs: ${m.features.features.map((f) => f.name).join(', ')}`,
       `params    ${JSON.stringify(m.params)}`,
     ];
-    if (m.kind === 'propensity' || m.kind === 'lookalike' || m.kind === 'anomaly' || m.kind === 'cltv' || m.kind === 'bgnbd') {
-      const format = { propensity: formatPropensityReport, lookalike: formatLookalikeReport, anomaly: formatAnomalyReport, cltv: formatCltvReport, bgnbd: formatBgNbdReport }[m.kind];
+    if (m.kind === 'propensity' || m.kind === 'lookalike' || m.kind === 'anomaly' || m.kind === 'cltv' || m.kind === 'bgnbd' || m.kind === 'uplift') {
+      const format = { propensity: formatPropensityReport, lookalike: formatLookalikeReport, anomaly: formatAnomalyReport, cltv: formatCltvReport, bgnbd: formatBgNbdReport, uplift: formatUpliftReport }[m.kind];
       const report = format(m.metrics as never);
       process.stdout.write(`${[...head, '', report].join('\n')}\n`);
       return;
