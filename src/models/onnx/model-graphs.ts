@@ -19,7 +19,7 @@ import { GraphBuilder } from './graph.js';
 import { NICHE_REACH, type AnomalyState } from '../anomaly/model.js';
 import { MIN_SCALE } from '../cltv/ziln.js';
 import { centroidOperandValues } from '../kmeans/kernels.js';
-import { transformNodes } from './transform-graph.js';
+import { transformNodes, type TransformNodes } from './transform-graph.js';
 
 /** The kinds scored through an ONNX graph, and the outputs (after `<name>_`) each graph yields. */
 export const ONNX_OUTPUTS: Record<string, string[]> = {
@@ -36,28 +36,19 @@ export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
  */
 export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, text = true): Uint8Array {
   const g = new GraphBuilder(`${manifest.name}@${manifest.version}`);
-  const { xT: x, columns, imputed } = transformNodes(g, manifest.features, text);
+  // Distances to centroids take each categorical as a lookup of its level's row, not one-hot rows.
+  const nodes = transformNodes(g, manifest.features, text, !CENTROID_KINDS.has(manifest.kind) || !denseFeatures(manifest));
+  const { xT: x, columns, imputed } = nodes;
   const col = (o: string) => outputName(manifest.name, o);
-  if (manifest.kind === 'kmeans') kmeansNodes(g, x, permuteColumns(weight(weights, 'centroids'), columns), columns.length, col);
+  if (manifest.kind === 'kmeans') kmeansNodes(g, nodes, weight(weights, 'centroids'), col);
   else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, inputOrder(weights, manifest.state as { mlp: MlpConfig }, columns), col);
   else if (manifest.kind === 'cltv') {
     const state = manifest.state as { mlp: MlpConfig; maxValue?: number };
     cltvNodes(g, x, inputOrder(weights, state, columns), state.maxValue ?? Infinity, col);
-  } else if (manifest.kind === 'anomaly') anomalyNodes(g, x, (n) => weight(weights, n), columns, manifest.state as AnomalyState, col);
+  } else if (manifest.kind === 'anomaly') anomalyNodes(g, nodes, (n) => weight(weights, n), manifest.state as AnomalyState, col);
   else throw new Error(`no ONNX graph for kind ${manifest.kind}`);
   g.output(imputed, 'imputed', 'int64', []);
   return g.toBytes({ model: `${manifest.name}@${manifest.version}`, kind: manifest.kind });
-}
-
-/**
- * Rows x columns values (row-major) with their columns taken in `order` (X's column j is the
- * block's column order[j]): the graph's X is the block with its columns reordered.
- */
-function permuteColumns(values: Float32Array, order: number[]): Float32Array {
-  const d = order.length;
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < values.length / d; r++) for (let j = 0; j < d; j++) out[r * d + j] = values[r * d + order[j]];
-  return out;
 }
 
 /**
@@ -101,20 +92,45 @@ function weight(weights: Map<string, Weight>, name: string): Float32Array {
 }
 
 /** The nearest of the centroids (K x d, X's column order) per row of the block (given transposed, d x N), as int64, and the Euclidean distance to it (float32). */
-function nearestNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number): { segment: string; distance: string } {
-  const k = centroids.length / d;
-  const op = centroidOperandValues(centroids, k, d);
-  const [negTwoCt, norms] = [op.subarray(0, d * k), op.subarray(d * k)];
-  const partial = g.node('Gemm', [x, g.tensor('neg2ct', 'float', [d, k], negTwoCt), g.tensor('cnorm', 'float', [k], norms)], { transA: 1 });
+/** Kinds scored by distances to centroids. */
+const CENTROID_KINDS = new Set(['kmeans', 'anomaly']);
+
+/** Whether a transform has a numeric or boolean feature (X is not empty without one-hot rows). */
+function denseFeatures(manifest: Manifest): boolean {
+  return manifest.features.features.some((f) => f.kind !== 'categorical');
+}
+
+/**
+ * The nearest of the centroids (block column order, k x d) and the distance to it, by
+ * ||x||^2 - 2 x.c + ||c||^2 (kmeans/kernels.ts nearestCentroid): one Gemm over X's columns,
+ * and per categorical (when X has no one-hot rows) the -2 c[level] row of each centroid looked
+ * up by the level index (a one-hot row's product is that one term, and its square adds 1),
+ * an index past the levels (unseen, no "(other)") taking a row of zeros, as its one-hot row is.
+ */
+function nearestNodes(g: GraphBuilder, t: TransformNodes, centroids: Float32Array): { segment: string; distance: string } {
+  const inX = new Set(t.columns);
+  const looked = t.categorical.filter((c) => !inX.has(c.start)); // categoricals without one-hot rows in X
+  const width = t.columns.length + looked.reduce((n, c) => n + c.width, 0); // the block's columns
+  const k = centroids.length / width;
+  const op = centroidOperandValues(centroids, k, width);
+  const rows = (cols: number[]) => Float32Array.from(cols.flatMap((c) => Array.from(op.subarray(c * k, c * k + k))));
+  let partial = g.node('Gemm', [t.xT, g.tensor('neg2ct', 'float', [t.columns.length, k], rows(t.columns)), g.tensor('cnorm', 'float', [k], op.subarray(width * k))], { transA: 1 });
+  let sqNorm = g.node('ReduceSum', [g.node('Mul', [t.xT, t.xT]), g.tensor('axes0', 'int64', [1], [0n])], { keepdims: 0 });
+  for (const c of looked) {
+    const levels = Array.from({ length: c.width }, (_, j) => c.start + j);
+    const table = g.tensor('neg2ct_levels', 'float', [c.width + 1, k], Float32Array.from([...rows(levels), ...new Array<number>(k).fill(0)]));
+    const at = g.node('Min', [g.node('Cast', [c.idx], { to: 7 }), g.scalar('int64', c.width)]);
+    partial = g.node('Add', [partial, g.node('Gather', [table, at], { axis: 0 })]);
+    sqNorm = g.node('Add', [sqNorm, g.node('Cast', [g.node('Less', [at, g.scalar('int64', c.width)])], { to: 1 })]);
+  }
   const segment = g.node('ArgMin', [partial], { axis: 1, keepdims: 0 });
-  const sqNorm = g.node('ReduceSum', [g.node('Mul', [x, x]), g.tensor('axes0', 'int64', [1], [0n])], { keepdims: 0 });
   const distance = g.node('Sqrt', [g.node('Relu', [g.node('Add', [g.node('ReduceMin', [partial], { axes: [1], keepdims: 0 }), sqNorm])])]);
   return { segment, distance };
 }
 
 /** K-Means: the segment and the distance to it. */
-function kmeansNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: number, col: (o: string) => string): void {
-  const { segment, distance } = nearestNodes(g, x, centroids, d);
+function kmeansNodes(g: GraphBuilder, t: TransformNodes, centroids: Float32Array, col: (o: string) => string): void {
+  const { segment, distance } = nearestNodes(g, t, centroids);
   g.output(g.node('Cast', [segment], { to: 6 }), col('segment'), 'int32');
   g.output(distance, col('distance'), 'float');
 }
@@ -125,9 +141,8 @@ function kmeansNodes(g: GraphBuilder, x: string, centroids: Float32Array, d: num
  * nearest niche centroid within NICHE_REACH of its spread for an outlier; the niche as a
  * double, NaN for none.
  */
-function anomalyNodes(g: GraphBuilder, x: string, w: (name: string) => Float32Array, order: number[], state: AnomalyState, col: (o: string) => string): void {
-  const d = order.length;
-  const main = nearestNodes(g, x, permuteColumns(w('centroids'), order), d);
+function anomalyNodes(g: GraphBuilder, t: TransformNodes, w: (name: string) => Float32Array, state: AnomalyState, col: (o: string) => string): void {
+  const main = nearestNodes(g, t, w('centroids'));
   const spread = g.node('Gather', [g.tensor('spreads', 'double', [state.nicheOfCluster.length], Array.from(w('spreads'), (s) => Math.max(1e-6, s))), main.segment]);
   const score = g.node('Cast', [g.node('Div', [g.node('Cast', [main.distance], { to: 11 }), spread])], { to: 1 });
   const reach = g.scalar('float', NICHE_REACH);
@@ -136,7 +151,7 @@ function anomalyNodes(g: GraphBuilder, x: string, w: (name: string) => Float32Ar
   let niche = g.node('Where', [g.node('And', [g.node('GreaterOrEqual', [ofCluster, g.scalar('int64', 0)]), g.node('LessOrEqual', [score, reach])]), ofCluster, none]);
   const niches = w('niches');
   if (niches.length) {
-    const near = nearestNodes(g, x, permuteColumns(niches, order), d);
+    const near = nearestNodes(g, t, niches);
     const nicheSpreads = w('niche_spreads');
     const within = g.node('LessOrEqual', [g.node('Cast', [near.distance], { to: 11 }), g.node('Gather', [g.tensor('niche_reach', 'double', [nicheSpreads.length], Array.from(nicheSpreads, (s) => NICHE_REACH * s)), near.segment])]);
     const smallSegment = g.tensor('small_segment_niche', 'bool', [nicheSpreads.length], Array.from(nicheSpreads, (_s, n) => (state.nicheOfCluster.includes(n) ? 1 : 0)));

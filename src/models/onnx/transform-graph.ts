@@ -40,17 +40,25 @@ export interface TransformNodes {
   /** For each column of X, the transform's output (block column) it holds. */
   columns: number[];
   imputed: string;
+  /**
+   * Each categorical's level index [N] (int32 fed, or int64 from the LabelEncoder), its width
+   * (levels, "(other)" included) and its first block column. Without one-hot rows (onehot
+   * false), X holds the numeric and boolean columns alone and a model takes these instead.
+   */
+  categorical: Array<{ idx: string; width: number; start: number }>;
 }
 
 /**
- * Adds the transform's nodes to `g`, with one graph input per feature. Numeric features (those
+ * Adds the transform's nodes to `g`, with one graph input per feature (`onehot` false: no
+ * one-hot rows, X the numeric and boolean columns, the categoricals as their level indices; X
+ * is '' when there are none). Numeric features (those
  * under log apart) and booleans are stacked into one matrix each, so every step is one node over
  * all of them, not one per column; categoricals are one-hot as (index == level). X's columns come in the
  * order of those groups (`columns` says which block column each is), and the model's graph
  * reorders its first weights to it, instead of moving the data back.
  * @param text categorical inputs as text through a LabelEncoder (an exported graph), else as level indices.
  */
-export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true): TransformNodes {
+export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true, onehot = true): TransformNodes {
   const inputs = new Map(featureInputs(t, text).map((f) => [f.name, g.input(f.name, f.type)]));
   const blockColumn = new Map<string, number>();
   let c = 0;
@@ -80,6 +88,7 @@ export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true)
     invalid.push(bad);
     columns.push(...booleans.map((f) => blockColumn.get(f.name)!));
   }
+  const categorical: TransformNodes['categorical'] = [];
   for (const f of t.features) {
     if (f.kind !== 'categorical') continue;
     const width = f.levels.length + (f.other ? 1 : 0);
@@ -89,6 +98,8 @@ export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true)
       const index = levelIndex(f.levels);
       idx = g.node('LabelEncoder', [idx], { keys_strings: [...index.keys()], values_int64s: [...index.values()], default_int64: unseenIndex(f) }, 1, 'ai.onnx.ml');
     }
+    categorical.push({ idx, width, start: blockColumn.get(f.name)! });
+    if (!onehot) continue;
     // The one-hot rows [width, N] as (index == level), cast to float: an index past the levels
     // (unseen, no "(other)") is all zeros, as transform() leaves the row. onnxruntime's OneHot
     // took 2.7x the CPU of Equal + Cast here (K-Means graph, 500k rows: 199 against 73 ms).
@@ -96,10 +107,10 @@ export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true)
     parts.push(g.node('Cast', [g.node('Equal', [g.node('Unsqueeze', [idx, g.tensor('axes0', 'int64', [1], [0n])]), levels])], { to: 1 }));
     columns.push(...Array.from({ length: width }, (_, j) => blockColumn.get(f.name)! + j));
   }
-  const xT = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 0 });
+  const xT = parts.length === 0 ? '' : parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 0 });
   const counts = invalid.map((b) => g.node('ReduceSum', [g.node('Cast', [b], { to: 6 })], { keepdims: 0 }));
   const sum = counts.length === 0 ? g.scalar('int32', 0) : counts.reduce((a, b) => g.node('Add', [a, b]));
-  return { xT, columns, imputed: g.node('Cast', [sum], { to: 7 }) };
+  return { xT, columns, imputed: g.node('Cast', [sum], { to: 7 }), categorical };
 }
 
 /** The index an unseen categorical value takes: "(other)"'s, or past the levels (a row of zeros). */
