@@ -62,6 +62,8 @@ if (!force && distIsCurrent()) {
   const tmp = `${DIST}.${process.pid}.tmp`;
   try {
     const hash = await buildInto(tmp);
+    // ES modules wherever the build is put (the package's own package.json says so for dist/).
+    fs.writeFileSync(path.join(tmp, 'package.json'), '{ "type": "module" }\n');
     fs.writeFileSync(path.join(tmp, STAMP), `${JSON.stringify({ sources: hash, esbuild: esbuild.version, built: new Date().toISOString() })}\n`);
     swapIn(tmp, hash);
   } catch (err) {

@@ -17,42 +17,72 @@ import path from 'node:path';
 
 const BUILD = path.resolve('scripts/build.mjs');
 
-/** Builds the sources into `dist` (AUDIENCE_DIST); a failure is reported, and tests then run on tsx. */
-function buildSync(dist: string): void {
-  const r = spawnSync(process.execPath, [BUILD, '--quiet'], { env: { ...process.env, AUDIENCE_DIST: dist }, encoding: 'utf8' });
-  if (r.status !== 0) process.stderr.write(`note: the build for the test processes failed; they run the sources through tsx\n${r.stderr}`);
-}
+/**
+ * The test processes' builds, in `dir`: each (re)build goes to a new folder v1, v2, ... and
+ * `dir/dist` (AUDIENCE_DIST) is a link re-pointed to the newest, so a process keeps the whole
+ * build it started from (Node loads modules by their real path) while a rebuild lands.
+ * Packages resolve through `dir/node_modules`, a link to the checkout's.
+ */
+class TestBuilds {
+  private version = 0;
+  readonly dist: string;
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir);
+    fs.symlinkSync(path.resolve('node_modules'), path.join(dir, 'node_modules'));
+    this.dist = path.join(dir, 'dist');
+  }
 
-/** Rebuilds `dist` after each change under src/ (debounced, one build at a time); returns the stop. */
-function rebuildOnChange(dist: string): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let building: ChildProcess | undefined;
-  let dirty = false;
-  let stopped = false;
-  const build = () => {
-    if (building) return void (dirty = true);
-    dirty = false;
-    const child = (building = spawn(process.execPath, [BUILD, '--quiet'], { env: { ...process.env, AUDIENCE_DIST: dist }, stdio: 'ignore' }));
-    child.on('exit', () => {
-      building = undefined;
-      if (dirty) schedule();
-    });
-  };
-  const schedule = () => {
-    if (stopped) return;
-    clearTimeout(timer);
-    timer = setTimeout(build, 300);
-  };
-  try {
-    const watcher = fs.watch(path.resolve('src'), { recursive: true }, schedule);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      watcher.close();
-      building?.kill();
+  private next(): string {
+    return path.join(this.dir, `v${++this.version}`);
+  }
+
+  private point(to: string): void {
+    const link = `${this.dist}.${path.basename(to)}.tmp`;
+    fs.symlinkSync(to, link);
+    fs.renameSync(link, this.dist);
+  }
+
+  /** Builds now; a failure is reported, and the tests' processes then run on tsx. */
+  buildSync(): void {
+    const to = this.next();
+    const r = spawnSync(process.execPath, [BUILD, '--quiet'], { env: { ...process.env, AUDIENCE_DIST: to }, encoding: 'utf8' });
+    if (r.status === 0) this.point(to);
+    else process.stderr.write(`note: the build for the test processes failed; they run the sources through tsx\n${r.stderr}`);
+  }
+
+  /** Rebuilds after each change under src/ (debounced, one build at a time); returns the stop. */
+  rebuildOnChange(): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let building: ChildProcess | undefined;
+    let dirty = false;
+    let stopped = false;
+    const build = () => {
+      if (building) return void (dirty = true);
+      dirty = false;
+      const to = this.next();
+      const child = (building = spawn(process.execPath, [BUILD, '--quiet'], { env: { ...process.env, AUDIENCE_DIST: to }, stdio: 'ignore' }));
+      child.on('exit', (code) => {
+        building = undefined;
+        if (code === 0 && !stopped) this.point(to);
+        if (dirty) schedule();
+      });
     };
-  } catch {
-    return () => {}; // no watching (inotify limits): a stale build is not used, so tests run on tsx
+    const schedule = () => {
+      if (stopped) return;
+      clearTimeout(timer);
+      timer = setTimeout(build, 300);
+    };
+    try {
+      const watcher = fs.watch(path.resolve('src'), { recursive: true }, schedule);
+      return () => {
+        stopped = true;
+        clearTimeout(timer);
+        watcher.close();
+        building?.kill();
+      };
+    } catch {
+      return () => {}; // no watching (inotify limits): a stale build is not used, so tests run on tsx
+    }
   }
 }
 
@@ -64,12 +94,10 @@ export default function setup(): () => void {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aet-'));
   process.env.AUDIENCE_TEST_TMP = root;
   process.env.TMPDIR = root;
-  const dist = path.join(root, 'dist');
-  process.env.AUDIENCE_DIST = dist;
-  // The build lies outside the repository: its imports of packages find them through this link.
-  fs.symlinkSync(path.resolve('node_modules'), path.join(root, 'node_modules'), 'dir');
-  buildSync(dist);
-  const stop = rebuildOnChange(dist);
+  const builds = new TestBuilds(path.join(root, 'build'));
+  process.env.AUDIENCE_DIST = builds.dist;
+  builds.buildSync();
+  const stop = builds.rebuildOnChange();
   return () => {
     stop();
     if (process.env.AUDIENCE_KEEP_TEST_TMP === '1') process.stderr.write(`test files kept in ${root}\n`);
