@@ -26,9 +26,21 @@ class Client {
 
   constructor(private readonly port: number) {}
 
+  /** A new connection; an error or close while idle (the server killed) drops it from the pool. */
+  private connect(): net.Socket {
+    const socket = net.connect({ host: '127.0.0.1', port: this.port, noDelay: true });
+    const drop = () => {
+      const i = this.idle.indexOf(socket);
+      if (i >= 0) this.idle.splice(i, 1);
+    };
+    socket.on('error', drop);
+    socket.on('close', drop);
+    return socket;
+  }
+
   /** One request; resolves with the status and body once its content-length is read. */
   request(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-    const socket = this.idle.pop() ?? net.connect({ host: '127.0.0.1', port: this.port, noDelay: true });
+    const socket = this.idle.pop() ?? this.connect();
     const head = `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\n${body ? `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n`;
     socket.write(body ? head + body : head);
     return new Promise((resolve, reject) => {
@@ -39,6 +51,7 @@ class Client {
       const finish = (err?: Error) => {
         socket.off('data', onData);
         socket.off('error', finish);
+        socket.off('close', onClose);
         if (err) {
           socket.destroy();
           reject(err);
@@ -61,8 +74,10 @@ class Client {
         }
         if (buf.length >= need) finish();
       };
+      const onClose = () => finish(new Error('connection closed'));
       socket.on('data', onData);
       socket.once('error', finish);
+      socket.once('close', onClose);
     });
   }
 }
@@ -142,5 +157,5 @@ async function events(o: { url: string; rate: number; seconds: number; batch: nu
 
 const opts = JSON.parse(process.argv[2]);
 const result = opts.mode === 'events' ? await events(opts) : await requests(opts);
-process.stdout.write(`${JSON.stringify(result)}\n`);
-process.exit(0);
+// Exit once the whole result is written: a pipe takes a large write asynchronously.
+process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));

@@ -202,6 +202,22 @@ describe('audiences online', () => {
     }
   });
 
+  it('the sweep runs every sweepSeconds by itself: a window expiring is logged within the period', async () => {
+    const clock = { now: at('2024-06-30') };
+    const app = await onlineApp({ ...view, sweepSeconds: 1 }, audiences, clock);
+    try {
+      await post(app, [ev('w1', '2024-06-30', 5)]);
+      const entered = await changes(app, 'recent');
+      expect(summary(entered)).toEqual(['enter w1']);
+      clock.now = at('2024-07-08');
+      const started = Date.now();
+      expect(summary(await changes(app, 'recent', entered.cursor, 5))).toEqual(['exit w1']);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('the long poll answers as soon as a change is logged; unknown audiences are 404', async () => {
     const app = await onlineApp(view, audiences, { now: at('2024-06-30') });
     try {
