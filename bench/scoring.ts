@@ -3,7 +3,7 @@
  * 0. The engines side by side: per model kind, rows/s of the tfjs path (the JavaScript
  *    transform, then the model on tfjs-wasm, one thread) and of the ONNX graph on
  *    onnxruntime-node (transform included) with one intra-op thread (per core) and with
- *    every core, on the same batches already read; and one visitor scored by both graphs
+ *    every core, on the same batches already read; and one visitor scored by the three graphs (K-Means, propensity, anomaly)
  *    in process (median latency over 2,000 calls).
  * 1. What `--top-features` costs: a propensity MLP's forward pass (logits) against the forward
  *    pass plus gradient x input (what `_top_features` needs), same model, same rows.
@@ -79,11 +79,12 @@ function workersGain(rows: number): Record<string, string | number> {
   }
 }
 
-/** Trains a K-Means and a propensity model on `rows` generated visitors in `dir`; returns the file. */
+/** Trains a K-Means, a propensity and an anomaly model on `rows` generated visitors in `dir`; returns the file. */
 function trainedModels(dir: string, rows: number): string {
   cli(dir, {}, 'generate', '--visitors', String(rows), '--out', 'v.parquet', '--quiet');
   cli(dir, {}, 'train', 'kmeans', '--input', 'v.parquet', '--k', '8', '--n-init', '1', '--name', 'seg', '--exclude', 'email,converted,true_segment', '--quiet');
   cli(dir, {}, 'train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--exclude', 'email,true_segment', '--name', 'p', '--max-epochs', '3', '--quiet');
+  cli(dir, {}, 'train', 'anomaly', '--input', 'v.parquet', '--name', 'out', '--exclude', 'email,converted,true_segment', '--quiet');
   return path.join(dir, 'v.parquet');
 }
 
@@ -97,7 +98,7 @@ async function engines(rows: number): Promise<Array<Record<string, string | numb
     const out: Array<Record<string, string | number>> = [];
     const singles: Array<(b: ColumnBatch) => Promise<unknown>> = [];
     let one: ColumnBatch | undefined;
-    for (const ref of ['seg', 'p']) {
+    for (const ref of ['seg', 'p', 'out']) {
       const model = await loadScoringModel(store, ref, { engine: 'tfjs' });
       const { manifest, weights } = store.load(ref);
       const names = model.outputs.map((o) => o.name);
@@ -119,7 +120,7 @@ async function engines(rows: number): Promise<Array<Record<string, string | numb
     const calls = await timeIt(async () => {
       for (const f of singles) await f(one!);
     }, 2000, 50);
-    out.push({ measure: 'one visitor, both graphs in process: median us', tfjs: '-', 'onnx 1 thread': Math.round(median(calls) * 1000), [`onnx ${os.availableParallelism()} threads`]: '-', 'onnx / tfjs per core': '-' });
+    out.push({ measure: 'one visitor, the three graphs in process: median us', tfjs: '-', 'onnx 1 thread': Math.round(median(calls) * 1000), [`onnx ${os.availableParallelism()} threads`]: '-', 'onnx / tfjs per core': '-' });
     return out;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -31,13 +31,14 @@ export const ONNX_OUTPUTS: Record<string, string[]> = {
 export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
 
 /**
- * The scoring graph of a stored version (ModelProto bytes).
+ * The scoring graph of a stored version (ModelProto bytes): from the raw feature columns, or
+ * (`transformed`) from the transformed block (blockInput).
  * @throws Error for a kind without a graph (check ONNX_KINDS first) or weights that do not fit.
  */
-export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, text = true): Uint8Array {
+export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, text = true, transformed = false): Uint8Array {
   const g = new GraphBuilder(`${manifest.name}@${manifest.version}`);
   // Distances to centroids take each categorical as a lookup of its level's row, not one-hot rows.
-  const nodes = transformNodes(g, manifest.features, text, !CENTROID_KINDS.has(manifest.kind) || !denseFeatures(manifest));
+  const nodes = transformed ? blockInput(g, manifest.features.outputs.length) : transformNodes(g, manifest.features, text, !CENTROID_KINDS.has(manifest.kind) || !denseFeatures(manifest));
   const { xT: x, columns, imputed } = nodes;
   const col = (o: string) => outputName(manifest.name, o);
   if (manifest.kind === 'kmeans') kmeansNodes(g, nodes, weight(weights, 'centroids'), col);
@@ -47,7 +48,7 @@ export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, t
     cltvNodes(g, x, inputOrder(weights, state, columns), state.maxValue ?? Infinity, col);
   } else if (manifest.kind === 'anomaly') anomalyNodes(g, nodes, (n) => weight(weights, n), manifest.state as AnomalyState, col);
   else throw new Error(`no ONNX graph for kind ${manifest.kind}`);
-  g.output(imputed, 'imputed', 'int64', []);
+  if (!transformed) g.output(imputed, 'imputed', 'int64', []);
   return g.toBytes({ model: `${manifest.name}@${manifest.version}`, kind: manifest.kind });
 }
 
@@ -92,6 +93,16 @@ function weight(weights: Map<string, Weight>, name: string): Float32Array {
 }
 
 /** The nearest of the centroids (K x d, X's column order) per row of the block (given transposed, d x N), as int64, and the Euclidean distance to it (float32). */
+/**
+ * The model's part alone, fed the transformed block transposed: input `xT` [d, N] (float32,
+ * the block's columns in order, as features/transform.ts makes them). What a few rows score
+ * through (session.ts), where the transform's nodes would cost more than the JavaScript
+ * transform of those rows.
+ */
+function blockInput(g: GraphBuilder, d: number): TransformNodes {
+  return { xT: g.input('xT', 'float', [d, 'N']), columns: Array.from({ length: d }, (_, j) => j), imputed: '', categorical: [] };
+}
+
 /** Kinds scored by distances to centroids. */
 const CENTROID_KINDS = new Set(['kmeans', 'anomaly']);
 

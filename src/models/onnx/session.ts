@@ -13,7 +13,7 @@ import { backendName } from '../../compute/backend.js';
 import type { ColumnBatch } from '../../io/columns.js';
 import { numberColumn, textColumn } from '../../io/columns.js';
 import type { OutputData } from '../../io/writer.js';
-import { booleanValues, categoryOf, levelIndex, type FittedTransform } from '../../features/transform.js';
+import { booleanValues, categoryOf, levelIndex, transform, type FittedTransform } from '../../features/transform.js';
 import type { Manifest, Weight } from '../registry.js';
 import { scoringGraph } from './model-graphs.js';
 import { featureInputs, unseenIndex, type FeatureInput } from './transform-graph.js';
@@ -35,6 +35,13 @@ export function onnxProvider(): OnnxProvider {
   return backendName() === 'webgpu' ? 'webgpu' : 'cpu';
 }
 
+/**
+ * Batches of at most this many rows take the JavaScript transform (features/transform.ts, the
+ * reference the graphs are tested against) and the model's part of the graph alone: for one
+ * visitor the transform's nodes cost more than the transform itself.
+ */
+export const SMALL_BATCH_ROWS = 16;
+
 /** Distinct cell texts of a categorical column remembered with their level index (then forgotten and begun again). */
 const MAX_SEEN = 100_000;
 
@@ -44,10 +51,13 @@ export class OnnxScorer {
 
   private readonly levels: Map<string, { index: Map<string, number>; unseen: number; seen: Map<string | null, number> }>;
 
+  private small: Promise<ort.InferenceSession> | undefined;
+
   private constructor(
     private readonly session: ort.InferenceSession,
-    transform: FittedTransform,
+    private readonly transform: FittedTransform,
     private readonly outputs: string[],
+    private readonly openSmall: () => Promise<ort.InferenceSession>,
   ) {
     this.inputs = featureInputs(transform, false);
     this.levels = new Map(transform.features.flatMap((f) => (f.kind === 'categorical' ? [[f.name, { index: levelIndex(f.levels), unseen: unseenIndex(f), seen: new Map<string | null, number>() }]] : [])));
@@ -59,17 +69,21 @@ export class OnnxScorer {
    * @throws Error for a kind without a graph, or when onnxruntime cannot load it (a bug).
    */
   static async create(manifest: Manifest, weights: Map<string, Weight>, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1, provider = onnxProvider()): Promise<OnnxScorer> {
-    const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false), {
+    const options: ort.InferenceSession.SessionOptions = {
       executionProviders: provider === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
-    });
-    return new OnnxScorer(session, manifest.features, outputs);
+    };
+    const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false), options);
+    // The model's part alone, for small batches: made on the first one.
+    const small = () => ort.InferenceSession.create(scoringGraph(manifest, weights, false, true), { ...options, intraOpNumThreads: 1 });
+    return new OnnxScorer(session, manifest.features, outputs, small);
   }
 
   /** The score columns of a batch and the count of values imputed in it. */
   async run(batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }> {
+    if (batch.rows <= SMALL_BATCH_ROWS) return this.runSmall(batch);
     const feeds: Record<string, ort.Tensor> = {};
     const n = batch.rows;
     for (const input of this.inputs) feeds[input.name] = this.feed(batch, input, n);
@@ -81,8 +95,23 @@ export class OnnxScorer {
     return { outputs, imputed };
   }
 
+  /** A few rows: the JavaScript transform, then the model's part of the graph on the block, transposed. */
+  private async runSmall(batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }> {
+    const block = transform({ ...this.transform, id: { column: null, as: 'row' } }, batch);
+    const { rows: n, cols: d, data } = block;
+    const xT = new Float32Array(n * d);
+    for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) xT[j * n + r] = data[r * d + j];
+    this.small ??= this.openSmall();
+    const result = await (await this.small).run({ xT: new ort.Tensor('float32', xT, [d, n]) });
+    const outputs: Record<string, OutputData> = {};
+    for (const name of this.outputs) outputs[name] = result[name].data as OutputData;
+    for (const t of Object.values(result)) t.dispose();
+    return { outputs, imputed: block.imputed };
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
+    if (this.small) await (await this.small).release();
   }
 
   /** A feature's column as the graph's input tensor: numbers handed over as they are, text as level indices. */
