@@ -84,7 +84,9 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const roots = spec.roots;
   // Each planned file inside the roots now (a link swapped in since submission is refused first), then unchanged since.
   if (spec.tables) await openableInputs(roots, spec.tables.map((t) => t.path));
-  const submitted = spec.fingerprints && spec.tables ? fingerprintChange(spec.fingerprints, spec.tables.map((t) => t.path)) : undefined;
+  // At its first start (a resumed job checks against the fingerprints it started from, below).
+  const first = jobs.shards(id).length === 0;
+  const submitted = first && spec.fingerprints && spec.tables ? fingerprintChange(spec.fingerprints, spec.tables.map((t) => t.path)) : undefined;
   if (submitted) throw new UserError(`an input changed since the job was submitted: ${submitted}. Its plan (columns, row counts) came from the old file; resubmit the job`);
   const data = await openJobInputs(roots, spec.input, spec.tables);
   const scoring = { topFeatures: spec.topFeatures, engine: spec.engine };
