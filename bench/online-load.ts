@@ -121,11 +121,15 @@ async function events(o: { url: string; rate: number; seconds: number; batch: nu
   let cursor = 0;
   const poller = (async () => {
     while (!stop) {
-      const r = await polls.request('GET', `/v1/audiences/recent/changes?after=${cursor}&wait=1`);
-      const body = JSON.parse(r.body) as { changes: Array<{ id: string; change: string }>; cursor: number };
-      const now = performance.now();
-      for (const c of body.changes) if (c.change === 'enter' && sentAt.has(c.id)) enterMs.push(now - sentAt.get(c.id)!);
-      cursor = body.cursor;
+      try {
+        const r = await polls.request('GET', `/v1/audiences/recent/changes?after=${cursor}&wait=1`);
+        const body = JSON.parse(r.body) as { changes: Array<{ id: string; change: string }>; cursor: number };
+        const now = performance.now();
+        for (const c of body.changes) if (c.change === 'enter' && sentAt.has(c.id)) enterMs.push(now - sentAt.get(c.id)!);
+        cursor = body.cursor;
+      } catch {
+        await sleep(100); // the server is gone (the kill phase): try again until the load ends
+      }
     }
   })();
   const visibleMs: number[] = [];
@@ -151,7 +155,7 @@ async function events(o: { url: string; rate: number; seconds: number; batch: nu
   });
   await sleep(1500); // the last enters arrive by the long poll
   stop = true;
-  await Promise.race([poller.catch(() => undefined), sleep(3000)]);
+  await Promise.race([poller, sleep(3000)]);
   return { postMs, visibleMs, enterMs, statuses, sent, acked };
 }
 
