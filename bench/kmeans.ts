@@ -70,7 +70,7 @@ export async function run(args: string[]): Promise<void> {
   }
   if (!py) notes.push('scikit-learn not importable: apt-get install python3-sklearn for the peer column');
   notes.push('ms/iter: median; one Lloyd iteration = assign every row to its nearest centroid + per-cluster sums and counts.');
-  notes.push('onnx: the rows on the host in 65,536-row [X | 1] chunks, one onnxruntime run (MatMul, ArgMin, ScatterND add; MLAS, every core) per chunk, the product default on the CPU backends; tfjs: the backend, on wasm the rows partitioned over threads each with its own wasm backend (one per core). ours / sklearn compares the first engine listed (--engines).');
+  notes.push('onnx: the rows on the host in 32,768-row [X | 1] chunks, one onnxruntime run (MatMul, ArgMin, ScatterND add; MLAS) per chunk, a one-thread run per core side by side, the product default on the CPU backends; tfjs: the backend, on wasm the rows partitioned over threads each with its own wasm backend (one per core). ours / sklearn compares the first engine listed (--engines).');
   notes.push('sklearn (Debian python3-sklearn, all cores): slope of fit time over iterations run, max_iter 2..21, tol=0, same data and initial centroids; f32 = same precision as ours, f64 = numpy default.');
   fs.rmSync(tmp, { recursive: true, force: true });
   await report('kmeans', rows, notes);
