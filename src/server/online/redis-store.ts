@@ -4,7 +4,8 @@
  * once whichever server finds them (the diff and the log in one Lua script, atomic in Redis).
  *
  * Keys, under `audience:online:`: `ev:<id>` (a list of the visitor's events, JSON), `visitors`
- * (a set), `catday` (a hash of events per category and day), `mem:<id>` (the visitor's
+ * (a set), `cattotal` (events per category), `catday:<day>` (events per category that day) and
+ * `catdays` (the days, sorted), `mem:<id>` (the visitor's
  * audiences), `seq` (the change counter) and `chg:<audience>` (a sorted set of changes by
  * cursor). An event is acknowledged once Redis has applied its transaction; durability is then
  * Redis's own: run it with `appendonly yes` and `appendfsync always` for the guarantee the
@@ -54,7 +55,11 @@ export class RedisOnlineStore implements OnlineStore {
     for (const e of events) {
       tx.rpush(`${P}ev:${e.id}`, JSON.stringify([e.day, Number.isNaN(e.amount) ? null : e.amount, e.category, e.session]));
       tx.sadd(`${P}visitors`, e.id);
-      if (e.category !== null) tx.hincrby(`${P}catday`, `${e.day}\u0000${e.category}`, 1);
+      if (e.category !== null) {
+        tx.hincrby(`${P}cattotal`, e.category, 1);
+        tx.hincrby(`${P}catday:${e.day}`, e.category, 1);
+        tx.zadd(`${P}catdays`, e.day, String(e.day));
+      }
     }
     const results = await tx.exec();
     const failed = results?.find(([err]) => err);
@@ -68,15 +73,13 @@ export class RedisOnlineStore implements OnlineStore {
     });
   }
 
+  /** The totals less the days after `day` (none, as of today). */
   async categoryCounts(day: number): Promise<Array<[string, number]>> {
-    const counts = new Map<string, number>();
-    for (const [field, n] of Object.entries(await this.redis.hgetall(`${P}catday`))) {
-      const cut = field.indexOf('\u0000');
-      if (Number(field.slice(0, cut)) > day) continue;
-      const category = field.slice(cut + 1);
-      counts.set(category, (counts.get(category) ?? 0) + Number(n));
+    const counts = new Map(Object.entries(await this.redis.hgetall(`${P}cattotal`)).map(([c, n]) => [c, Number(n)]));
+    for (const later of await this.redis.zrangebyscore(`${P}catdays`, `(${day}`, '+inf')) {
+      for (const [c, n] of Object.entries(await this.redis.hgetall(`${P}catday:${later}`))) counts.set(c, (counts.get(c) ?? 0) - Number(n));
     }
-    return [...counts];
+    return [...counts].filter(([, n]) => n > 0);
   }
 
   async visitors(): Promise<string[]> {

@@ -4,7 +4,7 @@
  * Percentiles online are computed as the finalize computes them within the scored population
  * (jobs/finalize.ts): the mid-rank percentile 100 x (below + equal / 2) / n over the float32
  * values, here with the visitor's value placed among the reference's n values; a visitor who
- * is in the reference run with the same value gets the percentile that run gave it. The rank is
+ * is in the reference run with the same value (to 1e-6) gets the percentile that run gave it. The rank is
  * 1 + the reference values above the visitor's (batch breaks ties by row order; online a tie
  * takes the best rank of the tied).
  */
@@ -36,6 +36,20 @@ function bound(values: Float32Array, v: number, orEqual: boolean): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * Scoring one row and scoring a file's batches may differ in the last float32 bits (the small-
+ * batch path): a value within SAME_VALUE (relative) of a reference value is taken as that value,
+ * so a visitor of the reference run is placed where that run placed it.
+ */
+const SAME_VALUE = 1e-6;
+
+/** `v`, or the nearest of `values` (ascending) when it is within SAME_VALUE of it. */
+function snap(values: Float32Array, v: number): number {
+  const i = bound(values, v, false);
+  const near = [values[i - 1], values[i]].filter((x) => x !== undefined).sort((a, b) => Math.abs(a - v) - Math.abs(b - v))[0];
+  return near !== undefined && Math.abs(near - v) <= SAME_VALUE * Math.max(1, Math.abs(v)) ? near : v;
 }
 
 /** The ranked outputs of the view's models, placed within a batch run's scores. */
@@ -102,7 +116,7 @@ export class ScoreReference {
     for (const r of this.ranked) {
       const raw = scores[r.output.source];
       const excluded = r.output.excludeIf !== undefined && Number(scores[r.output.excludeIf]) === 1;
-      const v = typeof raw === 'number' && Number.isFinite(raw) && !excluded ? Math.fround(raw) : undefined;
+      const v = typeof raw === 'number' && Number.isFinite(raw) && !excluded ? snap(r.values, Math.fround(raw)) : undefined;
       const n = r.values.length;
       const below = v === undefined ? 0 : bound(r.values, v, false);
       const upTo = v === undefined ? 0 : bound(r.values, v, true);
