@@ -15,9 +15,9 @@ import { fingerprintChange, fingerprintFile, type FileFingerprint } from '../io/
 import { selfIdentity } from '../util/process.js';
 import { claimStaging, prepareOutput, STAGING } from './output.js';
 import { adoptParts, jobFence, reclaimStaging } from './fence.js';
-import { requireUnchanged } from './input-checks.js';
-import { finalizeScore, planScore, type ShardResult } from './score.js';
-import { runShards, shardExecutorKind, type ShardExecutor } from './shard-pool.js';
+import { planScore, type ShardResult } from './score.js';
+import { chooseExecutor } from './shard-pool.js';
+import { runScore } from './run-score.js';
 import { DEFAULT_MAX_REJECTS } from './score-options.js';
 import type { ShardJob } from './shard-task.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
@@ -101,42 +101,40 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const recorded = await startOrResume(jobs, id, { spec, data, dir, staging, fence, files });
   const shards = jobs.shards(id);
   jobs.update(id, { stage: 'scoring' });
-  const started = performance.now();
   const adopted = adoptParts(staging, id, fence, shards.filter((s) => s.status === 'done').map((s) => s.index));
   const done: ShardResult[] = shards.filter((s) => s.status === 'done' && adopted.has(s.index));
   const todo = shards.filter((s) => !done.includes(s));
-  const before = done.reduce((n, r) => n + r.rejected, 0);
-  let rejected = before;
+  let rejected = done.reduce((n, r) => n + r.rejected, 0);
   const shardJob: ShardJob = { input: files, tables: shippedLayouts(data.tables.map((t) => t.layout)), models: outlined.models.map(pinnedRef), store: models.root, audiences, maxRejects: outlined.maxRejects, topFeatures: spec.topFeatures, engine: spec.engine, keep: spec.keep, roots };
-  const how = shardExecutorKind(shardJob, todo.reduce((n, s) => n + s.end - s.start, 0), todo.length);
   const loaded: ScoringModel[] = [];
   try {
-    if (how.kind === 'process') for (const ref of shardJob.models) loaded.push(await loadScoringModel(models, ref, scoring));
-    const executor: ShardExecutor = how.kind === 'process' ? { kind: 'process', plan: { ...outlined, models: loaded }, roots } : { ...how, job: shardJob };
-    const { results, workers } = await runShards(executor, todo, {
-      staging,
-      fence,
-      inputs: recorded,
-      maxRejects: outlined.maxRejects - before,
-      onRows: (n) => jobs.addRows(id, n),
-      onWaiting: (why) => jobs.update(id, { stage: why ? `scoring: waiting: ${why}` : 'scoring' }),
-      onShard: (r) => {
-        jobs.shardDone(id, r);
-        rejected += r.rejected;
-        if (rejected > outlined.maxRejects) {
-          throw new UserError(`${rejected} rows could not be read, more than the job allows (${outlined.maxRejects}); see the rejects of shard ${r.index} in ${staging}`);
-        }
-      },
+    // In this process, the pinned versions' weights are loaded here; threads and workers load their own.
+    const executor = await chooseExecutor(shardJob, todo, async () => {
+      for (const ref of shardJob.models) loaded.push(await loadScoringModel(models, ref, scoring));
+      return { plan: { ...outlined, models: loaded }, roots };
     });
-    results.push(...done);
-    jobs.update(id, { stage: 'finalizing' });
-    unchangedPath(roots, dir, 'output');
-    for (const a of audiences?.audiences ?? []) if (a.suppress.ids) unchangedPath(roots, a.suppress.ids, `audience "${a.name}": suppress.ids`);
-    if (recorded) requireUnchanged(recorded); // every shard read the file the job planned from
-    const scored = performance.now();
-    const manifest = await finalizeScore(outlined, dir, results, () => (performance.now() - started) / 1000, fence);
-    const stageSeconds = { setup: (started - setupStart) / 1000, scoring: (scored - started) / 1000, finalizing: (performance.now() - scored) / 1000, workers };
-    return { output: dir, manifest: path.join(dir, 'manifest.json'), ...manifest, stageSeconds };
+    const run = await runScore(
+      { plan: outlined, executor, shards: todo, done, dir, fence, inputs: recorded },
+      {
+        onRows: (n) => jobs.addRows(id, n),
+        onWaiting: (why) => jobs.update(id, { stage: why ? `scoring: waiting: ${why}` : 'scoring' }),
+        onShard: (r) => {
+          jobs.shardDone(id, r);
+          rejected += r.rejected;
+          if (rejected > outlined.maxRejects) {
+            throw new UserError(`${rejected} rows could not be read, more than the job allows (${outlined.maxRejects}); see the rejects of shard ${r.index} in ${staging}`);
+          }
+        },
+        beforeFinalize: () => {
+          jobs.update(id, { stage: 'finalizing' });
+          unchangedPath(roots, dir, 'output');
+          for (const a of audiences?.audiences ?? []) if (a.suppress.ids) unchangedPath(roots, a.suppress.ids, `audience "${a.name}": suppress.ids`);
+        },
+      },
+    );
+    // Setup: everything before the shards ran (planning, adopting staged parts, loading models here).
+    const stageSeconds = { setup: (performance.now() - setupStart) / 1000 - run.scoring - run.finalizing, scoring: run.scoring, finalizing: run.finalizing, workers: run.workers };
+    return { output: dir, manifest: path.join(dir, 'manifest.json'), ...run.manifest, stageSeconds };
   } finally {
     for (const m of loaded) m.dispose();
   }

@@ -7,13 +7,13 @@ import type { ScoringModel } from '../models/model.js';
 import { pinnedRef } from '../models/load.js';
 import { selfIdentity } from '../util/process.js';
 import { silentProgress } from '../util/progress.js';
-import { claimStaging, prepareOutput, removeIfEmpty, removeScoreOutput, STAGING } from './output.js';
+import { claimStaging, prepareOutput, removeIfEmpty, removeScoreOutput } from './output.js';
 import { fingerprintFile } from '../io/fingerprint.js';
 import { shippedLayouts } from './guard.js';
 import { runFence } from './fence.js';
-import { requireUnchanged } from './input-checks.js';
-import { finalizeScore, planScore, type ScoreManifest, type ScoreOptions } from './score.js';
-import { runShards, shardExecutorKind, type ShardExecutor } from './shard-pool.js';
+import { planScore, type ScoreManifest, type ScoreOptions } from './score.js';
+import { chooseExecutor } from './shard-pool.js';
+import { runScore } from './run-score.js';
 import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 
 /**
@@ -26,7 +26,6 @@ import { DEFAULT_SHARD_ROWS, planShards } from './shards.js';
 export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
   const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0, { columns: opts.keep ?? [], source: '--keep' });
   await initBackend();
-  const started = performance.now();
   const dir = path.resolve(opts.output);
   const created = !fs.existsSync(dir);
   prepareOutput(dir, opts.overwrite ?? false);
@@ -42,20 +41,17 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const job = opts.store
       ? { input: data.tables.map((t) => t.path), tables: shippedLayouts(data.tables.map((t) => t.layout)), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, engine: opts.engine, keep: opts.keep }
       : undefined;
-    const how = shardExecutorKind(job, total, shards.length);
-    const executor: ShardExecutor = how.kind === 'process' ? { kind: 'process', plan } : { ...how, job: job! };
-    const { results } = await runShards(executor, shards, {
-      staging: path.join(dir, STAGING),
-      fence,
-      inputs,
-      maxRejects: plan.maxRejects,
-      onRows: (n) => progress.update((done += n), total),
-      onShard: (r) => progress.update((done += r.rejected), total),
-      // Through Redis: why the shards wait (no worker connected, stalled, Redis not answering), as `audience train` says it.
-      onWaiting: (why) => why && process.stderr.write(`waiting: ${why}\n`),
-    });
-    requireUnchanged(inputs);
-    return await finalizeScore(plan, dir, results, () => (performance.now() - started) / 1000, fence);
+    const executor = await chooseExecutor(job, shards, async () => ({ plan }));
+    const { manifest } = await runScore(
+      { plan, executor, shards, dir, fence, inputs },
+      {
+        onRows: (n) => progress.update((done += n), total),
+        onShard: (r) => progress.update((done += r.rejected), total),
+        // Through Redis: why the shards wait (no worker connected, stalled, Redis not answering), as `audience train` says it.
+        onWaiting: (why) => why && process.stderr.write(`waiting: ${why}\n`),
+      },
+    );
+    return manifest;
   } catch (err) {
     removeScoreOutput(dir, true);
     if (created) removeIfEmpty(dir);

@@ -71,6 +71,16 @@ export function shardExecutorKind(job: ShardJob | undefined, rows: number, shard
   return workers >= 2 ? { kind: 'threads', workers } : { kind: 'process' };
 }
 
+/**
+ * The executor for a job's shards (shardExecutorKind decides where), built once where the
+ * command or server composes the run: in this process with the plan `inProcess` gives (its
+ * models loaded only then), or threads and the queue with `job`.
+ */
+export async function chooseExecutor(job: ShardJob | undefined, shards: Shard[], inProcess: () => Promise<{ plan: ScorePlan; roots?: string[] }>): Promise<ShardExecutor> {
+  const how = shardExecutorKind(job, shards.reduce((n, s) => n + s.end - s.start, 0), shards.length);
+  return how.kind === 'process' ? { kind: 'process', ...(await inProcess()) } : { ...how, job: job! };
+}
+
 export interface RunShardsOptions {
   staging: string;
   /** The run's fence (jobs/fence.ts), recorded in the staging's owner.json. */
