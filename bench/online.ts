@@ -17,6 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadScoringModel } from '../src/models/load.js';
 import { onlineFixture } from '../test/online-fixture.js';
@@ -85,6 +86,7 @@ export async function run(args: string[]): Promise<void> {
   fs.writeFileSync(path.join(fx.dir, 'audiences.json'), JSON.stringify({ audiences: [{ name: 'recent', rule: 'events_7d >= 1' }, { name: 'valuable', rule: 'value.value >= 20 and purchase.probability >= 0.2' }] }));
   fs.writeFileSync(path.join(fx.dir, 'online.json'), JSON.stringify({ events: { id: 'customer_id', time: 'date', amount: 'amount', category: 'category' }, models: fx.models, audiences: 'audiences.json' }));
   const serveArgs = ['--online', path.join(fx.dir, 'online.json'), '--data-dir', path.join(fx.dir, 'data'), '--data-root', fx.dir, '--store', fx.store.root, '--log-level', 'silent'];
+  const loadBefore = os.loadavg()[0];
   let server = await startServer(serveArgs);
   const rows: Array<Record<string, string | number>> = [];
   const notes: string[] = [];
@@ -109,6 +111,7 @@ export async function run(args: string[]): Promise<void> {
       `Events at ${eventRate}/s: visible p99 ${ms(quantile(ev.visibleMs, 0.99))} ms, enter p99 ${ms(quantile(ev.enterMs, 0.99))} ms (goal: within 50 ms): ${Math.max(quantile(ev.visibleMs, 0.99), quantile(ev.enterMs, 0.99)) < 50 ? 'met' : 'NOT met'}.`,
       `kill -9 during the events load: ${killed.whole} of ${killed.acked} acknowledged batches of 10 read back whole after the restart: ${killed.whole === killed.acked ? 'met' : 'NOT met'}.`,
       'Load from another process (bench/online-load.ts) on 127.0.0.1; latency from each request\'s scheduled send (open loop).',
+      `Machine load average (1 min) ${loadBefore.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end, on ${os.availableParallelism()} cores: other work on the machine is in these numbers.`,
     );
   } finally {
     await server.stop().catch(() => undefined);
