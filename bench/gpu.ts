@@ -5,7 +5,8 @@
  *   1. one K-Means Lloyd step at N x 32, K = 16, data resident on the device, also against
  *      the memory-bandwidth bound (the feature matrix read once at --hbm-tbps);
  *   2. MLP (32-128-64-1) training samples/s through the product's training loop;
- *   3. scoring rows/s (host rows in, logits back to the host).
+ *   3. scoring rows/s (host rows in, logits back to the host), on tfjs and as the model's ONNX
+ *      graph on onnxruntime's WebGPU and CPU providers.
  * On a GPU host without internet: bench/gpu-host/pack.sh here, bench/gpu-host/run.sh there (docs/benchmarks.md, "GPU benchmarks").
  */
 import fs from 'node:fs';
@@ -19,6 +20,11 @@ import { kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { assignAndSum } from '../src/models/kmeans/kernels.js';
 import { fitMlp, predictLogits, type Labeled } from '../src/models/nn/fit.js';
 import { Rng } from '../src/util/rng.js';
+import ort from 'onnxruntime-node';
+import type { Mlp, MlpConfig } from '../src/models/nn/mlp.js';
+import { scoringGraph } from '../src/models/onnx/model-graphs.js';
+import type { OnnxProvider } from '../src/models/onnx/session.js';
+import type { Manifest } from '../src/models/registry.js';
 import { findPython, median, option, report, runPeer, timeIt } from './common.js';
 import { blobs, blocksOf, labeledRows } from './data.js';
 
@@ -62,6 +68,29 @@ function ratioRow(work: string, unit: string, ours: number, peer: number | undef
 }
 
 /** Runs fn with tfjs's generic ops in place of our WGSL kernels (AUDIENCE_WEBGPU_FUSED=0). */
+/**
+ * Rows/s of the MLP's scoring graph (models/onnx: the model's part, fed the block transposed)
+ * on onnxruntime's `provider`, batches of SCORE_BATCH rows prepared before timing; median of 3.
+ */
+async function ortRowsPerSecond(mlp: Mlp, config: MlpConfig, data: Labeled, rows: number, provider: OnnxProvider): Promise<number> {
+  const features = { id: { column: null, as: 'row' }, features: [], reads: {}, outputs: Array.from({ length: D }, (_, j) => `x${j}`), onInvalid: 'impute', rows, fingerprint: '' } as unknown as Manifest['features'];
+  const manifest = { kind: 'propensity', name: 'bench', version: 1, createdAt: '', backend: { name: '', device: '' }, features, params: {}, state: { mlp: config, calibration: { method: 'none' } }, metrics: {}, data: { inputs: [], rows, fingerprint: '' } } as Manifest;
+  const weights = new Map((await mlp.toWeights()).map((w) => [w.name, w]));
+  const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false, true), { executionProviders: provider === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'], intraOpNumThreads: os.availableParallelism() });
+  const feeds: Array<Record<string, ort.Tensor>> = [];
+  for (let at = 0; at < rows; at += SCORE_BATCH) {
+    const n = Math.min(SCORE_BATCH, rows - at);
+    const xT = new Float32Array(n * D);
+    for (let r = 0; r < n; r++) for (let j = 0; j < D; j++) xT[j * n + r] = data.x[(at + r) * D + j];
+    feeds.push({ xT: new ort.Tensor('float32', xT, [D, n]) });
+  }
+  const ms = median(await timeIt(async () => {
+    for (const f of feeds) await session.run(f);
+  }, 3));
+  await session.release();
+  return rows / (ms / 1000);
+}
+
 async function withoutFusedKernels<T>(fn: () => Promise<T>): Promise<T> {
   const saved = process.env.AUDIENCE_WEBGPU_FUSED;
   process.env.AUDIENCE_WEBGPU_FUSED = '0';
@@ -128,6 +157,7 @@ export async function run(args: string[]): Promise<void> {
     const mlpResults: Array<{ batch: number; ours: number; peer?: number; generic?: number }> = [];
     let scoreOurs = 0;
     let scorePeer: number | undefined;
+    const ortScoring: Partial<Record<OnnxProvider, number>> = {};
     for (const batch of batches) {
       phase(`MLP: batch ${batch}`);
       // A short fit first: shader compilation and buffer pools are not what we measure (PyTorch warms up too).
@@ -135,6 +165,7 @@ export async function run(args: string[]): Promise<void> {
       const fit = await fitMlp(data, all, valid, config, { batchSize: batch, maxEpochs: epochs, patience: 99, classWeight: 'none' });
       const first = batch === batches[0];
       if (first) scoreOurs = mlpRows / (median(await timeIt(() => predictLogits(fit.mlp, data, all), 3)) / 1000);
+      if (first) for (const provider of ['webgpu', 'cpu'] as const) ortScoring[provider] = await ortRowsPerSecond(fit.mlp, config, data, mlpRows, provider);
       fit.mlp.dispose();
       let generic: number | undefined;
       if (fused && first) {
@@ -169,6 +200,7 @@ export async function run(args: string[]): Promise<void> {
     const withGeneric = mlpResults.find((m) => m.generic !== undefined);
     if (withGeneric) rows.push(ratioRow(`MLP training, batch ${withGeneric.batch}: fused Adam vs tf.train.adam (peer column)`, 'samples/s', withGeneric.ours, withGeneric.generic, ''));
     rows.push(ratioRow(`scoring ${mlpRows.toLocaleString('en-US')} rows (batches of ${SCORE_BATCH})`, 'rows/s', scoreOurs, scorePeer, ''));
+    for (const [provider, rate] of Object.entries(ortScoring)) rows.push(ratioRow(`scoring ${mlpRows.toLocaleString('en-US')} rows, onnxruntime ${provider} provider (the model's graph)`, 'rows/s', rate, scorePeer, ''));
 
     // The two K-Means steps start from the same centroids: their cluster sizes should agree
     // (a few rows on a distance tie may go either way in float32).
@@ -183,6 +215,7 @@ export async function run(args: string[]): Promise<void> {
     if (genericMs !== undefined) notes.push(`K-Means generic ops (AUDIENCE_WEBGPU_FUSED=0): median of ${Math.min(reps, 3)} steps after 1 warm-up.`);
     notes.push(`MLP: ${epochs} epochs of ${mlpRows.toLocaleString('en-US')} rows after a warm-up; ours through the product's loop (batches gathered on the host, per-epoch validation); PyTorch: Adam, BCEWithLogits, data resident on the device, after one warm-up epoch.`);
     notes.push('scoring: both copy host rows to the device in batches and read the logits back; median of 3.');
+    notes.push("onnxruntime rows: the MLP's ONNX graph (models/onnx, the model's part: calibration and 0-100 score included) fed batches of 65,536 rows transposed before timing; WebGPU provider (Dawn), or CPU provider on every core; median of 3.");
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
