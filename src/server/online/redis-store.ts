@@ -86,10 +86,6 @@ export class RedisOnlineStore implements OnlineStore {
     return this.redis.smembers(`${P}visitors`);
   }
 
-  async membership(id: string): Promise<string[]> {
-    return (await this.redis.smembers(`${P}mem:${id}`)).sort();
-  }
-
   async updateMembership(id: string, audiences: string[], at: string): Promise<MembershipChange[]> {
     const flat = (await (this.redis as unknown as { updateMembership(key: string, ...args: string[]): Promise<Array<string | number>> }).updateMembership(`${P}mem:${id}`, at, id, ...audiences)) ?? [];
     const changes: MembershipChange[] = [];

@@ -46,8 +46,6 @@ export interface OnlineStore {
    * before (atomically, so two servers never log one change twice) and returns them.
    */
   updateMembership(id: string, audiences: string[], at: string): Promise<MembershipChange[]>;
-  /** The audiences a visitor is in, as last updated. */
-  membership(id: string): Promise<string[]>;
   /** Up to `limit` changes of an audience after `cursor`, oldest first. */
   changesAfter(audience: string, cursor: number, limit: number): Promise<MembershipChange[]>;
   close(): Promise<void>;
@@ -114,10 +112,6 @@ export class SqliteOnlineStore implements OnlineStore {
 
   async visitors(): Promise<string[]> {
     return (this.db.prepare('SELECT DISTINCT id FROM events').all() as Array<{ id: string }>).map((r) => r.id);
-  }
-
-  async membership(id: string): Promise<string[]> {
-    return (this.db.prepare('SELECT audience FROM members WHERE id = ? ORDER BY audience').all(id) as Array<{ audience: string }>).map((r) => r.audience);
   }
 
   async updateMembership(id: string, audiences: string[], at: string): Promise<MembershipChange[]> {
