@@ -27,8 +27,11 @@ export default defineConfig({
     // Two files at once even on 2 cores (vitest's default there is one): many tests wait on
     // child processes, Redis and servers, and the run took 9.6 min one file at a time, 7.5 two
     // (2026-11-30). With the fault tests of 2026-12-07 it takes 11.2 min two at a time and
-    // 10.8-11.2 three at a time: the run is CPU-bound now (each CLI process spends ~1.9 s
-    // loading the TypeScript sources through tsx), so three buy nothing.
+    // 10.8-11.2 three at a time: the run is CPU-bound now, so three buy nothing. Since then
+    // the processes the tests start run a build of the sources (test/tmp-setup.ts), not the
+    // sources through tsx: a CLI start costs ~1.9 s of CPU instead of ~4.0 s. On 2026-12-07,
+    // with other work on the machine (load 4-13), the run took 15.3 min against 16.6 min
+    // before; the files that start many CLIs 40-75% less (service-faults 242 -> 59 s).
     maxWorkers: Math.max(2, os.availableParallelism() - 1),
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
