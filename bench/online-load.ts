@@ -92,8 +92,8 @@ async function openLoop(rate: number, seconds: number, send: (i: number, due: nu
   for (let i = 0; i < count; i++) {
     const due = start + (i * 1000) / rate;
     if (due - performance.now() > 1) await sleep(due - performance.now());
-    // Sent at most 1 ms early (timers' grain): its time runs from the later of the two.
-    inflight.push(send(i, Math.max(due, performance.now())).catch(() => undefined));
+    // Its time runs from the scheduled send when the generator is late (open loop), from the real one when it is early (timers' grain: at most 1 ms).
+    inflight.push(send(i, Math.min(due, performance.now())).catch(() => undefined));
   }
   await Promise.race([Promise.all(inflight), sleep(10_000)]);
   return count;
