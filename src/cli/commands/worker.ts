@@ -4,7 +4,7 @@ import { DeviceError } from '../../compute/read.js';
 import { KMEANS_HANDLERS } from '../../jobs/kmeans-queue.js';
 import { checkRedisUrl, redisUrl, requireRedis, startShardWorker } from '../../jobs/queue.js';
 import { shardPool } from '../../jobs/shard-pool.js';
-import { UserError } from '../../util/errors.js';
+import { crossedError, errorMessage, UserError } from '../../util/errors.js';
 import { num } from '../../util/options.js';
 import type { Command } from '../args.js';
 
@@ -60,7 +60,7 @@ supervisor to restart it with a fresh device.`,
     w.on('error', (err) => process.stderr.write(`worker: ${err.message}\n`));
     // Without the markers (user, device, env errors): a NUL and a word, which the pattern matches on purpose.
     // eslint-disable-next-line no-control-regex
-    w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${err.message.replace(/\u0000[a-z-]+:/g, '')}\n`));
+    w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${errorMessage(crossedError(err))}\n`));
     await w.waitUntilReady();
     process.stdout.write(`worker ${os.hostname()} pid ${process.pid}: ${concurrency} shard(s) at a time on ${backend.backend}, queue on ${url.replace(/\/\/[^@]*@/, '//***@')}\n`);
     await new Promise<void>((resolve) => {
