@@ -41,14 +41,14 @@ describe('parameters declared once', () => {
     expect(optionsOf('propensity', 'p', { label: 'y', threshold: '0.1', sensitive: ['sex', 'sex,race'] })).toMatchObject({ threshold: 0.1, sensitive: ['sex', 'race'] });
     // A parameter declared in a schema is an option of its trainer with no other edit: every one, for every kind.
     for (const kind of MODEL_KINDS) {
-      const given = { label: 'y', 'seed-filter': 'a = 1' };
+      const given = { label: 'y', 'seed-filter': 'a = 1', treatment: 't' };
       const opts = optionsOf(kind, 'n', Object.fromEntries(Object.entries(given).filter(([k]) => k in KIND_PARAMS[kind])));
       for (const [key, schema] of Object.entries({ ...FEATURE_PARAMS, ...KIND_PARAMS[kind] })) {
         const name = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
         if ((schema as { default?: unknown }).default !== undefined) expect(opts, `${kind} --${key}`).toHaveProperty(name);
       }
       // Trainers called directly get the same defaults.
-      expect(withDefaults(kind, {})).toMatchObject(Object.fromEntries(Object.entries(opts).filter(([k]) => !['name', 'label', 'seedFilter'].includes(k))));
+      expect(withDefaults(kind, {})).toMatchObject(Object.fromEntries(Object.entries(opts).filter(([k]) => !['name', 'label', 'seedFilter', 'treatment'].includes(k))));
     }
   });
 
