@@ -58,7 +58,7 @@ supervisor to restart it with a fresh device.`,
       },
     });
     w.on('error', (err) => process.stderr.write(`worker: ${err.message}\n`));
-    // Without the markers (user, device, env errors): a NUL and a word, which the pattern matches on purpose.
+    // Its message as the error was thrown (decoded from the envelope it crossed the queue in: util/errors.ts).
     w.on('failed', (job, err) => process.stderr.write(`${job?.name ?? 'job'} ${job?.data?.shard?.index ?? ''} failed: ${errorMessage(crossedError(err))}\n`));
     await w.waitUntilReady();
     process.stdout.write(`worker ${os.hostname()} pid ${process.pid}: ${concurrency} shard(s) at a time on ${backend.backend}, queue on ${url.replace(/\/\/[^@]*@/, '//***@')}\n`);
