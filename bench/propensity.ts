@@ -8,12 +8,16 @@
  *   --visitors N --seed 3`, `audience features`, then `audience train propensity` with every
  *   default as a user runs it (wall time, test ROC-AUC from the saved report); beside it
  *   XGBoost with its defaults fitted on the same training + validation rows (the product's
- *   split and model inputs) and scored on the same test rows.
+ *   split and model inputs) and scored on the same test rows. The ETA honesty: the MLP
+ *   stage's progress lines (a line every 5 s in a log) as they arrive; at 10%, 25% and 50% of
+ *   the stage's real time, the total the last line shown implies (time so far + its ETA)
+ *   over the real total.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { fitTransform } from '../src/features/fit.js';
 import { loadSpec } from '../src/features/spec.js';
@@ -70,11 +74,54 @@ function audience(args: string[], cwd: string): { stdout: string; seconds: numbe
   return { stdout: r.stdout, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Runs the CLI in `cwd` with each stderr line as it arrives (`at`: seconds from the start); returns them and the wall seconds. @throws Error when it fails. */
+async function audienceLines(args: string[], cwd: string): Promise<{ seconds: number; lines: Array<{ at: number; text: string }> }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/audience.js'), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: Array<{ at: number; text: string }> = [];
+  readline.createInterface({ input: child.stderr }).on('line', (text) => lines.push({ at: (performance.now() - started) / 1000, text }));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`audience ${args.join(' ')} failed: ${lines.map((l) => l.text).join('\n')}`);
+  return { seconds: (performance.now() - started) / 1000, lines };
+}
+
+/** Seconds from progress.ts's short form (fmtSecs): "12.3s", "4m05s". */
+function parseSecs(text: string): number {
+  const m = /^(?:(\d+)m)?([\d.]+)s$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1] ?? 0) * 60 + Number(m[2]);
+}
+
+/**
+ * The ETA of `stage`'s progress lines against its real time: for each fraction f of the stage's
+ * real time, the total implied by the last line shown by then (time so far + its ETA, the
+ * expected one when there is one), over the real total ("95.1s (0.68x)").
+ */
+function etaHonesty(lines: Array<{ at: number; text: string }>, stage: string, fractions: number[]): Record<string, string> {
+  const summary = lines.find((l) => l.text.startsWith(`${stage} `) && / in (\S+)/.test(l.text) && !/ eta /.test(l.text));
+  if (!summary) throw new Error(`no summary line for ${stage}`);
+  const total = parseSecs(/ in (\S+)/.exec(summary.text)![1]);
+  const start = summary.at - total;
+  const out: Record<string, string> = {};
+  for (const f of fractions) {
+    const shown = lines.filter((l) => l.text.startsWith(`${stage} `) && / eta /.test(l.text) && l.at <= start + f * total).pop();
+    const key = `${stage} ETA at ${Math.round(f * 100)}%: total (x real)`;
+    if (!shown) {
+      out[key] = 'no line yet';
+      continue;
+    }
+    const implied = shown.at - start + parseSecs(/ eta ~?(\S+)/.exec(shown.text)![1]);
+    out[key] = `${implied.toFixed(1)}s (${(implied / total).toFixed(2)}x)`;
+  }
+  out[`${stage} real, s`] = total.toFixed(1);
+  return out;
+}
+
 /** The 1M-row training with every default (docs/benchmarks.md, Quality), timed, beside XGBoost on the same rows. */
 async function timeToQuality(n: number, py: string | null, tmp: string): Promise<Record<string, string | number>> {
   audience(['generate', '--visitors', String(n), '--seed', '3', '--out', 'visitors.parquet'], tmp);
   audience(['features', '--input', 'visitors.parquet', '--exclude', 'converted,true_segment', '--out', 'features.json'], tmp);
-  const train = audience(['train', 'propensity', '--input', 'visitors.parquet', '--features', 'features.json', '--label', 'converted', '--name', 'purchase', '--store', 'models'], tmp);
+  const train = await audienceLines(['train', 'propensity', '--input', 'visitors.parquet', '--features', 'features.json', '--label', 'converted', '--name', 'purchase', '--store', 'models'], tmp);
   const manifest = JSON.parse(fs.readFileSync(path.join(tmp, 'models/purchase/1/manifest.json'), 'utf8'));
   const metrics = manifest.metrics as { test: { mlp: { rocAuc: number } }; history: unknown[]; bestEpoch: number; training: { seconds: number; samplesPerSecond: number } };
   const row: Record<string, string | number> = {
@@ -84,6 +131,7 @@ async function timeToQuality(n: number, py: string | null, tmp: string): Promise
     epochs: `${metrics.history.length} (best ${metrics.bestEpoch})`,
     'MLP samples/s': Math.round(metrics.training.samplesPerSecond),
     'test ROC-AUC': metrics.test.mlp.rocAuc.toFixed(4),
+    ...etaHonesty(train.lines, 'mlp', [0.1, 0.25, 0.5]),
   };
   if (py) {
     // The same split and model inputs as the CLI's run: its prepare step again, in this process.

@@ -1,6 +1,7 @@
 /**
  * Progress text: a run that early stopping may end sooner shows its total as "at most" and
- * its ETA as a range from the soonest end to the most; a service job's stage gets the same
+ * its ETA as a range from the soonest end to the most (with the expected end first when there
+ * is one); a service job's stage gets the same
  * line at once, then at most one per interval.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -30,6 +31,20 @@ describe('reportingProgress (a train job\'s stage)', () => {
     expect(lines[1]).toBe('mlp 120/1000 samples, 10 samples/s, eta 1m28s');
     progress.done('best epoch 3 of 8');
     expect(lines[2]).toBe('mlp done in 12.0s: best epoch 3 of 8');
+  });
+
+  it('with an expected end, shows it first and the range after; the expected end stays within the range', () => {
+    const lines: string[] = [];
+    const progress = reportingProgress((l) => lines.push(l), 0)('mlp', 'samples');
+    vi.advanceTimersByTime(10_000);
+    // 100 in 10 s: 10/s; expected at 500 (40 s left), soonest 300 (20 s), at most 1,000 (90 s).
+    progress.update(100, 1000, 300, 500);
+    expect(lines[0]).toBe('mlp 100 of ~500 (at most 1000) samples, 10 samples/s, eta ~40.0s (early stopping: 20.0s to 1m30s)');
+    // An expected end before the soonest is the soonest; after the total, the total.
+    progress.update(100, 1000, 300, 200);
+    expect(lines[1]).toBe('mlp 100 of ~300 (at most 1000) samples, 10 samples/s, eta ~20.0s (early stopping: 20.0s to 1m30s)');
+    progress.update(100, 1000, 300, 5000);
+    expect(lines[2]).toBe('mlp 100 of ~1000 (at most 1000) samples, 10 samples/s, eta ~1m30s (early stopping: 20.0s to 1m30s)');
   });
 });
 

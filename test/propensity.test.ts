@@ -188,15 +188,19 @@ describe('early stopping', () => {
 
   it('reports progress of at most max-epochs passes, and the soonest early stopping can end: never later than the real end', async () => {
     const { data, d, train, valid } = overfitting();
-    const updates: Array<{ done: number; total?: number; soonest?: number }> = [];
-    const progress = { update: (done: number, total?: number, soonest?: number) => updates.push({ done, total, soonest }), done() {} };
+    const updates: Array<{ done: number; total?: number; soonest?: number; expected?: number }> = [];
+    const progress = { update: (done: number, total?: number, soonest?: number, expected?: number) => updates.push({ done, total, soonest, expected }), done() {} };
     const fit = await fitMlp(data, train, valid, { inputs: d, hidden: [64, 64], dropout: 0, l2: 0, learningRate: 1e-2, seed: 1 }, { batchSize: 32, maxEpochs: 60, patience: 5, classWeight: 'none', progress });
     const end = fit.history.length * train.length;
     expect(fit.history.length).toBeLessThan(60);
     expect(updates.every((u) => u.total === 60 * train.length)).toBe(true);
     // The soonest end is a lower bound all along (never before the pass under way ends), and exact once the best epoch is final.
     expect(updates.every((u) => u.soonest! <= end && u.soonest! >= Math.ceil(u.done / train.length) * train.length)).toBe(true);
-    expect(updates[updates.length - 1]).toEqual({ done: end, total: 60 * train.length, soonest: (fit.bestEpoch + 5) * train.length });
+    // The expected end (nn/stopping.ts) from the second pass on, within the soonest end and the most.
+    expect(updates.filter((u) => u.done <= train.length).every((u) => u.expected === undefined)).toBe(true);
+    expect(updates.filter((u) => u.done > 2 * train.length).every((u) => u.expected! >= u.soonest! && u.expected! <= 60 * train.length)).toBe(true);
+    const last = updates[updates.length - 1];
+    expect({ done: last.done, total: last.total, soonest: last.soonest }).toEqual({ done: end, total: 60 * train.length, soonest: (fit.bestEpoch + 5) * train.length });
     fit.mlp.dispose();
   });
 

@@ -48,8 +48,9 @@ describe('train and score jobs through the API', () => {
       input: ['v-00.parquet', 'v-01.parquet'],
       params: { label: 'converted', exclude: 'true_segment,email', 'max-epochs': 40, patience: 2, 'allow-small': true },
     });
-    // Training reports its progress in the job's stage: samples of at most max-epochs passes, the ETA a range (early stopping).
-    const training = /^training: mlp \S+ of at most \S+ samples, \S+ samples\/s, eta \S+ to \S+ \(early stopping\)$/;
+    // Training reports its progress in the job's stage: samples of at most max-epochs passes, the ETA a range (early stopping),
+    // with the expected end first from the second pass on.
+    const training = /^training: mlp \S+ of (at most \S+|~\S+ \(at most \S+\)) samples, \S+ samples\/s, eta (\S+ to \S+ \(early stopping\)|~\S+ \(early stopping: \S+ to \S+\))$/;
     const seen = await waitJob(server, p.body.id, (j) => training.test(j.stage ?? '') || !['queued', 'running'].includes(j.status));
     expect(seen.stage).toMatch(training);
     const pj = await waitJob(server, p.body.id);

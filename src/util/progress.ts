@@ -10,9 +10,10 @@ export interface Progress {
   /**
    * `done` units of `total` (total: when known; it may be given once and kept). When the work
    * may end sooner than `total` (early stopping), `soonest` is the earliest it can end: the
-   * total is then shown as "at most" and the ETA as a range from one to the other.
+   * total is then shown as "at most" and the ETA as a range from one to the other; `expected`,
+   * an estimate of where it ends between the two, is then the ETA shown first and the bar's end.
    */
-  update(done: number, total?: number, soonest?: number): void;
+  update(done: number, total?: number, soonest?: number, expected?: number): void;
   /** Ends the line with the elapsed time and an optional summary. */
   done(message?: string): void;
 }
@@ -47,7 +48,7 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
       stream,
       format: (options, params, p) => {
         const known = state.total !== undefined && state.total > 0;
-        const frac = known ? Math.min(1, params.value / params.total) : 0;
+        const frac = known ? Math.min(1, params.value / (state.expected ?? params.total)) : 0;
         const width = options.barsize ?? 24;
         const filled = Math.round(frac * width);
         const barText = known ? `  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%` : '';
@@ -68,8 +69,8 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
   // In a log, a line every 5 s (the first after 5 s: short work prints only its summary).
   let lastLine = start;
   return {
-    update(done, newTotal, soonest) {
-      track(state, done, newTotal, soonest);
+    update(done, newTotal, soonest, expected) {
+      track(state, done, newTotal, soonest, expected);
       if (!tty) {
         const now = performance.now();
         if (now - lastLine >= 5000) {
@@ -98,18 +99,23 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
   };
 }
 
-/** Where one stage stands: units done, the total when known, the earliest end when it may stop sooner. */
+/** Where one stage stands: units done, the total when known, the earliest and expected ends when it may stop sooner. */
 interface CountState {
   done: number;
   total?: number;
   soonest?: number;
+  expected?: number;
 }
 
-/** Records an update: the total is kept once given; the earliest end holds for this update only. */
-function track(state: CountState, done: number, total: number | undefined, soonest: number | undefined): void {
+/**
+ * Records an update: the total is kept once given; the earliest and expected ends hold for this
+ * update only (the expected end within [max(done, soonest), total]).
+ */
+function track(state: CountState, done: number, total: number | undefined, soonest: number | undefined, expected: number | undefined): void {
   state.done = done;
   if (total !== undefined) state.total = total;
   state.soonest = soonest !== undefined && state.total !== undefined && soonest < state.total ? soonest : undefined;
+  state.expected = state.soonest !== undefined && expected !== undefined ? Math.min(state.total!, Math.max(expected, state.soonest, done)) : undefined;
 }
 
 /** The counts, rate and ETA of a stage after `secs` seconds, as text. */
@@ -119,7 +125,8 @@ function progressParts(s: CountState, unit: string, secs: number): { counts: str
 
 function counts(s: CountState, unit: string): string {
   if (!s.total) return `${fmtCount(s.done)} ${unit}`;
-  return s.soonest !== undefined ? `${fmtCount(s.done)} of at most ${fmtCount(s.total)} ${unit}` : `${fmtCount(s.done)}/${fmtCount(s.total)} ${unit}`;
+  if (s.soonest === undefined) return `${fmtCount(s.done)}/${fmtCount(s.total)} ${unit}`;
+  return s.expected !== undefined ? `${fmtCount(s.done)} of ~${fmtCount(s.expected)} (at most ${fmtCount(s.total)}) ${unit}` : `${fmtCount(s.done)} of at most ${fmtCount(s.total)} ${unit}`;
 }
 
 /** A rate in its unit: "12.3k rows/s"; under one a second, the seconds each takes: "2.1 s/epoch". */
@@ -131,18 +138,22 @@ function rateText(rate: number, unit: string): string {
 
 /**
  * Time left at the rate so far: to the total, or with an earliest end (early stopping),
- * "12.0s to 4m10s (early stopping)": it cannot end sooner, nor later.
+ * "12.0s to 4m10s (early stopping)": it cannot end sooner, nor later; with an expected end,
+ * that first: "~1m05s (early stopping: 12.0s to 4m10s)".
  */
 function etaText(s: CountState, secs: number): string {
   if (!s.total || s.done <= 0 || s.done >= s.total) return '';
   const left = (units: number) => fmtSecs((Math.max(0, units - s.done) * secs) / s.done);
-  return s.soonest !== undefined ? `${left(s.soonest)} to ${left(s.total)} (early stopping)` : left(s.total);
+  if (s.soonest === undefined) return left(s.total);
+  const range = `${left(s.soonest)} to ${left(s.total)}`;
+  return s.expected !== undefined ? `~${left(s.expected)} (early stopping: ${range})` : `${range} (early stopping)`;
 }
 
 /**
  * Progress reported as one line per stage through `report` (a service job's stage): the
  * first update at once, then at most one every `everyMs`, and the end of each stage.
- * Lines read `mlp 288.0k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)`.
+ * Lines read `mlp 288.0k of at most 6.50M samples, 57.6k samples/s, eta 12.0s to 1m50s (early stopping)`,
+ * or with an expected end `mlp 1.20M of ~2.40M (at most 6.50M) samples, 57.6k samples/s, eta ~20.8s (early stopping: 12.0s to 1m31s)`.
  */
 export function reportingProgress(report: (line: string) => void, everyMs = 2000): StageProgress {
   return (stage, unit = 'rows') => {
@@ -150,8 +161,8 @@ export function reportingProgress(report: (line: string) => void, everyMs = 2000
     const state: CountState = { done: 0 };
     let last = -Infinity;
     return {
-      update(done, total, soonest) {
-        track(state, done, total, soonest);
+      update(done, total, soonest, expected) {
+        track(state, done, total, soonest, expected);
         const now = performance.now();
         if (now - last < everyMs) return;
         last = now;

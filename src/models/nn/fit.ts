@@ -12,6 +12,7 @@ import { UserError } from '../../util/errors.js';
 import { nativeStepSupports, type StepLoss } from '../onnx/train-graphs.js';
 import { adamFor, Mlp, type MlpConfig, type MlpOptimizer } from './mlp.js';
 import { classTargets, NativeStepper } from './native.js';
+import { BETTER_BY, expectedStop } from './stopping.js';
 
 export interface Labeled {
   /** Row-major rows x d. */
@@ -232,6 +233,9 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
   let best = { loss: Infinity, epoch: 0, values: await stepper.snapshot() };
   // The last pass that made progress (see minDelta): patience counts from it.
   let progressed = 0;
+  // The best validation loss after each pass, and the pass early stopping is expected to end after (the ETA).
+  const bests: number[] = [];
+  let expected: number | undefined;
   let n = 0;
   let trained = 0;
   const started = performance.now();
@@ -245,9 +249,10 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
         if (opts.ema) stepper.average(Math.min(opts.ema, (1 + n) / (10 + n)));
         trained += rows.length;
         // Samples seen of at most max-epochs passes; early stopping cannot end the run before the
-        // last pass that made progress plus the patience, so that is the soonest it ends (the ETA is a range).
+        // last pass that made progress plus the patience, so that is the soonest it ends (the ETA is
+        // a range), and it is expected to end after the `expected` pass (nn/stopping.ts).
         const soonest = opts.keepLast ? undefined : Math.min(opts.maxEpochs, progressed + opts.patience) * order.length;
-        progress.update(trained, opts.maxEpochs * order.length, soonest);
+        progress.update(trained, opts.maxEpochs * order.length, soonest, expected && expected * order.length);
       }
       const trainLoss = await stepper.passLoss();
       // With an average, the pass is judged (and kept) by the averaged weights; training goes on from its own.
@@ -255,10 +260,12 @@ export async function trainEpochs(train: Int32Array, opts: EpochOptions, stepper
       if (opts.ema) stepper.useAverage();
       const valid = await validLoss();
       history.push({ epoch, trainLoss, validLoss: valid });
-      const improved = opts.keepLast ? epoch === opts.maxEpochs : valid < best.loss - 1e-6;
+      const improved = opts.keepLast ? epoch === opts.maxEpochs : valid < best.loss - BETTER_BY;
       if (improved && valid < best.loss * (1 - (opts.minDelta ?? 0))) progressed = epoch;
       if (improved) best = { loss: valid, epoch, values: await stepper.snapshot() };
       if (live) stepper.restore(live);
+      bests.push(best.loss);
+      expected = opts.keepLast ? undefined : expectedStop(bests, progressed, opts.patience, opts.minDelta ?? 0, opts.maxEpochs);
       if (!opts.keepLast && epoch - progressed >= opts.patience) break;
     }
     stepper.restore(best.values);
