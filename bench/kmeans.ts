@@ -1,7 +1,11 @@
 /**
  * K-Means benchmark: one Lloyd iteration (assign + sums) at N x 32, K=16, data resident, on
  * each engine (`--engines=onnx,tfjs`: onnxruntime on the host, or the tfjs backend), vs
- * scikit-learn's Lloyd iteration on the same data and initial centroids.
+ * scikit-learn's Lloyd iteration on the same data and initial centroids. Then the foundation
+ * check (`--fit-rows=1000000`, 0 leaves it out): a full fit with the product's defaults on the
+ * default engine (fitKMeans: 3 k-means++ restarts seeded on a 100,000-row sample, Lloyd, tol
+ * 1e-4) beside scikit-learn's KMeans (n_init=3, its other defaults) on the same rows; both
+ * inertias evaluated the same way in float64 by the peer, and their ratio.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +13,7 @@ import path from 'node:path';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { memorySource } from '../src/features/blocks.js';
 import { loadKMeansData, type LloydEngine } from '../src/models/kmeans/data.js';
-import { kmeansPlusPlus } from '../src/models/kmeans/fit.js';
+import { fitKMeans, kmeansPlusPlus } from '../src/models/kmeans/fit.js';
 import { assignAndSum } from '../src/models/kmeans/kernels.js';
 import { Rng } from '../src/util/rng.js';
 import { findPython, median, option, report, runPeer, timeIt } from './common.js';
@@ -17,6 +21,42 @@ import { blobs, blocksOf } from './data.js';
 
 const D = 32;
 const K = 16;
+
+/**
+ * A full fit with the product's defaults beside scikit-learn's KMeans on the same N x D rows
+ * (the foundation check): `centres` blobs, or one (a Gaussian: no clusters, many local optima).
+ */
+async function fullFit(n: number, centres: number, py: string | null, tmp: string): Promise<Record<string, string | number>> {
+  const x = blobs(n, D, centres, 3);
+  const started = performance.now();
+  const kd = await loadKMeansData(memorySource(blocksOf(x, D, 1 << 20)), { k: K, sampleSize: 100_000, seed: 0, budgetBytes: 8 * 2 ** 30 });
+  const fit = await fitKMeans(kd, { k: K, nInit: 3, seed: 0 }).finally(() => kd.dispose());
+  const row: Record<string, string | number> = {
+    data: centres > 1 ? `${centres} blobs` : 'Gaussian',
+    N: n,
+    D,
+    K,
+    'n-init': 3,
+    engine: kd.where ?? 'backend',
+    'ours fit s': ((performance.now() - started) / 1000).toFixed(1),
+    'ours iterations (best restart)': fit.iterations,
+    'ours inertia (own)': fit.inertia.toPrecision(8),
+  };
+  if (!py) return { ...row, 'sklearn inertia': 'n/a' };
+  fs.writeFileSync(path.join(tmp, 'fx.f32'), x);
+  fs.writeFileSync(path.join(tmp, 'ours.f32'), fit.centroids);
+  const peer = runPeer(py, 'kmeans_fit.py', { data: path.join(tmp, 'fx.f32'), ours: path.join(tmp, 'ours.f32'), d: D, k: K, n_init: 3 });
+  const ours = peer.ours_inertia as number;
+  const theirs = peer.sklearn_inertia as number;
+  return {
+    ...row,
+    'ours inertia (f64)': ours.toPrecision(8),
+    'sklearn fit s': (peer.fit_seconds as number).toFixed(1),
+    'sklearn iterations': peer.n_iter as number,
+    'sklearn inertia (f64)': theirs.toPrecision(8),
+    'ours / sklearn inertia': (ours / theirs).toFixed(5),
+  };
+}
 
 export async function run(args: string[]): Promise<void> {
   await initBackend();
@@ -72,6 +112,14 @@ export async function run(args: string[]): Promise<void> {
   notes.push('ms/iter: median; one Lloyd iteration = assign every row to its nearest centroid + per-cluster sums and counts.');
   notes.push('onnx: the rows on the host in 32,768-row [X | 1] chunks, one onnxruntime run (MatMul, ArgMin, ScatterND add; MLAS) per chunk, a one-thread run per core side by side, the product default on the CPU backends; tfjs: the backend, on wasm the rows partitioned over threads each with its own wasm backend (one per core). ours / sklearn compares the first engine listed (--engines).');
   notes.push('sklearn (Debian python3-sklearn, all cores): slope of fit time over iterations run, max_iter 2..21, tol=0, same data and initial centroids; f32 = same precision as ours, f64 = numpy default.');
-  fs.rmSync(tmp, { recursive: true, force: true });
   await report('kmeans', rows, notes);
+  const fitRows = Number(option(args, 'fit-rows') ?? 1_000_000);
+  if (fitRows > 0) {
+    const fitPy = findPython(['sklearn', 'numpy']);
+    const fits = [await fullFit(fitRows, K, fitPy, tmp), await fullFit(fitRows, 1, fitPy, tmp)];
+    await report('kmeans-fit', fits, [
+      `foundation check: blobs (${K} centres ~ N(0, 0.25 I), unit noise) and one Gaussian N(0, I) at N x ${D}, load average ${os.loadavg()[0].toFixed(2)} at the end; ours: fitKMeans with the product's defaults (k-means++ on a 100,000-row reservoir sample, 3 restarts, max-iter 100, tol 1e-4, seed 0) on the default engine, time from the rows in memory (load + fit + silhouette); sklearn ${fitPy ? '' : '(not importable: apt-get install python3-sklearn) '}KMeans(n_clusters=${K}, n_init=3, random_state=0) with its other defaults (k-means++ on every row, max_iter 300, tol 1e-4) on float64 rows; both inertias evaluated by the peer in float64 (sum of squared distances to the nearest centroid).`,
+    ]);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
 }
