@@ -66,6 +66,23 @@ describe('POST /v1/score', () => {
     expect(compared).toBe(rows.length * 6);
   });
 
+  it('one row at a time (the three graphs joined in one session) equals the batch too, in the models\' column order', async () => {
+    for (const row of rows.slice(0, 40)) {
+      const res = await post({ models: fx.models, rows: [row] });
+      expect(res.statusCode, res.body).toBe(200);
+      const got = res.json().rows[0];
+      expect(Object.keys(got)).toEqual(['value_value', 'value_p_active', 'purchase_probability', 'purchase_score', 'behavior_segment', 'behavior_distance']);
+      const expected = batch.get(String(row.customer_id))!;
+      for (const [k, v] of Object.entries(got)) expect(Math.abs((v as number) - Number(expected[k])), `${row.customer_id} ${k}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(Number(expected[k]))));
+    }
+  });
+
+  it('refuses two models that write the same column, naming both and the column', async () => {
+    const res = await post({ models: ['purchase@1', 'purchase'], rows: [rows[0]] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toBe('purchase@1 and purchase@1 both write the column purchase_probability; score them in separate requests');
+  });
+
   it('scores one row again from the cache, and a model alone', async () => {
     const whole = await post({ models: ['purchase'], rows: [rows[0]] });
     const res = await post({ models: ['purchase'], rows: [{ ...rows[0], recency_days: null }] });

@@ -91,6 +91,7 @@ export async function loadScoringModel(store: ModelStore, ref: string, options: 
     const dispose = model.dispose.bind(model);
     Object.assign(model, {
       engine: 'onnx',
+      onnx: scorer,
       scoreBatch: (batch: ColumnBatch) => scorer.run(batch),
       dispose: () => {
         dispose();

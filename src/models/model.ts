@@ -3,6 +3,7 @@ import { transform, type FeatureBlock, type FittedTransform } from '../features/
 import type { ColumnBatch } from '../io/columns.js';
 import type { OutputColumn, OutputData } from '../io/writer.js';
 import type { Manifest } from './registry.js';
+import type { OnnxScorer } from './onnx/session.js';
 
 /** An output ranked within the whole scored population once every row is scored. */
 /** The percentile (0-100) from which a ranked row is in the high and the medium bucket. */
@@ -42,6 +43,8 @@ export interface ScoringModel {
   scoreBatch?(batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }>;
   /** What scores it: 'onnx' (onnxruntime-node) or 'tfjs'. */
   engine?: ScoringEngine;
+  /** Its graph on onnxruntime when loaded on the onnx engine: the request paths join its small graph with others' (onnx/row-set.ts). */
+  onnx?: OnnxScorer;
   dispose(): void;
 }
 

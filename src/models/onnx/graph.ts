@@ -123,3 +123,42 @@ function rawBytes(type: DataType, values: ArrayLike<number> | bigint[] | string[
     type === 'float' ? Float32Array.from(v) : type === 'double' ? Float64Array.from(v) : type === 'int32' ? Int32Array.from(v) : type === 'bool' ? Uint8Array.from(v) : BigInt64Array.from(values as bigint[], (x) => BigInt(x));
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
+
+/** One part of a side-by-side model: a model's bytes and the prefix its inner names take. */
+export interface ModelPart {
+  prefix: string;
+  model: Uint8Array;
+}
+
+/**
+ * Several models as one (ModelProto bytes), side by side: each part's inputs, nodes, inner
+ * values and initializers renamed with its prefix (input `xT` of part `m0/` is fed as `m0/xT`),
+ * its outputs kept as they are. One session run then scores every part, where separate
+ * sessions would cost one run's fixed overhead each. onnx's `compose.merge_models`
+ * (onnx/compose.py) joins two models by connecting them; these parts share nothing.
+ * @throws Error when two parts have an output of the same name, their opsets differ, or a part
+ * has a subgraph (If, Loop, Scan: the builder writes none).
+ */
+export function sideBySide(parts: ModelPart[]): Uint8Array {
+  const models = parts.map((p) => onnx.ModelProto.decode(p.model));
+  const graph = { name: 'side-by-side', node: [] as onnxProto.onnx.INodeProto[], initializer: [] as onnxProto.onnx.ITensorProto[], input: [] as onnxProto.onnx.IValueInfoProto[], output: [] as onnxProto.onnx.IValueInfoProto[] };
+  const written = new Set<string>();
+  for (const [k, m] of models.entries()) {
+    const g = m.graph ?? {};
+    const own = new Set((g.output ?? []).map((o) => o.name ?? ''));
+    for (const name of own) if (written.has(name)) throw new Error(`two models write the output ${name}`);
+    for (const name of own) written.add(name);
+    if (JSON.stringify(m.opsetImport) !== JSON.stringify(models[0].opsetImport)) throw new Error('the models use different opsets');
+    const prefix = parts[k].prefix;
+    const rename = (v: string) => (v === '' || own.has(v) ? v : prefix + v);
+    for (const n of g.node ?? []) {
+      if ((n.attribute ?? []).some((a) => a.g || a.graphs?.length)) throw new Error(`node ${n.name} has a subgraph`);
+      graph.node.push({ ...n, name: prefix + (n.name ?? ''), input: (n.input ?? []).map(rename), output: (n.output ?? []).map(rename) });
+    }
+    for (const t of g.initializer ?? []) graph.initializer.push({ ...t, name: rename(t.name ?? '') });
+    for (const i of g.input ?? []) graph.input.push({ ...i, name: rename(i.name ?? '') });
+    graph.output.push(...(g.output ?? []));
+  }
+  const { irVersion, producerName, opsetImport } = models[0];
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion, producerName, opsetImport, graph })).finish();
+}

@@ -53,11 +53,15 @@ export class OnnxScorer {
 
   private small: Promise<ort.InferenceSession> | undefined;
 
+  private smallBytes: Uint8Array | undefined;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly transform: FittedTransform,
-    private readonly outputs: string[],
-    private readonly openSmall: () => Promise<ort.InferenceSession>,
+    /** The score columns this scorer yields. */
+    readonly outputs: string[],
+    private readonly options: ort.InferenceSession.SessionOptions,
+    private readonly buildSmall: () => Uint8Array,
   ) {
     this.inputs = featureInputs(transform, false);
     this.levels = new Map(transform.features.flatMap((f) => (f.kind === 'categorical' ? [[f.name, { index: levelIndex(f.levels), unseen: unseenIndex(f), seen: new Map<string | null, number>() }]] : [])));
@@ -77,8 +81,21 @@ export class OnnxScorer {
     };
     const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false), options);
     // The model's part alone, for small batches: made on the first one.
-    const small = () => ort.InferenceSession.create(scoringGraph(manifest, weights, false, true), { ...options, intraOpNumThreads: 1 });
-    return new OnnxScorer(session, manifest.features, outputs, small);
+    return new OnnxScorer(session, manifest.features, outputs, options, () => scoringGraph(manifest, weights, false, true));
+  }
+
+  /** The model's part of the graph alone (ModelProto bytes; input `xT`, the transformed block transposed [d, N]), for small batches and OnnxRowSet. */
+  smallGraph(): Uint8Array {
+    return (this.smallBytes ??= this.buildSmall());
+  }
+
+  /** A few rows through the JavaScript transform, as the small graph's `xT` ([d, N] float32), and the count of values imputed. */
+  smallInput(batch: ColumnBatch): { xT: ort.Tensor; imputed: number } {
+    const block = transform({ ...this.transform, id: { column: null, as: 'row' } }, batch);
+    const { rows: n, cols: d, data } = block;
+    const xT = new Float32Array(n * d);
+    for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) xT[j * n + r] = data[r * d + j];
+    return { xT: new ort.Tensor('float32', xT, [d, n]), imputed: block.imputed };
   }
 
   /** The score columns of a batch and the count of values imputed in it. */
@@ -88,27 +105,19 @@ export class OnnxScorer {
     const n = batch.rows;
     for (const input of this.inputs) feeds[input.name] = this.feed(batch, input, n);
     const result = await this.session.run(feeds);
-    const outputs: Record<string, OutputData> = {};
-    for (const name of this.outputs) outputs[name] = result[name].data as OutputData;
     const imputed = Number(result.imputed.data[0]);
-    for (const t of Object.values(result)) t.dispose();
-    return { outputs, imputed };
+    return { outputs: takeOutputs(result, this.outputs), imputed };
   }
 
   /** A few rows: the JavaScript transform, then the model's part of the graph on the block, transposed. */
   private async runSmall(batch: ColumnBatch): Promise<{ outputs: Record<string, OutputData>; imputed: number }> {
-    const block = transform({ ...this.transform, id: { column: null, as: 'row' } }, batch);
-    const { rows: n, cols: d, data } = block;
-    const xT = new Float32Array(n * d);
-    for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) xT[j * n + r] = data[r * d + j];
-    this.small ??= this.openSmall();
-    const result = await (await this.small).run({ xT: new ort.Tensor('float32', xT, [d, n]) });
-    const outputs: Record<string, OutputData> = {};
-    for (const name of this.outputs) outputs[name] = result[name].data as OutputData;
-    for (const t of Object.values(result)) t.dispose();
-    return { outputs, imputed: block.imputed };
+    const { xT, imputed } = this.smallInput(batch);
+    this.small ??= ort.InferenceSession.create(this.smallGraph(), { ...this.options, intraOpNumThreads: 1 });
+    const result = await (await this.small).run({ xT });
+    return { outputs: takeOutputs(result, this.outputs), imputed };
   }
 
+  /** Releases the sessions. */
   async dispose(): Promise<void> {
     await this.session.release();
     if (this.small) await (await this.small).release();
@@ -132,4 +141,12 @@ export class OnnxScorer {
     }
     return new ort.Tensor('float64', input.kind === 'boolean' ? booleanValues(batch, input.name) : numberColumn(batch, input.name), [n]);
   }
+}
+
+/** The columns `names` of a session's result, as arrays (the result's tensors released). */
+export function takeOutputs(result: ort.InferenceSession.ReturnType, names: string[]): Record<string, OutputData> {
+  const outputs: Record<string, OutputData> = {};
+  for (const name of names) outputs[name] = result[name].data as OutputData;
+  for (const t of Object.values(result)) t.dispose();
+  return outputs;
 }

@@ -23,7 +23,7 @@ import { pinnedRef } from '../../models/load.js';
 import type { ScoringModel } from '../../models/model.js';
 import { UserError } from '../../util/errors.js';
 import type { ModelCache } from '../model-cache.js';
-import { scoreRows } from '../routes/score.js';
+import { RowScorer } from '../row-scorer.js';
 import { ScoreReference } from './reference.js';
 import type { MembershipChange, OnlineStore, StoredEvent } from './store.js';
 import { fixedFeatureNames, viewLayout, type OnlineView } from './view.js';
@@ -68,6 +68,7 @@ export class OnlineEngine {
     readonly view: OnlineView,
     readonly store: OnlineStore,
     readonly models: ScoringModel[],
+    private readonly scorer: RowScorer,
     private readonly reference: ScoreReference,
     private readonly now: () => number,
   ) {
@@ -81,7 +82,18 @@ export class OnlineEngine {
    * @throws UserError naming the model or audience that reads what the events cannot give.
    */
   static async open(view: OnlineView, store: OnlineStore, cache: ModelCache, now: () => number = Date.now): Promise<OnlineEngine> {
-    const models = await Promise.all(view.models.map((ref) => cache.get(ref)));
+    // The view's own copies: the cache may release its models while the view still scores.
+    const models = await Promise.all(view.models.map((ref) => cache.own(ref)));
+    try {
+      return await OnlineEngine.check(view, store, models, now);
+    } catch (err) {
+      for (const m of models) m.dispose();
+      throw err;
+    }
+  }
+
+  /** The engine of loaded models, once they and the audiences are checked against the view's features. */
+  private static async check(view: OnlineView, store: OnlineStore, models: ScoringModel[], now: () => number): Promise<OnlineEngine> {
     const fixed = new Set(fixedFeatureNames(view));
     for (const m of models) {
       const missing = columnRequest({ ...m.transform, id: { column: null, as: 'row' } }).find((r) => !fixed.has(r.name) && !SHARE.test(r.name));
@@ -102,7 +114,7 @@ export class OnlineEngine {
         }
       }
     }
-    return new OnlineEngine(view, store, models, reference, now);
+    return new OnlineEngine(view, store, models, await RowScorer.create(models), reference, now);
   }
 
   /** Starts the periodic sweep (and runs the first at once). */
@@ -116,6 +128,8 @@ export class OnlineEngine {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.changed.emit('close');
+    await this.scorer.dispose();
+    for (const m of this.models) m.dispose();
   }
 
   /** Today's UTC day, by the engine's clock. */
@@ -178,7 +192,7 @@ export class OnlineEngine {
     const all = Object.fromEntries(featureColumns(layout).map((c, i) => [c.name, values[i]]));
     // The features audience events would give; the models also get the shares of categories they read that are not among the top now.
     const features = Object.fromEntries(featureColumns(viewLayout(this.view, top)).map((c) => [c.name, all[c.name]]));
-    const scored = this.models.length ? (await scoreRows(this.models, [Object.fromEntries(this.reads.map((r) => [r, all[r] ?? (SHARE.test(r) ? 0 : null)]))], 'features')).rows[0] : {};
+    const scored = this.models.length ? (await this.scorer.score([Object.fromEntries(this.reads.map((r) => [r, all[r] ?? (SHARE.test(r) ? 0 : null)]))], 'features')).rows[0] : {};
     const scores = { ...scored, ...this.reference.place(scored) };
     return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, audiences: this.audiencesOf(features, scores), reference: this.reference.note };
   }
