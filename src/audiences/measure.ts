@@ -16,7 +16,7 @@ import { connect, duckMessage, ident } from '../io/duckdb.js';
 import { canonicalIdSql, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { stageColumns } from '../io/stage.js';
 import { copyTo } from './build.js';
-import { openTable } from '../io/table.js';
+import { openTable, type Table } from '../io/table.js';
 import { cupedLiftOf, liftOf, type CovariateStats, type CupedEstimate, type LiftEstimate } from '../metrics/lift.js';
 import { UserError } from '../util/errors.js';
 import { readScoreManifest } from '../io/score-manifest.js';
@@ -142,16 +142,24 @@ type KeyType = 'BIGINT' | 'VARCHAR';
 
 const INTEGER_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i;
 
+/** Text of at most 18 ASCII digits (RE2, matched whole): a BIGINT by a plain cast, with the value canonicalId gives it. */
+const PLAIN_INTEGER = '-?[0-9]{1,18}';
+
 /**
  * The SQL of a column's id key, compared as canonicalId does (an integer as its decimal digits,
- * anything else canonicalized), and of whether the row has an id at all. As BIGINT keys, an id
- * that is no integer has a NULL key (it can match no integer id) but is present.
+ * anything else canonicalized), and of whether the row has an id at all (its canonical text is
+ * not null). As BIGINT keys, an id that is no integer has a NULL key (it can match no integer
+ * id) but is present. Integer columns are cast; text of plain digits takes a cast after one
+ * match, the rest the canonical text's expressions.
  */
 function keySql(column: string, type: string, keyType: KeyType): { key: string; present: string } {
   const c = ident(column);
-  const text = INTEGER_TYPE.test(type) ? `CAST(${c} AS VARCHAR)` : canonicalIdSql(`CAST(${c} AS VARCHAR)`);
-  if (keyType === 'VARCHAR') return { key: text, present: `${c} IS NOT NULL` };
-  return { key: INTEGER_TYPE.test(type) ? `TRY_CAST(${c} AS BIGINT)` : `TRY_CAST(${text} AS BIGINT)`, present: `${text} IS NOT NULL` };
+  if (INTEGER_TYPE.test(type)) return { key: keyType === 'BIGINT' ? `TRY_CAST(${c} AS BIGINT)` : `CAST(${c} AS VARCHAR)`, present: `${c} IS NOT NULL` };
+  const raw = `CAST(${c} AS VARCHAR)`;
+  const text = canonicalIdSql(raw);
+  if (keyType === 'VARCHAR') return { key: text, present: `${text} IS NOT NULL` };
+  const plain = `regexp_full_match(${raw}, '${PLAIN_INTEGER}')`;
+  return { key: `(CASE WHEN ${plain} THEN CAST(${raw} AS BIGINT) ELSE TRY_CAST(${text} AS BIGINT) END)`, present: `(CASE WHEN ${plain} THEN true ELSE ${text} IS NOT NULL END)` };
 }
 
 /** Whether DuckDB can read these columns of the dataset's files as they are: Parquet files whose columns are stored (not inferred), the values numeric or boolean. */
@@ -208,24 +216,53 @@ async function outcomesRelation(opts: MeasureOptions, tmp: string, params: Param
   return { sql: `SELECT ${canonicalIdSql('id')} AS key, ${values.map((_, i) => alias(i)).join(', ')} FROM read_parquet(${params.bind(staged)})`, rows: data.rowCount, keyType: 'VARCHAR' };
 }
 
+/** An id file to read: its table (opened and checked), the audience's index and the group (1 members, 2 holdout). */
+interface IdFile {
+  table: Table;
+  aud: number;
+  status: 1 | 2;
+}
+
+/** Opens (sniffs, checks, counts) every audience's member and holdout files at once. */
+async function openIdFiles(folders: AudienceFolder[]): Promise<IdFile[]> {
+  const files = folders.flatMap((f, aud) => [{ file: f.members, aud, status: 1 as const }, ...(f.reason ? [] : [{ file: f.holdout!, aud, status: 2 as const }])]);
+  return Promise.all(files.map(async ({ file, aud, status }) => ({ table: await openTable(file), aud, status })));
+}
+
 /**
- * Adds an id file's ids to the temporary table `ids` (aud, status, key, present): a Parquet or
- * CSV file read by DuckDB where it is, an Arrow file staged first. Its id column is the one
- * named `id`, or its only column.
+ * The SQL of an id file's rows (aud, status, key, present; see keySql): a Parquet or CSV file
+ * read by DuckDB where it is (a CSV as text, without a trailing totals row), an Arrow file
+ * staged first. Its id column is the one named `id`, or its only column.
  */
-async function loadIds(con: DuckDBConnection, file: string, id: string, at: { aud: number; status: 1 | 2; keyType: KeyType }, tmp: string): Promise<void> {
-  const table = await openTable(file);
+async function idsScan(f: IdFile, id: string, keyType: KeyType, tmp: string, params: Params): Promise<string> {
+  const { table, aud, status } = f;
   const col = table.columns.find((c) => c.name === id) ?? (table.columns.length === 1 ? table.columns[0] : undefined);
-  if (!col) throw new UserError(`${file}: no id column "${id}" (columns: ${table.columns.map((c) => c.name).join(', ')}); the member and holdout files name their ids as the outcomes do`);
-  let scan = `(SELECT * FROM ${table.textScan} LIMIT $4)`;
-  let k = keySql(col.name, table.format === 'csv' ? 'VARCHAR' : col.type, at.keyType);
-  let source = table.readPath ?? table.path;
+  if (!col) throw new UserError(`${table.path}: no id column "${id}" (columns: ${table.columns.map((c) => c.name).join(', ')}); the member and holdout files name their ids as the outcomes do`);
+  const head = (k: { key: string; present: string }) => `SELECT ${aud} AS aud, ${status}::UTINYINT AS status, ${k.key} AS key, ${k.present} AS present`;
   if (!table.textScan) {
-    source = await stageColumns(datasetOf([table]), [{ alias: 'id', name: col.name, as: 'text' }], path.join(tmp, `ids-${at.aud}-${at.status}.parquet`));
-    scan = '(SELECT * FROM read_parquet($1) LIMIT $4)';
-    k = keySql('id', 'VARCHAR', at.keyType);
+    const staged = await stageColumns(datasetOf([table]), [{ alias: 'id', name: col.name, as: 'text' }], path.join(tmp, `ids-${aud}-${status}.parquet`));
+    return `${head(keySql('id', 'VARCHAR', keyType))} FROM read_parquet(${params.bind(staged)})`;
   }
-  await con.run(`INSERT INTO ids SELECT $2, $3, ${k.key}, ${k.present} FROM ${scan}`, [source, at.aud, at.status, table.rowCount ?? Number.MAX_SAFE_INTEGER]);
+  const scan = table.textScan.replace(/\$1\b/, params.bind(table.readPath ?? table.path));
+  // openTable's count leaves a CSV's trailing totals row out: read no more rows than that.
+  const rows = table.layout.csv?.trailer ? ` LIMIT ${params.bind(table.rowCount)}` : '';
+  return `${head(keySql(col.name, table.format === 'csv' ? 'VARCHAR' : col.type, keyType))} FROM (SELECT * FROM ${scan}${rows})`;
+}
+
+/**
+ * Creates the temporary table `ids_u` (aud, key, status, status_max, n): every id of every audience
+ * once, in one grouping of all the id files' rows. `status` and `status_max` are the least and
+ * greatest group it is in (1 member, 2 holdout: they differ for an id in both); ids that can
+ * match no outcome id (key NULL, see keySql) are one row per audience and group, `n` of them.
+ */
+async function loadIds(con: DuckDBConnection, files: IdFile[], id: string, keyType: KeyType, tmp: string): Promise<void> {
+  const params = new Params();
+  const scans: string[] = [];
+  for (const f of files) scans.push(await idsScan(f, id, keyType, tmp, params));
+  await con.run(
+    `CREATE OR REPLACE TEMP TABLE ids_u AS SELECT aud, key, min(status) AS status, max(status) AS status_max, count(*) AS n FROM (${scans.join(' UNION ALL ')}) WHERE present GROUP BY aud, key, CASE WHEN key IS NULL THEN status END`,
+    params.values as never,
+  );
 }
 
 /** The score run above an audiences folder: its score files, id column and segment columns (none when it has none or names ids otherwise). */
@@ -284,14 +321,8 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
   const con = await connect();
   try {
     const params = new Params();
-    const outcomes = await outcomesRelation(opts, tmp, params);
-    await con.run(`CREATE OR REPLACE TEMP TABLE ids (aud INTEGER, status UTINYINT, key ${outcomes.keyType}, present BOOLEAN)`);
-    for (const [aud, f] of folders.entries()) {
-      await loadIds(con, f.members, opts.id, { aud, status: 1, keyType: outcomes.keyType }, tmp);
-      if (!f.reason) await loadIds(con, f.holdout!, opts.id, { aud, status: 2, keyType: outcomes.keyType }, tmp);
-    }
-    await con.run('CREATE OR REPLACE TEMP TABLE ids_u AS SELECT DISTINCT aud, status, key FROM ids WHERE key IS NOT NULL');
-    await refuseOverlap(con, folders);
+    const [outcomes, idFiles] = await Promise.all([outcomesRelation(opts, tmp, params), openIdFiles(folders)]);
+    await loadIds(con, idFiles, opts.id, outcomes.keyType, tmp);
     const sizes = await groupSizes(con, folders, opts);
     const scores = scoresOf(opts.audiences, opts.id);
     const scoreIdType = scores && (await openTable(scores.files[0])).columns.find((c) => c.name === opts.id)!.type;
@@ -299,7 +330,7 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
     const segCols = scores ? scores.columns.map((_, k) => `s${k}`) : [];
     const ys = opts.outcomeColumns.map((_, k) => `${missing === 'zero' ? `coalesce(o.y${k}, 0)` : `o.y${k}`} AS y${k}, (o.key IS NOT NULL AND o.y${k} IS NULL) AS m${k}`);
     const x = opts.pre ? [`${missing === 'zero' ? 'coalesce(o.x, 0)' : 'o.x'} AS x`] : [];
-    const joined = `SELECT i.aud, i.status, o.key IS NOT NULL AS matched${segCols.map((s) => `, s.${s}`).join('')}, ${[...ys, ...x].join(', ')} FROM ids_u i LEFT JOIN (${outcomes.sql}) o ON i.key = o.key ${segs}`;
+    const joined = `SELECT i.aud, i.status, o.key IS NOT NULL AS matched${segCols.map((s) => `, s.${s}`).join('')}, ${[...ys, ...x].join(', ')} FROM (SELECT aud, status, key FROM ids_u WHERE key IS NOT NULL) i LEFT JOIN (${outcomes.sql}) o ON i.key = o.key ${segs}`;
     const sets = ['(aud, status)', ...segCols.map((s) => `(aud, status, ${s})`)].join(', ');
     const select = `SELECT aud, status${segCols.map((s) => `, ${s}`).join('')}${segCols.length ? `, grouping(${segCols.join(', ')}) AS g` : ', 0 AS g'}, count(*) AS n_rows, count(*) FILTER (WHERE matched) AS n_matched, ${opts.outcomeColumns.map((_, k) => outcomeAggregates(k, Boolean(opts.pre))).join(', ')} FROM (${joined}) GROUP BY GROUPING SETS (${sets})`;
     let rows: Row[];
@@ -321,27 +352,25 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
 /**
  * Distinct ids per audience and group (`aud:status`), with the ids that can match no outcome
  * id (text that is no integer, when the outcomes' ids are integers) among them, warned about.
+ * @throws UserError when an id is both a member and in the holdout of one audience (the split is not a split).
  */
 async function groupSizes(con: DuckDBConnection, folders: AudienceFolder[], opts: MeasureOptions): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  for (const [aud, status, n] of (await con.runAndReadAll('SELECT aud, status, count(*) FROM ids_u GROUP BY ALL')).getRows()) sizes.set(`${aud}:${status}`, Number(n));
-  const odd = (await con.runAndReadAll('SELECT aud, status, count(DISTINCT key), count(*) FROM ids WHERE key IS NULL AND present GROUP BY ALL')).getRows();
-  for (const [aud, status, , n] of odd) {
-    sizes.set(`${aud}:${status}`, (sizes.get(`${aud}:${status}`) ?? 0) + Number(n));
+  const rows = (await con.runAndReadAll('SELECT aud, status, status_max, key IS NULL AS odd, count(*), sum(n) FROM ids_u GROUP BY ALL ORDER BY aud, status')).getRows();
+  const both = rows.find(([, status, max, odd]) => !odd && status !== max);
+  if (both) {
+    const f = folders[Number(both[0])];
+    const [[example]] = (await con.runAndReadAll('SELECT min(key) FROM ids_u WHERE aud = $1 AND status <> status_max', [both[0]])).getRows();
+    throw new UserError(`audience "${f.name}": ${both[4]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(String(example))}); a holdout must be apart from the members`);
+  }
+  for (const [aud, status, , odd, count, n] of rows) {
+    const at = `${aud}:${status}`;
+    sizes.set(at, (sizes.get(at) ?? 0) + Number(odd ? n : count));
+    if (!odd) continue;
     const f = folders[Number(aud)];
     warn(`${Number(status) === 1 ? f.members : f.holdout}: ${n} ids are not whole numbers while column "${opts.id}" of the outcomes holds integers; they are counted as unmatched`);
   }
   return sizes;
-}
-
-/** @throws UserError when an id is both a member and in the holdout of one audience (the split is not a split). */
-async function refuseOverlap(con: DuckDBConnection, folders: AudienceFolder[]): Promise<void> {
-  // A hash join on the holdout (the smaller side), not a grouping of every id.
-  const r = (await con.runAndReadAll('SELECT h.aud, count(*), min(h.key) FROM ids_u h JOIN ids_u m ON h.aud = m.aud AND h.key = m.key AND m.status = 1 WHERE h.status = 2 GROUP BY h.aud ORDER BY h.aud LIMIT 1')).getRows();
-  if (r.length) {
-    const f = folders[Number(r[0][0])];
-    throw new UserError(`audience "${f.name}": ${r[0][1]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(String(r[0][2]))}); a holdout must be apart from the members`);
-  }
 }
 
 /**

@@ -44,6 +44,9 @@ export function trimSql(text: string): string {
   return `regexp_replace(${text}, '^${TRIM_SET}+|${TRIM_SET}+$', '', 'g')`;
 }
 
+/** An integer's canonical text (RE2, matched whole): its ASCII digits without a leading zero, or "-" and them. */
+const CANONICAL_DIGITS = '-?[1-9][0-9]*|0';
+
 /**
  * `canonicalId` as a DuckDB SQL expression over a VARCHAR expression `text` (a quoted column):
  * the same key for the same text, so ids compare by value inside SQL (suppression lists,
@@ -52,5 +55,7 @@ export function trimSql(text: string): string {
 export function canonicalIdSql(text: string): string {
   const t = trimSql(text);
   const digits = `regexp_replace(regexp_extract(${t}, '^\\+?(-?\\d+)', 1), '^(-?)0+(\\d)', '\\1\\2')`;
-  return `(CASE WHEN ${t} = '' THEN NULL WHEN regexp_matches(${t}, '^\\+?-?\\d+(\\.0*)?$') THEN (CASE WHEN ${digits} = '-0' THEN '0' ELSE ${digits} END) ELSE ${t} END)`;
+  // Plain digits without a leading zero (most ids) are their own canonical text: one cheap match instead of the trims.
+  return `(CASE WHEN regexp_full_match(${text}, '${CANONICAL_DIGITS}') THEN ${text} WHEN ${t} = '' THEN NULL WHEN regexp_matches(${t}, '^\\+?-?\\d+(\\.0*)?$') THEN (CASE WHEN ${digits} = '-0' THEN '0' ELSE ${digits} END) ELSE ${t} END)`;
 }
+
