@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendInfo } from '../src/compute/backend.js';
-import { table } from '../src/report/text.js';
+import { table } from '../src/render/table.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 

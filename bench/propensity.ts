@@ -24,6 +24,7 @@ import { loadSpec } from '../src/features/spec.js';
 import { openDataset } from '../src/io/dataset.js';
 import { fitMlp, predictLogits, type Trainer } from '../src/models/nn/fit.js';
 import { optionsOf } from '../src/models/params.js';
+import { PROPENSITY_KIND } from '../src/models/propensity/kind.js';
 import { PROPENSITY } from '../src/models/propensity/train.js';
 import { BENCH_DIR, findPython, median, option, report, runPeer, timeIt } from './common.js';
 import { labeledRows } from './data.js';
@@ -137,7 +138,7 @@ async function timeToQuality(n: number, py: string | null, tmp: string): Promise
     // The same split and model inputs as the CLI's run: its prepare step again, in this process.
     const data = await openDataset([path.join(tmp, 'visitors.parquet')]);
     const transform = await fitTransform(data, loadSpec(path.join(tmp, 'features.json')));
-    const prepared = await PROPENSITY.prepare(data, transform, optionsOf('propensity', 'purchase', { label: 'converted' }));
+    const prepared = await PROPENSITY.prepare(data, transform, optionsOf(PROPENSITY_KIND, 'purchase', { label: 'converted' }));
     const { labeled, split } = prepared;
     fs.writeFileSync(path.join(tmp, 'qx.f32'), labeled.x);
     fs.writeFileSync(path.join(tmp, 'qy.u8'), labeled.y);

@@ -20,6 +20,7 @@ import { loadSpec, type FeatureSpec } from '../src/features/spec.js';
 import { openDataset, type Dataset } from '../src/io/dataset.js';
 import { PROPENSITY, type TrainPropensityOptions } from '../src/models/propensity/train.js';
 import { camel, checkParams, optionsOf } from '../src/models/params.js';
+import { PROPENSITY_KIND } from '../src/models/propensity/kind.js';
 import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, meanSd, option, report, runPeer } from './common.js';
 
@@ -121,7 +122,7 @@ export async function run(args: string[]): Promise<void> {
     ...VARIANTS.filter(([v]) => !variants || variants.some((w) => v.includes(w))),
     ...tries.map((t): [string, Partial<TrainPropensityOptions>] => {
       const flags = Object.fromEntries(t.split(/\s+/).map((kv) => kv.split('=') as [string, string]));
-      const parsed = optionsOf('propensity', 'q', { label: 'y', ...checkParams('propensity', flags) }) as Record<string, unknown>;
+      const parsed = optionsOf(PROPENSITY_KIND, 'q', { label: 'y', ...checkParams(PROPENSITY_KIND, flags) }) as Record<string, unknown>;
       const given = Object.keys(flags).map(camel);
       return [`audience-engine MLP, PLE inputs, ${t}`, Object.fromEntries(given.map((k) => [k, parsed[k]]))];
     }),

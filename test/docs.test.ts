@@ -25,7 +25,8 @@ import { segments } from '../src/cli/commands/segments.js';
 import { serve } from '../src/cli/commands/serve.js';
 import { train } from '../src/cli/commands/train.js';
 import { worker } from '../src/cli/commands/worker.js';
-import { MODEL_KINDS, paramsOf } from '../src/models/params.js';
+import { findKind } from '../src/models/kinds.js';
+import { paramsOf } from '../src/models/params.js';
 import { ModelStore } from '../src/models/registry.js';
 import { inProcessApp } from './online-fixture.js';
 
@@ -156,11 +157,11 @@ describe('docs', () => {
     for (const file of DOCS.filter((f) => f !== 'docs/cli.md')) {
       for (const { line, text: code } of codeTexts(text(file))) {
         for (const { cmd, arg, flags } of documentedFlags(code, names)) {
-          const kind = cmd === 'train' ? MODEL_KINDS.find((k) => k === arg) : undefined;
+          const kind = cmd === 'train' ? findKind(arg ?? '') : undefined;
           const own = kind ? ['input', 'name', 'store', 'quiet', ...Object.keys(paramsOf(kind))] : Object.keys(COMMANDS.get(cmd)!.options);
           for (const flag of flags) {
             seen++;
-            if (flag !== 'help' && !own.includes(flag)) wrong.push(`${file}:${line}: audience ${cmd}${kind ? ` ${kind}` : ''} has no --${flag}`);
+            if (flag !== 'help' && !own.includes(flag)) wrong.push(`${file}:${line}: audience ${cmd}${kind ? ` ${kind.kind}` : ''} has no --${flag}`);
           }
         }
       }

@@ -28,3 +28,23 @@ export function toBlocks(data: Float32Array, d: number, rows: number): FeatureBl
   }
   return out;
 }
+
+/**
+ * Runs `audience ARGS` in this process (a spawn costs ~2 s of start-up each), its stdout and
+ * stderr captured.
+ */
+export async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { vi } = await import('vitest');
+  const { main } = await import('../src/cli/main.js');
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}

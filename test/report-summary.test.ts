@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { CalibrationBin, DecileRow } from '../src/metrics/classification.js';
 import { fairnessByGroup, smallGroupsText } from '../src/metrics/fairness.js';
 import type { Manifest } from '../src/models/registry.js';
-import { barChart, horizontalBars, renderSvg } from '../src/report/charts.js';
-import { calibrationText, liftText, summaryLines } from '../src/report/summary.js';
-import { formatFairness } from '../src/report/text.js';
+import { barChart, horizontalBars, renderSvg } from '../src/render/charts.js';
+import { calibrationText, formatFairness, liftText } from '../src/models/report-text.js';
+import { summaryLines } from '../src/report/summary.js';
 
 /** Ten deciles with these lifts over a 10% base rate, 100 rows each. */
 function deciles(lifts: number[]): DecileRow[] {

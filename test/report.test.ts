@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/io/duckdb.js';
+import { runMain } from './helpers.js';
 import { startServer } from './service-helpers.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
@@ -18,18 +18,8 @@ let dir: string;
 
 /** Runs `audience ...` in this process (a spawn costs ~2 s of start-up each); file names are in `dir`. */
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  try {
-    const argv = args.map((a) => (/^[\w-]+\.(csv|parquet|html)$/.test(a) ? path.join(dir, a) : a));
-    const code = await main([...argv, ...(['generate', 'events'].includes(args[0]) ? [] : ['--store', path.join(dir, 'models')])]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const argv = args.map((a) => (/^[\w-]+\.(csv|parquet|html)$/.test(a) ? path.join(dir, a) : a));
+  return runMain([...argv, ...(['generate', 'events'].includes(args[0]) ? [] : ['--store', path.join(dir, 'models')])]);
 }
 
 async function cli(...args: string[]) {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { numberColumn } from '../io/columns.js';
 import { openDataset } from '../io/dataset.js';
 import { connect } from '../io/duckdb.js';
-import { table } from '../report/text.js';
+import { table } from '../render/table.js';
 import { audienceFilesText, shellLine } from './demo-text.js';
 import { main } from './main.js';
 

@@ -10,6 +10,7 @@ import { MAX_INPUT_FILES, openDataset, reopenDataset, type Dataset } from '../io
 import type { TableLayout } from '../io/table.js';
 import { connect, duckMessage } from '../io/duckdb.js';
 import { UserError } from '../util/errors.js';
+import { fileParams } from '../models/kinds.js';
 import { openableFile, unchangedPath } from '../util/roots.js';
 import type { ScoreJobSpec } from './runner.js';
 
@@ -67,16 +68,13 @@ export async function openJobInputs(roots: string[] | undefined, input: string[]
   return tables ? reopenDataset(tables) : openDataset(files);
 }
 
-/** Train params that name files (`audience train` options). */
-export const TRAIN_FILE_PARAMS = ['features', 'seed-ids'];
-
 /**
  * Train params with each file param resolved now inside the roots (`features: "auto"` is no file).
  * @throws UserError naming the param when its file is missing or leads outside the roots.
  */
 export function openableParams(roots: string[] | undefined, params: Record<string, unknown>): Record<string, unknown> {
   const out = { ...params };
-  for (const k of TRAIN_FILE_PARAMS) if (typeof out[k] === 'string' && out[k] !== 'auto') out[k] = openableFile(roots, out[k], `params.${k}`);
+  for (const k of fileParams()) if (typeof out[k] === 'string' && out[k] !== 'auto') out[k] = openableFile(roots, out[k], `params.${k}`);
   return out;
 }
 

@@ -60,7 +60,7 @@ export interface TrainJobSpec {
   model: string;
   name: string;
   input: string[];
-  /** The kind's params (models/params.ts), checked at submission: numbers, text, booleans, lists of text. */
+  /** The kind's params (models/<kind>/params.ts), checked at submission: numbers, text, booleans, lists of text. */
   params?: Record<string, unknown>;
   /** The server's data roots (see ScoreJobSpec.roots). */
   roots?: string[];

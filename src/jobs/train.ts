@@ -1,34 +1,26 @@
 /**
  * A train job: one model kind trained from typed params, the same whether `audience train`
- * runs it or the service's runner does. The steps each kind composes: open the inputs,
- * decide the features (a spec file, or inferred with the label, seed-filter and sensitive
- * columns left out), fit the feature transform, then the kind's estimator steps composed by
- * models/estimator.ts `train` (prepare the rows, fit, evaluate on held-out rows, save a
- * version); the text report is returned for the caller to print or store.
+ * runs it or the service's runner does. Every kind takes the same steps, each read from its
+ * descriptor (models/kind.ts, found in models/kinds.ts): check the params, open the inputs and
+ * check them, decide the features (a spec file, or inferred leaving out the columns the kind
+ * never takes as inputs), fit the feature transform, then the kind's estimator steps composed
+ * by models/estimator.ts `train` (prepare the rows, fit, evaluate on held-out rows, save a
+ * version); the kind's text report is returned for the caller to print or store.
  */
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { LABEL_COLUMNS } from '../features/events.js';
 import { fitTransform } from '../features/fit.js';
 import { inferSpec } from '../features/infer.js';
 import { loadSpec, type FeatureSpec } from '../features/spec.js';
 import type { FittedTransform } from '../features/transform.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
-import { ANOMALY } from '../models/anomaly/train.js';
-import { BGNBD, bgnbdSpec } from '../models/btyd/train.js';
-import { CLTV } from '../models/cltv/train.js';
 import { train } from '../models/estimator.js';
-import { K_RULE, KMEANS, type TrainKMeansOptions } from '../models/kmeans/train.js';
-import { checkFilterColumn, readSeedIds, type SeedSource } from '../models/lookalike/seeds.js';
-import { LOOKALIKE } from '../models/lookalike/train.js';
-import { checkParams, MODEL_KINDS, optionsOf, type ModelKind, type ParamValues } from '../models/params.js';
-import { PROPENSITY, requireLabel } from '../models/propensity/train.js';
+import type { TrainRun } from '../models/kind.js';
+import { kindOf } from '../models/kinds.js';
+import { checkParams, optionsOf, type ParamValues } from '../models/params.js';
 import type { ModelStore } from '../models/registry.js';
-import { requireTreatment, UPLIFT } from '../models/uplift/train.js';
-import { formatUpliftReport } from '../report/uplift.js';
-import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatProfiles, formatPropensityReport, table } from '../report/text.js';
 import { UserError } from '../util/errors.js';
-import { fmtCount, silentProgress, type StageProgress } from '../util/progress.js';
+import { silentProgress, type StageProgress } from '../util/progress.js';
 import { loadKMeansOnQueue } from './kmeans-queue.js';
 import { checkRedisUrl, redisUrl } from './queue.js';
 
@@ -37,7 +29,7 @@ export interface TrainRequest {
   kind: string;
   name: string;
   input: string[];
-  /** The kind's options (see models/params.ts), unchecked: checked here. */
+  /** The kind's options (its descriptor's params, models/<kind>/params.ts), unchecked: checked here. */
   params: ParamValues;
   store: ModelStore;
   progress?: StageProgress;
@@ -56,10 +48,9 @@ export interface TrainOutcome {
   report: string;
 }
 
-/** Everything a kind's step needs once the params are checked. */
+/** The request and its progress, as the feature steps read them. */
 interface Context {
   req: TrainRequest;
-  params: ParamValues;
   progress: StageProgress;
 }
 
@@ -68,10 +59,30 @@ interface Context {
  * @throws UserError for bad params or input (naming the option, file, column); the trainers' errors otherwise.
  */
 export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> {
-  const step = TRAINERS[req.kind as ModelKind];
-  if (!step) throw new UserError(`audience train: unknown model kind "${req.kind}"; available: ${MODEL_KINDS.join(', ')}`);
-  const params = checkParams(req.kind, req.params);
-  return step({ req, params, progress: req.progress ?? (() => silentProgress) });
+  const kind = kindOf(req.kind);
+  const o = optionsOf(kind, req.name, checkParams(kind, req.params));
+  const c: Context = { req, progress: req.progress ?? (() => silentProgress) };
+  const run: TrainRun = { progress: c.progress, store: req.store, workers: rowsOnWorkers(req) };
+  const data = await dataset(req);
+  kind.checkData?.(data, o, run);
+  const spec = kind.featureSpec ? await kind.featureSpec(data, o) : await featureSpec(c, data, o as FeatureOptions, kind.excluded?.(data, o));
+  const options = kind.fitOptions ? await kind.fitOptions({ data, spec, options: o, run }) : o;
+  const transform = await fitFeatures(c, data, spec);
+  const { model, report } = await train(kind.estimator, data, transform, req.store, { ...options, progress: c.progress });
+  model.dispose();
+  const m = model.manifest;
+  return { name: m.name, version: m.version, report: kind.report.trained(report, `Saved ${m.name}@${m.version} (${m.backend.name})`) };
+}
+
+/**
+ * With REDIS_URL: the loader of a fit's rows onto the `audience worker` hosts, staged under
+ * the model store (which they all see); undefined on one host.
+ */
+function rowsOnWorkers(req: TrainRequest): TrainRun['workers'] {
+  const url = redisUrl();
+  if (!url) return undefined;
+  const staging = () => path.join(path.resolve(req.store.root), '.staging', `kmeans-${randomUUID()}`);
+  return (shardRows) => (data, transform, l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows, roots: req.roots, onWaiting: req.onWaiting, staging: staging() });
 }
 
 async function dataset(req: TrainRequest): Promise<Dataset> {
@@ -79,19 +90,12 @@ async function dataset(req: TrainRequest): Promise<Dataset> {
   return openDataset(req.input);
 }
 
-/** Every --sensitive column is in the data. @throws UserError naming the flag, the column and the file's columns. */
-function requireSensitive(data: Dataset, columns: string[] | undefined): void {
-  for (const c of columns ?? []) {
-    if (!data.columns.some((col) => col.name === c)) throw new UserError(`--sensitive ${c}: ${data.tables[0].path} has no column "${c}" (columns: ${data.columns.map((col) => col.name).join(', ')})`);
-  }
-}
-
 /** Which columns become inputs: the options every kind takes (models/params.ts FEATURE_PARAMS), as optionsOf gives them. */
-type FeatureOptions = { features: string; id?: string; exclude?: string[] };
+type FeatureOptions = { features?: string; id?: string; exclude?: string[] };
 
 /** The spec from the `features` option (a file), or inferred from the data leaving `exclude` out. */
 async function featureSpec(c: Context, data: Dataset, o: FeatureOptions, exclude: string[] = []): Promise<FeatureSpec> {
-  if (o.features !== 'auto') {
+  if (o.features !== undefined && o.features !== 'auto') {
     const spec = loadSpec(o.features);
     if (o.id !== undefined) spec.id = o.id;
     return spec;
@@ -118,130 +122,3 @@ async function fitFeatures(c: Context, data: Dataset, spec: FeatureSpec): Promis
   }
   return transform;
 }
-
-/**
- * Columns training on `label` must never read: the label, and when it is one of the labels
- * `audience events --horizon` writes, the others (a CSV copy of that file has no metadata
- * marking them, and each gives the others away).
- */
-function labelColumns(data: Dataset, label: string): string[] {
-  const names = data.columns.map((col) => col.name);
-  return LABEL_COLUMNS.includes(label) ? LABEL_COLUMNS.filter((col) => names.includes(col)) : [label];
-}
-
-type SavedModel = { manifest: { name: string; version: number; backend: { name: string } } };
-
-const saved = (m: SavedModel) => `Saved ${m.manifest.name}@${m.manifest.version} (${m.manifest.backend.name})`;
-
-/** The outcome of a saved model: its name and version; its report is the "Saved" line, then `text`. */
-function outcome(m: SavedModel, text: string): TrainOutcome {
-  return { name: m.manifest.name, version: m.manifest.version, report: `${saved(m)}\n${text}` };
-}
-
-async function kmeansStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('kmeans', c.req.name, c.params);
-  const url = redisUrl();
-  if (url && o.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
-  const data = await dataset(c.req);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, o));
-  // Several hosts: the rows go to the workers, staged under the model store (which they all see).
-  const loadData: TrainKMeansOptions['loadData'] = url
-    ? (l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows: o.shardRows, roots: c.req.roots, onWaiting: c.req.onWaiting, staging: path.join(path.resolve(c.req.store.root), '.staging', `kmeans-${randomUUID()}`) })
-    : undefined;
-  const { model, report } = await train(KMEANS, data, transform, c.req.store, { ...o, progress: c.progress, loadData });
-  const { fit, sweep, profiles } = report;
-  const out: string[] = [];
-  if (sweep) {
-    out.push(table(sweep.map((r) => ({ k: r.k, inertia: r.inertia.toPrecision(6), silhouette: r.silhouette.toFixed(4), chosen: r.k === fit.k ? '<-' : '' }))));
-    out.push(`k=${fit.k} chosen by the rule: ${K_RULE}`, '');
-  }
-  out.push(
-    `${saved(model)}: k=${fit.k}, ${fmtCount(fit.rows)} rows, inertia ${fit.inertia.toPrecision(6)}, silhouette ${fit.silhouette.toFixed(3)} (sampled), ` +
-      `${fit.mode} ${fit.iterations} iterations${fit.converged ? '' : ' (not converged)'}`,
-    '',
-    formatProfiles(profiles),
-  );
-  return { name: model.manifest.name, version: model.manifest.version, report: out.join('\n') };
-}
-
-async function propensityStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('propensity', c.req.name, c.params);
-  const data = await dataset(c.req);
-  requireLabel(data, o.label);
-  requireSensitive(data, o.sensitive);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, o, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
-  const { model, report } = await train(PROPENSITY, data, transform, c.req.store, { ...o, progress: c.progress });
-  model.dispose();
-  return outcome(model, formatPropensityReport(report));
-}
-
-async function lookalikeStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('lookalike', c.req.name, c.params);
-  const data = await dataset(c.req);
-  let exclude: string[] = [];
-  let seeds: SeedSource | undefined;
-  if (o.seedFilter) {
-    const filter = o.seedFilter;
-    checkFilterColumn(data, filter.column);
-    seeds = filter;
-    exclude = [filter.column]; // the filter column defines the seeds: it cannot be a feature
-  }
-  const spec = await featureSpec(c, data, o, exclude);
-  if (o.seedIds) seeds = await readSeedIds(o.seedIds, spec.id ?? null);
-  const transform = await fitFeatures(c, data, spec);
-  const { model, report } = await train(LOOKALIKE, data, transform, c.req.store, { ...o, seeds: seeds!, progress: c.progress });
-  model.dispose();
-  return outcome(model, formatLookalikeReport(report));
-}
-
-async function anomalyStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('anomaly', c.req.name, c.params);
-  const data = await dataset(c.req);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, o));
-  const { model, report } = await train(ANOMALY, data, transform, c.req.store, { ...o, progress: c.progress });
-  model.dispose();
-  return outcome(model, formatAnomalyReport(report));
-}
-
-async function cltvStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('cltv', c.req.name, c.params);
-  const data = await dataset(c.req);
-  requireLabel(data, o.label);
-  requireSensitive(data, o.sensitive);
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, o, [...labelColumns(data, o.label), ...(o.sensitive ?? [])]));
-  const { model, report } = await train(CLTV, data, transform, c.req.store, { ...o, progress: c.progress });
-  model.dispose();
-  return outcome(model, formatCltvReport(report));
-}
-
-async function bgnbdStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('bgnbd', c.req.name, c.params);
-  const data = await dataset(c.req);
-  const transform = await fitFeatures(c, data, await bgnbdSpec(data, o));
-  const { model, report } = await train(BGNBD, data, transform, c.req.store, { ...o, progress: c.progress });
-  return outcome(model, formatBgNbdReport(report));
-}
-
-async function upliftStep(c: Context): Promise<TrainOutcome> {
-  const o = optionsOf('uplift', c.req.name, c.params);
-  const data = await dataset(c.req);
-  requireLabel(data, o.label);
-  requireTreatment(data, o.treatment);
-  // The outcome and the arm are never inputs; nor is a true effect a synthetic campaign carries.
-  const leave = [...labelColumns(data, o.label), o.treatment, ...(data.columns.some((col) => col.name === 'true_uplift') ? ['true_uplift'] : [])];
-  const transform = await fitFeatures(c, data, await featureSpec(c, data, o, leave));
-  const { model, report } = await train(UPLIFT, data, transform, c.req.store, { ...o, progress: c.progress });
-  model.dispose();
-  return outcome(model, formatUpliftReport(report));
-}
-
-/** Each kind's training steps. */
-const TRAINERS: Record<ModelKind, (c: Context) => Promise<TrainOutcome>> = {
-  kmeans: kmeansStep,
-  propensity: propensityStep,
-  lookalike: lookalikeStep,
-  anomaly: anomalyStep,
-  cltv: cltvStep,
-  bgnbd: bgnbdStep,
-  uplift: upliftStep,
-};

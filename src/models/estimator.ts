@@ -9,8 +9,8 @@
  * - `save` writes the fitted model, its params and report as the next version in the store.
  *
  * `train` composes them (what `audience train` and a service train job run); a benchmark may
- * stop after `evaluate` and write nothing. Each kind's parameters are declared once, in
- * models/params.ts; each kind's loader is in models/load.ts.
+ * stop after `evaluate` and write nothing. Each kind's estimator is its descriptor's
+ * (models/kind.ts), beside its params, loader and reports.
  */
 import { initBackend } from '../compute/backend.js';
 import type { FittedTransform } from '../features/transform.js';
@@ -23,7 +23,7 @@ export interface Disposable {
 }
 
 /**
- * One model kind's steps. `O` its options (models/params.ts builds them from the kind's
+ * One model kind's steps. `O` its options (models/params.ts optionsOf builds them from the kind's
  * params), `P` the prepared data, `F` the fitted (unsaved) model, `R` the report, `M` the saved model.
  */
 export interface Estimator<O, P, F extends Disposable, R, M> {

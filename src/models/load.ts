@@ -1,52 +1,19 @@
-/** Loads any stored model for scoring; each kind registers its loader here. */
+/** Loads any stored model for scoring, by its kind's descriptor (models/kinds.ts). */
 import { initBackend } from '../compute/backend.js';
 import { UserError } from '../util/errors.js';
-import { ANOMALY_OUTPUTS, AnomalyModel } from './anomaly/model.js';
-import { BGNBD_OUTPUTS, BgNbdModel } from './btyd/model.js';
-import { CLTV_OUTPUTS, CltvModel } from './cltv/model.js';
-import { KMEANS_OUTPUTS, KMeansModel } from './kmeans/model.js';
-import { LOOKALIKE_OUTPUTS, LookalikeModel } from './lookalike/model.js';
-import { PROPENSITY_OUTPUTS, PropensityModel } from './propensity/model.js';
-import { UPLIFT_OUTPUTS, UpliftModel } from './uplift/model.js';
-import { kindColumns, kindRanked, type KindOutputs, type ModelOutline, type ScoringEngine, type ScoringModel } from './model.js';
+import type { KindDescriptor, ScoringOptions } from './kind.js';
+import { findKind } from './kinds.js';
+import { kindColumns, kindRanked, type ModelOutline, type ScoringEngine, type ScoringModel } from './model.js';
 import type { ColumnBatch } from '../io/columns.js';
 import { ONNX_KINDS } from './onnx/model-graphs.js';
 import { OnnxScorer } from './onnx/session.js';
-import type { Manifest, ModelStore, Weight } from './registry.js';
+import type { Manifest, ModelStore } from './registry.js';
 
-/** How loaded models score: options some kinds take (others ignore them). */
-export interface ScoringOptions {
-  /** Propensity: add `<name>_top_features` (gradient x input; about 4x the scoring time). */
-  topFeatures?: boolean;
-  /**
-   * 'onnx' (default): kinds with a scoring graph (models/onnx) run it on onnxruntime-node,
-   * transform included; 'tfjs': every kind on tfjs. Propensity with `topFeatures` (a gradient)
-   * and a transform whose onInvalid is "error" (which names the row) stay on tfjs.
-   */
-  engine?: ScoringEngine;
-  /**
-   * onnxruntime's intra-op threads per session (default: the cores on the main thread, 1 in a
-   * worker thread). 1 for one-row requests: a pool's threads cost more to wake than a row takes.
-   */
-  threads?: number;
-}
+export type { ScoringOptions };
 
-type Loader = (manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions) => ScoringModel;
-
-/** Each kind that scores: its loader (weights in) and its score columns (from the manifest alone). */
-const KINDS: Record<string, { load: Loader; outputs: KindOutputs }> = {
-  kmeans: { load: (m, w) => KMeansModel.fromStore(m, w), outputs: KMEANS_OUTPUTS },
-  propensity: { load: (m, w, o) => PropensityModel.fromStore(m, w, o), outputs: PROPENSITY_OUTPUTS },
-  lookalike: { load: (m, w) => LookalikeModel.fromStore(m, w), outputs: LOOKALIKE_OUTPUTS },
-  anomaly: { load: (m, w) => AnomalyModel.fromStore(m, w), outputs: ANOMALY_OUTPUTS },
-  cltv: { load: (m, w) => CltvModel.fromStore(m, w), outputs: CLTV_OUTPUTS },
-  bgnbd: { load: (m) => BgNbdModel.fromStore(m), outputs: BGNBD_OUTPUTS },
-  uplift: { load: (m, w) => UpliftModel.fromStore(m, w), outputs: UPLIFT_OUTPUTS },
-};
-
-/** The kind's entry. @throws UserError for a kind this version cannot score. */
-function kindOf(manifest: Manifest): { load: Loader; outputs: KindOutputs } {
-  const kind = KINDS[manifest.kind];
+/** The kind's descriptor. @throws UserError for a kind this version cannot score. */
+function kindOf(manifest: Manifest): KindDescriptor {
+  const kind = findKind(manifest.kind);
   if (!kind) throw new UserError(`model ${manifest.name}@${manifest.version} is of kind "${manifest.kind}", which this version cannot score`);
   return kind;
 }

@@ -3,6 +3,7 @@
  * in the group vs the population, in original units, most distinguishing features first.
  * Distinctiveness is a standardized difference, so counts, rates and categories compare.
  */
+import { fmtCount } from '../util/progress.js';
 import type { ColumnBatch } from '../io/columns.js';
 import { numberColumn, textColumn } from '../io/columns.js';
 import { booleanValues, categoryOf, levelIndex, modelValue, OTHER, type FittedTransform } from '../features/transform.js';
@@ -184,4 +185,16 @@ export function describeEntry(e: ProfileEntry): string {
     return `${e.feature}: ${fmt(e.value)} (${rel})`;
   }
   return `${e.feature}: ${(e.value * 100).toFixed(0)}% (average ${(e.population * 100).toFixed(0)}%)`;
+}
+
+/** Segment profiles in words: each segment's size and the features that set it apart, in the data's own units. */
+export function formatProfiles(profiles: GroupProfile[], label = 'Segment', top = 5): string {
+  const out: string[] = [];
+  for (const p of profiles) {
+    out.push(`${label} ${p.group}: ${fmtCount(p.size)} visitors (${(p.share * 100).toFixed(1)}%)`);
+    const distinct = p.entries.filter((e) => Math.abs(e.score) >= 0.1).slice(0, top);
+    if (distinct.length === 0) out.push('  close to the average on every feature');
+    for (const e of distinct) out.push(`  ${e.score > 0 ? '+' : '-'} ${describeEntry(e)}`);
+  }
+  return out.join('\n');
 }

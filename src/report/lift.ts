@@ -1,8 +1,8 @@
 /** `audience measure`'s result for people: a printed table and an HTML page (one section per audience). */
 import type { AudienceMeasure, MeasureReport, OutcomeMeasure } from '../audiences/measure.js';
 import type { LiftEstimate } from '../metrics/lift.js';
-import { esc, htmlTable, page, type Section } from './html.js';
-import { table } from './text.js';
+import { esc, htmlTable, page, type Section } from '../render/html.js';
+import { table } from '../render/table.js';
 
 const fix = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const signed = (v: number, digits = 4) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(digits)}` : '-');

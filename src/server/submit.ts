@@ -5,18 +5,18 @@
  */
 import fs from 'node:fs';
 import { parseAudiences } from '../audiences/definition.js';
-import { checkTrainParams } from '../models/params.js';
+import { fileParams, kindOf } from '../models/kinds.js';
+import { checkTrainParams, optionsOf } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import type { ScoreJobSpec, TrainJobSpec } from '../jobs/runner.js';
 import { DEFAULT_MAX_REJECTS } from '../jobs/score-options.js';
 import { foreignMessage, foreignOutput, outputInTheWay, requireNoWriter } from '../jobs/output.js';
-import { openableInputs, shippedLayouts, TRAIN_FILE_PARAMS } from '../jobs/guard.js';
+import { openableInputs, shippedLayouts } from '../jobs/guard.js';
 import { fingerprintFile } from '../io/fingerprint.js';
 import { planScore } from '../jobs/score.js';
 import { checkRowCounts } from '../jobs/input-checks.js';
 import { outlineModel, pinnedRef } from '../models/load.js';
 import type { ModelStore } from '../models/registry.js';
-import { requireLabel } from '../models/propensity/train.js';
 import { UserError } from '../util/errors.js';
 import { checkCsvPrefix } from './limits.js';
 import type { DataRoots } from './paths.js';
@@ -31,6 +31,11 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
   return { paths, data };
 }
 
+/** A parameter error in the request's words: the CLI's `--x` is `params.x`. */
+function inParams(err: unknown): unknown {
+  return err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1').replace(/"audience train (\w+)"/, '"audience train $1" (params)')) : err;
+}
+
 /**
  * Checks a train job: its params are options of `audience train` and in range, file params
  * inside the data roots, inputs readable, the label present.
@@ -39,13 +44,14 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
 export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<TrainJobSpec> {
   // The kind's parameter schema, as training will check it, before the job is queued; the
   // messages are the CLI's with --x named params.x.
+  const kind = kindOf(body.model);
   let params: Record<string, unknown>;
   try {
-    params = checkTrainParams(body.model, body.name, { ...(body.params ?? {}) });
+    params = checkTrainParams(kind, body.name, { ...(body.params ?? {}) });
   } catch (err) {
-    throw err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1').replace(/"audience train (\w+)"/, '"audience train $1" (params)')) : err;
+    throw inParams(err);
   }
-  for (const k of TRAIN_FILE_PARAMS) {
+  for (const k of fileParams()) {
     const v = params[k];
     if (v === undefined || (k === 'features' && v === 'auto')) continue;
     const file = roots.resolve(String(v), `params.${k}`);
@@ -53,12 +59,11 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
     params[k] = file;
   }
   const { paths, data } = await inputs(roots, body.input);
-  if (body.model === 'propensity') {
-    if (params.label === undefined) throw new UserError('params.label: a propensity model needs the label column');
-    requireLabel(data, String(params.label));
-  }
-  if (body.model === 'lookalike' && (params['seed-ids'] === undefined) === (params['seed-filter'] === undefined)) {
-    throw new UserError('params: a lookalike needs its seed audience as "seed-ids" (a file) or "seed-filter" ("column = value"), one of them');
+  // The kind's own checks of the data (its label, treatment or seed-filter column), as training runs them.
+  try {
+    kind.checkData?.(data, optionsOf(kind, body.name, params));
+  } catch (err) {
+    throw inParams(err);
   }
   return { model: body.model, name: body.name, input: paths, params, roots: roots.roots };
 }

@@ -1,10 +1,8 @@
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
-import { formatAnomalyReport, formatBgNbdReport, formatCltvReport, formatLookalikeReport, formatPropensityReport, formatProfiles, table } from '../../report/text.js';
-import { formatUpliftReport } from '../../report/uplift.js';
-import type { GroupProfile } from '../../models/profile.js';
-import type { SegmentMap } from '../../models/kmeans/map.js';
+import { findKind } from '../../models/kinds.js';
+import { table } from '../../render/table.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 import { compareOnSample, diffManifests } from '../../models/diff.js';
 import { loadScoringModel } from '../../models/load.js';
@@ -81,12 +79,6 @@ function exportCommand(values: Values, store: ModelStore, ref: string): void {
 `);
 }
 
-/** The report's 2-D segment map in one line (its points are drawn by `audience report`, not printed). */
-export function mapText(map: SegmentMap, name: string): string {
-  const [a, b] = map.explained.map((e) => `${(100 * e).toFixed(0)}%`);
-  return `${fmtCount(map.points.length)} visitors on the first two principal components (${a} and ${b} of the variance): drawn in the report (audience report ${name} --out FILE.html)`;
-}
-
 /** `audience models`: list, show, promote, roll back and compare stored model versions. */
 export const models: Command = {
   name: 'models',
@@ -157,22 +149,8 @@ audience models export NAME[@VERSION] --out model.onnx [--format onnx]
       `features  ${m.features.features.length} columns -> ${m.features.outputs.length} inputs: ${m.features.features.map((f) => f.name).join(', ')}`,
       `params    ${JSON.stringify(m.params)}`,
     ];
-    if (m.kind === 'propensity' || m.kind === 'lookalike' || m.kind === 'anomaly' || m.kind === 'cltv' || m.kind === 'bgnbd' || m.kind === 'uplift') {
-      const format = { propensity: formatPropensityReport, lookalike: formatLookalikeReport, anomaly: formatAnomalyReport, cltv: formatCltvReport, bgnbd: formatBgNbdReport, uplift: formatUpliftReport }[m.kind];
-      const report = format(m.metrics as never);
-      process.stdout.write(`${[...head, '', report].join('\n')}\n`);
-      return;
-    }
-    const { profiles, inits, sizes, sweep, map, ...metrics } = m.metrics as Record<string, unknown>;
-    void inits;
-    const lines = [
-      ...head,
-      `metrics   ${Object.entries(metrics).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toPrecision(5) : JSON.stringify(v)}`).join('  ')}`,
-    ];
-    if (Array.isArray(sizes)) lines.push(`sizes     ${sizes.join(', ')}`);
-    if (map) lines.push(`map       ${mapText(map as SegmentMap, m.name)}`);
-    if (Array.isArray(sweep)) lines.push('', table(sweep.map((r: { k: number; inertia: number; silhouette: number }) => ({ k: r.k, inertia: r.inertia.toPrecision(6), silhouette: r.silhouette.toFixed(4) }))));
-    if (Array.isArray(profiles)) lines.push('', formatProfiles(profiles as GroupProfile[]));
-    process.stdout.write(`${lines.join('\n')}\n`);
+    // Each kind says its own report (models/<kind>/text.ts); a kind this version does not know, its metrics as stored.
+    const shown = findKind(m.kind)?.report.shown(m) ?? `metrics   ${JSON.stringify(m.metrics)}`;
+    process.stdout.write(`${[...head, '', shown].join('\n')}\n`);
   },
 };

@@ -6,14 +6,23 @@ import { list, str, type Command } from '../args.js';
 import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../jobs/score-options.js';
 import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../../report/text.js';
+import { allKinds, kindNames } from '../../models/kinds.js';
+import { ONNX_KINDS } from '../../models/onnx/model-graphs.js';
 import { UserError } from '../../util/errors.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
+
+/** Names as prose: `a, b and c`. */
+function andList(names: string[]): string {
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'no');
+}
 
 /** `audience score`: score files with stored models in shards and build audiences (jobs/score.ts). */
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',
-  usage: `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)
+  // Each kind's score columns are its descriptor's (models/kinds.ts), read when help is asked for.
+  get usage() {
+    return `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)
                 [--audiences audiences.json] [options below]
 
 ${scoreFlagsHelp()}
@@ -23,17 +32,7 @@ Reads each input once, applies each model's own fitted feature transform, and wr
 DIR/scores-00000.parquet... with the id column (or row_id: the 0-based row across the
 inputs), the input columns named by --keep (repeatable, or a,b; e.g. the label of a
 held-out file, to evaluate against) and per model:
-  kmeans: <name>_segment (INTEGER), <name>_distance (FLOAT, standardized units)
-  propensity: <name>_probability, _score (0-100), _percentile, _bucket; with --top-features
-    also _top_features (up to 3 features pushing the score up, by gradient x input: a
-    backward pass per batch, measured at about 4x the scoring time of the model)
-  lookalike: <name>_similarity, _is_seed, _rank (1 = most similar non-seed), _percentile
-  anomaly: <name>_score (distance in spreads), _cluster, _niche (null unless in a
-    niche segment), _percentile
-  cltv: <name>_value (expected over the horizon), _p_active, _percentile, _bucket
-  bgnbd: <name>_purchases, _value (expected over the horizon), _percentile, _bucket
-  uplift: <name>_uplift (the predicted increase in the outcome's probability if treated),
-    _percentile, _rank (1 = most persuadable): 'uplift.rank <= 20%' is a persuadables audience
+${allKinds().map((k) => `  ${k.kind}: ${k.outputsHelp}`).join('\n')}
 --audiences FILE builds audiences from the scores: a membership column aud_<name>
 (member / holdout / null) and, per audience, DIR/audiences/<name>/members.parquet,
 members.csv, holdout.csv and activation-google.csv / activation-meta.csv (SHA-256 of
@@ -52,12 +51,13 @@ already holds scores is refused; with --overwrite the new output is built beside
 one (in DIR/.shards) and replaces it with renames at the end, so a run that fails keeps
 the old output whole.
 A bare model name uses its promoted version, else the latest.
---engine onnx (default): K-Means, propensity, CLTV and anomaly models run as one ONNX
+--engine onnx (default): ${andList(kindNames().filter((k) => ONNX_KINDS.has(k)))} models run as one ONNX
 graph each (the fitted transform, the network or centroids, the calibration) on
 onnxruntime-node (its CPU provider; its WebGPU provider on a webgpu backend: see audience
-info); lookalike, bgnbd and uplift models, --top-features and specs with
+info); ${andList(kindNames().filter((k) => !ONNX_KINDS.has(k)))} models, --top-features and specs with
 "onInvalid": "error" run on tfjs.
---engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`,
+--engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`;
+  },
   options: {
     ...INPUT_OPTIONS,
     ...STORE_OPTIONS,

@@ -1,7 +1,7 @@
 import { UserError } from '../../util/errors.js';
 import type { GroupProfile } from '../../models/profile.js';
 import type { Command } from '../args.js';
-import { formatProfiles } from '../../report/text.js';
+import { formatProfiles } from '../../models/profile.js';
 import { STORE_OPTIONS, storeFrom } from './common.js';
 
 /** `audience segments`: a K-Means model's segment profiles in words. */

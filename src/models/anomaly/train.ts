@@ -21,13 +21,14 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { AnomalyModel, type AnomalyState, type AnomalyWeights } from './model.js';
 import { train, type Estimator } from '../estimator.js';
 import { withDefaults, type KindOptions } from '../params.js';
+import { ANOMALY_PARAMS } from './params.js';
 
 /**
- * The outlier model's options: the kind's params as models/params.ts declares them
+ * The outlier model's options: the kind's params as its params.ts declares them
  * (KindOptions: `k`, `threshold` in spreads, `niches` looked for among the outliers, `seed`;
  * defaults from the schemas) and the version's name.
  */
-export type TrainAnomalyOptions = KindOptions<'anomaly'> & {
+export type TrainAnomalyOptions = KindOptions<typeof ANOMALY_PARAMS> & {
   name: string;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
@@ -92,7 +93,7 @@ export interface FittedAnomaly {
 async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promise<FittedAnomaly> {
   const { data, transform } = p;
   const progress = opts.progress ?? (() => silentProgress);
-  const { k, threshold, seed, niches } = withDefaults('anomaly', opts);
+  const { k, threshold, seed, niches } = withDefaults(ANOMALY_PARAMS, opts);
   const d = transform.outputs.length;
   const source = blockSource(data, transform);
 
@@ -204,7 +205,7 @@ async function fitAnomaly(p: PreparedAnomaly, opts: TrainAnomalyOptions): Promis
 /** The prepared source, the params as saved and the fields of the manifest every step shares. */
 async function manifestBase(p: PreparedAnomaly, f: FittedAnomaly, opts: TrainAnomalyOptions) {
   const backend = await initBackend();
-  const { niches, seed } = withDefaults('anomaly', opts);
+  const { niches, seed } = withDefaults(ANOMALY_PARAMS, opts);
   return { ...trainedOn('anomaly', opts.name, backend, p.transform, p.data.tables, f.rows), params: { k: f.k, threshold: f.state.threshold, niches, seed } };
 }
 

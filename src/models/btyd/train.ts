@@ -19,16 +19,17 @@ import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS, type Btyd } from './c
 import { BgNbdModel, type BgNbdState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
 import { withDefaults, type KindOptions } from '../params.js';
+import { BGNBD_PARAMS } from './params.js';
 
 /** Customers below which the fit is refused: four parameters need more than a handful. */
 export const MIN_CUSTOMERS = 100;
 
 /**
- * BG/NBD's options: the kind's params as models/params.ts declares them (KindOptions:
+ * BG/NBD's options: the kind's params as its params.ts declares them (KindOptions:
  * `horizonDays` (default the label's own), `label` to check against (default future_value
  * when the file has it), `id`, `seed`) and the version's name.
  */
-export type TrainBgNbdOptions = KindOptions<'bgnbd'> & {
+export type TrainBgNbdOptions = KindOptions<typeof BGNBD_PARAMS> & {
   name: string;
   /** A progress line per stage, counting `unit` (default rows). */
   progress?: StageProgress;
@@ -97,7 +98,7 @@ async function prepareBgNbd(data: Dataset, transform: FittedTransform, opts: Tra
 
 /** The BG/NBD + Gamma-Gamma estimates (customers.ts fitBtyd). */
 async function fitBgNbd(p: PreparedBgNbd, opts: TrainBgNbdOptions): Promise<FittedBgNbd> {
-  return { ...fitBtyd(p.summaries, withDefaults('bgnbd', opts).seed), horizonDays: p.horizonDays, dispose: () => {} };
+  return { ...fitBtyd(p.summaries, withDefaults(BGNBD_PARAMS, opts).seed), horizonDays: p.horizonDays, dispose: () => {} };
 }
 
 /** The fit, and against the label when there is one: every row is out of sample (the fit never reads it). */
@@ -120,7 +121,7 @@ async function saveBgNbd(store: ModelStore, p: PreparedBgNbd, f: FittedBgNbd, re
     store,
     {
       ...trainedOn('bgnbd', opts.name, backend, p.transform, p.data.tables, p.summaries.length),
-      params: { horizonDays: p.horizonDays, seed: withDefaults('bgnbd', opts).seed, ...(p.label && { label: p.label }) },
+      params: { horizonDays: p.horizonDays, seed: withDefaults(BGNBD_PARAMS, opts).seed, ...(p.label && { label: p.label }) },
       metrics: report as unknown as Record<string, unknown>,
     },
     state,

@@ -27,20 +27,21 @@ import type { GammaGammaParams } from '../btyd/gamma-gamma.js';
 import { gatherRows, predictLogits, tfjsStepper, trainEpochs, trainsNatively, type EpochRecord, type Trainer } from '../nn/fit.js';
 import { NativeStepper } from '../nn/native.js';
 import { withDefaults, type KindOptions } from '../params.js';
+import { CLTV_PARAMS } from './params.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { leakageCheck, stratifiedSplit } from '../propensity/checks.js';
-import { requireLabel } from '../propensity/train.js';
+import { requireLabel } from '../columns.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { CltvModel, type CltvState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
 import { zilnLoss, zilnPredict } from './ziln.js';
 
 /**
- * The CLTV trainer's options: the kind's params as models/params.ts declares them
+ * The CLTV trainer's options: the kind's params as its params.ts declares them
  * (KindOptions: the network's, `horizonDays` (default: the label's own), `sensitive`, `seed`;
  * defaults from the schemas), the version's name and the label.
  */
-export type TrainCltvOptions = KindOptions<'cltv'> & {
+export type TrainCltvOptions = KindOptions<typeof CLTV_PARAMS> & {
   name: string;
   label: string;
   /** A progress line per stage, counting `unit` (default rows). */
@@ -270,14 +271,14 @@ async function prepareCltv(data: Dataset, transform: FittedTransform, opts: Trai
   const buyers = bought.reduce((a, b) => a + b, 0);
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
   // A feature that alone tells who buys in the horizon is the label leaking (a copy of a later window, a refund flag...).
-  const o = withDefaults('cltv', opts);
+  const o = withDefaults(CLTV_PARAMS, opts);
   const singleFeatureAuc = leakageCheck(valued.x, valued.d, featureGroups(transform), bought, `who buys in "${opts.label}"`, o.allowLeakage);
   return { data, transform, valued, bought, singleFeatureAuc, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, o.seed) };
 }
 
 /** Fits the zero-inflated lognormal MLP (Wang, Liu and Miao 2019) with early stopping on the validation loss. */
 async function fitCltv(p: PreparedCltv, opts: TrainCltvOptions): Promise<FittedCltv> {
-  const o = withDefaults('cltv', opts);
+  const o = withDefaults(CLTV_PARAMS, opts);
   const seed = o.seed;
   const batchSize = o.batchSize ?? Math.min(4096, Math.max(256, Math.round(p.split.train.length / 50)));
   const config: MlpConfig = { inputs: p.valued.d, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, seed, outputs: 3 };
@@ -306,7 +307,7 @@ async function evaluateCltv(p: PreparedCltv, f: FittedCltv, opts: TrainCltvOptio
   const actual = Float64Array.from(split.test, (r) => valued.y[r]);
   const { value } = zilnPredict(await predictLogits(f.mlp, valued, split.test), split.test.length, f.state.maxValue);
   const window = lastWindow(valued, split.test, horizonDays);
-  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, withDefaults('cltv', opts).seed);
+  const btyd = bgNbdBaseline(valued, split.train, split.test, horizonDays, withDefaults(CLTV_PARAMS, opts).seed);
   const report: CltvReport = {
     split: {
       train: split.train.length,

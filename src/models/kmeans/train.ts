@@ -12,6 +12,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
 import { fitKMeans, type KMeansFit } from './fit.js';
 import { withDefaults, type KindOptions } from '../params.js';
+import { KMEANS_PARAMS } from './params.js';
 import { KMeansModel, Segmenter } from './model.js';
 import { segmentMap, type SegmentMap } from './map.js';
 import { train, type Estimator } from '../estimator.js';
@@ -23,11 +24,11 @@ export interface SweepRow {
 }
 
 /**
- * The K-Means trainer's options: the kind's params as models/params.ts declares them
+ * The K-Means trainer's options: the kind's params as its params.ts declares them
  * (KindOptions: `k` one k or candidates to sweep, `nInit`, `maxIter`, `tol`, `mode`, ...;
  * defaults from the schemas), the version's name, and how the rows are held.
  */
-export type TrainKMeansOptions = KindOptions<'kmeans'> & {
+export type TrainKMeansOptions = KindOptions<typeof KMEANS_PARAMS> & {
   name: string;
   /** Rows sampled for k-means++ seeding and the silhouette (default 100,000). */
   sampleSize?: number;
@@ -37,11 +38,14 @@ export type TrainKMeansOptions = KindOptions<'kmeans'> & {
    * Where the rows are held for the iterations: by default resident on this host's backend
    * or threads, or streamed (loadKMeansData); the CLI passes the workers' loader with REDIS_URL.
    */
-  loadData?: (o: Pick<LoadOptions, 'k' | 'sampleSize' | 'seed' | 'progress'>) => Promise<KMeansData>;
+  loadData?: RowsLoader;
 };
 
+/** Where the rows of a fit are held when not on this host: `audience worker` hosts (jobs/kmeans-queue.ts). */
+export type RowsLoader = (data: Dataset, transform: FittedTransform, o: Pick<LoadOptions, 'k' | 'sampleSize' | 'seed' | 'progress'>) => Promise<KMeansData>;
+
 /** The options with every default in place. */
-const resolve = (opts: TrainKMeansOptions) => withDefaults('kmeans', opts);
+const resolve = (opts: TrainKMeansOptions) => withDefaults(KMEANS_PARAMS, opts);
 
 /** Visitors on the report's 2-D map. */
 const MAP_POINTS = 1000;
@@ -87,7 +91,7 @@ async function fitKMeansStep(p: PreparedKMeans, opts: TrainKMeansOptions): Promi
   const progress = opts.progress ?? (() => silentProgress);
   const loading = progress('load');
   const load = { k: Math.max(...p.ks), sampleSize: opts.sampleSize ?? 100_000, seed: o.seed, progress: loading };
-  const kd = opts.loadData ? await opts.loadData(load) : await loadKMeansData(blockSource(p.data, p.transform), load);
+  const kd = opts.loadData ? await opts.loadData(p.data, p.transform, load) : await loadKMeansData(blockSource(p.data, p.transform), load);
   loading.done(kd.where ?? (kd.resident ? 'resident on the backend' : 'streaming from disk each pass'));
   let fit: KMeansFit | undefined;
   let sweep: SweepRow[] | undefined;

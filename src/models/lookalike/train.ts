@@ -26,6 +26,7 @@ import { blend, blendStats, LookalikeModel, type BlendStats, type LookalikeMetho
 import type { SeedSource } from './seeds.js';
 import { SeedIndex } from './similarity.js';
 import { withDefaults, type KindOptions } from '../params.js';
+import { LOOKALIKE_PARAMS } from './params.js';
 import { train, type Estimator } from '../estimator.js';
 
 /** Seeds kept in a k-nearest index: beyond this, a uniform sample (the matMul per visitor grows with it). */
@@ -39,11 +40,11 @@ function indexSample(rows: Int32Array, rng: Rng): Int32Array {
 export const RECALL_AT = [0.01, 0.05, 0.1, 0.2];
 
 /**
- * The lookalike trainer's options: the kind's params as models/params.ts declares them
+ * The lookalike trainer's options: the kind's params as its params.ts declares them
  * (KindOptions: `mode`, `k` nearest seeds, `hidden`, `negativesPerSeed`, `method`, ...;
  * defaults from the schemas), the version's name, the seed audience and the held-out share.
  */
-export type TrainLookalikeOptions = KindOptions<'lookalike'> & {
+export type TrainLookalikeOptions = KindOptions<typeof LOOKALIKE_PARAMS> & {
   name: string;
   seeds: SeedSource;
   /** Share of the seeds held out for the built-in evaluation (default 0.2). */
@@ -222,7 +223,7 @@ export interface FittedLookalike {
 
 /** Resolved options: the defaults filled in. */
 function settings(opts: TrainLookalikeOptions) {
-  const o = withDefaults('lookalike', opts);
+  const o = withDefaults(LOOKALIKE_PARAMS, opts);
   if (o.hidden.length === 0) throw new UserError('a lookalike embedding needs at least one hidden layer (--hidden 64,32)');
   return { ...o, holdout: opts.holdout ?? 0.2 };
 }

@@ -7,7 +7,7 @@
 import { initBackend } from '../../compute/backend.js';
 import { transformedBatches } from '../../features/blocks.js';
 import { booleanValues, featureGroups, labelRequest, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
-import { textColumn, type ColumnInfo } from '../../io/columns.js';
+import { textColumn } from '../../io/columns.js';
 import type { Dataset } from '../../io/dataset.js';
 import {
   brier,
@@ -34,22 +34,24 @@ import { UserError } from '../../util/errors.js';
 import { silentProgress, type Progress, type StageProgress } from '../../util/progress.js';
 import { concatRows } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
+import { requireLabel } from '../columns.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { calibrate, fitCalibration, type Calibration } from './calibration.js';
 import { checkTrainingData, stratifiedSplit, type DataChecks } from './checks.js';
 import { fitMlp, predictLogits, type EpochRecord, type Labeled } from '../nn/fit.js';
-import { AUTO_BINS, MIN_DELTA, REFIT_ROWS, withDefaults, type KindOptions } from '../params.js';
+import { withDefaults, type KindOptions } from '../params.js';
+import { AUTO_BINS, MIN_DELTA, PROPENSITY_PARAMS, REFIT_ROWS } from './params.js';
 import type { Mlp, MlpConfig } from '../nn/mlp.js';
 import { fitPle } from '../nn/ple.js';
 import { PropensityModel, type PropensityState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
 
 /**
- * The propensity trainer's options: the kind's params as models/params.ts declares them
+ * The propensity trainer's options: the kind's params as its params.ts declares them
  * (KindOptions: `hidden`, `learningRate`, `numeric`, `ensemble`, ...; defaults from the
  * schemas, see withDefaults), the version's name and label, and the split's fractions.
  */
-export type TrainPropensityOptions = KindOptions<'propensity'> & {
+export type TrainPropensityOptions = KindOptions<typeof PROPENSITY_PARAMS> & {
   name: string;
   label: string;
   /** Shares of the labeled rows held out for validation and test (default 0.15, 0.2). */
@@ -60,7 +62,7 @@ export type TrainPropensityOptions = KindOptions<'propensity'> & {
 };
 
 /** The options with every default in place. */
-const resolve = (opts: TrainPropensityOptions) => withDefaults('propensity', opts);
+const resolve = (opts: TrainPropensityOptions) => withDefaults(PROPENSITY_PARAMS, opts);
 type Resolved = ReturnType<typeof resolve>;
 
 export interface Evaluation {
@@ -100,13 +102,6 @@ async function labelValues(data: Dataset, label: string): Promise<string[]> {
     if (seen.size >= 10) break;
   }
   return [...seen];
-}
-
-/** The label column, or a clear error naming the file and the columns there are. */
-export function requireLabel(data: Dataset, label: string): ColumnInfo {
-  const column = data.columns.find((c) => c.name === label);
-  if (!column) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${data.columns.map((c) => c.name).join(', ')})`);
-  return column;
 }
 
 /**

@@ -33,19 +33,21 @@ import { train, type Estimator } from '../estimator.js';
 import { fitMlp, gatherRows, predictLogits, tfjsStepper, trainEpochs, type Labeled } from '../nn/fit.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { withDefaults, type KindOptions } from '../params.js';
-import { loadLabeled, requireLabel } from '../propensity/train.js';
+import { UPLIFT_PARAMS } from './params.js';
+import { requireLabel } from '../columns.js';
+import { loadLabeled } from '../propensity/train.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { combineUplift, LEARNERS, UpliftModel, type Learner, type UpliftState } from './model.js';
 
-export type TrainUpliftOptions = KindOptions<'uplift'> & {
+export type TrainUpliftOptions = KindOptions<typeof UPLIFT_PARAMS> & {
   name: string;
   label: string;
   treatment: string;
   progress?: StageProgress;
 };
 
-const resolve = (opts: TrainUpliftOptions) => withDefaults('uplift', opts);
+const resolve = (opts: TrainUpliftOptions) => withDefaults(UPLIFT_PARAMS, opts);
 type Resolved = ReturnType<typeof resolve>;
 
 /** Shares of each arm held out for validation (the learner's choice, early stopping) and test. */

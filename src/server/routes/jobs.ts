@@ -2,9 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import type { JobRecord } from '../../jobs/store.js';
-import { Accepted, ErrorReply, JobId, JobRequest, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
+import { Accepted, ErrorReply, JobId, jobRequestSchema, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
 import { CheckersBusyError } from '../checker.js';
 import { pingRedis, redisUrl } from '../../jobs/queue.js';
+import { findKind } from '../../models/kinds.js';
 import { storeUnavailable } from '../plugins/errors.js';
 
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
@@ -60,7 +61,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/v1/jobs',
-    { schema: { summary: 'Submit a train or score job', body: JobRequest, response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply } } },
+    { schema: { summary: 'Submit a train or score job', body: jobRequestSchema(), response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply } } },
     async (req, reply) => {
       const body = req.body as TrainJobBody | ScoreJobBody;
       const unwritable = jobs.probeWrite();
@@ -70,7 +71,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // Several hosts: a job whose work goes through the queue is refused while Redis is away, not failed later.
       const url = redisUrl();
-      if (url && (body.type === 'score' || body.model === 'kmeans')) {
+      if (url && (body.type === 'score' || findKind(body.model)?.usesWorkers)) {
         const answer = await pingRedis(url);
         if (answer !== 'ok') {
           return reply

@@ -1,0 +1,23 @@
+/** The BG/NBD kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
+import { textReport, type KindDescriptor } from '../kind.js';
+import { BGNBD, bgnbdSpec, type BgNbdReport, type TrainBgNbdOptions } from './train.js';
+import { BGNBD_OUTPUTS, BgNbdModel } from './model.js';
+import { BGNBD_PARAMS } from './params.js';
+import { formatBgNbdReport } from './text.js';
+
+/** The BG/NBD kind's descriptor. */
+export const BGNBD_KIND: KindDescriptor<TrainBgNbdOptions, BgNbdReport, typeof BGNBD_PARAMS> = {
+  kind: 'bgnbd',
+  summary: 'BG/NBD purchases with Gamma-Gamma spend, Fader, Hardie and Lee 2005',
+  help: `Reads active_days, tenure_days, recency_days and amount_repeat_mean (audience events --amount);
+fitted by maximum likelihood on up to 20,000 customers (--seed picks them). Scoring adds
+<name>_purchases and <name>_value (expected over the horizon), <name>_percentile and
+<name>_bucket.`,
+  params: BGNBD_PARAMS,
+  featureSpec: bgnbdSpec,
+  estimator: BGNBD,
+  load: (m) => BgNbdModel.fromStore(m),
+  outputs: BGNBD_OUTPUTS,
+  outputsHelp: `<name>_purchases, _value (expected over the horizon), _percentile, _bucket`,
+  report: textReport(formatBgNbdReport),
+};

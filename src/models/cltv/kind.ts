@@ -1,0 +1,28 @@
+/** The CLTV kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
+import { checkLabeled, labeledExcluded } from '../columns.js';
+import { textReport, type KindDescriptor } from '../kind.js';
+import { CLTV, type TrainCltvOptions, type CltvReport } from './train.js';
+import { CLTV_OUTPUTS, CltvModel } from './model.js';
+import { CLTV_PARAMS } from './params.js';
+import { cltvSummary, formatCltvReport } from './text.js';
+
+/** The CLTV kind's descriptor. */
+export const CLTV_KIND: KindDescriptor<TrainCltvOptions, CltvReport, typeof CLTV_PARAMS> = {
+  kind: 'cltv',
+  summary: "customer lifetime value: money over a horizon, e.g. future_value from 'audience events --horizon 90d'",
+  help: `A zero-inflated lognormal MLP (Wang, Liu and Miao 2019): the probability of buying at all
+and the lognormal spend of those who do. Split 65/15/20 stratified on buying; MAE, RMSE,
+normalized Gini, Spearman and deciles on the test split beside the last window's spend
+(trailing amount_<w>d scaled to the horizon) and BG/NBD + Gamma-Gamma fitted on the
+training customers (from recency_days, tenure_days, active_days, amount_repeat_mean).
+Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
+<name>_percentile and <name>_bucket.`,
+  params: CLTV_PARAMS,
+  checkData: checkLabeled,
+  excluded: labeledExcluded,
+  estimator: CLTV,
+  load: (m, w) => CltvModel.fromStore(m, w),
+  outputs: CLTV_OUTPUTS,
+  outputsHelp: `<name>_value (expected over the horizon), _p_active, _percentile, _bucket`,
+  report: { ...textReport(formatCltvReport), summary: (m) => cltvSummary(m.metrics as unknown as CltvReport), sections: async (m) => (await import('./report.js')).cltvSections(m.metrics as unknown as CltvReport), positives: 'the top 10% by actual value' },
+};

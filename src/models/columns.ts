@@ -1,0 +1,53 @@
+/**
+ * Checks on the columns a kind reads besides its features, and the columns it must never
+ * take as inputs: shared by the trainers (models/<kind>/train.ts), the kinds' descriptors
+ * and the service's submission checks (server/submit.ts), which sit above them all.
+ */
+import { LABEL_COLUMNS } from '../features/events.js';
+import type { ColumnInfo } from '../io/columns.js';
+import type { Dataset } from '../io/dataset.js';
+import { UserError } from '../util/errors.js';
+
+/** The columns of `data` as a list for messages. */
+const columnList = (data: Dataset) => data.columns.map((c) => c.name).join(', ');
+
+/** The label column. @throws UserError naming the file and the columns there are. */
+export function requireLabel(data: Dataset, label: string): ColumnInfo {
+  const column = data.columns.find((c) => c.name === label);
+  if (!column) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${columnList(data)})`);
+  return column;
+}
+
+/** Every --sensitive column is in the data. @throws UserError naming the flag, the column and the file's columns. */
+export function requireSensitive(data: Dataset, columns: string[] | undefined): void {
+  for (const c of columns ?? []) {
+    if (!data.columns.some((col) => col.name === c)) throw new UserError(`--sensitive ${c}: ${data.tables[0].path} has no column "${c}" (columns: ${columnList(data)})`);
+  }
+}
+
+/**
+ * Columns training on `label` must never read: the label, and when it is one of the labels
+ * `audience events --horizon` writes, the others (a CSV copy of that file has no metadata
+ * marking them, and each gives the others away).
+ */
+export function labelColumns(data: Dataset, label: string): string[] {
+  const names = data.columns.map((col) => col.name);
+  return LABEL_COLUMNS.includes(label) ? LABEL_COLUMNS.filter((col) => names.includes(col)) : [label];
+}
+
+/** The options of a kind that learns a label and reports fairness by sensitive columns. */
+interface Labeled {
+  label: string;
+  sensitive?: string[];
+}
+
+/** A labeled kind's data checks: the label and every sensitive column present. @throws UserError naming the column. */
+export function checkLabeled(data: Dataset, o: Labeled): void {
+  requireLabel(data, o.label);
+  requireSensitive(data, o.sensitive);
+}
+
+/** A labeled kind's columns never taken as inputs: the labels (labelColumns) and the sensitive columns. */
+export function labeledExcluded(data: Dataset, o: Labeled): string[] {
+  return [...labelColumns(data, o.label), ...(o.sensitive ?? [])];
+}

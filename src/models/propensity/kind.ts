@@ -1,0 +1,29 @@
+/** The propensity kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
+import { checkLabeled, labeledExcluded } from '../columns.js';
+import { textReport, type KindDescriptor } from '../kind.js';
+import { PROPENSITY, type TrainPropensityOptions, type PropensityReport } from './train.js';
+import { PROPENSITY_OUTPUTS, PropensityModel } from './model.js';
+import { checkPropensityParams, PROPENSITY_PARAMS } from './params.js';
+import { formatPropensityReport, propensitySummary } from './text.js';
+
+/** The propensity kind's descriptor. */
+export const PROPENSITY_KIND: KindDescriptor<TrainPropensityOptions, PropensityReport, typeof PROPENSITY_PARAMS> = {
+  kind: 'propensity',
+  summary: 'an MLP on any 0/1 label',
+  help: `The split is stratified and seeded: 65% train, 15% validation (early stopping, calibration,
+threshold), 20% test (every reported metric). With --refit (by default under 500,000
+training + validation rows) the network is then trained again on training + validation
+for the epochs early stopping chose: that network is saved and tested. A
+logistic-regression baseline is trained the same way and reported beside the MLP.`,
+  params: PROPENSITY_PARAMS,
+  checkParams: checkPropensityParams,
+  checkData: checkLabeled,
+  excluded: labeledExcluded,
+  estimator: PROPENSITY,
+  load: (m, w, o) => PropensityModel.fromStore(m, w, o),
+  outputs: PROPENSITY_OUTPUTS,
+  outputsHelp: `<name>_probability, _score (0-100), _percentile, _bucket; with --top-features
+    also _top_features (up to 3 features pushing the score up, by gradient x input: a
+    backward pass per batch, measured at about 4x the scoring time of the model)`,
+  report: { ...textReport(formatPropensityReport), summary: (m) => propensitySummary(m.metrics as unknown as PropensityReport), sections: async (m) => (await import('./report.js')).propensitySections(m.metrics as unknown as PropensityReport) },
+};

@@ -1,0 +1,35 @@
+/** The uplift kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
+import { labelColumns, requireLabel } from '../columns.js';
+import { textReport, type KindDescriptor } from '../kind.js';
+import { UPLIFT_OUTPUTS, UpliftModel } from './model.js';
+import { UPLIFT_PARAMS } from './params.js';
+import { formatUpliftReport } from './text.js';
+import { requireTreatment, UPLIFT, type TrainUpliftOptions, type UpliftReport } from './train.js';
+
+/** The uplift kind's descriptor. */
+export const UPLIFT_KIND: KindDescriptor<TrainUpliftOptions, UpliftReport, typeof UPLIFT_PARAMS> = {
+  kind: 'uplift',
+  summary: "who responds because of a campaign, from its randomized treated and control rows (e.g. 'audience generate --campaign')",
+  help: `Each arm is split 60/15/25 (stratified on the outcome). On the MLP: a T-learner (an
+outcome model per arm), an X-learner (Kunzel et al. 2019) and a DR-learner (Kennedy 2020);
+auto keeps the best Qini coefficient on the validation rows. The test rows report each
+beside an S-learner and a T-learner of logistic regressions: the Qini coefficient (the area
+between the Qini curve and the random line, x = share targeted, y = incremental conversions
+per row; and divided by the best ranking's, as scikit-uplift), AUUC, and the uplift among
+the top 10/20/30%. Scoring adds <name>_uplift (the predicted increase in the probability),
+<name>_percentile and <name>_rank (1 = most persuadable): 'uplift.rank <= 20%' is a
+persuadables audience. It scores on tfjs (no ONNX graph for this kind).`,
+  params: UPLIFT_PARAMS,
+  checkData(data, o) {
+    requireLabel(data, o.label);
+    requireTreatment(data, o.treatment);
+  },
+  // The outcome and the arm are never inputs; nor is a true effect a synthetic campaign carries.
+  excluded: (data, o) => [...labelColumns(data, o.label), o.treatment, ...(data.columns.some((col) => col.name === 'true_uplift') ? ['true_uplift'] : [])],
+  estimator: UPLIFT,
+  load: (m, w) => UpliftModel.fromStore(m, w),
+  outputs: UPLIFT_OUTPUTS,
+  outputsHelp: `<name>_uplift (the predicted increase in the outcome's probability if treated),
+    _percentile, _rank (1 = most persuadable): 'uplift.rank <= 20%' is a persuadables audience`,
+  report: { ...textReport(formatUpliftReport), sections: async (m) => (await import('./report.js')).upliftSections(m.metrics as unknown as UpliftReport) },
+};
