@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildEventFeatures } from '../src/features/events.js';
 import { connect } from '../src/io/duckdb.js';
 import { openDataset } from '../src/io/dataset.js';
+import { loadAudiences } from '../src/audiences/definition.js';
 import { scoreDataset } from '../src/jobs/score-dataset.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { SqliteOnlineStore } from '../src/server/online/store.js';
@@ -97,21 +98,33 @@ describe('online features equal audience events', () => {
     );
   }, 120_000);
 
-  it("on the demo's events: features as of the batch date, scores equal batch audience score to 1e-6, percentiles and buckets placed among that run's as it placed them", async () => {
+  it("on the demo's events: features as of the batch date, scores equal batch audience score to 1e-6, percentiles and buckets placed among that run's as it placed them, members and holdouts as it drew them", async () => {
+    const features = await rowsById(fx.features);
+    // Audiences with holdouts, an id list and an earlier audience to suppress: the batch run and the view get the same file.
+    const listed = [...features.keys()].filter((_, i) => i % 3 === 0);
+    fs.writeFileSync(path.join(fx.dir, 'suppress.csv'), `customer_id\n${listed.join('\n')}\n`);
+    const audiences = {
+      seed: 7,
+      audiences: [
+        { name: 'top_value', rule: 'value.bucket = "high"', holdout: 0.3 },
+        { name: 'active', rule: 'events_365d >= 1', holdout: 0.2, suppress: { ids: path.join(fx.dir, 'suppress.csv'), audiences: ['top_value'] } },
+      ],
+    };
+    fs.writeFileSync(path.join(fx.dir, 'demo-audiences.json'), JSON.stringify(audiences));
     const models = await Promise.all(fx.models.map((m) => loadScoringModel(fx.store, m)));
-    await scoreDataset(await openDataset([fx.features]), models, { output: path.join(fx.dir, 'demo-scores') });
+    await scoreDataset(await openDataset([fx.features]), models, { output: path.join(fx.dir, 'demo-scores'), audiences: loadAudiences(path.join(fx.dir, 'demo-audiences.json')) });
     for (const m of models) m.dispose();
     const view = { events: { id: 'customer_id', time: 'date', amount: 'amount', category: 'category' }, models: fx.models, reference: '../demo-scores' };
-    const app = await onlineApp(view, { audiences: [{ name: 'top_value', rule: 'value.bucket = "high"' }] }, { now: Date.parse(`${AS_OF}T12:00:00Z`) });
+    const app = await onlineApp(view, audiences, { now: Date.parse(`${AS_OF}T12:00:00Z`) });
     try {
       for (let i = 0; i < fx.events.length; i += 1000) {
         const res = await post(app, fx.events.slice(i, i + 1000).map((e) => ({ customer_id: e.id, date: e.date, amount: e.amount, category: e.category })));
         expect(res.statusCode).toBe(200);
       }
-      const features = await rowsById(fx.features);
       const scores = await rowsById(path.join(fx.dir, 'demo-scores', 'scores-00000.parquet'));
       const ids = [...features.keys()].slice(0, 150);
       let high = 0;
+      const seen = { member: 0, holdout: 0 };
       for (const id of ids) {
         const got = (await visitor(app, id, AS_OF)).json();
         const { customer_id: _id, future_value: _v, future_orders: _o, converted: _c, ...want } = features.get(id)!;
@@ -122,10 +135,15 @@ describe('online features equal audience events', () => {
           if (typeof v === 'string') expect(v, `${id} ${k}`).toBe(batch[k]);
           else expect(Math.abs((v as number) - Number(batch[k])), `${id} ${k}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(Number(batch[k]))));
         }
-        expect(got.audiences).toEqual(batch.value_bucket === 'high' ? ['top_value'] : []);
+        const drawn = (status: string) => audiences.audiences.map((a) => a.name).filter((a) => batch[`aud_${a}`] === status);
+        expect({ audiences: got.audiences, holdout: got.holdout }, id).toEqual({ audiences: drawn('member'), holdout: drawn('holdout') });
+        seen.member += got.audiences.length;
+        seen.holdout += got.holdout.length;
         if (batch.value_bucket === 'high') high++;
       }
       expect(high).toBeGreaterThan(5);
+      expect(seen.member).toBeGreaterThan(20);
+      expect(seen.holdout).toBeGreaterThan(5);
       expect(Object.keys((await visitor(app, ids[0], AS_OF)).json().reference)).toEqual(['value@1', 'purchase@1']);
     } finally {
       await app.close();

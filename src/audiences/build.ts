@@ -24,6 +24,7 @@ import { warn } from '../util/warn.js';
 import type { AudienceSet } from './definition.js';
 import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from './identifiers.js';
 import { references, type Rule } from './rules.js';
+import { holdoutPrefix } from './holdout.js';
 import { ruleSql, SqlParams, sqlColumn } from './sql.js';
 
 export interface AudienceSummary {
@@ -151,8 +152,8 @@ export function checkModelReferences(set: AudienceSet, models: ModelOutline[], c
   }
 }
 
-/** The canonical ids of an id list's first column (see io/ids.ts). */
-async function readIdList(file: string): Promise<string[]> {
+/** The canonical ids of an id list's first column (see io/ids.ts). @throws UserError as openTable for a file it cannot read. */
+export async function readIdList(file: string): Promise<string[]> {
   const table = await openTable(file);
   const column = table.columns[0];
   const ids = new Set<string>();
@@ -301,12 +302,12 @@ export async function buildAudiences(src: AudienceSource, models: ModelOutline[]
       suppressedAudiences += await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${tables[set.audiences.findIndex((x) => x.name === other)]})`);
     }
     const capped = a.cap ? await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (ORDER BY cap_by ${ascending ? 'ASC' : 'DESC'} NULLS LAST, __row) > $1)`, [a.cap.size]) : 0;
-    // The holdout: sha256 of "seed:audience:id", its first 32 bits as a fraction of 2^32.
+    // The holdout (holdout.ts): sha256 of "seed:audience:id", its first 32 bits as a fraction of 2^32.
     const idText = `coalesce(CAST(s.${ident(idColumn)} AS VARCHAR), 'null')`;
     await con.run(
       `CREATE OR REPLACE TEMP TABLE ${status} AS SELECT c.__row, CASE WHEN $1 > 0 AND CAST(('0x' || left(sha256($2 || ${idText}), 8)) AS UBIGINT) / 4294967296.0 < $1 THEN 2 ELSE 1 END AS status
        FROM ${cand} c JOIN ${table} s USING (__row)`,
-      [a.holdout, `${set.seed}:${a.name}:`],
+      [a.holdout, holdoutPrefix(set.seed, a.name)],
     );
     await con.run(`DROP TABLE ${cand}`);
     summaries.push(await summarize(src, set, k, status, rows, { suppressedIds, suppressedRule, duplicateIds, suppressedAudiences, capped }, suppressList));

@@ -13,11 +13,13 @@
  * sweep of the day, at most `sweepSeconds` after midnight UTC.
  */
 import { EventEmitter } from 'node:events';
-import { referenceResolver } from '../../audiences/build.js';
+import { readIdList, referenceResolver } from '../../audiences/build.js';
+import { heldOut } from '../../audiences/holdout.js';
 import { compile, references } from '../../audiences/rules.js';
 import { columnRequest } from '../../features/transform.js';
 import { featureColumns, shareBase, topShares, visitorFeatures, type FeatureLayout, type FeatureValue } from '../../features/visitor.js';
 import { eventDay } from '../../features/event-times.js';
+import { canonicalId } from '../../io/ids.js';
 import type { JsonCell } from '../../io/json-rows.js';
 import { pinnedRef } from '../../models/load.js';
 import type { ScoringModel } from '../../models/model.js';
@@ -40,7 +42,10 @@ export interface VisitorView {
   asOf: string;
   features: Record<string, FeatureValue>;
   scores: Record<string, JsonCell>;
+  /** The audiences the visitor is a member of (in definition order). */
   audiences: string[];
+  /** The audiences the visitor qualifies for and is held out of (the holdout draw of audiences/holdout.ts, as batch scoring draws it). */
+  holdout: string[];
   /** Per model with ranked outputs: the population its percentiles and ranks are placed in. */
   reference: Record<string, string>;
 }
@@ -70,6 +75,8 @@ export class OnlineEngine {
     readonly models: ScoringModel[],
     private readonly scorer: RowScorer,
     private readonly reference: ScoreReference,
+    /** Per audience with `suppress.ids`: the list's canonical ids (io/ids.ts). */
+    private readonly suppressed: Map<string, Set<string>>,
     private readonly now: () => number,
   ) {
     this.changed.setMaxListeners(0);
@@ -114,7 +121,9 @@ export class OnlineEngine {
         }
       }
     }
-    return new OnlineEngine(view, store, models, await RowScorer.create(models), reference, now);
+    const suppressed = new Map<string, Set<string>>();
+    for (const a of view.audiences?.audiences ?? []) if (a.suppress.ids) suppressed.set(a.name, new Set(await readIdList(a.suppress.ids)));
+    return new OnlineEngine(view, store, models, await RowScorer.create(models), reference, suppressed, now);
   }
 
   /** Starts the periodic sweep (and runs the first at once). */
@@ -194,7 +203,7 @@ export class OnlineEngine {
     const features = Object.fromEntries(featureColumns(viewLayout(this.view, top)).map((c) => [c.name, all[c.name]]));
     const scored = this.models.length ? (await this.scorer.score([Object.fromEntries(this.reads.map((r) => [r, all[r] ?? (SHARE.test(r) ? 0 : null)]))], 'features')).rows[0] : {};
     const scores = { ...scored, ...this.reference.place(scored) };
-    return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, audiences: this.audiencesOf(features, scores), reference: this.reference.note };
+    return { id, asOf: new Date(asOfDay * DAY_MS).toISOString().slice(0, 10), features, scores, ...this.audiencesOf(id, features, scores), reference: this.reference.note };
   }
 
   /**
@@ -209,8 +218,12 @@ export class OnlineEngine {
     });
   }
 
-  /** The audiences (in definition order) whose rule holds and no suppression applies. */
-  private audiencesOf(features: Record<string, FeatureValue>, scores: Record<string, JsonCell>): string[] {
+  /**
+   * The audiences (in definition order) whose rule holds and no suppression applies, as batch
+   * scoring builds them (audiences/build.ts): the id list, the rule, then earlier audiences
+   * (their members and holdout), and the holdout drawn from the id.
+   */
+  private audiencesOf(id: string, features: Record<string, FeatureValue>, scores: Record<string, JsonCell>): { audiences: string[]; holdout: string[] } {
     const resolve = referenceResolver(this.models);
     const get = (ref: string) => {
       const r = resolve(ref);
@@ -219,13 +232,17 @@ export class OnlineEngine {
     };
     const rankBase = (ref: string) => this.reference.size(resolve(ref).column);
     const members: string[] = [];
-    for (const a of this.view.audiences?.audiences ?? []) {
+    const holdout: string[] = [];
+    const key = canonicalId(id);
+    const set = this.view.audiences;
+    for (const a of set?.audiences ?? []) {
       if (!compile(a.rule, get, rankBase)(0)) continue;
+      if (key !== null && this.suppressed.get(a.name)?.has(key)) continue;
       if (a.suppress.rule && compile(a.suppress.rule, get, rankBase)(0)) continue;
-      if (a.suppress.audiences.some((s) => members.includes(s))) continue;
-      members.push(a.name);
+      if (a.suppress.audiences.some((s) => members.includes(s) || holdout.includes(s))) continue;
+      (heldOut(set!.seed, a.name, a.holdout, id) ? holdout : members).push(a.name);
     }
-    return members;
+    return { audiences: members, holdout };
   }
 
   /**

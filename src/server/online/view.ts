@@ -79,7 +79,7 @@ export function fixedFeatureNames(view: OnlineView): string[] {
  * Reads and checks an online view file; relative paths in it (the audiences file) are found from
  * the file's folder.
  * @throws UserError naming the file and the field that is wrong, or an audience feature online
- *   cannot give (an id list to suppress, a cap, a holdout).
+ *   cannot give (a cap: the best N of a whole scored population).
  */
 export function loadOnlineView(file: string): OnlineView {
   let raw: unknown;
@@ -100,9 +100,7 @@ export function loadOnlineView(file: string): OnlineView {
   const audiences = v.audiences === undefined ? undefined : loadAudiences(path.resolve(path.dirname(file), v.audiences));
   for (const a of audiences?.audiences ?? []) {
     const at = `${file}: audience "${a.name}"`;
-    if (a.suppress.ids) throw new UserError(`${at}: suppress.ids (an id list) is for batch scoring; online, suppress by a rule on a feature or an audience`);
     if (a.cap) throw new UserError(`${at}: a cap keeps the best N of a whole scored population, which an online view has not; leave it to the batch definitions`);
-    if (a.holdout > 0) throw new UserError(`${at}: a holdout is drawn in batch scoring; leave it to the batch definitions`);
   }
   return {
     file,
