@@ -4,7 +4,8 @@
  */
 import { Type, type Static } from 'typebox';
 import { AudienceDefinitionsSchema } from '../audiences/definition.js';
-import { FEATURE_PARAMS, KIND_PARAMS, MODEL_KINDS } from '../models/params.js';
+import { allKinds, kindNames } from '../models/kinds.js';
+import { paramsOf } from '../models/params.js';
 import { JOB_STATUSES } from '../jobs/store.js';
 import { ScoreOptionsSchema } from '../jobs/score-options.js';
 import { MAX_CHANGES_PER_POLL, MAX_CHANGES_WAIT_SECONDS, MAX_EVENTS_PER_POST, MAX_ROW_FIELDS, MAX_SCORE_MODELS, MAX_SCORE_ROWS } from './limits.js';
@@ -18,22 +19,28 @@ const Path = Type.String({ minLength: 1, maxLength: 4096, description: 'a path i
 const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'model name' });
 export const ModelRef = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@([0-9]+|latest))?$', description: 'name, name@version or name@latest' });
 
-export const TrainJob = Type.Object(
+/**
+ * A train job's request, built from the kinds registered when it is called (the app calls it
+ * when its routes are built): `model` is one of them, and `params` lists each kind's options.
+ */
+export function trainJobSchema() {
+  return Type.Object(
   {
     type: Type.Literal('train'),
-    model: OneOf(MODEL_KINDS, 'the kind of model to train'),
+    model: OneOf(kindNames(), 'the kind of model to train'),
     name: ModelName,
     input: Type.Array(Path, { minItems: 1, maxItems: 100, description: 'Parquet, CSV or Arrow files, or glob patterns (at most 100 entries, matching at most 10,000 files)' }),
     params: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), Type.Union([Type.String({ maxLength: 4096 }), Type.Number(), Type.Boolean(), Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 1000 })]), {
-        description: `the options of \`audience train KIND\` without the dashes, checked against the kind's schema (types, ranges, allowed values) before the job is queued. ${MODEL_KINDS.map(
-          (kind) => `${kind}: ${Object.keys({ ...FEATURE_PARAMS, ...KIND_PARAMS[kind] }).join(', ')}`,
-        ).join('. ')}`,
+        description: `the options of \`audience train KIND\` without the dashes, checked against the kind's schema (types, ranges, allowed values) before the job is queued. ${allKinds()
+          .map((kind) => `${kind.kind}: ${Object.keys(paramsOf(kind)).join(', ')}`)
+          .join('. ')}`,
       }),
     ),
   },
   { additionalProperties: false },
-);
+  );
+}
 
 export const ScoreJob = Type.Object(
   {
@@ -48,10 +55,14 @@ export const ScoreJob = Type.Object(
   { additionalProperties: false },
 );
 
-/** One of the two job kinds, told apart by `type` (Ajv's discriminator gives errors for that kind only). */
-export const JobRequest = { type: 'object', oneOf: [TrainJob, ScoreJob], discriminator: { propertyName: 'type' } } as unknown as ReturnType<typeof Type.Union<[typeof TrainJob, typeof ScoreJob]>>;
+type TrainJob = ReturnType<typeof trainJobSchema>;
 
-export type TrainJobBody = Static<typeof TrainJob>;
+/** One of the two job kinds, told apart by `type` (Ajv's discriminator gives errors for that kind only); the train kinds as registered when called. */
+export function jobRequestSchema() {
+  return { type: 'object', oneOf: [trainJobSchema(), ScoreJob], discriminator: { propertyName: 'type' } } as unknown as ReturnType<typeof Type.Union<[TrainJob, typeof ScoreJob]>>;
+}
+
+export type TrainJobBody = Static<TrainJob>;
 export type ScoreJobBody = Static<typeof ScoreJob>;
 
 export const JobId = Type.Object({ id: Type.String({ pattern: '^job_[A-Za-z0-9_-]{1,64}$' }) });
