@@ -1,7 +1,9 @@
 /** The propensity kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
 import { checkLabeled, labeledExcluded } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
-import { PROPENSITY, type TrainPropensityOptions, type PropensityReport } from './train.js';
+import type { PropensityReport } from './evaluate.js';
+import type { TrainPropensityOptions } from './options.js';
+import { PROPENSITY } from './train.js';
 import { PROPENSITY_OUTPUTS, PropensityModel } from './model.js';
 import { checkPropensityParams, PROPENSITY_PARAMS } from './params.js';
 import { formatPropensityReport, propensitySummary } from './text.js';

@@ -4,7 +4,8 @@ import { barChart, binnedChart, confusionChart, horizontalBars, lineChart, rende
 import { esc, htmlTable, type Section } from '../../render/html.js';
 import { histogramRows, historyChart, NO_CURVES } from '../report-html.js';
 import { fixed, percent } from '../report-text.js';
-import type { Evaluation, PropensityReport } from './train.js';
+import type { PropensityReport } from './evaluate.js';
+import type { Evaluation } from './test-metrics.js';
 
 /** The sections of a propensity model's report page, from its stored report. */
 export async function propensitySections(r: PropensityReport): Promise<Section[]> {

@@ -2,7 +2,7 @@
 import { table } from '../../render/table.js';
 import { fmtCount } from '../../util/progress.js';
 import { calibrationText, fixed, formatFairness, liftText, signed } from '../report-text.js';
-import type { PropensityReport } from './train.js';
+import type { PropensityReport } from './evaluate.js';
 
 /** The propensity evaluation report, as `train propensity` and `models show` print it. */
 export function formatPropensityReport(r: PropensityReport): string {

@@ -35,7 +35,7 @@ import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { withDefaults, type KindOptions } from '../params.js';
 import { UPLIFT_PARAMS } from './params.js';
 import { requireLabel } from '../columns.js';
-import { loadLabeled } from '../propensity/train.js';
+import { loadLabeled } from '../labeled.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { trainedOn, type ModelStore } from '../registry.js';
 import { combineUplift, LEARNERS, UpliftModel, type Learner, type UpliftState } from './model.js';
