@@ -7,14 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { JobStore } from '../src/jobs/store.js';
+import { inProcessService } from './service-helpers.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { SCORE_OPTIONS, flagOf, scoreOptionsFromFlags } from '../src/jobs/score-options.js';
-import { JobStore } from '../src/jobs/store.js';
-import { ModelStore } from '../src/models/registry.js';
-import { buildApp } from '../src/server/app.js';
-import { DataRoots } from '../src/server/paths.js';
-import { Scheduler } from '../src/server/scheduler.js';
 
 let dir: string;
 let app: FastifyInstance;
@@ -22,9 +19,7 @@ let jobs: JobStore;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-opts-'));
-  jobs = new JobStore(path.join(dir, 'jobs.sqlite'));
-  const models = new ModelStore(path.join(dir, 'models'));
-  app = await buildApp({ jobs, scheduler: new Scheduler(jobs, { concurrency: 1, modelStore: models.root, maxAttempts: 1 }), models, roots: new DataRoots([dir]), backend: { name: 'test', device: 'cpu' }, maxQueued: 10, bodyLimit: 1 << 20, logLevel: 'silent' });
+  ({ app, jobs } = await inProcessService(dir));
 });
 
 afterAll(async () => {

@@ -8,6 +8,11 @@ import { VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { writeFile } from '../src/io/writer.js';
 import { connect } from '../src/io/duckdb.js';
 import { JobStore } from '../src/jobs/store.js';
+import type { FastifyInstance } from 'fastify';
+import { ModelStore } from '../src/models/registry.js';
+import { buildApp } from '../src/server/app.js';
+import { DataRoots } from '../src/server/paths.js';
+import { Scheduler } from '../src/server/scheduler.js';
 
 const BIN = path.resolve('bin/audience.js');
 
@@ -115,4 +120,12 @@ export function runnerPid(dataDir: string, id: string): number {
   } finally {
     store.close();
   }
+}
+
+/** The service app in this process over a fresh job store and model store in `dir` (no listener, no runner started); close both after. */
+export async function inProcessService(dir: string): Promise<{ app: FastifyInstance; jobs: JobStore }> {
+  const jobs = new JobStore(path.join(dir, 'jobs.sqlite'));
+  const models = new ModelStore(path.join(dir, 'models'));
+  const app = await buildApp({ jobs, scheduler: new Scheduler(jobs, { concurrency: 1, modelStore: models.root, maxAttempts: 1 }), models, roots: new DataRoots([dir]), backend: { name: 'test', device: 'cpu' }, maxQueued: 10, bodyLimit: 1 << 20, logLevel: 'silent' });
+  return { app, jobs };
 }

@@ -104,6 +104,11 @@ describe('train and score jobs through the API', () => {
     const all = await server.request('GET', '/v1/jobs?limit=2');
     expect(all.body.jobs).toHaveLength(2);
     expect(all.body.jobs[0].type).toBe('score');
+    // A list leaves out each job's result and log (a manifest, a report); the job itself has them.
+    expect(all.body.jobs.flatMap((j: object) => Object.keys(j).filter((k) => k === 'result' || k === 'log'))).toEqual([]);
+    const one = await server.request('GET', `/v1/jobs/${all.body.jobs[0].id}`);
+    expect(one.body.result.rows).toBeGreaterThan(0);
+    expect(one.body).toHaveProperty('log');
     const rest = await server.request('GET', `/v1/jobs?limit=2&after=${all.body.next}`);
     expect(rest.body.jobs.map((j: { type: string }) => j.type)).toEqual(['train']);
     expect(rest.body.next).toBeNull();

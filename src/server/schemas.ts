@@ -124,8 +124,11 @@ export const JobView = Type.Object({
   links: Type.Object({ self: Type.String(), cancel: Type.String() }),
 });
 
+/** A job in a list: its view without `result` and `log` (each up to a manifest or a report long; GET /v1/jobs/:id has them). */
+export const JobSummary = Type.Omit(JobView, ['result', 'log']);
+
 /** A page of jobs, newest first; `next` is the `after` of the next page. */
-export const JobList = Type.Object({ jobs: Type.Array(JobView), next: Nullable(Type.String()) });
+export const JobList = Type.Object({ jobs: Type.Array(JobSummary, { description: 'each job as GET /v1/jobs/:id shows it, without result and log' }), next: Nullable(Type.String()) });
 
 /** GET /v1/models: every model in the store with its versions and the promoted one. */
 export const ModelList = Type.Object({

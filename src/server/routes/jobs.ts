@@ -108,7 +108,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { status, after } = req.query;
     const limit = Number(req.query.limit ?? 50);
     const page = jobs.list({ status, limit, after });
-    return { jobs: page.map(view), next: page.length === limit ? page[page.length - 1].id : null };
+    // Without result and log: a page of 50 full views could hold 50 manifests and reports.
+    return { jobs: page.map((job) => ({ ...view(job), result: undefined, log: undefined })), next: page.length === limit ? page[page.length - 1].id : null };
   });
 
   app.get('/v1/jobs/:id', { schema: { summary: 'A job: status, progress, timings, results', params: JobId, response: { 200: JobView, 404: ErrorReply } } }, async (req, reply) => {
