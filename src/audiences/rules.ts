@@ -110,120 +110,164 @@ export function parseRule(src: string, where = 'rule'): Rule {
     throw new UserError(`${where}: at column ${pos + 1}: ${msg}\n  ${src}\n  ${' '.repeat(pos)}^`);
   };
   if (!src.trim()) fail(0, 'the rule is empty');
-  const tokens = tokenize(src, fail);
-  let at = 0;
-  const peek = () => tokens[at];
-  const word = (t: Token, w: string) => t.kind === 'ident' && !t.quoted && t.text.toLowerCase() === w;
-  const describe = (t: Token) => (t.kind === 'end' ? t.text : `"${t.text}"`);
-  let depth = 0;
-  let terms = 0;
-  /** Enters one more level of parentheses or `not` at token `t`, within MAX_RULE_DEPTH. */
-  const deeper = (t: Token) => {
-    if (++depth > MAX_RULE_DEPTH) fail(t.pos, `the rule nests parentheses and "not" more than ${MAX_RULE_DEPTH} levels deep, the most a rule may; write it flatter`);
-  };
-  /** Counts one more comparison (or listed value) at token `t`, within MAX_RULE_TERMS. */
-  const term = (t: Token) => {
-    if (++terms > MAX_RULE_TERMS) fail(t.pos, `the rule holds more than ${MAX_RULE_TERMS} comparisons (a value of an "in [...]" list counts as one), the most a rule may; split it, or use fewer values`);
-  };
+  return new RuleParser(tokenize(src, fail), fail).parse();
+}
 
-  const value = (): { value: Value; percent: boolean } => {
-    const t = tokens[at++];
+/** Whether `t` is the keyword `w` (any case; a backquoted name never is). */
+const word = (t: Token, w: string) => t.kind === 'ident' && !t.quoted && t.text.toLowerCase() === w;
+/** A token as errors name it: "text" in quotes, or "the end of the rule". */
+const describe = (t: Token) => (t.kind === 'end' ? t.text : `"${t.text}"`);
+
+/** The recursive descent over one rule's tokens, counting depth and comparisons as it goes. */
+class RuleParser {
+  private at = 0;
+  private depth = 0;
+  private terms = 0;
+
+  constructor(
+    private readonly tokens: Token[],
+    private readonly fail: (pos: number, msg: string) => never,
+  ) {}
+
+  /** The whole rule, which must end at the last token. */
+  parse(): Rule {
+    const rule = this.or();
+    const end = this.peek();
+    if (end.kind !== 'end') this.fail(end.pos, `expected "and", "or" or the end of the rule, found ${describe(end)}`);
+    return rule;
+  }
+
+  private peek(): Token {
+    return this.tokens[this.at];
+  }
+
+  private next(): Token {
+    return this.tokens[this.at++];
+  }
+
+  /** Enters one more level of parentheses or `not` at token `t`, within MAX_RULE_DEPTH. */
+  private deeper(t: Token): void {
+    if (++this.depth > MAX_RULE_DEPTH) this.fail(t.pos, `the rule nests parentheses and "not" more than ${MAX_RULE_DEPTH} levels deep, the most a rule may; write it flatter`);
+  }
+
+  /** Counts one more comparison (or listed value) at token `t`, within MAX_RULE_TERMS. */
+  private term(t: Token): void {
+    if (++this.terms > MAX_RULE_TERMS) this.fail(t.pos, `the rule holds more than ${MAX_RULE_TERMS} comparisons (a value of an "in [...]" list counts as one), the most a rule may; split it, or use fewer values`);
+  }
+
+  /** A literal: a number (`N%` a share), a "string", true or false. */
+  private value(): { value: Value; percent: boolean } {
+    const t = this.next();
     if (t.kind === 'number') {
       const percent = t.text.endsWith('%');
       const n = Number(percent ? t.text.slice(0, -1) : t.text);
-      if (!Number.isFinite(n)) fail(t.pos, `"${t.text}" is not a number`);
+      if (!Number.isFinite(n)) this.fail(t.pos, `"${t.text}" is not a number`);
       return { value: percent ? n / 100 : n, percent };
     }
     if (t.kind === 'string') return { value: t.text, percent: false };
     if (word(t, 'true') || word(t, 'false')) return { value: word(t, 'true'), percent: false };
-    return fail(t.pos, `expected a number, a "quoted string", true or false, found ${describe(t)}`);
-  };
+    return this.fail(t.pos, `expected a number, a "quoted string", true or false, found ${describe(t)}`);
+  }
 
-  const primary = (): Rule => {
-    const t = peek();
-    if (t.kind === 'punct' && t.text === '(') {
-      at++;
-      deeper(t);
-      const inner = or();
-      const close = tokens[at++];
-      if (!(close.kind === 'punct' && close.text === ')')) fail(close.pos, `expected ")" to close the "(" at column ${t.pos + 1}, found ${describe(close)}`);
-      depth--;
-      return inner;
-    }
+  /** A parenthesized rule, or a comparison: `ref in [...]`, `ref is [not] null`, `ref op value`. */
+  private primary(): Rule {
+    const t = this.peek();
+    if (t.kind === 'punct' && t.text === '(') return this.parenthesized(t);
     if (t.kind !== 'ident' || (!t.quoted && KEYWORDS.has(t.text.toLowerCase()))) {
-      fail(t.pos, `expected a score or column name (e.g. purchase.score, or \`a column\` in backquotes), found ${describe(t)}`);
+      this.fail(t.pos, `expected a score or column name (e.g. purchase.score, or \`a column\` in backquotes), found ${describe(t)}`);
     }
-    at++;
+    this.at++;
     const ref = t.text;
-    const next = tokens[at];
-    term(t);
-    if (word(next, 'in')) {
-      at++;
-      const open = tokens[at++];
-      if (!(open.kind === 'punct' && open.text === '[')) fail(open.pos, `expected "[" after "in", found ${describe(open)}`);
-      const values: Value[] = [];
-      for (;;) {
-        if (values.length > 0) term(peek());
-        const v = value();
-        if (v.percent) fail(tokens[at - 1].pos, 'a percentage cannot be listed in "in [...]"');
-        values.push(v.value);
-        const sep = tokens[at++];
-        if (sep.kind === 'punct' && sep.text === ']') break;
-        if (!(sep.kind === 'punct' && sep.text === ',')) fail(sep.pos, `expected "," or "]" in the list, found ${describe(sep)}`);
-      }
-      return { op: 'in', ref, values };
-    }
-    if (word(next, 'is')) {
-      at++;
-      const negate = word(peek(), 'not');
-      if (negate) at++;
-      const n = tokens[at++];
-      if (!word(n, 'null')) fail(n.pos, `expected "null" after "is${negate ? ' not' : ''}", found ${describe(n)}`);
-      return { op: 'null', ref, negate };
-    }
-    if (next.kind !== 'op') fail(next.pos, `expected a comparison (>=, >, <=, <, =, !=, in [...], is null) after "${ref}", found ${describe(next)}`);
-    at++;
-    const v = value();
-    if (v.percent && !/(^|\.)rank$/.test(ref)) fail(tokens[at - 1].pos, `a percentage applies to a rank (e.g. lookalike.rank <= 5%), not to "${ref}"`);
-    if (v.percent && next.text !== '<=' && next.text !== '<') fail(next.pos, 'a rank percentage takes <= or < (the top share)');
-    if (['>=', '>', '<=', '<'].includes(next.text) && typeof v.value !== 'number') {
-      fail(tokens[at - 1].pos, `"${next.text}" compares numbers; ${JSON.stringify(v.value)} is not one (use = or != for text)`);
-    }
-    return { op: 'cmp', ref, cmp: next.text as '>=' | '>' | '<=' | '<' | '=' | '!=', value: v.value, percent: v.percent };
-  };
+    const next = this.peek();
+    this.term(t);
+    if (word(next, 'in')) return this.inList(ref);
+    if (word(next, 'is')) return this.isNull(ref);
+    return this.comparison(ref);
+  }
 
-  const unary = (): Rule => {
-    const t = peek();
-    if (word(t, 'not')) {
-      at++;
-      deeper(t);
-      const rule: Rule = { op: 'not', rule: unary() };
-      depth--;
-      return rule;
+  /** `( rule )`, with `open` the "(" token not yet consumed. */
+  private parenthesized(open: Token): Rule {
+    this.at++;
+    this.deeper(open);
+    const inner = this.or();
+    const close = this.next();
+    if (!(close.kind === 'punct' && close.text === ')')) this.fail(close.pos, `expected ")" to close the "(" at column ${open.pos + 1}, found ${describe(close)}`);
+    this.depth--;
+    return inner;
+  }
+
+  /** `ref in [v, ...]`, at the "in" token. */
+  private inList(ref: string): Rule {
+    this.at++;
+    const open = this.next();
+    if (!(open.kind === 'punct' && open.text === '[')) this.fail(open.pos, `expected "[" after "in", found ${describe(open)}`);
+    const values: Value[] = [];
+    for (;;) {
+      if (values.length > 0) this.term(this.peek());
+      const v = this.value();
+      if (v.percent) this.fail(this.tokens[this.at - 1].pos, 'a percentage cannot be listed in "in [...]"');
+      values.push(v.value);
+      const sep = this.next();
+      if (sep.kind === 'punct' && sep.text === ']') break;
+      if (!(sep.kind === 'punct' && sep.text === ',')) this.fail(sep.pos, `expected "," or "]" in the list, found ${describe(sep)}`);
     }
-    return primary();
-  };
-  const and = (): Rule => {
-    const items = [unary()];
-    while (word(peek(), 'and')) {
-      at++;
-      items.push(unary());
+    return { op: 'in', ref, values };
+  }
+
+  /** `ref is null` or `ref is not null`, at the "is" token. */
+  private isNull(ref: string): Rule {
+    this.at++;
+    const negate = word(this.peek(), 'not');
+    if (negate) this.at++;
+    const n = this.next();
+    if (!word(n, 'null')) this.fail(n.pos, `expected "null" after "is${negate ? ' not' : ''}", found ${describe(n)}`);
+    return { op: 'null', ref, negate };
+  }
+
+  /** `ref op value`, at the operator; a percentage only on a rank, with <= or <. */
+  private comparison(ref: string): Rule {
+    const op = this.peek();
+    if (op.kind !== 'op') this.fail(op.pos, `expected a comparison (>=, >, <=, <, =, !=, in [...], is null) after "${ref}", found ${describe(op)}`);
+    this.at++;
+    const v = this.value();
+    if (v.percent && !/(^|\.)rank$/.test(ref)) this.fail(this.tokens[this.at - 1].pos, `a percentage applies to a rank (e.g. lookalike.rank <= 5%), not to "${ref}"`);
+    if (v.percent && op.text !== '<=' && op.text !== '<') this.fail(op.pos, 'a rank percentage takes <= or < (the top share)');
+    if (['>=', '>', '<=', '<'].includes(op.text) && typeof v.value !== 'number') {
+      this.fail(this.tokens[this.at - 1].pos, `"${op.text}" compares numbers; ${JSON.stringify(v.value)} is not one (use = or != for text)`);
+    }
+    return { op: 'cmp', ref, cmp: op.text as '>=' | '>' | '<=' | '<' | '=' | '!=', value: v.value, percent: v.percent };
+  }
+
+  /** `not unary`, or a primary. */
+  private unary(): Rule {
+    const t = this.peek();
+    if (!word(t, 'not')) return this.primary();
+    this.at++;
+    this.deeper(t);
+    const rule: Rule = { op: 'not', rule: this.unary() };
+    this.depth--;
+    return rule;
+  }
+
+  /** unary (and unary)*, as a balanced tree. */
+  private and(): Rule {
+    const items = [this.unary()];
+    while (word(this.peek(), 'and')) {
+      this.at++;
+      items.push(this.unary());
     }
     return balanced('and', items);
-  };
-  const or = (): Rule => {
-    const items = [and()];
-    while (word(peek(), 'or')) {
-      at++;
-      items.push(and());
+  }
+
+  /** and (or and)*, as a balanced tree. */
+  private or(): Rule {
+    const items = [this.and()];
+    while (word(this.peek(), 'or')) {
+      this.at++;
+      items.push(this.and());
     }
     return balanced('or', items);
-  };
-
-  const rule = or();
-  const end = peek();
-  if (end.kind !== 'end') fail(end.pos, `expected "and", "or" or the end of the rule, found ${describe(end)}`);
-  return rule;
+  }
 }
 
 /** Every reference a rule reads. */
