@@ -193,20 +193,16 @@ export async function copyTo(con: DuckDBConnection, query: string, values: unkno
   fs.renameSync(tmp, file);
 }
 
-/**
- * Builds every audience of `set` in DuckDB over `src.table`: rule candidates, then in order
- * the id-list suppression (ids compared by value), the rule suppression, one row per id (the
- * first), earlier audiences, the cap (best by a score: its highest values, a rank's or a
- * distance's lowest; missing last, ties by row order), and
- * the holdout drawn from a hash of the id; writes each audience's member, holdout and
- * per-platform activation files.
- * @param rankBase ranked visitors per rank column (for `rank <= N%`).
- * @returns summaries (sizes, removals, means, segment mix, activation counts), the status
- *   table per audience, and pairwise overlaps.
- * @throws UserError naming the audience when a rule refers to something the run lacks.
- */
-export async function buildAudiences(src: AudienceSource, models: ModelOutline[], set: AudienceSet, rankBase: Map<string, number>): Promise<AudiencesResult> {
-  const { con, table, columns, idColumn } = src;
+/** A rule reference's score-file column, checked against the run's columns, and a column's type. */
+interface ColumnLookup {
+  resolve: ReturnType<typeof referenceResolver>;
+  /** The column `ref` names. @throws UserError starting with `where` when the run has no such column. */
+  column: (ref: string, where: string) => string;
+  typeOf: (column: string) => OutputColumn['type'];
+}
+
+/** How `buildAudiences` finds each reference among `columns` (the scored table's). */
+function columnLookup(models: ModelOutline[], columns: OutputColumn[]): ColumnLookup {
   const resolve = referenceResolver(models);
   const known = new Set(columns.map((c) => c.name));
   const column = (ref: string, where: string): string => {
@@ -220,104 +216,173 @@ export async function buildAudiences(src: AudienceSource, models: ModelOutline[]
     }
     return c;
   };
-  const typeOf = (c: string) => columns.find((x) => x.name === c)!.type;
-  const { email, phone } = set.identifiers;
-  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
-  // Every reference checked before any work: a bad one fails the job with nothing written.
-  const plans = set.audiences.map((a) => {
-    const where = `audience "${a.name}"`;
-    const sqlOf = (rule: Rule, params: SqlParams) => {
-      const col = (ref: string) => {
-        const c = column(ref, where);
-        return sqlColumn(c, typeOf(c));
-      };
-      try {
-        return ruleSql(rule, col, (ref) => rankBase.get(column(ref, where)) ?? 0, params);
-      } catch (err) {
-        if (err instanceof UserError && !err.message.startsWith(where)) throw new UserError(`${where}: ${err.message}`);
-        throw err;
-      }
-    };
-    sqlOf(a.rule, new SqlParams());
-    if (a.suppress.rule) sqlOf(a.suppress.rule, new SqlParams());
-    let by: string | undefined;
-    let ascending = false;
-    if (a.cap) {
-      const byRef = a.cap.by ?? references(a.rule).find((r) => resolve(r).fromModel);
-      if (!byRef) throw new UserError(`${where}: "cap" needs "by" (a score to keep the best by), since the rule uses no score`);
-      by = column(byRef, `${where}: cap.by`);
-      if (typeOf(by) === 'VARCHAR') throw new UserError(`${where}: cap.by "${byRef}" is not numeric`);
-      // The best of a rank (1 = most similar) or a distance to the segment's centre is the smallest.
-      ascending = resolve(byRef).fromModel && SMALLER_IS_BETTER.test(by);
-    }
-    return { a, by, ascending, sqlOf };
-  });
+  return { resolve, column, typeOf: (c) => columns.find((x) => x.name === c)!.type };
+}
 
-  // `rank <= N%` on a rank column the finalize did not rank itself: its ranked rows are those with a rank.
+/** One audience ready to build: its rules' SQL (binding into `params`) and the cap's score column and order. */
+interface AudiencePlan {
+  a: Audience;
+  by?: string;
+  ascending: boolean;
+  sqlOf: (rule: Rule, params: SqlParams) => string;
+}
+
+/**
+ * Plans audience `a`: compiles its rule and suppression rule once (so a bad reference fails
+ * before any work) and finds the cap's score column.
+ * @throws UserError naming the audience for a reference the run lacks or a cap with no score.
+ */
+function planAudience(a: Audience, cols: ColumnLookup, rankBase: Map<string, number>): AudiencePlan {
+  const { resolve, column, typeOf } = cols;
+  const where = `audience "${a.name}"`;
+  const sqlOf = (rule: Rule, params: SqlParams) => {
+    const col = (ref: string) => {
+      const c = column(ref, where);
+      return sqlColumn(c, typeOf(c));
+    };
+    try {
+      return ruleSql(rule, col, (ref) => rankBase.get(column(ref, where)) ?? 0, params);
+    } catch (err) {
+      if (err instanceof UserError && !err.message.startsWith(where)) throw new UserError(`${where}: ${err.message}`);
+      throw err;
+    }
+  };
+  sqlOf(a.rule, new SqlParams());
+  if (a.suppress.rule) sqlOf(a.suppress.rule, new SqlParams());
+  let by: string | undefined;
+  let ascending = false;
+  if (a.cap) {
+    const byRef = a.cap.by ?? references(a.rule).find((r) => resolve(r).fromModel);
+    if (!byRef) throw new UserError(`${where}: "cap" needs "by" (a score to keep the best by), since the rule uses no score`);
+    by = column(byRef, `${where}: cap.by`);
+    if (typeOf(by) === 'VARCHAR') throw new UserError(`${where}: cap.by "${byRef}" is not numeric`);
+    // The best of a rank (1 = most similar) or a distance to the segment's centre is the smallest.
+    ascending = resolve(byRef).fromModel && SMALLER_IS_BETTER.test(by);
+  }
+  return { a, by, ascending, sqlOf };
+}
+
+/** `rank <= N%` on a rank column the finalize did not rank itself: its ranked rows are those with a rank (added to `rankBase`). */
+async function countUnrankedBases(src: AudienceSource, set: AudienceSet, cols: ColumnLookup, rankBase: Map<string, number>): Promise<void> {
   for (const a of set.audiences) {
     for (const ref of references(a.rule)) {
-      const c = column(ref, `audience "${a.name}"`);
-      if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, await count(con, `SELECT count(${ident(c)}) FROM ${table}`));
+      const c = cols.column(ref, `audience "${a.name}"`);
+      if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, await count(src.con, `SELECT count(${ident(c)}) FROM ${src.table}`));
     }
   }
-  const rows = await count(con, `SELECT count(*) FROM ${table}`);
-  const audDir = path.join(src.dir, 'audiences');
-  fs.rmSync(audDir, { recursive: true, force: true });
-  const tables: string[] = [];
-  const summaries: AudienceSummary[] = [];
-  for (const [k, { a, by, ascending, sqlOf }] of plans.entries()) {
-    const cand = `aud_cand_${k}`;
-    const status = `aud_status_${k}`;
-    tables.push(status);
-    const where = new SqlParams();
-    const rule = sqlOf(a.rule, where);
-    const byExpr = by ? `CAST(${ident(by)} AS DOUBLE)` : 'NULL::DOUBLE';
-    await con.run(`CREATE OR REPLACE TEMP TABLE ${cand} AS SELECT __row, coalesce(__key, '') AS key, ${byExpr} AS cap_by FROM ${table} WHERE ${rule}`, where.values as never);
-    // Each removal's count is the rows its DELETE changed.
-    const removedBy = async (sql: string, values: unknown[] = []) => (await con.run(sql, values as never)).rowsChanged;
-    let suppressList: AudienceSummary['suppressList'];
-    let suppressedIds = 0;
-    if (a.suppress.ids) {
-      const ids = await readIdList(a.suppress.ids);
-      const list = `aud_list_${k}`;
-      await con.run(`CREATE OR REPLACE TEMP TABLE ${list} AS SELECT unnest($1::VARCHAR[]) AS key`, [listValue(ids)]);
-      suppressedIds = await removedBy(`DELETE FROM ${cand} WHERE key IN (SELECT key FROM ${list})`);
-      const matched = await count(con, `SELECT count(*) FROM ${list} WHERE key IN (SELECT __key FROM ${table})`);
-      suppressList = { file: a.suppress.ids, ids: ids.length, matched };
-      if (matched < ID_MATCH_MIN_SHARE * ids.length) {
-        warn(`audience "${a.name}": suppress.ids ${a.suppress.ids}: only ${matchText(matched, ids.length)} are scored visitors; check that the list holds the same ids as the "${idColumn}" column`);
-      }
-      await con.run(`DROP TABLE ${list}`);
-    }
-    let suppressedRule = 0;
-    if (a.suppress.rule) {
-      const p = new SqlParams();
-      suppressedRule = await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${table} WHERE ${sqlOf(a.suppress.rule, p)})`, p.values);
-    }
-    // An audience lists each visitor once: a repeated id keeps its first row.
-    const duplicateIds = await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (PARTITION BY key ORDER BY __row) > 1)`);
-    if (duplicateIds) warn(`audience "${a.name}": ${duplicateIds} rows repeat an id already in the audience; each id is listed once`);
-    let suppressedAudiences = 0;
-    for (const other of a.suppress.audiences) {
-      suppressedAudiences += await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${tables[set.audiences.findIndex((x) => x.name === other)]})`);
-    }
-    const capped = a.cap ? await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (ORDER BY cap_by ${ascending ? 'ASC' : 'DESC'} NULLS LAST, __row) > $1)`, [a.cap.size]) : 0;
-    // The holdout (holdout.ts): sha256 of "seed:audience:id", its first 32 bits as a fraction of 2^32.
-    const idText = `coalesce(CAST(s.${ident(idColumn)} AS VARCHAR), 'null')`;
-    await con.run(
-      `CREATE OR REPLACE TEMP TABLE ${status} AS SELECT c.__row, CASE WHEN $1 > 0 AND CAST(('0x' || left(sha256($2 || ${idText}), 8)) AS UBIGINT) / 4294967296.0 < $1 THEN 2 ELSE 1 END AS status
-       FROM ${cand} c JOIN ${table} s USING (__row)`,
-      [a.holdout, holdoutPrefix(set.seed, a.name)],
-    );
-    await con.run(`DROP TABLE ${cand}`);
-    summaries.push(await summarize(src, set, k, status, rows, { suppressedIds, suppressedRule, duplicateIds, suppressedAudiences, capped }, suppressList));
+}
+
+/**
+ * Removes from candidates table `cand` the ids of audience `a`'s id list (compared by their
+ * canonical text), warning when few of the list's ids are scored visitors.
+ * @returns the rows removed and the list's summary.
+ */
+async function suppressIds(src: AudienceSource, a: Audience, k: number, cand: string): Promise<{ removed: number; list: AudienceSummary['suppressList'] }> {
+  const { con, table, idColumn } = src;
+  const ids = await readIdList(a.suppress.ids!);
+  const list = `aud_list_${k}`;
+  await con.run(`CREATE OR REPLACE TEMP TABLE ${list} AS SELECT unnest($1::VARCHAR[]) AS key`, [listValue(ids)]);
+  const removed = (await con.run(`DELETE FROM ${cand} WHERE key IN (SELECT key FROM ${list})`)).rowsChanged;
+  const matched = await count(con, `SELECT count(*) FROM ${list} WHERE key IN (SELECT __key FROM ${table})`);
+  if (matched < ID_MATCH_MIN_SHARE * ids.length) {
+    warn(`audience "${a.name}": suppress.ids ${a.suppress.ids}: only ${matchText(matched, ids.length)} are scored visitors; check that the list holds the same ids as the "${idColumn}" column`);
   }
+  await con.run(`DROP TABLE ${list}`);
+  return { removed, list: { file: a.suppress.ids!, ids: ids.length, matched } };
+}
+
+/**
+ * Selects audience `k` of `set` into the temporary table `status` (`__row`, `status`: 1
+ * member, 2 holdout): rule candidates, then in order the id-list suppression, the rule
+ * suppression, repeated ids, earlier audiences (their tables in `tables`), the cap, and the
+ * holdout drawn from a hash of the id.
+ * @returns the rows each step removed, and the id list's summary.
+ */
+async function selectAudience(
+  src: AudienceSource,
+  set: AudienceSet,
+  k: number,
+  plan: AudiencePlan,
+  status: string,
+  tables: string[],
+): Promise<{ removed: AudienceSummary['removed']; suppressList: AudienceSummary['suppressList'] }> {
+  const { con, table, idColumn } = src;
+  const { a, by, ascending, sqlOf } = plan;
+  const cand = `aud_cand_${k}`;
+  const where = new SqlParams();
+  const rule = sqlOf(a.rule, where);
+  const byExpr = by ? `CAST(${ident(by)} AS DOUBLE)` : 'NULL::DOUBLE';
+  await con.run(`CREATE OR REPLACE TEMP TABLE ${cand} AS SELECT __row, coalesce(__key, '') AS key, ${byExpr} AS cap_by FROM ${table} WHERE ${rule}`, where.values as never);
+  // Each removal's count is the rows its DELETE changed.
+  const removedBy = async (sql: string, values: unknown[] = []) => (await con.run(sql, values as never)).rowsChanged;
+  const byIds = a.suppress.ids ? await suppressIds(src, a, k, cand) : undefined;
+  let suppressedRule = 0;
+  if (a.suppress.rule) {
+    const p = new SqlParams();
+    suppressedRule = await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${table} WHERE ${sqlOf(a.suppress.rule, p)})`, p.values);
+  }
+  // An audience lists each visitor once: a repeated id keeps its first row.
+  const duplicateIds = await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (PARTITION BY key ORDER BY __row) > 1)`);
+  if (duplicateIds) warn(`audience "${a.name}": ${duplicateIds} rows repeat an id already in the audience; each id is listed once`);
+  let suppressedAudiences = 0;
+  for (const other of a.suppress.audiences) {
+    suppressedAudiences += await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${tables[set.audiences.findIndex((x) => x.name === other)]})`);
+  }
+  const capped = a.cap ? await removedBy(`DELETE FROM ${cand} WHERE __row IN (SELECT __row FROM ${cand} QUALIFY row_number() OVER (ORDER BY cap_by ${ascending ? 'ASC' : 'DESC'} NULLS LAST, __row) > $1)`, [a.cap.size]) : 0;
+  // The holdout (holdout.ts): sha256 of "seed:audience:id", its first 32 bits as a fraction of 2^32.
+  const idText = `coalesce(CAST(s.${ident(idColumn)} AS VARCHAR), 'null')`;
+  await con.run(
+    `CREATE OR REPLACE TEMP TABLE ${status} AS SELECT c.__row, CASE WHEN $1 > 0 AND CAST(('0x' || left(sha256($2 || ${idText}), 8)) AS UBIGINT) / 4294967296.0 < $1 THEN 2 ELSE 1 END AS status
+     FROM ${cand} c JOIN ${table} s USING (__row)`,
+    [a.holdout, holdoutPrefix(set.seed, a.name)],
+  );
+  await con.run(`DROP TABLE ${cand}`);
+  return { removed: { suppressedIds: byIds?.removed ?? 0, suppressedRule, duplicateIds, suppressedAudiences, capped }, suppressList: byIds?.list };
+}
+
+/** Visitors in both of each pair of audiences (members or holdout), from their status `tables`. */
+async function pairOverlaps(con: DuckDBConnection, set: AudienceSet, tables: string[]): Promise<AudiencesResult['overlap']> {
   const overlap: AudiencesResult['overlap'] = [];
   for (let x = 0; x < tables.length; x++) {
     for (let y = x + 1; y < tables.length; y++) {
       overlap.push({ a: set.audiences[x].name, b: set.audiences[y].name, both: await count(con, `SELECT count(*) FROM ${tables[x]} JOIN ${tables[y]} USING (__row)`) });
     }
   }
+  return overlap;
+}
+
+/**
+ * Builds every audience of `set` in DuckDB over `src.table`: rule candidates, then in order
+ * the id-list suppression (ids compared by value), the rule suppression, one row per id (the
+ * first), earlier audiences, the cap (best by a score: its highest values, a rank's or a
+ * distance's lowest; missing last, ties by row order), and
+ * the holdout drawn from a hash of the id; writes each audience's member, holdout and
+ * per-platform activation files.
+ * @param rankBase ranked visitors per rank column (for `rank <= N%`).
+ * @returns summaries (sizes, removals, means, segment mix, activation counts), the status
+ *   table per audience, and pairwise overlaps.
+ * @throws UserError naming the audience when a rule refers to something the run lacks.
+ */
+export async function buildAudiences(src: AudienceSource, models: ModelOutline[], set: AudienceSet, rankBase: Map<string, number>): Promise<AudiencesResult> {
+  const { con, table } = src;
+  const cols = columnLookup(models, src.columns);
+  const known = new Set(src.columns.map((c) => c.name));
+  const { email, phone } = set.identifiers;
+  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
+  // Every reference checked before any work: a bad one fails the job with nothing written.
+  const plans = set.audiences.map((a) => planAudience(a, cols, rankBase));
+  await countUnrankedBases(src, set, cols, rankBase);
+  const rows = await count(con, `SELECT count(*) FROM ${table}`);
+  fs.rmSync(path.join(src.dir, 'audiences'), { recursive: true, force: true });
+  const tables: string[] = [];
+  const summaries: AudienceSummary[] = [];
+  for (const [k, plan] of plans.entries()) {
+    const status = `aud_status_${k}`;
+    tables.push(status);
+    const { removed, suppressList } = await selectAudience(src, set, k, plan, status, tables);
+    summaries.push(await summarize(src, set, k, status, rows, removed, suppressList));
+  }
+  const overlap = await pairOverlaps(con, set, tables);
   return { summaries, overlap, tables, columns: set.audiences.map((a) => ({ name: `aud_${a.name}`, type: 'VARCHAR' as const })) };
 }
 
