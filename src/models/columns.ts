@@ -1,6 +1,6 @@
 /**
- * Checks on the columns a kind reads besides its features, and the columns it must never
- * take as inputs: shared by the trainers (models/<kind>/train.ts), the kinds' descriptors
+ * Checks on the columns a kind reads besides its features (a label, its horizon, sensitive
+ * columns), and the columns it must never take as inputs: shared by the trainers (models/<kind>/train.ts), the kinds' descriptors
  * and the service's submission checks (server/submit.ts), which sit above them all.
  */
 import { LABEL_COLUMNS } from '../features/events.js';
@@ -50,4 +50,17 @@ export function checkLabeled(data: Dataset, o: Labeled): void {
 /** A labeled kind's columns never taken as inputs: the labels (labelColumns) and the sensitive columns. */
 export function labeledExcluded(data: Dataset, o: Labeled): string[] {
   return [...labelColumns(data, o.label), ...(o.sensitive ?? [])];
+}
+
+/**
+ * The days a label covers: the label's own (written by `audience events --horizon`), or
+ * `given`; null when neither says.
+ * @throws UserError when `given` contradicts the label's own.
+ */
+export function horizonFor(data: Dataset, label: string | undefined, given: number | undefined): number | null {
+  const own = data.columns.find((c) => c.name === label)?.horizonDays;
+  if (own !== undefined && given !== undefined && own !== given) {
+    throw new UserError(`--horizon-days ${given}: label "${label}" of ${data.tables[0].path} covers ${own} days (audience events --horizon); leave --horizon-days out or give ${own}`);
+  }
+  return given ?? own ?? null;
 }

@@ -74,6 +74,20 @@ export interface KindReport<R> {
   sections?(m: Manifest): Promise<Section[]>;
   /** What a fairness table's TPR and FPR count for this kind (default "positives"). */
   positives?: string;
+  /** What `audience segments` calls each group of its stored profiles (default "Segment"). */
+  profileLabel?: string;
+}
+
+/** How `audience report --input --sensitive` measures a kind's fairness on a given file (report/measure.ts). */
+export interface KindFairness {
+  /** The score column compared (its name after `<model>_`). */
+  output: string;
+  /** How the model's label column is read beside: a 0/1 outcome, or a number (an amount). */
+  label: 'boolean' | 'number';
+  /** The score from which a visitor counts as selected, given every row's score. */
+  threshold(m: Manifest, scores: number[]): number;
+  /** The label values as positives (1, 0; NaN where unusable), when they are not 0/1 already. */
+  positives?(labels: number[]): number[];
 }
 
 /**
@@ -115,6 +129,8 @@ export interface KindDescriptor<O = any, R = any, S extends Record<string, TSche
   /** `audience score --help`'s lines on its columns, after "kind: ". */
   outputsHelp: string;
   report: KindReport<R>;
+  /** Fairness on a given file (`audience report --input --sensitive`); kinds without it refuse the flag. */
+  fairness?: KindFairness;
 }
 
 /** A kind's text report both ways from one formatter of the report stored as the manifest's metrics. */

@@ -1,6 +1,7 @@
 import { UserError } from '../../util/errors.js';
 import type { GroupProfile } from '../../models/profile.js';
 import type { Command } from '../args.js';
+import { findKind } from '../../models/kinds.js';
 import { formatProfiles } from '../../models/profile.js';
 import { STORE_OPTIONS, storeFrom } from './common.js';
 
@@ -21,6 +22,6 @@ compare. (Audience profiles are printed by 'audience score --audiences'.)`,
     const profiles = (m.metrics as { profiles?: GroupProfile[] }).profiles;
     if (!profiles?.length) throw new UserError(`model ${m.name}@${m.version} (${m.kind}) has no segment profiles: kmeans and anomaly models do`);
     const top = values.top === undefined ? 5 : Number(values.top);
-    process.stdout.write(`${formatProfiles(profiles, m.kind === 'anomaly' ? 'Niche' : 'Segment', top)}\n`);
+    process.stdout.write(`${formatProfiles(profiles, findKind(m.kind)?.report.profileLabel, top)}\n`);
   },
 };

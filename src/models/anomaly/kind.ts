@@ -20,5 +20,5 @@ from every segment is a niche, profiled like a segment. Scoring adds <name>_scor
   outputs: ANOMALY_OUTPUTS,
   outputsHelp: `<name>_score (distance in spreads), _cluster, _niche (null unless in a
     niche segment), _percentile`,
-  report: { ...textReport(formatAnomalyReport), summary: (m) => anomalySummary(m.metrics as unknown as AnomalyReport), sections: async (m) => (await import('./report.js')).anomalySections(m.metrics as unknown as AnomalyReport) },
+  report: { ...textReport(formatAnomalyReport), profileLabel: 'Niche', summary: (m) => anomalySummary(m.metrics as unknown as AnomalyReport), sections: async (m) => (await import('./report.js')).anomalySections(m.metrics as unknown as AnomalyReport) },
 };

@@ -1,7 +1,10 @@
 /** The CLTV kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
+import { rateThreshold } from '../../metrics/classification.js';
 import { checkLabeled, labeledExcluded } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
-import { CLTV, type TrainCltvOptions, type CltvReport } from './train.js';
+import type { CltvReport } from './evaluate.js';
+import type { TrainCltvOptions } from './options.js';
+import { CLTV } from './train.js';
 import { CLTV_OUTPUTS, CltvModel } from './model.js';
 import { CLTV_PARAMS } from './params.js';
 import { cltvSummary, formatCltvReport } from './text.js';
@@ -23,6 +26,16 @@ Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
   estimator: CLTV,
   load: (m, w) => CltvModel.fromStore(m, w),
   outputs: CLTV_OUTPUTS,
+  // Selected: the top 10% by predicted value; positives: the top 10% by actual value.
+  fairness: {
+    output: 'value',
+    label: 'number',
+    threshold: (_m, scores) => rateThreshold(scores, 0.1),
+    positives(labels) {
+      const top = rateThreshold(labels.filter(Number.isFinite), 0.1);
+      return labels.map((v) => (Number.isFinite(v) ? (v >= top && v > 0 ? 1 : 0) : NaN));
+    },
+  },
   outputsHelp: `<name>_value (expected over the horizon), _p_active, _percentile, _bucket`,
   report: { ...textReport(formatCltvReport), summary: (m) => cltvSummary(m.metrics as unknown as CltvReport), sections: async (m) => (await import('./report.js')).cltvSections(m.metrics as unknown as CltvReport), positives: 'the top 10% by actual value' },
 };

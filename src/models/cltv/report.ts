@@ -4,7 +4,8 @@ import { barChart, binnedChart, lineChart, renderSvg } from '../../render/charts
 import { esc, htmlTable, type Section } from '../../render/html.js';
 import { histogramRows, historyChart, NO_CURVES } from '../report-html.js';
 import { fixed } from '../report-text.js';
-import type { CltvReport, ValueMetrics } from './train.js';
+import type { ValueMetrics } from '../../metrics/value.js';
+import type { CltvReport } from './evaluate.js';
 
 /** The sections of a CLTV model's report page, from its stored report. */
 export async function cltvSections(r: CltvReport): Promise<Section[]> {

@@ -2,7 +2,8 @@
 import { table } from '../../render/table.js';
 import { fmtCount } from '../../util/progress.js';
 import { fixed, formatFairness, percent } from '../report-text.js';
-import type { CltvReport, ValueMetrics } from './train.js';
+import type { ValueMetrics } from '../../metrics/value.js';
+import type { CltvReport } from './evaluate.js';
 
 /** The CLTV report, as `train cltv` and `models show` print it: test metrics beside the two baselines, and the decile chart. */
 export function formatCltvReport(r: CltvReport): string {

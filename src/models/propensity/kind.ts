@@ -4,7 +4,8 @@ import { textReport, type KindDescriptor } from '../kind.js';
 import type { PropensityReport } from './evaluate.js';
 import type { TrainPropensityOptions } from './options.js';
 import { PROPENSITY } from './train.js';
-import { PROPENSITY_OUTPUTS, PropensityModel } from './model.js';
+import { stateOf } from '../manifest.js';
+import { PROPENSITY_OUTPUTS, PropensityModel, PropensityStateSchema } from './model.js';
 import { checkPropensityParams, PROPENSITY_PARAMS } from './params.js';
 import { formatPropensityReport, propensitySummary } from './text.js';
 
@@ -24,6 +25,8 @@ logistic-regression baseline is trained the same way and reported beside the MLP
   estimator: PROPENSITY,
   load: (m, w, o) => PropensityModel.fromStore(m, w, o),
   outputs: PROPENSITY_OUTPUTS,
+  // Selected: a probability at or above the model's threshold; positives: the label.
+  fairness: { output: 'probability', label: 'boolean', threshold: (m) => stateOf(m, PropensityStateSchema).threshold },
   outputsHelp: `<name>_probability, _score (0-100), _percentile, _bucket; with --top-features
     also _top_features (up to 3 features pushing the score up, by gradient x input: a
     backward pass per batch, measured at about 4x the scoring time of the model)`,
