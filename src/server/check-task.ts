@@ -2,11 +2,12 @@
  * The submission checks as a task on a worker thread (server/checker.ts): checkTrain or
  * checkScore on the request, with DuckDB under CHECK_MEMORY_LIMIT in this thread, so neither
  * their CPU time nor a hostile file's memory reaches the thread that answers requests. Input
- * and output are plain (structured clone); errors cross as `crossing()` messages.
+ * and output are plain (structured clone); a user's error crosses as util/errors.ts
+ * encodeError's envelope (its code and message), as every other boundary's do.
  */
 import { configureDuckDB } from '../io/duckdb.js';
 import { ModelStore } from '../models/registry.js';
-import { ConflictError, errorMessage, UserError } from '../util/errors.js';
+import { encodeError, errorMessage, UserError } from '../util/errors.js';
 import { lowerPriority } from '../util/process.js';
 import { setWarnSink } from '../util/warn.js';
 import { CHECK_MEMORY_LIMIT } from './limits.js';
@@ -28,28 +29,17 @@ export interface CheckResult {
   warnings: string[];
 }
 
-/** Prefix of the message of an Error that stands for a UserError or ConflictError of the checks. */
-export const CHECK_ERROR = '\u0000check-error:';
-
-/** `err` as it crosses back: a user's error as CHECK_ERROR + JSON of its kind and message; anything else as it is. */
+/**
+ * `err` as it crosses back (the checker takes it back with util/errors.ts crossedError): a
+ * user's error (UserError, ConflictError) in encodeError's envelope; DuckDB out of memory
+ * under the checks' limit as a UserError saying so; anything else (a bug) as it is.
+ */
 function crossing(err: unknown): unknown {
   const message = errorMessage(err);
-  const memory = /Out of Memory Error/.test(message);
-  if (!(err instanceof UserError) && !memory) return err;
-  const kind = err instanceof ConflictError ? 'conflict' : 'user';
-  const text = memory
-    ? `the checks of this job need more memory than the ${CHECK_MEMORY_LIMIT} the server gives them (AUDIENCE_CHECK_MEMORY): ${message.split(/\n\s*\n/)[0]}`
-    : message;
-  return new Error(`${CHECK_ERROR}${JSON.stringify({ kind, message: text })}`);
-}
-
-/** The error a crossed message stands for: UserError or ConflictError, else `err` itself. */
-export function crossedCheckError(err: unknown): unknown {
-  const message = errorMessage(err);
-  const at = message.indexOf(CHECK_ERROR);
-  if (at === -1) return err;
-  const { kind, message: text } = JSON.parse(message.slice(at + CHECK_ERROR.length)) as { kind: string; message: string };
-  return kind === 'conflict' ? new ConflictError(text) : new UserError(text);
+  if (/Out of Memory Error/.test(message)) {
+    return new Error(encodeError(new UserError(`the checks of this job need more memory than the ${CHECK_MEMORY_LIMIT} the server gives them (AUDIENCE_CHECK_MEMORY): ${message.split(/\n\s*\n/)[0]}`)));
+  }
+  return err instanceof UserError ? new Error(encodeError(err)) : err;
 }
 
 /** Whether this thread's CPU priority was lowered yet. */

@@ -7,7 +7,8 @@
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import { crossedCheckError, type CheckResult } from './check-task.js';
+import { crossedError } from '../util/errors.js';
+import type { CheckResult } from './check-task.js';
 import type { ScoreJobBody, TrainJobBody } from './schemas.js';
 
 /** Submissions that may wait for a checking thread before more are answered 503. */
@@ -55,7 +56,7 @@ export class SubmissionChecker {
     try {
       return (await this.pool.run({ body, roots: this.roots, store: this.store, active: [...active] })) as CheckResult;
     } catch (err) {
-      throw crossedCheckError(err);
+      throw crossedError(err);
     }
   }
 
