@@ -22,7 +22,7 @@ import { fitMlp, predictLogits, type Labeled } from '../src/models/nn/fit.js';
 import { Rng } from '../src/util/rng.js';
 import ort from 'onnxruntime-node';
 import type { Mlp, MlpConfig } from '../src/models/nn/mlp.js';
-import { scoringGraph } from '../src/models/onnx/model-graphs.js';
+import { PROPENSITY_GRAPH, scoringGraph } from '../src/models/onnx/model-graphs.js';
 import type { OnnxProvider } from '../src/models/onnx/session.js';
 import type { Manifest } from '../src/models/registry.js';
 import { findPython, median, option, report, runPeer, timeIt } from './common.js';
@@ -76,7 +76,7 @@ async function ortRowsPerSecond(mlp: Mlp, config: MlpConfig, data: Labeled, rows
   const features = { id: { column: null, as: 'row' }, features: [], reads: {}, outputs: Array.from({ length: D }, (_, j) => `x${j}`), onInvalid: 'impute', rows, fingerprint: '' } as unknown as Manifest['features'];
   const manifest = { kind: 'propensity', name: 'bench', version: 1, createdAt: '', backend: { name: '', device: '' }, features, params: {}, state: { mlp: config, calibration: { method: 'none' } }, metrics: {}, data: { inputs: [], rows, fingerprint: '' } } as Manifest;
   const weights = new Map((await mlp.toWeights()).map((w) => [w.name, w]));
-  const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false, true), { executionProviders: provider === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'], intraOpNumThreads: os.availableParallelism() });
+  const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, PROPENSITY_GRAPH, false, true), { executionProviders: provider === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'], intraOpNumThreads: os.availableParallelism() });
   const feeds: Array<Record<string, ort.Tensor>> = [];
   for (let at = 0; at < rows; at += SCORE_BATCH) {
     const n = Math.min(SCORE_BATCH, rows - at);

@@ -10,6 +10,7 @@
  * 2. Whether shard worker threads help on this machine: `audience score` (K-Means +
  *    propensity) on the same file in process (AUDIENCE_WORKERS=0) and on 2 worker threads.
  */
+import { kindOf } from '../src/models/kinds.js';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -102,7 +103,8 @@ async function engines(rows: number): Promise<Array<Record<string, string | numb
       const model = await loadScoringModel(store, ref, { engine: 'tfjs' });
       const { manifest, weights } = store.load(ref);
       const names = model.outputs.map((o) => o.name);
-      const [single, all] = [await OnnxScorer.create(manifest, weights, names, 1), await OnnxScorer.create(manifest, weights, names, os.availableParallelism())];
+      const graph = kindOf(manifest.kind).graph!;
+      const [single, all] = [await OnnxScorer.create(manifest, weights, graph, names, 1), await OnnxScorer.create(manifest, weights, graph, names, os.availableParallelism())];
       const batches: ColumnBatch[] = [];
       for await (const b of (await openDataset([file])).read(columnRequest(model.transform))) batches.push(b);
       one ??= sliceBatch(batches[0]);

@@ -18,6 +18,7 @@ import { Mlp, type MlpConfig } from '../src/models/nn/mlp.js';
 import type { Calibration } from '../src/models/propensity/calibration.js';
 import { PropensityModel } from '../src/models/propensity/model.js';
 import type { Manifest, Weight } from '../src/models/registry.js';
+import { kindOf } from '../src/models/kinds.js';
 import type { ScoringModel } from '../src/models/model.js';
 import { OnnxScorer, type OnnxProvider } from '../src/models/onnx/session.js';
 import fs from 'node:fs';
@@ -74,7 +75,7 @@ async function compare(model: ScoringModel, weights: Map<string, Weight>, provid
   const b = batch();
   const block = transform(fitted, b);
   const expected = await model.score(block);
-  const scorer = await OnnxScorer.create(model.manifest, weights, model.outputs.map((o) => o.name), 1, provider);
+  const scorer = await OnnxScorer.create(model.manifest, weights, kindOf(model.manifest.kind).graph!, model.outputs.map((o) => o.name), 1, provider);
   const got = await scorer.run(b);
   // A few rows take the JavaScript transform and the model's part of the graph (SMALL_BATCH_ROWS): the same values.
   const few = { ...b, rows: 7, columns: new Map([...b.columns].map(([k, v]) => [k, v.slice(0, 7)])) } as ColumnBatch;

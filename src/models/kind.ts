@@ -18,6 +18,7 @@ import type { StageProgress } from '../util/progress.js';
 import type { Disposable, Estimator } from './estimator.js';
 import type { RowsLoader } from './kmeans/train.js';
 import type { KindOutputs, ScoringEngine, ScoringModel } from './model.js';
+import type { KindGraph } from './onnx/model-graphs.js';
 import type { ParamValues } from './params.js';
 import type { Manifest, ModelStore, Weight } from './registry.js';
 
@@ -126,6 +127,8 @@ export interface KindDescriptor<O = any, R = any, S extends Record<string, TSche
   load(manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions): ScoringModel;
   /** Its score columns as data (from a manifest alone, no weights). */
   outputs: KindOutputs;
+  /** Its whole scoring function as one ONNX graph (models/onnx/model-graphs.ts), scored on onnxruntime; tfjs only when absent. */
+  graph?: KindGraph;
   /** `audience score --help`'s lines on its columns, after "kind: ". */
   outputsHelp: string;
   report: KindReport<R>;

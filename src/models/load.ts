@@ -5,7 +5,6 @@ import type { KindDescriptor, ScoringOptions } from './kind.js';
 import { findKind } from './kinds.js';
 import { kindColumns, kindRanked, type ModelOutline, type ScoringEngine, type ScoringModel } from './model.js';
 import type { ColumnBatch } from '../io/columns.js';
-import { ONNX_KINDS } from './onnx/model-graphs.js';
 import { OnnxScorer } from './onnx/session.js';
 import type { Manifest, ModelStore } from './registry.js';
 
@@ -35,7 +34,7 @@ export function outlineModel(store: ModelStore, ref: string, options: ScoringOpt
  * (which names the row); else 'tfjs'.
  */
 export function scoringEngine(manifest: Manifest, options: ScoringOptions): ScoringEngine {
-  return (options.engine ?? 'onnx') === 'onnx' && ONNX_KINDS.has(manifest.kind) && !options.topFeatures && manifest.features.onInvalid !== 'error' ? 'onnx' : 'tfjs';
+  return (options.engine ?? 'onnx') === 'onnx' && findKind(manifest.kind)?.graph !== undefined && !options.topFeatures && manifest.features.onInvalid !== 'error' ? 'onnx' : 'tfjs';
 }
 
 /**
@@ -51,10 +50,11 @@ export function pinnedRef(model: { manifest: Pick<Manifest, 'name' | 'version'> 
 export async function loadScoringModel(store: ModelStore, ref: string, options: ScoringOptions = {}): Promise<ScoringModel> {
   await initBackend();
   const { manifest, weights } = store.load(ref);
-  const model = kindOf(manifest).load(manifest, weights, options);
+  const kind = kindOf(manifest);
+  const model = kind.load(manifest, weights, options);
   model.engine = 'tfjs';
-  if (scoringEngine(manifest, options) === 'onnx') {
-    const scorer = await OnnxScorer.create(manifest, weights, model.outputs.map((o) => o.name), options.threads);
+  if (kind.graph && scoringEngine(manifest, options) === 'onnx') {
+    const scorer = await OnnxScorer.create(manifest, weights, kind.graph, model.outputs.map((o) => o.name), options.threads);
     const dispose = model.dispose.bind(model);
     Object.assign(model, {
       engine: 'onnx',

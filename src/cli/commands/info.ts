@@ -1,6 +1,6 @@
 import { initBackend } from '../../compute/backend.js';
 import type { Command } from '../args.js';
-import { ONNX_KINDS } from '../../models/onnx/model-graphs.js';
+import { allKinds } from '../../models/kinds.js';
 import { ONNX_ENGINE, onnxProvider } from '../../models/onnx/session.js';
 
 /** `audience info`: the backend chosen, the device, versions and the backends skipped with why. */
@@ -19,7 +19,7 @@ then wasm (SIMD, the CPU default), then cpu. AUDIENCE_BACKEND=<name> forces one.
   options: { json: { type: 'boolean' } },
   async run(values) {
     const b = await initBackend();
-    const scoring = { ...ONNX_ENGINE, provider: onnxProvider(), kinds: [...ONNX_KINDS] };
+    const scoring = { ...ONNX_ENGINE, provider: onnxProvider(), kinds: allKinds().filter((k) => k.graph).map((k) => k.kind) };
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...b, scoring }, null, 2)}\n`);
       return;

@@ -1,7 +1,7 @@
 import { UserError } from '../../util/errors.js';
 import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
-import { findKind } from '../../models/kinds.js';
+import { allKinds, findKind } from '../../models/kinds.js';
 import { table } from '../../render/table.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 import { compareOnSample, diffManifests } from '../../models/diff.js';
@@ -9,7 +9,7 @@ import { loadScoringModel } from '../../models/load.js';
 import type { ModelStore } from '../../models/registry.js';
 import { num } from '../../util/options.js';
 import fs from 'node:fs';
-import { ONNX_KINDS, ONNX_OUTPUTS, scoringGraph } from '../../models/onnx/model-graphs.js';
+import { scoringGraph } from '../../models/onnx/model-graphs.js';
 import { featureInputs } from '../../models/onnx/transform-graph.js';
 
 /** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
@@ -63,10 +63,11 @@ function exportCommand(values: Values, store: ModelStore, ref: string): void {
   if (!out) throw new UserError('audience models export: name the file to write, e.g. --out model.onnx');
   if (fs.existsSync(out)) throw new UserError(`--out ${out}: the file exists; remove it or name another`);
   const { manifest, weights } = store.load(ref);
-  if (!ONNX_KINDS.has(manifest.kind)) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${[...ONNX_KINDS].join(' and ')} models`);
+  const graph = findKind(manifest.kind)?.graph;
+  if (!graph) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${allKinds().filter((k) => k.graph).map((k) => k.kind).join(' and ')} models`);
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, scoringGraph(manifest, weights));
+    fs.writeFileSync(tmp, scoringGraph(manifest, weights, graph));
     fs.renameSync(tmp, out);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
@@ -75,7 +76,7 @@ function exportCommand(values: Values, store: ModelStore, ref: string): void {
   const inputs = featureInputs(manifest.features).map((i) => `${i.name} (${i.type === 'string' ? 'string' : 'double'})`);
   process.stdout.write(`Wrote ${manifest.name}@${manifest.version} to ${out}
   inputs, one value per visitor: ${inputs.join(', ')}
-  outputs: ${[...ONNX_OUTPUTS[manifest.kind].map((o) => `${manifest.name}_${o}`), 'imputed'].join(', ')}
+  outputs: ${[...graph.outputs.map((o) => `${manifest.name}_${o}`), 'imputed'].join(', ')}
 `);
 }
 

@@ -6,8 +6,7 @@ import { list, str, type Command } from '../args.js';
 import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../jobs/score-options.js';
 import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../../report/text.js';
-import { allKinds, kindNames } from '../../models/kinds.js';
-import { ONNX_KINDS } from '../../models/onnx/model-graphs.js';
+import { allKinds } from '../../models/kinds.js';
 import { UserError } from '../../util/errors.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
@@ -51,10 +50,10 @@ already holds scores is refused; with --overwrite the new output is built beside
 one (in DIR/.shards) and replaces it with renames at the end, so a run that fails keeps
 the old output whole.
 A bare model name uses its promoted version, else the latest.
---engine onnx (default): ${andList(kindNames().filter((k) => ONNX_KINDS.has(k)))} models run as one ONNX
+--engine onnx (default): ${andList(allKinds().filter((k) => k.graph).map((k) => k.kind))} models run as one ONNX
 graph each (the fitted transform, the network or centroids, the calibration) on
 onnxruntime-node (its CPU provider; its WebGPU provider on a webgpu backend: see audience
-info); ${andList(kindNames().filter((k) => !ONNX_KINDS.has(k)))} models, --top-features and specs with
+info); ${andList(allKinds().filter((k) => !k.graph).map((k) => k.kind))} models, --top-features and specs with
 "onInvalid": "error" run on tfjs.
 --engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`;
   },

@@ -1,5 +1,6 @@
 /** The anomaly kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
 import { textReport, type KindDescriptor } from '../kind.js';
+import { ANOMALY_GRAPH } from '../onnx/model-graphs.js';
 import { ANOMALY, type TrainAnomalyOptions, type AnomalyReport } from './train.js';
 import { ANOMALY_OUTPUTS, AnomalyModel } from './model.js';
 import { ANOMALY_PARAMS } from './params.js';
@@ -18,6 +19,7 @@ from every segment is a niche, profiled like a segment. Scoring adds <name>_scor
   estimator: ANOMALY,
   load: (m, w) => AnomalyModel.fromStore(m, w),
   outputs: ANOMALY_OUTPUTS,
+  graph: ANOMALY_GRAPH,
   outputsHelp: `<name>_score (distance in spreads), _cluster, _niche (null unless in a
     niche segment), _percentile`,
   report: { ...textReport(formatAnomalyReport), profileLabel: 'Niche', summary: (m) => anomalySummary(m.metrics as unknown as AnomalyReport), sections: async (m) => (await import('./report.js')).anomalySections(m.metrics as unknown as AnomalyReport) },

@@ -2,6 +2,7 @@
 import { rateThreshold } from '../../metrics/classification.js';
 import { checkLabeled, labeledExcluded } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
+import { CLTV_GRAPH } from '../onnx/model-graphs.js';
 import type { CltvReport } from './evaluate.js';
 import type { TrainCltvOptions } from './options.js';
 import { CLTV } from './train.js';
@@ -26,6 +27,7 @@ Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
   estimator: CLTV,
   load: (m, w) => CltvModel.fromStore(m, w),
   outputs: CLTV_OUTPUTS,
+  graph: CLTV_GRAPH,
   // Selected: the top 10% by predicted value; positives: the top 10% by actual value.
   fairness: {
     output: 'value',

@@ -2,6 +2,7 @@
 import { UserError } from '../../util/errors.js';
 import type { KindDescriptor } from '../kind.js';
 import { withDefaults } from '../params.js';
+import { KMEANS_GRAPH } from '../onnx/model-graphs.js';
 import { KMEANS_OUTPUTS, KMeansModel } from './model.js';
 import { KMEANS_PARAMS } from './params.js';
 import { K_RULE, KMEANS, type KMeansReport, type TrainKMeansOptions } from './train.js';
@@ -26,6 +27,7 @@ rounding). The model store must be on a filesystem every worker sees.`,
   estimator: KMEANS,
   load: (m, w) => KMeansModel.fromStore(m, w),
   outputs: KMEANS_OUTPUTS,
+  graph: KMEANS_GRAPH,
   outputsHelp: `<name>_segment (INTEGER), <name>_distance (FLOAT, standardized units)`,
   report: { trained: trainedKMeansText, shown: shownKMeansText, summary: (m) => kmeansSummary(m.metrics), sections: async (m) => (await import('./report.js')).kmeansSections(m.metrics, m) },
 };

@@ -8,7 +8,8 @@
  *   float64 as propensity/calibration.ts computes it, the 0-100 score rounded half up.
  * - CLTV: the MLP's three outputs to the probability of buying and the capped lognormal mean.
  * - Anomaly: the main and niche centroids' distances to the outlier score, cluster and niche.
- * Kinds without a graph here (lookalike, bgnbd) score on tfjs.
+ * Each kind's descriptor (models/kind.ts `graph`) names its graph here; kinds without one
+ * (lookalike, bgnbd, uplift) score on tfjs.
  */
 import type { Manifest, Weight } from '../registry.js';
 import type { MlpConfig } from '../nn/mlp.js';
@@ -21,34 +22,48 @@ import { MIN_SCALE } from '../cltv/ziln.js';
 import { centroidOperandValues } from '../kmeans/kernels.js';
 import { transformNodes, type TransformNodes } from './transform-graph.js';
 
-/** The kinds scored through an ONNX graph, and the outputs (after `<name>_`) each graph yields. */
-export const ONNX_OUTPUTS: Record<string, string[]> = {
-  kmeans: ['segment', 'distance'],
-  propensity: ['probability', 'score'],
-  cltv: ['value', 'p_active'],
-  anomaly: ['score', 'cluster', 'niche'],
+/** A kind's scoring graph after the transform's nodes: what its descriptor's `graph` holds. */
+export interface KindGraph {
+  /** The outputs (after `<name>_`) the graph yields. */
+  outputs: string[];
+  /** Distances to centroids: each categorical's part is the lookup of its level's row, not one-hot rows. */
+  centroids?: boolean;
+  /** Adds the model's nodes, from the transform's (`t`), writing the outputs named by `col`. */
+  nodes(g: GraphBuilder, t: TransformNodes, manifest: Manifest, weights: Map<string, Weight>, col: (output: string) => string): void;
+}
+
+/** K-Means: the nearest centroid and the distance to it. */
+export const KMEANS_GRAPH: KindGraph = { outputs: ['segment', 'distance'], centroids: true, nodes: (g, t, _m, w, col) => kmeansNodes(g, t, weight(w, 'centroids'), col) };
+
+/** Propensity: the MLP to a calibrated probability and the 0-100 score. */
+export const PROPENSITY_GRAPH: KindGraph = {
+  outputs: ['probability', 'score'],
+  nodes: (g, t, m, w, col) => propensityNodes(g, t.xT, m.state as { mlp: MlpConfig; calibration: Calibration }, inputOrder(w, m.state as { mlp: MlpConfig }, t.columns), col),
 };
-export const ONNX_KINDS = new Set(Object.keys(ONNX_OUTPUTS));
+
+/** CLTV: the probability of buying and the capped lognormal mean. */
+export const CLTV_GRAPH: KindGraph = {
+  outputs: ['value', 'p_active'],
+  nodes(g, t, m, w, col) {
+    const state = m.state as { mlp: MlpConfig; maxValue?: number };
+    cltvNodes(g, t.xT, inputOrder(w, state, t.columns), state.maxValue ?? Infinity, col);
+  },
+};
+
+/** Anomaly: the outlier score, cluster and niche. */
+export const ANOMALY_GRAPH: KindGraph = { outputs: ['score', 'cluster', 'niche'], centroids: true, nodes: (g, t, m, w, col) => anomalyNodes(g, t, (n) => weight(w, n), m.state as AnomalyState, col) };
 
 /**
- * The scoring graph of a stored version (ModelProto bytes): from the raw feature columns, or
- * (`transformed`) from the transformed block (blockInput).
- * @throws Error for a kind without a graph (check ONNX_KINDS first) or weights that do not fit.
+ * The scoring graph of a stored version (ModelProto bytes) with its kind's `graph`: from the
+ * raw feature columns, or (`transformed`) from the transformed block (blockInput).
+ * @throws Error for weights that do not fit the graph.
  */
-export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, text = true, transformed = false): Uint8Array {
+export function scoringGraph(manifest: Manifest, weights: Map<string, Weight>, graph: KindGraph, text = true, transformed = false): Uint8Array {
   const g = new GraphBuilder(`${manifest.name}@${manifest.version}`);
   // Distances to centroids take each categorical as a lookup of its level's row, not one-hot rows.
-  const nodes = transformed ? blockInput(g, manifest.features.outputs.length) : transformNodes(g, manifest.features, text, !CENTROID_KINDS.has(manifest.kind) || !denseFeatures(manifest));
-  const { xT: x, columns, imputed } = nodes;
-  const col = (o: string) => outputName(manifest.name, o);
-  if (manifest.kind === 'kmeans') kmeansNodes(g, nodes, weight(weights, 'centroids'), col);
-  else if (manifest.kind === 'propensity') propensityNodes(g, x, manifest.state as { mlp: MlpConfig; calibration: Calibration }, inputOrder(weights, manifest.state as { mlp: MlpConfig }, columns), col);
-  else if (manifest.kind === 'cltv') {
-    const state = manifest.state as { mlp: MlpConfig; maxValue?: number };
-    cltvNodes(g, x, inputOrder(weights, state, columns), state.maxValue ?? Infinity, col);
-  } else if (manifest.kind === 'anomaly') anomalyNodes(g, nodes, (n) => weight(weights, n), manifest.state as AnomalyState, col);
-  else throw new Error(`no ONNX graph for kind ${manifest.kind}`);
-  if (!transformed) g.output(imputed, 'imputed', 'int64', []);
+  const nodes = transformed ? blockInput(g, manifest.features.outputs.length) : transformNodes(g, manifest.features, text, !graph.centroids || !denseFeatures(manifest));
+  graph.nodes(g, nodes, manifest, weights, (o) => outputName(manifest.name, o));
+  if (!transformed) g.output(nodes.imputed, 'imputed', 'int64', []);
   return g.toBytes({ model: `${manifest.name}@${manifest.version}`, kind: manifest.kind });
 }
 
@@ -102,9 +117,6 @@ function weight(weights: Map<string, Weight>, name: string): Float32Array {
 function blockInput(g: GraphBuilder, d: number): TransformNodes {
   return { xT: g.input('xT', 'float', [d, 'N']), columns: Array.from({ length: d }, (_, j) => j), imputed: '', categorical: [] };
 }
-
-/** Kinds scored by distances to centroids. */
-const CENTROID_KINDS = new Set(['kmeans', 'anomaly']);
 
 /** Whether a transform has a numeric or boolean feature (X is not empty without one-hot rows). */
 function denseFeatures(manifest: Manifest): boolean {

@@ -15,7 +15,7 @@ import { numberColumn, textColumn } from '../../io/columns.js';
 import type { OutputData } from '../../io/writer.js';
 import { booleanValues, categoryOf, levelIndex, transform, type FittedTransform } from '../../features/transform.js';
 import type { Manifest, Weight } from '../registry.js';
-import { scoringGraph } from './model-graphs.js';
+import { scoringGraph, type KindGraph } from './model-graphs.js';
 import { featureInputs, unseenIndex, type FeatureInput } from './transform-graph.js';
 
 /** The engine a process scores with, for `audience info` and manifests (its provider: onnxProvider). */
@@ -68,20 +68,20 @@ export class OnnxScorer {
   }
 
   /**
-   * A session of a stored version's scoring graph, its categorical inputs as level indices
-   * (computed here, as transform() does), yielding the score columns `outputs`.
-   * @throws Error for a kind without a graph, or when onnxruntime cannot load it (a bug).
+   * A session of a stored version's scoring graph (its kind's `graph`), its categorical inputs
+   * as level indices (computed here, as transform() does), yielding the score columns `outputs`.
+   * @throws Error when onnxruntime cannot load it (a bug).
    */
-  static async create(manifest: Manifest, weights: Map<string, Weight>, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1, provider = onnxProvider()): Promise<OnnxScorer> {
+  static async create(manifest: Manifest, weights: Map<string, Weight>, graph: KindGraph, outputs: string[], threads = isMainThread ? os.availableParallelism() : 1, provider = onnxProvider()): Promise<OnnxScorer> {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: provider === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
     };
-    const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, false), options);
+    const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, graph, false), options);
     // The model's part alone, for small batches: made on the first one.
-    return new OnnxScorer(session, manifest.features, outputs, options, () => scoringGraph(manifest, weights, false, true));
+    return new OnnxScorer(session, manifest.features, outputs, options, () => scoringGraph(manifest, weights, graph, false, true));
   }
 
   /** The model's part of the graph alone (ModelProto bytes; input `xT`, the transformed block transposed [d, N]), for small batches and OnnxRowSet. */

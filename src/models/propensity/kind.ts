@@ -5,6 +5,7 @@ import type { PropensityReport } from './evaluate.js';
 import type { TrainPropensityOptions } from './options.js';
 import { PROPENSITY } from './train.js';
 import { stateOf } from '../manifest.js';
+import { PROPENSITY_GRAPH } from '../onnx/model-graphs.js';
 import { PROPENSITY_OUTPUTS, PropensityModel, PropensityStateSchema } from './model.js';
 import { checkPropensityParams, PROPENSITY_PARAMS } from './params.js';
 import { formatPropensityReport, propensitySummary } from './text.js';
@@ -25,6 +26,7 @@ logistic-regression baseline is trained the same way and reported beside the MLP
   estimator: PROPENSITY,
   load: (m, w, o) => PropensityModel.fromStore(m, w, o),
   outputs: PROPENSITY_OUTPUTS,
+  graph: PROPENSITY_GRAPH,
   // Selected: a probability at or above the model's threshold; positives: the label.
   fairness: { output: 'probability', label: 'boolean', threshold: (m) => stateOf(m, PropensityStateSchema).threshold },
   outputsHelp: `<name>_probability, _score (0-100), _percentile, _bucket; with --top-features
