@@ -17,7 +17,7 @@ import { crossedError } from '../util/errors.js';
 import '../compute/read.js'; // registers DeviceError's code, so a thread's failed device is typed again here
 import type { Shard } from './shards.js';
 import type { FileFingerprint } from '../io/fingerprint.js';
-import { redisUrl, runShardsOnQueue } from './queue.js';
+import { redisUrl } from './redis.js';
 
 let pool: Piscina | undefined;
 
@@ -112,7 +112,10 @@ export async function runShards(executor: ShardExecutor, shards: Shard[], opts: 
     results.push(r);
     opts.onShard?.(r);
   };
-  if (executor.kind === 'queue') return { results: await runShardsOnQueue(executor.url, executor.job, shards, opts), workers: 0 };
+  if (executor.kind === 'queue') {
+    const { runShardsOnQueue } = await import('./queue.js'); // BullMQ loaded only for a job on the queue
+    return { results: await runShardsOnQueue(executor.url, executor.job, shards, opts), workers: 0 };
+  }
   if (executor.kind === 'process') {
     const { plan, roots } = executor;
     for (const shard of shards) {

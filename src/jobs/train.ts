@@ -21,8 +21,7 @@ import { checkParams, optionsOf, type ParamValues } from '../models/params.js';
 import type { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type StageProgress } from '../util/progress.js';
-import { loadKMeansOnQueue } from './kmeans-queue.js';
-import { checkRedisUrl, redisUrl } from './queue.js';
+import { checkRedisUrl, redisUrl } from './redis.js';
 
 /** What to train: the kind, the version's name, the inputs (files or globs) and the kind's params. */
 export interface TrainRequest {
@@ -82,7 +81,8 @@ function rowsOnWorkers(req: TrainRequest): TrainRun['workers'] {
   const url = redisUrl();
   if (!url) return undefined;
   const staging = () => path.join(path.resolve(req.store.root), '.staging', `kmeans-${randomUUID()}`);
-  return (shardRows) => (data, transform, l) => loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows, roots: req.roots, onWaiting: req.onWaiting, staging: staging() });
+  // BullMQ loaded only for a fit on the queue.
+  return (shardRows) => async (data, transform, l) => (await import('./kmeans-queue.js')).loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows, roots: req.roots, onWaiting: req.onWaiting, staging: staging() });
 }
 
 async function dataset(req: TrainRequest): Promise<Dataset> {

@@ -1,5 +1,5 @@
 /** `audience serve`: the batch job service (Fastify) with its job store and runners. */
-import { checkRedisUrl } from '../../jobs/queue.js';
+import { checkRedisUrl } from '../../jobs/redis.js';
 import path from 'node:path';
 import { initBackend } from '../../compute/backend.js';
 import { lockDataDir } from '../../jobs/lock.js';

@@ -1,8 +1,7 @@
 import os from 'node:os';
 import { initBackend } from '../../compute/backend.js';
 import { DeviceError } from '../../compute/read.js';
-import { KMEANS_HANDLERS } from '../../jobs/kmeans-queue.js';
-import { checkRedisUrl, redisUrl, requireRedis, startShardWorker } from '../../jobs/queue.js';
+import { checkRedisUrl, redisUrl, requireRedis } from '../../jobs/redis.js';
 import { shardPool } from '../../jobs/shard-pool.js';
 import { crossedError, errorMessage, UserError } from '../../util/errors.js';
 import { num } from '../../util/options.js';
@@ -43,6 +42,8 @@ supervisor to restart it with a fresh device.`,
     const concurrency = num(values.concurrency ?? env.AUDIENCE_WORKER_CONCURRENCY ?? String(os.cpus().length), '--concurrency', { int: true, min: 1, max: 256 })!;
     const lockSeconds = num(values['lock-seconds'] ?? '30', '--lock-seconds', { min: 1, max: 3600 })!;
     const backend = await initBackend();
+    // BullMQ loaded here, not for every `audience` command.
+    const [{ startShardWorker }, { KMEANS_HANDLERS }] = await Promise.all([import('../../jobs/queue.js'), import('../../jobs/kmeans-queue.js')]);
     const pool = shardPool(concurrency);
     let deviceFailed: string | undefined;
     let stop = () => {};

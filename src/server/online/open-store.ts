@@ -1,10 +1,10 @@
 /** The online view's store as the server is configured: Redis with REDIS_URL (shared by several servers), else SQLite in the data folder. */
-import { redisUrl } from '../../jobs/queue.js';
-import { RedisOnlineStore } from './redis-store.js';
+import { redisUrl } from '../../jobs/redis.js';
 import { SqliteOnlineStore, type OnlineStore } from './store.js';
 
 /** The store for `audience serve --online`: Redis at REDIS_URL when set, else DIR/online.sqlite. */
 export async function openOnlineStore(dataDir: string): Promise<OnlineStore> {
   const url = redisUrl();
-  return url ? new RedisOnlineStore(url) : new SqliteOnlineStore(dataDir);
+  // The Redis client is loaded only when the view is in Redis.
+  return url ? new (await import('./redis-store.js')).RedisOnlineStore(url) : new SqliteOnlineStore(dataDir);
 }

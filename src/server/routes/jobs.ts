@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import type { JobRecord } from '../../jobs/store.js';
 import { Accepted, ErrorReply, JobId, jobRequestSchema, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
 import { CheckersBusyError } from '../checker.js';
-import { pingRedis, redisUrl } from '../../jobs/queue.js';
+import { pingRedis, redisUrl } from '../../jobs/redis.js';
 import { findKind } from '../../models/kinds.js';
 import { storeUnavailable } from '../plugins/errors.js';
 
