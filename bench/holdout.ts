@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect, ident } from '../src/io/duckdb.js';
 import { rocAuc } from '../src/metrics/classification.js';
-import { expansionQuality } from '../src/models/lookalike/train.js';
+import { expansionQuality } from '../src/models/lookalike/evaluate.js';
 import { Rng } from '../src/util/rng.js';
 import { BENCH_DIR, findPython, meanSd, option, report, runPeer } from './common.js';
 

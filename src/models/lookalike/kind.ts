@@ -1,6 +1,8 @@
 /** The lookalike kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
 import { textReport, type KindDescriptor } from '../kind.js';
-import { LOOKALIKE, type TrainLookalikeOptions, type LookalikeReport } from './train.js';
+import type { LookalikeReport } from './evaluate.js';
+import type { TrainLookalikeOptions } from './options.js';
+import { LOOKALIKE } from './train.js';
 import { LOOKALIKE_OUTPUTS, LookalikeModel } from './model.js';
 import { checkFilterColumn, readSeedIds } from './seeds.js';
 import { checkLookalikeParams, LOOKALIKE_PARAMS } from './params.js';

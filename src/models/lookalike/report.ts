@@ -3,7 +3,7 @@ import { binnedChart, lineChart, renderSvg } from '../../render/charts.js';
 import { esc, htmlTable, type Section } from '../../render/html.js';
 import { histogramRows, NO_CURVES } from '../report-html.js';
 import { fixed, percent } from '../report-text.js';
-import type { LookalikeReport } from './train.js';
+import type { LookalikeReport } from './evaluate.js';
 
 /** The sections of a lookalike model's report page, from its stored report. */
 export async function lookalikeSections(r: LookalikeReport): Promise<Section[]> {

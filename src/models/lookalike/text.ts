@@ -2,7 +2,7 @@
 import { table } from '../../render/table.js';
 import { fmtCount } from '../../util/progress.js';
 import { fixed, percent } from '../report-text.js';
-import type { LookalikeReport } from './train.js';
+import type { LookalikeReport } from './evaluate.js';
 
 /** A lookalike model's report: seeds found, held-out recall at each share beside the baselines, and the verdict. */
 export function formatLookalikeReport(r: LookalikeReport): string {
