@@ -199,6 +199,50 @@ describe('measureAudiences', () => {
     expect(segs[1].memberMean).toBeCloseTo(segs[1].holdoutMean, 12);
   });
 
+  it('integer ids: the bitmap check, the grouping it falls back to and text ids give one result (property)', async () => {
+    const root = path.join(dir, 'paths');
+    // Ids 0..60 written as 7, "07", " 7 " or "7.0"; "abc"; 2^40 (then the ids span too much for a bitmap): repeats and all.
+    const idText = fc.oneof(
+      { weight: 12, arbitrary: fc.tuple(fc.integer({ min: 0, max: 60 }), fc.constantFrom('', '0', ' ', '.0')).map(([n, f]) => (f === '0' ? `0${n}` : f === ' ' ? ` ${n} ` : `${n}${f}`)) },
+      { weight: 1, arbitrary: fc.constantFrom('abc', String(2 ** 40)) },
+    );
+    const value = (t: string) => (t.trim() === 'abc' ? t : String(Number(t)));
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(idText, { minLength: 1, maxLength: 12 }), fc.array(idText, { minLength: 1, maxLength: 6 }), fc.array(fc.constantFrom(0, 1), { minLength: 32, maxLength: 32 }), async (members, held, ys) => {
+        // A text id that is no integer is counted once a row on the integer path (not once a value), and a group of only such ids is not measured there: each at most once, beside integers.
+        const holdout = held.filter((h) => !members.some((m) => value(m) === value(h)));
+        const integers = (xs: string[]) => xs.filter((x) => x !== 'abc').length > 0 && xs.filter((x) => x === 'abc').length <= 1;
+        if (!integers(members) || !integers(holdout)) return;
+        const d = path.join(root, String(run++));
+        audienceFolder(path.join(d, 'auds'), 'a', members, holdout);
+        // Outcomes for the even ids and 2^40: one row each.
+        const ids = [...Array.from({ length: 31 }, (_, i) => 2 * i), 2 ** 40];
+        await writeFile(path.join(d, 'o.parquet'), [{ name: 'id', type: 'BIGINT' }, { name: 'y', type: 'DOUBLE' }], (async function* () {
+          yield { rows: ids.length, columns: { id: BigInt64Array.from(ids, BigInt), y: Float64Array.from(ids, (_, i) => ys[i]) } };
+        })());
+        fs.writeFileSync(path.join(d, 'o.csv'), ['id,y', ...ids.map((id, i) => `${id},${ys[i]}`)].join('\n') + '\n');
+        const measure = (file: string) => measureAudiences({ audiences: path.join(d, 'auds'), outcomes: [path.join(d, file)], id: 'id', outcomeColumns: ['y'] }).then((r) => r.audiences[0]);
+        if (![...members, ...holdout].some((m) => Number(value(m)) % 2 === 0)) {
+          // No id has an outcome: both refuse.
+          for (const file of ['o.parquet', 'o.csv']) await expect(measure(file)).rejects.toThrow(/none of the \d+ member and holdout ids is in column "id"/);
+          return;
+        }
+        const [ints, texts] = [await measure('o.parquet'), await measure('o.csv')];
+        expect(ints).toMatchObject({ members: new Set(members.map(value)).size, holdout: new Set(holdout.map(value)).size, unmatched: texts.unmatched });
+        expect(ints.holdout).toBe(texts.holdout);
+        for (const k of ['nMembers', 'nHoldout', 'memberMean', 'holdoutMean', 'lift'] as const) expect(ints.outcomes[0]?.[k] ?? null).toEqual(texts.outcomes[0]?.[k] ?? null);
+      }),
+      { numRuns: 25 },
+    );
+    // An id in both groups is refused on the bitmap's path too, with an example.
+    audienceFolder(path.join(root, 'both', 'auds'), 'a', [2, 4, 6], ['4.0', 8]);
+    await writeFile(path.join(root, 'both', 'o.parquet'), [{ name: 'id', type: 'BIGINT' }], (async function* () {
+      yield { rows: 3, columns: { id: BigInt64Array.from([2n, 4n, 8n]) } };
+    })());
+    await expect(measureAudiences({ audiences: path.join(root, 'both', 'auds'), outcomes: [path.join(root, 'both', 'o.parquet')], id: 'id', outcomeColumns: ['id'] })).rejects.toThrow(/audience "a": 1 ids are both in .*members.csv and in .*holdout.csv \(e.g. "4"\)/);
+  });
+
   it('refuses an id in both groups, an id repeated in the outcomes, a missing pre value, a missing column', async () => {
     const root = path.join(dir, 'bad');
     fs.mkdirSync(root, { recursive: true });

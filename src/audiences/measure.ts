@@ -11,16 +11,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { fitsInt64, type ColumnInfo } from '../io/columns.js';
-import { datasetOf, openDataset, type Dataset } from '../io/dataset.js';
+import { openDataset, type Dataset } from '../io/dataset.js';
 import { connect, duckMessage, ident } from '../io/duckdb.js';
 import { canonicalIdSql, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
 import { stageColumns } from '../io/stage.js';
 import { copyTo } from './build.js';
-import { openTable, type Table } from '../io/table.js';
+import { openTable } from '../io/table.js';
 import { cupedLiftOf, liftOf, type CovariateStats, type CupedEstimate, type LiftEstimate } from '../metrics/lift.js';
 import { UserError } from '../util/errors.js';
 import { readScoreManifest } from '../io/score-manifest.js';
 import { warn } from '../util/warn.js';
+import { distinctIds, keySql, openIdFiles, Params, type AudienceFolder, type DistinctIds, type KeyType } from './measure-ids.js';
 
 export interface MeasureOptions {
   /** A score run's `audiences/` folder, a folder of audience folders, or one audience folder. */
@@ -80,14 +81,7 @@ export interface MeasureReport {
   outcomesRows: number | undefined;
 }
 
-/** One audience folder's files. */
-export interface AudienceFolder {
-  name: string;
-  members: string;
-  holdout?: string;
-  /** Why it cannot be measured, found before any data is read. */
-  reason?: string;
-}
+export type { AudienceFolder } from './measure-ids.js';
 
 const first = (dir: string, names: string[]) => names.map((n) => path.join(dir, n)).find((f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile());
 
@@ -137,31 +131,6 @@ export function audienceFolders(dir: string): AudienceFolder[] {
   return folders;
 }
 
-/** How ids are compared: as BIGINT when the outcomes' ids are stored as 64-bit integers (a faster join), else as canonical text. */
-type KeyType = 'BIGINT' | 'VARCHAR';
-
-const INTEGER_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i;
-
-/** Text of at most 18 ASCII digits (RE2, matched whole): a BIGINT by a plain cast, with the value canonicalId gives it. */
-const PLAIN_INTEGER = '-?[0-9]{1,18}';
-
-/**
- * The SQL of a column's id key, compared as canonicalId does (an integer as its decimal digits,
- * anything else canonicalized), and of whether the row has an id at all (its canonical text is
- * not null). As BIGINT keys, an id that is no integer has a NULL key (it can match no integer
- * id) but is present. Integer columns are cast; text of plain digits takes a cast after one
- * match, the rest the canonical text's expressions.
- */
-function keySql(column: string, type: string, keyType: KeyType): { key: string; present: string } {
-  const c = ident(column);
-  if (INTEGER_TYPE.test(type)) return { key: keyType === 'BIGINT' ? `TRY_CAST(${c} AS BIGINT)` : `CAST(${c} AS VARCHAR)`, present: `${c} IS NOT NULL` };
-  const raw = `CAST(${c} AS VARCHAR)`;
-  const text = canonicalIdSql(raw);
-  if (keyType === 'VARCHAR') return { key: text, present: `${text} IS NOT NULL` };
-  const plain = `regexp_full_match(${raw}, '${PLAIN_INTEGER}')`;
-  return { key: `(CASE WHEN ${plain} THEN CAST(${raw} AS BIGINT) ELSE TRY_CAST(${text} AS BIGINT) END)`, present: `(CASE WHEN ${plain} THEN true ELSE ${text} IS NOT NULL END)` };
-}
-
 /** Whether DuckDB can read these columns of the dataset's files as they are: Parquet files whose columns are stored (not inferred), the values numeric or boolean. */
 function readsDirectly(data: Dataset, id: string, values: string[]): boolean {
   return data.tables.every((t) => {
@@ -181,15 +150,6 @@ function requireColumn(columns: ColumnInfo[], name: string, file: string, flag: 
   const col = columns.find((c) => c.name === name);
   if (!col) throw new UserError(`${file}: ${flag} column "${name}" not found (columns: ${columns.map((c) => c.name).join(', ')})`);
   return col;
-}
-
-/** Binds values as `$n` in the order they are asked for. */
-class Params {
-  readonly values: unknown[] = [];
-  bind(v: unknown): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
 }
 
 /**
@@ -216,55 +176,6 @@ async function outcomesRelation(opts: MeasureOptions, tmp: string, params: Param
   return { sql: `SELECT ${canonicalIdSql('id')} AS key, ${values.map((_, i) => alias(i)).join(', ')} FROM read_parquet(${params.bind(staged)})`, rows: data.rowCount, keyType: 'VARCHAR' };
 }
 
-/** An id file to read: its table (opened and checked), the audience's index and the group (1 members, 2 holdout). */
-interface IdFile {
-  table: Table;
-  aud: number;
-  status: 1 | 2;
-}
-
-/** Opens (sniffs, checks, counts) every audience's member and holdout files at once. */
-async function openIdFiles(folders: AudienceFolder[]): Promise<IdFile[]> {
-  const files = folders.flatMap((f, aud) => [{ file: f.members, aud, status: 1 as const }, ...(f.reason ? [] : [{ file: f.holdout!, aud, status: 2 as const }])]);
-  return Promise.all(files.map(async ({ file, aud, status }) => ({ table: await openTable(file), aud, status })));
-}
-
-/**
- * The SQL of an id file's rows (aud, status, key, present; see keySql): a Parquet or CSV file
- * read by DuckDB where it is (a CSV as text, without a trailing totals row), an Arrow file
- * staged first. Its id column is the one named `id`, or its only column.
- */
-async function idsScan(f: IdFile, id: string, keyType: KeyType, tmp: string, params: Params): Promise<string> {
-  const { table, aud, status } = f;
-  const col = table.columns.find((c) => c.name === id) ?? (table.columns.length === 1 ? table.columns[0] : undefined);
-  if (!col) throw new UserError(`${table.path}: no id column "${id}" (columns: ${table.columns.map((c) => c.name).join(', ')}); the member and holdout files name their ids as the outcomes do`);
-  const head = (k: { key: string; present: string }) => `SELECT ${aud} AS aud, ${status}::UTINYINT AS status, ${k.key} AS key, ${k.present} AS present`;
-  if (!table.textScan) {
-    const staged = await stageColumns(datasetOf([table]), [{ alias: 'id', name: col.name, as: 'text' }], path.join(tmp, `ids-${aud}-${status}.parquet`));
-    return `${head(keySql('id', 'VARCHAR', keyType))} FROM read_parquet(${params.bind(staged)})`;
-  }
-  const scan = table.textScan.replace(/\$1\b/, params.bind(table.readPath ?? table.path));
-  // openTable's count leaves a CSV's trailing totals row out: read no more rows than that.
-  const rows = table.layout.csv?.trailer ? ` LIMIT ${params.bind(table.rowCount)}` : '';
-  return `${head(keySql(col.name, table.format === 'csv' ? 'VARCHAR' : col.type, keyType))} FROM (SELECT * FROM ${scan}${rows})`;
-}
-
-/**
- * Creates the temporary table `ids_u` (aud, key, status, status_max, n): every id of every audience
- * once, in one grouping of all the id files' rows. `status` and `status_max` are the least and
- * greatest group it is in (1 member, 2 holdout: they differ for an id in both); ids that can
- * match no outcome id (key NULL, see keySql) are one row per audience and group, `n` of them.
- */
-async function loadIds(con: DuckDBConnection, files: IdFile[], id: string, keyType: KeyType, tmp: string): Promise<void> {
-  const params = new Params();
-  const scans: string[] = [];
-  for (const f of files) scans.push(await idsScan(f, id, keyType, tmp, params));
-  await con.run(
-    `CREATE OR REPLACE TEMP TABLE ids_u AS SELECT aud, key, min(status) AS status, max(status) AS status_max, count(*) AS n FROM (${scans.join(' UNION ALL ')}) WHERE present GROUP BY aud, key, CASE WHEN key IS NULL THEN status END`,
-    params.values as never,
-  );
-}
-
 /** The score run above an audiences folder: its score files, id column and segment columns (none when it has none or names ids otherwise). */
 function scoresOf(audiencesDir: string, id: string): { files: string[]; columns: string[]; dir: string } | undefined {
   const dir = path.dirname(path.resolve(audiencesDir));
@@ -283,10 +194,10 @@ function scoresOf(audiencesDir: string, id: string): { files: string[]; columns:
   return { files, columns, dir };
 }
 
-/** The SQL of the score run's segment columns per id (`key`, `s0`..), the first row of an id that repeats. */
-function segmentsRelation(scores: NonNullable<ReturnType<typeof scoresOf>>, id: string, idType: string, keyType: KeyType, params: Params): string {
+/** The SQL of the score run's segment columns per id of `ids` (`key`, `s0`..), the first row of an id that repeats. */
+function segmentsRelation(scores: NonNullable<ReturnType<typeof scoresOf>>, key: { id: string; idType: string; keyType: KeyType }, ids: DistinctIds, params: Params): string {
   const cols = scores.columns.map((c, k) => `CAST(${ident(c)} AS VARCHAR) AS s${k}`).join(', ');
-  return `SELECT * FROM (SELECT ${keySql(id, idType, keyType).key} AS key, ${cols} FROM read_parquet(${params.bind(listValue(scores.files))})) WHERE key IN (SELECT key FROM ids_u) QUALIFY row_number() OVER (PARTITION BY key) = 1`;
+  return `SELECT * FROM (SELECT ${keySql(key.id, key.idType, key.keyType).key} AS key, ${cols} FROM read_parquet(${params.bind(listValue(scores.files))})) WHERE key IN (SELECT key FROM ${ids.sql(params)}) QUALIFY row_number() OVER (PARTITION BY key) = 1`;
 }
 
 /** Aggregates per outcome i: measured rows, mean, variance, empty cells, and with a covariate its mean, variance and covariance. */
@@ -321,16 +232,16 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
   const con = await connect();
   try {
     const params = new Params();
-    const [outcomes, idFiles] = await Promise.all([outcomesRelation(opts, tmp, params), openIdFiles(folders)]);
-    await loadIds(con, idFiles, opts.id, outcomes.keyType, tmp);
-    const sizes = await groupSizes(con, folders, opts);
+    const [outcomes, idFiles] = await Promise.all([outcomesRelation(opts, tmp, params), openIdFiles(folders, opts.id, tmp)]);
+    const ids = await distinctIds(con, idFiles, folders, outcomes.keyType, opts.id);
+    const sizes = ids.sizes;
     const scores = scoresOf(opts.audiences, opts.id);
     const scoreIdType = scores && (await openTable(scores.files[0])).columns.find((c) => c.name === opts.id)!.type;
-    const segs = scores ? `LEFT JOIN (${segmentsRelation(scores, opts.id, scoreIdType!, outcomes.keyType, params)}) s ON i.key = s.key` : '';
+    const segs = scores ? `LEFT JOIN (${segmentsRelation(scores, { id: opts.id, idType: scoreIdType!, keyType: outcomes.keyType }, ids, params)}) s ON i.key = s.key` : '';
     const segCols = scores ? scores.columns.map((_, k) => `s${k}`) : [];
     const ys = opts.outcomeColumns.map((_, k) => `${missing === 'zero' ? `coalesce(o.y${k}, 0)` : `o.y${k}`} AS y${k}, (o.key IS NOT NULL AND o.y${k} IS NULL) AS m${k}`);
     const x = opts.pre ? [`${missing === 'zero' ? 'coalesce(o.x, 0)' : 'o.x'} AS x`] : [];
-    const joined = `SELECT i.aud, i.status, o.key IS NOT NULL AS matched${segCols.map((s) => `, s.${s}`).join('')}, ${[...ys, ...x].join(', ')} FROM (SELECT aud, status, key FROM ids_u WHERE key IS NOT NULL) i LEFT JOIN (${outcomes.sql}) o ON i.key = o.key ${segs}`;
+    const joined = `SELECT i.aud, i.status, o.key IS NOT NULL AS matched${segCols.map((s) => `, s.${s}`).join('')}, ${[...ys, ...x].join(', ')} FROM ${ids.sql(params)} i LEFT JOIN (${outcomes.sql}) o ON i.key = o.key ${segs}`;
     const sets = ['(aud, status)', ...segCols.map((s) => `(aud, status, ${s})`)].join(', ');
     const select = `SELECT aud, status${segCols.map((s) => `, ${s}`).join('')}${segCols.length ? `, grouping(${segCols.join(', ')}) AS g` : ', 0 AS g'}, count(*) AS n_rows, count(*) FILTER (WHERE matched) AS n_matched, ${opts.outcomeColumns.map((_, k) => outcomeAggregates(k, Boolean(opts.pre))).join(', ')} FROM (${joined}) GROUP BY GROUPING SETS (${sets})`;
     let rows: Row[];
@@ -339,9 +250,9 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
     } catch (err) {
       throw new UserError(`${opts.outcomes.join(', ')}: cannot measure: ${duckMessage(err)}`, { cause: err });
     }
-    await refuseRepeats(con, rows, sizes, outcomes.sql, params, opts, (1 << segCols.length) - 1);
+    await refuseRepeats(con, rows, { sizes, ids, outcomesSql: outcomes.sql, outcomesFiles: params.values[0] }, opts, (1 << segCols.length) - 1);
     const report = assemble(folders, rows, sizes, opts, segCols.length ? scores!.columns : []);
-    if (opts.campaignData) await writeCampaignData(con, { opts, folders, outcomes, params, tmp });
+    if (opts.campaignData) await writeCampaignData(con, { opts, folders, outcomes, ids, params, tmp });
     return { audiences: report, id: opts.id, missing, ...(opts.pre && { pre: opts.pre }), ...(scores && { segments: { columns: scores.columns, scores: scores.dir } }), outcomesRows: outcomes.rows };
   } finally {
     con.closeSync();
@@ -350,37 +261,16 @@ export async function measureAudiences(opts: MeasureOptions): Promise<MeasureRep
 }
 
 /**
- * Distinct ids per audience and group (`aud:status`), with the ids that can match no outcome
- * id (text that is no integer, when the outcomes' ids are integers) among them, warned about.
- * @throws UserError when an id is both a member and in the holdout of one audience (the split is not a split).
- */
-async function groupSizes(con: DuckDBConnection, folders: AudienceFolder[], opts: MeasureOptions): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  const rows = (await con.runAndReadAll('SELECT aud, status, status_max, key IS NULL AS odd, count(*), sum(n) FROM ids_u GROUP BY ALL ORDER BY aud, status')).getRows();
-  const both = rows.find(([, status, max, odd]) => !odd && status !== max);
-  if (both) {
-    const f = folders[Number(both[0])];
-    const [[example]] = (await con.runAndReadAll('SELECT min(key) FROM ids_u WHERE aud = $1 AND status <> status_max', [both[0]])).getRows();
-    throw new UserError(`audience "${f.name}": ${both[4]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(String(example))}); a holdout must be apart from the members`);
-  }
-  for (const [aud, status, , odd, count, n] of rows) {
-    const at = `${aud}:${status}`;
-    sizes.set(at, (sizes.get(at) ?? 0) + Number(odd ? n : count));
-    if (!odd) continue;
-    const f = folders[Number(aud)];
-    warn(`${Number(status) === 1 ? f.members : f.holdout}: ${n} ids are not whole numbers while column "${opts.id}" of the outcomes holds integers; they are counted as unmatched`);
-  }
-  return sizes;
-}
-
-/**
  * @throws UserError when an id of the audiences repeats in the outcomes (the join gave more rows
  *   than ids), naming one; or with `pre` and no --missing zero, when an outcome has no pre value.
  */
-async function refuseRepeats(con: DuckDBConnection, rows: Row[], sizes: Map<string, number>, outcomesSql: string, params: Params, opts: MeasureOptions, totalG: number): Promise<void> {
+async function refuseRepeats(con: DuckDBConnection, rows: Row[], m: { sizes: Map<string, number>; ids: DistinctIds; outcomesSql: string; outcomesFiles: unknown }, opts: MeasureOptions, totalG: number): Promise<void> {
   const totals = rows.filter((r) => Number(r.g) === totalG);
-  if (totals.some((r) => Number(r.n_rows) > (sizes.get(`${r.aud}:${r.status}`) ?? 0))) {
-    const ex = (await con.runAndReadAll(`SELECT key, count(*) AS n FROM (${outcomesSql}) WHERE key IN (SELECT key FROM ids_u) GROUP BY key HAVING count(*) > 1 ORDER BY key LIMIT 1`, params.values as never)).getRows()[0];
+  if (totals.some((r) => Number(r.n_rows) > (m.sizes.get(`${r.aud}:${r.status}`) ?? 0))) {
+    // The outcomes relation binds its file(s) as $1 and nothing else.
+    const params = new Params();
+    params.bind(m.outcomesFiles);
+    const ex = (await con.runAndReadAll(`SELECT key, count(*) AS n FROM (${m.outcomesSql}) WHERE key IN (SELECT key FROM ${m.ids.sql(params)}) GROUP BY key HAVING count(*) > 1 ORDER BY key LIMIT 1`, params.values as never)).getRows()[0];
     throw new UserError(`${opts.outcomes.join(', ')}: id ${JSON.stringify(String(ex?.[0]))} is on ${ex?.[1]} rows of column "${opts.id}"; the outcomes hold one row per id`);
   }
   if (!opts.pre) return;
@@ -454,7 +344,7 @@ function segmentLifts(rows: Row[], aud: number, k: number, segColumns: string[])
  */
 async function writeCampaignData(
   con: DuckDBConnection,
-  c: { opts: MeasureOptions; folders: AudienceFolder[]; outcomes: { sql: string; keyType: KeyType }; params: Params; tmp: string },
+  c: { opts: MeasureOptions; folders: AudienceFolder[]; outcomes: { sql: string; keyType: KeyType }; ids: DistinctIds; params: Params; tmp: string },
 ): Promise<void> {
   const { opts, folders } = c;
   // The outcomes relation binds its file(s) as $1 and nothing else; the segments' values are not needed here.
@@ -484,7 +374,7 @@ async function writeCampaignData(
   const outcomes = [...opts.outcomeColumns.map(y), ...(opts.pre ? [`${opts.missing === 'zero' ? 'coalesce(o.x, 0)' : 'o.x'} AS ${ident(opts.pre)}`] : [])].join(', ');
   const key = keySql(opts.id, 'VARCHAR', c.outcomes.keyType).key;
   const query = `SELECT f.* EXCLUDE (__key), CASE WHEN i.status = 1 THEN 1 ELSE 0 END AS treatment, ${outcomes}
-    FROM ids_u i JOIN (SELECT *, ${key} AS __key FROM read_parquet(${params.bind(staged)}) QUALIFY row_number() OVER (PARTITION BY __key) = 1) f ON f.__key = i.key
+    FROM ${c.ids.sql(params)} i JOIN (SELECT *, ${key} AS __key FROM read_parquet(${params.bind(staged)}) QUALIFY row_number() OVER (PARTITION BY __key) = 1) f ON f.__key = i.key
     LEFT JOIN (${c.outcomes.sql}) o ON o.key = i.key WHERE i.aud = ${params.bind(pick.i)} ORDER BY i.status, f.__key`;
   fs.mkdirSync(path.dirname(path.resolve(want.file)), { recursive: true });
   await copyTo(con, query, params.values, want.file);
