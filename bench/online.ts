@@ -42,9 +42,30 @@ function generate(args: Record<string, unknown>): Promise<Record<string, never>>
 
 const ms = (x: number) => Number(x.toFixed(2));
 
-/** A table row of a latency sample: p50, p99, max, and the requests answered of those sent. */
-function row(name: string, samples: number[], sent: number, rate: number, statuses: Record<string, number> = {}) {
-  return { path: name, rate, sent, answered: samples.length, statuses: JSON.stringify(statuses), p50_ms: ms(quantile(samples, 0.5)), p99_ms: ms(quantile(samples, 0.99)), max_ms: ms(quantile(samples, 1)) };
+/**
+ * A table row of a latency sample: p50, p99, max, the requests answered of those sent, and the
+ * server's CPU time (user + system, all its threads) per request sent over the phase: what a
+ * request costs the server, which other work on the machine moves far less than the latency.
+ */
+function row(name: string, samples: number[], sent: number, rate: number, statuses: Record<string, number> = {}, cpuMs = NaN) {
+  return { path: name, rate, sent, answered: samples.length, statuses: JSON.stringify(statuses), p50_ms: ms(quantile(samples, 0.5)), p99_ms: ms(quantile(samples, 0.99)), max_ms: ms(quantile(samples, 1)), server_cpu_ms_per_request: Number.isNaN(cpuMs) ? '' : Number((cpuMs / Math.max(1, sent)).toFixed(3)) };
+}
+
+/** A process's CPU time so far (user + system, ms), from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 1/100 s (USER_HZ)
+  } catch {
+    return NaN;
+  }
+}
+
+/** A load phase and the server's CPU time over it. */
+async function measured<T>(server: Server, phase: () => Promise<T>): Promise<[T, number]> {
+  const before = cpuMs(server.proc.pid);
+  const result = await phase();
+  return [result, cpuMs(server.proc.pid) - before];
 }
 
 /** One row of features the three models read, from the fixture's features file. */
@@ -94,23 +115,23 @@ export async function run(args: string[]): Promise<void> {
     const features = await featureRow(fx.store.root, fx.features, fx.models);
     const body = JSON.stringify({ models: fx.models, rows: [features] });
     await generate({ mode: 'requests', url: server.url, method: 'POST', path: '/v1/score', body, rate: 200, seconds: 2 }); // warm-up: models loaded
-    const floor = await generate({ mode: 'requests', url: server.url, method: 'GET', path: '/healthz', rate, seconds });
-    rows.push(row('GET /healthz (floor)', floor.ms, floor.sent, rate, floor.statuses));
-    const scored = await generate({ mode: 'requests', url: server.url, method: 'POST', path: '/v1/score', body, rate, seconds });
-    rows.push(row('POST /v1/score 1 row x 3 models', scored.ms, scored.sent, rate, scored.statuses));
-    const ev = await generate({ mode: 'events', url: server.url, rate: eventRate, seconds, batch: 10, prefix: 'v' });
-    rows.push(row('POST /v1/events (10 a batch)', ev.postMs, ev.sent, eventRate / 10, ev.statuses));
+    const [floor, floorCpu] = await measured(server, () => generate({ mode: 'requests', url: server.url, method: 'GET', path: '/healthz', rate, seconds }));
+    rows.push(row('GET /healthz (floor)', floor.ms, floor.sent, rate, floor.statuses, floorCpu));
+    const [scored, scoredCpu] = await measured(server, () => generate({ mode: 'requests', url: server.url, method: 'POST', path: '/v1/score', body, rate, seconds }));
+    rows.push(row('POST /v1/score 1 row x 3 models', scored.ms, scored.sent, rate, scored.statuses, scoredCpu));
+    const [ev, evCpu] = await measured(server, () => generate({ mode: 'events', url: server.url, rate: eventRate, seconds, batch: 10, prefix: 'v' }));
+    rows.push(row('POST /v1/events (10 a batch)', ev.postMs, ev.sent, eventRate / 10, ev.statuses, evCpu));
     rows.push(row('  posted -> visitor view shows it', ev.visibleMs, ev.sent, eventRate / 10));
     rows.push(row('  posted -> its enter by long poll', ev.enterMs, ev.sent, eventRate / 10));
     // The rows so far are kept whatever the kill phase does.
     const killed = await killDuringEvents(server, serveArgs, eventRate).catch((err: Error) => ({ server: undefined, acked: NaN, whole: NaN, error: err.message }));
     if (killed.server) server = killed.server;
-    rows.push({ path: 'kill -9 during events: batches acked / read back whole', rate: eventRate / 10, sent: killed.acked, answered: killed.whole, statuses: 'error' in killed ? String(killed.error) : '', p50_ms: '', p99_ms: '', max_ms: '' });
+    rows.push({ path: 'kill -9 during events: batches acked / read back whole', rate: eventRate / 10, sent: killed.acked, answered: killed.whole, statuses: 'error' in killed ? String(killed.error) : '', p50_ms: '', p99_ms: '', max_ms: '', server_cpu_ms_per_request: '' });
     notes.push(
       `POST /v1/score p99 ${ms(quantile(scored.ms, 0.99))} ms at ${rate}/s for ${seconds} s (goal: under 10 ms): ${quantile(scored.ms, 0.99) < 10 ? 'met' : 'NOT met'}; floor /healthz p99 ${ms(quantile(floor.ms, 0.99))} ms.`,
       `Events at ${eventRate}/s: visible p99 ${ms(quantile(ev.visibleMs, 0.99))} ms, enter p99 ${ms(quantile(ev.enterMs, 0.99))} ms (goal: within 50 ms): ${Math.max(quantile(ev.visibleMs, 0.99), quantile(ev.enterMs, 0.99)) < 50 ? 'met' : 'NOT met'}.`,
       `kill -9 during the events load: ${killed.whole} of ${killed.acked} acknowledged batches of 10 read back whole after the restart: ${killed.whole === killed.acked ? 'met' : 'NOT met'}.`,
-      'Load from another process (bench/online-load.ts) on 127.0.0.1; latency from each request\'s scheduled send (open loop).',
+      'Load from another process (bench/online-load.ts) on 127.0.0.1; latency from each request\'s scheduled send (open loop). server_cpu_ms_per_request: the server process\'s CPU time (user + system) over the phase per request sent (an events batch includes its GETs and long polls).',
       `Machine load average (1 min) ${loadBefore.toFixed(1)} at the start and ${os.loadavg()[0].toFixed(1)} at the end, on ${os.availableParallelism()} cores: other work on the machine is in these numbers.`,
     );
   } finally {
