@@ -1,7 +1,9 @@
 /** The anomaly kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
 import { textReport, type KindDescriptor } from '../kind.js';
 import { ANOMALY_GRAPH } from '../onnx/model-graphs.js';
-import { ANOMALY, type TrainAnomalyOptions, type AnomalyReport } from './train.js';
+import type { AnomalyReport } from './evaluate.js';
+import type { TrainAnomalyOptions } from './options.js';
+import { ANOMALY } from './train.js';
 import { ANOMALY_OUTPUTS, AnomalyModel } from './model.js';
 import { ANOMALY_PARAMS } from './params.js';
 import { anomalySummary, formatAnomalyReport } from './text.js';

@@ -3,7 +3,7 @@ import { binnedChart, renderSvg } from '../../render/charts.js';
 import { esc, htmlTable, type Section } from '../../render/html.js';
 import { NO_CURVES, short } from '../report-html.js';
 import { fixed, percent } from '../report-text.js';
-import type { AnomalyReport } from './train.js';
+import type { AnomalyReport } from './evaluate.js';
 
 /** The sections of an anomaly model's report page, from its stored report. */
 export async function anomalySections(r: AnomalyReport): Promise<Section[]> {

@@ -2,7 +2,7 @@
 import { table } from '../../render/table.js';
 import { formatProfiles } from '../profile.js';
 import { percent } from '../report-text.js';
-import type { AnomalyReport } from './train.js';
+import type { AnomalyReport } from './evaluate.js';
 
 /** An anomaly model's report: outliers over the threshold, cluster spreads and the niche segments' profiles. */
 export function formatAnomalyReport(r: AnomalyReport): string {
