@@ -203,7 +203,7 @@ function segmentsRelation(scores: NonNullable<ReturnType<typeof scoresOf>>, key:
 /** Aggregates per outcome i: measured rows, mean, variance, empty cells, and with a covariate its mean, variance and covariance. */
 function outcomeAggregates(k: number, pre: boolean): string {
   const y = `y${k}`;
-  const parts = [`count(${y}) AS n${k}`, `avg(${y}) AS mean${k}`, `var_samp(${y}) AS var${k}`, `count(*) FILTER (WHERE m${k} AND status = 1) AS mm${k}`, `count(*) FILTER (WHERE m${k} AND status = 2) AS mh${k}`];
+  const parts = [`count(${y}) AS n${k}`, `avg(${y}) AS mean${k}`, `var_samp(${y}) AS var${k}`, `count(*) FILTER (WHERE m${k}) AS miss${k}`];
   if (pre) parts.push(`avg(x) FILTER (WHERE ${y} IS NOT NULL) AS xmean${k}`, `var_samp(x) FILTER (WHERE ${y} IS NOT NULL) AS xvar${k}`, `covar_samp(x, ${y}) AS cov${k}`, `count(*) FILTER (WHERE ${y} IS NOT NULL AND x IS NULL) AS xnull${k}`);
   return parts.join(', ');
 }
@@ -305,7 +305,7 @@ function assemble(folders: AudienceFolder[], rows: Row[], sizes: Map<string, num
       return {
         outcome: name,
         ...lift,
-        missing: { members: Number(m[`mm${k}`]), holdout: Number(h[`mh${k}`]) },
+        missing: { members: Number(m[`miss${k}`]), holdout: Number(h[`miss${k}`]) },
         ...(opts.pre && { cuped: cupedLiftOf(statsOf(m, k), statsOf(h, k), members) }),
         ...(bySegment && { bySegment }),
       };
