@@ -110,6 +110,69 @@ export interface QueueLoadOptions {
 }
 
 /**
+ * Creates a fit's staging folder (sweeping stale ones beside it first) with its heartbeat,
+ * and removes it when the process is killed (Ctrl-C, a timeout, the service's cancel), so
+ * that workers that take this fit's queued jobs later fail them at once ("staging folder is
+ * gone") and write nothing.
+ * @returns the clean-up: closes `client`, removes the folder (and its parent when empty), and
+ *   drops the signal handlers.
+ */
+function openStaging(staging: string, client: QueueClient): () => void {
+  sweepStaleStaging(path.dirname(staging));
+  fs.mkdirSync(staging, { recursive: true });
+  fs.writeFileSync(heartbeat(staging), '');
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanUp();
+    process.kill(process.pid, signal);
+  };
+  const cleanUp = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    void client.close();
+    fs.rmSync(staging, { recursive: true, force: true });
+    removeIfEmpty(path.dirname(staging));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return cleanUp;
+}
+
+/**
+ * The shards' load results added in shard order: per-column sums and sums of squares (D
+ * each) and the sum of squared row norms.
+ * @throws Error naming the shard when one read other than its planned rows.
+ */
+function addLoadResults(stats: LoadResult[], shards: Shard[], d: number): { sum: Float64Array; sumSq: Float64Array; sqNormSum: number } {
+  const sum = new Float64Array(d);
+  const sumSq = new Float64Array(d);
+  let sqNormSum = 0;
+  for (const [i, s] of stats.entries()) {
+    if (s.rows !== shards[i].end - shards[i].start) throw new Error(`K-Means shard ${i} read ${s.rows} rows; the plan has ${shards[i].end - shards[i].start}`);
+    for (let j = 0; j < d; j++) {
+      sum[j] += s.sum[j];
+      sumSq[j] += s.sumSq[j];
+    }
+    sqNormSum += s.sqNormSum;
+  }
+  return { sum, sumSq, sqNormSum };
+}
+
+/**
+ * The sample (sampleRows x D float32) the single-host reservoir draws: each shard's kept
+ * rows, read from the staging folder, placed at their slots, then shuffled by `rng` as
+ * loadKMeansData shuffles it.
+ */
+function gatherSample(staging: string, picks: Array<LoadJob['pick']>, sampleRows: number, d: number, rng: ReturnType<typeof sampleRng>): Float32Array {
+  const sample = new Float32Array(sampleRows * d);
+  for (const [i, pick] of picks.entries()) {
+    const kept = readFloat32File(sampleFile(staging, i));
+    pick.slots.forEach((slot, at) => sample.set(kept.subarray(at * d, (at + 1) * d), slot * d));
+  }
+  shuffleRows(sample, sampleRows, d, rng);
+  return sample;
+}
+
+/**
  * Loads K-Means training data onto the workers through the queue at `url` and returns it as
  * KMeansData whose Lloyd steps run there (sumsOf). Its sample is the one loadKMeansData
  * draws on one host from the same seed. Mini-batch mode is refused (it streams batches
@@ -125,25 +188,8 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
   const rng = sampleRng(opts.seed);
   const picks = pickSample(shards, reservoirRows(rows, opts.sampleSize, rng));
   const client = await QueueClient.open(url);
-  sweepStaleStaging(path.dirname(opts.staging));
-  fs.mkdirSync(opts.staging, { recursive: true });
-  fs.writeFileSync(heartbeat(opts.staging), '');
+  const cleanUp = openStaging(opts.staging, client);
   const run = randomUUID().slice(0, 8);
-  // Killed (Ctrl-C, a timeout, the service's cancel): the staged rows go, so workers that take
-  // this fit's queued jobs later fail them at once ("staging folder is gone") and write nothing.
-  const onSignal = (signal: NodeJS.Signals) => {
-    cleanUp();
-    process.kill(process.pid, signal);
-  };
-  const cleanUp = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    void client.close();
-    fs.rmSync(opts.staging, { recursive: true, force: true });
-    removeIfEmpty(path.dirname(opts.staging));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     const inputs = data.tables.map((table) => path.resolve(table.path));
     let loaded = 0;
@@ -151,24 +197,9 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
       shards.map((shard, i) => ({ id: `${run}-load-${i}`, name: KMEANS_LOAD, label: `K-Means shard ${i}`, data: { inputs, roots: opts.roots, transform: t, shard, staging: opts.staging, pick: picks[i] } })),
       { onResult: (r) => progress.update((loaded += r.rows), rows), onWaiting: opts.onWaiting },
     );
-    const sum = new Float64Array(d);
-    const sumSq = new Float64Array(d);
-    let sqNormSum = 0;
-    for (const [i, s] of stats.entries()) {
-      if (s.rows !== shards[i].end - shards[i].start) throw new Error(`K-Means shard ${i} read ${s.rows} rows; the plan has ${shards[i].end - shards[i].start}`);
-      for (let j = 0; j < d; j++) {
-        sum[j] += s.sum[j];
-        sumSq[j] += s.sumSq[j];
-      }
-      sqNormSum += s.sqNormSum;
-    }
+    const { sum, sumSq, sqNormSum } = addLoadResults(stats, shards, d);
     const sampleRows = Math.min(rows, opts.sampleSize);
-    const sample = new Float32Array(sampleRows * d);
-    for (const [i, pick] of picks.entries()) {
-      const kept = readFloat32File(sampleFile(opts.staging, i));
-      pick.slots.forEach((slot, at) => sample.set(kept.subarray(at * d, (at + 1) * d), slot * d));
-    }
-    shuffleRows(sample, sampleRows, d, rng);
+    const sample = gatherSample(opts.staging, picks, sampleRows, d, rng);
     const meanVariance = meanVarianceOf(sum, sumSq, rows);
     let steps = 0;
     return {
