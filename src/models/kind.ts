@@ -67,7 +67,7 @@ export interface SavedModel extends Disposable {
 export interface KindReport<R> {
   /** The text printed after training; `saved` is the "Saved name@version (backend)" line it leads with. */
   trained(report: R, saved: string): string;
-  /** The text `audience models show` prints below the version's head, from its stored manifest. */
+  /** The lines `audience models show` prints below the version's head, from its stored manifest. */
   shown(m: Manifest): string;
   /** The report page's opening sentences (what the model achieves), from the stored manifest; none when absent. */
   summary?(m: Manifest): string[];
@@ -136,7 +136,7 @@ export interface KindDescriptor<O = any, R = any, S extends Record<string, TSche
   fairness?: KindFairness;
 }
 
-/** A kind's text report both ways from one formatter of the report stored as the manifest's metrics. */
+/** A kind's text report both ways from one formatter of the report stored as the manifest's metrics (in `models show`, after a blank line). */
 export function textReport<R>(format: (r: R) => string): Pick<KindReport<R>, 'trained' | 'shown'> {
-  return { trained: (r, saved) => `${saved}\n${format(r)}`, shown: (m) => format(m.metrics as R) };
+  return { trained: (r, saved) => `${saved}\n${format(r)}`, shown: (m) => `\n${format(m.metrics as R)}` };
 }

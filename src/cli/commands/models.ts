@@ -152,6 +152,6 @@ audience models export NAME[@VERSION] --out model.onnx [--format onnx]
     ];
     // Each kind says its own report (models/<kind>/text.ts); a kind this version does not know, its metrics as stored.
     const shown = findKind(m.kind)?.report.shown(m) ?? `metrics   ${JSON.stringify(m.metrics)}`;
-    process.stdout.write(`${[...head, '', shown].join('\n')}\n`);
+    process.stdout.write(`${[...head, shown].join('\n')}\n`);
   },
 };
