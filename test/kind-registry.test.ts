@@ -161,7 +161,7 @@ describe('a kind registered in one place', () => {
     expect(bad.stderr).toContain('--toy-scale 0: expected a number > 0');
     const unknown = await run('train', 'toy', '--input', path.join(dir, 'v.csv'), '--store', path.join(dir, 'models'), '--k', '3');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('--k: not an option of "audience train toy"');
+    expect(unknown.stderr).toContain('--k: not an option of audience train toy');
   });
 
   it('the service takes it: the request schema lists it, the submission checks run its params and data checks', async () => {
@@ -175,6 +175,7 @@ describe('a kind registered in one place', () => {
     expect(spec).toMatchObject({ model: 'toy', name: 't', params: { 'toy-scale': 2 } });
     await expect(checkTrain({ ...body, params: { 'toy-scale': 200 } } as never, roots)).rejects.toThrow('params.toy-scale 200: expected a number > 0 and <= 100');
     await expect(checkTrain({ ...body, params: { 'toy-quiet': 'yes' } } as never, roots)).rejects.toThrow('params.toy-quiet: expected true or false');
+    await expect(checkTrain({ ...body, params: { k: 3 } } as never, roots)).rejects.toThrow('params.k: not an option of a toy train job (its options: params.features,');
     await expect(checkTrain({ ...body, input: ['no-a.csv'] } as never, roots)).rejects.toThrow('the toy reads a column "a"');
   });
 

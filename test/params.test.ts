@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { train } from '../src/cli/commands/train.js';
 import { kindNames, kindOf } from '../src/models/kinds.js';
-import { checkParams, FEATURE_PARAMS, optionsOf, withDefaults } from '../src/models/params.js';
+import { checkParams, FEATURE_PARAMS, optionsOf, withDefaults, type ParamNamer } from '../src/models/params.js';
 
 describe('parameters declared once', () => {
   it('every option of every kind is a flag of `audience train`, in its help with its default and range', () => {
@@ -27,7 +27,7 @@ describe('parameters declared once', () => {
     expect(() => checkParams(kindOf('kmeans'), { 'n-init': '0x10' })).toThrow('--n-init 0x10: expected an integer');
     expect(() => checkParams(kindOf('kmeans'), { mode: 'fast' })).toThrow('--mode fast: expected auto, lloyd or minibatch');
     expect(() => checkParams(kindOf('propensity'), { 'allow-small': 'yes' })).toThrow('--allow-small: expected true or false');
-    expect(() => checkParams(kindOf('kmeans'), { dropout: '0.1' })).toThrow('--dropout: not an option of "audience train kmeans"');
+    expect(() => checkParams(kindOf('kmeans'), { dropout: '0.1' })).toThrow('--dropout: not an option of audience train kmeans');
     expect(checkParams(kindOf('cltv'), { sensitive: ['sex', 'race,age'] })).toEqual({ sensitive: ['sex', 'race', 'age'] });
     expect(() => checkParams(kindOf('propensity'), { sensitive: '' })).toThrow('--sensitive: expected column names, got an empty value');
   });
@@ -64,5 +64,19 @@ describe('parameters declared once', () => {
     expect(optionsOf(kindOf('propensity'), 'p', { label: 'y', numeric: 'standard', embedding: 0 }).numeric).toBe('standard');
     expect(() => optionsOf(kindOf('cltv'), 'c', { label: 'v', 'horizon-days': 'soon' })).toThrow('--horizon-days soon: expected whole days');
     expect(() => optionsOf(kindOf('kmeans'), 'bad name!', {})).toThrow();
+  });
+
+  it("names options as the caller does (the API's params.x), in the schema's checks, the formats' and the kinds' own", () => {
+    const api: ParamNamer = { option: (key) => `params.${key}`, where: (kind) => `a ${kind} train job` };
+    expect(() => checkParams(kindOf('kmeans'), { dropout: '0.1' }, api)).toThrow(/^params\.dropout: not an option of a kmeans train job \(its options: params\.features, params\.id,/);
+    expect(() => checkParams(kindOf('kmeans'), { 'n-init': '0' }, api)).toThrow('params.n-init 0: expected an integer >= 1 and <= 100');
+    expect(() => optionsOf(kindOf('propensity'), 'p', {}, api)).toThrow('a propensity train job: params.label is required');
+    expect(() => optionsOf(kindOf('kmeans'), 'k', { k: '2..90' }, api)).toThrow('params.k 2..90: a range must be');
+    expect(() => optionsOf(kindOf('propensity'), 'p', { label: 'y', hidden: '8,x' }, api)).toThrow('params.hidden 8,x: expected layer sizes');
+    expect(() => optionsOf(kindOf('propensity'), 'p', { label: 'y', threshold: '2' }, api)).toThrow('params.threshold: f1, or the share');
+    expect(() => optionsOf(kindOf('propensity'), 'p', { label: 'y', numeric: 'standard', bins: 'auto' }, api)).toThrow('a propensity train job: params.bins applies to params.numeric ple, not params.numeric standard');
+    expect(() => optionsOf(kindOf('lookalike'), 'l', {}, api)).toThrow('a lookalike train job: give the seed audience as params.seed-ids FILE or params.seed-filter');
+    expect(() => optionsOf(kindOf('lookalike'), 'l', { 'seed-filter': 'x' }, api)).toThrow('params.seed-filter "x": expected column = value');
+    expect(() => optionsOf(kindOf('cltv'), 'c', { label: 'v', sensitive: Array(9).fill('a') }, api)).toThrow('params.sensitive a,a,a,a,a,a,a,a,a: expected up to 8 column names');
   });
 });

@@ -17,7 +17,7 @@ import { openDataset, type Dataset } from '../io/dataset.js';
 import { train } from '../models/estimator.js';
 import type { TrainRun } from '../models/kind.js';
 import { kindOf } from '../models/kinds.js';
-import { checkParams, optionsOf, type ParamValues } from '../models/params.js';
+import { checkParams, FLAG_NAMES, optionsOf, type ParamValues } from '../models/params.js';
 import type { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type StageProgress } from '../util/progress.js';
@@ -63,7 +63,7 @@ export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> 
   const c: Context = { req, progress: req.progress ?? (() => silentProgress) };
   const run: TrainRun = { progress: c.progress, store: req.store, workers: rowsOnWorkers(req) };
   const data = await dataset(req);
-  kind.checkData?.(data, o, run);
+  kind.checkData?.(data, o, { names: FLAG_NAMES, run });
   const spec = kind.featureSpec ? await kind.featureSpec(data, o) : await featureSpec(c, data, o as FeatureOptions, kind.excluded?.(data, o));
   const options = kind.fitOptions ? await kind.fitOptions({ data, spec, options: o, run }) : o;
   const transform = await fitFeatures(c, data, spec);

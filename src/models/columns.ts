@@ -7,6 +7,7 @@ import { LABEL_COLUMNS } from '../features/events.js';
 import type { ColumnInfo } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { UserError } from '../util/errors.js';
+import { FLAG_NAMES, type ParamNamer } from './params.js';
 
 /** The columns of `data` as a list for messages. */
 const columnList = (data: Dataset) => data.columns.map((c) => c.name).join(', ');
@@ -18,10 +19,10 @@ export function requireLabel(data: Dataset, label: string): ColumnInfo {
   return column;
 }
 
-/** Every --sensitive column is in the data. @throws UserError naming the flag, the column and the file's columns. */
-export function requireSensitive(data: Dataset, columns: string[] | undefined): void {
+/** Every sensitive column is in the data. @throws UserError naming the option (as `names` does), the column and the file's columns. */
+export function requireSensitive(data: Dataset, columns: string[] | undefined, names: ParamNamer = FLAG_NAMES): void {
   for (const c of columns ?? []) {
-    if (!data.columns.some((col) => col.name === c)) throw new UserError(`--sensitive ${c}: ${data.tables[0].path} has no column "${c}" (columns: ${columnList(data)})`);
+    if (!data.columns.some((col) => col.name === c)) throw new UserError(`${names.option('sensitive')} ${c}: ${data.tables[0].path} has no column "${c}" (columns: ${columnList(data)})`);
   }
 }
 
@@ -42,9 +43,9 @@ interface Labeled {
 }
 
 /** A labeled kind's data checks: the label and every sensitive column present. @throws UserError naming the column. */
-export function checkLabeled(data: Dataset, o: Labeled): void {
+export function checkLabeled(data: Dataset, o: Labeled, ctx: { names: ParamNamer }): void {
   requireLabel(data, o.label);
-  requireSensitive(data, o.sensitive);
+  requireSensitive(data, o.sensitive, ctx.names);
 }
 
 /** A labeled kind's columns never taken as inputs: the labels (labelColumns) and the sensitive columns. */

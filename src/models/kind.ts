@@ -19,7 +19,7 @@ import type { Disposable, Estimator } from './estimator.js';
 import type { RowsLoader } from './kmeans/train.js';
 import type { KindOutputs, ScoringEngine, ScoringModel } from './model.js';
 import type { KindGraph } from './onnx/model-graphs.js';
-import type { ParamValues } from './params.js';
+import type { ParamNamer, ParamValues } from './params.js';
 import type { Manifest, ModelStore, Weight } from './registry.js';
 
 /** How loaded models score: options some kinds take (others ignore them). */
@@ -105,14 +105,14 @@ export interface KindDescriptor<O = any, R = any, S extends Record<string, TSche
   help: string;
   /** Its options besides the feature options (models/params.ts FEATURE_PARAMS), as TypeBox schemas. */
   params: S;
-  /** Checks between options a schema cannot express. @throws UserError naming the options. */
-  checkParams?(p: ParamValues): void;
+  /** Checks between options a schema cannot express. @throws UserError naming the options as `names` does. */
+  checkParams?(p: ParamValues, names: ParamNamer): void;
   /**
    * Checks the opened data before features are fitted (a label or treatment column present),
    * as training and the service's submission checks (without `run`) run them.
-   * @throws UserError naming the file and column.
+   * @throws UserError naming the file and column, and an option as `names` does.
    */
-  checkData?(data: Dataset, o: O, run?: TrainRun): void;
+  checkData?(data: Dataset, o: O, ctx: { names: ParamNamer; run?: TrainRun }): void;
   /** Columns never taken as inputs when the features are inferred (the label, the arm, the seed filter's column). */
   excluded?(data: Dataset, o: O): string[];
   /** The feature spec when the kind reads fixed columns, in place of inference. */

@@ -13,7 +13,8 @@
  * Values arrive as the CLI gives them (text, true for a bare flag, lists for repeated flags)
  * or as JSON (numbers, text, booleans, lists): numbers are read from numbers or decimal text
  * (never "0x10" or "Infinity"), ranges and enums are checked here, with messages naming the
- * option as `--name` (the service shows `params.name`).
+ * option as the caller names it (a ParamNamer, as scikit-learn's `caller_name`): `--name` on
+ * the command line (FLAG_NAMES), `params.name` in the service's API (server/submit.ts).
  */
 import { Type, type Static, type TBoolean, type TInteger, type TNumber, type TSchema, type TString, type TUnsafe } from 'typebox';
 import { checkName } from './registry.js';
@@ -24,14 +25,25 @@ import { list, num } from '../util/options.js';
 /** Option values by name (the flags without dashes), as the CLI or a job's params give them. */
 export type ParamValues = Record<string, unknown>;
 
+/** How messages name an option and where a kind's options are given, for the caller that gave them. */
+export interface ParamNamer {
+  /** An option as its caller writes it: `--k` on the command line. */
+  option(key: string): string;
+  /** Where a kind's options are given: `audience train kmeans` on the command line. */
+  where(kind: string): string;
+}
+
+/** The command line's names: `--k` of `audience train kmeans`. */
+export const FLAG_NAMES: ParamNamer = { option: (key) => `--${key}`, where: (kind) => `audience train ${kind}` };
+
 /** Schema annotations this module reads: the flag's placeholder in help, lists, and a value parser. */
 interface Annotations {
   /** Placeholder in help: `--k N|LO..HI`. */
   'x-arg'?: string;
   /** Several values: repeated flags or a comma-separated list. */
   'x-list'?: boolean;
-  /** Turns the checked value (or the default) into the trainer's option, checking its format. @throws UserError naming the flag. */
-  'x-parse'?: (v: unknown) => unknown;
+  /** Turns the checked value (or the default) into the trainer's option, checking its format. @throws UserError naming the option as `name`. */
+  'x-parse'?: (v: unknown, name: string) => unknown;
   /** Training cannot run without it. */
   'x-required'?: boolean;
 }
@@ -63,39 +75,39 @@ export function text(description: string, arg: string, def?: string) {
 export const choice = <const T extends string>(values: readonly T[], description: string, def: T) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], description, default: def, 'x-arg': values.join('|') }) as Defaulted<TUnsafe<T>>;
 export const flag = (description: string) => Type.Boolean({ description, default: false }) as Defaulted<TBoolean>;
-/** A text option whose value the trainer takes parsed (layer sizes, a k range, a threshold...). */
-export function parsed<T>(schema: Record<string, unknown>, parse: (v: unknown) => T): TUnsafe<T> {
+/** A text option whose value the trainer takes parsed (layer sizes, a k range, a threshold...); `parse` names the option as its second argument in messages. */
+export function parsed<T>(schema: Record<string, unknown>, parse: (v: unknown, name: string) => T): TUnsafe<T> {
   return Type.Unsafe<T>({ ...schema, 'x-parse': parse });
 }
-export const names = (description: string, parse: (v: unknown) => string[] = list) =>
+export const names = (description: string, parse: (v: unknown, name: string) => string[] = (v) => list(v)) =>
   parsed<string[]>({ anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description, 'x-arg': 'COL', 'x-list': true }, parse);
 
-/** `--hidden 128,64` as layer sizes; "none" or empty for none (a linear model). @throws UserError for other text. */
-export function hiddenLayers(v: unknown): number[] {
+/** `--hidden 128,64` as layer sizes; "none" or empty for none (a linear model). @throws UserError naming the option as `name` for other text. */
+export function hiddenLayers(v: unknown, name = '--hidden'): number[] {
   const textValue = String(v).trim();
   if (textValue === '' || textValue === 'none') return [];
   const sizes = textValue.split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new UserError(`--hidden ${textValue}: expected layer sizes such as 128,64 (or none)`);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new UserError(`${name} ${textValue}: expected layer sizes such as 128,64 (or none)`);
   return sizes;
 }
 
-/** `--horizon-days 90` (or 90d, 13w): whole days, 1 to 3650. @throws UserError for other text. */
-function horizonDays(v: unknown): number {
+/** `--horizon-days 90` (or 90d, 13w): whole days, 1 to 3650. @throws UserError naming the option as `name` for other text. */
+function horizonDays(v: unknown, name: string): number {
   try {
     return parseHorizon(String(v));
   } catch {
-    throw new UserError(`--horizon-days ${String(v)}: expected whole days such as 90 (or 90d, 13w), from 1 to 3650`);
+    throw new UserError(`${name} ${String(v)}: expected whole days such as 90 (or 90d, 13w), from 1 to 3650`);
   }
 }
 
 /**
  * `--sensitive sex --sensitive race` (or `sex,race`): columns whose groups the report
  * compares (fairness), at most 8, each once.
- * @throws UserError for an empty name or more than 8.
+ * @throws UserError naming the option as `name`, for an empty name or more than 8.
  */
-export function sensitiveColumns(v: unknown): string[] {
+export function sensitiveColumns(v: unknown, name = '--sensitive'): string[] {
   const cols = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
-  if (cols.some((n) => n === '') || cols.length > 8) throw new UserError(`--sensitive ${cols.join(',')}: expected up to 8 column names, e.g. --sensitive sex --sensitive race`);
+  if (cols.some((n) => n === '') || cols.length > 8) throw new UserError(`${name} ${cols.join(',')}: expected up to 8 column names, e.g. ${name} sex ${name} race`);
   return [...new Set(cols)];
 }
 
@@ -148,7 +160,7 @@ function rangeText(schema: TSchema): string {
 export interface ParamsOwner<S extends Record<string, TSchema> = Record<string, TSchema>> {
   kind: string;
   params: S;
-  checkParams?(p: ParamValues): void;
+  checkParams?(p: ParamValues, names: ParamNamer): void;
 }
 
 /** A kind's options with the feature options: every flag `audience train KIND` takes besides --input, --name and --store. */
@@ -161,16 +173,16 @@ export function paramsOf(owner: ParamsOwner): Record<string, TSchema> {
  * range (from numbers or decimal text), allowed values. Custom formats (k ranges, layer
  * sizes, thresholds, horizons, seed filters) are checked by optionsOf.
  * @returns the values with numbers as numbers and lists as arrays; absent options absent.
- * @throws UserError naming the option (`--name`) and what was expected.
+ * @throws UserError naming the option (as `names` does: `--name` by default) and what was expected.
  */
-export function checkParams(owner: ParamsOwner, values: ParamValues): ParamValues {
+export function checkParams(owner: ParamsOwner, values: ParamValues, names: ParamNamer = FLAG_NAMES): ParamValues {
   const schemas = paramsOf(owner);
   const out: ParamValues = {};
   for (const [key, v] of Object.entries(values)) {
     if (v === undefined) continue;
     const schema = schemas[key] as TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] };
-    if (!schema) throw new UserError(`--${key}: not an option of "audience train ${owner.kind}" (its options: ${Object.keys(schemas).map((k) => `--${k}`).join(', ')})`);
-    out[key] = checkOptionValue(key, v, schema);
+    if (!schema) throw new UserError(`${names.option(key)}: not an option of ${names.where(owner.kind)} (its options: ${Object.keys(schemas).map(names.option).join(', ')})`);
+    out[key] = checkOptionValue(key, v, schema, names.option(key));
   }
   return out;
 }
@@ -180,10 +192,9 @@ export function checkParams(owner: ParamsOwner, values: ParamValues): ParamValue
  * column names (x-list), a boolean, a number in range (from a number or decimal text), one of
  * the allowed values, non-empty text. Also what `audience score` checks its flags with.
  * @returns the value with numbers as numbers and lists as arrays.
- * @throws UserError naming the option (`--key`) and what was expected.
+ * @throws UserError naming the option (`flagName`: `--key` by default) and what was expected.
  */
-export function checkOptionValue(key: string, v: unknown, schema: TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] }): unknown {
-  const flagName = `--${key}`;
+export function checkOptionValue(key: string, v: unknown, schema: TSchema & Annotations & { type?: string; enum?: string[]; anyOf?: TSchema[] }, flagName = `--${key}`): unknown {
   if (schema['x-list']) {
     const items = Array.isArray(v) ? v : [v];
     if (items.some((x) => typeof x !== 'string')) throw new UserError(`${flagName}: expected column names (text, or a list of text)`);
@@ -229,7 +240,7 @@ export type ResolvedOptions<S> = KindOptions<S> & {
 
 /** A flag's option name: `learning-rate` is `learningRate`. */
 export const camel = (key: string) => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const parse = (schema: TSchema, v: unknown) => ((schema as Annotations)['x-parse'] ? (schema as Annotations)['x-parse']!(v) : v);
+const parse = (schema: TSchema, v: unknown, name: string) => ((schema as Annotations)['x-parse'] ? (schema as Annotations)['x-parse']!(v, name) : v);
 
 /**
  * Trainer options with the defaults (parsed) of the kind's schemas `params` wherever `opts`
@@ -240,7 +251,7 @@ export function withDefaults<S extends Record<string, TSchema>, O extends KindOp
   const out: Record<string, unknown> = { ...opts };
   for (const [key, schema] of Object.entries({ ...FEATURE_PARAMS, ...params })) {
     const value = (schema as { default?: unknown }).default;
-    if (out[camel(key)] === undefined && value !== undefined) out[camel(key)] = parse(schema, value);
+    if (out[camel(key)] === undefined && value !== undefined) out[camel(key)] = parse(schema, value, FLAG_NAMES.option(key));
   }
   return out as O & ResolvedOptions<S>;
 }
@@ -249,19 +260,19 @@ export function withDefaults<S extends Record<string, TSchema>, O extends KindOp
  * A kind's trainer options from checked params (checkParams), before any data is read:
  * camelCased, formats parsed (layer sizes, k ranges, thresholds, horizons, seed filters),
  * defaults in place, required options present, the kind's cross-checks passed.
- * @throws UserError naming the option (`--name`) and what was expected.
+ * @throws UserError naming the option (as `names` does: `--name` by default) and what was expected.
  */
-export function optionsOf<S extends Record<string, TSchema>>(owner: ParamsOwner<S>, name: string, p: ParamValues): ResolvedOptions<S> & { name: string } {
+export function optionsOf<S extends Record<string, TSchema>>(owner: ParamsOwner<S>, name: string, p: ParamValues, names: ParamNamer = FLAG_NAMES): ResolvedOptions<S> & { name: string } {
   const out: Record<string, unknown> = { name: checkName(name) };
   for (const [key, schema] of Object.entries(paramsOf(owner))) {
     const value = p[key] ?? (schema as { default?: unknown }).default;
     if (value === undefined) {
-      if ((schema as Annotations)['x-required']) throw new UserError(`audience train ${owner.kind}: --${key} is required`);
+      if ((schema as Annotations)['x-required']) throw new UserError(`${names.where(owner.kind)}: ${names.option(key)} is required`);
       continue;
     }
-    out[camel(key)] = parse(schema, value);
+    out[camel(key)] = parse(schema, value, names.option(key));
   }
-  owner.checkParams?.(p);
+  owner.checkParams?.(p, names);
   return out as ResolvedOptions<S> & { name: string };
 }
 
@@ -269,10 +280,10 @@ export function optionsOf<S extends Record<string, TSchema>>(owner: ParamsOwner<
  * Checks a kind's params completely without reading data (schema, then the kind's own
  * formats), as training will: the service calls it when a train job is submitted.
  * @returns the checked params (numbers as numbers, lists as arrays).
- * @throws UserError naming the option (`--name`), its value and what was expected.
+ * @throws UserError naming the option (as `names` does), its value and what was expected.
  */
-export function checkTrainParams(owner: ParamsOwner, name: string, values: ParamValues): ParamValues {
-  const checked = checkParams(owner, values);
-  optionsOf(owner, name, checked);
+export function checkTrainParams(owner: ParamsOwner, name: string, values: ParamValues, names: ParamNamer = FLAG_NAMES): ParamValues {
+  const checked = checkParams(owner, values, names);
+  optionsOf(owner, name, checked, names);
   return checked;
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { parseAudiences } from '../audiences/definition.js';
 import { fileParams, kindOf } from '../models/kinds.js';
-import { checkTrainParams, optionsOf } from '../models/params.js';
+import { checkTrainParams, optionsOf, type ParamNamer } from '../models/params.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import type { ScoreJobSpec, TrainJobSpec } from '../jobs/runner.js';
 import { DEFAULT_MAX_REJECTS } from '../jobs/score-options.js';
@@ -31,10 +31,8 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
   return { paths, data };
 }
 
-/** A parameter error in the request's words: the CLI's `--x` is `params.x`. */
-function inParams(err: unknown): unknown {
-  return err instanceof UserError ? new UserError(err.message.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1').replace(/"audience train (\w+)"/, '"audience train $1" (params)')) : err;
-}
+/** The API's names for a train job's params: `params.k` of a kmeans train job. */
+const PARAM_NAMES: ParamNamer = { option: (key) => `params.${key}`, where: (kind) => `a ${kind} train job` };
 
 /**
  * Checks a train job: its params are options of `audience train` and in range, file params
@@ -42,15 +40,10 @@ function inParams(err: unknown): unknown {
  * @throws UserError naming the request field.
  */
 export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<TrainJobSpec> {
-  // The kind's parameter schema, as training will check it, before the job is queued; the
-  // messages are the CLI's with --x named params.x.
   const kind = kindOf(body.model);
-  let params: Record<string, unknown>;
-  try {
-    params = checkTrainParams(kind, body.name, { ...(body.params ?? {}) });
-  } catch (err) {
-    throw inParams(err);
-  }
+  // The kind's parameter schema, as training will check it, before the job is queued; the
+  // messages name the options as the request does (params.x).
+  const params = checkTrainParams(kind, body.name, { ...(body.params ?? {}) }, PARAM_NAMES);
   for (const k of fileParams()) {
     const v = params[k];
     if (v === undefined || (k === 'features' && v === 'auto')) continue;
@@ -60,11 +53,7 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   }
   const { paths, data } = await inputs(roots, body.input);
   // The kind's own checks of the data (its label, treatment or seed-filter column), as training runs them.
-  try {
-    kind.checkData?.(data, optionsOf(kind, body.name, params));
-  } catch (err) {
-    throw inParams(err);
-  }
+  kind.checkData?.(data, optionsOf(kind, body.name, params, PARAM_NAMES), { names: PARAM_NAMES });
   return { model: body.model, name: body.name, input: paths, params, roots: roots.roots };
 }
 

@@ -19,7 +19,7 @@ per-segment sums (the same model as on one host from the same seed, to float32
 rounding). The model store must be on a filesystem every worker sees.`,
   params: KMEANS_PARAMS,
   usesWorkers: true,
-  checkData(_data, o, run) {
+  checkData(_data, o, { run }) {
     if (run?.workers && o.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
   },
   // Several hosts: the rows go to the workers, in shards of --shard-rows.

@@ -1,13 +1,13 @@
 /** The lookalike kind's parameters (models/params.ts builds and checks them). */
 import type { TUnsafe } from 'typebox';
 import { UserError } from '../../util/errors.js';
-import { choice, type Defaulted, hiddenLayers, int, parsed, real, seed, text, type ParamValues } from '../params.js';
+import { choice, type Defaulted, hiddenLayers, int, parsed, real, seed, text, type ParamNamer, type ParamValues } from '../params.js';
 import { parseSeedFilter } from './seeds.js';
 
 /** The lookalike kind's options (besides --input, --name, --store and the feature options). */
 export const LOOKALIKE_PARAMS = {
   'seed-ids': text('seed visitor ids: a Parquet/CSV/Arrow file (the column named like the id column, else the first)', 'FILE'),
-  'seed-filter': parsed({ type: 'string', minLength: 1, description: 'or: seeds are the visitors whose column C equals V, "C = V"', 'x-arg': '"C = V"' }, (v) => parseSeedFilter(String(v))),
+  'seed-filter': parsed({ type: 'string', minLength: 1, description: 'or: seeds are the visitors whose column C equals V, "C = V"', 'x-arg': '"C = V"' }, (v, name) => parseSeedFilter(String(v), name)),
   mode: choice(['knn', 'centroid'], 'mean cosine to the --k nearest seeds, or to their centroid', 'knn'),
   k: int('nearest seeds averaged (knn mode)', 1, 10_000, 50),
   'min-seeds': int('refuse with fewer seeds found in the data', 1, 1_000_000_000, 100),
@@ -17,9 +17,9 @@ export const LOOKALIKE_PARAMS = {
   seed,
 };
 
-/** Its checks between options: the seed audience given one way. @throws UserError naming both options. */
-export function checkLookalikeParams(p: ParamValues): void {
+/** Its checks between options: the seed audience given one way. @throws UserError naming both options as `names` does. */
+export function checkLookalikeParams(p: ParamValues, names: ParamNamer): void {
   if ((p['seed-ids'] === undefined) === (p['seed-filter'] === undefined)) {
-    throw new UserError('audience train lookalike: give the seed audience as --seed-ids FILE or --seed-filter "column = value" (one of them)');
+    throw new UserError(`${names.where('lookalike')}: give the seed audience as ${names.option('seed-ids')} FILE or ${names.option('seed-filter')} "column = value" (one of them)`);
   }
 }

@@ -6,10 +6,10 @@ import { UserError } from '../../util/errors.js';
 
 export type SeedSource = { ids: string[]; file: string } | { column: string; value: string };
 
-/** Parses `column = value` (value a number or a quoted or bare string). */
-export function parseSeedFilter(text: string): { column: string; value: string } {
+/** Parses `column = value` (value a number or a quoted or bare string). @throws UserError naming the option as `name` for other text. */
+export function parseSeedFilter(text: string, name = '--seed-filter'): { column: string; value: string } {
   const m = /^\s*([^=<>!]+?)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))\s*$/.exec(text);
-  if (!m) throw new UserError(`--seed-filter "${text}": expected column = value, e.g. converted = 1`);
+  if (!m) throw new UserError(`${name} "${text}": expected column = value, e.g. converted = 1`);
   return { column: m[1], value: m[2] ?? m[3] ?? m[4] };
 }
 

@@ -2,13 +2,13 @@
 import type { TUnsafe } from 'typebox';
 import { UserError } from '../../util/errors.js';
 import { num } from '../../util/options.js';
-import { choice, type Defaulted, flag, int, network, parsed, real, seed, sensitive, text, trainer, type ParamValues } from '../params.js';
+import { choice, type Defaulted, flag, int, network, parsed, real, seed, sensitive, text, trainer, type ParamNamer, type ParamValues } from '../params.js';
 
-/** `--threshold f1` or a share of visitors to flag strictly between 0 and 1. @throws UserError for anything else. */
-function threshold(v: unknown): 'f1' | number {
+/** `--threshold f1` or a share of visitors to flag strictly between 0 and 1. @throws UserError naming the option as `name` for anything else. */
+function threshold(v: unknown, name: string): 'f1' | number {
   if (String(v) === 'f1') return 'f1';
-  const share = num(String(v), '--threshold', { min: 0 })!;
-  if (!(share > 0 && share < 1)) throw new UserError('--threshold: f1, or the share of visitors to flag, between 0 and 1');
+  const share = num(String(v), name, { min: 0 })!;
+  if (!(share > 0 && share < 1)) throw new UserError(`${name}: f1, or the share of visitors to flag, between 0 and 1`);
   return share;
 }
 
@@ -20,11 +20,11 @@ function threshold(v: unknown): 'f1' | number {
  */
 export const AUTO_BINS = { rows: 15_000, few: 16, many: 32 };
 
-/** `--bins 16` (2 to 256) or auto. @throws UserError for anything else. */
-function binCount(v: unknown): number | 'auto' {
+/** `--bins 16` (2 to 256) or auto. @throws UserError naming the option as `name` for anything else. */
+function binCount(v: unknown, name: string): number | 'auto' {
   if (String(v) === 'auto') return 'auto';
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 2 || n > 256) throw new UserError(`--bins ${String(v)}: expected auto or an integer from 2 to 256`);
+  if (!Number.isInteger(n) || n < 2 || n > 256) throw new UserError(`${name} ${String(v)}: expected auto or an integer from 2 to 256`);
   return n;
 }
 
@@ -36,11 +36,11 @@ function binCount(v: unknown): number | 'auto' {
  */
 export const MIN_DELTA = { rows: 200_000, value: 1e-4 };
 
-/** `--min-delta 0.0001` (0 to 0.1) or auto. @throws UserError for anything else. */
-function minDelta(v: unknown): number | 'auto' {
+/** `--min-delta 0.0001` (0 to 0.1) or auto. @throws UserError naming the option as `name` for anything else. */
+function minDelta(v: unknown, name: string): number | 'auto' {
   if (String(v) === 'auto') return 'auto';
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 0.1) throw new UserError(`--min-delta ${String(v)}: expected auto or a number from 0 to 0.1`);
+  if (!Number.isFinite(n) || n < 0 || n > 0.1) throw new UserError(`${name} ${String(v)}: expected auto or a number from 0 to 0.1`);
   return n;
 }
 
@@ -55,7 +55,7 @@ export const PROPENSITY_PARAMS = {
   numeric: choice(['ple', 'standard'], 'numeric inputs as piecewise-linear bins of their training quantiles (Gorishniy et al. 2022), or standardized values', 'ple'),
   bins: parsed(
     { anyOf: [{ type: 'integer' }, { type: 'string' }], description: `bins per numeric input with --numeric ple; auto: ${AUTO_BINS.few} under ${AUTO_BINS.rows.toLocaleString('en-US')} training rows, else ${AUTO_BINS.many}`, default: 'auto', 'x-arg': 'N|auto' },
-    (v) => binCount(v),
+    (v, name) => binCount(v, name),
   ) as Defaulted<TUnsafe<number | 'auto'>>,
   binning: choice(['fill', 'quantile'], "where the bins' edges go: training quantiles, with each value held by more than a bin's share of rows (a 0, a 999 sentinel) as an edge of its own and the other bins over the remaining values (fill), or plain quantiles", 'fill'),
   embedding: int("with --numeric ple: each numeric input's bins through its own linear layer to N values and a ReLU before the first layer (PLE-LR, Gorishniy et al. 2022); 0: the bins go to the first layer as they are", 0, 64, 0),
@@ -63,7 +63,7 @@ export const PROPENSITY_PARAMS = {
   refit: choice(['auto', 'yes', 'no'], `after early stopping, train the saved network again on the training and validation rows together for the epochs chosen (the test rows stay held out); auto: when there are under ${REFIT_ROWS.toLocaleString('en-US')} of them`, 'auto'),
   'min-delta': parsed(
     { anyOf: [{ type: 'number' }, { type: 'string' }], description: `early stopping: the relative drop of the best validation loss an epoch must make to count as progress (--patience counts epochs without); auto: ${MIN_DELTA.value} from ${MIN_DELTA.rows.toLocaleString('en-US')} training rows, else 0 (any drop)`, default: 'auto', 'x-arg': 'X|auto' },
-    (v) => minDelta(v),
+    (v, name) => minDelta(v, name),
   ) as Defaulted<TUnsafe<number | 'auto'>>,
   trainer,
   ensemble: int('TabM-mini ensemble members (Gorishniy et al. 2025): shared hidden layers, per-member input adapters and heads, probabilities averaged; k members cost about k x the training and scoring time', 1, 32, 1),
@@ -77,8 +77,9 @@ export const PROPENSITY_PARAMS = {
   seed,
 };
 
-/** Its checks between options: options of the bins mean nothing without them. @throws UserError naming the option. */
-export function checkPropensityParams(p: ParamValues): void {
+/** Its checks between options: options of the bins mean nothing without them. @throws UserError naming the options as `names` does. */
+export function checkPropensityParams(p: ParamValues, names: ParamNamer): void {
   const binOptions = ['bins', 'binning', 'embedding'].filter((k) => p[k] !== undefined && !(k === 'embedding' && Number(p[k]) === 0));
-  if (p.numeric === 'standard' && binOptions.length) throw new UserError(`audience train propensity: --${binOptions[0]} applies to --numeric ple, not --numeric standard`);
+  const numeric = names.option('numeric');
+  if (p.numeric === 'standard' && binOptions.length) throw new UserError(`${names.where('propensity')}: ${names.option(binOptions[0])} applies to ${numeric} ple, not ${numeric} standard`);
 }
