@@ -9,8 +9,8 @@ export const info: Command = {
   summary: 'show the scoring engine, the compute backend, device, versions, and why faster backends were skipped',
   usage: `audience info [--json]
 
-Scoring engine: onnxruntime-node for the kinds with an ONNX graph (K-Means, propensity,
-CLTV, anomaly; score --engine tfjs runs them on tfjs instead), on its CPU provider, or its
+Scoring engine: onnxruntime-node for the kinds with an ONNX graph (this command lists
+them; score --engine tfjs runs them on tfjs instead), on its CPU provider, or its
 WebGPU provider where the backend below is webgpu (AUDIENCE_ONNX_PROVIDER=cpu|webgpu
 forces one); the backend below for training and the other kinds.
 Picks the backend as every command does: webgpu (a WebGPU adapter via Dawn), then
