@@ -1,7 +1,7 @@
 /**
  * docs/cli.md, the CLI reference, generated from what `audience --help` and each
  * `audience CMD --help` print (src/cli/main.ts and src/cli/commands/*.ts; `train`'s options
- * from the parameter schemas of src/models/params.ts, `score`'s from src/jobs/score-options.ts),
+ * from the parameter schemas of src/models/params.ts, `score`'s from src/scoring/score-options.ts),
  * so the reference cannot say other than the help does.
  *
  *   npm run docs            writes docs/cli.md

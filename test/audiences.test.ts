@@ -10,7 +10,7 @@ import { ruleSql, SqlParams, sqlColumn } from '../src/audiences/sql.js';
 import { numberColumn, textColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
 import { PartWriter, type OutputColumn } from '../src/io/writer.js';
-import { finalizeParts } from '../src/jobs/finalize.js';
+import { finalizeParts } from '../src/scoring/finalize.js';
 import type { AudienceSet } from '../src/audiences/definition.js';
 import type { ScoringModel } from '../src/models/model.js';
 

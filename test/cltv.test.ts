@@ -9,7 +9,7 @@ import { fitTransform } from '../src/features/fit.js';
 import { inferSpec } from '../src/features/infer.js';
 import { openDataset } from '../src/io/dataset.js';
 import { openTable } from '../src/io/table.js';
-import { scoreDataset } from '../src/jobs/score-dataset.js';
+import { scoreDataset } from '../src/execution/score-dataset.js';
 import { btydValue, customerSummary } from '../src/models/btyd/customers.js';
 import { trainBgNbd } from '../src/models/btyd/train.js';
 import type { ValueMetrics } from '../src/metrics/value.js';

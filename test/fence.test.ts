@@ -1,5 +1,5 @@
 /**
- * Fenced staging (jobs/fence.ts): a part is renamed in only while its fence holds the staging;
+ * Fenced staging (scoring/fence.ts): a part is renamed in only while its fence holds the staging;
  * a resumed attempt takes over its job's finished parts (the latest attempt's), never another
  * job's.
  */
@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { adoptParts, commitFenced, FencedOut, reclaimStaging, stagedPartName, stagedRejectsName, stagingFence } from '../src/jobs/fence.js';
+import { adoptParts, commitFenced, FencedOut, reclaimStaging, stagedPartName, stagedRejectsName, stagingFence } from '../src/scoring/fence.js';
 
 /** An output folder whose staging is owned by `job` under `fence`. */
 function staged(job: string, fence: string): { dir: string; staging: string } {

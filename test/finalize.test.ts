@@ -7,7 +7,7 @@ import { parseAudiences } from '../src/audiences/definition.js';
 import { connect } from '../src/io/duckdb.js';
 import { canonicalId, canonicalIdSql } from '../src/io/ids.js';
 import { PartWriter } from '../src/io/writer.js';
-import { finalizeParts, type FinalizeInput } from '../src/jobs/finalize.js';
+import { finalizeParts, type FinalizeInput } from '../src/scoring/finalize.js';
 import { AUDIENCES, COLUMNS, dumpOutput, fixtureRows, MODELS, PART_ROWS, RANKED, SUPPRESS_IDS } from './finalize-fixture.js';
 
 const expected = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtures/finalize/expected.json'), 'utf8'));

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobStore } from '../src/jobs/store.js';
+import { JobStore } from '../src/server/jobs/store.js';
 
 let dir: string;
 beforeEach(() => {

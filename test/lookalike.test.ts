@@ -9,7 +9,7 @@ import { inferSpec } from '../src/features/infer.js';
 import { numberColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
 import { writeFile } from '../src/io/writer.js';
-import { scoreDataset } from '../src/jobs/score-dataset.js';
+import { scoreDataset } from '../src/execution/score-dataset.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { parseSeedFilter, readSeedIds } from '../src/models/lookalike/seeds.js';
 import { normalizeRows, SeedIndex } from '../src/models/lookalike/similarity.js';

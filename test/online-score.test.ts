@@ -10,7 +10,7 @@ import path from 'node:path';
 import { connect } from '../src/io/duckdb.js';
 import { openDataset } from '../src/io/dataset.js';
 import { loadScoringModel } from '../src/models/load.js';
-import { scoreDataset } from '../src/jobs/score-dataset.js';
+import { scoreDataset } from '../src/execution/score-dataset.js';
 import { MAX_SCORE_ROWS } from '../src/server/limits.js';
 import { inProcessApp, onlineFixture, type OnlineFixture } from './online-fixture.js';
 

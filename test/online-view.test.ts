@@ -15,7 +15,7 @@ import { buildEventFeatures } from '../src/features/events.js';
 import { connect } from '../src/io/duckdb.js';
 import { openDataset } from '../src/io/dataset.js';
 import { loadAudiences } from '../src/audiences/definition.js';
-import { scoreDataset } from '../src/jobs/score-dataset.js';
+import { scoreDataset } from '../src/execution/score-dataset.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { SqliteOnlineStore } from '../src/server/online/store.js';
 import { loadOnlineView } from '../src/server/online/view.js';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from '../src/io/writer.js';
-import { SHARD_QUEUE } from '../src/jobs/queue.js';
+import { SHARD_QUEUE } from '../src/execution/queue-client.js';
 import { generateVisitors, VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { lieAboutRows } from './parquet-footer.js';
 import { hasRedis, startRedis } from './redis-helpers.js';

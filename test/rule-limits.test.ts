@@ -13,7 +13,7 @@ import { main } from '../src/cli/main.js';
 import { parseAudiences } from '../src/audiences/definition.js';
 import { compile, MAX_RULE_DEPTH, MAX_RULE_TERMS, parseRule, references } from '../src/audiences/rules.js';
 import { PartWriter, type OutputColumn } from '../src/io/writer.js';
-import { finalizeParts } from '../src/jobs/finalize.js';
+import { finalizeParts } from '../src/scoring/finalize.js';
 import type { ScoringModel } from '../src/models/model.js';
 import { UserError } from '../src/util/errors.js';
 

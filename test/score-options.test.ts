@@ -1,5 +1,5 @@
 /**
- * The score options are declared once (jobs/score-options.ts, issue 31): every option is a flag
+ * The score options are declared once (scoring/score-options.ts, issue 31): every option is a flag
  * of `audience score` with a help line, and a field of a service score job's `options`; a value
  * out of range or not allowed is refused by both, each naming the option its own way.
  */
@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { JobStore } from '../src/jobs/store.js';
+import type { JobStore } from '../src/server/jobs/store.js';
 import { inProcessService } from './service-helpers.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { SCORE_OPTIONS, flagOf, scoreOptionsFromFlags } from '../src/jobs/score-options.js';
+import { SCORE_OPTIONS, flagOf, scoreOptionsFromFlags } from '../src/scoring/score-options.js';
 
 let dir: string;
 let app: FastifyInstance;

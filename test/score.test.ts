@@ -8,7 +8,7 @@ import { fitTransform } from '../src/features/fit.js';
 import { parseSpec } from '../src/features/spec.js';
 import { openDataset } from '../src/io/dataset.js';
 import { openTable } from '../src/io/table.js';
-import { scoreDataset } from '../src/jobs/score-dataset.js';
+import { scoreDataset } from '../src/execution/score-dataset.js';
 import { trainKMeans } from '../src/models/kmeans/train.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { ModelStore } from '../src/models/registry.js';

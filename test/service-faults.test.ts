@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/io/duckdb.js';
-import { JobStore } from '../src/jobs/store.js';
+import { JobStore } from '../src/server/jobs/store.js';
 import { differingRows, runnerPid, startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 
 let server: Server;

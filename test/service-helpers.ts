@@ -7,7 +7,7 @@ import { generateVisitors } from '../src/synthetic/visitors.js';
 import { VISITOR_COLUMNS } from '../src/synthetic/visitors.js';
 import { writeFile } from '../src/io/writer.js';
 import { connect } from '../src/io/duckdb.js';
-import { JobStore } from '../src/jobs/store.js';
+import { JobStore } from '../src/server/jobs/store.js';
 import type { FastifyInstance } from 'fastify';
 import { ModelStore } from '../src/models/registry.js';
 import { buildApp } from '../src/server/app.js';

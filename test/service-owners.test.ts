@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimStaging, prepareOutput } from '../src/jobs/output.js';
+import { claimStaging, prepareOutput } from '../src/scoring/output.js';
 import { processStartTime } from '../src/util/process.js';
 import { startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { JobStore } from '../src/jobs/store.js';
+import type { JobStore } from '../src/server/jobs/store.js';
 import { inProcessService } from './service-helpers.js';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { PROBE_TTL_MS } from '../src/server/routes/health.js';

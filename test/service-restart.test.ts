@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { JobStore } from '../src/jobs/store.js';
+import { JobStore } from '../src/server/jobs/store.js';
 import { differingRows, startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 
 let server: Server;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { JobStore } from '../src/jobs/store.js';
+import { JobStore } from '../src/server/jobs/store.js';
 import { startServer, visitorRoot, waitJob, type Server } from './service-helpers.js';
 import { fillDisk, mountTmpfs, NO_TMPFS, unmountAll } from './tmpfs.js';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { STALE_STAGING_SECONDS, sweepStaleStaging } from '../src/jobs/kmeans-queue.js';
+import { STALE_STAGING_SECONDS, sweepStaleStaging } from '../src/execution/kmeans-queue.js';
 
 it('removes staging left by a killed fit, keeps a live one and anything else', () => {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-staging-'));

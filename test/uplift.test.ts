@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { trainFromParams } from '../src/jobs/train.js';
+import { trainFromParams } from '../src/training/train.js';
 import { openDataset } from '../src/io/dataset.js';
 import { writeFile } from '../src/io/writer.js';
 import { transformedBatches } from '../src/features/blocks.js';

@@ -6,7 +6,7 @@
  * This is an actor, not a task pool, on purpose: K-Means keeps each thread's partition of the
  * resident rows in that thread's backend across every Lloyd iteration (models/kmeans), so
  * each request must reach the same thread. Work without pinned state (score shards) runs as
- * Piscina tasks (jobs/shard-pool.ts).
+ * Piscina tasks (execution/shard-pool.ts).
  */
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';

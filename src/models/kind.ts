@@ -2,7 +2,7 @@
  * A model kind's descriptor: everything the rest of the product knows of a kind, declared in
  * the kind's folder (`models/<kind>/kind.ts`) and registered once in models/kinds.ts (as
  * tfjs-layers registers a layer class with `registerClass`). The CLI's `train KIND` flags and
- * help, the service's train-job schema and checks, training (jobs/train.ts), loading for
+ * help, the service's train-job schema and checks, training (training/train.ts), loading for
  * scoring (models/load.ts), `audience score --help`, `models show` and the report page
  * (report/report.ts) all read it; none of them lists the kinds.
  *
@@ -45,7 +45,7 @@ export interface TrainRun {
   store: ModelStore;
   /**
    * Set with REDIS_URL: the loader of a fit's rows onto `audience worker` hosts, in shards of
-   * `shardRows` (jobs/kmeans-queue.ts); a kind whose fit can run there uses it.
+   * `shardRows` (execution/kmeans-queue.ts); a kind whose fit can run there uses it.
    */
   workers?: (shardRows: number) => RowsLoader;
 }

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from './jobs/store.js';
 import type { ModelStore } from '../models/registry.js';
 import { SubmissionChecker } from './checker.js';
 import type { DataRoots } from './paths.js';
@@ -50,7 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }), // one line per request, written when it completes (request-log plugin)
     bodyLimit: opts.bodyLimit,
     // Strict: an unknown field is an error (not dropped), and no type is coerced ("5" is not 5).
-    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, keywords: ['expected', 'x-arg', 'x-list'] } }, // 'expected': what a field's messages say it must be (util/schema.ts); 'x-arg', 'x-list': help annotations of options declared for the CLI too (jobs/score-options.ts)
+    ajv: { customOptions: { discriminator: true, allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, keywords: ['expected', 'x-arg', 'x-list'] } }, // 'expected': what a field's messages say it must be (util/schema.ts); 'x-arg', 'x-list': help annotations of options declared for the CLI too (scoring/score-options.ts)
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON: any other content type is a 415, not a schema error about its parsed form.
   app.removeContentTypeParser('text/plain');

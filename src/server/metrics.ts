@@ -3,7 +3,7 @@
  * processes, so the store is where their progress is.
  */
 import client from 'prom-client';
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from './jobs/store.js';
 
 /** The Prometheus registry: job counts by status, rows scored, rows/s per job, shard seconds, backend info. */
 export function createMetrics(jobs: JobStore, backend: () => { name: string; device: string }): client.Registry {

@@ -1,5 +1,5 @@
 /**
- * Runs queued jobs, up to `concurrency` at a time, each in its own runner child (jobs/runner-main.ts)
+ * Runs queued jobs, up to `concurrency` at a time, each in its own runner child (server/jobs/runner-main.ts)
  * process: the compute never blocks the HTTP event loop, a crash in it cannot take the server
  * down, and cancel is a kill. Runners run at a lower CPU priority (util/process.ts), so on a
  * small host the thread answering requests gets the cores first. A runner that dies without
@@ -9,14 +9,14 @@
  * known by its pid and start time, so a reused pid is never killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { outputStillInside } from '../jobs/guard.js';
-import { removeIfEmpty, removeScoreOutput } from '../jobs/output.js';
-import { LOG_CHARS, StoreWriteError, type JobStore } from '../jobs/store.js';
+import { outputStillInside } from '../scoring/guard.js';
+import { removeIfEmpty, removeScoreOutput } from '../scoring/output.js';
+import { LOG_CHARS, StoreWriteError, type JobStore } from './jobs/store.js';
 import { isAlive, lowerPriority, processStartTime } from '../util/process.js';
 import { nodeArgs } from '../util/built.mjs';
 
 /** The runner process's entry (jobs/): dist/'s JavaScript when the build is current, else the source through tsx. */
-const RUNNER = new URL('../jobs/runner-main.ts', import.meta.url);
+const RUNNER = new URL('./jobs/runner-main.ts', import.meta.url);
 /** How often a step the job store refused (a full disk) is tried again, ms. */
 const STORE_RETRY_MS = 2000;
 

@@ -6,8 +6,8 @@ import { Type, type Static } from 'typebox';
 import { AudienceDefinitionsSchema } from '../audiences/definition.js';
 import { allKinds, kindNames } from '../models/kinds.js';
 import { paramsOf } from '../models/params.js';
-import { JOB_STATUSES } from '../jobs/store.js';
-import { ScoreOptionsSchema } from '../jobs/score-options.js';
+import { JOB_STATUSES } from './jobs/store.js';
+import { ScoreOptionsSchema } from '../scoring/score-options.js';
 import { MAX_CHANGES_PER_POLL, MAX_CHANGES_WAIT_SECONDS, MAX_EVENTS_PER_POST, MAX_ROW_FIELDS, MAX_SCORE_MODELS, MAX_SCORE_ROWS } from './limits.js';
 
 /** A string from a fixed list: one `enum`, so a bad value's error lists the allowed ones. */
@@ -49,7 +49,7 @@ export const ScoreJob = Type.Object(
     models: Type.Array(ModelRef, { minItems: 1, maxItems: 16 }),
     output: Path,
     audiences: Type.Optional(AudienceDefinitionsSchema),
-    // The same options as `audience score`'s flags (jobs/score-options.ts).
+    // The same options as `audience score`'s flags (scoring/score-options.ts).
     options: Type.Optional(ScoreOptionsSchema),
   },
   { additionalProperties: false },

@@ -1,5 +1,5 @@
 /** What the routes share, decorated once on the app as `services` (Fastify's decorate). */
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from './jobs/store.js';
 import type { ModelStore } from '../models/registry.js';
 import type { SubmissionChecker } from './checker.js';
 import type { ModelCache } from './model-cache.js';

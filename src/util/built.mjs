@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The stamp a build writes last, at its root: `{ "sources": "<sha256 hex>", ... }`. */
 export const STAMP = 'build-stamp.json';
 /** The tree this file is in: src/, or a build (which has a stamp). */
-const HERE = fileURLToPath(new URL('../', import.meta.url));
+const HERE = fileURLToPath(new URL('..', import.meta.url));
 const IN_BUILD = fs.existsSync(path.join(HERE, STAMP));
 /** The repository (package) root, when running from src/. */
 export const ROOT = path.dirname(HERE.replace(/[\\/]$/, ''));

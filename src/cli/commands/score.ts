@@ -1,9 +1,9 @@
-import { scoreDataset } from '../../jobs/score-dataset.js';
+import { scoreDataset } from '../../execution/score-dataset.js';
 import { loadScoringModel } from '../../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
 import { list, str, type Command } from '../args.js';
-import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../jobs/score-options.js';
+import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../scoring/score-options.js';
 import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../../report/text.js';
 import { allKinds } from '../../models/kinds.js';
@@ -15,7 +15,7 @@ function andList(names: string[]): string {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'no');
 }
 
-/** `audience score`: score files with stored models in shards and build audiences (jobs/score.ts). */
+/** `audience score`: score files with stored models in shards and build audiences (scoring/score.ts). */
 export const score: Command = {
   name: 'score',
   summary: 'score visitors with stored models, writing Parquet',

@@ -1,9 +1,9 @@
 /** `audience serve`: the batch job service (Fastify) with its job store and runners. */
-import { checkRedisUrl } from '../../jobs/redis.js';
+import { checkRedisUrl } from '../../execution/redis.js';
 import path from 'node:path';
 import { initBackend } from '../../compute/backend.js';
-import { lockDataDir } from '../../jobs/lock.js';
-import { JobStore } from '../../jobs/store.js';
+import { lockDataDir } from '../../server/jobs/lock.js';
+import { JobStore } from '../../server/jobs/store.js';
 import { ModelStore } from '../../models/registry.js';
 import { buildApp, type AppOptions } from '../../server/app.js';
 import { loadOnlineView } from '../../server/online/view.js';
@@ -85,7 +85,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     online: { type: 'string' },
   },
   async run(values) {
-    // Several hosts: the runners send their shards to the workers through Redis (jobs/queue.ts).
+    // Several hosts: the runners send their shards to the workers through Redis (execution/shard-queue.ts).
     if (typeof values.redis === 'string') process.env.REDIS_URL = checkRedisUrl(values.redis);
     else if (process.env.REDIS_URL) checkRedisUrl(process.env.REDIS_URL, 'REDIS_URL');
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;

@@ -1,10 +1,10 @@
 /**
- * `audience train KIND`: the CLI's adapter to jobs/train.ts. Its flags and its help (the
+ * `audience train KIND`: the CLI's adapter to training/train.ts. Its flags and its help (the
  * option lines from each kind's parameter schemas, the prose from its descriptor) come from
  * the kinds registered (models/kinds.ts); what it adds is the printing.
  */
 import type { TSchema } from 'typebox';
-import { trainFromParams } from '../../jobs/train.js';
+import { trainFromParams } from '../../training/train.js';
 import type { KindDescriptor } from '../../models/kind.js';
 import { allKinds, allParams, findKind, kindNames } from '../../models/kinds.js';
 import { describeParam, FEATURE_PARAMS, type ParamValues } from '../../models/params.js';

@@ -1,15 +1,15 @@
 import os from 'node:os';
 import { initBackend } from '../../compute/backend.js';
 import { DeviceError } from '../../compute/read.js';
-import { checkRedisUrl, redisUrl, requireRedis } from '../../jobs/redis.js';
-import { shardPool } from '../../jobs/shard-pool.js';
+import { checkRedisUrl, redisUrl, requireRedis } from '../../execution/redis.js';
+import { shardPool } from '../../execution/shard-pool.js';
 import { crossedError, errorMessage, UserError } from '../../util/errors.js';
 import { num } from '../../util/options.js';
 import type { Command } from '../args.js';
 
 const env = process.env;
 
-/** `audience worker`: takes shard and K-Means step jobs from Redis (jobs/queue.ts) and runs them here. */
+/** `audience worker`: takes shard and K-Means step jobs from Redis (execution/queue-worker.ts) and runs them here. */
 export const worker: Command = {
   name: 'worker',
   summary: 'run score jobs\' shards taken from Redis (BullMQ), on this host, for a server or CLI on another',
@@ -43,7 +43,7 @@ supervisor to restart it with a fresh device.`,
     const lockSeconds = num(values['lock-seconds'] ?? '30', '--lock-seconds', { min: 1, max: 3600 })!;
     const backend = await initBackend();
     // BullMQ loaded here, not for every `audience` command.
-    const [{ startShardWorker }, { KMEANS_HANDLERS }] = await Promise.all([import('../../jobs/queue.js'), import('../../jobs/kmeans-queue.js')]);
+    const [{ startShardWorker }, { KMEANS_HANDLERS }] = await Promise.all([import('../../execution/queue-worker.js'), import('../../execution/kmeans-queue.js')]);
     const pool = shardPool(concurrency);
     let deviceFailed: string | undefined;
     let stop = () => {};

@@ -29,7 +29,7 @@ export interface KMeansData {
   sampleRows: number;
   /**
    * Per-cluster sums and counts (K x D and K) under `centroids`, when the rows are held
-   * elsewhere: worker threads here (each its own backend) or worker hosts (jobs/kmeans-queue.ts).
+   * elsewhere: worker threads here (each its own backend) or worker hosts (execution/kmeans-queue.ts).
    */
   sumsOf?(centroids: Float32Array, k: number): Promise<{ sums: Float64Array; counts: Float64Array }>;
   /** Where the rows are held, for the log: 'backend', 'N threads', 'N shards on the workers'. */

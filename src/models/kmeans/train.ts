@@ -41,7 +41,7 @@ export type TrainKMeansOptions = KindOptions<typeof KMEANS_PARAMS> & {
   loadData?: RowsLoader;
 };
 
-/** Where the rows of a fit are held when not on this host: `audience worker` hosts (jobs/kmeans-queue.ts). */
+/** Where the rows of a fit are held when not on this host: `audience worker` hosts (execution/kmeans-queue.ts). */
 export type RowsLoader = (data: Dataset, transform: FittedTransform, o: Pick<LoadOptions, 'k' | 'sampleSize' | 'seed' | 'progress'>) => Promise<KMeansData>;
 
 /** The options with every default in place. */

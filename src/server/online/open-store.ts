@@ -1,5 +1,5 @@
 /** The online view's store as the server is configured: Redis with REDIS_URL (shared by several servers), else SQLite in the data folder. */
-import { redisUrl } from '../../jobs/redis.js';
+import { redisUrl } from '../../execution/redis.js';
 import { SqliteOnlineStore, type OnlineStore } from './store.js';
 
 /** The store for `audience serve --online`: Redis at REDIS_URL when set, else DIR/online.sqlite. */

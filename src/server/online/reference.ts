@@ -2,7 +2,7 @@
  * The reference population of the online view's ranked outputs (percentile, bucket, rank): the
  * scores of a batch run (`audience score`'s output folder, named by the view's `reference`).
  * Percentiles online are computed as the finalize computes them within the scored population
- * (jobs/finalize.ts): the mid-rank percentile 100 x (below + equal / 2) / n over the float32
+ * (scoring/finalize.ts): the mid-rank percentile 100 x (below + equal / 2) / n over the float32
  * values, here with the visitor's value placed among the reference's n values; a visitor who
  * is in the reference run with the same value (to 1e-6) gets the percentile that run gave it. The rank is
  * 1 + the reference values above the visitor's (batch breaks ties by row order; online a tie

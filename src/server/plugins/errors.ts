@@ -10,7 +10,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { audiencesProblem } from '../../audiences/definition.js';
 import { ConflictError, errorCode, UserError, type ErrorCode } from '../../util/errors.js';
-import { StoreWriteError } from '../../jobs/store.js';
+import { StoreWriteError } from '../jobs/store.js';
 
 interface ValidationIssue {
   keyword: string;

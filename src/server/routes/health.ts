@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createMetrics } from '../metrics.js';
 import { Health, Ready } from '../schemas.js';
-import { pingRedis, redisUrl } from '../../jobs/redis.js';
+import { pingRedis, redisUrl } from '../../execution/redis.js';
 
 /** How long /readyz reuses the job store's last write probe (ms). */
 export const PROBE_TTL_MS = 1000;

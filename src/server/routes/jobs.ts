@@ -1,10 +1,10 @@
 /** The job routes: submit, list, read, cancel. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
-import type { JobRecord } from '../../jobs/store.js';
+import type { JobRecord } from '../jobs/store.js';
 import { Accepted, ErrorReply, JobId, jobRequestSchema, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
 import { CheckersBusyError } from '../checker.js';
-import { pingRedis, redisUrl } from '../../jobs/redis.js';
+import { pingRedis, redisUrl } from '../../execution/redis.js';
 import { findKind } from '../../models/kinds.js';
 import { storeUnavailable } from '../plugins/errors.js';
 
