@@ -15,7 +15,7 @@ import { renderReport } from '../src/report/report.js';
 import { ModelStore } from '../src/models/registry.js';
 import type { UpliftReport } from '../src/models/uplift/train.js';
 import type { UpliftModel } from '../src/models/uplift/model.js';
-import { CAMPAIGN_COLUMNS, generateCampaign } from '../src/synthetic/campaign.js';
+import { CAMPAIGN_COLUMNS, campaignColumns, generateCampaign } from '../src/synthetic/campaign.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -104,5 +104,70 @@ describe('audience train uplift', () => {
     await expect(trainFromParams({ ...base, params: { label: 'converted', treatment: 'arm' } })).rejects.toThrow(/campaign.parquet: no treatment column "arm" \(columns: visitor_id/);
     await expect(trainFromParams({ ...base, params: { label: 'converted', treatment: 'treatment', 'min-arm': 9000 } })).rejects.toThrow(/the treated arm has \d+ rows with an outcome and \d+ conversions; uplift needs at least 9000 rows/);
     await expect(trainFromParams({ ...base, params: { label: 'converted' } })).rejects.toThrow(/--treatment is required/);
+  });
+});
+
+describe('audience train uplift with several treatment arms (--control)', () => {
+  it("fits a T-learner per arm against the control: each arm's Qini on its rows, over 0.7x the oracle's; the best arm per visitor", async () => {
+    const file = path.join(dir, 'arms.parquet');
+    await writeFile(file, campaignColumns(2), generateCampaign({ visitors: 18_000, seed: 4, treatedShare: 2 / 3, arms: 2 }));
+    const data = await openDataset([file]);
+    // The generator: each arm's observed lift over the control is its mean true effect (within 3 standard errors).
+    const rows: Array<{ t: number; y: number; u: number[] }> = [];
+    for await (const b of data.tables[0].read([{ name: 'treatment', as: 'number' }, { name: 'converted', as: 'number' }, { name: 'true_uplift_1', as: 'number' }, { name: 'true_uplift_2', as: 'number' }])) {
+      const [t, y, u1, u2] = ['treatment', 'converted', 'true_uplift_1', 'true_uplift_2'].map((c) => b.columns.get(c) as Float64Array);
+      for (let i = 0; i < t.length; i++) rows.push({ t: t[i], y: y[i], u: [u1[i], u2[i]] });
+    }
+    const rate = (k: number) => rows.filter((r) => r.t === k).reduce((s, r) => s + r.y, 0) / rows.filter((r) => r.t === k).length;
+    for (const k of [1, 2]) {
+      const arm = rows.filter((r) => r.t === k);
+      const se = Math.sqrt((rate(k) * (1 - rate(k))) / arm.length + (rate(0) * (1 - rate(0))) / rows.filter((r) => r.t === 0).length);
+      expect(Math.abs(rate(k) - rate(0) - arm.reduce((s, r) => s + r.u[k - 1], 0) / arm.length)).toBeLessThan(3 * se);
+    }
+
+    const store = new ModelStore(path.join(dir, 'arms-models'));
+    const params = { label: 'converted', treatment: 'treatment', control: '0', exclude: ['true_segment', 'email', 'past_orders'], 'max-epochs': 30, seed: 3 };
+    const out = await trainFromParams({ kind: 'uplift', name: 'm', input: [file], params, store });
+    expect(out.report).toMatch(/t-learner (mlp|logistic), arm 2 \(saved\)/);
+    const report = store.manifest('m').metrics as unknown as UpliftReport;
+    expect(report.arms).toEqual(['1', '2']);
+    const names = ['t-learner mlp', 't-learner logistic', 's-learner logistic'];
+    expect(Object.keys(report.test).sort()).toEqual(names.flatMap((n) => [`${n}, arm 1`, `${n}, arm 2`]).sort());
+    expect(Object.keys(report.learner.validQini).sort()).toEqual(['t-learner logistic', 't-learner mlp']);
+    expect(Math.max(...Object.values(report.learner.validQini))).toBe(report.learner.validQini[report.learner.chosen]);
+
+    // Scored: each arm's uplift and the best arm; on every row, each arm's Qini against the oracle's (rows ranked by that arm's true effect).
+    const model = (await loadScoringModel(store, 'm')) as unknown as UpliftModel;
+    expect(model.outputs.map((o) => o.name)).toEqual(['m_uplift', 'm_arm', 'm_uplift_1', 'm_uplift_2']);
+    const perArm: number[][] = [[], []];
+    const best: number[] = [];
+    for await (const { block } of transformedBatches(data, model.transform, [])) {
+      const r = await model.predictArms(block);
+      r.perArm.forEach((u, k) => perArm[k].push(...u));
+      best.push(...r.arm);
+      const scored = await model.score(block);
+      expect(scored.m_arm).toEqual(Array.from(r.arm, String));
+      expect(scored.m_uplift).toEqual(r.best);
+    }
+    model.dispose();
+    for (const k of [1, 2]) {
+      const at = rows.flatMap((r, i) => (r.t === 0 || r.t === k ? [i] : []));
+      const q = (score: number[]) => upliftEvaluation(at.map((i) => score[i]), at.map((i) => Number(rows[i].t === k)), at.map((i) => rows[i].y)).qini;
+      const oracle = q(rows.map((r) => r.u[k - 1]));
+      expect(oracle).toBeGreaterThan(0);
+      expect(q(perArm[k - 1])).toBeGreaterThan(0.7 * oracle);
+    }
+    // Where the arms' true effects differ by over 0.05, the predicted best arm is the true one for most visitors.
+    const clear = rows.flatMap((r, i) => (Math.abs(r.u[0] - r.u[1]) > 0.05 ? [i] : []));
+    const right = clear.filter((i) => best[i] === (rows[i].u[0] > rows[i].u[1] ? 1 : 2)).length;
+    expect(right / clear.length).toBeGreaterThan(0.7);
+  });
+
+  it('refuses --treated with --control, a learner of one treated arm, and a control value the column does not hold', async () => {
+    const base = { kind: 'uplift', name: 'w', input: [path.join(dir, 'arms.parquet')], store: new ModelStore(path.join(dir, 'm3')) };
+    const p = { label: 'converted', treatment: 'treatment', 'max-epochs': 1 };
+    await expect(trainFromParams({ ...base, params: { ...p, control: '0', treated: '1' } })).rejects.toThrow(/--treated and --control: give one/);
+    await expect(trainFromParams({ ...base, params: { ...p, control: '0', learner: 'x' } })).rejects.toThrow(/--learner x: with several treatment arms \(--control\) the learner is a T-learner per arm/);
+    await expect(trainFromParams({ ...base, input: [path.join(dir, 'campaign.parquet')], params: { ...p, control: '7' } })).rejects.toThrow(/the arm "1" has|the control \("7"\) arm has 0 rows/);
   });
 });

@@ -1,6 +1,6 @@
 import { writeFile } from '../../io/writer.js';
 import { UserError } from '../../util/errors.js';
-import { CAMPAIGN_COLUMNS, generateCampaign } from '../../synthetic/campaign.js';
+import { campaignColumns, generateCampaign } from '../../synthetic/campaign.js';
 import { DEFAULT_BTYD, generateEvents } from '../../synthetic/events.js';
 import { ARCHETYPES, generateVisitors, VISITOR_COLUMNS } from '../../synthetic/visitors.js';
 import { createProgress } from '../../util/progress.js';
@@ -13,7 +13,7 @@ export const generate: Command = {
   summary: 'write synthetic visitors with planted segments (Parquet or CSV)',
   usage: `audience generate --visitors 1000000 --out visitors.parquet [--seed 1] [--null-rate 0.02]
 audience generate --events --customers 20000 [--days 540] [--start 2024-01-01] --out events.csv [--seed 1]
-audience generate --campaign --visitors 100000 --out campaign.parquet [--treated-share 0.5] [--seed 1]
+audience generate --campaign --visitors 100000 --out campaign.parquet [--treated-share 0.5] [--arms 2] [--seed 1]
 
 Columns: ${VISITOR_COLUMNS.map((c) => c.name).join(', ')}.
 Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).join(', ')}.
@@ -32,7 +32,10 @@ outcome), 'past_orders' (a pre-campaign count, for CUPED) and 'true_uplift', eac
 known effect of the campaign on the probability of converting: bargain hunters who open
 emails are persuadables, returning window shoppers and social mobile buyers respond, loyal
 buyers are put off a little ("sleeping dogs"), bouncers barely react (src/synthetic/campaign.ts).
-Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input.`,
+Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input. --arms 2
+splits the treated between two arms, 'treatment' 1 (the email) and 2 (a discount, which moves
+mobile impulse buyers and window shoppers most), with 'true_uplift_1' and 'true_uplift_2' each
+arm's effect and 'true_uplift' the larger: for 'train uplift --control 0'.`,
   options: {
     visitors: { type: 'string', short: 'n' },
     out: { type: 'string', short: 'o' },
@@ -41,6 +44,7 @@ Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input.`
     events: { type: 'boolean' },
     campaign: { type: 'boolean' },
     'treated-share': { type: 'string' },
+    arms: { type: 'string' },
     customers: { type: 'string' },
     days: { type: 'string' },
     start: { type: 'string' },
@@ -49,6 +53,7 @@ Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input.`
   async run(values) {
     if (values.events) return generateEventsCommand(values);
     if (values['treated-share'] !== undefined && !values.campaign) throw new UserError('--treated-share goes with --campaign');
+    if (values.arms !== undefined && !values.campaign) throw new UserError('--arms goes with --campaign');
     const visitors = num(str(values.visitors, '--visitors', 'generate'), '--visitors', { int: true, min: 1, max: 1_000_000_000 })!;
     if (!/\.(parquet|csv)$/i.test(str(values.out, '--out', 'generate'))) throw new UserError(`--out ${String(values.out)}: name a .parquet or .csv file`);
     const out = str(values.out, '--out', 'generate');
@@ -59,6 +64,7 @@ Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input.`
       seed: num(values.seed, '--seed', { int: true }),
       nullRate: num(values['null-rate'], '--null-rate', { min: 0, max: 1 }),
       treatedShare: num(values['treated-share'], '--treated-share', { above: 0, max: 0.99 }),
+      arms: num(values.arms, '--arms', { int: true, min: 1, max: 2 }),
     };
     const batches = (async function* () {
       for await (const b of values.campaign ? generateCampaign(options) : generateVisitors(options)) {
@@ -67,7 +73,7 @@ Input for 'audience train uplift'; 'true_uplift' is the oracle, never an input.`
         progress.update(done, visitors);
       }
     })();
-    const written = await writeFile(out, values.campaign ? CAMPAIGN_COLUMNS : VISITOR_COLUMNS, batches);
+    const written = await writeFile(out, values.campaign ? campaignColumns(options.arms) : VISITOR_COLUMNS, batches);
     progress.done(`-> ${written.path}`);
   },
 };

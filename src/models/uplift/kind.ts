@@ -18,18 +18,23 @@ between the Qini curve and the random line, x = share targeted, y = incremental 
 per row; and divided by the best ranking's, as scikit-uplift), AUUC, and the uplift among
 the top 10/20/30%. Scoring adds <name>_uplift (the predicted increase in the probability),
 <name>_percentile and <name>_rank (1 = most persuadable): 'uplift.rank <= 20%' is a
-persuadables audience. It scores on tfjs (no ONNX graph for this kind).`,
+persuadables audience. With --control VALUE every other value of the treatment column is
+an arm: a T-learner per arm against the control (MLP and logistic), each arm's Qini on its
+rows and the control's, and scoring adds <name>_arm (the arm of highest predicted uplift,
+whose uplift <name>_uplift is) and <name>_uplift_<k> per arm. It scores on tfjs (no ONNX
+graph for this kind).`,
   params: UPLIFT_PARAMS,
   checkData(data, o) {
     requireLabel(data, o.label);
     requireTreatment(data, o.treatment);
   },
   // The outcome and the arm are never inputs; nor is a true effect a synthetic campaign carries.
-  excluded: (data, o) => [...labelColumns(data, o.label), o.treatment, ...(data.columns.some((col) => col.name === 'true_uplift') ? ['true_uplift'] : [])],
+  excluded: (data, o) => [...labelColumns(data, o.label), o.treatment, ...data.columns.filter((col) => /^true_uplift(_\d+)?$/.test(col.name)).map((col) => col.name)],
   estimator: UPLIFT,
   load: (m, w) => UpliftModel.fromStore(m, w),
   outputs: UPLIFT_OUTPUTS,
   outputsHelp: `<name>_uplift (the predicted increase in the outcome's probability if treated),
-    _percentile, _rank (1 = most persuadable): 'uplift.rank <= 20%' is a persuadables audience`,
+    _percentile, _rank (1 = most persuadable): 'uplift.rank <= 20%' is a persuadables audience;
+    with several arms (--control) also _arm (the best arm's value) and _uplift_<k> (arm k's)`,
   report: { ...textReport(formatUpliftReport), sections: async (m) => (await import('./report.js')).upliftSections(m.metrics as unknown as UpliftReport) },
 };

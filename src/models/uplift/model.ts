@@ -8,6 +8,10 @@
  * - x: two regressions of imputed effects, tau1 (on the treated) and tau0 (on the control);
  *   uplift = e tau0 + (1 - e) tau1, e the treated share (Kunzel et al. 2019);
  * - dr: one regression of the doubly robust pseudo-outcome (Kennedy 2020).
+ * With several treatment arms (`arms`, trained with --control) it holds a T-learner per arm:
+ * mu0 on the control and mu<k> on arm k; arm k's uplift is sigmoid(mu<k>) - sigmoid(mu0), and
+ * `<name>_uplift` is the best arm's, `<name>_arm` that arm's value and `<name>_uplift_<k>` each
+ * arm's (k = 1.. in the order of `arms`).
  * Scoring runs on tfjs: the ONNX engine has no graph for this kind (models/onnx/model-graphs.ts).
  */
 import { Type, type Static } from 'typebox';
@@ -30,6 +34,8 @@ export const UpliftStateSchema = Type.Object({
   learner: Type.Union([Type.Literal('t'), Type.Literal('x'), Type.Literal('dr')]),
   treatedShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
   networks: Type.Record(Type.String(), MlpConfigSchema),
+  /** The treatment arms' values, when there are several (learner t: networks mu0 and mu1.. in this order). */
+  arms: Type.Optional(Type.Array(Type.String(), { minItems: 2 })),
 });
 export type UpliftState = Static<typeof UpliftStateSchema>;
 
@@ -44,11 +50,40 @@ export function combineUplift(learner: Learner, out: Record<string, Float32Array
   return Float32Array.from(out.tau);
 }
 
+/** The networks of a state: NETWORKS of its learner, or with several arms mu0 (the control) and mu1.. (each arm). */
+export function networkRoles(state: Pick<UpliftState, 'learner' | 'arms'>): string[] {
+  return state.arms ? ['mu0', ...state.arms.map((_, k) => `mu${k + 1}`)] : NETWORKS[state.learner];
+}
+
+/**
+ * Each arm's uplift per row from the T-learner's logits per arm (mu0 the control, mu1.. the
+ * arms): sigmoid(mu<k>) - sigmoid(mu0); then the best arm (1-based) and its uplift.
+ */
+export function armUplifts(out: Record<string, Float32Array>, arms: number): { perArm: Float32Array[]; best: Float32Array; arm: Int32Array } {
+  const sig = (z: number) => 1 / (1 + Math.exp(-z));
+  const perArm = Array.from({ length: arms }, (_, k) => Float32Array.from(out[`mu${k + 1}`], (z, i) => sig(z) - sig(out.mu0[i])));
+  const n = out.mu0.length;
+  const best = new Float32Array(n);
+  const arm = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let k = 0;
+    for (let j = 1; j < arms; j++) if (perArm[j][i] > perArm[k][i]) k = j;
+    best[i] = perArm[k][i];
+    arm[i] = k + 1;
+  }
+  return { perArm, best, arm };
+}
+
 /** The score columns of an uplift model (models/model.ts KindOutputs): the predicted increase in the outcome's probability, ranked. */
 export const UPLIFT_OUTPUTS: KindOutputs = {
   columns: [{ output: 'uplift', type: 'FLOAT' }],
   ranked: [{ source: 'uplift', percentile: 'percentile', rank: 'rank' }],
 };
+
+/** The score columns with several arms: the best arm's uplift (ranked), its value, and each arm's uplift. */
+function armOutputs(arms: string[]): KindOutputs {
+  return { ...UPLIFT_OUTPUTS, columns: [...UPLIFT_OUTPUTS.columns, { output: 'arm', type: 'VARCHAR' }, ...arms.map((_, k) => ({ output: `uplift_${k + 1}`, type: 'FLOAT' as const }))] };
+}
 
 /** A trained uplift model (see the module comment). */
 export class UpliftModel extends StoredModel implements ScoringModel {
@@ -61,22 +96,37 @@ export class UpliftModel extends StoredModel implements ScoringModel {
   }
 
   get outputs(): OutputColumn[] {
-    return kindColumns(UPLIFT_OUTPUTS, this.manifest.name);
+    return kindColumns(this.state.arms ? armOutputs(this.state.arms) : UPLIFT_OUTPUTS, this.manifest.name);
   }
 
   get ranked(): RankedOutput[] {
     return kindRanked(UPLIFT_OUTPUTS, this.manifest.name);
   }
 
-  /** The predicted uplift of each row of a block. */
-  async predict(block: FeatureBlock): Promise<Float32Array> {
+  /** Each network's raw output on a block's rows. */
+  private async logits(block: FeatureBlock): Promise<Record<string, Float32Array>> {
     const out: Record<string, Float32Array> = {};
     for (const [role, mlp] of Object.entries(this.networks)) out[role] = await mlp.inSpans(block.data, block.cols, 1, (x) => mlp.logits(x as tf.Tensor2D));
-    return combineUplift(this.state.learner, out, this.state.treatedShare);
+    return out;
+  }
+
+  /** The predicted uplift of each row of a block (with several arms, the best arm's). */
+  async predict(block: FeatureBlock): Promise<Float32Array> {
+    const out = await this.logits(block);
+    return this.state.arms ? armUplifts(out, this.state.arms.length).best : combineUplift(this.state.learner, out, this.state.treatedShare);
+  }
+
+  /** With several arms: each arm's uplift per row, the best arm (1-based) and its uplift. @throws Error for a model of one treated arm. */
+  async predictArms(block: FeatureBlock): Promise<ReturnType<typeof armUplifts>> {
+    if (!this.state.arms) throw new Error(`model "${this.manifest.name}" has one treated arm`);
+    return armUplifts(await this.logits(block), this.state.arms.length);
   }
 
   async score(block: FeatureBlock): Promise<Record<string, OutputData>> {
-    return { [this.col('uplift')]: await this.predict(block) };
+    const arms = this.state.arms;
+    if (!arms) return { [this.col('uplift')]: await this.predict(block) };
+    const r = await this.predictArms(block);
+    return { [this.col('uplift')]: r.best, [this.col('arm')]: Array.from(r.arm, (k) => arms[k - 1]), ...Object.fromEntries(r.perArm.map((u, k) => [this.col(`uplift_${k + 1}`), u])) };
   }
 
   dispose(): void {
@@ -94,7 +144,7 @@ export class UpliftModel extends StoredModel implements ScoringModel {
   static fromStore(manifest: Manifest, weights: Map<string, Weight>): UpliftModel {
     const state = stateOf(manifest, UpliftStateSchema);
     const networks: Record<string, Mlp> = {};
-    for (const role of NETWORKS[state.learner]) {
+    for (const role of networkRoles(state)) {
       const own = new Map([...weights].filter(([k]) => k.startsWith(`${role}.`)).map(([k, w]) => [k.slice(role.length + 1), { ...w, name: k.slice(role.length + 1) }]));
       networks[role] = Mlp.fromWeights(state.networks[role], own);
     }

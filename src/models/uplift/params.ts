@@ -6,6 +6,7 @@ export const UPLIFT_PARAMS = {
   label: text('the outcome column: 0/1, true/false or yes/no (rows with another value are left out and counted)', 'COL', 'required'),
   treatment: text('the arm of each row in the randomized campaign: 1 treated, 0 control (or true/false, yes/no), or any values with --treated', 'COL', 'required'),
   treated: text('the --treatment value that means treated; every other value is control, null is left out', 'VALUE'),
+  control: text('the --treatment value of the control arm: every other value is a treatment arm of its own (several arms: a T-learner per arm against the control); not with --treated', 'VALUE'),
   learner: choice(['auto', 't', 'x', 'dr'], 'the meta-learner on the MLP: T (two outcome models), X (Kunzel et al. 2019), DR (Kennedy 2020); auto: the best Qini coefficient on the validation rows', 'auto'),
   ...network('64,32', 'logistic regressions', 0.1, 1e-4),
   ema: real('decay of an exponential moving average of the weights (Polyak averaging); 0: none', { min: 0, max: 0.9999 }, 0.99),

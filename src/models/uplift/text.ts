@@ -7,7 +7,7 @@ import type { UpliftReport } from './train.js';
 export function testRows(r: UpliftReport): Array<Record<string, string>> {
   const chosen = r.learner.chosen;
   return Object.entries(r.test).map(([name, e]) => ({
-    model: name === chosen ? `${name} (saved)` : name,
+    model: name === chosen || name.startsWith(`${chosen}, arm `) ? `${name} (saved)` : name,
     qini: e.qini.toFixed(5),
     'qini norm.': e.qiniNormalized.toFixed(3),
     auuc: e.auuc.toFixed(5),

@@ -21,6 +21,13 @@
  *   same training rows (no cross-fitting: with early stopping on held-out rows the networks
  *   do not memorize them; the test rows decide how well it ranks).
  * Regressions are the same MLP with one linear output trained on squared error.
+ *
+ * Several treatment arms (--control VALUE: every other value of the treatment column is an
+ * arm): a T-learner per arm against one control model, of MLPs and of logistic regressions
+ * (the multi-treatment T-learner of Zhao and Harinen, "Uplift modeling for multiple
+ * treatments with cost optimization", DSAA 2019, as causalml's BaseTClassifier fits it), each
+ * arm's Qini on its own rows and the control's; the S-learner baseline takes one 0/1 input per
+ * arm. The X- and DR-learners take one treated arm.
  */
 import { initBackend, tf } from '../../compute/backend.js';
 import type { FittedTransform } from '../../features/transform.js';
@@ -38,7 +45,7 @@ import { requireLabel } from '../columns.js';
 import { loadLabeled } from '../labeled.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { trainedOn, type ModelStore } from '../registry.js';
-import { combineUplift, LEARNERS, UpliftModel, type Learner, type UpliftState } from './model.js';
+import { armUplifts, combineUplift, LEARNERS, UpliftModel, type Learner, type UpliftState } from './model.js';
 
 export type TrainUpliftOptions = KindOptions<typeof UPLIFT_PARAMS> & {
   name: string;
@@ -54,10 +61,13 @@ type Resolved = ReturnType<typeof resolve>;
 const VALID = 0.15;
 const TEST = 0.25;
 
-/** Campaign rows: features, outcome and arm (1 treated, 0 control). */
+/** Campaign rows: features, outcome and arm (1 treated, 0 control; with several arms 1.. each arm). */
 export interface CampaignRows extends Labeled {
   t: Uint8Array;
 }
+
+/** The most treatment arms beside the control (each trains two outcome networks and a logistic one). */
+export const MAX_ARMS = 10;
 
 export interface PreparedUplift {
   data: Dataset;
@@ -65,6 +75,8 @@ export interface PreparedUplift {
   rows: CampaignRows;
   /** Rows left out: no 0/1 outcome, or an arm that is neither treated nor control. */
   skipped: { outcome: number; treatment: number };
+  /** With several treatment arms (--control): their values; arm k of `rows.t` is arms[k - 1]. */
+  arms?: string[];
   split: { train: Int32Array; valid: Int32Array; test: Int32Array };
 }
 
@@ -92,6 +104,8 @@ export interface FittedUplift {
 
 export interface UpliftReport {
   split: { train: number; valid: number; test: number; treated: { train: number; test: number } };
+  /** With several treatment arms: their values; `test` then holds each candidate and baseline per arm ("<name>, arm <value>"), validQini their mean over the arms. */
+  arms?: string[];
   skipped: PreparedUplift['skipped'];
   treatedShare: number;
   learner: { chosen: string; learner: Learner; rule: string; validQini: Record<string, number> };
@@ -105,12 +119,30 @@ export function requireTreatment(data: Dataset, treatment: string): void {
   if (!data.columns.some((c) => c.name === treatment)) throw new UserError(`${data.tables[0].path}: no treatment column "${treatment}" (columns: ${data.columns.map((c) => c.name).join(', ')})`);
 }
 
+/** Whether a treatment cell holds `value`: the same trimmed text, or the same number. */
+function isValue(v: string, value: string): boolean {
+  const n = Number(value);
+  return v.trim() === value.trim() || (value.trim() !== '' && Number.isFinite(n) && Number(v) === n);
+}
+
 /** 0/1 per value of the treatment column: `treated` names the treated value, else 1/0, true/false, yes/no; NaN for anything else. */
 function armOf(v: string | null, treated: string | undefined): number {
   if (v === null) return NaN;
   if (treated === undefined) return parseBool(v);
-  const n = Number(treated);
-  return v.trim() === treated.trim() || (treated.trim() !== '' && Number.isFinite(n) && Number(v) === n) ? 1 : 0;
+  return isValue(v, treated) ? 1 : 0;
+}
+
+/**
+ * The arm of each treatment cell with a control value (--control): 0 for the control, k for
+ * the k-th other value (trimmed, in numeric-aware order), NaN for null.
+ * @throws UserError when no other value is there, or more than MAX_ARMS.
+ */
+function armsOf(cells: (string | null)[], control: string, column: string): { arm: number[]; values: string[] } {
+  const values = [...new Set(cells.filter((v): v is string => v !== null && !isValue(v, control)).map((v) => v.trim()))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (!values.length) throw new UserError(`column "${column}": every row with an arm holds the control value "${control}"; a campaign needs a treated arm beside it`);
+  if (values.length > MAX_ARMS) throw new UserError(`column "${column}": ${values.length} values beside the control "${control}" (e.g. ${values.slice(0, 5).map((v) => JSON.stringify(v)).join(', ')}); at most ${MAX_ARMS} treatment arms`);
+  const index = new Map(values.map((v, k) => [v, k + 1]));
+  return { arm: cells.map((v) => (v === null ? NaN : isValue(v, control) ? 0 : index.get(v.trim())!)), values };
 }
 
 /**
@@ -124,16 +156,21 @@ async function prepareUplift(data: Dataset, transform: FittedTransform, opts: Tr
   requireTreatment(data, opts.treatment);
   if (transform.features.some((f) => f.name === opts.treatment)) throw new UserError(`treatment "${opts.treatment}" is also a feature: remove it from the feature spec`);
   const loading = (opts.progress ?? (() => silentProgress))('load');
+  if (o.treated !== undefined && o.control !== undefined) throw new UserError('--treated and --control: give one (--treated VALUE: one treated arm, the rest control; --control VALUE: the control, each other value an arm)');
   const labeled = await loadLabeled(data, transform, opts.label, loading, [opts.treatment]);
-  const arms = labeled.groups[0].map((v) => armOf(v, o.treated));
+  const several = o.control === undefined ? undefined : armsOf(labeled.groups[0], o.control, opts.treatment);
+  const arms = several?.arm ?? labeled.groups[0].map((v) => armOf(v, o.treated));
+  // One value beside the control is the one-arm campaign: that value is the treated.
+  const armNames = several && several.values.length > 1 ? several.values : undefined;
   const keep = Int32Array.from(arms.flatMap((a, i) => (Number.isNaN(a) ? [] : [i])));
   const d = labeled.d;
   const x = new Float32Array(keep.length * d);
   keep.forEach((r, i) => x.set(labeled.x.subarray(r * d, (r + 1) * d), i * d));
   const rows: CampaignRows = { x, d, y: Uint8Array.from(keep, (r) => labeled.y[r]), t: Uint8Array.from(keep, (r) => arms[r]) };
   loading.done(`${keep.length} campaign rows`);
-  for (const arm of [1, 0]) {
-    const name = arm ? `treated${o.treated !== undefined ? ` ("${o.treated}")` : ''}` : 'control';
+  const armList = [...Array.from({ length: armNames?.length ?? 1 }, (_, k) => k + 1), 0];
+  for (const arm of armList) {
+    const name = armNames ? (arm ? `arm "${armNames[arm - 1]}"` : `control ("${o.control}")`) : arm ? `treated${o.treated !== undefined ? ` ("${o.treated}")` : ''}` : 'control';
     let n = 0;
     let pos = 0;
     rows.t.forEach((t, i) => {
@@ -142,17 +179,17 @@ async function prepareUplift(data: Dataset, transform: FittedTransform, opts: Tr
       pos += rows.y[i];
     });
     if (n < o.minArm || pos < 20) {
-      throw new UserError(`column "${opts.treatment}": the ${name} arm has ${n} rows with an outcome and ${pos} conversions; uplift needs at least ${o.minArm} rows and 20 conversions in each arm (--min-arm)${o.treated === undefined ? '; name the treated value with --treated VALUE if the column is not 0/1' : ''}`);
+      throw new UserError(`column "${opts.treatment}": the ${name} arm has ${n} rows with an outcome and ${pos} conversions; uplift needs at least ${o.minArm} rows and 20 conversions in each arm (--min-arm)${o.treated === undefined && o.control === undefined ? '; name the treated value with --treated VALUE if the column is not 0/1' : ''}`);
     }
   }
-  const parts = [1, 0].map((arm) => {
+  const parts = armList.map((arm) => {
     const idx = Int32Array.from(Array.from(rows.t).flatMap((t, i) => (t === arm ? [i] : [])));
     const s = stratifiedSplit(Uint8Array.from(idx, (r) => rows.y[r]), VALID, TEST, o.seed + arm);
     return { train: s.train.map((i) => idx[i]), valid: s.valid.map((i) => idx[i]), test: s.test.map((i) => idx[i]) };
   });
-  const join = (a: Int32Array, b: Int32Array) => Int32Array.from([...a, ...b]).sort();
-  const split = { train: join(parts[0].train, parts[1].train), valid: join(parts[0].valid, parts[1].valid), test: join(parts[0].test, parts[1].test) };
-  return { data, transform, rows, skipped: { outcome: labeled.unlabeled, treatment: arms.length - keep.length }, split };
+  const join = (key: 'train' | 'valid' | 'test') => Int32Array.from(parts.flatMap((q) => [...q[key]])).sort();
+  const split = { train: join('train'), valid: join('valid'), test: join('test') };
+  return { data, transform, rows, skipped: { outcome: labeled.unlabeled, treatment: arms.length - keep.length }, split, ...(armNames && { arms: armNames }) };
 }
 
 const inArm = (rows: Int32Array, t: Uint8Array, arm: number) => rows.filter((r) => t[r] === arm);
@@ -197,6 +234,27 @@ function evaluateOn(score: Float32Array, p: PreparedUplift, rows: Int32Array): U
   return upliftEvaluation(score, Uint8Array.from(rows, (r) => p.rows.t[r]), Uint8Array.from(rows, (r) => p.rows.y[r]));
 }
 
+/** Qini of arm k against the control: `score` (one value per row of `rows`) on the rows of that arm and of the control, arm k as the treated. */
+function evaluateArm(score: Float32Array, p: PreparedUplift, rows: Int32Array, k: number): UpliftEvaluation {
+  const at = Array.from(rows.keys()).filter((i) => p.rows.t[rows[i]] === k || p.rows.t[rows[i]] === 0);
+  return upliftEvaluation(
+    Float32Array.from(at, (i) => score[i]),
+    Uint8Array.from(at, (i) => (p.rows.t[rows[i]] === k ? 1 : 0)),
+    Uint8Array.from(at, (i) => p.rows.y[rows[i]]),
+  );
+}
+
+/** An outcome classifier of one arm's training rows, early stopping on its validation rows; `linear`: logistic regression (no hidden layer, no dropout or weight average). */
+async function classifier(p: PreparedUplift, o: Resolved, progress: StageProgress, arm: number, role: string, linear = false): Promise<Mlp> {
+  const { rows, split } = p;
+  const trainRows = inArm(split.train, rows.t, arm);
+  const line = progress(role, 'samples');
+  const config = linear ? { ...netConfig(o, rows.d, 31 + arm), hidden: [], dropout: 0, learningRate: 1e-2 } : netConfig(o, rows.d, arm);
+  const net = await fitMlp(rows, trainRows, inArm(split.valid, rows.t, arm), config, { ...loopOf(o, trainRows.length, line), ...(linear && { ema: 0 }), classWeight: 'none', trainer: o.trainer });
+  line.done(`best epoch ${net.bestEpoch}`);
+  return net.mlp;
+}
+
 /**
  * Fits the T-learner's classifiers, then (for auto, x or dr) the X- and DR-learners'
  * regressions on their imputed targets, and keeps the learner `--learner` names or, for auto,
@@ -207,16 +265,9 @@ async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<F
   const progress = opts.progress ?? (() => silentProgress);
   const started = performance.now();
   const { rows, split } = p;
+  if (p.arms) return fitArms(p, opts);
   const e = inArm(split.train, rows.t, 1).length / split.train.length;
-  // An outcome classifier of one arm; `linear`: logistic regression (no hidden layer, no dropout or weight average).
-  const classify = async (arm: number, role: string, linear = false) => {
-    const trainRows = inArm(split.train, rows.t, arm);
-    const line = progress(role, 'samples');
-    const config = linear ? { ...netConfig(o, rows.d, 31 + arm), hidden: [], dropout: 0, learningRate: 1e-2 } : netConfig(o, rows.d, arm);
-    const net = await fitMlp(rows, trainRows, inArm(split.valid, rows.t, arm), config, { ...loopOf(o, trainRows.length, line), ...(linear && { ema: 0 }), classWeight: 'none', trainer: o.trainer });
-    line.done(`best epoch ${net.bestEpoch}`);
-    return net.mlp;
-  };
+  const classify = (arm: number, role: string, linear = false) => classifier(p, o, progress, arm, role, linear);
   const candidates: FittedUplift['candidates'] = {};
   const t = { mu1: await classify(1, 'mu1'), mu0: await classify(0, 'mu0') };
   const wanted = o.learner === 'auto' ? LEARNERS : [o.learner];
@@ -256,30 +307,74 @@ async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<F
   return { chosen, learner, networks, candidates, treatedShare: e, params, seconds: (performance.now() - started) / 1000, dispose: disposeAll };
 }
 
-/** The S-learner baseline's uplift on the test rows: one logistic regression on the features and the arm (the T-learner logistic is a candidate of fitUplift). */
-async function sLearner(p: PreparedUplift, o: Resolved, progress: StageProgress): Promise<Float32Array> {
+/**
+ * Several treatment arms: a T-learner per arm against one control model (mu0, mu1..), of MLPs
+ * and of logistic regressions; with --learner auto the one with the higher mean over the arms
+ * of each arm's validation Qini is kept.
+ * @throws UserError for --learner x or dr (one treated arm only).
+ */
+async function fitArms(p: PreparedUplift, opts: TrainUpliftOptions): Promise<FittedUplift> {
+  const o = resolve(opts);
+  if (o.learner === 'x' || o.learner === 'dr') throw new UserError(`--learner ${o.learner}: with several treatment arms (--control) the learner is a T-learner per arm: give --learner t or auto`);
+  const progress = opts.progress ?? (() => silentProgress);
+  const started = performance.now();
   const { rows, split } = p;
+  const arms = p.arms!;
+  const fitNets = async (linear: boolean): Promise<Networks> => {
+    const nets: Networks = { mu0: await classifier(p, o, progress, 0, `mu0${linear ? ' linear' : ''} (control)`, linear) };
+    for (const [k, v] of arms.entries()) nets[`mu${k + 1}`] = await classifier(p, o, progress, k + 1, `mu${k + 1}${linear ? ' linear' : ''} (${v})`, linear);
+    return nets;
+  };
+  const candidate = async (networks: Networks): Promise<Candidate> => {
+    const { perArm } = await armsOn(networks, rows, split.valid, arms.length);
+    return { learner: 't', networks, validQini: perArm.reduce((sum, u, k) => sum + evaluateArm(u, p, split.valid, k + 1).qini, 0) / arms.length };
+  };
+  const candidates: FittedUplift['candidates'] = { 't-learner mlp': await candidate(await fitNets(false)), 't-learner logistic': await candidate(await fitNets(true)) };
+  const chosen = o.learner === 'auto' ? Object.entries(candidates).sort((a, b) => b[1].validQini - a[1].validQini)[0][0] : 't-learner mlp';
+  const treated = split.train.filter((r) => rows.t[r] > 0).length / split.train.length;
+  const params = { label: opts.label, treatment: opts.treatment, control: o.control, arms, learner: o.learner, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, maxEpochs: o.maxEpochs, patience: o.patience, ema: o.ema, seed: o.seed };
+  const disposeAll = () => new Set(Object.values(candidates).flatMap((c) => Object.values(c.networks))).forEach((m) => m.dispose());
+  return { chosen, learner: 't', networks: candidates[chosen].networks, candidates, treatedShare: treated, params, seconds: (performance.now() - started) / 1000, dispose: disposeAll };
+}
+
+/** Each arm's uplift on `rows` from a T-learner per arm's networks (mu0, mu1..). */
+async function armsOn(networks: Networks, data: Pick<Labeled, 'x' | 'd'>, rows: Int32Array, arms: number): Promise<ReturnType<typeof armUplifts>> {
+  const out: Record<string, Float32Array> = {};
+  for (const [role, mlp] of Object.entries(networks)) out[role] = await predictLogits(mlp, data, rows);
+  return armUplifts(out, arms);
+}
+
+/**
+ * The S-learner baseline's uplift of each arm on the test rows: one logistic regression on the
+ * features and the arm as one more input (one 0/1 input per arm with several), the arm's
+ * prediction less the control's (the T-learner logistic is a candidate of fitUplift).
+ */
+async function sLearner(p: PreparedUplift, o: Resolved, progress: StageProgress): Promise<Float32Array[]> {
+  const { rows, split } = p;
+  const arms = p.arms?.length ?? 1;
   const lr = (d: number, salt: number): MlpConfig => ({ inputs: d, hidden: [], dropout: 0, l2: o.l2, learningRate: 1e-2, seed: o.seed + salt });
-  // S-learner: the features and the arm as one more input.
-  const d = rows.d + 1;
+  const d = rows.d + arms;
   const xs = new Float32Array(rows.y.length * d);
   for (let i = 0; i < rows.y.length; i++) {
     xs.set(rows.x.subarray(i * rows.d, (i + 1) * rows.d), i * d);
-    xs[i * d + rows.d] = rows.t[i];
+    if (rows.t[i]) xs[i * d + rows.d + rows.t[i] - 1] = 1;
   }
   const s = { x: xs, y: rows.y, d };
   const line = progress('baseline', 'samples');
   const sNet = await fitMlp(s, split.train, split.valid, lr(d, 30), { ...loopOf(o, split.train.length, line), ema: 0, classWeight: 'none', trainer: o.trainer });
-  const withArm = (arm: number) => {
+  // The test rows' features with the arm inputs set to arm k (0: the control).
+  const withArm = (k: number) => {
     const x = Float32Array.from(xs);
-    for (const r of split.test) x[r * d + rows.d] = arm;
+    for (const r of split.test) for (let j = 0; j < arms; j++) x[r * d + rows.d + j] = j + 1 === k ? 1 : 0;
     return predictLogits(sNet.mlp, { x, d }, split.test);
   };
   const sig = (z: number) => 1 / (1 + Math.exp(-z));
-  const [s1, s0] = [await withArm(1), await withArm(0)];
+  const s0 = await withArm(0);
+  const out: Float32Array[] = [];
+  for (let k = 1; k <= arms; k++) out.push(Float32Array.from(await withArm(k), (z, i) => sig(z) - sig(s0[i])));
   sNet.mlp.dispose();
   line.done('S-learner logistic regression');
-  return Float32Array.from(s1, (z, i) => sig(z) - sig(s0[i]));
+  return out;
 }
 
 /** Every learner and baseline on the untouched test rows; the learners not chosen are released. */
@@ -287,20 +382,28 @@ async function evaluateUplift(p: PreparedUplift, f: FittedUplift, opts: TrainUpl
   const o = resolve(opts);
   const { split, rows } = p;
   const test: Record<string, UpliftEvaluation> = {};
-  for (const [name, c] of Object.entries(f.candidates)) test[name] = evaluateOn(await upliftOn(c.learner, c.networks, rows, split.test, f.treatedShare), p, split.test);
-  test['s-learner logistic'] = evaluateOn(await sLearner(p, o, opts.progress ?? (() => silentProgress)), p, split.test);
+  const arms = p.arms;
+  for (const [name, c] of Object.entries(f.candidates)) {
+    if (!arms) test[name] = evaluateOn(await upliftOn(c.learner, c.networks, rows, split.test, f.treatedShare), p, split.test);
+    else (await armsOn(c.networks, rows, split.test, arms.length)).perArm.forEach((u, k) => (test[`${name}, arm ${arms[k]}`] = evaluateArm(u, p, split.test, k + 1)));
+  }
+  const s = await sLearner(p, o, opts.progress ?? (() => silentProgress));
+  if (!arms) test['s-learner logistic'] = evaluateOn(s[0], p, split.test);
+  else s.forEach((u, k) => (test[`s-learner logistic, arm ${arms[k]}`] = evaluateArm(u, p, split.test, k + 1)));
   const validQini = Object.fromEntries(Object.entries(f.candidates).map(([k, c]) => [k, c.validQini]));
   const kept = new Set(Object.values(f.networks));
   for (const c of Object.values(f.candidates)) for (const m of Object.values(c.networks)) if (!kept.has(m)) m.dispose();
   f.candidates = { [f.chosen]: f.candidates[f.chosen] };
   return {
-    split: { train: split.train.length, valid: split.valid.length, test: split.test.length, treated: { train: inArm(split.train, rows.t, 1).length, test: inArm(split.test, rows.t, 1).length } },
+    split: { train: split.train.length, valid: split.valid.length, test: split.test.length, treated: { train: split.train.filter((r) => rows.t[r] > 0).length, test: split.test.filter((r) => rows.t[r] > 0).length } },
+    ...(arms && { arms }),
     skipped: p.skipped,
     treatedShare: f.treatedShare,
     learner: {
       chosen: f.chosen,
       learner: f.learner,
-      rule: o.learner === 'auto' ? 'the highest Qini coefficient on the validation rows, among the MLP learners and the logistic T-learner' : `--learner ${o.learner}`,
+      rule:
+        o.learner !== 'auto' ? `--learner ${o.learner}` : arms ? "the highest mean over the arms of each arm's Qini coefficient on the validation rows, between the MLP and the logistic T-learners" : 'the highest Qini coefficient on the validation rows, among the MLP learners and the logistic T-learner',
       validQini,
     },
     test,
@@ -310,7 +413,7 @@ async function evaluateUplift(p: PreparedUplift, f: FittedUplift, opts: TrainUpl
 
 async function saveUplift(store: ModelStore, p: PreparedUplift, f: FittedUplift, report: UpliftReport, opts: TrainUpliftOptions): Promise<UpliftModel> {
   const backend = await initBackend();
-  const state: UpliftState = { learner: f.learner, treatedShare: f.treatedShare, networks: Object.fromEntries(Object.entries(f.networks).map(([k, m]) => [k, m.config])) };
+  const state: UpliftState = { learner: f.learner, treatedShare: f.treatedShare, networks: Object.fromEntries(Object.entries(f.networks).map(([k, m]) => [k, m.config])), ...(p.arms && { arms: p.arms }) };
   const manifest = { ...trainedOn('uplift', opts.name, backend, p.transform, p.data.tables, p.rows.y.length), params: f.params, metrics: report as unknown as Record<string, unknown> };
   return UpliftModel.save(store, manifest, f.networks, state);
 }
