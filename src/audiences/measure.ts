@@ -1,8 +1,9 @@
 /**
  * `audience measure`: what each audience earned against its holdout, read from an outcomes
  * file. The member and holdout ids of every audience folder (`members.parquet` or
- * `members.csv`, `holdout.csv`: a score run's `audiences/` or any tool's split) and the
- * outcomes are joined in one DuckDB plan, ids compared by value (io/ids.ts), and the
+ * `members.csv`, `holdout.csv`: a score run's `audiences/` or any tool's split; counted once
+ * each, see measure-ids.ts) and the outcomes are joined in one DuckDB plan, ids compared by
+ * value (io/ids.ts), and the
  * statistics per audience, group and segment come from aggregates (count, avg, var_samp,
  * covar_samp); metrics/lift.ts turns them into lifts, intervals, p-values and CUPED.
  */

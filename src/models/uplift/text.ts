@@ -30,7 +30,9 @@ export function formatUpliftReport(r: UpliftReport): string {
     `Campaign rows: ${r.split.train} train, ${r.split.valid} validation, ${r.split.test} test (${r.split.treated.test} treated); treated share ${(100 * r.treatedShare).toFixed(1)}%` +
       (r.skipped.outcome || r.skipped.treatment ? `; left out: ${r.skipped.outcome} without a 0/1 outcome, ${r.skipped.treatment} without a known arm` : ''),
     `Learner: ${r.learner.chosen} (${r.learner.rule}; validation Qini: ${valid}); trained in ${r.seconds.toFixed(1)} s`,
-    `On the test rows (uplift over everyone: ${signed(any?.overall ?? NaN, 4)}):`,
+    r.arms
+      ? `On the test rows (each arm's uplift over the control: ${r.arms.map((a) => `${a} ${signed(r.test[`${r.learner.chosen}, arm ${a}`]?.overall ?? NaN, 4)}`).join(', ')}):`
+      : `On the test rows (uplift over everyone: ${signed(any?.overall ?? NaN, 4)}):`,
     table(rows),
     LEGEND,
   ].join('\n');
