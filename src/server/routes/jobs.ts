@@ -7,6 +7,7 @@ import { CheckersBusyError } from '../checker.js';
 import { pingRedis, redisUrl } from '../../execution/redis.js';
 import { findKind } from '../../models/kinds.js';
 import { storeUnavailable } from '../plugins/errors.js';
+import type { Services } from '../services.js';
 
 /** A job as the API shows it: status, progress with rate and ETA, timings, backend, results. */
 export function jobView(job: Readonly<JobRecord>): Static<typeof JobView> {
@@ -49,9 +50,70 @@ export function jobView(job: Readonly<JobRecord>): Static<typeof JobView> {
   };
 }
 
+/** An answer that refuses a submission: its status, the Retry-After seconds (a 503's), and the error body. */
+interface Refusal {
+  code: 409 | 429 | 503;
+  retryAfter?: string;
+  body: { statusCode: number; error: string; message: string };
+}
+
+/**
+ * Why a job cannot be queued now, asked before it is checked: the job store cannot be
+ * written (503), the queue is full (429), or Redis does not answer for a job whose work goes
+ * through the queue (503). Null when it can be queued.
+ */
+async function queueRefusal(services: Services, body: TrainJobBody | ScoreJobBody): Promise<Refusal | null> {
+  const { jobs, maxQueued } = services;
+  const unwritable = jobs.probeWrite();
+  if (unwritable) return { code: 503, retryAfter: '30', body: storeUnavailable(unwritable) };
+  if (jobs.counts().queued >= maxQueued) {
+    return { code: 429, body: { statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${maxQueued} jobs waiting); retry when jobs have started` } };
+  }
+  // Several hosts: a job whose work goes through the queue is refused while Redis is away, not failed later.
+  const url = redisUrl();
+  if (url && (body.type === 'score' || findKind(body.model)?.usesWorkers)) {
+    const answer = await pingRedis(url);
+    if (answer !== 'ok') {
+      return {
+        code: 503,
+        retryAfter: '30',
+        body: { statusCode: 503, error: 'Service Unavailable', message: `Redis (REDIS_URL) does not answer (${answer}): the job's work cannot be queued; retry when /readyz is ready` },
+      };
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks a submission on a checking thread (server/checker.ts: this thread keeps answering
+ * meanwhile), passing its warnings to `warn`; a score job's output folder must not be an
+ * active job's.
+ * @returns the checked spec, or the refusal: 503 while every checker is busy, 409 for an output in use.
+ * @throws what the check throws (a UserError, which the error handler answers 400).
+ */
+async function checkedSpec(services: Services, body: TrainJobBody | ScoreJobBody, warn: (w: string) => void): Promise<{ spec: Record<string, unknown> } | Refusal> {
+  const { jobs, checker } = services;
+  let spec: Record<string, unknown>;
+  try {
+    const checked = await checker.check(body, jobs.activeIds());
+    for (const w of checked.warnings) warn(w);
+    spec = checked.spec;
+  } catch (err) {
+    if (!(err instanceof CheckersBusyError)) throw err;
+    return { code: 503, retryAfter: '5', body: { statusCode: 503, error: 'Service Unavailable', message: err.message } };
+  }
+  if (body.type === 'score') {
+    const holder = jobs.activeWithOutput((spec as { output: string }).output);
+    if (holder) {
+      return { code: 409, body: { statusCode: 409, error: 'Conflict', message: `output ${body.output} is in use by job ${holder} (queued or running); wait for it, cancel it, or choose another folder` } };
+    }
+  }
+  return { spec };
+}
+
 /** POST /v1/jobs (train or score, checked before it is queued), GET /v1/jobs[/:id], POST /v1/jobs/:id/cancel. */
 export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { jobs, scheduler, checker } = app.services;
+  const { jobs, scheduler } = app.services;
   const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `no job ${id}` });
   // A job whose next state waits on a job store that cannot be written says so as its stage.
   const view = (job: Readonly<JobRecord>) => {
@@ -64,39 +126,12 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { summary: 'Submit a train or score job', body: jobRequestSchema(), response: { 202: Accepted, 400: ErrorReply, 409: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply } } },
     async (req, reply) => {
       const body = req.body as TrainJobBody | ScoreJobBody;
-      const unwritable = jobs.probeWrite();
-      if (unwritable) return reply.code(503).header('retry-after', '30').send(storeUnavailable(unwritable));
-      if (jobs.counts().queued >= app.services.maxQueued) {
-        return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${app.services.maxQueued} jobs waiting); retry when jobs have started` });
-      }
-      // Several hosts: a job whose work goes through the queue is refused while Redis is away, not failed later.
-      const url = redisUrl();
-      if (url && (body.type === 'score' || findKind(body.model)?.usesWorkers)) {
-        const answer = await pingRedis(url);
-        if (answer !== 'ok') {
-          return reply
-            .code(503)
-            .header('retry-after', '30')
-            .send({ statusCode: 503, error: 'Service Unavailable', message: `Redis (REDIS_URL) does not answer (${answer}): the job's work cannot be queued; retry when /readyz is ready` });
-        }
-      }
-      // Checked on a checking thread (server/checker.ts): this thread keeps answering meanwhile.
-      let spec: Record<string, unknown>;
-      try {
-        const checked = await checker.check(body, jobs.activeIds());
-        for (const w of checked.warnings) req.log.warn(w);
-        spec = checked.spec;
-      } catch (err) {
-        if (!(err instanceof CheckersBusyError)) throw err;
-        return reply.code(503).header('retry-after', '5').send({ statusCode: 503, error: 'Service Unavailable', message: err.message });
-      }
-      if (body.type === 'score') {
-        const holder = jobs.activeWithOutput((spec as { output: string }).output);
-        if (holder) {
-          return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `output ${body.output} is in use by job ${holder} (queued or running); wait for it, cancel it, or choose another folder` });
-        }
-      }
-      const job = jobs.create(body.type, spec as unknown as Record<string, unknown>);
+      const refused = (r: Refusal) => (r.retryAfter ? reply.code(r.code).header('retry-after', r.retryAfter) : reply.code(r.code)).send(r.body);
+      const refusal = await queueRefusal(app.services, body);
+      if (refusal) return refused(refusal);
+      const checked = await checkedSpec(app.services, body, (w) => req.log.warn(w));
+      if (!('spec' in checked)) return refused(checked);
+      const job = jobs.create(body.type, checked.spec);
       req.log.info({ job: job.id, type: body.type }, 'job submitted');
       scheduler.poke();
       reply.header('location', `/v1/jobs/${job.id}`);
