@@ -13,18 +13,19 @@
  * replays the single-host reservoir draws (reservoirRows) and the workers send the rows
  * those draws keep. Sums differ from one host's only in float32 summation order, so the
  * sizes and iterations agree and centroids to about 1e-4 (standardized units; 1e-3 is the
- * stated and tested tolerance, docs/hosts.md).
+ * stated and tested tolerance, docs/hosts.md). The algorithm's part is models/kmeans/sharded.ts;
+ * this file moves the jobs, the staging folder and the rows' files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { tf } from '../compute/backend.js';
+import type { tf } from '../compute/backend.js';
 import { disposeAll, residentBudgetBytes } from '../compute/memory.js';
 import { columnRequest, transform, type FittedTransform } from '../features/transform.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import { openableInputs } from '../scoring/guard.js';
-import { addParts, augment, batchRowsFor, meanVarianceOf, reservoirRows, sampleRng, shuffleRows, type KMeansData, type SumsAndCounts } from '../models/kmeans/data.js';
-import { assignAndSum } from '../models/kmeans/kernels.js';
+import { addParts, meanVarianceOf, reservoirRows, sampleRng, type KMeansData, type SumsAndCounts } from '../models/kmeans/data.js';
+import { addShardStats, pickSample, placeSample, shardBatches, ShardAccumulator, stepSums, type SamplePick, type ShardStats } from '../models/kmeans/sharded.js';
 import { UserError } from '../util/errors.js';
 import { namingFile, readFloat32File, writeFileNamed } from '../util/files.js';
 import { silentProgress, type Progress } from '../util/progress.js';
@@ -45,14 +46,7 @@ interface LoadJob {
   shard: Shard;
   staging: string;
   /** Rows of the shard (from its first) the sample keeps, ascending, and the slot of each. */
-  pick: { rows: number[]; slots: number[] };
-}
-
-interface LoadResult {
-  rows: number;
-  sum: number[];
-  sumSq: number[];
-  sqNormSum: number;
+  pick: SamplePick;
 }
 
 /** A Lloyd step on one shard: centroids K x D (row-major). */
@@ -138,41 +132,6 @@ function openStaging(staging: string, client: QueueClient): () => void {
 }
 
 /**
- * The shards' load results added in shard order: per-column sums and sums of squares (D
- * each) and the sum of squared row norms.
- * @throws Error naming the shard when one read other than its planned rows.
- */
-function addLoadResults(stats: LoadResult[], shards: Shard[], d: number): { sum: Float64Array; sumSq: Float64Array; sqNormSum: number } {
-  const sum = new Float64Array(d);
-  const sumSq = new Float64Array(d);
-  let sqNormSum = 0;
-  for (const [i, s] of stats.entries()) {
-    if (s.rows !== shards[i].end - shards[i].start) throw new Error(`K-Means shard ${i} read ${s.rows} rows; the plan has ${shards[i].end - shards[i].start}`);
-    for (let j = 0; j < d; j++) {
-      sum[j] += s.sum[j];
-      sumSq[j] += s.sumSq[j];
-    }
-    sqNormSum += s.sqNormSum;
-  }
-  return { sum, sumSq, sqNormSum };
-}
-
-/**
- * The sample (sampleRows x D float32) the single-host reservoir draws: each shard's kept
- * rows, read from the staging folder, placed at their slots, then shuffled by `rng` as
- * loadKMeansData shuffles it.
- */
-function gatherSample(staging: string, picks: Array<LoadJob['pick']>, sampleRows: number, d: number, rng: ReturnType<typeof sampleRng>): Float32Array {
-  const sample = new Float32Array(sampleRows * d);
-  for (const [i, pick] of picks.entries()) {
-    const kept = readFloat32File(sampleFile(staging, i));
-    pick.slots.forEach((slot, at) => sample.set(kept.subarray(at * d, (at + 1) * d), slot * d));
-  }
-  shuffleRows(sample, sampleRows, d, rng);
-  return sample;
-}
-
-/**
  * Loads K-Means training data onto the workers through the queue at `url` and returns it as
  * KMeansData whose Lloyd steps run there (sumsOf). Its sample is the one loadKMeansData
  * draws on one host from the same seed. Mini-batch mode is refused (it streams batches
@@ -193,13 +152,19 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
   try {
     const inputs = data.tables.map((table) => path.resolve(table.path));
     let loaded = 0;
-    const stats = await client.run<LoadJob, LoadResult>(
+    const stats = await client.run<LoadJob, ShardStats>(
       shards.map((shard, i) => ({ id: `${run}-load-${i}`, name: KMEANS_LOAD, label: `K-Means shard ${i}`, data: { inputs, roots: opts.roots, transform: t, shard, staging: opts.staging, pick: picks[i] } })),
       { onResult: (r) => progress.update((loaded += r.rows), rows), onWaiting: opts.onWaiting },
     );
-    const { sum, sumSq, sqNormSum } = addLoadResults(stats, shards, d);
+    const { sum, sumSq, sqNormSum } = addShardStats(stats, shards, d);
     const sampleRows = Math.min(rows, opts.sampleSize);
-    const sample = gatherSample(opts.staging, picks, sampleRows, d, rng);
+    const sample = placeSample(
+      shards.map((_, i) => readFloat32File(sampleFile(opts.staging, i))),
+      picks,
+      sampleRows,
+      d,
+      rng,
+    );
     const meanVariance = meanVarianceOf(sum, sumSq, rows);
     let steps = 0;
     return {
@@ -237,51 +202,24 @@ export async function loadKMeansOnQueue(url: string, data: Dataset, t: FittedTra
   }
 }
 
-/** The sample rows of each shard (offsets from its first row, ascending) and their slots. */
-function pickSample(shards: Shard[], owner: Float64Array): Array<LoadJob['pick']> {
-  const picks = shards.map(() => ({ rows: [] as number[], slots: [] as number[] }));
-  const bySlot = Array.from(owner.keys()).sort((a, b) => owner[a] - owner[b]);
-  let s = 0;
-  for (const slot of bySlot) {
-    while (owner[slot] >= shards[s].first + shards[s].end - shards[s].start) s++;
-    picks[s].rows.push(owner[slot] - shards[s].first);
-    picks[s].slots.push(slot);
-  }
-  return picks;
-}
-
 /**
  * Worker side of a load job: reads the shard's rows through the transform, writes them
  * (rows x D float32) and the sample's rows to the staging folder, returns the sums.
  */
-export async function kmeansLoad(job: LoadJob): Promise<LoadResult> {
+export async function kmeansLoad(job: LoadJob): Promise<ShardStats> {
   if (!fs.existsSync(job.staging)) throw new UserError(`the training's staging folder ${job.staging} is gone (cancelled), or this worker does not see the model store at the same path`);
   const data = await openDataset(await openableInputs(job.roots, job.inputs));
   const table = data.tables[job.shard.table];
   const d = job.transform.outputs.length;
-  const sum = new Float64Array(d);
-  const sumSq = new Float64Array(d);
-  let sqNormSum = 0;
-  let rows = 0;
-  let next = 0;
-  const kept = new Float32Array(job.pick.rows.length * d);
+  const acc = new ShardAccumulator(d, job.pick.rows);
   const file = partFile(job.staging, job.shard.index);
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
     for await (const batch of table.read(columnRequest(job.transform), { range: { start: job.shard.start, end: job.shard.end } })) {
       const block = transform(job.transform, batch);
-      for (let i = 0; i < block.rows; i++) {
-        for (let j = 0; j < d; j++) {
-          const v = block.data[i * d + j];
-          sum[j] += v;
-          sumSq[j] += v * v;
-          sqNormSum += v * v;
-        }
-        if (job.pick.rows[next] === rows + i) kept.set(block.data.subarray(i * d, (i + 1) * d), next++ * d);
-      }
+      acc.addRows(block);
       fs.writeSync(fd, new Uint8Array(block.data.buffer, block.data.byteOffset, block.rows * d * 4));
-      rows += block.rows;
     }
   } catch (err) {
     throw namingFile(err, tmp); // a full store: the message names the file
@@ -289,8 +227,8 @@ export async function kmeansLoad(job: LoadJob): Promise<LoadResult> {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  writeFileNamed(sampleFile(job.staging, job.shard.index), new Uint8Array(kept.buffer));
-  return { rows, sum: Array.from(sum), sumSq: Array.from(sumSq), sqNormSum };
+  writeFileNamed(sampleFile(job.staging, job.shard.index), new Uint8Array(acc.kept.buffer));
+  return acc.stats();
 }
 
 /** Shards' rows resident on this worker's backend, by file, oldest first. */
@@ -310,14 +248,7 @@ function residentRows(job: StepJob) {
   if (!fs.existsSync(job.file)) throw new UserError(`${job.file}: the training's rows are gone (cancelled), or this worker does not see the model store at the same path`);
   const x = readFloat32File(job.file);
   if (x.length !== job.rows * job.cols) throw new Error(`${job.file}: ${x.length} values; expected ${job.rows} x ${job.cols}`);
-  const block = { ids: new BigInt64Array(0), rows: job.rows, cols: job.cols, data: x, names: [], imputed: 0 };
-  const step = batchRowsFor(job.k, job.cols);
-  const entry = { batches: [] as tf.Tensor2D[], rows: [] as number[], bytes };
-  for (let start = 0; start < job.rows; start += step) {
-    const n = Math.min(step, job.rows - start);
-    entry.batches.push(augment(block, start, n));
-    entry.rows.push(n);
-  }
+  const entry = { ...shardBatches(x, job.rows, job.cols, job.k), bytes };
   resident.set(job.file, entry);
   return entry;
 }
@@ -329,22 +260,7 @@ function drop(file: string, entry: { batches: tf.Tensor2D[] }): void {
 
 /** Worker side of a Lloyd step: per-cluster sums (K x D) and counts of the shard's rows. */
 export async function kmeansStep(job: StepJob): Promise<SumsAndCounts> {
-  const entry = residentRows(job);
-  const local: KMeansData = {
-    rows: job.rows,
-    cols: job.cols,
-    resident: true,
-    sqNormSum: 0,
-    meanVariance: 0,
-    sample: new Float32Array(0),
-    sampleRows: 0,
-    async forEachBatch(fn) {
-      for (let b = 0; b < entry.batches.length; b++) await fn(entry.batches[b], entry.rows[b]);
-    },
-    dispose() {},
-  };
-  const { sums, counts } = await assignAndSum(local, Float32Array.from(job.centroids), job.k);
-  return { sums: Array.from(sums), counts: Array.from(counts) };
+  return stepSums(residentRows(job), job.rows, job.cols, Float32Array.from(job.centroids), job.k);
 }
 
 /** The queue handlers a worker registers for K-Means training. */
