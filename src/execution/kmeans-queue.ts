@@ -228,7 +228,7 @@ export async function kmeansLoad(job: LoadJob): Promise<ShardStats> {
   }
   fs.renameSync(tmp, file);
   writeFileNamed(sampleFile(job.staging, job.shard.index), new Uint8Array(acc.kept.buffer));
-  return acc.stats();
+  return acc.result();
 }
 
 /** Shards' rows resident on this worker's backend, by file, oldest first. */

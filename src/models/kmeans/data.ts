@@ -89,111 +89,156 @@ export interface LoadOptions {
   progress?: Progress;
 }
 
+/** Per-feature sums and sums of squares (D each) and the sum of squared row norms, added a row at a time. */
+export class RowStats {
+  readonly sum: Float64Array;
+  readonly sumSq: Float64Array;
+  sqNormSum = 0;
+
+  constructor(d: number) {
+    this.sum = new Float64Array(d);
+    this.sumSq = new Float64Array(d);
+  }
+
+  /** Adds one row (D values). */
+  add(row: Float32Array): void {
+    for (let j = 0; j < row.length; j++) {
+      const v = row[j];
+      this.sum[j] += v;
+      this.sumSq[j] += v * v;
+      this.sqNormSum += v * v;
+    }
+  }
+}
+
+/** A reservoir sample of `size` rows (algorithm R: every row equally likely to be kept), drawn by `rng`. */
+class Reservoir {
+  readonly rows: Float32Array;
+  seen = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly d: number,
+    private readonly rng: Rng,
+  ) {
+    this.rows = new Float32Array(size * d);
+  }
+
+  offer(row: Float32Array): void {
+    const slot = this.seen < this.size ? this.seen : this.rng.int(this.seen + 1);
+    if (slot < this.size) this.rows.set(row, slot * this.d);
+    this.seen++;
+  }
+}
+
+/**
+ * Where the rows are held while they fit the budget: on the host in chunks for the native
+ * Lloyd step (onnxruntime), as [X | 1] tensors on this backend, or dealt round-robin to
+ * partition workers (each its own backend). `add` drops them all once the rows pass the
+ * budget: the data then streams from the source on each pass.
+ */
+class HeldRows {
+  batches: tf.Tensor2D[] | null = [];
+  readonly batchRowCounts: number[] = [];
+  chunks: Float32Array[] | null = null;
+  partitions: WorkerHandle[] | undefined;
+  private readonly loads: Array<Promise<unknown>> = [];
+  private dealt = 0;
+
+  constructor(
+    private readonly d: number,
+    private readonly batchRows: number,
+    private readonly budget: number,
+    engine: LloydEngine,
+    workers: number | undefined,
+    rows: number | undefined,
+  ) {
+    if (rows !== undefined && rows * (d + 1) * 4 > budget) this.batches = null;
+    else if (engine === 'onnx') this.chunks = [];
+    else {
+      const n = workers ?? computeWorkers(rows);
+      if (n > 1) this.partitions = Array.from({ length: n }, () => startWorker(new URL('./partition-worker.ts', import.meta.url), tf.getBackend()));
+    }
+  }
+
+  /** Holds a block's rows; `rowsSoFar` counts the rows before it. */
+  async add(block: FeatureBlock, rowsSoFar: number): Promise<void> {
+    if (this.chunks) {
+      // Host chunks are not on the backend: the budget was checked against the rows before the pass.
+      for (let start = 0; start < block.rows; start += NATIVE_CHUNK_ROWS) this.chunks.push(augmentValues(block, start, Math.min(NATIVE_CHUNK_ROWS, block.rows - start)));
+    } else if (this.batches) {
+      for (let start = 0; start < block.rows; start += this.batchRows) this.hold(block, start, Math.min(this.batchRows, block.rows - start));
+      if ((rowsSoFar + block.rows) * (this.d + 1) * 4 > this.budget) await this.drop();
+    }
+  }
+
+  private hold(block: FeatureBlock, start: number, n: number): void {
+    if (this.partitions) {
+      const data = block.data.slice(start * this.d, (start + n) * this.d);
+      this.loads.push(this.partitions[this.dealt++ % this.partitions.length].call('load', { data, rows: n, cols: this.d }, [data.buffer]));
+    } else {
+      this.batches!.push(augment(block, start, n));
+      this.batchRowCounts.push(n);
+    }
+  }
+
+  private async drop(): Promise<void> {
+    disposeAll(this.batches ?? []);
+    this.batches = null;
+    this.chunks = null;
+    if (this.partitions) await Promise.all(this.partitions.map((p) => p.terminate()));
+    this.partitions = undefined;
+  }
+
+  /** Waits for the partitions' loads. */
+  async loaded(): Promise<void> {
+    await Promise.all(this.loads);
+  }
+}
+
 /** One pass over the source: statistics, a reservoir sample, and resident batches if they fit. */
 export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Promise<KMeansData> {
-  const budget = opts.budgetBytes ?? residentBudgetBytes();
   const batchRows = opts.batchRows ?? batchRowsFor(opts.k, source.cols);
   const progress = opts.progress ?? silentProgress;
   const d = source.cols;
   const rng = sampleRng(opts.seed);
-  const sample = new Float32Array(opts.sampleSize * d);
-  let resident: tf.Tensor2D[] | null = source.rows !== undefined && source.rows * (d + 1) * 4 > budget ? null : [];
-  const residentRows: number[] = [];
-  // Native: resident rows held on the host in chunks, the steps run by onnxruntime.
-  let host: Float32Array[] | null = resident && (opts.engine ?? defaultEngine()) === 'onnx' ? [] : null;
-  // Partitioned: resident rows live in worker threads, batches dealt round-robin.
-  const nWorkers = resident && !host ? (opts.workers ?? computeWorkers(source.rows)) : 0;
-  let partitions: WorkerHandle[] | undefined =
-    nWorkers > 1 ? Array.from({ length: nWorkers }, () => startWorker(new URL('./partition-worker.ts', import.meta.url), tf.getBackend())) : undefined;
-  const loads: Array<Promise<unknown>> = [];
-  let dealt = 0;
+  const stats = new RowStats(d);
+  const reservoir = new Reservoir(opts.sampleSize, d, rng);
+  const held = new HeldRows(d, batchRows, opts.budgetBytes ?? residentBudgetBytes(), opts.engine ?? defaultEngine(), opts.workers, source.rows);
   let rows = 0;
-  let sqNormSum = 0;
-  const sum = new Float64Array(d);
-  const sumSq = new Float64Array(d);
-
   for await (const block of source.blocks()) {
     for (let i = 0; i < block.rows; i++) {
       const row = block.data.subarray(i * d, (i + 1) * d);
-      for (let j = 0; j < d; j++) {
-        const v = row[j];
-        sum[j] += v;
-        sumSq[j] += v * v;
-        sqNormSum += v * v;
-      }
-      // Reservoir sampling (algorithm R): every row equally likely to be kept.
-      const seen = rows + i;
-      const slot = seen < opts.sampleSize ? seen : rng.int(seen + 1);
-      if (slot < opts.sampleSize) sample.set(row, slot * d);
+      stats.add(row);
+      reservoir.offer(row);
     }
-    if (host) {
-      for (let start = 0; start < block.rows; start += NATIVE_CHUNK_ROWS) host.push(augmentValues(block, start, Math.min(NATIVE_CHUNK_ROWS, block.rows - start)));
-    } else if (resident) {
-      for (let start = 0; start < block.rows; start += batchRows) {
-        const n = Math.min(batchRows, block.rows - start);
-        if (partitions) {
-          const data = block.data.slice(start * d, (start + n) * d);
-          loads.push(partitions[dealt++ % partitions.length].call('load', { data, rows: n, cols: d }, [data.buffer]));
-        } else {
-          resident.push(augment(block, start, n));
-          residentRows.push(n);
-        }
-      }
-      if ((rows + block.rows) * (d + 1) * 4 > budget) {
-        disposeAll(resident);
-        resident = null;
-        host = null;
-        if (partitions) await Promise.all(partitions.map((p) => p.terminate()));
-        partitions = undefined;
-      }
-    }
+    await held.add(block, rows);
     rows += block.rows;
     progress.update(rows, source.rows);
   }
-  await Promise.all(loads);
+  await held.loaded();
   const sampleRows = Math.min(rows, opts.sampleSize);
-  shuffleRows(sample, sampleRows, d, rng);
-  const meanVariance = meanVarianceOf(sum, sumSq, rows);
+  shuffleRows(reservoir.rows, sampleRows, d, rng);
+  const base = { rows, cols: d, sqNormSum: stats.sqNormSum, meanVariance: meanVarianceOf(stats.sum, stats.sumSq, rows), sample: reservoir.rows.subarray(0, sampleRows * d), sampleRows };
+  return heldData(base, held, source, batchRows);
+}
 
-  const batches = partitions || host ? null : resident;
-  const parts = partitions;
-  const chunks = host;
+/** The data of a pass (its statistics and sample in `base`) over rows held as `held` holds them, or streamed from `source`. */
+function heldData(base: Omit<KMeansData, 'resident' | 'forEachBatch' | 'dispose'>, held: HeldRows, source: BlockSource, batchRows: number): KMeansData {
+  const d = base.cols;
+  const parts = held.partitions;
+  const chunks = held.chunks;
+  const batches = parts || chunks ? null : held.batches;
   const native = chunks ? new NativeLloyd(chunks, d) : undefined;
   return {
-    rows,
-    cols: d,
-    resident: resident !== null,
+    ...base,
+    resident: held.batches !== null,
     sumsOf: native ? (centroids, k) => native.sums(centroids, k) : parts && (async (centroids, k) => addParts(await Promise.all(parts.map((p) => p.call<SumsAndCounts>('step', { centroids, k }))), k, d)),
     where: native ? 'host (onnxruntime)' : parts ? `${parts.length} threads` : undefined,
-    sqNormSum,
-    meanVariance,
-    sample: sample.subarray(0, sampleRows * d),
-    sampleRows,
     async forEachBatch(fn) {
-      if (batches) {
-        for (let b = 0; b < batches.length; b++) await fn(batches[b], residentRows[b]);
-        return;
-      }
-      for (const chunk of chunks ?? []) {
-        const xa = tf.tensor2d(chunk, [chunk.length / (d + 1), d + 1]);
-        try {
-          await fn(xa, xa.shape[0]);
-        } finally {
-          xa.dispose();
-        }
-      }
-      if (chunks) return;
-      for await (const block of prefetch(source.blocks())) {
-        for (let start = 0; start < block.rows; start += batchRows) {
-          const n = Math.min(batchRows, block.rows - start);
-          const xa = augment(block, start, n);
-          try {
-            await fn(xa, n);
-          } finally {
-            xa.dispose();
-          }
-        }
-      }
+      if (batches) for (let b = 0; b < batches.length; b++) await fn(batches[b], held.batchRowCounts[b]);
+      else if (chunks) for (const chunk of chunks) await withTensor(tf.tensor2d(chunk, [chunk.length / (d + 1), d + 1]), fn);
+      else for await (const block of prefetch(source.blocks())) for (let start = 0; start < block.rows; start += batchRows) await withTensor(augment(block, start, Math.min(batchRows, block.rows - start)), fn);
     },
     dispose() {
       if (batches) disposeAll(batches);
@@ -202,6 +247,15 @@ export async function loadKMeansData(source: BlockSource, opts: LoadOptions): Pr
       for (const p of parts ?? []) void p.terminate();
     },
   };
+}
+
+/** Calls fn with a batch made for it, then disposes the batch. */
+async function withTensor(xa: tf.Tensor2D, fn: (xa: tf.Tensor2D, rows: number) => Promise<void> | void): Promise<void> {
+  try {
+    await fn(xa, xa.shape[0]);
+  } finally {
+    xa.dispose();
+  }
 }
 
 /** The mean per-feature variance of `rows` rows from their per-feature sums and sums of squares. */

@@ -11,7 +11,7 @@
  */
 import type { tf } from '../../compute/backend.js';
 import type { FeatureBlock } from '../../features/transform.js';
-import { augment, batchRowsFor, shuffleRows, type KMeansData, type SumsAndCounts } from './data.js';
+import { augment, batchRowsFor, RowStats, shuffleRows, type KMeansData, type SumsAndCounts } from './data.js';
 import { assignAndSum } from './kernels.js';
 import type { Rng } from '../../util/rng.js';
 
@@ -78,9 +78,7 @@ export function placeSample(kept: Float32Array[], picks: SamplePick[], sampleRow
 
 /** A host's running sums over its shard's rows, and the rows the sample keeps (in pick order). */
 export class ShardAccumulator {
-  readonly sum: Float64Array;
-  readonly sumSq: Float64Array;
-  sqNormSum = 0;
+  private readonly stats: RowStats;
   rows = 0;
   readonly kept: Float32Array;
   private next = 0;
@@ -89,8 +87,7 @@ export class ShardAccumulator {
     private readonly d: number,
     private readonly pick: number[],
   ) {
-    this.sum = new Float64Array(d);
-    this.sumSq = new Float64Array(d);
+    this.stats = new RowStats(d);
     this.kept = new Float32Array(pick.length * d);
   }
 
@@ -98,20 +95,16 @@ export class ShardAccumulator {
   addRows(block: FeatureBlock): void {
     const d = this.d;
     for (let i = 0; i < block.rows; i++) {
-      for (let j = 0; j < d; j++) {
-        const v = block.data[i * d + j];
-        this.sum[j] += v;
-        this.sumSq[j] += v * v;
-        this.sqNormSum += v * v;
-      }
-      if (this.pick[this.next] === this.rows + i) this.kept.set(block.data.subarray(i * d, (i + 1) * d), this.next++ * d);
+      const row = block.data.subarray(i * d, (i + 1) * d);
+      this.stats.add(row);
+      if (this.pick[this.next] === this.rows + i) this.kept.set(row, this.next++ * d);
     }
     this.rows += block.rows;
   }
 
   /** The statistics the coordinator adds (addShardStats). */
-  stats(): ShardStats {
-    return { rows: this.rows, sum: Array.from(this.sum), sumSq: Array.from(this.sumSq), sqNormSum: this.sqNormSum };
+  result(): ShardStats {
+    return { rows: this.rows, sum: Array.from(this.stats.sum), sumSq: Array.from(this.stats.sumSq), sqNormSum: this.stats.sqNormSum };
   }
 }
 
