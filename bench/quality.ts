@@ -6,7 +6,10 @@
  * and with features inferred as `audience train` does without one) and UCI Adult data, and a
  * synthetic marketing table with known structure (a "999 = never contacted" sentinel, heavy
  * tails, an interaction, a non-monotone age effect). Mean and standard deviation over the
- * seeds of ROC-AUC, PR-AUC and log loss on the test split. `--datasets=shoppers,adult`,
+ * seeds of ROC-AUC, PR-AUC and log loss on the test split, and each other variant's paired
+ * difference from the default over the same splits (mean, and a 95% t interval: a change
+ * whose interval holds 0 is not shown by these seeds). `--no-peers` skips the Python peers.
+ * `--datasets=shoppers,adult`,
  * `--seeds=5`, `--variants=default,refit` (variants whose name holds one of these), `--try="l2=0.0001
  * dropout=0.1"` (repeatable: the default with those train flags).
  */
@@ -129,7 +132,7 @@ export async function run(args: string[]): Promise<void> {
     }),
   ];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-quality-'));
-  const py = findPython(['sklearn', 'numpy']);
+  const py = args.includes('--no-peers') ? undefined : findPython(['sklearn', 'numpy']);
   const rows: Array<Record<string, string>> = [];
   const notes: string[] = [];
   for (const ds of DATASETS.filter((d) => !only || only.includes(d.name))) {
@@ -170,12 +173,31 @@ export async function run(args: string[]): Promise<void> {
       rows.push({ dataset: ds.name, model, 'ROC-AUC': meanSd(rs.map((r) => r.roc)), 'PR-AUC': meanSd(rs.map((r) => r.pr)), 'log loss': meanSd(rs.map((r) => r.logLoss)) });
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    for (const [variant] of measured.slice(1)) notes.push(`${ds.name}, ${variant.replace('audience-engine MLP, ', '')} - default, paired over the ${seeds} splits: ${pairedDifference(results.get(variant)!, results.get(measured[0][0])!)}.`);
     notes.push(`${ds.name}: ${ds.about}; seconds a training run (MLP, baseline, evaluation, importance): ${Object.entries(seconds).map(([v, s]) => `${v.replace('audience-engine MLP, ', '')} ${mean(s).toFixed(1)}`).join(', ')}.`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   await report('quality', rows, [
     `${seeds} seeded stratified splits 65/15/20 (train/validation/test) per dataset; mean ± sd on test. Same transformed features for everyone; peers train on the train rows, XGBoost (depth 4, lr 0.03) stops early on the validation rows (and is refitted on train + validation with those rounds); XGBoost with its defaults trains on train + validation.`,
     ...notes,
-    py ? '' : 'Python peers not importable: apt-get install python3-sklearn python3-xgboost',
+    py ? '' : args.includes('--no-peers') ? 'Python peers skipped (--no-peers).' : 'Python peers not importable: apt-get install python3-sklearn python3-xgboost',
   ].filter(Boolean));
+}
+
+/** Two-sided 97.5% quantiles of Student's t for 1-9 degrees of freedom (a 95% interval). */
+const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262];
+
+/** "ROC-AUC +0.0001 [-0.0003, +0.0005], ..." : the mean paired difference a - b per metric over the same splits, with its 95% t interval. */
+function pairedDifference(a: Score[], b: Score[]): string {
+  const n = Math.min(a.length, b.length);
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
+  return (['roc', 'pr', 'logLoss'] as const)
+    .map((k) => {
+      const d = Array.from({ length: n }, (_, i) => a[i][k] - b[i][k]);
+      const m = d.reduce((x, y) => x + y, 0) / n;
+      const sd = n > 1 ? Math.sqrt(d.reduce((x, y) => x + (y - m) ** 2, 0) / (n - 1)) : NaN;
+      const half = (T975[Math.min(n - 2, T975.length - 1)] ?? 1.96) * (sd / Math.sqrt(n));
+      return `${{ roc: 'ROC-AUC', pr: 'PR-AUC', logLoss: 'log loss' }[k]} ${sign(m)} [${sign(m - half)}, ${sign(m + half)}]`;
+    })
+    .join(', ');
 }
