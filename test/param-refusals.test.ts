@@ -2,6 +2,7 @@
  * One parameter contract for the CLI and the service: an invalid training parameter is
  * refused by `audience train` (exit 2) and by POST /v1/jobs (400) with the same message,
  * the flag `--x` named `params.x` in the API (a property over kinds, options and bad values).
+ * What training itself refuses after a job was accepted names the options as the API does too.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { startServer, type Server } from './service-helpers.js';
+import { startServer, waitJob, type Server } from './service-helpers.js';
 
 let dir: string;
 let server: Server;
@@ -64,4 +65,24 @@ it('an invalid parameter gets the same message from the CLI and the API (propert
     }),
     { numRuns: 30 },
   );
+}, 120_000);
+
+it('what training refuses after submission names the options as the API does: params.x in the failed job, --x on the CLI', async () => {
+  // Each value passes the submission's checks (they read no rows) and is refused by the trainer.
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ label: 'label', positive: 'nope' }, /^--positive nope: no row of label "label" holds it/],
+    [{ label: 'label', 'min-class': '30' }, /Add data, or pass --min-class N or --allow-small to train anyway\.$/],
+  ];
+  for (const [params, cliWording] of cases) {
+    const cli = await cliRefusal('propensity', params);
+    expect(cli.code).toBe(2);
+    const refusal = cli.message.split(/^error: /m).pop()!; // after the progress lines of training so far
+    expect(refusal).toMatch(cliWording);
+    const submitted = await server.request('POST', '/v1/jobs', { type: 'train', model: 'propensity', name: 'x', input: ['v.csv'], params });
+    expect(submitted.status).toBe(202);
+    const job = await waitJob(server, submitted.body.id);
+    expect(job.status).toBe('failed');
+    expect(job.error).toBe(refusal.replace(/--([a-z][a-z0-9-]*)/g, 'params.$1'));
+    expect(job.error).not.toMatch(/--[a-z]/);
+  }
 }, 120_000);

@@ -56,12 +56,13 @@ export function labeledExcluded(data: Dataset, o: Labeled): string[] {
 /**
  * The days a label covers: the label's own (written by `audience events --horizon`), or
  * `given`; null when neither says.
- * @throws UserError when `given` contradicts the label's own.
+ * @throws UserError when `given` contradicts the label's own, naming the option as `names` does.
  */
-export function horizonFor(data: Dataset, label: string | undefined, given: number | undefined): number | null {
+export function horizonFor(data: Dataset, label: string | undefined, given: number | undefined, names: ParamNamer = FLAG_NAMES): number | null {
   const own = data.columns.find((c) => c.name === label)?.horizonDays;
   if (own !== undefined && given !== undefined && own !== given) {
-    throw new UserError(`--horizon-days ${given}: label "${label}" of ${data.tables[0].path} covers ${own} days (audience events --horizon); leave --horizon-days out or give ${own}`);
+    const option = names.option('horizon-days');
+    throw new UserError(`${option} ${given}: label "${label}" of ${data.tables[0].path} covers ${own} days (audience events --horizon); leave ${option} out or give ${own}`);
   }
   return given ?? own ?? null;
 }

@@ -14,7 +14,8 @@
  * or as JSON (numbers, text, booleans, lists): numbers are read from numbers or decimal text
  * (never "0x10" or "Infinity"), ranges and enums are checked here, with messages naming the
  * option as the caller names it (a ParamNamer, as scikit-learn's `caller_name`): `--name` on
- * the command line (FLAG_NAMES), `params.name` in the service's API (server/submit.ts).
+ * the command line (FLAG_NAMES), `params.name` in the service's API (server/param-names.ts), at
+ * submission and in what training refuses later (the namer travels in the trainer options: NamedOptions).
  */
 import { Type, type Static, type TBoolean, type TInteger, type TNumber, type TSchema, type TString, type TUnsafe } from 'typebox';
 import { checkName } from './registry.js';
@@ -35,6 +36,20 @@ export interface ParamNamer {
 
 /** The command line's names: `--k` of `audience train kmeans`. */
 export const FLAG_NAMES: ParamNamer = { option: (key) => `--${key}`, where: (kind) => `audience train ${kind}` };
+
+/**
+ * What a kind's trainer options carry beside its params: the namer of the caller that gave
+ * them (training/train.ts sets it from its request), so that what training finds wrong after
+ * the params were checked (a --positive value no label holds, too few seeds) names the option
+ * as that caller does: `params.positive` for a service train job. FLAG_NAMES when absent.
+ */
+// A type, not an interface: option records stay assignable to Record<string, unknown>.
+export type NamedOptions = { names?: ParamNamer };
+
+/** Option `key` as the caller of a training names it (`--key` when it gave no namer). */
+export function optionName(opts: NamedOptions, key: string): string {
+  return (opts.names ?? FLAG_NAMES).option(key);
+}
 
 /** Schema annotations this module reads: the flag's placeholder in help, lists, and a value parser. */
 interface Annotations {
@@ -229,9 +244,9 @@ type StaticOf<S> = S extends TSchema ? Static<S> : never;
  * A kind's trainer options as its schemas `S` declare them (with the feature options): each
  * option camelCased (`--learning-rate` is `learningRate`), typed by its schema (a parsed
  * format by its parser: `hidden` is number[]), all optional. Trainers take these plus their
- * own inputs.
+ * own inputs, and the caller's namer for their messages (NamedOptions).
  */
-export type KindOptions<S> = { [P in keyof ParamsOf<S> & string as CamelCase<P>]?: StaticOf<ParamsOf<S>[P]> };
+export type KindOptions<S> = { [P in keyof ParamsOf<S> & string as CamelCase<P>]?: StaticOf<ParamsOf<S>[P]> } & NamedOptions;
 
 /** KindOptions with the schemas' defaults in place: an option with a default, or required, is always present. */
 export type ResolvedOptions<S> = KindOptions<S> & {

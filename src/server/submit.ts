@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import { parseAudiences } from '../audiences/definition.js';
 import { fileParams, kindOf } from '../models/kinds.js';
-import { checkTrainParams, optionsOf, type ParamNamer } from '../models/params.js';
+import { checkTrainParams, optionsOf } from '../models/params.js';
+import { API_NAMES } from './param-names.js';
 import { openDataset, type Dataset } from '../io/dataset.js';
 import type { ScoreJobSpec, TrainJobSpec } from './jobs/runner.js';
 import { DEFAULT_MAX_REJECTS } from '../scoring/score-options.js';
@@ -31,9 +32,6 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
   return { paths, data };
 }
 
-/** The API's names for a train job's params: `params.k` of a kmeans train job. */
-const PARAM_NAMES: ParamNamer = { option: (key) => `params.${key}`, where: (kind) => `a ${kind} train job` };
-
 /**
  * Checks a train job: its params are options of `audience train` and in range, file params
  * inside the data roots, inputs readable, the label present.
@@ -43,7 +41,7 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   const kind = kindOf(body.model);
   // The kind's parameter schema, as training will check it, before the job is queued; the
   // messages name the options as the request does (params.x).
-  const params = checkTrainParams(kind, body.name, { ...(body.params ?? {}) }, PARAM_NAMES);
+  const params = checkTrainParams(kind, body.name, { ...(body.params ?? {}) }, API_NAMES);
   for (const k of fileParams()) {
     const v = params[k];
     if (v === undefined || (k === 'features' && v === 'auto')) continue;
@@ -53,7 +51,7 @@ export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<
   }
   const { paths, data } = await inputs(roots, body.input);
   // The kind's own checks of the data (its label, treatment or seed-filter column), as training runs them.
-  kind.checkData?.(data, optionsOf(kind, body.name, params, PARAM_NAMES), { names: PARAM_NAMES });
+  kind.checkData?.(data, optionsOf(kind, body.name, params, API_NAMES), { names: API_NAMES });
   return { model: body.model, name: body.name, input: paths, params, roots: roots.roots };
 }
 

@@ -17,7 +17,7 @@ import { openDataset, type Dataset } from '../io/dataset.js';
 import { train } from '../models/estimator.js';
 import type { TrainRun } from '../models/kind.js';
 import { kindOf } from '../models/kinds.js';
-import { checkParams, FLAG_NAMES, optionsOf, type ParamValues } from '../models/params.js';
+import { checkParams, FLAG_NAMES, optionsOf, type ParamNamer, type ParamValues } from '../models/params.js';
 import type { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type StageProgress } from '../util/progress.js';
@@ -38,6 +38,8 @@ export interface TrainRequest {
   roots?: string[];
   /** K-Means over the workers: why its shards are not moving ("0 workers connected for 90 s ..."), undefined once they move. */
   onWaiting?: (why: string | undefined) => void;
+  /** How messages name an option: the caller's (`params.k` for a service job); FLAG_NAMES (`--k`) when absent. */
+  names?: ParamNamer;
 }
 
 /** A trained version and its text report. */
@@ -59,11 +61,13 @@ interface Context {
  */
 export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> {
   const kind = kindOf(req.kind);
-  const o = optionsOf(kind, req.name, checkParams(kind, req.params));
+  const names = req.names ?? FLAG_NAMES;
+  // The namer goes with the options: what the trainers refuse later names options as the caller does.
+  const o = { ...optionsOf(kind, req.name, checkParams(kind, req.params, names), names), names };
   const c: Context = { req, progress: req.progress ?? (() => silentProgress) };
   const run: TrainRun = { progress: c.progress, store: req.store, workers: rowsOnWorkers(req) };
   const data = await dataset(req);
-  kind.checkData?.(data, o, { names: FLAG_NAMES, run });
+  kind.checkData?.(data, o, { names, run });
   const spec = kind.featureSpec ? await kind.featureSpec(data, o) : await featureSpec(c, data, o as FeatureOptions, kind.excluded?.(data, o));
   const options = kind.fitOptions ? await kind.fitOptions({ data, spec, options: o, run }) : o;
   const transform = await fitFeatures(c, data, spec);

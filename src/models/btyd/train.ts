@@ -19,7 +19,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS, type Btyd } from './customers.js';
 import { BgNbdModel, type BgNbdState } from './model.js';
 import { train, type Estimator } from '../estimator.js';
-import { withDefaults, type KindOptions } from '../params.js';
+import { optionName, withDefaults, type KindOptions } from '../params.js';
 import { BGNBD_PARAMS } from './params.js';
 
 /** Customers below which the fit is refused: four parameters need more than a handful. */
@@ -73,7 +73,9 @@ export async function bgnbdSpec(data: Dataset, opts: TrainBgNbdOptions): Promise
   if (missing.length) throw new UserError(`${data.tables[0].path}: no ${missing.join(', ')} column; BG/NBD reads ${RFM_COLUMNS.join(', ')}, the columns 'audience events --amount' writes`);
   const label = labelOf(data, opts);
   if (label && !names.includes(label)) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${names.join(', ')})`);
-  if (!horizonFor(data, label, opts.horizonDays)) throw new UserError('the horizon to predict over is unknown: give --horizon-days N (features from audience events --horizon carry it)');
+  if (!horizonFor(data, label, opts.horizonDays, opts.names)) {
+    throw new UserError(`the horizon to predict over is unknown: give ${optionName(opts, 'horizon-days')} N (features from audience events --horizon carry it)`);
+  }
   const id = opts.id ?? (await inferSpec(data)).spec.id;
   return { ...(id && { id }), numeric: RFM_COLUMNS.map((name) => ({ name })), categorical: [], boolean: [] };
 }
@@ -94,7 +96,7 @@ async function prepareBgNbd(data: Dataset, transform: FittedTransform, opts: Tra
   const usable = summaries.filter((c) => c !== null).length;
   if (usable < MIN_CUSTOMERS) throw new UserError(`${data.tables[0].path}: ${usable} customers with active_days, tenure_days and recency_days; BG/NBD needs at least ${MIN_CUSTOMERS} to estimate its four parameters`);
   if (!summaries.some((c) => c !== null && c.x >= 1 && c.mean > 0)) throw new UserError(`${data.tables[0].path}: no customer bought on two days with a positive amount_repeat_mean; Gamma-Gamma has no spend to fit`);
-  return { data, transform, label, horizonDays: horizonFor(data, label, opts.horizonDays)!, summaries, actual };
+  return { data, transform, label, horizonDays: horizonFor(data, label, opts.horizonDays, opts.names)!, summaries, actual };
 }
 
 /** The BG/NBD + Gamma-Gamma estimates (customers.ts fitBtyd). */

@@ -111,6 +111,6 @@ export async function prepareCltv(data: Dataset, transform: FittedTransform, opt
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
   // A feature that alone tells who buys in the horizon is the label leaking (a copy of a later window, a refund flag...).
   const o = withDefaults(CLTV_PARAMS, opts);
-  const singleFeatureAuc = leakageCheck(valued.x, valued.d, featureGroups(transform), bought, `who buys in "${opts.label}"`, o.allowLeakage);
-  return { data, transform, valued, bought, singleFeatureAuc, horizonDays: horizonFor(data, opts.label, opts.horizonDays), split: stratifiedSplit(bought, 0.15, 0.2, o.seed) };
+  const singleFeatureAuc = leakageCheck(valued.x, valued.d, featureGroups(transform), bought, `who buys in "${opts.label}"`, o.allowLeakage, opts.names);
+  return { data, transform, valued, bought, singleFeatureAuc, horizonDays: horizonFor(data, opts.label, opts.horizonDays, opts.names), split: stratifiedSplit(bought, 0.15, 0.2, o.seed) };
 }

@@ -1,7 +1,7 @@
 /** The lookalike trainer's options, as every step reads them. */
 import { UserError } from '../../util/errors.js';
 import type { StageProgress } from '../../util/progress.js';
-import { withDefaults, type KindOptions } from '../params.js';
+import { optionName, withDefaults, type KindOptions } from '../params.js';
 import { LOOKALIKE_PARAMS } from './params.js';
 import type { SeedSource } from './seeds.js';
 
@@ -25,6 +25,6 @@ export type TrainLookalikeOptions = KindOptions<typeof LOOKALIKE_PARAMS> & {
  */
 export function settings(opts: TrainLookalikeOptions) {
   const o = withDefaults(LOOKALIKE_PARAMS, opts);
-  if (o.hidden.length === 0) throw new UserError('a lookalike embedding needs at least one hidden layer (--hidden 64,32)');
+  if (o.hidden.length === 0) throw new UserError(`a lookalike embedding needs at least one hidden layer (${optionName(opts, 'hidden')} 64,32)`);
   return { ...o, holdout: opts.holdout ?? 0.2 };
 }

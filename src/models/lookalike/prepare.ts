@@ -6,6 +6,7 @@ import type { FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
 import { ID_MATCH_MIN_SHARE } from '../../io/ids.js';
 import { UserError } from '../../util/errors.js';
+import { optionName } from '../params.js';
 import { silentProgress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { settings, type TrainLookalikeOptions } from './options.js';
@@ -46,7 +47,7 @@ export async function prepareLookalike(data: Dataset, transform: FittedTransform
     throw new UserError(
       `seed audience (${source}): ${found} of ${pop.given} seeds are in the population; at least ${minSeeds} are needed for a lookalike worth trusting` +
         (pop.missing.length ? ` (${pop.missing.length} ids not found, e.g. ${pop.missing.slice(0, 5).join(', ')})` : '') +
-        '. Add seeds, or lower --min-seeds.',
+        `. Add seeds, or lower ${optionName(opts, 'min-seeds')}.`,
     );
   }
   if (found === pop.rows) throw new UserError(`seed audience (${source}): every visitor is a seed; there is no one to expand to`);

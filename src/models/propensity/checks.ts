@@ -6,6 +6,7 @@
 import type { FeatureGroup } from '../../features/transform.js';
 import { rocAuc } from '../../metrics/classification.js';
 import { UserError } from '../../util/errors.js';
+import { FLAG_NAMES, optionName, type NamedOptions, type ParamNamer } from '../params.js';
 import { Rng } from '../../util/rng.js';
 
 export const LEAKAGE_AUC = 0.99;
@@ -22,11 +23,11 @@ export interface DataChecks {
 }
 
 /** The checks' options (the propensity params --min-class, --allow-small, --allow-leakage, with their defaults in place). */
-export interface CheckOptions {
+export type CheckOptions = NamedOptions & {
   minClass: number;
   allowSmall: boolean;
   allowLeakage: boolean;
-}
+};
 
 /** One value per row for a feature: the column, or for a one-hot group the level's positive rate. */
 function featureScore(x: Float32Array, d: number, rows: number[], y: Uint8Array, g: FeatureGroup): Float64Array {
@@ -79,10 +80,10 @@ export function checkTrainingData(
   if (!opts.allowSmall && (positives < minClass || negatives < minClass)) {
     throw new UserError(
       `label "${label}" has ${positives} positive and ${negatives} negative rows; at least ${minClass} of each are needed for a model worth trusting ` +
-        `(as GA4 and Segment require). Add data, or pass --min-class N or --allow-small to train anyway.`,
+        `(as GA4 and Segment require). Add data, or pass ${optionName(opts, 'min-class')} N or ${optionName(opts, 'allow-small')} to train anyway.`,
     );
   }
-  const singleFeatureAuc = leakageCheck(x, d, groups, y, `"${label}"`, opts.allowLeakage);
+  const singleFeatureAuc = leakageCheck(x, d, groups, y, `"${label}"`, opts.allowLeakage, opts.names);
   return { rows, positives, negatives, unlabeled, singleFeatureAuc };
 }
 
@@ -90,9 +91,9 @@ export function checkTrainingData(
  * The leakage check: each feature alone as a score of the 0/1 outcome `y` (rows x d features,
  * on a sample of up to LEAKAGE_SAMPLE rows), its AUC as max(AUC, 1 - AUC).
  * @returns the 10 most predictive features, highest first.
- * @throws UserError when one reaches LEAKAGE_AUC, naming it and --allow-leakage (unless allowed).
+ * @throws UserError when one reaches LEAKAGE_AUC, naming it and --allow-leakage as `names` does (unless allowed).
  */
-export function leakageCheck(x: Float32Array, d: number, groups: FeatureGroup[], y: Uint8Array, outcome: string, allowLeakage: boolean): Array<{ feature: string; auc: number }> {
+export function leakageCheck(x: Float32Array, d: number, groups: FeatureGroup[], y: Uint8Array, outcome: string, allowLeakage: boolean, names: ParamNamer = FLAG_NAMES): Array<{ feature: string; auc: number }> {
   const step = Math.max(1, Math.floor(y.length / LEAKAGE_SAMPLE));
   const sample: number[] = [];
   for (let r = 0; r < y.length; r += step) sample.push(r);
@@ -107,7 +108,7 @@ export function leakageCheck(x: Float32Array, d: number, groups: FeatureGroup[],
   if (!allowLeakage && leak && leak.auc >= LEAKAGE_AUC) {
     throw new UserError(
       `feature "${leak.feature}" alone predicts ${outcome} with AUC ${leak.auc.toFixed(4)}: it probably leaks the outcome ` +
-        `(recorded after it, or derived from it). Remove it from the features, or pass --allow-leakage if it is legitimate.`,
+        `(recorded after it, or derived from it). Remove it from the features, or pass ${names.option('allow-leakage')} if it is legitimate.`,
     );
   }
   return singleFeatureAuc.slice(0, 10);

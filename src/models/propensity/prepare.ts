@@ -5,6 +5,7 @@
 import { featureGroups, type FeatureGroup, type FittedTransform } from '../../features/transform.js';
 import type { Dataset } from '../../io/dataset.js';
 import { UserError } from '../../util/errors.js';
+import { optionName } from '../params.js';
 import { silentProgress } from '../../util/progress.js';
 import { labelValues, loadLabeled } from '../labeled.js';
 import type { Labeled } from '../nn/fit.js';
@@ -39,12 +40,12 @@ export async function preparePropensity(data: Dataset, transform: FittedTransfor
   if (labeled.y.length === 0 && o.positive === undefined) {
     throw new UserError(
       `label "${opts.label}": none of its ${labeled.unlabeled} values is 0/1, true/false or yes/no. If it holds other values (such as ">50K" and "<=50K"), ` +
-        'give --positive VALUE, the value that counts as a conversion; every other value counts as none.',
+        `give ${optionName(opts, 'positive')} VALUE, the value that counts as a conversion; every other value counts as none.`,
     );
   }
   const groups = featureGroups(transform);
   if (o.positive !== undefined && labeled.y.length > 0 && !labeled.y.includes(1)) {
-    throw new UserError(`--positive ${o.positive}: no row of label "${opts.label}" holds it (values found: ${(await labelValues(data, opts.label)).map((v) => `"${v}"`).join(', ')})`);
+    throw new UserError(`${optionName(opts, 'positive')} ${o.positive}: no row of label "${opts.label}" holds it (values found: ${(await labelValues(data, opts.label)).map((v) => `"${v}"`).join(', ')})`);
   }
   const checks = checkTrainingData(labeled.x, labeled.y, labeled.d, groups, opts.label, labeled.unlabeled, o);
   const split = stratifiedSplit(labeled.y, opts.validFraction ?? DEFAULT_VALID, opts.testFraction ?? DEFAULT_TEST, o.seed);

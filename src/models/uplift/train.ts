@@ -39,7 +39,7 @@ import { silentProgress, type Progress, type StageProgress } from '../../util/pr
 import { train, type Estimator } from '../estimator.js';
 import { fitMlp, gatherRows, predictLogits, tfjsStepper, trainEpochs, type Labeled } from '../nn/fit.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
-import { withDefaults, type KindOptions } from '../params.js';
+import { optionName, withDefaults, type KindOptions } from '../params.js';
 import { UPLIFT_PARAMS } from './params.js';
 import { requireLabel } from '../columns.js';
 import { loadLabeled } from '../labeled.js';
@@ -156,7 +156,10 @@ async function prepareUplift(data: Dataset, transform: FittedTransform, opts: Tr
   requireTreatment(data, opts.treatment);
   if (transform.features.some((f) => f.name === opts.treatment)) throw new UserError(`treatment "${opts.treatment}" is also a feature: remove it from the feature spec`);
   const loading = (opts.progress ?? (() => silentProgress))('load');
-  if (o.treated !== undefined && o.control !== undefined) throw new UserError('--treated and --control: give one (--treated VALUE: one treated arm, the rest control; --control VALUE: the control, each other value an arm)');
+  const option = (key: string) => optionName(opts, key);
+  if (o.treated !== undefined && o.control !== undefined) {
+    throw new UserError(`${option('treated')} and ${option('control')}: give one (${option('treated')} VALUE: one treated arm, the rest control; ${option('control')} VALUE: the control, each other value an arm)`);
+  }
   const labeled = await loadLabeled(data, transform, opts.label, loading, [opts.treatment]);
   const several = o.control === undefined ? undefined : armsOf(labeled.groups[0], o.control, opts.treatment);
   const arms = several?.arm ?? labeled.groups[0].map((v) => armOf(v, o.treated));
@@ -179,7 +182,7 @@ async function prepareUplift(data: Dataset, transform: FittedTransform, opts: Tr
       pos += rows.y[i];
     });
     if (n < o.minArm || pos < 20) {
-      throw new UserError(`column "${opts.treatment}": the ${name} arm has ${n} rows with an outcome and ${pos} conversions; uplift needs at least ${o.minArm} rows and 20 conversions in each arm (--min-arm)${o.treated === undefined && o.control === undefined ? '; name the treated value with --treated VALUE if the column is not 0/1' : ''}`);
+      throw new UserError(`column "${opts.treatment}": the ${name} arm has ${n} rows with an outcome and ${pos} conversions; uplift needs at least ${o.minArm} rows and 20 conversions in each arm (${option('min-arm')})${o.treated === undefined && o.control === undefined ? `; name the treated value with ${option('treated')} VALUE if the column is not 0/1` : ''}`);
     }
   }
   const parts = armList.map((arm) => {
@@ -315,7 +318,10 @@ async function fitUplift(p: PreparedUplift, opts: TrainUpliftOptions): Promise<F
  */
 async function fitArms(p: PreparedUplift, opts: TrainUpliftOptions): Promise<FittedUplift> {
   const o = resolve(opts);
-  if (o.learner === 'x' || o.learner === 'dr') throw new UserError(`--learner ${o.learner}: with several treatment arms (--control) the learner is a T-learner per arm: give --learner t or auto`);
+  const learner = optionName(opts, 'learner');
+  if (o.learner === 'x' || o.learner === 'dr') {
+    throw new UserError(`${learner} ${o.learner}: with several treatment arms (${optionName(opts, 'control')}) the learner is a T-learner per arm: give ${learner} t or auto`);
+  }
   const progress = opts.progress ?? (() => silentProgress);
   const started = performance.now();
   const { rows, split } = p;

@@ -12,6 +12,7 @@ import { openableInputs, openableParams, outputStillInside } from '../../scoring
 import { runScoreJob, type ScoreJobSpec, type TrainJobSpec } from './runner.js';
 import { JobStore, LOG_CHARS, StoreWriteError } from './store.js';
 import { trainFromParams } from '../../training/train.js';
+import { API_NAMES } from '../param-names.js';
 import { reportingProgress } from '../../util/progress.js';
 
 /** A progress stage recorded in the job, when the store can be written: progress is not worth failing the job for. */
@@ -59,6 +60,7 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
           roots: spec.roots,
           onWaiting: (why) => jobs.update(id, { stage: why ? `training: waiting: ${why}` : 'training' }),
           progress: reportingProgress((line) => recordStage(jobs, id, `training: ${line}`)),
+          names: API_NAMES, // what training refuses names the request's params.x, as the submission's checks do
         });
         process.stdout.write(`${outcome.report}\n`);
         const manifest = models.manifest(`${outcome.name}@${outcome.version}`);
