@@ -72,6 +72,7 @@ it('what training refuses after submission names the options as the API does: pa
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ label: 'label', positive: 'nope' }, /^--positive nope: no row of label "label" holds it/],
     [{ label: 'label', 'min-class': '30' }, /Add data, or pass --min-class N or --allow-small to train anyway\.$/],
+    [{ label: 'label', trainer: 'onnx', ensemble: '4', 'min-class': '20' }, /^--trainer onnx trains plain networks: with --ensemble or --embedding, use --trainer tfjs \(or auto\)$/],
   ];
   for (const [params, cliWording] of cases) {
     const cli = await cliRefusal('propensity', params);

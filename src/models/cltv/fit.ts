@@ -5,7 +5,7 @@ import { silentProgress, type Progress } from '../../util/progress.js';
 import { gatherRows, predictLogits, tfjsStepper, trainEpochs, trainsNatively, type EpochRecord, type Trainer } from '../nn/fit.js';
 import { Mlp, type MlpConfig } from '../nn/mlp.js';
 import { NativeStepper } from '../nn/native.js';
-import { withDefaults } from '../params.js';
+import { withDefaults, type NamedOptions } from '../params.js';
 import type { CltvState } from './model.js';
 import type { TrainCltvOptions } from './options.js';
 import { CLTV_PARAMS } from './params.js';
@@ -26,7 +26,7 @@ async function meanLoss(out: Float32Array, data: Valued, rows: Int32Array): Prom
  * the training rows' buying log-odds and mean log spend, so the first epochs learn features,
  * not the scale of money.
  */
-async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: { batchSize: number; maxEpochs: number; patience: number; trainer: Trainer; progress: Progress }) {
+async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: { batchSize: number; maxEpochs: number; patience: number; trainer: Trainer; progress: Progress } & NamedOptions) {
   const mlp = Mlp.init({ ...config, outputs: 3 });
   let buyers = 0;
   let logSum = 0;
@@ -41,7 +41,7 @@ async function fitZiln(data: Valued, train: Int32Array, valid: Int32Array, confi
   init[init.length - 1] = Float32Array.from([Math.log(share / (1 - share)), buyers ? logSum / buyers : 0, 0.5]);
   mlp.restore(init);
   const loopOpts = { ...opts, seed: config.seed ^ 0xc17 };
-  if (trainsNatively(opts.trainer, mlp.config, 'ziln')) {
+  if (trainsNatively(opts.trainer, mlp.config, 'ziln', opts)) {
     const stepper = await NativeStepper.create(mlp, data, (rows) => ({ y: Float32Array.from(rows, (r) => data.y[r]), w: new Float32Array(rows.length).fill(1 / rows.length) }), false, 'ziln');
     return { mlp, ...(await trainEpochs(train, loopOpts, stepper, async () => meanLoss(await stepper.logits(valid), data, valid))) };
   }
@@ -74,7 +74,7 @@ export async function fitCltv(p: PreparedCltv, opts: TrainCltvOptions): Promise<
   const config: MlpConfig = { inputs: p.valued.d, hidden: o.hidden, dropout: o.dropout, l2: o.l2, learningRate: o.learningRate, seed, outputs: 3 };
   const loop = { batchSize, maxEpochs: o.maxEpochs, patience: o.patience, trainer: o.trainer };
   const training = (opts.progress ?? (() => silentProgress))('ziln', 'samples');
-  const fit = await fitZiln(p.valued, p.split.train, p.split.valid, config, { ...loop, progress: training });
+  const fit = await fitZiln(p.valued, p.split.train, p.split.valid, config, { ...loop, progress: training, names: opts.names });
   training.done(`best epoch ${fit.bestEpoch} of ${fit.history.length}`);
   const maxValue = p.valued.y.reduce((m, v) => Math.max(m, v), 0);
   return {

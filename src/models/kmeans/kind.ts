@@ -1,7 +1,7 @@
 /** The K-Means kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
 import { UserError } from '../../util/errors.js';
 import type { KindDescriptor } from '../kind.js';
-import { withDefaults } from '../params.js';
+import { optionName, withDefaults } from '../params.js';
 import { KMEANS_GRAPH } from '../onnx/model-graphs.js';
 import { KMEANS_OUTPUTS, KMeansModel } from './model.js';
 import { KMEANS_PARAMS } from './params.js';
@@ -20,7 +20,7 @@ rounding). The model store must be on a filesystem every worker sees.`,
   params: KMEANS_PARAMS,
   usesWorkers: true,
   checkData(_data, o, { run }) {
-    if (run?.workers && o.mode === 'minibatch') throw new UserError('train kmeans --mode minibatch runs on one host: use --mode lloyd (or auto) with REDIS_URL, or unset REDIS_URL');
+    if (run?.workers && o.mode === 'minibatch') throw new UserError(`${optionName(o, 'mode')} minibatch runs on one host: use ${optionName(o, 'mode')} lloyd (or auto) with REDIS_URL, or unset REDIS_URL`);
   },
   // Several hosts: the rows go to the workers, in shards of --shard-rows.
   fitOptions: async ({ options: o, run }) => (run.workers ? { ...o, loadData: run.workers(withDefaults(KMEANS_PARAMS, o).shardRows) } : o),

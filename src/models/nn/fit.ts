@@ -9,6 +9,7 @@ import { silentProgress, type Progress } from '../../util/progress.js';
 import { gatherRows as gatherValues } from '../../util/matrix.js';
 import { Rng } from '../../util/rng.js';
 import { UserError } from '../../util/errors.js';
+import { optionName, type NamedOptions } from '../params.js';
 import { nativeStepSupports, type StepLoss } from '../onnx/train-graphs.js';
 import { adamFor, Mlp, type MlpConfig, type MlpOptimizer } from './mlp.js';
 import { classTargets, NativeStepper } from './native.js';
@@ -35,7 +36,7 @@ export interface NetworkOptions {
   patience?: number;
 }
 
-export interface FitOptions {
+export interface FitOptions extends NamedOptions {
   batchSize: number;
   maxEpochs: number;
   /** Epochs without a better validation loss before stopping. */
@@ -285,12 +286,13 @@ export type Trainer = 'auto' | 'onnx' | 'tfjs';
 
 /**
  * Whether `trainer` runs this network on the native step for `loss`.
- * @throws UserError for 'onnx' on a network the native step does not cover.
+ * @throws UserError for 'onnx' on a network the native step does not cover, naming the options as `names` does.
  */
-export function trainsNatively(trainer: Trainer, config: MlpConfig, loss: StepLoss = 'bce'): boolean {
+export function trainsNatively(trainer: Trainer, config: MlpConfig, loss: StepLoss = 'bce', names: NamedOptions = {}): boolean {
   if (trainer === 'tfjs') return false;
   if (trainer === 'onnx') {
-    if (!nativeStepSupports(config, loss)) throw new UserError('--trainer onnx trains plain networks: with --ensemble or --embedding, use --trainer tfjs (or auto)');
+    const name = (key: string) => optionName(names, key);
+    if (!nativeStepSupports(config, loss)) throw new UserError(`${name('trainer')} onnx trains plain networks: with ${name('ensemble')} or ${name('embedding')}, use ${name('trainer')} tfjs (or auto)`);
     return true;
   }
   return nativeStepSupports(config, loss) && tf.getBackend() !== 'webgpu';
@@ -305,7 +307,7 @@ export function trainsNatively(trainer: Trainer, config: MlpConfig, loss: StepLo
  */
 export async function fitMlp(data: Labeled, train: Int32Array, valid: Int32Array, config: MlpConfig, opts: FitOptions): Promise<FitResult> {
   const weights = classWeightsFor(data.y, train, opts.classWeight);
-  const native = trainsNatively(opts.trainer ?? 'auto', config);
+  const native = trainsNatively(opts.trainer ?? 'auto', config, 'bce', opts);
   const mlp = Mlp.init(config);
   const ema = Boolean(opts.ema);
   const loopOpts = { ...opts, seed: config.seed ^ 0xba7c4 };

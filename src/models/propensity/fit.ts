@@ -88,7 +88,7 @@ export async function fitPropensity(p: PreparedPropensity, opts: TrainPropensity
   const training = progress('mlp', 'samples');
   // Dropout 0.2 beat 0 on the UCI data over 5 splits (bench/quality).
   const config: MlpConfig = { ...base, hidden: o.hidden, dropout: o.dropout, encoding, ...(o.ensemble > 1 && { ensemble: o.ensemble }), ...(encoding && o.embedding > 0 && { embedding: o.embedding }) };
-  const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training });
+  const net = await fitMlp(p.labeled, p.split.train, p.split.valid, config, { ...loop, progress: training, names: opts.names });
   training.done(`best epoch ${net.bestEpoch} of ${net.history.length}`);
   const { calibration, threshold } = await calibrateOnValidation(net.mlp, p, o);
   const refit = refits(o, p, net.bestEpoch) ? await refitOnTrainAndValid(p, config, loop, net.bestEpoch, progress('refit', 'samples')) : undefined;
