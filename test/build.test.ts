@@ -53,7 +53,7 @@ beforeAll(async () => {
   expect(build.stderr).toBe('');
   expect(build.stdout).toMatch(/^built dist\/ from src\/ in [\d.]+ s\n$/);
   // Mark two built modules: the CLI's main, and the task a shard thread loads through its boot file.
-  for (const [file, name] of [['cli/main.js', 'cli'], ['jobs/shard-task.js', 'shard-task']]) {
+  for (const [file, name] of [['cli/main.js', 'cli'], ['execution/shard-task.js', 'shard-task']]) {
     fs.appendFileSync(path.join(pkg, 'dist', file), `\n(await import('node:fs')).appendFileSync(process.env.AUDIENCE_TEST_MARK, '${name}\\n');\n`);
   }
   const store = { AUDIENCE_MODEL_STORE: path.join(dir, 'models') };
