@@ -13,7 +13,7 @@ import { upliftEvaluation } from '../src/metrics/uplift.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { renderReport } from '../src/report/report.js';
 import { ModelStore } from '../src/models/registry.js';
-import type { UpliftReport } from '../src/models/uplift/train.js';
+import type { UpliftReport } from '../src/models/uplift/evaluate.js';
 import type { UpliftModel } from '../src/models/uplift/model.js';
 import { CAMPAIGN_COLUMNS, campaignColumns, generateCampaign } from '../src/synthetic/campaign.js';
 

@@ -4,7 +4,10 @@ import { textReport, type KindDescriptor } from '../kind.js';
 import { UPLIFT_OUTPUTS, UpliftModel } from './model.js';
 import { UPLIFT_PARAMS } from './params.js';
 import { formatUpliftReport } from './text.js';
-import { requireTreatment, UPLIFT, type TrainUpliftOptions, type UpliftReport } from './train.js';
+import type { UpliftReport } from './evaluate.js';
+import type { TrainUpliftOptions } from './options.js';
+import { requireTreatment } from './prepare.js';
+import { UPLIFT } from './train.js';
 
 /** The uplift kind's descriptor. */
 export const UPLIFT_KIND: KindDescriptor<TrainUpliftOptions, UpliftReport, typeof UPLIFT_PARAMS> = {

@@ -2,7 +2,7 @@
 import { lineChart, renderSvg } from '../../render/charts.js';
 import { htmlTable, type Section } from '../../render/html.js';
 import { LEGEND, testRows } from './text.js';
-import type { UpliftReport } from './train.js';
+import type { UpliftReport } from './evaluate.js';
 
 /** The model report page's sections of an uplift model: the Qini curves of every candidate and baseline on the test rows, and their table. */
 export async function upliftSections(r: UpliftReport): Promise<Section[]> {

@@ -1,7 +1,7 @@
 /** The uplift kind's text report (after training, in `models show`); its table and legend are the report page's too. */
 import { table } from '../../render/table.js';
 import { signed } from '../report-text.js';
-import type { UpliftReport } from './train.js';
+import type { UpliftReport } from './evaluate.js';
 
 /** One row per candidate and baseline: Qini (both scales), AUUC, uplift among the top 10/20/30%. */
 export function testRows(r: UpliftReport): Array<Record<string, string>> {
