@@ -66,28 +66,18 @@ it('20 score jobs with audiences in one process, shards on the reused pool: tens
   const openFiles = () => fs.readdirSync('/proc/self/fd').length;
   const run = async (i: number) => {
     const model = await loadScoringModel(store, 'seg');
-    // `store` set: the shards go to the process's pool when it has threads (AUDIENCE_WORKERS), else in process.
-    const m = await scoreDataset(data, [model], { output: path.join(dir, `out-${i}`), shardRows: 100, audiences, store: store.root });
+    // `store` set and 2 threads asked for: the shards go to the process's pool.
+    const m = await scoreDataset(data, [model], { output: path.join(dir, `out-${i}`), shardRows: 100, audiences, store: store.root }, { workers: 2 });
     model.dispose();
     fs.rmSync(path.join(dir, `out-${i}`), { recursive: true });
     return m;
   };
-  const saved = process.env.AUDIENCE_WORKERS;
-  process.env.AUDIENCE_WORKERS = '2';
-  try {
-    await checkFlat();
-  } finally {
-    if (saved === undefined) delete process.env.AUDIENCE_WORKERS;
-    else process.env.AUDIENCE_WORKERS = saved;
-  }
-  async function checkFlat() {
-    const first = await run(0);
-    const tensors = tf.memory().numTensors;
-    const files = openFiles();
-    for (let i = 1; i < 20; i++) expect((await run(i)).audiences!.summaries[0].members).toBe(first.audiences!.summaries[0].members);
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(openFiles()).toBeLessThanOrEqual(files + 2);
-  }
+  const first = await run(0);
+  const tensors = tf.memory().numTensors;
+  const files = openFiles();
+  for (let i = 1; i < 20; i++) expect((await run(i)).audiences!.summaries[0].members).toBe(first.audiences!.summaries[0].members);
+  expect(tf.memory().numTensors).toBe(tensors);
+  expect(openFiles()).toBeLessThanOrEqual(files + 2);
 });
 
 it('audience profiles from the staged columns in SQL equal GroupProfiler over the input rows', async () => {

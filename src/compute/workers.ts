@@ -83,6 +83,11 @@ export function serveRequests(handlers: Record<string, (payload: never) => Promi
 export function computeWorkers(rows: number | undefined): number {
   const forced = Number(process.env.AUDIENCE_WORKERS);
   if (Number.isInteger(forced) && forced >= 0) return forced;
+  return autoWorkers(rows);
+}
+
+/** computeWorkers' rule without the AUDIENCE_WORKERS override: one per core (8 at most) on the CPU backends from 200,000 rows, else none. */
+export function autoWorkers(rows: number | undefined): number {
   const backend = tf.getBackend();
   if ((backend !== 'wasm' && backend !== 'cpu') || rows === undefined || rows < 200_000) return 0;
   return Math.min(8, os.cpus().length);

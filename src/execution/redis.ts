@@ -35,9 +35,9 @@ export async function requireRedis(url: string): Promise<void> {
   if (answer !== 'ok') throw new UserError(`Redis at ${shownUrl(url)} does not answer (${answer}): start it, or run without REDIS_URL / --redis`);
 }
 
-/** The Redis URL that switches shards to the queue (`REDIS_URL`), if set. */
-export function redisUrl(): string | undefined {
-  return process.env.REDIS_URL?.trim() || undefined;
+/** The Redis URL that switches shards to the queue (`REDIS_URL` of `env`), if set. */
+export function redisUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.REDIS_URL?.trim() || undefined;
 }
 
 /** 'ok', or why Redis at `url` did not answer a PING within 2 s. */

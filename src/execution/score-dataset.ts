@@ -13,17 +13,19 @@ import { shippedLayouts } from '../scoring/guard.js';
 import { runFence } from '../scoring/fence.js';
 import { planScore, type ScoreManifest, type ScoreOptions } from '../scoring/score.js';
 import { chooseExecutor } from './shard-pool.js';
+import type { ExecutorPolicy } from './policy.js';
 import { runScore } from './run-score.js';
 import { DEFAULT_SHARD_ROWS, planShards } from '../scoring/shards.js';
 
 /**
- * The whole run in this process: plan, every shard in order, finalize. A run that fails
+ * The whole run: plan, the shards where `policy` sends them (default: this process or its
+ * threads by shardWorkers' rule; with models as objects, never threads), finalize. A run that fails
  * removes what it staged, and the folder itself when it made it; an earlier output it was to
  * replace (overwrite) stays as it was.
  * @throws UserError for bad input or an input that changed while the run read it; the output
  *   folder then holds nothing of this run.
  */
-export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions): Promise<ScoreManifest> {
+export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: ScoreOptions, policy: ExecutorPolicy = {}): Promise<ScoreManifest> {
   const plan = planScore(data, models, opts.audiences, opts.maxRejects ?? 0, { columns: opts.keep ?? [], source: '--keep' });
   await initBackend();
   const dir = path.resolve(opts.output);
@@ -41,7 +43,7 @@ export async function scoreDataset(data: Dataset, models: ScoringModel[], opts: 
     const job = opts.store
       ? { input: data.tables.map((t) => t.path), tables: shippedLayouts(data.tables.map((t) => t.layout)), models: models.map(pinnedRef), store: path.resolve(opts.store), audiences: opts.audiences, maxRejects: plan.maxRejects, topFeatures: opts.topFeatures, engine: opts.engine, keep: opts.keep }
       : undefined;
-    const executor = await chooseExecutor(job, shards, async () => ({ plan }));
+    const executor = await chooseExecutor(policy, job, shards, async () => ({ plan }));
     const { manifest } = await runScore(
       { plan, executor, shards, dir, fence, inputs },
       {

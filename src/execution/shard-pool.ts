@@ -9,7 +9,7 @@ import os from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { tf } from '../compute/backend.js';
-import { computeWorkers } from '../compute/workers.js';
+import { autoWorkers } from '../compute/workers.js';
 import { scoreShard, type ScorePlan, type ShardResult } from '../scoring/score.js';
 import { guardShard } from '../scoring/guard.js';
 import type { ShardJob } from './shard-task.js';
@@ -17,7 +17,7 @@ import { crossedError } from '../util/errors.js';
 import '../compute/read.js'; // registers DeviceError's code, so a thread's failed device is typed again here
 import type { Shard } from '../scoring/shards.js';
 import type { FileFingerprint } from '../io/fingerprint.js';
-import { redisUrl } from './redis.js';
+import type { ExecutorPolicy } from './policy.js';
 
 let pool: Piscina | undefined;
 
@@ -40,16 +40,16 @@ export function shardPool(threads: number): Piscina {
 export const SMALL_HOST_THREAD_ROWS = 4_000_000;
 
 /**
- * Worker threads for shards of `rows` rows: computeWorkers' rule, from 4 cores up. Below 4
- * cores, only from SMALL_HOST_THREAD_ROWS rows: on 2 cores one process already keeps both
- * busy on small jobs (DuckDB's threads read and write while the wasm thread scores; `npm
- * run bench -- scoring`: 2 workers took 1.12x the in-process time at 1.2M rows, the service
- * bench 1.25x at 1M), while at 10M rows 2 workers took 0.82x (43.4 s against 53.1 s).
- * AUDIENCE_WORKERS overrides.
+ * Worker threads for shards of `rows` rows: `forced` when given; else autoWorkers' rule from 4
+ * cores up, and below 4 cores only from SMALL_HOST_THREAD_ROWS rows: on 2 cores one process
+ * already keeps both busy on small jobs (DuckDB's threads read and write while the engine
+ * scores; `npm run bench -- scoring`: 2 workers took 1.12x the in-process time at 1.2M rows,
+ * the service bench 1.25x at 1M), while at 10M rows 2 workers took 0.82x (43.4 s against 53.1 s).
  */
-export function shardWorkers(rows: number): number {
-  if (process.env.AUDIENCE_WORKERS === undefined && os.cpus().length < 4 && rows < SMALL_HOST_THREAD_ROWS) return 0;
-  return computeWorkers(rows);
+export function shardWorkers(rows: number, forced?: number): number {
+  if (forced !== undefined) return forced;
+  if (os.cpus().length < 4 && rows < SMALL_HOST_THREAD_ROWS) return 0;
+  return autoWorkers(rows);
 }
 
 /**
@@ -60,24 +60,23 @@ export function shardWorkers(rows: number): number {
 export type ShardExecutor = { kind: 'process'; plan: ScorePlan; roots?: string[] } | { kind: 'threads'; job: ShardJob; workers: number } | { kind: 'queue'; job: ShardJob; url: string };
 
 /**
- * The executor for a job of `rows` rows: the queue when REDIS_URL is set, threads when
- * shardWorkers says they pay off (2 or more), else this process. `job` is undefined when
+ * The executor for a job of `rows` rows under `policy`: the queue when it names one, threads
+ * when shardWorkers says they pay off (2 or more), else this process. `job` is undefined when
  * the models are objects, not store references (they can only score here).
  */
-export function shardExecutorKind(job: ShardJob | undefined, rows: number, shards: number): { kind: 'process' } | { kind: 'threads'; workers: number } | { kind: 'queue'; url: string } {
-  const url = redisUrl();
-  if (url && job) return { kind: 'queue', url };
-  const workers = job ? Math.min(shards, shardWorkers(rows)) : 0;
+export function shardExecutorKind(policy: ExecutorPolicy, job: ShardJob | undefined, rows: number, shards: number): { kind: 'process' } | { kind: 'threads'; workers: number } | { kind: 'queue'; url: string } {
+  if (policy.queue && job) return { kind: 'queue', url: policy.queue };
+  const workers = job ? Math.min(shards, shardWorkers(rows, policy.workers)) : 0;
   return workers >= 2 ? { kind: 'threads', workers } : { kind: 'process' };
 }
 
 /**
- * The executor for a job's shards (shardExecutorKind decides where), built once where the
- * command or server composes the run: in this process with the plan `inProcess` gives (its
- * models loaded only then), or threads and the queue with `job`.
+ * The executor for a job's shards under `policy` (shardExecutorKind decides where): in this
+ * process with the plan `inProcess` gives (its models loaded only then), or threads and the
+ * queue with `job`.
  */
-export async function chooseExecutor(job: ShardJob | undefined, shards: Shard[], inProcess: () => Promise<{ plan: ScorePlan; roots?: string[] }>): Promise<ShardExecutor> {
-  const how = shardExecutorKind(job, shards.reduce((n, s) => n + s.end - s.start, 0), shards.length);
+export async function chooseExecutor(policy: ExecutorPolicy, job: ShardJob | undefined, shards: Shard[], inProcess: () => Promise<{ plan: ScorePlan; roots?: string[] }>): Promise<ShardExecutor> {
+  const how = shardExecutorKind(policy, job, shards.reduce((n, s) => n + s.end - s.start, 0), shards.length);
   return how.kind === 'process' ? { kind: 'process', ...(await inProcess()) } : { ...how, job: job! };
 }
 

@@ -14,6 +14,7 @@ import { removeIfEmpty, removeScoreOutput } from '../scoring/output.js';
 import { LOG_CHARS, StoreWriteError, type JobStore } from './jobs/store.js';
 import { isAlive, lowerPriority, processStartTime } from '../util/process.js';
 import { nodeArgs } from '../util/built.mjs';
+import type { ExecutorPolicy } from '../execution/policy.js';
 
 /** The runner process's entry (jobs/): dist/'s JavaScript when the build is current, else the source through tsx. */
 const RUNNER = new URL('./jobs/runner-main.ts', import.meta.url);
@@ -29,8 +30,10 @@ export interface SchedulerOptions {
   backoffSeconds?: number;
   /** Job events (started, retrying, failed) as log lines; none when absent. */
   log?: JobLog;
-  /** Extra environment for runners (e.g. AUDIENCE_WORKERS). */
+  /** Extra environment for runners. */
   env?: NodeJS.ProcessEnv;
+  /** Where runners send score jobs' shards (the server's choice, as `audience serve` composed it; default: shardWorkers' rule, no queue). */
+  executor?: ExecutorPolicy;
 }
 
 /** Where the scheduler reports job events (pino's logger fits). */
@@ -135,7 +138,9 @@ export class Scheduler {
   }
 
   private launch(id: string): void {
-    const child = spawn(process.execPath, [...nodeArgs(RUNNER), '--db', this.jobs.file, '--job', id, '--store', this.opts.modelStore], {
+    const { queue, workers } = this.opts.executor ?? {};
+    const executor = [...(queue ? ['--queue', queue] : []), ...(workers !== undefined ? ['--workers', String(workers)] : [])];
+    const child = spawn(process.execPath, [...nodeArgs(RUNNER), '--db', this.jobs.file, '--job', id, '--store', this.opts.modelStore, ...executor], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...this.opts.env },
     });

@@ -1,4 +1,5 @@
 import { scoreDataset } from '../../execution/score-dataset.js';
+import { executorPolicyFromEnv } from '../../execution/policy.js';
 import { loadScoringModel } from '../../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
@@ -55,7 +56,10 @@ graph each (the fitted transform, the network or centroids, the calibration) on
 onnxruntime-node (its CPU provider; its WebGPU provider on a webgpu backend: see audience
 info); ${andList(allKinds().filter((k) => !k.graph).map((k) => k.kind))} models, --top-features and specs with
 "onInvalid": "error" run on tfjs.
---engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.`;
+--engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.
+Where the shards run: in this process, or on one worker thread per core from 4 cores up
+(on fewer cores from 4,000,000 rows); AUDIENCE_WORKERS=N forces N threads (0: this
+process). With REDIS_URL set they run on 'audience worker' hosts (docs/hosts.md).`;
   },
   options: {
     ...INPUT_OPTIONS,
@@ -69,6 +73,7 @@ info); ${andList(allKinds().filter((k) => !k.graph).map((k) => k.kind))} models,
   },
   async run(values) {
     const options = scoreOptionsFromFlags(values); // checked before any file is opened
+    const executor = executorPolicyFromEnv(); // where the shards go: REDIS_URL, AUDIENCE_WORKERS
     const refs = list(values.model);
     if (values.out !== undefined && values.output !== undefined) throw new UserError('audience score: give the output folder once (--output DIR, or --out DIR)');
     const output = str(values.output ?? values.out, '--output', 'score');
@@ -93,7 +98,7 @@ info); ${andList(allKinds().filter((k) => !k.graph).map((k) => k.kind))} models,
         shardRows: options.shardRows,
         maxRejects: options.maxRejects,
         keep: options.keep ?? [],
-      });
+      }, executor);
       progress.done();
       const summary = [
         `Scored ${m.rows.toLocaleString('en-US')} visitors with ${m.models.map((x) => `${x.name}@${x.version} (${x.engine === 'tfjs' ? `tfjs ${m.backend.name}` : x.engine})`).join(', ')} (${fmtCount(m.rowsPerSecond)} rows/s)`,

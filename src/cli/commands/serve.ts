@@ -1,5 +1,6 @@
 /** `audience serve`: the batch job service (Fastify) with its job store and runners. */
 import { checkRedisUrl } from '../../execution/redis.js';
+import { executorPolicyFromEnv, type ExecutorPolicy } from '../../execution/policy.js';
 import path from 'node:path';
 import { initBackend } from '../../compute/backend.js';
 import { lockDataDir } from '../../server/jobs/lock.js';
@@ -61,6 +62,8 @@ Submissions are checked on worker threads, DuckDB there under AUDIENCE_CHECK_MEM
 (default 1GB); a CSV's first MiB is checked first (at most 10,000 fields a line).
 Several hosts: --redis URL (or REDIS_URL) sends score jobs' shards to 'audience worker'
 processes through BullMQ; the finalize still runs here. See 'audience worker --help'.
+Without it, each runner scores a job's shards itself, or on one worker thread per core
+(from 4 cores up; on fewer from 4,000,000 rows); AUDIENCE_WORKERS=N forces N (0: none).
 API key: set AUDIENCE_API_KEY; then every route but /healthz and /readyz needs
 "Authorization: Bearer <key>". (An environment variable, not a flag: flags show in ps.)
 
@@ -88,6 +91,8 @@ running when the server stopped (or was killed) resumes from its finished shards
     // Several hosts: the runners send their shards to the workers through Redis (execution/shard-queue.ts).
     if (typeof values.redis === 'string') process.env.REDIS_URL = checkRedisUrl(values.redis);
     else if (process.env.REDIS_URL) checkRedisUrl(process.env.REDIS_URL, 'REDIS_URL');
+    // Where runners send score jobs' shards: composed here, handed to each runner (scheduler.ts).
+    const executor = executorPolicyFromEnv();
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;
     const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
     const rootList = list(values['data-root']);
@@ -108,7 +113,7 @@ running when the server stopped (or was killed) resumes from its finished shards
       const backend = await initBackend();
       jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
       const online = typeof values.online === 'string' ? { view: loadOnlineView(path.resolve(values.online)), store: await openOnlineStore(dataDir) } : undefined;
-      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online });
+      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online, executor });
     } finally {
       jobs?.close();
       unlock();
@@ -129,11 +134,12 @@ interface ServeSetup {
   host: string;
   logLevel: string;
   online?: AppOptions['online'];
+  executor: ExecutorPolicy;
 }
 
 /** Listens, resumes what was left running, and serves until SIGTERM or SIGINT. */
-async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online }: ServeSetup): Promise<void> {
-  const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts });
+async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online, executor }: ServeSetup): Promise<void> {
+  const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts, executor });
   const app = await buildApp({
     logLevel,
     jobs,

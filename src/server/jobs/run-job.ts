@@ -9,6 +9,7 @@ import { ModelStore } from '../../models/registry.js';
 import { errorMessage, systemErrorMessage, UserError } from '../../util/errors.js';
 import { removeIfEmpty, removeScoreOutput } from '../../scoring/output.js';
 import { openableInputs, openableParams, outputStillInside } from '../../scoring/guard.js';
+import type { ExecutorPolicy } from '../../execution/policy.js';
 import { runScoreJob, type ScoreJobSpec, type TrainJobSpec } from './runner.js';
 import { JobStore, LOG_CHARS, StoreWriteError } from './store.js';
 import { trainFromParams } from '../../training/train.js';
@@ -26,10 +27,10 @@ function recordStage(jobs: JobStore, id: string, stage: string): void {
 
 /**
  * Runs job `id` of the job store at `dbFile` (if it is running: claimed by the scheduler),
- * with models in `storeDir`.
+ * with models in `storeDir`; a score job's shards go where `policy` says (the server's).
  * @throws UserError when the job does not exist; rethrows a bug after recording it as the job's error.
  */
-export async function runStoredJob(dbFile: string, id: string, storeDir: string | undefined): Promise<void> {
+export async function runStoredJob(dbFile: string, id: string, storeDir: string | undefined, policy: ExecutorPolicy = {}): Promise<void> {
   const jobs = new JobStore(dbFile);
   const models = new ModelStore(storeDir);
   // What the job prints (a train job's report) is stored with its outcome, in the same write.
@@ -46,7 +47,7 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
     try {
       let result: Record<string, unknown>;
       if (job.type === 'score') {
-        result = await runScoreJob(jobs, id, models);
+        result = await runScoreJob(jobs, id, models, policy);
       } else {
         const spec = job.spec as unknown as TrainJobSpec;
         jobs.update(id, { stage: 'training' });

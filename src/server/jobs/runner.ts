@@ -17,6 +17,7 @@ import { claimStaging, prepareOutput, STAGING } from '../../scoring/output.js';
 import { adoptParts, jobFence, reclaimStaging } from '../../scoring/fence.js';
 import { planScore, type ShardResult } from '../../scoring/score.js';
 import { chooseExecutor } from '../../execution/shard-pool.js';
+import type { ExecutorPolicy } from '../../execution/policy.js';
 import { runScore } from '../../execution/run-score.js';
 import { DEFAULT_MAX_REJECTS } from '../../scoring/score-options.js';
 import type { ShardJob } from '../../execution/shard-task.js';
@@ -70,11 +71,11 @@ export interface TrainJobSpec {
 /**
  * Runs a stored score job to its end in this process: plans its shards (recording the inputs'
  * fingerprints) or resumes from the finished ones (checking them), scores the rest on the
- * shard pool, then finalizes.
+ * executor `policy` picks (the server's, handed to its runner), then finalizes.
  * @returns the job's result: output folder, manifest and stage times (seconds).
  * @throws UserError for bad input or a changed input file.
  */
-export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore): Promise<Record<string, unknown>> {
+export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore, policy: ExecutorPolicy = {}): Promise<Record<string, unknown>> {
   const job = jobs.get(id);
   if (!job) throw new Error(`job ${id} not found`);
   const spec = job.spec as unknown as ScoreJobSpec;
@@ -109,7 +110,7 @@ export async function runScoreJob(jobs: JobStore, id: string, models: ModelStore
   const loaded: ScoringModel[] = [];
   try {
     // In this process, the pinned versions' weights are loaded here; threads and workers load their own.
-    const executor = await chooseExecutor(shardJob, todo, async () => {
+    const executor = await chooseExecutor(policy, shardJob, todo, async () => {
       for (const ref of shardJob.models) loaded.push(await loadScoringModel(models, ref, scoring));
       return { plan: { ...outlined, models: loaded }, roots };
     });
