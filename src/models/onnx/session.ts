@@ -78,6 +78,10 @@ export class OnnxScorer {
       graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
+      // Its threads sleep between runs instead of spinning: on a small host they otherwise take
+      // the core that reads and writes the next batch (in process, 1M rows on 2 cores: 350-380k
+      // rows/s against 287-311k, and 2 s less CPU).
+      ...(threads > 1 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     };
     const session = await ort.InferenceSession.create(scoringGraph(manifest, weights, graph, false), options);
     // The model's part alone, for small batches: made on the first one.
