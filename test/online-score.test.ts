@@ -12,6 +12,7 @@ import { openDataset } from '../src/io/dataset.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { scoreDataset } from '../src/execution/score-dataset.js';
 import { MAX_SCORE_ROWS } from '../src/server/limits.js';
+import { ModelCache } from '../src/server/model-cache.js';
 import { inProcessApp, onlineFixture, type OnlineFixture } from './online-fixture.js';
 
 let fx: OnlineFixture;
@@ -119,6 +120,30 @@ describe('POST /v1/score', () => {
       expect(ok.statusCode).toBe(200);
     } finally {
       await keyed.close();
+    }
+  });
+});
+
+describe('the model cache under requests', () => {
+  it('a model let go while a request still scores with it is released after that request, not under it', async () => {
+    const reference = new ModelCache(fx.store);
+    const tight = new ModelCache(fx.store, 1); // holds one model: every other model asked for lets one go
+    const sample = rows.slice(0, 3);
+    const reversed = [...fx.models].reverse();
+    try {
+      const want = await reference.withScorer(fx.models, (s) => s.score(sample, 'rows'));
+      const wantReversed = await reference.withScorer(reversed, (s) => s.score(sample, 'rows'));
+      const got = await tight.withScorer(fx.models, async (s) => {
+        // Another request meanwhile: its models push this one's out of the cache (and back in, anew).
+        expect(await tight.withScorer(reversed, (t) => t.score(sample, 'rows'))).toEqual(wantReversed);
+        return s.score(sample, 'rows');
+      });
+      expect(got).toEqual(want);
+      // Later requests load what was let go again.
+      expect(await tight.withScorer(fx.models, (s) => s.score(sample, 'rows'))).toEqual(want);
+    } finally {
+      await reference.close();
+      await tight.close();
     }
   });
 });

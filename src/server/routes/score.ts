@@ -22,9 +22,10 @@ export const scoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const scorer = await modelCache.scorer(req.body.models);
-      const scored = await scorer.score(req.body.rows, 'rows');
-      return { models: scorer.models.map((m) => ({ ref: pinnedRef(m), kind: m.manifest.kind, engine: m.engine ?? 'tfjs' })), ...scored };
+      return modelCache.withScorer(req.body.models, async (scorer) => {
+        const scored = await scorer.score(req.body.rows, 'rows');
+        return { models: scorer.models.map((m) => ({ ref: pinnedRef(m), kind: m.manifest.kind, engine: m.engine ?? 'tfjs' })), ...scored };
+      });
     },
   );
 };
