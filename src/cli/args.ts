@@ -8,7 +8,6 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   options: Options;
   /** Arguments that are not flags the command takes at most (train's kind, report's model; default none): more are refused. */

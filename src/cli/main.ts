@@ -1,21 +1,8 @@
 /** The `audience` command. Exit codes: 0 done, 2 bad input or usage, 1 internal error. */
 import { DeviceError } from '../compute/read.js';
 import { systemErrorMessage, UserError } from '../util/errors.js';
-import { parse, type Command } from './args.js';
-import { events } from './commands/events.js';
-import { features } from './commands/features.js';
-import { generate } from './commands/generate.js';
-import { info } from './commands/info.js';
-import { measure } from './commands/measure.js';
-import { models } from './commands/models.js';
-import { report } from './commands/report.js';
-import { score } from './commands/score.js';
-import { segments } from './commands/segments.js';
-import { train } from './commands/train.js';
-import { serve } from './commands/serve.js';
-import { worker } from './commands/worker.js';
-
-const COMMANDS: Command[] = [info, generate, events, features, train, score, measure, segments, models, report, serve, worker];
+import { parse } from './args.js';
+import { COMMANDS } from './commands/index.js';
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -49,9 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${help()}\n`);
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const entry = COMMANDS.find((c) => c.name === name);
   try {
-    if (!cmd) throw new UserError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (!entry) throw new UserError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const cmd = await entry.load();
     const { values, positionals } = parse(cmd, rest);
     if (values.help) {
       process.stdout.write(`${cmd.usageFor?.(positionals) ?? cmd.usage}\n`);

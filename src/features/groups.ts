@@ -14,7 +14,7 @@ import type { FittedTransform } from './transform.js';
  */
 export function groupRequest(data: Dataset, t: FittedTransform, name: string): ColumnRequest[] {
   if (!data.columns.some((c) => c.name === name)) {
-    throw new UserError(`${data.tables[0].path}: no column "${name}" for --sensitive (columns: ${data.columns.map((c) => c.name).join(', ')})`);
+    throw new UserError(`${data.tables[0].path}: no column "${name}" to measure fairness by (sensitive; columns: ${data.columns.map((c) => c.name).join(', ')})`);
   }
   return t.reads[name] ? [] : [{ name, as: 'text' }];
 }

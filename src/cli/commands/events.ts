@@ -6,7 +6,6 @@ import { INPUT_OPTIONS } from './common.js';
 /** `audience events`: features per customer from raw events as of a date, with future-value labels. */
 export const events: Command = {
   name: 'events',
-  summary: 'build per-visitor features (recency, frequency, monetary...) from raw events, as of a date',
   usage: `audience events --input orders.csv --id customer_id --time date [--amount amount]
                 [--category category] [--session session_id] --as-of 2024-06-30
                 [--horizon 90d] [--top-categories 5] [--time-format "%d/%m/%Y"] --out features.parquet

@@ -7,7 +7,6 @@ import { datasetFrom } from './common.js';
 /** `audience features`: infer a feature spec from a file and write it for editing. */
 export const features: Command = {
   name: 'features',
-  summary: 'infer a feature spec from a file, to save and edit',
   usage: `audience features --input visitors.parquet [--id visitor_id] [--exclude converted,true_segment] [--out features.json]
 
 Reads the schema and the first 50,000 rows and decides, per column: id, numeric (log

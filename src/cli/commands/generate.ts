@@ -10,7 +10,6 @@ import type { Values } from './common.js';
 /** `audience generate`: synthetic visitors (planted segments) or purchase events (BG/NBD). */
 export const generate: Command = {
   name: 'generate',
-  summary: 'write synthetic visitors with planted segments (Parquet or CSV)',
   usage: `audience generate --visitors 1000000 --out visitors.parquet [--seed 1] [--null-rate 0.02]
 audience generate --events --customers 20000 [--days 540] [--start 2024-01-01] --out events.csv [--seed 1]
 audience generate --campaign --visitors 100000 --out campaign.parquet [--treated-share 0.5] [--arms 2] [--seed 1]

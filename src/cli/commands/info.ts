@@ -6,7 +6,6 @@ import { ONNX_ENGINE, onnxProvider } from '../../models/onnx/session.js';
 /** `audience info`: the backend chosen, the device, versions and the backends skipped with why. */
 export const info: Command = {
   name: 'info',
-  summary: 'show the scoring engine, the compute backend, device, versions, and why faster backends were skipped',
   usage: `audience info [--json]
 
 Scoring engine: onnxruntime-node for the kinds with an ONNX graph (this command lists

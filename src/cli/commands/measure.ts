@@ -17,7 +17,6 @@ function checkOut(flag: string, file: string): string {
 /** `audience measure`: each audience's members against its holdout on an outcomes file (audiences/measure.ts). */
 export const measure: Command = {
   name: 'measure',
-  summary: "measure each audience's lift over its holdout on campaign outcomes (with CUPED)",
   usage: `audience measure --audiences OUT/audiences --outcomes outcomes.csv --id COL --outcome COL [--outcome COL ...]
                   [--pre COL] [--missing skip|zero] [--out measure.json] [--report measure.html]
                   [--campaign-data campaign.parquet [--campaign-audience NAME]]

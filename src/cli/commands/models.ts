@@ -84,7 +84,6 @@ function exportCommand(values: Values, store: ModelStore, ref: string): void {
 export const models: Command = {
   name: 'models',
   positionals: 3,
-  summary: 'list stored models; show one; promote, roll back or compare versions',
   usage: `audience models                      list models, versions and the promoted one
 audience models show NAME[@VERSION]   kind, data, parameters, metrics, segment profiles
 audience models promote NAME@VERSION  make a bare NAME resolve to this version

@@ -12,7 +12,6 @@ import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.j
 export const report: Command = {
   name: 'report',
   positionals: 1,
-  summary: 'write the HTML report of a model version: its charts, data checks and fairness by group',
   usage: `audience report NAME[@VERSION] [--out report.html] [--input FILES --sensitive COL ...]
 
 Writes one self-contained HTML page (no script, no network needed to open it; it prints)

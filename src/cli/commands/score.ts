@@ -19,7 +19,6 @@ function andList(names: string[]): string {
 /** `audience score`: score files with stored models in shards and build audiences (scoring/score.ts). */
 export const score: Command = {
   name: 'score',
-  summary: 'score visitors with stored models, writing Parquet',
   // Each kind's score columns are its descriptor's (models/kinds.ts), read when help is asked for.
   get usage() {
     return `audience score --input <files|globs> --model behavior[@version] [--model ...] --output DIR (or --out DIR)

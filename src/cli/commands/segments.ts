@@ -8,7 +8,6 @@ import { STORE_OPTIONS, storeFrom } from './common.js';
 /** `audience segments`: a K-Means model's segment profiles in words. */
 export const segments: Command = {
   name: 'segments',
-  summary: "print a model's segment (kmeans) or niche (anomaly) profiles, in words",
   usage: `audience segments --model NAME[@VERSION] [--top 5] [--store DIR]
 
 Each segment's size and its most distinguishing features, in the data's own units:

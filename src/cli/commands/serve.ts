@@ -29,7 +29,6 @@ const LISTEN_BACKLOG = 4096;
 /** `audience serve`: the job service (server/app.ts) with its scheduler of runner processes. */
 export const serve: Command = {
   name: 'serve',
-  summary: 'run the batch job service: train and score jobs over HTTP (OpenAPI at /docs)',
   usage: `audience serve [--port 8080] [--host 127.0.0.1] [--data-root DIR ...] [--data-dir DIR]
                [--store DIR] [--concurrency 1] [--max-queued 100] [--body-limit 1048576] [--max-attempts 3]
                [--online view.json]

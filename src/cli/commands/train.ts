@@ -83,9 +83,6 @@ export const train: Command = {
   name: 'train',
   positionals: 1,
   // The kinds, their flags and help are read from the registry when asked for (models/kinds.ts).
-  get summary() {
-    return `train a model: ${kindNames().join(', ')}`;
-  },
   get usage() {
     return usage();
   },

@@ -12,7 +12,6 @@ const env = process.env;
 /** `audience worker`: takes shard and K-Means step jobs from Redis (execution/queue-worker.ts) and runs them here. */
 export const worker: Command = {
   name: 'worker',
-  summary: 'run score jobs\' shards taken from Redis (BullMQ), on this host, for a server or CLI on another',
   usage: `audience worker --redis redis://HOST:6379 [--concurrency N] [--lock-seconds S]
 
 Takes shard tasks from the BullMQ queue "audience-shards" and scores them on this host's

@@ -8,9 +8,12 @@
 import { btydValue, customerSummary, fitBtyd, RFM_COLUMNS } from '../btyd/customers.js';
 import { WINDOWS, type Valued } from './prepare.js';
 
+/** Why a baseline needs the horizon, in words for the CLI (--horizon-days) and the service (params["horizon-days"]) alike. */
+const NO_HORIZON = 'not available: the horizon is unknown (give horizon-days when training)';
+
 /** The last-window baseline: the spend of the trailing window nearest the horizon, scaled to its length. */
 export function lastWindow(data: Valued, rows: Int32Array, horizonDays: number | null): Float64Array | string {
-  if (horizonDays === null) return 'not available: the horizon is unknown (--horizon-days)';
+  if (horizonDays === null) return NO_HORIZON;
   const windows = WINDOWS.filter((w) => data.extra.has(`amount_${w}d`));
   if (!windows.length) return 'not available: no amount_<w>d column (audience events --amount)';
   const w = windows.reduce((a, b) => (Math.abs(b - horizonDays) < Math.abs(a - horizonDays) ? b : a));
@@ -20,7 +23,7 @@ export function lastWindow(data: Valued, rows: Int32Array, horizonDays: number |
 
 /** BG/NBD + Gamma-Gamma fitted on (a sample of) the training customers; expected spend over the horizon for `rows`. */
 export function bgNbdBaseline(data: Valued, train: Int32Array, rows: Int32Array, horizonDays: number | null, seed: number) {
-  if (horizonDays === null) return 'not available: the horizon is unknown (--horizon-days)';
+  if (horizonDays === null) return NO_HORIZON;
   const missing = RFM_COLUMNS.filter((c) => !data.extra.has(c));
   if (missing.length) return `not available: no ${missing.join(', ')} column (the columns audience events writes)`;
   const [active, tenure, recency, amountMean] = RFM_COLUMNS.map((c) => data.extra.get(c)!);
