@@ -122,7 +122,8 @@ async function redisRow(dir: string, root: string, store: string, size: number, 
 
 export async function run(args: string[]): Promise<void> {
   const sizes = (option(args, 'sizes') ?? '1000000,10000000').split(',').map(Number);
-  const workerCounts = (option(args, 'workers') ?? `0,${os.cpus().length}`).split(',').map(Number);
+  // 'auto': AUDIENCE_WORKERS unset, the product's own choice (threads on this host only from 4M rows).
+  const workerCounts = (option(args, 'workers') ?? `0,${os.cpus().length}`).split(',').map((w) => (w === 'auto' ? w : Number(w)));
   const engines = (option(args, 'engines') ?? 'onnx,tfjs').split(',');
   if (sizes.some((n) => !Number.isInteger(n / FILE_ROWS) || n <= 0)) throw new Error(`--sizes: each size must be a multiple of ${FILE_ROWS.toLocaleString('en-US')} (the rows per input file)`);
   const files = Math.ceil(Math.max(...sizes) / FILE_ROWS);
@@ -144,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
   const rows: Array<Record<string, string | number>> = [];
   try {
     for (const [w, workers] of workerCounts.entries()) {
-      const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, `data-${workers}`), '--store', store], { AUDIENCE_WORKERS: String(workers) });
+      const server = await startServer(['--data-root', root, '--data-dir', path.join(dir, `data-${workers}`), '--store', store], workers === 'auto' ? {} : { AUDIENCE_WORKERS: String(workers) });
       try {
         if (w === 0) {
           await submit(server, { type: 'train', model: 'kmeans', name: 'behavior', input: ['train.parquet'], params: { k: 8, exclude: EXCLUDE } });
