@@ -164,10 +164,15 @@ describe('measureAudiences', () => {
     await writeFile(path.join(root, 'o.parquet'), [{ name: 'id', type: 'BIGINT' }, { name: 'y', type: 'DOUBLE' }], (async function* () {
       yield { rows: 4, columns: { id: BigInt64Array.from([1n, 2n, 3n, 4n]), y: Float64Array.from([1, 1, 0, 1]) } };
     })());
-    audienceFolder(path.join(root, 'auds'), 'a', ['1', ' 2.0', 'abc'], ['+3', '004']);
+    // 'abc' twice and ' abc ' are one id that is no integer (counted once, by value), 'xyz' another.
+    audienceFolder(path.join(root, 'auds'), 'a', ['1', ' 2.0', 'abc', 'abc', ' abc ', 'xyz'], ['+3', '004']);
+    // The same with an integer id repeated: the grouping, not the bitmaps, counts them.
+    audienceFolder(path.join(root, 'auds'), 'b', ['1', '1', ' 2.0', 'abc', 'abc', ' abc ', 'xyz'], ['+3', '004']);
     const r = await measureAudiences({ audiences: path.join(root, 'auds'), outcomes: [path.join(root, 'o.parquet')], id: 'id', outcomeColumns: ['y'] });
-    expect(r.audiences[0]).toMatchObject({ members: 3, holdout: 2, unmatched: { members: 1, holdout: 0 } });
-    expect(r.audiences[0].outcomes[0]).toMatchObject({ nMembers: 2, nHoldout: 2, memberMean: 1, holdoutMean: 0.5 });
+    for (const a of r.audiences) {
+      expect(a).toMatchObject({ members: 4, holdout: 2, unmatched: { members: 2, holdout: 0 } });
+      expect(a.outcomes[0]).toMatchObject({ nMembers: 2, nHoldout: 2, memberMean: 1, holdoutMean: 0.5 });
+    }
   });
 
   it('breaks the lift down by the segment of the score run above the folder', async () => {

@@ -35,19 +35,20 @@ const PLAIN_INTEGER = '-?[0-9]{1,18}';
 
 /**
  * The SQL of a column's id key, compared as canonicalId does (an integer as its decimal digits,
- * anything else canonicalized), and of whether the row has an id at all (its canonical text is
- * not null). As BIGINT keys, an id that is no integer has a NULL key (it can match no integer
+ * anything else canonicalized), of whether the row has an id at all (its canonical text is
+ * not null), and of the id's text where its key is NULL (`odd`, so such ids are counted by
+ * value too). As BIGINT keys, an id that is no integer has a NULL key (it can match no integer
  * id) but is present. Integer columns are cast; text of plain digits takes a cast after one
  * match, the rest the canonical text's expressions.
  */
-export function keySql(column: string, type: string, keyType: KeyType): { key: string; present: string } {
+export function keySql(column: string, type: string, keyType: KeyType): { key: string; present: string; odd: string } {
   const c = ident(column);
-  if (INTEGER_TYPE.test(type)) return { key: keyType === 'BIGINT' ? `TRY_CAST(${c} AS BIGINT)` : `CAST(${c} AS VARCHAR)`, present: `${c} IS NOT NULL` };
+  if (INTEGER_TYPE.test(type)) return { key: keyType === 'BIGINT' ? `TRY_CAST(${c} AS BIGINT)` : `CAST(${c} AS VARCHAR)`, present: `${c} IS NOT NULL`, odd: `(CASE WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN CAST(${c} AS VARCHAR) END)` };
   const raw = `CAST(${c} AS VARCHAR)`;
   const text = canonicalIdSql(raw);
-  if (keyType === 'VARCHAR') return { key: text, present: `${text} IS NOT NULL` };
+  if (keyType === 'VARCHAR') return { key: text, present: `${text} IS NOT NULL`, odd: 'NULL::VARCHAR' };
   const plain = `regexp_full_match(${raw}, '${PLAIN_INTEGER}')`;
-  return { key: `(CASE WHEN ${plain} THEN CAST(${raw} AS BIGINT) ELSE TRY_CAST(${text} AS BIGINT) END)`, present: `(CASE WHEN ${plain} THEN true ELSE ${text} IS NOT NULL END)` };
+  return { key: `(CASE WHEN ${plain} THEN CAST(${raw} AS BIGINT) ELSE TRY_CAST(${text} AS BIGINT) END)`, present: `(CASE WHEN ${plain} THEN true ELSE ${text} IS NOT NULL END)`, odd: `(CASE WHEN ${plain} THEN NULL ELSE ${text} END)` };
 }
 
 /** Binds values as `$n` in the order they are asked for. */
@@ -94,7 +95,7 @@ export async function openIdFiles(folders: AudienceFolder[], id: string, tmp: st
  */
 function idRows(files: IdFile[], keyType: KeyType, params: Params): string {
   const scans = files.map(({ table, column, aud, status, staged }) => {
-    const head = (k: { key: string; present: string }) => `SELECT ${aud} AS aud, ${status}::UTINYINT AS status, ${k.key} AS key, ${k.present} AS present`;
+    const head = (k: { key: string; present: string; odd: string }) => `SELECT ${aud} AS aud, ${status}::UTINYINT AS status, ${k.key} AS key, ${k.present} AS present, ${k.odd} AS odd`;
     if (staged) return `${head(keySql('id', 'VARCHAR', keyType))} FROM read_parquet(${params.bind(staged)})`;
     const scan = table.textScan!.replace(/\$1\b/, params.bind(table.readPath ?? table.path));
     // openTable's count leaves a CSV's trailing totals row out: read no more rows than that.
@@ -126,7 +127,7 @@ export async function distinctIds(con: DuckDBConnection, files: IdFile[], folder
   if (unique) return { sql: (params) => `(SELECT aud, status, key FROM ${idRows(files, keyType, params)} WHERE key IS NOT NULL)`, sizes: unique };
   const params = new Params();
   await con.run(
-    `CREATE OR REPLACE TEMP TABLE ids_u AS SELECT aud, key, min(status) AS status, max(status) AS status_max, count(*) AS n FROM ${idRows(files, keyType, params)} WHERE present GROUP BY aud, key, CASE WHEN key IS NULL THEN status END`,
+    `CREATE OR REPLACE TEMP TABLE ids_u AS SELECT aud, key, min(status) AS status, max(status) AS status_max, count(*) AS n FROM ${idRows(files, keyType, params)} WHERE present GROUP BY aud, key, CASE WHEN key IS NULL THEN status END, CASE WHEN key IS NULL THEN odd END`,
     params.values as never,
   );
   return { sql: () => '(SELECT aud, status, key FROM ids_u WHERE key IS NOT NULL)', sizes: await groupedSizes(con, folders, odd) };
@@ -155,12 +156,20 @@ async function uniqueByBitmap(con: DuckDBConnection, files: IdFile[], audiences:
   const sql = `SELECT aud, coalesce(bit_count(${bits(1)}), 0), coalesce(bit_count(${bits(2)}), 0), coalesce(bit_count(${bits(1)} & ${bits(2)}), 0) FROM ${idRows(files, 'BIGINT', params)} WHERE key IS NOT NULL GROUP BY aud`;
   const distinct = new Map((await con.runAndReadAll(sql, params.values as never)).getRows().map(([aud, m, h, both]) => [Number(aud), [Number(m), Number(h), Number(both)]]));
   const sizes = new Map<string, number>();
-  for (const [aud, status, , , n, nOdd] of stats) {
+  for (const [aud, status, , , n] of stats) {
     const [m, h, both] = distinct.get(Number(aud)) ?? [0, 0, 0];
     if (both > 0 || Number(n) !== (Number(status) === 1 ? m : h)) return undefined;
-    sizes.set(`${aud}:${status}`, Number(n) + Number(nOdd));
+    sizes.set(`${aud}:${status}`, Number(n));
   }
-  for (const [aud, status, , , , nOdd] of stats) if (Number(nOdd) > 0) odd(Number(aud), Number(status), Number(nOdd));
+  // Ids that are no integer, counted once per value (read again only when there are any).
+  if (stats.some((r) => Number(r[5]) > 0)) {
+    params = new Params();
+    const odds = (await con.runAndReadAll(`SELECT aud, status, count(DISTINCT odd) FROM ${idRows(files, 'BIGINT', params)} WHERE present AND key IS NULL GROUP BY ALL`, params.values as never)).getRows();
+    for (const [aud, status, n] of odds) {
+      sizes.set(`${aud}:${status}`, (sizes.get(`${aud}:${status}`) ?? 0) + Number(n));
+      odd(Number(aud), Number(status), Number(n));
+    }
+  }
   return sizes;
 }
 
@@ -170,17 +179,18 @@ async function uniqueByBitmap(con: DuckDBConnection, files: IdFile[], audiences:
  */
 async function groupedSizes(con: DuckDBConnection, folders: AudienceFolder[], odd: (aud: number, status: number, n: number) => void): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  const rows = (await con.runAndReadAll('SELECT aud, status, status_max, key IS NULL AS odd, count(*), sum(n) FROM ids_u GROUP BY ALL ORDER BY aud, status')).getRows();
+  // Ids with no key (text that is no integer) are grouped by their text: one row each.
+  const rows = (await con.runAndReadAll('SELECT aud, status, status_max, key IS NULL AS odd, count(*) FROM ids_u GROUP BY ALL ORDER BY aud, status')).getRows();
   const both = rows.find(([, status, max, isOdd]) => !isOdd && status !== max);
   if (both) {
     const f = folders[Number(both[0])];
     const [[example]] = (await con.runAndReadAll('SELECT min(key) FROM ids_u WHERE aud = $1 AND status <> status_max', [both[0]])).getRows();
     throw new UserError(`audience "${f.name}": ${both[4]} ids are both in ${f.members} and in ${f.holdout} (e.g. ${JSON.stringify(String(example))}); a holdout must be apart from the members`);
   }
-  for (const [aud, status, , isOdd, count, n] of rows) {
+  for (const [aud, status, , isOdd, count] of rows) {
     const at = `${aud}:${status}`;
-    sizes.set(at, (sizes.get(at) ?? 0) + Number(isOdd ? n : count));
-    if (isOdd) odd(Number(aud), Number(status), Number(n));
+    sizes.set(at, (sizes.get(at) ?? 0) + Number(count));
+    if (isOdd) odd(Number(aud), Number(status), Number(count));
   }
   return sizes;
 }
