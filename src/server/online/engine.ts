@@ -66,6 +66,12 @@ export class OnlineEngine {
 
   private readonly reads: string[];
 
+  /** The visitor audiencesOf is evaluating now (its features and scores): the compiled rules read it. */
+  private evaluating: { features: Record<string, FeatureValue>; scores: Record<string, JsonCell> } = { features: {}, scores: {} };
+
+  /** Each audience's rule and suppression rule, compiled once (on first use) against `evaluating`. */
+  private compiled: Array<{ rule: (row: number) => boolean; suppress?: (row: number) => boolean }> | undefined;
+
   /** Each visitor's refresh in progress: refreshes of one visitor run one after the other. */
   private readonly refreshing = new Map<string, Promise<unknown>>();
 
@@ -224,25 +230,36 @@ export class OnlineEngine {
    * (their members and holdout), and the holdout drawn from the id.
    */
   private audiencesOf(id: string, features: Record<string, FeatureValue>, scores: Record<string, JsonCell>): { audiences: string[]; holdout: string[] } {
-    const resolve = referenceResolver(this.models);
-    const get = (ref: string) => {
-      const r = resolve(ref);
-      const v = r.fromModel ? scores[r.column] : features[r.column];
-      return v === undefined || v === null ? null : typeof v === 'boolean' ? Number(v) : v;
-    };
-    const rankBase = (ref: string) => this.reference.size(resolve(ref).column);
+    const rules = this.rules();
+    this.evaluating = { features, scores }; // read by the rules below, synchronously
     const members: string[] = [];
     const holdout: string[] = [];
     const key = canonicalId(id);
     const set = this.view.audiences;
-    for (const a of set?.audiences ?? []) {
-      if (!compile(a.rule, get, rankBase)(0)) continue;
+    for (const [i, a] of (set?.audiences ?? []).entries()) {
+      if (!rules[i].rule(0)) continue;
       if (key !== null && this.suppressed.get(a.name)?.has(key)) continue;
-      if (a.suppress.rule && compile(a.suppress.rule, get, rankBase)(0)) continue;
+      if (rules[i].suppress?.(0)) continue;
       if (a.suppress.audiences.some((s) => members.includes(s) || holdout.includes(s))) continue;
       (heldOut(set!.seed, a.name, a.holdout, id) ? holdout : members).push(a.name);
     }
     return { audiences: members, holdout };
+  }
+
+  /** The audiences' rules compiled against the visitor being evaluated (the reference's sizes are fixed for the engine's life). */
+  private rules(): Array<{ rule: (row: number) => boolean; suppress?: (row: number) => boolean }> {
+    if (this.compiled) return this.compiled;
+    const resolver = referenceResolver(this.models);
+    const resolved = new Map<string, ReturnType<typeof resolver>>();
+    const resolve = (ref: string) => resolved.get(ref) ?? resolved.set(ref, resolver(ref)).get(ref)!;
+    const get = (ref: string) => {
+      const r = resolve(ref);
+      const v = r.fromModel ? this.evaluating.scores[r.column] : this.evaluating.features[r.column];
+      return v === undefined || v === null ? null : typeof v === 'boolean' ? Number(v) : v;
+    };
+    const rankBase = (ref: string) => this.reference.size(resolve(ref).column);
+    this.compiled = (this.view.audiences?.audiences ?? []).map((a) => ({ rule: compile(a.rule, get, rankBase), suppress: a.suppress.rule ? compile(a.suppress.rule, get, rankBase) : undefined }));
+    return this.compiled;
   }
 
   /**
