@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { executorPolicyFromEnv } from '../src/execution/policy.js';
+import { computeWorkers } from '../src/compute/workers.js';
 import { SMALL_HOST_THREAD_ROWS, shardExecutorKind } from '../src/execution/shard-pool.js';
 import type { ShardJob } from '../src/execution/shard-task.js';
 import { UserError } from '../src/util/errors.js';
@@ -19,7 +20,7 @@ it('reads REDIS_URL and AUDIENCE_WORKERS from the environment it is given, and r
   expect(executorPolicyFromEnv({})).toEqual({ queue: undefined, workers: undefined });
   expect(executorPolicyFromEnv({ REDIS_URL: ' redis://10.0.0.5:6379 ', AUDIENCE_WORKERS: '3' })).toEqual({ queue: 'redis://10.0.0.5:6379', workers: 3 });
   expect(executorPolicyFromEnv({ AUDIENCE_WORKERS: '0' }).workers).toBe(0);
-  for (const bad of ['two', '-1', '1.5']) {
+  for (const bad of ['two', '-1', '1.5', '+2', '1e0', '0x2', '257']) {
     expect(() => executorPolicyFromEnv({ AUDIENCE_WORKERS: bad })).toThrow(UserError);
     expect(() => executorPolicyFromEnv({ AUDIENCE_WORKERS: bad })).toThrow(`AUDIENCE_WORKERS=${bad}: expected a whole number`);
   }
@@ -40,4 +41,11 @@ it('by default, threads pay off on a small host only from SMALL_HOST_THREAD_ROWS
   const small = shardExecutorKind({}, job, 1000, 10);
   expect(small).toEqual({ kind: 'process' }); // under 200,000 rows: never threads
   if (os.cpus().length < 4) expect(shardExecutorKind({}, job, SMALL_HOST_THREAD_ROWS - 1, 40)).toEqual({ kind: 'process' });
+});
+
+it('training reads AUDIENCE_WORKERS as scoring does: a bad value is refused, not ignored', () => {
+  process.env.AUDIENCE_WORKERS = 'abc';
+  expect(() => computeWorkers(1_000_000)).toThrow('AUDIENCE_WORKERS=abc: expected a whole number');
+  process.env.AUDIENCE_WORKERS = '3';
+  expect(computeWorkers(1_000_000)).toBe(3);
 });

@@ -11,6 +11,7 @@
 import os from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { tf } from './backend.js';
+import { envWorkers } from '../util/workers-env.js';
 import { decodeError, encodeError, errorCode, errorMessage } from '../util/errors.js';
 
 export interface WorkerHandle {
@@ -81,10 +82,9 @@ export function serveRequests(handlers: Record<string, (payload: never) => Promi
  * (~0.5 s each) costs more than it saves. AUDIENCE_WORKERS overrides.
  */
 export function computeWorkers(rows: number | undefined): number {
-  const forced = Number(process.env.AUDIENCE_WORKERS);
-  if (Number.isInteger(forced) && forced >= 0) return forced;
-  return autoWorkers(rows);
+  return envWorkers() ?? autoWorkers(rows);
 }
+
 
 /** computeWorkers' rule without the AUDIENCE_WORKERS override: one per core (8 at most) on the CPU backends from 200,000 rows, else none. */
 export function autoWorkers(rows: number | undefined): number {

@@ -4,6 +4,7 @@
  * the kinds registered (models/kinds.ts); what it adds is the printing.
  */
 import type { TSchema } from 'typebox';
+import { envWorkers } from '../../util/workers-env.js';
 import { trainFromParams } from '../../training/train.js';
 import type { KindDescriptor } from '../../models/kind.js';
 import { allKinds, allParams, findKind, kindNames } from '../../models/kinds.js';
@@ -95,6 +96,7 @@ export const train: Command = {
     return { ...INPUT_OPTIONS, ...STORE_OPTIONS, name: { type: 'string' }, ...flagOptions(allParams()) } as Options;
   },
   async run(values, positionals) {
+    envWorkers(); // a bad AUDIENCE_WORKERS is refused before any work, as score and serve do
     const [kind] = positionals;
     if (!kind) throw new UserError(`audience train: give the kind of model (${kindNames().join(', ')}), e.g. audience train kmeans --input v.parquet --name behavior`);
     // Without --name the model is named after its kind: `audience train propensity` saves "propensity".
