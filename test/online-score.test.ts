@@ -78,10 +78,10 @@ describe('POST /v1/score', () => {
     }
   });
 
-  it('refuses two models that write the same column, naming both and the column', async () => {
+  it('refuses one model named twice, naming it', async () => {
     const res = await post({ models: ['purchase@1', 'purchase'], rows: [rows[0]] });
     expect(res.statusCode).toBe(400);
-    expect(res.json().message).toBe('purchase@1 and purchase@1 both write the column purchase_probability; score them in separate requests');
+    expect(res.json().message).toBe('models name purchase@1 twice (as a version and as the name that means it, or twice alike); name each model once');
   });
 
   it('scores one row again from the cache, and a model alone', async () => {

@@ -121,7 +121,7 @@ export interface DistinctIds {
 export async function distinctIds(con: DuckDBConnection, files: IdFile[], folders: AudienceFolder[], keyType: KeyType, outcomesId: string): Promise<DistinctIds> {
   const odd = (aud: number, status: number, n: number) => {
     const f = folders[aud];
-    warn(`${status === 1 ? f.members : f.holdout}: ${n} ids are not whole numbers while column "${outcomesId}" of the outcomes holds integers; they are counted as unmatched`);
+    warn(`${status === 1 ? f.members : f.holdout}: ${n === 1 ? '1 id is not a whole number' : `${n} ids are not whole numbers`} while column "${outcomesId}" of the outcomes holds integers; they are counted as unmatched`);
   };
   const unique = keyType === 'BIGINT' ? await uniqueByBitmap(con, files, folders.length, odd) : undefined;
   if (unique) return { sql: (params) => `(SELECT aud, status, key FROM ${idRows(files, keyType, params)} WHERE key IS NOT NULL)`, sizes: unique };

@@ -34,13 +34,14 @@ export class RowScorer {
 
   /**
    * A scorer of `models`, joining the graphs of those on onnxruntime.
-   * @throws UserError when two of the models write a column of the same name (two versions of one model).
+   * @throws UserError when one model is named twice, or two write a column of the same name (two versions of one model).
    */
   static async create(models: ScoringModel[]): Promise<RowScorer> {
     const writer = new Map<string, string>();
     for (const m of models) {
       for (const o of m.outputs) {
         const other = writer.get(o.name);
+        if (other === pinnedRef(m)) throw new UserError(`models name ${other} twice (as a version and as the name that means it, or twice alike); name each model once`);
         if (other !== undefined) throw new UserError(`${other} and ${pinnedRef(m)} both write the column ${o.name}; score them in separate requests`);
         writer.set(o.name, pinnedRef(m));
       }

@@ -22,7 +22,8 @@ export const measure: Command = {
                   [--campaign-data campaign.parquet [--campaign-audience NAME]]
 
 For each audience folder under --audiences (a score run's audiences/ folder, or any folders
-holding members.csv or members.parquet and holdout.csv, each with an id column named as in
+holding members.csv or members.parquet (read when both are there, as a score run writes
+them with the same ids) and holdout.csv, each with an id column named as in
 the outcomes, or a single column), over the member and holdout ids found in the outcomes
 (any input format, one row per id; ids compared by value: 12346 and "12346.0" are one id):
   n and mean of members and holdout, lift = member mean - holdout mean, its 95% interval
