@@ -18,7 +18,8 @@ export const PROPENSITY_KIND: KindDescriptor<TrainPropensityOptions, PropensityR
 threshold), 20% test (every reported metric). With --refit (by default under 500,000
 training + validation rows) the network is then trained again on training + validation
 for the epochs early stopping chose: that network is saved and tested. A
-logistic-regression baseline is trained the same way and reported beside the MLP.`,
+logistic-regression baseline is trained on the same split and inputs and reported beside the
+MLP; it keeps the default --max-epochs and --patience, so capping the MLP's does not flatter it.`,
   params: PROPENSITY_PARAMS,
   checkParams: checkPropensityParams,
   checkData: checkLabeled,
