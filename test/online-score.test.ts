@@ -13,6 +13,7 @@ import { loadScoringModel } from '../src/models/load.js';
 import { scoreDataset } from '../src/execution/score-dataset.js';
 import { MAX_SCORE_ROWS } from '../src/server/limits.js';
 import { ModelCache } from '../src/server/model-cache.js';
+import type { ScoringModel } from '../src/models/model.js';
 import { inProcessApp, onlineFixture, type OnlineFixture } from './online-fixture.js';
 
 let fx: OnlineFixture;
@@ -145,5 +146,14 @@ describe('the model cache under requests', () => {
       await reference.close();
       await tight.close();
     }
+  });
+});
+
+describe('RowScorer.create', () => {
+  it('refuses two versions of one model (same columns), naming both and the column', async () => {
+    const { RowScorer } = await import('../src/server/row-scorer.js');
+    const version = (v: number) => ({ manifest: { name: 'purchase', version: v }, outputs: [{ name: 'purchase_probability' }] }) as unknown as ScoringModel;
+    await expect(RowScorer.create([version(1), version(2)])).rejects.toThrow('purchase@1 and purchase@2 both write the column purchase_probability; score them in separate requests');
+    await expect(RowScorer.create([version(2), version(2)])).rejects.toThrow('models name purchase@2 twice');
   });
 });
