@@ -200,6 +200,17 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     expect(r.code).toBe(2);
   });
 
+  it('prints its version', async () => {
+    let stdout = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+    try {
+      expect(await main(['--version'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stdout.trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
+  });
+
   it('answers --help for every command', async () => {
     // In process: what is tested is the text, not start-up (a spawn costs ~2 s each).
     for (const cmd of ['info', 'generate', 'events', 'features', 'train', 'score', 'segments', 'models', 'report', 'serve', 'worker']) {

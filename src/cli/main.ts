@@ -1,14 +1,20 @@
 /** The `audience` command. Exit codes: 0 done, 2 bad input or usage, 1 internal error. */
+import fs from 'node:fs';
 import { DeviceError } from '../compute/read.js';
 import { systemErrorMessage, UserError } from '../util/errors.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands/index.js';
 
+/** The package's version (package.json beside src/ and dist/). */
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `audience: train and score marketing audience models on visitor files (Parquet, CSV, Arrow)
 
-Usage: audience <command> [options]    (audience <command> --help for its options)
+Usage: audience <command> [options]    (audience <command> --help for its options; audience --version)
 
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
@@ -35,6 +41,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${help()}\n`);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
   }
   const entry = COMMANDS.find((c) => c.name === name);
   try {
