@@ -85,7 +85,6 @@ export function computeWorkers(rows: number | undefined): number {
   return envWorkers() ?? autoWorkers(rows);
 }
 
-
 /** computeWorkers' rule without the AUDIENCE_WORKERS override: one per core (8 at most) on the CPU backends from 200,000 rows, else none. */
 export function autoWorkers(rows: number | undefined): number {
   const backend = tf.getBackend();

@@ -42,9 +42,10 @@ export const SMALL_HOST_THREAD_ROWS = 4_000_000;
 /**
  * Worker threads for shards of `rows` rows: `forced` when given; else autoWorkers' rule from 4
  * cores up, and below 4 cores only from SMALL_HOST_THREAD_ROWS rows: on 2 cores one process
- * already keeps both busy on small jobs (DuckDB's threads read and write while the engine
- * scores; `npm run bench -- scoring`: 2 workers took 1.12x the in-process time at 1.2M rows,
- * the service bench 1.25x at 1M), while at 10M rows 2 workers took 0.82x (43.4 s against 53.1 s).
+ * already keeps both busy on smaller jobs (DuckDB's threads read and write while onnxruntime
+ * scores on both cores). `audience score` on 2 cores, onnx engine (docs/benchmarks.md): in
+ * process against 2 threads, 1M rows 4.4-4.8 s against 6.7-6.8, 6M 15.8 against 17.9, 10M
+ * 28.9-31.1 against 24.2-27.9.
  */
 export function shardWorkers(rows: number, forced?: number): number {
   if (forced !== undefined) return forced;

@@ -74,7 +74,12 @@ export class ModelCache {
    * @throws UserError as `pin`, or the loader's errors.
    */
   own(ref: string): Promise<ScoringModel> {
-    return loadScoringModel(this.store, this.pin(ref), { engine: 'onnx', threads: 1 });
+    return this.load(this.pin(ref));
+  }
+
+  /** The pinned version `pinned` loaded as the request paths score: onnx engine, one onnxruntime thread. */
+  private load(pinned: string): Promise<ScoringModel> {
+    return loadScoringModel(this.store, pinned, { engine: 'onnx', threads: 1 });
   }
 
   /**
@@ -89,7 +94,7 @@ export class ModelCache {
     const held: Array<Held<{ dispose(): unknown }>> = [];
     try {
       const models = refs.map((ref) => {
-        const model = this.hold(this.loaded, this.pin(ref), (pinned) => loadScoringModel(this.store, pinned, { engine: 'onnx', threads: 1 }), (gone) => this.dropScorersOf(gone));
+        const model = this.hold(this.loaded, this.pin(ref), (pinned) => this.load(pinned), (gone) => this.dropScorersOf(gone));
         held.push(model);
         return model.value;
       });

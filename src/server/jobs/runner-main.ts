@@ -18,7 +18,7 @@ try {
   const { values } = parseArgs({ options: { db: { type: 'string' }, job: { type: 'string' }, store: { type: 'string' }, queue: { type: 'string' }, workers: { type: 'string' } }, strict: true });
   if (!values.db || !values.job) throw new UserError('runner: --db FILE and --job ID are required');
   const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= MAX_WORKERS)) throw new UserError(`runner: --workers ${values.workers}: expected a whole number from 0`);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= MAX_WORKERS)) throw new UserError(`runner: --workers ${values.workers}: expected a whole number from 0 to ${MAX_WORKERS}`);
   await runStoredJob(values.db, values.job, values.store, { queue: values.queue, workers });
   process.exit(0);
 } catch (err) {

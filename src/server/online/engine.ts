@@ -56,6 +56,12 @@ export interface Refusal {
   reason: string;
 }
 
+/** An audience's rule and its suppression rule, compiled (audiences/rules.ts compile). */
+interface CompiledAudience {
+  rule: (row: number) => boolean;
+  suppress?: (row: number) => boolean;
+}
+
 /** The online view over a store, with its models loaded. */
 export class OnlineEngine {
   private readonly changed = new EventEmitter();
@@ -69,8 +75,8 @@ export class OnlineEngine {
   /** The visitor audiencesOf is evaluating now (its features and scores): the compiled rules read it. */
   private evaluating: { features: Record<string, FeatureValue>; scores: Record<string, JsonCell> } = { features: {}, scores: {} };
 
-  /** Each audience's rule and suppression rule, compiled once (on first use) against `evaluating`. */
-  private compiled: Array<{ rule: (row: number) => boolean; suppress?: (row: number) => boolean }> | undefined;
+  /** Each audience's rule and suppression rule (in definition order), compiled once against `evaluating`. */
+  private readonly rules: CompiledAudience[];
 
   /** Each visitor's refresh in progress: refreshes of one visitor run one after the other. */
   private readonly refreshing = new Map<string, Promise<unknown>>();
@@ -87,6 +93,7 @@ export class OnlineEngine {
   ) {
     this.changed.setMaxListeners(0);
     this.reads = [...new Set(models.flatMap((m) => columnRequest({ ...m.transform, id: { column: null, as: 'row' } }).map((r) => r.name)))];
+    this.rules = this.compileRules();
   }
 
   /**
@@ -230,7 +237,7 @@ export class OnlineEngine {
    * (their members and holdout), and the holdout drawn from the id.
    */
   private audiencesOf(id: string, features: Record<string, FeatureValue>, scores: Record<string, JsonCell>): { audiences: string[]; holdout: string[] } {
-    const rules = this.rules();
+    const rules = this.rules;
     this.evaluating = { features, scores }; // read by the rules below, synchronously
     const members: string[] = [];
     const holdout: string[] = [];
@@ -247,8 +254,7 @@ export class OnlineEngine {
   }
 
   /** The audiences' rules compiled against the visitor being evaluated (the reference's sizes are fixed for the engine's life). */
-  private rules(): Array<{ rule: (row: number) => boolean; suppress?: (row: number) => boolean }> {
-    if (this.compiled) return this.compiled;
+  private compileRules(): CompiledAudience[] {
     const resolver = referenceResolver(this.models);
     const resolved = new Map<string, ReturnType<typeof resolver>>();
     const resolve = (ref: string) => resolved.get(ref) ?? resolved.set(ref, resolver(ref)).get(ref)!;
@@ -258,8 +264,7 @@ export class OnlineEngine {
       return v === undefined || v === null ? null : typeof v === 'boolean' ? Number(v) : v;
     };
     const rankBase = (ref: string) => this.reference.size(resolve(ref).column);
-    this.compiled = (this.view.audiences?.audiences ?? []).map((a) => ({ rule: compile(a.rule, get, rankBase), suppress: a.suppress.rule ? compile(a.suppress.rule, get, rankBase) : undefined }));
-    return this.compiled;
+    return (this.view.audiences?.audiences ?? []).map((a) => ({ rule: compile(a.rule, get, rankBase), suppress: a.suppress.rule ? compile(a.suppress.rule, get, rankBase) : undefined }));
   }
 
   /**
