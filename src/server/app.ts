@@ -41,6 +41,8 @@ export interface AppOptions {
   online?: { view: OnlineView; store: OnlineStore; now?: () => number };
   /** Log level of the JSON request and job log (pino, on stdout): 'info' by default, 'silent' for none. */
   logLevel?: string;
+  /** The Redis URL that jobs' work goes through (the runners get it from the scheduler): submissions that need it are refused while it does not answer, and /readyz asks it. */
+  queue?: string;
 }
 
 /** The Fastify app with every route, strict validation, the log and the error mapping (UserError -> 400). */
@@ -66,7 +68,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await online.store.close();
     });
   }
-  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued, modelCache, ...(online && { online }) };
+  const services: Services = { jobs: opts.jobs, scheduler: opts.scheduler, models: opts.models, roots: opts.roots, checker, backend: opts.backend, maxQueued: opts.maxQueued, modelCache, ...(online && { online }), ...(opts.queue && { queue: opts.queue }) };
   app.decorate('services', services);
 
   await app.register(swagger, {

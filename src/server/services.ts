@@ -21,6 +21,8 @@ export interface Services {
   modelCache: ModelCache;
   /** The online view (`audience serve --online`), when the server keeps one. */
   online?: OnlineEngine;
+  /** The Redis URL that jobs' work goes through (`--redis` or REDIS_URL, read where the server is composed); none on one host. */
+  queue?: string;
 }
 
 declare module 'fastify' {

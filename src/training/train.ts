@@ -21,7 +21,6 @@ import { checkParams, FLAG_NAMES, optionsOf, type ParamNamer, type ParamValues }
 import type { ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type StageProgress } from '../util/progress.js';
-import { checkRedisUrl, redisUrl } from '../execution/redis.js';
 
 /** What to train: the kind, the version's name, the inputs (files or globs) and the kind's params. */
 export interface TrainRequest {
@@ -40,6 +39,8 @@ export interface TrainRequest {
   onWaiting?: (why: string | undefined) => void;
   /** How messages name an option: the caller's (`params.k` for a service job); FLAG_NAMES (`--k`) when absent. */
   names?: ParamNamer;
+  /** The Redis URL of the `audience worker` hosts that a kind using workers (K-Means) loads its rows onto, as the command or server composes it; on this host when absent. */
+  queue?: string;
 }
 
 /** A trained version and its text report. */
@@ -78,15 +79,15 @@ export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> 
 }
 
 /**
- * With REDIS_URL: the loader of a fit's rows onto the `audience worker` hosts, staged under
- * the model store (which they all see); undefined on one host.
+ * With a queue (req.queue): the loader of a fit's rows onto the `audience worker` hosts, staged
+ * under the model store (which they all see); undefined on one host.
  */
 function rowsOnWorkers(req: TrainRequest): TrainRun['workers'] {
-  const url = redisUrl();
+  const url = req.queue;
   if (!url) return undefined;
   const staging = () => path.join(path.resolve(req.store.root), '.staging', `kmeans-${randomUUID()}`);
   // BullMQ loaded only for a fit on the queue.
-  return (shardRows) => async (data, transform, l) => (await import('../execution/kmeans-queue.js')).loadKMeansOnQueue(checkRedisUrl(url, 'REDIS_URL'), data, transform, { ...l, shardRows, roots: req.roots, onWaiting: req.onWaiting, staging: staging() });
+  return (shardRows) => async (data, transform, l) => (await import('../execution/kmeans-queue.js')).loadKMeansOnQueue(url, data, transform, { ...l, shardRows, roots: req.roots, onWaiting: req.onWaiting, staging: staging() });
 }
 
 async function dataset(req: TrainRequest): Promise<Dataset> {

@@ -88,10 +88,10 @@ running when the server stopped (or was killed) resumes from its finished shards
   },
   async run(values) {
     // Several hosts: the runners send their shards to the workers through Redis (execution/shard-queue.ts).
-    if (typeof values.redis === 'string') process.env.REDIS_URL = checkRedisUrl(values.redis);
-    else if (process.env.REDIS_URL) checkRedisUrl(process.env.REDIS_URL, 'REDIS_URL');
-    // Where runners send score jobs' shards: composed here, handed to each runner (scheduler.ts).
-    const executor = executorPolicyFromEnv();
+    // Where runners send jobs' work: composed here once, handed to each runner (scheduler.ts) and to the routes.
+    const fromEnv = executorPolicyFromEnv();
+    const queue = typeof values.redis === 'string' ? checkRedisUrl(values.redis) : fromEnv.queue && checkRedisUrl(fromEnv.queue, 'REDIS_URL');
+    const executor = { ...fromEnv, queue };
     const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;
     const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
     const rootList = list(values['data-root']);
@@ -111,7 +111,7 @@ running when the server stopped (or was killed) resumes from its finished shards
     try {
       const backend = await initBackend();
       jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
-      const online = typeof values.online === 'string' ? { view: loadOnlineView(path.resolve(values.online)), store: await openOnlineStore(dataDir) } : undefined;
+      const online = typeof values.online === 'string' ? { view: loadOnlineView(path.resolve(values.online)), store: await openOnlineStore(dataDir, queue) } : undefined;
       await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online, executor });
     } finally {
       jobs?.close();
@@ -150,6 +150,7 @@ async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempt
     maxQueued,
     bodyLimit,
     online,
+    queue: executor.queue,
   });
   scheduler.setLog(app.log);
   const restoreWarnings = setWarnSink((message) => app.log.warn(message));

@@ -4,7 +4,8 @@
  * the kinds registered (models/kinds.ts); what it adds is the printing.
  */
 import type { TSchema } from 'typebox';
-import { envWorkers } from '../../util/workers-env.js';
+import { executorPolicyFromEnv } from '../../execution/policy.js';
+import { checkRedisUrl } from '../../execution/redis.js';
 import { trainFromParams } from '../../training/train.js';
 import type { KindDescriptor } from '../../models/kind.js';
 import { allKinds, allParams, findKind, kindNames } from '../../models/kinds.js';
@@ -96,7 +97,8 @@ export const train: Command = {
     return { ...INPUT_OPTIONS, ...STORE_OPTIONS, name: { type: 'string' }, ...flagOptions(allParams()) } as Options;
   },
   async run(values, positionals) {
-    envWorkers(); // a bad AUDIENCE_WORKERS is refused before any work, as score and serve do
+    // Composed here: a bad AUDIENCE_WORKERS is refused before any work, as score and serve do; REDIS_URL sends a K-Means fit's rows to the workers.
+    const { queue } = executorPolicyFromEnv();
     const [kind] = positionals;
     if (!kind) throw new UserError(`audience train: give the kind of model (${kindNames().join(', ')}), e.g. audience train kmeans --input v.parquet --name behavior`);
     // Without --name the model is named after its kind: `audience train propensity` saves "propensity".
@@ -113,6 +115,7 @@ export const train: Command = {
       note: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
       // With REDIS_URL: a fit whose workers are gone or stalled says so (even with --quiet: it is waiting, not working).
       onWaiting: (why) => why && process.stderr.write(`waiting: ${why}\n`),
+      queue: queue && checkRedisUrl(queue, 'REDIS_URL'),
     });
     process.stdout.write(`${outcome.report}\n`);
   },

@@ -27,7 +27,8 @@ function recordStage(jobs: JobStore, id: string, stage: string): void {
 
 /**
  * Runs job `id` of the job store at `dbFile` (if it is running: claimed by the scheduler),
- * with models in `storeDir`; a score job's shards go where `policy` says (the server's).
+ * with models in `storeDir`; a job's work goes where `policy` says (the server's): a score job's
+ * shards, a K-Means fit's rows.
  * @throws UserError when the job does not exist; rethrows a bug after recording it as the job's error.
  */
 export async function runStoredJob(dbFile: string, id: string, storeDir: string | undefined, policy: ExecutorPolicy = {}): Promise<void> {
@@ -62,6 +63,7 @@ export async function runStoredJob(dbFile: string, id: string, storeDir: string 
           onWaiting: (why) => jobs.update(id, { stage: why ? `training: waiting: ${why}` : 'training' }),
           progress: reportingProgress((line) => recordStage(jobs, id, `training: ${line}`)),
           names: API_NAMES, // what training refuses names the request's params.x, as the submission's checks do
+          queue: policy.queue,
         });
         process.stdout.write(`${outcome.report}\n`);
         const manifest = models.manifest(`${outcome.name}@${outcome.version}`);

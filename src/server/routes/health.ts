@@ -2,14 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createMetrics } from '../metrics.js';
 import { Health, Ready } from '../schemas.js';
-import { pingRedis, redisUrl } from '../../execution/redis.js';
+import { pingRedis } from '../../execution/redis.js';
 
 /** How long /readyz reuses the job store's last write probe (ms). */
 export const PROBE_TTL_MS = 1000;
 
 /** Liveness (/healthz), readiness (/readyz: the job store takes a write, Redis answers) and Prometheus metrics (/metrics). */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { jobs, scheduler, backend } = app.services;
+  const { jobs, scheduler, backend, queue } = app.services;
   let ready = false;
   const registry = createMetrics(jobs, () => backend);
   // The store's write probe at most once per PROBE_TTL_MS: a burst of probes costs one write (and its fsync), not one each.
@@ -27,13 +27,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     uptimeSeconds: process.uptime(),
   }));
 
-  app.get('/readyz', { schema: { summary: 'Ready to take jobs: the job store takes writes (and, with REDIS_URL, Redis answers)', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'Ready to take jobs: the job store takes writes (and, with --redis or REDIS_URL, Redis answers)', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
     if (!ready) return reply.code(503).send({ ready: false });
     const store = probe();
     if (store) return reply.code(503).send({ ready: false, store });
-    const url = redisUrl();
-    if (!url) return { ready: true };
-    const redis = await pingRedis(url);
+    if (!queue) return { ready: true };
+    const redis = await pingRedis(queue);
     return redis === 'ok' ? { ready: true, redis } : reply.code(503).send({ ready: false, redis });
   });
 

@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import type { JobRecord } from '../jobs/store.js';
 import { Accepted, ErrorReply, JobId, jobRequestSchema, JobView, JobList, ListQuery, type ScoreJobBody, type TrainJobBody } from '../schemas.js';
 import { CheckersBusyError } from '../checker.js';
-import { pingRedis, redisUrl } from '../../execution/redis.js';
+import { pingRedis } from '../../execution/redis.js';
 import { findKind } from '../../models/kinds.js';
 import { storeUnavailable } from '../plugins/errors.js';
 import type { Services } from '../services.js';
@@ -70,7 +70,7 @@ async function queueRefusal(services: Services, body: TrainJobBody | ScoreJobBod
     return { code: 429, body: { statusCode: 429, error: 'Too Many Requests', message: `the queue is full (${maxQueued} jobs waiting); retry when jobs have started` } };
   }
   // Several hosts: a job whose work goes through the queue is refused while Redis is away, not failed later.
-  const url = redisUrl();
+  const url = services.queue;
   if (url && (body.type === 'score' || findKind(body.model)?.usesWorkers)) {
     const answer = await pingRedis(url);
     if (answer !== 'ok') {
