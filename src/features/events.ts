@@ -28,9 +28,9 @@ import { checkOutputFile, writeFile, type OutputColumn, type OutputData } from '
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
 import { timeEncoding } from './event-times.js';
-import { featureColumns, LABEL_COLUMNS, topShares, visitorFeatures, WINDOWS, type FeatureLayout, type FeatureValue, type VisitorEvent } from './visitor.js';
+import { featureColumns, LABEL_COLUMNS, parseHorizon, topShares, visitorFeatures, WINDOWS, type FeatureLayout, type FeatureValue, type VisitorEvent } from './visitor.js';
 
-export { LABEL_COLUMNS, WINDOWS };
+export { LABEL_COLUMNS, parseHorizon, WINDOWS };
 /** The Parquet metadata key naming the label columns. */
 export const LABELS_KEY = 'audience_labels';
 
@@ -62,14 +62,6 @@ export interface EventsResult {
   later: number;
   /** How the time column was read: "YYYYMMDD dates", "epoch microseconds", "ISO 8601 text"... */
   times: string;
-}
-
-/** `90d`, `12w` or a number of days. @throws UserError for anything else. */
-export function parseHorizon(text: string): number {
-  const m = /^(\d+)\s*([dw]?)$/i.exec(text.trim());
-  const days = m ? Number(m[1]) * (m[2].toLowerCase() === 'w' ? 7 : 1) : NaN;
-  if (!(days >= 1 && days <= 3650)) throw new UserError(`--horizon ${text}: expected days such as 90d (or weeks, 13w), from 1 to 3650 days`);
-  return days;
 }
 
 /**

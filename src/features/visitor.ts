@@ -18,6 +18,7 @@
  * category, session), so the result never depends on the order events were given in.
  */
 import type { OutputColumn } from '../io/writer.js';
+import { UserError } from '../util/errors.js';
 
 /** Trailing windows, days up to and including the as-of day. */
 export const WINDOWS = [7, 30, 90, 365];
@@ -152,4 +153,12 @@ export function topShares(counts: Iterable<[string, number]>, top: number): Feat
   const ranked = [...counts].sort((a, b) => b[1] - a[1] || byCode(a[0], b[0])).slice(0, Math.max(0, Math.trunc(top)));
   const taken = new Set<string>();
   return ranked.map(([value]) => ({ value, column: shareColumn(value, taken) }));
+}
+
+/** `90d`, `12w` or a number of days. @throws UserError for anything else. */
+export function parseHorizon(text: string): number {
+  const m = /^(\d+)\s*([dw]?)$/i.exec(text.trim());
+  const days = m ? Number(m[1]) * (m[2].toLowerCase() === 'w' ? 7 : 1) : NaN;
+  if (!(days >= 1 && days <= 3650)) throw new UserError(`--horizon ${text}: expected days such as 90d (or weeks, 13w), from 1 to 3650 days`);
+  return days;
 }

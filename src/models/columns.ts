@@ -3,7 +3,7 @@
  * columns), and the columns it must never take as inputs: shared by the trainers (models/<kind>/train.ts), the kinds' descriptors
  * and the service's submission checks (server/submit.ts), which sit above them all.
  */
-import { LABEL_COLUMNS } from '../features/events.js';
+import { LABEL_COLUMNS } from '../features/visitor.js';
 import type { ColumnInfo } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { UserError } from '../util/errors.js';

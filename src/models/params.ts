@@ -20,7 +20,7 @@
 import { Type, type Static, type TBoolean, type TInteger, type TNumber, type TSchema, type TString, type TUnsafe } from 'typebox';
 import { checkName } from './registry.js';
 import { UserError } from '../util/errors.js';
-import { parseHorizon } from '../features/events.js';
+import { parseHorizon } from '../features/visitor.js';
 import { list, num } from '../util/options.js';
 
 /** Option values by name (the flags without dashes), as the CLI or a job's params give them. */
