@@ -103,7 +103,7 @@ async function engines(rows: number): Promise<Array<Record<string, string | numb
       const model = await loadScoringModel(store, ref, { engine: 'tfjs' });
       const { manifest, weights } = store.load(ref);
       const names = model.outputs.map((o) => o.name);
-      const graph = kindOf(manifest.kind).graph!;
+      const graph = await kindOf(manifest.kind).graph!();
       const [single, all] = [await OnnxScorer.create(manifest, weights, graph, names, 1), await OnnxScorer.create(manifest, weights, graph, names, os.availableParallelism())];
       const batches: ColumnBatch[] = [];
       for await (const b of (await openDataset([file])).read(columnRequest(model.transform))) batches.push(b);

@@ -187,7 +187,7 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', 'nofile.json'], /nofile\.json: cannot read feature spec/],
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o3', '--audiences', 'nofile.json'], /nofile\.json: cannot read audience definitions/],
     [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x'], /give the seed audience as --seed-ids FILE or --seed-filter/],
-    [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x', '--seed-filter', 'nope = 1'], /no column "nope" for the seed filter/],
+    [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x', '--seed-filter', 'nope = 1'], /no seed filter column "nope"/],
   ])('audience %j', async (args, message) => {
     const r = await inProcess(...args);
     expect(r.stderr).toMatch(message);

@@ -15,6 +15,7 @@ import { transformedBatches } from '../src/features/blocks.js';
 import type { FittedNumeric, FeatureBlock } from '../src/features/transform.js';
 import { connect } from '../src/io/duckdb.js';
 import { textReport, type KindDescriptor } from '../src/models/kind.js';
+import type { Estimator } from '../src/models/estimator.js';
 import { kindNames, registerKind } from '../src/models/kinds.js';
 import { kindColumns, kindRanked, StoredModel, type KindOutputs, type ScoringModel } from '../src/models/model.js';
 import { int, real, flag, withDefaults, type KindOptions } from '../src/models/params.js';
@@ -83,6 +84,31 @@ class ToyModel extends StoredModel implements ScoringModel {
   dispose() {}
 }
 
+/** The toy's trainer: prepare, fit, evaluate, save. */
+const TOY_ESTIMATOR: Estimator<ToyOptions, Prepared, Fitted, ToyReport, ToyModel> = {
+  async prepare(data, transform, opts) {
+    const blocks: FeatureBlock[] = [];
+    for await (const { block } of transformedBatches(data, transform)) blocks.push(block);
+    const rows = blocks.reduce((n, b) => n + b.rows, 0);
+    if (rows < withDefaults(TOY_PARAMS, opts).toyMinRows) throw new UserError(`the toy needs ${opts.toyMinRows} rows, got ${rows}`);
+    return { blocks, rows, cols: transform.outputs.length, inputs: data.tables, transform } satisfies Prepared;
+  },
+  async fit(p: Prepared) {
+    const mean = new Float32Array(p.cols);
+    for (const b of p.blocks) for (let i = 0; i < b.data.length; i++) mean[i % p.cols] += b.data[i] / p.rows;
+    return { mean, dispose() {} } satisfies Fitted;
+  },
+  async evaluate(p: Prepared, f: Fitted, opts) {
+    const all = p.blocks.flatMap((b) => [...distances(b, f.mean, 1)]);
+    return { rows: p.rows, meanDistance: all.reduce((s, d) => s + d, 0) / all.length, quiet: withDefaults(TOY_PARAMS, opts).toyQuiet };
+  },
+  async save(store, p: Prepared, f: Fitted, report, opts) {
+    const backend = await initBackend();
+    const manifest = store.save({ ...trainedOn('toy', opts.name, backend, p.transform, p.inputs, p.rows), params: { scale: withDefaults(TOY_PARAMS, opts).toyScale }, metrics: { ...report } }, [{ name: 'mean', shape: [p.cols], data: f.mean }]);
+    return new ToyModel(manifest, f.mean);
+  },
+};
+
 const TOY: KindDescriptor<ToyOptions, ToyReport, typeof TOY_PARAMS> = {
   kind: 'toy',
   summary: 'a toy: the distance from the mean',
@@ -92,31 +118,9 @@ const TOY: KindDescriptor<ToyOptions, ToyReport, typeof TOY_PARAMS> = {
     if (!data.columns.some((c) => c.name === 'a')) throw new UserError(`${data.tables[0].path}: the toy reads a column "a"`);
   },
   excluded: () => ['secret'],
-  estimator: {
-    async prepare(data, transform, opts) {
-      const blocks: FeatureBlock[] = [];
-      for await (const { block } of transformedBatches(data, transform)) blocks.push(block);
-      const rows = blocks.reduce((n, b) => n + b.rows, 0);
-      if (rows < withDefaults(TOY_PARAMS, opts).toyMinRows) throw new UserError(`the toy needs ${opts.toyMinRows} rows, got ${rows}`);
-      return { blocks, rows, cols: transform.outputs.length, inputs: data.tables, transform } satisfies Prepared;
-    },
-    async fit(p: Prepared) {
-      const mean = new Float32Array(p.cols);
-      for (const b of p.blocks) for (let i = 0; i < b.data.length; i++) mean[i % p.cols] += b.data[i] / p.rows;
-      return { mean, dispose() {} } satisfies Fitted;
-    },
-    async evaluate(p: Prepared, f: Fitted, opts) {
-      const all = p.blocks.flatMap((b) => [...distances(b, f.mean, 1)]);
-      return { rows: p.rows, meanDistance: all.reduce((s, d) => s + d, 0) / all.length, quiet: withDefaults(TOY_PARAMS, opts).toyQuiet };
-    },
-    async save(store, p: Prepared, f: Fitted, report, opts) {
-      const backend = await initBackend();
-      const manifest = store.save({ ...trainedOn('toy', opts.name, backend, p.transform, p.inputs, p.rows), params: { scale: withDefaults(TOY_PARAMS, opts).toyScale }, metrics: { ...report } }, [{ name: 'mean', shape: [p.cols], data: f.mean }]);
-      return new ToyModel(manifest, f.mean);
-    },
-  },
-  load: (m, w) => new ToyModel(m, w.get('mean')!.data),
-  outputs: TOY_OUTPUTS,
+  estimator: async () => TOY_ESTIMATOR,
+  load: async (m, w) => new ToyModel(m, w.get('mean')!.data),
+  outputs: () => TOY_OUTPUTS,
   outputsHelp: '<name>_distance (from the training mean), _percentile',
   report: {
     ...textReport((r: ToyReport) => (r.quiet ? 'toy.' : `toy: ${r.rows} rows, mean distance ${r.meanDistance.toFixed(3)}`)),

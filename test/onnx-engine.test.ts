@@ -75,7 +75,7 @@ async function compare(model: ScoringModel, weights: Map<string, Weight>, provid
   const b = batch();
   const block = transform(fitted, b);
   const expected = await model.score(block);
-  const scorer = await OnnxScorer.create(model.manifest, weights, kindOf(model.manifest.kind).graph!, model.outputs.map((o) => o.name), 1, provider);
+  const scorer = await OnnxScorer.create(model.manifest, weights, await kindOf(model.manifest.kind).graph!(), model.outputs.map((o) => o.name), 1, provider);
   const got = await scorer.run(b);
   // A few rows take the JavaScript transform and the model's part of the graph (SMALL_BATCH_ROWS): the same values.
   const few = { ...b, rows: 7, columns: new Map([...b.columns].map(([k, v]) => [k, v.slice(0, 7)])) } as ColumnBatch;

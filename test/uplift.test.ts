@@ -10,7 +10,7 @@ import { writeFile } from '../src/io/writer.js';
 import { transformedBatches } from '../src/features/blocks.js';
 import { spearman } from '../src/metrics/regression.js';
 import { upliftEvaluation } from '../src/metrics/uplift.js';
-import { loadScoringModel } from '../src/models/load.js';
+import { loadScoringModel, outlineModel } from '../src/models/load.js';
 import { renderReport } from '../src/report/report.js';
 import { ModelStore } from '../src/models/registry.js';
 import type { UpliftReport } from '../src/models/uplift/evaluate.js';
@@ -139,6 +139,8 @@ describe('audience train uplift with several treatment arms (--control)', () => 
     // Scored: each arm's uplift and the best arm; on every row, each arm's Qini against the oracle's (rows ranked by that arm's true effect).
     const model = (await loadScoringModel(store, 'm')) as unknown as UpliftModel;
     expect(model.outputs.map((o) => o.name)).toEqual(['m_uplift', 'm_arm', 'm_uplift_1', 'm_uplift_2']);
+    // A service job plans its columns from the manifest alone: the same columns (it once named only m_uplift, and the job's files lacked the arms).
+    expect(outlineModel(store, 'm').outputs).toEqual(model.outputs);
     const perArm: number[][] = [[], []];
     const best: number[] = [];
     for await (const { block } of transformedBatches(data, model.transform, [])) {

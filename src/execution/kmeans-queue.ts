@@ -31,7 +31,8 @@ import { namingFile, readFloat32File, writeFileNamed } from '../util/files.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 import { removeIfEmpty } from '../scoring/output.js';
 import { QueueClient } from './queue-client.js';
-import { DEFAULT_SHARD_ROWS, planShards, type Shard } from '../scoring/shards.js';
+import { planShards, type Shard } from '../scoring/shards.js';
+import { DEFAULT_SHARD_ROWS } from '../scoring/score-options.js';
 
 /** Queue job names of K-Means training. */
 export const KMEANS_LOAD = 'kmeans-load';

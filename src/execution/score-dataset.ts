@@ -15,7 +15,8 @@ import { planScore, type ScoreManifest, type ScoreOptions } from '../scoring/sco
 import { chooseExecutor } from './shard-pool.js';
 import type { ExecutorPolicy } from './policy.js';
 import { runScore } from './run-score.js';
-import { DEFAULT_SHARD_ROWS, planShards } from '../scoring/shards.js';
+import { planShards } from '../scoring/shards.js';
+import { DEFAULT_SHARD_ROWS } from '../scoring/score-options.js';
 
 /**
  * The whole run: plan, the shards where `policy` sends them (default: this process or its

@@ -12,11 +12,19 @@ import { FLAG_NAMES, type ParamNamer } from './params.js';
 /** The columns of `data` as a list for messages. */
 const columnList = (data: Dataset) => data.columns.map((c) => c.name).join(', ');
 
+/**
+ * The column that plays `role` in the data ("label", "treatment", "seed filter").
+ * @throws UserError naming the file, the column and the file's columns.
+ */
+export function requireColumnFor(data: Dataset, column: string, role: string): ColumnInfo {
+  const found = data.columns.find((c) => c.name === column);
+  if (!found) throw new UserError(`${data.tables[0].path}: no ${role} column "${column}" (columns: ${columnList(data)})`);
+  return found;
+}
+
 /** The label column. @throws UserError naming the file and the columns there are. */
 export function requireLabel(data: Dataset, label: string): ColumnInfo {
-  const column = data.columns.find((c) => c.name === label);
-  if (!column) throw new UserError(`${data.tables[0].path}: no label column "${label}" (columns: ${columnList(data)})`);
-  return column;
+  return requireColumnFor(data, label, 'label');
 }
 
 /** Every sensitive column is in the data. @throws UserError naming the option (as `names` does), the column and the file's columns. */

@@ -121,14 +121,18 @@ export interface KindDescriptor<O = any, R = any, S extends Record<string, TSche
   fitOptions?(inputs: FitInputs<O>): Promise<O>;
   /** Its fit reads rows on `audience worker` hosts when REDIS_URL is set (the service checks Redis first). */
   usesWorkers?: boolean;
+  /**
+   * Its trainer (`<kind>/train.ts`), imported when a version is trained: the registry stays
+   * light, so help, the server and scoring do not load the trainers and their backends.
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  estimator: Estimator<O, any, Disposable, R, SavedModel>;
-  /** A stored version ready to score. @throws UserError for weights that do not fit the manifest. */
-  load(manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions): ScoringModel;
-  /** Its score columns as data (from a manifest alone, no weights). */
-  outputs: KindOutputs;
-  /** Its whole scoring function as one ONNX graph (models/onnx/model-graphs.ts), scored on onnxruntime; tfjs only when absent. */
-  graph?: KindGraph;
+  estimator(): Promise<Estimator<O, any, Disposable, R, SavedModel>>;
+  /** A stored version ready to score (`<kind>/model.ts`, imported on first use). @throws UserError for weights that do not fit the manifest. */
+  load(manifest: Manifest, weights: Map<string, Weight>, options: ScoringOptions): Promise<ScoringModel>;
+  /** Its score columns as data, from a version's manifest alone (no weights): what a plan names and the loaded model writes (`<kind>/outputs.ts`). */
+  outputs(manifest: Manifest): KindOutputs;
+  /** Its whole scoring function as one ONNX graph (models/onnx/model-graphs.ts, imported on first use), scored on onnxruntime; tfjs only when absent. */
+  graph?(): Promise<KindGraph>;
   /** `audience score --help`'s lines on its columns, after "kind: ". */
   outputsHelp: string;
   report: KindReport<R>;

@@ -24,7 +24,7 @@ function kindOf(manifest: Manifest): KindDescriptor {
  */
 export function outlineModel(store: ModelStore, ref: string, options: ScoringOptions = {}): ModelOutline {
   const manifest = store.manifest(ref);
-  const { outputs } = kindOf(manifest);
+  const outputs = kindOf(manifest).outputs(manifest);
   return { manifest, transform: manifest.features, outputs: kindColumns(outputs, manifest.name, options), ranked: kindRanked(outputs, manifest.name), engine: scoringEngine(manifest, options) };
 }
 
@@ -51,10 +51,10 @@ export async function loadScoringModel(store: ModelStore, ref: string, options: 
   await initBackend();
   const { manifest, weights } = store.load(ref);
   const kind = kindOf(manifest);
-  const model = kind.load(manifest, weights, options);
+  const model = await kind.load(manifest, weights, options);
   model.engine = 'tfjs';
   if (kind.graph && scoringEngine(manifest, options) === 'onnx') {
-    const scorer = await OnnxScorer.create(manifest, weights, kind.graph, model.outputs.map((o) => o.name), options.threads);
+    const scorer = await OnnxScorer.create(manifest, weights, await kind.graph(), model.outputs.map((o) => o.name), options.threads);
     const dispose = model.dispose.bind(model);
     Object.assign(model, {
       engine: 'onnx',

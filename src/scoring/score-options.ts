@@ -7,7 +7,9 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { checkOptionValue, describeParam } from '../models/params.js';
-import { DEFAULT_SHARD_ROWS } from './shards.js';
+
+/** Small enough that a 1M-row job spreads over the workers of a few cores; large enough that per-shard costs vanish. */
+export const DEFAULT_SHARD_ROWS = 500_000;
 
 /** Rows with unreadable values a service job tolerates unless told (the CLI's `--max-rejects` default is 0: a terminal run stops at the first). */
 export const DEFAULT_MAX_REJECTS = 1000;

@@ -6,6 +6,7 @@
  */
 import type { Dataset } from '../io/dataset.js';
 import { checkRowCounts } from './input-checks.js';
+import { DEFAULT_SHARD_ROWS } from './score-options.js';
 
 export interface Shard {
   index: number;
@@ -18,8 +19,6 @@ export interface Shard {
   first: number;
 }
 
-/** Small enough that a 1M-row job spreads over the workers of a few cores; large enough that per-shard costs vanish. */
-export const DEFAULT_SHARD_ROWS = 500_000;
 
 /** File row counts; Arrow IPC streams, which do not state theirs, are counted by reading them. */
 async function rowCounts(data: Dataset): Promise<number[]> {

@@ -72,7 +72,7 @@ export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> 
   const spec = kind.featureSpec ? await kind.featureSpec(data, o) : await featureSpec(c, data, o as FeatureOptions, kind.excluded?.(data, o));
   const options = kind.fitOptions ? await kind.fitOptions({ data, spec, options: o, run }) : o;
   const transform = await fitFeatures(c, data, spec);
-  const { model, report } = await train(kind.estimator, data, transform, req.store, { ...options, progress: c.progress });
+  const { model, report } = await train(await kind.estimator(), data, transform, req.store, { ...options, progress: c.progress });
   model.dispose();
   const m = model.manifest;
   return { name: m.name, version: m.version, report: kind.report.trained(report, `Saved ${m.name}@${m.version} (${m.backend.name})`) };

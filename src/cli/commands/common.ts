@@ -1,5 +1,5 @@
 /** Pieces shared by several commands: the dataset, the model store, progress. */
-import { openDataset, type Dataset } from '../../io/dataset.js';
+import type { Dataset } from '../../io/dataset.js';
 import { ModelStore } from '../../models/registry.js';
 import { UserError } from '../../util/errors.js';
 import { createProgress, type StageProgress } from '../../util/progress.js';
@@ -23,7 +23,8 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 export async function datasetFrom(values: Values, cmd: string): Promise<Dataset> {
   const inputs = list(values.input);
   if (inputs.length === 0) throw new UserError(`audience ${cmd}: --input <file|glob> is required (Parquet, CSV or Arrow IPC)`);
-  return openDataset(inputs);
+  // The readers (DuckDB, Arrow) are imported when a command opens data, not for its --help.
+  return (await import('../../io/dataset.js')).openDataset(inputs);
 }
 
 /** The model store named by `--store`, else AUDIENCE_MODEL_STORE, else ./models. */

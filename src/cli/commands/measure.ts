@@ -1,7 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { measureAudiences } from '../../audiences/measure.js';
-import { measurePage, measureText } from '../../report/lift.js';
 import { UserError } from '../../util/errors.js';
 import { writeFileWhole } from '../../util/files.js';
 import { list, str, type Command } from '../args.js';
@@ -61,6 +59,8 @@ Audiences without a holdout are listed as not measurable, with the reason.`,
     quiet: { type: 'boolean', short: 'q' },
   },
   async run(values) {
+    // Imported here: --help loads neither DuckDB nor the charts.
+    const [{ measureAudiences }, { measurePage, measureText }] = await Promise.all([import('../../audiences/measure.js'), import('../../report/lift.js')]);
     const outcomeColumns = list(values.outcome);
     if (outcomeColumns.length === 0) throw new UserError('audience measure: --outcome COL is required (repeat it for several outcomes)');
     const outcomes = list(values.outcomes);

@@ -4,13 +4,9 @@ import type { Command } from '../args.js';
 import { allKinds, findKind } from '../../models/kinds.js';
 import { table } from '../../render/table.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
-import { compareOnSample, diffManifests } from '../../models/diff.js';
-import { loadScoringModel } from '../../models/load.js';
 import type { ModelStore } from '../../models/registry.js';
 import { num } from '../../util/options.js';
 import fs from 'node:fs';
-import { scoringGraph } from '../../models/onnx/model-graphs.js';
-import { featureInputs } from '../../models/onnx/transform-graph.js';
 
 /** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
 async function diffCommand(values: Values, store: ModelStore, refA: string, refB: string | undefined): Promise<void> {
@@ -19,6 +15,8 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
   if (ma.name !== mb.name) {
     throw new UserError(`audience models diff: compares two versions of one model; ${refA} and ${refB} are different models (e.g. ${ma.name}@1 ${ma.name}@2)`);
   }
+  // Imported here, as in export: `models list` and --help load neither the engines nor the graphs.
+  const [{ compareOnSample, diffManifests }, { loadScoringModel }] = await Promise.all([import('../../models/diff.js'), import('../../models/load.js')]);
   const diff = diffManifests(ma, mb);
   if (values.input !== undefined) {
     const rows = num(values.sample, '--sample', { int: true, min: 1, max: 10_000_000 }) ?? 10_000;
@@ -57,14 +55,15 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
  * one ONNX graph (models/onnx), written beside FILE and renamed into place.
  * @throws UserError for a kind without a graph, another format, an existing FILE.
  */
-function exportCommand(values: Values, store: ModelStore, ref: string): void {
+async function exportCommand(values: Values, store: ModelStore, ref: string): Promise<void> {
   if ((values.format ?? 'onnx') !== 'onnx') throw new UserError(`--format ${String(values.format)}: the export format is onnx`);
   const out = typeof values.out === 'string' ? values.out : undefined;
   if (!out) throw new UserError('audience models export: name the file to write, e.g. --out model.onnx');
   if (fs.existsSync(out)) throw new UserError(`--out ${out}: the file exists; remove it or name another`);
   const { manifest, weights } = store.load(ref);
-  const graph = findKind(manifest.kind)?.graph;
-  if (!graph) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${allKinds().filter((k) => k.graph).map((k) => k.kind).join(' and ')} models`);
+  const graphOf = findKind(manifest.kind)?.graph;
+  if (!graphOf) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${allKinds().filter((k) => k.graph).map((k) => k.kind).join(' and ')} models`);
+  const [graph, { scoringGraph }, { featureInputs }] = await Promise.all([graphOf(), import('../../models/onnx/model-graphs.js'), import('../../models/onnx/transform-graph.js')]);
   const tmp = `${out}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(tmp, scoringGraph(manifest, weights, graph));

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadScoringModel } from '../../models/load.js';
 import { sensitiveColumns } from '../../models/params.js';
-import { measureFairness } from '../../report/measure.js';
-import { renderReport } from '../../report/report.js';
 import { UserError } from '../../util/errors.js';
 import type { Command } from '../args.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
@@ -36,6 +33,8 @@ calibration, and the disparate-impact ratio with the four-fifths rule flagged.
 The service serves the same page at GET /v1/models/NAME/report (and /NAME/VERSION/report).`,
   options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, out: { type: 'string', short: 'o' }, sensitive: { type: 'string', multiple: true } },
   async run(values, positionals) {
+    // Imported here: --help loads neither the engines nor the charts.
+    const [{ loadScoringModel }, { measureFairness }, { renderReport }] = await Promise.all([import('../../models/load.js'), import('../../report/measure.js'), import('../../report/report.js')]);
     if (positionals.length !== 1) throw new UserError('audience report: give one model, e.g. audience report propensity@2 --out report.html');
     const store = storeFrom(values);
     const manifest = store.manifest(positionals[0]);

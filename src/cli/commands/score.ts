@@ -1,11 +1,8 @@
-import { scoreDataset } from '../../execution/score-dataset.js';
 import { executorPolicyFromEnv } from '../../execution/policy.js';
-import { loadScoringModel } from '../../models/load.js';
 import type { ScoringEngine, ScoringModel } from '../../models/model.js';
 import { createProgress, fmtCount } from '../../util/progress.js';
 import { list, str, type Command } from '../args.js';
 import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../scoring/score-options.js';
-import { loadAudiences } from '../../audiences/definition.js';
 import { formatAudiences } from '../../report/text.js';
 import { allKinds } from '../../models/kinds.js';
 import { UserError } from '../../util/errors.js';
@@ -71,6 +68,8 @@ process). With REDIS_URL set they run on 'audience worker' hosts (docs/hosts.md)
     ...scoreFlags(),
   },
   async run(values) {
+    // Imported here: --help does not load the engines, the readers and the audiences' parsers.
+    const [{ scoreDataset }, { loadScoringModel }, { loadAudiences }] = await Promise.all([import('../../execution/score-dataset.js'), import('../../models/load.js'), import('../../audiences/definition.js')]);
     const options = scoreOptionsFromFlags(values); // checked before any file is opened
     const executor = executorPolicyFromEnv(); // where the shards go: REDIS_URL, AUDIENCE_WORKERS
     const refs = list(values.model);

@@ -1,30 +1,13 @@
 /** `audience serve`: the batch job service (Fastify) with its job store and runners. */
-import { checkRedisUrl } from '../../execution/redis.js';
-import { executorPolicyFromEnv, type ExecutorPolicy } from '../../execution/policy.js';
 import path from 'node:path';
-import { initBackend } from '../../compute/backend.js';
-import { lockDataDir } from '../../server/jobs/lock.js';
-import { JobStore } from '../../server/jobs/store.js';
-import { ModelStore } from '../../models/registry.js';
-import { buildApp, type AppOptions } from '../../server/app.js';
-import { loadOnlineView } from '../../server/online/view.js';
-import { openOnlineStore } from '../../server/online/open-store.js';
-import { configureDuckDB } from '../../io/duckdb.js';
-import { CHECK_MEMORY_LIMIT } from '../../server/limits.js';
-import { DataRoots } from '../../server/paths.js';
-import { Scheduler } from '../../server/scheduler.js';
+import { checkRedisUrl } from '../../execution/redis.js';
+import { executorPolicyFromEnv } from '../../execution/policy.js';
+import type { ServeConfig } from '../../server/serve.js';
 import { UserError } from '../../util/errors.js';
-import { setWarnSink } from '../../util/warn.js';
 import { list, num, type Command } from '../args.js';
 
 const env = process.env;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-/**
- * Connections the kernel may hold before they are accepted (capped by net.core.somaxconn). Node's
- * default, 511, drops the SYNs of a larger burst of new clients, which then wait about a second
- * to retry: 1,000 pollers connecting at once saw p99s over a second from that alone.
- */
-const LISTEN_BACKLOG = 4096;
 
 /** `audience serve`: the job service (server/app.ts) with its scheduler of runner processes. */
 export const serve: Command = {
@@ -87,90 +70,28 @@ running when the server stopped (or was killed) resumes from its finished shards
     online: { type: 'string' },
   },
   async run(values) {
-    // Several hosts: the runners send their shards to the workers through Redis (execution/shard-queue.ts).
     // Where runners send jobs' work: composed here once, handed to each runner (scheduler.ts) and to the routes.
     const fromEnv = executorPolicyFromEnv();
     const queue = typeof values.redis === 'string' ? checkRedisUrl(values.redis) : fromEnv.queue && checkRedisUrl(fromEnv.queue, 'REDIS_URL');
-    const executor = { ...fromEnv, queue };
-    const port = num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!;
-    const host = String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1');
     const rootList = list(values['data-root']);
-    const roots = new DataRoots(rootList.length ? rootList : (env.AUDIENCE_DATA_ROOTS?.split(':').filter(Boolean) ?? [process.cwd()]));
-    const dataDir = path.resolve(String(values['data-dir'] ?? env.AUDIENCE_DATA_DIR ?? 'data'));
-    const models = new ModelStore(typeof values.store === 'string' ? path.resolve(values.store) : undefined);
-    const concurrency = num(values.concurrency ?? env.AUDIENCE_CONCURRENCY ?? '1', '--concurrency', { int: true, min: 1 })!;
-    const maxQueued = num(values['max-queued'] ?? env.AUDIENCE_MAX_QUEUED ?? '100', '--max-queued', { int: true, min: 0 })!;
-    const bodyLimit = num(values['body-limit'] ?? String(1 << 20), '--body-limit', { int: true, min: 1024 })!;
-
-    const maxAttempts = num(values['max-attempts'] ?? env.AUDIENCE_MAX_ATTEMPTS ?? '3', '--max-attempts', { int: true, min: 1 })!;
     const logLevel = String(values['log-level'] ?? env.AUDIENCE_LOG_LEVEL ?? 'info');
     if (!LEVELS.includes(logLevel)) throw new UserError(`--log-level ${logLevel}: expected one of ${LEVELS.join(', ')}`);
-    configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT }); // this thread's DuckDB too (submissions are checked on others: server/checker.ts)
-    const unlock = lockDataDir(dataDir);
-    let jobs: JobStore | undefined;
-    try {
-      const backend = await initBackend();
-      jobs = new JobStore(path.join(dataDir, 'jobs.sqlite'));
-      const online = typeof values.online === 'string' ? { view: loadOnlineView(path.resolve(values.online)), store: await openOnlineStore(dataDir, queue) } : undefined;
-      await serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online, executor });
-    } finally {
-      jobs?.close();
-      unlock();
-    }
+    const config: ServeConfig = {
+      port: num(values.port ?? env.AUDIENCE_PORT ?? '8080', '--port', { int: true, min: 0, max: 65535 })!,
+      host: String(values.host ?? env.AUDIENCE_HOST ?? '127.0.0.1'),
+      roots: rootList.length ? rootList : (env.AUDIENCE_DATA_ROOTS?.split(':').filter(Boolean) ?? [process.cwd()]),
+      dataDir: path.resolve(String(values['data-dir'] ?? env.AUDIENCE_DATA_DIR ?? 'data')),
+      storeDir: typeof values.store === 'string' ? path.resolve(values.store) : undefined,
+      concurrency: num(values.concurrency ?? env.AUDIENCE_CONCURRENCY ?? '1', '--concurrency', { int: true, min: 1 })!,
+      maxQueued: num(values['max-queued'] ?? env.AUDIENCE_MAX_QUEUED ?? '100', '--max-queued', { int: true, min: 0 })!,
+      bodyLimit: num(values['body-limit'] ?? String(1 << 20), '--body-limit', { int: true, min: 1024 })!,
+      maxAttempts: num(values['max-attempts'] ?? env.AUDIENCE_MAX_ATTEMPTS ?? '3', '--max-attempts', { int: true, min: 1 })!,
+      logLevel,
+      apiKey: env.AUDIENCE_API_KEY || undefined,
+      onlineView: typeof values.online === 'string' ? path.resolve(values.online) : undefined,
+      executor: { ...fromEnv, queue },
+    };
+    // Imported now: --help loads neither the server nor the engines.
+    await (await import('../../server/serve.js')).serve(config);
   },
 };
-
-interface ServeSetup {
-  jobs: JobStore;
-  backend: { backend: string; device: string };
-  roots: DataRoots;
-  models: ModelStore;
-  concurrency: number;
-  maxAttempts: number;
-  maxQueued: number;
-  bodyLimit: number;
-  port: number;
-  host: string;
-  logLevel: string;
-  online?: AppOptions['online'];
-  executor: ExecutorPolicy;
-}
-
-/** Listens, resumes what was left running, and serves until SIGTERM or SIGINT. */
-async function serveWith({ jobs, backend, roots, models, concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, online, executor }: ServeSetup): Promise<void> {
-  const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts, executor });
-  const app = await buildApp({
-    logLevel,
-    jobs,
-    scheduler,
-    models,
-    roots,
-    backend: { name: backend.backend, device: backend.device },
-    apiKey: env.AUDIENCE_API_KEY || undefined,
-    maxQueued,
-    bodyLimit,
-    online,
-    queue: executor.queue,
-  });
-  scheduler.setLog(app.log);
-  const restoreWarnings = setWarnSink((message) => app.log.warn(message));
-  app.addHook('onClose', async () => void setWarnSink(restoreWarnings));
-  const address = await app.listen({ port, host, backlog: LISTEN_BACKLOG });
-  const resumed = scheduler.start();
-  // One write, so a reader that sees the address sees the resumed jobs too.
-  process.stdout.write(
-    `audience-engine listening on ${address} (backend ${backend.backend}, ${concurrency} job(s) at a time, data roots ${roots.roots.join(', ')}, jobs in ${jobs.file}` +
-      `${env.AUDIENCE_API_KEY ? ', API key required' : ''})\n` +
-      (resumed.length ? `resuming ${resumed.length} job(s) left running: ${resumed.join(', ')}\n` : ''),
-  );
-  await new Promise<void>((resolve) => {
-    const stop = async () => {
-      process.stdout.write('stopping: running jobs will resume on the next start\n');
-      await app.close();
-      await scheduler.stop();
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-}

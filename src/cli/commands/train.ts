@@ -6,7 +6,6 @@
 import type { TSchema } from 'typebox';
 import { executorPolicyFromEnv } from '../../execution/policy.js';
 import { checkRedisUrl } from '../../execution/redis.js';
-import { trainFromParams } from '../../training/train.js';
 import type { KindDescriptor } from '../../models/kind.js';
 import { allKinds, allParams, findKind, kindNames } from '../../models/kinds.js';
 import { describeParam, FEATURE_PARAMS, type ParamValues } from '../../models/params.js';
@@ -105,6 +104,8 @@ export const train: Command = {
     const name = values.name === undefined ? kind : values.name;
     if (typeof name !== 'string' || name === '') throw new UserError(`audience train ${kind}: --name needs a model name, e.g. --name purchase`);
     const params: ParamValues = Object.fromEntries(Object.entries(values).filter(([k, v]) => !COMMAND_FLAGS.has(k) && v !== undefined));
+    // Imported here: help (`audience train --help`) does not load the trainers and their backends.
+    const { trainFromParams } = await import('../../training/train.js');
     const outcome = await trainFromParams({
       kind,
       name,

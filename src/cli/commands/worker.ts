@@ -1,8 +1,6 @@
 import os from 'node:os';
-import { initBackend } from '../../compute/backend.js';
 import { DeviceError } from '../../compute/read.js';
 import { checkRedisUrl, redisUrl, requireRedis } from '../../execution/redis.js';
-import { shardPool } from '../../execution/shard-pool.js';
 import { crossedError, errorMessage, UserError } from '../../util/errors.js';
 import { num } from '../../util/options.js';
 import type { Command } from '../args.js';
@@ -34,6 +32,8 @@ worker), finishes its other running shards, takes no more and exits with status 
 supervisor to restart it with a fresh device.`,
   options: { redis: { type: 'string' }, concurrency: { type: 'string' }, 'lock-seconds': { type: 'string' } },
   async run(values) {
+    // Imported here: --help loads neither the engines nor the thread pool.
+    const [{ initBackend }, { shardPool }] = await Promise.all([import('../../compute/backend.js'), import('../../execution/shard-pool.js')]);
     const url = typeof values.redis === 'string' ? values.redis : redisUrl();
     if (!url) throw new UserError('audience worker: give the queue as --redis redis://HOST:PORT (or REDIS_URL)');
     checkRedisUrl(url);

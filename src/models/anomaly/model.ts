@@ -10,7 +10,8 @@ import { UserError } from '../../util/errors.js';
 import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { Segmenter } from '../kmeans/model.js';
-import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { ANOMALY_OUTPUTS } from './outputs.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 
 /**
@@ -35,12 +36,6 @@ export interface AnomalyWeights {
   niches: Float32Array;
   nicheSpreads: Float32Array;
 }
-
-/** The score columns of a anomaly model (models/model.ts KindOutputs). */
-export const ANOMALY_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'score', type: 'FLOAT' }, { output: 'cluster', type: 'INTEGER' }, { output: 'niche', type: 'INTEGER' }],
-  ranked: [{ source: 'score', percentile: 'percentile' }],
-};
 
 /** A trained anomaly model: per visitor an outlier score (distance to the nearest centroid over that cluster's spread), its cluster, and its niche if any. */
 export class AnomalyModel extends StoredModel implements ScoringModel {

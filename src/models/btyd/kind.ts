@@ -1,7 +1,7 @@
 /** The BG/NBD kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
 import { textReport, type KindDescriptor } from '../kind.js';
-import { BGNBD, bgnbdSpec, type BgNbdReport, type TrainBgNbdOptions } from './train.js';
-import { BGNBD_OUTPUTS, BgNbdModel } from './model.js';
+import type { BgNbdReport, TrainBgNbdOptions } from './train.js';
+import { BGNBD_OUTPUTS } from './outputs.js';
 import { BGNBD_PARAMS } from './params.js';
 import { formatBgNbdReport } from './text.js';
 
@@ -14,10 +14,10 @@ fitted by maximum likelihood on up to 20,000 customers (--seed picks them). Scor
 <name>_purchases and <name>_value (expected over the horizon), <name>_percentile and
 <name>_bucket.`,
   params: BGNBD_PARAMS,
-  featureSpec: bgnbdSpec,
-  estimator: BGNBD,
-  load: (m) => BgNbdModel.fromStore(m),
-  outputs: BGNBD_OUTPUTS,
+  featureSpec: async (data, o) => (await import('./train.js')).bgnbdSpec(data, o),
+  estimator: async () => (await import('./train.js')).BGNBD,
+  load: async (m) => (await import('./model.js')).BgNbdModel.fromStore(m),
+  outputs: () => BGNBD_OUTPUTS,
   outputsHelp: `<name>_purchases, _value (expected over the horizon), _percentile, _bucket`,
   report: textReport(formatBgNbdReport),
 };

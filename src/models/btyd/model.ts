@@ -10,7 +10,8 @@ import { Type, type Static } from 'typebox';
 import type { FeatureBlock, FittedNumeric } from '../../features/transform.js';
 import { stateOf } from '../manifest.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
-import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { BGNBD_OUTPUTS } from './outputs.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
 import { btydValue, customerSummary, LEGACY_SPEND, RFM_COLUMNS } from './customers.js';
 
@@ -26,12 +27,6 @@ export const BgNbdStateSchema = Type.Object({
 
 /** A BG/NBD model's stored state (see BgNbdStateSchema). */
 export type BgNbdState = Static<typeof BgNbdStateSchema>;
-
-/** The score columns of a bgnbd model (models/model.ts KindOutputs). */
-export const BGNBD_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'purchases', type: 'FLOAT' }, { output: 'value', type: 'FLOAT' }],
-  ranked: [{ source: 'value', percentile: 'percentile', bucket: 'bucket' }],
-};
 
 /** A fitted BG/NBD + Gamma-Gamma model (see the module comment). */
 export class BgNbdModel extends StoredModel implements ScoringModel {

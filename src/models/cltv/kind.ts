@@ -2,11 +2,9 @@
 import { rateThreshold } from '../../metrics/classification.js';
 import { checkLabeled, labeledExcluded } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
-import { CLTV_GRAPH } from '../onnx/model-graphs.js';
 import type { CltvReport } from './evaluate.js';
 import type { TrainCltvOptions } from './options.js';
-import { CLTV } from './train.js';
-import { CLTV_OUTPUTS, CltvModel } from './model.js';
+import { CLTV_OUTPUTS } from './outputs.js';
 import { CLTV_PARAMS } from './params.js';
 import { cltvSummary, formatCltvReport } from './text.js';
 
@@ -24,10 +22,10 @@ Scoring adds <name>_value (expected value over the horizon), <name>_p_active,
   params: CLTV_PARAMS,
   checkData: checkLabeled,
   excluded: labeledExcluded,
-  estimator: CLTV,
-  load: (m, w) => CltvModel.fromStore(m, w),
-  outputs: CLTV_OUTPUTS,
-  graph: CLTV_GRAPH,
+  estimator: async () => (await import('./train.js')).CLTV,
+  load: async (m, w) => (await import('./model.js')).CltvModel.fromStore(m, w),
+  outputs: () => CLTV_OUTPUTS,
+  graph: async () => (await import('../onnx/model-graphs.js')).CLTV_GRAPH,
   // Selected: the top 10% by predicted value; positives: the top 10% by actual value.
   fairness: {
     output: 'value',

@@ -7,7 +7,8 @@ import { Type, type Static } from 'typebox';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
-import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { CLTV_OUTPUTS } from './outputs.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 import { zilnPredict } from './ziln.js';
@@ -21,12 +22,6 @@ export const CltvStateSchema = Type.Object({
 
 /** A CLTV model's stored state (see CltvStateSchema). */
 export type CltvState = Static<typeof CltvStateSchema>;
-
-/** The score columns of a cltv model (models/model.ts KindOutputs). */
-export const CLTV_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'value', type: 'FLOAT' }, { output: 'p_active', type: 'FLOAT' }],
-  ranked: [{ source: 'value', percentile: 'percentile', bucket: 'bucket' }],
-};
 
 /** A trained CLTV model (see the module comment). */
 export class CltvModel extends StoredModel implements ScoringModel {

@@ -2,10 +2,9 @@
 import { UserError } from '../../util/errors.js';
 import type { KindDescriptor } from '../kind.js';
 import { optionName, withDefaults } from '../params.js';
-import { KMEANS_GRAPH } from '../onnx/model-graphs.js';
-import { KMEANS_OUTPUTS, KMeansModel } from './model.js';
-import { KMEANS_PARAMS } from './params.js';
-import { K_RULE, KMEANS, type KMeansReport, type TrainKMeansOptions } from './train.js';
+import { KMEANS_OUTPUTS } from './outputs.js';
+import { K_RULE, KMEANS_PARAMS } from './params.js';
+import type { KMeansReport, TrainKMeansOptions } from './train.js';
 import { shownKMeansText, trainedKMeansText, kmeansSummary } from './text.js';
 
 /** The K-Means kind's descriptor. */
@@ -24,10 +23,10 @@ rounding). The model store must be on a filesystem every worker sees.`,
   },
   // Several hosts: the rows go to the workers, in shards of --shard-rows.
   fitOptions: async ({ options: o, run }) => (run.workers ? { ...o, loadData: run.workers(withDefaults(KMEANS_PARAMS, o).shardRows) } : o),
-  estimator: KMEANS,
-  load: (m, w) => KMeansModel.fromStore(m, w),
-  outputs: KMEANS_OUTPUTS,
-  graph: KMEANS_GRAPH,
+  estimator: async () => (await import('./train.js')).KMEANS,
+  load: async (m, w) => (await import('./model.js')).KMeansModel.fromStore(m, w),
+  outputs: () => KMEANS_OUTPUTS,
+  graph: async () => (await import('../onnx/model-graphs.js')).KMEANS_GRAPH,
   outputsHelp: `<name>_segment (INTEGER), <name>_distance (FLOAT, standardized units)`,
   report: { trained: trainedKMeansText, shown: shownKMeansText, summary: (m) => kmeansSummary(m.metrics), sections: async (m) => (await import('./report.js')).kmeansSections(m.metrics, m) },
 };

@@ -4,7 +4,8 @@ import { readData } from '../../compute/read.js';
 import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
-import { kindColumns, StoredModel, type KindOutputs, type ScoringModel } from '../model.js';
+import { kindColumns, StoredModel, type ScoringModel } from '../model.js';
+import { KMEANS_OUTPUTS } from './outputs.js';
 import type { Manifest, ModelStore, NewManifest } from '../registry.js';
 import { augment } from './data.js';
 import { centroidOperand, nearestCentroid } from './kernels.js';
@@ -40,12 +41,6 @@ export class Segmenter {
     this.op = undefined;
   }
 }
-
-/** The score columns of a kmeans model (models/model.ts KindOutputs). */
-export const KMEANS_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'segment', type: 'INTEGER' }, { output: 'distance', type: 'FLOAT' }],
-  ranked: [],
-};
 
 /** A trained K-Means model: per visitor the nearest segment and the distance to it (standardized units). */
 export class KMeansModel extends StoredModel implements ScoringModel {

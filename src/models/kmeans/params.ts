@@ -28,3 +28,6 @@ export const KMEANS_PARAMS = {
   'shard-rows': int('rows per shard when the iterations run on workers (REDIS_URL)', 1, 1_000_000_000, 500_000),
   seed,
 };
+
+/** The sweep's rule: highest sampled silhouette; ties go to the smaller k. */
+export const K_RULE = 'highest sampled silhouette (ties: smaller k)';

@@ -5,7 +5,8 @@ import { formatProfiles, type GroupProfile } from '../profile.js';
 import type { Manifest } from '../registry.js';
 import { fixed, percent } from '../report-text.js';
 import type { SegmentMap } from './map.js';
-import { K_RULE, type KMeansReport } from './train.js';
+import { K_RULE } from './params.js';
+import type { KMeansReport } from './train.js';
 
 /** A k sweep's rows as a table, the chosen k marked when given. */
 function sweepTable(sweep: Array<{ k: number; inertia: number; silhouette: number }>, chosen?: number): string {

@@ -12,7 +12,7 @@ import { trainedOn, type ModelStore } from '../registry.js';
 import { loadKMeansData, type KMeansData, type LoadOptions } from './data.js';
 import { fitKMeans, type KMeansFit } from './fit.js';
 import { withDefaults, type KindOptions } from '../params.js';
-import { KMEANS_PARAMS } from './params.js';
+import { K_RULE, KMEANS_PARAMS } from './params.js';
 import { KMeansModel, Segmenter } from './model.js';
 import { segmentMap, type SegmentMap } from './map.js';
 import { train, type Estimator } from '../estimator.js';
@@ -50,8 +50,6 @@ const resolve = (opts: TrainKMeansOptions) => withDefaults(KMEANS_PARAMS, opts);
 /** Visitors on the report's 2-D map. */
 const MAP_POINTS = 1000;
 
-/** The sweep's rule: highest sampled silhouette; ties go to the smaller k. */
-export const K_RULE = 'highest sampled silhouette (ties: smaller k)';
 
 /** The K-Means steps need no rows read up front: the fit loads them (resident, streamed or on the workers). */
 export interface PreparedKMeans {

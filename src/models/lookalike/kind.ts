@@ -2,9 +2,8 @@
 import { textReport, type KindDescriptor } from '../kind.js';
 import type { LookalikeReport } from './evaluate.js';
 import type { TrainLookalikeOptions } from './options.js';
-import { LOOKALIKE } from './train.js';
-import { LOOKALIKE_OUTPUTS, LookalikeModel } from './model.js';
-import { checkFilterColumn, readSeedIds } from './seeds.js';
+import { LOOKALIKE_OUTPUTS } from './outputs.js';
+import { requireColumnFor } from '../columns.js';
 import { checkLookalikeParams, LOOKALIKE_PARAMS } from './params.js';
 import { formatLookalikeReport, lookalikeSummary } from './text.js';
 
@@ -20,14 +19,14 @@ most similar non-seed) and <name>_percentile.`,
   params: LOOKALIKE_PARAMS,
   checkParams: checkLookalikeParams,
   checkData(data, o) {
-    if (o.seedFilter) checkFilterColumn(data, o.seedFilter.column);
+    if (o.seedFilter) requireColumnFor(data, o.seedFilter.column, 'seed filter');
   },
   // The filter column defines the seeds: it cannot be a feature.
   excluded: (_data, o) => (o.seedFilter ? [o.seedFilter.column] : []),
-  fitOptions: async ({ spec, options: o }) => ({ ...o, seeds: o.seedIds ? await readSeedIds(o.seedIds, spec.id ?? null) : o.seedFilter! }),
-  estimator: LOOKALIKE,
-  load: (m, w) => LookalikeModel.fromStore(m, w),
-  outputs: LOOKALIKE_OUTPUTS,
+  fitOptions: async ({ spec, options: o }) => ({ ...o, seeds: o.seedIds ? await (await import('./seeds.js')).readSeedIds(o.seedIds, spec.id ?? null) : o.seedFilter! }),
+  estimator: async () => (await import('./train.js')).LOOKALIKE,
+  load: async (m, w) => (await import('./model.js')).LookalikeModel.fromStore(m, w),
+  outputs: () => LOOKALIKE_OUTPUTS,
   outputsHelp: `<name>_similarity, _is_seed, _rank (1 = most similar non-seed), _percentile`,
   report: { ...textReport(formatLookalikeReport), summary: (m) => lookalikeSummary(m.metrics as unknown as LookalikeReport), sections: async (m) => (await import('./report.js')).lookalikeSections(m.metrics as unknown as LookalikeReport) },
 };

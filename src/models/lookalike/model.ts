@@ -9,7 +9,8 @@ import { UserError } from '../../util/errors.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
-import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { LOOKALIKE_OUTPUTS } from './outputs.js';
 import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { SeedIndex } from './similarity.js';
@@ -66,12 +67,6 @@ export function blendStats(similarity: ArrayLike<number>, logit: ArrayLike<numbe
 export function blend(similarity: ArrayLike<number>, logit: ArrayLike<number>, s: BlendStats): Float32Array {
   return Float32Array.from({ length: similarity.length }, (_, i) => ((similarity[i] - s.simMean) / s.simSd + (logit[i] - s.logitMean) / s.logitSd) / 2);
 }
-
-/** The score columns of a lookalike model (models/model.ts KindOutputs). */
-export const LOOKALIKE_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'similarity', type: 'FLOAT' }, { output: 'is_seed', type: 'INTEGER' }],
-  ranked: [{ source: 'similarity', percentile: 'percentile', rank: 'rank', excludeIf: 'is_seed' }],
-};
 
 /** A trained lookalike model: per visitor the similarity to the seeds in the learned embedding, the seed flag and the rank among non-seeds. */
 export class LookalikeModel extends StoredModel implements ScoringModel {

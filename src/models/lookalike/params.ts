@@ -2,7 +2,6 @@
 import type { TUnsafe } from 'typebox';
 import { UserError } from '../../util/errors.js';
 import { choice, type Defaulted, hiddenLayers, int, parsed, real, seed, text, type ParamNamer, type ParamValues } from '../params.js';
-import { parseSeedFilter } from './seeds.js';
 
 /** The lookalike kind's options (besides --input, --name, --store and the feature options). */
 export const LOOKALIKE_PARAMS = {
@@ -22,4 +21,11 @@ export function checkLookalikeParams(p: ParamValues, names: ParamNamer): void {
   if ((p['seed-ids'] === undefined) === (p['seed-filter'] === undefined)) {
     throw new UserError(`${names.where('lookalike')}: give the seed audience as ${names.option('seed-ids')} FILE or ${names.option('seed-filter')} "column = value" (one of them)`);
   }
+}
+
+/** Parses `column = value` (value a number or a quoted or bare string). @throws UserError naming the option as `name` for other text. */
+export function parseSeedFilter(text: string, name = '--seed-filter'): { column: string; value: string } {
+  const m = /^\s*([^=<>!]+?)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))\s*$/.exec(text);
+  if (!m) throw new UserError(`${name} "${text}": expected column = value, e.g. converted = 1`);
+  return { column: m[1], value: m[2] ?? m[3] ?? m[4] };
 }

@@ -3,12 +3,14 @@ import { checkLabeled, labeledExcluded } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
 import type { PropensityReport } from './evaluate.js';
 import type { TrainPropensityOptions } from './options.js';
-import { PROPENSITY } from './train.js';
+import { Type } from 'typebox';
 import { stateOf } from '../manifest.js';
-import { PROPENSITY_GRAPH } from '../onnx/model-graphs.js';
-import { PROPENSITY_OUTPUTS, PropensityModel, PropensityStateSchema } from './model.js';
+import { PROPENSITY_OUTPUTS } from './outputs.js';
 import { checkPropensityParams, PROPENSITY_PARAMS } from './params.js';
 import { formatPropensityReport, propensitySummary } from './text.js';
+
+/** The part of a propensity version's state that fairness reads (propensity/model.ts PropensityStateSchema holds all of it). */
+const THRESHOLD = Type.Object({ threshold: Type.Number({ minimum: 0, maximum: 1 }) });
 
 /** The propensity kind's descriptor. */
 export const PROPENSITY_KIND: KindDescriptor<TrainPropensityOptions, PropensityReport, typeof PROPENSITY_PARAMS> = {
@@ -24,12 +26,12 @@ MLP; it keeps the default --max-epochs and --patience, so capping the MLP's does
   checkParams: checkPropensityParams,
   checkData: checkLabeled,
   excluded: labeledExcluded,
-  estimator: PROPENSITY,
-  load: (m, w, o) => PropensityModel.fromStore(m, w, o),
-  outputs: PROPENSITY_OUTPUTS,
-  graph: PROPENSITY_GRAPH,
-  // Selected: a probability at or above the model's threshold; positives: the label.
-  fairness: { output: 'probability', label: 'boolean', threshold: (m) => stateOf(m, PropensityStateSchema).threshold },
+  estimator: async () => (await import('./train.js')).PROPENSITY,
+  load: async (m, w, o) => (await import('./model.js')).PropensityModel.fromStore(m, w, o),
+  outputs: () => PROPENSITY_OUTPUTS,
+  graph: async () => (await import('../onnx/model-graphs.js')).PROPENSITY_GRAPH,
+  // Selected: a probability at or above the model's threshold (its state's, checked as the model's own schema does); positives: the label.
+  fairness: { output: 'probability', label: 'boolean', threshold: (m) => stateOf(m, THRESHOLD).threshold },
   outputsHelp: `<name>_probability, _score (0-100), _percentile, _bucket; with --top-features
     also _top_features (up to 3 features pushing the score up, by gradient x input: a
     backward pass per batch, measured at about 4x the scoring time of the model)`,

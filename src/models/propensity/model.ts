@@ -12,7 +12,8 @@ import { tf } from '../../compute/backend.js';
 import { featureGroups, type FeatureBlock, type FeatureGroup } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
-import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { PROPENSITY_OUTPUTS } from './outputs.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 import { calibrate, CalibrationSchema } from './calibration.js';
 import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
@@ -43,12 +44,6 @@ export interface PropensityScoring {
   /** Add `<name>_top_features` (costs a backward pass per batch: about 4x the scoring time). */
   topFeatures?: boolean;
 }
-
-/** The score columns of a propensity model (models/model.ts KindOutputs). */
-export const PROPENSITY_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'probability', type: 'FLOAT' }, { output: 'score', type: 'INTEGER' }, { output: 'top_features', type: 'VARCHAR', option: 'topFeatures' }],
-  ranked: [{ source: 'probability', percentile: 'percentile', bucket: 'bucket' }],
-};
 
 /** A trained propensity model (see the module comment): calibrated probabilities, scores and, if asked, top features. */
 export class PropensityModel extends StoredModel implements ScoringModel {

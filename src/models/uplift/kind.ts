@@ -1,13 +1,11 @@
 /** The uplift kind as the rest of the product sees it (models/kind.ts), registered in models/kinds.ts. */
-import { labelColumns, requireLabel } from '../columns.js';
+import { labelColumns, requireColumnFor, requireLabel } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
-import { UPLIFT_OUTPUTS, UpliftModel } from './model.js';
+import { upliftOutputsOf } from './outputs.js';
 import { UPLIFT_PARAMS } from './params.js';
 import { formatUpliftReport } from './text.js';
 import type { UpliftReport } from './evaluate.js';
 import type { TrainUpliftOptions } from './options.js';
-import { requireTreatment } from './prepare.js';
-import { UPLIFT } from './train.js';
 
 /** The uplift kind's descriptor. */
 export const UPLIFT_KIND: KindDescriptor<TrainUpliftOptions, UpliftReport, typeof UPLIFT_PARAMS> = {
@@ -29,13 +27,13 @@ graph for this kind).`,
   params: UPLIFT_PARAMS,
   checkData(data, o) {
     requireLabel(data, o.label);
-    requireTreatment(data, o.treatment);
+    requireColumnFor(data, o.treatment, 'treatment');
   },
   // The outcome and the arm are never inputs; nor is a true effect a synthetic campaign carries.
   excluded: (data, o) => [...labelColumns(data, o.label), o.treatment, ...data.columns.filter((col) => /^true_uplift(_\d+)?$/.test(col.name)).map((col) => col.name)],
-  estimator: UPLIFT,
-  load: (m, w) => UpliftModel.fromStore(m, w),
-  outputs: UPLIFT_OUTPUTS,
+  estimator: async () => (await import('./train.js')).UPLIFT,
+  load: async (m, w) => (await import('./model.js')).UpliftModel.fromStore(m, w),
+  outputs: upliftOutputsOf,
   outputsHelp: `<name>_uplift (the predicted increase in the outcome's probability if treated),
     _percentile, _rank (1 = most persuadable): 'uplift.rank <= 20%' is a persuadables audience;
     with several arms (--control) also _arm (the best arm's value) and _uplift_<k> (arm k's)`,

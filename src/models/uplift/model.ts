@@ -19,7 +19,8 @@ import { tf } from '../../compute/backend.js';
 import type { FeatureBlock } from '../../features/transform.js';
 import type { OutputColumn, OutputData } from '../../io/writer.js';
 import { stateOf } from '../manifest.js';
-import { kindColumns, kindRanked, StoredModel, type KindOutputs, type RankedOutput, type ScoringModel } from '../model.js';
+import { kindColumns, kindRanked, StoredModel, type RankedOutput, type ScoringModel } from '../model.js';
+import { ARMS_SCHEMA, UPLIFT_OUTPUTS, upliftOutputs } from './outputs.js';
 import { Mlp, MlpConfigSchema } from '../nn/mlp.js';
 import type { Manifest, ModelStore, NewManifest, Weight } from '../registry.js';
 
@@ -34,8 +35,7 @@ export const UpliftStateSchema = Type.Object({
   learner: Type.Union([Type.Literal('t'), Type.Literal('x'), Type.Literal('dr')]),
   treatedShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
   networks: Type.Record(Type.String(), MlpConfigSchema),
-  /** The treatment arms' values, when there are several (learner t: networks mu0 and mu1.. in this order). */
-  arms: Type.Optional(Type.Array(Type.String(), { minItems: 2 })),
+  arms: ARMS_SCHEMA,
 });
 export type UpliftState = Static<typeof UpliftStateSchema>;
 
@@ -74,16 +74,6 @@ export function armUplifts(out: Record<string, Float32Array>, arms: number): { p
   return { perArm, best, arm };
 }
 
-/** The score columns of an uplift model (models/model.ts KindOutputs): the predicted increase in the outcome's probability, ranked. */
-export const UPLIFT_OUTPUTS: KindOutputs = {
-  columns: [{ output: 'uplift', type: 'FLOAT' }],
-  ranked: [{ source: 'uplift', percentile: 'percentile', rank: 'rank' }],
-};
-
-/** The score columns with several arms: the best arm's uplift (ranked), its value, and each arm's uplift. */
-function armOutputs(arms: string[]): KindOutputs {
-  return { ...UPLIFT_OUTPUTS, columns: [...UPLIFT_OUTPUTS.columns, { output: 'arm', type: 'VARCHAR' }, ...arms.map((_, k) => ({ output: `uplift_${k + 1}`, type: 'FLOAT' as const }))] };
-}
 
 /** A trained uplift model (see the module comment). */
 export class UpliftModel extends StoredModel implements ScoringModel {
@@ -96,7 +86,7 @@ export class UpliftModel extends StoredModel implements ScoringModel {
   }
 
   get outputs(): OutputColumn[] {
-    return kindColumns(this.state.arms ? armOutputs(this.state.arms) : UPLIFT_OUTPUTS, this.manifest.name);
+    return kindColumns(upliftOutputs(this.state.arms), this.manifest.name);
   }
 
   get ranked(): RankedOutput[] {

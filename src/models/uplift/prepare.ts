@@ -10,7 +10,7 @@ import { UserError } from '../../util/errors.js';
 import { silentProgress } from '../../util/progress.js';
 import { type Labeled } from '../nn/fit.js';
 import { optionName } from '../params.js';
-import { requireLabel } from '../columns.js';
+import { requireColumnFor, requireLabel } from '../columns.js';
 import { loadLabeled } from '../labeled.js';
 import { stratifiedSplit } from '../propensity/checks.js';
 import { resolve, VALID, TEST, MAX_ARMS, type TrainUpliftOptions } from './options.js';
@@ -30,11 +30,6 @@ export interface PreparedUplift {
   /** With several treatment arms (--control): their values; arm k of `rows.t` is arms[k - 1]. */
   arms?: string[];
   split: { train: Int32Array; valid: Int32Array; test: Int32Array };
-}
-
-/** @throws UserError naming the file and its columns when the treatment column is not among them. */
-export function requireTreatment(data: Dataset, treatment: string): void {
-  if (!data.columns.some((c) => c.name === treatment)) throw new UserError(`${data.tables[0].path}: no treatment column "${treatment}" (columns: ${data.columns.map((c) => c.name).join(', ')})`);
 }
 
 /** Whether a treatment cell holds `value`: the same trimmed text, or the same number. */
@@ -71,7 +66,7 @@ function armsOf(cells: (string | null)[], control: string, column: string): { ar
 export async function prepareUplift(data: Dataset, transform: FittedTransform, opts: TrainUpliftOptions): Promise<PreparedUplift> {
   const o = resolve(opts);
   requireLabel(data, opts.label);
-  requireTreatment(data, opts.treatment);
+  requireColumnFor(data, opts.treatment, 'treatment');
   if (transform.features.some((f) => f.name === opts.treatment)) throw new UserError(`treatment "${opts.treatment}" is also a feature: remove it from the feature spec`);
   const loading = (opts.progress ?? (() => silentProgress))('load');
   const option = (key: string) => optionName(opts, key);
