@@ -186,6 +186,11 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out'], /already holds scores/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', 'nofile.json'], /nofile\.json: cannot read feature spec/],
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o3', '--audiences', 'nofile.json'], /nofile\.json: cannot read audience definitions/],
+    // --top is a whole number >= 1, refused before the model is read (it was read as NaN, 0 or -1: every segment "close to the average").
+    [['segments', '--model', 'behavior', '--top', 'abc'], /^error: --top abc: expected an integer >= 1\n/],
+    [['segments', '--model', 'behavior', '--top', '0'], /--top 0: expected an integer >= 1/],
+    [['segments', '--model', 'behavior', '--top', '-1'], /--top -1: expected an integer >= 1/],
+    [['segments', '--model', 'behavior', '--top', '2.5'], /--top 2\.5: expected an integer >= 1/],
     [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x'], /give the seed audience as --seed-ids FILE or --seed-filter/],
     [['train', 'lookalike', '--input', 'v.parquet', '--name', 'x', '--seed-filter', 'nope = 1'], /no seed filter column "nope"/],
   ])('audience %j', async (args, message) => {

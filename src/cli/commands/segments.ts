@@ -2,6 +2,7 @@ import { UserError } from '../../util/errors.js';
 import type { GroupProfile } from '../../models/profile.js';
 import type { Command } from '../args.js';
 import { findKind } from '../../models/kinds.js';
+import { num } from '../../util/options.js';
 import { formatProfiles } from '../../models/profile.js';
 import { STORE_OPTIONS, storeFrom } from './common.js';
 
@@ -17,10 +18,11 @@ compare. (Audience profiles are printed by 'audience score --audiences'.)`,
   options: { ...STORE_OPTIONS, model: { type: 'string', short: 'm' }, top: { type: 'string' } },
   async run(values) {
     if (typeof values.model !== 'string') throw new UserError('audience segments: --model is required');
+    // Checked before the model is read: a bad --top is refused whatever the model.
+    const top = num(values.top, '--top', { int: true, min: 1 }) ?? 5;
     const m = storeFrom(values).manifest(values.model);
     const profiles = (m.metrics as { profiles?: GroupProfile[] }).profiles;
     if (!profiles?.length) throw new UserError(`model ${m.name}@${m.version} (${m.kind}) has no segment profiles: kmeans and anomaly models do`);
-    const top = values.top === undefined ? 5 : Number(values.top);
     process.stdout.write(`${formatProfiles(profiles, findKind(m.kind)?.report.profileLabel, top)}\n`);
   },
 };
