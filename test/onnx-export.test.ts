@@ -91,7 +91,12 @@ describe('models export --format onnx', () => {
 
   it('refuses a kind without a graph, an existing file and another format', async () => {
     fs.writeFileSync(path.join(dir, 'taken.onnx'), '');
+    // A kind without a graph: seg's files under another name and kind (the refusal reads only the manifest's kind).
+    fs.cpSync(path.join(store, 'seg', '1'), path.join(store, 'near', '1'), { recursive: true });
+    const manifest = path.join(store, 'near', '1', 'manifest.json');
+    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), name: 'near', kind: 'lookalike' }));
     for (const [args, message] of [
+      [['models', 'export', 'near', '--out', path.join(dir, 'near.onnx')], /^error: near@1 is a lookalike model; export as ONNX takes kmeans, propensity, anomaly and cltv models\n/],
       [['models', 'export', 'seg', '--out', path.join(dir, 'taken.onnx')], /the file exists/],
       [['models', 'export', 'seg', '--format', 'pmml', '--out', path.join(dir, 'x.pmml')], /the export format is onnx/],
     ] as const) {

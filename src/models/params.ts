@@ -22,6 +22,7 @@ import { checkName } from './registry.js';
 import { UserError } from '../util/errors.js';
 import { parseHorizon } from '../features/visitor.js';
 import { list, num } from '../util/options.js';
+import { orList } from '../util/words.js';
 
 /** Option values by name (the flags without dashes), as the CLI or a job's params give them. */
 export type ParamValues = Record<string, unknown>;
@@ -230,10 +231,6 @@ export function checkOptionValue(key: string, v: unknown, schema: TSchema & Anno
   if (schema.enum && !schema.enum.includes(String(v))) throw new UserError(`${flagName} ${String(v)}: expected ${orList(schema.enum)}`);
   if (schema.type === 'string' && String(v).trim() === '') throw new UserError(`${flagName}: expected a value, got an empty one`);
   return v;
-}
-
-function orList(values: string[]): string {
-  return values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}` : values[0];
 }
 
 type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;

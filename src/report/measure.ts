@@ -11,6 +11,7 @@ import { fairnessByGroup, type FairnessReport } from '../metrics/fairness.js';
 import { allKinds, findKind } from '../models/kinds.js';
 import { outputName, type ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
+import { andList } from '../util/words.js';
 
 /**
  * Scores `data` with a model whose kind measures fairness (its descriptor's `fairness`:
@@ -21,7 +22,7 @@ import { UserError } from '../util/errors.js';
 export async function measureFairness(model: ScoringModel, data: Dataset, columns: string[]): Promise<FairnessReport[]> {
   const m = model.manifest;
   const fair = findKind(m.kind)?.fairness;
-  if (!fair) throw new UserError(`--sensitive: fairness is measured for ${allKinds().filter((k) => k.fairness).map((k) => k.kind).join(' and ')} models; ${m.name}@${m.version} is ${m.kind}`);
+  if (!fair) throw new UserError(`--sensitive: fairness is measured for ${andList(allKinds().filter((k) => k.fairness).map((k) => k.kind))} models; ${m.name}@${m.version} is ${m.kind}`);
   const label = typeof m.params.label === 'string' && data.columns.some((c) => c.name === m.params.label) ? m.params.label : undefined;
   const requests: ColumnRequest[] = [...columns.flatMap((c) => groupRequest(data, m.features, c))];
   const positive = typeof m.params.positive === 'string' ? m.params.positive : undefined;

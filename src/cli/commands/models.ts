@@ -6,6 +6,7 @@ import { table } from '../../render/table.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 import type { ModelStore } from '../../models/registry.js';
 import { num } from '../../util/options.js';
+import { andList } from '../../util/words.js';
 import fs from 'node:fs';
 
 /** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
@@ -62,7 +63,7 @@ async function exportCommand(values: Values, store: ModelStore, ref: string): Pr
   if (fs.existsSync(out)) throw new UserError(`--out ${out}: the file exists; remove it or name another`);
   const { manifest, weights } = store.load(ref);
   const graphOf = findKind(manifest.kind)?.graph;
-  if (!graphOf) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${allKinds().filter((k) => k.graph).map((k) => k.kind).join(' and ')} models`);
+  if (!graphOf) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${andList(allKinds().filter((k) => k.graph).map((k) => k.kind))} models`);
   const [graph, { scoringGraph }, { featureInputs }] = await Promise.all([graphOf(), import('../../models/onnx/model-graphs.js'), import('../../models/onnx/transform-graph.js')]);
   const tmp = `${out}.${process.pid}.tmp`;
   try {

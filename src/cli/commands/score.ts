@@ -6,12 +6,8 @@ import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../scoring
 import { formatAudiences } from '../../report/text.js';
 import { allKinds } from '../../models/kinds.js';
 import { UserError } from '../../util/errors.js';
+import { andList } from '../../util/words.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
-
-/** Names as prose: `a, b and c`. */
-function andList(names: string[]): string {
-  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'no');
-}
 
 /** `audience score`: score files with stored models in shards and build audiences (scoring/score.ts). */
 export const score: Command = {
