@@ -112,9 +112,10 @@ describe('audience events', () => {
     fs.writeFileSync(path.join(dir, 'eu.csv'), 'id,day\nx,02/01/2024\nx,01/03/2024\n');
     await buildEventFeatures({ input: [path.join(dir, 'eu.csv')], id: 'id', time: 'day', timeFormat: '%d/%m/%Y', asOf: '2024-03-01', out: path.join(dir, 'eu.parquet') });
     expect(await rows(path.join(dir, 'eu.parquet'))).toMatchObject([{ id: 'x', events: 2, tenure_days: 59 }]);
-    fs.writeFileSync(path.join(dir, 'text.csv'), 'id,day\nx,yesterday\nx,2024-03-01\n');
+    fs.writeFileSync(path.join(dir, 'text.csv'), 'id,day\nx,2024-03-01\nx,yesterday\nx,2024-02-31\n');
+    // The first bad value named by its file and data row, and how many there are.
     await expect(buildEventFeatures({ input: [path.join(dir, 'text.csv')], id: 'id', time: 'day', asOf: '2024-03-01', out: path.join(dir, 'bad.parquet') })).rejects.toThrow(
-      /column "day": 1 values are not a time \(e\.g\. "yesterday"\).*--time-format/,
+      /text\.csv, data row 2: column "day": "yesterday" is not a time \(2 values in all\).*--time-format/,
     );
     expect(fs.existsSync(path.join(dir, 'bad.parquet'))).toBe(false);
     await expect(buildEventFeatures({ ...base(), input: [path.join(dir, 'ev.csv')], asOf: '2024-3-1', out: path.join(dir, 'x.parquet') })).rejects.toThrow(/expected a date as YYYY-MM-DD/);

@@ -415,6 +415,39 @@ describe('files that are not what their name says', () => {
     await expect(openTable(file)).rejects.toThrow(message);
   });
 
+  it('refuses a CSV row with a field too many or too few, naming its line and data row, early or past the sniffer\'s sample', async () => {
+    const header = 'id,a,b,email';
+    const rows = (n: number, bad: number, line: string) => [header, ...Array.from({ length: n }, (_, i) => (i + 1 === bad ? line : `${i + 1},${i},${i * 2},v${i}@x.com`))].join('\n') + '\n';
+    // Early: DuckDB's sniffer gives up on the delimiter and reads each line as one column (once a "no column id" refusal).
+    const early = path.join(dir, 'ragged-early.csv');
+    fs.writeFileSync(early, rows(200, 37, '37,36,72,v36@x.com,extra,fields'));
+    await expect(openTable(early)).rejects.toThrow(/ragged-early\.csv: line 38 \(data row 37\) has more than 4 fields where the header has 4 \(delimiter ","\); correct that line/);
+    const short = path.join(dir, 'ragged-short.csv');
+    fs.writeFileSync(short, rows(200, 5, '5,4'));
+    await expect(openTable(short)).rejects.toThrow(/ragged-short\.csv: line 6 \(data row 5\) has 2 fields where the header has 4/);
+    // Late: past the sniffer's sample, once a 23-line dump of DuckDB's settings and suggestions.
+    const late = path.join(dir, 'ragged-late.csv');
+    fs.writeFileSync(late, rows(25_000, 24_990, '24990,1,2,v@x.com,x'));
+    const err = await openTable(late).then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err!.message).toMatch(/ragged-late\.csv: line 24991 \(data row 24990\) has more than 4 fields where the header has 4/);
+    expect(err!.message.split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a file named .parquet that is not Parquet (a CSV, empty, cut off), saying what it is', async () => {
+    const csv = path.join(dir, 'misnamed.parquet');
+    fs.writeFileSync(csv, 'id,x\n1,2\n');
+    await expect(openTable(csv)).rejects.toThrow(/misnamed\.parquet: not a Parquet file \(Parquet starts with "PAR1"\); it starts with text, "id,x\\n1,2"\.\.\.: if it is a CSV file, name it \.csv/);
+    const empty = path.join(dir, 'zero-bytes.parquet');
+    fs.writeFileSync(empty, '');
+    await expect(openTable(empty)).rejects.toThrow(/zero-bytes\.parquet: not a Parquet file .*the file is empty/);
+    const whole = path.join(dir, 'whole.parquet');
+    await duck(`COPY (SELECT range AS id FROM range(1000)) TO '${whole}' (FORMAT parquet)`);
+    const cut = path.join(dir, 'cut.parquet');
+    fs.writeFileSync(cut, fs.readFileSync(whole).subarray(0, 200));
+    await expect(openTable(cut)).rejects.toThrow(/cut\.parquet: a damaged or cut-off Parquet file \(it does not end with "PAR1"\)/);
+  });
+
   it('reads Parquet and Arrow IPC by their magic bytes, whatever the name', async () => {
     const pq = path.join(dir, 'export.dat');
     await duck(`COPY (SELECT range AS id, range * 2 AS x FROM range(5)) TO '${pq}' (FORMAT parquet)`);

@@ -64,12 +64,22 @@ export interface EventsResult {
   times: string;
 }
 
+/** Row `row` (0-based) of the inputs read in order, as `file, data row N` (1-based in its file). */
+function rowPlace(tables: Array<{ path: string; rows: number | undefined }>, row: number): string {
+  let first = 0;
+  for (const t of tables) {
+    if (t.rows === undefined || row < first + t.rows) return `${t.path}, data row ${row - first + 1}`;
+    first += t.rows;
+  }
+  return `data row ${row + 1} of the inputs`;
+}
+
 /**
  * Reads the events into a staged Parquet file with columns id, t (the time as text), amount,
  * category, session; returns its path.
  * @throws UserError naming a missing column.
  */
-async function stageEvents(opts: EventsOptions, dir: string): Promise<string> {
+async function stageEvents(opts: EventsOptions, dir: string): Promise<{ staged: string; tables: Array<{ path: string; rows: number | undefined }> }> {
   const wanted: Array<[string, string | undefined, ColumnRequest['as']]> = [
     ['id', opts.id, 'text'],
     ['t', opts.time, 'text'],
@@ -78,7 +88,8 @@ async function stageEvents(opts: EventsOptions, dir: string): Promise<string> {
     ['session', opts.session, 'text'],
   ];
   const used = wanted.filter((w): w is [string, string, ColumnRequest['as']] => w[1] !== undefined).map(([alias, name, as]) => ({ alias, name, as }));
-  return stageColumns(await openDataset(opts.input), used, path.join(dir, 'events.parquet'));
+  const data = await openDataset(opts.input);
+  return { staged: await stageColumns(data, used, path.join(dir, 'events.parquet')), tables: data.tables.map((t) => ({ path: t.path, rows: t.rowCount })) };
 }
 
 /**
@@ -97,13 +108,14 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audience-events-'));
   const con = await connect();
   try {
-    const staged = await stageEvents(opts, dir);
+    const { staged, tables } = await stageEvents(opts, dir);
     const time = await timeEncoding(con, staged, opts.timeFormat, opts.time);
-    await con.run(`CREATE OR REPLACE TEMP TABLE ev AS SELECT id, t AS t_text, ${time.sql} AS t${opts.amount ? ', amount' : ''}${opts.category ? ', category' : ''}${opts.session ? ', session' : ''} FROM read_parquet($1)`, [staged, ...time.params]);
-    const bad = (await con.runAndReadAll('SELECT count(*), any_value(t_text) FILTER (WHERE t IS NULL AND t_text IS NOT NULL) FROM ev WHERE t IS NULL')).getRows()[0];
+    // __row: the row's place in the inputs read in order (the staged file keeps it), to name the first bad time.
+    await con.run(`CREATE OR REPLACE TEMP TABLE ev AS SELECT id, t AS t_text, ${time.sql} AS t${opts.amount ? ', amount' : ''}${opts.category ? ', category' : ''}${opts.session ? ', session' : ''}, file_row_number AS __row FROM read_parquet($1, file_row_number = true)`, [staged, ...time.params]);
+    const bad = (await con.runAndReadAll('SELECT count(*), arg_min(t_text, __row), min(__row) FROM ev WHERE t IS NULL AND t_text IS NOT NULL')).getRows()[0];
     if (Number(bad[0]) > 0) {
       throw new UserError(
-        `column "${opts.time}": ${bad[0]} values are not a time (e.g. ${JSON.stringify(bad[1])}); give dates as YYYY-MM-DD, timestamps, epoch seconds, or name the format with --time-format (e.g. "%d/%m/%Y")`,
+        `${rowPlace(tables, Number(bad[2]))}: column "${opts.time}": ${JSON.stringify(bad[1])} is not a time${Number(bad[0]) > 1 ? ` (${bad[0]} values in all)` : ''}; give dates as YYYY-MM-DD, timestamps, epoch seconds, or name the format with --time-format (e.g. "%d/%m/%Y")`,
       );
     }
     const nullIds = Number((await con.runAndReadAll('SELECT count(*) FROM ev WHERE id IS NULL')).getRows()[0][0]);

@@ -84,6 +84,7 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
   const [delimiter, quoteRaw, skipRows, hasHeader] = [String(sniffed[0]), String(sniffed[1]), Number(sniffed[2]), Boolean(sniffed[3])];
   const quote = quoteRaw === '(empty)' ? '' : quoteRaw;
   const lines = plain ? headLines(abs, skipRows + 2) : [];
+  if (plain) await refuseDefeatedSniffer(abs, shown, lines[skipRows] ?? '', { delimiter, quote, skip: skipRows });
   if (plain) {
     // Lines a reader may skip: blank lines, "#" comments, and Excel's "sep=;" delimiter hint.
     const lead = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#') && !/^sep=.$/i.test(l.trim()));
@@ -119,6 +120,58 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
     }
   }
   return { delimiter, quote, skip: Math.trunc(skipRows), forceHeader, trailer };
+}
+
+/** Delimiters a header may be split by when the sniffer found none that works. */
+const DELIMITERS = [',', ';', '\t', '|'];
+
+/**
+ * Rows with more or fewer fields than the header make DuckDB's sniffer give up on the
+ * delimiter and read each whole line as one column, which later reads as "no such column".
+ * When the sniffed delimiter leaves the header one column but a usual one splits it, the file
+ * is read with that delimiter to find the line at fault, and refused naming it.
+ * @throws UserError naming the file, the line and its field count against the header's.
+ */
+async function refuseDefeatedSniffer(abs: string, shown: string, header: string, sniffed: { delimiter: string; quote: string; skip: number }): Promise<void> {
+  if (splitLine(header, sniffed.delimiter, sniffed.quote).length > 1) return;
+  const [best] = DELIMITERS.map((d) => ({ d, n: splitLine(header, d, '"').length })).sort((a, b) => b.n - a.n);
+  if (best.n < 2) return;
+  const layout = { delimiter: best.d, quote: '"', skip: sniffed.skip };
+  // No sniffing (it fails on such a file even with the delimiter given): the header's field count, every field text, named c0.. here.
+  const columns = Array.from({ length: best.n }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+  const con = await connect();
+  try {
+    await con.runAndReadAll(`SELECT count(*) FROM read_csv($1${csvTextOptions({ ...layout, forceHeader: true, trailer: false })}, auto_detect = false, columns = {${columns}})`, [abs]);
+  } catch (err) {
+    throw csvReadError(err, shown, layout) ?? err;
+  } finally {
+    con.closeSync();
+  }
+  throw new UserError(`${shown}: its header has ${best.n} columns separated by ${JSON.stringify(best.d)}, but DuckDB's sniffer could not read the file with that delimiter; check that every line has ${best.n} fields`);
+}
+
+/**
+ * DuckDB's error for a CSV line it cannot read ("CSV Error on Line: N", with the expected and
+ * found field counts and a dump of its settings) as a few words: the file, the line (1 = the
+ * file's first line; its data row after the header and skipped lines) and what is wrong.
+ * Undefined for any other error.
+ */
+export function csvReadError(err: unknown, shown: string, layout: { delimiter: string; skip: number }): UserError | undefined {
+  const msg = err instanceof Error ? err.message : String(err);
+  const at = /CSV Error on Line: (\d+)/.exec(msg);
+  if (!at) return undefined;
+  const line = Number(at[1]);
+  const where = `line ${line} (data row ${line - 1 - layout.skip})`;
+  const fields = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
+  if (fields) {
+    const [expected, found] = [Number(fields[1]), Number(fields[2])];
+    // DuckDB stops counting one past the header's count.
+    const has = found > expected ? `more than ${expected} fields` : `${found} ${found === 1 ? 'field' : 'fields'}`;
+    return new UserError(`${shown}: ${where} has ${has} where the header has ${expected} (delimiter ${JSON.stringify(layout.delimiter)}); correct that line (a value holding the delimiter needs quotes)`, { cause: err });
+  }
+  // Another fault of the line (an unterminated quote...): DuckDB's first sentence, without its settings and suggestions.
+  const what = msg.replace(/^[\s\S]*?CSV Error on Line: \d+\s*/, '').split('\n').find((l) => l.trim() !== '' && !/^Original Line:/.test(l)) ?? 'cannot be read';
+  return new UserError(`${shown}: ${where}: ${what.trim().replace(/\.$/, '')}`, { cause: err });
 }
 
 /** The first non-empty name seen twice (with a Set: a header of 10,000 names took seconds compared pair by pair). */

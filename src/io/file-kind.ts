@@ -68,6 +68,11 @@ export function formatOf(abs: string, file: string = abs): Format {
   }
   const refused = REFUSED.find((r) => starts(head, r.magic));
   if (refused) throw new UserError(`${file}: ${refused.what}, not ${named ? `a${named === 'arrow' ? 'n Arrow IPC' : ` ${named.toUpperCase()}`} file` : 'a table file'}; ${refused.fix(file, head)}`);
+  // Parquet files start (and end) with "PAR1": any other bytes under the name are another kind of file.
+  if (named === 'parquet') {
+    const text = head.length > 0 && [...head].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+    throw new UserError(`${file}: not a Parquet file (Parquet starts with "PAR1")${head.length === 0 ? '; the file is empty' : text ? `; it starts with text, ${JSON.stringify(head.toString('utf8'))}...: if it is a CSV file, name it .csv` : ''}`);
+  }
   if (named) return named;
   throw new UserError(`${file}: unknown file type; expected .parquet, .csv (or .tsv, .csv.gz) or .arrow/.feather (Arrow IPC)`);
 }

@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
 import { fitsInt64, kindOfType } from './columns.js';
-import { checkCsvLayout, csvScanOptions, csvTextOptions, MixedLineEnds, type CsvLayout } from './csv-layout.js';
+import { checkCsvLayout, csvReadError, csvScanOptions, csvTextOptions, MixedLineEnds, type CsvLayout } from './csv-layout.js';
 import { formatOf, type Format } from './file-kind.js';
 import { inspectText, needsCopy, normalizedCopy, type TextEncoding } from './text-normalize.js';
 import { decideDecimalMarks } from './decimal-mark.js';
@@ -98,8 +98,10 @@ export async function openTable(file: string): Promise<Table> {
   if (!stat.isFile()) throw new UserError(`${file}: not a regular file`);
   const format = formatOf(abs, file);
   if (format === 'arrow') return tableOf({ path: abs, format, columns: await readArrowSchema(abs), rowCount: undefined }, abs);
+  let layout: CsvLayout | undefined;
   try {
     const { csv, readPath, copy } = format === 'csv' ? await csvLayout(abs) : { csv: undefined, readPath: abs, copy: undefined };
+    layout = csv;
     const scan = csv ? `read_csv($1${csvScanOptions(csv)})` : PARQUET_SCAN;
     const columns: ColumnInfo[] = await withConnection(async (con) => {
       const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${scan}`, [readPath]);
@@ -128,7 +130,9 @@ export async function openTable(file: string): Promise<Table> {
     return tableOf({ path: abs, format, columns, rowCount, ...(rowGroups && { rowGroups }), ...(csv && { csv }), ...(copy && { copy }) }, readPath);
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`${file}: cannot read as ${format}: ${duckMessage(err)}`, { cause: err });
+    // A CSV line DuckDB cannot read (a field too many or too few): the line named in a few words.
+    if (format === 'parquet' && /No magic bytes found at end of file/.test(duckMessage(err))) throw new UserError(`${file}: a damaged or cut-off Parquet file (it does not end with "PAR1"); write it again`, { cause: err });
+    throw (layout && csvReadError(err, file, layout)) || new UserError(`${file}: cannot read as ${format}: ${duckMessage(err)}`, { cause: err });
   }
 }
 
@@ -396,6 +400,8 @@ async function* readDuck(table: Table, scan: string, request: ColumnRequest[], o
 }
 
 function readError(table: Table, row: number, err: unknown): UserError {
+  const line = table.layout.csv && csvReadError(err, table.path, table.layout.csv);
+  if (line) return line;
   let where = `near data row ${row + 1}`;
   if (table.rowGroups) {
     let first = 0;
