@@ -95,3 +95,36 @@ describe('diff', () => {
     expect(stderr).toMatch(/compares two versions of one model; seg@1 and other@1 are different models/);
   });
 });
+
+describe('models list', () => {
+  /** `audience models ARGS` on `root`: its exit code and stdout. */
+  async function models(root: string, ...args: string[]): Promise<{ code: number; stdout: string }> {
+    let stdout = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+    try {
+      return { code: await main(['models', ...args, '--store', root]), stdout };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('--json gives numbers and the latest version; the table shows the latest version, not the promoted one', async () => {
+    // seg's three versions in a store of their own, version 1 dated years earlier and promoted.
+    const root = path.join(dir, 'list-models');
+    fs.cpSync(path.join(store.root, 'seg'), path.join(root, 'seg'), { recursive: true });
+    fs.rmSync(path.join(root, 'seg', 'promoted'), { force: true });
+    const first = path.join(root, 'seg', '1', 'manifest.json');
+    fs.writeFileSync(first, JSON.stringify({ ...JSON.parse(fs.readFileSync(first, 'utf8')), createdAt: '2020-01-02T03:04:05.000Z' }));
+    const local = new ModelStore(root);
+    local.promote('seg@1');
+    const latest = local.manifest('seg@3').createdAt;
+    const json = await models(root, '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ models: [{ name: 'seg', kind: 'kmeans', versions: [1, 2, 3], promoted: 1, latest: 3, createdAt: latest }] });
+    const text = await models(root);
+    expect(text.stdout).toContain(latest.slice(0, 19));
+    expect(text.stdout).not.toContain('2020-01-02');
+    local.rollback('seg');
+    expect(JSON.parse((await models(root, 'list', '--json')).stdout).models[0].promoted).toBeNull();
+  });
+});

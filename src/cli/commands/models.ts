@@ -80,6 +80,33 @@ async function exportCommand(values: Values, store: ModelStore, ref: string): Pr
 `);
 }
 
+/** One model of `models --json`: its versions (ascending), the promoted one (null: none) and the latest, with the latest's kind and creation time (ISO 8601). */
+interface ModelListing {
+  name: string;
+  kind: string;
+  versions: number[];
+  promoted: number | null;
+  latest: number;
+  createdAt: string;
+}
+
+/** `audience models [list]`: each model's versions, the promoted and the latest version, as a table or with --json as `{ models: ModelListing[] }`. */
+function listCommand(values: Values, store: ModelStore): void {
+  const models = store.names().map((name): ModelListing => {
+    const versions = store.versions(name);
+    const latest = versions[versions.length - 1];
+    // The latest version's manifest: the bare name would resolve to the promoted one.
+    const m = store.manifest(`${name}@${latest}`);
+    return { name, kind: m.kind, versions, promoted: store.promoted(name) ?? null, latest, createdAt: m.createdAt };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ models }, null, 2)}\n`);
+    return;
+  }
+  const rows = models.map((l) => ({ name: l.name, kind: l.kind, versions: l.versions.join(','), promoted: l.promoted ?? '-', 'latest created': l.createdAt.slice(0, 19) }));
+  process.stdout.write(`${store.root}\n${table(rows)}\n`);
+}
+
 /** `audience models`: list, show, promote, roll back and compare stored model versions. */
 export const models: Command = {
   name: 'models',
@@ -100,20 +127,15 @@ audience models export NAME[@VERSION] --out model.onnx [--format onnx]
                                       feature columns (double for numeric and boolean 1/0,
                                       string for categorical, null as "(missing)"), one row
                                       per visitor; outputs named like the score columns
-  --store DIR   model store (default ./models or AUDIENCE_MODEL_STORE)  --json`,
+  --store DIR   model store (default ./models or AUDIENCE_MODEL_STORE)
+  --json        the list as {"models": [{"name", "kind", "versions": [1, 2], "promoted": 1
+                or null, "latest": 2, "createdAt": the latest version's, ISO 8601}]};
+                show, the manifest; diff, the comparison`,
   options: { ...STORE_OPTIONS, ...INPUT_OPTIONS, json: { type: 'boolean' }, sample: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' } },
   async run(values, positionals) {
     const store = storeFrom(values);
     const [action, ref] = positionals;
-    if (action === undefined || action === 'list') {
-      const rows = store.names().map((name) => {
-        const versions = store.versions(name);
-        const m = store.manifest(name);
-        return { name, kind: m.kind, versions: versions.join(','), promoted: store.promoted(name) ?? '-', 'latest created': m.createdAt.slice(0, 19) };
-      });
-      process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${store.root}\n${table(rows)}\n`);
-      return;
-    }
+    if (action === undefined || action === 'list') return listCommand(values, store);
     if (!ref) throw new UserError(`audience models ${action}: give a model, e.g. ${action === 'rollback' ? 'behavior' : 'behavior@2'}`);
     const expected = action === 'diff' ? 3 : 2;
     if (positionals.length > expected) throw new UserError(`audience models ${action}: unexpected argument "${positionals[expected]}"`);
