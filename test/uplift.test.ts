@@ -5,6 +5,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainFromParams } from '../src/training/train.js';
+import { checkTrainParams } from '../src/models/params.js';
+import { UPLIFT_KIND } from '../src/models/uplift/kind.js';
+import { API_NAMES } from '../src/server/param-names.js';
 import { openDataset } from '../src/io/dataset.js';
 import { writeFile } from '../src/io/writer.js';
 import { transformedBatches } from '../src/features/blocks.js';
@@ -169,6 +172,9 @@ describe('audience train uplift with several treatment arms (--control)', () => 
     const base = { kind: 'uplift', name: 'w', input: [path.join(dir, 'arms.parquet')], store: new ModelStore(path.join(dir, 'm3')) };
     const p = { label: 'converted', treatment: 'treatment', 'max-epochs': 1 };
     await expect(trainFromParams({ ...base, params: { ...p, control: '0', treated: '1' } })).rejects.toThrow(/--treated and --control: give one/);
+    // Refused before any data is read: an input that does not exist is never opened, and the service's submission check names params.x.
+    await expect(trainFromParams({ ...base, input: [path.join(dir, 'missing.parquet')], params: { ...p, control: '0', treated: '1' } })).rejects.toThrow(/^--treated and --control: give one \(--treated VALUE/);
+    expect(() => checkTrainParams(UPLIFT_KIND, 'w', { ...p, control: '0', treated: '1' }, API_NAMES)).toThrow(/^params\.treated and params\.control: give one/);
     await expect(trainFromParams({ ...base, params: { ...p, control: '0', learner: 'x' } })).rejects.toThrow(/--learner x: with several treatment arms \(--control\) the learner is a T-learner per arm/);
     await expect(trainFromParams({ ...base, input: [path.join(dir, 'campaign.parquet')], params: { ...p, control: '7' } })).rejects.toThrow(/the arm "1" has|the control \("7"\) arm has 0 rows/);
   });

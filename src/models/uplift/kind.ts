@@ -2,7 +2,7 @@
 import { labelColumns, requireColumnFor, requireLabel } from '../columns.js';
 import { textReport, type KindDescriptor } from '../kind.js';
 import { upliftOutputsOf } from './outputs.js';
-import { UPLIFT_PARAMS } from './params.js';
+import { checkUpliftParams, UPLIFT_PARAMS } from './params.js';
 import { formatUpliftReport } from './text.js';
 import type { UpliftReport } from './evaluate.js';
 import type { TrainUpliftOptions } from './options.js';
@@ -25,6 +25,7 @@ rows and the control's, and scoring adds <name>_arm (the arm of highest predicte
 whose uplift <name>_uplift is) and <name>_uplift_<k> per arm. It scores on tfjs (no ONNX
 graph for this kind).`,
   params: UPLIFT_PARAMS,
+  checkParams: checkUpliftParams,
   checkData(data, o) {
     requireLabel(data, o.label);
     requireColumnFor(data, o.treatment, 'treatment');

@@ -1,5 +1,6 @@
 /** The uplift kind's parameters (models/params.ts builds and checks them). */
-import { choice, int, network, real, seed, text } from '../params.js';
+import { UserError } from '../../util/errors.js';
+import { choice, int, network, real, seed, text, type ParamNamer, type ParamValues } from '../params.js';
 
 /** The uplift kind's options (besides --input, --name, --store and the feature options). */
 export const UPLIFT_PARAMS = {
@@ -14,3 +15,15 @@ export const UPLIFT_PARAMS = {
   'min-arm': int('refuse with fewer rows in the treated or the control arm', 1, 1_000_000_000, 1000),
   seed,
 };
+
+/**
+ * The uplift kind's cross-checks, before any data is read (models/params.ts optionsOf calls it):
+ * --treated and --control are two ways to name the arms, so one of them at most.
+ * @throws UserError naming both options as the caller does (`names`).
+ */
+export function checkUpliftParams(p: ParamValues, names: ParamNamer): void {
+  if (p.treated !== undefined && p.control !== undefined) {
+    const [treated, control] = [names.option('treated'), names.option('control')];
+    throw new UserError(`${treated} and ${control}: give one (${treated} VALUE: one treated arm, the rest control; ${control} VALUE: the control, each other value an arm)`);
+  }
+}

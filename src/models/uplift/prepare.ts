@@ -9,10 +9,11 @@ import { parseBool } from '../../io/number-text.js';
 import { UserError } from '../../util/errors.js';
 import { silentProgress } from '../../util/progress.js';
 import { type Labeled } from '../nn/fit.js';
-import { optionName } from '../params.js';
+import { FLAG_NAMES, optionName } from '../params.js';
 import { requireColumnFor, requireLabel } from '../columns.js';
 import { loadLabeled } from '../labeled.js';
 import { stratifiedSplit } from '../propensity/checks.js';
+import { checkUpliftParams } from './params.js';
 import { resolve, VALID, TEST, MAX_ARMS, type TrainUpliftOptions } from './options.js';
 
 /** Campaign rows: features, outcome and arm (1 treated, 0 control; with several arms 1.. each arm). */
@@ -70,9 +71,8 @@ export async function prepareUplift(data: Dataset, transform: FittedTransform, o
   if (transform.features.some((f) => f.name === opts.treatment)) throw new UserError(`treatment "${opts.treatment}" is also a feature: remove it from the feature spec`);
   const loading = (opts.progress ?? (() => silentProgress))('load');
   const option = (key: string) => optionName(opts, key);
-  if (o.treated !== undefined && o.control !== undefined) {
-    throw new UserError(`${option('treated')} and ${option('control')}: give one (${option('treated')} VALUE: one treated arm, the rest control; ${option('control')} VALUE: the control, each other value an arm)`);
-  }
+  // Training from params checked this before reading any data (optionsOf); again for a trainer called with options.
+  checkUpliftParams({ treated: o.treated, control: o.control }, opts.names ?? FLAG_NAMES);
   const labeled = await loadLabeled(data, transform, opts.label, loading, [opts.treatment]);
   const several = o.control === undefined ? undefined : armsOf(labeled.groups[0], o.control, opts.treatment);
   const arms = several?.arm ?? labeled.groups[0].map((v) => armOf(v, o.treated));
