@@ -51,6 +51,9 @@ describe('model store', () => {
     expect(() => store.resolve('seg@1.0')).toThrow(/the version after @ is a number/);
     expect(() => store.resolve('other')).toThrow(/no model named "other".*\(models: seg\)/);
     expect(() => store.save(manifest('../escape'), w)).toThrow(/model name/);
+    // A name keeps its kind: a bgnbd version under a kmeans name would make the bare name score as another model.
+    expect(() => store.save({ ...manifest('seg'), kind: 'bgnbd' }, w)).toThrow('model "seg" is a kmeans model (versions 1, 2); give the bgnbd model another name');
+    expect(store.versions('seg')).toEqual([1, 2]);
     const { weights } = store.load('seg@2');
     expect(Array.from(weights.get('centroids')!.data)).toEqual([1, 2, 3, 4]);
     // The weights are in the tfjs weights-manifest format.

@@ -175,6 +175,19 @@ export class ModelStore {
   }
 
   /**
+   * Refuses a new `kind` version under a name whose versions are of another kind: the bare
+   * name would then resolve to a model that scores something else (a score run naming
+   * `purchase` for its propensity would get a BG/NBD model's columns).
+   * @throws UserError naming the model, its kind and versions.
+   */
+  checkKind(name: string, kind: string): void {
+    const versions = this.versions(name);
+    if (versions.length === 0) return;
+    const held = this.manifest(`${name}@${versions[versions.length - 1]}`).kind;
+    if (held !== kind) throw new UserError(`model "${name}" is ${/^[aeiou]/.test(held) ? 'an' : 'a'} ${held} model (versions ${versions.join(', ')}); give the ${kind} model another name`);
+  }
+
+  /**
    * Writes a new immutable version (in a temporary folder named by this process, given the
    * model folder's mode, renamed into place); returns its manifest. Temporary folders of saves
    * killed midway are removed first (sweepDeadSaves).
@@ -182,6 +195,7 @@ export class ModelStore {
    */
   save(manifest: NewManifest, weights: Weight[]): Manifest {
     const name = checkName(manifest.name);
+    this.checkKind(name, manifest.kind);
     const parent = path.join(this.root, name);
     fs.mkdirSync(parent, { recursive: true });
     sweepDeadSaves(this.root);

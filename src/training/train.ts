@@ -18,7 +18,7 @@ import { train } from '../models/estimator.js';
 import type { TrainRun } from '../models/kind.js';
 import { kindOf } from '../models/kinds.js';
 import { checkParams, FLAG_NAMES, optionsOf, type ParamNamer, type ParamValues } from '../models/params.js';
-import type { ModelStore } from '../models/registry.js';
+import { checkName, type ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type StageProgress } from '../util/progress.js';
 
@@ -62,6 +62,7 @@ interface Context {
  */
 export async function trainFromParams(req: TrainRequest): Promise<TrainOutcome> {
   const kind = kindOf(req.kind);
+  req.store.checkKind(checkName(req.name), kind.kind); // before any data is read
   const names = req.names ?? FLAG_NAMES;
   // The namer goes with the options: what the trainers refuse later names options as the caller does.
   const o = { ...optionsOf(kind, req.name, checkParams(kind, req.params, names), names), names };
