@@ -21,6 +21,7 @@ import type { Manifest, Weight } from '../src/models/registry.js';
 import { kindOf } from '../src/models/kinds.js';
 import type { ScoringModel } from '../src/models/model.js';
 import { OnnxScorer, type OnnxProvider } from '../src/models/onnx/session.js';
+import { scoringEngine } from '../src/models/load.js';
 import fs from 'node:fs';
 import { Rng } from '../src/util/rng.js';
 
@@ -108,6 +109,13 @@ const calibrations: Calibration[] = [
 ];
 
 describe('ONNX scoring graphs equal the tfjs path', () => {
+  it('top features (a gradient) move only propensity to tfjs; the run\'s other models stay on onnx', () => {
+    expect(scoringEngine(manifest('propensity'), { topFeatures: true })).toBe('tfjs');
+    expect(scoringEngine(manifest('propensity'), {})).toBe('onnx');
+    for (const kind of ['kmeans', 'anomaly', 'cltv']) expect(scoringEngine(manifest(kind), { topFeatures: true })).toBe('onnx');
+    expect(scoringEngine(manifest('kmeans'), { engine: 'tfjs' })).toBe('tfjs');
+  });
+
   it('K-Means: segments and distances', async () => {
     await initBackend();
     const rng = new Rng(11);

@@ -30,11 +30,14 @@ export function outlineModel(store: ModelStore, ref: string, options: ScoringOpt
 
 /**
  * The engine a model scores on: 'onnx' where asked (the default) and its kind has a graph,
- * except propensity with `topFeatures` (a gradient) and a transform whose onInvalid is "error"
- * (which names the row); else 'tfjs'.
+ * except a kind that writes top features when `topFeatures` asks for them (propensity: a
+ * gradient) and a transform whose onInvalid is "error" (which names the row); else 'tfjs'.
  */
 export function scoringEngine(manifest: Manifest, options: ScoringOptions): ScoringEngine {
-  return (options.engine ?? 'onnx') === 'onnx' && findKind(manifest.kind)?.graph !== undefined && !options.topFeatures && manifest.features.onInvalid !== 'error' ? 'onnx' : 'tfjs';
+  const kind = findKind(manifest.kind);
+  // Top features (a gradient) move only a kind that writes them to tfjs; the other models of the run stay on onnx.
+  const gradient = options.topFeatures === true && kind?.outputs(manifest).columns.some((c) => c.option === 'topFeatures') === true;
+  return (options.engine ?? 'onnx') === 'onnx' && kind?.graph !== undefined && !gradient && manifest.features.onInvalid !== 'error' ? 'onnx' : 'tfjs';
 }
 
 /**

@@ -46,8 +46,8 @@ A bare model name uses its promoted version, else the latest.
 --engine onnx (default): ${andList(allKinds().filter((k) => k.graph).map((k) => k.kind))} models run as one ONNX
 graph each (the fitted transform, the network or centroids, the calibration) on
 onnxruntime-node (its CPU provider; its WebGPU provider on a webgpu backend: see audience
-info); ${andList(allKinds().filter((k) => !k.graph).map((k) => k.kind))} models, --top-features and specs with
-"onInvalid": "error" run on tfjs.
+info); ${andList(allKinds().filter((k) => !k.graph).map((k) => k.kind))} models, propensity models with
+--top-features, and specs with "onInvalid": "error" run on tfjs.
 --engine tfjs runs every model on tfjs (the reference). The manifest names each model's engine.
 Where the shards run: in this process, or on one worker thread per core from 4 cores up
 (on fewer cores from 4,000,000 rows); AUDIENCE_WORKERS=N forces N threads (0: this
