@@ -2,9 +2,9 @@
  * The feature spec: which columns feed a model and how. Written by hand as JSON or inferred
  * (`--features auto`), validated here with messages that say which entry is wrong.
  */
-import fs from 'node:fs';
 import { Type, type Static, type TSchema } from 'typebox';
 import { UserError, errorMessage } from '../util/errors.js';
+import { readUserFile } from '../util/files.js';
 import { schemaProblem } from '../util/schema.js';
 
 const Column = Type.String({ minLength: 1, expected: 'a column name' });
@@ -85,13 +85,19 @@ export function featureNames(spec: FeatureSpec): string[] {
   return [...spec.numeric, ...spec.categorical, ...spec.boolean].map((f) => f.name);
 }
 
-/** Reads and validates a feature spec file (JSON). @throws UserError naming the file and the entry that is wrong. */
-export function loadSpec(file: string): FeatureSpec {
+/**
+ * Reads and validates a feature spec file (JSON). `option` names where the user gave it
+ * (`--features`, `params.features`) in the messages about the file itself.
+ * @throws UserError naming the option and the file when it is missing or not JSON, and the entry that is wrong.
+ */
+export function loadSpec(file: string, option?: string): FeatureSpec {
+  const label = option ? `${option} ${file}` : file;
+  const text = readUserFile(file, label);
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${file}: cannot read feature spec: ${errorMessage(err)}`);
+    throw new UserError(`${label}: cannot read feature spec: ${errorMessage(err)}`);
   }
   return parseSpec(raw, file);
 }

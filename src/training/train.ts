@@ -17,7 +17,7 @@ import { openDataset, type Dataset } from '../io/dataset.js';
 import { train } from '../models/estimator.js';
 import type { TrainRun } from '../models/kind.js';
 import { kindOf } from '../models/kinds.js';
-import { checkParams, FLAG_NAMES, optionsOf, type ParamNamer, type ParamValues } from '../models/params.js';
+import { checkParams, FLAG_NAMES, optionName, optionsOf, type NamedOptions, type ParamNamer, type ParamValues } from '../models/params.js';
 import { checkName, type ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type StageProgress } from '../util/progress.js';
@@ -97,12 +97,12 @@ async function dataset(req: TrainRequest): Promise<Dataset> {
 }
 
 /** Which columns become inputs: the options every kind takes (models/params.ts FEATURE_PARAMS), as optionsOf gives them. */
-type FeatureOptions = { features?: string; id?: string; exclude?: string[] };
+type FeatureOptions = NamedOptions & { features?: string; id?: string; exclude?: string[] };
 
 /** The spec from the `features` option (a file), or inferred from the data leaving `exclude` out. */
 async function featureSpec(c: Context, data: Dataset, o: FeatureOptions, exclude: string[] = []): Promise<FeatureSpec> {
   if (o.features !== undefined && o.features !== 'auto') {
-    const spec = loadSpec(o.features);
+    const spec = loadSpec(o.features, optionName(o, 'features'));
     if (o.id !== undefined) spec.id = o.id;
     return spec;
   }

@@ -1,7 +1,7 @@
 /** File-system helpers that report failures in the user's terms. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from './errors.js';
+import { errorMessage, UserError } from './errors.js';
 
 /**
  * mkdir -p that reports the real reason (Node says ENOENT for a parent on a read-only file
@@ -46,6 +46,23 @@ export function namingFile(err: unknown, file: string): unknown {
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code === 'string' && e.path === undefined) e.path = file;
   return err;
+}
+
+/**
+ * A file the user named (a feature spec, definitions) read whole as UTF-8 text.
+ * `label` names it in messages as the user gave it: `--features spec.json`.
+ * @throws UserError `<label>: file not found` when it is missing, `<label>: is a folder, not a
+ * file`, or `<label>: cannot read it: <reason>` for another failure of the file system.
+ */
+export function readUserFile(file: string, label: string = file): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${label}: file not found`);
+    if (code === 'EISDIR') throw new UserError(`${label}: is a folder, not a file`);
+    throw new UserError(`${label}: cannot read it: ${errorMessage(err)}`);
+  }
 }
 
 /**
