@@ -259,4 +259,12 @@ describe('building audiences from scores', () => {
       /audience "x": "p.scroe" is not a score or column of this run \(that model has: probability\)/,
     );
   });
+
+  it('names the definitions file in a bad cap.by, as in its other errors', async () => {
+    const file = path.join(dir, 'aud4.json');
+    const capBy = (by: string) => parseAudiences({ audiences: [{ name: 'c', rule: 'p.probability >= 0.5', cap: { size: 3, by } }] }, file);
+    const files = await scores();
+    await expect(buildAudiences(files, capBy('p.scroe'))).rejects.toThrow(`${file}: audience "c": cap.by: "p.scroe" is not a score or column of this run (that model has: probability)`);
+    await expect(buildAudiences(files, capBy('email'))).rejects.toThrow(`${file}: audience "c": cap.by "email" is not numeric`);
+  });
 });

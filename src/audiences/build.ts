@@ -230,11 +230,11 @@ interface AudiencePlan {
 /**
  * Plans audience `a`: compiles its rule and suppression rule once (so a bad reference fails
  * before any work) and finds the cap's score column.
- * @throws UserError naming the audience for a reference the run lacks or a cap with no score.
+ * @throws UserError naming the definitions (`source`) and the audience for a reference the run lacks or a cap with no score.
  */
-function planAudience(a: Audience, cols: ColumnLookup, rankBase: Map<string, number>): AudiencePlan {
+function planAudience(source: string, a: Audience, cols: ColumnLookup, rankBase: Map<string, number>): AudiencePlan {
   const { resolve, column, typeOf } = cols;
-  const where = `audience "${a.name}"`;
+  const where = `${source}: audience "${a.name}"`;
   const sqlOf = (rule: Rule, params: SqlParams) => {
     const col = (ref: string) => {
       const c = column(ref, where);
@@ -266,7 +266,7 @@ function planAudience(a: Audience, cols: ColumnLookup, rankBase: Map<string, num
 async function countUnrankedBases(src: AudienceSource, set: AudienceSet, cols: ColumnLookup, rankBase: Map<string, number>): Promise<void> {
   for (const a of set.audiences) {
     for (const ref of references(a.rule)) {
-      const c = cols.column(ref, `audience "${a.name}"`);
+      const c = cols.column(ref, `${set.source}: audience "${a.name}"`);
       if (/_rank$/.test(c) && !rankBase.has(c)) rankBase.set(c, await count(src.con, `SELECT count(${ident(c)}) FROM ${src.table}`));
     }
   }
@@ -368,9 +368,9 @@ export async function buildAudiences(src: AudienceSource, models: ModelOutline[]
   const cols = columnLookup(models, src.columns);
   const known = new Set(src.columns.map((c) => c.name));
   const { email, phone } = set.identifiers;
-  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`identifiers: column "${c}" was not carried into the scores`);
+  for (const c of [email, phone]) if (c && !known.has(c)) throw new UserError(`${set.source}: identifiers: column "${c}" was not carried into the scores`);
   // Every reference checked before any work: a bad one fails the job with nothing written.
-  const plans = set.audiences.map((a) => planAudience(a, cols, rankBase));
+  const plans = set.audiences.map((a) => planAudience(set.source, a, cols, rankBase));
   await countUnrankedBases(src, set, cols, rankBase);
   const rows = await count(con, `SELECT count(*) FROM ${table}`);
   fs.rmSync(path.join(src.dir, 'audiences'), { recursive: true, force: true });
