@@ -17,6 +17,8 @@ import { trainCltv } from '../src/models/cltv/train.js';
 import { zilnLoss, zilnPredict } from '../src/models/cltv/ziln.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { ModelStore } from '../src/models/registry.js';
+import { checkLabeled } from '../src/models/columns.js';
+import { FLAG_NAMES } from '../src/models/params.js';
 import { generateEvents } from '../src/synthetic/events.js';
 
 describe('zero-inflated lognormal', () => {
@@ -142,6 +144,14 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     const { model, report } = await trainCltv(data, transform, store, { name: 'v', label: 'future_value', maxEpochs: 2, allowLeakage: true });
     model.dispose();
     expect(report.singleFeatureAuc![0]).toEqual({ feature: 'orders_next_quarter', auc: 1 });
+  });
+
+  it('a label that audience events wrote as a feature (amount_total) is refused where the file marks its labels, unless allowed', async () => {
+    const data = await openDataset([train]);
+    const names = { names: FLAG_NAMES };
+    expect(() => checkLabeled(data, { label: 'amount_total' }, names)).toThrow(/label "amount_total" is a feature 'audience events' wrote .*its labels are future_value, .*--allow-leakage/);
+    expect(() => checkLabeled(data, { label: 'amount_total', allowLeakage: true }, names)).not.toThrow();
+    expect(() => checkLabeled(data, { label: 'future_value' }, names)).not.toThrow();
   });
 
   it('a negative value is refused with the file, column and row', async () => {

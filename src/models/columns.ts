@@ -48,12 +48,26 @@ export function labelColumns(data: Dataset, label: string): string[] {
 interface Labeled {
   label: string;
   sensitive?: string[];
+  allowLeakage?: boolean;
 }
 
-/** A labeled kind's data checks: the label and every sensitive column present. @throws UserError naming the column. */
+/**
+ * A labeled kind's data checks: the label and every sensitive column present; where the file
+ * marks its labels (`audience events --horizon` writes them in the Parquet metadata), the
+ * label one of them, not a feature measured up to the as-of date (which "predicts" itself),
+ * unless `allowLeakage`.
+ * @throws UserError naming the file, the column and, for a feature as label, the labels there are and the option.
+ */
 export function checkLabeled(data: Dataset, o: Labeled, ctx: { names: ParamNamer }): void {
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive, ctx.names);
+  const marked = data.columns.filter((c) => c.label).map((c) => c.name);
+  if (marked.length > 0 && !marked.includes(o.label) && !o.allowLeakage) {
+    throw new UserError(
+      `${data.tables[0].path}: label "${o.label}" is a feature 'audience events' wrote (measured up to the as-of date), not an outcome after it; ` +
+        `its labels are ${marked.join(', ')}. Train on one of them, or pass ${ctx.names.option('allow-leakage')} to learn "${o.label}" anyway`,
+    );
+  }
 }
 
 /** A labeled kind's columns never taken as inputs: the labels (labelColumns) and the sensitive columns. */

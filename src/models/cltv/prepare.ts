@@ -15,6 +15,7 @@ import { RFM_COLUMNS } from '../btyd/customers.js';
 import { horizonFor, requireLabel } from '../columns.js';
 import { withDefaults } from '../params.js';
 import { leakageCheck, stratifiedSplit } from '../propensity/checks.js';
+import { warn } from '../../util/warn.js';
 import type { TrainCltvOptions } from './options.js';
 import { CLTV_PARAMS } from './params.js';
 
@@ -109,6 +110,9 @@ export async function prepareCltv(data: Dataset, transform: FittedTransform, opt
   const bought = Uint8Array.from(valued.y, (v) => (v > 0 ? 1 : 0));
   const buyers = bought.reduce((a, b) => a + b, 0);
   if (buyers < 20) throw new UserError(`label "${opts.label}": ${buyers} rows with a value above 0; the model needs at least 20 buyers to learn spend`);
+  if (buyers === valued.y.length) {
+    warn(`label "${opts.label}": every one of its ${buyers} rows is above 0, so the model's chance of buying at all learns nothing; a future window's spend (audience events --horizon) has customers who spend nothing`);
+  }
   // A feature that alone tells who buys in the horizon is the label leaking (a copy of a later window, a refund flag...).
   const o = withDefaults(CLTV_PARAMS, opts);
   const singleFeatureAuc = leakageCheck(valued.x, valued.d, featureGroups(transform), bought, `who buys in "${opts.label}"`, o.allowLeakage, opts.names);
