@@ -7,7 +7,7 @@ export const CLTV_PARAMS = {
   ...network('64,32', 'a linear model', 0, 1e-4),
   trainer,
   'horizon-days': horizon,
-  'allow-leakage': flag('train even if one feature alone ranks who buys in the horizon with AUC >= 0.99'),
+  'allow-leakage': flag('train even if one feature alone ranks who buys in the horizon with AUC >= 0.99, or the label is a feature audience events wrote'),
   sensitive,
   seed,
 };

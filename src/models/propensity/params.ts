@@ -72,7 +72,7 @@ export const PROPENSITY_PARAMS = {
   threshold: parsed({ type: 'string', minLength: 1, description: 'the decision threshold: f1 (best validation F1) or a share of visitors to flag, e.g. 0.1', default: 'f1', 'x-arg': 'f1|SHARE' }, threshold) as Defaulted<TUnsafe<'f1' | number>>,
   'min-class': int('refuse with fewer positives or negatives than this', 1, 1_000_000_000, 1000),
   'allow-small': flag('train below --min-class'),
-  'allow-leakage': flag('train even if one feature alone reaches AUC >= 0.99'),
+  'allow-leakage': flag('train even if one feature alone reaches AUC >= 0.99, or the label is a feature audience events wrote'),
   sensitive,
   seed,
 };
