@@ -139,7 +139,26 @@ describe('the network', () => {
     busy.close();
     expect(code).toBe(2);
     expect(err).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
-    // The lock is released: another server can use the folder.
-    expect(fs.existsSync(path.join(dir, 'data', 'server.lock'))).toBe(false);
+    // The data folder this failed start made is gone (the lock with it): nothing is left behind.
+    expect(fs.existsSync(path.join(dir, 'data'))).toBe(false);
+  });
+
+  it('a failed start keeps a data folder that was there, without its lock; a refused --online file makes none', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    const kept = path.join(dir, 'kept-data');
+    fs.mkdirSync(kept);
+    fs.writeFileSync(path.join(kept, 'note.txt'), 'mine');
+    const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data-root', dir, '--data-dir', kept], { cwd: dir });
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    busy.close();
+    expect(code).toBe(2);
+    expect(fs.readFileSync(path.join(kept, 'note.txt'), 'utf8')).toBe('mine');
+    expect(fs.existsSync(path.join(kept, 'server.lock'))).toBe(false);
+    const refused = audience('serve', '--port', '0', '--data-root', dir, '--data-dir', path.join(dir, 'new', 'data'), '--online', 'no-view.json');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/no-view\.json: cannot read the online view/);
+    expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
   });
 });

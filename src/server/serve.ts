@@ -4,11 +4,13 @@
  * what was left running. `audience serve` (cli/commands/serve.ts) parses its flags into a
  * ServeConfig and imports this module only then, so its --help loads none of it.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../compute/backend.js';
 import type { ExecutorPolicy } from '../execution/policy.js';
 import { configureDuckDB } from '../io/duckdb.js';
 import { ModelStore } from '../models/registry.js';
+import { makeFolder } from '../util/files.js';
 import { setWarnSink } from '../util/warn.js';
 import { buildApp, type AppOptions } from './app.js';
 import { lockDataDir } from './jobs/lock.js';
@@ -51,20 +53,28 @@ export interface ServeConfig {
 
 /**
  * Serves until SIGTERM or SIGINT, then stops (running jobs resume on the next start).
+ * A start that fails before it listens (a busy port, a refused online view) leaves no data
+ * folder behind when it made that folder; one that existed is kept as it was found.
  * @throws UserError when the data folder is another server's (jobs/lock.ts) or the online view's file is refused.
  */
 export async function serve(config: ServeConfig): Promise<void> {
   configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT }); // this thread's DuckDB too (submissions are checked on others: server/checker.ts)
-  const unlock = lockDataDir(config.dataDir);
+  const view = config.onlineView ? loadOnlineView(config.onlineView) : undefined; // refused before anything is written
+  const created = makeFolder(config.dataDir);
+  let unlock: (() => void) | undefined;
   let jobs: JobStore | undefined;
+  let listening = false;
   try {
+    unlock = lockDataDir(config.dataDir);
     const backend = await initBackend();
     jobs = new JobStore(path.join(config.dataDir, 'jobs.sqlite'));
-    const online = config.onlineView ? { view: loadOnlineView(config.onlineView), store: await openOnlineStore(config.dataDir, config.executor.queue) } : undefined;
-    await listenUntilStopped(config, { jobs, backend, models: new ModelStore(config.storeDir), roots: new DataRoots(config.roots), online });
+    const online = view ? { view, store: await openOnlineStore(config.dataDir, config.executor.queue) } : undefined;
+    await listenUntilStopped(config, { jobs, backend, models: new ModelStore(config.storeDir), roots: new DataRoots(config.roots), online }, () => (listening = true));
   } finally {
     jobs?.close();
-    unlock();
+    // Removed while still locked, so no other server is using it; a folder whose lock another server holds is left alone.
+    if (created && unlock && !listening) fs.rmSync(created, { recursive: true, force: true });
+    unlock?.();
   }
 }
 
@@ -78,7 +88,7 @@ interface Opened {
 }
 
 /** Listens, resumes what was left running, and serves until SIGTERM or SIGINT. */
-async function listenUntilStopped(config: ServeConfig, { jobs, backend, models, roots, online }: Opened): Promise<void> {
+async function listenUntilStopped(config: ServeConfig, { jobs, backend, models, roots, online }: Opened, listening: () => void): Promise<void> {
   const { concurrency, maxAttempts, maxQueued, bodyLimit, port, host, logLevel, executor, apiKey } = config;
   const scheduler = new Scheduler(jobs, { concurrency, modelStore: models.root, maxAttempts, executor });
   const app = await buildApp({
@@ -97,7 +107,14 @@ async function listenUntilStopped(config: ServeConfig, { jobs, backend, models, 
   scheduler.setLog(app.log);
   const restoreWarnings = setWarnSink((message) => app.log.warn(message));
   app.addHook('onClose', async () => void setWarnSink(restoreWarnings));
-  const address = await app.listen({ port, host, backlog: LISTEN_BACKLOG });
+  let address: string;
+  try {
+    address = await app.listen({ port, host, backlog: LISTEN_BACKLOG });
+  } catch (err) {
+    await app.close(); // the checker's threads, the online store and the warning sink, as a stop would
+    throw err;
+  }
+  listening();
   const resumed = scheduler.start();
   // One write, so a reader that sees the address sees the resumed jobs too.
   process.stdout.write(

@@ -6,9 +6,10 @@ import { errorMessage, UserError } from './errors.js';
 /**
  * mkdir -p that reports the real reason (Node says ENOENT for a parent on a read-only file
  * system) and never spins (its recursive mkdir loops forever under /proc).
+ * @returns the outermost folder it made (removing it undoes the call), or undefined when `dir` existed.
  * @throws UserError when a part of the path is a file; the system's error otherwise.
  */
-export function makeFolder(dir: string): void {
+export function makeFolder(dir: string): string | undefined {
   // Level by level: Node's recursive mkdir loops forever under /proc.
   const missing: string[] = [];
   let at = path.resolve(dir);
@@ -17,15 +18,18 @@ export function makeFolder(dir: string): void {
     at = path.dirname(at);
   }
   if (!fs.statSync(at).isDirectory()) throw new UserError(`cannot write ${dir}: ${at} is a file, not a folder`);
+  let made: string | undefined;
   for (const d of missing) {
     try {
       fs.mkdirSync(d);
+      made ??= d;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // made meanwhile by another process: not ours
       fs.accessSync(path.dirname(d), fs.constants.W_OK); // the parent's reason (EROFS, EACCES) when it has one
       throw err;
     }
   }
+  return made;
 }
 
 /**

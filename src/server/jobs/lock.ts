@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { makeFolder } from '../../util/files.js';
 import { isAlive, selfIdentity, type ProcessIdentity } from '../../util/process.js';
 
 interface LockRecord extends ProcessIdentity {
@@ -16,11 +15,12 @@ interface LockRecord extends ProcessIdentity {
 }
 
 /**
- * Takes the data folder's lock for this process; returns a function that releases it.
+ * Takes the data folder's lock for this process; returns a function that releases it. The
+ * folder must exist: the server makes it (server/serve.ts), so that it can remove it again
+ * when its start fails.
  * @throws UserError naming the holder when another live process on this host holds it.
  */
 export function lockDataDir(dir: string): () => void {
-  makeFolder(dir);
   const file = path.join(dir, 'server.lock');
   const mine: LockRecord = { ...selfIdentity(), host: os.hostname(), since: new Date().toISOString() };
   const text = JSON.stringify(mine);
