@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audienceFilesText, shellLine } from '../src/cli/demo-text.js';
 import { selectionByGroup } from '../src/metrics/fairness.js';
-import { fourFifthsText } from '../src/report/text.js';
+import { formatAudiences, fourFifthsText } from '../src/report/text.js';
 
 /** The arguments a POSIX shell makes of `line`. */
 function shellArgs(line: string): string[] {
@@ -67,5 +67,22 @@ describe('four-fifths verdict on an audience', () => {
   it('flags it plainly otherwise', () => {
     expect(fourFifthsText(selectionByGroup('VisitorType', counts))).toBe('four-fifths rule not met');
     expect(fourFifthsText(selectionByGroup('VisitorType', [{ group: 'a', count: 10, selected: 5 }]))).toBe('four-fifths rule met');
+  });
+  it('an audience with no members meets nothing: the rule does not apply', () => {
+    const none = selectionByGroup('device', [{ group: 'mobile', count: 10, selected: 0 }, { group: 'tv', count: 5, selected: 0 }]);
+    expect(none.fourFifthsRule).toBe('not applicable');
+    expect(fourFifthsText(none)).toBe('four-fifths rule not applicable: no members in any group');
+  });
+  it('the printed line keeps every flagged group and the highest, however many groups there are, with ratios to 3 places', () => {
+    // 12 countries by size; the small ones are the flagged ones (once left out past the 8 largest), ES just under 0.8.
+    const sizes = [900, 800, 700, 600, 500, 400, 300, 250, 200, 150, 100, 90];
+    const rates = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.07985, 0.1, 0.036, 0.034, 0.1];
+    const names = ['US', 'GB', 'DE', 'FR', 'IT', 'CA', 'BR', 'ES', 'MX', 'AU', 'NL', 'IN'];
+    const f = selectionByGroup('country', names.map((group, i) => ({ group, count: sizes[i], selected: Math.round(rates[i] * sizes[i] * 100) / 100 })));
+    const line = formatAudiences({ summaries: [{ name: 'a', members: 1, holdout: 0, share: 0.1, rule: 'x', removed: {}, means: {}, segmentMix: {}, activation: { rows: 0, emails: 0, phones: 0, invalidEmails: 0, invalidPhones: 0 }, files: {}, fairness: [f] } as never], overlap: [] }).split('\n')[1];
+    expect(line).toMatch(/^  members by country \(four-fifths rule not met\): /);
+    for (const flagged of ['ES 8.0% of 250 (ratio 0.798 < 0.8)', 'AU 3.6% of 150 (ratio 0.360 < 0.8)', 'NL 3.4% of 100 (ratio 0.340 < 0.8)']) expect(line).toContain(flagged);
+    expect(line).toContain('US 10.0% of 900 (highest)');
+    expect(line).toMatch(/, and 4 more groups, none under 0\.8 \(audiences\/summary\.json has them all\)$/);
   });
 });

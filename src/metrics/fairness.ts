@@ -32,7 +32,8 @@ export interface FairnessReport {
   groups: GroupFairness[];
   /** The lowest group's selection rate over the highest's (1 when all are equal). */
   disparateImpact: number;
-  fourFifthsRule: 'met' | 'not met';
+  /** 'not applicable' when no group has anyone selected (an empty audience, a threshold above every score). */
+  fourFifthsRule: FourFifths;
 }
 
 /** The four-fifths rule's ratio. */
@@ -95,6 +96,9 @@ export function fairnessByGroup(attribute: string, groups: ArrayLike<string | nu
   return { attribute, threshold, ...withDisparateImpact(rows) };
 }
 
+/** The four-fifths rule's verdict; 'not applicable' when nobody is selected. */
+export type FourFifths = 'met' | 'not met' | 'not applicable';
+
 /** Each group's selection rate over the highest group's, flagged under 0.8; groups by count, largest first. */
 function withDisparateImpact<T extends { group: string; count: number; selectionRate: number }>(rows: T[]) {
   const top = Math.max(0, ...rows.map((r) => r.selectionRate));
@@ -105,7 +109,8 @@ function withDisparateImpact<T extends { group: string; count: number; selection
     })
     .sort((a, b) => b.count - a.count || a.group.localeCompare(b.group));
   const lowest = Math.min(1, ...groups.map((r) => r.disparateImpact));
-  return { groups, disparateImpact: lowest, fourFifthsRule: (lowest < FOUR_FIFTHS ? 'not met' : 'met') as 'met' | 'not met' };
+  const verdict: FourFifths = top === 0 ? 'not applicable' : lowest < FOUR_FIFTHS ? 'not met' : 'met';
+  return { groups, disparateImpact: lowest, fourFifthsRule: verdict };
 }
 
 /** An audience's selection by the groups of one attribute: how many of each group it takes. */
@@ -113,7 +118,8 @@ export interface SelectionByGroup {
   attribute: string;
   groups: Array<{ group: string; count: number; selected: number; selectionRate: number; disparateImpact: number; flagged: boolean }>;
   disparateImpact: number;
-  fourFifthsRule: 'met' | 'not met';
+  /** 'not applicable' when no group has anyone selected (an empty audience, a threshold above every score). */
+  fourFifthsRule: FourFifths;
   /**
    * The audience's own rules (its rule, suppression rule, or an audience it suppresses) read
    * this attribute, so a disparity follows from the definition itself (set by the caller).

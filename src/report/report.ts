@@ -99,7 +99,7 @@ async function fairnessSection(f: FairnessReport, positives: string, where: stri
     FPR: fixed(g.fpr, 3),
     'disparate impact': `${fixed(g.disparateImpact, 3)}${g.flagged ? ' (below 0.8)' : ''}${g.count < SMALL_GROUP ? ` (under ${SMALL_GROUP} members: a small sample)` : ''}`,
   }));
-  const verdict = f.fourFifthsRule === 'met' ? 'met' : '<span class="flag">not met</span>';
+  const verdict = f.fourFifthsRule === 'not met' ? '<span class="flag">not met</span>' : f.fourFifthsRule;
   const caveat = smallGroupsText(f.groups);
   return {
     title: `Fairness by ${f.attribute}`,

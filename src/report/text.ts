@@ -20,9 +20,24 @@ const REMOVED: Record<keyof AudiencesResult['summaries'][number]['removed'], str
  * from the audience's own rules (they select on the attribute).
  */
 export function fourFifthsText(f: SelectionByGroup): string {
+  if (f.fourFifthsRule === 'not applicable') return 'four-fifths rule not applicable: no members in any group';
   const verdict = `four-fifths rule ${f.fourFifthsRule}`;
   if (!f.byRule) return verdict;
   return f.fourFifthsRule === 'met' ? `${verdict}; its rules read ${f.attribute}` : `${verdict}, by design: its rules select on ${f.attribute} itself`;
+}
+
+/** Groups shown on one line: the flagged ones (all of them) and the highest group, then the largest others, up to SHOWN_GROUPS; the rest counted. */
+const SHOWN_GROUPS = 8;
+
+/** An audience's members by group in words: each group's selection rate and count, flagged ratios to 3 places (0.7985 is not 0.80). */
+function groupsText(f: SelectionByGroup): string {
+  if (f.fourFifthsRule === 'not applicable') return f.groups.map((g) => `${g.group} 0 of ${g.count}`).slice(0, SHOWN_GROUPS).join(', ');
+  const top = f.groups.find((g) => g.disparateImpact === 1);
+  const first = f.groups.filter((g) => g.flagged || g === top);
+  const shown = [...first, ...f.groups.filter((g) => !first.includes(g)).slice(0, Math.max(0, SHOWN_GROUPS - first.length))];
+  const text = shown.map((g) => `${g.group} ${(100 * g.selectionRate).toFixed(1)}% of ${g.count}${g.flagged ? ` (ratio ${g.disparateImpact.toFixed(3)} < 0.8)` : g === top ? ' (highest)' : ''}${g.count < SMALL_GROUP ? ' (small sample)' : ''}`);
+  const rest = f.groups.length - shown.length;
+  return `${text.join(', ')}${rest > 0 ? `, and ${rest} more group${rest === 1 ? '' : 's'}, none under 0.8 (audiences/summary.json has them all)` : ''}`;
 }
 
 /** Audience summaries in words: sizes, removals, suppression-list matches, means, segment mix, activation counts, overlaps. */
@@ -45,12 +60,7 @@ export function formatAudiences(r: Pick<AudiencesResult, 'summaries' | 'overlap'
     }
     const distinct = (a.profile ?? []).filter((e) => Math.abs(e.score) >= 0.1).slice(0, 4);
     if (distinct.length) out.push(`  profile: ${distinct.map(describeEntry).join('; ')}`);
-    for (const f of a.fairness ?? []) {
-      out.push(
-        `  members by ${f.attribute} (${fourFifthsText(f)}): ` +
-          f.groups.slice(0, 8).map((g) => `${g.group} ${(100 * g.selectionRate).toFixed(1)}% of ${g.count}${g.flagged ? ` (ratio ${g.disparateImpact.toFixed(2)} < 0.8)` : ''}${g.count < SMALL_GROUP ? ' (small sample)' : ''}`).join(', '),
-      );
-    }
+    for (const f of a.fairness ?? []) out.push(`  members by ${f.attribute} (${fourFifthsText(f)}): ${groupsText(f)}`);
   }
   if (r.overlap.length) {
     out.push('', 'Overlap (visitors in both):', table(r.overlap.map((o) => ({ audience: o.a, with: o.b, both: o.both }))));
