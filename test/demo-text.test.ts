@@ -80,7 +80,7 @@ describe('four-fifths verdict on an audience', () => {
     const names = ['US', 'GB', 'DE', 'FR', 'IT', 'CA', 'BR', 'ES', 'MX', 'AU', 'NL', 'IN'];
     const f = selectionByGroup('country', names.map((group, i) => ({ group, count: sizes[i], selected: Math.round(rates[i] * sizes[i] * 100) / 100 })));
     const line = formatAudiences({ summaries: [{ name: 'a', members: 1, holdout: 0, share: 0.1, rule: 'x', removed: {}, means: {}, segmentMix: {}, activation: { rows: 0, emails: 0, phones: 0, invalidEmails: 0, invalidPhones: 0 }, files: {}, fairness: [f] } as never], overlap: [] }).split('\n')[1];
-    expect(line).toMatch(/^  members by country \(four-fifths rule not met\): /);
+    expect(line).toMatch(/^ {2}members by country \(four-fifths rule not met\): /);
     for (const flagged of ['ES 8.0% of 250 (ratio 0.798 < 0.8)', 'AU 3.6% of 150 (ratio 0.360 < 0.8)', 'NL 3.4% of 100 (ratio 0.340 < 0.8)']) expect(line).toContain(flagged);
     expect(line).toContain('US 10.0% of 900 (highest)');
     expect(line).toMatch(/, and 4 more groups, none under 0\.8 \(audiences\/summary\.json has them all\)$/);
