@@ -18,6 +18,7 @@ import { zilnLoss, zilnPredict } from '../src/models/cltv/ziln.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { ModelStore } from '../src/models/registry.js';
 import { checkLabeled } from '../src/models/columns.js';
+import { renderReport } from '../src/report/report.js';
 import { FLAG_NAMES } from '../src/models/params.js';
 import { generateEvents } from '../src/synthetic/events.js';
 
@@ -96,6 +97,10 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     expect(report.params.alpha).toBeLessThan(52);
     expect(report.horizonDays).toBe(90);
     expect(report.check!.metrics.normalizedGini).toBeGreaterThan(0.4);
+    // The report page shows the fitted parameters and the check against the label (it once showed only the customer count).
+    const page = await renderReport(store.manifest('btyd'));
+    expect(page).toContain(`r ${report.params.r.toPrecision(4)}, alpha ${report.params.alpha.toPrecision(4)}`);
+    expect(page).toMatch(/Against future_value[\s\S]*normalized Gini [\d.]+[\s\S]*<svg/);
     const model = await loadScoringModel(store, 'btyd');
     const m = await scoreDataset(await openDataset([later]), [model], { output: path.join(dir, 'btyd-scores') });
     const scored: number[] = [];

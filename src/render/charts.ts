@@ -159,7 +159,11 @@ export function confusionChart(c: { tp: number; fp: number; fn: number; tn: numb
   };
 }
 
-/** A histogram already binned: counts per [from, to) bin, stacked by class. */
+/**
+ * A histogram already binned: counts per [from, to) bin, stacked by class; with `symlog`
+ * (a symmetric log scale for counts spanning decades) the classes overlap from zero instead,
+ * since a stacked bar's upper part would read as a count on that scale (vega-lite warns).
+ */
 export function binnedChart(bins: Array<{ from: number; to: number; count: number; series: string }>, o: { title: string; x: string; y: string; symlog?: boolean }): Record<string, unknown> {
   return {
     title: o.title,
@@ -168,7 +172,7 @@ export function binnedChart(bins: Array<{ from: number; to: number; count: numbe
     encoding: {
       x: { field: 'from', type: 'quantitative', bin: { binned: true }, title: o.x },
       x2: { field: 'to' },
-      y: { field: 'count', type: 'quantitative', title: o.y, stack: 'zero', ...(o.symlog && { scale: { type: 'symlog' } }) },
+      y: { field: 'count', type: 'quantitative', title: o.y, stack: o.symlog ? null : 'zero', ...(o.symlog && { scale: { type: 'symlog' } }) },
       color: { field: 'series', type: 'nominal', title: null },
     },
   };

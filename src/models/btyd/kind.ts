@@ -19,5 +19,5 @@ fitted by maximum likelihood on up to 20,000 customers (--seed picks them). Scor
   load: async (m) => (await import('./model.js')).BgNbdModel.fromStore(m),
   outputs: () => BGNBD_OUTPUTS,
   outputsHelp: `<name>_purchases, _value (expected over the horizon), _percentile, _bucket`,
-  report: textReport(formatBgNbdReport),
+  report: { ...textReport(formatBgNbdReport), sections: async (m) => (await import('./report.js')).bgnbdSections(m.metrics as unknown as BgNbdReport) },
 };
