@@ -158,7 +158,7 @@ describe('the network', () => {
     expect(fs.existsSync(path.join(kept, 'server.lock'))).toBe(false);
     const refused = audience('serve', '--port', '0', '--data-root', dir, '--data-dir', path.join(dir, 'new', 'data'), '--online', 'no-view.json');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/no-view\.json: cannot read the online view/);
+    expect(refused.stderr).toMatch(/^error: --online \S*no-view\.json: file not found\n/);
     expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
   });
 });

@@ -186,7 +186,8 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'out'], /already holds scores/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', 'nofile.json'], /^error: --features nofile\.json: file not found\n/],
     [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', '.'], /^error: --features \.: is a folder, not a file\n/],
-    [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o3', '--audiences', 'nofile.json'], /nofile\.json: cannot read audience definitions/],
+    [['train', 'kmeans', '--input', 'v.parquet', '--name', 'x', '--features', 'v.parquet'], /^error: --features v\.parquet: cannot read feature spec: .*JSON/],
+    [['score', '--input', 'v.parquet', '--model', 'behavior', '--output', 'o3', '--audiences', 'nofile.json'], /^error: --audiences nofile\.json: file not found\n/],
     // --top is a whole number >= 1, refused before the model is read (it was read as NaN, 0 or -1: every segment "close to the average").
     [['segments', '--model', 'behavior', '--top', 'abc'], /^error: --top abc: expected an integer >= 1\n/],
     [['segments', '--model', 'behavior', '--top', '0'], /--top 0: expected an integer >= 1/],

@@ -10,10 +10,10 @@
  *       "holdout": 0.1 },
  *     { "name": "prospects_5pct", "rule": "lookalike.rank <= 5%" } ] }
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
-import { UserError, errorMessage } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { readUserJson } from '../util/files.js';
 import { schemaProblem } from '../util/schema.js';
 import { PLATFORMS, isDefaultCountry, type Platform } from './identifiers.js';
 import { parseRule, type Rule } from './rules.js';
@@ -113,17 +113,12 @@ export function audiencesProblem(raw: unknown): string | undefined {
 }
 
 /**
- * Reads and validates an audience definitions file (JSON; see the module comment).
- * @throws UserError naming the file, the audience and the field that is wrong.
+ * Reads and validates an audience definitions file (JSON; see the module comment). `option`
+ * names where the user gave it (`--audiences`) in the messages about the file itself.
+ * @throws UserError naming the file when it is missing or not JSON, and the audience and the field that is wrong.
  */
-export function loadAudiences(file: string): AudienceSet {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UserError(`${file}: cannot read audience definitions: ${errorMessage(err)}`);
-  }
-  return parseAudiences(raw, file);
+export function loadAudiences(file: string, option?: string): AudienceSet {
+  return parseAudiences(readUserJson(file, option ? `${option} ${file}` : file, 'audience definitions'), file);
 }
 
 /**

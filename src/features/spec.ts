@@ -3,8 +3,8 @@
  * (`--features auto`), validated here with messages that say which entry is wrong.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { UserError, errorMessage } from '../util/errors.js';
-import { readUserFile } from '../util/files.js';
+import { UserError } from '../util/errors.js';
+import { readUserJson } from '../util/files.js';
 import { schemaProblem } from '../util/schema.js';
 
 const Column = Type.String({ minLength: 1, expected: 'a column name' });
@@ -91,15 +91,7 @@ export function featureNames(spec: FeatureSpec): string[] {
  * @throws UserError naming the option and the file when it is missing or not JSON, and the entry that is wrong.
  */
 export function loadSpec(file: string, option?: string): FeatureSpec {
-  const label = option ? `${option} ${file}` : file;
-  const text = readUserFile(file, label);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${label}: cannot read feature spec: ${errorMessage(err)}`);
-  }
-  return parseSpec(raw, file);
+  return parseSpec(readUserJson(file, option ? `${option} ${file}` : file, 'feature spec'), file);
 }
 
 /** Where in a spec a path points, in the words of its messages: `"numeric"[0] (visits): impute`. */

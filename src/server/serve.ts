@@ -59,7 +59,7 @@ export interface ServeConfig {
  */
 export async function serve(config: ServeConfig): Promise<void> {
   configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT }); // this thread's DuckDB too (submissions are checked on others: server/checker.ts)
-  const view = config.onlineView ? loadOnlineView(config.onlineView) : undefined; // refused before anything is written
+  const view = config.onlineView ? loadOnlineView(config.onlineView, '--online') : undefined; // refused before anything is written
   const created = makeFolder(config.dataDir);
   let unlock: (() => void) | undefined;
   let jobs: JobStore | undefined;

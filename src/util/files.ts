@@ -70,6 +70,20 @@ export function readUserFile(file: string, label: string = file): string {
 }
 
 /**
+ * A JSON file the user named, parsed: readUserFile, then JSON.parse.
+ * @param what what the file holds, for the message: "feature spec".
+ * @throws UserError as readUserFile does, or `<label>: cannot read <what>: <the parser's reason>`.
+ */
+export function readUserJson(file: string, label: string, what: string): unknown {
+  const text = readUserFile(file, label);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${label}: cannot read ${what}: ${errorMessage(err)}`);
+  }
+}
+
+/**
  * A file of raw float32 values (little-endian, as written from a Float32Array) as a fresh
  * Float32Array of its own (the Buffer readFileSync returns may share a larger pool).
  * @throws Error when the file's size is not a multiple of 4 bytes.

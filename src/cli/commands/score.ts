@@ -71,7 +71,7 @@ process). With REDIS_URL set they run on 'audience worker' hosts (docs/hosts.md)
     const refs = list(values.model);
     if (values.out !== undefined && values.output !== undefined) throw new UserError('audience score: give the output folder once (--output DIR, or --out DIR)');
     const output = str(values.output ?? values.out, '--output', 'score');
-    const audiences = typeof values.audiences === 'string' ? loadAudiences(values.audiences) : undefined;
+    const audiences = typeof values.audiences === 'string' ? loadAudiences(values.audiences, '--audiences') : undefined;
     const data = await datasetFrom(values, 'score');
     const store = storeFrom(values);
     if (refs.length === 0) str(undefined, '--model', 'score');

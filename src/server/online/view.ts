@@ -15,12 +15,12 @@
  * output folder of an `audience score` run of those versions: percentiles, buckets and ranks
  * online place a visitor among its scores (online/reference.ts); without it they are not given.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import { loadAudiences, type AudienceSet } from '../../audiences/definition.js';
 import { featureColumns, type FeatureLayout } from '../../features/visitor.js';
-import { UserError, errorMessage } from '../../util/errors.js';
+import { UserError } from '../../util/errors.js';
+import { readUserJson } from '../../util/files.js';
 import { schemaProblem } from '../../util/schema.js';
 
 const Field = (what: string) => Type.String({ minLength: 1, maxLength: 256, expected: `the name of the ${what} field, as given to audience events` });
@@ -81,13 +81,8 @@ export function fixedFeatureNames(view: OnlineView): string[] {
  * @throws UserError naming the file and the field that is wrong, or an audience feature online
  *   cannot give (a cap: the best N of a whole scored population).
  */
-export function loadOnlineView(file: string): OnlineView {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UserError(`${file}: cannot read the online view: ${errorMessage(err)}`);
-  }
+export function loadOnlineView(file: string, option?: string): OnlineView {
+  const raw = readUserJson(file, option ? `${option} ${file}` : file, 'the online view');
   const bad = schemaProblem(OnlineViewSchema, raw);
   if (bad) {
     const at = bad.path.length ? `"${bad.path.join('.')}"` : 'the file';
