@@ -11,6 +11,7 @@ import { openDataset } from '../src/io/dataset.js';
 import { writeFile } from '../src/io/writer.js';
 import { cupedLiftOf, liftOf, normalTail, pooledCovariate, type CovariateStats } from '../src/metrics/lift.js';
 import { Rng } from '../src/util/rng.js';
+import { cupedEffect } from '../src/report/lift.js';
 
 let dir: string;
 beforeAll(() => {
@@ -79,6 +80,14 @@ describe('lift statistics', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('CUPED in words', () => {
+  it('says the variance removed, or that a covariate unrelated to the outcome removed none (not "removed -0.0%")', () => {
+    expect(cupedEffect(0.4321)).toBe("removed 43.2% of the lift's variance");
+    expect(cupedEffect(-0.0004)).toBe("did not reduce the lift's variance (it grew 0.04%: the covariate hardly relates to the outcome, and its estimated theta adds noise)");
+    expect(cupedEffect(0.0001)).toBe("removed under 0.05% of the lift's variance: the covariate hardly relates to the outcome");
   });
 });
 

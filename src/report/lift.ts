@@ -10,6 +10,17 @@ const pct = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${(100 * v
 const pval = (v: number) => (!Number.isFinite(v) ? '-' : v < 1e-4 ? '<0.0001' : v.toFixed(4));
 const count = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
 
+/**
+ * What CUPED did to the lift's variance, in words: "removed 12.3% of the lift's variance", or
+ * where the covariate barely relates to the outcome and the estimated theta adds a little
+ * noise, "did not reduce the lift's variance (it grew 0.04%...)" rather than "removed -0.0%".
+ */
+export function cupedEffect(reduction: number): string {
+  if (reduction >= 0.0005) return `removed ${(100 * reduction).toFixed(1)}% of the lift's variance`;
+  if (reduction >= 0) return "removed under 0.05% of the lift's variance: the covariate hardly relates to the outcome";
+  return `did not reduce the lift's variance (it grew ${(-100 * reduction).toFixed(2)}%: the covariate hardly relates to the outcome, and its estimated theta adds noise)`;
+}
+
 /** One row of the lift table: sizes, means, lift with its interval, relative lift, p, incremental, minimum detectable lift. */
 function liftRow(e: LiftEstimate): Record<string, string> {
   return {
@@ -42,7 +53,7 @@ function notes(r: MeasureReport, a: AudienceMeasure): string[] {
   for (const o of a.outcomes) {
     const m = o.missing.members + o.missing.holdout;
     if (m) lines.push(`${a.name} / ${o.outcome}: ${count(m)} ids have no value (${r.missing === 'zero' ? 'counted as 0' : 'left out'})`);
-    if (o.cuped) lines.push(`${a.name} / ${o.outcome}: CUPED on ${r.pre} (theta ${fix(o.cuped.theta)}) removed ${(100 * o.cuped.varianceReduction).toFixed(1)}% of the lift's variance`);
+    if (o.cuped) lines.push(`${a.name} / ${o.outcome}: CUPED on ${r.pre} (theta ${fix(o.cuped.theta)}) ${cupedEffect(o.cuped.varianceReduction)}`);
   }
   return lines;
 }
