@@ -286,16 +286,16 @@ describe('audience measure (CLI)', () => {
       const json = path.join(root, 'm.json');
       fs.writeFileSync(json, 'earlier');
       const args = ['measure', '--audiences', path.join(root, 'auds'), '--outcomes', path.join(root, 'o.csv'), '--id', 'id', '--outcome', 'y'];
-      expect(await main([...args, '--out', json, '--report', path.join(root, 'm.html')])).toBe(0);
+      expect(await main([...args, '--out', json, '--report', path.join(root, 'm.html'), '--overwrite'])).toBe(0);
       expect(stdout).toMatch(/a\s+y\s+4\s+4\s+0\.7500\s+0\.2500\s+\+0\.5000/);
       const written = JSON.parse(fs.readFileSync(json, 'utf8'));
       expect(written.audiences[0]).toMatchObject({ name: 'a', members: 4, holdout: 4, unmatched: { members: 0, holdout: 0 } });
       expect(Object.keys(written.audiences[0].outcomes[0])).toEqual(expect.arrayContaining(['outcome', 'memberMean', 'holdoutMean', 'lift', 'liftLow', 'liftHigh', 'relativeLift', 'pValue', 'incremental']));
       expect(fs.readFileSync(path.join(root, 'm.html'), 'utf8')).toMatch(/<h2>a<\/h2>/);
-      // A bad outcome column: exit 2, one line naming the file and column; the earlier JSON stays.
+      // A bad outcome column: exit 2, one line naming the file and column; the earlier JSON stays, with --overwrite too.
       fs.writeFileSync(json, 'earlier');
       stderr = '';
-      expect(await main([...args.slice(0, -1), 'nope', '--out', json])).toBe(2);
+      expect(await main([...args.slice(0, -1), 'nope', '--out', json, '--overwrite'])).toBe(2);
       expect(stderr).toMatch(/^error: .*o\.csv: --outcome column "nope" not found/);
       expect(fs.readFileSync(json, 'utf8')).toBe('earlier');
       expect(fs.readdirSync(root).filter((f) => f.includes('.tmp'))).toEqual([]);

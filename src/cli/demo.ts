@@ -86,7 +86,7 @@ await step('Train a purchase-propensity model (label Revenue; MLP beside a logis
   'train', 'propensity', '--input', DATA, '--features', SPEC, '--label', 'Revenue', '--name', 'demo-purchase', '--seed', '7', '--sensitive', 'VisitorType',
 ]);
 await step('Write the model report: curves, deciles, calibration, feature influence, fairness by visitor type', [
-  'report', 'demo-purchase', '--out', path.join(OUT, 'demo-purchase.html'),
+  'report', 'demo-purchase', '--out', path.join(OUT, 'demo-purchase.html'), '--overwrite',
 ]);
 await step('Train a lookalike of the buyers (seeds: Revenue = true), evaluated on held-out buyers', [
   'train', 'lookalike', '--input', DATA, '--features', SPEC, '--seed-filter', 'Revenue = true', '--name', 'demo-lookalike', '--seed', '7',
@@ -103,12 +103,12 @@ process.stdout.write(`\n== Purchases by audience membership\n${await conversionB
 // a lifetime-value model trained on the first and scored on the second.
 const EVENTS = path.join(OUT, 'events');
 await step('Generate purchase events (synthetic, buy-till-you-die) for 20,000 customers', [
-  'generate', '--events', '--customers', '20000', '--seed', '7', '--out', path.join(EVENTS, 'events.csv'),
+  'generate', '--events', '--customers', '20000', '--seed', '7', '--out', path.join(EVENTS, 'events.csv'), '--overwrite',
 ]);
 for (const [asOf, file] of [['2025-01-01', 'train.parquet'], ['2025-04-01', 'now.parquet']]) {
   await step(`Behavior features as of ${asOf}, with what each customer spent in the 90 days after it`, [
     'events', '--input', path.join(EVENTS, 'events.csv'), '--id', 'customer_id', '--time', 'date', '--amount', 'amount', '--category', 'category',
-    '--as-of', asOf, '--horizon', '90d', '--out', path.join(EVENTS, file),
+    '--as-of', asOf, '--horizon', '90d', '--out', path.join(EVENTS, file), '--overwrite',
   ]);
 }
 await step('Train a lifetime-value model (zero-inflated lognormal) beside the last window and BG/NBD', [
@@ -122,19 +122,19 @@ await step('Score the customers 90 days later; an audience of high predicted val
 // of who responded because of it, scored on the next population as a persuadables audience.
 const CAMPAIGN = path.join(OUT, 'campaign');
 await step('Generate a randomized campaign over 30,000 synthetic visitors (half sent it; a known effect per visitor)', [
-  'generate', '--campaign', '--visitors', '30000', '--seed', '7', '--out', path.join(CAMPAIGN, 'campaign.parquet'),
+  'generate', '--campaign', '--visitors', '30000', '--seed', '7', '--out', path.join(CAMPAIGN, 'campaign.parquet'), '--overwrite',
 ]);
 await splitCampaign(path.join(CAMPAIGN, 'campaign.parquet'), path.join(CAMPAIGN, 'audiences', 'campaign'));
 await step('Measure the campaign: members (sent it) against the holdout, with CUPED on past orders', [
   'measure', '--audiences', path.join(CAMPAIGN, 'audiences'), '--outcomes', path.join(CAMPAIGN, 'campaign.parquet'), '--id', 'visitor_id',
-  '--outcome', 'converted', '--pre', 'past_orders', '--out', path.join(CAMPAIGN, 'measure.json'),
+  '--outcome', 'converted', '--pre', 'past_orders', '--out', path.join(CAMPAIGN, 'measure.json'), '--overwrite',
 ]);
 await step('Train an uplift model on the campaign: who converts because of it (T-, X- and DR-learners on the MLP)', [
   'train', 'uplift', '--input', path.join(CAMPAIGN, 'campaign.parquet'), '--treatment', 'treatment', '--label', 'converted',
   '--exclude', 'true_segment,email,past_orders,true_uplift', '--name', 'demo-uplift', '--seed', '7', '--quiet',
 ]);
 await step('Generate the next population (other visitors) and score it: the top 20% by predicted uplift are the persuadables', [
-  'generate', '--campaign', '--visitors', '30000', '--seed', '8', '--out', path.join(CAMPAIGN, 'next.parquet'),
+  'generate', '--campaign', '--visitors', '30000', '--seed', '8', '--out', path.join(CAMPAIGN, 'next.parquet'), '--overwrite',
 ]);
 await step('Score the next population with the uplift model and build the persuadables audience', [
   'score', '--input', path.join(CAMPAIGN, 'next.parquet'), '--model', 'demo-uplift', '--keep', 'true_uplift',

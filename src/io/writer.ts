@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BIGINT, DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, FLOAT, INTEGER, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import { connect, ident } from './duckdb.js';
-import { UserError } from '../util/errors.js';
-import { makeFolder } from '../util/files.js';
+import { checkOutputFile, makeFolder } from '../util/files.js';
 import { setChunkNumbers } from './vectors.js';
 
 export type OutputType = 'DOUBLE' | 'FLOAT' | 'INTEGER' | 'BIGINT' | 'VARCHAR';
@@ -157,19 +156,6 @@ export class FileWriter {
   abort(): void {
     this.writer.abort();
   }
-}
-
-/** Writes one whole file (Parquet or CSV by extension) from a stream of row batches. */
-/**
- * Refuses an output path that is something other than a regular file or a missing path: a
- * device, a FIFO, a socket, a folder, or a symlink (whose target would be replaced).
- * @throws UserError naming the path and what it is.
- */
-export function checkOutputFile(file: string): void {
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (!st || st.isFile()) return;
-  const what = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
-  throw new UserError(`${file} is ${what}, not a regular file; refusing to write over it (remove it or choose another path)`);
 }
 
 /**

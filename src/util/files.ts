@@ -33,6 +33,37 @@ export function makeFolder(dir: string): string | undefined {
 }
 
 /**
+ * Refuses an output path that is something other than a regular file or a missing path: a
+ * device, a FIFO, a socket, a folder, or a symlink (whose target would be replaced).
+ * `label` names the path in the message as the user gave it (`--out x.csv`).
+ * @throws UserError naming the path and what it is.
+ */
+export function checkOutputFile(file: string, label: string = file): void {
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st || st.isFile()) return;
+  const what = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+  throw new UserError(`${label} is ${what}, not a regular file; refusing to write over it (remove it or choose another path)`);
+}
+
+/**
+ * Checks the file a command will write for option `flag` (`--out`) before the command does
+ * any work, so that a refusal is instant and nothing is read, trained or generated for it:
+ * anything but a regular file is refused (checkOutputFile); an existing regular file is
+ * refused unless `overwrite` (the command's `--overwrite`; the writer then replaces it with a
+ * rename once the new file is whole); with `inExistingFolder`, a missing parent folder too.
+ * @returns the path, resolved.
+ * @throws UserError `--out x.parquet: the file exists; pass --overwrite to replace it, or name another file`.
+ */
+export function checkNewOutputFile(flag: string, file: string, overwrite: boolean, opts: { inExistingFolder?: boolean } = {}): string {
+  const label = `${flag} ${file}`;
+  checkOutputFile(file, label);
+  if (!overwrite && fs.existsSync(file)) throw new UserError(`${label}: the file exists; pass --overwrite to replace it, or name another file`);
+  const out = path.resolve(file);
+  if (opts.inExistingFolder && !fs.statSync(path.dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${label}: the folder ${path.dirname(out)} does not exist`);
+  return out;
+}
+
+/**
  * fs.writeFileSync whose failure names the file: Node leaves the path out of errors of the
  * write itself (ENOSPC on a full disk), so the message would say "(unknown path)".
  * @throws the system's error, its `path` set to `file`.

@@ -11,6 +11,15 @@ export const INPUT_OPTIONS: Options = {
   input: { type: 'string', short: 'i', multiple: true },
 };
 
+/** --overwrite: a command's output file that exists is replaced (refused without it: checkNewOutputFile). */
+export const OVERWRITE_OPTIONS: Options = {
+  overwrite: { type: 'boolean' },
+};
+
+/** The help's sentence on --overwrite, for the commands that write named files. */
+export const OVERWRITE_HELP = `An output file that exists is refused (exit 2, before any work) unless --overwrite is
+given; with it the new file replaces the old only once written whole (a failed run keeps it).`;
+
 /** --store DIR (the model store) and --quiet (no progress lines). */
 export const STORE_OPTIONS: Options = {
   store: { type: 'string' },

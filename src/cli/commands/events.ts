@@ -1,7 +1,8 @@
 /** `audience events`: per-id behavior features (and labels) from an events table, as of a date. */
 import { buildEventFeatures, LABEL_COLUMNS, parseHorizon, WINDOWS } from '../../features/events.js';
 import { list, num, str, type Command } from '../args.js';
-import { INPUT_OPTIONS } from './common.js';
+import { checkNewOutputFile } from '../../util/files.js';
+import { INPUT_OPTIONS, OVERWRITE_HELP, OVERWRITE_OPTIONS } from './common.js';
 
 /** `audience events`: features per customer from raw events as of a date, with future-value labels. */
 export const events: Command = {
@@ -9,6 +10,7 @@ export const events: Command = {
   usage: `audience events --input orders.csv --id customer_id --time date [--amount amount]
                 [--category category] [--session session_id] --as-of 2024-06-30
                 [--horizon 90d] [--top-categories 5] [--time-format "%d/%m/%Y"] --out features.parquet
+                [--overwrite]
 
 One row per id with at least one event on or before the as-of date (events after it are
 never used), computed per id by the function the online view runs too (audience serve --online):
@@ -31,7 +33,8 @@ microseconds (GA4 event_timestamp) or nanoseconds, each taken for the years 1973
 so no value fits two; day/month/year text ("08-11-16", "11/8/2016") when the values allow
 one order only. Whatever stays ambiguous is refused with the candidates: name the format
 with --time-format (strptime codes, e.g. "%d-%m-%y"). Inputs: Parquet, CSV or Arrow, read with the
-same rules as every other command (numbers written as text, exact ids).`,
+same rules as every other command (numbers written as text, exact ids).
+${OVERWRITE_HELP}`,
   options: {
     ...INPUT_OPTIONS,
     id: { type: 'string' },
@@ -44,10 +47,12 @@ same rules as every other command (numbers written as text, exact ids).`,
     'top-categories': { type: 'string' },
     'time-format': { type: 'string' },
     out: { type: 'string', short: 'o' },
+    ...OVERWRITE_OPTIONS,
   },
   async run(values) {
     const input = list(values.input);
     if (input.length === 0) str(undefined, '--input', 'events');
+    checkNewOutputFile('--out', str(values.out, '--out', 'events'), Boolean(values.overwrite));
     const result = await buildEventFeatures({
       input,
       id: str(values.id, '--id', 'events'),

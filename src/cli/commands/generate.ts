@@ -1,16 +1,17 @@
 import { writeFile } from '../../io/writer.js';
 import { UserError } from '../../util/errors.js';
+import { checkNewOutputFile } from '../../util/files.js';
 import { campaignColumns, generateCampaign } from '../../synthetic/campaign.js';
 import { DEFAULT_BTYD, generateEvents } from '../../synthetic/events.js';
 import { ARCHETYPES, generateVisitors, VISITOR_COLUMNS } from '../../synthetic/visitors.js';
 import { createProgress } from '../../util/progress.js';
 import { num, str, type Command } from '../args.js';
-import type { Values } from './common.js';
+import { OVERWRITE_HELP, OVERWRITE_OPTIONS, type Values } from './common.js';
 
 /** `audience generate`: synthetic visitors (planted segments) or purchase events (BG/NBD). */
 export const generate: Command = {
   name: 'generate',
-  usage: `audience generate --visitors 1000000 --out visitors.parquet [--seed 1] [--null-rate 0.02]
+  usage: `audience generate --visitors 1000000 --out visitors.parquet [--seed 1] [--null-rate 0.02] [--overwrite]
 audience generate --events --customers 20000 [--days 540] [--start 2024-01-01] --out events.csv [--seed 1]
 audience generate --campaign --visitors 100000 --out campaign.parquet [--treated-share 0.5] [--arms 2] [--seed 1]
 
@@ -18,6 +19,7 @@ Columns: ${VISITOR_COLUMNS.map((c) => c.name).join(', ')}.
 Planted segments (true_segment): ${ARCHETYPES.map((a, i) => `${i} ${a.name}`).join(', ')}.
 'converted' is a purchase label that depends on behavior; 'email' is a raw address
 (untrimmed, mixed case) for activation exports. The output type follows the extension.
+${OVERWRITE_HELP}
 
 --events writes purchase events (customer_id, date, amount, category) from a known
 buy-till-you-die process: purchase rates ~ Gamma(r=${DEFAULT_BTYD.r}, alpha=${DEFAULT_BTYD.alpha}) per day,
@@ -48,6 +50,7 @@ arm's effect and 'true_uplift' the larger: for 'train uplift --control 0'.`,
     days: { type: 'string' },
     start: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
+    ...OVERWRITE_OPTIONS,
   },
   async run(values) {
     if (values.events) return generateEventsCommand(values);
@@ -56,6 +59,7 @@ arm's effect and 'true_uplift' the larger: for 'train uplift --control 0'.`,
     const visitors = num(str(values.visitors, '--visitors', 'generate'), '--visitors', { int: true, min: 1, max: 1_000_000_000 })!;
     if (!/\.(parquet|csv)$/i.test(str(values.out, '--out', 'generate'))) throw new UserError(`--out ${String(values.out)}: name a .parquet or .csv file`);
     const out = str(values.out, '--out', 'generate');
+    checkNewOutputFile('--out', out, Boolean(values.overwrite));
     const progress = createProgress('generate  ', { quiet: Boolean(values.quiet) });
     let done = 0;
     const options = {
@@ -81,6 +85,7 @@ arm's effect and 'true_uplift' the larger: for 'train uplift --control 0'.`,
 async function generateEventsCommand(values: Values): Promise<void> {
   const out = str(values.out, '--out', 'generate');
   if (!/\.(parquet|csv)$/i.test(out)) throw new UserError(`--out ${out}: name a .parquet or .csv file`);
+  checkNewOutputFile('--out', out, Boolean(values.overwrite));
   const start = String(values.start ?? '2024-01-01');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start))) throw new UserError(`--start ${start}: expected a date as YYYY-MM-DD`);
   const events = generateEvents({

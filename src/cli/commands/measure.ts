@@ -1,15 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { UserError } from '../../util/errors.js';
-import { writeFileWhole } from '../../util/files.js';
+import { checkNewOutputFile, writeFileWhole } from '../../util/files.js';
 import { list, str, type Command } from '../args.js';
+import { OVERWRITE_HELP, OVERWRITE_OPTIONS, type Values } from './common.js';
 
-/** An output file's folder exists and the path is no folder. @throws UserError naming the flag. */
-function checkOut(flag: string, file: string): string {
-  const out = path.resolve(file);
-  if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${flag} ${file}: is a folder; give a file name`);
-  if (!fs.statSync(path.dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${flag} ${file}: the folder ${path.dirname(out)} does not exist`);
-  return out;
+/** The file of output option `flag` when given: checked free (or --overwrite) in an existing folder, resolved. */
+function outputOf(values: Values, flag: 'out' | 'report' | 'campaign-data'): string | undefined {
+  const file = values[flag];
+  return typeof file === 'string' ? checkNewOutputFile(`--${flag}`, file, Boolean(values.overwrite), { inExistingFolder: true }) : undefined;
 }
 
 /** `audience measure`: each audience's members against its holdout on an outcomes file (audiences/measure.ts). */
@@ -17,7 +14,7 @@ export const measure: Command = {
   name: 'measure',
   usage: `audience measure --audiences OUT/audiences --outcomes outcomes.csv --id COL --outcome COL [--outcome COL ...]
                   [--pre COL] [--missing skip|zero] [--out measure.json] [--report measure.html]
-                  [--campaign-data campaign.parquet [--campaign-audience NAME]]
+                  [--campaign-data campaign.parquet [--campaign-audience NAME]] [--overwrite]
 
 For each audience folder under --audiences (a score run's audiences/ folder, or any folders
 holding members.csv or members.parquet (read when both are there, as a score run writes
@@ -44,7 +41,8 @@ the outcomes, or a single column), over the member and holdout ids found in the 
               outcomes; --campaign-audience NAME when several audiences have a holdout
 When the folder is a score run's (its manifest.json beside it) and the scores carry a
 segment (<model>_segment), each outcome's lift is also given per segment.
-Audiences without a holdout are listed as not measurable, with the reason.`,
+Audiences without a holdout are listed as not measurable, with the reason.
+${OVERWRITE_HELP}`,
   options: {
     audiences: { type: 'string' },
     outcomes: { type: 'string', multiple: true },
@@ -57,19 +55,19 @@ Audiences without a holdout are listed as not measurable, with the reason.`,
     'campaign-data': { type: 'string' },
     'campaign-audience': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
+    ...OVERWRITE_OPTIONS,
   },
   async run(values) {
-    // Imported here: --help loads neither DuckDB nor the charts.
-    const [{ measureAudiences }, { measurePage, measureText }] = await Promise.all([import('../../audiences/measure.js'), import('../../report/lift.js')]);
     const outcomeColumns = list(values.outcome);
     if (outcomeColumns.length === 0) throw new UserError('audience measure: --outcome COL is required (repeat it for several outcomes)');
     const outcomes = list(values.outcomes);
     if (outcomes.length === 0) throw new UserError('audience measure: --outcomes FILE is required (Parquet, CSV or Arrow; one row per id)');
     const missing = values.missing ?? 'skip';
     if (missing !== 'skip' && missing !== 'zero') throw new UserError(`--missing ${String(missing)}: expected skip or zero`);
-    const out = typeof values.out === 'string' ? checkOut('--out', values.out) : undefined;
-    const reportFile = typeof values.report === 'string' ? checkOut('--report', values.report) : undefined;
     if (values['campaign-audience'] !== undefined && values['campaign-data'] === undefined) throw new UserError('--campaign-audience goes with --campaign-data');
+    const [out, reportFile, campaignFile] = [outputOf(values, 'out'), outputOf(values, 'report'), outputOf(values, 'campaign-data')];
+    // Imported here, once the outputs are known free: --help loads neither DuckDB nor the charts.
+    const [{ measureAudiences }, { measurePage, measureText }] = await Promise.all([import('../../audiences/measure.js'), import('../../report/lift.js')]);
     const result = await measureAudiences({
       audiences: str(values.audiences, '--audiences', 'measure'),
       outcomes,
@@ -77,7 +75,7 @@ Audiences without a holdout are listed as not measurable, with the reason.`,
       outcomeColumns,
       pre: typeof values.pre === 'string' ? values.pre : undefined,
       missing,
-      ...(typeof values['campaign-data'] === 'string' && { campaignData: { file: checkOut('--campaign-data', values['campaign-data']), audience: typeof values['campaign-audience'] === 'string' ? values['campaign-audience'] : undefined } }),
+      ...(campaignFile && { campaignData: { file: campaignFile, audience: typeof values['campaign-audience'] === 'string' ? values['campaign-audience'] : undefined } }),
     });
     if (out) writeFileWhole(out, `${JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     if (reportFile) writeFileWhole(reportFile, measurePage(result, outcomes.join(', ')));

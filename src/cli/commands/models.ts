@@ -3,11 +3,12 @@ import { fmtCount } from '../../util/progress.js';
 import type { Command } from '../args.js';
 import { allKinds, findKind } from '../../models/kinds.js';
 import { table } from '../../render/table.js';
-import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
+import { datasetFrom, INPUT_OPTIONS, OVERWRITE_OPTIONS, STORE_OPTIONS, storeFrom, type Values } from './common.js';
 import type { ModelStore } from '../../models/registry.js';
 import { num } from '../../util/options.js';
 import { andList } from '../../util/words.js';
 import fs from 'node:fs';
+import { checkNewOutputFile } from '../../util/files.js';
 
 /** `models diff A B`: the manifests compared, and with --input both versions scored on a sample. */
 async function diffCommand(values: Values, store: ModelStore, refA: string, refB: string | undefined): Promise<void> {
@@ -54,13 +55,13 @@ async function diffCommand(values: Values, store: ModelStore, refA: string, refB
 /**
  * `models export NAME[@V] --format onnx --out FILE`: the version's whole scoring function as
  * one ONNX graph (models/onnx), written beside FILE and renamed into place.
- * @throws UserError for a kind without a graph, another format, an existing FILE.
+ * @throws UserError for a kind without a graph, another format, an existing FILE (without --overwrite).
  */
 async function exportCommand(values: Values, store: ModelStore, ref: string): Promise<void> {
   if ((values.format ?? 'onnx') !== 'onnx') throw new UserError(`--format ${String(values.format)}: the export format is onnx`);
   const out = typeof values.out === 'string' ? values.out : undefined;
   if (!out) throw new UserError('audience models export: name the file to write, e.g. --out model.onnx');
-  if (fs.existsSync(out)) throw new UserError(`--out ${out}: the file exists; remove it or name another`);
+  checkNewOutputFile('--out', out, Boolean(values.overwrite));
   const { manifest, weights } = store.load(ref);
   const graphOf = findKind(manifest.kind)?.graph;
   if (!graphOf) throw new UserError(`${manifest.name}@${manifest.version} is a ${manifest.kind} model; export as ONNX takes ${andList(allKinds().filter((k) => k.graph).map((k) => k.kind))} models`);
@@ -120,18 +121,20 @@ audience models diff NAME@A NAME@B [--input FILES --sample N]
                                       changed, the data fingerprint and features; with --input,
                                       both versions score the first N rows (10,000) and the
                                       share of visitors whose segment or bucket changed is shown
-audience models export NAME[@VERSION] --out model.onnx [--format onnx]
+audience models export NAME[@VERSION] --out model.onnx [--format onnx] [--overwrite]
                                       the version's whole scoring function (K-Means,
                                       propensity, cltv, anomaly: fitted transform, centroids
                                       or network, calibration) as one ONNX graph: inputs named by the
                                       feature columns (double for numeric and boolean 1/0,
                                       string for categorical, null as "(missing)"), one row
-                                      per visitor; outputs named like the score columns
+                                      per visitor; outputs named like the score columns;
+                                      a FILE that exists is refused unless --overwrite
+                                      (the new graph replaces it once written whole)
   --store DIR   model store (default ./models or AUDIENCE_MODEL_STORE)
   --json        the list as {"models": [{"name", "kind", "versions": [1, 2], "promoted": 1
                 or null, "latest": 2, "createdAt": the latest version's, ISO 8601}]};
                 show, the manifest; diff, the comparison`,
-  options: { ...STORE_OPTIONS, ...INPUT_OPTIONS, json: { type: 'boolean' }, sample: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' } },
+  options: { ...STORE_OPTIONS, ...INPUT_OPTIONS, json: { type: 'boolean' }, sample: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' }, ...OVERWRITE_OPTIONS },
   async run(values, positionals) {
     const store = storeFrom(values);
     const [action, ref] = positionals;
@@ -157,7 +160,7 @@ audience models export NAME[@VERSION] --out model.onnx [--format onnx]
       return;
     }
     if (action === 'export') return exportCommand(values, store, ref);
-    if (values.out !== undefined || values.format !== undefined) throw new UserError('--out and --format go with models export');
+    if (values.out !== undefined || values.format !== undefined || values.overwrite !== undefined) throw new UserError('--out, --format and --overwrite go with models export');
     if (action !== 'show') throw new UserError(`audience models: unknown action "${action}" (list, show, promote, rollback, diff, export)`);
     const m = store.manifest(ref);
     if (values.json) {

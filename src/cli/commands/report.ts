@@ -1,15 +1,14 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { sensitiveColumns } from '../../models/params.js';
 import { UserError } from '../../util/errors.js';
+import { checkNewOutputFile, writeFileWhole } from '../../util/files.js';
 import type { Command } from '../args.js';
-import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
+import { datasetFrom, INPUT_OPTIONS, OVERWRITE_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
 /** `audience report`: a model version's HTML report (report/report.ts), with fairness measured on given files. */
 export const report: Command = {
   name: 'report',
   positionals: 1,
-  usage: `audience report NAME[@VERSION] [--out report.html] [--input FILES --sensitive COL ...]
+  usage: `audience report NAME[@VERSION] [--out report.html] [--overwrite] [--input FILES --sensitive COL ...]
 
 Writes one self-contained HTML page (no script, no network needed to open it; it prints)
 with the charts of the model's kind, from what training measured on held-out rows:
@@ -28,22 +27,21 @@ With --input FILES --sensitive COL (repeatable; propensity and cltv), the model 
 the files and compares the groups of COL there: count, mean score, selection rate at the
 threshold (cltv: the top 10%), TPR and FPR when the files have the label column,
 calibration, and the disparate-impact ratio with the four-fifths rule flagged.
-  --out FILE     default NAME-vVERSION.html in the current folder
+  --out FILE     default NAME-vVERSION.html in the current folder; a file that exists is
+                 refused unless --overwrite (the new page replaces it once written whole)
   --store DIR    model store (default ./models or AUDIENCE_MODEL_STORE)
 The service serves the same page at GET /v1/models/NAME/report (and /NAME/VERSION/report).`,
-  options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, out: { type: 'string', short: 'o' }, sensitive: { type: 'string', multiple: true } },
+  options: { ...INPUT_OPTIONS, ...STORE_OPTIONS, ...OVERWRITE_OPTIONS, out: { type: 'string', short: 'o' }, sensitive: { type: 'string', multiple: true } },
   async run(values, positionals) {
-    // Imported here: --help loads neither the engines nor the charts.
-    const [{ loadScoringModel }, { measureFairness }, { renderReport }] = await Promise.all([import('../../models/load.js'), import('../../report/measure.js'), import('../../report/report.js')]);
     if (positionals.length !== 1) throw new UserError('audience report: give one model, e.g. audience report propensity@2 --out report.html');
     const store = storeFrom(values);
     const manifest = store.manifest(positionals[0]);
     const sensitive = values.sensitive === undefined ? undefined : sensitiveColumns(values.sensitive);
     if (sensitive && values.input === undefined) throw new UserError('audience report --sensitive: give the data to measure on with --input FILES (a model trained with --sensitive shows its test-split fairness without it)');
     if (values.input !== undefined && !sensitive) throw new UserError('audience report --input: give the columns to compare with --sensitive COL');
-    const out = path.resolve(typeof values.out === 'string' ? values.out : `${manifest.name}-v${manifest.version}.html`);
-    if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`--out ${out}: is a folder; give a file name such as report.html`);
-    if (!fs.statSync(path.dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`--out ${out}: the folder ${path.dirname(out)} does not exist`);
+    const out = checkNewOutputFile('--out', typeof values.out === 'string' ? values.out : `${manifest.name}-v${manifest.version}.html`, Boolean(values.overwrite), { inExistingFolder: true });
+    // Imported here, once the output is known free: --help loads neither the engines nor the charts.
+    const [{ loadScoringModel }, { measureFairness }, { renderReport }] = await Promise.all([import('../../models/load.js'), import('../../report/measure.js'), import('../../report/report.js')]);
     let fairness;
     if (sensitive) {
       const data = await datasetFrom(values, 'report');
@@ -55,15 +53,7 @@ The service serves the same page at GET /v1/models/NAME/report (and /NAME/VERSIO
       }
     }
     const html = await renderReport(manifest, { fairness, fairnessSource: values.input ? [values.input].flat().join(', ') : undefined });
-    // Written whole or not at all: a temporary file renamed over the target.
-    const tmp = `${out}.${process.pid}.tmp`;
-    try {
-      fs.writeFileSync(tmp, html);
-      fs.renameSync(tmp, out);
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
+    writeFileWhole(out, html);
     if (!values.quiet) process.stdout.write(`Wrote ${out} (${manifest.kind} ${manifest.name}@${manifest.version}, ${(html.length / 1024).toFixed(0)} KiB)\n`);
   },
 };
