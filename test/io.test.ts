@@ -108,7 +108,7 @@ describe('bad input gets a clear error naming the file and column', () => {
   it('corrupt Parquet file', async () => {
     const file = path.join(dir, 'corrupt.parquet');
     fs.writeFileSync(file, 'this is not parquet');
-    await expect(openTable(file)).rejects.toThrow(/corrupt\.parquet: cannot read as parquet/);
+    await expect(openTable(file)).rejects.toThrow(/corrupt\.parquet: not a Parquet file \(Parquet starts with "PAR1"\)/);
   });
 
   it('corrupt Arrow file', async () => {
