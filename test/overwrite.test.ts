@@ -121,6 +121,17 @@ describe('an output file that exists is refused without --overwrite, and replace
     expect([show.code, show.stderr]).toEqual([2, 'error: --out, --format and --overwrite go with models export\n']);
   });
 
+  it('score: a folder holding scores is refused before any input is opened or model loaded', async () => {
+    const out = at('scores');
+    await ok(['score', '--input', at('v.csv'), '--model', 'seg', '--output', out, '--store', at('models'), '--quiet']);
+    const before = fs.readdirSync(out).sort();
+    // A missing input and an unknown model: the refusal is still about the folder.
+    const r = await runMain(['score', '--input', at('missing.csv'), '--model', 'nope', '--output', out, '--store', at('models'), '--quiet']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/scores already holds scores \(.*\); choose another folder or set --overwrite/);
+    expect(fs.readdirSync(out).sort()).toEqual(before);
+  });
+
   it('refuses what is no regular file even with --overwrite, naming the option', async () => {
     fs.mkdirSync(at('folder.csv'));
     const r = await runMain(['generate', '--visitors', '5', '--out', at('folder.csv'), '--overwrite']);

@@ -213,18 +213,40 @@ export function removeEmptyAudienceFolders(dir: string): void {
  * @throws UserError naming the folder and what is in the way.
  */
 export function prepareOutput(dir: string, overwrite: boolean, flag = '--overwrite', isActiveJob?: (id: string) => boolean): void {
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir} is a file; the output must be a folder`);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(notAFolder(dir));
   makeFolder(dir);
+  // A live writer's staging is a conflict (409 on the service) before any other refusal.
   if (fs.existsSync(path.join(dir, STAGING))) {
     requireNoWriter(dir, isActiveJob);
     removeScoreOutput(dir, true); // staging of a run that is gone (crashed, or its job store was lost)
   }
   const existing = fs.readdirSync(dir).filter(isScoreOutput);
   if (existing.length === 0) return;
-  if (!overwrite) throw new UserError(`${dir} already holds scores (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose another folder or set ${flag}`);
+  if (!overwrite) throw new UserError(heldScores(dir, existing, flag));
   // Checked before the run starts: a refused overwrite leaves the earlier output whole.
   const foreign = foreignOutput(dir);
   if (foreign.length) throw new UserError(foreignMessage(dir, foreign));
+}
+
+/**
+ * Refuses an output path that is a file, or a folder holding scores when `overwrite` is not
+ * set: what the CLI checks before it opens any input or loads any model, and prepareOutput
+ * first. Creates and removes nothing.
+ * @throws UserError naming the folder, what it holds and the option (`flag`).
+ */
+export function refuseHeldOutput(dir: string, overwrite: boolean, flag = '--overwrite'): void {
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isDirectory()) throw new UserError(notAFolder(dir));
+  const existing = overwrite ? [] : fs.readdirSync(dir).filter(isScoreOutput);
+  if (existing.length) throw new UserError(heldScores(dir, existing, flag));
+}
+
+const notAFolder = (dir: string) => `${dir} is a file; the output must be a folder`;
+
+/** The refusal of a folder holding earlier scores (`existing`, its score files) without `flag`. */
+function heldScores(dir: string, existing: string[], flag: string): string {
+  return `${dir} already holds scores (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); choose another folder or set ${flag}`;
 }
 
 /** The refusal for names the product would write over but did not write. */

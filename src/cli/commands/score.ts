@@ -6,6 +6,7 @@ import { scoreFlags, scoreFlagsHelp, scoreOptionsFromFlags } from '../../scoring
 import { formatAudiences } from '../../report/text.js';
 import { allKinds } from '../../models/kinds.js';
 import { UserError } from '../../util/errors.js';
+import { refuseHeldOutput } from '../../scoring/output.js';
 import { andList } from '../../util/words.js';
 import { datasetFrom, INPUT_OPTIONS, STORE_OPTIONS, storeFrom } from './common.js';
 
@@ -71,6 +72,7 @@ process). With REDIS_URL set they run on 'audience worker' hosts (docs/hosts.md)
     const refs = list(values.model);
     if (values.out !== undefined && values.output !== undefined) throw new UserError('audience score: give the output folder once (--output DIR, or --out DIR)');
     const output = str(values.output ?? values.out, '--output', 'score');
+    refuseHeldOutput(output, options.overwrite ?? false); // before any input is opened or model loaded
     const audiences = typeof values.audiences === 'string' ? loadAudiences(values.audiences, '--audiences') : undefined;
     const data = await datasetFrom(values, 'score');
     const store = storeFrom(values);
