@@ -113,6 +113,12 @@ describe('an output file that exists is refused without --overwrite, and replace
     expect(table.subarray(0, 4).toString()).toBe('PAR1');
   });
 
+  it('measure: --out and --report naming one file are refused (the second write would replace the first)', async () => {
+    const r = await runMain(['measure', '--audiences', at('none'), '--outcomes', at('none.csv'), '--id', 'id', '--outcome', 'y', '--out', at('same.json'), '--report', at('same.json')]);
+    expect([r.code, r.stderr]).toEqual([2, `error: --out and --report name the same file (${at('same.json')}); give each its own\n`]);
+    expect(fs.existsSync(at('same.json'))).toBe(false);
+  });
+
   it('models export', async () => {
     const store = ['--store', at('models')];
     const now = await refusedThenReplaced('--out', at('seg.onnx'), ['models', 'export', 'nope', '--out', at('seg.onnx'), ...store], ['models', 'export', 'seg', '--out', at('seg.onnx'), ...store]);

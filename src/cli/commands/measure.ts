@@ -66,6 +66,12 @@ ${OVERWRITE_HELP}`,
     if (missing !== 'skip' && missing !== 'zero') throw new UserError(`--missing ${String(missing)}: expected skip or zero`);
     if (values['campaign-audience'] !== undefined && values['campaign-data'] === undefined) throw new UserError('--campaign-audience goes with --campaign-data');
     const [out, reportFile, campaignFile] = [outputOf(values, 'out'), outputOf(values, 'report'), outputOf(values, 'campaign-data')];
+    // One file each: the second write would replace the first.
+    const named = [['--out', out], ['--report', reportFile], ['--campaign-data', campaignFile]].filter((x): x is [string, string] => typeof x[1] === 'string');
+    for (const [i, [flag, file]] of named.entries()) {
+      const same = named.slice(i + 1).find(([, other]) => other === file); // both resolved by outputOf
+      if (same) throw new UserError(`${flag} and ${same[0]} name the same file (${file}); give each its own`);
+    }
     // Imported here, once the outputs are known free: --help loads neither DuckDB nor the charts.
     const [{ measureAudiences }, { measurePage, measureText }] = await Promise.all([import('../../audiences/measure.js'), import('../../report/lift.js')]);
     const result = await measureAudiences({
