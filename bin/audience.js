@@ -3,5 +3,5 @@
 // the TypeScript sources through tsx (a dependency), so no build step is needed (util/built.mjs).
 import { importModule } from '../src/util/built.mjs';
 
-const { main } = await importModule(new URL('../src/cli/main.ts', import.meta.url));
-process.exit(await main(process.argv.slice(2)));
+const { main, exitWhenFlushed } = await importModule(new URL('../src/cli/main.ts', import.meta.url));
+exitWhenFlushed(await main(process.argv.slice(2)));

@@ -85,6 +85,18 @@ describe('audience CLI: generate, train, score, models', () => {
   });
 });
 
+describe('audience CLI: output through a pipe', () => {
+  it('prints all of an output larger than a pipe holds (64 KiB) before it exits', () => {
+    // 1,500 columns: a spec of about 75 KB, which process.exit cut at 65,536 bytes.
+    const names = Array.from({ length: 1500 }, (_, i) => `feature_number_${String(i).padStart(5, '0')}`);
+    fs.writeFileSync(path.join(dir, 'wide.csv'), `id,${names.join(',')}\n${[1, 2, 3].map((r) => `${r},${names.map((_, i) => (r * i) % 7).join(',')}`).join('\n')}\n`);
+    const r = audience('features', '--input', 'wide.csv');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(65_536);
+    expect(JSON.parse(r.stdout).numeric.length).toBeGreaterThan(1000); // whole: it parses
+  });
+});
+
 describe('audience CLI: propensity', () => {
   it('trains on a label, reports test metrics beside the baseline, and scores with two models in one pass', async () => {
     const train = audience('train', 'propensity', '--input', 'v.parquet', '--label', 'converted', '--name', 'purchase', '--exclude', 'true_segment,email', '--seed', '2', '--max-epochs', '8', '--quiet');

@@ -77,6 +77,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits with `code` once what was written to stdout and stderr has reached them. A pipe takes
+ * 64 KiB at a time and Node writes the rest as the reader drains it, so process.exit right
+ * after a large write (`models show --json | jq`) cut the output at 64 KiB, with exit 0
+ * (nodejs/node#6456). An empty write's callback runs after the writes queued before it.
+ */
+export function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  // A reader gone (EPIPE) calls back with the error: exit all the same.
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(exitWhenFlushed);
 }
