@@ -434,6 +434,20 @@ describe('files that are not what their name says', () => {
     expect(err!.message.split('\n')).toHaveLength(1);
   });
 
+  it('reads quoted values that first appear past the sniffer\'s sample as quoted: no quotes kept, a quoted delimiter one field', async () => {
+    const file = path.join(dir, 'late-quotes.csv');
+    const rows = Array.from({ length: 25_000 }, (_, i) => (i + 1 === 22_000 ? '22000,"mobile","toys, games"' : i + 1 === 24_000 ? '24000,tv,5" screen' : `${i + 1},desktop,books`));
+    fs.writeFileSync(file, `id,device,category\n${rows.join('\n')}\n`);
+    const t = await openTable(file);
+    expect(t.rowCount).toBe(25_000);
+    const got = await readAll(file, [{ name: 'id', as: 'text' }, { name: 'device', as: 'text' }, { name: 'category', as: 'text' }]);
+    const [ids, device, category] = ['id', 'device', 'category'].map((c) => textColumn(got, c));
+    const at = (id: string) => ids.indexOf(id);
+    expect([device[at('22000')], category[at('22000')]]).toEqual(['mobile', 'toys, games']);
+    expect(category[at('24000')]).toBe('5" screen'); // a quote inside an unquoted value stays text
+    expect(ids).toHaveLength(25_000);
+  });
+
   it('refuses a file named .parquet that is not Parquet (a CSV, empty, cut off), saying what it is', async () => {
     const csv = path.join(dir, 'misnamed.parquet');
     fs.writeFileSync(csv, 'id,x\n1,2\n');

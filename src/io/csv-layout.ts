@@ -82,7 +82,11 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
     con.closeSync();
   }
   const [delimiter, quoteRaw, skipRows, hasHeader] = [String(sniffed[0]), String(sniffed[1]), Number(sniffed[2]), Boolean(sniffed[3])];
-  const quote = quoteRaw === '(empty)' ? '' : quoteRaw;
+  // The sniffer sees a sample (about 20,480 rows): with no quote in it, it says none. Values are
+  // still read with the standard one (RFC 4180's "), or quoted values past the sample kept their
+  // quotes as text ("mobile") and a quoted delimiter split a field. A " inside an unquoted value
+  // (5" screen) stays text either way.
+  const quote = quoteRaw === '(empty)' ? '"' : quoteRaw;
   const lines = plain ? headLines(abs, skipRows + 2) : [];
   if (plain) await refuseDefeatedSniffer(abs, shown, lines[skipRows] ?? '', { delimiter, quote, skip: skipRows });
   if (plain) {

@@ -124,7 +124,8 @@ export async function openTable(file: string): Promise<Table> {
       rowGroups = await parquetRowGroups(abs);
       rowCount = rowGroups ? rowGroups.reduce((a, b) => a + b, 0) : await countRows(abs, scan);
     } else {
-      rowCount = (await countRows(readPath, scan)) - (csv!.trailer ? 1 : 0);
+      // Counted as the rows will be read (the layout's quote, every value text), not by the sniffer's sample.
+      rowCount = (await countRows(readPath, `read_csv($1${csvTextOptions(csv!)})`)) - (csv!.trailer ? 1 : 0);
       if (rowCount <= 0) throw new UserError(`${file}: no data rows (a header line only, or an empty file)`);
     }
     return tableOf({ path: abs, format, columns, rowCount, ...(rowGroups && { rowGroups }), ...(csv && { csv }), ...(copy && { copy }) }, readPath);
