@@ -21,6 +21,7 @@ import type { ModelOutline } from '../models/model.js';
 import type { ProfileEntry } from '../models/profile.js';
 import { UserError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
+import { namingTarget } from '../util/files.js';
 import type { AudienceSet } from './definition.js';
 import { identifierText, normalizeEmail, normalizePhone, phoneForPlatform, sha256Hex } from './identifiers.js';
 import { references, type Rule } from './rules.js';
@@ -186,11 +187,18 @@ async function count(con: DuckDBConnection, sql: string, values: unknown[] = [])
 /**
  * Writes a query's rows to `file` (Parquet or CSV by extension) under a temporary name
  * (default `.<name>.tmp` beside it), renamed when whole. `values` bind the query's `$n`.
+ * @throws the query's or the file system's error, naming `file` rather than the temporary
+ *   file (namingTarget), which is removed: a failed copy leaves `file` as it was and nothing beside it.
  */
 export async function copyTo(con: DuckDBConnection, query: string, values: unknown[], file: string, tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`)): Promise<void> {
   const format = file.endsWith('.csv') ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd';
-  await con.run(`COPY (${query}) TO $${values.length + 1} (${format})`, [...values, tmp] as never);
-  fs.renameSync(tmp, file);
+  try {
+    await con.run(`COPY (${query}) TO $${values.length + 1} (${format})`, [...values, tmp] as never);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw namingTarget(err, file);
+  }
 }
 
 /** A rule reference's score-file column, checked against the run's columns, and a column's type. */

@@ -25,7 +25,7 @@ import { openDataset } from '../io/dataset.js';
 import { connect } from '../io/duckdb.js';
 import { stageColumns } from '../io/stage.js';
 import { writeFile, type OutputColumn, type OutputData } from '../io/writer.js';
-import { checkOutputFile } from '../util/files.js';
+import { checkOutputFile, namingTarget } from '../util/files.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
 import { timeEncoding } from './event-times.js';
@@ -140,8 +140,12 @@ export async function buildEventFeatures(opts: EventsOptions): Promise<EventsRes
     const rowsFile = path.join(dir, 'features.parquet');
     await writeFile(rowsFile, [{ name: opts.id, type: 'VARCHAR' }, ...featureColumns(layout)], visitorRows(con, opts, layout, horizon));
     const kv = labels.length ? `, KV_METADATA {${LABELS_KEY}: '${labels.join(',')}', audience_horizon_days: '${Math.trunc(opts.horizonDays!)}'}` : '';
-    await con.run(`COPY (SELECT * FROM read_parquet($1)) TO $2 (FORMAT parquet, COMPRESSION zstd${kv})`, [rowsFile, `${path.resolve(opts.out)}.tmp`]);
-    fs.renameSync(`${path.resolve(opts.out)}.tmp`, opts.out);
+    try {
+      await con.run(`COPY (SELECT * FROM read_parquet($1)) TO $2 (FORMAT parquet, COMPRESSION zstd${kv})`, [rowsFile, `${path.resolve(opts.out)}.tmp`]);
+      fs.renameSync(`${path.resolve(opts.out)}.tmp`, opts.out);
+    } catch (err) {
+      throw namingTarget(err, opts.out); // a full disk names --out, not its temporary file (removed below)
+    }
     const described = (await con.runAndReadAll('DESCRIBE SELECT * FROM read_parquet($1)', [opts.out])).getRows().map((r) => String(r[0]));
     const rows = Number((await con.runAndReadAll('SELECT count(*) FROM read_parquet($1)', [opts.out])).getRows()[0][0]);
     const later = Number((await con.runAndReadAll(`SELECT count(*) FROM ev WHERE t >= ${horizon}`, [opts.asOf])).getRows()[0][0]);

@@ -134,9 +134,18 @@ const REASONS: Record<string, string> = {
   EAI_AGAIN: 'the host name could not be resolved',
 };
 
+/** The C library's words for the codes a write fails with (strerror), as DuckDB's I/O errors carry them. */
+const STRERROR: Record<string, string> = {
+  'No space left on device': 'ENOSPC',
+  'Disk quota exceeded': 'EDQUOT',
+  'Read-only file system': 'EROFS',
+  'Input/output error': 'EIO',
+};
+
 /**
  * A failure of the file system or the network in words, "cannot write <path>: <reason>", or
- * undefined when `err` is not one. DuckDB's I/O errors ("IO Error: ...") count too.
+ * undefined when `err` is not one. DuckDB's I/O errors ("IO Error: ...") count too: a failed
+ * write of a file, "cannot write <path>: no space left on the device", as a system error is.
  */
 export function systemErrorMessage(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
@@ -148,6 +157,10 @@ export function systemErrorMessage(err: unknown): string | undefined {
   }
   const msg = err instanceof Error ? err.message : '';
   const io = /^IO Error: (.*)$/m.exec(msg);
+  // DuckDB's COPY on a full disk: "Could not write file "<path>": No space left on device".
+  const write = io && /^Could not write file "(.+)": (.+)$/.exec(io[1]);
+  const code = write && Object.entries(STRERROR).find(([text]) => write[2].startsWith(text))?.[1];
+  if (write && code) return `cannot write ${write[1]}: ${REASONS[code]}`;
   if (io) return `cannot read or write a file: ${io[1]}`;
   return undefined;
 }

@@ -84,6 +84,26 @@ export function namingFile(err: unknown, file: string): unknown {
 }
 
 /**
+ * `err` naming `file`, as the user gave it, where it names a temporary file written for it: the
+ * crash-safe writers' `<file>.tmp` and hidden `.<name>[.<anything>].tmp` beside it (`.g.csv.tmp`,
+ * `.g.csv.part-00000.csv.tmp`, `.g.csv.<pid>.tmp`), in a system error's `path` or in the text of
+ * a DuckDB error ("IO Error: Could not write file \"<tmp>\": No space left on device"); a
+ * system error without a path gets `file` as its path (namingFile).
+ * @returns `err` itself, its `path` or `message` changed.
+ */
+export function namingTarget(err: unknown, file: string): unknown {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const base = literal(path.basename(file));
+  // The folder as given or resolved (DuckDB words the path it was given), or none.
+  const dirs = [path.dirname(path.resolve(file)), path.dirname(path.normalize(file))].map((d) => `${literal(d + path.sep)}`).join('|');
+  const temp = new RegExp(`(?<![^\\s"'(])(?:${dirs})?(?:\\.${base}(?:\\.[^/\\s"']*?)?|${base})\\.tmp(?![^/\\s"'])`, 'g');
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.path === 'string' && e.path.replace(temp, '') === '') e.path = file;
+  if (err instanceof Error) err.message = err.message.replace(temp, () => file);
+  return namingFile(err, file);
+}
+
+/**
  * A file the user named (a feature spec, definitions) read whole as UTF-8 text.
  * `label` names it in messages as the user gave it: `--features spec.json`.
  * @throws UserError `<label>: file not found` when it is missing, `<label>: is a folder, not a
@@ -130,7 +150,7 @@ export function readFloat32File(file: string): Float32Array {
 /**
  * Writes `data` to `file` whole or not at all: a temporary file beside it (`.<name>.<pid>.tmp`)
  * renamed over the target, so a failed write never leaves half a file nor removes an earlier one.
- * @throws the system's error naming `file` (the temporary file removed).
+ * @throws the system's error naming `file`, not the temporary file (which is removed).
  */
 export function writeFileWhole(file: string, data: string | NodeJS.ArrayBufferView): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
@@ -139,6 +159,6 @@ export function writeFileWhole(file: string, data: string | NodeJS.ArrayBufferVi
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw namingFile(err, file);
+    throw namingTarget(err, file);
   }
 }
