@@ -176,12 +176,13 @@ describe('a kind registered in one place', () => {
     expect(Value.Check(schema, { ...body, model: 'toy2' })).toBe(false);
     expect(JSON.stringify(schema)).toContain('toy: features, id, exclude, toy-scale, toy-min-rows, toy-quiet');
     const roots = new DataRoots([dir]);
-    const spec = await checkTrain(body as never, roots);
+    const store = new ModelStore(path.join(dir, 'models'));
+    const spec = await checkTrain(body as never, roots, store);
     expect(spec).toMatchObject({ model: 'toy', name: 't', params: { 'toy-scale': 2 } });
-    await expect(checkTrain({ ...body, params: { 'toy-scale': 200 } } as never, roots)).rejects.toThrow('params.toy-scale 200: expected a number > 0 and <= 100');
-    await expect(checkTrain({ ...body, params: { 'toy-quiet': 'yes' } } as never, roots)).rejects.toThrow('params.toy-quiet: expected true or false');
-    await expect(checkTrain({ ...body, params: { k: 3 } } as never, roots)).rejects.toThrow('params.k: not an option of a toy train job (its options: params.features,');
-    await expect(checkTrain({ ...body, input: ['no-a.csv'] } as never, roots)).rejects.toThrow('the toy reads a column "a"');
+    await expect(checkTrain({ ...body, params: { 'toy-scale': 200 } } as never, roots, store)).rejects.toThrow('params.toy-scale 200: expected a number > 0 and <= 100');
+    await expect(checkTrain({ ...body, params: { 'toy-quiet': 'yes' } } as never, roots, store)).rejects.toThrow('params.toy-quiet: expected true or false');
+    await expect(checkTrain({ ...body, params: { k: 3 } } as never, roots, store)).rejects.toThrow('params.k: not an option of a toy train job (its options: params.features,');
+    await expect(checkTrain({ ...body, input: ['no-a.csv'] } as never, roots, store)).rejects.toThrow('the toy reads a column "a"');
   });
 
   it('trains, scores and reports through the descriptor alone', async () => {

@@ -153,6 +153,7 @@ describe('requests the schema refuses', () => {
     ['dropout = 2', { type: 'train', model: 'propensity', name: 'm', input: ['v-00.parquet'], params: { label: 'converted', dropout: 2 } }, /params\.dropout 2: expected a number >= 0 and <= 0\.9/],
     ['learning-rate = 1e9', { type: 'train', model: 'propensity', name: 'm', input: ['v-00.parquet'], params: { label: 'converted', 'learning-rate': 1e9 } }, /params\.learning-rate 1000000000: expected a number > 0 and <= 1/],
     ['a boolean for a number', { type: 'train', model: 'kmeans', name: 'm', input: ['v-00.parquet'], params: { k: true } }, /params\.k: expected a number or string, got a boolean/],
+    ['a name whose versions are of another kind', { type: 'train', model: 'anomaly', name: 'behavior', input: ['v-00.parquet'] }, /^name: model "behavior" is a kmeans model \(versions 1\); give the anomaly model another name$/],
   ])('refuses %s with 400', async (_what, body, message) => {
     const r = await server.request('POST', '/v1/jobs', body);
     expect(r.status).toBe(400);

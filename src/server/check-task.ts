@@ -61,7 +61,8 @@ export default async function checkTask(task: CheckTask): Promise<CheckResult> {
   try {
     const roots = new DataRoots(task.roots);
     const active = new Set(task.active);
-    const spec = task.body.type === 'train' ? await checkTrain(task.body, roots) : await checkScore(task.body, roots, new ModelStore(task.store), () => active);
+    const store = new ModelStore(task.store);
+    const spec = task.body.type === 'train' ? await checkTrain(task.body, roots, store) : await checkScore(task.body, roots, store, () => active);
     return { spec: spec as unknown as Record<string, unknown>, warnings };
   } catch (err) {
     throw crossing(err);

@@ -17,7 +17,7 @@ import { fingerprintFile } from '../io/fingerprint.js';
 import { planScore } from '../scoring/score.js';
 import { checkRowCounts } from '../scoring/input-checks.js';
 import { outlineModel, pinnedRef } from '../models/load.js';
-import type { ModelStore } from '../models/registry.js';
+import { checkName, type ModelStore } from '../models/registry.js';
 import { UserError } from '../util/errors.js';
 import { checkCsvPrefix } from './limits.js';
 import type { DataRoots } from './paths.js';
@@ -33,12 +33,18 @@ async function inputs(roots: DataRoots, input: string[]): Promise<{ paths: strin
 }
 
 /**
- * Checks a train job: its params are options of `audience train` and in range, file params
- * inside the data roots, inputs readable, the label present.
+ * Checks a train job: its name free of another kind's versions in `store` (as training's
+ * ModelStore.checkKind will refuse), its params options of `audience train` and in range, file
+ * params inside the data roots, inputs readable, the label present.
  * @throws UserError naming the request field.
  */
-export async function checkTrain(body: TrainJobBody, roots: DataRoots): Promise<TrainJobSpec> {
+export async function checkTrain(body: TrainJobBody, roots: DataRoots, store: ModelStore): Promise<TrainJobSpec> {
   const kind = kindOf(body.model);
+  try {
+    store.checkKind(checkName(body.name), kind.kind);
+  } catch (err) {
+    throw err instanceof UserError ? new UserError(`name: ${err.message}`) : err;
+  }
   // The kind's parameter schema, as training will check it, before the job is queued; the
   // messages name the options as the request does (params.x).
   const params = checkTrainParams(kind, body.name, { ...(body.params ?? {}) }, API_NAMES);
