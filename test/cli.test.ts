@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { ModelStore } from '../src/models/registry.js';
 import { numberColumn } from '../src/io/columns.js';
 import { openDataset } from '../src/io/dataset.js';
 import { adjustedRandIndex } from '../src/metrics/clustering.js';
@@ -211,6 +212,20 @@ describe('audience CLI: usage and input errors exit 2 with a clear message', () 
     const r = await inProcess(...args);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
+  });
+
+  it('refuses, before scoring, output columns whose names differ only in case (DuckDB renamed one, unlike the manifest), and a membership column named like a model output', async () => {
+    const store = new ModelStore(path.join(dir, 'models'));
+    const { manifest, weights } = store.load('behavior');
+    const copy = (name: string) => store.versions(name).length || store.save({ ...manifest, name } as never, [...weights.values()]);
+    copy('BEHAVIOR');
+    copy('aud');
+    const twice = await inProcess('score', '--input', 'v.parquet', '--model', 'behavior', '--model', 'BEHAVIOR', '--output', 'o-case');
+    expect([twice.code, twice.stderr]).toEqual([2, 'error: two outputs are named "behavior_segment" and "BEHAVIOR_segment" (column names ignore case): score models with distinct names\n']);
+    fs.writeFileSync(path.join(dir, 'seg-aud.json'), JSON.stringify({ audiences: [{ name: 'segment', rule: 'aud.segment = 1' }] }));
+    const member = await inProcess('score', '--input', 'v.parquet', '--model', 'aud', '--audiences', 'seg-aud.json', '--output', 'o-member');
+    expect([member.code, member.stderr]).toEqual([2, 'error: audience "segment": its membership column would be "aud_segment", the name of another output column; rename the audience or the model\n']);
+    expect(fs.existsSync(path.join(dir, 'o-case'))).toBe(false);
   });
 
   it('a spawned CLI exits 2 with the message on stderr (the process path the table above skips)', () => {

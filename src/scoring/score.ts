@@ -168,16 +168,21 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
   }
   const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs), ...carried];
   const ranked = models.flatMap((m) => m.ranked ?? []);
-  const names = new Set<string>();
-  for (const c of [...columns, ...rankedColumns(ranked)]) {
-    if (names.has(c.name)) {
-      const kept = wanted.find((w) => w.name === c.name);
-      throw new UserError(kept ? `${kept.who} column "${c.name}", which has the name of a model's output column; rename the input column or the model` : `two outputs are named "${c.name}": score models with distinct names`);
+  // Compared ignoring case, as DuckDB's names are: "KM_segment" beside "km_segment" was renamed km_segment_1 in the file, unlike the manifest.
+  const names = new Map<string, string>();
+  const memberships = (audiences?.audiences ?? []).map((a) => ({ name: `aud_${a.name}`, audience: a.name }));
+  for (const c of [...columns, ...rankedColumns(ranked), ...memberships]) {
+    const held = names.get(c.name.toLowerCase());
+    if (held !== undefined) {
+      const kept = wanted.find((w) => w.name === c.name || w.name === held);
+      const same = held === c.name ? `"${c.name}"` : `"${held}" and "${c.name}" (column names ignore case)`;
+      if ('audience' in c) throw new UserError(`audience "${c.audience}": its membership column would be "${c.name}", the name of another output column${held === c.name ? '' : ` ("${held}"; column names ignore case)`}; rename the audience or the model`);
+      throw new UserError(kept ? `${kept.who} column ${same}: it has the name of a model's output column; rename the input column or the model` : `two outputs are named ${same}: score models with distinct names`);
     }
     if (RESERVED_COLUMNS.includes(c.name) || c.name.startsWith(PROFILED_PREFIX)) throw new UserError(`the scores would have a column named "${c.name}", which the finalize uses for itself; rename that input column`);
-    names.add(c.name);
+    names.set(c.name.toLowerCase(), c.name);
   }
-  if (audiences) checkModelReferences(audiences, models, [...names]);
+  if (audiences) checkModelReferences(audiences, models, [...columns, ...rankedColumns(ranked)].map((c) => c.name));
   if (!(maxRejects >= 0)) throw new UserError(`the limit of rejected rows must be 0 or more, got ${maxRejects}`);
   const profiled = audiences
     ? columnRequest(models[0].transform).map((r) => ({ request: r, column: { name: `${PROFILED_PREFIX}${r.name}`, type: r.as === 'text' ? ('VARCHAR' as const) : r.as === 'bigint' ? ('BIGINT' as const) : ('DOUBLE' as const) } }))
