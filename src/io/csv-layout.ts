@@ -112,7 +112,12 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
   if (plain && lines[skipRows] !== undefined) {
     const names = splitLine(lines[skipRows], delimiter, quote).map((n) => n.trim());
     const dup = firstRepeated(names);
-    if (dup !== undefined) throw new UserError(`${shown}: column "${dup}" appears twice in the header (line ${skipRows + 1}); give each column its own name`);
+    if (dup !== undefined) {
+      const other = names.find((n) => n !== dup && n.toLowerCase() === dup.toLowerCase());
+      // DuckDB's names ignore case: it renamed the second one (Sessions_1) without a word.
+      const twice = other === undefined ? `column "${dup}" appears twice in the header` : `columns "${other}" and "${dup}" differ only in case in the header (column names ignore case)`;
+      throw new UserError(`${shown}: ${twice} (line ${skipRows + 1}); give each column its own name`);
+    }
   }
   let trailer = false;
   if (plain) {
@@ -178,12 +183,12 @@ export function csvReadError(err: unknown, shown: string, layout: { delimiter: s
   return new UserError(`${shown}: ${where}: ${what.trim().replace(/\.$/, '')}`, { cause: err });
 }
 
-/** The first non-empty name seen twice (with a Set: a header of 10,000 names took seconds compared pair by pair). */
+/** The first non-empty name seen twice, ignoring case (with a Set: a header of 10,000 names took seconds compared pair by pair). */
 function firstRepeated(names: string[]): string | undefined {
   const seen = new Set<string>();
   for (const n of names) {
-    if (n !== '' && seen.has(n)) return n;
-    seen.add(n);
+    if (n !== '' && seen.has(n.toLowerCase())) return n;
+    seen.add(n.toLowerCase());
   }
   return undefined;
 }
