@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobStore } from '../src/server/jobs/store.js';
 
 const BIN = path.resolve('bin/audience.js');
 let dir: string;
@@ -150,12 +151,24 @@ describe('the network', () => {
     const kept = path.join(dir, 'kept-data');
     fs.mkdirSync(kept);
     fs.writeFileSync(path.join(kept, 'note.txt'), 'mine');
-    const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data-root', dir, '--data-dir', kept], { cwd: dir });
-    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
-    busy.close();
-    expect(code).toBe(2);
+    const start = async () => {
+      const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data-root', dir, '--data-dir', kept], { cwd: dir });
+      return new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    };
+    expect(await start()).toBe(2);
     expect(fs.readFileSync(path.join(kept, 'note.txt'), 'utf8')).toBe('mine');
-    expect(fs.existsSync(path.join(kept, 'server.lock'))).toBe(false);
+    // The job store this start made (and its lock) are gone with it: the folder is as it was found.
+    expect(fs.readdirSync(kept)).toEqual(['note.txt']);
+    // A job store that was there is kept, with its jobs.
+    const store = new JobStore(path.join(kept, 'jobs.sqlite'));
+    const job = store.create('score', { input: ['v.parquet'] });
+    store.close();
+    expect(await start()).toBe(2);
+    busy.close();
+    expect(fs.readdirSync(kept).sort()).toEqual(['jobs.sqlite', 'note.txt']);
+    const reopened = new JobStore(path.join(kept, 'jobs.sqlite'));
+    expect(reopened.get(job.id)?.status).toBe('queued');
+    reopened.close();
     const refused = audience('serve', '--port', '0', '--data-root', dir, '--data-dir', path.join(dir, 'new', 'data'), '--online', 'no-view.json');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: --online \S*no-view\.json: file not found\n/);

@@ -54,13 +54,15 @@ export interface ServeConfig {
 /**
  * Serves until SIGTERM or SIGINT, then stops (running jobs resume on the next start).
  * A start that fails before it listens (a busy port, a refused online view) leaves no data
- * folder behind when it made that folder; one that existed is kept as it was found.
+ * folder behind when it made that folder; one that existed is kept as it was found: the job
+ * store and online store files this start created there are removed (removeAdded).
  * @throws UserError when the data folder is another server's (jobs/lock.ts) or the online view's file is refused.
  */
 export async function serve(config: ServeConfig): Promise<void> {
   configureDuckDB({ memory_limit: CHECK_MEMORY_LIMIT }); // this thread's DuckDB too (submissions are checked on others: server/checker.ts)
   const view = config.onlineView ? loadOnlineView(config.onlineView, '--online') : undefined; // refused before anything is written
   const created = makeFolder(config.dataDir);
+  const found = created ? undefined : new Set(fs.readdirSync(config.dataDir)); // what a folder that was there held
   let unlock: (() => void) | undefined;
   let jobs: JobStore | undefined;
   let listening = false;
@@ -74,7 +76,22 @@ export async function serve(config: ServeConfig): Promise<void> {
     jobs?.close();
     // Removed while still locked, so no other server is using it; a folder whose lock another server holds is left alone.
     if (created && unlock && !listening) fs.rmSync(created, { recursive: true, force: true });
+    if (found && unlock && !listening) removeAdded(config.dataDir, found);
     unlock?.();
+  }
+}
+
+/**
+ * Removes what a failed start added to a data folder that was there (`found`: its entries
+ * before): a job store or online store it created, with their -wal/-shm; the lock is left to
+ * its release. A SQLite companion of a file that was there is kept: it may hold that store's
+ * committed writes.
+ */
+function removeAdded(dir: string, found: Set<string>): void {
+  for (const name of fs.readdirSync(dir)) {
+    const owner = /^(.*)-(wal|shm|journal)$/.exec(name)?.[1];
+    if (found.has(name) || name === 'server.lock' || (owner !== undefined && found.has(owner))) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
 
