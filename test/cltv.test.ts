@@ -18,6 +18,7 @@ import { zilnLoss, zilnPredict } from '../src/models/cltv/ziln.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { ModelStore } from '../src/models/registry.js';
 import { checkLabeled } from '../src/models/columns.js';
+import { connect } from '../src/io/duckdb.js';
 import { renderReport } from '../src/report/report.js';
 import { FLAG_NAMES } from '../src/models/params.js';
 import { generateEvents } from '../src/synthetic/events.js';
@@ -157,6 +158,13 @@ describe('CLTV model on synthetic buy-till-you-die events', () => {
     expect(() => checkLabeled(data, { label: 'amount_total' }, names)).toThrow(/label "amount_total" is a feature 'audience events' wrote .*its labels are future_value, .*--allow-leakage/);
     expect(() => checkLabeled(data, { label: 'amount_total', allowLeakage: true }, names)).not.toThrow();
     expect(() => checkLabeled(data, { label: 'future_value' }, names)).not.toThrow();
+    // A copy re-saved without the metadata, given first, does not hide the other input's marks.
+    const copy = path.join(dir, 'copy-without-labels.parquet');
+    const con = await connect();
+    await con.run(`COPY (SELECT * FROM read_parquet($1)) TO '${copy}' (FORMAT parquet)`, [train]);
+    con.closeSync();
+    const both = await openDataset([copy, train]);
+    expect(() => checkLabeled(both, { label: 'amount_total' }, names)).toThrow(/label "amount_total" is a feature/);
   });
 
   it('a negative value is refused with the file, column and row', async () => {

@@ -61,10 +61,12 @@ interface Labeled {
 export function checkLabeled(data: Dataset, o: Labeled, ctx: { names: ParamNamer }): void {
   requireLabel(data, o.label);
   requireSensitive(data, o.sensitive, ctx.names);
-  const marked = data.columns.filter((c) => c.label).map((c) => c.name);
+  // Any input's marks count: a copy without the metadata (re-saved by another tool) first in the list does not hide them.
+  const markedIn = data.tables.find((t) => t.columns.some((c) => c.label));
+  const marked = markedIn ? markedIn.columns.filter((c) => c.label).map((c) => c.name) : [];
   if (marked.length > 0 && !marked.includes(o.label) && !o.allowLeakage) {
     throw new UserError(
-      `${data.tables[0].path}: label "${o.label}" is a feature 'audience events' wrote (measured up to the as-of date), not an outcome after it; ` +
+      `${markedIn!.path}: label "${o.label}" is a feature 'audience events' wrote (measured up to the as-of date), not an outcome after it; ` +
         `its labels are ${marked.join(', ')}. Train on one of them, or pass ${ctx.names.option('allow-leakage')} to learn "${o.label}" anyway`,
     );
   }
