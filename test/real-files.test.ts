@@ -423,17 +423,21 @@ describe('files that are not what their name says', () => {
     // Early: DuckDB's sniffer gives up on the delimiter and reads each line as one column (once a "no column id" refusal).
     const early = path.join(dir, 'ragged-early.csv');
     fs.writeFileSync(early, rows(200, 37, '37,36,72,v36@x.com,extra,fields'));
-    await expect(openTable(early)).rejects.toThrow(/ragged-early\.csv: line 38 \(data row 37\) has more than 4 fields where the header has 4 \(delimiter ","\); correct that line/);
+    await expect(openTable(early)).rejects.toThrow(/ragged-early\.csv: data row 37 \(line 38, if no value above it spans lines\) has more than 4 fields where the header has 4 \(delimiter ","\); correct that line/);
     const short = path.join(dir, 'ragged-short.csv');
     fs.writeFileSync(short, rows(200, 5, '5,4'));
-    await expect(openTable(short)).rejects.toThrow(/ragged-short\.csv: line 6 \(data row 5\) has 2 fields where the header has 4/);
+    await expect(openTable(short)).rejects.toThrow(/ragged-short\.csv: data row 5 \(line 6, if no value above it spans lines\) has 2 fields where the header has 4/);
     // Late: past the sniffer's sample, once a 23-line dump of DuckDB's settings and suggestions.
     const late = path.join(dir, 'ragged-late.csv');
     fs.writeFileSync(late, rows(25_000, 24_990, '24990,1,2,v@x.com,x'));
     const err = await openTable(late).then(() => undefined, (e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect(err!.message).toMatch(/ragged-late\.csv: line 24991 \(data row 24990\) has more than 4 fields where the header has 4/);
+    expect(err!.message).toMatch(/ragged-late\.csv: data row 24990 \(line 24991, if no value above it spans lines\) has more than 4 fields where the header has 4/);
     expect(err!.message.split('\n')).toHaveLength(1);
+    // One row ending in a delimiter: the sniffer gives up, DuckDB's strict read takes the row, the lines are counted here.
+    const trailing = path.join(dir, 'trailing-row.csv');
+    fs.writeFileSync(trailing, `${['id,a,b', ...Array.from({ length: 300 }, (_, i) => `${i + 1},${i},x${i === 1 ? ',' : ''}`)].join('\n')}\n`);
+    await expect(openTable(trailing)).rejects.toThrow(/trailing-row\.csv: data row 2 \(line 3\) has 4 fields where the header has 3 \(delimiter ","\): it ends with a delimiter, an empty field the header does not name/);
   });
 
   it('reads quoted values that first appear past the sniffer\'s sample as quoted: no quotes kept, a quoted delimiter one field', async () => {

@@ -77,6 +77,8 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
     // DuckDB reads one kind of line end per file: the caller reads such a file through a normalized copy.
     const mixed = plain ? mixedLineEnds(abs) : undefined;
     if (mixed) throw new MixedLineEnds(shown, mixed);
+    // A sniffer defeated by lines of other field counts (a delimiter ending every row): the line named, not its dump.
+    if (plain) await refuseUnevenLines(abs, shown, headLines(abs, 1)[0] ?? '', 0);
     throw err;
   } finally {
     con.closeSync();
@@ -143,9 +145,20 @@ const DELIMITERS = [',', ';', '\t', '|'];
  */
 async function refuseDefeatedSniffer(abs: string, shown: string, header: string, sniffed: { delimiter: string; quote: string; skip: number }): Promise<void> {
   if (splitLine(header, sniffed.delimiter, sniffed.quote).length > 1) return;
+  await refuseUnevenLines(abs, shown, header, sniffed.skip);
+}
+
+/**
+ * Finds the first line whose field count differs from the header's (split by the usual
+ * delimiter that splits it most): DuckDB's strict read names it; where that read passes (it
+ * takes a trailing delimiter), the first megabyte's lines are counted here. Returns when the
+ * header splits by none of them.
+ * @throws UserError naming the file, the line and the field counts.
+ */
+async function refuseUnevenLines(abs: string, shown: string, header: string, skip: number): Promise<void> {
   const [best] = DELIMITERS.map((d) => ({ d, n: splitLine(header, d, '"').length })).sort((a, b) => b.n - a.n);
   if (best.n < 2) return;
-  const layout = { delimiter: best.d, quote: '"', skip: sniffed.skip };
+  const layout = { delimiter: best.d, quote: '"', skip };
   // No sniffing (it fails on such a file even with the delimiter given): the header's field count, every field text, named c0.. here.
   const columns = Array.from({ length: best.n }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
   const con = await connect();
@@ -155,6 +168,13 @@ async function refuseDefeatedSniffer(abs: string, shown: string, header: string,
     throw csvReadError(err, shown, layout) ?? err;
   } finally {
     con.closeSync();
+  }
+  const lines = headLines(abs, 20_000).slice(skip + 1);
+  const odd = lines.findIndex((l, i) => l !== '' && i < lines.length - 1 && splitLine(l, best.d, '"').length !== best.n);
+  if (odd !== -1) {
+    const found = splitLine(lines[odd], best.d, '"');
+    const trailing = found.length === best.n + 1 && found[best.n] === '' ? ': it ends with a delimiter, an empty field the header does not name' : '';
+    throw new UserError(`${shown}: data row ${odd + 1} (line ${odd + 2 + skip}) has ${found.length} fields where the header has ${best.n} (delimiter ${JSON.stringify(best.d)})${trailing}; correct that line, or name the extra field in the header`);
   }
   throw new UserError(`${shown}: its header has ${best.n} columns separated by ${JSON.stringify(best.d)}, but DuckDB's sniffer could not read the file with that delimiter; check that every line has ${best.n} fields`);
 }
@@ -170,7 +190,8 @@ export function csvReadError(err: unknown, shown: string, layout: { delimiter: s
   const at = /CSV Error on Line: (\d+)/.exec(msg);
   if (!at) return undefined;
   const line = Number(at[1]);
-  const where = `line ${line} (data row ${line - 1 - layout.skip})`;
+  // DuckDB counts records: a quoted value spanning lines above makes the file's line later.
+  const where = `data row ${line - 1 - layout.skip} (line ${line}, if no value above it spans lines)`;
   const fields = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
   if (fields) {
     const [expected, found] = [Number(fields[1]), Number(fields[2])];
