@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BIGINT, DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, FLOAT, INTEGER, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import { connect, ident } from './duckdb.js';
-import { checkOutputFile, makeFolder } from '../util/files.js';
+import { checkOutputFile, makeFolder, namingTarget } from '../util/files.js';
 import { setChunkNumbers } from './vectors.js';
 
 export type OutputType = 'DOUBLE' | 'FLOAT' | 'INTEGER' | 'BIGINT' | 'VARCHAR';
@@ -143,14 +143,24 @@ export class FileWriter {
     this.writer = new PartWriter(path.dirname(path.resolve(file)), `.${path.basename(file)}.part`, schema, Infinity, format);
   }
 
-  write(rows: number, columns: Record<string, OutputData>): Promise<void> {
-    return this.writer.write(rows, columns);
+  /** Appends rows. @throws the writer's error naming this file, not its temporary part (a full disk: `cannot write out.csv`). */
+  async write(rows: number, columns: Record<string, OutputData>): Promise<void> {
+    try {
+      await this.writer.write(rows, columns);
+    } catch (err) {
+      throw namingTarget(err, this.file);
+    }
   }
 
+  /** Writes the file whole and renames it into place. @throws as write does. */
   async close(): Promise<WrittenFile> {
-    const [part] = await this.writer.close();
-    fs.renameSync(part.path, this.file);
-    return { path: path.resolve(this.file), rows: part.rows };
+    try {
+      const [part] = await this.writer.close();
+      fs.renameSync(part.path, this.file);
+      return { path: path.resolve(this.file), rows: part.rows };
+    } catch (err) {
+      throw namingTarget(err, this.file);
+    }
   }
 
   abort(): void {
