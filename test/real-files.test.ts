@@ -454,6 +454,16 @@ describe('files that are not what their name says', () => {
     expect(ids).toHaveLength(25_000);
   });
 
+  it('refuses a Parquet file whose columns differ only in case (DuckDB renamed one Sessions_1), nested columns taken whole', async () => {
+    const file = path.join(dir, 'case-twins.parquet');
+    await duck(`COPY (SELECT 1 AS id, {'a': 1, 'b': {'c': 2}} AS st, 2.5 AS sessions, 3 AS Xessions FROM range(3)) TO '${file}' (FORMAT parquet)`);
+    // pandas and Spark write such names; DuckDB does not, so the second name is patched in place (same length: the footer stays valid).
+    const bytes = fs.readFileSync(file);
+    for (let i = bytes.indexOf('Xessions'); i !== -1; i = bytes.indexOf('Xessions', i + 1)) bytes.write('S', i);
+    fs.writeFileSync(file, bytes);
+    await expect(openTable(file)).rejects.toThrow(/case-twins\.parquet: columns "sessions" and "Sessions" differ only in case \(column names ignore case\)/);
+  });
+
   it('refuses a file named .parquet that is not Parquet (a CSV, empty, cut off), saying what it is', async () => {
     const csv = path.join(dir, 'misnamed.parquet');
     fs.writeFileSync(csv, 'id,x\n1,2\n');

@@ -116,6 +116,7 @@ export async function openTable(file: string): Promise<Table> {
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
+      await refuseCaseTwins(abs, file);
       const labels = await parquetLabels(abs);
       for (const name of labels.names) {
         const col = columns.find((c) => c.name === name);
@@ -231,6 +232,34 @@ async function parquetLabels(abs: string): Promise<{ names: string[]; horizonDay
  * (its row-group statistics fail on some writers' types, e.g. arrow-rs's Null columns; the
  * rows still read, and the file is then sharded by row ranges).
  */
+/**
+ * Refuses a Parquet file with two top-level columns whose names differ only in case (pandas
+ * and Spark write them): DuckDB's names ignore case, and it renamed the second (`Sessions_1`)
+ * without a word. The names are the file's own (parquet_schema: the root, then each column
+ * with its nested children after it).
+ * @throws UserError naming the file and both columns.
+ */
+async function refuseCaseTwins(abs: string, file: string): Promise<void> {
+  const rows = await withConnection(async (con) => (await con.runAndReadAll('SELECT name, num_children FROM parquet_schema($1)', [abs])).getRows());
+  const names: string[] = [];
+  // Depth-first: skip each column's descendants to reach the next top-level column.
+  for (let i = 1; i < rows.length; ) {
+    names.push(String(rows[i][0]));
+    let skip = Number(rows[i][1] ?? 0);
+    i++;
+    while (skip > 0 && i < rows.length) {
+      skip += Number(rows[i][1] ?? 0) - 1;
+      i++;
+    }
+  }
+  const seen = new Map<string, string>();
+  for (const n of names) {
+    const twin = seen.get(n.toLowerCase());
+    if (twin !== undefined) throw new UserError(`${file}: columns "${twin}" and "${n}" differ only in case (column names ignore case); rename one where the file is written`);
+    seen.set(n.toLowerCase(), n);
+  }
+}
+
 async function parquetRowGroups(abs: string): Promise<number[] | undefined> {
   try {
     return await withConnection(async (con) => {
