@@ -462,6 +462,9 @@ describe('files that are not what their name says', () => {
     for (let i = bytes.indexOf('Xessions'); i !== -1; i = bytes.indexOf('Xessions', i + 1)) bytes.write('S', i);
     fs.writeFileSync(file, bytes);
     await expect(openTable(file)).rejects.toThrow(/case-twins\.parquet: columns "sessions" and "Sessions" differ only in case \(column names ignore case\)/);
+    const ipc = path.join(dir, 'case-twins.arrow');
+    fs.writeFileSync(ipc, tableToIPC(new Table({ sessions: vectorFromArray([1.5, 2.5]), Sessions: vectorFromArray([3, 4]) }), 'file'));
+    await expect(openTable(ipc)).rejects.toThrow(/case-twins\.arrow: columns "sessions" and "Sessions" differ only in case/);
   });
 
   it('refuses a file named .parquet that is not Parquet (a CSV, empty, cut off), saying what it is', async () => {

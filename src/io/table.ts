@@ -97,7 +97,11 @@ export async function openTable(file: string): Promise<Table> {
   if (!stat) throw new UserError(`${file}: file not found`);
   if (!stat.isFile()) throw new UserError(`${file}: not a regular file`);
   const format = formatOf(abs, file);
-  if (format === 'arrow') return tableOf({ path: abs, format, columns: await readArrowSchema(abs), rowCount: undefined }, abs);
+  if (format === 'arrow') {
+    const columns = await readArrowSchema(abs);
+    refuseCaseTwins(columns.map((c) => c.name), file);
+    return tableOf({ path: abs, format, columns, rowCount: undefined }, abs);
+  }
   let layout: CsvLayout | undefined;
   try {
     const { csv, readPath, copy } = format === 'csv' ? await csvLayout(abs) : { csv: undefined, readPath: abs, copy: undefined };
@@ -116,7 +120,7 @@ export async function openTable(file: string): Promise<Table> {
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
-      await refuseCaseTwins(abs, file);
+      refuseCaseTwins(await parquetNames(abs), file);
       const labels = await parquetLabels(abs);
       for (const name of labels.names) {
         const col = columns.find((c) => c.name === name);
@@ -233,13 +237,22 @@ async function parquetLabels(abs: string): Promise<{ names: string[]; horizonDay
  * rows still read, and the file is then sharded by row ranges).
  */
 /**
- * Refuses a Parquet file with two top-level columns whose names differ only in case (pandas
- * and Spark write them): DuckDB's names ignore case, and it renamed the second (`Sessions_1`)
- * without a word. The names are the file's own (parquet_schema: the root, then each column
- * with its nested children after it).
+ * Refuses a file with two columns whose names differ only in case (pandas and Spark write
+ * them): DuckDB's names ignore case; it renamed the second Parquet column (`Sessions_1`)
+ * without a word, and could not stage an Arrow file's two.
  * @throws UserError naming the file and both columns.
  */
-async function refuseCaseTwins(abs: string, file: string): Promise<void> {
+function refuseCaseTwins(names: string[], file: string): void {
+  const seen = new Map<string, string>();
+  for (const n of names) {
+    const twin = seen.get(n.toLowerCase());
+    if (twin !== undefined) throw new UserError(`${file}: columns "${twin}" and "${n}" differ only in case (column names ignore case); rename one where the file is written`);
+    seen.set(n.toLowerCase(), n);
+  }
+}
+
+/** A Parquet file's own top-level column names (parquet_schema: the root, then each column with its nested children after it), before DuckDB renames any. */
+async function parquetNames(abs: string): Promise<string[]> {
   const rows = await withConnection(async (con) => (await con.runAndReadAll('SELECT name, num_children FROM parquet_schema($1)', [abs])).getRows());
   const names: string[] = [];
   // Depth-first: skip each column's descendants to reach the next top-level column.
@@ -252,12 +265,7 @@ async function refuseCaseTwins(abs: string, file: string): Promise<void> {
       i++;
     }
   }
-  const seen = new Map<string, string>();
-  for (const n of names) {
-    const twin = seen.get(n.toLowerCase());
-    if (twin !== undefined) throw new UserError(`${file}: columns "${twin}" and "${n}" differ only in case (column names ignore case); rename one where the file is written`);
-    seen.set(n.toLowerCase(), n);
-  }
+  return names;
 }
 
 async function parquetRowGroups(abs: string): Promise<number[] | undefined> {
