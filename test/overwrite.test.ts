@@ -87,7 +87,7 @@ describe('an output file that exists is refused without --overwrite, and replace
       // The default NAME-vVERSION.html, in the current folder: refused as --out's value.
       fs.writeFileSync('seg-v1.html', 'mine');
       const r = await runMain(['report', 'seg', ...store]);
-      expect([r.code, r.stderr]).toEqual([2, 'error: --out seg-v1.html: the file exists; pass --overwrite to replace it, or name another file\n']);
+      expect([r.code, r.stderr]).toEqual([2, 'error: the default --out seg-v1.html: the file exists; pass --overwrite to replace it, or name another file\n']);
       expect(fs.readFileSync('seg-v1.html', 'utf8')).toBe('mine');
     } finally {
       process.chdir(cwd);

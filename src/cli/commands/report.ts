@@ -39,7 +39,9 @@ The service serves the same page at GET /v1/models/NAME/report (and /NAME/VERSIO
     const sensitive = values.sensitive === undefined ? undefined : sensitiveColumns(values.sensitive);
     if (sensitive && values.input === undefined) throw new UserError('audience report --sensitive: give the data to measure on with --input FILES (a model trained with --sensitive shows its test-split fairness without it)');
     if (values.input !== undefined && !sensitive) throw new UserError('audience report --input: give the columns to compare with --sensitive COL');
-    const out = checkNewOutputFile('--out', typeof values.out === 'string' ? values.out : `${manifest.name}-v${manifest.version}.html`, Boolean(values.overwrite), { inExistingFolder: true });
+    // Without --out the page's name is the model's: the message says it is the default, not a flag the user typed.
+    const given = typeof values.out === 'string';
+    const out = checkNewOutputFile(given ? '--out' : 'the default --out', given ? String(values.out) : `${manifest.name}-v${manifest.version}.html`, Boolean(values.overwrite), { inExistingFolder: true });
     // Imported here, once the output is known free: --help loads neither the engines nor the charts.
     const [{ loadScoringModel }, { measureFairness }, { renderReport }] = await Promise.all([import('../../models/load.js'), import('../../report/measure.js'), import('../../report/report.js')]);
     let fairness;
