@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runMain } from './helpers.js';
 import { readScoreManifest, SCORE_MANIFEST_FORMAT } from '../src/io/score-manifest.js';
 import { writeFile } from '../src/io/writer.js';
 import { MANIFEST_FORMAT } from '../src/models/manifest.js';
@@ -18,15 +18,8 @@ let dir: string;
 
 /** Runs the CLI quietly; its exit code and what it wrote to stderr. */
 async function run(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), err };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
+  const r = await runMain(args);
+  return { code: r.code, err: r.stderr };
 }
 
 beforeAll(async () => {

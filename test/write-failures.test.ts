@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyTo } from '../src/audiences/build.js';
 import { buildEventFeatures } from '../src/features/events.js';
-import { main } from '../src/cli/main.js';
+import { runMain } from './helpers.js';
 import { connect } from '../src/io/duckdb.js';
 import { systemErrorMessage } from '../src/util/errors.js';
 import { namingTarget, writeFileWhole } from '../src/util/files.js';
@@ -31,19 +31,6 @@ afterAll(() => {
   unmountAll();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** Runs the CLI in this process: its exit code and what it wrote to stderr. */
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), stderr };
-  } finally {
-    err.mockRestore();
-    out.mockRestore();
-  }
-}
 
 describe('namingTarget', () => {
   it("names the user's file where an error names a temporary file written for it, and only there", () => {
@@ -96,12 +83,12 @@ describe('a full disk', () => {
     fs.writeFileSync(path.join(run, 'o.csv'), `id,y\n${Array.from({ length: 400 }, (_, i) => `${i},${i % 2}`).join('\n')}\n`);
     const file = path.join(full!, 'camp.parquet');
     const args = ['measure', '--audiences', path.join(run, 'audiences'), '--outcomes', path.join(run, 'o.csv'), '--id', 'id', '--outcome', 'y', '--campaign-data', file, '--quiet'];
-    const fresh = await cli(...args);
+    const fresh = await runMain(args);
     expect(fresh.stderr).toBe(`error: cannot write ${file}: no space left on the device\n`);
     expect(fresh.code).toBe(2);
     expect(fs.readdirSync(full!)).toEqual(['filler']);
     fs.writeFileSync(file, ''); // the disk is full: an empty earlier file, kept by a failed --overwrite
-    const over = await cli(...args, '--overwrite');
+    const over = await runMain([...args, '--overwrite']);
     expect(over.stderr).toBe(`error: cannot write ${file}: no space left on the device\n`);
     expect(over.code).toBe(2);
     expect(fs.readdirSync(full!).sort()).toEqual(['camp.parquet', 'filler']);
@@ -111,7 +98,7 @@ describe('a full disk', () => {
   it('generate --out and events --out name the file the user named', async (ctx) => {
     if (!full) return ctx.skip(NO_TMPFS);
     for (const name of ['g.csv', 'g.parquet']) {
-      const r = await cli('generate', '--visitors', '2000', '--out', path.join(full!, name), '--quiet');
+      const r = await runMain(['generate', '--visitors', '2000', '--out', path.join(full!, name), '--quiet']);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`error: cannot write ${path.join(full!, name)}: no space left on the device\n`);
     }
