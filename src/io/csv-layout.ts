@@ -12,6 +12,7 @@ import { UserError } from '../util/errors.js';
 import { warn } from '../util/warn.js';
 import { connect } from './duckdb.js';
 import { parseNumberText } from './number-text.js';
+import { firstNameTwins } from './columns.js';
 
 export interface CsvLayout {
   delimiter: string;
@@ -90,7 +91,8 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
   // (5" screen) stays text either way.
   const quote = quoteRaw === '(empty)' ? '"' : quoteRaw;
   const lines = plain ? headLines(abs, skipRows + 2) : [];
-  if (plain) await refuseDefeatedSniffer(abs, shown, lines[skipRows] ?? '', { delimiter, quote, skip: skipRows });
+  // Rows of other field counts make the sniffer give up on the delimiter and read each whole line as one column.
+  if (plain && splitLine(lines[skipRows] ?? '', delimiter, quote).length <= 1) await refuseUnevenLines(abs, shown, lines[skipRows] ?? '', skipRows);
   if (plain) {
     // Lines a reader may skip: blank lines, "#" comments, and Excel's "sep=;" delimiter hint.
     const lead = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#') && !/^sep=.$/i.test(l.trim()));
@@ -113,11 +115,10 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
   }
   if (plain && lines[skipRows] !== undefined) {
     const names = splitLine(lines[skipRows], delimiter, quote).map((n) => n.trim());
-    const dup = firstRepeated(names);
-    if (dup !== undefined) {
-      const other = names.find((n) => n !== dup && n.toLowerCase() === dup.toLowerCase());
-      // DuckDB's names ignore case: it renamed the second one (Sessions_1) without a word.
-      const twice = other === undefined ? `column "${dup}" appears twice in the header` : `columns "${other}" and "${dup}" differ only in case in the header (column names ignore case)`;
+    const twins = firstNameTwins(names);
+    if (twins) {
+      const [first, second] = twins;
+      const twice = first === second ? `column "${first}" appears twice in the header` : `columns "${first}" and "${second}" differ only in case in the header (column names ignore case)`;
       throw new UserError(`${shown}: ${twice} (line ${skipRows + 1}); give each column its own name`);
     }
   }
@@ -137,20 +138,9 @@ export async function checkCsvLayout(abs: string, shown: string = abs): Promise<
 const DELIMITERS = [',', ';', '\t', '|'];
 
 /**
- * Rows with more or fewer fields than the header make DuckDB's sniffer give up on the
- * delimiter and read each whole line as one column, which later reads as "no such column".
- * When the sniffed delimiter leaves the header one column but a usual one splits it, the file
- * is read with that delimiter to find the line at fault, and refused naming it.
- * @throws UserError naming the file, the line and its field count against the header's.
- */
-async function refuseDefeatedSniffer(abs: string, shown: string, header: string, sniffed: { delimiter: string; quote: string; skip: number }): Promise<void> {
-  if (splitLine(header, sniffed.delimiter, sniffed.quote).length > 1) return;
-  await refuseUnevenLines(abs, shown, header, sniffed.skip);
-}
-
-/**
- * Finds the first line whose field count differs from the header's (split by the usual
- * delimiter that splits it most): DuckDB's strict read names it; where that read passes (it
+ * Where DuckDB's sniffer was defeated (it failed, or read each whole line as one column, which
+ * later read as "no such column"), finds the first line whose field count differs from the
+ * header's (split by the usual delimiter that splits it most): DuckDB's strict read names it; where that read passes (it
  * takes a trailing delimiter), the first megabyte's lines are counted here. Returns when the
  * header splits by none of them.
  * @throws UserError naming the file, the line and the field counts.
@@ -202,16 +192,6 @@ export function csvReadError(err: unknown, shown: string, layout: { delimiter: s
   // Another fault of the line (an unterminated quote...): DuckDB's first sentence, without its settings and suggestions.
   const what = msg.replace(/^[\s\S]*?CSV Error on Line: \d+\s*/, '').split('\n').find((l) => l.trim() !== '' && !/^Original Line:/.test(l)) ?? 'cannot be read';
   return new UserError(`${shown}: ${where}: ${what.trim().replace(/\.$/, '')}`, { cause: err });
-}
-
-/** The first non-empty name seen twice, ignoring case (with a Set: a header of 10,000 names took seconds compared pair by pair). */
-function firstRepeated(names: string[]): string | undefined {
-  const seen = new Set<string>();
-  for (const n of names) {
-    if (n !== '' && seen.has(n.toLowerCase())) return n;
-    seen.add(n.toLowerCase());
-  }
-  return undefined;
 }
 
 /** A line of distinct, non-empty names, none of them a number: a header. */

@@ -9,7 +9,7 @@ import { chunkNumbers, isValid } from './vectors.js';
 import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
-import { fitsInt64, kindOfType } from './columns.js';
+import { firstNameTwins, fitsInt64, kindOfType } from './columns.js';
 import { checkCsvLayout, csvReadError, csvScanOptions, csvTextOptions, MixedLineEnds, type CsvLayout } from './csv-layout.js';
 import { formatOf, type Format } from './file-kind.js';
 import { inspectText, needsCopy, normalizedCopy, type TextEncoding } from './text-normalize.js';
@@ -237,18 +237,16 @@ async function parquetLabels(abs: string): Promise<{ names: string[]; horizonDay
  * rows still read, and the file is then sharded by row ranges).
  */
 /**
- * Refuses a file with two columns whose names differ only in case (pandas and Spark write
+ * Refuses a file with two columns of one name, or of names that differ only in case (pandas and Spark write
  * them): DuckDB's names ignore case; it renamed the second Parquet column (`Sessions_1`)
  * without a word, and could not stage an Arrow file's two.
  * @throws UserError naming the file and both columns.
  */
 function refuseCaseTwins(names: string[], file: string): void {
-  const seen = new Map<string, string>();
-  for (const n of names) {
-    const twin = seen.get(n.toLowerCase());
-    if (twin !== undefined) throw new UserError(`${file}: columns "${twin}" and "${n}" differ only in case (column names ignore case); rename one where the file is written`);
-    seen.set(n.toLowerCase(), n);
-  }
+  const twins = firstNameTwins(names);
+  if (!twins) return;
+  const twice = twins[0] === twins[1] ? `column "${twins[0]}" appears twice` : `columns "${twins[0]}" and "${twins[1]}" differ only in case (column names ignore case)`;
+  throw new UserError(`${file}: ${twice}; rename one where the file is written`);
 }
 
 /** A Parquet file's own top-level column names (parquet_schema: the root, then each column with its nested children after it), before DuckDB renames any. */

@@ -13,7 +13,7 @@ import { ModelStore } from '../models/registry.js';
 import { makeFolder } from '../util/files.js';
 import { setWarnSink } from '../util/warn.js';
 import { buildApp, type AppOptions } from './app.js';
-import { lockDataDir } from './jobs/lock.js';
+import { LOCK_FILE, lockDataDir } from './jobs/lock.js';
 import { JobStore } from './jobs/store.js';
 import { CHECK_MEMORY_LIMIT } from './limits.js';
 import { openOnlineStore } from './online/open-store.js';
@@ -90,7 +90,7 @@ export async function serve(config: ServeConfig): Promise<void> {
 function removeAdded(dir: string, found: Set<string>): void {
   for (const name of fs.readdirSync(dir)) {
     const owner = /^(.*)-(wal|shm|journal)$/.exec(name)?.[1];
-    if (found.has(name) || name === 'server.lock' || (owner !== undefined && found.has(owner))) continue;
+    if (found.has(name) || name === LOCK_FILE || (owner !== undefined && found.has(owner))) continue;
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }

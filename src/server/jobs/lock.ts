@@ -14,6 +14,9 @@ interface LockRecord extends ProcessIdentity {
   since: string;
 }
 
+/** The lock's file name in the data folder. */
+export const LOCK_FILE = 'server.lock';
+
 /**
  * Takes the data folder's lock for this process; returns a function that releases it. The
  * folder must exist: the server makes it (server/serve.ts), so that it can remove it again
@@ -21,7 +24,7 @@ interface LockRecord extends ProcessIdentity {
  * @throws UserError naming the holder when another live process on this host holds it.
  */
 export function lockDataDir(dir: string): () => void {
-  const file = path.join(dir, 'server.lock');
+  const file = path.join(dir, LOCK_FILE);
   const mine: LockRecord = { ...selfIdentity(), host: os.hostname(), since: new Date().toISOString() };
   const text = JSON.stringify(mine);
   for (let attempt = 0; attempt < 3; attempt++) {
