@@ -1,6 +1,6 @@
 import { writeFile } from '../../io/writer.js';
 import { UserError } from '../../util/errors.js';
-import { checkNewOutputFile, namingTarget } from '../../util/files.js';
+import { checkNewOutputFile } from '../../util/files.js';
 import { campaignColumns, generateCampaign } from '../../synthetic/campaign.js';
 import { DEFAULT_BTYD, generateEvents } from '../../synthetic/events.js';
 import { ARCHETYPES, generateVisitors, VISITOR_COLUMNS } from '../../synthetic/visitors.js';
@@ -76,9 +76,7 @@ arm's effect and 'true_uplift' the larger: for 'train uplift --control 0'.`,
         progress.update(done, visitors);
       }
     })();
-    const written = await writeFile(out, values.campaign ? campaignColumns(options.arms) : VISITOR_COLUMNS, batches).catch((err: unknown) => {
-      throw namingTarget(err, out); // a full disk names --out, not the writer's temporary part
-    });
+    const written = await writeFile(out, values.campaign ? campaignColumns(options.arms) : VISITOR_COLUMNS, batches); // a failure names --out (FileWriter)
     progress.done(`-> ${written.path}`);
   },
 };
@@ -113,8 +111,6 @@ async function generateEventsCommand(values: Values): Promise<void> {
     (async function* () {
       yield { rows: events.length, columns };
     })(),
-  ).catch((err: unknown) => {
-    throw namingTarget(err, out);
-  });
+  );
   if (!values.quiet) process.stderr.write(`wrote ${events.length} events -> ${written.path}\n`);
 }
