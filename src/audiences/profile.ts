@@ -4,11 +4,13 @@
  * input columns as the shards read them (`__in_<name>`): the input is not read again and no
  * row passes through JavaScript. The totals are those
  * GroupProfiler accumulates row by row (models/profile.ts): values and model values
- * (log1p where the feature is logged) of numeric features, true rates of booleans, level counts.
+ * (log1p where the feature is logged) of numeric features, true rates of booleans, rows per
+ * level (categoricals are staged as their level codes).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
-import { MAX_MAGNITUDE, MISSING, ZERO_FRACTION, type FittedTransform } from '../features/transform.js';
+import { MAX_MAGNITUDE, OTHER, type FittedCategorical, type FittedTransform } from '../features/transform.js';
+import { levelIndex } from '../io/levels.js';
 import type { ColumnRequest } from '../io/columns.js';
 import { ident } from '../io/duckdb.js';
 import { trimSql } from '../io/ids.js';
@@ -61,13 +63,25 @@ async function totals(src: ProfileSource, transform: FittedTransform, from: stri
   for (const f of transform.features) {
     const c = staged.get(f.name);
     if (!c || f.kind !== 'categorical') continue;
-    // Levels keyed as categoryOf keys them: null is "(missing)", "3.0" is "3".
-    const at = src.values.length;
-    const text = `regexp_replace(CAST(t.${ident(c.name)} AS VARCHAR), $${at + 2}, '\\1')`;
-    const r = await src.con.runAndReadAll(`SELECT coalesce(${text}, $${at + 1}) AS level, count(*) FROM ${from} GROUP BY level`, [...src.values, MISSING, ZERO_FRACTION.source] as never);
-    out.categorical[f.name] = Object.fromEntries(r.getRows().map(([level, n]) => [String(level), Number(n)]));
+    // Staged as level codes (features/transform.ts levelCoding): each code counted under its level's key.
+    const r = await src.con.runAndReadAll(`SELECT t.${ident(c.name)} AS code, count(*) FROM ${from} GROUP BY code`, src.values as never);
+    out.categorical[f.name] = levelCounts(f, r.getRows().map(([code, n]) => [Number(code), Number(n)]));
   }
   return { rows: row[0], totals: out };
+}
+
+/** Rows per level key from rows per level code; the codes past the levels (unseen) under a key no level has, which GroupProfiler counts as other. */
+function levelCounts(f: FittedCategorical, codes: Array<[code: number, rows: number]>): Record<string, number> {
+  const index = levelIndex(f.levels);
+  const keys = new Map([...index].map(([key, j]) => [j, key]));
+  let unseen = OTHER;
+  while (index.has(unseen)) unseen += ' ';
+  const out: Record<string, number> = {};
+  for (const [code, rows] of codes) {
+    const key = keys.get(code) ?? unseen;
+    out[key] = (out[key] ?? 0) + rows;
+  }
+  return out;
 }
 
 /**

@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import type { ColumnBatch, ColumnInfo, ColumnRequest } from '../io/columns.js';
 import { numberColumn, textColumn } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
+import { categoryOf } from '../io/levels.js';
 import { UserError } from '../util/errors.js';
 import { silentProgress, type Progress } from '../util/progress.js';
 import { DEFAULT_TOP, type BooleanFeature, type CategoricalFeature, type FeatureSpec, type NumericFeature } from './spec.js';
 import {
   booleanValues,
-  categoryOf,
   idReading,
   modelValue,
   OTHER,

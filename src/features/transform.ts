@@ -2,8 +2,10 @@
  * The fitted feature transform and its application: a column batch becomes a FeatureBlock
  * (row-major Float32Array) with exactly the statistics learned at training time.
  */
-import type { ColumnBatch, ColumnInfo, ColumnRequest, TextColumn } from '../io/columns.js';
+import { createHash } from 'node:crypto';
+import type { ColumnBatch, ColumnInfo, ColumnRequest, LevelCoding } from '../io/columns.js';
 import { fitsInt64, numberColumn, textColumn } from '../io/columns.js';
+import { levelCodes, levelIndex } from '../io/levels.js';
 import { parseBool } from '../io/number-text.js';
 import { UserError } from '../util/errors.js';
 
@@ -79,7 +81,6 @@ export interface FeatureBlock {
 }
 
 export const OTHER = '(other)';
-export const MISSING = '(missing)';
 
 /** The FeatureBlock column names of fitted features: one per numeric or boolean, one per kept level (and "(other)") of a categorical. */
 export function outputNames(features: FittedFeature[]): string[] {
@@ -182,28 +183,49 @@ function positiveValues(batch: ColumnBatch, name: string, positive: string): Flo
   return Float64Array.from(text, (v) => (v === null ? NaN : v.trim() === target ? 1 : 0));
 }
 
-/** A whole number written with a zero fraction: "3.0", "-12.00" (also the audience profiles' SQL pattern, RE2 syntax alike). */
-export const ZERO_FRACTION = /^(-?\d+)\.0+$/;
-
-/**
- * The level a categorical cell counts under: its text, a whole number's without its zero
- * fraction ("3.0" is "3": pandas writes an integer code column that has nulls as floats, and
- * a DOUBLE column reads back as "3.0"), or "(missing)" for null. Leading zeros stay ("01" is
- * a code, not 1).
- */
-export function categoryOf(v: string | null): string {
-  return v === null ? MISSING : v.replace(ZERO_FRACTION, '$1');
+/** The index an unseen categorical value takes: "(other)"'s, or past the levels (a row of zeros). */
+export function unseenIndex(f: FittedCategorical): number {
+  return f.levels.length + (f.other ? 0 : 1);
 }
 
-/** A fitted feature's levels by index, keyed as categoryOf keys cells (levels stored by older versions as "3.0" included). */
-export function levelIndex(levels: string[]): Map<string, number> {
-  return new Map(levels.map((l, j) => [categoryOf(l), j]));
+const codings = new WeakMap<FittedCategorical, LevelCoding>();
+
+/**
+ * How a scoring read codes a categorical feature's cells (io/levels.ts): its levels' keys and
+ * indices, unseenIndex for the rest, under a batch key of its own (the feature's name and a
+ * digest of its levels: two models' codings of one column differ).
+ */
+export function levelCoding(f: FittedCategorical): LevelCoding {
+  let coding = codings.get(f);
+  if (!coding) {
+    const index = levelIndex(f.levels);
+    const digest = createHash('sha256').update(JSON.stringify([f.levels, f.other])).digest('hex').slice(0, 16);
+    coding = { key: `\u0000levels\u0000${f.name}\u0000${digest}`, keys: [...index.keys()], codes: [...index.values()], unseen: unseenIndex(f) };
+    codings.set(f, coding);
+  }
+  return coding;
+}
+
+/** The columns a scoring read asks for: columnRequest's, each categorical feature as its level codes (levelCoding). */
+export function scoringRequest(t: FittedTransform): ColumnRequest[] {
+  const byName = new Map(t.features.map((f) => [f.name, f]));
+  return columnRequest(t).map((r) => {
+    const f = byName.get(r.name);
+    return f?.kind === 'categorical' ? { name: r.name, as: 'level' as const, levels: levelCoding(f) } : r;
+  });
 }
 
 function invalidError(batch: ColumnBatch, column: string, row: number, value: unknown, expected: string): UserError {
   return new UserError(
     `${batch.source}: column "${column}", data row ${batch.offset + row + 1} holds ${String(value)}, expected ${expected} (onInvalid is "error"; set it to "impute" to fill such values)`,
   );
+}
+
+/** A categorical feature's level codes in a batch: as the read coded them (scoringRequest), else from its text. */
+export function levelColumn(batch: ColumnBatch, f: FittedCategorical): Float64Array {
+  const coding = levelCoding(f);
+  const coded = batch.columns.get(coding.key);
+  return coded instanceof Float64Array ? coded : levelCodes(textColumn(batch, f.name), coding);
 }
 
 /**
@@ -252,15 +274,10 @@ export function transform(t: FittedTransform, batch: ColumnBatch): FeatureBlock 
       }
       c += 1;
     } else {
-      const text: TextColumn = textColumn(batch, f.name);
-      const index = levelIndex(f.levels);
       const width = f.levels.length + (f.other ? 1 : 0);
-      for (let i = 0; i < rows; i++) {
-        const j = index.get(categoryOf(text[i]));
-        // Unseen values go to "(other)" if the fit had one; otherwise the row is all zeros.
-        const k = j ?? (f.other ? f.levels.length : -1);
-        if (k >= 0) data[i * cols + c + k] = 1;
-      }
+      // Unseen values go to "(other)" if the fit had one; otherwise the row is all zeros (a code past the width).
+      const codes = levelColumn(batch, f);
+      for (let i = 0; i < rows; i++) if (codes[i] < width) data[i * cols + c + codes[i]] = 1;
       c += width;
     }
   }

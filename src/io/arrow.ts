@@ -20,6 +20,8 @@ import {
 } from 'apache-arrow';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnKind, ColumnRequest } from './columns.js';
+import { batchKey } from './columns.js';
+import { levelCodes } from './levels.js';
 
 /**
  * A buffer whose start is 8-byte aligned (copied when it is not): typed arrays of 64-bit values
@@ -130,7 +132,7 @@ export async function* readArrowBatches(
         for (const req of request) {
           const vector = recordBatch.getChild(req.name);
           if (!vector) throw new UserError(`${file}: no column "${req.name}" in a record batch`);
-          columns.set(req.name, convert(vector, start, rows, req, file, offset));
+          columns.set(batchKey(req), convert(vector, start, rows, req, file, offset));
         }
         yield { source: file, offset, first: offset, rows, columns };
         start += rows;
@@ -183,5 +185,5 @@ function convert(vector: Vector, start: number, rows: number, req: ColumnRequest
     const v = cell(vector, start + i, scale, binary);
     out[i] = v === null ? null : String(v);
   }
-  return out;
+  return req.as === 'level' ? levelCodes(out, req.levels!) : out;
 }

@@ -1,11 +1,29 @@
 /** Column batches: what readers produce and features/ consumes. */
 
-/** How a reader hands a column over: numbers (NaN = null), text (null = null), or 64-bit integers (ids; no nulls). */
-export type ReadAs = 'number' | 'text' | 'bigint';
+/**
+ * How a reader hands a column over: numbers (NaN = null), text (null = null), 64-bit integers
+ * (ids; no nulls), or a categorical's level codes (`levels`: numbers, each cell's level index).
+ */
+export type ReadAs = 'number' | 'text' | 'bigint' | 'level';
+
+/**
+ * A categorical feature's levels as a read turns cells into codes: the cell's text keyed as
+ * features/transform.ts categoryOf keys it ("3.0" is "3", null is "(missing)"), its code where
+ * the key is in `keys`, else `unseen`. The codes are those transform() gives the same cells.
+ */
+export interface LevelCoding {
+  /** The batch column the codes go to (a column can be read both as text and as codes). */
+  key: string;
+  keys: string[];
+  codes: number[];
+  unseen: number;
+}
 
 export interface ColumnRequest {
   name: string;
   as: ReadAs;
+  /** With `as: 'level'`: how cells become codes. */
+  levels?: LevelCoding;
   /** For this column, text that is not a number is a missing value (overrides the read's badNumbers). */
   textNotNumber?: 'missing';
   /** The decimal mark of numbers written as text, when a feature spec names it (else the file's values decide). */
@@ -50,6 +68,11 @@ export interface ColumnBatch {
   columns: Map<string, ColumnData>;
   /** Rows (index within the batch) whose text value could not be read as a number; they hold NaN. */
   rejects?: Array<{ row: number; column: string; value: string }>;
+}
+
+/** The key of a request's column in a batch: its name, or a level-coded read's own key. */
+export function batchKey(r: ColumnRequest): string {
+  return r.levels?.key ?? r.name;
 }
 
 /** A batch column read as numbers. @throws Error when it was read otherwise (a bug). */

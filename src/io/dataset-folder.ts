@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
+import { batchKey } from './columns.js';
+import { levelCodes } from './levels.js';
 import { parseNumberText } from './number-text.js';
 import type { Table } from './table.js';
 
@@ -73,8 +75,8 @@ export function withPartitions(table: Table, partitions: Array<[string, string |
     async *read(request, options) {
       const own = request.filter((r) => !values.has(r.name));
       for await (const batch of table.read(own, options)) {
-        for (const r of request) if (values.has(r.name)) batch.columns.set(r.name, constant(values.get(r.name)!, r, batch, table.path));
-        yield { ...batch, columns: new Map(request.map((r) => [r.name, batch.columns.get(r.name)!])) };
+        for (const r of request) if (values.has(r.name)) batch.columns.set(batchKey(r), constant(values.get(r.name)!, r, batch, table.path));
+        yield { ...batch, columns: new Map(request.map((r) => [batchKey(r), batch.columns.get(batchKey(r))!])) };
       }
     },
   };
@@ -83,6 +85,7 @@ export function withPartitions(table: Table, partitions: Array<[string, string |
 /** A partition value repeated for every row of the batch, in the form asked for. */
 function constant(value: string | null, r: ColumnRequest, batch: ColumnBatch, file: string): ColumnData {
   if (r.as === 'text') return new Array<string | null>(batch.rows).fill(value);
+  if (r.as === 'level') return new Float64Array(batch.rows).fill(levelCodes([value], r.levels!)[0]);
   if (r.as === 'number') {
     const v = parseNumberText(value, r.decimalMark === ',');
     if (v === undefined && r.textNotNumber !== 'missing') throw new UserError(`${file}: partition "${r.name}" is ${JSON.stringify(value)}, expected a number`);

@@ -9,7 +9,8 @@ import { chunkNumbers, isValid } from './vectors.js';
 import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
-import { firstNameTwins, fitsInt64, kindOfType } from './columns.js';
+import { batchKey, firstNameTwins, fitsInt64, kindOfType } from './columns.js';
+import { levelCodeSql, levelParams } from './levels.js';
 import { checkCsvLayout, csvReadError, csvScanOptions, csvTextOptions, MixedLineEnds, type CsvLayout } from './csv-layout.js';
 import { formatOf, type Format } from './file-kind.js';
 import { inspectText, needsCopy, normalizedCopy, type TextEncoding } from './text-normalize.js';
@@ -314,7 +315,7 @@ async function* checkedRead(
     }
   }
   const asText = (name: string) => textNumbers.has(name) || textIntegers.has(name) || textBooleans.has(name);
-  const asRead = request.map((r) => (asText(r.name) ? { name: r.name, as: 'text' as const } : r));
+  const asRead = request.map((r) => (asText(r.name) && r.as !== 'level' ? { name: r.name, as: 'text' as const } : r));
   for await (const batch of read(asRead)) {
     for (const [name, decimalComma] of textNumbers) {
       const text = batch.columns.get(name) as (string | null)[];
@@ -373,24 +374,30 @@ function integers(text: (string | null)[], file: string, column: string, offset:
 /** Reads through DuckDB; `scan` is the table function with the file as $1 (read_parquet, or read_csv with its options). */
 async function* readDuck(table: Table, scan: string, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  const params: unknown[] = [table.readPath ?? table.path];
   const select = request.map((r, i) => {
+    if (r.as === 'level') {
+      const coding = r.levels!;
+      if (coding.keys.length === 0) return `CAST(${coding.unseen} AS DOUBLE) AS c${i}`;
+      params.push(...levelParams(coding));
+      return `CAST(${levelCodeSql(`CAST(${ident(r.name)} AS VARCHAR)`, params.length - 2)} AS DOUBLE) AS c${i}`;
+    }
     const cast = r.as === 'number' ? 'DOUBLE' : r.as === 'bigint' ? 'BIGINT' : 'VARCHAR';
     return `CAST(${ident(r.name)} AS ${cast}) AS c${i}`;
   });
-  const params: Array<string | number> = [table.readPath ?? table.path];
   const range = options.range;
   let sql: string;
   if (table.format === 'parquet') {
     // file_row_number filters prune whole row groups, so a shard reads only its own.
     sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, binary_as_string = true, hive_partitioning = false, file_row_number = true)`;
     if (range) {
-      sql += ' WHERE file_row_number >= $2 AND file_row_number < $3';
+      sql += ` WHERE file_row_number >= $${params.length + 1} AND file_row_number < $${params.length + 2}`;
       params.push(range.start, range.end);
     }
   } else {
     sql = `SELECT ${select.join(', ') || '1'} FROM ${scan}`;
     if (range) {
-      sql += ' OFFSET $2';
+      sql += ` OFFSET $${params.length + 1}`;
       params.push(range.start);
     }
   }
@@ -406,7 +413,7 @@ async function* readDuck(table: Table, scan: string, request: ColumnRequest[], o
   try {
     let result;
     try {
-      result = await con.stream(sql, params);
+      result = await con.stream(sql, params as never);
     } catch (err) {
       throw readError(table, offset, err);
     }
@@ -464,7 +471,7 @@ class BatchBuilder {
     private readonly offset: number,
   ) {
     this.cols = request.map((r) =>
-      r.as === 'number' ? new Float64Array(capacity) : r.as === 'bigint' ? new BigInt64Array(capacity) : new Array<string | null>(capacity),
+      r.as === 'number' || r.as === 'level' ? new Float64Array(capacity) : r.as === 'bigint' ? new BigInt64Array(capacity) : new Array<string | null>(capacity),
     );
   }
 
@@ -489,7 +496,7 @@ class BatchBuilder {
     const columns = new Map<string, ColumnData>();
     this.request.forEach((r, i) => {
       const col = this.cols[i];
-      columns.set(r.name, col instanceof Float64Array || col instanceof BigInt64Array ? col.subarray(0, this.rows) : col.slice(0, this.rows));
+      columns.set(batchKey(r), col instanceof Float64Array || col instanceof BigInt64Array ? col.subarray(0, this.rows) : col.slice(0, this.rows));
     });
     return { source: this.source, offset: this.offset, first: this.offset, rows: this.rows, columns };
   }

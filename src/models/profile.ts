@@ -5,8 +5,9 @@
  */
 import { fmtCount } from '../util/progress.js';
 import type { ColumnBatch } from '../io/columns.js';
-import { numberColumn, textColumn } from '../io/columns.js';
-import { booleanValues, categoryOf, levelIndex, modelValue, OTHER, type FittedTransform } from '../features/transform.js';
+import { numberColumn } from '../io/columns.js';
+import { booleanValues, levelColumn, modelValue, OTHER, type FittedCategorical, type FittedTransform } from '../features/transform.js';
+import { levelIndex } from '../io/levels.js';
 
 export interface ProfileEntry {
   /** Feature name, or `feature=level` for a category level. */
@@ -49,7 +50,7 @@ export class GroupProfiler {
   private rows = 0;
   private readonly numeric: NumericAcc[] = [];
   private readonly boolean: Array<{ name: string; ones: Float64Array; valid: Float64Array }> = [];
-  private readonly categorical: Array<{ name: string; levels: Map<string, number>; counts: Float64Array[] }> = [];
+  private readonly categorical: Array<{ name: string; feature: FittedCategorical; levels: Map<string, number>; counts: Float64Array[] }> = [];
 
   constructor(
     t: FittedTransform,
@@ -63,7 +64,7 @@ export class GroupProfiler {
       else {
         const levels = levelIndex(f.levels);
         const width = f.levels.length + 1; // + (other)
-        this.categorical.push({ name: f.name, levels, counts: Array.from({ length: width }, z) });
+        this.categorical.push({ name: f.name, feature: f, levels, counts: Array.from({ length: width }, z) });
       }
     }
   }
@@ -99,10 +100,10 @@ export class GroupProfiler {
       }
     }
     for (const acc of this.categorical) {
-      const col = textColumn(batch, acc.name);
+      const codes = levelColumn(batch, acc.feature);
       const other = acc.counts.length - 1;
       for (let i = 0; i < batch.rows; i++) {
-        const level = acc.levels.get(categoryOf(col[i])) ?? other;
+        const level = Math.min(codes[i], other); // unseen: "(other)"'s slot
         if (labels[i] >= 0) acc.counts[level][labels[i]]++;
         acc.counts[level][pop]++;
       }

@@ -12,9 +12,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { backendName, initBackend } from '../compute/backend.js';
-import { columnRequest, idsOf, transform } from '../features/transform.js';
+import { idsOf, scoringRequest, transform } from '../features/transform.js';
 import { ONNX_ENGINE, onnxProvider } from '../models/onnx/session.js';
 import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
+import { batchKey } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { warn } from '../util/warn.js';
 import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
@@ -143,13 +144,13 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
   const id = idColumn(models);
   const request: ColumnRequest[] = id.request ? [id.request] : [];
   for (const m of models) {
-    for (const r of columnRequest(m.transform)) {
+    for (const r of scoringRequest(m.transform)) {
       if (!data.columns.some((c) => c.name === r.name)) {
         throw new UserError(
           `model ${m.manifest.name}@${m.manifest.version} reads column "${r.name}", which ${data.tables[0].path} does not have (columns: ${data.columns.map((c) => c.name).join(', ')})`,
         );
       }
-      if (!request.some((q) => q.name === r.name)) request.push(r);
+      if (!request.some((q) => batchKey(q) === batchKey(r))) request.push(r);
     }
   }
   // Input columns asked for (--keep) and those the audiences read (attributes, identifiers) are carried into the scores.
@@ -164,7 +165,7 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
     if (name === id.output.name || carried.some((c) => c.name === name)) continue;
     const numeric = col.kind === 'numeric' || col.kind === 'boolean';
     carried.push({ name, type: numeric ? 'DOUBLE' : 'VARCHAR' });
-    if (!request.some((q) => q.name === name)) request.push({ name, as: numeric ? 'number' : 'text' });
+    if (!request.some((q) => q.name === name && q.as !== 'level')) request.push({ name, as: numeric ? 'number' : 'text' });
   }
   const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs), ...carried];
   const ranked = models.flatMap((m) => m.ranked ?? []);
@@ -184,14 +185,18 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
   }
   if (audiences) checkModelReferences(audiences, models, [...columns, ...rankedColumns(ranked)].map((c) => c.name));
   if (!(maxRejects >= 0)) throw new UserError(`the limit of rejected rows must be 0 or more, got ${maxRejects}`);
+  // The first model's features as it reads them; categoricals as their level codes.
+  const first = models[0].transform;
   const profiled = audiences
-    ? columnRequest(models[0].transform).map((r) => ({ request: r, column: { name: `${PROFILED_PREFIX}${r.name}`, type: r.as === 'text' ? ('VARCHAR' as const) : r.as === 'bigint' ? ('BIGINT' as const) : ('DOUBLE' as const) } }))
+    ? scoringRequest(first)
+        .filter((r) => r.name !== first.id.column)
+        .map((r) => ({ request: r, column: { name: `${PROFILED_PREFIX}${r.name}`, type: r.as === 'level' ? ('INTEGER' as const) : r.as === 'text' ? ('VARCHAR' as const) : ('DOUBLE' as const) } }))
     : [];
   // Sensitive columns of the models, when the file has them: staged for each audience's selection by group.
   const grouped: ScorePlan<M>['grouped'] = [];
   const sensitive = audiences ? [...new Set(models.flatMap((m) => (Array.isArray(m.manifest.params.sensitive) ? (m.manifest.params.sensitive as string[]) : [])))] : [];
   for (const attribute of sensitive.filter((c) => data.columns.some((col) => col.name === c))) {
-    const read = request.find((q) => q.name === attribute) ?? { name: attribute, as: 'text' as const };
+    const read = request.find((q) => q.name === attribute && q.as !== 'level') ?? { name: attribute, as: 'text' as const };
     if (!request.includes(read)) request.push(read);
     grouped.push({ attribute, request: read, column: { name: `${PROFILED_PREFIX}group_${attribute}`, type: read.as === 'text' ? 'VARCHAR' : read.as === 'bigint' ? 'BIGINT' : 'DOUBLE' } });
   }
@@ -292,7 +297,7 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
         Object.assign(out, scored.outputs);
       }
       for (const c of plan.carried) out[c.name] = batch.columns.get(c.name) as OutputData;
-      for (const p of [...plan.profiled, ...plan.grouped]) out[p.column.name] = batch.columns.get(p.request.name) as OutputData;
+      for (const p of [...plan.profiled, ...plan.grouped]) out[p.column.name] = batch.columns.get(batchKey(p.request)) as OutputData;
       await writer.write(batch.rows, out);
       rows += batch.rows;
       opts.onRows?.(batch.rows);

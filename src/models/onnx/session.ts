@@ -3,20 +3,20 @@
  * provider (MLAS kernels; one session per model; intra-op threads = the cores on the main
  * thread, 1 in a shard pool's worker thread, where the pool's lanes already use the cores),
  * fed the raw feature columns of a batch as the readers give them: numeric columns handed
- * over as their Float64Array (no per-value JavaScript), booleans as 1/0/NaN, categorical text
- * as categoryOf writes it.
+ * over as their Float64Array (no per-value JavaScript), booleans as 1/0/NaN, categoricals as
+ * their level codes (the read's, features/transform.ts scoringRequest, or from their text).
  */
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { backendName } from '../../compute/backend.js';
 import type { ColumnBatch } from '../../io/columns.js';
-import { numberColumn, textColumn } from '../../io/columns.js';
+import { numberColumn } from '../../io/columns.js';
 import type { OutputData } from '../../io/writer.js';
-import { booleanValues, categoryOf, levelIndex, transform, type FittedTransform } from '../../features/transform.js';
+import { booleanValues, levelColumn, transform, type FittedCategorical, type FittedTransform } from '../../features/transform.js';
 import type { Manifest, Weight } from '../registry.js';
 import { scoringGraph, type KindGraph } from './model-graphs.js';
-import { featureInputs, unseenIndex, type FeatureInput } from './transform-graph.js';
+import { featureInputs, type FeatureInput } from './transform-graph.js';
 
 /** The engine a process scores with, for `audience info` and manifests (its provider: onnxProvider). */
 export const ONNX_ENGINE = { engine: 'onnxruntime-node', version: ort.env.versions.node ?? 'unknown' } as const;
@@ -42,14 +42,11 @@ export function onnxProvider(): OnnxProvider {
  */
 export const SMALL_BATCH_ROWS = 16;
 
-/** Distinct cell texts of a categorical column remembered with their level index (then forgotten and begun again). */
-const MAX_SEEN = 100_000;
-
 /** One model's graph in an ORT session. */
 export class OnnxScorer {
   private readonly inputs: FeatureInput[];
 
-  private readonly levels: Map<string, { index: Map<string, number>; unseen: number; seen: Map<string | null, number> }>;
+  private readonly categorical: Map<string, FittedCategorical>;
 
   private small: Promise<ort.InferenceSession> | undefined;
 
@@ -64,7 +61,7 @@ export class OnnxScorer {
     private readonly buildSmall: () => Uint8Array,
   ) {
     this.inputs = featureInputs(transform, false);
-    this.levels = new Map(transform.features.flatMap((f) => (f.kind === 'categorical' ? [[f.name, { index: levelIndex(f.levels), unseen: unseenIndex(f), seen: new Map<string | null, number>() }]] : [])));
+    this.categorical = new Map(transform.features.flatMap((f) => (f.kind === 'categorical' ? [[f.name, f]] : [])));
   }
 
   /**
@@ -129,20 +126,8 @@ export class OnnxScorer {
 
   /** A feature's column as the graph's input tensor: numbers handed over as they are, text as level indices. */
   private feed(batch: ColumnBatch, input: FeatureInput, n: number): ort.Tensor {
-    if (input.kind === 'categorical') {
-      const { index, unseen, seen } = this.levels.get(input.name)!;
-      const text = textColumn(batch, input.name);
-      const idx = new Int32Array(n);
-      // Each distinct cell text is mapped once (categoryOf's pattern costs more than a lookup).
-      if (seen.size > MAX_SEEN) seen.clear();
-      for (let i = 0; i < n; i++) {
-        const cell = text[i];
-        let j = seen.get(cell);
-        if (j === undefined) seen.set(cell, (j = index.get(categoryOf(cell)) ?? unseen));
-        idx[i] = j;
-      }
-      return new ort.Tensor('int32', idx, [n]);
-    }
+    const f = this.categorical.get(input.name);
+    if (f) return new ort.Tensor('int32', new Int32Array(levelColumn(batch, f)), [n]);
     return new ort.Tensor('float64', input.kind === 'boolean' ? booleanValues(batch, input.name) : numberColumn(batch, input.name), [n]);
   }
 }

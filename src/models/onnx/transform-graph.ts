@@ -10,7 +10,8 @@
  * categorical (a null as "(missing)", a whole number without its zero fraction: categoryOf) in
  * an exported graph, the level's index in the engine's own (computed as transform() does).
  */
-import { levelIndex, MAX_MAGNITUDE, modelValue, validRange, type FittedCategorical, type FittedNumeric, type FittedTransform } from '../../features/transform.js';
+import { MAX_MAGNITUDE, modelValue, unseenIndex, validRange, type FittedNumeric, type FittedTransform } from '../../features/transform.js';
+import { levelIndex } from '../../io/levels.js';
 import type { GraphBuilder } from './graph.js';
 
 /** The graph input a feature is fed through, and its element type. */
@@ -111,11 +112,6 @@ export function transformNodes(g: GraphBuilder, t: FittedTransform, text = true,
   const counts = invalid.map((b) => g.node('ReduceSum', [g.node('Cast', [b], { to: 6 })], { keepdims: 0 }));
   const sum = counts.length === 0 ? g.scalar('int32', 0) : counts.reduce((a, b) => g.node('Add', [a, b]));
   return { xT, columns, imputed: g.node('Cast', [sum], { to: 7 }), categorical };
-}
-
-/** The index an unseen categorical value takes: "(other)"'s, or past the levels (a row of zeros). */
-export function unseenIndex(f: FittedCategorical): number {
-  return f.levels.length + (f.other ? 0 : 1);
 }
 
 /**
