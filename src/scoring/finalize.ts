@@ -271,6 +271,9 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
 /** Scored rows whose id repeats an earlier row's, compared by value (0 when ids are row numbers); missing ids are not counted. */
 async function countDuplicateIds(con: DuckDBConnection, input: FinalizeInput): Promise<number> {
   if (!input.hasIds || input.parts.length === 0) return 0;
-  const r = await con.runAndReadAll(`SELECT count(k) - count(DISTINCT k) FROM (SELECT ${idKey(input)} AS k FROM read_parquet($1))`, [listValue(input.parts.map((p) => p.path))]);
+  // Integer ids repeat exactly when their decimal texts (idKey) do: counted as integers, not cast to text.
+  const integer = input.columns.find((c) => c.name === input.idColumn)!.type === 'BIGINT';
+  const key = integer ? ident(input.idColumn) : idKey(input);
+  const r = await con.runAndReadAll(`SELECT count(k) - count(DISTINCT k) FROM (SELECT ${key} AS k FROM read_parquet($1))`, [listValue(input.parts.map((p) => p.path))]);
   return Number(r.getRows()[0][0]);
 }
