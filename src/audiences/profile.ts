@@ -26,48 +26,72 @@ export interface ProfileSource {
   profiled: Array<{ column: OutputColumn; request: ColumnRequest }>;
 }
 
-/** Totals of the rows of `from` (the table, or the table joined with an audience's status table). */
-async function totals(src: ProfileSource, transform: FittedTransform, from: string): Promise<{ rows: number; totals: ProfileTotals }> {
+type SlotTotals = { rows: number; totals: ProfileTotals };
+
+/**
+ * Totals of each audience's visitors (members and holdout: a row of its status table) and,
+ * last, of all scored rows, in one scan of the relation for the numbers and booleans and one
+ * per categorical: the totals are grouped by which audiences a row is in (a few combinations),
+ * and each slot adds up the combinations it covers (every total is a sum or a count).
+ */
+async function slotTotals(src: ProfileSource, transform: FittedTransform, statusTables: string[]): Promise<SlotTotals[]> {
   const staged = new Map(src.profiled.map((p) => [p.request.name, p.column]));
-  const exprs: string[] = ['count(*)'];
+  const from = `${src.relation} t${statusTables.map((s, k) => ` LEFT JOIN ${s} s${k} USING (__row)`).join('')}`;
+  const flags = statusTables.map((_, k) => `s${k}.status IS NOT NULL AS f${k}`);
+  const flagCols = statusTables.map((_, k) => `f${k}`);
+  const A = statusTables.length;
+  // Slot s < A: rows in audience s; slot A: every row. A grouped row's flags are its first A values.
+  const inSlot = (r: unknown[], s: number) => s === A || r[s] === true;
   const values: unknown[] = [...src.values];
   const words = () => {
     if (values.length === src.values.length) values.push(listValue([...TRUE]), listValue([...FALSE]));
   };
   const trueWords = `$${src.values.length + 1}`;
   const falseWords = `$${src.values.length + 2}`;
+  // Per row: each numeric feature's valid value (v, else NULL) and then its model value (m); each boolean's 1/0 (b).
   const numeric: string[] = [];
   const boolean: string[] = [];
+  const perRow: string[] = [...flags];
+  const modelValues: string[] = [];
+  const aggregates = ['count(*)'];
   for (const f of transform.features) {
     const c = staged.get(f.name);
     if (!c) continue;
     const x = `t.${ident(c.name)}`;
     if (f.kind === 'numeric') {
-      const ok = `(isfinite(${x}) AND abs(${x}) <= ${MAX_MAGNITUDE}${f.log ? ` AND ${x} >= 0` : ''})`;
-      // greatest(): DuckDB evaluates the expression on every row, the filter only keeps the valid ones.
-      const m = f.log ? `ln(1 + greatest(${x}, 0))` : x;
-      exprs.push(`sum(${x}) FILTER (WHERE ${ok}), count(*) FILTER (WHERE ${ok}), sum(${m}) FILTER (WHERE ${ok}), sum(${m} * ${m}) FILTER (WHERE ${ok})`);
+      const [v, m] = [`v${numeric.length}`, `m${numeric.length}`];
+      perRow.push(`CASE WHEN isfinite(${x}) AND abs(${x}) <= ${MAX_MAGNITUDE}${f.log ? ` AND ${x} >= 0` : ''} THEN ${x} END AS ${v}`);
+      modelValues.push(`${f.log ? `ln(1 + ${v})` : v} AS ${m}`);
+      aggregates.push(`sum(${v})`, `count(${v})`, `sum(${m})`, `sum(${m} * ${m})`);
       numeric.push(f.name);
     } else if (f.kind === 'boolean') {
       if (c.type === 'VARCHAR') words();
-      const b = c.type === 'VARCHAR' ? `(CASE WHEN lower(${trimSql(x)}) = ANY(${trueWords}) THEN 1 WHEN lower(${trimSql(x)}) = ANY(${falseWords}) THEN 0 END)` : `(CASE WHEN ${x} IN (0, 1) THEN ${x} END)`;
-      exprs.push(`sum(${b}), count(${b})`);
+      const b = `b${boolean.length}`;
+      perRow.push(c.type === 'VARCHAR' ? `CASE WHEN lower(${trimSql(x)}) = ANY(${trueWords}) THEN 1 WHEN lower(${trimSql(x)}) = ANY(${falseWords}) THEN 0 END AS ${b}` : `CASE WHEN ${x} IN (0, 1) THEN ${x} END AS ${b}`);
+      aggregates.push(`sum(${b})`, `count(${b})`);
       boolean.push(f.name);
     }
   }
-  const row = (await src.con.runAndReadAll(`SELECT ${exprs.join(', ')} FROM ${from}`, values as never)).getRows()[0].map((v) => Number(v ?? 0));
-  const out: ProfileTotals = { numeric: {}, boolean: {}, categorical: {} };
-  let at = 1;
-  for (const name of numeric) out.numeric[name] = [row[at++], row[at++], row[at++], row[at++]];
-  for (const name of boolean) out.boolean[name] = [row[at++], row[at++]];
+  const rows = `(SELECT *${modelValues.map((m) => `, ${m}`).join('')} FROM (SELECT ${perRow.join(', ') || '1'} FROM ${from}))`;
+  const grouped = (await src.con.runAndReadAll(`SELECT ${[...flagCols, ...aggregates].join(', ')} FROM ${rows}${A ? ` GROUP BY ${flagCols.join(', ')}` : ''}`, values as never)).getRows();
+  const out: SlotTotals[] = [];
+  for (let s = 0; s <= A; s++) {
+    const sum = new Float64Array(aggregates.length);
+    for (const r of grouped) if (inSlot(r, s)) for (let j = 0; j < aggregates.length; j++) sum[j] += Number(r[A + j] ?? 0);
+    const totals: ProfileTotals = { numeric: {}, boolean: {}, categorical: {} };
+    let at = 1;
+    for (const name of numeric) totals.numeric[name] = [sum[at++], sum[at++], sum[at++], sum[at++]];
+    for (const name of boolean) totals.boolean[name] = [sum[at++], sum[at++]];
+    out.push({ rows: sum[0], totals });
+  }
   for (const f of transform.features) {
     const c = staged.get(f.name);
     if (!c || f.kind !== 'categorical') continue;
     // Staged as level codes (features/transform.ts levelCoding): each code counted under its level's key.
-    const r = await src.con.runAndReadAll(`SELECT t.${ident(c.name)} AS code, count(*) FROM ${from} GROUP BY code`, src.values as never);
-    out.categorical[f.name] = levelCounts(f, r.getRows().map(([code, n]) => [Number(code), Number(n)]));
+    const r = (await src.con.runAndReadAll(`SELECT ${[...flags, `t.${ident(c.name)} AS code`].join(', ')}, count(*) FROM ${from} GROUP BY ALL`, src.values as never)).getRows();
+    out.forEach((o, s) => (o.totals.categorical[f.name] = levelCounts(f, r.filter((v) => inSlot(v, s)).map((v) => [Number(v[A]), Number(v[A + 1])]))));
   }
-  return { rows: row[0], totals: out };
+  return out;
 }
 
 /** Rows per level key from rows per level code; the codes past the levels (unseen) under a key no level has, which GroupProfiler counts as other. */
@@ -89,15 +113,13 @@ function levelCounts(f: FittedCategorical, codes: Array<[code: number, rows: num
  * @returns one profile per status table, its 12 most distinguishing entries.
  */
 export async function profileAudiences(src: ProfileSource, transform: FittedTransform, statusTables: string[]): Promise<GroupProfile[]> {
-  const population = await totals(src, transform, `${src.relation} t`);
-  const out: GroupProfile[] = [];
-  for (const [a, status] of statusTables.entries()) {
+  const all = await slotTotals(src, transform, statusTables);
+  const population = all[statusTables.length];
+  return statusTables.map((_, a) => {
     const profiler = new GroupProfiler(transform, 1);
     profiler.setTotals(1, population.rows, population.totals);
-    const group = await totals(src, transform, `${status} JOIN ${src.relation} t USING (__row)`);
-    profiler.setTotals(0, group.rows, group.totals);
+    profiler.setTotals(0, all[a].rows, all[a].totals);
     const [profile] = profiler.result();
-    out.push({ ...profile, group: a, entries: profile.entries.slice(0, 12) });
-  }
-  return out;
+    return { ...profile, group: a, entries: profile.entries.slice(0, 12) };
+  });
 }
