@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAudiences } from '../src/audiences/definition.js';
 import { connect } from '../src/io/duckdb.js';
-import { canonicalId, canonicalIdSql } from '../src/io/ids.js';
+import { canonicalId, canonicalIdSql, idKeySql, keyOfIntegerIdSql } from '../src/io/ids.js';
 import { PartWriter } from '../src/io/writer.js';
 import { finalizeParts, type FinalizeInput } from '../src/scoring/finalize.js';
 import { AUDIENCES, COLUMNS, dumpOutput, fixtureRows, MODELS, PART_ROWS, RANKED, SUPPRESS_IDS } from './finalize-fixture.js';
@@ -103,6 +103,28 @@ describe('the DuckDB finalize', () => {
           expect(r.getRows().map((row) => row[0])).toEqual(xs.map(canonicalId));
         }),
         { numRuns: 50 },
+      );
+    } finally {
+      con.closeSync();
+    }
+  });
+
+  it('matches canonical keys to integer ids as their decimal texts would, without casting the ids (property)', async () => {
+    const con = await connect();
+    try {
+      const { listValue } = await import('@duckdb/node-api');
+      // DuckDB casts '0x1F' (31), '1_000', '1e3' (1000), '0b101' (5) and '5.5' (6) to integers: none of them is an integer's key.
+      const int = fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -20n, max: 20n }), fc.constantFrom(31n, 1000n));
+      const key = fc.oneof(int.map(String), fc.constantFrom('0', '-0', '007', '+5', '5.0', '1e3', '0x1F', '1_000', '0b101', '5.5', '9223372036854775808', '-9223372036854775809', '', 'x'), fc.string({ maxLength: 4 }));
+      await fc.assert(
+        fc.asyncProperty(fc.array(int, { minLength: 1, maxLength: 30 }), fc.array(key, { minLength: 1, maxLength: 30 }), async (ids, raw) => {
+          const keys = raw.map(canonicalId).filter((k): k is string => k !== null);
+          if (keys.length === 0) return;
+          const bind = [listValue(keys), listValue(ids.map(String))];
+          const run = async (where: string) => (await con.runAndReadAll(`WITH l AS (SELECT unnest($1::VARCHAR[]) AS key), t AS (SELECT CAST(unnest($2::VARCHAR[]) AS BIGINT) AS id) SELECT count(*) FROM l WHERE ${where}`, bind as never)).getRows()[0][0];
+          expect(await run(keyOfIntegerIdSql('key', 'SELECT id FROM t'))).toBe(await run(`key IN (SELECT ${idKeySql('id', false)} FROM t)`));
+        }),
+        { numRuns: 60 },
       );
     } finally {
       con.closeSync();

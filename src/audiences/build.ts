@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { ident } from '../io/duckdb.js';
-import { canonicalId, ID_MATCH_MIN_SHARE, matchText } from '../io/ids.js';
+import { canonicalId, ID_MATCH_MIN_SHARE, idKeySql, keyOfIntegerIdSql, matchText } from '../io/ids.js';
 import { openTable } from '../io/table.js';
 import { FileWriter, type OutputColumn } from '../io/writer.js';
 import type { ModelOutline } from '../models/model.js';
@@ -170,11 +170,13 @@ export async function readIdList(file: string): Promise<string[]> {
 /** What `buildAudiences` reads: the scored table and how its ids compare. */
 export interface AudienceSource {
   con: DuckDBConnection;
-  /** The temporary table of scored rows, with `__row` (output order) and `__key` (the id's canonical text). */
+  /** The temporary table of scored rows, with `__row` (output order). */
   table: string;
-  /** Its columns (model outputs, percentiles and ranks, carried inputs); `__row` and `__key` are not listed. */
+  /** Its columns (model outputs, percentiles and ranks, carried inputs); `__row` is not listed. */
   columns: OutputColumn[];
   idColumn: string;
+  /** Whether the ids are text (compared by their canonical text), else 64-bit integers. */
+  textIds: boolean;
   /** The output folder: audiences go to `audiences/<name>/`. */
   dir: string;
 }
@@ -291,7 +293,8 @@ async function suppressIds(src: AudienceSource, a: Audience, k: number, cand: st
   const list = `aud_list_${k}`;
   await con.run(`CREATE OR REPLACE TEMP TABLE ${list} AS SELECT unnest($1::VARCHAR[]) AS key`, [listValue(ids)]);
   const removed = (await con.run(`DELETE FROM ${cand} WHERE key IN (SELECT key FROM ${list})`)).rowsChanged;
-  const matched = await count(con, `SELECT count(*) FROM ${list} WHERE key IN (SELECT __key FROM ${table})`);
+  const scored = src.textIds ? `key IN (SELECT ${idKeySql(ident(idColumn), true)} FROM ${table})` : keyOfIntegerIdSql('key', `SELECT ${ident(idColumn)} FROM ${table}`);
+  const matched = await count(con, `SELECT count(*) FROM ${list} WHERE ${scored}`);
   if (matched < ID_MATCH_MIN_SHARE * ids.length) {
     warn(`audience "${a.name}": suppress.ids ${a.suppress.ids}: only ${matchText(matched, ids.length)} are scored visitors; check that the list holds the same ids as the "${idColumn}" column`);
   }
@@ -320,7 +323,8 @@ async function selectAudience(
   const where = new SqlParams();
   const rule = sqlOf(a.rule, where);
   const byExpr = by ? `CAST(${ident(by)} AS DOUBLE)` : 'NULL::DOUBLE';
-  await con.run(`CREATE OR REPLACE TEMP TABLE ${cand} AS SELECT __row, coalesce(__key, '') AS key, ${byExpr} AS cap_by FROM ${table} WHERE ${rule}`, where.values as never);
+  // Each candidate's key: the id compared by value (computed for the rule's rows only).
+  await con.run(`CREATE OR REPLACE TEMP TABLE ${cand} AS SELECT __row, coalesce(${idKeySql(ident(src.idColumn), src.textIds)}, '') AS key, ${byExpr} AS cap_by FROM ${table} WHERE ${rule}`, where.values as never);
   // Each removal's count is the rows its DELETE changed.
   const removedBy = async (sql: string, values: unknown[] = []) => (await con.run(sql, values as never)).rowsChanged;
   const byIds = a.suppress.ids ? await suppressIds(src, a, k, cand) : undefined;

@@ -59,3 +59,17 @@ export function canonicalIdSql(text: string): string {
   return `(CASE WHEN regexp_full_match(${text}, '${CANONICAL_DIGITS}') THEN ${text} WHEN ${t} = '' THEN NULL WHEN regexp_matches(${t}, '^\\+?-?\\d+(\\.0*)?$') THEN (CASE WHEN ${digits} = '-0' THEN '0' ELSE ${digits} END) ELSE ${t} END)`;
 }
 
+/** The SQL of an id's key, its value compared as canonicalId does: text (`text`) canonicalized, an integer as its decimal text. `column` is quoted SQL. */
+export function idKeySql(column: string, text: boolean): string {
+  return text ? canonicalIdSql(column) : `CAST(${column} AS VARCHAR)`;
+}
+
+/**
+ * Whether the canonical key `key` is the key of one of the integer ids `ids` (a subquery), as
+ * `key IN (their decimal texts)` is, without casting every id to text: a canonical key of an
+ * integer is plain digits without a leading zero, which read back to the same integer.
+ */
+export function keyOfIntegerIdSql(key: string, ids: string): string {
+  return `(regexp_full_match(${key}, '${CANONICAL_DIGITS}') AND TRY_CAST(${key} AS BIGINT) IN (${ids}))`;
+}
+

@@ -20,14 +20,14 @@ import type { AudienceSet } from '../audiences/definition.js';
 import { profileAudiences, type ProfileSource } from '../audiences/profile.js';
 import type { FittedTransform } from '../features/transform.js';
 import { connect, ident } from '../io/duckdb.js';
-import { canonicalIdSql } from '../io/ids.js';
+import { idKeySql } from '../io/ids.js';
 import type { OutputColumn, WrittenFile } from '../io/writer.js';
 import { BUCKET_FROM, type ModelOutline, type RankedOutput } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { shardName } from './output.js';
 
 /** Column names the finalize's table uses for itself; no output may take them. */
-export const RESERVED_COLUMNS = ['__row', '__key', 'file_row_number'];
+export const RESERVED_COLUMNS = ['__row', 'file_row_number'];
 
 /** The prefix of staged-only input columns (for audience profiles); no output may start with it. */
 export const PROFILED_PREFIX = '__in_';
@@ -85,10 +85,9 @@ export function rankedColumns(ranked: RankedOutput[]): OutputColumn[] {
   ]);
 }
 
-/** The SQL of an id's key, its value compared as `canonicalId` does: text ids canonicalized, integer ids as decimal text. */
-function idKey(input: FinalizeInput): string {
-  const id = input.columns.find((c) => c.name === input.idColumn)!;
-  return id.type === 'VARCHAR' ? canonicalIdSql(ident(id.name)) : `CAST(${ident(id.name)} AS VARCHAR)`;
+/** Whether the ids are text (else integers). */
+function textIds(input: FinalizeInput): boolean {
+  return input.columns.find((c) => c.name === input.idColumn)!.type === 'VARCHAR';
 }
 
 /** The staged parts as one relation with `__row`, reading `select` (a column list) from each; `bind` binds the paths. */
@@ -146,15 +145,15 @@ async function loadRanks(con: DuckDBConnection, input: FinalizeInput): Promise<v
 }
 
 /**
- * CREATE TEMP TABLE scored for the audiences: `__row`, `__key` (the id compared by value),
- * the columns they read (`needed`) and the ranked columns; nothing else of the staged parts.
+ * CREATE TEMP TABLE scored for the audiences: `__row`, the id, the columns they read
+ * (`needed`) and the ranked columns; nothing else of the staged parts.
  */
 async function loadScored(con: DuckDBConnection, input: FinalizeInput, needed: string[]): Promise<void> {
   const b = binder();
   const cols = [...new Set([input.idColumn, ...needed])].filter((c) => input.columns.some((x) => x.name === c));
   const union = partsUnion(input, cols.map(ident).join(', '), b.bind);
   const ranks = input.ranked.length ? ' JOIN ranks r USING (__row)' : '';
-  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*, ${idKey(input)} AS __key${ranks ? ', r.* EXCLUDE (__row)' : ''} FROM (${union}) u${ranks}`, b.values as never);
+  await con.run(`CREATE OR REPLACE TEMP TABLE scored AS SELECT u.*${ranks ? ', r.* EXCLUDE (__row)' : ''} FROM (${union}) u${ranks}`, b.values as never);
 }
 
 /**
@@ -222,7 +221,7 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
     const rankBase = new Map<string, number>();
     for (const r of input.ranked) if (r.rank) rankBase.set(r.rank, Number((await con.runAndReadAll(`SELECT count(${ident(r.rank)}) FROM ranks`)).getRows()[0][0]));
     const built = input.audiences
-      ? await buildAudiences({ con, table: 'scored', columns, idColumn: input.idColumn, dir: input.dir }, input.audiences.models, input.audiences.set, rankBase)
+      ? await buildAudiences({ con, table: 'scored', columns, idColumn: input.idColumn, textIds: textIds(input), dir: input.dir }, input.audiences.models, input.audiences.set, rankBase)
       : undefined;
     tick('audiences');
     const files = await writeParts(con, input, rankedColumns(input.ranked), built?.columns ?? [], built?.tables ?? []);
@@ -271,9 +270,8 @@ export async function finalizeParts(input: FinalizeInput): Promise<FinalizeResul
 /** Scored rows whose id repeats an earlier row's, compared by value (0 when ids are row numbers); missing ids are not counted. */
 async function countDuplicateIds(con: DuckDBConnection, input: FinalizeInput): Promise<number> {
   if (!input.hasIds || input.parts.length === 0) return 0;
-  // Integer ids repeat exactly when their decimal texts (idKey) do: counted as integers, not cast to text.
-  const integer = input.columns.find((c) => c.name === input.idColumn)!.type === 'BIGINT';
-  const key = integer ? ident(input.idColumn) : idKey(input);
+  // Integer ids repeat exactly when their decimal texts (their keys) do: counted as integers, not cast to text.
+  const key = textIds(input) ? idKeySql(ident(input.idColumn), true) : ident(input.idColumn);
   const r = await con.runAndReadAll(`SELECT count(k) - count(DISTINCT k) FROM (SELECT ${key} AS k FROM read_parquet($1))`, [listValue(input.parts.map((p) => p.path))]);
   return Number(r.getRows()[0][0]);
 }
