@@ -136,3 +136,68 @@ it('scoring a file without a column a model reads names the model, the column an
   model.dispose();
   expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
 });
+
+it('scores two models that read one column differently (numbers for one, categories for the other) as each alone', async () => {
+  await initBackend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-two-reads-'));
+  fs.writeFileSync(path.join(dir, 'v.csv'), `id,zip,x\n${Array.from({ length: 60 }, (_, i) => `${i},${(i * 7) % 5},${i % 4}`).join('\n')}\n`);
+  const data = await openDataset([path.join(dir, 'v.csv')]);
+  const store = new ModelStore(path.join(dir, 'models'));
+  (await trainKMeans(data, await fitTransform(data, parseSpec({ id: 'id', numeric: ['zip', 'x'] })), store, { k: 2, name: 'num', nInit: 1 })).model.dispose();
+  (await trainKMeans(data, await fitTransform(data, parseSpec({ id: 'id', numeric: ['x'], categorical: ['zip'] })), store, { k: 3, name: 'cat', nInit: 1 })).model.dispose();
+  const segments = async (names: string[], out: string) => {
+    const models = await Promise.all(names.map((n) => loadScoringModel(store, n)));
+    const m = await scoreDataset(data, models, { output: path.join(dir, out) });
+    for (const model of models) model.dispose();
+    const cols: Record<string, number[]> = {};
+    for (const f of m.files) {
+      for await (const b of (await openTable(path.join(dir, out, f.path))).read(names.map((n) => ({ name: `${n}_segment`, as: 'number' as const })))) {
+        for (const n of names) (cols[n] ??= []).push(...(b.columns.get(`${n}_segment`) as Float64Array));
+      }
+    }
+    return cols;
+  };
+  const both = await segments(['num', 'cat'], 'both');
+  expect(both.num).toEqual((await segments(['num'], 'num')).num);
+  expect(both.cat).toEqual((await segments(['cat'], 'cat')).cat);
+  expect(new Set(both.cat).size).toBeGreaterThan(1);
+});
+
+it('carries a Parquet column read by DuckDB as the part is written to the rows it belongs to, rejected rows left out, as a CSV of the same rows', async () => {
+  await initBackend();
+  const { connect } = await import('../src/io/duckdb.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-sourced-'));
+  const lines = Array.from({ length: 5000 }, (_, i) => `${10_000 - i},${[3, 4, 2100, 4999].includes(i) ? 'oops' : i % 7},${i % 3},${i % 5 === 0 ? '' : `"note ${i} ""q"", é"`},${i % 4 === 0 ? 'NaN' : i / 2}`);
+  fs.writeFileSync(path.join(dir, 'v.csv'), `id,x,y,note,amount\n${lines.join('\n')}\n`);
+  fs.writeFileSync(path.join(dir, 'train.csv'), `id,x,y\n${Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${i % 3}`).join('\n')}\n`);
+  const con = await connect();
+  // x as text in Parquet too (rejects); row groups of 2,048 rows: three shards.
+  await con.run(`COPY (SELECT id, x, y, note, CAST(amount AS DOUBLE) AS amount FROM read_csv($1, all_varchar = true, header = true)) TO $2 (FORMAT parquet, ROW_GROUP_SIZE 2048)`, [path.join(dir, 'v.csv'), path.join(dir, 'v.parquet')]);
+  con.closeSync();
+  const train = await openDataset([path.join(dir, 'train.csv')]);
+  const store = new ModelStore(path.join(dir, 'models'));
+  (await trainKMeans(train, await fitTransform(train, parseSpec({ id: 'id', numeric: ['x', 'y'] })), store, { k: 2, name: 'seg', nInit: 1 })).model.dispose();
+  const model = await loadScoringModel(store, 'seg');
+  const run = async (file: string, out: string) => {
+    const m = await scoreDataset(await openDataset([path.join(dir, file)]), [model], { output: path.join(dir, out), shardRows: 2048, maxRejects: 10, keep: ['note', 'amount'] });
+    const rows: string[] = [];
+    for (const f of m.files) {
+      const req = [{ name: 'id', as: 'text' as const }, { name: 'seg_segment', as: 'text' as const }, { name: 'note', as: 'text' as const }, { name: 'amount', as: 'text' as const }];
+      for await (const b of (await openTable(path.join(dir, out, f.path))).read(req)) {
+        for (let i = 0; i < b.rows; i++) rows.push(req.map((r) => String((b.columns.get(r.name) as (string | null)[])[i])).join('|'));
+      }
+    }
+    return { m, rows };
+  };
+  const parquet = await run('v.parquet', 'p');
+  const csv = await run('v.csv', 'c');
+  model.dispose();
+  expect(parquet.m.shards).toBeGreaterThan(1);
+  expect(parquet.rows).toEqual(csv.rows);
+  // By hand: each kept row's note and amount are its own (a NaN amount stored as null, as the read gives it).
+  expect(parquet.m.rejected).toBe(4);
+  expect(parquet.rows.length).toBe(4996);
+  expect(parquet.rows[5]).toMatch(/^9993\|\d\|note 7 "q", é\|3\.5$/); // rows 3 and 4 rejected
+  expect(parquet.rows[0]).toMatch(/^10000\|\d\|null\|null$/);
+  expect(parquet.rows[2099]).toMatch(/^7898\|\d\|note 2102 "q", é\|1051\.0$/); // and row 2100
+});

@@ -17,6 +17,7 @@ import { inspectText, needsCopy, normalizedCopy, type TextEncoding } from './tex
 import { decideDecimalMarks } from './decimal-mark.js';
 import { connect, duckMessage, ident, recoverFrom } from './duckdb.js';
 import { parseBool, parseNumberText } from './number-text.js';
+import { SOURCE_ROW, type OutputColumn, type SourcedColumns } from './writer.js';
 
 export type { Format } from './file-kind.js';
 
@@ -85,6 +86,8 @@ export const DEFAULT_BATCH_ROWS = 65_536;
  * dataset (dataset-folder.ts) for every format alike, not by DuckDB's hive detection.
  */
 const PARQUET_SCAN = 'read_parquet($1, binary_as_string = true, hive_partitioning = false)';
+/** PARQUET_SCAN with each row's `file_row_number` (0-based). */
+const PARQUET_ROWS = 'read_parquet($1, binary_as_string = true, hive_partitioning = false, file_row_number = true)';
 
 /**
  * Opens a Parquet, CSV or Arrow IPC file: its columns, row count and (Parquet) row groups.
@@ -371,6 +374,25 @@ function integers(text: (string | null)[], file: string, column: string, offset:
   return out;
 }
 
+/**
+ * Columns of a plain Parquet file (no partition values) as the part writer sources them
+ * (io/writer.ts SourcedColumns): rows [start, end) by their row number, each column cast as
+ * a read casts it (numbers as DOUBLE with NaN as NULL, as the writer stores a NaN; text as
+ * VARCHAR); undefined for other inputs, whose columns go through the read.
+ */
+export function sourcedColumns(table: Table, columns: OutputColumn[], range: { start: number; end: number }): SourcedColumns | undefined {
+  if (table.format !== 'parquet' || table.layout.partitions?.length || columns.length === 0) return undefined;
+  const cast = (c: OutputColumn) => {
+    const v = `CAST(${ident(c.name)} AS ${c.type})`;
+    return `${c.type === 'DOUBLE' ? `CASE WHEN isnan(${v}) THEN NULL ELSE ${v} END` : v} AS ${ident(c.name)}`;
+  };
+  return {
+    names: columns.map((c) => c.name),
+    relation: `SELECT file_row_number AS ${SOURCE_ROW}, ${columns.map(cast).join(', ')} FROM ${PARQUET_ROWS} WHERE file_row_number >= $2 AND file_row_number < $3`,
+    values: [table.readPath ?? table.path, range.start, range.end],
+  };
+}
+
 /** Reads through DuckDB; `scan` is the table function with the file as $1 (read_parquet, or read_csv with its options). */
 async function* readDuck(table: Table, scan: string, request: ColumnRequest[], options: ReadOptions = {}): AsyncGenerator<ColumnBatch> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
@@ -389,7 +411,7 @@ async function* readDuck(table: Table, scan: string, request: ColumnRequest[], o
   let sql: string;
   if (table.format === 'parquet') {
     // file_row_number filters prune whole row groups, so a shard reads only its own.
-    sql = `SELECT ${select.join(', ') || '1'} FROM read_parquet($1, binary_as_string = true, hive_partitioning = false, file_row_number = true)`;
+    sql = `SELECT ${select.join(', ') || '1'} FROM ${PARQUET_ROWS}`;
     if (range) {
       sql += ` WHERE file_row_number >= $${params.length + 1} AND file_row_number < $${params.length + 2}`;
       params.push(range.start, range.end);

@@ -28,6 +28,21 @@ export interface WrittenFile {
 
 export type OutputFormat = 'parquet' | 'csv';
 
+/** The column of a part's rows that joins them to their sourced columns: each row's row number in its input file. */
+export const SOURCE_ROW = '__src_row';
+
+/**
+ * Columns of a part that DuckDB reads from the input when the part is written, joined to the
+ * rows by their row number in the file (SOURCE_ROW, which the batches then carry instead), so
+ * their values never pass through JavaScript.
+ */
+export interface SourcedColumns {
+  names: string[];
+  /** SQL of a relation of SOURCE_ROW and those columns; its `$n` (from $1) bound by `values`. */
+  relation: string;
+  values: unknown[];
+}
+
 /**
  * Writes rows to numbered part files (`<prefix>-00000.parquet`, ...) of at most rowsPerFile
  * rows each, through DuckDB appenders; each part is whole under its final name or absent.
@@ -38,18 +53,22 @@ export class PartWriter {
   private rowsInPart = 0;
   private part = 0;
   private readonly chunk: DuckDBDataChunk;
+  /** The columns the batches fill: the schema's, less the sourced ones, with SOURCE_ROW when there are some. */
+  private readonly filled: OutputColumn[];
   readonly written: WrittenFile[] = [];
 
-  /** Files are `<dir>/<prefix>-00000.parquet`, `-00001`... */
+  /** Files are `<dir>/<prefix>-00000.parquet`, `-00001`...; `sourced` columns are read by DuckDB when each part is written. */
   constructor(
     private readonly dir: string,
     private readonly prefix: string,
     private readonly schema: OutputColumn[],
     private readonly rowsPerFile = 4_000_000,
     private readonly format: OutputFormat = 'parquet',
+    private readonly sourced?: SourcedColumns,
   ) {
     makeFolder(dir);
-    this.chunk = DuckDBDataChunk.create(schema.map((c) => DUCK_TYPES[c.type]));
+    this.filled = sourced ? [...schema.filter((c) => !sourced.names.includes(c.name)), { name: SOURCE_ROW, type: 'BIGINT' }] : schema;
+    this.chunk = DuckDBDataChunk.create(this.filled.map((c) => DUCK_TYPES[c.type]));
   }
 
   async write(rows: number, columns: Record<string, OutputData>): Promise<void> {
@@ -58,7 +77,7 @@ export class PartWriter {
       const n = Math.min(CHUNK, rows - start, this.rowsPerFile - this.rowsInPart);
       this.chunk.reset();
       this.chunk.rowCount = n;
-      this.schema.forEach((col, c) => {
+      this.filled.forEach((col, c) => {
         const data = columns[col.name];
         if (!data) throw new Error(`output column ${col.name} missing`);
         fillVector(this.chunk, c, data, start, n);
@@ -97,7 +116,7 @@ export class PartWriter {
   private async openPart(): Promise<DuckDBAppender> {
     if (this.appender) return this.appender;
     this.con ??= await connect();
-    const cols = this.schema.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
+    const cols = this.filled.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
     await this.con.run(`CREATE OR REPLACE TEMP TABLE part_rows (${cols})`);
     this.appender = await this.con.createAppender('part_rows', null, 'temp');
     this.rowsInPart = 0;
@@ -111,7 +130,14 @@ export class PartWriter {
     this.appender = undefined;
     const tmp = this.tmpPath();
     const options = this.format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
-    await this.con.run(`COPY part_rows TO $1 (${options})`, [tmp]);
+    const s = this.sourced;
+    if (s) {
+      // The schema's columns in order, the sourced ones from the input's rows of the same row numbers.
+      const select = this.schema.map((c) => `${s.names.includes(c.name) ? 's' : 'p'}.${ident(c.name)}`).join(', ');
+      const rows = `SELECT ${select} FROM part_rows p JOIN (${s.relation}) s USING (${SOURCE_ROW}) ORDER BY ${SOURCE_ROW}`;
+      const copied = Number((await this.con.run(`COPY (${rows}) TO $${s.values.length + 1} (${options})`, [...s.values, tmp] as never)).rowsChanged);
+      if (copied !== this.rowsInPart) throw new Error(`${this.partPath()}: ${copied} of its ${this.rowsInPart} rows met their row in the input`);
+    } else await this.con.run(`COPY part_rows TO $1 (${options})`, [tmp]);
     await this.con.run('DROP TABLE part_rows');
     fs.renameSync(tmp, this.partPath());
     this.written.push({ path: this.partPath(), rows: this.rowsInPart });
@@ -138,9 +164,10 @@ export class FileWriter {
   constructor(
     readonly file: string,
     schema: OutputColumn[],
+    sourced?: SourcedColumns,
   ) {
     const format: OutputFormat = /\.csv$/i.test(file) ? 'csv' : 'parquet';
-    this.writer = new PartWriter(path.dirname(path.resolve(file)), `.${path.basename(file)}.part`, schema, Infinity, format);
+    this.writer = new PartWriter(path.dirname(path.resolve(file)), `.${path.basename(file)}.part`, schema, Infinity, format, sourced);
   }
 
   /** Appends rows. @throws the writer's error naming this file, not its temporary part (a full disk: `cannot write out.csv`). */

@@ -21,13 +21,13 @@ import { profileAudiences, type ProfileSource } from '../audiences/profile.js';
 import type { FittedTransform } from '../features/transform.js';
 import { connect, ident } from '../io/duckdb.js';
 import { idKeySql } from '../io/ids.js';
-import type { OutputColumn, WrittenFile } from '../io/writer.js';
+import { SOURCE_ROW, type OutputColumn, type WrittenFile } from '../io/writer.js';
 import { BUCKET_FROM, type ModelOutline, type RankedOutput } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { shardName } from './output.js';
 
 /** Column names the finalize's table uses for itself; no output may take them. */
-export const RESERVED_COLUMNS = ['__row', 'file_row_number'];
+export const RESERVED_COLUMNS = ['__row', 'file_row_number', SOURCE_ROW];
 
 /** The prefix of staged-only input columns (for audience profiles); no output may start with it. */
 export const PROFILED_PREFIX = '__in_';

@@ -18,7 +18,8 @@ import type { ColumnBatch, ColumnData, ColumnRequest } from '../io/columns.js';
 import { batchKey } from '../io/columns.js';
 import type { Dataset } from '../io/dataset.js';
 import { warn } from '../util/warn.js';
-import { FileWriter, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
+import { FileWriter, SOURCE_ROW, type OutputColumn, type OutputData, type WrittenFile } from '../io/writer.js';
+import { sourcedColumns } from '../io/table.js';
 import type { ModelOutline, RankedOutput, ScoringEngine, ScoringModel } from '../models/model.js';
 import { UserError } from '../util/errors.js';
 import { audienceInputs, checkModelReferences, type AudienceSummary } from '../audiences/build.js';
@@ -96,6 +97,8 @@ export interface ScorePlan<M extends ModelOutline = ScoringModel> {
   /** Columns of a shard file: id, model outputs, carried input columns. */
   columns: OutputColumn[];
   carried: OutputColumn[];
+  /** The carried columns read for the output alone (no model or group reads them): sourced by DuckDB where the input allows (io/table.ts sourcedColumns). */
+  passThrough: OutputColumn[];
   /**
    * Staged only, never in the visible output: the first model's input columns as read
    * (`__in_<name>`), from which the finalize profiles the audiences without reading the input again.
@@ -155,6 +158,7 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
   }
   // Input columns asked for (--keep) and those the audiences read (attributes, identifiers) are carried into the scores.
   const carried: OutputColumn[] = [];
+  const passThrough: OutputColumn[] = [];
   const wanted = [
     ...keep.columns.map((name) => ({ name, who: `${keep.source}:` })),
     ...(audiences ? audienceInputs(audiences, models).map((name) => ({ name, who: `${audiences.source}: the audiences use` })) : []),
@@ -165,7 +169,9 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
     if (name === id.output.name || carried.some((c) => c.name === name)) continue;
     const numeric = col.kind === 'numeric' || col.kind === 'boolean';
     carried.push({ name, type: numeric ? 'DOUBLE' : 'VARCHAR' });
-    if (!request.some((q) => q.name === name && q.as !== 'level')) request.push({ name, as: numeric ? 'number' : 'text' });
+    if (request.some((q) => q.name === name && q.as !== 'level')) continue;
+    request.push({ name, as: numeric ? 'number' : 'text' });
+    passThrough.push(carried[carried.length - 1]);
   }
   const columns: OutputColumn[] = [id.output, ...models.flatMap((m) => m.outputs), ...carried];
   const ranked = models.flatMap((m) => m.ranked ?? []);
@@ -200,7 +206,7 @@ export function planScore<M extends ModelOutline>(data: Dataset, models: M[], au
     if (!request.includes(read)) request.push(read);
     grouped.push({ attribute, request: read, column: { name: `${PROFILED_PREFIX}group_${attribute}`, type: read.as === 'text' ? 'VARCHAR' : read.as === 'bigint' ? 'BIGINT' : 'DOUBLE' } });
   }
-  return { data, models, audiences, id: id.output, request, columns, carried, profiled, grouped, ranked, maxRejects };
+  return { data, models, audiences, id: id.output, request, columns, carried, passThrough: passThrough.filter((c) => !grouped.some((g) => g.request.name === c.name)), profiled, grouped, ranked, maxRejects };
 }
 
 /** Rows [start, end) of a batch, as a batch of their own (row numbers kept). */
@@ -258,7 +264,10 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
   const part = path.join(staging, stagedPartName(shard.index, opts.fence));
   const rejectsPath = path.join(staging, stagedRejectsName(shard.index, opts.fence));
   const tmp = `.${randomBytes(4).toString('hex')}.tmp`;
-  const writer = new FileWriter(part + tmp, [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)]);
+  // Columns only carried into the output are read by DuckDB as the part is written, where the input allows.
+  const sourced = sourcedColumns(table, plan.passThrough, shard);
+  const request = sourced ? plan.request.filter((r) => !sourced.names.includes(r.name) || r.as === 'level') : plan.request;
+  const writer = new FileWriter(part + tmp, [...plan.columns, ...[...plan.profiled, ...plan.grouped].map((p) => p.column)], sourced);
   const rejects: string[] = [];
   let rows = 0;
   let read = 0;
@@ -267,7 +276,7 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
     // Batch i+1 is read and transformed while the backend scores batch i.
     const transformed = prefetch(
       (async function* () {
-        const batches = table.read(plan.request, { range: { start: shard.start, end: shard.end }, badNumbers: plan.maxRejects > 0 ? 'report' : 'fail' });
+        const batches = table.read(request, { range: { start: shard.start, end: shard.end }, badNumbers: plan.maxRejects > 0 ? 'report' : 'fail' });
         for await (const raw of batches) {
           // Row numbers count across all inputs.
           const batch: ColumnBatch = { ...raw, first: shard.first + (raw.offset - shard.start) };
@@ -296,7 +305,8 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
         if (i === 0) imputed += scored.imputed;
         Object.assign(out, scored.outputs);
       }
-      for (const c of plan.carried) out[c.name] = batch.columns.get(c.name) as OutputData;
+      for (const c of plan.carried) if (!sourced?.names.includes(c.name)) out[c.name] = batch.columns.get(c.name) as OutputData;
+      if (sourced) out[SOURCE_ROW] = BigInt64Array.from({ length: batch.rows }, (_, i) => BigInt(batch.offset + i));
       for (const p of [...plan.profiled, ...plan.grouped]) out[p.column.name] = batch.columns.get(batchKey(p.request)) as OutputData;
       await writer.write(batch.rows, out);
       rows += batch.rows;
@@ -308,7 +318,12 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
       fs.writeFileSync(rejectsPath + tmp, `${rejects.join('\n')}\n`);
       moves.push([rejectsPath + tmp, rejectsPath]);
     } else fs.rmSync(rejectsPath, { force: true });
-    await writer.close();
+    try {
+      await writer.close();
+    } catch (err) {
+      unchanged(); // a file changed under the shard: say so rather than how the write failed
+      throw err;
+    }
     unchanged(); // the file read is the one planned from, also after the read
     // The rejects file first: a shard's part in place means the shard is whole.
     commitFenced(staging, opts.fence, [...moves, [part + tmp, part]]);
