@@ -30,18 +30,19 @@ type SlotTotals = { rows: number; totals: ProfileTotals };
 
 /**
  * Totals of each audience's visitors (members and holdout: a row of its status table) and,
- * last, of all scored rows, in one scan of the relation for the numbers and booleans and one
- * per categorical: the totals are grouped by which audiences a row is in (a few combinations),
- * and each slot adds up the combinations it covers (every total is a sum or a count).
+ * last, of all scored rows, in one scan of the relation for the numbers and booleans (each
+ * aggregate once per slot, over the slot's rows) and one per categorical. Ungrouped, so a run
+ * adds the same values in the same order as the last (grouped partial sums added up varied
+ * in the last bit between runs).
  */
 async function slotTotals(src: ProfileSource, transform: FittedTransform, statusTables: string[]): Promise<SlotTotals[]> {
   const staged = new Map(src.profiled.map((p) => [p.request.name, p.column]));
   const from = `${src.relation} t${statusTables.map((s, k) => ` LEFT JOIN ${s} s${k} USING (__row)`).join('')}`;
   const flags = statusTables.map((_, k) => `s${k}.status IS NOT NULL AS f${k}`);
-  const flagCols = statusTables.map((_, k) => `f${k}`);
   const A = statusTables.length;
-  // Slot s < A: rows in audience s; slot A: every row. A grouped row's flags are its first A values.
+  // Slot s < A: rows in audience s (flag f<s>); slot A: every row. A grouped row's flags are its first A values.
   const inSlot = (r: unknown[], s: number) => s === A || r[s] === true;
+  const over = (s: number, fn: string, arg: string) => `${fn}(${s === A ? arg : `CASE WHEN f${s} THEN ${arg === '*' ? 1 : arg} END`})`;
   const values: unknown[] = [...src.values];
   const words = () => {
     if (values.length === src.values.length) values.push(listValue([...TRUE]), listValue([...FALSE]));
@@ -53,7 +54,7 @@ async function slotTotals(src: ProfileSource, transform: FittedTransform, status
   const boolean: string[] = [];
   const perRow: string[] = [...flags];
   const modelValues: string[] = [];
-  const aggregates = ['count(*)'];
+  const aggregates: Array<[fn: string, arg: string]> = [['count', '*']];
   for (const f of transform.features) {
     const c = staged.get(f.name);
     if (!c) continue;
@@ -62,22 +63,22 @@ async function slotTotals(src: ProfileSource, transform: FittedTransform, status
       const [v, m] = [`v${numeric.length}`, `m${numeric.length}`];
       perRow.push(`CASE WHEN isfinite(${x}) AND abs(${x}) <= ${MAX_MAGNITUDE}${f.log ? ` AND ${x} >= 0` : ''} THEN ${x} END AS ${v}`);
       modelValues.push(`${f.log ? `ln(1 + ${v})` : v} AS ${m}`);
-      aggregates.push(`sum(${v})`, `count(${v})`, `sum(${m})`, `sum(${m} * ${m})`);
+      aggregates.push(['sum', v], ['count', v], ['sum', m], ['sum', `${m} * ${m}`]);
       numeric.push(f.name);
     } else if (f.kind === 'boolean') {
       if (c.type === 'VARCHAR') words();
       const b = `b${boolean.length}`;
       perRow.push(c.type === 'VARCHAR' ? `CASE WHEN lower(${trimSql(x)}) = ANY(${trueWords}) THEN 1 WHEN lower(${trimSql(x)}) = ANY(${falseWords}) THEN 0 END AS ${b}` : `CASE WHEN ${x} IN (0, 1) THEN ${x} END AS ${b}`);
-      aggregates.push(`sum(${b})`, `count(${b})`);
+      aggregates.push(['sum', b], ['count', b]);
       boolean.push(f.name);
     }
   }
   const rows = `(SELECT *${modelValues.map((m) => `, ${m}`).join('')} FROM (SELECT ${perRow.join(', ') || '1'} FROM ${from}))`;
-  const grouped = (await src.con.runAndReadAll(`SELECT ${[...flagCols, ...aggregates].join(', ')} FROM ${rows}${A ? ` GROUP BY ${flagCols.join(', ')}` : ''}`, values as never)).getRows();
+  const exprs = Array.from({ length: A + 1 }, (_, s) => aggregates.map(([fn, arg]) => over(s, fn, arg))).flat();
+  const row = (await src.con.runAndReadAll(`SELECT ${exprs.join(', ')} FROM ${rows}`, values as never)).getRows()[0].map((v) => Number(v ?? 0));
   const out: SlotTotals[] = [];
   for (let s = 0; s <= A; s++) {
-    const sum = new Float64Array(aggregates.length);
-    for (const r of grouped) if (inSlot(r, s)) for (let j = 0; j < aggregates.length; j++) sum[j] += Number(r[A + j] ?? 0);
+    const sum = row.slice(s * aggregates.length, (s + 1) * aggregates.length);
     const totals: ProfileTotals = { numeric: {}, boolean: {}, categorical: {} };
     let at = 1;
     for (const name of numeric) totals.numeric[name] = [sum[at++], sum[at++], sum[at++], sum[at++]];
