@@ -21,7 +21,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'levels-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const cellText = fc.oneof(
-  fc.constantFrom('3', '3.0', '3.00', '-2.0', '-0.0', '03', '3.5', '1e3', '(missing)', 'a.b', ' x', 'x ', '', 'é', '3.0 '),
+  // A leading U+FEFF: JavaScript's reads lose it (@duckdb/node-api's TextDecoder), so the codes must too.
+  fc.constantFrom('3', '3.0', '3.00', '-2.0', '-0.0', '03', '3.5', '1e3', '(missing)', 'a.b', ' x', 'x ', '', 'é', '3.0 ', '\ufeff3.0', '\ufeffx', 'x\ufeff', '\ufeff\ufeffx'),
   fc.string({ maxLength: 6, unit: 'grapheme' }),
 );
 const cells = fc.array(fc.option(cellText, { nil: null, freq: 5 }), { minLength: 1, maxLength: 40 });
@@ -59,7 +60,8 @@ async function write(values: Array<string | null>, type: 'VARCHAR' | 'DOUBLE', f
 describe('level codes read by SQL', () => {
   it('equal the JavaScript codes of the same cells, in Parquet text and DOUBLE columns and CSV', async () => {
     await fc.assert(
-      fc.asyncProperty(cells, fc.array(cellText, { maxLength: 8 }), fc.boolean(), fc.constantFrom<'VARCHAR' | 'DOUBLE'>('VARCHAR', 'DOUBLE'), fc.constantFrom<'parquet' | 'csv'>('parquet', 'csv'), async (values, levels, other, type, format) => {
+      // Up to 8 levels (coded in SQL) or 65 and more (read as text, coded in JavaScript).
+      fc.asyncProperty(cells, fc.oneof(fc.array(cellText, { maxLength: 8 }), fc.array(cellText, { minLength: 65, maxLength: 90 })), fc.boolean(), fc.constantFrom<'VARCHAR' | 'DOUBLE'>('VARCHAR', 'DOUBLE'), fc.constantFrom<'parquet' | 'csv'>('parquet', 'csv'), async (values, levels, other, type, format) => {
           const file = await write(values, type, format);
           const [sql, js] = await bothWays(file, feature(levels, other));
           expect(sql).toEqual(js);

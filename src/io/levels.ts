@@ -6,7 +6,7 @@
  * as codes against 583 ms as text, in the read alone).
  */
 import { listValue } from '@duckdb/node-api';
-import type { LevelCoding, TextColumn } from './columns.js';
+import type { ColumnRequest, LevelCoding, TextColumn } from './columns.js';
 
 export const MISSING = '(missing)';
 
@@ -28,9 +28,12 @@ export function levelIndex(levels: string[]): Map<string, number> {
   return new Map(levels.map((l, j) => [categoryOf(l), j]));
 }
 
+const indexes = new WeakMap<LevelCoding, Map<string, number>>();
+
 /** Cells as codes in JavaScript: the reference the SQL expression is tested against, and the read of formats without SQL. */
 export function levelCodes(text: TextColumn, coding: LevelCoding): Float64Array {
-  const index = new Map(coding.keys.map((k, j) => [k, coding.codes[j]]));
+  let index = indexes.get(coding);
+  if (!index) indexes.set(coding, (index = new Map(coding.keys.map((k, j) => [k, coding.codes[j]]))));
   const seen = new Map<string | null, number>();
   const out = new Float64Array(text.length);
   for (let i = 0; i < text.length; i++) {
@@ -42,12 +45,33 @@ export function levelCodes(text: TextColumn, coding: LevelCoding): Float64Array 
 }
 
 /**
- * The SQL of a cell's code: `text` is the cell as VARCHAR (NULL for null); `$p` binds the keys,
+ * The SQL of a VARCHAR as JavaScript receives it from @duckdb/node-api: its UTF-8 decoding
+ * (TextDecoder) drops one leading U+FEFF, so every text read through JavaScript (training's
+ * included) lacks it; SQL that stands in for such a read drops it too.
+ */
+export function jsTextSql(text: string): string {
+  return `CASE WHEN starts_with(${text}, chr(65279)) THEN substr(${text}, 2) ELSE ${text} END`;
+}
+
+/**
+ * Levels a read codes in SQL: list_position is a scan of the keys for each cell (about 1 ns
+ * a key), cheaper than reading the text into JavaScript (about 0.2 us a cell) up to this many.
+ */
+export const MAX_SQL_LEVELS = 64;
+
+/**
+ * The SQL of a cell's code: `column` is the cell as VARCHAR (NULL for null); `$p` binds the keys,
  * `$p+1` the codes (levelParams). The zero fraction is stripped only where the text has a dot.
  */
-export function levelCodeSql(text: string, p: number): string {
+export function levelCodeSql(column: string, p: number): string {
+  const text = `(${jsTextSql(column)})`;
   const key = `coalesce(CASE WHEN contains(${text}, '.') THEN regexp_replace(${text}, '${ZERO_FRACTION.source}', '\\1') ELSE ${text} END, '${MISSING}')`;
   return `coalesce(list_extract($${p + 1}, list_position($${p}, ${key})), $${p + 2})`;
+}
+
+/** Whether a read codes this request in SQL (a level request of at most MAX_SQL_LEVELS keys); other level requests are read as text and coded by levelCodes. */
+export function codedInSql(r: ColumnRequest): boolean {
+  return r.as === 'level' && r.levels!.keys.length <= MAX_SQL_LEVELS;
 }
 
 /** The values levelCodeSql binds, in order: keys, codes, the unseen code. */

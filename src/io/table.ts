@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
 import { batchKey, firstNameTwins, fitsInt64, kindOfType } from './columns.js';
-import { levelCodeSql, levelParams } from './levels.js';
+import { codedInSql, jsTextSql, levelCodes, levelCodeSql, levelParams } from './levels.js';
 import { checkCsvLayout, csvReadError, csvScanOptions, csvTextOptions, MixedLineEnds, type CsvLayout } from './csv-layout.js';
 import { formatOf, type Format } from './file-kind.js';
 import { inspectText, needsCopy, normalizedCopy, type TextEncoding } from './text-normalize.js';
@@ -375,21 +375,29 @@ function integers(text: (string | null)[], file: string, column: string, offset:
 }
 
 /**
- * Columns of a plain Parquet file (no partition values) as the part writer sources them
- * (io/writer.ts SourcedColumns): rows [start, end) by their row number, each column cast as
- * a read casts it (numbers as DOUBLE with NaN as NULL, as the writer stores a NaN; text as
- * VARCHAR); undefined for other inputs, whose columns go through the read.
+ * Those of `columns` that a plain Parquet file (no partition values) gives the part writer
+ * as a read would give them (io/writer.ts SourcedColumns): rows [start, end) by their row
+ * number; text as JavaScript receives it (jsTextSql); numbers only from this file's number
+ * or boolean columns (text and other types are parsed or refused by the read), NaN as NULL
+ * as the writer stores it. Undefined when none is: the columns go through the read.
  */
 export function sourcedColumns(table: Table, columns: OutputColumn[], range: { start: number; end: number }): SourcedColumns | undefined {
-  if (table.format !== 'parquet' || table.layout.partitions?.length || columns.length === 0) return undefined;
+  if (table.format !== 'parquet' || table.layout.partitions?.length) return undefined;
+  const plain = (c: OutputColumn) => {
+    const kind = table.columns.find((x) => x.name === c.name)?.kind;
+    return c.type === 'VARCHAR' || (c.type === 'DOUBLE' && (kind === 'numeric' || kind === 'boolean'));
+  };
+  const sourced = columns.filter(plain);
+  if (sourced.length === 0) return undefined;
   const cast = (c: OutputColumn) => {
     const v = `CAST(${ident(c.name)} AS ${c.type})`;
-    return `${c.type === 'DOUBLE' ? `CASE WHEN isnan(${v}) THEN NULL ELSE ${v} END` : v} AS ${ident(c.name)}`;
+    return `${c.type === 'DOUBLE' ? `CASE WHEN isnan(${v}) THEN NULL ELSE ${v} END` : jsTextSql(v)} AS ${ident(c.name)}`;
   };
   return {
-    names: columns.map((c) => c.name),
-    relation: `SELECT file_row_number AS ${SOURCE_ROW}, ${columns.map(cast).join(', ')} FROM ${PARQUET_ROWS} WHERE file_row_number >= $2 AND file_row_number < $3`,
+    names: sourced.map((c) => c.name),
+    relation: `SELECT file_row_number AS ${SOURCE_ROW}, ${sourced.map(cast).join(', ')} FROM ${PARQUET_ROWS} WHERE file_row_number >= $2 AND file_row_number < $3`,
     values: [table.readPath ?? table.path, range.start, range.end],
+    where: `${table.path} (data rows ${range.start + 1}-${range.end})`,
   };
 }
 
@@ -398,7 +406,7 @@ async function* readDuck(table: Table, scan: string, request: ColumnRequest[], o
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   const params: unknown[] = [table.readPath ?? table.path];
   const select = request.map((r, i) => {
-    if (r.as === 'level') {
+    if (codedInSql(r)) {
       const coding = r.levels!;
       if (coding.keys.length === 0) return `CAST(${coding.unseen} AS DOUBLE) AS c${i}`;
       params.push(...levelParams(coding));
@@ -493,7 +501,7 @@ class BatchBuilder {
     private readonly offset: number,
   ) {
     this.cols = request.map((r) =>
-      r.as === 'number' || r.as === 'level' ? new Float64Array(capacity) : r.as === 'bigint' ? new BigInt64Array(capacity) : new Array<string | null>(capacity),
+      r.as === 'number' || codedInSql(r) ? new Float64Array(capacity) : r.as === 'bigint' ? new BigInt64Array(capacity) : new Array<string | null>(capacity),
     );
   }
 
@@ -518,7 +526,8 @@ class BatchBuilder {
     const columns = new Map<string, ColumnData>();
     this.request.forEach((r, i) => {
       const col = this.cols[i];
-      columns.set(batchKey(r), col instanceof Float64Array || col instanceof BigInt64Array ? col.subarray(0, this.rows) : col.slice(0, this.rows));
+      if (r.as === 'level' && Array.isArray(col)) columns.set(batchKey(r), levelCodes(col.slice(0, this.rows), r.levels!));
+      else columns.set(batchKey(r), col instanceof Float64Array || col instanceof BigInt64Array ? col.subarray(0, this.rows) : col.slice(0, this.rows));
     });
     return { source: this.source, offset: this.offset, first: this.offset, rows: this.rows, columns };
   }

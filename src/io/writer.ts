@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIGINT, DOUBLE, DuckDBAppender, DuckDBConnection, DuckDBDataChunk, FLOAT, INTEGER, VARCHAR, type DuckDBType } from '@duckdb/node-api';
-import { connect, ident } from './duckdb.js';
+import { connect, duckMessage, ident } from './duckdb.js';
+import { UserError } from '../util/errors.js';
 import { checkOutputFile, makeFolder, namingTarget } from '../util/files.js';
 import { setChunkNumbers } from './vectors.js';
 
@@ -41,6 +42,8 @@ export interface SourcedColumns {
   /** SQL of a relation of SOURCE_ROW and those columns; its `$n` (from $1) bound by `values`. */
   relation: string;
   values: unknown[];
+  /** The input and rows it reads, for messages: "in.parquet (data rows 1-500000)". */
+  where: string;
 }
 
 /**
@@ -132,10 +135,17 @@ export class PartWriter {
     const options = this.format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
     const s = this.sourced;
     if (s) {
-      // The schema's columns in order, the sourced ones from the input's rows of the same row numbers.
+      // The input's rows first (a failure there is the input's), then the schema's columns in
+      // order, the sourced ones from the input's rows of the same row numbers.
+      try {
+        await this.con.run(`CREATE OR REPLACE TEMP TABLE part_source AS ${s.relation}`, s.values as never);
+      } catch (err) {
+        throw new UserError(`${s.where}: read failed: ${duckMessage(err)}`, { cause: err });
+      }
       const select = this.schema.map((c) => `${s.names.includes(c.name) ? 's' : 'p'}.${ident(c.name)}`).join(', ');
-      const rows = `SELECT ${select} FROM part_rows p JOIN (${s.relation}) s USING (${SOURCE_ROW}) ORDER BY ${SOURCE_ROW}`;
-      const copied = Number((await this.con.run(`COPY (${rows}) TO $${s.values.length + 1} (${options})`, [...s.values, tmp] as never)).rowsChanged);
+      const rows = `SELECT ${select} FROM part_rows p JOIN part_source s USING (${SOURCE_ROW}) ORDER BY ${SOURCE_ROW}`;
+      const copied = Number((await this.con.run(`COPY (${rows}) TO $1 (${options})`, [tmp])).rowsChanged);
+      await this.con.run('DROP TABLE part_source');
       if (copied !== this.rowsInPart) throw new Error(`${this.partPath()}: ${copied} of its ${this.rowsInPart} rows met their row in the input`);
     } else await this.con.run(`COPY part_rows TO $1 (${options})`, [tmp]);
     await this.con.run('DROP TABLE part_rows');
