@@ -21,7 +21,7 @@ import { gradientTimesInput } from '../src/models/propensity/model.js';
 import { BENCH_DIR, median, option, report, timeIt } from './common.js';
 import { openDataset } from '../src/io/dataset.js';
 import type { ColumnBatch } from '../src/io/columns.js';
-import { columnRequest, transform } from '../src/features/transform.js';
+import { columnRequest, scoringRequest, transform } from '../src/features/transform.js';
 import { loadScoringModel } from '../src/models/load.js';
 import { ModelStore } from '../src/models/registry.js';
 import { OnnxScorer } from '../src/models/onnx/session.js';
@@ -106,8 +106,9 @@ async function engines(rows: number): Promise<Array<Record<string, string | numb
       const graph = await kindOf(manifest.kind).graph!();
       const [single, all] = [await OnnxScorer.create(manifest, weights, graph, names, 1), await OnnxScorer.create(manifest, weights, graph, names, os.availableParallelism())];
       const batches: ColumnBatch[] = [];
-      for await (const b of (await openDataset([file])).read(columnRequest(model.transform))) batches.push(b);
-      one ??= sliceBatch(batches[0]);
+      // As a score job reads them (categoricals as level codes); one visitor as a request gives it (text).
+      for await (const b of (await openDataset([file])).read(scoringRequest(model.transform))) batches.push(b);
+      if (!one) for await (const b of (await openDataset([file])).read(columnRequest(model.transform), { limit: 1 })) one ??= sliceBatch(b);
       const pass = (f: (b: ColumnBatch) => Promise<unknown>) => async () => {
         for (const b of batches) await f(b);
       };
