@@ -395,7 +395,7 @@ export function sourcedColumns(table: Table, columns: OutputColumn[], range: { s
   };
   return {
     names: sourced.map((c) => c.name),
-    relation: `SELECT file_row_number AS ${SOURCE_ROW}, ${sourced.map(cast).join(', ')} FROM ${PARQUET_ROWS} WHERE file_row_number >= $2 AND file_row_number < $3`,
+    relation: `SELECT CAST(file_row_number AS DOUBLE) AS ${SOURCE_ROW}, ${sourced.map(cast).join(', ')} FROM ${PARQUET_ROWS} WHERE file_row_number >= $2 AND file_row_number < $3`,
     values: [table.readPath ?? table.path, range.start, range.end],
     where: `${table.path} (data rows ${range.start + 1}-${range.end})`,
   };

@@ -29,7 +29,7 @@ export interface WrittenFile {
 
 export type OutputFormat = 'parquet' | 'csv';
 
-/** The column of a part's rows that joins them to their sourced columns: each row's row number in its input file. */
+/** The column of a part's rows that joins them to their sourced columns: each row's row number in its input file (a DOUBLE). */
 export const SOURCE_ROW = '__src_row';
 
 /**
@@ -70,7 +70,8 @@ export class PartWriter {
     private readonly sourced?: SourcedColumns,
   ) {
     makeFolder(dir);
-    this.filled = sourced ? [...schema.filter((c) => !sourced.names.includes(c.name)), { name: SOURCE_ROW, type: 'BIGINT' }] : schema;
+    // The row numbers as DOUBLE (exact below 2^53): filled from a Float64Array, not a BigInt a row.
+    this.filled = sourced ? [...schema.filter((c) => !sourced.names.includes(c.name)), { name: SOURCE_ROW, type: 'DOUBLE' }] : schema;
     this.chunk = DuckDBDataChunk.create(this.filled.map((c) => DUCK_TYPES[c.type]));
   }
 

@@ -228,6 +228,13 @@ function withoutRejects(batch: ColumnBatch): ColumnBatch[] {
   return runs;
 }
 
+/** Each row's row number in its file, for the part's sourced columns. */
+function fileRows(batch: ColumnBatch): Float64Array {
+  const out = new Float64Array(batch.rows);
+  for (let i = 0; i < batch.rows; i++) out[i] = batch.offset + i;
+  return out;
+}
+
 function idOf(plan: ScorePlan, batch: ColumnBatch, row: number): string | number {
   const col = batch.columns.get(plan.id.name);
   if (!col) return batch.first + row; // row numbers
@@ -306,7 +313,7 @@ export async function scoreShard(plan: ScorePlan, shard: Shard, staging: string,
         Object.assign(out, scored.outputs);
       }
       for (const c of plan.carried) if (!sourced?.names.includes(c.name)) out[c.name] = batch.columns.get(c.name) as OutputData;
-      if (sourced) out[SOURCE_ROW] = BigInt64Array.from({ length: batch.rows }, (_, i) => BigInt(batch.offset + i));
+      if (sourced) out[SOURCE_ROW] = fileRows(batch);
       for (const p of [...plan.profiled, ...plan.grouped]) out[p.column.name] = batch.columns.get(batchKey(p.request)) as OutputData;
       await writer.write(batch.rows, out);
       rows += batch.rows;
