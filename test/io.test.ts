@@ -237,3 +237,28 @@ describe('DuckDB vectors in bulk (io/vectors.ts)', () => {
     }
   });
 });
+
+it('reads a number column\'s nulls as NaN exactly where DuckDB has them, at any row of a 2,048-row chunk (property)', async () => {
+  const fc = (await import('fast-check')).default;
+  const { listValue } = await import('@duckdb/node-api');
+  const { copyColumn } = await import('../src/io/table.js');
+  const { chunkNumbers } = await import('../src/io/vectors.js');
+  const { connect } = await import('../src/io/duckdb.js');
+  const con = await connect();
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 0, max: 2047 }), { maxLength: 80 }), fc.integer({ min: 0, max: 2000 }), async (nulls, start) => {
+        const result = await con.run('SELECT CASE WHEN list_contains($1, i) THEN NULL ELSE CAST(i AS DOUBLE) * 0.5 END AS x FROM range(2048) t(i)', [listValue(nulls.length ? nulls : [-1])] as never);
+        const chunk = (await result.fetchChunk())!;
+        expect(chunkNumbers(chunk, 0)).toBeDefined(); // the bulk path (a DOUBLE), not the per-value one
+        const n = chunk.rowCount - start;
+        const out = new Float64Array(n);
+        expect(copyColumn(chunk, 0, start, n, out, 0)).toBe(-1);
+        expect(Array.from(out)).toEqual(Array.from({ length: n }, (_, k) => (nulls.includes(start + k) ? NaN : (start + k) * 0.5)));
+      }),
+      { numRuns: 40 },
+    );
+  } finally {
+    con.closeSync();
+  }
+});

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
-import { chunkNumbers, isValid } from './vectors.js';
+import { chunkNumbers, isValid, validityBits } from './vectors.js';
 import { UserError } from '../util/errors.js';
 import { readArrowBatches, readArrowSchema } from './arrow.js';
 import type { ColumnBatch, ColumnData, ColumnInfo, ColumnRequest } from './columns.js';
@@ -548,8 +548,9 @@ export function copyColumn(chunk: DuckDBDataChunk, c: number, start: number, n: 
       if (out instanceof BigInt64Array === part instanceof BigInt64Array) (out as Float64Array).set(part as Float64Array, at);
       else for (let i = 0; i < n; i++) out[at + i] = (out instanceof BigInt64Array ? BigInt(Math.trunc(Number(part[i]))) : Number(part[i])) as never;
       if (numbers.valid) {
+        const bits = validityBits(numbers.valid);
         for (let i = 0; i < n; i++) {
-          if (isValid(numbers.valid, start + i)) continue;
+          if (isValid(bits, start + i)) continue;
           if (out instanceof Float64Array) out[at + i] = NaN;
           else return i;
         }
