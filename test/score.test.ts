@@ -238,3 +238,24 @@ it('refuses a pass-through column as the read did: a later file\'s text numbers 
     model.dispose();
   }
 });
+
+it('an audience rule on an input column that a model reads as categories sees its numbers (infinities are not nulls)', async () => {
+  await initBackend();
+  const { parseAudiences } = await import('../src/audiences/definition.js');
+  const { connect } = await import('../src/io/duckdb.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-rule-cat-'));
+  const con = await connect();
+  // c: 1.0, 2.0, +inf, -inf or null by row; 40 rows, 8 of them null.
+  await con.run(`COPY (SELECT i AS id, i % 3 AS x, CASE i % 5 WHEN 0 THEN 1.0 WHEN 1 THEN 2.0 WHEN 2 THEN 'inf'::DOUBLE WHEN 3 THEN '-inf'::DOUBLE END AS c FROM range(40) t(i)) TO '${path.join(dir, 'v.parquet')}' (FORMAT parquet)`);
+  con.closeSync();
+  const data = await openDataset([path.join(dir, 'v.parquet')]);
+  const store = new ModelStore(path.join(dir, 'models'));
+  (await trainKMeans(data, await fitTransform(data, parseSpec({ id: 'id', numeric: ['x'], categorical: ['c'] })), store, { k: 2, name: 'seg', nInit: 1 })).model.dispose();
+  const model = await loadScoringModel(store, 'seg');
+  const audiences = parseAudiences({ audiences: [{ name: 'blank', rule: 'c is null' }, { name: 'big', rule: 'c > 1.5' }] }, path.join(dir, 'aud.json'));
+  const m = await scoreDataset(data, [model], { output: path.join(dir, 'out'), audiences });
+  model.dispose();
+  const members = Object.fromEntries(m.audiences!.summaries.map((s) => [s.name, s.members]));
+  // By hand: rows with i % 5 = 4 are null (8); 2.0 and +inf are above 1.5 (16).
+  expect(members).toEqual({ blank: 8, big: 16 });
+});
