@@ -262,3 +262,13 @@ it('reads a number column\'s nulls as NaN exactly where DuckDB has them, at any 
     con.closeSync();
   }
 });
+
+it('refuses a Parquet column named as the reader\'s row numbers when the file is opened, naming it', async () => {
+  const { connect } = await import('../src/io/duckdb.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-frn-'));
+  const file = path.join(dir, 'v.parquet');
+  const con = await connect();
+  await con.run(`COPY (SELECT i AS id, i AS File_Row_Number FROM range(3) t(i)) TO '${file}' (FORMAT parquet)`);
+  con.closeSync();
+  await expect(openTable(file)).rejects.toThrow(/v\.parquet: column "File_Row_Number" has the name the Parquet reader gives its row numbers; rename it/);
+});

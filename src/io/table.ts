@@ -124,7 +124,11 @@ export async function openTable(file: string): Promise<Table> {
     let rowGroups: number[] | undefined;
     let rowCount: number;
     if (format === 'parquet') {
-      refuseCaseTwins(await parquetNames(abs), file);
+      const names = await parquetNames(abs);
+      refuseCaseTwins(names, file);
+      const taken = names.find((n) => n.toLowerCase() === 'file_row_number');
+      // Reads ask DuckDB for each row's number under this name (a shard's rows, sourced columns).
+      if (taken) throw new UserError(`${file}: column "${taken}" has the name the Parquet reader gives its row numbers; rename it where the file is written`);
       const labels = await parquetLabels(abs);
       for (const name of labels.names) {
         const col = columns.find((c) => c.name === name);
