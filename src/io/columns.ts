@@ -8,7 +8,7 @@ export type ReadAs = 'number' | 'text' | 'bigint' | 'level';
 
 /**
  * A categorical feature's levels as a read turns cells into codes: the cell's text keyed as
- * features/transform.ts categoryOf keys it ("3.0" is "3", null is "(missing)"), its code where
+ * io/levels.ts categoryOf keys it ("3.0" is "3", null is "(missing)"), its code where
  * the key is in `keys`, else `unseen`. The codes are those transform() gives the same cells.
  */
 export interface LevelCoding {

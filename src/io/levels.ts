@@ -3,7 +3,8 @@
  * computed by the read itself (a SQL expression DuckDB evaluates over whole vectors) or, for
  * readers without SQL (Arrow IPC), from the text here. Scoring reads each categorical feature
  * as codes, so no cell's text crosses into JavaScript and back (1M rows, 3 categoricals: 61 ms
- * as codes against 583 ms as text, in the read alone).
+ * as codes against 583 ms as text, in the read alone; measured once in a one-off script, not a
+ * bench row).
  */
 import { listValue } from '@duckdb/node-api';
 import type { ColumnRequest, LevelCoding, TextColumn } from './columns.js';
@@ -55,7 +56,8 @@ export function jsTextSql(text: string): string {
 
 /**
  * Levels a read codes in SQL: list_position is a scan of the keys for each cell (about 1 ns
- * a key), cheaper than reading the text into JavaScript (about 0.2 us a cell) up to this many.
+ * a key), cheaper than reading the text into JavaScript (about 0.2 us a cell) up to this many
+ * (both measured once in one-off scripts, not bench rows).
  */
 export const MAX_SQL_LEVELS = 64;
 

@@ -240,11 +240,6 @@ async function parquetLabels(abs: string): Promise<{ names: string[]; horizonDay
 }
 
 /**
- * Rows per row group from the Parquet footer, or undefined when DuckDB cannot list them
- * (its row-group statistics fail on some writers' types, e.g. arrow-rs's Null columns; the
- * rows still read, and the file is then sharded by row ranges).
- */
-/**
  * Refuses a file with two columns of one name, or of names that differ only in case (pandas and Spark write
  * them): DuckDB's names ignore case; it renamed the second Parquet column (`Sessions_1`)
  * without a word, and could not stage an Arrow file's two.
@@ -274,6 +269,11 @@ async function parquetNames(abs: string): Promise<string[]> {
   return names;
 }
 
+/**
+ * Rows per row group from the Parquet footer, or undefined when DuckDB cannot list them
+ * (its row-group statistics fail on some writers' types, e.g. arrow-rs's Null columns; the
+ * rows still read, and the file is then sharded by row ranges).
+ */
 async function parquetRowGroups(abs: string): Promise<number[] | undefined> {
   try {
     return await withConnection(async (con) => {

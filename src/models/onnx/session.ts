@@ -124,7 +124,7 @@ export class OnnxScorer {
     if (this.small) await (await this.small).release();
   }
 
-  /** A feature's column as the graph's input tensor: numbers handed over as they are, text as level indices. */
+  /** A feature's column as the graph's input tensor: numbers handed over as they are, categoricals as their level codes. */
   private feed(batch: ColumnBatch, input: FeatureInput, n: number): ort.Tensor {
     const f = this.categorical.get(input.name);
     if (f) return new ort.Tensor('int32', new Int32Array(levelColumn(batch, f)), [n]);
